@@ -1,0 +1,49 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run test check lint typecheck browser-deps services clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(STAMP)
+
+# First start: with the default SQLite file absent, load the demo community first.
+run: install
+	@if [ -z "$$WERKPLAATS_DATABASE_URL" ] && [ ! -f werkplaats.db ]; then $(BIN)/werkplaats demo; fi
+	$(BIN)/werkplaats serve --host $(HOST) --port $(PORT)
+
+# Debian's chromium for the browser tests, and axe-core (tests only, never committed).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -f tests/browser/.node/node_modules/axe-core/axe.min.js || \
+	  npm install --silent --no-audit --no-fund --prefix tests/browser/.node axe-core@4 >/dev/null
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck
+
+test: install browser-deps check
+	$(BIN)/pytest
+
+# PostgreSQL and Redis for the tests, started when they are not running (CI does this too).
+services:
+	@bash .ci/services
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

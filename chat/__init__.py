@@ -1,0 +1,1 @@
+"""Real time: the wire protocol, connections, the broker between processes, and a client."""

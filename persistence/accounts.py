@@ -1,0 +1,86 @@
+"""Users and sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.models import Membership, Room, RoomModerator, Session, User, utcnow
+from rooms.model import Actor, Role
+
+
+async def user_by_name(session: AsyncSession, username: str) -> User | None:
+    return (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def actor_for(session: AsyncSession, user: User) -> Actor:
+    """The user's permissions: role, area rooms, and rooms they moderate."""
+    area_rooms = (
+        await session.execute(
+            select(Membership.room_id)
+            .join(Room, Room.id == Membership.room_id)
+            .where(Membership.user_id == user.id)
+        )
+    ).scalars()
+    moderated = (
+        await session.execute(select(RoomModerator.room_id).where(RoomModerator.user_id == user.id))
+    ).scalars()
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        area_room_ids=frozenset(area_rooms),
+        moderated_room_ids=frozenset(moderated),
+    )
+
+
+async def create_session(
+    session: AsyncSession, user_id: int, token_hash: str, expires_at: datetime
+) -> Session:
+    row = Session(user_id=user_id, token_hash=token_hash, expires_at=expires_at)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def live_session(session: AsyncSession, token_hash: str) -> tuple[Session, User] | None:
+    """The unexpired, unrevoked session with this token hash, and its user."""
+    row = (
+        await session.execute(
+            select(Session, User)
+            .join(User, User.id == Session.user_id)
+            .where(
+                Session.token_hash == token_hash,
+                Session.revoked_at.is_(None),
+                Session.expires_at > utcnow(),
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def revoke_session(session: AsyncSession, token_hash: str) -> int | None:
+    """Revoke one session; returns its user id, or None if there was none."""
+    result = await session.execute(
+        update(Session)
+        .where(Session.token_hash == token_hash, Session.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .returning(Session.user_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def revoke_user_sessions(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(Session)
+        .where(Session.user_id == user_id, Session.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

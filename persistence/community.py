@@ -1,0 +1,172 @@
+"""Upsert a validated community file: areas, themes, meetings, users and memberships."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.models import Area, Meeting, Membership, Room, RoomModerator, Theme, User
+from rooms.community import Community, UserEntry, meeting_start
+
+Slugged = TypeVar("Slugged", Area, Theme, Meeting)
+
+
+@dataclass
+class LoadReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, created: bool) -> None:
+        bucket = self.created if created else self.updated
+        bucket[what] = bucket.get(what, 0) + 1
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+async def known_rooms(session: AsyncSession) -> dict[str, str]:
+    return dict((await session.execute(select(Room.slug, Room.kind))).all())
+
+
+def _assign(obj: object, report: LoadReport, what: str, **values: object) -> None:
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    if changed:
+        report.count(what, created=False)
+
+
+async def _room(
+    session: AsyncSession,
+    report: LoadReport,
+    slug: str,
+    name: str,
+    kind: str,
+    topic: str = "",
+    **links: int | None,
+) -> Room:
+    room = (await session.execute(select(Room).where(Room.slug == slug))).scalar_one_or_none()
+    if room is None:
+        room = Room(slug=slug, name=name, kind=kind, topic=topic, last_seq=0, **links)
+        session.add(room)
+        report.count("rooms", created=True)
+    else:
+        _assign(room, report, "rooms", name=name, **links)
+    await session.flush()
+    return room
+
+
+async def _by_slug(session: AsyncSession, model: type[Slugged], slug: str) -> Slugged | None:
+    return (await session.execute(select(model).where(model.slug == slug))).scalar_one_or_none()
+
+
+async def upsert_community(
+    session: AsyncSession,
+    community: Community,
+    password_matches: Callable[[str | None, str], Awaitable[bool]],
+    hash_password: Callable[[str], Awaitable[str]],
+) -> LoadReport:
+    """Create what is new, update what differs; a second run with the same file changes nothing."""
+    report = LoadReport()
+    rooms: dict[str, Room] = {}
+    for a in community.areas:
+        area = await _by_slug(session, Area, a.slug)
+        if area is None:
+            area = Area(slug=a.slug, name=a.name)
+            session.add(area)
+            report.count("areas", created=True)
+        else:
+            _assign(area, report, "areas", name=a.name)
+        await session.flush()
+        rooms[a.slug] = await _room(
+            session, report, a.slug, a.name, "area", a.topic, area_id=area.id
+        )
+    themes: dict[str, Theme] = {}
+    for t in community.themes:
+        theme = await _by_slug(session, Theme, t.slug)
+        if theme is None:
+            theme = Theme(slug=t.slug, name=t.name)
+            session.add(theme)
+            report.count("themes", created=True)
+        else:
+            _assign(theme, report, "themes", name=t.name)
+        await session.flush()
+        themes[t.slug] = theme
+        rooms[t.slug] = await _room(
+            session, report, t.slug, t.name, "theme", t.topic, theme_id=theme.id
+        )
+    for m in community.meetings:
+        theme_or_none = themes.get(m.theme) or await _by_slug(session, Theme, m.theme)
+        assert theme_or_none is not None  # checked by the parser
+        values = dict(
+            title=m.title,
+            theme_id=theme_or_none.id,
+            starts_at=meeting_start(m),
+            place=m.place,
+            programme=m.programme,
+        )
+        meeting = await _by_slug(session, Meeting, m.slug)
+        if meeting is None:
+            meeting = Meeting(slug=m.slug, **values)
+            session.add(meeting)
+            report.count("meetings", created=True)
+        else:
+            _assign(meeting, report, "meetings", **values)
+        await session.flush()
+        rooms[m.slug] = await _room(
+            session, report, m.slug, m.title, "meeting", meeting_id=meeting.id
+        )
+    for u in community.users:
+        await _user(session, report, u, rooms, password_matches, hash_password)
+    return report
+
+
+async def _room_by_slug(session: AsyncSession, rooms: dict[str, Room], slug: str) -> Room:
+    if slug not in rooms:
+        found = (await session.execute(select(Room).where(Room.slug == slug))).scalar_one()
+        rooms[slug] = found
+    return rooms[slug]
+
+
+async def _user(
+    session: AsyncSession,
+    report: LoadReport,
+    u: UserEntry,
+    rooms: dict[str, Room],
+    password_matches: Callable[[str | None, str], Awaitable[bool]],
+    hash_password: Callable[[str], Awaitable[str]],
+) -> None:
+    user = (
+        await session.execute(select(User).where(User.username == u.username))
+    ).scalar_one_or_none()
+    values = dict(
+        display_name=u.display_name, organisation=u.organisation, layer=u.layer, role=u.role
+    )
+    if user is None:
+        user = User(username=u.username, password_hash=await hash_password(u.password), **values)
+        session.add(user)
+        report.count("users", created=True)
+    else:
+        _assign(user, report, "users", **values)
+        if not await password_matches(user.password_hash, u.password):
+            user.password_hash = await hash_password(u.password)
+            report.count("passwords", created=False)
+    await session.flush()
+    for slug in u.areas:
+        room = await _room_by_slug(session, rooms, slug)
+        if await session.get(Membership, (room.id, user.id)) is None:
+            session.add(Membership(room_id=room.id, user_id=user.id))
+            report.count("memberships", created=True)
+    for slug in u.moderates:
+        room = await _room_by_slug(session, rooms, slug)
+        if await session.get(RoomModerator, (room.id, user.id)) is None:
+            session.add(RoomModerator(room_id=room.id, user_id=user.id))
+            report.count("room moderators", created=True)
+    await session.flush()

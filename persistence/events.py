@@ -1,0 +1,280 @@
+"""Room streams: seq assignment, message writes, and events as the wire shows them.
+
+Every write takes the room's next seq with `UPDATE rooms SET last_seq = last_seq + 1
+RETURNING last_seq` inside the caller's transaction. The UPDATE locks the room row
+(PostgreSQL) or the database (SQLite, BEGIN IMMEDIATE) until commit, so seqs are
+gap-free, never reused, and committed in seq order per room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.models import Event, Message, MessageRevision, Room, User, utcnow
+
+MAX_PAGE = 1000
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a Z, millisecond precision: what every wire timestamp looks like."""
+    if dt is None:
+        return None
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def author_wire(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "organisation": user.organisation,
+        "layer": user.layer,
+    }
+
+
+async def next_seq(session: AsyncSession, room_id: int) -> int:
+    """Take the room's next seq; holds the room's write lock until the transaction ends."""
+    result = await session.execute(
+        update(Room)
+        .where(Room.id == room_id)
+        .values(last_seq=Room.last_seq + 1)
+        .returning(Room.last_seq)
+    )
+    return int(result.scalar_one())
+
+
+async def append_event(
+    session: AsyncSession,
+    room_id: int,
+    type_: str,
+    *,
+    message_id: int | None = None,
+    actor_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Event:
+    """Add one event to a room's stream with the next seq."""
+    seq = await next_seq(session, room_id)
+    event = Event(
+        room_id=room_id,
+        seq=seq,
+        type=type_,
+        message_id=message_id,
+        actor_id=actor_id,
+        data=data or {},
+        created_at=at or utcnow(),
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """The outcome of a send: the message, its event's seq, and whether it is new."""
+
+    message: Message
+    seq: int
+    created: bool
+
+
+async def find_by_client_id(
+    session: AsyncSession, room_id: int, author_id: int, client_id: str
+) -> Message | None:
+    return (
+        await session.execute(
+            select(Message).where(
+                Message.room_id == room_id,
+                Message.author_id == author_id,
+                Message.client_id == client_id,
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def post_message(
+    session: AsyncSession,
+    room_id: int,
+    author_id: int,
+    body: str,
+    client_id: str,
+    reply_to: int | None = None,
+    at: datetime | None = None,
+) -> Posted:
+    """Store a message unless this author already used `client_id` in this room."""
+    # Seq first: the row lock makes the idempotency check below race-free across processes.
+    seq = await next_seq(session, room_id)
+    existing = await find_by_client_id(session, room_id, author_id, client_id)
+    if existing is not None:
+        # Give the seq back: the caller must roll back, so no gap is left behind.
+        raise DuplicateSend(existing)
+    now = at or utcnow()
+    message = Message(
+        room_id=room_id,
+        seq=seq,
+        author_id=author_id,
+        client_id=client_id,
+        body=body,
+        reply_to=reply_to,
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    session.add(
+        Event(
+            room_id=room_id,
+            seq=seq,
+            type="message",
+            message_id=message.id,
+            actor_id=author_id,
+            data={},
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return Posted(message, seq, True)
+
+
+class DuplicateSend(Exception):
+    """Raised inside the write transaction so that it rolls back the taken seq."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__("duplicate client_id")
+        self.message = message
+
+
+async def get_message(session: AsyncSession, room_id: int, message_id: int) -> Message | None:
+    return (
+        await session.execute(
+            select(Message).where(Message.id == message_id, Message.room_id == room_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def edit_message(session: AsyncSession, message: Message, body: str, actor_id: int) -> Event:
+    """Replace a message's body, keeping the old one as a revision."""
+    now = utcnow()
+    session.add(MessageRevision(message_id=message.id, body=message.body, replaced_at=now))
+    message.body = body
+    message.edited_at = now
+    return await append_event(
+        session,
+        message.room_id,
+        "message_edited",
+        message_id=message.id,
+        actor_id=actor_id,
+        data={"edited_at": iso(now)},
+        at=now,
+    )
+
+
+async def hide_message(session: AsyncSession, message: Message, by: User, reason: str) -> Event:
+    """Hide (moderation) or retract (author) a message; the text stays for the archive."""
+    now = utcnow()
+    message.hidden = True
+    message.hidden_at = now
+    message.hidden_by_id = by.id
+    message.hidden_reason = reason
+    return await append_event(
+        session,
+        message.room_id,
+        "message_hidden",
+        message_id=message.id,
+        actor_id=by.id,
+        data={"by": by.username, "reason": reason},
+        at=now,
+    )
+
+
+async def last_seq(session: AsyncSession, room_id: int) -> int:
+    return int(
+        (await session.execute(select(Room.last_seq).where(Room.id == room_id))).scalar_one()
+    )
+
+
+def event_wire(
+    slug: str, event: Event, message: Message | None, author: User | None
+) -> dict[str, Any]:
+    """The frame of an event as it is served now: hidden text is never in it."""
+    frame: dict[str, Any] = {"type": event.type, "room": slug, "seq": event.seq}
+    if event.type == "message" and message is not None:
+        frame.update(
+            message_id=message.id,
+            author=author_wire(author) if author is not None else None,
+            body=None if message.hidden else message.body,
+            created_at=iso(message.created_at),
+            client_id=message.client_id,
+            reply_to=message.reply_to,
+        )
+        if message.edited_at is not None and not message.hidden:
+            frame["edited_at"] = iso(message.edited_at)
+        if message.hidden:
+            frame["hidden"] = True
+        return frame
+    if event.type == "message_edited" and message is not None:
+        # The body of an edit is the message's current one; hidden text is never served.
+        frame.update(
+            message_id=message.id,
+            body=None if message.hidden else message.body,
+            edited_at=event.data.get("edited_at"),
+        )
+        return frame
+    if event.message_id is not None:
+        frame["message_id"] = event.message_id
+    frame.update(event.data)
+    return frame
+
+
+async def events_page(
+    session: AsyncSession,
+    room_id: int,
+    slug: str,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Events with seq > after ascending, or seq < before (the newest first), as wire frames.
+
+    Returns the frames in ascending seq order and whether more exist in the paging direction.
+    """
+    limit = max(1, min(limit, MAX_PAGE))
+    query = (
+        select(Event, Message, User)
+        .outerjoin(Message, Message.id == Event.message_id)
+        .outerjoin(User, User.id == Message.author_id)
+        .where(Event.room_id == room_id)
+    )
+    if before is not None:
+        query = query.where(Event.seq < before).order_by(Event.seq.desc())
+    else:
+        query = query.where(Event.seq > (after or 0)).order_by(Event.seq)
+    rows: Sequence[Any] = (await session.execute(query.limit(limit + 1))).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if before is not None:
+        rows = list(reversed(rows))
+    return [event_wire(slug, e, m, u) for e, m, u in rows], has_more
+
+
+async def count_unread(session: AsyncSession, room_id: int, user_id: int, read_seq: int) -> int:
+    """Messages by others after the user's read marker."""
+    return int(
+        (
+            await session.execute(
+                select(func.count())
+                .select_from(Event)
+                .where(
+                    Event.room_id == room_id,
+                    Event.seq > read_seq,
+                    Event.type == "message",
+                    Event.actor_id != user_id,
+                )
+            )
+        ).scalar_one()
+    )

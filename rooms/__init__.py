@@ -1,0 +1,1 @@
+"""The Werkplaats domain: areas, themes, rooms, people and who may do what. Pure: no I/O."""

@@ -1,0 +1,55 @@
+"""Who may read, post and moderate: small decision functions over value objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rooms.errors import Forbidden, Muted, RoomLocked
+from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
+
+
+def may_moderate(actor: Actor, room: RoomRef) -> bool:
+    """Admins and global moderators everywhere; a room moderator only in that room."""
+    return actor.is_staff or room.id in actor.moderated_room_ids
+
+
+def may_read(actor: Actor, room: RoomRef, ban: Restriction | None, now: datetime) -> bool:
+    """Theme and meeting rooms are open to every participant; area rooms to the team and staff."""
+    if ban is not None and ban.active(now) and not may_moderate(actor, room):
+        return False
+    if room.kind is RoomKind.AREA:
+        return room.id in actor.area_room_ids or may_moderate(actor, room)
+    return True
+
+
+def check_read(actor: Actor, room: RoomRef, ban: Restriction | None, now: datetime) -> None:
+    if not may_read(actor, room, ban, now):
+        raise Forbidden(f"you may not read room {room.slug}")
+
+
+def check_post(
+    actor: Actor,
+    room: RoomRef,
+    ban: Restriction | None,
+    mute: Restriction | None,
+    now: datetime,
+) -> None:
+    """Raise the contract's refusal when the actor may not post in the room now."""
+    check_read(actor, room, ban, now)
+    moderator = may_moderate(actor, room)
+    if room.archived:
+        raise RoomLocked(f"room {room.slug} is archived")
+    if room.locked and not moderator:
+        raise RoomLocked(f"room {room.slug} is locked")
+    if mute is not None and mute.active(now) and not moderator:
+        raise Muted(f"you are muted in room {room.slug}")
+
+
+def check_moderate(actor: Actor, room: RoomRef) -> None:
+    if not may_moderate(actor, room):
+        raise Forbidden(f"you may not moderate room {room.slug}")
+
+
+def check_admin(actor: Actor) -> None:
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("only admins may do this")

@@ -1,0 +1,167 @@
+"""The community file (TOML): parsed and validated whole before anything is written."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Literal
+
+import msgspec
+
+from rooms.model import SLUG_RE, USERNAME_RE
+
+Slug = Annotated[str, msgspec.Meta(pattern=f"^{SLUG_RE.pattern}$")]
+Username = Annotated[str, msgspec.Meta(pattern=f"^{USERNAME_RE.pattern}$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Text = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class AreaEntry(msgspec.Struct, forbid_unknown_fields=True):
+    slug: Slug
+    name: Name
+    topic: str = ""
+
+
+class ThemeEntry(msgspec.Struct, forbid_unknown_fields=True):
+    slug: Slug
+    name: Name
+    topic: str = ""
+
+
+class MeetingEntry(msgspec.Struct, forbid_unknown_fields=True):
+    slug: Slug
+    title: Name
+    theme: Slug
+    date: datetime
+    place: Text = ""
+    programme: str = ""
+
+
+class UserEntry(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username
+    display_name: Name
+    password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
+    organisation: Text = ""
+    layer: Literal["rijk", "provincie", "gemeente", "waterschap", "overig"] = "overig"
+    areas: list[Slug] = msgspec.field(default_factory=list)
+    role: Literal["member", "moderator", "admin"] = "member"
+    moderates: list[Slug] = msgspec.field(default_factory=list)
+
+
+class CommunityFile(msgspec.Struct, forbid_unknown_fields=True):
+    area: list[AreaEntry] = msgspec.field(default_factory=list)
+    theme: list[ThemeEntry] = msgspec.field(default_factory=list)
+    meeting: list[MeetingEntry] = msgspec.field(default_factory=list)
+    user: list[UserEntry] = msgspec.field(default_factory=list)
+
+
+class CommunityError(ValueError):
+    """Invalid input: the message names the file, the entry and the field."""
+
+
+@dataclass(frozen=True)
+class Community:
+    areas: list[AreaEntry]
+    themes: list[ThemeEntry]
+    meetings: list[MeetingEntry]
+    users: list[UserEntry]
+
+
+def meeting_start(entry: MeetingEntry) -> datetime:
+    """A datetime without a zone is taken as UTC."""
+    value = entry.date
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _dates_to_datetimes(raw: dict[str, object]) -> None:
+    """A meeting given as a bare date starts at 10:00 UTC that day."""
+    meetings = raw.get("meeting")
+    if not isinstance(meetings, list):
+        return
+    for entry in meetings:
+        if isinstance(entry, dict):
+            value = entry.get("date")
+            if isinstance(value, date) and not isinstance(value, datetime):
+                entry["date"] = datetime.combine(value, time(10, 0), tzinfo=UTC)
+
+
+def _describe_path(path: str, data: CommunityFile | dict[str, object]) -> str:
+    """Turn msgspec's `$.user[2].layer` into `user[2] (anna): field 'layer'`."""
+    trimmed = path.removeprefix("$.")
+    head, _, field = trimmed.partition(".")
+    label = head
+    if "[" in head and isinstance(data, dict):
+        kind, _, index = head.partition("[")
+        entries = data.get(kind)
+        try:
+            entry = entries[int(index.rstrip("]"))] if isinstance(entries, list) else None
+        except (ValueError, IndexError):
+            entry = None
+        if isinstance(entry, dict):
+            key = entry.get("slug", entry.get("username"))
+            if isinstance(key, str):
+                label = f"{head} ({key})"
+    return f"{label}: field '{field}'" if field else label
+
+
+def parse_community(
+    text: str, filename: str, known_rooms: dict[str, str] | None = None
+) -> Community:
+    """Parse and check the whole file; raise CommunityError naming file, entry and field.
+
+    `known_rooms` maps the slugs already in the database to their kind, so that a file may
+    refer to areas and themes loaded earlier.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CommunityError(f"{filename}: not valid TOML: {exc}") from None
+    _dates_to_datetimes(raw)
+    try:
+        parsed = msgspec.convert(raw, CommunityFile)
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).rpartition(" - at `")
+        if not path:
+            raise CommunityError(f"{filename}: {exc}") from None
+        where = _describe_path(path.rstrip("`"), raw)
+        raise CommunityError(f"{filename}: {where}: {message}") from None
+    _check_references(parsed, filename, known_rooms or {})
+    return Community(parsed.area, parsed.theme, parsed.meeting, parsed.user)
+
+
+def _check_references(parsed: CommunityFile, filename: str, known: dict[str, str]) -> None:
+    room_slugs: dict[str, str] = {}
+    for kind, entries in (
+        ("area", parsed.area),
+        ("theme", parsed.theme),
+        ("meeting", parsed.meeting),
+    ):
+        for i, entry in enumerate(entries):
+            if entry.slug in room_slugs:
+                raise CommunityError(
+                    f"{filename}: {kind}[{i}] ({entry.slug}): field 'slug': "
+                    f"already used by {room_slugs[entry.slug]}"
+                )
+            room_slugs[entry.slug] = f"{kind}[{i}]"
+    areas = {a.slug for a in parsed.area} | {s for s, k in known.items() if k == "area"}
+    themes = {t.slug for t in parsed.theme} | {s for s, k in known.items() if k == "theme"}
+    all_rooms = set(room_slugs) | set(known)
+    for i, meeting in enumerate(parsed.meeting):
+        if meeting.theme not in themes:
+            raise CommunityError(
+                f"{filename}: meeting[{i}] ({meeting.slug}): field 'theme': "
+                f"no theme {meeting.theme!r}"
+            )
+    seen: set[str] = set()
+    for i, user in enumerate(parsed.user):
+        where = f"{filename}: user[{i}] ({user.username})"
+        if user.username in seen:
+            raise CommunityError(f"{where}: field 'username': listed twice")
+        seen.add(user.username)
+        for slug in user.areas:
+            if slug not in areas:
+                raise CommunityError(f"{where}: field 'areas': no area {slug!r}")
+        for slug in user.moderates:
+            if slug not in all_rooms:
+                raise CommunityError(f"{where}: field 'moderates': no room {slug!r}")

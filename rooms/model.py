@@ -1,0 +1,74 @@
+"""Value objects of the domain: frozen, comparable, free of any storage concern."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Layer(StrEnum):
+    """The four layers of Dutch government, and the rest."""
+
+    RIJK = "rijk"
+    PROVINCIE = "provincie"
+    GEMEENTE = "gemeente"
+    WATERSCHAP = "waterschap"
+    OVERIG = "overig"
+
+
+class Role(StrEnum):
+    """A user's global role; room moderators are granted per room on top of this."""
+
+    MEMBER = "member"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class RoomKind(StrEnum):
+    AREA = "area"
+    THEME = "theme"
+    MEETING = "meeting"
+
+
+SLUG_RE = re.compile(r"[a-z0-9-]{1,64}")
+USERNAME_RE = re.compile(r"[a-z0-9._-]{2,32}")
+MAX_BODY_CHARS = 4000
+MAX_CLIENT_ID_CHARS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: enough to decide permissions without touching storage."""
+
+    user_id: int
+    username: str
+    role: Role
+    area_room_ids: frozenset[int] = frozenset()
+    moderated_room_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRef:
+    """The facts about a room that access rules need."""
+
+    id: int
+    slug: str
+    kind: RoomKind
+    locked: bool = False
+    archived: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    """A ban or mute of one user in one room; `until=None` means until lifted."""
+
+    until: datetime | None
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or self.until > now

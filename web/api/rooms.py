@@ -1,0 +1,56 @@
+"""Room list and room history."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from persistence import events
+from persistence.models import Room, utcnow
+from persistence.rooms import ban_of, readable_rooms, room_by_slug, room_ref
+from rooms.access import check_read
+from rooms.errors import BadRequest, NotFound
+from rooms.model import SLUG_RE
+from web.auth import Caller
+from web.deps import caller, services
+from web.responses import JSON, int_param
+
+MAX_SEQ = 2**62
+
+
+async def list_rooms(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    async with svc.db.read() as session:
+        summaries = await readable_rooms(session, who.actor)
+    return JSON({"rooms": [s.wire() for s in summaries]})
+
+
+async def readable_room(request: Request, who: Caller) -> Room:
+    """The room named in the path, if it exists and the caller may read it."""
+    slug = request.path_params["slug"]
+    if not SLUG_RE.fullmatch(slug):
+        raise NotFound(f"no room {slug!r}")
+    async with services(request).db.read() as session:
+        room = await room_by_slug(session, slug)
+        if room is None:
+            raise NotFound(f"no room {slug!r}")
+        check_read(who.actor, room_ref(room), await ban_of(session, room.id, who.user.id), utcnow())
+    return room
+
+
+async def room_events(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    room = await readable_room(request, who)
+    after = int_param(request, "after", None, 0, MAX_SEQ)
+    before = int_param(request, "before", None, 1, MAX_SEQ)
+    limit = int_param(request, "limit", 100, 1, events.MAX_PAGE) or 100
+    if after is not None and before is not None:
+        raise BadRequest("give either 'after' or 'before', not both")
+    async with svc.db.read() as session:
+        page, has_more = await events.events_page(
+            session, room.id, room.slug, after=after, before=before, limit=limit
+        )
+        last = await events.last_seq(session, room.id)
+    return JSON({"events": page, "last_seq": last, "has_more": has_more})

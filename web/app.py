@@ -1,0 +1,119 @@
+"""The Starlette application: a lifespan that builds the services, and the routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from chat.realtime import Realtime
+from persistence.db import Database
+from rooms.errors import DomainError
+from web.api import rooms, session
+from web.deps import Services, services
+from web.middleware import HTTPMiddleware
+from web.responses import JSON, domain_error_handler, error_response
+from web.settings import Settings, load_settings
+from web.throttle import FailureCounter, MemoryFailureCounter, RedisFailureCounter
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def healthz(request: Request) -> Response:
+    return JSON({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    svc = services(request)
+    checks: dict[str, bool] = {}
+    try:
+        await svc.db.ping()
+        checks["database"] = True
+    except Exception:
+        checks["database"] = False
+    try:
+        checks["broker"] = await svc.realtime.ready()
+    except Exception:
+        checks["broker"] = False
+    ok = all(checks.values())
+    return JSON({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error_response("not_found", "no such resource", 404)
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    return error_response("method_not_allowed", "method not allowed here", 405)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    return error_response("internal", "internal error", 500)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", index),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/api/session", session.login, methods=["POST"]),
+        Route("/api/session", session.logout, methods=["DELETE"]),
+        Route("/api/me", session.me),
+        Route("/api/rooms", rooms.list_rooms),
+        Route("/api/rooms/{slug}/events", rooms.room_events),
+        Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app; the lifespan opens the database, Redis and the real-time hub."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        failures: FailureCounter = (
+            RedisFailureCounter(redis, settings.login_max_failures, settings.login_window_seconds)
+            if redis is not None
+            else MemoryFailureCounter(settings.login_max_failures, settings.login_window_seconds)
+        )
+        realtime = Realtime()
+        app.state.services = Services(settings, db, failures, realtime, {})
+        await realtime.start()
+        try:
+            yield
+        finally:
+            await realtime.stop()
+            if redis is not None:
+                await redis.aclose()
+            await db.dispose()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={
+            DomainError: domain_error_handler,
+            404: not_found,
+            405: method_not_allowed,
+            500: server_error,
+        },
+    )
+    app.add_middleware(HTTPMiddleware)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` and for `werkplaats serve --workers N`."""
+    return create_app(load_settings())

@@ -1,0 +1,100 @@
+"""Who is calling: session tokens (cookie or Bearer), Origin checks, and login."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from starlette.requests import HTTPConnection
+
+from persistence import accounts
+from persistence.db import Database
+from persistence.models import User, utcnow
+from rooms.errors import Forbidden, Unauthenticated
+from rooms.model import Actor
+from web.settings import Settings
+
+COOKIE_NAME = "werkplaats_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str, secret_key: str) -> str:
+    """What the database stores: a keyed hash, so a leaked table holds no usable token."""
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    user: User
+    actor: Actor
+    token_hash: str
+    via_cookie: bool
+
+
+def presented_token(conn: HTTPConnection) -> tuple[str | None, bool]:
+    """The token from `Authorization: Bearer`, else from the cookie; and whether it was the cookie."""
+    header = conn.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = conn.cookies.get(COOKIE_NAME)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def authenticate(conn: HTTPConnection, db: Database, settings: Settings) -> Caller:
+    token, via_cookie = presented_token(conn)
+    if not token or len(token) > 256:
+        raise Unauthenticated("log in first")
+    digest = token_hash(token, settings.secret_key)
+    async with db.read() as session:
+        found = await accounts.live_session(session, digest)
+        if found is None:
+            raise Unauthenticated("your session is unknown, expired or ended")
+        _, user = found
+        actor = await accounts.actor_for(session, user)
+    return Caller(user, actor, digest, via_cookie)
+
+
+def own_origin(conn: HTTPConnection) -> str | None:
+    host = conn.headers.get("host")
+    if not host:
+        return None
+    scheme = conn.url.scheme.replace("ws", "http")
+    return f"{scheme}://{host}"
+
+
+def origin_allowed(origin: str, conn: HTTPConnection, settings: Settings) -> bool:
+    """Exact match against the allow-list (default: this server's own origin)."""
+    allowed = settings.allowed_origins or ((own_origin(conn) or ""),)
+    normalised = origin.rstrip("/")
+    parts = urlsplit(normalised)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    return normalised in allowed
+
+
+def check_origin(conn: HTTPConnection, settings: Settings) -> None:
+    """Refuse a browser request whose Origin is not allowed.
+
+    A request without Origin comes from a non-browser client (browsers send it on every
+    state-changing fetch and on WebSocket upgrades), unless Sec-Fetch-Site says cross-site.
+    """
+    origin = conn.headers.get("origin")
+    if origin is None:
+        if conn.headers.get("sec-fetch-site") == "cross-site":
+            raise Forbidden("cross-site request without an Origin")
+        return
+    if not origin_allowed(origin, conn, settings):
+        raise Forbidden("this Origin is not allowed")
+
+
+def session_expires_at(settings: Settings) -> datetime:
+    return utcnow() + timedelta(days=settings.session_days)

@@ -1,0 +1,45 @@
+"""What every endpoint needs from app.state, typed, and the caller of a request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import HTTPConnection
+
+from persistence.db import Database
+from web.auth import SAFE_METHODS, Caller, authenticate, check_origin
+from web.settings import Settings
+from web.throttle import FailureCounter
+
+if TYPE_CHECKING:
+    from chat.realtime import Realtime
+
+
+@dataclass
+class Services:
+    """Built by the lifespan, one per process; no module-level singletons."""
+
+    settings: Settings
+    db: Database
+    login_failures: FailureCounter
+    realtime: Realtime
+    extra: dict[str, Any]
+
+
+def services(conn: HTTPConnection) -> Services:
+    svc: Services = conn.app.state.services
+    return svc
+
+
+async def caller(conn: HTTPConnection) -> Caller:
+    """Authenticate, and for cookie-authenticated state changes also check the Origin."""
+    svc = services(conn)
+    who = await authenticate(conn, svc.db, svc.settings)
+    if who.via_cookie and conn.scope.get("method", "GET") not in SAFE_METHODS:
+        check_origin(conn, svc.settings)
+    return who
+
+
+def client_address(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"

@@ -1,0 +1,107 @@
+"""Settings from the environment (and an optional `.env`), validated once at start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and the reason."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./werkplaats.db"
+    redis_url: str | None = None
+    # Pepper for stored session-token hashes; changing it signs everyone out.
+    secret_key: str = field(default="", repr=False)
+    allowed_origins: tuple[str, ...] = ()
+    session_days: int = 30
+    # Per-connection token bucket for `send` (contract minimum: 50, refilled at 20/s).
+    send_burst: int = 50
+    send_rate: float = 20.0
+    max_frame_bytes: int = 64 * 1024
+    backlog_cap: int = 1000
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    log_level: str = "INFO"
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.redis_url is not None
+
+
+def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{name}={value}: expected a number from {lo} to {hi}")
+    return value
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a number") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r}: expected a positive number")
+    return value
+
+
+def _origin_list(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
+            raise SettingsError(
+                f"WERKPLAATS_ALLOWED_ORIGINS: {origin!r} is not an origin like https://host[:port]"
+            )
+    return origins
+
+
+def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> Settings:
+    """Read WERKPLAATS_* variables; a `.env` in the working directory fills in what is unset."""
+    file = env_file if env_file is not None else Path(".env")
+    env: dict[str, str] = {}
+    if file.is_file():
+        env.update({k: v for k, v in dotenv_values(file).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    url = env.get("WERKPLAATS_DATABASE_URL") or Settings.database_url
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise SettingsError(
+            f"WERKPLAATS_DATABASE_URL: {url.split('://')[0]}:// is not supported; use "
+            "sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+        )
+    redis_url = env.get("WERKPLAATS_REDIS_URL") or None
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("WERKPLAATS_REDIS_URL: expected redis://host:port/db")
+    secret = env.get("WERKPLAATS_SECRET_KEY") or ""
+    if secret and len(secret) < 16:
+        raise SettingsError("WERKPLAATS_SECRET_KEY: use at least 16 characters")
+    return Settings(
+        database_url=url,
+        redis_url=redis_url,
+        secret_key=secret,
+        allowed_origins=_origin_list(env.get("WERKPLAATS_ALLOWED_ORIGINS", "")),
+        session_days=_int(env, "WERKPLAATS_SESSION_DAYS", 30, 1, 365),
+        send_burst=_int(env, "WERKPLAATS_SEND_BURST", 50, 1, 10_000_000),
+        send_rate=_float(env, "WERKPLAATS_SEND_RATE", 20.0),
+        max_frame_bytes=_int(env, "WERKPLAATS_MAX_FRAME_BYTES", 64 * 1024, 16 * 1024, 64 * 1024),
+        backlog_cap=_int(env, "WERKPLAATS_BACKLOG_CAP", 1000, 500, 100_000),
+        login_max_failures=_int(env, "WERKPLAATS_LOGIN_MAX_FAILURES", 5, 1, 1000),
+        login_window_seconds=_int(env, "WERKPLAATS_LOGIN_WINDOW_SECONDS", 300, 1, 86_400),
+        log_level=env.get("WERKPLAATS_LOG_LEVEL", "INFO").upper(),
+    )

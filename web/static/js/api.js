@@ -1,0 +1,131 @@
+/**
+ * The HTTP API of the contract. The session lives only in the HttpOnly cookie the
+ * server sets: this module never reads or keeps the token from the login answer.
+ * @module api
+ */
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0 when the network failed)
+   * @param {string} code contract error code
+   * @param {string} message
+   * @param {number | null} retryAfter seconds, from `Retry-After`
+   */
+  constructor(status, code, message, retryAfter = null) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** @type {Set<() => void>} */
+const unauthenticatedListeners = new Set();
+
+/** Call `fn` whenever the server says the session is gone. @param {() => void} fn */
+export function onUnauthenticated(fn) {
+  unauthenticatedListeners.add(fn);
+}
+
+/**
+ * One JSON request. Throws ApiError for every non-2xx answer and for network failure.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+async function request(method, path, body) {
+  /** @type {RequestInit} */
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'network', 'network error');
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = data && typeof data === 'object' && data.error ? data.error : {};
+    const retry = Number(res.headers.get('Retry-After'));
+    const apiErr = new ApiError(
+      res.status,
+      err.code ?? (res.status === 404 ? 'not_found' : `http_${res.status}`),
+      err.message ?? res.statusText,
+      Number.isFinite(retry) && retry > 0 ? retry : null,
+    );
+    if (res.status === 401 && path !== '/api/session') {
+      for (const fn of unauthenticatedListeners) fn();
+    }
+    throw apiErr;
+  }
+  return data;
+}
+
+/**
+ * A query string from the non-empty values.
+ * @param {Record<string, string | number | null | undefined>} params
+ */
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && v !== undefined && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+const room = (/** @type {string} */ slug) => `/api/rooms/${encodeURIComponent(slug)}`;
+
+/**
+ * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
+ * @typedef {{slug: string, name?: string, kind: string, topic?: string|null, last_seq: number, read_seq: number, unread: number, locked?: boolean, archived?: boolean, can_moderate?: boolean}} RoomInfo
+ */
+
+export const api = {
+  /** @param {string} username @param {string} password @returns {Promise<{user: User}>} */
+  async login(username, password) {
+    const data = await request('POST', '/api/session', { username, password });
+    return { user: data.user };
+  },
+  logout: () => request('DELETE', '/api/session'),
+  /** @returns {Promise<{user: User}>} */
+  me: () => request('GET', '/api/me'),
+  /** @returns {Promise<{rooms: RoomInfo[]}>} */
+  rooms: () => request('GET', '/api/rooms'),
+  /**
+   * @param {string} slug
+   * @param {{after?: number, before?: number, limit?: number}} opts
+   * @returns {Promise<{events: any[], last_seq: number, has_more: boolean}>}
+   */
+  events: (slug, opts) => request('GET', `${room(slug)}/events${query(opts)}`),
+  /** @param {Record<string, string|number|null|undefined>} params */
+  search: (params) => request('GET', `/api/search${query(params)}`),
+  /** @param {string} slug @param {string} messageId @param {string} reason */
+  hide: (slug, messageId, reason) =>
+    request('POST', `${room(slug)}/messages/${encodeURIComponent(messageId)}/hide`, { reason }),
+  /** @param {string} slug @param {string} messageId @param {string} reason */
+  report: (slug, messageId, reason) =>
+    request('POST', `${room(slug)}/messages/${encodeURIComponent(messageId)}/report`, { reason }),
+  /** @param {string} slug @param {{username: string, reason: string, until?: string}} body */
+  ban: (slug, body) => request('POST', `${room(slug)}/bans`, body),
+  /** @param {string} slug @param {string} username */
+  unban: (slug, username) => request('DELETE', `${room(slug)}/bans/${encodeURIComponent(username)}`),
+  /** @param {string} slug @param {{username: string, minutes: number, reason: string}} body */
+  mute: (slug, body) => request('POST', `${room(slug)}/mutes`, body),
+  /** @param {string} slug @param {{topic?: string, locked?: boolean, archived?: boolean, reason?: string}} body */
+  patchRoom: (slug, body) => request('PATCH', room(slug), body),
+  /** @returns {Promise<{reports: any[]}>} */
+  reports: () => request('GET', '/api/reports'),
+  /** @param {{room?: string, limit?: number}} params @returns {Promise<{entries: any[]}>} */
+  audit: (params) => request('GET', `/api/audit${query(params)}`),
+};

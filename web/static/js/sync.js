@@ -1,0 +1,489 @@
+/**
+ * Keeps the store in step with the server: the WebSocket frames, the subscription of the
+ * open room with `since`, backfill over HTTP when the backlog was truncated or a gap
+ * shows, sends that stay pending (and are resent with the same client_id) until their
+ * `ack`, read markers, typing and presence.
+ * @module sync
+ */
+import { api } from './api.js';
+import { Connection } from './ws.js';
+
+/** First page of a room. */
+const PAGE = 50;
+/** Page size when filling a gap; the contract allows up to 1000. */
+const BACKFILL_PAGE = 500;
+/** A send without `ack` after this long is sent again (same client_id, so no duplicate). */
+const RESEND_AFTER_MS = 10_000;
+/** Someone's typing indicator disappears after this long without a new `typing`. */
+const TYPING_SHOWN_MS = 6000;
+/** We tell others we type at most this often. */
+const TYPING_EVERY_MS = 3000;
+/** Room list refresh for unread counts of rooms we are not subscribed to. */
+const ROOMS_REFRESH_MS = 30_000;
+
+/** A client_id: 128 random bits, URL-safe. */
+export function newClientId() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class Sync {
+  /**
+   * @param {import('./store.js').Store} store
+   * @param {import('./announcer.js').Announcer} announcer
+   */
+  constructor(store, announcer) {
+    this.store = store;
+    this.announcer = announcer;
+    this.conn = new Connection({
+      onFrame: (f) => this.onFrame(f),
+      onState: (s, info) => this.store.emit('conn', { state: s, ...info }),
+    });
+    /** The room the user has open (subscribed), if any. @type {string|null} */
+    this.openSlug = null;
+    /** Rooms subscribed on the current connection, waiting for `subscribed`. @type {Set<string>} */
+    this.subscribing = new Set();
+    /** @type {Map<string, Promise<void>>} */
+    this.backfills = new Map();
+    /** ref -> what it was for, to place a refusal. @type {Map<string, {room: string, action: string}>} */
+    this.refs = new Map();
+    /** @type {Map<string, number>} */
+    this.readToSend = new Map();
+    /** @type {Map<string, number>} */
+    this.typingSentAt = new Map();
+    this.connEpoch = 0;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.tick = undefined;
+    this.lastRoomsRefresh = 0;
+  }
+
+  start() {
+    this.conn.start();
+    clearInterval(this.tick);
+    this.tick = setInterval(() => this.onTick(), 1000);
+  }
+
+  stop() {
+    clearInterval(this.tick);
+    this.conn.stop();
+    this.openSlug = null;
+  }
+
+  get me() {
+    return this.store.user?.username ?? '';
+  }
+
+  async refreshRooms() {
+    this.lastRoomsRefresh = Date.now();
+    const { rooms } = await api.rooms();
+    this.store.mergeRooms(rooms, true);
+    if (this.openSlug) this.recountOpen(this.openSlug);
+  }
+
+  // ---- rooms ---------------------------------------------------------------
+
+  /**
+   * Show a room: load its newest page once, then subscribe from the last seq we have.
+   * @param {string} slug
+   */
+  async openRoom(slug) {
+    if (this.openSlug && this.openSlug !== slug) this.closeRoom(this.openSlug);
+    this.openSlug = slug;
+    const t = this.store.timeline(slug);
+    if (!t.loaded) await this.loadInitial(slug);
+    if (this.openSlug === slug) this.subscribe(slug);
+  }
+
+  /** @param {string} slug */
+  closeRoom(slug) {
+    if (this.openSlug === slug) this.openSlug = null;
+    this.subscribing.delete(slug);
+    this.conn.send({ type: 'unsubscribe', room: slug });
+    const t = this.store.timelines.get(slug);
+    if (t) {
+      t.online = [];
+      t.typing.clear();
+    }
+  }
+
+  /** @param {string} slug */
+  async loadInitial(slug) {
+    const t = this.store.timeline(slug);
+    const room = this.store.rooms.get(slug);
+    const last = room?.last_seq ?? 0;
+    const { events } = await api.events(slug, last > 0 ? { before: last + 1, limit: PAGE } : { after: 0, limit: PAGE });
+    if (t.loaded) return;
+    const first = events.length ? Number(events[0].seq) : last + 1;
+    t.lastSeq = Math.max(0, first - 1);
+    t.hasMoreBefore = first > 1;
+    for (const ev of events) this.applyEvent(slug, ev, false);
+    t.startAt(events.length ? Number(events[events.length - 1].seq) : last);
+    if (!events.length) t.hasMoreBefore = false;
+    this.recountOpen(slug);
+    this.store.emit(`timeline:${slug}`, { kind: 'reset' });
+  }
+
+  /**
+   * One page further back in history; returns the number of events loaded.
+   * @param {string} slug
+   */
+  async loadOlder(slug) {
+    const t = this.store.timeline(slug);
+    if (!t.hasMoreBefore || t.firstSeq === null) return 0;
+    const { events } = await api.events(slug, { before: t.firstSeq, limit: PAGE });
+    for (const ev of events) this.applyEvent(slug, ev, false);
+    t.hasMoreBefore = events.length > 0 && Number(events[0].seq) > 1;
+    this.store.emit(`timeline:${slug}`, { kind: 'prepend' });
+    return events.length;
+  }
+
+  /**
+   * Load history back to `seq` (for "first unread" and search hits).
+   * @param {string} slug
+   * @param {number} seq
+   */
+  async ensureLoaded(slug, seq) {
+    const t = this.store.timeline(slug);
+    let guard = 0;
+    while (t.hasMoreBefore && t.firstSeq !== null && t.firstSeq > seq && guard < 100) {
+      guard += 1;
+      const { events } = await api.events(slug, { before: t.firstSeq, limit: Math.min(1000, t.firstSeq - seq + PAGE) });
+      for (const ev of events) this.applyEvent(slug, ev, false);
+      t.hasMoreBefore = events.length > 0 && Number(events[0].seq) > 1;
+    }
+    this.store.emit(`timeline:${slug}`, { kind: 'prepend' });
+  }
+
+  /** @param {string} slug */
+  subscribe(slug) {
+    const t = this.store.timeline(slug);
+    if (!t.loaded) return;
+    if (this.conn.send({ type: 'subscribe', room: slug, since: t.lastSeq })) this.subscribing.add(slug);
+  }
+
+  /**
+   * Fill seqs after `t.lastSeq` from the events API (after truncation or a gap).
+   * @param {string} slug
+   * @param {number} upTo fill at least to this seq
+   */
+  backfill(slug, upTo) {
+    const running = this.backfills.get(slug);
+    if (running) return running;
+    const job = (async () => {
+      const t = this.store.timeline(slug);
+      let guard = 0;
+      while (t.lastSeq < upTo && guard < 1000) {
+        guard += 1;
+        const before = t.lastSeq;
+        const { events, has_more: more } = await api.events(slug, { after: t.lastSeq, limit: BACKFILL_PAGE });
+        for (const ev of events) this.applyEvent(slug, ev, true);
+        if (!events.length || (!more && t.lastSeq === before)) break;
+      }
+    })().catch(() => { /* the next reconnect resubscribes with since and tries again */ })
+      .finally(() => this.backfills.delete(slug));
+    this.backfills.set(slug, job);
+    return job;
+  }
+
+  /**
+   * @param {string} slug
+   * @param {any} ev
+   * @param {boolean} live arrived now (announce it, count it unread)
+   */
+  applyEvent(slug, ev, live) {
+    const t = this.store.timeline(slug);
+    if (ev.author) this.store.remember(ev.author);
+    const res = t.apply(ev);
+    if (!res) return;
+    const room = this.store.rooms.get(slug);
+    if (room) room.last_seq = Math.max(room.last_seq, Number(ev.seq));
+    if (room && ev.type !== 'message' && ev.type !== 'message_edited' && ev.type !== 'message_hidden') {
+      // Room events a server adds (topic, lock, archive) may carry the new values.
+      if (ev.topic !== undefined) room.topic = ev.topic;
+      if (typeof ev.locked === 'boolean') room.locked = ev.locked;
+      if (typeof ev.archived === 'boolean') room.archived = ev.archived;
+      this.store.emit('rooms');
+    }
+    if (res.kind === 'added' && res.message && live) {
+      const fromMe = res.message.author.username === this.me;
+      if (!fromMe && !res.message.hidden) {
+        this.announcer.message(room?.name ?? slug, res.message.author.display_name ?? res.message.author.username);
+        if (room) room.unread += 1;
+        this.store.emit('rooms');
+      }
+    }
+    this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message });
+    if (res.gap && live && !this.subscribing.has(slug)) this.backfill(slug, Number(ev.seq) - 1);
+  }
+
+  /** Recount the unread messages of a loaded room from its timeline. @param {string} slug */
+  recountOpen(slug) {
+    const room = this.store.rooms.get(slug);
+    const t = this.store.timelines.get(slug);
+    if (!room || !t?.loaded) return;
+    if (t.firstSeq === null || room.read_seq >= t.firstSeq - 1) {
+      room.unread = t.unreadAfter(room.read_seq, this.me);
+      this.store.emit('rooms');
+    }
+  }
+
+  // ---- frames ----------------------------------------------------------------
+
+  /** @param {any} f */
+  onFrame(f) {
+    switch (f.type) {
+      case 'hello': return this.onHello(f);
+      case 'subscribed': return this.onSubscribed(f);
+      case 'ack': return this.onAck(f);
+      case 'typing': return this.onTyping(f);
+      case 'presence': return this.onPresence(f);
+      case 'read': return this.onRead(f);
+      case 'removed': return this.onRemoved(f);
+      case 'error': return this.onError(f);
+      case 'pong': return undefined;
+      default:
+        if (typeof f.room === 'string' && f.seq !== undefined && this.store.timelines.get(f.room)?.loaded) {
+          this.applyEvent(f.room, f, true);
+        } else if (typeof f.room === 'string' && f.type === 'message') {
+          const room = this.store.rooms.get(f.room);
+          if (room && f.author?.username !== this.me) {
+            room.unread += 1;
+            room.last_seq = Math.max(room.last_seq, Number(f.seq));
+            this.store.emit('rooms');
+          }
+        }
+    }
+    return undefined;
+  }
+
+  /** @param {any} f */
+  onHello(f) {
+    this.conn.markHealthy();
+    this.connEpoch += 1;
+    this.subscribing.clear();
+    if (f.user) this.store.setUser({ ...this.store.user, ...f.user });
+    if (Array.isArray(f.rooms)) {
+      const unknown = f.rooms.some((/** @type {any} */ r) => !this.store.rooms.has(r.slug));
+      this.store.mergeRooms(f.rooms, false);
+      if (unknown || f.rooms.length !== this.store.rooms.size) this.refreshRooms().catch(() => {});
+    }
+    if (this.openSlug) {
+      this.subscribe(this.openSlug);
+      this.recountOpen(this.openSlug);
+    }
+    for (const [room, seq] of this.readToSend) {
+      if (this.conn.send({ type: 'read', room, seq })) this.readToSend.delete(room);
+    }
+    this.resendPending(true);
+  }
+
+  /** @param {any} f */
+  onSubscribed(f) {
+    const slug = f.room;
+    this.subscribing.delete(slug);
+    const t = this.store.timelines.get(slug);
+    if (!t) return;
+    if (f.truncated && typeof f.first_seq === 'number') {
+      this.backfill(slug, f.first_seq - 1);
+    } else if (typeof f.last_seq === 'number' && t.lastSeq < f.last_seq) {
+      this.backfill(slug, f.last_seq);
+    }
+    this.store.emit(`timeline:${slug}`, { kind: 'subscribed' });
+  }
+
+  /** @param {any} f */
+  onAck(f) {
+    for (const t of this.store.timelines.values()) {
+      if (t.acknowledge(f)) {
+        this.store.emit(`timeline:${t.slug}`, { kind: 'pending' });
+        return;
+      }
+    }
+  }
+
+  /** @param {any} f */
+  onTyping(f) {
+    const t = this.store.timelines.get(f.room);
+    const who = typeof f.user === 'string' ? f.user : f.user?.username;
+    if (!t || !who || who === this.me) return;
+    if (typeof f.user === 'object') this.store.remember(f.user);
+    t.typing.set(who, Date.now() + TYPING_SHOWN_MS);
+    this.store.emit(`typing:${f.room}`);
+  }
+
+  /** @param {any} f */
+  onPresence(f) {
+    const t = this.store.timelines.get(f.room);
+    if (!t || !Array.isArray(f.online)) return;
+    t.online = f.online.map((/** @type {any} */ u) => (typeof u === 'string' ? u : u.username));
+    this.store.emit(`presence:${f.room}`);
+  }
+
+  /** Another tab (or this one) moved the read marker. @param {any} f */
+  onRead(f) {
+    const room = this.store.rooms.get(f.room);
+    if (!room) return;
+    const seq = Number(f.seq);
+    if (seq > room.read_seq) room.read_seq = seq;
+    const t = this.store.timelines.get(f.room);
+    if (t?.loaded) this.recountOpen(f.room);
+    else if (room.read_seq >= room.last_seq) room.unread = 0;
+    else this.refreshRooms().catch(() => {});
+    this.store.emit('rooms');
+    this.store.emit(`read:${f.room}`, { seq: room.read_seq });
+  }
+
+  /** @param {any} f */
+  onRemoved(f) {
+    const t = this.store.timelines.get(f.room);
+    if (t) t.removedReason = f.reason ?? 'removed';
+    this.subscribing.delete(f.room);
+    this.store.rooms.delete(f.room);
+    this.store.emit('rooms');
+    this.store.emit(`removed:${f.room}`, { reason: f.reason });
+  }
+
+  /** @param {any} f */
+  onError(f) {
+    const ref = typeof f.ref === 'string' ? f.ref : null;
+    if (ref) {
+      for (const t of this.store.timelines.values()) {
+        const p = t.pending.get(ref);
+        if (!p) continue;
+        if (f.code === 'rate_limited' || f.code === 'internal') {
+          // Try again later with the same client_id; the server dedupes.
+          p.sentAt = Date.now() + Math.max(0, (Number(f.retry_after) || 2) * 1000 - RESEND_AFTER_MS);
+        } else {
+          p.status = 'failed';
+          p.error = f.code;
+        }
+        this.store.emit(`timeline:${t.slug}`, { kind: 'pending' });
+        this.store.emit('error', { code: f.code, retryAfter: f.retry_after, room: t.slug });
+        return;
+      }
+      const ctx = this.refs.get(ref);
+      this.refs.delete(ref);
+      this.store.emit('error', { code: f.code, retryAfter: f.retry_after, room: ctx?.room ?? null });
+      return;
+    }
+    this.store.emit('error', { code: f.code, retryAfter: f.retry_after, room: f.room ?? null });
+  }
+
+  // ---- user actions ----------------------------------------------------------
+
+  /**
+   * Post a message: shown at once as pending, sent now or after the next reconnect.
+   * @param {string} slug
+   * @param {string} body
+   * @param {string|null} replyTo
+   */
+  send(slug, body, replyTo) {
+    const t = this.store.timeline(slug);
+    const clientId = newClientId();
+    /** @type {import('./store.js').Pending} */
+    const p = { client_id: clientId, room: slug, body, reply_to: replyTo, status: 'pending', error: null, sentAt: 0 };
+    t.pending.set(clientId, p);
+    this.transmit(p);
+    this.store.emit(`timeline:${slug}`, { kind: 'pending' });
+  }
+
+  /** @param {import('./store.js').Pending} p */
+  transmit(p) {
+    /** @type {Record<string, unknown>} */
+    const frame = { type: 'send', room: p.room, body: p.body, client_id: p.client_id, ref: p.client_id };
+    if (p.reply_to) frame.reply_to = p.reply_to;
+    p.sentAt = Date.now();
+    this.conn.send(frame);
+  }
+
+  /** @param {boolean} all resend everything pending (new connection) */
+  resendPending(all) {
+    const now = Date.now();
+    for (const t of this.store.timelines.values()) {
+      for (const p of t.pending.values()) {
+        if (p.status !== 'pending' || p.seq !== undefined) continue;
+        if (all || now - p.sentAt >= RESEND_AFTER_MS) this.transmit(p);
+      }
+    }
+  }
+
+  /** @param {string} slug @param {string} clientId */
+  retryPending(slug, clientId) {
+    const p = this.store.timeline(slug).pending.get(clientId);
+    if (!p) return;
+    p.status = 'pending';
+    p.error = null;
+    this.transmit(p);
+    this.store.emit(`timeline:${slug}`, { kind: 'pending' });
+  }
+
+  /** @param {string} slug @param {string} clientId */
+  discardPending(slug, clientId) {
+    this.store.timeline(slug).pending.delete(clientId);
+    this.store.emit(`timeline:${slug}`, { kind: 'pending' });
+  }
+
+  /**
+   * @param {string} action
+   * @param {string} slug
+   * @param {Record<string, unknown>} frame
+   * @returns {boolean} false when offline
+   */
+  request(action, slug, frame) {
+    const ref = `${action[0]}${newClientId().slice(0, 20)}`;
+    this.refs.set(ref, { room: slug, action });
+    if (this.refs.size > 200) this.refs.delete(this.refs.keys().next().value ?? '');
+    return this.conn.send({ ...frame, ref });
+  }
+
+  /** @param {string} slug @param {string} messageId @param {string} body */
+  edit(slug, messageId, body) {
+    return this.request('edit', slug, { type: 'edit', room: slug, message_id: messageId, body });
+  }
+
+  /** @param {string} slug @param {string} messageId */
+  retract(slug, messageId) {
+    return this.request('retract', slug, { type: 'retract', room: slug, message_id: messageId });
+  }
+
+  /** @param {string} slug */
+  typing(slug) {
+    const now = Date.now();
+    if (now - (this.typingSentAt.get(slug) ?? 0) < TYPING_EVERY_MS) return;
+    this.typingSentAt.set(slug, now);
+    this.conn.send({ type: 'typing', room: slug });
+  }
+
+  /**
+   * Move the read marker forward (never back); other tabs follow through `read` frames.
+   * @param {string} slug
+   * @param {number} seq
+   */
+  markRead(slug, seq) {
+    const room = this.store.rooms.get(slug);
+    if (!room || seq <= room.read_seq) return;
+    room.read_seq = seq;
+    this.recountOpen(slug);
+    if (!this.conn.send({ type: 'read', room: slug, seq })) this.readToSend.set(slug, seq);
+    this.store.emit('rooms');
+  }
+
+  onTick() {
+    const now = Date.now();
+    if (this.conn.state === 'open') this.resendPending(false);
+    for (const t of this.store.timelines.values()) {
+      let changed = false;
+      for (const [who, until] of t.typing) {
+        if (until <= now) {
+          t.typing.delete(who);
+          changed = true;
+        }
+      }
+      if (changed) this.store.emit(`typing:${t.slug}`);
+    }
+    if (now - this.lastRoomsRefresh > ROOMS_REFRESH_MS && document.visibilityState === 'visible' && this.conn.state === 'open') {
+      this.refreshRooms().catch(() => {});
+    }
+  }
+}
