@@ -1,0 +1,87 @@
+"""Fixtures: one test body runs against SQLite and PostgreSQL through `db_url`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from persistence.db import Database
+from tests.helpers import (
+    REDIS_URL,
+    Templates,
+    make_settings,
+    postgres_up,
+    redis_up,
+    require,
+    running_server,
+)
+from web.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    t = Templates(tmp_path_factory.mktemp("templates"))
+    yield t
+    t.cleanup()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def db_url(backend: str, templates: Templates, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database seeded with tests/fixtures/community.toml."""
+    if backend == "sqlite":
+        yield await templates.sqlite(tmp_path / "test.db")
+        return
+    require("PostgreSQL", postgres_up(), "127.0.0.1:5432")
+    url = await templates.postgres()
+    try:
+        yield url
+    finally:
+        await templates.drop_postgres(url)
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    db = Database(db_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require("Redis", redis_up(), "127.0.0.1:6379")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key and channel prefix of this test's own, so runs never share Redis state."""
+    return f"wptest{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return make_settings(db_url)
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[str]:
+    """A real uvicorn serving the app in this process; yields the base URL."""
+    async with running_server(settings) as base:
+        yield base
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as c:
+        yield c

@@ -1,0 +1,233 @@
+"""Shared test machinery: service checks, databases, real servers, logins."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+
+from persistence.db import Database
+from persistence.migrate import migrate
+from web.app import create_app
+from web.cli import load_file
+from web.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+COMMUNITY = FIXTURES / "community.toml"
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_HOST = os.environ.get("WERKPLAATS_TEST_PG_HOST", "127.0.0.1")
+PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
+REDIS_URL = os.environ.get("WERKPLAATS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+WERKPLAATS = str(Path(sys.executable).parent / "werkplaats")
+
+
+def password_of(username: str) -> str:
+    """Every user of tests/fixtures/community.toml has password `password-<username>`."""
+    return f"password-{username}"
+
+
+def require(service: str, ok: bool, why: str = "") -> None:
+    """A missing service fails the test in CI and skips it on a developer's machine."""
+    if ok:
+        return
+    message = f"{service} is not available{': ' + why if why else ''}"
+    if CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def postgres_up() -> bool:
+    try:
+        with socket.create_connection((PG_HOST, 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _seed(url: str) -> None:
+    db = Database(url)
+    try:
+        await migrate(db.engine)
+        await load_file(db, COMMUNITY)
+    finally:
+        await db.dispose()
+
+
+class Templates:
+    """Migrated, seeded databases made once per test session and cloned per test."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.sqlite_file: Path | None = None
+        self.pg_name: str | None = None
+
+    async def sqlite(self, dest: Path) -> str:
+        if self.sqlite_file is None:
+            path = self.workdir / "template.db"
+            await _seed(f"sqlite+aiosqlite:///{path}")
+            self.sqlite_file = path
+        shutil.copy(self.sqlite_file, dest)
+        return f"sqlite+aiosqlite:///{dest}"
+
+    async def _pg_admin(self, sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def postgres(self) -> str:
+        if self.pg_name is None:
+            name = f"wp_template_{uuid.uuid4().hex[:10]}"
+            await self._pg_admin(f'CREATE DATABASE "{name}"')
+            await _seed(f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{name}")
+            self.pg_name = name
+        db = f"wp_test_{uuid.uuid4().hex[:12]}"
+        await self._pg_admin(f'CREATE DATABASE "{db}" TEMPLATE "{self.pg_name}"')
+        return f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{db}"
+
+    async def drop_postgres(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        await self._pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def cleanup(self) -> None:
+        if self.pg_name is not None:
+            asyncio.run(self._pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"database_url": database_url, "login_window_seconds": 60}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[str]:
+    """A real uvicorn server in this process on a free loopback port; yields its base URL."""
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        ws_per_message_deflate=False,
+        ws_max_size=settings.max_frame_bytes,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(20):
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("server stopped during start-up")
+                await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        async with asyncio.timeout(20):
+            await task
+
+
+class ServerProcess:
+    """`werkplaats serve` as its own OS process, as in production."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None, workers: int = 1) -> None:
+        self.port = port or free_port()
+        self.env = {**os.environ, **env}
+        self.workers = workers
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = Path(env.get("WERKPLAATS_TEST_LOG_DIR", "/tmp")) / f"werkplaats-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [WERKPLAATS, "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"server on {self.port} did not start: {self.log.read_text()[-2000:]}")
+
+    def stop(self, sig: int = 15) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+async def login(client: httpx.AsyncClient, base: str, username: str) -> str:
+    """Log in as a fixture user; returns the bearer token."""
+    r = await client.post(
+        f"{base}/api/session", json={"username": username, "password": password_of(username)}
+    )
+    assert r.status_code == 200, r.text
+    token: str = r.json()["token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def redis_flush_prefix(url: str, prefix: str) -> None:
+    redis = Redis.from_url(url)
+    try:
+        async for key in redis.scan_iter(f"{prefix}:*"):
+            await redis.delete(key)
+    finally:
+        await redis.aclose()
