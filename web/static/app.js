@@ -1,0 +1,185 @@
+/**
+ * Start of the web client: finds out whether the user is signed in, then wires the
+ * store, the real-time sync and the views to the hash routes.
+ * @module app
+ */
+import { Announcer } from './js/announcer.js';
+import { api, onUnauthenticated } from './js/api.js';
+import { errorText } from './js/i18n.js';
+import { Store } from './js/store.js';
+import { Sync } from './js/sync.js';
+import { watchRoutes } from './js/router.js';
+import { renderHome, renderNotFound } from './js/views/home.js';
+import { renderLogin } from './js/views/login.js';
+import { renderModeration } from './js/views/moderation.js';
+import { RoomView } from './js/views/room.js';
+import { renderRoomList } from './js/views/rooms.js';
+import { renderSearch } from './js/views/search.js';
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const main = $('main');
+const sidebar = $('sidebar');
+const topnav = $('topnav');
+const connection = $('connection');
+const store = new Store();
+const announcer = new Announcer($('live'));
+const sync = new Sync(store, announcer);
+
+let signedIn = false;
+let routesWatched = false;
+/** @type {RoomView|null} */
+let roomView = null;
+/** @type {import('./js/router.js').Route|null} */
+let current = null;
+let everOpen = false;
+
+async function boot() {
+  $('skip-link').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    main.focus();
+  });
+  $('logout-button').addEventListener('click', () => signOut(null));
+  onUnauthenticated(() => { if (signedIn) signOut('Je sessie is verlopen. Log opnieuw in.', false); });
+  store.on('rooms', scheduleSidebar);
+  store.on('user', renderUser);
+  store.on('conn', showConnection);
+  store.on('error', (d) => {
+    const alert = $('alert');
+    alert.textContent = '';
+    setTimeout(() => { alert.textContent = errorText(d.code, d.retryAfter); }, 50);
+  });
+  try {
+    const { user } = await api.me();
+    await enter(user);
+  } catch (err) {
+    const e = /** @type {any} */ (err);
+    showLogin(e.status === 401 ? undefined : 'De server is nu niet bereikbaar. Probeer het zo opnieuw.');
+  }
+}
+
+/** @param {import('./js/store.js').User} user */
+async function enter(user) {
+  signedIn = true;
+  store.setUser(user);
+  topnav.hidden = false;
+  sidebar.hidden = false;
+  try {
+    await sync.refreshRooms();
+  } catch {
+    /* the room list fills in when the connection says hello */
+  }
+  sync.start();
+  if (!routesWatched) {
+    routesWatched = true;
+    watchRoutes(route);
+  } else {
+    route(current ?? { name: 'home', params: new URLSearchParams() });
+  }
+}
+
+/** @param {string|undefined} notice */
+function showLogin(notice) {
+  document.body.dataset.view = 'login';
+  topnav.hidden = true;
+  sidebar.hidden = true;
+  renderLogin(main, { onLoggedIn: (user) => enter(user), notice });
+}
+
+/**
+ * @param {string|null} notice
+ * @param {boolean} [tellServer]
+ */
+async function signOut(notice, tellServer = true) {
+  signedIn = false;
+  roomView?.destroy();
+  roomView = null;
+  sync.stop();
+  if (tellServer) {
+    try { await api.logout(); } catch { /* the cookie is gone or the server is away */ }
+  }
+  store.clear();
+  everOpen = false;
+  connection.hidden = true;
+  showLogin(notice ?? 'Je bent uitgelogd.');
+}
+
+/** @param {import('./js/router.js').Route} r */
+function route(r) {
+  current = r;
+  if (!signedIn) return;
+  if (roomView && (r.name !== 'room' || r.slug !== roomView.slug)) {
+    roomView.destroy();
+    roomView = null;
+  }
+  document.body.dataset.view = r.name;
+  for (const a of topnav.querySelectorAll('a[data-nav]')) {
+    const active = /** @type {HTMLElement} */ (a).dataset.nav === r.name || (r.name === 'room' && /** @type {HTMLElement} */ (a).dataset.nav === 'home');
+    if (active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  renderSidebar();
+  if (r.name === 'room' && r.slug) {
+    const seq = Number(r.params.get('seq'));
+    if (roomView && roomView.slug === r.slug) {
+      if (seq) roomView.showMessage(seq);
+      return;
+    }
+    roomView = new RoomView(main, { store, sync, announcer, slug: r.slug, focusSeq: seq || null });
+    roomView.mount();
+    return;
+  }
+  if (r.name === 'home') renderHome(main, { store });
+  else if (r.name === 'search') renderSearch(main, { store, params: r.params });
+  else if (r.name === 'moderation') {
+    if (store.isStaff()) renderModeration(main, { store });
+    else renderNotFound(main);
+  } else renderNotFound(main);
+  const h1 = /** @type {HTMLElement|null} */ (main.querySelector('h1'));
+  h1?.focus();
+}
+
+let sidebarQueued = false;
+function scheduleSidebar() {
+  if (sidebarQueued) return;
+  sidebarQueued = true;
+  requestAnimationFrame(() => {
+    sidebarQueued = false;
+    renderSidebar();
+  });
+}
+
+function renderSidebar() {
+  if (!signedIn) return;
+  renderRoomList(sidebar, store, current?.name === 'room' ? current.slug ?? null : null);
+}
+
+function renderUser() {
+  const u = store.user;
+  $('whoami').textContent = u ? `${u.display_name ?? u.username}${u.organisation ? ` · ${u.organisation}` : ''}` : '';
+  $('nav-moderation').hidden = !store.isStaff();
+}
+
+/** @param {{state: string, retryInMs?: number}} d */
+function showConnection(d) {
+  if (d.state === 'open') {
+    everOpen = true;
+    if (!connection.hidden) {
+      connection.textContent = 'Verbonden.';
+      connection.classList.remove('warn');
+      setTimeout(() => { if (sync.conn.state === 'open') connection.hidden = true; }, 1500);
+    }
+    return;
+  }
+  if (d.state === 'stopped') {
+    connection.hidden = true;
+    return;
+  }
+  if (!everOpen && d.state !== 'offline') return;
+  const text = d.state === 'offline'
+    ? 'Je bent offline. Berichten die je schrijft worden verstuurd zodra de verbinding terug is.'
+    : 'De verbinding is weg. We proberen opnieuw te verbinden…';
+  if (connection.textContent !== text) connection.textContent = text;
+  connection.classList.add('warn');
+  connection.hidden = false;
+}
+
+boot();

@@ -1,0 +1,683 @@
+/**
+ * A room: header with topic and who is online, the timeline (day separators, "new
+ * messages" marker, history further back on scroll), pending sends, typing line and
+ * the composer; moderator tools for those who may moderate.
+ * @module views/room
+ */
+import { api } from '../api.js';
+import { formDialog } from '../dialog.js';
+import { h, replace } from '../dom.js';
+import { dayKey, dayLabel, excerpt } from '../format.js';
+import { countMessages, errorText } from '../i18n.js';
+import { authorLine, fillMessage } from './message.js';
+
+/** Within this many pixels of the end counts as "at the newest message". */
+const BOTTOM_SLACK_PX = 48;
+/** Scrolling this close to the top loads older messages. */
+const TOP_LOAD_PX = 120;
+const MAX_BODY = 4000;
+
+export class RoomView {
+  /**
+   * @param {HTMLElement} main
+   * @param {{store: import('../store.js').Store, sync: import('../sync.js').Sync, announcer: import('../announcer.js').Announcer, slug: string, focusSeq: number|null}} opts
+   */
+  constructor(main, { store, sync, announcer, slug, focusSeq }) {
+    this.main = main;
+    this.store = store;
+    this.sync = sync;
+    this.announcer = announcer;
+    this.slug = slug;
+    this.focusSeq = focusSeq;
+    this.t = store.timeline(slug);
+    /** @type {Array<() => void>} */
+    this.offs = [];
+    /** @type {Map<string, HTMLElement>} */
+    this.msgEls = new Map();
+    /** @type {Map<string, HTMLElement>} */
+    this.dayEls = new Map();
+    this.newBelow = 0;
+    this.loadingOlder = false;
+    /** Seq after which messages count as new for this visit (fixed when the room opens). */
+    this.unreadFrom = /** @type {number|null} */ (null);
+    /** @type {{mode: 'send'|'reply'|'edit', messageId: string|null}} */
+    this.compose = { mode: 'send', messageId: null };
+    this.build();
+  }
+
+  get room() {
+    return this.store.rooms.get(this.slug);
+  }
+
+  get me() {
+    return this.store.user?.username ?? '';
+  }
+
+  build() {
+    const name = this.room?.name ?? this.slug;
+    this.title = h('h1', { tabindex: '-1', id: 'room-title', text: name });
+    this.topic = h('p', { class: 'topic' });
+    this.flags = h('p', { class: 'room-flags' });
+    this.presenceSummary = h('summary', { text: 'Online' });
+    this.presenceList = h('ul', { class: 'presence-list' });
+    this.jumpButton = h('button', { type: 'button', class: 'btn btn-small', hidden: true, text: 'Naar eerste ongelezen', onclick: () => this.jumpToFirstUnread() });
+    const tools = h('div', { class: 'room-tools' },
+      h('details', { class: 'presence' }, this.presenceSummary, this.presenceList),
+      this.jumpButton,
+      this.store.mayModerate(this.slug)
+        ? h('button', { type: 'button', class: 'btn btn-small', text: 'Kamerbeheer', onclick: () => this.roomSettings() })
+        : null);
+    const head = h('header', { class: 'room-head' },
+      h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
+      this.title, this.topic, this.flags, tools);
+
+    this.olderButton = h('button', { type: 'button', class: 'btn btn-small', text: 'Oudere berichten laden', onclick: () => this.loadOlder(true) });
+    this.historyTop = h('div', { class: 'history-top' });
+    this.list = h('div', { class: 'messages' });
+    this.pendingList = h('div', { class: 'pending-list' });
+    this.timeline = h('div', {
+      class: 'timeline', tabindex: '0', role: 'region', 'aria-label': `Berichten in ${name}`,
+    }, this.historyTop, this.list, this.pendingList);
+    this.timeline.addEventListener('scroll', () => this.onScroll(), { passive: true });
+
+    this.belowButton = h('button', { type: 'button', class: 'btn new-below', hidden: true, onclick: () => this.scrollToBottom(true) });
+    this.typingLine = h('p', { class: 'typing' });
+    this.notice = h('p', { class: 'room-notice' });
+
+    this.contextLine = h('div', { class: 'composer-context', hidden: true });
+    this.textarea = /** @type {HTMLTextAreaElement} */ (h('textarea', {
+      id: 'composer-input', name: 'body', rows: 2, maxlength: MAX_BODY,
+      'aria-describedby': 'composer-hint', placeholder: 'Schrijf een bericht…',
+    }));
+    this.textarea.addEventListener('keydown', (ev) => this.onComposerKey(ev));
+    this.textarea.addEventListener('input', () => { if (this.textarea.value.trim()) this.sync.typing(this.slug); });
+    this.sendButton = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Versturen' });
+    this.composerLabel = h('label', { for: 'composer-input', class: 'visually-hidden', text: `Bericht aan ${name}` });
+    this.form = h('form', { class: 'composer', 'aria-label': 'Bericht schrijven' },
+      this.contextLine,
+      h('div', { class: 'composer-row' }, this.composerLabel, this.textarea, this.sendButton),
+      h('p', { class: 'hint', id: 'composer-hint', text: 'Enter verstuurt, Shift+Enter geeft een nieuwe regel.' }));
+    this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.submit(); });
+
+    this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
+      head, this.timeline, this.belowButton, this.typingLine, this.notice, this.form);
+    replace(this.main, this.root);
+    document.title = `${name} – Werkplaats`;
+  }
+
+  /** Subscribe to the store and start loading. */
+  async mount() {
+    const s = this.store;
+    this.offs.push(
+      s.on(`timeline:${this.slug}`, (d) => this.onTimeline(d)),
+      s.on(`typing:${this.slug}`, () => this.renderTyping()),
+      s.on(`presence:${this.slug}`, () => this.renderPresence()),
+      s.on(`removed:${this.slug}`, (d) => this.onRemoved(d)),
+      s.on(`read:${this.slug}`, (d) => this.onReadElsewhere(d)),
+      s.on('rooms', () => this.renderHeader()),
+      s.on('error', (d) => { if (d.room === this.slug || d.room === null) this.showNotice(errorText(d.code, d.retryAfter)); }),
+    );
+    this.onVisible = () => this.maybeMarkRead();
+    document.addEventListener('visibilitychange', this.onVisible);
+    window.addEventListener('focus', this.onVisible);
+    this.renderHeader();
+    this.renderPresence();
+    this.renderAll();
+    this.title.focus();
+    this.historyTop.replaceChildren(h('p', { class: 'muted', text: 'Berichten laden…' }));
+    try {
+      await this.sync.openRoom(this.slug);
+    } catch (err) {
+      const e = /** @type {any} */ (err);
+      this.historyTop.replaceChildren(h('p', { class: 'form-error', text: errorText(e.code ?? 'network') }));
+      if (e.code === 'forbidden' || e.code === 'not_found') this.disableComposer(errorText(e.code));
+      return;
+    }
+    if (this.t.removedReason) this.onRemoved({ reason: this.t.removedReason });
+    this.arrive();
+  }
+
+  destroy() {
+    for (const off of this.offs) off();
+    document.removeEventListener('visibilitychange', this.onVisible);
+    window.removeEventListener('focus', this.onVisible);
+    this.sync.closeRoom(this.slug);
+  }
+
+  /** After the first load: place the "new" marker and scroll to it, a message, or the end. */
+  async arrive() {
+    const room = this.room;
+    const readSeq = room?.read_seq ?? 0;
+    const firstUnread = this.t.messages.find((m) => m.seq > readSeq && m.author.username !== this.me);
+    const olderUnread = this.t.firstSeq !== null && readSeq < this.t.firstSeq - 1 && readSeq > 0;
+    if (firstUnread || olderUnread) this.unreadFrom = readSeq;
+    this.renderAll();
+    if (this.focusSeq) {
+      await this.showMessage(this.focusSeq);
+    } else if (firstUnread && !olderUnread) {
+      this.scrollToUnreadMarker();
+    } else {
+      this.scrollToBottom(false);
+      if (olderUnread) this.jumpButton.hidden = false;
+    }
+    this.maybeMarkRead();
+  }
+
+  // ---- rendering -------------------------------------------------------------
+
+  renderHeader() {
+    const room = this.room;
+    if (!room) return;
+    this.topic.textContent = room.topic ?? '';
+    this.topic.hidden = !room.topic;
+    const flags = [];
+    if (room.archived) flags.push('Gearchiveerd: alleen lezen.');
+    else if (room.locked) flags.push(this.store.mayModerate(this.slug) ? 'Gesloten: alleen moderatoren kunnen schrijven.' : 'Gesloten: alleen lezen.');
+    this.flags.textContent = flags.join(' ');
+    this.flags.hidden = flags.length === 0;
+    const readOnly = room.archived || (room.locked && !this.store.mayModerate(this.slug));
+    if (readOnly) this.disableComposer(room.archived ? 'Deze kamer is gearchiveerd.' : 'Deze kamer is gesloten.');
+    else if (!this.t.removedReason) this.enableComposer();
+  }
+
+  /** @param {string} why */
+  disableComposer(why) {
+    this.textarea.disabled = true;
+    this.sendButton.setAttribute('disabled', '');
+    this.textarea.placeholder = why;
+  }
+
+  enableComposer() {
+    this.textarea.disabled = false;
+    this.sendButton.removeAttribute('disabled');
+    this.textarea.placeholder = 'Schrijf een bericht…';
+  }
+
+  renderPresence() {
+    const names = this.t.online.map((u) => this.store.displayName(u)).sort((a, b) => a.localeCompare(b, 'nl'));
+    this.presenceSummary.textContent = names.length ? `${names.length} online` : 'Niemand online';
+    replace(this.presenceList, names.map((n) => h('li', { text: n })));
+  }
+
+  renderTyping() {
+    const names = [...this.t.typing.keys()].map((u) => this.store.displayName(u));
+    let text = '';
+    if (names.length === 1) text = `${names[0]} typt…`;
+    else if (names.length === 2) text = `${names[0]} en ${names[1]} typen…`;
+    else if (names.length > 2) text = `${names.length} mensen typen…`;
+    this.typingLine.textContent = text;
+  }
+
+  /** @param {{kind: string, message?: import('../store.js').Message}} d */
+  onTimeline(d) {
+    const wasAtBottom = this.atBottom();
+    const oldHeight = this.timeline.scrollHeight;
+    const oldTop = this.timeline.scrollTop;
+    if (d.kind === 'changed' && d.message) {
+      this.refreshMessage(d.message);
+      // Replies quote their parent: refresh them too.
+      for (const m of this.t.messages) if (m.reply_to === d.message.message_id) this.refreshMessage(m);
+      return;
+    }
+    this.renderAll();
+    if (d.kind === 'prepend') {
+      this.timeline.scrollTop = oldTop + (this.timeline.scrollHeight - oldHeight);
+    } else if (d.kind === 'added' && d.message) {
+      const mine = d.message.author.username === this.me;
+      if (wasAtBottom || mine) this.scrollToBottom(false);
+      else {
+        this.newBelow += 1;
+        this.belowButton.textContent = `↓ ${countMessages(this.newBelow)}`;
+        this.belowButton.hidden = false;
+      }
+    } else if (d.kind === 'pending' && wasAtBottom) {
+      this.scrollToBottom(false);
+    } else if (d.kind === 'reset') {
+      this.scrollToBottom(false);
+    }
+    this.maybeMarkRead();
+  }
+
+  /** Bring the DOM in line with the timeline, moving only what changed. */
+  renderAll() {
+    this.renderHistoryTop();
+    /** @type {HTMLElement[]} */
+    const desired = [];
+    let lastDay = '';
+    let markerPlaced = false;
+    for (const m of this.t.messages) {
+      const day = dayKey(m.created_at);
+      if (day !== lastDay) {
+        desired.push(this.dayEl(day, m.created_at));
+        lastDay = day;
+      }
+      if (!markerPlaced && this.unreadFrom !== null && m.seq > this.unreadFrom && m.author.username !== this.me) {
+        desired.push(this.unreadMarker());
+        markerPlaced = true;
+      }
+      desired.push(this.messageEl(m));
+    }
+    const keep = new Set(desired);
+    for (const child of [...this.list.children]) if (!keep.has(/** @type {HTMLElement} */ (child))) child.remove();
+    desired.forEach((el, i) => {
+      if (this.list.children[i] !== el) this.list.insertBefore(el, this.list.children[i] ?? null);
+    });
+    this.renderPending();
+  }
+
+  renderHistoryTop() {
+    if (!this.t.loaded) return;
+    if (this.t.hasMoreBefore) this.historyTop.replaceChildren(this.olderButton);
+    else this.historyTop.replaceChildren(h('p', { class: 'muted', text: this.t.messages.length ? 'Begin van het gesprek.' : 'Nog geen berichten. Schrijf het eerste!' }));
+  }
+
+  /** @param {string} day @param {string} iso */
+  dayEl(day, iso) {
+    let el = this.dayEls.get(day);
+    if (!el) {
+      el = h('h2', { class: 'day-sep' }, h('span', { text: dayLabel(iso) }));
+      this.dayEls.set(day, el);
+    }
+    return el;
+  }
+
+  unreadMarker() {
+    if (!this.marker) this.marker = h('p', { class: 'unread-sep', id: 'eerste-ongelezen', tabindex: '-1' }, h('span', { text: 'Nieuwe berichten' }));
+    return this.marker;
+  }
+
+  /** @param {import('../store.js').Message} m */
+  messageEl(m) {
+    let el = this.msgEls.get(m.message_id);
+    if (!el) {
+      el = h('article');
+      this.msgEls.set(m.message_id, el);
+      fillMessage(el, m, this.context(m));
+    }
+    return el;
+  }
+
+  /** @param {import('../store.js').Message} m */
+  refreshMessage(m) {
+    const el = this.msgEls.get(m.message_id);
+    if (!el) return;
+    const hadFocus = el.contains(document.activeElement);
+    fillMessage(el, m, this.context(m));
+    if (hadFocus) el.focus();
+  }
+
+  /** @param {import('../store.js').Message} m */
+  context(m) {
+    return {
+      parent: m.reply_to ? this.t.byId.get(m.reply_to) : undefined,
+      actions: this.actionsFor(m),
+      onJump: (/** @type {string} */ id) => this.jumpToMessageId(id),
+    };
+  }
+
+  renderPending() {
+    const items = [...this.t.pending.values()].map((p) => {
+      const status = p.status === 'failed'
+        ? h('p', { class: 'pending-status failed' }, `Niet verzonden: ${errorText(p.error ?? 'internal')} `,
+          h('button', { type: 'button', class: 'link-button', text: 'Opnieuw proberen', onclick: () => this.sync.retryPending(this.slug, p.client_id) }),
+          ' ',
+          h('button', { type: 'button', class: 'link-button', text: 'Weggooien', onclick: () => this.sync.discardPending(this.slug, p.client_id) }))
+        : h('p', { class: 'pending-status', text: p.seq !== undefined ? 'Verzonden' : 'Wordt verzonden…' });
+      const body = h('div', { class: 'body' });
+      body.textContent = p.body;
+      return h('article', { class: `msg msg-pending${p.status === 'failed' ? ' msg-failed' : ''}`, 'data-client-id': p.client_id, 'aria-label': 'Jouw bericht, nog niet bevestigd' },
+        h('header', { class: 'msg-head' }, this.store.user ? authorLine(this.store.user) : null),
+        body, status);
+    });
+    replace(this.pendingList, items);
+  }
+
+  // ---- scrolling, read markers, history ----------------------------------------
+
+  atBottom() {
+    const el = this.timeline;
+    return el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX;
+  }
+
+  /** @param {boolean} focusLast */
+  scrollToBottom(focusLast) {
+    this.timeline.scrollTop = this.timeline.scrollHeight;
+    this.newBelow = 0;
+    this.belowButton.hidden = true;
+    if (focusLast) {
+      const last = /** @type {HTMLElement|null} */ (this.list.lastElementChild);
+      if (last) last.focus({ preventScroll: true });
+      else this.textarea.focus();
+    }
+    this.maybeMarkRead();
+  }
+
+  scrollToUnreadMarker() {
+    const marker = this.marker;
+    if (!marker || !marker.isConnected) return this.scrollToBottom(false);
+    this.timeline.scrollTop = Math.max(0, marker.offsetTop - this.timeline.offsetTop - 8);
+    if (!this.atBottom()) this.jumpButton.hidden = false;
+    return undefined;
+  }
+
+  onScroll() {
+    if (this.atBottom()) {
+      this.newBelow = 0;
+      this.belowButton.hidden = true;
+      this.maybeMarkRead();
+    }
+    if (this.timeline.scrollTop < TOP_LOAD_PX) this.loadOlder(false);
+  }
+
+  /** @param {boolean} fromButton */
+  async loadOlder(fromButton) {
+    if (this.loadingOlder || !this.t.hasMoreBefore || !this.t.loaded) return;
+    this.loadingOlder = true;
+    try {
+      const n = await this.sync.loadOlder(this.slug);
+      if (fromButton) this.announcer.say(n ? `${n} oudere gebeurtenissen geladen.` : 'Geen oudere berichten.');
+      if (fromButton) {
+        // The button may have been replaced by "Begin van het gesprek"; keep focus in the list.
+        if (this.olderButton.isConnected) this.olderButton.focus();
+        else this.timeline.focus();
+      }
+    } catch (err) {
+      this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  maybeMarkRead() {
+    if (!this.t.loaded || document.visibilityState !== 'visible' || this.t.removedReason) return;
+    if (!this.atBottom()) return;
+    this.sync.markRead(this.slug, this.t.lastSeq);
+  }
+
+  async jumpToFirstUnread() {
+    const from = this.unreadFrom ?? this.room?.read_seq ?? 0;
+    try {
+      await this.sync.ensureLoaded(this.slug, from + 1);
+    } catch (err) {
+      this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
+      return;
+    }
+    this.renderAll();
+    const marker = this.marker?.isConnected ? this.marker : null;
+    const target = marker ?? /** @type {HTMLElement|null} */ (this.list.querySelector('article'));
+    if (target) {
+      target.scrollIntoView({ block: 'start' });
+      target.focus({ preventScroll: true });
+    }
+    this.jumpButton.hidden = true;
+  }
+
+  /** @param {string} messageId */
+  jumpToMessageId(messageId) {
+    const el = this.msgEls.get(messageId);
+    if (el?.isConnected) {
+      el.scrollIntoView({ block: 'center' });
+      el.focus({ preventScroll: true });
+    } else {
+      this.showNotice('Dat bericht staat verder terug in de geschiedenis en is nog niet geladen.');
+    }
+  }
+
+  /** Show one message (from search): load history back to it, then focus it. @param {number} seq */
+  async showMessage(seq) {
+    try {
+      await this.sync.ensureLoaded(this.slug, seq);
+    } catch {
+      /* shown below */
+    }
+    this.renderAll();
+    const m = this.t.messages.find((x) => x.seq === seq);
+    const el = m ? this.msgEls.get(m.message_id) : null;
+    if (el) {
+      el.classList.add('msg-target');
+      el.scrollIntoView({ block: 'center' });
+      el.focus({ preventScroll: true });
+    } else {
+      this.scrollToBottom(false);
+      this.showNotice('Dat bericht is niet (meer) te vinden.');
+    }
+  }
+
+  // ---- events from elsewhere -----------------------------------------------------
+
+  /** @param {{reason?: string}} d */
+  onRemoved(d) {
+    this.disableComposer('Je hebt geen toegang meer tot deze kamer.');
+    this.showNotice(`Je hebt geen toegang meer tot deze kamer${d.reason ? ` (${d.reason})` : ''}.`);
+  }
+
+  /** Another tab of this user read further. @param {{seq: number}} d */
+  onReadElsewhere(d) {
+    if (d.seq >= this.t.lastSeq) {
+      this.jumpButton.hidden = true;
+    }
+  }
+
+  /** @param {string} text */
+  showNotice(text) {
+    this.notice.textContent = text;
+  }
+
+  // ---- composing -------------------------------------------------------------------
+
+  /** @param {KeyboardEvent} ev */
+  onComposerKey(ev) {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.altKey && !ev.ctrlKey && !ev.metaKey && !ev.isComposing) {
+      ev.preventDefault();
+      this.submit();
+    } else if (ev.key === 'Escape' && this.compose.mode !== 'send') {
+      ev.preventDefault();
+      this.setCompose('send', null);
+    }
+  }
+
+  submit() {
+    const body = this.textarea.value.trim();
+    if (!body || this.textarea.disabled) return;
+    if (body.length > MAX_BODY) {
+      this.showNotice(errorText('too_large'));
+      return;
+    }
+    this.showNotice('');
+    if (this.compose.mode === 'edit' && this.compose.messageId) {
+      if (!this.sync.edit(this.slug, this.compose.messageId, body)) {
+        this.showNotice('Geen verbinding: de wijziging is niet opgeslagen. Probeer het zo opnieuw.');
+        return;
+      }
+      this.announcer.say('Wijziging verstuurd.');
+    } else {
+      this.sync.send(this.slug, body, this.compose.mode === 'reply' ? this.compose.messageId : null);
+    }
+    this.textarea.value = '';
+    this.setCompose('send', null);
+    this.scrollToBottom(false);
+  }
+
+  /**
+   * @param {'send'|'reply'|'edit'} mode
+   * @param {string|null} messageId
+   */
+  setCompose(mode, messageId) {
+    const wasEdit = this.compose.mode === 'edit';
+    this.compose = { mode, messageId };
+    const m = messageId ? this.t.byId.get(messageId) : undefined;
+    if (mode === 'send' || !m) {
+      this.contextLine.hidden = true;
+      this.contextLine.replaceChildren();
+      this.sendButton.textContent = 'Versturen';
+      if (wasEdit) this.textarea.value = '';
+    } else {
+      const who = m.author.display_name ?? m.author.username;
+      const text = mode === 'reply' ? `Antwoord op ${who}: ${excerpt(m.body, 60)}` : 'Je bewerkt je bericht.';
+      replace(this.contextLine, h('span', { text }), ' ',
+        h('button', { type: 'button', class: 'link-button', text: 'Annuleren', onclick: () => { this.setCompose('send', null); this.textarea.focus(); } }));
+      this.contextLine.hidden = false;
+      this.sendButton.textContent = mode === 'edit' ? 'Opslaan' : 'Versturen';
+      if (mode === 'edit') this.textarea.value = m.body ?? '';
+    }
+    this.textarea.focus();
+  }
+
+  // ---- actions -----------------------------------------------------------------------
+
+  /** @param {import('../store.js').Message} m */
+  actionsFor(m) {
+    const mine = m.author.username === this.me;
+    const mod = this.store.mayModerate(this.slug);
+    const who = m.author.display_name ?? m.author.username;
+    /** @type {import('./message.js').Action[]} */
+    const list = [];
+    if (m.hidden) return mod && !mine ? this.userActions(m, who) : [];
+    list.push({ label: 'Beantwoorden', run: () => this.setCompose('reply', m.message_id) });
+    if (mine) {
+      list.push({ label: 'Bewerken', run: () => this.setCompose('edit', m.message_id) });
+      list.push({ label: 'Intrekken', danger: true, run: () => this.retract(m) });
+    } else {
+      list.push({ label: 'Melden', run: () => this.report(m, who) });
+    }
+    if (mod) {
+      list.push({ label: 'Verbergen (moderatie)', danger: true, run: () => this.hide(m, who) });
+      if (!mine) list.push(...this.userActions(m, who));
+    }
+    return list;
+  }
+
+  /** @param {import('../store.js').Message} m @param {string} who */
+  userActions(m, who) {
+    return [
+      { label: `${who} dempen`, run: () => this.mute(m.author.username, who) },
+      { label: `${who} verbannen`, danger: true, run: () => this.ban(m.author.username, who) },
+    ];
+  }
+
+  /** @param {import('../store.js').Message} m */
+  retract(m) {
+    formDialog({
+      title: 'Bericht intrekken?',
+      intro: 'Je bericht verdwijnt voor iedereen. Dit kun je niet ongedaan maken.',
+      fields: [],
+      submitLabel: 'Intrekken',
+      danger: true,
+      onSubmit: () => {
+        if (!this.sync.retract(this.slug, m.message_id)) throw new Error('Geen verbinding. Probeer het zo opnieuw.');
+        this.announcer.say('Bericht ingetrokken.');
+      },
+    });
+  }
+
+  /** @param {import('../store.js').Message} m @param {string} who */
+  report(m, who) {
+    formDialog({
+      title: `Bericht van ${who} melden`,
+      intro: 'De moderatoren krijgen je melding te zien.',
+      fields: [{ name: 'reason', label: 'Waarom meld je dit bericht?', type: 'textarea', required: true, maxlength: 500 }],
+      submitLabel: 'Melden',
+      onSubmit: async (v) => {
+        await api.report(this.slug, m.message_id, v.reason);
+        this.announcer.say('Melding verstuurd. Dank je wel.');
+      },
+    });
+  }
+
+  /** @param {import('../store.js').Message} m @param {string} who */
+  hide(m, who) {
+    formDialog({
+      title: `Bericht van ${who} verbergen`,
+      intro: 'Het bericht verdwijnt voor iedereen; de tekst blijft bewaard voor het archief.',
+      fields: [{ name: 'reason', label: 'Reden (komt in het auditlog)', type: 'textarea', required: true, maxlength: 500 }],
+      submitLabel: 'Verbergen',
+      danger: true,
+      onSubmit: async (v) => {
+        await api.hide(this.slug, m.message_id, v.reason);
+        this.announcer.say('Bericht verborgen.');
+      },
+    });
+  }
+
+  /** @param {string} username @param {string} who */
+  mute(username, who) {
+    formDialog({
+      title: `${who} dempen in deze kamer`,
+      intro: 'Een gedempte deelnemer kan nog lezen, maar niet schrijven.',
+      fields: [
+        { name: 'minutes', label: 'Hoe lang (minuten)', type: 'number', value: 60, min: 1, max: 525600, required: true },
+        { name: 'reason', label: 'Reden', type: 'textarea', required: true, maxlength: 500 },
+      ],
+      submitLabel: 'Dempen',
+      danger: true,
+      onSubmit: async (v) => {
+        const minutes = Number(v.minutes);
+        if (!Number.isInteger(minutes) || minutes < 1) throw new Error('Vul een geheel aantal minuten in (minstens 1).');
+        await api.mute(this.slug, { username, minutes, reason: v.reason });
+        this.announcer.say(`${who} is gedempt.`);
+      },
+    });
+  }
+
+  /** @param {string} username @param {string} who */
+  ban(username, who) {
+    formDialog({
+      title: `${who} verbannen uit deze kamer`,
+      intro: 'De deelnemer kan deze kamer niet meer lezen of er schrijven.',
+      fields: [
+        { name: 'reason', label: 'Reden', type: 'textarea', required: true, maxlength: 500 },
+        { name: 'until', label: 'Tot (leeg: tot het wordt opgeheven)', type: 'datetime-local' },
+      ],
+      submitLabel: 'Verbannen',
+      danger: true,
+      onSubmit: async (v) => {
+        /** @type {{username: string, reason: string, until?: string}} */
+        const body = { username, reason: v.reason };
+        if (v.until) {
+          const d = new Date(v.until);
+          if (Number.isNaN(d.getTime())) throw new Error('De datum klopt niet.');
+          body.until = d.toISOString();
+        }
+        await api.ban(this.slug, body);
+        this.announcer.say(`${who} is verbannen uit deze kamer.`);
+      },
+    });
+  }
+
+  roomSettings() {
+    const room = this.room;
+    if (!room) return;
+    formDialog({
+      title: `Kamerbeheer: ${room.name}`,
+      fields: [
+        { name: 'topic', label: 'Onderwerp', type: 'text', value: room.topic ?? '', maxlength: 300 },
+        { name: 'locked', label: 'Gesloten (alleen lezen)', type: 'checkbox', value: room.locked },
+        { name: 'archived', label: 'Gearchiveerd', type: 'checkbox', value: room.archived },
+        { name: 'reason', label: 'Reden (komt in het auditlog)', type: 'text', maxlength: 500 },
+        { name: 'unban', label: 'Verbanning opheffen voor gebruikersnaam (optioneel)', type: 'text', maxlength: 32 },
+      ],
+      submitLabel: 'Opslaan',
+      onSubmit: async (v) => {
+        /** @type {{topic?: string, locked?: boolean, archived?: boolean, reason?: string}} */
+        const patch = {};
+        if (v.topic !== (room.topic ?? '')) patch.topic = v.topic;
+        if (v.locked !== room.locked) patch.locked = v.locked;
+        if (v.archived !== room.archived) patch.archived = v.archived;
+        if (Object.keys(patch).length) {
+          if (v.reason) patch.reason = v.reason;
+          const res = await api.patchRoom(this.slug, patch);
+          const updated = res && typeof res === 'object' ? (res.room ?? res) : {};
+          Object.assign(room, {
+            topic: updated.topic !== undefined ? updated.topic : (patch.topic ?? room.topic),
+            locked: typeof updated.locked === 'boolean' ? updated.locked : (patch.locked ?? room.locked),
+            archived: typeof updated.archived === 'boolean' ? updated.archived : (patch.archived ?? room.archived),
+          });
+          this.store.emit('rooms');
+        }
+        if (v.unban) await api.unban(this.slug, v.unban);
+        this.announcer.say('Kamer bijgewerkt.');
+      },
+    });
+  }
+}
+

@@ -1,0 +1,64 @@
+/**
+ * The room list: grouped as "Mijn gebieden", "Thema's" and "Bijeenkomsten" with unread
+ * counts, archived rooms apart. Shown in the sidebar, and as the home screen on a phone.
+ * @module views/rooms
+ */
+import { h, replace, srOnly } from '../dom.js';
+import { KIND_GROUPS } from '../i18n.js';
+import { roomHref } from '../router.js';
+
+/**
+ * @param {HTMLElement} container
+ * @param {import('../store.js').Store} store
+ * @param {string|null} currentSlug
+ */
+export function renderRoomList(container, store, currentSlug) {
+  const focusedSlug = container.contains(document.activeElement)
+    ? /** @type {HTMLElement} */ (document.activeElement).dataset.slug ?? null
+    : null;
+  const rooms = [...store.rooms.values()].sort((a, b) => a.name.localeCompare(b.name, 'nl'));
+  const active = rooms.filter((r) => !r.archived);
+  const archived = rooms.filter((r) => r.archived);
+  const known = new Set(KIND_GROUPS.map((g) => g.kind));
+  const groups = [
+    ...KIND_GROUPS.map((g) => ({ title: g.title, rooms: active.filter((r) => r.kind === g.kind) })),
+    { title: 'Overig', rooms: active.filter((r) => !known.has(r.kind)) },
+  ].filter((g) => g.rooms.length > 0);
+
+  const sections = groups.map((g, i) => {
+    const id = `rooms-group-${i}`;
+    return h('section', { class: 'room-group', 'aria-labelledby': id },
+      h('h2', { id, text: g.title }),
+      h('ul', {}, g.rooms.map((r) => roomItem(r, currentSlug))));
+  });
+  const archive = archived.length
+    ? h('details', { class: 'room-group archived', open: archived.some((r) => r.slug === currentSlug) },
+      h('summary', { text: `Gearchiveerd (${archived.length})` }),
+      h('ul', {}, archived.map((r) => roomItem(r, currentSlug))))
+    : null;
+
+  replace(container,
+    h('h2', { class: 'visually-hidden', text: 'Gesprekken' }),
+    rooms.length ? null : h('p', { class: 'empty', text: 'Nog geen gesprekken.' }),
+    sections, archive);
+
+  if (focusedSlug) {
+    const el = /** @type {HTMLElement|null} */ (container.querySelector(`[data-slug="${CSS.escape(focusedSlug)}"]`));
+    el?.focus();
+  }
+}
+
+/**
+ * @param {import('../store.js').Room} r
+ * @param {string|null} currentSlug
+ */
+function roomItem(r, currentSlug) {
+  const unread = r.slug === currentSlug ? 0 : r.unread;
+  return h('li', {},
+    h('a', { href: roomHref(r.slug), 'data-slug': r.slug, 'aria-current': r.slug === currentSlug ? 'page' : null, class: unread ? 'room-link has-unread' : 'room-link' },
+      h('span', { class: 'room-name', text: r.name }),
+      r.locked ? h('span', { class: 'room-flag', text: 'gesloten' }) : null,
+      unread > 0
+        ? h('span', { class: 'unread-count' }, String(unread > 99 ? '99+' : unread), srOnly(unread === 1 ? ' ongelezen bericht' : ' ongelezen berichten'))
+        : null));
+}

@@ -1,0 +1,114 @@
+/**
+ * The search screen: a form (words, room, author, period) and hits with highlighted
+ * snippets, each linking to the message in its room.
+ * @module views/search
+ */
+import { api } from '../api.js';
+import { h, replace } from '../dom.js';
+import { formatDateTime, snippetNodes } from '../format.js';
+import { errorText } from '../i18n.js';
+import { roomHref, searchHref } from '../router.js';
+
+/**
+ * @param {HTMLElement} main
+ * @param {{store: import('../store.js').Store, params: URLSearchParams}} opts
+ */
+export function renderSearch(main, { store, params }) {
+  const v = (/** @type {string} */ k) => params.get(k) ?? '';
+  const q = h('input', { id: 'search-q', name: 'q', type: 'search', value: v('q'), required: true, autocomplete: 'off' });
+  const roomSel = h('select', { id: 'search-room', name: 'room' },
+    h('option', { value: '', text: 'Alle kamers' }),
+    [...store.rooms.values()].sort((a, b) => a.name.localeCompare(b.name, 'nl'))
+      .map((r) => h('option', { value: r.slug, selected: r.slug === v('room'), text: r.name })));
+  const author = h('input', { id: 'search-author', name: 'author', type: 'text', value: v('author'), autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
+  const after = h('input', { id: 'search-after', name: 'after', type: 'date', value: v('after') });
+  const before = h('input', { id: 'search-before', name: 'before', type: 'date', value: v('before') });
+  const form = h('form', { class: 'search-form', role: 'search', 'aria-label': 'Berichten zoeken' },
+    h('div', { class: 'field field-wide' }, h('label', { for: 'search-q', text: 'Zoekwoorden' }), q),
+    h('div', { class: 'field' }, h('label', { for: 'search-room', text: 'Kamer' }), roomSel),
+    h('div', { class: 'field' }, h('label', { for: 'search-author', text: 'Auteur (gebruikersnaam)' }), author),
+    h('div', { class: 'field' }, h('label', { for: 'search-after', text: 'Vanaf datum' }), after),
+    h('div', { class: 'field' }, h('label', { for: 'search-before', text: 'Tot datum' }), before),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Zoeken' })));
+  const status = h('p', { class: 'search-status', role: 'status' });
+  const results = h('ol', { class: 'search-results' });
+  const more = h('div', { class: 'search-more' });
+
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const fd = new FormData(/** @type {HTMLFormElement} */ (form));
+    /** @type {Record<string, string>} */
+    const next = {};
+    for (const [k, val] of fd.entries()) if (typeof val === 'string' && val.trim()) next[k] = val.trim();
+    if (!next.q) {
+      status.textContent = 'Vul een of meer zoekwoorden in.';
+      q.focus();
+      return;
+    }
+    const href = searchHref(next);
+    if (location.hash === href) run(next, null, false);
+    else location.hash = href;
+  });
+
+  /**
+   * @param {Record<string, string>} p
+   * @param {string|null} cursor
+   * @param {boolean} append
+   */
+  async function run(p, cursor, append) {
+    status.textContent = 'Zoeken…';
+    if (!append) results.replaceChildren();
+    more.replaceChildren();
+    try {
+      const data = await api.search({ ...p, cursor, limit: 20 });
+      const hits = Array.isArray(data?.hits) ? data.hits : [];
+      for (const hit of hits) results.appendChild(hitItem(hit, store));
+      const total = results.children.length;
+      status.textContent = total === 0 ? `Niets gevonden voor “${p.q}”.` : `${total} ${total === 1 ? 'resultaat' : 'resultaten'} voor “${p.q}”${data.next_cursor ? ' (er zijn er meer)' : ''}.`;
+      if (data.next_cursor) {
+        more.appendChild(h('button', {
+          type: 'button', class: 'btn', text: 'Meer resultaten',
+          onclick: () => run(p, data.next_cursor, true),
+        }));
+      }
+    } catch (err) {
+      const e = /** @type {any} */ (err);
+      status.textContent = e.status === 404 && e.code !== 'forbidden'
+        ? 'Zoeken is op deze server (nog) niet beschikbaar. Probeer het later nog eens.'
+        : errorText(e.code ?? 'network', e.retryAfter);
+    }
+  }
+
+  replace(main, h('section', { class: 'search', 'aria-labelledby': 'search-title' },
+    h('h1', { id: 'search-title', tabindex: '-1', text: 'Zoeken' }),
+    form, status, results, more));
+  document.title = 'Zoeken – Werkplaats';
+
+  if (v('q')) {
+    /** @type {Record<string, string>} */
+    const p = {};
+    for (const k of ['q', 'room', 'author', 'after', 'before']) if (v(k)) p[k] = v(k);
+    run(p, null, false);
+  }
+  return { focusTarget: q };
+}
+
+/**
+ * @param {any} hit
+ * @param {import('../store.js').Store} store
+ */
+function hitItem(hit, store) {
+  const room = store.rooms.get(hit.room);
+  const author = hit.author ?? {};
+  const snippet = h('p', { class: 'snippet' });
+  snippet.appendChild(snippetNodes(String(hit.snippet ?? '')));
+  return h('li', { class: 'hit' },
+    h('p', { class: 'hit-head' },
+      h('a', { href: roomHref(hit.room, Number(hit.seq)), text: `${room?.name ?? hit.room}` }),
+      ' · ',
+      h('span', { class: 'author', text: author.display_name ?? author.username ?? '' }),
+      author.organisation ? h('span', { class: 'org', text: ` (${author.organisation})` }) : null,
+      ' · ',
+      h('time', { datetime: hit.created_at, text: formatDateTime(hit.created_at) })),
+    snippet);
+}
