@@ -141,11 +141,17 @@ async def post_message(
 
 
 class DuplicateSend(Exception):
-    """Raised inside the write transaction so that it rolls back the taken seq."""
+    """Raised inside the write transaction so that it rolls back the taken seq.
+
+    Carries plain values of the original message (the ORM object expires on rollback),
+    which is all the original `ack` needs.
+    """
 
     def __init__(self, message: Message) -> None:
         super().__init__("duplicate client_id")
-        self.message = message
+        self.message_id: int = message.id
+        self.seq: int = message.seq
+        self.client_id: str = message.client_id
 
 
 async def get_message(session: AsyncSession, room_id: int, message_id: int) -> Message | None:

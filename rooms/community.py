@@ -132,18 +132,20 @@ def parse_community(
 
 def _check_references(parsed: CommunityFile, filename: str, known: dict[str, str]) -> None:
     room_slugs: dict[str, str] = {}
-    for kind, entries in (
-        ("area", parsed.area),
-        ("theme", parsed.theme),
-        ("meeting", parsed.meeting),
-    ):
-        for i, entry in enumerate(entries):
-            if entry.slug in room_slugs:
-                raise CommunityError(
-                    f"{filename}: {kind}[{i}] ({entry.slug}): field 'slug': "
-                    f"already used by {room_slugs[entry.slug]}"
-                )
-            room_slugs[entry.slug] = f"{kind}[{i}]"
+    entries: list[tuple[str, AreaEntry | ThemeEntry | MeetingEntry]] = [
+        *(("area", a) for a in parsed.area),
+        *(("theme", t) for t in parsed.theme),
+        *(("meeting", m) for m in parsed.meeting),
+    ]
+    counters: dict[str, int] = {}
+    for kind, entry in entries:
+        i = counters[kind] = counters.get(kind, -1) + 1
+        if entry.slug in room_slugs:
+            raise CommunityError(
+                f"{filename}: {kind}[{i}] ({entry.slug}): field 'slug': "
+                f"already used by {room_slugs[entry.slug]}"
+            )
+        room_slugs[entry.slug] = f"{kind}[{i}]"
     areas = {a.slug for a in parsed.area} | {s for s, k in known.items() if k == "area"}
     themes = {t.slug for t in parsed.theme} | {s for s, k in known.items() if k == "theme"}
     all_rooms = set(room_slugs) | set(known)

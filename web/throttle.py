@@ -66,7 +66,7 @@ class RedisFailureCounter:
         raw, ttl_ms = await pipe.execute()
         if raw is None or int(raw) < self.max_failures:
             return 0.0
-        return max(ttl_ms, 1) / 1000
+        return max(int(ttl_ms), 1) / 1000
 
     async def fail(self, key: str) -> None:
         pipe = self.redis.pipeline()

@@ -1,0 +1,110 @@
+"""Per-room seqs: 1, 2, 3, … with no gap and no reuse, also with writers in several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from persistence.db import Database
+from persistence.events import DuplicateSend, post_message
+from persistence.models import Event, Message, Room, User
+from tests.helpers import ROOT
+
+WRITERS = 4
+PER_WRITER = 40
+
+
+async def ids(db: Database, slug: str, username: str) -> tuple[int, int]:
+    async with db.read() as s:
+        room = (await s.execute(select(Room.id).where(Room.slug == slug))).scalar_one()
+        user = (await s.execute(select(User.id).where(User.username == username))).scalar_one()
+    return room, user
+
+
+async def seqs_of(db: Database, room_id: int) -> tuple[list[int], int]:
+    async with db.read() as s:
+        seqs = list(
+            (
+                await s.execute(
+                    select(Event.seq).where(Event.room_id == room_id).order_by(Event.seq)
+                )
+            ).scalars()
+        )
+        last = (await s.execute(select(Room.last_seq).where(Room.id == room_id))).scalar_one()
+    return seqs, last
+
+
+@pytest.mark.slow
+async def test_concurrent_writer_processes_get_contiguous_seqs(
+    db_url: str, database: Database
+) -> None:
+    """Four OS processes writing one room at once leave seqs 1..N, each used once."""
+    users = ["ann", "amy", "rita", "mo"]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.persistence.seq_writer",
+            db_url,
+            "theme-one",
+            users[i],
+            str(PER_WRITER),
+            f"w{i}",
+            cwd=ROOT,
+        )
+        for i in range(WRITERS)
+    ]
+    async with asyncio.timeout(90):
+        codes = [await p.wait() for p in procs]
+    assert codes == [0] * WRITERS
+    room_id, _ = await ids(database, "theme-one", "ann")
+    seqs, last = await seqs_of(database, room_id)
+    total = WRITERS * PER_WRITER
+    assert seqs == list(range(1, total + 1))
+    assert last == total
+    async with database.read() as s:
+        messages = (
+            (await s.execute(select(Message.seq).where(Message.room_id == room_id))).scalars().all()
+        )
+    assert sorted(messages) == seqs
+
+
+async def test_concurrent_tasks_in_one_process(database: Database) -> None:
+    """Many concurrent transactions in one process also leave no gap."""
+    room_id, user_id = await ids(database, "theme-two", "amy")
+
+    async def one(i: int) -> None:
+        async with database.write() as s:
+            await post_message(s, room_id, user_id, f"bericht {i}", f"c-{i}")
+
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(one(i) for i in range(30)))
+    seqs, last = await seqs_of(database, room_id)
+    assert seqs == list(range(1, 31)) and last == 30
+
+
+async def test_duplicate_client_id_rolls_back_its_seq(database: Database) -> None:
+    """A resend with a used client_id creates nothing and leaves no gap behind."""
+    room_id, user_id = await ids(database, "theme-one", "ann")
+    async with database.write() as s:
+        first = await post_message(s, room_id, user_id, "hallo", "same")
+    with pytest.raises(DuplicateSend) as caught:
+        async with database.write() as s:
+            await post_message(s, room_id, user_id, "hallo nog eens", "same")
+    assert (caught.value.message_id, caught.value.seq) == (first.message.id, 1)
+    async with database.write() as s:
+        nxt = await post_message(s, room_id, user_id, "volgende", "other")
+    assert (first.seq, nxt.seq) == (1, 2)
+
+
+async def test_same_client_id_by_another_author_is_a_new_message(database: Database) -> None:
+    """The idempotency key is (author, room, client_id): two authors may use the same id."""
+    room_id, ann = await ids(database, "theme-one", "ann")
+    _, amy = await ids(database, "theme-one", "amy")
+    async with database.write() as s:
+        a = await post_message(s, room_id, ann, "a", "k1")
+        b = await post_message(s, room_id, amy, "b", "k1")
+    assert a.message.id != b.message.id

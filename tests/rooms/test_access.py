@@ -1,0 +1,67 @@
+"""The pure access rules, table-driven."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rooms.access import check_post, may_moderate, may_read
+from rooms.errors import Forbidden, Muted, RoomLocked
+from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+AREA = RoomRef(1, "area-a", RoomKind.AREA)
+OTHER_AREA = RoomRef(2, "area-b", RoomKind.AREA)
+THEME = RoomRef(3, "theme", RoomKind.THEME)
+MEMBER = Actor(10, "ann", Role.MEMBER, area_room_ids=frozenset({1}))
+OUTSIDER = Actor(11, "bob", Role.MEMBER, area_room_ids=frozenset({2}))
+ROOM_MOD = Actor(12, "rita", Role.MEMBER, moderated_room_ids=frozenset({1}))
+MODERATOR = Actor(13, "mo", Role.MODERATOR)
+ADMIN = Actor(14, "ada", Role.ADMIN)
+BAN = Restriction(None)
+EXPIRED = Restriction(NOW - timedelta(minutes=1))
+
+
+@pytest.mark.parametrize(
+    ("actor", "room", "ban", "expected"),
+    [
+        (MEMBER, AREA, None, True),
+        (OUTSIDER, AREA, None, False),
+        (ROOM_MOD, AREA, None, True),
+        (ROOM_MOD, OTHER_AREA, None, False),
+        (MODERATOR, OTHER_AREA, None, True),
+        (ADMIN, AREA, None, True),
+        (OUTSIDER, THEME, None, True),
+        (MEMBER, AREA, BAN, False),
+        (MEMBER, THEME, BAN, False),
+        (MEMBER, AREA, EXPIRED, True),
+    ],
+)
+def test_may_read(actor: Actor, room: RoomRef, ban: Restriction | None, expected: bool) -> None:
+    assert may_read(actor, room, ban, NOW) is expected
+
+
+def test_room_moderator_has_no_power_elsewhere() -> None:
+    assert may_moderate(ROOM_MOD, AREA) and not may_moderate(ROOM_MOD, OTHER_AREA)
+
+
+@pytest.mark.parametrize(
+    ("actor", "room", "mute", "error"),
+    [
+        (MEMBER, RoomRef(1, "a", RoomKind.AREA, locked=True), None, RoomLocked),
+        (MEMBER, RoomRef(1, "a", RoomKind.AREA, archived=True), None, RoomLocked),
+        (MODERATOR, RoomRef(1, "a", RoomKind.AREA, archived=True), None, RoomLocked),
+        (MEMBER, AREA, Restriction(NOW + timedelta(minutes=5)), Muted),
+        (OUTSIDER, AREA, None, Forbidden),
+    ],
+)
+def test_check_post_refusals(
+    actor: Actor, room: RoomRef, mute: Restriction | None, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        check_post(actor, room, None, mute, NOW)
+
+
+def test_moderators_may_post_in_locked_rooms() -> None:
+    check_post(ROOM_MOD, RoomRef(1, "a", RoomKind.AREA, locked=True), None, None, NOW)
