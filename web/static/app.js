@@ -160,6 +160,7 @@ function renderUser() {
 
 /** @param {{state: string, retryInMs?: number}} d */
 function showConnection(d) {
+  document.body.dataset.connection = d.state;
   if (d.state === 'open') {
     everOpen = true;
     if (!connection.hidden) {

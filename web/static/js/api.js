@@ -110,12 +110,12 @@ export const api = {
   events: (slug, opts) => request('GET', `${room(slug)}/events${query(opts)}`),
   /** @param {Record<string, string|number|null|undefined>} params */
   search: (params) => request('GET', `/api/search${query(params)}`),
-  /** @param {string} slug @param {string} messageId @param {string} reason */
+  /** @param {string} slug @param {string|number} messageId @param {string} reason */
   hide: (slug, messageId, reason) =>
-    request('POST', `${room(slug)}/messages/${encodeURIComponent(messageId)}/hide`, { reason }),
-  /** @param {string} slug @param {string} messageId @param {string} reason */
+    request('POST', `${room(slug)}/messages/${encodeURIComponent(String(messageId))}/hide`, { reason }),
+  /** @param {string} slug @param {string|number} messageId @param {string} reason */
   report: (slug, messageId, reason) =>
-    request('POST', `${room(slug)}/messages/${encodeURIComponent(messageId)}/report`, { reason }),
+    request('POST', `${room(slug)}/messages/${encodeURIComponent(String(messageId))}/report`, { reason }),
   /** @param {string} slug @param {{username: string, reason: string, until?: string}} body */
   ban: (slug, body) => request('POST', `${room(slug)}/bans`, body),
   /** @param {string} slug @param {string} username */

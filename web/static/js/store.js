@@ -9,8 +9,9 @@
 /**
  * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
  * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean}} Room
- * @typedef {{message_id: string, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: string|null}} Message
- * @typedef {{client_id: string, room: string, body: string, reply_to: string|null, status: 'pending'|'failed', error: string|null, sentAt: number, seq?: number, message_id?: string}} Pending
+ * @typedef {string|number} MessageId
+ * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null}} Message
+ * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, seq?: number, message_id?: string}} Pending
  */
 
 /** A minimal event emitter: `on` returns an unsubscribe function. */
@@ -46,7 +47,7 @@ export class Timeline {
     this.loaded = false;
     /** @type {Set<number>} */
     this.seen = new Set();
-    /** @type {Map<string, Message>} */
+    /** Keyed by String(message_id): the wire may use numbers. @type {Map<string, Message>} */
     this.byId = new Map();
     /** @type {Message[]} ascending seq */
     this.messages = [];
@@ -87,14 +88,14 @@ export class Timeline {
     let result = { kind: 'other', gap };
     if (ev.type === 'message') result = { ...this.applyMessage(ev), gap };
     else if (ev.type === 'message_edited') {
-      const m = this.byId.get(ev.message_id);
+      const m = this.byId.get(String(ev.message_id));
       if (m && !m.hidden) {
         m.body = ev.body;
         m.edited_at = ev.edited_at ?? m.edited_at;
         result = { kind: 'changed', message: m, gap };
       }
     } else if (ev.type === 'message_hidden') {
-      const m = this.byId.get(ev.message_id);
+      const m = this.byId.get(String(ev.message_id));
       if (m) {
         hide(m, ev.by ?? null, ev.reason ?? null);
         result = { kind: 'changed', message: m, gap };
@@ -108,7 +109,7 @@ export class Timeline {
    * @returns {{kind: 'added'|'changed', message: Message}}
    */
   applyMessage(ev) {
-    const known = this.byId.get(ev.message_id);
+    const known = this.byId.get(String(ev.message_id));
     if (known) {
       // A replay shows the message as it is now: hidden wins, a later edit wins.
       if (ev.hidden) hide(known, ev.hidden_by ?? null, ev.reason ?? null);
@@ -120,7 +121,7 @@ export class Timeline {
     }
     /** @type {Message} */
     const m = {
-      message_id: String(ev.message_id),
+      message_id: ev.message_id,
       seq: Number(ev.seq),
       author: ev.author ?? { username: '?' },
       body: ev.hidden ? null : (ev.body ?? ''),
@@ -133,7 +134,7 @@ export class Timeline {
       client_id: ev.client_id ?? null,
       reply_to: ev.reply_to ?? null,
     };
-    this.byId.set(m.message_id, m);
+    this.byId.set(String(m.message_id), m);
     insertBySeq(this.messages, m);
     if (m.client_id) this.pending.delete(m.client_id);
     return { kind: 'added', message: m };

@@ -376,7 +376,7 @@ export class Sync {
    * Post a message: shown at once as pending, sent now or after the next reconnect.
    * @param {string} slug
    * @param {string} body
-   * @param {string|null} replyTo
+   * @param {string|number|null} replyTo
    */
   send(slug, body, replyTo) {
     const t = this.store.timeline(slug);
@@ -392,7 +392,7 @@ export class Sync {
   transmit(p) {
     /** @type {Record<string, unknown>} */
     const frame = { type: 'send', room: p.room, body: p.body, client_id: p.client_id, ref: p.client_id };
-    if (p.reply_to) frame.reply_to = p.reply_to;
+    if (p.reply_to !== null) frame.reply_to = p.reply_to;
     p.sentAt = Date.now();
     this.conn.send(frame);
   }
@@ -437,12 +437,12 @@ export class Sync {
     return this.conn.send({ ...frame, ref });
   }
 
-  /** @param {string} slug @param {string} messageId @param {string} body */
+  /** @param {string} slug @param {string|number} messageId @param {string} body */
   edit(slug, messageId, body) {
     return this.request('edit', slug, { type: 'edit', room: slug, message_id: messageId, body });
   }
 
-  /** @param {string} slug @param {string} messageId */
+  /** @param {string} slug @param {string|number} messageId */
   retract(slug, messageId) {
     return this.request('retract', slug, { type: 'retract', room: slug, message_id: messageId });
   }

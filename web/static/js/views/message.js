@@ -12,7 +12,7 @@ import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
  * @typedef {{
  *   parent: import('../store.js').Message | undefined,
  *   actions: Action[],
- *   onJump: (messageId: string) => void,
+ *   onJump: (messageId: import('../store.js').MessageId) => void,
  * }} MessageContext
  */
 
@@ -39,7 +39,7 @@ export function fillMessage(article, m, ctx) {
   article.className = m.hidden ? 'msg msg-hidden' : 'msg';
   article.id = `bericht-${m.seq}`;
   article.dataset.seq = String(m.seq);
-  article.dataset.messageId = m.message_id;
+  article.dataset.messageId = String(m.message_id);
   article.tabIndex = -1;
   const headId = uid('msg-head');
   article.setAttribute('aria-labelledby', headId);
@@ -50,13 +50,13 @@ export function fillMessage(article, m, ctx) {
     m.edited_at && !m.hidden ? h('span', { class: 'edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, text: '(bewerkt)' }) : null);
   article.appendChild(head);
 
-  if (m.reply_to && !m.hidden) {
+  if (m.reply_to !== null && m.reply_to !== undefined && !m.hidden) {
     const parent = ctx.parent;
     const label = parent
       ? `Antwoord op ${parent.author.display_name ?? parent.author.username}: ${parent.hidden ? 'verborgen bericht' : excerpt(parent.body, 60)}`
       : 'Antwoord op een eerder bericht';
     article.appendChild(h('p', { class: 'reply-ref' },
-      h('button', { type: 'button', class: 'link-button', text: label, onclick: () => ctx.onJump(/** @type {string} */ (m.reply_to)) })));
+      h('button', { type: 'button', class: 'link-button', text: label, onclick: () => ctx.onJump(/** @type {import('../store.js').MessageId} */ (m.reply_to)) })));
   }
 
   if (m.hidden) {

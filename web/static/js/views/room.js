@@ -38,9 +38,13 @@ export class RoomView {
     this.dayEls = new Map();
     this.newBelow = 0;
     this.loadingOlder = false;
+    /** False until the first load is placed: no scrolling or read marker before that. */
+    this.arrived = false;
+    /** The read marker when the room was opened. */
+    this.readAtOpen = store.rooms.get(slug)?.read_seq ?? 0;
     /** Seq after which messages count as new for this visit (fixed when the room opens). */
     this.unreadFrom = /** @type {number|null} */ (null);
-    /** @type {{mode: 'send'|'reply'|'edit', messageId: string|null}} */
+    /** @type {{mode: 'send'|'reply'|'edit', messageId: import('../store.js').MessageId|null}} */
     this.compose = { mode: 'send', messageId: null };
     this.build();
   }
@@ -115,6 +119,7 @@ export class RoomView {
       s.on(`removed:${this.slug}`, (d) => this.onRemoved(d)),
       s.on(`read:${this.slug}`, (d) => this.onReadElsewhere(d)),
       s.on('rooms', () => this.renderHeader()),
+      s.on('conn', (d) => { if (d.state !== 'open') delete this.timeline.dataset.live; }),
       s.on('error', (d) => { if (d.room === this.slug || d.room === null) this.showNotice(errorText(d.code, d.retryAfter)); }),
     );
     this.onVisible = () => this.maybeMarkRead();
@@ -146,8 +151,8 @@ export class RoomView {
 
   /** After the first load: place the "new" marker and scroll to it, a message, or the end. */
   async arrive() {
-    const room = this.room;
-    const readSeq = room?.read_seq ?? 0;
+    this.arrived = true;
+    const readSeq = Math.min(this.readAtOpen, this.room?.read_seq ?? this.readAtOpen);
     const firstUnread = this.t.messages.find((m) => m.seq > readSeq && m.author.username !== this.me);
     const olderUnread = this.t.firstSeq !== null && readSeq < this.t.firstSeq - 1 && readSeq > 0;
     if (firstUnread || olderUnread) this.unreadFrom = readSeq;
@@ -196,6 +201,7 @@ export class RoomView {
   renderPresence() {
     const names = this.t.online.map((u) => this.store.displayName(u)).sort((a, b) => a.localeCompare(b, 'nl'));
     this.presenceSummary.textContent = names.length ? `${names.length} online` : 'Niemand online';
+    this.presenceSummary.classList.toggle('nobody', names.length === 0);
     replace(this.presenceList, names.map((n) => h('li', { text: n })));
   }
 
@@ -216,7 +222,7 @@ export class RoomView {
     if (d.kind === 'changed' && d.message) {
       this.refreshMessage(d.message);
       // Replies quote their parent: refresh them too.
-      for (const m of this.t.messages) if (m.reply_to === d.message.message_id) this.refreshMessage(m);
+      for (const m of this.t.messages) if (m.reply_to !== null && String(m.reply_to) === String(d.message.message_id)) this.refreshMessage(m);
       return;
     }
     this.renderAll();
@@ -232,8 +238,9 @@ export class RoomView {
       }
     } else if (d.kind === 'pending' && wasAtBottom) {
       this.scrollToBottom(false);
-    } else if (d.kind === 'reset') {
-      this.scrollToBottom(false);
+    } else if (d.kind === 'subscribed') {
+      // Live from here on; tests and styles can tell a caught-up room by this.
+      this.timeline.dataset.live = 'true';
     }
     this.maybeMarkRead();
   }
@@ -288,10 +295,10 @@ export class RoomView {
 
   /** @param {import('../store.js').Message} m */
   messageEl(m) {
-    let el = this.msgEls.get(m.message_id);
+    let el = this.msgEls.get(String(m.message_id));
     if (!el) {
       el = h('article');
-      this.msgEls.set(m.message_id, el);
+      this.msgEls.set(String(m.message_id), el);
       fillMessage(el, m, this.context(m));
     }
     return el;
@@ -299,7 +306,7 @@ export class RoomView {
 
   /** @param {import('../store.js').Message} m */
   refreshMessage(m) {
-    const el = this.msgEls.get(m.message_id);
+    const el = this.msgEls.get(String(m.message_id));
     if (!el) return;
     const hadFocus = el.contains(document.activeElement);
     fillMessage(el, m, this.context(m));
@@ -309,9 +316,9 @@ export class RoomView {
   /** @param {import('../store.js').Message} m */
   context(m) {
     return {
-      parent: m.reply_to ? this.t.byId.get(m.reply_to) : undefined,
+      parent: m.reply_to !== null ? this.t.byId.get(String(m.reply_to)) : undefined,
       actions: this.actionsFor(m),
-      onJump: (/** @type {string} */ id) => this.jumpToMessageId(id),
+      onJump: (/** @type {import('../store.js').MessageId} */ id) => this.jumpToMessageId(id),
     };
   }
 
@@ -389,7 +396,7 @@ export class RoomView {
   }
 
   maybeMarkRead() {
-    if (!this.t.loaded || document.visibilityState !== 'visible' || this.t.removedReason) return;
+    if (!this.arrived || !this.t.loaded || document.visibilityState !== 'visible' || this.t.removedReason) return;
     if (!this.atBottom()) return;
     this.sync.markRead(this.slug, this.t.lastSeq);
   }
@@ -412,9 +419,9 @@ export class RoomView {
     this.jumpButton.hidden = true;
   }
 
-  /** @param {string} messageId */
+  /** @param {import('../store.js').MessageId} messageId */
   jumpToMessageId(messageId) {
-    const el = this.msgEls.get(messageId);
+    const el = this.msgEls.get(String(messageId));
     if (el?.isConnected) {
       el.scrollIntoView({ block: 'center' });
       el.focus({ preventScroll: true });
@@ -432,7 +439,7 @@ export class RoomView {
     }
     this.renderAll();
     const m = this.t.messages.find((x) => x.seq === seq);
-    const el = m ? this.msgEls.get(m.message_id) : null;
+    const el = m ? this.msgEls.get(String(m.message_id)) : null;
     if (el) {
       el.classList.add('msg-target');
       el.scrollIntoView({ block: 'center' });
@@ -500,12 +507,12 @@ export class RoomView {
 
   /**
    * @param {'send'|'reply'|'edit'} mode
-   * @param {string|null} messageId
+   * @param {import('../store.js').MessageId|null} messageId
    */
   setCompose(mode, messageId) {
     const wasEdit = this.compose.mode === 'edit';
     this.compose = { mode, messageId };
-    const m = messageId ? this.t.byId.get(messageId) : undefined;
+    const m = messageId !== null ? this.t.byId.get(String(messageId)) : undefined;
     if (mode === 'send' || !m) {
       this.contextLine.hidden = true;
       this.contextLine.replaceChildren();

@@ -1,0 +1,220 @@
+"""Browser tests: a real `werkplaats serve` process with the demo community, Debian's
+chromium driven by Playwright, and axe-core from the npm registry (tests only).
+
+On a developer's machine a missing chromium, Playwright or axe-core skips these tests;
+in CI (CI=true) it fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = HERE / "artifacts"
+AXE_JS = HERE / ".node" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = os.environ.get("WERKPLAATS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+WERKPLAATS = str(Path(sys.executable).parent / "werkplaats")
+# Every Playwright wait in these tests is bounded by this (milliseconds).
+DEFAULT_TIMEOUT_MS = 10_000
+SERVER_START_S = 45.0
+
+pytestmark = pytest.mark.browser
+
+
+def need(ok: bool, message: str) -> None:
+    """Skip on a developer's machine, fail in CI."""
+    if ok:
+        return
+    if CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+LOGIN_LINE = re.compile(r"^\s+([a-z0-9._-]{2,32})\s+(\S+)\s{2,}\S")
+
+
+def parse_logins(output: str) -> dict[str, str]:
+    """The username/password pairs `werkplaats demo` prints."""
+    logins: dict[str, str] = {}
+    seen_header = False
+    for line in output.splitlines():
+        if "Demo logins" in line:
+            seen_header = True
+            continue
+        m = LOGIN_LINE.match(line)
+        if seen_header and m:
+            logins[m.group(1)] = m.group(2)
+    return logins
+
+
+@dataclass
+class Server:
+    base_url: str
+    logins: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] = field(repr=False)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real uvicorn process on a free loopback port, with the demo community loaded."""
+    tmp = tmp_path_factory.mktemp("browser-server")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WERKPLAATS_")}
+    env["WERKPLAATS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp / 'db.sqlite'}"
+    env["WERKPLAATS_SECRET_KEY"] = "browser-tests-secret-key-0123456789abcdef"
+    demo = subprocess.run(
+        [WERKPLAATS, "demo"], env=env, cwd=tmp, capture_output=True, text=True, timeout=120
+    )
+    assert demo.returncode == 0, f"werkplaats demo failed:\n{demo.stdout}\n{demo.stderr}"
+    logins = parse_logins(demo.stdout)
+    assert logins, f"no demo logins printed:\n{demo.stdout}"
+    port = free_port()
+    log = tmp / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [WERKPLAATS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server did not answer /healthz in {SERVER_START_S}s")
+            time.sleep(0.2)
+        yield Server(base, logins, log, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def playwright_api() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "the playwright package is not installed (pip install playwright)")
+        raise
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_api: Any) -> Iterator[Any]:
+    """Debian's chromium; never a browser downloaded by Playwright."""
+    need(
+        Path(CHROMIUM).exists(),
+        f"chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+    )
+    b = playwright_api.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=60_000
+    )
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> Path:
+    need(
+        AXE_JS.exists(),
+        f"axe-core is not installed: npm install --prefix {HERE / '.node'} axe-core@4",
+    )
+    return AXE_JS
+
+
+@dataclass
+class Tab:
+    """One page of a signed-in (or not yet signed-in) user, with its console problems."""
+
+    page: Any
+    context: Any
+    problems: list[str]
+
+
+@pytest.fixture
+def open_tab(browser: Any, server: Server) -> Iterator[Callable[..., Tab]]:
+    """Factory: a fresh browser context (its own cookies) and page at the client."""
+    contexts: list[Any] = []
+
+    def make(width: int = 1280, height: int = 800, context: Any = None) -> Tab:
+        ctx = context
+        if ctx is None:
+            ctx = browser.new_context(
+                base_url=server.base_url,
+                viewport={"width": width, "height": height},
+                locale="nl-NL",
+                timezone_id="Europe/Amsterdam",
+            )
+            ctx.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            ctx.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
+            contexts.append(ctx)
+        page = ctx.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+
+        def on_console(msg: Any) -> None:
+            text = msg.text
+            if msg.type == "error" and ("Content Security Policy" in text or "Refused" in text):
+                problems.append(f"CSP: {text}")
+
+        page.on("console", on_console)
+        page.goto("/")
+        return Tab(page, ctx, problems)
+
+    yield make
+    for ctx in contexts:
+        try:
+            ctx.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture(autouse=True)
+def _artifacts_dir() -> None:
+    ARTIFACTS.mkdir(exist_ok=True)

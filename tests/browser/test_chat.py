@@ -1,0 +1,223 @@
+"""Live behaviour in real browsers against a real server: two people chatting, a network
+loss with catch-up, moderation reaching another participant, keyboard-only use, safe
+rendering of message text, and read markers that follow a user across tabs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import Server
+from tests.browser.ui import (
+    assert_accessible,
+    assert_clean,
+    login,
+    message_bodies,
+    open_room,
+    send,
+    shot,
+    unique,
+    wait_connected,
+    wait_for_message,
+)
+
+pytestmark = pytest.mark.browser
+
+THEME = "werken-als-een-overheid"
+AREA = "veenweiden-aldeboarn"
+
+
+def test_two_users_chat_live(open_tab, server: Server, axe_source: Path) -> None:
+    """A message from one browser appears live in the other, with author and layer badge."""
+    anna, bram = open_tab(), open_tab()
+    login(anna, "anna", server.logins["anna"])
+    login(bram, "bram", server.logins["bram"])
+    open_room(anna, THEME, live=True)
+    open_room(bram, THEME, live=True)
+
+    hello = unique("Goedemorgen vanuit Fryslân")
+    send(anna, hello)
+    msg = wait_for_message(bram, hello)
+    assert "Anna de Vries" in msg.first.inner_text()
+    assert msg.first.locator(".badge-waterschap").count() == 1
+
+    bram.page.locator("#composer-input").press_sequentially("Goed", delay=20)
+    anna.page.locator(".typing", has_text="Bram Peeters typt").wait_for()
+    answer = unique("Goedemorgen uit Peel en Maas")
+    bram.page.locator("#composer-input").fill(answer)
+    bram.page.locator("#composer-input").press("Enter")
+    wait_for_message(anna, answer)
+    assert message_bodies(anna).count(answer) == 1
+    assert message_bodies(bram).count(hello) == 1
+    anna.page.locator(".pending-list article").first.wait_for(state="detached")
+    shot(anna, "04-gesprek-live")
+    assert_accessible(anna, axe_source, "room after a live conversation")
+    assert_clean(anna)
+    assert_clean(bram)
+
+
+def test_presence_shows_who_is_online(open_tab, server: Server) -> None:
+    """Someone opening the room shows up in the other's online list."""
+    anna, bram = open_tab(), open_tab()
+    login(anna, "anna", server.logins["anna"])
+    login(bram, "bram", server.logins["bram"])
+    open_room(anna, THEME, live=True)
+    open_room(bram, THEME, live=True)
+    anna.page.locator(".presence summary").click()
+    anna.page.locator(".presence-list li", has_text="Bram Peeters").wait_for()
+
+
+def test_offline_and_back_shows_every_message_once_in_order(open_tab, server: Server) -> None:
+    """After a network loss the client catches up without gaps or duplicates, and its own
+    message written while offline is delivered once."""
+    anna, bram = open_tab(), open_tab()
+    login(anna, "anna", server.logins["anna"])
+    login(bram, "bram", server.logins["bram"])
+    open_room(anna, THEME, live=True)
+    open_room(bram, THEME, live=True)
+    before = unique("Voor de storing")
+    send(anna, before)
+    wait_for_message(bram, before)
+
+    bram.context.set_offline(True)
+    bram.page.locator("#connection", has_text="offline").wait_for()
+    sent = [unique(f"Tijdens de storing {i}") for i in range(1, 6)]
+    for text in sent:
+        send(anna, text)
+        wait_for_message(anna, text)
+    mine = unique("Geschreven zonder netwerk")
+    send(bram, mine)
+    bram.page.locator(".pending-list article", has_text=mine).wait_for()
+    bram.page.locator(".pending-status", has_text="Wordt verzonden").wait_for()
+    shot(bram, "10-offline-in-wachtrij")
+
+    bram.context.set_offline(False)
+    wait_for_message(bram, sent[-1], timeout=20_000)
+    wait_for_message(bram, mine, timeout=20_000)
+    wait_for_message(anna, mine, timeout=20_000)
+    bram.page.locator(".pending-list article").first.wait_for(state="detached")
+
+    bodies = message_bodies(bram)
+    for text in [before, *sent, mine]:
+        assert bodies.count(text) == 1, f"{text!r} shown {bodies.count(text)} times"
+    positions = [bodies.index(t) for t in [before, *sent, mine]]
+    assert positions == sorted(positions), "messages out of order after catching up"
+    seqs = [int(s) for s in bram.page.locator(".messages article.msg").evaluate_all(
+        "els => els.map(e => e.dataset.seq)")]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+    assert message_bodies(anna).count(mine) == 1
+    assert_clean(bram)
+
+
+def test_moderator_hides_a_message_for_everyone(open_tab, server: Server) -> None:
+    """A moderator hides a message; it disappears live for the other participant."""
+    anna, pieter = open_tab(), open_tab()
+    login(anna, "anna", server.logins["anna"])
+    login(pieter, "pieter", server.logins["pieter"])
+    open_room(anna, THEME, live=True)
+    open_room(pieter, THEME, live=True)
+    rude = unique("Dit bericht gaat te ver")
+    send(anna, rude)
+    msg = wait_for_message(pieter, rude)
+    wait_for_message(anna, rude)
+
+    msg.first.locator(".msg-menu-toggle").click()
+    pieter.page.get_by_role("button", name="Verbergen (moderatie)").click()
+    dialog = pieter.page.get_by_role("dialog")
+    dialog.get_by_label("Reden").fill("Persoonlijke aanval")
+    shot(pieter, "11-moderator-verbergen")
+    dialog.get_by_role("button", name="Verbergen").click()
+    dialog.wait_for(state="detached")
+
+    anna.page.locator(".messages article.msg", has_text=rude).wait_for(state="detached")
+    hidden = anna.page.locator(".messages article.msg-hidden .body-hidden")
+    hidden.filter(has_text=re.compile("bericht verborgen")).first.wait_for()
+    assert rude not in anna.page.locator(".messages").inner_text()
+    assert_clean(anna)
+    assert_clean(pieter)
+
+
+def test_keyboard_only_login_and_send(open_tab, server: Server) -> None:
+    """Login, choosing a room and sending a message work with the keyboard alone."""
+    tab = open_tab()
+    page = tab.page
+    kb = page.keyboard
+    page.get_by_label("Gebruikersnaam").wait_for()
+    assert page.evaluate("document.activeElement.id") == "login-username"
+    kb.type("marieke")
+    kb.press("Tab")
+    kb.type(server.logins["marieke"])
+    kb.press("Enter")
+    page.locator("#topnav").wait_for(state="visible")
+
+    def tab_to(selector: str, limit: int = 60) -> None:
+        for _ in range(limit):
+            kb.press("Tab")
+            if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                outline = page.evaluate(
+                    "() => getComputedStyle(document.activeElement).outlineStyle"
+                )
+                assert outline != "none", f"no visible focus on {selector}"
+                return
+        raise AssertionError(f"could not reach {selector} with Tab")
+
+    tab_to(f'#sidebar a[data-slug="{AREA}"]')
+    kb.press("Enter")
+    page.locator("#composer-input").wait_for()
+    wait_connected(tab)
+    tab_to("#composer-input")
+    text = unique("Met alleen het toetsenbord")
+    kb.type(text)
+    kb.press("Enter")
+    wait_for_message(tab, text)
+    page.locator(".pending-list article").first.wait_for(state="detached")
+    assert_clean(tab)
+
+
+def test_message_text_is_never_markup(open_tab, server: Server) -> None:
+    """Markup in a message shows as text; links get rel=noopener noreferrer; breaks stay."""
+    anna, bram = open_tab(), open_tab()
+    login(anna, "anna", server.logins["anna"])
+    login(bram, "bram", server.logins["bram"])
+    open_room(anna, THEME, live=True)
+    open_room(bram, THEME, live=True)
+    marker = unique("opmaak")
+    evil = f'{marker} <img src=x onerror="window.pwned=1"><b>vet</b>\nregel twee https://example.org/pad?a=1&b=2.'
+    send(anna, evil)
+    msg = wait_for_message(bram, marker).first
+    body = msg.locator(".body")
+    assert body.locator("img, b").count() == 0
+    assert "<img src=x" in body.inner_text()
+    assert "\n" in body.inner_text()
+    link = body.locator("a")
+    assert link.get_attribute("href") == "https://example.org/pad?a=1&b=2"
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    assert link.get_attribute("target") == "_blank"
+    assert not bram.page.evaluate("() => window.pwned === 1")
+    storage = bram.page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+    assert storage == "{}{}", "nothing (and surely no token) belongs in web storage"
+
+
+def test_read_marker_follows_the_user_across_tabs(open_tab, server: Server) -> None:
+    """Reading a room in one tab clears its unread count in the user's other tab."""
+    joost_home = open_tab()
+    login(joost_home, "joost", server.logins["joost"])
+    writer = open_tab()
+    login(writer, "anna", server.logins["anna"])
+    open_room(writer, THEME, live=True)
+    # A second tab in the same browser context shares the session cookie.
+    joost_room = open_tab(context=joost_home.context)
+    joost_room.page.locator("#sidebar .room-link").first.wait_for()
+
+    send(writer, unique("Nieuws voor het thema"))
+    wait_for_message(writer, "Nieuws voor het thema")
+    joost_home.page.reload()
+    unread = joost_home.page.locator(f'#sidebar a[data-slug="{THEME}"] .unread-count')
+    unread.wait_for()
+
+    open_room(joost_room, THEME, live=True)
+    unread.wait_for(state="detached", timeout=15_000)
+    assert_clean(joost_home)
+    assert_clean(joost_room)

@@ -1,0 +1,118 @@
+"""Every screen of the web client: it renders in Dutch, passes axe-core (no serious or
+critical violation), keeps to the Content-Security-Policy, and is saved as a screenshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import Server
+from tests.browser.ui import assert_accessible, assert_clean, login, open_room, shot, unique
+
+pytestmark = pytest.mark.browser
+
+AREA = "veenweiden-aldeboarn"
+THEME = "werken-als-een-overheid"
+
+
+def test_login_screen(open_tab, axe_source: Path) -> None:
+    """The login screen is in Dutch, labelled and accessible."""
+    tab = open_tab()
+    page = tab.page
+    page.get_by_role("heading", name="Inloggen bij de Werkplaats").wait_for()
+    assert page.evaluate("document.documentElement.lang") == "nl"
+    shot(tab, "01-inloggen")
+    assert_accessible(tab, axe_source, "login")
+    page.get_by_label("Gebruikersnaam").fill("anna")
+    page.get_by_label("Wachtwoord").fill("fout-wachtwoord")
+    page.get_by_role("button", name="Inloggen").click()
+    page.get_by_role("alert").filter(has_text="klopt niet").wait_for()
+    assert_accessible(tab, axe_source, "login with error")
+    assert_clean(tab)
+
+
+def test_member_screens(open_tab, server: Server, axe_source: Path) -> None:
+    """Home, room list, a room with history, a message menu and search pass axe."""
+    tab = open_tab()
+    page = tab.page
+    login(tab, "anna", server.logins["anna"])
+    page.get_by_role("heading", name="Welkom, Anna de Vries").wait_for()
+    for group in ("Mijn gebieden", "Thema's", "Bijeenkomsten"):
+        page.locator("#sidebar").get_by_role("heading", name=group).wait_for()
+    shot(tab, "02-overzicht")
+    assert_accessible(tab, axe_source, "home")
+
+    open_room(tab, AREA)
+    page.locator(".messages article.msg").first.wait_for()
+    badge = page.locator(".messages .badge").first
+    assert badge.inner_text().split()[-1] in {"Rijk", "Provincie", "Gemeente", "Waterschap", "Overig"}
+    page.locator(".messages .day-sep").first.wait_for()
+    shot(tab, "03-kamer")
+    assert_accessible(tab, axe_source, "room")
+
+    page.locator(".messages .msg-menu-toggle").last.click()
+    page.locator(".msg-menu:not([hidden]) .menu-item").first.wait_for()
+    assert_accessible(tab, axe_source, "room with message menu")
+    page.keyboard.press("Escape")
+
+    page.locator("#topnav").get_by_role("link", name="Zoeken").click()
+    page.get_by_role("heading", name="Zoeken").wait_for()
+    page.get_by_label("Zoekwoorden").fill("mandaat")
+    page.get_by_role("button", name="Zoeken").click()
+    page.locator(".search-status").filter(has_text="…").wait_for(state="detached")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.search-status').textContent;"
+        " return t && !t.endsWith('…'); }"
+    )
+    shot(tab, "05-zoeken")
+    assert_accessible(tab, axe_source, "search")
+    assert_clean(tab)
+
+
+def test_moderator_screens(open_tab, server: Server, axe_source: Path) -> None:
+    """The moderation screen and the moderator dialogs pass axe."""
+    tab = open_tab()
+    page = tab.page
+    login(tab, "pieter", server.logins["pieter"])
+    page.locator("#topnav").get_by_role("link", name="Moderatie").click()
+    page.get_by_role("heading", name="Moderatie").wait_for()
+    page.wait_for_function(
+        "() => !document.querySelector('.moderation').textContent.includes('laden…')"
+    )
+    shot(tab, "06-moderatie")
+    assert_accessible(tab, axe_source, "moderation")
+
+    open_room(tab, THEME)
+    page.locator(".messages article.msg").first.wait_for()
+    page.get_by_role("button", name="Kamerbeheer").click()
+    page.get_by_role("dialog").wait_for()
+    shot(tab, "07-kamerbeheer")
+    assert_accessible(tab, axe_source, "room settings dialog")
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog").wait_for(state="detached")
+
+    page.locator(".messages .msg-menu-toggle").first.click()
+    page.get_by_role("button", name="Verbergen (moderatie)").first.click()
+    page.get_by_role("dialog").wait_for()
+    assert_accessible(tab, axe_source, "hide dialog")
+    page.get_by_role("button", name="Annuleren").click()
+    assert_clean(tab)
+
+
+def test_phone_width(open_tab, server: Server, axe_source: Path) -> None:
+    """At 360 px wide the list and the room fit without sideways scrolling."""
+    tab = open_tab(width=360, height=740)
+    page = tab.page
+    login(tab, "marieke", server.logins["marieke"])
+    page.get_by_role("heading", name="Mijn gebieden").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(tab, "08-telefoon-overzicht")
+    assert_accessible(tab, axe_source, "home at 360px")
+    open_room(tab, AREA)
+    page.get_by_role("link", name="Alle gesprekken").wait_for()
+    page.locator("#composer-input").fill(unique("Vanaf de telefoon"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(tab, "09-telefoon-kamer")
+    assert_accessible(tab, axe_source, "room at 360px")
+    assert_clean(tab)

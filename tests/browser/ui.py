@@ -1,0 +1,98 @@
+"""What a participant does in the web client, as small steps the browser tests combine."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.browser.conftest import ARTIFACTS, Tab
+
+SERIOUS = ("serious", "critical")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+def login(tab: Tab, username: str, password: str) -> None:
+    page = tab.page
+    page.get_by_label("Gebruikersnaam").fill(username)
+    page.get_by_label("Wachtwoord").fill(password)
+    page.get_by_role("button", name="Inloggen").click()
+    page.locator("#topnav").wait_for(state="visible")
+    page.locator("#sidebar .room-link").first.wait_for()
+
+
+def open_room(tab: Tab, slug: str, live: bool = False) -> None:
+    """Open a room from the sidebar; with `live`, wait until it is subscribed."""
+    page = tab.page
+    page.locator(f'#sidebar a[data-slug="{slug}"]').first.click()
+    page.locator("#composer-input").wait_for()
+    page.locator(".history-top .btn, .history-top p:not(:has-text('laden'))").first.wait_for()
+    if live:
+        wait_connected(tab)
+
+
+def wait_connected(tab: Tab, timeout: int = 10_000) -> None:
+    """The open room is live: the server answered `subscribe` with `subscribed`."""
+    tab.page.locator('.timeline[data-live="true"]').wait_for(timeout=timeout)
+
+
+def send(tab: Tab, text: str) -> None:
+    box = tab.page.locator("#composer-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def message_bodies(tab: Tab) -> list[str]:
+    """The texts of the confirmed messages in the open room, in page order."""
+    result: list[str] = tab.page.locator(".messages article.msg .body").all_inner_texts()
+    return result
+
+
+def wait_for_message(tab: Tab, text: str, timeout: int = 10_000) -> Any:
+    loc = tab.page.locator(".messages article.msg", has_text=text)
+    loc.first.wait_for(timeout=timeout)
+    return loc
+
+
+def shot(tab: Tab, name: str) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    tab.page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def axe_violations(tab: Tab, axe_js: Path) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the page as it is now."""
+    page = tab.page
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        # The page's CSP refuses inline <script> (add_script_tag), and rightly so; an
+        # evaluation through the DevTools protocol is not page script and is allowed.
+        page.evaluate(axe_js.read_text(encoding="utf-8") + "\n;void 0")
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary),
+            }));
+        }"""
+    )
+    return [v for v in found if v["impact"] in SERIOUS]
+
+
+def assert_accessible(tab: Tab, axe_js: Path, screen: str) -> None:
+    bad = axe_violations(tab, axe_js)
+    assert not bad, f"axe on {screen}:\n" + json.dumps(bad, indent=2, ensure_ascii=False)
+
+
+def assert_clean(tab: Tab) -> None:
+    """No script error and no Content-Security-Policy refusal happened in the page."""
+    assert not tab.problems, "\n".join(tab.problems)
+
+
+def slug_re(slug: str) -> re.Pattern[str]:
+    return re.compile(rf"#/kamer/{re.escape(slug)}")
