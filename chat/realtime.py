@@ -1,30 +1,446 @@
-"""The real-time hub as the HTTP side sees it (placeholder until /ws lands)."""
+"""The real-time hub of one server process: connections, room hubs, broker and presence.
+
+The HTTP side calls four methods, always *after* its transaction has committed:
+- `publish_event(room, frame)`: a room event (with its `seq`) was committed; deliver it
+  to the room's subscribers in every process (moderation: `message_hidden`, topic, …).
+- `access_revoked(room, user_id, reason)`: the user may no longer read the room (ban);
+  every connection of that user, in every process, gets `removed` at once and no further
+  frame of that room.
+- `session_revoked(user_id, token_hash)`: logout; the connections that this session
+  authenticated are closed with 1008 in every process. `token_hash="*"` closes all of
+  the user's connections (every session revoked).
+- `ready()`: for /readyz, whether the broker answers.
+Besides: `start`/`stop` (lifespan), and what `/ws` connections use: `register`,
+`unregister`, `hub`, `detach`, `joined`, `typing`, `read_moved`.
+
+Delivery works as docs/realtime.md explains: the process that commits an event hands it
+to its own room hub at once and publishes it on the broker (`<prefix>:room:<slug>`);
+every hub orders what it gets by seq and fills gaps from the database. Access and
+session changes travel on `<prefix>:control`. Broker messages are at-most-once, so after
+an outage every hub catches up from the database and every connection's session and
+rooms are checked again; while the broker is down, the database is polled every second.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Coroutine
+from contextlib import AsyncExitStack
 from typing import Any
 
+import msgspec
 
-class Realtime:
+from chat import protocol, store
+from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
+from chat.connection import ClientConnection
+from chat.hub import RoomHub, Subscription
+from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
+from chat.presence import PRESENCE_REFRESH, MemoryPresence, Presence, RedisPresence
+from persistence.db import Database
+from web.settings import Settings
+
+log = logging.getLogger("werkplaats.realtime")
+
+# While the broker is down the database is the only source: poll it this often.
+POLL_DOWN = 1.0
+# A safety net while it is up (a publish that failed, a message Redis dropped).
+POLL_UP = 5.0
+# A hub without subscribers keeps its broker subscription this long (saves churn).
+HUB_LINGER = 10.0
+# Presence changes are coalesced for this long before the list is read and pushed.
+PRESENCE_DEBOUNCE = 0.05
+SHUTDOWN_GRACE = 3.0
+
+EVENT, TYPING, PRESENCE = b"e", b"t", b"p"
+
+
+def envelope(kind: bytes, origin: str, number: int, payload: str) -> bytes:
+    """A room-channel message: kind, origin process, seq (or user id), then the frame."""
+    return b"%s %s %d " % (kind, origin.encode(), number) + payload.encode()
+
+
+def open_envelope(data: bytes) -> tuple[bytes, str, int, str]:
+    kind, origin, number, payload = data.split(b" ", 3)
+    return kind, origin.decode(), int(number), payload.decode()
+
+
+class Control(msgspec.Struct, kw_only=True):
+    op: str
+    origin: str
+    user_id: int
+    room: str = ""
+    reason: str = ""
+    token_hash: str = ""
+    seq: int = 0
+
+
+class Realtime(BrokerListener):
     """Delivers committed room events and access changes to open connections."""
 
+    def __init__(self, settings: Settings, db: Database, broker: Broker | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.process_id = secrets.token_hex(6)
+        self.broker = broker if broker is not None else broker_for(settings.redis_url)
+        self.broker.listener = self
+        self.prefix = settings.redis_prefix
+        self.presence: Presence
+        redis = getattr(self.broker, "redis", None)
+        if redis is not None:
+            self.presence = RedisPresence(redis, self.prefix, self.process_id)
+        else:
+            self.presence = MemoryPresence()
+        self.hubs: dict[str, RoomHub] = {}
+        self.connections: dict[int, ClientConnection] = {}
+        self.by_user: dict[int, set[ClientConnection]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stack = AsyncExitStack()
+        self._watcher: asyncio.Task[None] | None = None
+        self._presence_due: set[str] = set()
+        self._stopping = False
+
+    # -- lifecycle --------------------------------------------------------------------
+
     async def start(self) -> None:
-        return None
+        await self.broker.connect()
+        await self._stack.enter_async_context(
+            self.broker.subscribe(self.control_channel, self._on_control)
+        )
+        self._watcher = asyncio.create_task(self._watch(), name="realtime-watch")
 
     async def stop(self) -> None:
-        return None
+        """Close every connection (1001), then the hubs, presence and broker."""
+        self._stopping = True
+        for conn in list(self.connections.values()):
+            conn.close(CLOSE_GOING_AWAY, "server shutting down")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                while self.connections:  # noqa: ASYNC110 - connections end in their own tasks
+                    await asyncio.sleep(0.02)
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        for hub in list(self.hubs.values()):
+            await hub.close()
+        self.hubs.clear()
+        await self.presence.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+        await self.broker.close()
 
     async def ready(self) -> bool:
-        return True
+        if isinstance(self.broker, MemoryBroker):
+            return True
+        return await self.broker.ping()
+
+    # -- the HTTP side's interface ----------------------------------------------------
 
     async def publish_event(self, room: str, frame: dict[str, Any]) -> None:
         """A room event was committed; deliver it to the room's subscribers everywhere."""
-        return None
+        seq = int(frame["seq"])
+        text = protocol.encode(frame)
+        hub = self.hubs.get(room)
+        if hub is not None:
+            hub.receive(seq, text)
+        self._publish(self.room_channel(room), envelope(EVENT, self.process_id, seq, text))
 
     async def access_revoked(self, room: str, user_id: int, reason: str) -> None:
         """The user may no longer read the room: `removed` on all their connections."""
-        return None
+        self._revoked(room, user_id, reason)
+        self._control(
+            Control(op="revoke", origin=self.process_id, user_id=user_id, room=room, reason=reason)
+        )
 
     async def session_revoked(self, user_id: int, token_hash: str) -> None:
-        """A session ended: close the connections that it authenticated."""
-        return None
+        """A session ended: close the connections that it authenticated ("*": all)."""
+        self._session_ended(user_id, token_hash)
+        self._control(
+            Control(op="session", origin=self.process_id, user_id=user_id, token_hash=token_hash)
+        )
+
+    # -- channels and broker messages -------------------------------------------------
+
+    @property
+    def control_channel(self) -> str:
+        return f"{self.prefix}:control"
+
+    def room_channel(self, room: str) -> str:
+        return f"{self.prefix}:room:{room}"
+
+    def _spawn(self, job: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(job, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _publish(self, channel: str, data: bytes) -> None:
+        self._spawn(self._publish_now(channel, data), "publish")
+
+    async def _publish_now(self, channel: str, data: bytes) -> None:
+        try:
+            await self.broker.publish(channel, data)
+        except Exception as exc:
+            # Other processes find the event in the database (poll, reconnect catch-up).
+            log.warning("realtime: publish on %s failed: %r", channel, exc)
+
+    def _control(self, message: Control) -> None:
+        self._publish(self.control_channel, msgspec.json.encode(message))
+
+    def _on_room(self, room: str, data: bytes) -> None:
+        try:
+            kind, origin, number, payload = open_envelope(data)
+        except ValueError:
+            log.warning("realtime: malformed message on room %s", room)
+            return
+        hub = self.hubs.get(room)
+        if hub is None:
+            return
+        if kind == EVENT:
+            hub.receive(number, payload)
+        elif origin == self.process_id:
+            return
+        elif kind == TYPING:
+            self._typing_local(hub, number, payload)
+        elif kind == PRESENCE:
+            self._presence_soon(room)
+
+    def _on_control(self, data: bytes) -> None:
+        try:
+            msg = msgspec.json.decode(data, type=Control)
+        except msgspec.DecodeError:
+            log.warning("realtime: malformed control message")
+            return
+        if msg.origin == self.process_id:
+            return
+        if msg.op == "revoke":
+            self._revoked(msg.room, msg.user_id, msg.reason)
+        elif msg.op == "session":
+            self._session_ended(msg.user_id, msg.token_hash)
+        elif msg.op == "read":
+            self._read_local(None, msg.user_id, msg.room, msg.seq)
+
+    def broker_down(self) -> None:
+        log.warning("realtime: broker down; polling the database every %.0fs", POLL_DOWN)
+
+    def broker_up(self) -> None:
+        self._spawn(self._after_outage(), "after-outage")
+
+    def channel_resubscribed(self, channel: str) -> None:
+        room = channel.rsplit(":", 1)[-1]
+        hub = self.hubs.get(room)
+        if hub is not None:
+            self._spawn(hub.catch_up(), f"catch-up-{room}")
+
+    async def _after_outage(self) -> None:
+        """Messages may have been lost: fill every room, re-check every connection."""
+        await self._poll()
+        for conn in list(self.connections.values()):
+            try:
+                await self._revalidate(conn)
+            except Exception:
+                log.exception("realtime: re-checking connection %d failed", conn.id)
+
+    async def _revalidate(self, conn: ClientConnection) -> None:
+        if not await store.session_alive(self.db, conn.token_hash):
+            conn.close(CLOSE_POLICY, "your session ended")
+            return
+        actor = await store.fresh_actor(self.db, conn.user_id)
+        if actor is None:
+            conn.close(CLOSE_POLICY, "your account is gone")
+            return
+        conn.actor = actor
+        for room in list(conn.subs):
+            if not await store.may_read_now(self.db, actor, room):
+                conn.removed(room, "access revoked")
+
+    # -- connections ------------------------------------------------------------------
+
+    def register(self, conn: ClientConnection) -> None:
+        self.connections[conn.id] = conn
+        self.by_user.setdefault(conn.user_id, set()).add(conn)
+
+    async def unregister(self, conn: ClientConnection) -> None:
+        await conn.finish()
+        self.connections.pop(conn.id, None)
+        mine = self.by_user.get(conn.user_id)
+        if mine is not None:
+            mine.discard(conn)
+            if not mine:
+                del self.by_user[conn.user_id]
+
+    def _revoked(self, room: str, user_id: int, reason: str) -> None:
+        for conn in list(self.by_user.get(user_id, ())):
+            conn.removed(room, reason or "access revoked")
+
+    def _session_ended(self, user_id: int, token_hash: str) -> None:
+        for conn in list(self.by_user.get(user_id, ())):
+            if token_hash in ("*", conn.token_hash):
+                conn.close(CLOSE_POLICY, "your session ended")
+
+    async def read_moved(self, conn: ClientConnection, room: str, seq: int) -> None:
+        """The user's read marker moved: tell their other connections, here and elsewhere."""
+        self._read_local(conn, conn.user_id, room, seq)
+        self._control(
+            Control(op="read", origin=self.process_id, user_id=conn.user_id, room=room, seq=seq)
+        )
+
+    def _read_local(
+        self, origin: ClientConnection | None, user_id: int, room: str, seq: int
+    ) -> None:
+        frame = protocol.encode({"type": "read", "room": room, "seq": seq})
+        for conn in self.by_user.get(user_id, ()):
+            if conn is not origin:
+                conn.outbound.offer(frame)
+
+    # -- room hubs --------------------------------------------------------------------
+
+    async def hub(self, room: str) -> RoomHub:
+        """The room's hub in this process, listening and initialised."""
+        hub = self.hubs.get(room)
+        if hub is None:
+            hub = RoomHub(room, self._fetch, self._last_seq)
+            self.hubs[room] = hub
+            hub.ready = asyncio.create_task(self._open_hub(hub), name=f"hub-{room}")
+        assert hub.ready is not None
+        try:
+            await asyncio.shield(hub.ready)
+        except Exception:
+            if self.hubs.get(room) is hub:
+                del self.hubs[room]
+            raise
+        return hub
+
+    async def _open_hub(self, hub: RoomHub) -> None:
+        room = hub.room
+
+        def handler(data: bytes) -> None:
+            self._on_room(room, data)
+
+        await hub.stack.enter_async_context(self.broker.subscribe(self.room_channel(room), handler))
+        try:
+            await hub.initialise()
+        except BaseException:
+            await hub.close()
+            raise
+
+    async def _fetch(self, room: str, after: int, upto: int) -> list[tuple[int, str]]:
+        frames = await store.fetch_range(self.db, room, after, upto)
+        return [(int(f["seq"]), protocol.encode(f)) for f in frames]
+
+    async def _last_seq(self, room: str) -> int:
+        return await store.last_seq(self.db, room)
+
+    async def detach(self, sub: Subscription) -> None:
+        """End a subscription (unsubscribe, disconnect)."""
+        self.detach_now(sub)
+
+    def detach_now(self, sub: Subscription) -> None:
+        hub = self.hubs.get(sub.room)
+        if hub is not None:
+            hub.detach(sub)
+            if not hub.subs:
+                hub.idle_since = time.monotonic()
+        if sub.joined:
+            sub.joined = False
+            self._spawn(self._left(sub.room, sub.conn.username), "presence-leave")
+
+    async def joined(self, sub: Subscription) -> None:
+        """A subscription went live: count it in presence and show it the room's list."""
+        sub.joined = True
+        await self.presence.join(sub.room, sub.conn.username)
+        self._presence_changed(sub.room)
+        online = await self.presence.online(sub.room)
+        if not sub.closed:
+            frame = {"type": "presence", "room": sub.room, "online": online}
+            sub.conn.outbound.offer(protocol.encode(frame), ephemeral=True)
+
+    async def _left(self, room: str, username: str) -> None:
+        await self.presence.leave(room, username)
+        self._presence_changed(room)
+
+    def _presence_changed(self, room: str) -> None:
+        self._presence_soon(room)
+        self._publish(self.room_channel(room), envelope(PRESENCE, self.process_id, 0, ""))
+
+    def _presence_soon(self, room: str) -> None:
+        if room in self._presence_due or self._stopping:
+            return
+        self._presence_due.add(room)
+        self._spawn(self._push_presence(room, PRESENCE_DEBOUNCE), "presence")
+
+    async def _push_presence(self, room: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._presence_due.discard(room)
+        hub = self.hubs.get(room)
+        if hub is None or not hub.subs:
+            return
+        online = await self.presence.online(room)
+        if online == hub.presence_sent:
+            return
+        hub.presence_sent = online
+        frame = protocol.encode({"type": "presence", "room": room, "online": online})
+        for sub in list(hub.subs.values()):
+            if not sub.loading and not sub.closed:
+                sub.conn.outbound.offer(frame, ephemeral=True)
+
+    async def typing(self, conn: ClientConnection, room: str) -> None:
+        """Show the user typing to the room's other subscribers, here and elsewhere."""
+        frame = protocol.encode({"type": "typing", "room": room, "user": conn.author})
+        hub = self.hubs.get(room)
+        if hub is not None:
+            self._typing_local(hub, conn.user_id, frame)
+        self._publish(
+            self.room_channel(room), envelope(TYPING, self.process_id, conn.user_id, frame)
+        )
+
+    def _typing_local(self, hub: RoomHub, user_id: int, frame: str) -> None:
+        for sub in list(hub.subs.values()):
+            if not sub.loading and not sub.closed and sub.conn.user_id != user_id:
+                sub.conn.outbound.offer(frame, ephemeral=True)
+
+    # -- the watch loop: polls, presence refresh, idle hubs ---------------------------
+
+    async def _watch(self) -> None:
+        last_poll = last_presence = time.monotonic()
+        while True:
+            await asyncio.sleep(POLL_DOWN)
+            now = time.monotonic()
+            try:
+                if not self.broker.healthy or now - last_poll >= POLL_UP:
+                    last_poll = now
+                    await self._poll()
+                if now - last_presence >= PRESENCE_REFRESH:
+                    last_presence = now
+                    await self.presence.refresh()
+                    for room, hub in list(self.hubs.items()):
+                        if hub.subs:
+                            self._spawn(self._push_presence(room, 0), "presence")
+                await self._close_idle_hubs(now)
+            except Exception:
+                log.exception("realtime: watch loop step failed")
+
+    async def _poll(self) -> None:
+        """Deliver what the database has beyond each hub's last seq."""
+        rooms = [room for room, hub in self.hubs.items() if hub.last is not None]
+        if not rooms:
+            return
+        lasts = await store.last_seqs(self.db, rooms)
+        for room, last in lasts.items():
+            hub = self.hubs.get(room)
+            if hub is not None and hub.last is not None and last > hub.last:
+                await hub.catch_up(last)
+
+    async def _close_idle_hubs(self, now: float) -> None:
+        for room, hub in list(self.hubs.items()):
+            if hub.subs or hub.idle_since is None or now - hub.idle_since < HUB_LINGER:
+                continue
+            if hub.ready is None or not hub.ready.done():
+                continue
+            del self.hubs[room]
+            await hub.close()

@@ -10,12 +10,13 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
+from web import ws
 from web.api import rooms, session
 from web.deps import Services, services
 from web.middleware import HTTPMiddleware
@@ -72,6 +73,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/me", session.me),
         Route("/api/rooms", rooms.list_rooms),
         Route("/api/rooms/{slug}/events", rooms.room_events),
+        WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
 
@@ -89,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if redis is not None
             else MemoryFailureCounter(settings.login_max_failures, settings.login_window_seconds)
         )
-        realtime = Realtime()
+        realtime = Realtime(settings, db)
         app.state.services = Services(settings, db, failures, realtime, {})
         await realtime.start()
         try:

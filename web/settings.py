@@ -29,6 +29,12 @@ class Settings:
     login_max_failures: int = 5
     login_window_seconds: int = 300
     log_level: str = "INFO"
+    # Real time (/ws): Redis key and channel prefix, so servers (and test runs) can share a Redis.
+    redis_prefix: str = "wp"
+    # A connection that sends no frame for this long is closed (clients ping every ~25 s).
+    ws_idle_seconds: float = 120.0
+    # Frames waiting for one slow client before it is closed with 1013.
+    ws_queue_frames: int = 2000
 
     @property
     def uses_redis(self) -> bool:
@@ -104,4 +110,13 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         login_max_failures=_int(env, "WERKPLAATS_LOGIN_MAX_FAILURES", 5, 1, 1000),
         login_window_seconds=_int(env, "WERKPLAATS_LOGIN_WINDOW_SECONDS", 300, 1, 86_400),
         log_level=env.get("WERKPLAATS_LOG_LEVEL", "INFO").upper(),
+        redis_prefix=_prefix(env.get("WERKPLAATS_REDIS_PREFIX") or "wp"),
+        ws_idle_seconds=_float(env, "WERKPLAATS_WS_IDLE_SECONDS", 120.0),
+        ws_queue_frames=_int(env, "WERKPLAATS_WS_QUEUE_FRAMES", 2000, 16, 1_000_000),
     )
+
+
+def _prefix(raw: str) -> str:
+    if not raw.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(raw) > 64:
+        raise SettingsError(f"WERKPLAATS_REDIS_PREFIX={raw!r}: use letters, digits, '-', '_', '.'")
+    return raw

@@ -1,0 +1,261 @@
+"""One client's WebSocket session: its frames, replies, subscriptions and limits.
+
+The web layer authenticates, accepts, and then feeds every received text to `handle`
+(one at a time, so a client's frames take effect in the order sent). Replies and room
+frames go out through the connection's `Outbound` queue. An error never closes the
+connection by itself; the limits that do are: more than `BAD_FRAMES_ALLOWED` bad frames
+in a minute (1008), persistent flooding past the rate limits (1008), a frame over the size
+limit (1009, enforced by the web layer), a client too slow to read (1013), an idle client
+(1001 after `ws_idle_seconds` without a frame), a revoked session (1008).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from chat import protocol, store
+from chat.hub import Subscription
+from chat.limits import (
+    BAD_FRAME_WINDOW,
+    BAD_FRAMES_ALLOWED,
+    FLOOD_REFUSALS,
+    FLOOD_WINDOW,
+    FRAME_BURST,
+    FRAME_RATE,
+    TokenBucket,
+    WindowBudget,
+)
+from chat.outbound import CLOSE_POLICY, CLOSE_TRY_AGAIN, Outbound, Socket
+from chat.protocol import ProtocolError
+from rooms.errors import DomainError
+from rooms.model import Actor
+
+if TYPE_CHECKING:
+    from chat.realtime import Realtime
+
+log = logging.getLogger("werkplaats.ws")
+
+# At most one `typing` per room per connection is relayed in this time; the rest are
+# dropped silently (clients send them on every keystroke).
+TYPING_EVERY = 1.0
+_ids = itertools.count(1)
+
+
+class ClientConnection:
+    """The server side of one `/ws` connection."""
+
+    def __init__(
+        self,
+        rt: Realtime,
+        socket: Socket,
+        actor: Actor,
+        user: dict[str, Any],
+        token_hash: str,
+    ) -> None:
+        self.id = next(_ids)
+        self.rt = rt
+        self.actor = actor
+        self.user = user
+        self.author = {k: user[k] for k in ("username", "display_name", "organisation", "layer")}
+        self.token_hash = token_hash
+        self.outbound = Outbound(socket)
+        self.subs: dict[str, Subscription] = {}
+        settings = rt.settings
+        self.send_bucket = TokenBucket(settings.send_burst, settings.send_rate)
+        self.frame_bucket = TokenBucket(FRAME_BURST, FRAME_RATE)
+        self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW)
+        self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW)
+        self.typing_at: dict[str, float] = {}
+        self.last_frame_at = time.monotonic()
+
+    @property
+    def user_id(self) -> int:
+        return self.actor.user_id
+
+    @property
+    def username(self) -> str:
+        return self.actor.username
+
+    @property
+    def closed(self) -> bool:
+        return self.outbound.closing
+
+    async def start(self) -> None:
+        """Queue `hello` (always the first frame) and start writing."""
+        rooms = await store.hello_rooms(self.rt.db, self.actor)
+        self.outbound.offer(protocol.encode({"type": "hello", "user": self.user, "rooms": rooms}))
+        self.outbound.start()
+
+    def reply(self, frame: dict[str, Any]) -> None:
+        self.outbound.offer(protocol.encode(frame))
+
+    def overflow(self) -> None:
+        self.close(CLOSE_TRY_AGAIN, "too slow; resume from your last seq")
+
+    def close(self, code: int, reason: str) -> None:
+        self.outbound.close(code, reason)
+
+    async def handle(self, text: str) -> None:
+        """Answer one client frame; never raises for anything the client did."""
+        self.last_frame_at = time.monotonic()
+        wait = self.frame_bucket.take()
+        if wait:
+            self._refuse(None, wait)
+            return
+        try:
+            frame = protocol.parse(text)
+        except ProtocolError as exc:
+            self._bad(exc)
+            return
+        try:
+            await self._dispatch(frame)
+        except ProtocolError as exc:
+            self._bad(exc)
+        except DomainError as exc:
+            self.reply(protocol.error(exc.code, exc.message, frame.ref, exc.retry_after))
+        except Exception:
+            log.exception("ws: %s frame from %s failed", type(frame).__name__, self.username)
+            self.reply(protocol.error("internal", "the server failed; try again", frame.ref))
+
+    def bad_frame(self, message: str) -> None:
+        """A frame the web layer refused before parsing (e.g. binary)."""
+        self._bad(ProtocolError("bad_frame", message))
+
+    def _bad(self, exc: ProtocolError) -> None:
+        self.reply(protocol.error(exc.code, exc.message, exc.ref))
+        if exc.code in ("bad_frame", "too_large") and not self.bad_frames.spend():
+            self.close(CLOSE_POLICY, "too many bad frames")
+
+    def _refuse(self, ref: str | None, wait: float) -> None:
+        self.reply(protocol.error("rate_limited", "slow down", ref, retry_after=wait))
+        if not self.refusals.spend():
+            self.close(CLOSE_POLICY, "flooding past the rate limit")
+
+    async def _dispatch(self, frame: protocol.ClientFrame) -> None:
+        match frame:
+            case protocol.Ping():
+                self.reply(protocol.with_ref({"type": "pong"}, frame.ref))
+            case protocol.Subscribe():
+                await self.subscribe(frame)
+            case protocol.Unsubscribe():
+                await self.unsubscribe(frame.room)
+            case protocol.Send():
+                await self.send(frame)
+            case protocol.Edit():
+                mid = protocol.message_id(frame.message_id, frame.ref)
+                body = protocol.clean_body(frame.body, frame.ref)
+                await self._publish(await store.edit(self.rt.db, self.actor, frame.room, mid, body))
+            case protocol.Retract():
+                mid = protocol.message_id(frame.message_id, frame.ref)
+                await self._publish(await store.retract(self.rt.db, self.actor, frame.room, mid))
+            case protocol.Typing():
+                await self.typing(frame.room)
+            case protocol.Read():
+                seq = await store.mark_read(self.rt.db, self.actor, frame.room, frame.seq)
+                await self.rt.read_moved(self, frame.room, seq)
+
+    async def _publish(self, frame: dict[str, Any]) -> None:
+        await self.rt.publish_event(frame["room"], frame)
+
+    async def subscribe(self, frame: protocol.Subscribe) -> None:
+        """Backlog after `since`, then `subscribed`, then live events (see chat/hub.py)."""
+        room = frame.room
+        actor = await store.fresh_actor(self.rt.db, self.user_id)
+        if actor is None:
+            self.close(CLOSE_POLICY, "your account is gone")
+            return
+        self.actor = actor
+        await store.check_readable(self.rt.db, actor, room)
+        old = self.subs.pop(room, None)
+        if old is not None:
+            await self.rt.detach(old)
+        hub = await self.rt.hub(room)
+        sub = Subscription(self, room)
+        hub.attach(sub)
+        self.subs[room] = sub
+        try:
+            got = await store.backlog(
+                self.rt.db, actor, room, frame.since, self.rt.settings.backlog_cap
+            )
+        except BaseException:
+            self.subs.pop(room, None)
+            await self.rt.detach(sub)
+            raise
+
+        def wanted() -> bool:
+            return not sub.closed
+
+        for event in got.frames:
+            if not await self.outbound.put(protocol.encode(event), wanted):
+                return
+        done: dict[str, Any] = {
+            "type": "subscribed",
+            "room": room,
+            "last_seq": got.last_seq,
+            "truncated": got.first_seq is not None,
+        }
+        if got.first_seq is not None:
+            done["first_seq"] = got.first_seq
+        if not await self.outbound.put(protocol.encode(protocol.with_ref(done, frame.ref)), wanted):
+            return
+        # No await from here to the end of go_live: the buffered events follow `subscribed`
+        # directly, and every later event is delivered live in order.
+        for live in sub.go_live(got.last_seq):
+            self.outbound.offer(live)
+        await self.rt.joined(sub)
+
+    async def unsubscribe(self, room: str) -> None:
+        sub = self.subs.pop(room, None)
+        if sub is not None:
+            await self.rt.detach(sub)
+
+    async def send(self, frame: protocol.Send) -> None:
+        wait = self.send_bucket.take()
+        if wait:
+            self._refuse(frame.ref, wait)
+            return
+        body = protocol.clean_body(frame.body, frame.ref)
+        reply_to = (
+            protocol.message_id(frame.reply_to, frame.ref, "reply_to")
+            if frame.reply_to is not None
+            else None
+        )
+        acked = await store.post(
+            self.rt.db, self.actor, frame.room, body, frame.client_id, reply_to
+        )
+        if acked.frame is not None:
+            await self.rt.publish_event(frame.room, acked.frame)
+        ack = {
+            "type": "ack",
+            "client_id": frame.client_id,
+            "message_id": acked.message_id,
+            "seq": acked.seq,
+            "room": frame.room,
+        }
+        self.reply(protocol.with_ref(ack, frame.ref))
+
+    async def typing(self, room: str) -> None:
+        now = time.monotonic()
+        if now - self.typing_at.get(room, -TYPING_EVERY) < TYPING_EVERY:
+            return
+        self.typing_at[room] = now
+        await store.check_readable(self.rt.db, self.actor, room)
+        await self.rt.typing(self, room)
+
+    def removed(self, room: str, reason: str) -> None:
+        """Access to the room is gone: stop its frames at once and say so."""
+        sub = self.subs.pop(room, None)
+        if sub is not None:
+            sub.closed = True
+            self.rt.detach_now(sub)
+        self.outbound.offer(protocol.encode({"type": "removed", "room": room, "reason": reason}))
+
+    async def finish(self) -> None:
+        """The socket is gone: leave every room and stop the writer."""
+        for sub in list(self.subs.values()):
+            await self.rt.detach(sub)
+        self.subs.clear()
+        await self.outbound.stop()

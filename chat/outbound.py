@@ -1,0 +1,195 @@
+"""One bounded outbound queue and one writer task per connection.
+
+Fan-out only ever calls `offer`, which never awaits: a slow socket cannot hold up the
+room or the other recipients. The writer task takes every frame that is ready, joins them
+with `\\n` into one WebSocket message (bounded by `MAX_BATCH_CHARS`) and awaits the socket.
+
+Overflow policy, when a client reads more slowly than it is sent to:
+1. ephemeral frames (typing, presence) already queued are dropped first, and an
+   ephemeral frame that does not fit is dropped at once: they are worth nothing late;
+2. if room events still do not fit, the connection is closed with 1013 (try again
+   later). Nothing is lost: the client reconnects and subscribes with `since` = the last
+   seq it saw, and the backlog comes from the database, not from this queue.
+Closing must not wait on the stuck socket either: after `CLOSE_TIMEOUT` the transport is
+aborted. So a connection never holds more than the queue plus one batch in the kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+log = logging.getLogger("werkplaats.ws")
+
+# Room events a connection may have waiting. A backlog is fed in with `put` (which waits
+# for room), so this only needs to absorb bursts of live traffic.
+MAX_QUEUED_FRAMES = 2000
+MAX_QUEUED_CHARS = 4 * 1024 * 1024
+# One WebSocket message holds at most this much; clients' default limits are 1 MiB.
+MAX_BATCH_CHARS = 256 * 1024
+# `put` waits until the queue is below this share of its limits.
+LOW_WATER = 0.5
+CLOSE_TIMEOUT = 2.0
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
+CLOSE_RESTART = 1012
+CLOSE_TRY_AGAIN = 1013
+
+
+class Socket(Protocol):
+    """What the connection needs from the WebSocket (the web layer adapts Starlette's)."""
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class Outbound:
+    """The queue and writer of one connection."""
+
+    def __init__(self, socket: Socket, on_closed: Callable[[], Awaitable[None]] | None = None):
+        self.socket = socket
+        self.frames: deque[tuple[str, bool]] = deque()
+        self.chars = 0
+        self.closing = False
+        self.close_code: int | None = None
+        # Set once the connection is being closed by the server or the writer failed.
+        self.closed = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._task: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._on_closed = on_closed
+        self.sent_messages = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._write(), name="ws-writer")
+
+    def offer(self, frame: str, ephemeral: bool = False) -> bool:
+        """Queue a frame without waiting; apply the overflow policy when full."""
+        if self.closing:
+            return False
+        if self._full(len(frame)):
+            self._drop_ephemeral()
+            if ephemeral or self._full(len(frame)):
+                if not ephemeral:
+                    log.info(
+                        "ws: client too slow (%d frames queued); closing 1013", len(self.frames)
+                    )
+                    self.close(CLOSE_TRY_AGAIN, "too slow; resume from your last seq")
+                return False
+        self._append(frame, ephemeral)
+        return True
+
+    async def put(self, frame: str, still_wanted: Callable[[], bool] | None = None) -> bool:
+        """Queue a frame, waiting while the queue is over its low-water mark."""
+        while not self.closing and self._over_low_water():
+            self._room.clear()
+            await self._room.wait()
+        if self.closing or (still_wanted is not None and not still_wanted()):
+            return False
+        self._append(frame, False)
+        return True
+
+    def _append(self, frame: str, ephemeral: bool) -> None:
+        self.frames.append((frame, ephemeral))
+        self.chars += len(frame)
+        self._ready.set()
+
+    def _full(self, extra: int) -> bool:
+        return len(self.frames) >= MAX_QUEUED_FRAMES or self.chars + extra > MAX_QUEUED_CHARS
+
+    def _over_low_water(self) -> bool:
+        return (
+            len(self.frames) >= MAX_QUEUED_FRAMES * LOW_WATER
+            or self.chars >= MAX_QUEUED_CHARS * LOW_WATER
+        )
+
+    def _drop_ephemeral(self) -> None:
+        kept = deque(item for item in self.frames if not item[1])
+        if len(kept) != len(self.frames):
+            self.frames = kept
+            self.chars = sum(len(f) for f, _ in kept)
+
+    def _take_batch(self) -> str:
+        parts: list[str] = []
+        size = 0
+        while self.frames:
+            frame, _ = self.frames[0]
+            if parts and size + len(frame) + 1 > MAX_BATCH_CHARS:
+                break
+            self.frames.popleft()
+            self.chars -= len(frame)
+            parts.append(frame)
+            size += len(frame) + 1
+        if not self._over_low_water():
+            self._room.set()
+        return "\n".join(parts)
+
+    async def _write(self) -> None:
+        try:
+            while not self.closing:
+                await self._ready.wait()
+                self._ready.clear()
+                while self.frames and not self.closing:
+                    await self.socket.send_text(self._take_batch())
+                    self.sent_messages += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The peer is gone; the reader sees the disconnect and cleans up.
+            log.debug("ws: writer stopped: %r", exc)
+            self.closing = True
+            self.closed.set()
+            self._room.set()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the connection (once) without waiting for the socket; see the policy above."""
+        if self.closing:
+            return
+        self.closing = True
+        self.closed.set()
+        self.close_code = code
+        self.frames.clear()
+        self.chars = 0
+        self._room.set()
+        self._closer = asyncio.create_task(self._close(code, reason), name="ws-closer")
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.socket.close(code, reason)
+        except TimeoutError:
+            log.info("ws: close frame could not be written in %.0fs; aborting", CLOSE_TIMEOUT)
+            self.socket.abort()
+        except Exception as exc:
+            log.debug("ws: close failed: %r", exc)
+        if self._on_closed is not None:
+            await self._on_closed()
+
+    async def stop(self) -> None:
+        """Stop the writer (the connection is over)."""
+        self.closing = True
+        self.closed.set()
+        self._room.set()
+        for task in (self._task, self._closer):
+            if task is not None and task is not asyncio.current_task():
+                if task is self._task:
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

@@ -1,0 +1,148 @@
+"""Who is online in a room: in this process, or across processes in Redis with expiry.
+
+A user is online in a room while at least one of their connections is subscribed to it.
+Each process counts its own connections and, with Redis, keeps one sorted-set member per
+(user, process) whose score is an expiry time it refreshes every `PRESENCE_REFRESH`
+seconds. A process that dies stops refreshing, so its entries vanish within
+`PRESENCE_TTL` without anyone cleaning up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Awaitable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("werkplaats.presence")
+
+# Long enough to survive a few missed refreshes, short enough that a crashed process's
+# users disappear within a minute.
+PRESENCE_TTL = 30.0
+PRESENCE_REFRESH = 10.0
+
+
+class Presence(ABC):
+    """Counts this process's subscriptions per (room, username)."""
+
+    def __init__(self) -> None:
+        self.local: dict[str, Counter[str]] = {}
+
+    def _inc(self, room: str, username: str) -> bool:
+        """Count one more; True when this is the user's first here."""
+        counts = self.local.setdefault(room, Counter())
+        counts[username] += 1
+        return counts[username] == 1
+
+    def _dec(self, room: str, username: str) -> bool:
+        """Count one less; True when it was the user's last here."""
+        counts = self.local.get(room)
+        if counts is None or counts[username] <= 0:
+            return False
+        counts[username] -= 1
+        if counts[username] > 0:
+            return False
+        del counts[username]
+        if not counts:
+            del self.local[room]
+        return True
+
+    def local_online(self, room: str) -> list[str]:
+        return sorted(self.local.get(room, ()))
+
+    @abstractmethod
+    async def join(self, room: str, username: str) -> None: ...
+
+    @abstractmethod
+    async def leave(self, room: str, username: str) -> None: ...
+
+    @abstractmethod
+    async def online(self, room: str) -> list[str]:
+        """Usernames online in the room, sorted."""
+
+    async def refresh(self) -> None:  # noqa: B027 - only the Redis store needs it
+        """Keep this process's entries alive (called every PRESENCE_REFRESH seconds)."""
+
+    async def clear(self) -> None:  # noqa: B027 - only the Redis store needs it
+        """Remove this process's entries (on shutdown)."""
+
+
+class MemoryPresence(Presence):
+    async def join(self, room: str, username: str) -> None:
+        self._inc(room, username)
+
+    async def leave(self, room: str, username: str) -> None:
+        self._dec(room, username)
+
+    async def online(self, room: str) -> list[str]:
+        return self.local_online(room)
+
+
+class RedisPresence(Presence):
+    """One sorted set per room, `<prefix>:presence:<room>`, members `username\\tprocess`."""
+
+    def __init__(self, redis: Redis, prefix: str, process_id: str) -> None:
+        super().__init__()
+        self.redis = redis
+        self.prefix = prefix
+        self.process_id = process_id
+
+    def _key(self, room: str) -> str:
+        return f"{self.prefix}:presence:{room}"
+
+    def _member(self, username: str) -> str:
+        return f"{username}\t{self.process_id}"
+
+    async def join(self, room: str, username: str) -> None:
+        if self._inc(room, username):
+            await self._quietly(self._add(room, [username]))
+
+    async def leave(self, room: str, username: str) -> None:
+        if self._dec(room, username):
+            await self._quietly(self.redis.zrem(self._key(room), self._member(username)))
+
+    async def _add(self, room: str, usernames: list[str]) -> None:
+        expiry = time.time() + PRESENCE_TTL
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self._key(room), {self._member(u): expiry for u in usernames})
+        pipe.expire(self._key(room), int(PRESENCE_TTL) + 5)
+        await pipe.execute()
+
+    async def online(self, room: str) -> list[str]:
+        try:
+            async with asyncio.timeout(2.0):
+                members = await self.redis.zrangebyscore(self._key(room), time.time(), "+inf")
+        except (RedisError, OSError, TimeoutError):
+            # Redis is down: what this process knows is the best answer there is.
+            return self.local_online(room)
+        names = {_text(m).split("\t", 1)[0] for m in members}
+        return sorted(names | set(self.local_online(room)))
+
+    async def refresh(self) -> None:
+        for room, counts in list(self.local.items()):
+            if counts:
+                await self._quietly(self._add(room, list(counts)))
+
+    async def clear(self) -> None:
+        for room, counts in list(self.local.items()):
+            if counts:
+                members = [self._member(u) for u in counts]
+                await self._quietly(self.redis.zrem(self._key(room), *members))
+        self.local.clear()
+
+    async def _quietly(self, job: Awaitable[Any]) -> None:
+        try:
+            async with asyncio.timeout(2.0):
+                await job
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.debug("presence: Redis unavailable (%s)", exc)
+
+
+def _text(member: Any) -> str:
+    return member.decode() if isinstance(member, bytes) else str(member)

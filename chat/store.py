@@ -1,0 +1,230 @@
+"""What the real-time side reads and writes in the database, one transaction per call.
+
+Every function checks access itself, inside its transaction, so a ban or a lock that was
+committed before is always honoured (the contract's "access checked on every frame").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts
+from persistence.db import Database
+from persistence.events import (
+    DuplicateSend,
+    author_wire,
+    edit_message,
+    event_wire,
+    events_page,
+    find_by_client_id,
+    get_message,
+    hide_message,
+    post_message,
+)
+from persistence.models import Event, Message, Room, User, utcnow
+from persistence.rooms import (
+    ban_of,
+    mute_of,
+    readable_rooms,
+    room_by_slug,
+    room_ref,
+    set_read_marker,
+)
+from rooms.access import check_post, check_read, may_read
+from rooms.errors import Conflict, DomainError, Forbidden, NotFound
+from rooms.model import SLUG_RE, Actor
+
+RETRACTED = "retracted by the author"
+
+
+@dataclass(frozen=True, slots=True)
+class Acked:
+    """The outcome of a send: the ack's fields, and the event frame when it is new."""
+
+    message_id: int
+    seq: int
+    frame: dict[str, Any] | None
+
+
+async def _room(session: AsyncSession, slug: str) -> Room:
+    room = await room_by_slug(session, slug) if SLUG_RE.fullmatch(slug) else None
+    if room is None:
+        raise NotFound(f"no room {slug!r}")
+    return room
+
+
+async def _readable(session: AsyncSession, actor: Actor, slug: str) -> Room:
+    room = await _room(session, slug)
+    check_read(actor, room_ref(room), await ban_of(session, room.id, actor.user_id), utcnow())
+    return room
+
+
+async def hello_rooms(db: Database, actor: Actor) -> list[dict[str, object]]:
+    """The rooms of `hello`: the same list as GET /api/rooms."""
+    async with db.read() as session:
+        return [summary.wire() for summary in await readable_rooms(session, actor)]
+
+
+async def fresh_actor(db: Database, user_id: int) -> Actor | None:
+    async with db.read() as session:
+        user = await accounts.user_by_id(session, user_id)
+        return await accounts.actor_for(session, user) if user is not None else None
+
+
+async def session_alive(db: Database, token_hash: str) -> bool:
+    async with db.read() as session:
+        return await accounts.live_session(session, token_hash) is not None
+
+
+async def check_readable(db: Database, actor: Actor, slug: str) -> int:
+    """The room's id if the actor may read it now; else Forbidden or NotFound."""
+    async with db.read() as session:
+        return (await _readable(session, actor, slug)).id
+
+
+async def may_read_now(db: Database, actor: Actor, slug: str) -> bool:
+    async with db.read() as session:
+        room = await room_by_slug(session, slug)
+        if room is None:
+            return False
+        ban = await ban_of(session, room.id, actor.user_id)
+        return may_read(actor, room_ref(room), ban, utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    frames: list[dict[str, Any]]
+    last_seq: int
+    first_seq: int | None  # set when truncated
+
+
+async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
+    """Every event after `since` up to the room's seq now, or the newest `cap` of them."""
+    async with db.read() as session:
+        room = await _readable(session, actor, slug)
+        last = room.last_seq
+        if since is None or since >= last:
+            return Backlog([], last, None)
+        start, first = since, None
+        if last - since > cap:
+            start = last - cap
+            first = start + 1
+        frames: list[dict[str, Any]] = []
+        after = start
+        while after < last:
+            page, _ = await events_page(session, room.id, slug, after=after, limit=1000)
+            page = [f for f in page if f["seq"] <= last]
+            if not page:
+                break
+            frames.extend(page)
+            after = page[-1]["seq"]
+        return Backlog(frames, last, first)
+
+
+async def fetch_range(db: Database, slug: str, after: int, upto: int) -> list[dict[str, Any]]:
+    """Events with after < seq ≤ upto, as served now (gap fills)."""
+    async with db.read() as session:
+        room = await _room(session, slug)
+        page, _ = await events_page(
+            session, room.id, slug, after=after, limit=max(1, min(1000, upto - after))
+        )
+    return [f for f in page if f["seq"] <= upto]
+
+
+async def last_seqs(db: Database, slugs: list[str]) -> dict[str, int]:
+    async with db.read() as session:
+        rows = await session.execute(select(Room.slug, Room.last_seq).where(Room.slug.in_(slugs)))
+        return {slug: int(seq) for slug, seq in rows.all()}
+
+
+async def last_seq(db: Database, slug: str) -> int:
+    return (await last_seqs(db, [slug])).get(slug, 0)
+
+
+async def post(
+    db: Database, actor: Actor, slug: str, body: str, client_id: str, reply_to: int | None
+) -> Acked:
+    """Store a message (or find the one this client_id already made) and its event frame."""
+    try:
+        async with db.write() as session:
+            room = await _room(session, slug)
+            now = utcnow()
+            try:
+                ban = await ban_of(session, room.id, actor.user_id)
+                mute = await mute_of(session, room.id, actor.user_id)
+                check_post(actor, room_ref(room), ban, mute, now)
+            except DomainError:
+                # A resend of a message that made it before the refusal still gets its ack.
+                done = await find_by_client_id(session, room.id, actor.user_id, client_id)
+                if done is None:
+                    raise
+                return Acked(done.id, done.seq, None)
+            if reply_to is not None and await get_message(session, room.id, reply_to) is None:
+                raise NotFound(f"no message {reply_to} in room {slug} to reply to")
+            posted = await post_message(
+                session, room.id, actor.user_id, body, client_id, reply_to, now
+            )
+            author = await session.get(User, actor.user_id)
+            event = Event(
+                room_id=room.id,
+                seq=posted.seq,
+                type="message",
+                message_id=posted.message.id,
+                data={},
+            )
+            frame = event_wire(slug, event, posted.message, author)
+    except DuplicateSend as dup:
+        return Acked(dup.message_id, dup.seq, None)
+    return Acked(posted.message.id, posted.seq, frame)
+
+
+async def _own_message(session: AsyncSession, room: Room, message_id: int, actor: Actor) -> Message:
+    message = await get_message(session, room.id, message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id} in room {room.slug}")
+    if message.author_id != actor.user_id:
+        raise Forbidden("you can only change your own messages")
+    if message.hidden:
+        raise Conflict(f"message {message_id} is hidden")
+    return message
+
+
+async def edit(db: Database, actor: Actor, slug: str, message_id: int, body: str) -> dict[str, Any]:
+    """Edit the actor's own message; returns the `message_edited` event frame."""
+    async with db.write() as session:
+        room = await _room(session, slug)
+        now = utcnow()
+        ban = await ban_of(session, room.id, actor.user_id)
+        mute = await mute_of(session, room.id, actor.user_id)
+        check_post(actor, room_ref(room), ban, mute, now)
+        message = await _own_message(session, room, message_id, actor)
+        event = await edit_message(session, message, body, actor.user_id)
+        return event_wire(slug, event, message, None)
+
+
+async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> dict[str, Any]:
+    """Withdraw the actor's own message; returns the `message_hidden` event frame."""
+    async with db.write() as session:
+        room = await _readable(session, actor, slug)
+        message = await _own_message(session, room, message_id, actor)
+        user = await session.get(User, actor.user_id)
+        assert user is not None
+        event = await hide_message(session, message, user, RETRACTED)
+        return event_wire(slug, event, message, None)
+
+
+async def mark_read(db: Database, actor: Actor, slug: str, seq: int) -> int:
+    """Move the actor's read marker forward (never past the room's seq); the stored value."""
+    async with db.write() as session:
+        room = await _readable(session, actor, slug)
+        return await set_read_marker(session, actor.user_id, room.id, min(seq, room.last_seq))
+
+
+async def user_wire(db: Database, user_id: int) -> dict[str, Any] | None:
+    async with db.read() as session:
+        user = await session.get(User, user_id)
+        return author_wire(user) if user is not None else None
