@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# Cheap password hashing for the whole suite (and the servers it starts); set before `web`
+# is imported. Production keeps argon2's defaults.
+os.environ.setdefault("WERKPLAATS_ARGON2_TIME_COST", "1")
+os.environ.setdefault("WERKPLAATS_ARGON2_MEMORY_KIB", "8192")
+
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path

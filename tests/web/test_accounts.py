@@ -52,8 +52,8 @@ async def test_failures_counted_per_client_address(server: str, client: httpx.As
 async def test_password_with_old_parameters_is_rehashed_on_login(
     server: str, client: httpx.AsyncClient, database: Database
 ) -> None:
-    """A hash made with weaker argon2 parameters is replaced at the next successful login."""
-    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("password-amy")
+    """A hash made with other argon2 parameters is replaced at the next successful login."""
+    weak = PasswordHasher(time_cost=2, memory_cost=4096, parallelism=1).hash("password-amy")
     async with database.write() as s:
         await s.execute(update(User).where(User.username == "amy").values(password_hash=weak))
     await login(client, server, "amy")
