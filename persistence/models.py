@@ -182,6 +182,8 @@ class Message(Base):
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     hidden_reason: Mapped[str | None] = mapped_column(Text)
+    # Set by the retention purge: the body (and its revisions) blanked, the event kept.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MessageRevision(Base):
@@ -226,6 +228,8 @@ class Mute(Base):
 
 class Report(Base):
     __tablename__ = "reports"
+    # The moderators' queue reads reports by status, newest first.
+    __table_args__ = (Index("ix_reports_status_at", "status", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), index=True)
@@ -236,6 +240,17 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Pin(Base):
+    """A message pinned in its room by a moderator (listed with the room)."""
+
+    __tablename__ = "pins"
+
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEntry(Base):

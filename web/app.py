@@ -17,7 +17,7 @@ from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
 from web import ws
-from web.api import rooms, session
+from web.api import meetings, moderation, rooms, session
 from web.deps import Services, services
 from web.middleware import HTTPMiddleware
 from web.responses import JSON, domain_error_handler, error_response
@@ -73,6 +73,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/me", session.me),
         Route("/api/rooms", rooms.list_rooms),
         Route("/api/rooms/{slug}/events", rooms.room_events),
+        *moderation.routes(),
+        *meetings.routes(),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

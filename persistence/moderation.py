@@ -1,0 +1,403 @@
+"""Moderation storage: audit log, bans, mutes, reports, pins, moderators, members, meetings.
+
+Repositories take the caller's session and never commit: an action and its audit entry are
+written in one transaction, so there is never an action without its record, nor the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.events import author_wire, iso
+from persistence.models import (
+    AuditEntry,
+    Ban,
+    Meeting,
+    Membership,
+    Message,
+    Mute,
+    Pin,
+    Report,
+    Room,
+    RoomModerator,
+    Theme,
+    User,
+    utcnow,
+)
+
+MAX_AUDIT_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Who acted and from where, as the audit log records it."""
+
+    actor: str
+    address: str
+
+
+async def record(
+    session: AsyncSession,
+    source: Source,
+    action: str,
+    *,
+    room: str | None = None,
+    target: str | None = None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one audit entry in the caller's transaction (the table refuses changes later)."""
+    entry = AuditEntry(
+        at=at or utcnow(),
+        actor=source.actor[:64],
+        action=action,
+        room=room,
+        target=target[:64] if target is not None else None,
+        reason=reason,
+        source=source.address[:64],
+        details=details or {},
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+def audit_wire(entry: AuditEntry, *, with_source: bool = False) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "room": entry.room,
+        "target": entry.target,
+        "reason": entry.reason,
+    }
+    if with_source:
+        wire["source"] = entry.source
+        wire["details"] = entry.details
+    return wire
+
+
+async def audit_page(
+    session: AsyncSession,
+    *,
+    rooms: Collection[str] | None,
+    room: str | None,
+    limit: int,
+    before_id: int | None = None,
+) -> list[AuditEntry]:
+    """Newest first; `rooms` limits to those room slugs (None: every entry)."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(min(limit, MAX_AUDIT_PAGE))
+    if rooms is not None:
+        query = query.where(AuditEntry.room.in_(list(rooms)))
+    if room is not None:
+        query = query.where(AuditEntry.room == room)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def room_slugs(session: AsyncSession, room_ids: Collection[int]) -> list[str]:
+    rows = await session.execute(select(Room.slug).where(Room.id.in_(list(room_ids))))
+    return list(rows.scalars())
+
+
+# Bans and mutes: lifting one ends it now rather than deleting it, so the row stays as history.
+
+
+async def put_ban(
+    session: AsyncSession, room_id: int, user_id: int, until: datetime | None, reason: str, by: int
+) -> Ban:
+    ban = await session.get(Ban, (room_id, user_id))
+    if ban is None:
+        ban = Ban(room_id=room_id, user_id=user_id)
+        session.add(ban)
+    ban.until, ban.reason, ban.by_id, ban.created_at = until, reason, by, utcnow()
+    await session.flush()
+    return ban
+
+
+async def put_mute(
+    session: AsyncSession, room_id: int, user_id: int, until: datetime, reason: str, by: int
+) -> Mute:
+    mute = await session.get(Mute, (room_id, user_id))
+    if mute is None:
+        mute = Mute(room_id=room_id, user_id=user_id)
+        session.add(mute)
+    mute.until, mute.reason, mute.by_id, mute.created_at = until, reason, by, utcnow()
+    await session.flush()
+    return mute
+
+
+async def lift(session: AsyncSession, row: Ban | Mute | None, now: datetime) -> bool:
+    """End an active ban or mute now; False when there was none in force."""
+    if row is None or (row.until is not None and row.until <= now):
+        return False
+    row.until = now
+    await session.flush()
+    return True
+
+
+def restriction_wire(row: Ban | Mute, room: str, username: str, by: str | None) -> dict[str, Any]:
+    return {
+        "room": room,
+        "username": username,
+        "until": iso(row.until),
+        "reason": row.reason,
+        "by": by,
+        "at": iso(row.created_at),
+    }
+
+
+async def active_restrictions(
+    session: AsyncSession, model: type[Ban] | type[Mute], room_id: int, now: datetime
+) -> list[tuple[Ban | Mute, str]]:
+    """Bans or mutes in force in a room, with the restricted username."""
+    until = model.until
+    rows = await session.execute(
+        select(model, User.username)
+        .join(User, User.id == model.user_id)
+        .where(model.room_id == room_id, until.is_(None) | (until > now))
+        .order_by(User.username)
+    )
+    return [(cast(Ban | Mute, r), name) for r, name in rows.tuples()]
+
+
+# Reports.
+
+
+async def open_report_of(session: AsyncSession, message_id: int, reporter_id: int) -> Report | None:
+    return (
+        await session.execute(
+            select(Report).where(
+                Report.message_id == message_id,
+                Report.reporter_id == reporter_id,
+                Report.status == "open",
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def add_report(
+    session: AsyncSession, room_id: int, message_id: int, reporter_id: int, reason: str
+) -> Report:
+    report = Report(
+        room_id=room_id, message_id=message_id, reporter_id=reporter_id, reason=reason, at=utcnow()
+    )
+    session.add(report)
+    await session.flush()
+    return report
+
+
+async def reports_page(
+    session: AsyncSession,
+    *,
+    room_ids: Collection[int] | None,
+    room_id: int | None,
+    status: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Reports as the API lists them, newest first, with the message's current body."""
+    reporter = User.__table__.alias("reporter")
+    handler = User.__table__.alias("handler")
+    query = (
+        select(Report, Room.slug, reporter.c.username, handler.c.username, Message)
+        .join(Room, Room.id == Report.room_id)
+        .join(reporter, reporter.c.id == Report.reporter_id)
+        .outerjoin(handler, handler.c.id == Report.handled_by_id)
+        .join(Message, Message.id == Report.message_id)
+        .order_by(Report.at.desc(), Report.id.desc())
+        .limit(limit)
+    )
+    if room_ids is not None:
+        query = query.where(Report.room_id.in_(list(room_ids)))
+    if room_id is not None:
+        query = query.where(Report.room_id == room_id)
+    if status is not None:
+        query = query.where(Report.status == status)
+    rows = (await session.execute(query)).tuples()
+    return [report_wire(r, slug, who, by, m) for r, slug, who, by, m in rows]
+
+
+def report_wire(
+    report: Report, room: str, reporter: str, handled_by: str | None, message: Message
+) -> dict[str, Any]:
+    return {
+        "id": report.id,
+        "room": room,
+        "message_id": report.message_id,
+        "reporter": reporter,
+        "reason": report.reason,
+        "at": iso(report.at),
+        "status": report.status,
+        "handled_by": handled_by,
+        "handled_at": iso(report.handled_at),
+        # What the moderator judges; hidden text is never served, also not to moderators.
+        "body": None if message.hidden else message.body,
+        "hidden": message.hidden,
+    }
+
+
+# Pins.
+
+
+async def pins_of(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
+    """A room's pinned messages, oldest pin first; hidden messages drop out of the list."""
+    pinner = User.__table__.alias("pinner")
+    rows = await session.execute(
+        select(Pin, Message, User, pinner.c.username)
+        .join(Message, Message.id == Pin.message_id)
+        .join(User, User.id == Message.author_id)
+        .outerjoin(pinner, pinner.c.id == Pin.pinned_by_id)
+        .where(Pin.room_id == room_id, Message.hidden.is_(False))
+        .order_by(Pin.pinned_at, Pin.message_id)
+    )
+    return [
+        {
+            "message_id": m.id,
+            "seq": m.seq,
+            "author": author_wire(u),
+            "body": m.body,
+            "created_at": iso(m.created_at),
+            "pinned_by": by,
+            "pinned_at": iso(p.pinned_at),
+        }
+        for p, m, u, by in rows.tuples()
+    ]
+
+
+# Room moderators and team members.
+
+
+async def is_moderator(session: AsyncSession, room_id: int, user_id: int) -> bool:
+    return await session.get(RoomModerator, (room_id, user_id)) is not None
+
+
+async def add_moderator(session: AsyncSession, room_id: int, user_id: int) -> None:
+    session.add(RoomModerator(room_id=room_id, user_id=user_id))
+    await session.flush()
+
+
+async def remove_moderator(session: AsyncSession, room_id: int, user_id: int) -> bool:
+    row = await session.get(RoomModerator, (room_id, user_id))
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True
+
+
+async def moderators_of(session: AsyncSession, room_id: int) -> list[str]:
+    rows = await session.execute(
+        select(User.username)
+        .join(RoomModerator, RoomModerator.user_id == User.id)
+        .where(RoomModerator.room_id == room_id)
+        .order_by(User.username)
+    )
+    return list(rows.scalars())
+
+
+async def is_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
+    return await session.get(Membership, (room_id, user_id)) is not None
+
+
+async def add_member(session: AsyncSession, room_id: int, user_id: int) -> None:
+    session.add(Membership(room_id=room_id, user_id=user_id, joined_at=utcnow()))
+    await session.flush()
+
+
+async def remove_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
+    # A membership is an access grant, not a record: the audit entry is its history.
+    row = await session.get(Membership, (room_id, user_id))
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True
+
+
+async def members_of(session: AsyncSession, room_id: int) -> list[User]:
+    rows = await session.execute(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.room_id == room_id)
+        .order_by(User.username)
+    )
+    return list(rows.scalars())
+
+
+# Meetings.
+
+
+async def theme_by_slug(session: AsyncSession, slug: str) -> Theme | None:
+    return (await session.execute(select(Theme).where(Theme.slug == slug))).scalar_one_or_none()
+
+
+async def create_meeting(
+    session: AsyncSession,
+    *,
+    slug: str,
+    title: str,
+    theme: Theme,
+    starts_at: datetime,
+    place: str,
+    programme: str,
+) -> tuple[Meeting, Room]:
+    """A meeting and its room of kind `meeting`; the caller checked the slug is free."""
+    meeting = Meeting(
+        slug=slug,
+        title=title,
+        theme_id=theme.id,
+        starts_at=starts_at,
+        place=place,
+        programme=programme,
+    )
+    session.add(meeting)
+    await session.flush()
+    room = Room(slug=slug, name=title, kind="meeting", topic="", last_seq=0, meeting_id=meeting.id)
+    session.add(room)
+    await session.flush()
+    return meeting, room
+
+
+async def meetings_list(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(Meeting, Theme.slug)
+        .outerjoin(Theme, Theme.id == Meeting.theme_id)
+        .order_by(Meeting.starts_at, Meeting.slug)
+    )
+    return [meeting_wire(m, theme) for m, theme in rows.tuples()]
+
+
+def meeting_wire(meeting: Meeting, theme: str | None) -> dict[str, Any]:
+    return {
+        "slug": meeting.slug,
+        "title": meeting.title,
+        "theme": theme,
+        "date": iso(meeting.starts_at),
+        "place": meeting.place,
+        "programme": meeting.programme,
+        "room": meeting.slug,
+    }
+
+
+# Slow mode.
+
+
+async def last_post_at(session: AsyncSession, room_id: int, user_id: int) -> datetime | None:
+    """When the user last posted in the room (for `rooms.moderation.check_slow_mode`)."""
+    return (
+        await session.execute(
+            select(Message.created_at)
+            .where(Message.room_id == room_id, Message.author_id == user_id)
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()

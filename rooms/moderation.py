@@ -1,0 +1,172 @@
+"""Moderation rules, pure: reasons, sanctions, room settings, slow mode, reports, pseudonyms.
+
+The web layer parses requests and the persistence layer stores; the decisions about what
+is allowed and what a value must look like live here, free of any I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from rooms.access import may_moderate
+from rooms.errors import BadRequest, Conflict, Forbidden, RateLimited
+from rooms.model import Actor, Role, RoomKind, RoomRef
+
+# A reason is shown to moderators and kept in the audit log for years: a sentence, not an essay.
+MAX_REASON_CHARS = 1000
+MAX_TOPIC_CHARS = 500
+# A year: a longer silence is a ban and should be recorded as one.
+MAX_MUTE_MINUTES = 365 * 24 * 60
+# An hour between posts is a room that is effectively locked; lock it instead.
+MAX_SLOW_MODE_SECONDS = 3600
+# A meeting given as a bare date starts at 10:00 UTC, as in the community file.
+MEETING_DEFAULT_START = time(10, 0)
+
+REPORT_STATUSES = ("open", "resolved", "dismissed")
+CLOSED_REPORT_STATUSES = frozenset({"resolved", "dismissed"})
+
+PSEUDONYM_PREFIX = "verwijderd-"
+PSEUDONYM_DISPLAY_NAME = "Verwijderde deelnemer"
+
+# One audit action per room setting and value: (field, new value) -> action.
+ROOM_SETTING_ACTIONS: dict[tuple[str, object], str] = {
+    ("locked", True): "lock",
+    ("locked", False): "unlock",
+    ("archived", True): "archive",
+    ("archived", False): "unarchive",
+}
+
+
+def check_reason(value: str, *, what: str = "reason") -> str:
+    """A reason trimmed, present and bounded; raises `BadRequest` naming the field."""
+    value = value.strip()
+    if not value:
+        raise BadRequest(f"field {what!r} is required: say why")
+    if len(value) > MAX_REASON_CHARS:
+        raise BadRequest(f"field {what!r} is longer than {MAX_REASON_CHARS} characters")
+    return value
+
+
+def check_topic(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_TOPIC_CHARS:
+        raise BadRequest(f"field 'topic' is longer than {MAX_TOPIC_CHARS} characters")
+    return value
+
+
+def check_sanction_target(actor: Actor, target: Actor, room: RoomRef, verb: str) -> None:
+    """A moderator may not sanction themselves, nor anyone who moderates the room too."""
+    if target.user_id == actor.user_id:
+        raise BadRequest(f"you cannot {verb} yourself")
+    if may_moderate(target, room):
+        raise Forbidden(f"{target.username} moderates room {room.slug} and cannot be {verb}d")
+
+
+def parse_instant(value: str, field: str) -> datetime:
+    """An ISO-8601 date-time (a `Z` or offset; none means UTC) as an aware UTC datetime."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise BadRequest(
+            f"field {field!r} must be an ISO-8601 date-time like 2026-12-01T10:00:00Z, "
+            f"not {value[:40]!r}"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_meeting_start(value: str) -> datetime:
+    """A meeting's `date`: a date (10:00 UTC that day) or a full ISO-8601 date-time."""
+    text = value.strip()
+    if len(text) == 10:
+        try:
+            return datetime.combine(date.fromisoformat(text), MEETING_DEFAULT_START, tzinfo=UTC)
+        except ValueError:
+            pass
+    return parse_instant(text, "date")
+
+
+def check_ban_until(until: datetime | None, now: datetime) -> None:
+    if until is not None and until <= now:
+        raise BadRequest("field 'until' lies in the past: a ban must end in the future")
+
+
+def check_mute_minutes(minutes: int) -> None:
+    if not 1 <= minutes <= MAX_MUTE_MINUTES:
+        raise BadRequest(f"field 'minutes' must be between 1 and {MAX_MUTE_MINUTES}")
+
+
+def mute_until(now: datetime, minutes: int) -> datetime:
+    check_mute_minutes(minutes)
+    return now + timedelta(minutes=minutes)
+
+
+def check_slow_mode_seconds(seconds: int) -> None:
+    if not 0 <= seconds <= MAX_SLOW_MODE_SECONDS:
+        raise BadRequest(
+            f"field 'slow_mode_seconds' must be between 0 (off) and {MAX_SLOW_MODE_SECONDS}"
+        )
+
+
+def slow_mode_wait(last_post_at: datetime | None, now: datetime, seconds: int) -> float:
+    """Seconds the member must still wait before posting again; 0 when they may post."""
+    if seconds <= 0 or last_post_at is None:
+        return 0.0
+    return max(0.0, seconds - (now - last_post_at).total_seconds())
+
+
+def check_slow_mode(last_post_at: datetime | None, now: datetime, seconds: int) -> None:
+    """Raise `rate_limited` with `retry_after` while the room's slow mode holds the member back.
+
+    Moderators of the room are exempt: call this only for those who may not moderate it.
+    """
+    wait = slow_mode_wait(last_post_at, now, seconds)
+    if wait > 0:
+        raise RateLimited(
+            f"slow mode: one message per {seconds} s in this room; wait {wait:.0f} s",
+            retry_after=wait,
+        )
+
+
+def check_report_status(value: str) -> str:
+    """The status a moderator may give a report: resolved or dismissed."""
+    if value not in CLOSED_REPORT_STATUSES:
+        raise BadRequest("field 'status' must be 'resolved' or 'dismissed'")
+    return value
+
+
+def check_report_transition(current: str, new: str) -> None:
+    check_report_status(new)
+    if current != "open":
+        raise Conflict(f"the report is already {current}")
+
+
+def report_scope(actor: Actor) -> frozenset[int] | None:
+    """The rooms whose reports and audit the actor may see; None means every room."""
+    if actor.is_staff:
+        return None
+    if not actor.moderated_room_ids:
+        raise Forbidden("only moderators may see reports and the audit log")
+    return actor.moderated_room_ids
+
+
+def check_membership_room(room: RoomRef) -> None:
+    """Team membership decides access only in area rooms."""
+    if room.kind is not RoomKind.AREA:
+        raise BadRequest(
+            f"room {room.slug} is a {room.kind.value} room, readable by everyone; "
+            "membership applies to area rooms only"
+        )
+
+
+def check_pinnable(hidden: bool) -> None:
+    if hidden:
+        raise Conflict("a hidden message cannot be pinned")
+
+
+def is_admin(actor: Actor) -> bool:
+    return actor.role is Role.ADMIN
+
+
+def pseudonym(user_id: int) -> str:
+    """The username an erased account gets: stable, unique, and free of personal data."""
+    return f"{PSEUDONYM_PREFIX}{user_id}"

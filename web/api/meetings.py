@@ -1,0 +1,87 @@
+"""Meeting rooms: one per Werkplaats meeting (theme, date, place), created by admins."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from persistence import moderation as repo
+from persistence.models import Meeting, Room
+from rooms import moderation as rules
+from rooms.access import check_admin
+from rooms.errors import BadRequest, Conflict
+from rooms.model import SLUG_RE
+from web.api.moderation import only_fields, reason_field, room_wire, source
+from web.deps import caller, services
+from web.responses import JSON, json_body, str_field
+
+MEETING_FIELDS = frozenset({"slug", "title", "theme", "date", "place", "programme", "reason"})
+MAX_PROGRAMME_CHARS = 20_000
+
+
+def text_field(data: dict[str, object], name: str, max_len: int, *, required: bool) -> str:
+    value = str_field(data, name, required=required, max_len=max_len).strip()
+    if required and not value:
+        raise BadRequest(f"field {name!r} must not be empty")
+    return value
+
+
+async def create_meeting(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    check_admin(who.actor)
+    data = await json_body(request)
+    only_fields(data, MEETING_FIELDS)
+    slug = str_field(data, "slug", max_len=64)
+    if not SLUG_RE.fullmatch(slug):
+        raise BadRequest("field 'slug' must be 1 to 64 of a-z, 0-9 and '-'")
+    title = text_field(data, "title", 200, required=True)
+    theme_slug = str_field(data, "theme", max_len=64)
+    starts_at = rules.parse_meeting_start(str_field(data, "date", max_len=64))
+    place = text_field(data, "place", 200, required=True)
+    programme = text_field(data, "programme", MAX_PROGRAMME_CHARS, required=False)
+    reason = reason_field(data, required=False)
+    async with svc.db.write() as session:
+        theme = await repo.theme_by_slug(session, theme_slug)
+        if theme is None:
+            raise BadRequest(f"field 'theme': no theme {theme_slug!r}")
+        taken = await session.execute(select(Room.id).where(Room.slug == slug))
+        taken_meeting = await session.execute(select(Meeting.id).where(Meeting.slug == slug))
+        if taken.first() is not None or taken_meeting.first() is not None:
+            raise Conflict(f"the slug {slug!r} is already used by a room")
+        meeting, room = await repo.create_meeting(
+            session,
+            slug=slug,
+            title=title,
+            theme=theme,
+            starts_at=starts_at,
+            place=place,
+            programme=programme,
+        )
+        await repo.record(
+            session,
+            source(request, who),
+            "create_meeting",
+            room=slug,
+            reason=reason,
+            details={"theme": theme.slug, "date": repo.meeting_wire(meeting, None)["date"]},
+        )
+        wire = {"meeting": repo.meeting_wire(meeting, theme.slug), "room": room_wire(room)}
+    return JSON(wire, status_code=201)
+
+
+async def list_meetings(request: Request) -> Response:
+    svc = services(request)
+    await caller(request)
+    async with svc.db.read() as session:
+        meetings = await repo.meetings_list(session)
+    return JSON({"meetings": meetings})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/api/meetings", create_meeting, methods=["POST"]),
+        Route("/api/meetings", list_meetings, methods=["GET"]),
+    ]
