@@ -104,8 +104,12 @@ def test_offline_and_back_shows_every_message_once_in_order(open_tab, server: Se
         assert bodies.count(text) == 1, f"{text!r} shown {bodies.count(text)} times"
     positions = [bodies.index(t) for t in [before, *sent, mine]]
     assert positions == sorted(positions), "messages out of order after catching up"
-    seqs = [int(s) for s in bram.page.locator(".messages article.msg").evaluate_all(
-        "els => els.map(e => e.dataset.seq)")]
+    seqs = [
+        int(s)
+        for s in bram.page.locator(".messages article.msg").evaluate_all(
+            "els => els.map(e => e.dataset.seq)"
+        )
+    ]
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
     assert message_bodies(anna).count(mine) == 1
     assert_clean(bram)
@@ -196,7 +200,9 @@ def test_message_text_is_never_markup(open_tab, server: Server) -> None:
     assert link.get_attribute("rel") == "noopener noreferrer"
     assert link.get_attribute("target") == "_blank"
     assert not bram.page.evaluate("() => window.pwned === 1")
-    storage = bram.page.evaluate("() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
+    storage = bram.page.evaluate(
+        "() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage)"
+    )
     assert storage == "{}{}", "nothing (and surely no token) belongs in web storage"
 
 
@@ -218,6 +224,9 @@ def test_read_marker_follows_the_user_across_tabs(open_tab, server: Server) -> N
     unread.wait_for()
 
     open_room(joost_room, THEME, live=True)
+    # The room opens at the first unread message; reading to the end is the user's move.
+    joost_room.page.locator(".timeline").focus()
+    joost_room.page.keyboard.press("End")
     unread.wait_for(state="detached", timeout=15_000)
     assert_clean(joost_home)
     assert_clean(joost_room)

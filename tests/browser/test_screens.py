@@ -46,7 +46,13 @@ def test_member_screens(open_tab, server: Server, axe_source: Path) -> None:
     open_room(tab, AREA)
     page.locator(".messages article.msg").first.wait_for()
     badge = page.locator(".messages .badge").first
-    assert badge.inner_text().split()[-1] in {"Rijk", "Provincie", "Gemeente", "Waterschap", "Overig"}
+    assert badge.inner_text().split()[-1] in {
+        "Rijk",
+        "Provincie",
+        "Gemeente",
+        "Waterschap",
+        "Overig",
+    }
     page.locator(".messages .day-sep").first.wait_for()
     shot(tab, "03-kamer")
     assert_accessible(tab, axe_source, "room")

@@ -38,7 +38,10 @@ export class Sync {
     this.announcer = announcer;
     this.conn = new Connection({
       onFrame: (f) => this.onFrame(f),
-      onState: (s, info) => this.store.emit('conn', { state: s, ...info }),
+      onState: (s, info) => {
+        if (s !== 'open') this.ready = false;
+        this.store.emit('conn', { state: s, ...info });
+      },
     });
     /** The room the user has open (subscribed), if any. @type {string|null} */
     this.openSlug = null;
@@ -53,6 +56,8 @@ export class Sync {
     /** @type {Map<string, number>} */
     this.typingSentAt = new Map();
     this.connEpoch = 0;
+    /** True between `hello` and the loss of that connection: only then do we subscribe. */
+    this.ready = false;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.tick = undefined;
     this.lastRoomsRefresh = 0;
@@ -158,7 +163,8 @@ export class Sync {
   /** @param {string} slug */
   subscribe(slug) {
     const t = this.store.timeline(slug);
-    if (!t.loaded) return;
+    // Before `hello` the next hello subscribes; subscribing twice would replay twice.
+    if (!t.loaded || !this.ready || this.subscribing.has(slug)) return;
     if (this.conn.send({ type: 'subscribe', room: slug, since: t.lastSeq })) this.subscribing.add(slug);
   }
 
@@ -261,6 +267,7 @@ export class Sync {
   onHello(f) {
     this.conn.markHealthy();
     this.connEpoch += 1;
+    this.ready = true;
     this.subscribing.clear();
     if (f.user) this.store.setUser({ ...this.store.user, ...f.user });
     if (Array.isArray(f.rooms)) {

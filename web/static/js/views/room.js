@@ -42,6 +42,8 @@ export class RoomView {
     this.arrived = false;
     /** The read marker when the room was opened. */
     this.readAtOpen = store.rooms.get(slug)?.read_seq ?? 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.readTimer = undefined;
     /** Seq after which messages count as new for this visit (fixed when the room opens). */
     this.unreadFrom = /** @type {number|null} */ (null);
     /** @type {{mode: 'send'|'reply'|'edit', messageId: import('../store.js').MessageId|null}} */
@@ -143,6 +145,7 @@ export class RoomView {
   }
 
   destroy() {
+    clearTimeout(this.readTimer);
     for (const off of this.offs) off();
     document.removeEventListener('visibilitychange', this.onVisible);
     window.removeEventListener('focus', this.onVisible);
@@ -371,8 +374,9 @@ export class RoomView {
     if (this.atBottom()) {
       this.newBelow = 0;
       this.belowButton.hidden = true;
-      this.maybeMarkRead();
     }
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => this.maybeMarkRead(), 250);
     if (this.timeline.scrollTop < TOP_LOAD_PX) this.loadOlder(false);
   }
 
@@ -395,10 +399,22 @@ export class RoomView {
     }
   }
 
+  /** Move the read marker to the last message the user can see (all of it at the end). */
   maybeMarkRead() {
     if (!this.arrived || !this.t.loaded || document.visibilityState !== 'visible' || this.t.removedReason) return;
-    if (!this.atBottom()) return;
-    this.sync.markRead(this.slug, this.t.lastSeq);
+    if (this.atBottom()) {
+      this.sync.markRead(this.slug, this.t.lastSeq);
+      return;
+    }
+    const visibleEnd = this.timeline.scrollTop + this.timeline.clientHeight;
+    for (let i = this.t.messages.length - 1; i >= 0; i -= 1) {
+      const el = this.msgEls.get(String(this.t.messages[i].message_id));
+      // Fully on screen counts as read; .timeline is the offsetParent of the articles.
+      if (el?.isConnected && el.offsetTop + el.offsetHeight <= visibleEnd) {
+        this.sync.markRead(this.slug, this.t.messages[i].seq);
+        return;
+      }
+    }
   }
 
   async jumpToFirstUnread() {
