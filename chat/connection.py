@@ -61,7 +61,7 @@ class ClientConnection:
         self.user = user
         self.author = {k: user[k] for k in ("username", "display_name", "organisation", "layer")}
         self.token_hash = token_hash
-        self.outbound = Outbound(socket)
+        self.outbound = Outbound(socket, max_frames=rt.settings.ws_queue_frames)
         self.subs: dict[str, Subscription] = {}
         settings = rt.settings
         self.send_bucket = TokenBucket(settings.send_burst, settings.send_rate)

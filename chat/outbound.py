@@ -25,8 +25,8 @@ from typing import Protocol
 
 log = logging.getLogger("werkplaats.ws")
 
-# Room events a connection may have waiting. A backlog is fed in with `put` (which waits
-# for room), so this only needs to absorb bursts of live traffic.
+# Room events a connection may have waiting (default of `ws_queue_frames`). A backlog is fed
+# in with `put` (which waits for room), so this only needs to absorb bursts of live traffic.
 MAX_QUEUED_FRAMES = 2000
 MAX_QUEUED_CHARS = 4 * 1024 * 1024
 # One WebSocket message holds at most this much; clients' default limits are 1 MiB.
@@ -57,8 +57,14 @@ class Socket(Protocol):
 class Outbound:
     """The queue and writer of one connection."""
 
-    def __init__(self, socket: Socket, on_closed: Callable[[], Awaitable[None]] | None = None):
+    def __init__(
+        self,
+        socket: Socket,
+        on_closed: Callable[[], Awaitable[None]] | None = None,
+        max_frames: int = MAX_QUEUED_FRAMES,
+    ) -> None:
         self.socket = socket
+        self.max_frames = max_frames
         self.frames: deque[tuple[str, bool]] = deque()
         self.chars = 0
         self.closing = False
@@ -108,11 +114,11 @@ class Outbound:
         self._ready.set()
 
     def _full(self, extra: int) -> bool:
-        return len(self.frames) >= MAX_QUEUED_FRAMES or self.chars + extra > MAX_QUEUED_CHARS
+        return len(self.frames) >= self.max_frames or self.chars + extra > MAX_QUEUED_CHARS
 
     def _over_low_water(self) -> bool:
         return (
-            len(self.frames) >= MAX_QUEUED_FRAMES * LOW_WATER
+            len(self.frames) >= self.max_frames * LOW_WATER
             or self.chars >= MAX_QUEUED_CHARS * LOW_WATER
         )
 

@@ -1,0 +1,140 @@
+"""Several `werkplaats serve` processes sharing a database and Redis behave as one server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import httpx
+import pytest
+
+from chat.client import Client
+from tests.helpers import bearer
+from tests.realtime.conftest import OpenClient, RedisServer, StartServers
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
+ROOM = "theme-one"
+
+
+def assert_in_order_once(client: Client, room: str, first: int, last: int) -> None:
+    seqs = [e["seq"] for e in client.events.get(room, [])]
+    assert seqs == list(range(first, last + 1))
+    assert not client.duplicates and not client.gaps
+
+
+async def burst(client: Client, count: int, pause: float = 0.0) -> list[dict[str, object]]:
+    acks = []
+    for i in range(count):
+        acks.append(await client.send(ROOM, f"bericht {i}", timeout=60))
+        if pause:
+            await asyncio.sleep(pause)
+    return acks
+
+
+async def test_concurrent_senders_on_two_processes_are_seen_in_order_once(
+    start_servers: StartServers, open_client: OpenClient
+) -> None:
+    """Senders on both processes: every observer sees contiguous seqs, in order, each once."""
+    a, b = await start_servers(2)
+    observers = [await open_client(a.url, "mo"), await open_client(b.url, "ada")]
+    for observer in observers:
+        await observer.subscribe(ROOM, since=0)
+    senders = [
+        await open_client(server.url, user)
+        for server, user in ((a, "ann"), (a, "amy"), (b, "bob"), (b, "rita"))
+    ]
+    acks = [ack for acks in await asyncio.gather(*(burst(s, 20) for s in senders)) for ack in acks]
+    last = max(int(ack["seq"]) for ack in acks)  # type: ignore[call-overload]
+    assert sorted(int(ack["seq"]) for ack in acks) == list(range(1, last + 1))  # type: ignore[call-overload]
+    for observer in observers:
+        await observer.wait_seq(ROOM, last, timeout=30)
+        assert_in_order_once(observer, ROOM, 1, last)
+        assert {e["message_id"] for e in observer.events[ROOM]} == {a["message_id"] for a in acks}
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_redis_restarted_mid_stream_leaves_no_gap(
+    backend: str,
+    own_redis: RedisServer,
+    start_servers: StartServers,
+    open_client: OpenClient,
+) -> None:
+    """Redis killed and started again while both processes send: observers miss nothing."""
+    a, b = await start_servers(2, WERKPLAATS_REDIS_URL=own_redis.url)
+    observers = [await open_client(a.url, "mo"), await open_client(b.url, "ada")]
+    for observer in observers:
+        await observer.subscribe(ROOM, since=0)
+    senders = [await open_client(a.url, "ann"), await open_client(b.url, "bob")]
+
+    async def outage() -> None:
+        await asyncio.sleep(0.7)
+        await asyncio.to_thread(own_redis.kill)
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(own_redis.start)
+
+    results = await asyncio.gather(outage(), *(burst(s, 40, pause=0.05) for s in senders))
+    acks = [ack for acks in results[1:] for ack in acks]
+    last = max(int(ack["seq"]) for ack in acks)  # type: ignore[call-overload]
+    assert last == len(acks)
+    for observer in observers:
+        await observer.wait_seq(ROOM, last, timeout=30)
+        assert_in_order_once(observer, ROOM, 1, last)
+    async with httpx.AsyncClient(timeout=10) as http:
+        for server in (a, b):
+            assert (await http.get(f"{server.url}/readyz")).status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_kill_9_of_one_process_loses_no_acked_message(
+    backend: str, start_servers: StartServers, open_client: OpenClient
+) -> None:
+    """After kill -9 of a process, every acked message is there and its clients catch up."""
+    a, b = await start_servers(2)
+    watcher_a = await open_client(a.url, "mo", reconnect=False)
+    watcher_b = await open_client(b.url, "ada")
+    await watcher_a.subscribe(ROOM, since=0)
+    await watcher_b.subscribe(ROOM, since=0)
+    sender = await open_client(a.url, "ann", reconnect=False)
+    acks = await burst(sender, 15)
+    await watcher_a.wait_seq(ROOM, 5)
+    assert a.proc is not None
+    os.kill(a.proc.pid, signal.SIGKILL)
+    a.proc.wait(timeout=10)
+    seen = watcher_a.last_seq[ROOM]
+    others = await burst(await open_client(b.url, "bob"), 5)
+    moved = await open_client(b.url, "mo")
+    await moved.subscribe(ROOM, since=seen)
+    last = int(others[-1]["seq"])  # type: ignore[call-overload]
+    await moved.wait_seq(ROOM, last)
+    assert_in_order_once(moved, ROOM, seen + 1, last)
+    await watcher_b.wait_seq(ROOM, last)
+    assert_in_order_once(watcher_b, ROOM, 1, last)
+    async with httpx.AsyncClient(timeout=10) as http:
+        page = (
+            await http.get(f"{b.url}/api/rooms/{ROOM}/events?after=0", headers=bearer(moved.token))
+        ).json()
+    stored = {e["message_id"] for e in page["events"]}
+    assert {ack["message_id"] for ack in acks} <= stored
+
+
+async def test_sigterm_closes_sockets_with_1012_and_loses_nothing(
+    start_servers: StartServers, open_client: OpenClient
+) -> None:
+    """SIGTERM: clients are closed with 1001/1012; a client moving over catches up exactly."""
+    a, b = await start_servers(2)
+    watcher = await open_client(a.url, "mo", reconnect=False)
+    await watcher.subscribe(ROOM, since=0)
+    sender = await open_client(b.url, "bob")
+    acks = await burst(sender, 5)
+    await watcher.wait_seq(ROOM, int(acks[-1]["seq"]))  # type: ignore[call-overload]
+    await asyncio.to_thread(a.stop, signal.SIGTERM)
+    async with asyncio.timeout(10):
+        while not watcher.close_codes:
+            await asyncio.sleep(0.05)
+    assert watcher.close_codes[0] in (1001, 1012)
+    more = await burst(sender, 3)
+    moved = await open_client(b.url, "mo")
+    await moved.subscribe(ROOM, since=watcher.last_seq[ROOM])
+    await moved.wait_seq(ROOM, int(more[-1]["seq"]))  # type: ignore[call-overload]
+    assert [e["seq"] for e in moved.events[ROOM]] == [m["seq"] for m in more]
