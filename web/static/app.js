@@ -130,7 +130,7 @@ function route(r) {
   if (r.name === 'home') renderHome(main, { store });
   else if (r.name === 'search') renderSearch(main, { store, params: r.params });
   else if (r.name === 'moderation') {
-    if (store.isStaff()) renderModeration(main, { store });
+    if (store.isStaff()) renderModeration(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);
   } else renderNotFound(main);
   const h1 = /** @type {HTMLElement|null} */ (main.querySelector('h1'));

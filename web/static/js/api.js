@@ -126,6 +126,11 @@ export const api = {
   patchRoom: (slug, body) => request('PATCH', room(slug), body),
   /** @returns {Promise<{reports: any[]}>} */
   reports: () => request('GET', '/api/reports'),
+  /**
+   * Not in the contract; this server offers it. @param {number|string} id
+   * @param {{status: 'resolved'|'dismissed', reason?: string}} body
+   */
+  handleReport: (id, body) => request('PATCH', `/api/reports/${encodeURIComponent(String(id))}`, body),
   /** @param {{room?: string, limit?: number}} params @returns {Promise<{entries: any[]}>} */
   audit: (params) => request('GET', `/api/audit${query(params)}`),
 };

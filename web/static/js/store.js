@@ -89,7 +89,8 @@ export class Timeline {
     if (ev.type === 'message') result = { ...this.applyMessage(ev), gap };
     else if (ev.type === 'message_edited') {
       const m = this.byId.get(String(ev.message_id));
-      if (m && !m.hidden) {
+      // A replayed edit of a message hidden since carries no body: nothing to show.
+      if (m && !m.hidden && typeof ev.body === 'string') {
         m.body = ev.body;
         m.edited_at = ev.edited_at ?? m.edited_at;
         result = { kind: 'changed', message: m, gap };

@@ -39,6 +39,7 @@ export class Sync {
     this.conn = new Connection({
       onFrame: (f) => this.onFrame(f),
       onState: (s, info) => {
+        if (s !== 'open' && this.ready) this.forgetEphemeral();
         if (s !== 'open') this.ready = false;
         this.store.emit('conn', { state: s, ...info });
       },
@@ -61,6 +62,16 @@ export class Sync {
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.tick = undefined;
     this.lastRoomsRefresh = 0;
+  }
+
+  /** Presence and typing are only true while connected; drop them when the link goes. */
+  forgetEphemeral() {
+    for (const t of this.store.timelines.values()) {
+      t.online = [];
+      t.typing.clear();
+      this.store.emit(`presence:${t.slug}`);
+      this.store.emit(`typing:${t.slug}`);
+    }
   }
 
   start() {

@@ -11,11 +11,35 @@ import { roomHref } from '../router.js';
 /** @type {Record<string, string>} */
 const STATUS = { open: 'open', resolved: 'afgehandeld', dismissed: 'afgewezen' };
 
+/** Audit actions in words; an unknown action is shown as the server names it. */
+/** @type {Record<string, string>} */
+const ACTIONS = {
+  hide: 'bericht verborgen',
+  ban: 'verbannen',
+  unban: 'verbanning opgeheven',
+  mute: 'gedempt',
+  unmute: 'demping opgeheven',
+  lock: 'kamer gesloten',
+  unlock: 'kamer heropend',
+  archive: 'kamer gearchiveerd',
+  unarchive: 'kamer uit archief',
+  set_topic: 'onderwerp gewijzigd',
+  room_updated: 'kamer gewijzigd',
+  add_moderator: 'moderator benoemd',
+  remove_moderator: 'moderator afgezet',
+  add_member: 'lid toegevoegd',
+  remove_member: 'lid verwijderd',
+  message_pinned: 'bericht vastgezet',
+  message_unpinned: 'bericht losgemaakt',
+  report_resolved: 'melding afgehandeld',
+  report_dismissed: 'melding afgewezen',
+};
+
 /**
  * @param {HTMLElement} main
- * @param {{store: import('../store.js').Store}} opts
+ * @param {{store: import('../store.js').Store, announce: (text: string) => void}} opts
  */
-export function renderModeration(main, { store }) {
+export function renderModeration(main, { store, announce }) {
   const reportsBox = h('div', { class: 'mod-block' }, h('p', { class: 'muted', text: 'Meldingen laden…' }));
   const auditBox = h('div', { class: 'mod-block' }, h('p', { class: 'muted', text: 'Auditlog laden…' }));
   const roomFilter = h('select', { id: 'audit-room', name: 'room' },
@@ -42,17 +66,36 @@ export function renderModeration(main, { store }) {
       replace(reportsBox, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Meldingen' },
         h('table', {},
           h('caption', { class: 'visually-hidden', text: 'Meldingen, nieuwste eerst' }),
-          h('thead', {}, h('tr', {}, ['Tijd', 'Kamer', 'Bericht', 'Gemeld door', 'Reden', 'Status'].map((c) => h('th', { scope: 'col', text: c })))),
+          h('thead', {}, h('tr', {}, ['Tijd', 'Kamer', 'Bericht', 'Gemeld door', 'Reden', 'Status', 'Actie'].map((c) => h('th', { scope: 'col', text: c })))),
           h('tbody', {}, reports.map((/** @type {any} */ r) => h('tr', {},
             h('td', {}, h('time', { datetime: r.at, text: formatDateTime(r.at) })),
             h('td', {}, h('a', { href: roomHref(r.room), text: roomName(r.room) })),
             h('td', { class: 'mono', text: String(r.message_id) }),
             h('td', { text: r.reporter }),
             h('td', { class: 'reason', text: r.reason ?? '' }),
-            h('td', { text: STATUS[r.status] ?? r.status })))))));
+            h('td', { text: STATUS[r.status] ?? r.status }),
+            h('td', {}, r.status === 'open' ? reportButtons(r) : null)))))));
     } catch (err) {
       replace(reportsBox, h('p', { class: 'form-error', text: errorText(/** @type {any} */ (err).code ?? 'network') }));
     }
+  }
+
+  /** @param {any} r a report */
+  function reportButtons(r) {
+    const act = async (/** @type {'resolved'|'dismissed'} */ status) => {
+      try {
+        await api.handleReport(r.id, { status });
+        announce(status === 'resolved' ? 'Melding afgehandeld.' : 'Melding afgewezen.');
+        await loadReports();
+        /** @type {HTMLElement|null} */ (reportsBox.querySelector('button, p, [tabindex]'))?.focus();
+        loadAudit(/** @type {HTMLSelectElement} */ (roomFilter).value);
+      } catch (err) {
+        announce(errorText(/** @type {any} */ (err).code ?? 'network'));
+      }
+    };
+    return h('div', { class: 'row-actions' },
+      h('button', { type: 'button', class: 'btn btn-small', text: 'Afhandelen', 'aria-label': `Melding van ${r.reporter} afhandelen`, onclick: () => act('resolved') }),
+      h('button', { type: 'button', class: 'btn btn-small', text: 'Afwijzen', 'aria-label': `Melding van ${r.reporter} afwijzen`, onclick: () => act('dismissed') }));
   }
 
   /** @param {string} room */
@@ -70,7 +113,7 @@ export function renderModeration(main, { store }) {
           h('tbody', {}, entries.map((/** @type {any} */ e) => h('tr', {},
             h('td', {}, h('time', { datetime: e.at, text: formatDateTime(e.at) })),
             h('td', { text: e.actor ?? '' }),
-            h('td', { text: e.action ?? '' }),
+            h('td', { text: ACTIONS[e.action] ?? e.action ?? '' }),
             h('td', { text: e.room ? roomName(e.room) : '' }),
             h('td', { class: 'mono', text: e.target ?? '' }),
             h('td', { class: 'reason', text: e.reason ?? '' })))))));
