@@ -20,6 +20,7 @@ from web import ws
 from web.api import meetings, moderation, rooms, session
 from web.deps import Services, services
 from web.middleware import HTTPMiddleware
+from web.openapi import openapi_json
 from web.responses import JSON, domain_error_handler, error_response
 from web.settings import Settings, load_settings
 from web.throttle import FailureCounter, MemoryFailureCounter, RedisFailureCounter
@@ -68,6 +69,7 @@ def routes() -> list[BaseRoute]:
         Route("/", index),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/openapi.json", openapi_json),
         Route("/api/session", session.login, methods=["POST"]),
         Route("/api/session", session.logout, methods=["DELETE"]),
         Route("/api/me", session.me),

@@ -1,0 +1,60 @@
+"""Fixtures of the security tests: a real `werkplaats serve` on its own seeded SQLite file."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import COMMUNITY, ROOT, WERKPLAATS, ServerProcess, password_of
+
+
+def serve_env(workdir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a server on a fresh SQLite file in `workdir`, seeded with the community."""
+    env = {
+        "WERKPLAATS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'werkplaats.db'}",
+        "WERKPLAATS_SECRET_KEY": "security-tests-secret-key",
+        "WERKPLAATS_TEST_LOG_DIR": str(workdir),
+        "WERKPLAATS_LOG_LEVEL": "INFO",
+        "WERKPLAATS_REDIS_URL": "",
+        **extra,
+    }
+    import os
+
+    subprocess.run(
+        [WERKPLAATS, "load", str(COMMUNITY)],
+        env={**os.environ, **env},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One `werkplaats serve` process for the module (its log in `served.log`)."""
+    workdir = tmp_path_factory.mktemp("served")
+    proc = ServerProcess(serve_env(workdir, WERKPLAATS_LOGIN_MAX_FAILURES="1000"))
+    proc.start()
+    try:
+        proc.wait_ready(60)
+        yield proc
+    finally:
+        proc.stop()
+
+
+def token_for(base: str, username: str) -> str:
+    """Log in synchronously as a fixture user; returns the bearer token."""
+    r = httpx.post(
+        f"{base}/api/session",
+        json={"username": username, "password": password_of(username)},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    token: str = r.json()["token"]
+    return token
