@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("werkplaats.ws")
 
+# The connection's permissions (area teams, moderated rooms) are read again at least this
+# often, and at once after a `removed`; bans are read on every frame regardless.
+ACTOR_TTL = 30.0
 # At most one `typing` per room per connection is relayed in this time; the rest are
 # dropped silently (clients send them on every keystroke).
 TYPING_EVERY = 1.0
@@ -70,6 +73,7 @@ class ClientConnection:
         self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW)
         self.typing_at: dict[str, float] = {}
         self.last_frame_at = time.monotonic()
+        self.actor_read_at = time.monotonic()
 
     @property
     def user_id(self) -> int:
@@ -134,7 +138,19 @@ class ClientConnection:
         if not self.refusals.spend():
             self.close(CLOSE_POLICY, "flooding past the rate limit")
 
+    async def _fresh_actor(self) -> None:
+        if time.monotonic() - self.actor_read_at < ACTOR_TTL:
+            return
+        actor = await store.fresh_actor(self.rt.db, self.user_id)
+        if actor is None:
+            self.close(CLOSE_POLICY, "your account is gone")
+            raise DomainError("your account is gone")
+        self.actor = actor
+        self.actor_read_at = time.monotonic()
+
     async def _dispatch(self, frame: protocol.ClientFrame) -> None:
+        if not isinstance(frame, protocol.Ping):
+            await self._fresh_actor()
         match frame:
             case protocol.Ping():
                 self.reply(protocol.with_ref({"type": "pong"}, frame.ref))
@@ -163,11 +179,7 @@ class ClientConnection:
     async def subscribe(self, frame: protocol.Subscribe) -> None:
         """Backlog after `since`, then `subscribed`, then live events (see chat/hub.py)."""
         room = frame.room
-        actor = await store.fresh_actor(self.rt.db, self.user_id)
-        if actor is None:
-            self.close(CLOSE_POLICY, "your account is gone")
-            return
-        self.actor = actor
+        actor = self.actor
         await store.check_readable(self.rt.db, actor, room)
         old = self.subs.pop(room, None)
         if old is not None:
@@ -251,6 +263,8 @@ class ClientConnection:
         if sub is not None:
             sub.closed = True
             self.rt.detach_now(sub)
+        # Membership may be what changed: read the permissions again before the next frame.
+        self.actor_read_at = float("-inf")
         self.outbound.offer(protocol.encode({"type": "removed", "room": room, "reason": reason}))
 
     async def finish(self) -> None:

@@ -34,9 +34,11 @@ from persistence.rooms import (
     room_ref,
     set_read_marker,
 )
-from rooms.access import check_post, check_read, may_read
+from persistence.moderation import last_post_at
+from rooms.access import check_post, check_read, may_moderate, may_read
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
 from rooms.model import SLUG_RE, Actor
+from rooms.moderation import check_slow_mode
 
 RETRACTED = "retracted by the author"
 
@@ -157,6 +159,9 @@ async def post(
                 ban = await ban_of(session, room.id, actor.user_id)
                 mute = await mute_of(session, room.id, actor.user_id)
                 check_post(actor, room_ref(room), ban, mute, now)
+                if room.slow_mode_seconds > 0 and not may_moderate(actor, room_ref(room)):
+                    last = await last_post_at(session, room.id, actor.user_id)
+                    check_slow_mode(last, now, room.slow_mode_seconds)
             except DomainError:
                 # A resend of a message that made it before the refusal still gets its ack.
                 done = await find_by_client_id(session, room.id, actor.user_id, client_id)
