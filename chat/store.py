@@ -26,6 +26,7 @@ from persistence.events import (
     post_message,
 )
 from persistence.models import Event, Message, Room, User, utcnow
+from persistence.moderation import last_post_at
 from persistence.rooms import (
     ban_of,
     mute_of,
@@ -34,7 +35,6 @@ from persistence.rooms import (
     room_ref,
     set_read_marker,
 )
-from persistence.moderation import last_post_at
 from rooms.access import check_post, check_read, may_moderate, may_read
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
 from rooms.model import SLUG_RE, Actor
