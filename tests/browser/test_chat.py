@@ -230,3 +230,84 @@ def test_read_marker_follows_the_user_across_tabs(open_tab, server: Server) -> N
     unread.wait_for(state="detached", timeout=15_000)
     assert_clean(joost_home)
     assert_clean(joost_room)
+
+
+def test_reply_edit_and_retract(open_tab, server: Server) -> None:
+    """Replies quote their parent; edits and retractions reach the other participant live."""
+    anna, bram = open_tab(), open_tab()
+    login(anna, "anna", server.logins["anna"])
+    login(bram, "bram", server.logins["bram"])
+    open_room(anna, THEME, live=True)
+    open_room(bram, THEME, live=True)
+    first = unique("Eerste versie")
+    send(anna, first)
+    wait_for_message(anna, first).first.locator(".msg-menu-toggle").click()
+
+    bram_copy = wait_for_message(bram, first).first
+    bram_copy.locator(".msg-menu-toggle").click()
+    bram.page.get_by_role("button", name="Beantwoorden").click()
+    bram.page.locator(".composer-context", has_text="Antwoord op Anna de Vries").wait_for()
+    reply = unique("Mijn antwoord")
+    send(bram, reply)
+    wait_for_message(anna, reply).first.locator(".reply-ref", has_text=first).wait_for()
+
+    anna.page.keyboard.press("Escape")
+    own = anna.page.locator(".messages article.msg", has_text=first).first
+    own.locator(".msg-menu-toggle").click()
+    anna.page.get_by_role("button", name="Bewerken").click()
+    box = anna.page.locator("#composer-input")
+    assert box.input_value() == first
+    edited = unique("Verbeterde versie")
+    box.fill(edited)
+    box.press("Enter")
+    changed = wait_for_message(bram, edited).first
+    changed.locator(".edited").wait_for()
+    assert message_bodies(bram).count(edited) == 1
+
+    anna.page.locator(".messages article.msg", has_text=edited).first.locator(
+        ".msg-menu-toggle"
+    ).click()
+    anna.page.get_by_role("button", name="Intrekken").click()
+    anna.page.get_by_role("dialog").get_by_role("button", name="Intrekken").click()
+    # Bram's reply quotes the parent, so look at message bodies only.
+    bram.page.locator(".messages .body", has_text=edited).wait_for(state="detached")
+    bram.page.locator(".reply-ref", has_text="verborgen bericht").first.wait_for()
+    bram.page.locator(".body-hidden", has_text="bericht ingetrokken").first.wait_for()
+    assert_clean(anna)
+    assert_clean(bram)
+
+
+def test_muted_and_locked_show_dutch_refusals(open_tab, server: Server) -> None:
+    """A muted participant sees why a message was not sent; a lock closes the composer live."""
+    room = "bijeenkomst-2026-11-28-tijnje"
+    fatima, pieter = open_tab(), open_tab()
+    login(fatima, "fatima", server.logins["fatima"])
+    login(pieter, "pieter", server.logins["pieter"])
+    open_room(fatima, room, live=True)
+    open_room(pieter, room, live=True)
+    hello = unique("Ik ben er bij in Tijnje")
+    send(fatima, hello)
+    wait_for_message(pieter, hello).first.locator(".msg-menu-toggle").click()
+    pieter.page.get_by_role("button", name="Fatima").filter(has_text="dempen").click()
+    dialog = pieter.page.get_by_role("dialog")
+    dialog.get_by_label("Hoe lang (minuten)").fill("5")
+    dialog.get_by_label("Reden").fill("Even afkoelen")
+    dialog.get_by_role("button", name="Dempen").click()
+    dialog.wait_for(state="detached")
+
+    send(fatima, unique("Mag ik nog iets zeggen"))
+    fatima.page.locator(".pending-status.failed", has_text="gedempt").wait_for()
+    fatima.page.get_by_role("alert").filter(has_text="gedempt").wait_for()
+    shot(fatima, "12-gedempt")
+    fatima.page.get_by_role("button", name="Weggooien").click()
+
+    pieter.page.get_by_role("button", name="Kamerbeheer").click()
+    dialog = pieter.page.get_by_role("dialog")
+    dialog.get_by_label("Gesloten (alleen lezen)").check()
+    dialog.get_by_label("Reden (komt in het auditlog)").fill("Bijeenkomst afgelopen")
+    dialog.get_by_role("button", name="Opslaan").click()
+    dialog.wait_for(state="detached")
+    fatima.page.locator(".room-flags", has_text="Gesloten").wait_for()
+    assert fatima.page.locator("#composer-input").is_disabled()
+    assert_clean(fatima)
+    assert_clean(pieter)
