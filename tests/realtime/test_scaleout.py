@@ -9,7 +9,7 @@ import signal
 import httpx
 import pytest
 
-from chat.client import Client
+from chat.client import Client, ClientError
 from tests.helpers import bearer
 from tests.realtime.conftest import OpenClient, RedisServer, StartServers
 
@@ -83,6 +83,7 @@ async def test_redis_restarted_mid_stream_leaves_no_gap(
     async with httpx.AsyncClient(timeout=10) as http:
         for server in (a, b):
             assert (await http.get(f"{server.url}/readyz")).status_code == 200
+    assert "lost Redis" in a.log.read_text()  # the outage really happened
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
@@ -118,8 +119,9 @@ async def test_kill_9_of_one_process_loses_no_acked_message(
     assert {ack["message_id"] for ack in acks} <= stored
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_sigterm_closes_sockets_with_1012_and_loses_nothing(
-    start_servers: StartServers, open_client: OpenClient
+    backend: str, start_servers: StartServers, open_client: OpenClient
 ) -> None:
     """SIGTERM: clients are closed with 1001/1012; a client moving over catches up exactly."""
     a, b = await start_servers(2)
@@ -138,3 +140,63 @@ async def test_sigterm_closes_sockets_with_1012_and_loses_nothing(
     await moved.subscribe(ROOM, since=watcher.last_seq[ROOM])
     await moved.wait_seq(ROOM, int(more[-1]["seq"]))  # type: ignore[call-overload]
     assert [e["seq"] for e in moved.events[ROOM]] == [m["seq"] for m in more]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_ban_removes_the_room_on_every_process_at_once(
+    backend: str, start_servers: StartServers, open_client: OpenClient
+) -> None:
+    """A ban made on one process: `removed` on the user's connections on both, then silence."""
+    a, b = await start_servers(2)
+    on_a = await open_client(a.url, "ann")
+    on_b = await open_client(b.url, "ann")
+    amy = await open_client(b.url, "amy")
+    for client in (on_a, on_b, amy):
+        await client.subscribe(ROOM, since=None)
+    await on_b.next_frame(lambda f: f.get("type") == "presence" and "amy" in f["online"])
+    await amy.typing(ROOM)
+    assert (await on_a.wait_for(lambda f: f.get("type") == "typing"))["user"]["username"] == "amy"
+    mo = await open_client(a.url, "mo")
+    async with httpx.AsyncClient(timeout=10) as http:
+        r = await http.post(
+            f"{a.url}/api/rooms/{ROOM}/bans",
+            json={"username": "ann", "reason": "spam"},
+            headers=bearer(mo.token),
+        )
+        assert r.status_code == 201, r.text
+    for client in (on_a, on_b):
+        removed = await client.wait_for(lambda f: f.get("type") == "removed", timeout=5)
+        assert removed["room"] == ROOM
+    ack = await amy.send(ROOM, "na de ban")
+    await amy.wait_seq(ROOM, int(ack["seq"]))
+    await amy.typing(ROOM)
+    for client in (on_a, on_b):
+        await client.ping()
+        after = (
+            client.frames[client.frames.index(removed) + 1 :] if removed in client.frames else []
+        )
+        assert not [f for f in after if f.get("room") == ROOM and f.get("type") != "removed"]
+        with pytest.raises(ClientError) as refused:
+            await client.subscribe(ROOM, since=0)
+        assert refused.value.code == "forbidden"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_presence_typing_and_read_markers_cross_processes(
+    backend: str, start_servers: StartServers, open_client: OpenClient
+) -> None:
+    """Presence lists users on both processes; a read marker reaches the user's other process."""
+    a, b = await start_servers(2)
+    ann = await open_client(a.url, "ann")
+    amy = await open_client(b.url, "amy")
+    await ann.subscribe("area-a", since=None)
+    await amy.subscribe("area-a", since=None)
+    await ann.wait_for(lambda f: f.get("type") == "presence" and f["online"] == ["amy", "ann"])
+    await amy.wait_for(lambda f: f.get("type") == "presence" and f["online"] == ["amy", "ann"])
+    ack = await amy.send("area-a", "hallo")
+    ann_elsewhere = await open_client(b.url, "ann")
+    await ann.read("area-a", int(ack["seq"]))
+    pushed = await ann_elsewhere.wait_for(lambda f: f.get("type") == "read")
+    assert pushed["seq"] == ack["seq"]
+    await amy.close()
+    await ann.wait_for(lambda f: f.get("type") == "presence" and f["online"] == ["ann"])
