@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.accounts import user_by_name
 from persistence.events import author_wire, iso
 from persistence.models import (
     AuditEntry,
@@ -30,6 +31,9 @@ from persistence.models import (
     User,
     utcnow,
 )
+from persistence.rooms import room_by_slug, room_ref
+from rooms import moderation as rules
+from rooms.errors import Conflict, NotFound
 
 MAX_AUDIT_PAGE = 1000
 
@@ -167,7 +171,7 @@ async def active_restrictions(
         .where(model.room_id == room_id, until.is_(None) | (until > now))
         .order_by(User.username)
     )
-    return [(cast(Ban | Mute, r), name) for r, name in rows.tuples()]
+    return [(cast(Ban | Mute, r), name) for r, name in rows.all()]
 
 
 # Reports.
@@ -222,7 +226,7 @@ async def reports_page(
         query = query.where(Report.room_id == room_id)
     if status is not None:
         query = query.where(Report.status == status)
-    rows = (await session.execute(query)).tuples()
+    rows = (await session.execute(query)).all()
     return [report_wire(r, slug, who, by, m) for r, slug, who, by, m in rows]
 
 
@@ -269,7 +273,7 @@ async def pins_of(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
             "pinned_by": by,
             "pinned_at": iso(p.pinned_at),
         }
-        for p, m, u, by in rows.tuples()
+        for p, m, u, by in rows.all()
     ]
 
 
@@ -373,7 +377,7 @@ async def meetings_list(session: AsyncSession) -> list[dict[str, Any]]:
         .outerjoin(Theme, Theme.id == Meeting.theme_id)
         .order_by(Meeting.starts_at, Meeting.slug)
     )
-    return [meeting_wire(m, theme) for m, theme in rows.tuples()]
+    return [meeting_wire(m, theme) for m, theme in rows.all()]
 
 
 def meeting_wire(meeting: Meeting, theme: str | None) -> dict[str, Any]:
@@ -401,3 +405,26 @@ async def last_post_at(session: AsyncSession, room_id: int, user_id: int) -> dat
             .limit(1)
         )
     ).scalar_one_or_none()
+
+
+async def change_membership(
+    session: AsyncSession, action: str, slug: str, username: str, source: Source, reason: str = ""
+) -> tuple[Room, User]:
+    """Add (`add`) or remove (`remove`) a team member of an area room, with its audit entry."""
+    room = await room_by_slug(session, slug)
+    if room is None:
+        raise NotFound(f"no room {slug!r}")
+    rules.check_membership_room(room_ref(room))
+    user = await user_by_name(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if action == "add":
+        if await is_member(session, room.id, user.id):
+            raise Conflict(f"{user.username} is already a member of room {room.slug}")
+        await add_member(session, room.id, user.id)
+    elif not await remove_member(session, room.id, user.id):
+        raise NotFound(f"{user.username} is not a member of room {room.slug}")
+    await record(
+        session, source, f"{action}_member", room=room.slug, target=user.username, reason=reason
+    )
+    return room, user

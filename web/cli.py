@@ -6,13 +6,22 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
+import orjson
+
+from persistence import archive
+from persistence.archive import ArchiveError
 from persistence.community import LoadReport, known_rooms, upsert_community
 from persistence.db import Database
 from persistence.migrate import migrate
+from persistence.moderation import Source, change_membership
 from rooms.community import CommunityError, parse_community
+from rooms.errors import DomainError
+from web import digest
 from web.passwords import hash_password_async, verify_password_async
 from web.settings import Settings, SettingsError, load_settings
 
@@ -114,8 +123,138 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
         proxy_headers=args.proxy_headers,
         server_header=False,
+        http="web.guard:GuardedHttpToolsProtocol",
     )
     return 0
+
+
+def operator() -> Source:
+    """Who runs a command, as the audit log records it: the OS account on this host."""
+    import getpass
+    import socket
+
+    return Source(f"cli:{getpass.getuser()}", f"cli@{socket.gethostname()}")
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """Stdout, or a file that appears only complete: written aside, renamed at the end."""
+    if path is None:
+        yield sys.stdout
+        return
+    part = Path(f"{path}.part")
+    try:
+        out = part.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise ArchiveError(f"--output {path}: cannot write: {exc.strerror}") from None
+    try:
+        with out:
+            yield out
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
+    async def job(db: Database) -> int:
+        with _output(args.output) as out:
+            count = await archive.export_room(
+                db,
+                args.slug,
+                out,
+                operator(),
+                fmt=args.format,
+                include_hidden=args.include_hidden,
+                reason=args.reason,
+            )
+        print(f"{args.slug}: {count} events exported", file=sys.stderr)
+        return 0
+
+    return _archive_job(settings, job)
+
+
+def cmd_export_user(settings: Settings, args: argparse.Namespace) -> int:
+    async def job(db: Database) -> int:
+        data = await archive.export_user(db, args.username, operator(), reason=args.reason)
+        with _output(args.output) as out:
+            out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+
+    return _archive_job(settings, job)
+
+
+def cmd_pseudonymise(settings: Settings, args: argparse.Namespace) -> int:
+    async def job(db: Database) -> int:
+        new = await archive.pseudonymise(db, args.username, operator(), reason=args.reason)
+        print(f"{args.username} is now {new}; sessions ended, name and password removed")
+        return 0
+
+    return _archive_job(settings, job)
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    async def job(db: Database) -> int:
+        count = await archive.purge(
+            db, args.older_than, operator(), reason=args.reason, dry_run=args.dry_run
+        )
+        verb = "would be blanked" if args.dry_run else "blanked"
+        print(f"{count} messages older than {args.older_than} days {verb}")
+        return 0
+
+    return _archive_job(settings, job)
+
+
+def cmd_members(settings: Settings, args: argparse.Namespace) -> int:
+    async def job(db: Database) -> int:
+        async with db.write() as session:
+            await change_membership(
+                session, args.action, args.slug, args.username, operator(), args.reason
+            )
+        done = "added to" if args.action == "add" else "removed from"
+        print(f"{args.username} {done} {args.slug}")
+        return 0
+
+    return _archive_job(settings, job)
+
+
+def _archive_job(settings: Settings, job: Callable[[Database], Awaitable[int]]) -> int:
+    async def guarded(db: Database) -> int:
+        try:
+            return await job(db)
+        except (ArchiveError, DomainError) as exc:
+            return fail(str(exc))
+
+    return asyncio.run(_with_db(settings, guarded))
+
+
+def add_archive_commands(sub: Any) -> None:
+    """The moderation, archive and privacy subcommands."""
+    export = sub.add_parser("export-room", help="a room's history as Markdown or JSON (Woo)")
+    export.add_argument("slug")
+    export.add_argument("--format", choices=["md", "json"], default="md")
+    export.add_argument(
+        "--include-hidden", action="store_true", help="include hidden text (audited)"
+    )
+    export.add_argument("--output", help="write to this file instead of stdout")
+    export.set_defaults(run=cmd_export_room)
+    user = sub.add_parser("export-user", help="all of a user's data as JSON (AVG art. 15)")
+    user.add_argument("username")
+    user.add_argument("--output", help="write to this file instead of stdout")
+    user.set_defaults(run=cmd_export_user)
+    pseudo = sub.add_parser("pseudonymise", help="anonymise an account (AVG art. 17)")
+    pseudo.add_argument("username")
+    pseudo.set_defaults(run=cmd_pseudonymise)
+    purge = sub.add_parser("purge", help="blank message text older than DAYS (retention)")
+    purge.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    purge.set_defaults(run=cmd_purge)
+    members = sub.add_parser("members", help="add or remove a team member of an area room")
+    members.add_argument("action", choices=["add", "remove"])
+    members.add_argument("slug")
+    members.add_argument("username")
+    members.set_defaults(run=cmd_members)
+    for command in (export, user, pseudo, purge, members):
+        command.add_argument("--reason", default="", help="why, for the audit log")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -136,6 +275,8 @@ def parser() -> argparse.ArgumentParser:
     load.set_defaults(run=cmd_load)
     demo = sub.add_parser("demo", help="load the bundled demo community and print its logins")
     demo.set_defaults(run=cmd_demo)
+    add_archive_commands(sub)
+    digest.add_parser(sub)
     return p
 
 

@@ -1,19 +1,25 @@
-"""Fixtures of the moderation tests: an API caller per user and messages to act on."""
+"""Fixtures of the moderation tests: an API caller per user, messages to act on, /ws clients."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from chat.client import Client
 from persistence import events
 from persistence.db import Database
-from persistence.models import Room, User
+from persistence.models import AuditEntry, User
 from persistence.rooms import room_by_slug
 from tests.helpers import bearer, login
+
+OpenClient = Callable[[str, str], Awaitable[Client]]
+# Input validation does not depend on the database: run those tests on SQLite alone.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 class Api:
@@ -39,18 +45,51 @@ class Api:
             method, f"{self.base}{path}", json=body, headers=headers, **kw
         )
 
+    async def events(self, username: str, room: str) -> list[dict[str, Any]]:
+        r = await self.call(username, "GET", f"/api/rooms/{room}/events?after=0")
+        assert r.status_code == 200, r.text
+        found: list[dict[str, Any]] = r.json()["events"]
+        return found
+
 
 @pytest.fixture
 async def api(server: str, client: httpx.AsyncClient) -> AsyncIterator[Api]:
     yield Api(client, server)
 
 
+@pytest.fixture
+async def open_client() -> AsyncIterator[OpenClient]:
+    """A factory: `await open_client(base, "ann")` logs in and connects; all closed at the end."""
+    opened: list[Client] = []
+
+    async def make(base: str, username: str) -> Client:
+        async with httpx.AsyncClient(timeout=10) as http:
+            token = await login(http, base, username)
+        ws = Client(base, token)
+        await ws.connect()
+        opened.append(ws)
+        return ws
+
+    yield make
+    for ws in opened:
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
 async def post(database: Database, room: str, username: str, body: str) -> int:
     """Store a message as `username` in `room`; returns its id."""
     async with database.write() as session:
         found = await room_by_slug(session, room)
+        assert found is not None
         author = (await session.execute(select(User).where(User.username == username))).scalar_one()
-        assert isinstance(found, Room)
         n = found.last_seq + 1
         posted = await events.post_message(session, found.id, author.id, body, f"t-{n}")
         return posted.message.id
+
+
+async def audit_rows(database: Database, action: str | None = None) -> list[AuditEntry]:
+    async with database.read() as session:
+        query = select(AuditEntry).order_by(AuditEntry.id)
+        if action is not None:
+            query = query.where(AuditEntry.action == action)
+        return list((await session.execute(query)).scalars())

@@ -614,17 +614,8 @@ async def add_member(request: Request) -> Response:
         only_fields(data, frozenset({"username", "reason"}))
         username = username_field(data)
         reason = reason_field(data, required=False)
-        target = await find_user(session, username)
-        if await repo.is_member(session, room.id, target.id):
-            raise Conflict(f"{target.username} is already a member of room {room.slug}")
-        await repo.add_member(session, room.id, target.id)
-        await repo.record(
-            session,
-            source(request, who),
-            "add_member",
-            room=room.slug,
-            target=target.username,
-            reason=reason,
+        _, target = await repo.change_membership(
+            session, "add", room.slug, username, source(request, who), reason
         )
     return JSON({"member": {"room": room.slug, "username": target.username}}, status_code=201)
 
@@ -634,12 +625,8 @@ async def remove_member(request: Request) -> Response:
     who = await caller(request)
     async with svc.db.write() as session:
         room = await moderated_room(session, request, who)
-        rules.check_membership_room(room_ref(room))
-        target = await find_user(session, request.path_params["username"])
-        if not await repo.remove_member(session, room.id, target.id):
-            raise NotFound(f"{target.username} is not a member of room {room.slug}")
-        await repo.record(
-            session, source(request, who), "remove_member", room=room.slug, target=target.username
+        _, target = await repo.change_membership(
+            session, "remove", room.slug, request.path_params["username"], source(request, who)
         )
         still_reads = may_read(await actor_for(session, target), room_ref(room), None, utcnow())
     if not still_reads:

@@ -1,0 +1,517 @@
+"""Archive and privacy duties: room exports (Woo), user exports (AVG art. 15), pseudonymisation
+(AVG art. 17) and the retention purge.
+
+Nothing here deletes a room event: seqs stay gap-free whatever is blanked or anonymised.
+Every operation writes an audit entry; long runs work in batches with a progress bar
+(shown only when stderr is a terminal).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, Any, Literal
+
+import orjson
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from tqdm import tqdm
+
+from persistence.db import Database
+from persistence.events import author_wire, event_wire, iso
+from persistence.models import (
+    AuditEntry,
+    Ban,
+    Event,
+    Membership,
+    Message,
+    MessageRevision,
+    Mute,
+    ReadMarker,
+    Report,
+    Room,
+    RoomModerator,
+    Session,
+    User,
+    utcnow,
+)
+from persistence.moderation import Source, record
+from rooms import moderation as rules
+
+BATCH = 500
+ExportFormat = Literal["md", "json"]
+
+
+class ArchiveError(ValueError):
+    """Bad input to an archive command: the message names what is wrong."""
+
+
+def progress(total: int, what: str) -> tqdm[Any]:
+    return tqdm(total=total, desc=what, unit=" events", file=sys.stderr, disable=None)
+
+
+def json_line(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+# Room export.
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedEvent:
+    frame: dict[str, Any]
+    at: datetime
+
+
+async def _room(session: AsyncSession, slug: str) -> Room:
+    room = (await session.execute(select(Room).where(Room.slug == slug))).scalar_one_or_none()
+    if room is None:
+        raise ArchiveError(f"no room {slug!r}")
+    return room
+
+
+async def _events(db: Database, room: Room, include_hidden: bool) -> AsyncIterator[ExportedEvent]:
+    """The room's events in seq order, in batches; hidden text only when asked for."""
+    after = 0
+    hider = User.__table__.alias("hider")
+    while True:
+        async with db.read() as session:
+            rows = (
+                await session.execute(
+                    select(Event, Message, User, hider.c.username)
+                    .outerjoin(Message, Message.id == Event.message_id)
+                    .outerjoin(User, User.id == Message.author_id)
+                    .outerjoin(hider, hider.c.id == Message.hidden_by_id)
+                    .where(Event.room_id == room.id, Event.seq > after)
+                    .order_by(Event.seq)
+                    .limit(BATCH)
+                )
+            ).all()
+            revisions = await _revisions(session, [m.id for _, m, _, _ in rows if m is not None])
+        if not rows:
+            return
+        for event, message, author, hidden_by in rows:
+            frame = event_wire(room.slug, event, message, author)
+            if event.type == "message" and message is not None:
+                if message.purged_at is not None:
+                    frame["purged_at"] = iso(message.purged_at)
+                if include_hidden and message.hidden:
+                    frame["body"] = message.body
+                    frame["hidden_at"] = iso(message.hidden_at)
+                    frame["hidden_by"] = hidden_by
+                    frame["hidden_reason"] = message.hidden_reason
+                if include_hidden and revisions.get(message.id):
+                    frame["revisions"] = revisions[message.id]
+            yield ExportedEvent(frame, event.created_at)
+        after = rows[-1][0].seq
+
+
+async def _revisions(session: AsyncSession, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(MessageRevision)
+        .where(MessageRevision.message_id.in_(ids))
+        .order_by(MessageRevision.id)
+    )
+    found: dict[int, list[dict[str, Any]]] = {}
+    for rev in rows.scalars():
+        found.setdefault(rev.message_id, []).append(
+            {"body": rev.body, "replaced_at": iso(rev.replaced_at)}
+        )
+    return found
+
+
+def room_header(room: Room, include_hidden: bool, now: datetime) -> dict[str, Any]:
+    return {
+        "slug": room.slug,
+        "name": room.name,
+        "kind": room.kind,
+        "topic": room.topic,
+        "locked": room.locked,
+        "archived": room.archived,
+        "last_seq": room.last_seq,
+        "exported_at": iso(now),
+        "include_hidden": include_hidden,
+    }
+
+
+async def export_room(
+    db: Database,
+    slug: str,
+    out: IO[str],
+    source: Source,
+    *,
+    fmt: ExportFormat = "md",
+    include_hidden: bool = False,
+    reason: str = "",
+) -> int:
+    """Write a room's whole history to `out`; returns the number of events written.
+
+    The audit entry is committed before the first line is written: an export that fails
+    half-way is still on record, an export that is not on record never happened.
+    """
+    now = utcnow()
+    async with db.write() as session:
+        room = await _room(session, slug)
+        await record(
+            session,
+            source,
+            "export_room_hidden" if include_hidden else "export_room",
+            room=room.slug,
+            reason=reason,
+            details={"format": fmt, "include_hidden": include_hidden, "last_seq": room.last_seq},
+            at=now,
+        )
+    header = room_header(room, include_hidden, now)
+    writer = _JsonWriter(out, header) if fmt == "json" else _MarkdownWriter(out, header)
+    count = 0
+    with progress(room.last_seq, f"export {room.slug}") as bar:
+        async for item in _events(db, room, include_hidden):
+            writer.event(item)
+            count += 1
+            bar.update(1)
+    writer.close()
+    return count
+
+
+class _JsonWriter:
+    """One JSON document, written event by event so that big rooms never sit in memory."""
+
+    def __init__(self, out: IO[str], header: dict[str, Any]) -> None:
+        self.out = out
+        self.first = True
+        out.write(json_line({"room": header})[:-1] + ',"events":[\n')
+
+    def event(self, item: ExportedEvent) -> None:
+        self.out.write(("" if self.first else ",\n") + json_line(item.frame))
+        self.first = False
+
+    def close(self) -> None:
+        self.out.write("\n]}\n")
+
+
+class _MarkdownWriter:
+    """A readable transcript for a Woo request or a report: one section per message."""
+
+    def __init__(self, out: IO[str], header: dict[str, Any]) -> None:
+        self.out = out
+        lines = [
+            f"# {header['name']} (`{header['slug']}`)",
+            "",
+            f"- Soort: {header['kind']}",
+            f"- Onderwerp: {header['topic'] or '—'}",
+            f"- Geëxporteerd: {header['exported_at']}",
+            f"- Laatste volgnummer: {header['last_seq']}",
+            "- Verborgen berichten: "
+            + ("opgenomen" if header["include_hidden"] else "niet opgenomen (alleen vermeld)"),
+            "",
+        ]
+        out.write("\n".join(lines) + "\n")
+
+    def event(self, item: ExportedEvent) -> None:
+        f = item.frame
+        when = iso(item.at)
+        if f["type"] != "message":
+            self.out.write(f"_#{f['seq']} · {when} · {describe_event(f)}_\n\n")
+            return
+        author = f.get("author") or {}
+        who = author.get("display_name", "?")
+        if author.get("organisation"):
+            who += f" ({author['organisation']})"
+        self.out.write(f"### #{f['seq']} · {who} · {f['created_at']}\n\n")
+        if f.get("reply_to"):
+            self.out.write(f"_Antwoord op bericht {f['reply_to']}_\n\n")
+        if f.get("purged_at"):
+            self.out.write(f"_Tekst verwijderd volgens de bewaartermijn ({f['purged_at']})._\n\n")
+        elif f.get("hidden") and f.get("body") is None:
+            self.out.write("_Bericht verborgen; de tekst is niet opgenomen._\n\n")
+        else:
+            self.out.write(quote(f.get("body") or "") + "\n\n")
+            if f.get("hidden"):
+                self.out.write(
+                    f"_Verborgen op {f.get('hidden_at')} door {f.get('hidden_by') or 'de auteur'}"
+                    f": {f.get('hidden_reason') or ''}_\n\n"
+                )
+            if f.get("edited_at"):
+                self.out.write(f"_Bewerkt op {f['edited_at']}._\n\n")
+
+    def close(self) -> None:
+        self.out.write("")
+
+
+def quote(body: str) -> str:
+    """A body as a Markdown block quote, so that its own markup cannot break the transcript."""
+    return "\n".join("> " + line if line else ">" for line in body.splitlines() or [""])
+
+
+EVENT_WORDS = {
+    "message_edited": "bericht {message_id} bewerkt",
+    "message_hidden": "bericht {message_id} verborgen door {by}: {reason}",
+    "message_pinned": "bericht {message_id} vastgezet door {by}",
+    "message_unpinned": "bericht {message_id} losgemaakt door {by}",
+}
+
+
+def describe_event(frame: dict[str, Any]) -> str:
+    template = EVENT_WORDS.get(frame["type"])
+    if template is not None:
+        return template.format_map(_Defaulting(frame))
+    if frame["type"] == "room_updated":
+        changes = ", ".join(
+            f"{k} = {v!r}" for k, v in frame.items() if k not in ("type", "room", "seq", "by")
+        )
+        return f"kamer aangepast door {frame.get('by')}: {changes}"
+    return str(frame["type"])
+
+
+class _Defaulting(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+# User export (AVG art. 15).
+
+
+async def _user(session: AsyncSession, username: str) -> User:
+    user = (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+    if user is None:
+        raise ArchiveError(f"no user {username!r}")
+    return user
+
+
+async def export_user(
+    db: Database, username: str, source: Source, *, reason: str = ""
+) -> dict[str, Any]:
+    """Everything stored about one user, as one JSON-ready dict (own hidden text included)."""
+    async with db.write() as session:
+        user = await _user(session, username)
+        await record(session, source, "export_user", target=user.username, reason=reason)
+    async with db.read() as session:
+        slugs = dict((await session.execute(select(Room.id, Room.slug))).all())
+        data: dict[str, Any] = {
+            "exported_at": iso(utcnow()),
+            "user": {
+                **author_wire(user),
+                "role": user.role,
+                "created_at": iso(user.created_at),
+                "pseudonymised": user.pseudonymised,
+            },
+            "memberships": [
+                {"room": slugs[m.room_id], "joined_at": iso(m.joined_at)}
+                for m in await _all(
+                    session, select(Membership).where(Membership.user_id == user.id)
+                )
+            ],
+            "moderates": [
+                slugs[m.room_id]
+                for m in await _all(
+                    session, select(RoomModerator).where(RoomModerator.user_id == user.id)
+                )
+            ],
+            "sessions": [
+                {
+                    "created_at": iso(s.created_at),
+                    "expires_at": iso(s.expires_at),
+                    "revoked_at": iso(s.revoked_at),
+                }
+                for s in await _all(
+                    session, select(Session).where(Session.user_id == user.id).order_by(Session.id)
+                )
+            ],
+            "read_markers": [
+                {"room": slugs[r.room_id], "seq": r.seq, "updated_at": iso(r.updated_at)}
+                for r in await _all(
+                    session, select(ReadMarker).where(ReadMarker.user_id == user.id)
+                )
+            ],
+            "reports_filed": [
+                {
+                    "room": slugs[r.room_id],
+                    "message_id": r.message_id,
+                    "reason": r.reason,
+                    "at": iso(r.at),
+                    "status": r.status,
+                }
+                for r in await _all(
+                    session, select(Report).where(Report.reporter_id == user.id).order_by(Report.id)
+                )
+            ],
+            "bans": [
+                _restriction(b, slugs)
+                for b in await _all(session, select(Ban).where(Ban.user_id == user.id))
+            ],
+            "mutes": [
+                _restriction(m, slugs)
+                for m in await _all(session, select(Mute).where(Mute.user_id == user.id))
+            ],
+            "audit": [
+                {
+                    "at": iso(a.at),
+                    "actor": a.actor,
+                    "action": a.action,
+                    "room": a.room,
+                    "target": a.target,
+                    "reason": a.reason,
+                }
+                for a in await _all(
+                    session,
+                    select(AuditEntry)
+                    .where(
+                        (AuditEntry.actor == user.username) | (AuditEntry.target == user.username)
+                    )
+                    .order_by(AuditEntry.id),
+                )
+            ],
+        }
+    data["messages"] = await _user_messages(db, user.id, slugs)
+    return data
+
+
+async def _count(session: AsyncSession, where: Any) -> int:
+    return int((await session.execute(select(func.count(Message.id)).where(where))).scalar_one())
+
+
+async def _all(session: AsyncSession, query: Any) -> list[Any]:
+    return list((await session.execute(query)).scalars())
+
+
+def _restriction(row: Ban | Mute, slugs: dict[int, str]) -> dict[str, Any]:
+    return {
+        "room": slugs[row.room_id],
+        "until": iso(row.until),
+        "reason": row.reason,
+        "at": iso(row.created_at),
+    }
+
+
+async def _user_messages(db: Database, user_id: int, slugs: dict[int, str]) -> list[dict[str, Any]]:
+    async with db.read() as session:
+        total = await _count(session, Message.author_id == user_id)
+    found: list[dict[str, Any]] = []
+    after = 0
+    with progress(total, "messages") as bar:
+        while True:
+            async with db.read() as session:
+                batch = await _all(
+                    session,
+                    select(Message)
+                    .where(Message.author_id == user_id, Message.id > after)
+                    .order_by(Message.id)
+                    .limit(BATCH),
+                )
+                revisions = await _revisions(session, [m.id for m in batch])
+            if not batch:
+                return found
+            for m in batch:
+                found.append(
+                    {
+                        "room": slugs[m.room_id],
+                        "seq": m.seq,
+                        "message_id": m.id,
+                        "body": m.body,
+                        "created_at": iso(m.created_at),
+                        "edited_at": iso(m.edited_at),
+                        "reply_to": m.reply_to,
+                        "hidden": m.hidden,
+                        "hidden_reason": m.hidden_reason,
+                        "purged_at": iso(m.purged_at),
+                        "revisions": revisions.get(m.id, []),
+                    }
+                )
+            bar.update(len(batch))
+            after = batch[-1].id
+
+
+# Pseudonymisation (AVG art. 17).
+
+
+async def pseudonymise(db: Database, username: str, source: Source, *, reason: str = "") -> str:
+    """Anonymise an account in one transaction; returns its new username.
+
+    Messages stay where they are (the archive stays consistent), shown as written by
+    "Verwijderde deelnemer". Name, organisation, password, sessions, memberships and read
+    markers go. The audit log keeps its old entries: it is append-only by law and design.
+    """
+    async with db.write() as session:
+        user = await _user(session, username)
+        if user.pseudonymised:
+            raise ArchiveError(f"user {username!r} is already pseudonymised")
+        old, new = user.username, rules.pseudonym(user.id)
+        user.username = new
+        user.display_name = rules.PSEUDONYM_DISPLAY_NAME
+        user.organisation = ""
+        user.layer = "overig"
+        user.role = "member"
+        user.password_hash = None
+        user.pseudonymised = True
+        for model in (Session, Membership, RoomModerator, ReadMarker):
+            await session.execute(delete(model).where(model.user_id == user.id))
+        await _rename_in_events(session, user.id, old, new)
+        await record(
+            session, source, "pseudonymise", target=new, reason=reason, details={"user_id": user.id}
+        )
+    return new
+
+
+async def _rename_in_events(session: AsyncSession, user_id: int, old: str, new: str) -> None:
+    """Room events name their actor (`by`); served events must not name an erased person."""
+    rows = await session.execute(select(Event).where(Event.actor_id == user_id))
+    for event in rows.scalars():
+        if event.data.get("by") == old:
+            event.data = {**event.data, "by": new}
+    await session.flush()
+
+
+# Retention purge.
+
+
+async def purge(
+    db: Database, older_than_days: int, source: Source, *, reason: str = "", dry_run: bool = False
+) -> int:
+    """Blank the bodies (and earlier versions) of messages older than the cutoff.
+
+    Events, message rows, authors and moderation records stay, so seqs and threads remain
+    consistent; only the text goes. Returns how many messages were (or would be) purged.
+    """
+    if older_than_days < 1:
+        raise ArchiveError("--older-than must be at least 1 day")
+    now = utcnow()
+    cutoff = now - timedelta(days=older_than_days)
+    due = (Message.created_at < cutoff) & Message.purged_at.is_(None)
+    async with db.read() as session:
+        total = await _count(session, due)
+    if dry_run:
+        return total
+    async with db.write() as session:
+        await record(
+            session,
+            source,
+            "purge",
+            reason=reason,
+            details={"older_than_days": older_than_days, "cutoff": iso(cutoff), "messages": total},
+            at=now,
+        )
+    done = 0
+    with progress(total, "purge") as bar:
+        while True:
+            async with db.write() as session:
+                ids = list(
+                    (await session.execute(select(Message.id).where(due).limit(BATCH))).scalars()
+                )
+                if not ids:
+                    return done
+                await session.execute(
+                    update(Message).where(Message.id.in_(ids)).values(body="", purged_at=now)
+                )
+                await session.execute(
+                    update(MessageRevision)
+                    .where(MessageRevision.message_id.in_(ids))
+                    .values(body="")
+                )
+            done += len(ids)
+            bar.update(len(ids))
