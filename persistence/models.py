@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -280,3 +281,61 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Between meetings (issue 9): marks, theme tags, member preferences, digests sent.
+
+
+class MessageMark(Base):
+    """A message marked as vraag, besluit or actiepunt; one mark per message."""
+
+    __tablename__ = "message_marks"
+    # The catch-up, the agenda and the overview read marks per room and kind.
+    __table_args__ = (Index("ix_message_marks_room_kind", "room_id", "kind"),)
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due: Mapped[date | None] = mapped_column(Date)
+    # The meeting whose agenda lists the item (the next meeting when it was marked).
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    marked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The seq of the latest `message_marked` event, so windows by seq find it.
+    event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    answer_id: Mapped[int | None] = mapped_column(BigId)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MessageTheme(Base):
+    """A theme a message is tagged with (for the area × theme overview)."""
+
+    __tablename__ = "message_themes"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id"), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), index=True)
+    tagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MemberPreference(Base):
+    """A member's own settings: the digest e-mail (on unless turned off) and its address."""
+
+    __tablename__ = "member_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    digest: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestSent(Base):
+    """One row per meeting and member: running the digest twice sends nothing twice."""
+
+    __tablename__ = "digests_sent"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

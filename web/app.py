@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
-from web import ws
+from web import between, ws
 from web.api import meetings, moderation, rooms, session
 from web.deps import Services, services
 from web.middleware import HTTPMiddleware
@@ -77,6 +77,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/rooms/{slug}/events", rooms.room_events),
         *moderation.routes(),
         *meetings.routes(),
+        *between.routes(),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -35,6 +36,13 @@ class Settings:
     ws_idle_seconds: float = 120.0
     # Frames waiting for one slow client before it is closed with 1013.
     ws_queue_frames: int = 2000
+    # The digest e-mail (`werkplaats digest`): no host means it cannot be sent, only shown.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "werkplaats@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
 
     @property
     def uses_redis(self) -> bool:
@@ -113,7 +121,26 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         redis_prefix=_prefix(env.get("WERKPLAATS_REDIS_PREFIX") or "wp"),
         ws_idle_seconds=_float(env, "WERKPLAATS_WS_IDLE_SECONDS", 120.0),
         ws_queue_frames=_int(env, "WERKPLAATS_WS_QUEUE_FRAMES", 2000, 16, 1_000_000),
+        **_smtp(env),
     )
+
+
+def _smtp(env: dict[str, str]) -> dict[str, Any]:
+    """WERKPLAATS_SMTP_HOST/PORT/FROM/USER/PASSWORD/STARTTLS for the digest e-mail."""
+    starttls = env.get("WERKPLAATS_SMTP_STARTTLS", "").strip().lower()
+    if starttls not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise SettingsError(f"WERKPLAATS_SMTP_STARTTLS={starttls!r}: expected true or false")
+    sender = env.get("WERKPLAATS_SMTP_FROM") or Settings.smtp_from
+    if "@" not in sender:
+        raise SettingsError(f"WERKPLAATS_SMTP_FROM={sender!r}: expected an e-mail address")
+    return {
+        "smtp_host": env.get("WERKPLAATS_SMTP_HOST") or None,
+        "smtp_port": _int(env, "WERKPLAATS_SMTP_PORT", 25, 1, 65535),
+        "smtp_from": sender,
+        "smtp_user": env.get("WERKPLAATS_SMTP_USER") or None,
+        "smtp_password": env.get("WERKPLAATS_SMTP_PASSWORD") or None,
+        "smtp_starttls": starttls in ("1", "true", "yes"),
+    }
 
 
 def _prefix(raw: str) -> str:

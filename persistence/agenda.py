@@ -1,0 +1,56 @@
+"""The draft agenda of a meeting: open questions and action items, and recent decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.marks import marked_items, open_marks
+from persistence.meetings import all_meetings, meeting_wire, ref, theme_rooms, theme_slugs
+from persistence.models import Meeting, MessageMark, MessageTheme, Room
+from persistence.rooms import readable_rooms
+from rooms.marks import MarkKind
+from rooms.meetings import meeting_before
+from rooms.model import Actor
+
+
+async def agenda(session: AsyncSession, actor: Actor, meeting: Meeting) -> dict[str, Any]:
+    """What the meeting should discuss, from the rooms the actor may read only.
+
+    An item belongs to the meeting when it was marked for it (the next meeting at the
+    time), or sits in the meeting's own room or its theme's room, or is tagged with its
+    theme. Decisions are those marked since the meeting before this one.
+    """
+    readable = [s.room.id for s in await readable_rooms(session, actor)]
+    meetings = await all_meetings(session)
+    before = meeting_before([ref(m) for m in meetings], ref(meeting))
+    linked = select(Room.id).where(
+        or_(
+            Room.meeting_id == meeting.id,
+            (Room.kind == "theme") & (Room.theme_id == meeting.theme_id),
+        )
+    )
+    tagged = select(MessageTheme.message_id).where(MessageTheme.theme_id == meeting.theme_id)
+    scope = or_(
+        MessageMark.meeting_id == meeting.id,
+        MessageMark.room_id.in_(linked),
+        MessageMark.message_id.in_(tagged),
+    )
+    open_items = await marked_items(session, readable, open_marks(), scope)
+    decided = [MessageMark.kind == MarkKind.BESLUIT.value, scope]
+    if before is not None:
+        decided.append(MessageMark.marked_at >= before.starts_at)
+    decisions = await marked_items(session, readable, *decided)
+    themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
+    previous = next((m for m in meetings if before is not None and m.id == before.id), None)
+    return {
+        "meeting": meeting_wire(meeting, themes, t_rooms),
+        "previous_meeting": (
+            meeting_wire(previous, themes, t_rooms) if previous is not None else None
+        ),
+        "open_questions": [i.wire() for i in open_items if i.mark.kind == MarkKind.VRAAG.value],
+        "action_items": [i.wire() for i in open_items if i.mark.kind == MarkKind.ACTIEPUNT.value],
+        "decisions": [i.wire() for i in decisions],
+    }

@@ -1,0 +1,206 @@
+""" "Sinds de vorige bijeenkomst": per readable room what happened since a moment.
+
+The window of a room is a seq threshold: events with a higher seq are new. Since the last
+meeting, the threshold is the last seq written before that meeting started; since the
+last visit, it is the member's read marker. Everything is filtered by `readable_rooms`,
+so nothing from a room the member may not read is ever counted or listed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.events import author_wire, iso
+from persistence.marks import MarkedItem, marked_items, open_marks
+from persistence.meetings import all_meetings, meeting_wire, ref, theme_rooms, theme_slugs
+from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User
+from persistence.rooms import RoomSummary, readable_rooms
+from rooms.marks import MarkKind
+from rooms.meetings import Since, next_meeting, previous_meeting
+from rooms.mentions import excerpt, mentions
+from rooms.model import Actor
+
+MAX_MENTIONS_LISTED = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What counts as new in one room: seq above `after`, joined at or after `since_at`."""
+
+    after: int
+    since_at: datetime | None
+
+
+async def _seq_before(session: AsyncSession, room_ids: list[int], when: datetime) -> dict[int, int]:
+    rows = await session.execute(
+        select(Event.room_id, func.max(Event.seq))
+        .where(Event.room_id.in_(room_ids), Event.created_at < when)
+        .group_by(Event.room_id)
+    )
+    return {room_id: int(seq or 0) for room_id, seq in rows.tuples()}
+
+
+async def windows_for(
+    session: AsyncSession,
+    user_id: int,
+    summaries: list[RoomSummary],
+    since: Since,
+    meeting_start: datetime | None,
+) -> dict[int, Window]:
+    """Room id → its window, for the member's choice of `since`."""
+    ids = [s.room.id for s in summaries]
+    if since is Since.LAST_VISIT:
+        visited = dict(
+            (
+                await session.execute(
+                    select(ReadMarker.room_id, ReadMarker.updated_at).where(
+                        ReadMarker.user_id == user_id, ReadMarker.room_id.in_(ids)
+                    )
+                )
+            ).tuples()
+        )
+        return {s.room.id: Window(s.read_seq, visited.get(s.room.id)) for s in summaries}
+    if meeting_start is None:
+        return {room_id: Window(0, None) for room_id in ids}
+    before = await _seq_before(session, ids, meeting_start)
+    return {room_id: Window(before.get(room_id, 0), meeting_start) for room_id in ids}
+
+
+async def _new_messages(
+    session: AsyncSession, summaries: list[RoomSummary], windows: dict[int, Window]
+) -> list[tuple[Message, User]]:
+    ranges = [
+        and_(Message.room_id == s.room.id, Message.seq > windows[s.room.id].after)
+        for s in summaries
+        if s.room.last_seq > windows[s.room.id].after
+    ]
+    if not ranges:
+        return []
+    rows = await session.execute(
+        select(Message, User)
+        .join(User, User.id == Message.author_id)
+        .where(or_(*ranges), Message.hidden.is_(False))
+        .order_by(Message.room_id, Message.seq)
+    )
+    return list(rows.tuples())
+
+
+async def _new_members(
+    session: AsyncSession, room_ids: list[int], windows: dict[int, Window]
+) -> dict[int, list[dict[str, Any]]]:
+    rows = await session.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.room_id.in_(room_ids))
+        .order_by(Membership.joined_at, User.username)
+    )
+    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for membership, user in rows.tuples():
+        since_at = windows[membership.room_id].since_at
+        if since_at is None or membership.joined_at >= since_at:
+            found[membership.room_id].append(
+                {**author_wire(user), "joined_at": iso(membership.joined_at)}
+            )
+    return found
+
+
+def _mention_wire(message: Message, author: User) -> dict[str, Any]:
+    return {
+        "message_id": message.id,
+        "seq": message.seq,
+        "author": author_wire(author),
+        "excerpt": excerpt(message.body),
+        "created_at": iso(message.created_at),
+    }
+
+
+def _by_room(items: list[MarkedItem]) -> dict[int, list[MarkedItem]]:
+    grouped: dict[int, list[MarkedItem]] = defaultdict(list)
+    for item in items:
+        grouped[item.room.id].append(item)
+    return grouped
+
+
+async def catchup(
+    session: AsyncSession, actor: Actor, since: Since, now: datetime
+) -> dict[str, Any]:
+    """The catch-up page as JSON: per readable room what is new since the chosen moment."""
+    summaries = await readable_rooms(session, actor)
+    meetings = await all_meetings(session)
+    refs = [ref(m) for m in meetings]
+    held, ahead = previous_meeting(refs, now), next_meeting(refs, now)
+    themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
+    by_id = {m.id: m for m in meetings}
+
+    def wire_of(found: Any) -> dict[str, Any] | None:
+        return meeting_wire(by_id[found.id], themes, t_rooms) if found is not None else None
+
+    start = held.starts_at if held is not None else None
+    windows = await windows_for(session, actor.user_id, summaries, since, start)
+    ids = [s.room.id for s in summaries]
+    new = await _new_messages(session, summaries, windows)
+    open_items = _by_room(await marked_items(session, ids, open_marks()))
+    decisions = _by_room(
+        await marked_items(session, ids, MessageMark.kind == MarkKind.BESLUIT.value)
+    )
+    members = await _new_members(session, ids, windows)
+
+    counts: dict[int, int] = defaultdict(int)
+    mentioned: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for message, author in new:
+        if message.author_id == actor.user_id:
+            continue
+        counts[message.room_id] += 1
+        if mentions(message.body, actor.username):
+            mentioned[message.room_id].append(_mention_wire(message, author))
+
+    rooms: list[dict[str, Any]] = []
+    for s in summaries:
+        rid, window = s.room.id, windows[s.room.id]
+        entry = {
+            "slug": s.room.slug,
+            "name": s.room.name,
+            "kind": s.room.kind,
+            "from_seq": window.after,
+            "last_seq": s.room.last_seq,
+            "read_seq": s.read_seq,
+            "new_messages": counts[rid],
+            "mentions": mentioned[rid][-MAX_MENTIONS_LISTED:],
+            "open_questions": [
+                i.wire() for i in open_items[rid] if i.mark.kind == MarkKind.VRAAG.value
+            ],
+            "action_items": [
+                i.wire() for i in open_items[rid] if i.mark.kind == MarkKind.ACTIEPUNT.value
+            ],
+            "decisions": [i.wire() for i in decisions[rid] if i.mark.event_seq > window.after],
+            "new_members": members[rid],
+        }
+        if any(entry[k] for k in ("new_messages", "open_questions", "action_items")) or any(
+            entry[k] for k in ("mentions", "decisions", "new_members")
+        ):
+            rooms.append(entry)
+    return {
+        "since": since.value,
+        "since_at": iso(start) if since is Since.LAST_MEETING else None,
+        "previous_meeting": wire_of(held),
+        "next_meeting": wire_of(ahead),
+        "rooms": rooms,
+        "totals": {
+            "new_messages": sum(r["new_messages"] for r in rooms),
+            "mentions": sum(len(r["mentions"]) for r in rooms),
+            "open_questions": sum(len(r["open_questions"]) for r in rooms),
+            "action_items": sum(len(r["action_items"]) for r in rooms),
+            "decisions": sum(len(r["decisions"]) for r in rooms),
+            "new_members": sum(len(r["new_members"]) for r in rooms),
+        },
+        # "Mark all read up to here": the seqs the client sends back to POST /api/catchup/read.
+        "read_up_to": {
+            s.room.slug: s.room.last_seq for s in summaries if s.room.last_seq > s.read_seq
+        },
+    }

@@ -1,0 +1,210 @@
+"""Marks (vraag, besluit, actiepunt) and theme tags: rows plus the room events they cause.
+
+Every change is a room event appended with the room's next seq in the caller's
+transaction (`message_marked`, `question_answered`, `message_tagged`); the caller
+publishes the returned frame after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from persistence.events import append_event, author_wire, event_wire, iso
+from persistence.models import (
+    Event,
+    Message,
+    MessageMark,
+    MessageTheme,
+    Room,
+    Theme,
+    User,
+    utcnow,
+)
+from rooms.marks import MarkKind, MarkState
+from rooms.mentions import excerpt
+
+
+def state_of(mark: MessageMark | None) -> MarkState | None:
+    if mark is None:
+        return None
+    return MarkState(MarkKind(mark.kind), mark.marked_by_id, mark.answer_id is not None)
+
+
+async def mark_of(session: AsyncSession, message_id: int) -> MessageMark | None:
+    return await session.get(MessageMark, message_id)
+
+
+def _frame(room: Room, event: Event) -> dict[str, Any]:
+    return event_wire(room.slug, event, None, None)
+
+
+async def set_mark(
+    session: AsyncSession,
+    room: Room,
+    message: Message,
+    by: User,
+    kind: MarkKind,
+    owner: User | None,
+    due: date | None,
+    meeting_id: int | None,
+) -> dict[str, Any]:
+    """Mark (or re-mark) a message; returns the `message_marked` frame."""
+    now = utcnow()
+    event = await append_event(
+        session,
+        room.id,
+        "message_marked",
+        message_id=message.id,
+        actor_id=by.id,
+        data={
+            "kind": kind.value,
+            "owner": owner.username if owner is not None else None,
+            "due": due.isoformat() if due is not None else None,
+            "by": by.username,
+        },
+        at=now,
+    )
+    mark = await session.get(MessageMark, message.id)
+    if mark is None:
+        mark = MessageMark(message_id=message.id, room_id=room.id)
+        session.add(mark)
+    mark.kind = kind.value
+    mark.owner_id = owner.id if owner is not None else None
+    mark.due = due
+    mark.meeting_id = meeting_id
+    mark.marked_by_id = by.id
+    mark.marked_at = now
+    mark.event_seq = event.seq
+    if kind is not MarkKind.VRAAG:
+        mark.answer_id = mark.answered_by_id = mark.answered_at = None
+    await session.flush()
+    return _frame(room, event)
+
+
+async def set_answered(
+    session: AsyncSession, room: Room, mark: MessageMark, reply: Message, by: User
+) -> dict[str, Any]:
+    """Record the reply that answers a question; returns the `question_answered` frame."""
+    now = utcnow()
+    event = await append_event(
+        session,
+        room.id,
+        "question_answered",
+        message_id=mark.message_id,
+        actor_id=by.id,
+        data={"reply_id": reply.id, "by": by.username},
+        at=now,
+    )
+    mark.answer_id = reply.id
+    mark.answered_by_id = by.id
+    mark.answered_at = now
+    await session.flush()
+    return _frame(room, event)
+
+
+async def themes_by_slug(session: AsyncSession, slugs: Iterable[str]) -> dict[str, Theme]:
+    wanted = list(slugs)
+    rows = await session.execute(select(Theme).where(Theme.slug.in_(wanted)))
+    return {t.slug: t for t in rows.scalars()}
+
+
+async def set_themes(
+    session: AsyncSession, room: Room, message: Message, by: User, themes: list[Theme]
+) -> dict[str, Any]:
+    """Replace the message's theme tags; returns the `message_tagged` frame."""
+    await session.execute(delete(MessageTheme).where(MessageTheme.message_id == message.id))
+    now = utcnow()
+    for theme in themes:
+        session.add(
+            MessageTheme(message_id=message.id, theme_id=theme.id, room_id=room.id, tagged_at=now)
+        )
+    event = await append_event(
+        session,
+        room.id,
+        "message_tagged",
+        message_id=message.id,
+        actor_id=by.id,
+        data={"themes": [t.slug for t in themes], "by": by.username},
+        at=now,
+    )
+    return _frame(room, event)
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedItem:
+    """A marked message as the catch-up, the agenda and the digest list it."""
+
+    mark: MessageMark
+    message: Message
+    room: Room
+    author: User
+    owner: User | None
+
+    @property
+    def open(self) -> bool:
+        return self.mark.kind != MarkKind.BESLUIT.value and self.mark.answer_id is None
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message.id,
+            "room": self.room.slug,
+            "room_name": self.room.name,
+            "seq": self.message.seq,
+            "kind": self.mark.kind,
+            "author": author_wire(self.author),
+            "excerpt": excerpt(self.message.body),
+            "created_at": iso(self.message.created_at),
+            "marked_at": iso(self.mark.marked_at),
+            "owner": self.owner.username if self.owner is not None else None,
+            "due": self.mark.due.isoformat() if self.mark.due is not None else None,
+            "answered": self.mark.answer_id is not None,
+            "answer_id": self.mark.answer_id,
+        }
+
+
+async def marked_items(
+    session: AsyncSession,
+    room_ids: Sequence[int],
+    *where: ColumnElement[bool],
+    limit: int = 500,
+) -> list[MarkedItem]:
+    """Marks of visible (not hidden) messages in these rooms, oldest first."""
+    if not room_ids:
+        return []
+    owner = aliased(User)
+    rows = await session.execute(
+        select(MessageMark, Message, Room, User, owner)
+        .join(Message, Message.id == MessageMark.message_id)
+        .join(Room, Room.id == MessageMark.room_id)
+        .join(User, User.id == Message.author_id)
+        .outerjoin(owner, owner.id == MessageMark.owner_id)
+        .where(MessageMark.room_id.in_(room_ids), Message.hidden.is_(False), *where)
+        .order_by(Message.created_at, Message.id)
+        .limit(limit)
+    )
+    return [MarkedItem(*row) for row in rows.tuples()]
+
+
+def open_marks() -> ColumnElement[bool]:
+    """Open questions and action items (decisions are never open)."""
+    return MessageMark.kind.in_(
+        [MarkKind.VRAAG.value, MarkKind.ACTIEPUNT.value]
+    ) & MessageMark.answer_id.is_(None)
+
+
+def marked_message_ids(kind: MarkKind, open_only: bool = False) -> Select[int]:
+    """A subquery of message ids with this mark: for search's `mark=` filter.
+
+    Usage: `select(...).where(Message.id.in_(marked_message_ids(MarkKind.BESLUIT)))`.
+    """
+    query = select(MessageMark.message_id).where(MessageMark.kind == kind.value)
+    if open_only:
+        query = query.where(MessageMark.answer_id.is_(None))
+    return query

@@ -1,0 +1,100 @@
+"""Meetings as the catch-up, agenda and room list need them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence.events import iso
+from persistence.models import Meeting, Room, Theme
+from rooms.meetings import MeetingRef, meeting_for_room, next_meeting
+
+
+def ref(meeting: Meeting) -> MeetingRef:
+    return MeetingRef(meeting.id, meeting.slug, meeting.theme_id, meeting.starts_at)
+
+
+async def all_meetings(session: AsyncSession) -> list[Meeting]:
+    return list((await session.execute(select(Meeting).order_by(Meeting.starts_at))).scalars())
+
+
+async def meeting_by_slug(session: AsyncSession, slug: str) -> Meeting | None:
+    return (await session.execute(select(Meeting).where(Meeting.slug == slug))).scalar_one_or_none()
+
+
+async def theme_slugs(session: AsyncSession) -> dict[int, str]:
+    return dict((await session.execute(select(Theme.id, Theme.slug))).tuples().all())
+
+
+async def theme_rooms(session: AsyncSession) -> dict[int, str]:
+    """Theme id → the slug of its theme room."""
+    rows = await session.execute(
+        select(Room.theme_id, Room.slug).where(Room.kind == "theme", Room.theme_id.is_not(None))
+    )
+    return {int(t): s for t, s in rows.tuples() if t is not None}
+
+
+def meeting_wire(
+    meeting: Meeting, themes: dict[int, str], theme_rooms: dict[int, str]
+) -> dict[str, Any]:
+    """A meeting with the links the client follows: its own room and its theme's room."""
+    theme = themes.get(meeting.theme_id) if meeting.theme_id is not None else None
+    return {
+        "slug": meeting.slug,
+        "title": meeting.title,
+        "theme": theme,
+        "date": iso(meeting.starts_at),
+        "place": meeting.place,
+        "programme": meeting.programme,
+        "room": meeting.slug,
+        "theme_room": theme_rooms.get(meeting.theme_id) if meeting.theme_id is not None else None,
+    }
+
+
+def room_theme_id(room: Room, meetings: list[Meeting]) -> int | None:
+    """The theme a room is about: its own (theme room), its meeting's, or none (area room)."""
+    if room.theme_id is not None:
+        return room.theme_id
+    if room.meeting_id is not None:
+        for m in meetings:
+            if m.id == room.meeting_id:
+                return m.theme_id
+    return None
+
+
+async def next_meeting_per_room(
+    session: AsyncSession, rooms: list[Room], now: Any
+) -> dict[str, dict[str, Any]]:
+    """For `GET /api/rooms` and `hello`: room slug → the next meeting that room prepares for.
+
+    A theme room gets its theme's next meeting, a meeting room its own meeting while it
+    is ahead, an area room the next meeting of any theme.
+    """
+    meetings = await all_meetings(session)
+    if not meetings:
+        return {}
+    themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
+    by_id = {m.id: m for m in meetings}
+    refs = [ref(m) for m in meetings]
+    result: dict[str, dict[str, Any]] = {}
+    for room in rooms:
+        if room.meeting_id is not None:
+            own = by_id.get(room.meeting_id)
+            found = ref(own) if own is not None and own.starts_at > now else None
+        else:
+            found = meeting_for_room(refs, now, room_theme_id(room, meetings))
+        if found is not None:
+            result[room.slug] = meeting_wire(by_id[found.id], themes, t_rooms)
+    return result
+
+
+async def upcoming(session: AsyncSession, now: Any) -> dict[str, Any] | None:
+    """The next meeting of all (for `GET /api/meetings` and the catch-up page)."""
+    meetings = await all_meetings(session)
+    found = next_meeting([ref(m) for m in meetings], now)
+    if found is None:
+        return None
+    meeting = next(m for m in meetings if m.id == found.id)
+    return meeting_wire(meeting, await theme_slugs(session), await theme_rooms(session))

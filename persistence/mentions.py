@@ -1,0 +1,91 @@
+"""Mentions read from message bodies: unread counts per room and whom a new message notifies.
+
+Mentions are not stored: they are found in the bodies (a LIKE narrows the rows, the
+parser of `rooms.mentions` decides), so an edit that adds or removes a mention counts
+at once and nothing has to be wired into every write path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts
+from persistence.events import author_wire, iso
+from persistence.models import Message, Room, User, utcnow
+from persistence.rooms import RoomSummary, ban_of, room_ref
+from rooms.access import may_read
+from rooms.mentions import excerpt, mentioned_usernames, mentions
+
+
+def _like_me(username: str) -> Any:
+    # `@` is no LIKE wildcard; usernames hold `_`, which is: escape it.
+    pattern = "%@" + username.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+    return func.lower(Message.body).like(pattern, escape="\\")
+
+
+async def unread_mentions(
+    session: AsyncSession, user_id: int, username: str, summaries: Sequence[RoomSummary]
+) -> dict[str, int]:
+    """Room slug → messages by others after the read marker that mention the user.
+
+    Give it what `readable_rooms` returned; rooms without such messages are left out.
+    """
+    windows = [
+        and_(Message.room_id == s.room.id, Message.seq > s.read_seq)
+        for s in summaries
+        if s.room.last_seq > s.read_seq
+    ]
+    if not windows:
+        return {}
+    slugs = {s.room.id: s.room.slug for s in summaries}
+    rows = await session.execute(
+        select(Message.room_id, Message.body).where(
+            or_(*windows),
+            Message.author_id != user_id,
+            Message.hidden.is_(False),
+            _like_me(username),
+        )
+    )
+    counts: dict[str, int] = {}
+    for room_id, body in rows.tuples():
+        if mentions(body, username):
+            counts[slugs[room_id]] = counts.get(slugs[room_id], 0) + 1
+    return counts
+
+
+async def mention_frames(
+    session: AsyncSession, room: Room, message: Message
+) -> list[tuple[int, dict[str, Any]]]:
+    """(user id, `mention` frame) for each user the message mentions who may read the room.
+
+    The author is never notified of their own mention; unknown usernames are ignored.
+    """
+    names = mentioned_usernames(message.body)
+    if not names or message.hidden:
+        return []
+    author = await session.get(User, message.author_id)
+    users = (await session.execute(select(User).where(User.username.in_(names)))).scalars()
+    now = utcnow()
+    result: list[tuple[int, dict[str, Any]]] = []
+    for user in users:
+        if user.id == message.author_id or user.pseudonymised:
+            continue
+        actor = await accounts.actor_for(session, user)
+        if not may_read(actor, room_ref(room), await ban_of(session, room.id, user.id), now):
+            continue
+        frame = {
+            "type": "mention",
+            "room": room.slug,
+            # Not `seq`: this frame is no room stream event and must not move a client's seq.
+            "message_seq": message.seq,
+            "message_id": message.id,
+            "author": author_wire(author) if author is not None else None,
+            "excerpt": excerpt(message.body),
+            "created_at": iso(message.created_at),
+        }
+        result.append((user.id, frame))
+    return result

@@ -1,0 +1,182 @@
+"""Text the Werkplaats sends out: the Markdown agenda and the digest e-mail (text and HTML).
+
+Pure functions over the JSON the API serves, so what a member reads in the e-mail is
+what the catch-up page shows. Every value is escaped for HTML; Markdown gets member
+text on one line with its markup characters neutralised.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, datetime
+from typing import Any
+
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+KIND_LABEL = {"vraag": "Vraag", "besluit": "Besluit", "actiepunt": "Actiepunt"}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+def dutch_date(value: str | date | datetime | None) -> str:
+    """`2026-12-01…` → "1 december 2026"."""
+    if value is None:
+        return "onbekende datum"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def agenda_title(meeting: dict[str, Any]) -> str:
+    return f"Open vragen en actiepunten voor de bijeenkomst van {dutch_date(meeting['date'])}"
+
+
+def md(text: str) -> str:
+    """Member text as inert Markdown on one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _item_line(item: dict[str, Any]) -> str:
+    who = item["author"]["display_name"]
+    extra = []
+    if item.get("owner"):
+        extra.append(f"eigenaar: @{item['owner']}")
+    if item.get("due"):
+        extra.append(f"uiterlijk {dutch_date(item['due'])}")
+    tail = f" ({'; '.join(extra)})" if extra else ""
+    return f"- {md(item['excerpt'])} — {md(who)}, #{item['room']}{tail}"
+
+
+def agenda_markdown(agenda: dict[str, Any]) -> str:
+    """The draft agenda as Markdown for the meeting's chair."""
+    meeting = agenda["meeting"]
+    lines = [f"# {agenda_title(meeting)}", ""]
+    lines.append(f"**{md(meeting['title'])}**, {md(meeting['place'] or 'plaats volgt')}")
+    lines.append("")
+    for key, heading in (
+        ("open_questions", "Open vragen"),
+        ("action_items", "Actiepunten"),
+        ("decisions", "Besluiten sinds de vorige bijeenkomst"),
+    ):
+        lines.append(f"## {heading}")
+        lines.append("")
+        lines.extend([_item_line(i) for i in agenda[key]] or ["_Geen._"])
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _room_counts(room: dict[str, Any]) -> list[str]:
+    parts = []
+    if room["new_messages"]:
+        parts.append(f"{room['new_messages']} nieuwe berichten")
+    for key, one, many in (
+        ("mentions", "vermelding van jou", "vermeldingen van jou"),
+        ("open_questions", "open vraag", "open vragen"),
+        ("action_items", "actiepunt", "actiepunten"),
+        ("decisions", "besluit", "besluiten"),
+        ("new_members", "nieuw lid", "nieuwe leden"),
+    ):
+        n = len(room[key])
+        if n:
+            parts.append(f"{n} {one if n == 1 else many}")
+    return parts
+
+
+def digest_subject(meeting: dict[str, Any]) -> str:
+    return f"Werkplaats: sinds de vorige bijeenkomst — {meeting['title']}, {dutch_date(meeting['date'])}"
+
+
+def digest_text(
+    name: str, meeting: dict[str, Any], catchup: dict[str, Any], agenda: dict[str, Any], url: str
+) -> str:
+    """The plain-text digest of one member."""
+    lines = [
+        f"Beste {name},",
+        "",
+        f'Op {dutch_date(meeting["date"])} is de bijeenkomst "{meeting["title"]}"'
+        + (f" in {meeting['place']}." if meeting["place"] else "."),
+        "",
+        "Sinds de vorige bijeenkomst",
+        "===========================",
+    ]
+    if not catchup["rooms"]:
+        lines.append("Niets nieuws in je kamers.")
+    for room in catchup["rooms"]:
+        lines.append("")
+        lines.append(f"{room['name']} (#{room['slug']}): {', '.join(_room_counts(room))}")
+        for mention in room["mentions"]:
+            lines.append(f"  @ {mention['author']['display_name']}: {mention['excerpt']}")
+        for key in ("decisions", "open_questions", "action_items"):
+            for item in room[key]:
+                lines.append(f"  {KIND_LABEL[item['kind']]}: {item['excerpt']}")
+    lines += ["", agenda_title(meeting), "=" * len(agenda_title(meeting))]
+    items = agenda["open_questions"] + agenda["action_items"]
+    lines += [f"- {KIND_LABEL[i['kind']]}: {i['excerpt']} (#{i['room']})" for i in items] or [
+        "Geen open vragen of actiepunten."
+    ]
+    lines += [
+        "",
+        f"Lees verder: {url}",
+        "",
+        "Je krijgt dit bericht als deelnemer van De Werkplaats. Wil je het niet meer "
+        "ontvangen? Zet de samenvatting uit bij je instellingen.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def digest_html(
+    name: str, meeting: dict[str, Any], catchup: dict[str, Any], agenda: dict[str, Any], url: str
+) -> str:
+    """The HTML digest of one member: the same content, every value escaped."""
+    e = html.escape
+    parts = [
+        '<!doctype html><html lang="nl"><head><meta charset="utf-8">',
+        f"<title>{e(digest_subject(meeting))}</title></head><body>",
+        f"<p>Beste {e(name)},</p>",
+        f"<p>Op <strong>{e(dutch_date(meeting['date']))}</strong> is de bijeenkomst "
+        f"<strong>{e(meeting['title'])}</strong>"
+        + (f" in {e(meeting['place'])}" if meeting["place"] else "")
+        + ".</p>",
+        "<h1>Sinds de vorige bijeenkomst</h1>",
+    ]
+    if not catchup["rooms"]:
+        parts.append("<p>Niets nieuws in je kamers.</p>")
+    for room in catchup["rooms"]:
+        parts.append(f"<h2>{e(room['name'])}</h2><p>{e(', '.join(_room_counts(room)))}</p><ul>")
+        for mention in room["mentions"]:
+            parts.append(
+                f"<li>@ {e(mention['author']['display_name'])}: {e(mention['excerpt'])}</li>"
+            )
+        for key in ("decisions", "open_questions", "action_items"):
+            for item in room[key]:
+                parts.append(
+                    f"<li><em>{e(KIND_LABEL[item['kind']])}</em>: {e(item['excerpt'])}</li>"
+                )
+        parts.append("</ul>")
+    parts.append(f"<h1>{e(agenda_title(meeting))}</h1><ul>")
+    items = agenda["open_questions"] + agenda["action_items"]
+    for i in items:
+        parts.append(
+            f"<li><em>{e(KIND_LABEL[i['kind']])}</em>: {e(i['excerpt'])} (#{e(i['room'])})</li>"
+        )
+    if not items:
+        parts.append("<li>Geen open vragen of actiepunten.</li>")
+    parts.append("</ul>")
+    parts.append(f'<p><a href="{e(url, quote=True)}">Lees verder in De Werkplaats</a></p>')
+    parts.append(
+        "<p><small>Je krijgt dit bericht als deelnemer van De Werkplaats. Wil je het niet meer "
+        "ontvangen? Zet de samenvatting uit bij je instellingen.</small></p></body></html>"
+    )
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,85 @@
+"""A meeting with its links, and its draft agenda (JSON, or Markdown for moderators).
+
+`POST /api/meetings` and `GET /api/meetings` live in `web.api.meetings`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from persistence.agenda import agenda
+from persistence.meetings import (
+    all_meetings,
+    meeting_by_slug,
+    meeting_wire,
+    ref,
+    theme_rooms,
+    theme_slugs,
+)
+from persistence.models import Meeting
+from rooms.errors import BadRequest, Forbidden, NotFound
+from rooms.meetings import meeting_before
+from rooms.model import SLUG_RE, Actor
+from rooms.render import agenda_markdown
+from web.deps import caller, services
+from web.responses import JSON
+
+
+def may_export(actor: Actor) -> bool:
+    """Moderators export the agenda: staff, or whoever moderates a room."""
+    return actor.is_staff or bool(actor.moderated_room_ids)
+
+
+async def _meeting(session: AsyncSession, slug: str) -> Meeting:
+    meeting = await meeting_by_slug(session, slug) if SLUG_RE.fullmatch(slug) else None
+    if meeting is None:
+        raise NotFound(f"no meeting {slug!r}")
+    return meeting
+
+
+async def get_meeting(request: Request) -> Response:
+    svc = services(request)
+    await caller(request)
+    async with svc.db.read() as session:
+        meeting = await _meeting(session, request.path_params["slug"])
+        meetings = await all_meetings(session)
+        themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
+        before = meeting_before([ref(m) for m in meetings], ref(meeting))
+        previous = next((m for m in meetings if before is not None and m.id == before.id), None)
+        body = {
+            "meeting": meeting_wire(meeting, themes, t_rooms),
+            "previous_meeting": (
+                meeting_wire(previous, themes, t_rooms) if previous is not None else None
+            ),
+        }
+    return JSON(body)
+
+
+async def get_agenda(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "md"):
+        raise BadRequest("query parameter 'format' must be 'json' or 'md'")
+    if fmt == "md" and not may_export(who.actor):
+        raise Forbidden("only moderators may export the agenda")
+    async with svc.db.read() as session:
+        meeting = await _meeting(session, request.path_params["slug"])
+        body = await agenda(session, who.actor, meeting)
+    if fmt == "md":
+        return PlainTextResponse(
+            agenda_markdown(body),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="agenda-{meeting.slug}.md"'},
+        )
+    return JSON(body)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/api/meetings/{slug}", get_meeting, methods=["GET"]),
+        Route("/api/meetings/{slug}/agenda", get_agenda, methods=["GET"]),
+    ]

@@ -1,0 +1,32 @@
+"""The area × theme × layer overview."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from persistence.events import iso
+from persistence.meetings import all_meetings, ref, upcoming
+from persistence.models import utcnow
+from persistence.overview import overview
+from rooms.meetings import window_start
+from web.deps import caller, services
+from web.responses import JSON
+
+
+async def get_overview(request: Request) -> Response:
+    """Cells count all messages, `recent` those since the last meeting, `unread` the unread."""
+    svc = services(request)
+    who = await caller(request)
+    now = utcnow()
+    async with svc.db.read() as session:
+        since = window_start([ref(m) for m in await all_meetings(session)], now)
+        body = await overview(session, who.actor, since)
+        body["since_at"] = iso(since)
+        body["next_meeting"] = await upcoming(session, now)
+    return JSON(body)
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/api/overview", get_overview, methods=["GET"])]
