@@ -37,7 +37,8 @@ def test_two_users_chat_live(open_tab, server: Server, axe_source: Path) -> None
     open_room(anna, THEME, live=True)
     open_room(bram, THEME, live=True)
 
-    hello = unique("Goedemorgen vanuit Fryslân")
+    # Plain sentences (each used once per test session): this screen goes into the docs.
+    hello = "Goedemorgen! Zijn de mandaatafspraken van Fryslân al op papier gezet?"
     send(anna, hello)
     msg = wait_for_message(bram, hello)
     assert "Anna de Vries" in msg.first.inner_text()
@@ -45,7 +46,7 @@ def test_two_users_chat_live(open_tab, server: Server, axe_source: Path) -> None
 
     bram.page.locator("#composer-input").press_sequentially("Goed", delay=20)
     anna.page.locator(".typing", has_text="Bram Peeters typt").wait_for()
-    answer = unique("Goedemorgen uit Peel en Maas")
+    answer = "Ja, ik stuur ze vanmiddag rond. Zie ook https://example.org/mandaten"
     bram.page.locator("#composer-input").fill(answer)
     bram.page.locator("#composer-input").press("Enter")
     wait_for_message(anna, answer)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Server
-from tests.browser.ui import assert_accessible, assert_clean, login, open_room, shot, unique
+from tests.browser.ui import assert_accessible, assert_clean, login, open_room, shot
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +84,7 @@ def test_moderator_screens(open_tab, server: Server, axe_source: Path) -> None:
     other = anna.page.locator(".messages article.msg").filter(has_not_text="Anna de Vries")
     other.first.locator(".msg-menu-toggle").click()
     anna.page.get_by_role("button", name="Melden").click()
-    reason = unique("Klopt feitelijk niet")
+    reason = "Dit klopt niet: het peilbesluit is nog niet genomen."
     anna.page.get_by_role("dialog").get_by_label("Waarom meld je dit bericht?").fill(reason)
     assert_accessible(anna, axe_source, "report dialog")
     anna.page.get_by_role("dialog").get_by_role("button", name="Melden").click()
@@ -131,7 +131,7 @@ def test_phone_width(open_tab, server: Server, axe_source: Path) -> None:
     assert_accessible(tab, axe_source, "home at 360px")
     open_room(tab, AREA)
     page.get_by_role("link", name="Alle gesprekken").wait_for()
-    page.locator("#composer-input").fill(unique("Vanaf de telefoon"))
+    page.locator("#composer-input").fill("Ik rij morgen mee naar Tijnje.")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     shot(tab, "09-telefoon-kamer")
     assert_accessible(tab, axe_source, "room at 360px")

@@ -222,6 +222,10 @@ export class Sync {
       if (typeof ev.archived === 'boolean') room.archived = ev.archived;
       this.store.emit('rooms');
     }
+    if (res.kind === 'added' && res.message && t.typing.delete(res.message.author.username)) {
+      // Their message is here: they stopped typing.
+      this.store.emit(`typing:${slug}`);
+    }
     if (res.kind === 'added' && res.message && live) {
       const fromMe = res.message.author.username === this.me;
       if (!fromMe && !res.message.hidden) {

@@ -354,6 +354,7 @@ export class RoomView {
     this.timeline.scrollTop = this.timeline.scrollHeight;
     this.newBelow = 0;
     this.belowButton.hidden = true;
+    if (this.arrived) this.jumpButton.hidden = true;
     if (focusLast) {
       const last = /** @type {HTMLElement|null} */ (this.list.lastElementChild);
       if (last) last.focus({ preventScroll: true });
@@ -374,6 +375,7 @@ export class RoomView {
     if (this.atBottom()) {
       this.newBelow = 0;
       this.belowButton.hidden = true;
+      this.jumpButton.hidden = true;
     }
     clearTimeout(this.readTimer);
     this.readTimer = setTimeout(() => this.maybeMarkRead(), 250);
