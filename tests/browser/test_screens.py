@@ -73,6 +73,13 @@ def test_member_screens(open_tab, server: Server, axe_source: Path) -> None:
     )
     shot(tab, "05-zoeken")
     assert_accessible(tab, axe_source, "search")
+    if page.locator(".search-results .hit").count():
+        assert page.locator(".search-results mark").count() > 0
+        assert "\ue000" not in page.locator(".search-results").inner_text()
+        page.locator(".search-results .hit a").first.click()
+        page.locator(".messages article.msg-target").wait_for()
+    else:  # a server without search says so in Dutch
+        page.locator(".search-status", has_text="niet beschikbaar").wait_for()
     assert_clean(tab)
 
 

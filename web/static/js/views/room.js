@@ -131,13 +131,23 @@ export class RoomView {
     this.renderPresence();
     this.renderAll();
     this.title.focus();
+    await this.load();
+  }
+
+  /** First load of the room; on failure a retry button (a network loss is not final). */
+  async load() {
     this.historyTop.replaceChildren(h('p', { class: 'muted', text: 'Berichten laden…' }));
     try {
       await this.sync.openRoom(this.slug);
     } catch (err) {
       const e = /** @type {any} */ (err);
-      this.historyTop.replaceChildren(h('p', { class: 'form-error', text: errorText(e.code ?? 'network') }));
-      if (e.code === 'forbidden' || e.code === 'not_found') this.disableComposer(errorText(e.code));
+      if (e.code === 'forbidden' || e.code === 'not_found') {
+        this.historyTop.replaceChildren(h('p', { class: 'form-error', text: errorText(e.code) }));
+        this.disableComposer(errorText(e.code));
+        return;
+      }
+      const retry = h('button', { type: 'button', class: 'btn btn-small', text: 'Opnieuw proberen', onclick: () => this.load() });
+      this.historyTop.replaceChildren(h('p', { class: 'form-error', text: errorText(e.code ?? 'network') }), retry);
       return;
     }
     if (this.t.removedReason) this.onRemoved({ reason: this.t.removedReason });

@@ -6,7 +6,7 @@
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';
 import { formatDateTime, snippetNodes } from '../format.js';
-import { errorText } from '../i18n.js';
+import { LAYER_LABELS, errorText } from '../i18n.js';
 import { roomHref, searchHref } from '../router.js';
 
 /**
@@ -15,20 +15,29 @@ import { roomHref, searchHref } from '../router.js';
  */
 export function renderSearch(main, { store, params }) {
   const v = (/** @type {string} */ k) => params.get(k) ?? '';
-  const q = h('input', { id: 'search-q', name: 'q', type: 'search', value: v('q'), required: true, autocomplete: 'off' });
+  const q = h('input', { id: 'search-q', name: 'q', type: 'search', value: v('q'), required: true, autocomplete: 'off', 'aria-describedby': 'search-hint' });
   const roomSel = h('select', { id: 'search-room', name: 'room' },
     h('option', { value: '', text: 'Alle kamers' }),
     [...store.rooms.values()].sort((a, b) => a.name.localeCompare(b.name, 'nl'))
       .map((r) => h('option', { value: r.slug, selected: r.slug === v('room'), text: r.name })));
   const author = h('input', { id: 'search-author', name: 'author', type: 'text', value: v('author'), autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false' });
+  const layer = h('select', { id: 'search-layer', name: 'layer' },
+    h('option', { value: '', text: 'Alle overheidslagen' }),
+    Object.entries(LAYER_LABELS).map(([value, label]) => h('option', { value, selected: value === v('layer'), text: label })));
+  const sort = h('select', { id: 'search-sort', name: 'sort' },
+    h('option', { value: '', text: 'Best passend' }),
+    h('option', { value: 'recent', selected: v('sort') === 'recent', text: 'Nieuwste eerst' }));
   const after = h('input', { id: 'search-after', name: 'after', type: 'date', value: v('after') });
   const before = h('input', { id: 'search-before', name: 'before', type: 'date', value: v('before') });
   const form = h('form', { class: 'search-form', role: 'search', 'aria-label': 'Berichten zoeken' },
-    h('div', { class: 'field field-wide' }, h('label', { for: 'search-q', text: 'Zoekwoorden' }), q),
+    h('div', { class: 'field field-wide' }, h('label', { for: 'search-q', text: 'Zoekwoorden' }), q,
+      h('p', { class: 'hint', id: 'search-hint', text: 'Tip: "woorden tussen aanhalingstekens" zoekt precies die zin, boer* vindt woorden die zo beginnen, -mest laat berichten met dat woord weg.' })),
     h('div', { class: 'field' }, h('label', { for: 'search-room', text: 'Kamer' }), roomSel),
     h('div', { class: 'field' }, h('label', { for: 'search-author', text: 'Auteur (gebruikersnaam)' }), author),
+    h('div', { class: 'field' }, h('label', { for: 'search-layer', text: 'Overheidslaag' }), layer),
     h('div', { class: 'field' }, h('label', { for: 'search-after', text: 'Vanaf datum' }), after),
     h('div', { class: 'field' }, h('label', { for: 'search-before', text: 'Tot datum' }), before),
+    h('div', { class: 'field' }, h('label', { for: 'search-sort', text: 'Volgorde' }), sort),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Zoeken' })));
   const status = h('p', { class: 'search-status', role: 'status' });
   const results = h('ol', { class: 'search-results' });
@@ -73,9 +82,13 @@ export function renderSearch(main, { store, params }) {
       }
     } catch (err) {
       const e = /** @type {any} */ (err);
-      status.textContent = e.status === 404 && e.code !== 'forbidden'
-        ? 'Zoeken is op deze server (nog) niet beschikbaar. Probeer het later nog eens.'
-        : errorText(e.code ?? 'network', e.retryAfter);
+      if (e.status === 404 && e.code !== 'forbidden' && !p.room) {
+        status.textContent = 'Zoeken is op deze server (nog) niet beschikbaar. Probeer het later nog eens.';
+      } else if (e.status === 400) {
+        status.textContent = 'Deze zoekvraag kan niet worden gezocht. Controleer de aanhalingstekens, de * en de -, en de datums.';
+      } else {
+        status.textContent = errorText(e.code ?? 'network', e.retryAfter);
+      }
     }
   }
 
@@ -87,7 +100,7 @@ export function renderSearch(main, { store, params }) {
   if (v('q')) {
     /** @type {Record<string, string>} */
     const p = {};
-    for (const k of ['q', 'room', 'author', 'after', 'before']) if (v(k)) p[k] = v(k);
+    for (const k of ['q', 'room', 'author', 'layer', 'after', 'before', 'sort']) if (v(k)) p[k] = v(k);
     run(p, null, false);
   }
   return { focusTarget: q };
