@@ -33,6 +33,8 @@ class Api:
     async def token(self, username: str) -> str:
         if username not in self.tokens:
             self.tokens[username] = await login(self.client, self.base, username)
+            # Bearer only: a cookie left in the jar would authenticate "logged-out" calls.
+            self.client.cookies.clear()
         return self.tokens[username]
 
     async def call(
