@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,8 +23,6 @@ def serve_env(workdir: Path, **extra: str) -> dict[str, str]:
         "WERKPLAATS_REDIS_URL": "",
         **extra,
     }
-    import os
-
     subprocess.run(
         [WERKPLAATS, "load", str(COMMUNITY)],
         env={**os.environ, **env},
@@ -35,11 +34,24 @@ def serve_env(workdir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
+# The request-head deadline of the shared server (web/guard.py), short for the slow-loris tests.
+HEAD_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One `werkplaats serve` process for the module (its log in `served.log`)."""
+    """One `werkplaats serve` process shared by the security tests (log in its workdir).
+
+    Login throttling is set out of reach here (the fuzzer logs in often, from one address);
+    tests/security/test_bruteforce.py has servers of its own with the defaults.
+    """
     workdir = tmp_path_factory.mktemp("served")
-    proc = ServerProcess(serve_env(workdir, WERKPLAATS_LOGIN_MAX_FAILURES="1000"))
+    env = serve_env(
+        workdir,
+        WERKPLAATS_LOGIN_MAX_FAILURES="1000",
+        WERKPLAATS_HEAD_TIMEOUT_SECONDS=str(HEAD_TIMEOUT),
+    )
+    proc = ServerProcess(env)
     proc.start()
     try:
         proc.wait_ready(60)
