@@ -43,7 +43,7 @@ async def _seq_before(session: AsyncSession, room_ids: list[int], when: datetime
         .where(Event.room_id.in_(room_ids), Event.created_at < when)
         .group_by(Event.room_id)
     )
-    return {room_id: int(seq or 0) for room_id, seq in rows.tuples()}
+    return {room_id: int(seq or 0) for room_id, seq in rows}
 
 
 async def windows_for(
@@ -63,7 +63,7 @@ async def windows_for(
                         ReadMarker.user_id == user_id, ReadMarker.room_id.in_(ids)
                     )
                 )
-            ).tuples()
+            ).all()
         )
         return {s.room.id: Window(s.read_seq, visited.get(s.room.id)) for s in summaries}
     if meeting_start is None:
@@ -88,7 +88,7 @@ async def _new_messages(
         .where(or_(*ranges), Message.hidden.is_(False))
         .order_by(Message.room_id, Message.seq)
     )
-    return list(rows.tuples())
+    return list(rows)
 
 
 async def _new_members(
@@ -101,7 +101,7 @@ async def _new_members(
         .order_by(Membership.joined_at, User.username)
     )
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for membership, user in rows.tuples():
+    for membership, user in rows:
         since_at = windows[membership.room_id].since_at
         if since_at is None or membership.joined_at >= since_at:
             found[membership.room_id].append(

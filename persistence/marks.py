@@ -189,7 +189,7 @@ async def marked_items(
         .order_by(Message.created_at, Message.id)
         .limit(limit)
     )
-    return [MarkedItem(*row) for row in rows.tuples()]
+    return [MarkedItem(*row) for row in rows]
 
 
 def open_marks() -> ColumnElement[bool]:

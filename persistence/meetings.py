@@ -25,7 +25,7 @@ async def meeting_by_slug(session: AsyncSession, slug: str) -> Meeting | None:
 
 
 async def theme_slugs(session: AsyncSession) -> dict[int, str]:
-    return dict((await session.execute(select(Theme.id, Theme.slug))).tuples().all())
+    return dict((await session.execute(select(Theme.id, Theme.slug))).all())
 
 
 async def theme_rooms(session: AsyncSession) -> dict[int, str]:
@@ -33,7 +33,7 @@ async def theme_rooms(session: AsyncSession) -> dict[int, str]:
     rows = await session.execute(
         select(Room.theme_id, Room.slug).where(Room.kind == "theme", Room.theme_id.is_not(None))
     )
-    return {int(t): s for t, s in rows.tuples() if t is not None}
+    return {int(t): s for t, s in rows if t is not None}
 
 
 def meeting_wire(

@@ -51,7 +51,7 @@ async def unread_mentions(
         )
     )
     counts: dict[str, int] = {}
-    for room_id, body in rows.tuples():
+    for room_id, body in rows:
         if mentions(body, username):
             counts[slugs[room_id]] = counts.get(slugs[room_id], 0) + 1
     return counts

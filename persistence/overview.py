@@ -80,7 +80,7 @@ async def _cells(
             Message.hidden.is_(False),
         )
     )
-    for area_id, theme_id, message in [*tagged.tuples(), *by_members.tuples()]:
+    for area_id, theme_id, message in [*tagged, *by_members]:
         if area_id is None or theme_id is None:
             continue
         cells[(area_id, theme_id)].add(
@@ -104,7 +104,7 @@ async def _layers(session: AsyncSession, read: dict[int, int]) -> list[dict[str,
         .join(User, User.id == Message.author_id)
         .where(Message.reply_to.in_(ids), Message.hidden.is_(False))
     )
-    reply_rows = list(replies.tuples())
+    reply_rows = list(replies)
     answers = [i.mark.answer_id for i in items if i.mark.answer_id is not None]
     answer_layers: dict[int, str] = {}
     if answers:
@@ -113,13 +113,13 @@ async def _layers(session: AsyncSession, read: dict[int, int]) -> list[dict[str,
             .join(User, User.id == Message.author_id)
             .where(Message.id.in_(answers), Message.hidden.is_(False))
         )
-        answer_layers = dict(rows.tuples().all())
+        answer_layers = dict(rows.all())
     markers = await session.execute(
         select(ReadMarker.room_id, ReadMarker.seq, ReadMarker.user_id, User.layer)
         .join(User, User.id == ReadMarker.user_id)
         .where(ReadMarker.room_id.in_({i.room.id for i in items}))
     )
-    marker_rows = list(markers.tuples())
+    marker_rows = list(markers)
     result = []
     for item in reversed(items):
         # Replies by the asker are no answer from their layer.
@@ -156,7 +156,7 @@ async def overview(session: AsyncSession, actor: Actor, since: datetime | None) 
     areas = list((await session.execute(select(Area).order_by(Area.slug))).scalars())
     themes = list((await session.execute(select(Theme).order_by(Theme.slug))).scalars())
     room_of_area = dict(
-        (await session.execute(select(Room.area_id, Room.slug).where(Room.kind == "area"))).tuples()
+        (await session.execute(select(Room.area_id, Room.slug).where(Room.kind == "area"))).all()
     )
     cells = await _cells(session, actor, read, since)
     return {
