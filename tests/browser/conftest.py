@@ -41,8 +41,6 @@ WERKPLAATS = str(Path(sys.executable).parent / "werkplaats")
 DEFAULT_TIMEOUT_MS = 10_000
 SERVER_START_S = 45.0
 
-pytestmark = pytest.mark.browser
-
 
 def need(ok: bool, message: str) -> None:
     """Skip on a developer's machine, fail in CI."""
@@ -92,6 +90,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WERKPLAATS_")}
     env["WERKPLAATS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp / 'db.sqlite'}"
     env["WERKPLAATS_SECRET_KEY"] = "browser-tests-secret-key-0123456789abcdef"
+    # The smallest backlog the contract allows, so a test can make a client backfill;
+    # a generous send rate, so that test can post hundreds of messages quickly.
+    env["WERKPLAATS_BACKLOG_CAP"] = "500"
+    env["WERKPLAATS_SEND_BURST"] = "100000"
+    env["WERKPLAATS_SEND_RATE"] = "100000"
     demo = subprocess.run(
         [WERKPLAATS, "demo"], env=env, cwd=tmp, capture_output=True, text=True, timeout=120
     )

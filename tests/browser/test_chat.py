@@ -4,8 +4,10 @@ rendering of message text, and read markers that follow a user across tabs."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from tests.browser.ui import (
     login,
     message_bodies,
     open_room,
+    post_many,
     send,
     shot,
     unique,
@@ -312,3 +315,42 @@ def test_muted_and_locked_show_dutch_refusals(open_tab, server: Server) -> None:
     assert fatima.page.locator("#composer-input").is_disabled()
     assert_clean(fatima)
     assert_clean(pieter)
+
+
+def test_long_absence_is_backfilled_without_gaps(open_tab, server: Server) -> None:
+    """Missing more than the server's backlog cap: `truncated`, then backfill over HTTP;
+    every message shows once, in seq order."""
+    room = "dynamisch-programmeren"
+    bram = open_tab()
+    subscribed: list[dict[str, object]] = []
+
+    def watch(ws: Any) -> None:
+        def on_frame(payload: str | bytes) -> None:
+            for line in str(payload).split("\n"):
+                if '"subscribed"' in line:
+                    subscribed.append(json.loads(line))
+
+        ws.on("framereceived", on_frame)
+
+    bram.page.on("websocket", watch)
+    login(bram, "bram", server.logins["bram"])
+    open_room(bram, room, live=True)
+    bram.context.set_offline(True)
+    bram.page.locator("#connection", has_text="offline").wait_for()
+    texts = [f"Stap {n:03d} van het programma" for n in range(1, 531)]
+    post_many(server, "joost", room, texts)
+    bram.context.set_offline(False)
+    wait_for_message(bram, texts[-1], timeout=30_000)
+    bram.page.wait_for_function(
+        "(n) => document.querySelectorAll('.messages article.msg').length >= n",
+        arg=len(texts),
+        timeout=30_000,
+    )
+    bodies = [b for b in message_bodies(bram) if b.startswith("Stap ")]
+    assert bodies == texts
+    seqs = bram.page.locator(".messages article.msg").evaluate_all(
+        "els => els.map(e => Number(e.dataset.seq))"
+    )
+    assert seqs == sorted(set(seqs))
+    assert any(f.get("truncated") for f in subscribed), "the backfill path was not taken"
+    assert_clean(bram)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import ARTIFACTS, Tab
+import httpx
+from websockets.sync.client import connect
+
+from tests.browser.conftest import ARTIFACTS, Server, Tab
 
 SERIOUS = ("serious", "critical")
 
@@ -96,3 +100,35 @@ def assert_clean(tab: Tab) -> None:
 
 def slug_re(slug: str) -> re.Pattern[str]:
     return re.compile(rf"#/kamer/{re.escape(slug)}")
+
+
+def post_many(server: Server, username: str, room: str, texts: list[str]) -> None:
+    """Post messages through a plain WebSocket client (no browser), each acknowledged."""
+    login = httpx.post(
+        f"{server.base_url}/api/session",
+        json={"username": username, "password": server.logins[username]},
+        headers={"Origin": server.base_url},
+        timeout=10,
+    )
+    login.raise_for_status()
+    token = login.json()["token"]
+    url = server.base_url.replace("http://", "ws://") + "/ws"
+    with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        for n, text in enumerate(texts):
+            client_id = f"bulk-{n}-{uuid.uuid4().hex[:12]}"
+            frame = json.dumps({"type": "send", "room": room, "body": text, "client_id": client_id})
+            # The server allows any connection about 50 frames a second: stay below it.
+            time.sleep(0.022)
+            ws.send(frame)
+            acked = False
+            while not acked:
+                lines = str(ws.recv(timeout=10)).split("\n")
+                for f in (json.loads(line) for line in lines if line):
+                    if f.get("type") == "ack" and f.get("client_id") == client_id:
+                        acked = True
+                    elif f.get("type") == "error" and f.get("code") == "rate_limited":
+                        # The same client_id again: the server never makes a second message.
+                        time.sleep(max(0.1, float(f.get("retry_after") or 0)))
+                        ws.send(frame)
+                    else:
+                        assert f.get("type") != "error", f
