@@ -313,6 +313,16 @@ def test_muted_and_locked_show_dutch_refusals(open_tab, server: Server) -> None:
     dialog.wait_for(state="detached")
     fatima.page.locator(".room-flags", has_text="Gesloten").wait_for()
     assert fatima.page.locator("#composer-input").is_disabled()
+
+    pieter.page.get_by_role("button", name="Kamerbeheer").click()
+    dialog = pieter.page.get_by_role("dialog")
+    dialog.get_by_label("Gearchiveerd").check()
+    dialog.get_by_role("button", name="Opslaan").click()
+    dialog.wait_for(state="detached")
+    archive = pieter.page.locator("#sidebar details.archived")
+    archive.locator("summary", has_text="Gearchiveerd").wait_for()
+    assert archive.locator(f'a[data-slug="{room}"]').count() == 1
+    fatima.page.locator(".room-flags", has_text="Gearchiveerd").wait_for()
     assert_clean(fatima)
     assert_clean(pieter)
 
@@ -354,3 +364,28 @@ def test_long_absence_is_backfilled_without_gaps(open_tab, server: Server) -> No
     assert seqs == sorted(set(seqs))
     assert any(f.get("truncated") for f in subscribed), "the backfill path was not taken"
     assert_clean(bram)
+
+
+def test_new_messages_are_announced_politely(open_tab, server: Server) -> None:
+    """A burst of messages becomes one polite summary, not one announcement per message."""
+    anna = open_tab()
+    login(anna, "anna", server.logins["anna"])
+    open_room(anna, THEME, live=True)
+    anna.page.evaluate(
+        """() => {
+            window.__said = [];
+            const live = document.getElementById('live');
+            new MutationObserver(() => {
+                if (live.textContent) window.__said.push(live.textContent);
+            }).observe(live, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    assert anna.page.locator("#live").get_attribute("aria-live") == "polite"
+    texts = [unique(f"Kort bericht {n}") for n in range(4)]
+    post_many(server, "bram", THEME, texts)
+    wait_for_message(anna, texts[-1])
+    anna.page.wait_for_function("() => window.__said.length > 0", timeout=8_000)
+    anna.page.wait_for_timeout(1_000)
+    said = anna.page.evaluate("() => window.__said")
+    assert len(said) == 1, said
+    assert said[0] == "4 nieuwe berichten in Werken als één overheid."

@@ -143,3 +143,16 @@ def test_phone_width(open_tab, server: Server, axe_source: Path) -> None:
     shot(tab, "09-telefoon-kamer")
     assert_accessible(tab, axe_source, "room at 360px")
     assert_clean(tab)
+
+
+def test_logout_ends_the_session(open_tab, server: Server) -> None:
+    """After logging out the cookie no longer works, also after a reload."""
+    tab = open_tab()
+    page = tab.page
+    login(tab, "ingrid", server.logins["ingrid"])
+    page.get_by_role("button", name="Uitloggen").click()
+    page.get_by_text("Je bent uitgelogd.").wait_for()
+    page.reload()
+    page.get_by_role("heading", name="Inloggen bij de Werkplaats").wait_for()
+    status = page.evaluate("async () => (await fetch('/api/me')).status")
+    assert status == 401
