@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +17,7 @@ from persistence import events
 from persistence.db import Database
 from persistence.models import AuditEntry, User
 from persistence.rooms import room_by_slug
-from tests.helpers import bearer, login
+from tests.helpers import ServerProcess, bearer, login
 
 OpenClient = Callable[[str, str], Awaitable[Client]]
 # Input validation does not depend on the database: run those tests on SQLite alone.
@@ -95,3 +97,25 @@ async def audit_rows(database: Database, action: str | None = None) -> list[Audi
         if action is not None:
             query = query.where(AuditEntry.action == action)
         return list((await session.execute(query)).scalars())
+
+
+@pytest.fixture
+async def two_servers(
+    db_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Two `werkplaats serve` processes sharing this test's database and a Redis prefix."""
+    env = {
+        "WERKPLAATS_DATABASE_URL": db_url,
+        "WERKPLAATS_REDIS_URL": redis_url,
+        "WERKPLAATS_REDIS_PREFIX": redis_prefix,
+        "WERKPLAATS_TEST_LOG_DIR": str(tmp_path),
+        "WERKPLAATS_LOG_LEVEL": "WARNING",
+    }
+    procs = (ServerProcess(env), ServerProcess(env))
+    try:
+        for proc in procs:
+            proc.start()
+        await asyncio.gather(*(asyncio.to_thread(p.wait_ready, 60) for p in procs))
+        yield procs
+    finally:
+        await asyncio.gather(*(asyncio.to_thread(p.stop, 15) for p in procs))

@@ -76,7 +76,7 @@ async def test_only_admins_create_meetings(api: Api, who: str) -> None:
 @SQLITE_ONLY
 async def test_bad_meeting_bodies_are_400(api: Api) -> None:
     """Bad slug, date or theme, missing title, unknown field: 400 naming the field."""
-    cases = [
+    cases: list[tuple[dict[str, str | None], str]] = [
         ({"slug": "Met Spaties"}, "'slug'"),
         ({"date": "15 maart"}, "'date'"),
         ({"theme": "geen-thema"}, "no theme"),
