@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import Event, Message, MessageRevision, Room, User, utcnow
+from persistence.search import index as search_index
 
 MAX_PAGE = 1000
 
@@ -125,6 +126,7 @@ async def post_message(
     )
     session.add(message)
     await session.flush()
+    await search_index.on_message_changed(session, message)
     session.add(
         Event(
             room_id=room_id,
@@ -168,6 +170,7 @@ async def edit_message(session: AsyncSession, message: Message, body: str, actor
     session.add(MessageRevision(message_id=message.id, body=message.body, replaced_at=now))
     message.body = body
     message.edited_at = now
+    await search_index.on_message_changed(session, message)
     return await append_event(
         session,
         message.room_id,
@@ -186,6 +189,7 @@ async def hide_message(session: AsyncSession, message: Message, by: User, reason
     message.hidden_at = now
     message.hidden_by_id = by.id
     message.hidden_reason = reason
+    await search_index.on_message_changed(session, message)
     return await append_event(
         session,
         message.room_id,

@@ -17,7 +17,7 @@ from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
-from web.api import meetings, moderation, rooms, session
+from web.api import meetings, moderation, rooms, search, session
 from web.deps import Services, services
 from web.middleware import HTTPMiddleware
 from web.openapi import openapi_json
@@ -75,6 +75,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/me", session.me),
         Route("/api/rooms", rooms.list_rooms),
         Route("/api/rooms/{slug}/events", rooms.room_events),
+        *search.routes(),
         *moderation.routes(),
         *meetings.routes(),
         *between.routes(),

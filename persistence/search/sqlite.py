@@ -1,0 +1,89 @@
+"""All full-text SQL for SQLite: an FTS5 table of Dutch stems kept by the application.
+
+`message_search(rowid = messages.id, terms)` holds each visible message's words folded
+and stemmed in Python (Snowball `dutch_porter`, as PostgreSQL's `dutch`); its tokenizer
+(`unicode61 remove_diacritics 2`) then meets the stems of the query exactly. Stop words
+are indexed too: phrases stay exact, and a query of stop words only can still match.
+The write paths call `index.on_message_changed` in their own transaction, so the index
+commits or rolls back with the message; hidden messages have no row at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, bindparam, func, literal_column, table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import column
+
+from persistence.search.dutch import index_text, stem
+from persistence.search.query import Clause, Phrase, Query, Word
+
+TABLE = "message_search"
+CREATE = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
+    "terms, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
+)
+fts = table(TABLE, column("rowid"), column("terms"))
+
+
+def _quoted(term: str) -> str:
+    # Terms are letters and digits only (dutch.WORD_RE); the quotes keep FTS5 from reading
+    # a word such as NOT, OR or NEAR as an operator.
+    return f'"{term}"'
+
+
+def _clause(c: Clause) -> str:
+    if isinstance(c, Phrase):
+        return _quoted(" ".join(stem(w) for w in c.words))
+    root = stem(c.text)
+    if isinstance(c, Word) and c.prefix:
+        # The stem as prefix finds "boeren" (stem "boer") for "boere*"; the typed letters
+        # as prefix find words whose stem is not a prefix of them.
+        options = dict.fromkeys([root, c.text])
+        return "(" + " OR ".join(_quoted(o) + "*" for o in options) + ")"
+    return _quoted(root)
+
+
+def match_expression(query: Query) -> str:
+    """The FTS5 MATCH text for a query: every positive clause AND-ed, exclusions NOT-ed."""
+    positive = " AND ".join(_clause(c) for c in query.include)
+    if not query.exclude:
+        return positive
+    return f"({positive}) NOT ({' OR '.join(_clause(c) for c in query.exclude)})"
+
+
+def match(query: Query) -> ColumnElement[bool]:
+    return literal_column(TABLE).op("MATCH")(bindparam("fts_query", match_expression(query)))
+
+
+def score() -> ColumnElement[float]:
+    """bm25: lower is better (it is negative), so relevance sorts ascending."""
+    return func.bm25(literal_column(TABLE))
+
+
+async def remove(session: AsyncSession, message_ids: Iterable[int]) -> None:
+    """Drop messages from the index (hidden, retracted, purged)."""
+    params = [{"id": i} for i in message_ids]
+    if params:
+        await session.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)  # noqa: S608
+
+
+async def put(session: AsyncSession, rows: Sequence[tuple[int, str]]) -> None:
+    """Index (message id, body) pairs, replacing what was indexed for them."""
+    if not rows:
+        return
+    await remove(session, (mid for mid, _ in rows))
+    await session.execute(
+        text(f"INSERT INTO {TABLE} (rowid, terms) VALUES (:id, :terms)"),  # noqa: S608
+        [{"id": mid, "terms": index_text(body)} for mid, body in rows],
+    )
+
+
+async def size_bytes(session: AsyncSession) -> int:
+    """Pages of the FTS5 shadow tables (needs the dbstat virtual table)."""
+    result = await session.execute(
+        text("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE :p"),
+        {"p": f"{TABLE}%"},
+    )
+    return int(result.scalar_one())
