@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test check lint typecheck browser-deps services clean
+.PHONY: install run test check lint typecheck audit chaos browser-deps services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-check: lint typecheck
+# Known vulnerabilities in the installed packages (pip-audit). Says plainly when the
+# vulnerability service cannot be reached and then does not fail (offline runs).
+audit: install
+	$(BIN)/python -m tests.security.audit
+
+check: lint typecheck audit
 
 test: install browser-deps check
 	$(BIN)/pytest
