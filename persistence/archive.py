@@ -38,6 +38,7 @@ from persistence.models import (
     utcnow,
 )
 from persistence.moderation import Source, record
+from persistence.search import index as search_index
 from rooms import moderation as rules
 
 BATCH = 500
@@ -513,5 +514,7 @@ async def purge(
                     .where(MessageRevision.message_id.in_(ids))
                     .values(body="")
                 )
+                # Purged text must not be found again either (SQLite keeps its index by hand).
+                await search_index.on_messages_removed(session, ids)
             done += len(ids)
             bar.update(len(ids))

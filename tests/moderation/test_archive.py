@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from persistence import archive, events
 from persistence.accounts import create_session, user_by_name
@@ -137,6 +137,13 @@ async def test_purge_blanks_old_text_and_keeps_seqs(database: Database) -> None:
         assert list(revisions) == [""]
         seqs = (await session.execute(select(Event.seq).order_by(Event.seq))).scalars().all()
     assert list(seqs) == [1, 2, 3]
+    if database.is_sqlite:  # PostgreSQL derives its search vector from the (blank) body
+        async with database.read() as session:
+            indexed = await session.execute(
+                text("SELECT rowid FROM message_search WHERE rowid IN (:old, :new)"),
+                {"old": old, "new": new},
+            )
+            assert [row[0] for row in indexed] == [new]
     entries = await audit_rows(database, "purge")
     assert [e.details["messages"] for e in entries] == [1, 0]
     assert entries[0].details["older_than_days"] == 30

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from persistence.db import Database
 from tests.moderation.conftest import SQLITE_ONLY, Api, OpenClient, audit_rows
 
@@ -66,11 +64,11 @@ async def test_admin_creates_a_meeting_room(api: Api, database: Database) -> Non
     assert entry.room == "meeting-two"
 
 
-@pytest.mark.parametrize("who", ["mo", "rita", "ann"])
-async def test_only_admins_create_meetings(api: Api, who: str) -> None:
-    """Moderators and members get 403."""
-    r = await api.call(who, "POST", "/api/meetings", MEETING)
-    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+async def test_only_admins_create_meetings(api: Api) -> None:
+    """A global moderator, a room moderator and a member get 403."""
+    for who in ("mo", "rita", "ann"):
+        r = await api.call(who, "POST", "/api/meetings", MEETING)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
 
 
 @SQLITE_ONLY

@@ -120,14 +120,12 @@ async def test_bad_report_and_audit_input_is_400(api: Api, database: Database) -
         assert r.status_code == 400, query
 
 
-@pytest.mark.parametrize(
-    "statement", ["UPDATE audit_log SET reason = 'anders'", "DELETE FROM audit_log"]
-)
-async def test_audit_log_refuses_changes(api: Api, database: Database, statement: str) -> None:
+async def test_audit_log_refuses_changes(api: Api, database: Database) -> None:
     """The database itself refuses UPDATE and DELETE on the audit log."""
     await api.call("rita", "PATCH", "/api/rooms/area-a", {"topic": "a"})
-    with pytest.raises(Exception, match="append-only"):
-        async with database.write() as session:
-            await session.execute(text(statement))
+    for statement in ("UPDATE audit_log SET reason = 'anders'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"):
+            async with database.write() as session:
+                await session.execute(text(statement))
     [entry] = await audit_rows(database)
     assert entry.details == {"topic": "a"}

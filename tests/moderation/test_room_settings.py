@@ -58,12 +58,20 @@ async def test_unchanged_settings_write_nothing(api: Api) -> None:
     assert await api.events("ann", "area-a") == []
 
 
-async def test_slow_mode_is_a_room_setting(api: Api) -> None:
-    """slow_mode_seconds is set by PATCH and shown on the room."""
-    r = await api.call("rita", "PATCH", "/api/rooms/area-a", {"slow_mode_seconds": 30})
-    assert r.status_code == 200 and r.json()["room"]["slow_mode_seconds"] == 30
+async def test_slow_mode_holds_members_back(server: str, api: Api, open_client: OpenClient) -> None:
+    """slow_mode_seconds by PATCH: a member's second post is `rate_limited`; moderators not."""
+    r = await api.call("rita", "PATCH", "/api/rooms/area-a", {"slow_mode_seconds": 60})
+    assert r.status_code == 200 and r.json()["room"]["slow_mode_seconds"] == 60
     [event] = await api.events("ann", "area-a")
-    assert event["slow_mode_seconds"] == 30
+    assert event["slow_mode_seconds"] == 60
+    ann, rita = await open_client(server, "ann"), await open_client(server, "rita")
+    await ann.send("area-a", "eerste")
+    with pytest.raises(ClientError) as refused:
+        await ann.request({"type": "send", "room": "area-a", "body": "tweede", "client_id": "t2"})
+    assert refused.value.code == "rate_limited"
+    assert 0 < (refused.value.retry_after or 0) <= 60
+    for n in range(2):
+        await rita.send("area-a", f"moderator {n}")
 
 
 @SQLITE_ONLY

@@ -6,17 +6,13 @@ Revises: 0002
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 import persistence.models
 
 revision = "0003"
-# TRANSITIONAL: follows 0002 (search) as soon as that file exists, so that the chain never
-# has two heads while both are being written; to become the plain "0002" once it has landed.
-down_revision = "0002" if any(Path(__file__).parent.glob("0002_*.py")) else "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
