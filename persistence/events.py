@@ -272,6 +272,36 @@ async def events_page(
     return [event_wire(slug, e, m, u) for e, m, u in rows], has_more
 
 
+async def events_around(
+    session: AsyncSession, room_id: int, slug: str, around: int, limit: int = 100
+) -> tuple[list[dict[str, Any]], bool, bool]:
+    """Up to `limit` events centred on seq `around` (included), ascending, as wire frames.
+
+    Near either end of the room the window fills from the other side. Returns the frames
+    and whether more exist before and after them.
+    """
+    limit = max(1, min(limit, MAX_PAGE))
+    older: list[dict[str, Any]] = []
+    more_before = False
+    if limit > 1:
+        older, more_before = await events_page(
+            session, room_id, slug, before=around, limit=limit - 1
+        )
+    newer, more_after = await events_page(session, room_id, slug, after=around - 1, limit=limit)
+    n_before = min(len(older), max((limit - 1) // 2, limit - len(newer)))
+    n_after = min(len(newer), limit - n_before)
+    more_before = more_before or n_before < len(older)
+    more_after = more_after or n_after < len(newer)
+    if limit == 1 and not more_before:
+        more_before = await _exists(session, room_id, Event.seq < around)
+    return older[len(older) - n_before :] + newer[:n_after], more_before, more_after
+
+
+async def _exists(session: AsyncSession, room_id: int, condition: Any) -> bool:
+    query = select(Event.seq).where(Event.room_id == room_id, condition).limit(1)
+    return (await session.execute(query)).first() is not None
+
+
 async def count_unread(session: AsyncSession, room_id: int, user_id: int, read_seq: int) -> int:
     """Messages by others after the user's read marker."""
     return int(

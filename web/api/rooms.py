@@ -46,8 +46,24 @@ async def room_events(request: Request) -> Response:
     after = int_param(request, "after", None, 0, MAX_SEQ)
     before = int_param(request, "before", None, 1, MAX_SEQ)
     limit = int_param(request, "limit", 100, 1, events.MAX_PAGE) or 100
-    if after is not None and before is not None:
-        raise BadRequest("give either 'after' or 'before', not both")
+    around = int_param(request, "around", None, 1, MAX_SEQ)
+    if sum(x is not None for x in (after, before, around)) > 1:
+        raise BadRequest("give one of 'after', 'before' and 'around', not several")
+    if around is not None:
+        async with svc.db.read() as session:
+            page, more_before, more_after = await events.events_around(
+                session, room.id, room.slug, around, limit
+            )
+            last = await events.last_seq(session, room.id)
+        return JSON(
+            {
+                "events": page,
+                "last_seq": last,
+                "has_more": more_after,
+                "has_more_before": more_before,
+                "has_more_after": more_after,
+            }
+        )
     async with svc.db.read() as session:
         page, has_more = await events.events_page(
             session, room.id, room.slug, after=after, before=before, limit=limit

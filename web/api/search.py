@@ -74,7 +74,9 @@ async def search_messages(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     query = _query(request)
-    sort = search.Sort(_choice(request, "sort", [s.value for s in search.Sort], None) or "relevance")
+    sort = search.Sort(
+        _choice(request, "sort", [s.value for s in search.Sort], None) or "relevance"
+    )
     layer = _choice(request, "layer", [layer.value for layer in Layer], None)
     limit = int_param(request, "limit", search.DEFAULT_LIMIT, 1, search.MAX_LIMIT)
     after, before = _moment(request, "after"), _moment(request, "before")
