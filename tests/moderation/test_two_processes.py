@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
 from chat.client import ClientError
 from tests.helpers import ServerProcess
 from tests.moderation.conftest import Api, OpenClient
+from web.cli import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 POSTGRES_ONLY = pytest.mark.parametrize(
@@ -85,3 +88,29 @@ async def test_actions_on_one_process_reach_the_other_within_a_second(
         ).status_code == 204
         removed = await ann.wait_for(lambda f: f.get("type") == "removed", timeout=WITHIN)
         assert removed["room"] == "area-a"
+
+
+@POSTGRES_ONLY
+async def test_members_command_reaches_open_connections(
+    two_servers: tuple[ServerProcess, ServerProcess],
+    open_client: OpenClient,
+    db_url: str,
+    redis_url: str,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`werkplaats members remove` tells every process through Redis: `removed` at once."""
+    _, b = two_servers
+    for name, value in (
+        ("WERKPLAATS_DATABASE_URL", db_url),
+        ("WERKPLAATS_REDIS_URL", redis_url),
+        ("WERKPLAATS_REDIS_PREFIX", redis_prefix),
+        ("WERKPLAATS_LOG_LEVEL", "WARNING"),
+    ):
+        monkeypatch.setenv(name, value)
+    assert await asyncio.to_thread(main, ["members", "add", "area-a", "bob"]) == 0
+    bob = await open_client(b.url, "bob")
+    await bob.subscribe("area-a", since=None)
+    assert await asyncio.to_thread(main, ["members", "remove", "area-a", "bob"]) == 0
+    removed = await bob.wait_for(lambda f: f.get("type") == "removed", timeout=WITHIN)
+    assert removed["room"] == "area-a"
