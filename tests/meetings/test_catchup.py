@@ -8,7 +8,7 @@ from tests.meetings.conftest import SQLITE_ONLY, Api, Store, days_ago
 
 
 def room(body: dict[str, Any], slug: str) -> dict[str, Any]:
-    found = [r for r in body["rooms"] if r["slug"] == slug]
+    found: list[dict[str, Any]] = [r for r in body["rooms"] if r["slug"] == slug]
     assert found, f"{slug} not in the catch-up"
     return found[0]
 
@@ -119,7 +119,13 @@ async def test_catchup_input_is_validated(api: Api, store: Store) -> None:
     assert (
         await api.post(None, "/api/catchup/read", {"rooms": {"theme-one": 1}})
     ).status_code == 401
-    for body in ({}, {"rooms": []}, {"rooms": {"theme-one": -1}}, {"rooms": {"theme-one": "1"}}):
+    bodies: list[dict[str, Any]] = [
+        {},
+        {"rooms": []},
+        {"rooms": {"theme-one": -1}},
+        {"rooms": {"theme-one": "1"}},
+    ]
+    for body in bodies:
         assert (await api.post("ann", "/api/catchup/read", body)).status_code == 400, body
     r = await api.post("ann", "/api/catchup/read", {"rooms": {"theme-one": 5}})
     assert r.status_code == 400

@@ -1,0 +1,75 @@
+"""@mentions (unread counts per room, whom a message notifies) and member preferences."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from persistence import accounts
+from persistence.db import Database
+from persistence.mentions import mention_frames, unread_mentions
+from persistence.models import Message, User
+from persistence.rooms import readable_rooms, room_by_slug
+from tests.meetings.conftest import SQLITE_ONLY, Api, Store
+
+
+async def counts_for(database: Database, username: str) -> dict[str, int]:
+    async with database.read() as s:
+        user = (await s.execute(select(User).where(User.username == username))).scalar_one()
+        actor = await accounts.actor_for(s, user)
+        return await unread_mentions(s, user.id, user.username, await readable_rooms(s, actor))
+
+
+async def test_unread_mentions_per_room(api: Api, store: Store, database: Database) -> None:
+    """Mentions by others after the read marker count; own, read, hidden-room ones do not."""
+    await store.post("theme-one", "bob", "Wat vind jij, @ann?")
+    await store.post("theme-one", "amy", "@Ann, @ann: twee keer telt één keer.")
+    await store.post("theme-one", "ann", "Ik ben @ann zelf")
+    await store.post("theme-one", "amy", "mail naar ann@example.nl")
+    await store.post("area-a", "amy", "(@ann) kijk even")
+    await store.post("area-b", "bob", "@ann mag dit niet zien")
+    await store.post("theme-two", "bob", "@anna is iemand anders")
+    assert await counts_for(database, "ann") == {"theme-one": 2, "area-a": 1}
+    r = await api.post("ann", "/api/catchup/read", {"rooms": {"theme-one": 1}})
+    assert r.status_code == 200
+    assert await counts_for(database, "ann") == {"theme-one": 1, "area-a": 1}
+
+
+async def test_mention_notifies_only_readers(store: Store, database: Database) -> None:
+    """A mention frame goes to mentioned users who may read the room, never the author."""
+    mid = await store.post("area-a", "amy", "@ann en @bob en @amy en @niemand: overleg?")
+    async with database.read() as s:
+        room = await room_by_slug(s, "area-a")
+        message = await s.get(Message, mid)
+        assert room is not None and message is not None
+        frames = await mention_frames(s, room, message)
+        ann = (await s.execute(select(User).where(User.username == "ann"))).scalar_one()
+    assert [user_id for user_id, _ in frames] == [ann.id]
+    frame = frames[0][1]
+    assert frame["type"] == "mention" and frame["room"] == "area-a"
+    assert frame["message_id"] == mid and frame["author"]["username"] == "amy"
+    assert "seq" not in frame and frame["message_seq"] == 1
+
+
+async def test_digest_preference(api: Api) -> None:
+    """The digest is on by default; a member turns it off and sets an address."""
+    r = await api.get("ann", "/api/me/preferences")
+    assert r.status_code == 200
+    assert r.json()["preferences"] == {"digest": True, "email": None}
+    r = await api.call("ann", "PATCH", "/api/me", {"digest": False, "email": "ann@example.nl"})
+    assert r.status_code == 200, r.text
+    assert r.json()["preferences"] == {"digest": False, "email": "ann@example.nl"}
+    assert r.json()["user"]["username"] == "ann"
+    r = await api.get("ann", "/api/me/preferences")
+    assert r.json()["preferences"]["digest"] is False
+    assert (await api.get("amy", "/api/me/preferences")).json()["preferences"]["digest"] is True
+    assert (await api.get("ann", "/api/me")).json()["user"]["username"] == "ann"
+
+
+@SQLITE_ONLY
+async def test_preference_input_is_validated(api: Api) -> None:
+    """Unknown fields, wrong types and malformed addresses are 400; no session is 401."""
+    for body in ({}, {"digest": "nee"}, {"email": "geen-adres"}, {"theme": "x"}, {"email": 5}):
+        r = await api.call("ann", "PATCH", "/api/me", body)
+        assert r.status_code == 400, body
+    assert (await api.call(None, "PATCH", "/api/me", {"digest": False})).status_code == 401
+    assert (await api.get(None, "/api/me/preferences")).status_code == 401
