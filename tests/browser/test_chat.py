@@ -389,3 +389,49 @@ def test_new_messages_are_announced_politely(open_tab, server: Server) -> None:
     said = anna.page.evaluate("() => window.__said")
     assert len(said) == 1, said
     assert said[0] == "4 nieuwe berichten in Werken als één overheid."
+
+
+def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server) -> None:
+    """Older pages load on request without "new" noise; "first unread" loads back to it."""
+    room = "samenwerken-maatschappelijke-partners"
+    older = [f"Eerder bericht {n:02d}" for n in range(1, 81)]
+    post_many(server, "bram", room, older)
+    anna = open_tab()
+    login(anna, "anna", server.logins["anna"])
+    open_room(anna, room, live=True)
+    page = anna.page
+    for _ in range(10):
+        if page.locator(".history-top", has_text="Begin van het gesprek").count():
+            break
+        page.get_by_role("button", name="Oudere berichten laden").click()
+        page.wait_for_timeout(300)
+    page.locator(".history-top", has_text="Begin van het gesprek").wait_for()
+    assert [b for b in message_bodies(anna) if b.startswith("Eerder bericht")] == older
+    assert page.locator(".new-below").is_hidden()
+    page.locator(".timeline").focus()
+    page.keyboard.press("End")
+    page.wait_for_timeout(700)  # the read marker is sent after scrolling settles
+
+    page.locator("#topnav").get_by_role("link", name="Gesprekken").click()
+
+    # Back in the room after others wrote: the backlog arrives, the "new" line precedes it.
+    newer = [f"Later bericht {n:02d}" for n in range(1, 71)]
+    post_many(server, "bram", room, newer)
+    open_room(anna, room, live=True)
+    page.locator("#eerste-ongelezen").wait_for()
+    assert page.locator("#eerste-ongelezen + article .body").inner_text() == newer[0]
+    page.locator(".timeline").focus()
+    page.keyboard.press("End")
+    page.wait_for_timeout(700)
+    page.locator("#topnav").get_by_role("link", name="Gesprekken").click()
+
+    # After a reload only the newest page is loaded: the jump button loads back to the line.
+    latest = [f"Nog later bericht {n:02d}" for n in range(1, 71)]
+    post_many(server, "bram", room, latest)
+    page.reload()
+    open_room(anna, room, live=True)
+    page.get_by_role("button", name="Naar eerste ongelezen").click()
+    page.wait_for_function("() => document.activeElement.id === 'eerste-ongelezen'")
+    assert page.locator("#eerste-ongelezen + article .body").inner_text() == latest[0]
+    shot(anna, "13-eerste-ongelezen")
+    assert_clean(anna)

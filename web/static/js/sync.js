@@ -234,7 +234,9 @@ export class Sync {
         this.store.emit('rooms');
       }
     }
-    this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message });
+    // History pages are announced once per page by the caller ('reset', 'prepend'), so an
+    // older message never counts as "new below".
+    if (live) this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message });
     if (res.gap && live && !this.subscribing.has(slug)) this.backfill(slug, Number(ev.seq) - 1);
   }
 

@@ -16,6 +16,8 @@ const BOTTOM_SLACK_PX = 48;
 /** Scrolling this close to the top loads older messages. */
 const TOP_LOAD_PX = 120;
 const MAX_BODY = 4000;
+/** How long opening a room waits for its backlog before showing what it has. */
+const SUBSCRIBE_WAIT_MS = 3000;
 
 export class RoomView {
   /**
@@ -151,7 +153,23 @@ export class RoomView {
       return;
     }
     if (this.t.removedReason) this.onRemoved({ reason: this.t.removedReason });
+    // A room seen before catches up through the backlog: place the "new" line after it.
+    await this.untilSubscribed(SUBSCRIBE_WAIT_MS);
     this.arrive();
+  }
+
+  /** @param {number} ms */
+  untilSubscribed(ms) {
+    if (!this.sync.subscribing.has(this.slug)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const off = this.store.on(`timeline:${this.slug}`, (d) => { if (d.kind === 'subscribed') done(); });
+      function done() {
+        clearTimeout(timer);
+        off();
+        resolve(undefined);
+      }
+    });
   }
 
   destroy() {
@@ -264,14 +282,17 @@ export class RoomView {
     /** @type {HTMLElement[]} */
     const desired = [];
     let lastDay = '';
-    let markerPlaced = false;
+    // The line goes only where it is true: before the first unread message, once the
+    // history back to it is loaded (not at the top of a partial page).
+    const from = this.unreadFrom;
+    let markerPlaced = from === null || (this.t.hasMoreBefore && (this.t.firstSeq ?? Infinity) > from + 1);
     for (const m of this.t.messages) {
       const day = dayKey(m.created_at);
       if (day !== lastDay) {
         desired.push(this.dayEl(day, m.created_at));
         lastDay = day;
       }
-      if (!markerPlaced && this.unreadFrom !== null && m.seq > this.unreadFrom && m.author.username !== this.me) {
+      if (!markerPlaced && from !== null && m.seq > from && m.author.username !== this.me) {
         desired.push(this.unreadMarker());
         markerPlaced = true;
       }
@@ -364,7 +385,6 @@ export class RoomView {
     this.timeline.scrollTop = this.timeline.scrollHeight;
     this.newBelow = 0;
     this.belowButton.hidden = true;
-    if (this.arrived) this.jumpButton.hidden = true;
     if (focusLast) {
       const last = /** @type {HTMLElement|null} */ (this.list.lastElementChild);
       if (last) last.focus({ preventScroll: true });
@@ -376,17 +396,25 @@ export class RoomView {
   scrollToUnreadMarker() {
     const marker = this.marker;
     if (!marker || !marker.isConnected) return this.scrollToBottom(false);
-    this.timeline.scrollTop = Math.max(0, marker.offsetTop - this.timeline.offsetTop - 8);
-    if (!this.atBottom()) this.jumpButton.hidden = false;
+    // .timeline is the offsetParent of its content.
+    this.timeline.scrollTop = Math.max(0, marker.offsetTop - 8);
     return undefined;
+  }
+
+  /** Whether the "new messages" line is on screen (then the jump button has done its job). */
+  markerInView() {
+    const m = this.marker;
+    if (!m || !m.isConnected) return false;
+    const top = this.timeline.scrollTop;
+    return m.offsetTop >= top && m.offsetTop < top + this.timeline.clientHeight;
   }
 
   onScroll() {
     if (this.atBottom()) {
       this.newBelow = 0;
       this.belowButton.hidden = true;
-      this.jumpButton.hidden = true;
     }
+    if (this.markerInView()) this.jumpButton.hidden = true;
     clearTimeout(this.readTimer);
     this.readTimer = setTimeout(() => this.maybeMarkRead(), 250);
     if (this.timeline.scrollTop < TOP_LOAD_PX) this.loadOlder(false);
