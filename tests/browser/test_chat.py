@@ -160,9 +160,9 @@ def test_keyboard_only_login_and_send(open_tab, server: Server) -> None:
     kb.press("Enter")
     page.locator("#topnav").wait_for(state="visible")
 
-    def tab_to(selector: str, limit: int = 60) -> None:
+    def tab_to(selector: str, limit: int = 60, back: bool = False) -> None:
         for _ in range(limit):
-            kb.press("Tab")
+            kb.press("Shift+Tab" if back else "Tab")
             if page.evaluate("(s) => document.activeElement.matches(s)", selector):
                 outline = page.evaluate(
                     "() => getComputedStyle(document.activeElement).outlineStyle"
@@ -181,6 +181,17 @@ def test_keyboard_only_login_and_send(open_tab, server: Server) -> None:
     kb.press("Enter")
     wait_for_message(tab, text)
     page.locator(".pending-list article").first.wait_for(state="detached")
+
+    # Reply to it through its actions menu, still without a mouse.
+    tab_to(".messages article.msg:last-child .msg-menu-toggle", back=True)
+    kb.press("Enter")
+    assert page.evaluate("document.activeElement.textContent") == "Beantwoorden"
+    kb.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "composer-input"
+    reply = unique("Antwoord met het toetsenbord")
+    kb.type(reply)
+    kb.press("Enter")
+    wait_for_message(tab, reply).first.locator(".reply-ref", has_text=text).wait_for()
     assert_clean(tab)
 
 

@@ -159,8 +159,16 @@ function renderUser() {
 }
 
 /** @param {{state: string, retryInMs?: number}} d */
+let sessionCheck = false;
+
 function showConnection(d) {
   document.body.dataset.connection = d.state;
+  // A refused upgrade looks like any lost connection; after a few, ask whether the
+  // session is still valid (a 401 there leads back to the login screen).
+  if (d.state === 'waiting' && sync.conn.failures >= 3 && !sessionCheck && signedIn) {
+    sessionCheck = true;
+    api.me().catch(() => {}).finally(() => { sessionCheck = false; });
+  }
   if (d.state === 'open') {
     everOpen = true;
     if (!connection.hidden) {

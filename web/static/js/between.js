@@ -1,0 +1,60 @@
+/**
+ * The between-meetings API (docs/meetings.md): catch-up, marks, agenda, overview.
+ * Same error semantics as `api.js`: every non-2xx answer throws an ApiError.
+ * @module between
+ */
+import { ApiError } from './api.js';
+
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+async function request(method, path, body) {
+  /** @type {RequestInit} */
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers = { ...init.headers, 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'network', 'network error');
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = data && data.error ? data.error : {};
+    throw new ApiError(res.status, err.code ?? `http_${res.status}`, err.message ?? res.statusText);
+  }
+  return data;
+}
+
+const message = (/** @type {string} */ slug, /** @type {string|number} */ id) =>
+  `/api/rooms/${encodeURIComponent(slug)}/messages/${encodeURIComponent(String(id))}`;
+
+export const between = {
+  /** @param {'last_meeting'|'last_visit'} since */
+  catchup: (since) => request('GET', `/api/catchup?since=${encodeURIComponent(since)}`),
+  /** @param {Record<string, number>} rooms */
+  markRead: (rooms) => request('POST', '/api/catchup/read', { rooms }),
+  overview: () => request('GET', '/api/overview'),
+  /** @param {string} slug */
+  agenda: (slug) => request('GET', `/api/meetings/${encodeURIComponent(slug)}/agenda`),
+  /**
+   * @param {string} slug @param {string|number} id
+   * @param {{kind: string, owner?: string, due?: string}} body
+   */
+  mark: (slug, id, body) => request('POST', `${message(slug, id)}/mark`, body),
+  /** @param {string} slug @param {string|number} id @param {string[]} themes */
+  tag: (slug, id, themes) => request('POST', `${message(slug, id)}/tags`, { themes }),
+};
+
+/** Dutch names of the marks. */
+export const MARK_LABELS = /** @type {Record<string, string>} */ ({
+  vraag: 'Vraag',
+  besluit: 'Besluit',
+  actiepunt: 'Actiepunt',
+});
