@@ -1,0 +1,114 @@
+/**
+ * "Sinds de vorige bijeenkomst": per room what is new since the last meeting (or the
+ * member's last visit): messages, mentions, open questions, action items, decisions,
+ * new members; and "Alles gelezen tot hier".
+ * @module views/catchup
+ */
+import { between, MARK_LABELS } from '../between.js';
+import { h, replace, uid } from '../dom.js';
+import { formatDateTime } from '../format.js';
+import { errorText } from '../i18n.js';
+import { roomHref } from '../router.js';
+
+const SINCE_LABELS = {
+  last_meeting: 'Sinds de vorige bijeenkomst',
+  last_visit: 'Sinds mijn vorige bezoek',
+};
+
+/**
+ * @param {HTMLElement} main
+ * @param {{announcer: {say: (text: string) => void}, refreshRooms?: () => Promise<unknown>, since?: string}} opts
+ */
+export async function renderCatchup(main, opts) {
+  const since = opts.since === 'last_visit' ? 'last_visit' : 'last_meeting';
+  document.title = 'Bijpraten – Werkplaats';
+  const titleId = uid('catchup-title');
+  const heading = h('h1', { id: titleId, tabindex: '-1', text: 'Sinds de vorige bijeenkomst' });
+  const body = h('div', { class: 'catchup-body' }, h('p', { class: 'loading', text: 'Bezig met laden…' }));
+  replace(main, h('section', { class: 'catchup', 'aria-labelledby': titleId }, heading, sinceChoice(since, main, opts), body));
+  let data;
+  try {
+    data = await between.catchup(since);
+  } catch (err) {
+    replace(body, h('p', { class: 'form-error', role: 'alert', text: errorText(/** @type {any} */ (err).code) }));
+    return;
+  }
+  replace(body, meetingsLine(data), totalsLine(data), readAllButton(data, main, opts, since),
+    data.rooms.length ? data.rooms.map(roomSection) : h('p', { class: 'empty', text: 'Niets nieuws. Je bent bij.' }));
+}
+
+/** @param {string} since @param {HTMLElement} main @param {any} opts */
+function sinceChoice(since, main, opts) {
+  const name = uid('since');
+  return h('fieldset', { class: 'since-choice' },
+    h('legend', { text: 'Wat wil je zien?' }),
+    Object.entries(SINCE_LABELS).map(([value, label]) => {
+      const id = uid('since-opt');
+      return h('span', { class: 'field-check' },
+        h('input', {
+          type: 'radio', id, name, value, checked: value === since,
+          onchange: () => renderCatchup(main, { ...opts, since: value }).then(() => opts.announcer.say(label)),
+        }),
+        h('label', { for: id, text: label }));
+    }));
+}
+
+/** @param {any} data */
+function meetingsLine(data) {
+  const parts = [];
+  if (data.previous_meeting) parts.push(`Vorige bijeenkomst: ${data.previous_meeting.title}, ${formatDateTime(data.previous_meeting.date)}.`);
+  if (data.next_meeting) parts.push(`Volgende bijeenkomst: ${data.next_meeting.title}, ${formatDateTime(data.next_meeting.date)}${data.next_meeting.place ? ` in ${data.next_meeting.place}` : ''}.`);
+  return parts.length ? h('p', { class: 'meetings-line', text: parts.join(' ') }) : null;
+}
+
+/** @param {any} data */
+function totalsLine(data) {
+  const t = data.totals;
+  return h('p', { class: 'totals', text: `${t.new_messages} nieuwe berichten, ${t.mentions} vermeldingen van jou, ${t.open_questions} open vragen, ${t.decisions} besluiten.` });
+}
+
+/** @param {any} data @param {HTMLElement} main @param {any} opts @param {string} since */
+function readAllButton(data, main, opts, since) {
+  const rooms = data.read_up_to ?? {};
+  if (!Object.keys(rooms).length) return null;
+  return h('p', {}, h('button', {
+    type: 'button', class: 'btn btn-primary', text: 'Alles gelezen tot hier',
+    onclick: async () => {
+      try {
+        await between.markRead(rooms);
+        await opts.refreshRooms?.();
+        await renderCatchup(main, { ...opts, since });
+        opts.announcer.say('Alles is gemarkeerd als gelezen.');
+      } catch (err) {
+        opts.announcer.say(errorText(/** @type {any} */ (err).code));
+      }
+    },
+  }));
+}
+
+/** @param {any} room */
+function roomSection(room) {
+  const id = uid('catchup-room');
+  const lists = [
+    ['Vermeldingen van jou', room.mentions.map((/** @type {any} */ m) => itemLink(room.slug, m.seq, `${m.author.display_name}: ${m.excerpt}`))],
+    ['Open vragen', room.open_questions.map((/** @type {any} */ i) => markedLink(i))],
+    ['Actiepunten', room.action_items.map((/** @type {any} */ i) => markedLink(i))],
+    ['Besluiten', room.decisions.map((/** @type {any} */ i) => markedLink(i))],
+    ['Nieuwe leden', room.new_members.map((/** @type {any} */ m) => h('li', { text: `${m.display_name}${m.organisation ? ` (${m.organisation})` : ''}` }))],
+  ].filter(([, items]) => items.length);
+  return h('section', { class: 'catchup-room', 'aria-labelledby': id },
+    h('h2', { id }, h('a', { href: roomHref(room.slug), text: room.name })),
+    h('p', { text: room.new_messages === 1 ? '1 nieuw bericht' : `${room.new_messages} nieuwe berichten` }),
+    lists.map(([title, items]) => [h('h3', { text: String(title) }), h('ul', {}, items)]));
+}
+
+/** @param {string} slug @param {number} seq @param {string} text */
+function itemLink(slug, seq, text) {
+  return h('li', {}, h('a', { href: roomHref(slug, seq), text }));
+}
+
+/** @param {any} i */
+function markedLink(i) {
+  const extra = [i.owner ? `eigenaar @${i.owner}` : '', i.due ? `uiterlijk ${i.due}` : ''].filter(Boolean).join(', ');
+  return itemLink(i.room, i.seq, `${MARK_LABELS[i.kind] ?? i.kind}: ${i.excerpt} — ${i.author.display_name}${extra ? ` (${extra})` : ''}`);
+}
