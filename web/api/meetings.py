@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -43,32 +44,37 @@ async def create_meeting(request: Request) -> Response:
     place = text_field(data, "place", 200, required=True)
     programme = text_field(data, "programme", MAX_PROGRAMME_CHARS, required=False)
     reason = reason_field(data, required=False)
-    async with svc.db.write() as session:
-        theme = await repo.theme_by_slug(session, theme_slug)
-        if theme is None:
-            raise BadRequest(f"field 'theme': no theme {theme_slug!r}")
-        taken = await session.execute(select(Room.id).where(Room.slug == slug))
-        taken_meeting = await session.execute(select(Meeting.id).where(Meeting.slug == slug))
-        if taken.first() is not None or taken_meeting.first() is not None:
-            raise Conflict(f"the slug {slug!r} is already used by a room")
-        meeting, room = await repo.create_meeting(
-            session,
-            slug=slug,
-            title=title,
-            theme=theme,
-            starts_at=starts_at,
-            place=place,
-            programme=programme,
-        )
-        await repo.record(
-            session,
-            source(request, who),
-            "create_meeting",
-            room=slug,
-            reason=reason,
-            details={"theme": theme.slug, "date": repo.meeting_wire(meeting, None)["date"]},
-        )
-        wire = {"meeting": repo.meeting_wire(meeting, theme.slug), "room": room_wire(room)}
+    taken = Conflict(f"the slug {slug!r} is already used by a room")
+    try:
+        async with svc.db.write() as session:
+            theme = await repo.theme_by_slug(session, theme_slug)
+            if theme is None:
+                raise BadRequest(f"field 'theme': no theme {theme_slug!r}")
+            rooms = await session.execute(select(Room.id).where(Room.slug == slug))
+            meetings = await session.execute(select(Meeting.id).where(Meeting.slug == slug))
+            if rooms.first() is not None or meetings.first() is not None:
+                raise taken
+            meeting, room = await repo.create_meeting(
+                session,
+                slug=slug,
+                title=title,
+                theme=theme,
+                starts_at=starts_at,
+                place=place,
+                programme=programme,
+            )
+            await repo.record(
+                session,
+                source(request, who),
+                "create_meeting",
+                room=slug,
+                reason=reason,
+                details={"theme": theme.slug, "date": repo.meeting_wire(meeting, None)["date"]},
+            )
+            wire = {"meeting": repo.meeting_wire(meeting, theme.slug), "room": room_wire(room)}
+    except IntegrityError:
+        # Another admin took the slug between the check above and the insert.
+        raise taken from None
     return JSON(wire, status_code=201)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +21,7 @@ from persistence import events
 from persistence import moderation as repo
 from persistence.accounts import actor_for, user_by_name
 from persistence.models import Ban, Message, Mute, Pin, Report, Room, User, utcnow
-from persistence.rooms import ban_of, room_by_slug, room_ref
+from persistence.rooms import ban_of, room_ref
 from rooms import moderation as rules
 from rooms.access import check_admin, check_moderate, may_read
 from rooms.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -98,16 +99,26 @@ def path_id(request: Request, name: str) -> int:
 # Look-ups inside the action's transaction.
 
 
-async def find_room(session: AsyncSession, slug: str) -> Room:
-    room = await room_by_slug(session, slug) if SLUG_RE.fullmatch(slug) else None
+async def find_room(session: AsyncSession, slug: str, *, lock: bool = True) -> Room:
+    """The room by slug; `lock` takes its row lock (PostgreSQL) so that the checks and the
+    action that follow cannot interleave with another moderator's on the same room
+    (SQLite's BEGIN IMMEDIATE serialises writers already)."""
+    query = select(Room).where(Room.slug == slug)
+    room = None
+    if SLUG_RE.fullmatch(slug):
+        room = (
+            await session.execute(query.with_for_update() if lock else query)
+        ).scalar_one_or_none()
     if room is None:
         raise NotFound(f"no room {slug!r}")
     return room
 
 
-async def moderated_room(session: AsyncSession, request: Request, who: Caller) -> Room:
+async def moderated_room(
+    session: AsyncSession, request: Request, who: Caller, *, lock: bool = True
+) -> Room:
     """The room in the path, which the caller must be allowed to moderate."""
-    room = await find_room(session, request.path_params["slug"])
+    room = await find_room(session, request.path_params["slug"], lock=lock)
     check_moderate(who.actor, room_ref(room))
     return room
 
@@ -285,7 +296,7 @@ async def _restrictions(request: Request, model: type[Ban] | type[Mute], key: st
     svc = services(request)
     who = await caller(request)
     async with svc.db.read() as session:
-        room = await moderated_room(session, request, who)
+        room = await moderated_room(session, request, who, lock=False)
         rows = await repo.active_restrictions(session, model, room.id, utcnow())
         by = {u.id: u.username for u in await _users(session, {r.by_id for r, _ in rows})}
         wire = [repo.restriction_wire(r, room.slug, name, by.get(r.by_id or 0)) for r, name in rows]
@@ -452,7 +463,7 @@ async def scoped_room(
     slug = request.query_params.get("room")
     if not slug:
         return None
-    room = await find_room(session, slug)
+    room = await find_room(session, slug, lock=False)
     if scope is not None and room.id not in scope:
         raise Forbidden(f"you may not moderate room {room.slug}")
     return room
@@ -484,7 +495,7 @@ async def handle_report(request: Request) -> Response:
     data = await json_body(request)
     report_id = path_id(request, "report_id")
     async with svc.db.write() as session:
-        report = await session.get(Report, report_id)
+        report = await session.get(Report, report_id, with_for_update=True)
         if report is None:
             raise NotFound(f"no report {report_id}")
         room = await session.get(Room, report.room_id)
