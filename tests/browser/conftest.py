@@ -83,9 +83,13 @@ class Server:
     proc: subprocess.Popen[bytes] = field(repr=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real uvicorn process on a free loopback port, with the demo community loaded."""
+    """A real uvicorn process on a free loopback port, with the demo community loaded.
+
+    Package scope: it, Playwright and chromium are gone before the rest of the suite's
+    asyncio tests run.
+    """
     tmp = tmp_path_factory.mktemp("browser-server")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WERKPLAATS_")}
     env["WERKPLAATS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp / 'db.sqlite'}"
@@ -135,7 +139,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_api() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
@@ -146,7 +150,7 @@ def playwright_api() -> Iterator[Any]:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_api: Any) -> Iterator[Any]:
     """Debian's chromium; never a browser downloaded by Playwright."""
     need(
@@ -162,7 +166,7 @@ def browser(playwright_api: Any) -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def axe_source() -> Path:
     need(
         AXE_JS.exists(),
