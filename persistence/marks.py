@@ -208,3 +208,12 @@ def marked_message_ids(kind: MarkKind, open_only: bool = False) -> Select[int]:
     if open_only:
         query = query.where(MessageMark.answer_id.is_(None))
     return query
+
+
+def tagged_message_ids(theme_slug: str) -> Select[int]:
+    """A `SELECT` of the ids of messages tagged with this theme: for search's `theme=` filter."""
+    return (
+        select(MessageTheme.message_id)
+        .join(Theme, Theme.id == MessageTheme.theme_id)
+        .where(Theme.slug == theme_slug)
+    )

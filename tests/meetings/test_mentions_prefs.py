@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from persistence import accounts
 from persistence.db import Database
+from persistence.marks import marked_message_ids, tagged_message_ids
 from persistence.mentions import mention_frames, unread_mentions
 from persistence.models import Message, User
 from persistence.rooms import readable_rooms, room_by_slug
+from rooms.marks import MarkKind
 from tests.meetings.conftest import SQLITE_ONLY, Api, Store
 
 
@@ -73,3 +77,31 @@ async def test_preference_input_is_validated(api: Api) -> None:
         assert r.status_code == 400, body
     assert (await api.call(None, "PATCH", "/api/me", {"digest": False})).status_code == 401
     assert (await api.get(None, "/api/me/preferences")).status_code == 401
+
+
+async def test_search_filter_helpers(api: Api, store: Store, database: Database) -> None:
+    """The subqueries search can filter on: messages by mark (open or all) and by theme tag."""
+    q = await store.post("theme-one", "ann", "Vraag?")
+    a = await store.post("theme-one", "bob", "Antwoord.", reply_to=q)
+    d = await store.post("area-a", "amy", "Besluit.")
+    for mid, room, kind in ((q, "theme-one", "vraag"), (d, "area-a", "besluit")):
+        r = await api.post("ann", f"/api/rooms/{room}/messages/{mid}/mark", {"kind": kind})
+        assert r.status_code == 200
+    r = await api.post("ann", f"/api/rooms/area-a/messages/{d}/tags", {"themes": ["theme-two"]})
+    assert r.status_code == 200
+    async with database.read() as s:
+
+        async def ids(sub: Any) -> set[int]:
+            return set((await s.execute(select(Message.id).where(Message.id.in_(sub)))).scalars())
+
+        assert await ids(marked_message_ids(MarkKind.VRAAG)) == {q}
+        assert await ids(marked_message_ids(MarkKind.VRAAG, open_only=True)) == {q}
+        assert await ids(marked_message_ids(MarkKind.BESLUIT)) == {d}
+        assert await ids(tagged_message_ids("theme-two")) == {d}
+    r = await api.post("ann", f"/api/rooms/theme-one/messages/{q}/answered", {"reply_id": a})
+    assert r.status_code == 200
+    async with database.read() as s:
+        found = await s.execute(
+            select(Message.id).where(Message.id.in_(marked_message_ids(MarkKind.VRAAG, True)))
+        )
+        assert list(found.scalars()) == []
