@@ -156,3 +156,19 @@ def test_logout_ends_the_session(open_tab, server: Server) -> None:
     page.get_by_role("heading", name="Inloggen bij de Werkplaats").wait_for()
     status = page.evaluate("async () => (await fetch('/api/me')).status")
     assert status == 401
+
+
+def test_room_moderator_gets_the_tools_of_that_room_only(open_tab, server: Server) -> None:
+    """Sjoerd moderates the Veenweiden room: tools there, none in a theme room."""
+    tab = open_tab()
+    page = tab.page
+    login(tab, "sjoerd", server.logins["sjoerd"])
+    open_room(tab, AREA)
+    page.get_by_role("button", name="Kamerbeheer").wait_for()
+    page.locator("#topnav").get_by_role("link", name="Gesprekken").click()
+    open_room(tab, THEME)
+    page.wait_for_timeout(500)
+    assert page.get_by_role("button", name="Kamerbeheer").is_hidden()
+    page.locator(".messages .msg-menu-toggle").first.click()
+    assert page.get_by_role("button", name="Verbergen (moderatie)").count() == 0
+    assert_clean(tab)

@@ -124,6 +124,8 @@ export const api = {
   mute: (slug, body) => request('POST', `${room(slug)}/mutes`, body),
   /** @param {string} slug @param {{topic?: string, locked?: boolean, archived?: boolean, reason?: string}} body */
   patchRoom: (slug, body) => request('PATCH', room(slug), body),
+  /** Not in the contract; this server lets every reader see a room's moderators. @param {string} slug */
+  moderators: (slug) => request('GET', `${room(slug)}/moderators`),
   /** @returns {Promise<{reports: any[]}>} */
   reports: () => request('GET', '/api/reports'),
   /**

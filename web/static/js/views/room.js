@@ -69,12 +69,14 @@ export class RoomView {
     this.presenceSummary = h('summary', { text: 'Online' });
     this.presenceList = h('ul', { class: 'presence-list' });
     this.jumpButton = h('button', { type: 'button', class: 'btn btn-small', hidden: true, text: 'Naar eerste ongelezen', onclick: () => this.jumpToFirstUnread() });
+    this.settingsButton = h('button', {
+      type: 'button', class: 'btn btn-small', text: 'Kamerbeheer', hidden: !this.store.mayModerate(this.slug),
+      onclick: () => this.roomSettings(),
+    });
     const tools = h('div', { class: 'room-tools' },
       h('details', { class: 'presence' }, this.presenceSummary, this.presenceList),
       this.jumpButton,
-      this.store.mayModerate(this.slug)
-        ? h('button', { type: 'button', class: 'btn btn-small', text: 'Kamerbeheer', onclick: () => this.roomSettings() })
-        : null);
+      this.settingsButton);
     const head = h('header', { class: 'room-head' },
       h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
       this.title, this.topic, this.flags, tools);
@@ -134,6 +136,27 @@ export class RoomView {
     this.renderAll();
     this.title.focus();
     await this.load();
+    this.checkRoomModerator();
+  }
+
+  /**
+   * Room moderators (not staff) are not marked in the room list; this server lists a
+   * room's moderators to its readers, so ask. Without that endpoint nothing changes.
+   */
+  async checkRoomModerator() {
+    const room = this.room;
+    if (!room || this.store.isStaff() || room.can_moderate) return;
+    try {
+      const data = await api.moderators(this.slug);
+      const names = Array.isArray(data?.moderators) ? data.moderators.map((/** @type {any} */ m) => (typeof m === 'string' ? m : m.username)) : [];
+      if (!names.includes(this.me) || !this.root.isConnected) return;
+      room.can_moderate = true;
+      this.settingsButton.hidden = false;
+      for (const m of this.t.messages) this.refreshMessage(m);
+      this.renderHeader();
+    } catch {
+      /* not offered by this server: no room moderator tools */
+    }
   }
 
   /** First load of the room; on failure a retry button (a network loss is not final). */
