@@ -18,7 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.events import author_wire, iso
 from persistence.marks import MarkedItem, marked_items, open_marks
-from persistence.meetings import all_meetings, meeting_wire, ref, theme_rooms, theme_slugs
+from persistence.meetings import (
+    all_meetings,
+    meeting_wire,
+    next_meeting_per_room,
+    ref,
+    theme_rooms,
+    theme_slugs,
+)
+from persistence.mentions import unread_mentions
 from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User
 from persistence.rooms import RoomSummary, readable_rooms
 from rooms.marks import MarkKind
@@ -203,4 +211,23 @@ async def catchup(
         "read_up_to": {
             s.room.slug: s.room.last_seq for s in summaries if s.room.last_seq > s.read_seq
         },
+    }
+
+
+async def room_extras(
+    session: AsyncSession, actor: Actor, summaries: list[RoomSummary], now: datetime
+) -> dict[str, dict[str, Any]]:
+    """What `GET /api/rooms` and `hello` add per room: `unread_mentions` and `next_meeting`.
+
+    Usage: `extras = await room_extras(s, actor, summaries, utcnow())`, then
+    `{**summary.wire(), **extras[summary.room.slug]}` for each room.
+    """
+    counts = await unread_mentions(session, actor.user_id, actor.username, summaries)
+    upcoming = await next_meeting_per_room(session, [s.room for s in summaries], now)
+    return {
+        s.room.slug: {
+            "unread_mentions": counts.get(s.room.slug, 0),
+            "next_meeting": upcoming.get(s.room.slug),
+        }
+        for s in summaries
     }

@@ -14,9 +14,10 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts
+from persistence.db import Database
 from persistence.events import author_wire, iso
 from persistence.models import Message, Room, User, utcnow
-from persistence.rooms import RoomSummary, ban_of, room_ref
+from persistence.rooms import RoomSummary, ban_of, room_by_slug, room_ref
 from rooms.access import may_read
 from rooms.mentions import excerpt, mentioned_usernames, mentions
 
@@ -89,3 +90,18 @@ async def mention_frames(
         }
         result.append((user.id, frame))
     return result
+
+
+async def mention_deliveries(
+    db: Database, room_slug: str, message_id: int
+) -> list[tuple[int, dict[str, Any]]]:
+    """After a message is committed: (user id, `mention` frame) pairs, in a read transaction.
+
+    For the `/ws` send path: `for uid, f in await mention_deliveries(...): notify_user(uid, f)`.
+    """
+    async with db.read() as session:
+        room = await room_by_slug(session, room_slug)
+        message = await session.get(Message, message_id)
+        if room is None or message is None or message.room_id != room.id:
+            return []
+        return await mention_frames(session, room, message)

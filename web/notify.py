@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from persistence.mentions import mention_frames
-from persistence.models import Message
-from persistence.rooms import room_by_slug
+from persistence.mentions import mention_deliveries
 from web.deps import Services
 
 log = logging.getLogger("werkplaats.notify")
@@ -34,12 +32,7 @@ async def to_user(svc: Services, user_id: int, frame: dict[str, Any]) -> bool:
 
 async def notify_mentions(svc: Services, room_slug: str, message_id: int) -> int:
     """After a message is committed: a `mention` frame to each mentioned reader; how many."""
-    async with svc.db.read() as session:
-        room = await room_by_slug(session, room_slug)
-        message = await session.get(Message, message_id)
-        if room is None or message is None or message.room_id != room.id:
-            return 0
-        frames = await mention_frames(session, room, message)
+    frames = await mention_deliveries(svc.db, room_slug, message_id)
     sent = 0
     for user_id, frame in frames:
         sent += await to_user(svc, user_id, frame)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
 
 from persistence import accounts
+from persistence.catchup import room_extras
 from persistence.db import Database
 from persistence.marks import marked_message_ids, tagged_message_ids
 from persistence.mentions import mention_frames, unread_mentions
-from persistence.models import Message, User
+from persistence.models import Message, User, utcnow
 from persistence.rooms import readable_rooms, room_by_slug
 from rooms.marks import MarkKind
 from tests.meetings.conftest import SQLITE_ONLY, Api, Store
+from web.notify import notify_mentions
 
 
 async def counts_for(database: Database, username: str) -> dict[str, int]:
@@ -105,3 +108,39 @@ async def test_search_filter_helpers(api: Api, store: Store, database: Database)
             select(Message.id).where(Message.id.in_(marked_message_ids(MarkKind.VRAAG, True)))
         )
         assert list(found.scalars()) == []
+
+
+class FakeRealtime:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, dict[str, Any]]] = []
+
+    async def notify_user(self, user_id: int, frame: dict[str, Any]) -> None:
+        self.sent.append((user_id, frame))
+
+
+async def test_notify_mentions_uses_notify_user(store: Store, database: Database) -> None:
+    """With a hub that offers notify_user, each mentioned reader gets one frame; without, none."""
+    mid = await store.post("theme-one", "bob", "@ann en @amy, kijken jullie mee?")
+    fake = FakeRealtime()
+    svc: Any = SimpleNamespace(db=database, realtime=fake)
+    assert await notify_mentions(svc, "theme-one", mid) == 2
+    assert sorted(f["excerpt"] for _, f in fake.sent) == [fake.sent[0][1]["excerpt"]] * 2
+    bare: Any = SimpleNamespace(db=database, realtime=object())
+    assert await notify_mentions(bare, "theme-one", mid) == 0
+    assert await notify_mentions(svc, "area-a", mid) == 0
+
+
+async def test_room_extras_for_the_room_list(store: Store, database: Database) -> None:
+    """Per readable room: unread mentions and the next meeting it prepares for."""
+    await store.post("theme-one", "bob", "@ann?")
+    async with database.read() as s:
+        user = (await s.execute(select(User).where(User.username == "ann"))).scalar_one()
+        actor = await accounts.actor_for(s, user)
+        summaries = await readable_rooms(s, actor)
+        extras = await room_extras(s, actor, summaries, utcnow())
+    assert set(extras) == {x.room.slug for x in summaries} and "area-b" not in extras
+    assert extras["theme-one"]["unread_mentions"] == 1
+    assert extras["theme-one"]["next_meeting"]["slug"] == "meeting-one"
+    assert extras["theme-two"]["next_meeting"]["slug"] == "meeting-one"
+    assert extras["meeting-one"]["next_meeting"]["slug"] == "meeting-one"
+    assert extras["area-a"]["unread_mentions"] == 0
