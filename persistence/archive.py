@@ -24,7 +24,9 @@ from persistence.events import author_wire, event_wire, iso
 from persistence.models import (
     AuditEntry,
     Ban,
+    DigestSent,
     Event,
+    MemberPreference,
     Membership,
     Message,
     MessageRevision,
@@ -324,6 +326,18 @@ async def export_user(
                     session, select(Session).where(Session.user_id == user.id).order_by(Session.id)
                 )
             ],
+            "preferences": [
+                {"digest": p.digest, "email": p.email, "updated_at": iso(p.updated_at)}
+                for p in await _all(
+                    session, select(MemberPreference).where(MemberPreference.user_id == user.id)
+                )
+            ],
+            "digests_sent": [
+                {"meeting_id": d.meeting_id, "sent_at": iso(d.sent_at)}
+                for d in await _all(
+                    session, select(DigestSent).where(DigestSent.user_id == user.id)
+                )
+            ],
             "read_markers": [
                 {"room": slugs[r.room_id], "seq": r.seq, "updated_at": iso(r.updated_at)}
                 for r in await _all(
@@ -435,8 +449,8 @@ async def pseudonymise(db: Database, username: str, source: Source, *, reason: s
     """Anonymise an account in one transaction; returns its new username.
 
     Messages stay where they are (the archive stays consistent), shown as written by
-    "Verwijderde deelnemer". Name, organisation, password, sessions, memberships and read
-    markers go. The audit log keeps its old entries: it is append-only by law and design.
+    "Verwijderde deelnemer". Name, organisation, password, sessions, memberships, read
+    markers and preferences (with the e-mail address) go. The audit log keeps its old entries: it is append-only by law and design.
     """
     async with db.write() as session:
         user = await _user(session, username)
@@ -450,7 +464,8 @@ async def pseudonymise(db: Database, username: str, source: Source, *, reason: s
         user.role = "member"
         user.password_hash = None
         user.pseudonymised = True
-        for model in (Session, Membership, RoomModerator, ReadMarker):
+        # Access grants and personal settings (the digest e-mail address among them) go.
+        for model in (Session, Membership, RoomModerator, ReadMarker, MemberPreference):
             await session.execute(delete(model).where(model.user_id == user.id))
         await _rename_in_events(session, user.id, old, new)
         await record(

@@ -12,7 +12,15 @@ from sqlalchemy import select, text
 from persistence import archive, events
 from persistence.accounts import create_session, user_by_name
 from persistence.db import Database
-from persistence.models import Event, Membership, Message, MessageRevision, Session, utcnow
+from persistence.models import (
+    Event,
+    MemberPreference,
+    Membership,
+    Message,
+    MessageRevision,
+    Session,
+    utcnow,
+)
 from persistence.moderation import Source
 from persistence.rooms import room_by_slug
 from tests.moderation.conftest import audit_rows, post
@@ -67,7 +75,12 @@ async def test_user_export_has_all_their_data(database: Database) -> None:
     mine = await post(database, "area-a", "ann", "mijn bericht")
     await hide(database, mine, "ann", "ingetrokken")
     await post(database, "area-a", "amy", "niet van ann")
+    async with database.write() as session:
+        ann = await user_by_name(session, "ann")
+        assert ann is not None
+        session.add(MemberPreference(user_id=ann.id, digest=False, email="ann@a.example"))
     data = await archive.export_user(database, "ann", OPERATOR)
+    assert data["preferences"][0]["email"] == "ann@a.example"
     assert data["user"]["username"] == "ann" and data["user"]["organisation"] == "Gemeente A"
     assert data["memberships"][0]["room"] == "area-a"
     assert [m["body"] for m in data["messages"]] == ["mijn bericht"]
@@ -86,6 +99,7 @@ async def test_pseudonymise_keeps_the_archive_consistent(database: Database) -> 
         ann = await user_by_name(session, "ann")
         assert ann is not None
         await create_session(session, ann.id, "h" * 64, utcnow() + timedelta(days=1))
+        session.add(MemberPreference(user_id=ann.id, email="ann@gemeente-a.example"))
     new = await archive.pseudonymise(database, "ann", OPERATOR, reason="AVG-verzoek 12")
     assert new == f"verwijderd-{ann.id}"
     async with database.read() as session:
@@ -97,7 +111,7 @@ async def test_pseudonymise_keeps_the_archive_consistent(database: Database) -> 
             "",
             None,
         )
-        for model in (Session, Membership):
+        for model in (Session, Membership, MemberPreference):
             rows = await session.execute(select(model).where(model.user_id == user.id))
             assert rows.first() is None
         message = await session.get(Message, mid)
