@@ -446,3 +446,26 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     assert page.locator("#eerste-ongelezen + article .body").inner_text() == latest[0]
     shot(anna, "13-eerste-ongelezen")
     assert_clean(anna)
+
+
+def test_ban_closes_the_room_at_once(open_tab, server: Server) -> None:
+    """A ban reaches the banned participant's open room at once (`removed`)."""
+    room = "dynamisch-programmeren"
+    ingrid, pieter = open_tab(), open_tab()
+    login(ingrid, "ingrid", server.logins["ingrid"])
+    login(pieter, "pieter", server.logins["pieter"])
+    open_room(ingrid, room, live=True)
+    open_room(pieter, room, live=True)
+    text = unique("Dit had ik beter niet kunnen schrijven")
+    send(ingrid, text)
+    wait_for_message(pieter, text).first.locator(".msg-menu-toggle").click()
+    pieter.page.get_by_role("button", name="Ingrid Bakker verbannen").click()
+    dialog = pieter.page.get_by_role("dialog")
+    dialog.get_by_label("Reden").fill("Herhaaldelijk persoonlijk")
+    dialog.get_by_role("button", name="Verbannen").click()
+    dialog.wait_for(state="detached")
+
+    ingrid.page.locator(".room-notice", has_text="geen toegang meer").wait_for()
+    assert ingrid.page.locator("#composer-input").is_disabled()
+    ingrid.page.locator(f'#sidebar a[data-slug="{room}"]').wait_for(state="detached")
+    assert_clean(ingrid)
