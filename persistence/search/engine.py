@@ -102,24 +102,32 @@ def _statement(
     if cur is not None and req.sort is Sort.RECENT:
         value = EPOCH + int(cur.key) * MICROSECOND
     order, after = _order_and_after(key, ascending, value, cur.message_id if cur else None)
-    stmt = select(
-        Message.id,
-        Message.seq,
-        Message.created_at,
-        Message.body,
-        key.label("sort_key"),
-        Room.slug,
-        User.username,
-        User.display_name,
-        User.organisation,
-        User.layer,
-    )
+    # The page is chosen over narrow rows (id and key): the sort of every match then
+    # carries no message text; the text, room and author are joined for the page alone.
+    page = select(Message.id.label("id"), key.label("sort_key"))
     if dialect == "sqlite":
-        stmt = stmt.select_from(sqlite.fts).join(Message, Message.id == sqlite.fts.c.rowid)
-    else:
-        stmt = stmt.select_from(Message)
-    stmt = stmt.join(Room, Room.id == Message.room_id).join(User, User.id == Message.author_id)
-    return stmt.where(*where, *after).order_by(*order).limit(req.limit + 1)
+        page = page.select_from(sqlite.fts).join(Message, Message.id == sqlite.fts.c.rowid)
+    inner = page.where(*where, *after).order_by(*order).limit(req.limit + 1).subquery("page")
+    sort_key = inner.c.sort_key.asc() if ascending else inner.c.sort_key.desc()
+    return (
+        select(
+            inner.c.id,
+            inner.c.sort_key,
+            Message.seq,
+            Message.created_at,
+            Message.body,
+            Room.slug,
+            User.username,
+            User.display_name,
+            User.organisation,
+            User.layer,
+        )
+        .select_from(inner)
+        .join(Message, Message.id == inner.c.id)
+        .join(Room, Room.id == Message.room_id)
+        .join(User, User.id == Message.author_id)
+        .order_by(sort_key, inner.c.id.desc())
+    )
 
 
 async def search(
@@ -130,6 +138,8 @@ async def search(
     print_ = fingerprint(req.query.describe(), req.filters.describe(), req.sort, str(user_id))
     cur = decode(req.cursor, print_) if req.cursor else None
     stmt = _statement(dialect, req, user_id, now or utcnow(), cur)
+    if dialect != "sqlite":
+        await postgres.tune(session)
     rows = (await session.execute(stmt)).all()
     snippets = [build_snippet(r.body, req.query, stem) for r in rows[: req.limit]]
     hits = [

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from functools import reduce
 
-from sqlalchemy import ColumnElement, func, literal_column
+from sqlalchemy import ColumnElement, func, literal_column, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Float
 
 from persistence.search.query import Clause, Phrase, Query, Word
@@ -55,3 +56,18 @@ def match(query: Query) -> ColumnElement[bool]:
 def score(query: Query) -> ColumnElement[float]:
     """Cover density with length normalisation; higher is better."""
     return func.ts_rank_cd(VECTOR, tsquery(query), 1).cast(Float)
+
+
+async def tune(session: AsyncSession) -> None:
+    """Planner settings for this transaction only, measured with bench/search_bench.py.
+
+    A search ranks a few thousand rows in milliseconds: starting parallel workers (several
+    ms) and JIT-compiling the plan (tens of ms, triggered by the cost estimates of large
+    tables) cost more than they save.
+    """
+    await session.execute(
+        text(
+            "SELECT set_config('max_parallel_workers_per_gather', '0', true),"
+            " set_config('jit', 'off', true)"
+        )
+    )
