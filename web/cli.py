@@ -21,7 +21,7 @@ from persistence.migrate import migrate
 from persistence.moderation import Source, change_membership
 from rooms.community import CommunityError, parse_community
 from rooms.errors import DomainError
-from web import digest
+from web import digest, meeting_cli
 from web.passwords import hash_password_async, verify_password_async
 from web.settings import Settings, SettingsError, load_settings
 
@@ -294,6 +294,7 @@ def parser() -> argparse.ArgumentParser:
     reindex.set_defaults(run=cmd_reindex)
     add_archive_commands(sub)
     digest.add_parser(sub)
+    meeting_cli.add_parser(sub)
     return p
 
 

@@ -1,0 +1,100 @@
+"""`werkplaats meeting add|list`: meetings from the command line, as admins make them by API.
+
+The same rules as `POST /api/meetings`: the slug is free among rooms and meetings, the
+theme exists, the date is a date (10:00 UTC) or an ISO-8601 date-time; recorded in the
+audit log with the operator's OS account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from sqlalchemy import select
+
+from persistence import moderation as repo
+from persistence.db import Database
+from persistence.meetings import all_meetings, meeting_wire, theme_rooms, theme_slugs
+from persistence.models import Meeting, Room
+from rooms import moderation as rules
+from rooms.errors import DomainError
+from rooms.model import SLUG_RE
+from web.settings import Settings
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `werkplaats meeting` on the CLI's subcommands."""
+    p = sub.add_parser("meeting", help="add or list Werkplaats meetings")
+    actions = p.add_subparsers(dest="meeting_action", required=True)
+    add = actions.add_parser("add", help="add a meeting and its room")
+    add.add_argument("--slug", required=True)
+    add.add_argument("--title", required=True)
+    add.add_argument("--theme", required=True, help="the slug of the meeting's theme")
+    add.add_argument("--date", required=True, help="2026-12-01 (10:00 UTC) or 2026-12-01T13:30:00Z")
+    add.add_argument("--place", required=True)
+    add.add_argument("--programme", default="")
+    add.add_argument("--reason", default="", help="why, for the audit log")
+    add.set_defaults(run=cmd_meeting)
+    ls = actions.add_parser("list", help="list the meetings, oldest first")
+    ls.set_defaults(run=cmd_meeting)
+
+
+async def add_meeting(db: Database, args: argparse.Namespace) -> str:
+    """Create the meeting; returns a line describing it. Raises DomainError when refused."""
+    from web.cli import operator
+
+    if not SLUG_RE.fullmatch(args.slug):
+        raise DomainError("--slug must be 1 to 64 of a-z, 0-9 and '-'")
+    starts_at = rules.parse_meeting_start(args.date)
+    title, place = args.title.strip(), args.place.strip()
+    if not title or not place:
+        raise DomainError("--title and --place must not be empty")
+    async with db.write() as session:
+        theme = await repo.theme_by_slug(session, args.theme)
+        if theme is None:
+            raise DomainError(f"--theme: no theme {args.theme!r}")
+        for model in (Room, Meeting):
+            if (await session.execute(select(model.id).where(model.slug == args.slug))).first():
+                raise DomainError(f"the slug {args.slug!r} is already used")
+        meeting, _ = await repo.create_meeting(
+            session,
+            slug=args.slug,
+            title=title,
+            theme=theme,
+            starts_at=starts_at,
+            place=place,
+            programme=args.programme.strip(),
+        )
+        await repo.record(
+            session,
+            operator(),
+            "create_meeting",
+            room=args.slug,
+            reason=args.reason,
+            details={"theme": theme.slug, "date": starts_at.isoformat()},
+        )
+    return f"meeting {meeting.slug} on {starts_at:%Y-%m-%d %H:%M} UTC created, room {meeting.slug}"
+
+
+async def list_meetings(db: Database) -> list[str]:
+    async with db.read() as session:
+        themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
+        wires = [meeting_wire(m, themes, t_rooms) for m in await all_meetings(session)]
+    return [f"{w['date']}  {w['slug']:<24} {w['theme'] or '-':<24} {w['place']}" for w in wires]
+
+
+def cmd_meeting(settings: Settings, args: argparse.Namespace) -> int:
+    from web.cli import _with_db, fail
+
+    async def job(db: Database) -> int:
+        if args.meeting_action == "list":
+            for line in await list_meetings(db):
+                print(line)
+            return 0
+        try:
+            print(await add_meeting(db, args))
+        except DomainError as exc:
+            return fail(f"{exc.message} (nothing was written)")
+        return 0
+
+    return asyncio.run(_with_db(settings, job))
