@@ -217,3 +217,20 @@ def tagged_message_ids(theme_slug: str) -> Select[int]:
         .join(Theme, Theme.id == MessageTheme.theme_id)
         .where(Theme.slug == theme_slug)
     )
+
+
+async def clear_mark(
+    session: AsyncSession, room: Room, mark: MessageMark, by: User
+) -> dict[str, Any]:
+    """Remove a mark; returns the `message_unmarked` frame."""
+    event = await append_event(
+        session,
+        room.id,
+        "message_unmarked",
+        message_id=mark.message_id,
+        actor_id=by.id,
+        data={"by": by.username},
+    )
+    await session.delete(mark)
+    await session.flush()
+    return _frame(room, event)

@@ -152,3 +152,25 @@ async def test_mark_input_is_validated(api: Api, store: Store) -> None:
         assert (await api.post("ann", url("area-a", mid, "tags"), tags)).status_code == 400
     r = await api.post("ann", url("area-a", mid, "answered"), {"reply_id": "x"})
     assert r.status_code == 400
+
+
+async def test_unmark(api: Api, store: Store) -> None:
+    """DELETE .../mark removes it as a room event (a moderator too); outsiders 403; 404 after."""
+    mid = await store.post("area-a", "ann", "Toch geen besluit")
+    assert (await api.post("amy", url("area-a", mid, "mark"), {"kind": "besluit"})).is_success
+    path = url("area-a", mid, "mark")
+    assert (await api.call("rita", "DELETE", path)).status_code == 200
+    assert (await api.post("amy", path, {"kind": "vraag"})).is_success
+    assert (await api.call("bob", "DELETE", path)).status_code == 403
+    r = await api.call("ann", "DELETE", path)
+    assert r.status_code == 200, r.text
+    assert r.json()["event"] == {
+        "type": "message_unmarked",
+        "room": "area-a",
+        "seq": 5,
+        "message_id": mid,
+        "by": "ann",
+    }
+    assert (await api.call("ann", "DELETE", path)).status_code == 404
+    agenda = (await api.get("ann", "/api/meetings/meeting-one/agenda")).json()
+    assert agenda["open_questions"] == []

@@ -154,6 +154,27 @@ async def mark_answered(request: Request) -> Response:
     return JSON({"event": frame})
 
 
+async def unmark_message(request: Request) -> Response:
+    """`DELETE .../mark`: by who marked it, the message's author or a moderator."""
+    svc = services(request)
+    who = await caller(request)
+    slug = (await readable_room(request, who)).slug
+    message_id = message_id_of(request)
+    async with svc.db.write() as session:
+        room = await _postable(session, who, slug)
+        message = await _message(session, room, message_id)
+        mark = await repo.mark_of(session, message.id)
+        if mark is None:
+            raise NotFound(f"message {message_id} has no mark")
+        moderator = may_moderate(who.actor, room_ref(room))
+        check_may_mark(who.user.id, message.author_id, repo.state_of(mark), moderator)
+        user = await session.get(User, who.user.id)
+        assert user is not None
+        frame = await repo.clear_mark(session, room, mark, user)
+    await svc.realtime.publish_event(slug, frame)
+    return JSON({"event": frame})
+
+
 def _theme_slugs(data: dict[str, Any]) -> list[str]:
     raw = data.get("themes")
     if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
@@ -191,6 +212,7 @@ def routes() -> list[BaseRoute]:
     base = "/api/rooms/{slug}/messages/{message_id}"
     return [
         Route(f"{base}/mark", mark_message, methods=["POST"]),
+        Route(f"{base}/mark", unmark_message, methods=["DELETE"]),
         Route(f"{base}/answered", mark_answered, methods=["POST"]),
         Route(f"{base}/tags", tag_message, methods=["POST"]),
     ]
