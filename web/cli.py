@@ -9,21 +9,28 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
 from persistence import archive
+from persistence.accounts import actor_for, user_by_name
 from persistence.archive import ArchiveError
 from persistence.community import LoadReport, known_rooms, upsert_community
 from persistence.db import Database
 from persistence.migrate import migrate
+from persistence.models import utcnow
 from persistence.moderation import Source, change_membership
+from persistence.rooms import room_ref
+from rooms.access import may_read
 from rooms.community import CommunityError, parse_community
 from rooms.errors import DomainError
 from web import digest, meeting_cli
 from web.passwords import hash_password_async, verify_password_async
 from web.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from chat.realtime import Realtime
 
 EXIT_USAGE = 2
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -183,9 +190,37 @@ def cmd_export_user(settings: Settings, args: argparse.Namespace) -> int:
     return _archive_job(settings, job)
 
 
+async def notify_servers(
+    settings: Settings, db: Database, job: Callable[[Realtime], Awaitable[None]]
+) -> None:
+    """Tell the running servers through the shared broker (Redis); without one there is none.
+
+    The change is committed already: when the broker fails, the servers still refuse the
+    user at the next subscribe or request, so this only warns.
+    """
+    if not settings.uses_redis:
+        return
+    from chat.realtime import Realtime
+
+    realtime = Realtime(settings, db)
+    try:
+        await realtime.start()
+        try:
+            await job(realtime)
+        finally:
+            await realtime.stop()
+    except Exception as exc:
+        print(f"werkplaats: warning: open connections not told: {exc!r}", file=sys.stderr)
+
+
 def cmd_pseudonymise(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         new = await archive.pseudonymise(db, args.username, operator(), reason=args.reason)
+        async with db.read() as session:
+            user = await user_by_name(session, new)
+        assert user is not None
+        # "*": every session of the user, on every process.
+        await notify_servers(settings, db, lambda rt: rt.session_revoked(user.id, "*"))
         print(f"{args.username} is now {new}; sessions ended, name and password removed")
         return 0
 
@@ -207,8 +242,13 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_members(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         async with db.write() as session:
-            await change_membership(
+            room, user = await change_membership(
                 session, args.action, args.slug, args.username, operator(), args.reason
+            )
+            reads = may_read(await actor_for(session, user), room_ref(room), None, utcnow())
+        if not reads:
+            await notify_servers(
+                settings, db, lambda rt: rt.access_revoked(room.slug, user.id, "membership_ended")
             )
         done = "added to" if args.action == "add" else "removed from"
         print(f"{args.username} {done} {args.slug}")
