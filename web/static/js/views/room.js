@@ -18,6 +18,9 @@ const TOP_LOAD_PX = 120;
 const MAX_BODY = 4000;
 /** How long opening a room waits for its backlog before showing what it has. */
 const SUBSCRIBE_WAIT_MS = 3000;
+/** From this many characters on, the hint says how many are left. */
+const COUNT_FROM = 3500;
+const HINT = 'Enter verstuurt, Shift+Enter geeft een nieuwe regel.';
 
 export class RoomView {
   /**
@@ -100,13 +103,16 @@ export class RoomView {
       'aria-describedby': 'composer-hint', placeholder: 'Schrijf een bericht…',
     }));
     this.textarea.addEventListener('keydown', (ev) => this.onComposerKey(ev));
-    this.textarea.addEventListener('input', () => { if (this.textarea.value.trim()) this.sync.typing(this.slug); });
+    this.textarea.addEventListener('input', () => {
+      if (this.textarea.value.trim()) this.sync.typing(this.slug);
+      this.updateHint();
+    });
     this.sendButton = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Versturen' });
     this.composerLabel = h('label', { for: 'composer-input', class: 'visually-hidden', text: `Bericht aan ${name}` });
     this.form = h('form', { class: 'composer', 'aria-label': 'Bericht schrijven' },
       this.contextLine,
       h('div', { class: 'composer-row' }, this.composerLabel, this.textarea, this.sendButton),
-      h('p', { class: 'hint', id: 'composer-hint', text: 'Enter verstuurt, Shift+Enter geeft een nieuwe regel.' }));
+      this.hint = h('p', { class: 'hint', id: 'composer-hint', text: HINT }));
     this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.submit(); });
 
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
@@ -551,6 +557,13 @@ export class RoomView {
 
   // ---- composing -------------------------------------------------------------------
 
+  updateHint() {
+    const n = this.textarea.value.length;
+    const text = n >= COUNT_FROM ? `${HINT} Nog ${Math.max(0, MAX_BODY - n)} tekens.` : HINT;
+    if (this.hint.textContent !== text) this.hint.textContent = text;
+    this.hint.classList.toggle('hint-near-limit', n >= COUNT_FROM);
+  }
+
   /** @param {KeyboardEvent} ev */
   onComposerKey(ev) {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.altKey && !ev.ctrlKey && !ev.metaKey && !ev.isComposing) {
@@ -581,6 +594,7 @@ export class RoomView {
     }
     this.textarea.value = '';
     this.setCompose('send', null);
+    this.updateHint();
     this.scrollToBottom(false);
   }
 
@@ -606,6 +620,7 @@ export class RoomView {
       this.sendButton.textContent = mode === 'edit' ? 'Opslaan' : 'Versturen';
       if (mode === 'edit') this.textarea.value = m.body ?? '';
     }
+    this.updateHint();
     this.textarea.focus();
   }
 
