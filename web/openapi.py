@@ -235,6 +235,150 @@ def op(
     return operation
 
 
+# Between meetings (docs/meetings.md): catch-up, marks, agenda, overview, preferences.
+MARKED = obj({"event": EVENT})
+MEETING = obj(
+    {"slug": STR, "title": STR, "theme": nullable(STR), "date": STR, "place": STR, "room": STR},
+    {"programme": STR, "theme_room": nullable(STR)},
+)
+PREFERENCES = obj(
+    {"user": ref("User"), "preferences": obj({"digest": BOOL, "email": nullable(STR)})}
+)
+MEETING_SLUG = param("slug", "path", {"type": "string", "pattern": SLUG_PATTERN}, "meeting slug")
+
+
+def _agenda_operation() -> Schema:
+    """JSON, or Markdown with `format=md` (moderators only)."""
+    operation = op(
+        "the meeting's draft agenda: open questions, action items, decisions",
+        "meetings",
+        (
+            200,
+            obj(
+                {
+                    "meeting": MEETING,
+                    "open_questions": array(obj({})),
+                    "action_items": array(obj({})),
+                    "decisions": array(obj({})),
+                }
+            ),
+        ),
+        (400, 403, 404),
+        params=[MEETING_SLUG, param("format", "query", {"enum": ["json", "md"]})],
+    )
+    operation["responses"]["200"]["content"]["text/markdown"] = {"schema": STR}
+    return operation
+
+
+BETWEEN_OPERATIONS: list[tuple[str, str, Schema]] = [
+    (
+        "/api/catchup",
+        "get",
+        op(
+            "what is new per readable room since the last meeting or the last visit",
+            "between meetings",
+            (200, obj({"since": STR, "rooms": array(obj({})), "read_up_to": obj({})})),
+            (400,),
+            params=[param("since", "query", {"enum": ["last_meeting", "last_visit"]})],
+        ),
+    ),
+    (
+        "/api/catchup/read",
+        "post",
+        op(
+            "mark all read up to here: read markers per room",
+            "between meetings",
+            (200, obj({"rooms": obj({})})),
+            (403, 404),
+            body=body_obj(
+                {
+                    "rooms": {
+                        "type": "object",
+                        "additionalProperties": {"type": "integer", "minimum": 0},
+                    }
+                }
+            ),
+        ),
+    ),
+    *(
+        (
+            f"/api/rooms/{{slug}}/messages/{{message_id}}/{what}",
+            "post",
+            op(
+                summary,
+                "between meetings",
+                (200, MARKED),
+                (403, 404, 409),
+                params=[SLUG, MESSAGE_ID],
+                body=body,
+            ),
+        )
+        for what, summary, body in (
+            (
+                "mark",
+                "mark a message as vraag, besluit or actiepunt (a room event)",
+                body_obj(
+                    {"kind": {"enum": ["vraag", "besluit", "actiepunt"]}},
+                    {
+                        "owner": nullable(text(32)),
+                        "due": nullable({"type": "string", "format": "date"}),
+                    },
+                ),
+            ),
+            ("answered", "mark a question answered by a reply", body_obj({"reply_id": INT})),
+            ("tags", "tag a message with themes", body_obj({"themes": array(text(64))})),
+        )
+    ),
+    (
+        "/api/rooms/{slug}/messages/{message_id}/mark",
+        "delete",
+        op(
+            "remove a message's mark",
+            "between meetings",
+            (200, MARKED),
+            (403, 404),
+            params=[SLUG, MESSAGE_ID],
+        ),
+    ),
+    (
+        "/api/meetings/{slug}",
+        "get",
+        op(
+            "a meeting with its links and the meeting before it",
+            "meetings",
+            (200, obj({"meeting": MEETING, "previous_meeting": nullable(MEETING)})),
+            (404,),
+            params=[MEETING_SLUG],
+        ),
+    ),
+    ("/api/meetings/{slug}/agenda", "get", _agenda_operation()),
+    (
+        "/api/overview",
+        "get",
+        op(
+            "areas × themes: activity and unread per cell; layers per question",
+            "between meetings",
+            (
+                200,
+                obj(
+                    {"themes": array(obj({})), "areas": array(obj({})), "questions": array(obj({}))}
+                ),
+            ),
+        ),
+    ),
+    (
+        "/api/me",
+        "patch",
+        op(
+            "the caller's digest preference and e-mail address",
+            "session",
+            (200, PREFERENCES),
+            body=body_obj({}, {"digest": BOOL, "email": nullable(text(254))}),
+        ),
+    ),
+    ("/api/me/preferences", "get", op("the caller's preferences", "session", (200, PREFERENCES))),
+]
+
 REASON = text(1000, 1)
 ROOM_ERRORS = (403, 404)
 MOD_ERRORS = (400, 403, 404)
@@ -495,6 +639,8 @@ OPERATIONS: dict[tuple[str, str], Schema] = {
             {"programme": text(20_000), "reason": text(1000)},
         ),
     ),
+    # Between meetings (docs/meetings.md).
+    **{(path, method): operation for path, method, operation in BETWEEN_OPERATIONS},
 }
 
 DOCUMENTED = frozenset(OPERATIONS)
