@@ -99,7 +99,7 @@ async def test_members_command_reaches_open_connections(
     redis_prefix: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`werkplaats members remove` tells every process through Redis: `removed` at once."""
+    """`members remove` and `pseudonymise` reach open connections on every process via Redis."""
     _, b = two_servers
     for name, value in (
         ("WERKPLAATS_DATABASE_URL", db_url),
@@ -114,3 +114,7 @@ async def test_members_command_reaches_open_connections(
     assert await asyncio.to_thread(main, ["members", "remove", "area-a", "bob"]) == 0
     removed = await bob.wait_for(lambda f: f.get("type") == "removed", timeout=WITHIN)
     assert removed["room"] == "area-a"
+    assert await asyncio.to_thread(main, ["pseudonymise", "bob"]) == 0
+    async with asyncio.timeout(WITHIN):
+        while 1008 not in bob.close_codes:
+            await asyncio.sleep(0.02)
