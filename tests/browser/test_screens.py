@@ -142,6 +142,20 @@ def test_phone_width(open_tab, server: Server, axe_source: Path) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     shot(tab, "09-telefoon-kamer")
     assert_accessible(tab, axe_source, "room at 360px")
+    page.locator(".messages .msg-menu-toggle").last.click()
+    page.locator(".msg-menu:not([hidden])").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.keyboard.press("Escape")
+    page.locator("#topnav").get_by_role("link", name="Zoeken").click()
+    page.get_by_label("Zoekwoorden").fill("boeren")
+    page.get_by_label("Zoekwoorden").press("Enter")
+    page.wait_for_function(
+        "() => { const t = document.querySelector('.search-status').textContent;"
+        " return t && !t.endsWith('…'); }"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(tab, "14-telefoon-zoeken")
+    assert_accessible(tab, axe_source, "search at 360px")
     assert_clean(tab)
 
 

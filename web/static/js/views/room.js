@@ -45,6 +45,8 @@ export class RoomView {
     this.loadingOlder = false;
     /** False until the first load is placed: no scrolling or read marker before that. */
     this.arrived = false;
+    /** Set when the user left the room: late answers must not touch it any more. */
+    this.destroyed = false;
     /** The read marker when the room was opened. */
     this.readAtOpen = store.rooms.get(slug)?.read_seq ?? 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -202,6 +204,7 @@ export class RoomView {
   }
 
   destroy() {
+    this.destroyed = true;
     clearTimeout(this.readTimer);
     for (const off of this.offs) off();
     document.removeEventListener('visibilitychange', this.onVisible);
@@ -211,6 +214,7 @@ export class RoomView {
 
   /** After the first load: place the "new" marker and scroll to it, a message, or the end. */
   async arrive() {
+    if (this.destroyed) return;
     this.arrived = true;
     const readSeq = Math.min(this.readAtOpen, this.room?.read_seq ?? this.readAtOpen);
     const firstUnread = this.t.messages.find((m) => m.seq > readSeq && m.author.username !== this.me);
@@ -470,7 +474,7 @@ export class RoomView {
 
   /** Move the read marker to the last message the user can see (all of it at the end). */
   maybeMarkRead() {
-    if (!this.arrived || !this.t.loaded || document.visibilityState !== 'visible' || this.t.removedReason) return;
+    if (this.destroyed || !this.arrived || !this.t.loaded || document.visibilityState !== 'visible' || this.t.removedReason) return;
     if (this.atBottom()) {
       this.sync.markRead(this.slug, this.t.lastSeq);
       return;

@@ -54,9 +54,9 @@ export function renderSearch(main, { store, params }) {
       q.focus();
       return;
     }
-    const href = searchHref(next);
-    if (location.hash === href) run(next, null, false);
-    else location.hash = href;
+    // Keep the form (and the focus in it): only the address changes, for bookmarks.
+    history.replaceState(null, '', searchHref(next));
+    run(next, null, false);
   });
 
   /**
