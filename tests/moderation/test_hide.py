@@ -29,3 +29,14 @@ async def test_moderator_hides_a_message(api: Api, database: Database) -> None:
     async with database.read() as session:
         stored = await session.get(Message, mid)
         assert stored is not None and stored.body == "iets ongepasts" and stored.hidden
+
+
+async def test_hidden_text_is_not_found_by_search(api: Api, database: Database) -> None:
+    """Once hidden, a message's words no longer find it in search."""
+    mid = await post(database, "theme-one", "bob", "zoutwaterindringing bij Goes")
+    before = (await api.call("ann", "GET", "/api/search?q=zoutwaterindringing")).json()["hits"]
+    assert [h["message_id"] for h in before] == [mid]
+    r = await api.call("mo", "POST", f"/api/rooms/theme-one/messages/{mid}/hide", {"reason": "x"})
+    assert r.status_code == 200
+    after = await api.call("ann", "GET", "/api/search?q=zoutwaterindringing")
+    assert after.status_code == 200 and after.json()["hits"] == []
