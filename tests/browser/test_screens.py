@@ -186,3 +186,15 @@ def test_room_moderator_gets_the_tools_of_that_room_only(open_tab, server: Serve
     page.locator(".messages .msg-menu-toggle").first.click()
     assert page.get_by_role("button", name="Verbergen (moderatie)").count() == 0
     assert_clean(tab)
+
+
+def test_logout_in_one_tab_reaches_the_other(open_tab, server: Server) -> None:
+    """The server ends the session's connections; the other tab returns to the login."""
+    first = open_tab()
+    login(first, "bram", server.logins["bram"])
+    second = open_tab(context=first.context)
+    second.page.locator("#sidebar .room-link").first.wait_for()
+    second.page.wait_for_function("() => document.body.dataset.connection === 'open'")
+    first.page.get_by_role("button", name="Uitloggen").click()
+    second.page.get_by_role("heading", name="Inloggen bij de Werkplaats").wait_for(timeout=20_000)
+    second.page.get_by_text("Je sessie is beëindigd").wait_for()

@@ -39,7 +39,7 @@ async function boot() {
     main.focus();
   });
   $('logout-button').addEventListener('click', () => signOut(null));
-  onUnauthenticated(() => { if (signedIn) signOut('Je sessie is verlopen. Log opnieuw in.', false); });
+  onUnauthenticated(() => { if (signedIn) signOut('Je sessie is beëindigd (verlopen, of uitgelogd in een ander venster). Log opnieuw in.', false); });
   store.on('rooms', scheduleSidebar);
   store.on('user', renderUser);
   store.on('conn', showConnection);
@@ -158,14 +158,15 @@ function renderUser() {
   $('nav-moderation').hidden = !store.isStaff();
 }
 
-/** @param {{state: string, retryInMs?: number}} d */
+/** @param {{state: string, retryInMs?: number, code?: number}} d */
 let sessionCheck = false;
 
 function showConnection(d) {
   document.body.dataset.connection = d.state;
   // A refused upgrade looks like any lost connection; after a few, ask whether the
   // session is still valid (a 401 there leads back to the login screen).
-  if (d.state === 'waiting' && sync.conn.failures >= 3 && !sessionCheck && signedIn) {
+  // 1008 is also how the server ends the connections of a session that was logged out.
+  if (d.state === 'waiting' && (d.code === 1008 || sync.conn.failures >= 3) && !sessionCheck && signedIn) {
     sessionCheck = true;
     api.me().catch(() => {}).finally(() => { sessionCheck = false; });
   }
