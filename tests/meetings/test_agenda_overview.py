@@ -87,6 +87,7 @@ async def test_markdown_export_for_moderators(api: Api, store: Store) -> None:
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
 
 
+@SQLITE_ONLY
 async def test_meeting_detail_and_errors(api: Api, store: Store) -> None:
     """A meeting links its room and theme room; unknown meetings 404; no session 401."""
     r = await api.get("bob", "/api/meetings/meeting-one")

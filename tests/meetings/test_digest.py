@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.helpers import free_port
-from tests.meetings.conftest import Api, Store, days_ago
+from tests.meetings.conftest import SQLITE_ONLY, Api, Store, days_ago
 from web.cli import main
 
 
@@ -113,6 +113,7 @@ async def test_digest_is_received_and_rendered(
     assert "skipped ann: already sent for this meeting" in capsys.readouterr().err
 
 
+@SQLITE_ONLY
 async def test_digest_refuses_unknown_meeting_and_missing_host(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -57,6 +57,7 @@ async def test_mention_notifies_only_readers(store: Store, database: Database) -
     assert "seq" not in frame and frame["message_seq"] == 1
 
 
+@SQLITE_ONLY
 async def test_digest_preference(api: Api) -> None:
     """The digest is on by default; a member turns it off and sets an address."""
     r = await api.get("ann", "/api/me/preferences")
@@ -118,6 +119,7 @@ class FakeRealtime:
         self.sent.append((user_id, frame))
 
 
+@SQLITE_ONLY
 async def test_notify_mentions_uses_notify_user(store: Store, database: Database) -> None:
     """With a hub that offers notify_user, each mentioned reader gets one frame; without, none."""
     mid = await store.post("theme-one", "bob", "@ann en @amy, kijken jullie mee?")
