@@ -469,3 +469,40 @@ def test_ban_closes_the_room_at_once(open_tab, server: Server) -> None:
     assert ingrid.page.locator("#composer-input").is_disabled()
     ingrid.page.locator(f'#sidebar a[data-slug="{room}"]').wait_for(state="detached")
     assert_clean(ingrid)
+
+
+def test_pins_and_slow_mode(open_tab, server: Server) -> None:
+    """A pinned message is listed for others live; slow mode holds a second message back
+    and says so, without an error."""
+    room = "bijeenkomst-2026-10-01-bergen-op-zoom"
+    joost, pieter = open_tab(), open_tab()
+    login(joost, "joost", server.logins["joost"])
+    login(pieter, "pieter", server.logins["pieter"])
+    open_room(joost, room, live=True)
+    open_room(pieter, room, live=True)
+    agenda = "Agenda: 10:00 ontvangst, 10:30 rondgang over de dijk, 12:30 lunch."
+    send(pieter, agenda)
+    wait_for_message(pieter, agenda).first.locator(".msg-menu-toggle").click()
+    pieter.page.get_by_role("button", name="Vastzetten").click()
+    joost.page.locator(".pins summary", has_text="Vastgezet (1)").wait_for()
+    joost.page.locator(".messages article.msg", has_text=agenda).locator(".pinned-flag").wait_for()
+    joost.page.locator(".pins summary").click()
+    joost.page.locator(".pins-list button", has_text="Agenda").wait_for()
+
+    pieter.page.get_by_role("button", name="Kamerbeheer").click()
+    dialog = pieter.page.get_by_role("dialog")
+    dialog.get_by_label("Langzame modus").fill("60")
+    dialog.get_by_role("button", name="Opslaan").click()
+    dialog.wait_for(state="detached")
+    joost.page.wait_for_timeout(300)
+    first = unique("Eerste vraag")
+    send(joost, first)
+    wait_for_message(joost, first)
+    second = unique("Tweede vraag")
+    send(joost, second)
+    joost.page.locator(".pending-list article", has_text=second).locator(
+        ".pending-status", has_text="Even wachten"
+    ).wait_for()
+    assert joost.page.locator(".pending-status.failed").count() == 0
+    assert_clean(joost)
+    assert_clean(pieter)

@@ -122,10 +122,16 @@ export const api = {
   unban: (slug, username) => request('DELETE', `${room(slug)}/bans/${encodeURIComponent(username)}`),
   /** @param {string} slug @param {{username: string, minutes: number, reason: string}} body */
   mute: (slug, body) => request('POST', `${room(slug)}/mutes`, body),
-  /** @param {string} slug @param {{topic?: string, locked?: boolean, archived?: boolean, reason?: string}} body */
+  /** @param {string} slug @param {{topic?: string, locked?: boolean, archived?: boolean, slow_mode_seconds?: number, reason?: string}} body */
   patchRoom: (slug, body) => request('PATCH', room(slug), body),
   /** Not in the contract; this server lets every reader see a room's moderators. @param {string} slug */
   moderators: (slug) => request('GET', `${room(slug)}/moderators`),
+  /** Not in the contract; this server has pins. @param {string} slug @returns {Promise<{pins: any[]}>} */
+  pins: (slug) => request('GET', `${room(slug)}/pins`),
+  /** @param {string} slug @param {string|number} messageId */
+  pin: (slug, messageId) => request('POST', `${room(slug)}/pins/${encodeURIComponent(String(messageId))}`),
+  /** @param {string} slug @param {string|number} messageId */
+  unpin: (slug, messageId) => request('DELETE', `${room(slug)}/pins/${encodeURIComponent(String(messageId))}`),
   /** @returns {Promise<{reports: any[]}>} */
   reports: () => request('GET', '/api/reports'),
   /**

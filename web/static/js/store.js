@@ -8,10 +8,10 @@
 
 /**
  * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
- * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean}} Room
+ * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean, slow_mode_seconds: number|null}} Room
  * @typedef {string|number} MessageId
  * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null}} Message
- * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, seq?: number, message_id?: string}} Pending
+ * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId}} Pending
  */
 
 /** A minimal event emitter: `on` returns an unsubscribe function. */
@@ -153,7 +153,7 @@ export class Timeline {
     } else {
       // Durable, but its `message` event has not arrived yet: keep showing it until then.
       p.seq = Number(ack.seq);
-      p.message_id = String(ack.message_id);
+      p.message_id = ack.message_id;
     }
     return true;
   }
@@ -257,6 +257,7 @@ export class Store extends Emitter {
         locked: r.locked !== undefined ? Boolean(r.locked) : (old?.locked ?? false),
         archived: r.archived !== undefined ? Boolean(r.archived) : (old?.archived ?? false),
         can_moderate: r.can_moderate !== undefined ? Boolean(r.can_moderate) : (old?.can_moderate ?? false),
+        slow_mode_seconds: typeof r.slow_mode_seconds === 'number' ? r.slow_mode_seconds : (old?.slow_mode_seconds ?? null),
       };
       this.rooms.set(r.slug, room);
     }

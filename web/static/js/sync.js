@@ -220,6 +220,7 @@ export class Sync {
       if (ev.topic !== undefined) room.topic = ev.topic;
       if (typeof ev.locked === 'boolean') room.locked = ev.locked;
       if (typeof ev.archived === 'boolean') room.archived = ev.archived;
+      if (typeof ev.slow_mode_seconds === 'number') room.slow_mode_seconds = ev.slow_mode_seconds;
       this.store.emit('rooms');
     }
     if (res.kind === 'added' && res.message && t.typing.delete(res.message.author.username)) {
@@ -236,7 +237,7 @@ export class Sync {
     }
     // History pages are announced once per page by the caller ('reset', 'prepend'), so an
     // older message never counts as "new below".
-    if (live) this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message });
+    if (live) this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message, type: ev.type });
     if (res.gap && live && !this.subscribing.has(slug)) this.backfill(slug, Number(ev.seq) - 1);
   }
 
@@ -376,12 +377,16 @@ export class Sync {
         const p = t.pending.get(ref);
         if (!p) continue;
         if (f.code === 'rate_limited' || f.code === 'internal') {
-          // Try again later with the same client_id; the server dedupes.
-          p.sentAt = Date.now() + Math.max(0, (Number(f.retry_after) || 2) * 1000 - RESEND_AFTER_MS);
-        } else {
-          p.status = 'failed';
-          p.error = f.code;
+          // Sent again by itself later, with the same client_id (the server dedupes); slow
+          // mode answers like this too. Not an error the user has to act on.
+          const waitMs = (Number(f.retry_after) || 2) * 1000;
+          p.sentAt = Date.now() + Math.max(0, waitMs - RESEND_AFTER_MS);
+          p.retryAt = Date.now() + waitMs;
+          this.store.emit(`timeline:${t.slug}`, { kind: 'pending' });
+          return;
         }
+        p.status = 'failed';
+        p.error = f.code;
         this.store.emit(`timeline:${t.slug}`, { kind: 'pending' });
         this.store.emit('error', { code: f.code, retryAfter: f.retry_after, room: t.slug });
         return;

@@ -11,6 +11,7 @@ import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
  * @typedef {{label: string, run: () => void, danger?: boolean}} Action
  * @typedef {{
  *   parent: import('../store.js').Message | undefined,
+ *   pinned?: boolean,
  *   actions: Action[],
  *   onJump: (messageId: import('../store.js').MessageId) => void,
  * }} MessageContext
@@ -47,7 +48,8 @@ export function fillMessage(article, m, ctx) {
   const head = h('header', { class: 'msg-head', id: headId },
     authorLine(m.author),
     h('time', { datetime: m.created_at, title: formatDateTime(m.created_at), text: formatTime(m.created_at) }),
-    m.edited_at && !m.hidden ? h('span', { class: 'edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, text: '(bewerkt)' }) : null);
+    m.edited_at && !m.hidden ? h('span', { class: 'edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, text: '(bewerkt)' }) : null,
+    ctx.pinned && !m.hidden ? h('span', { class: 'pinned-flag', text: 'vastgezet' }) : null);
   article.appendChild(head);
 
   if (m.reply_to !== null && m.reply_to !== undefined && !m.hidden) {

@@ -78,8 +78,14 @@ export class RoomView {
       type: 'button', class: 'btn btn-small', text: 'Kamerbeheer', hidden: !this.store.mayModerate(this.slug),
       onclick: () => this.roomSettings(),
     });
+    this.pinsSummary = h('summary', { text: 'Vastgezet' });
+    this.pinsList = h('ul', { class: 'pins-list' });
+    this.pinsBox = h('details', { class: 'pins', hidden: true }, this.pinsSummary, this.pinsList);
+    /** Pinned message ids (as strings); null until this server said it has pins. @type {Set<string>|null} */
+    this.pinned = null;
     const tools = h('div', { class: 'room-tools' },
       h('details', { class: 'presence' }, this.presenceSummary, this.presenceList),
+      this.pinsBox,
       this.jumpButton,
       this.settingsButton);
     const head = h('header', { class: 'room-head' },
@@ -145,6 +151,33 @@ export class RoomView {
     this.title.focus();
     await this.load();
     this.checkRoomModerator();
+    this.loadPins();
+  }
+
+  /** Pinned messages (this server's extra: `GET /api/rooms/{slug}/pins`). */
+  async loadPins() {
+    let pins;
+    try {
+      ({ pins } = await api.pins(this.slug));
+    } catch {
+      return; // no pins on this server, or no access: nothing to show
+    }
+    if (this.destroyed || !Array.isArray(pins)) return;
+    const before = this.pinned;
+    this.pinned = new Set(pins.map((/** @type {any} */ p) => String(p.message_id)));
+    this.pinsSummary.textContent = `Vastgezet (${pins.length})`;
+    this.pinsBox.hidden = pins.length === 0;
+    replace(this.pinsList, pins.map((/** @type {any} */ p) => h('li', {},
+      h('button', {
+        type: 'button', class: 'link-button',
+        text: `${p.author?.display_name ?? p.author?.username ?? ''}: ${excerpt(p.body, 70)}`,
+        onclick: () => { /** @type {HTMLDetailsElement} */ (this.pinsBox).open = false; this.showMessage(Number(p.seq)); },
+      }))));
+    // Refresh the messages whose pinned state changed (label and menu).
+    for (const m of this.t.messages) {
+      const id = String(m.message_id);
+      if ((before?.has(id) ?? false) !== this.pinned.has(id)) this.refreshMessage(m);
+    }
   }
 
   /**
@@ -278,8 +311,11 @@ export class RoomView {
     this.typingLine.textContent = text;
   }
 
-  /** @param {{kind: string, message?: import('../store.js').Message}} d */
+  /** @param {{kind: string, message?: import('../store.js').Message, type?: string}} d */
   onTimeline(d) {
+    if (d.type === 'message_pinned' || d.type === 'message_unpinned' || (d.type === 'message_hidden' && this.pinned?.size)) {
+      this.loadPins();
+    }
     const wasAtBottom = this.atBottom();
     const oldHeight = this.timeline.scrollHeight;
     const oldTop = this.timeline.scrollTop;
@@ -384,6 +420,7 @@ export class RoomView {
   context(m) {
     return {
       parent: m.reply_to !== null ? this.t.byId.get(String(m.reply_to)) : undefined,
+      pinned: Boolean(this.pinned?.has(String(m.message_id))),
       actions: this.actionsFor(m),
       onJump: (/** @type {import('../store.js').MessageId} */ id) => this.jumpToMessageId(id),
     };
@@ -396,7 +433,10 @@ export class RoomView {
           h('button', { type: 'button', class: 'link-button', text: 'Opnieuw proberen', onclick: () => this.sync.retryPending(this.slug, p.client_id) }),
           ' ',
           h('button', { type: 'button', class: 'link-button', text: 'Weggooien', onclick: () => this.sync.discardPending(this.slug, p.client_id) }))
-        : h('p', { class: 'pending-status', text: p.seq !== undefined ? 'Verzonden' : 'Wordt verzonden…' });
+        : h('p', {
+          class: 'pending-status',
+          text: p.seq !== undefined ? 'Verzonden' : (p.retryAt && p.retryAt > Date.now() ? 'Even wachten: wordt zo vanzelf verzonden…' : 'Wordt verzonden…'),
+        });
       const body = h('div', { class: 'body' });
       body.textContent = p.body;
       return h('article', { class: `msg msg-pending${p.status === 'failed' ? ' msg-failed' : ''}`, 'data-client-id': p.client_id, 'aria-label': 'Jouw bericht, nog niet bevestigd' },
@@ -645,6 +685,10 @@ export class RoomView {
     } else {
       list.push({ label: 'Melden', run: () => this.report(m, who) });
     }
+    if (mod && this.pinned) {
+      const pinned = this.pinned.has(String(m.message_id));
+      list.push({ label: pinned ? 'Losmaken' : 'Vastzetten', run: () => this.togglePin(m, pinned) });
+    }
     if (mod) {
       list.push({ label: 'Verbergen (moderatie)', danger: true, run: () => this.hide(m, who) });
       if (!mine) list.push(...this.userActions(m, who));
@@ -658,6 +702,22 @@ export class RoomView {
       { label: `${who} dempen`, run: () => this.mute(m.author.username, who) },
       { label: `${who} verbannen`, danger: true, run: () => this.ban(m.author.username, who) },
     ];
+  }
+
+  /**
+   * @param {import('../store.js').Message} m
+   * @param {boolean} pinned
+   */
+  async togglePin(m, pinned) {
+    try {
+      if (pinned) await api.unpin(this.slug, m.message_id);
+      else await api.pin(this.slug, m.message_id);
+      this.announcer.say(pinned ? 'Bericht losgemaakt.' : 'Bericht vastgezet.');
+      await this.loadPins();
+    } catch (err) {
+      const e = /** @type {any} */ (err);
+      this.showNotice(errorText(e.code ?? 'network', e.retryAfter));
+    }
   }
 
   /** @param {import('../store.js').Message} m */
@@ -758,16 +818,26 @@ export class RoomView {
         { name: 'topic', label: 'Onderwerp', type: 'text', value: room.topic ?? '', maxlength: 300 },
         { name: 'locked', label: 'Gesloten (alleen lezen)', type: 'checkbox', value: room.locked },
         { name: 'archived', label: 'Gearchiveerd', type: 'checkbox', value: room.archived },
+        {
+          name: 'slow', label: 'Langzame modus: seconden tussen twee berichten van een deelnemer (0 = uit)',
+          type: 'number', min: 0, max: 3600, value: room.slow_mode_seconds ?? '',
+          hint: room.slow_mode_seconds === null ? 'Leeg laten: niet veranderen.' : undefined,
+        },
         { name: 'reason', label: 'Reden (komt in het auditlog)', type: 'text', maxlength: 500 },
         { name: 'unban', label: 'Verbanning opheffen voor gebruikersnaam (optioneel)', type: 'text', maxlength: 32 },
       ],
       submitLabel: 'Opslaan',
       onSubmit: async (v) => {
-        /** @type {{topic?: string, locked?: boolean, archived?: boolean, reason?: string}} */
+        /** @type {{topic?: string, locked?: boolean, archived?: boolean, slow_mode_seconds?: number, reason?: string}} */
         const patch = {};
         if (v.topic !== (room.topic ?? '')) patch.topic = v.topic;
         if (v.locked !== room.locked) patch.locked = v.locked;
         if (v.archived !== room.archived) patch.archived = v.archived;
+        if (v.slow !== '' && Number(v.slow) !== room.slow_mode_seconds) {
+          const seconds = Number(v.slow);
+          if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) throw new Error('Vul voor de langzame modus 0 tot 3600 seconden in.');
+          patch.slow_mode_seconds = seconds;
+        }
         if (Object.keys(patch).length) {
           if (v.reason) patch.reason = v.reason;
           const res = await api.patchRoom(this.slug, patch);
@@ -776,6 +846,7 @@ export class RoomView {
             topic: updated.topic !== undefined ? updated.topic : (patch.topic ?? room.topic),
             locked: typeof updated.locked === 'boolean' ? updated.locked : (patch.locked ?? room.locked),
             archived: typeof updated.archived === 'boolean' ? updated.archived : (patch.archived ?? room.archived),
+            slow_mode_seconds: typeof updated.slow_mode_seconds === 'number' ? updated.slow_mode_seconds : (patch.slow_mode_seconds ?? room.slow_mode_seconds),
           });
           this.store.emit('rooms');
         }
