@@ -61,10 +61,13 @@ function meetingsLine(data) {
   return parts.length ? h('p', { class: 'meetings-line', text: parts.join(' ') }) : null;
 }
 
+/** @param {number} n @param {string} one @param {string} many */
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
 /** @param {any} data */
 function totalsLine(data) {
   const t = data.totals;
-  return h('p', { class: 'totals', text: `${t.new_messages} nieuwe berichten, ${t.mentions} vermeldingen van jou, ${t.open_questions} open vragen, ${t.decisions} besluiten.` });
+  return h('p', { class: 'totals', text: `${count(t.new_messages, 'nieuw bericht', 'nieuwe berichten')}, ${count(t.mentions, 'vermelding', 'vermeldingen')} van jou, ${count(t.open_questions, 'open vraag', 'open vragen')}, ${count(t.decisions, 'besluit', 'besluiten')}.` });
 }
 
 /** @param {any} data @param {HTMLElement} main @param {any} opts @param {string} since */
@@ -98,7 +101,7 @@ function roomSection(room) {
   ].filter(([, items]) => items.length);
   return h('section', { class: 'catchup-room', 'aria-labelledby': id },
     h('h2', { id }, h('a', { href: roomHref(room.slug), text: room.name })),
-    h('p', { text: room.new_messages === 1 ? '1 nieuw bericht' : `${room.new_messages} nieuwe berichten` }),
+    h('p', { text: count(room.new_messages, 'nieuw bericht', 'nieuwe berichten') }),
     lists.map(([title, items]) => [h('h3', { text: String(title) }), h('ul', {}, items)]));
 }
 
