@@ -76,7 +76,7 @@ def test_member_screens(open_tab, server: Server, axe_source: Path) -> None:
     if page.locator(".search-results .hit").count():
         assert page.locator(".search-results mark").count() > 0
         assert "\ue000" not in page.locator(".search-results").inner_text()
-        page.locator(".search-results .hit a").first.click()
+        page.locator(".search-results .hit-head a").first.click()
         page.locator(".messages article.msg-target").wait_for()
     else:  # a server without search says so in Dutch
         page.locator(".search-status", has_text="niet beschikbaar").wait_for()

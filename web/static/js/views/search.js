@@ -4,7 +4,7 @@
  * @module views/search
  */
 import { api } from '../api.js';
-import { h, replace } from '../dom.js';
+import { h, replace, srOnly } from '../dom.js';
 import { formatDateTime, snippetNodes } from '../format.js';
 import { LAYER_LABELS, errorText } from '../i18n.js';
 import { roomHref, searchHref } from '../router.js';
@@ -40,7 +40,22 @@ export function renderSearch(main, { store, params }) {
     h('div', { class: 'field' }, h('label', { for: 'search-sort', text: 'Volgorde' }), sort),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Zoeken' })));
   const status = h('p', { class: 'search-status', role: 'status' });
-  const results = h('ol', { class: 'search-results' });
+  // Hits grouped by room, in the order the rooms first appear; later pages join their group.
+  const results = h('div', { class: 'search-results' });
+  /** @type {Map<string, HTMLElement>} */
+  const groups = new Map();
+  let total = 0;
+  const groupOf = (/** @type {string} */ slug) => {
+    let list = groups.get(slug);
+    if (!list) {
+      const id = `zoek-kamer-${groups.size + 1}`;
+      list = h('ol', { class: 'hit-list' });
+      results.appendChild(h('section', { class: 'hit-group', 'aria-labelledby': id },
+        h('h2', { id, text: store.rooms.get(slug)?.name ?? slug }), list));
+      groups.set(slug, list);
+    }
+    return list;
+  };
   const more = h('div', { class: 'search-more' });
 
   form.addEventListener('submit', (ev) => {
@@ -66,13 +81,17 @@ export function renderSearch(main, { store, params }) {
    */
   async function run(p, cursor, append) {
     status.textContent = 'Zoeken…';
-    if (!append) results.replaceChildren();
+    if (!append) {
+      results.replaceChildren();
+      groups.clear();
+      total = 0;
+    }
     more.replaceChildren();
     try {
       const data = await api.search({ ...p, cursor, limit: 20 });
       const hits = Array.isArray(data?.hits) ? data.hits : [];
-      for (const hit of hits) results.appendChild(hitItem(hit, store));
-      const total = results.children.length;
+      for (const hit of hits) groupOf(String(hit.room)).appendChild(hitItem(hit, store));
+      total += hits.length;
       status.textContent = total === 0 ? `Niets gevonden voor “${p.q}”.` : `${total} ${total === 1 ? 'resultaat' : 'resultaten'} voor “${p.q}”${data.next_cursor ? ' (er zijn er meer)' : ''}.`;
       if (data.next_cursor) {
         more.appendChild(h('button', {
@@ -111,17 +130,16 @@ export function renderSearch(main, { store, params }) {
  * @param {import('../store.js').Store} store
  */
 function hitItem(hit, store) {
-  const room = store.rooms.get(hit.room);
   const author = hit.author ?? {};
+  const who = author.display_name ?? author.username ?? '';
   const snippet = h('p', { class: 'snippet' });
   snippet.appendChild(snippetNodes(String(hit.snippet ?? '')));
+  const roomName = store.rooms.get(hit.room)?.name ?? hit.room;
   return h('li', { class: 'hit' },
     h('p', { class: 'hit-head' },
-      h('a', { href: roomHref(hit.room, Number(hit.seq)), text: `${room?.name ?? hit.room}` }),
-      ' · ',
-      h('span', { class: 'author', text: author.display_name ?? author.username ?? '' }),
-      author.organisation ? h('span', { class: 'org', text: ` (${author.organisation})` }) : null,
-      ' · ',
-      h('time', { datetime: hit.created_at, text: formatDateTime(hit.created_at) })),
+      h('a', { href: roomHref(hit.room, Number(hit.seq)) },
+        srOnly('Bericht van '), h('span', { class: 'author', text: who }), ' · ',
+        h('time', { datetime: hit.created_at, text: formatDateTime(hit.created_at) }), srOnly(` in ${roomName}`)),
+      author.organisation ? h('span', { class: 'org', text: ` (${author.organisation})` }) : null),
     snippet);
 }
