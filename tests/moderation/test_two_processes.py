@@ -20,11 +20,32 @@ WITHIN = 1.0  # seconds: the issue's bound for "at once on every process"
 
 
 @POSTGRES_ONLY
-async def test_actions_on_one_process_reach_the_other_within_a_second(
-    two_servers: tuple[ServerProcess, ServerProcess], open_client: OpenClient
+async def test_actions_reach_the_other_process_within_a_second(
+    two_servers: tuple[ServerProcess, ServerProcess],
+    open_client: OpenClient,
+    db_url: str,
+    redis_url: str,
+    redis_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Hide, topic, pin, mute, lock, ban and member removal on A act on B's connections."""
+    """HTTP actions on A and operator commands act on B's open connections within a second.
+
+    (One test, because two server processes cost seconds to start.)
+    """
     a, b = two_servers
+    await http_actions(a, b, open_client)
+    for name, value in (
+        ("WERKPLAATS_DATABASE_URL", db_url),
+        ("WERKPLAATS_REDIS_URL", redis_url),
+        ("WERKPLAATS_REDIS_PREFIX", redis_prefix),
+        ("WERKPLAATS_LOG_LEVEL", "WARNING"),
+    ):
+        monkeypatch.setenv(name, value)
+    await command_actions(b, open_client)
+
+
+async def http_actions(a: ServerProcess, b: ServerProcess, open_client: OpenClient) -> None:
+    """Hide, topic, pin, mute, lock, ban and member removal on A act on B's connections."""
     async with httpx.AsyncClient(timeout=10) as http:
         api = Api(http, a.url)
         ann = await open_client(b.url, "ann")
@@ -90,24 +111,8 @@ async def test_actions_on_one_process_reach_the_other_within_a_second(
         assert removed["room"] == "area-a"
 
 
-@POSTGRES_ONLY
-async def test_members_command_reaches_open_connections(
-    two_servers: tuple[ServerProcess, ServerProcess],
-    open_client: OpenClient,
-    db_url: str,
-    redis_url: str,
-    redis_prefix: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def command_actions(b: ServerProcess, open_client: OpenClient) -> None:
     """`members remove` and `pseudonymise` reach open connections on every process via Redis."""
-    _, b = two_servers
-    for name, value in (
-        ("WERKPLAATS_DATABASE_URL", db_url),
-        ("WERKPLAATS_REDIS_URL", redis_url),
-        ("WERKPLAATS_REDIS_PREFIX", redis_prefix),
-        ("WERKPLAATS_LOG_LEVEL", "WARNING"),
-    ):
-        monkeypatch.setenv(name, value)
     assert await asyncio.to_thread(main, ["members", "add", "area-a", "bob"]) == 0
     bob = await open_client(b.url, "bob")
     await bob.subscribe("area-a", since=None)
