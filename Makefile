@@ -43,6 +43,12 @@ audit: install
 
 check: lint typecheck audit
 
+# The chaos suite (bench/chaos.py): 3 servers on a fresh PostgreSQL database and a private
+# Redis, 50 clients, >= 20 faults incl. a restart of the local PostgreSQL cluster (so never
+# where others use it). `make test` runs the short form (tests/chaos, no PostgreSQL restart).
+chaos: install
+	$(BIN)/python -m bench.chaos --json /tmp/werkplaats-chaos.json
+
 test: install browser-deps check
 	$(BIN)/pytest
 
