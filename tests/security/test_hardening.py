@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -150,7 +151,7 @@ async def test_logs_hold_no_secrets_bodies_or_raw_control_characters(
             json.dumps({"type": "send", "room": "area-b", "body": body, "client_id": "j"})
         )
         await ws.send('{"type":"bogus\\r\\nFAKE"}')
-        got = []
+        got: list[dict[str, Any]] = []
         while not any(f.get("type") == "ack" for f in got):
             got += [json.loads(line) for line in str(await ws.recv()).split("\n")]
     await client.delete(f"{base}/api/session", headers=bearer(token))
