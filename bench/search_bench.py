@@ -325,18 +325,29 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def write_section(body: str) -> None:
-    """Replace (or add) the `## Search` section of docs/performance.md, leaving the others."""
-    text_ = PERFORMANCE_MD.read_text() if PERFORMANCE_MD.exists() else "# Performance\n"
-    lines = text_.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Search"), None)
+def _replace_block(lines: list[str], heading: str, body: list[str], level: str) -> list[str]:
+    """Replace the block under `heading` (up to the next heading of its level or higher)."""
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
     if start is None:
-        new = [*lines, "", *body.splitlines()]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        new = [*lines[:start], *body.splitlines(), "", *lines[end:]]
+        return [*lines, "", *body]
+    stops = ("## ",) if level == "##" else ("## ", "### ")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(stops)), len(lines))
+    return [*lines[:start], *body, "", *lines[end:]]
+
+
+def write_section(size_heading: str, body: str) -> None:
+    """Put a run's table under `## Search` / `### <size>` of docs/performance.md.
+
+    Other sections, and the tables of other corpus sizes, are left as they are.
+    """
+    text_ = PERFORMANCE_MD.read_text() if PERFORMANCE_MD.exists() else "# Performance\n"
+    lines = text_.rstrip().splitlines()
+    if "## Search" not in (line.strip() for line in lines):
+        lines = _replace_block(lines, "## Search", INTRO.strip().splitlines(), "##")
+    start = lines.index("## Search")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    section = _replace_block(lines[start:end], size_heading, body.strip().splitlines(), "###")
+    new = [*lines[:start], *section, *lines[end:]]
     PERFORMANCE_MD.write_text("\n".join(new).rstrip() + "\n")
 
 
@@ -356,28 +367,28 @@ async def main() -> None:
     out = table(results)
     print(out)
     if not args.no_write:
-        section = SECTION.format(
-            date=datetime.now(UTC).strftime("%Y-%m-%d"),
-            messages=args.messages,
-            rooms=args.rooms,
-            rounds=args.rounds,
-            table=out,
+        heading = f"### {args.messages:,} messages"
+        write_section(
+            heading,
+            f"{heading}\n\nMeasured {datetime.now(UTC):%Y-%m-%d}, {args.rounds} queries of each kind"
+            f" (`bench/search_bench.py --messages {args.messages}"
+            f"{'' if args.backend == 'both' else ' --backend ' + args.backend}`).\n\n{out}",
         )
-        write_section(section)
         print(f"written to {PERFORMANCE_MD}", file=sys.stderr)
 
 
-SECTION = """## Search
+INTRO = """
+## Search
 
-Measured with `bench/search_bench.py --messages {messages}` ({date}): {messages:,} generated
-Dutch-like messages (4..60 words, Zipf vocabulary of 20 000 words, a third stop words) in
-{rooms} rooms, on this machine's two shared cores. Each query runs {rounds} times as an ordinary
-member (permission filter on), relevance order, 20 hits with snippets, through
-`persistence.search.search` (no HTTP). Indexing rate: bulk load of messages with the
-index in place. Index size: PostgreSQL GIN index plus the `search_vector` column;
-SQLite the FTS5 tables.
-
-{table}
+`bench/search_bench.py` generates a Dutch-like corpus (messages of 4..60 words from a Zipf
+vocabulary of 20 000 words in which the Werkplaats's topic words rank 20..700, a third
+stop words) over 50 rooms (25 area, 25 theme), on this machine (2 shared cores). Each
+query runs as an ordinary member (permission filter on), relevance order, 20 hits with
+snippets, through `persistence.search.search` (no HTTP): one word; two words with a
+room filter; a phrase; a prefix. Indexing rate: bulk load of messages with the index in
+place (PostgreSQL computing the generated tsvector and GIN entries; SQLite stemming in
+Python and filling FTS5 through the application's own index code). Index size:
+PostgreSQL the GIN index plus the `search_vector` column; SQLite the FTS5 tables.
 """
 
 
