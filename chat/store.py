@@ -6,6 +6,10 @@ committed before is always honoured (the contract's "access checked on every fra
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +45,22 @@ from rooms.model import SLUG_RE, Actor
 from rooms.moderation import check_slow_mode
 
 RETRACTED = "retracted by the author"
+
+# SQLite has one writer at a time. Writers of one process queue on this lock instead of
+# on SQLite's busy handler, which polls with sleeps of up to 100 ms under contention.
+_sqlite_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def _write(db: Database) -> AsyncIterator[AsyncSession]:
+    """`db.write()`, serialised within the process on SQLite."""
+    if not db.is_sqlite:
+        async with db.write() as session:
+            yield session
+        return
+    lock = _sqlite_locks.setdefault(db, asyncio.Lock())
+    async with lock, db.write() as session:
+        yield session
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +172,7 @@ async def post(
 ) -> Acked:
     """Store a message (or find the one this client_id already made) and its event frame."""
     try:
-        async with db.write() as session:
+        async with _write(db) as session:
             room = await _room(session, slug)
             now = utcnow()
             try:
@@ -200,7 +220,7 @@ async def _own_message(session: AsyncSession, room: Room, message_id: int, actor
 
 async def edit(db: Database, actor: Actor, slug: str, message_id: int, body: str) -> dict[str, Any]:
     """Edit the actor's own message; returns the `message_edited` event frame."""
-    async with db.write() as session:
+    async with _write(db) as session:
         room = await _room(session, slug)
         now = utcnow()
         ban = await ban_of(session, room.id, actor.user_id)
@@ -213,7 +233,7 @@ async def edit(db: Database, actor: Actor, slug: str, message_id: int, body: str
 
 async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> dict[str, Any]:
     """Withdraw the actor's own message; returns the `message_hidden` event frame."""
-    async with db.write() as session:
+    async with _write(db) as session:
         room = await _readable(session, actor, slug)
         message = await _own_message(session, room, message_id, actor)
         user = await session.get(User, actor.user_id)
@@ -224,7 +244,7 @@ async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> dic
 
 async def mark_read(db: Database, actor: Actor, slug: str, seq: int) -> int:
     """Move the actor's read marker forward (never past the room's seq); the stored value."""
-    async with db.write() as session:
+    async with _write(db) as session:
         room = await _readable(session, actor, slug)
         return await set_read_marker(session, actor.user_id, room.id, min(seq, room.last_seq))
 

@@ -1,0 +1,145 @@
+"""Limits and backpressure: slow readers, idle clients, and a fuzzer of arbitrary frames."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import struct
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import login, make_settings, running_server
+from tests.realtime.conftest import OpenClient, StartServers
+
+ROOM = "theme-one"
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def client_frame(text: str) -> bytes:
+    """One masked text frame, as a client must send it."""
+    payload = text.encode()
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        header = bytes([0x81, 0x80 | n])
+    elif n < 65536:
+        header = bytes([0x81, 0x80 | 126]) + struct.pack("!H", n)
+    else:
+        header = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", n)
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def open_raw(port: int, token: str) -> socket.socket:
+    """A WebSocket by hand with a tiny receive buffer, so that not reading really backs up."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def parse_server_frames(data: bytes) -> tuple[int, int | None]:
+    """(text messages, close code or None) of the complete frames in `data`."""
+    messages, at = 0, 0
+    while at + 2 <= len(data):
+        opcode, n = data[at] & 0x0F, data[at + 1] & 0x7F
+        at += 2
+        if n == 126:
+            n = struct.unpack("!H", data[at : at + 2])[0]
+            at += 2
+        elif n == 127:
+            n = struct.unpack("!Q", data[at : at + 8])[0]
+            at += 8
+        if at + n > len(data):
+            break
+        if opcode == 0x8:
+            return messages, struct.unpack("!H", data[at : at + 2])[0]
+        messages += opcode == 0x1
+        at += n
+    return messages, None
+
+
+def read_until_closed(sock: socket.socket) -> tuple[int, int | None]:
+    """Read what the server sent: (messages, close code, or None when the TCP was cut)."""
+    data = b""
+    try:
+        while chunk := sock.recv(1 << 20):
+            data += chunk
+            messages, code = parse_server_frames(data)
+            if code is not None:
+                return messages, code
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return parse_server_frames(data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
+    backend: str, start_servers: StartServers, open_client: OpenClient
+) -> None:
+    """A subscriber that stops reading is cut off (1013 or abort); the server stays small."""
+    (server,) = await start_servers(
+        1,
+        WERKPLAATS_REDIS_URL="",
+        WERKPLAATS_WS_QUEUE_FRAMES="64",
+        WERKPLAATS_SEND_BURST="1000000",
+        WERKPLAATS_SEND_RATE="1000000",
+    )
+    assert server.proc is not None
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        token = await login(http, server.url, "amy")
+    sock = await asyncio.to_thread(open_raw, server.port, token)
+    sock.sendall(client_frame(json.dumps({"type": "subscribe", "room": ROOM, "since": None})))
+    sender = await open_client(server.url, "ann")
+    watcher = await open_client(server.url, "mo")
+    await watcher.subscribe(ROOM, since=None)
+    await asyncio.sleep(0.3)
+    before = rss_kib(server.proc.pid)
+    # 4 UTF-8 bytes a character: few messages fill the kernel's buffers.
+    body = "\U0001f600" * 3900
+    total = 260
+    for n in range(total):
+        await sender.send(ROOM, f"{n} {body}", timeout=60)
+    await watcher.wait_seq(ROOM, total, timeout=30)  # a reading client got everything
+    growth = rss_kib(server.proc.pid) - before
+    messages, code = await asyncio.to_thread(read_until_closed, sock)
+    sock.close()
+    assert code in (1013, None), code
+    assert messages < total
+    assert growth < 40_000, f"server grew {growth} KiB for a client that never reads"
+    assert (await watcher.ping())["type"] == "pong"
+
+
+async def test_an_idle_connection_is_closed(db_url: str, open_client: OpenClient) -> None:
+    """No frame for `ws_idle_seconds`: the server closes the connection (1001)."""
+    async with running_server(make_settings(db_url, ws_idle_seconds=0.5)) as base:
+        ann = await open_client(base, "ann", reconnect=False)
+        async with asyncio.timeout(10):
+            while not ann.close_codes:
+                await asyncio.sleep(0.05)
+        assert ann.close_codes == [1001]
