@@ -67,7 +67,16 @@ def api(server: Server, username: str, method: str, path: str, body: Any = None)
 
 
 def test_catchup_page(open_tab: Callable[..., Tab], server: Server, axe_source: Path) -> None:
-    """The catch-up lists anna's mention and the open question; "Alles gelezen tot hier" reads all."""
+    """The catch-up lists anna's mention, the open question and the next meeting's agenda;
+    "Alles gelezen tot hier" reads all; the digest e-mail is turned off on the same page."""
+    meeting = {
+        "slug": f"bijeenkomst-{uuid.uuid4().hex[:6]}",
+        "title": "Werkplaats 14 januari: Werken als één overheid",
+        "theme": "werken-als-een-overheid",
+        "date": "2027-01-14",
+        "place": "Provinciehuis, Leeuwarden",
+    }
+    api(server, "beheer", "POST", "/api/meetings", meeting)
     text = f"@anna kun jij de peilbesluiten nalopen? {uuid.uuid4().hex[:6]}"
     mid = post(server, "marieke", AREA, text)
     api(server, "marieke", "POST", f"/api/rooms/{AREA}/messages/{mid}/mark", {"kind": "vraag"})
@@ -79,9 +88,20 @@ def test_catchup_page(open_tab: Callable[..., Tab], server: Server, axe_source: 
     room = page.locator(".catchup-room", has_text="Friese Veenweiden")
     room.get_by_role("heading", name="Vermeldingen van jou").wait_for()
     assert room.get_by_role("link", name=text, exact=False).count() == 2
+    agenda = page.get_by_role("heading", name="Open vragen en actiepunten voor de bijeenkomst van")
+    agenda.wait_for()
+    assert page.locator(".catchup-agenda").get_by_role("link", name=text, exact=False).count() == 1
+    assert page.get_by_role("link", name="Agenda downloaden (Markdown)").count() == 0
     assert "Vorige bijeenkomst: Werkplaats 28 november" in page.locator("main").inner_text()
     shot(tab, "10-bijpraten")
     assert_accessible(tab, axe_source, "catch-up")
+
+    page.get_by_label("Stuur mij voor elke bijeenkomst deze samenvatting per e-mail").uncheck()
+    page.get_by_label("E-mailadres").fill("anna@example.nl")
+    page.get_by_role("button", name="Opslaan").click()
+    page.locator("#live").filter(has_text="Je instellingen zijn opgeslagen.").wait_for()
+    prefs = api(server, "anna", "GET", "/api/me/preferences")["preferences"]
+    assert prefs == {"digest": False, "email": "anna@example.nl"}
 
     page.get_by_role("button", name="Alles gelezen tot hier").click()
     page.get_by_role("button", name="Alles gelezen tot hier").wait_for(state="detached")

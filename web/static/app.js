@@ -9,9 +9,11 @@ import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
 import { watchRoutes } from './js/router.js';
+import { renderCatchup } from './js/views/catchup.js';
 import { renderHome, renderNotFound } from './js/views/home.js';
 import { renderLogin } from './js/views/login.js';
 import { renderModeration } from './js/views/moderation.js';
+import { renderOverview } from './js/views/overview.js';
 import { RoomView } from './js/views/room.js';
 import { renderRoomList } from './js/views/rooms.js';
 import { renderSearch } from './js/views/search.js';
@@ -63,6 +65,7 @@ async function enter(user) {
   store.setUser(user);
   topnav.hidden = false;
   sidebar.hidden = false;
+  $('logout-button').hidden = false;
   try {
     await sync.refreshRooms();
   } catch {
@@ -82,6 +85,7 @@ function showLogin(notice) {
   document.body.dataset.view = 'login';
   topnav.hidden = true;
   sidebar.hidden = true;
+  $('logout-button').hidden = true;
   renderLogin(main, { onLoggedIn: (user) => enter(user), notice });
 }
 
@@ -129,6 +133,9 @@ function route(r) {
   }
   if (r.name === 'home') renderHome(main, { store });
   else if (r.name === 'search') renderSearch(main, { store, params: r.params });
+  else if (r.name === 'catchup') {
+    renderCatchup(main, { announcer, refreshRooms: () => sync.refreshRooms(), since: r.params.get('sinds') ?? undefined });
+  } else if (r.name === 'overview') renderOverview(main);
   else if (r.name === 'moderation') {
     if (store.isStaff()) renderModeration(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);

@@ -41,8 +41,13 @@ export const between = {
   /** @param {Record<string, number>} rooms */
   markRead: (rooms) => request('POST', '/api/catchup/read', { rooms }),
   overview: () => request('GET', '/api/overview'),
+  preferences: () => request('GET', '/api/me/preferences'),
+  /** @param {{digest?: boolean, email?: string|null}} body */
+  setPreferences: (body) => request('PATCH', '/api/me', body),
   /** @param {string} slug */
   agenda: (slug) => request('GET', `/api/meetings/${encodeURIComponent(slug)}/agenda`),
+  /** @param {string} slug */
+  agendaMarkdownHref: (slug) => `/api/meetings/${encodeURIComponent(slug)}/agenda?format=md`,
   /**
    * @param {string} slug @param {string|number} id
    * @param {{kind: string, owner?: string, due?: string}} body

@@ -1,11 +1,12 @@
 /**
  * Hash routes, so the server only has to serve `/`:
  * `#/` home, `#/kamer/<slug>` a room (optionally `?seq=N` to show one message),
- * `#/zoeken?q=…` search, `#/moderatie` moderation.
+ * `#/zoeken?q=…` search, `#/moderatie` moderation, `#/bijpraten` catch-up since the last
+ * meeting, `#/overzicht` the area × theme overview.
  * @module router
  */
 
-/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'notfound', slug?: string, params: URLSearchParams}} Route */
+/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'notfound', slug?: string, params: URLSearchParams}} Route */
 
 /**
  * @param {string} hash
@@ -22,6 +23,8 @@ export function parseRoute(hash) {
   if (parts[0] === 'kamer' && parts[1]) return { name: 'room', slug: parts[1], params };
   if (parts[0] === 'zoeken') return { name: 'search', params };
   if (parts[0] === 'moderatie') return { name: 'moderation', params };
+  if (parts[0] === 'bijpraten') return { name: 'catchup', params };
+  if (parts[0] === 'overzicht') return { name: 'overview', params };
   return { name: 'notfound', params };
 }
 

@@ -33,8 +33,68 @@ export async function renderCatchup(main, opts) {
     replace(body, h('p', { class: 'form-error', role: 'alert', text: errorText(/** @type {any} */ (err).code) }));
     return;
   }
+  const agendaBox = h('div', { class: 'catchup-agenda' });
+  const settingsBox = h('div', { class: 'catchup-settings' });
   replace(body, meetingsLine(data), totalsLine(data), readAllButton(data, main, opts, since),
-    data.rooms.length ? data.rooms.map(roomSection) : h('p', { class: 'empty', text: 'Niets nieuws. Je bent bij.' }));
+    data.rooms.length ? data.rooms.map(roomSection) : h('p', { class: 'empty', text: 'Niets nieuws. Je bent bij.' }),
+    agendaBox, settingsBox);
+  if (data.next_meeting) fillAgenda(agendaBox, data.next_meeting);
+  fillSettings(settingsBox, opts.announcer);
+}
+
+/**
+ * The draft agenda of the next meeting, and for moderators its Markdown export.
+ * @param {HTMLElement} box @param {any} meeting
+ */
+async function fillAgenda(box, meeting) {
+  let agenda;
+  try {
+    agenda = await between.agenda(meeting.slug);
+  } catch {
+    return;
+  }
+  const id = uid('agenda-title');
+  const items = [...agenda.open_questions, ...agenda.action_items];
+  replace(box, h('section', { 'aria-labelledby': id },
+    h('h2', { id, text: `Open vragen en actiepunten voor de bijeenkomst van ${formatDateTime(meeting.date)}` }),
+    items.length ? h('ul', {}, items.map(markedLink)) : h('p', { class: 'empty', text: 'Geen open vragen of actiepunten.' }),
+    agenda.may_export ? h('p', {}, h('a', { href: between.agendaMarkdownHref(meeting.slug), download: `agenda-${meeting.slug}.md`, text: 'Agenda downloaden (Markdown)' })) : null));
+}
+
+/**
+ * The digest e-mail: on or off, and the address it goes to.
+ * @param {HTMLElement} box @param {{say: (text: string) => void}} announcer
+ */
+async function fillSettings(box, announcer) {
+  let prefs;
+  try {
+    prefs = (await between.preferences()).preferences;
+  } catch {
+    return;
+  }
+  const id = uid('digest-title');
+  const checkId = uid('digest-on');
+  const mailId = uid('digest-mail');
+  const check = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: checkId, checked: prefs.digest }));
+  const mail = /** @type {HTMLInputElement} */ (h('input', { type: 'email', id: mailId, autocomplete: 'email', maxlength: 254 }));
+  mail.value = prefs.email ?? '';
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const form = h('form', { class: 'digest-form' },
+    h('div', { class: 'field field-check' }, check, h('label', { for: checkId, text: 'Stuur mij voor elke bijeenkomst deze samenvatting per e-mail' })),
+    h('div', { class: 'field' }, h('label', { for: mailId, text: 'E-mailadres' }), mail),
+    error,
+    h('button', { type: 'submit', class: 'btn', text: 'Opslaan' }));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    try {
+      await between.setPreferences({ digest: check.checked, email: mail.value.trim() || null });
+      announcer.say('Je instellingen zijn opgeslagen.');
+    } catch (err) {
+      error.textContent = errorText(/** @type {any} */ (err).code);
+    }
+  });
+  replace(box, h('section', { 'aria-labelledby': id }, h('h2', { id, text: 'Samenvatting per e-mail' }), form));
 }
 
 /** @param {string} since @param {HTMLElement} main @param {any} opts */

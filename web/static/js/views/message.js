@@ -5,6 +5,7 @@
  */
 import { h, srOnly, uid } from '../dom.js';
 import { LAYER_LABELS } from '../i18n.js';
+import { MARK_LABELS } from '../between.js';
 import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
 
 /**
@@ -29,6 +30,12 @@ export function authorLine(author) {
   ];
 }
 
+/** @param {{kind: string, owner: string|null, due: string|null}} mark */
+function markText(mark) {
+  const extra = [mark.owner ? `@${mark.owner}` : '', mark.due ? `uiterlijk ${mark.due}` : ''].filter(Boolean).join(', ');
+  return `${MARK_LABELS[mark.kind] ?? mark.kind}${extra ? ` (${extra})` : ''}`;
+}
+
 /**
  * Fill (or refill) the article of a message.
  * @param {HTMLElement} article
@@ -49,7 +56,8 @@ export function fillMessage(article, m, ctx) {
     authorLine(m.author),
     h('time', { datetime: m.created_at, title: formatDateTime(m.created_at), text: formatTime(m.created_at) }),
     m.edited_at && !m.hidden ? h('span', { class: 'edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, text: '(bewerkt)' }) : null,
-    ctx.pinned && !m.hidden ? h('span', { class: 'pinned-flag', text: 'vastgezet' }) : null);
+    ctx.pinned && !m.hidden ? h('span', { class: 'pinned-flag', text: 'vastgezet' }) : null,
+    m.mark && !m.hidden ? h('span', { class: `mark-flag mark-${m.mark.kind}` }, srOnly('gemarkeerd als '), markText(m.mark)) : null);
   article.appendChild(head);
 
   if (m.reply_to !== null && m.reply_to !== undefined && !m.hidden) {

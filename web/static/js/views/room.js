@@ -9,6 +9,7 @@ import { formDialog } from '../dialog.js';
 import { h, replace } from '../dom.js';
 import { dayKey, dayLabel, excerpt } from '../format.js';
 import { countMessages, errorText } from '../i18n.js';
+import { markActions } from './marks.js';
 import { authorLine, fillMessage } from './message.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
@@ -685,6 +686,7 @@ export class RoomView {
     } else {
       list.push({ label: 'Melden', run: () => this.report(m, who) });
     }
+    if (!this.room?.archived) list.push(...markActions(this.slug, m, this.announcer, formDialog));
     if (mod && this.pinned) {
       const pinned = this.pinned.has(String(m.message_id));
       list.push({ label: pinned ? 'Losmaken' : 'Vastzetten', run: () => this.togglePin(m, pinned) });
