@@ -57,6 +57,8 @@ async def test_agenda_lists_open_items_of_the_meeting(api: Api, store: Store) ->
         body["action_items"][0]["owner"] == "amy" and body["action_items"][0]["due"] == "2026-12-01"
     )
     assert ids_of(body["decisions"]) == [ids["decided"]]
+    assert body["may_export"] is False
+    assert (await api.get("rita", "/api/meetings/meeting-one/agenda")).json()["may_export"] is True
     later = (await api.get("ann", "/api/meetings/meeting-two/agenda")).json()
     assert ids_of(later["open_questions"]) == [ids["other"]]
     assert later["open_questions"][0]["due"] == "2027-01-12"

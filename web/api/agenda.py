@@ -75,6 +75,8 @@ async def get_agenda(request: Request) -> Response:
             media_type="text/markdown; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="agenda-{meeting.slug}.md"'},
         )
+    # Whether this caller may ask for `format=md`, so a client shows the export link.
+    body["may_export"] = may_export(who.actor)
     return JSON(body)
 
 
