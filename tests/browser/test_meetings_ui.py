@@ -93,7 +93,7 @@ def test_catchup_page(open_tab: Callable[..., Tab], server: Server, axe_source: 
     assert page.locator(".catchup-agenda").get_by_role("link", name=text, exact=False).count() == 1
     assert page.get_by_role("link", name="Agenda downloaden (Markdown)").count() == 0
     assert "Vorige bijeenkomst: Werkplaats 28 november" in page.locator("main").inner_text()
-    shot(tab, "10-bijpraten")
+    shot(tab, "20-bijpraten")
     assert_accessible(tab, axe_source, "catch-up")
 
     page.get_by_label("Stuur mij voor elke bijeenkomst deze samenvatting per e-mail").uncheck()
@@ -128,7 +128,7 @@ def test_overview_page(open_tab: Callable[..., Tab], server: Server, axe_source:
     table.get_by_role("columnheader", name="Werken als één overheid").wait_for()
     page.locator(".question-layers .notice").first.wait_for()
     assert "nog geen reactie van" in page.locator(".question-layers").inner_text()
-    shot(tab, "11-overzicht-gebieden-thema")
+    shot(tab, "21-overzicht-gebieden-thema")
     assert_accessible(tab, axe_source, "overview")
     assert_clean(tab)
 
@@ -150,7 +150,7 @@ def test_mark_a_decision(open_tab: Callable[..., Tab], server: Server, axe_sourc
     marked = [e for e in events["events"] if e["type"] == "message_marked"]
     assert marked and marked[-1]["message_id"] == mid and marked[-1]["kind"] == "besluit"
     assert marked[-1]["by"] == "anna"
-    shot(tab, "12-besluit-gemarkeerd")
+    shot(tab, "22-besluit-gemarkeerd")
     assert_accessible(tab, axe_source, "room after marking")
     catchup = api(server, "anna", "GET", "/api/catchup")
     decisions = [d for r in catchup["rooms"] for d in r["decisions"]]
