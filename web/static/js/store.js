@@ -8,7 +8,7 @@
 
 /**
  * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
- * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean, slow_mode_seconds: number|null}} Room
+ * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean, slow_mode_seconds: number|null, unread_mentions: number}} Room
  * @typedef {string|number} MessageId
  * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null}|null}} Message
  * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId}} Pending
@@ -265,6 +265,7 @@ export class Store extends Emitter {
         archived: r.archived !== undefined ? Boolean(r.archived) : (old?.archived ?? false),
         can_moderate: r.can_moderate !== undefined ? Boolean(r.can_moderate) : (old?.can_moderate ?? false),
         slow_mode_seconds: typeof r.slow_mode_seconds === 'number' ? r.slow_mode_seconds : (old?.slow_mode_seconds ?? null),
+        unread_mentions: typeof r.unread_mentions === 'number' ? r.unread_mentions : (old?.unread_mentions ?? 0),
       };
       this.rooms.set(r.slug, room);
     }

@@ -266,6 +266,7 @@ export class Sync {
       case 'removed': return this.onRemoved(f);
       case 'error': return this.onError(f);
       case 'pong': return undefined;
+      case 'mention': return this.onMention(f);
       default:
         if (typeof f.room === 'string' && f.seq !== undefined && this.store.timelines.get(f.room)?.loaded) {
           this.applyEvent(f.room, f, true);
@@ -337,6 +338,19 @@ export class Sync {
     this.store.emit(`typing:${f.room}`);
   }
 
+  /** Someone wrote @me (this server's extra frame). @param {any} f */
+  onMention(f) {
+    const room = this.store.rooms.get(f.room);
+    const who = f.author?.display_name ?? f.author?.username ?? 'Iemand';
+    const t = this.store.timelines.get(f.room);
+    const seen = this.openSlug === f.room && t?.loaded && document.visibilityState === 'visible';
+    if (room && !seen) {
+      room.unread_mentions = (room.unread_mentions ?? 0) + 1;
+      this.store.emit('rooms');
+    }
+    this.announcer.say(`${who} noemde je in ${room?.name ?? f.room}.`);
+  }
+
   /** @param {any} f */
   onPresence(f) {
     const t = this.store.timelines.get(f.room);
@@ -351,6 +365,7 @@ export class Sync {
     if (!room) return;
     const seq = Number(f.seq);
     if (seq > room.read_seq) room.read_seq = seq;
+    if (room.read_seq >= room.last_seq) room.unread_mentions = 0;
     const t = this.store.timelines.get(f.room);
     if (t?.loaded) this.recountOpen(f.room);
     else if (room.read_seq >= room.last_seq) room.unread = 0;
@@ -493,6 +508,7 @@ export class Sync {
     const room = this.store.rooms.get(slug);
     if (!room || seq <= room.read_seq) return;
     room.read_seq = seq;
+    if (seq >= room.last_seq) room.unread_mentions = 0;
     this.recountOpen(slug);
     if (!this.conn.send({ type: 'read', room: slug, seq })) this.readToSend.set(slug, seq);
     this.store.emit('rooms');

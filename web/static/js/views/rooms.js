@@ -58,6 +58,9 @@ function roomItem(r, currentSlug) {
     h('a', { href: roomHref(r.slug), 'data-slug': r.slug, 'aria-current': r.slug === currentSlug ? 'page' : null, class: unread ? 'room-link has-unread' : 'room-link' },
       h('span', { class: 'room-name', text: r.name }),
       r.locked ? h('span', { class: 'room-flag', text: 'gesloten' }) : null,
+      r.unread_mentions > 0 && r.slug !== currentSlug
+        ? h('span', { class: 'mention-count', title: 'Je bent genoemd' }, '@', srOnly(r.unread_mentions === 1 ? ' 1 vermelding van jou' : ` ${r.unread_mentions} vermeldingen van jou`))
+        : null,
       unread > 0
         ? h('span', { class: 'unread-count' }, String(unread > 99 ? '99+' : unread), srOnly(unread === 1 ? ' ongelezen bericht' : ' ongelezen berichten'))
         : null));
