@@ -1,0 +1,43 @@
+"""The `mention` frame on /ws, end to end (once the real-time hub delivers it)."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+
+import httpx
+import pytest
+
+import chat.connection
+from chat.client import Client
+from chat.realtime import Realtime
+from tests.helpers import login
+
+WIRED = hasattr(Realtime, "notify_user") and "mention_deliveries" in inspect.getsource(
+    chat.connection
+)
+pytestmark = pytest.mark.skipif(
+    not WIRED,
+    reason="chat/: Realtime.notify_user and the send path's mention_deliveries call are not wired yet",
+)
+
+
+async def test_mention_frame_reaches_only_readers(server: str) -> None:
+    """Ann (mentioned, a reader of area-a) gets a `mention`; bob (mentioned, no reader) does not."""
+    clients: dict[str, Client] = {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        for name in ("ann", "bob", "amy"):
+            clients[name] = Client(server, await login(http, server, name))
+            await clients[name].connect()
+    try:
+        ack = await clients["amy"].send("area-a", "@ann en @bob: zien jullie dit?")
+        frame = await clients["ann"].wait_for(lambda f: f.get("type") == "mention")
+        assert frame["room"] == "area-a" and frame["message_id"] == ack["message_id"]
+        assert frame["author"]["username"] == "amy" and "seq" not in frame
+        await clients["bob"].ping()
+        assert not [f for f in clients["bob"].frames if f.get("type") == "mention"]
+        assert not [f for f in clients["amy"].frames if f.get("type") == "mention"]
+    finally:
+        for c in clients.values():
+            with contextlib.suppress(Exception):
+                await c.close()
