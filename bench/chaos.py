@@ -38,7 +38,7 @@ import sys
 import time
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -752,11 +752,18 @@ async def run(plan: Plan, workdir: Path, seed: int = 1) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.chaos", description=__doc__.split("\n")[0])
     parser.add_argument("--short", action="store_true", help="<= 60 s, no PostgreSQL restart")
+    parser.add_argument(
+        "--no-pg-restart",
+        action="store_true",
+        help="the full plan without restarting PostgreSQL (where others use the cluster)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="write the report here as JSON")
     parser.add_argument("--workdir", type=Path, help="logs of the servers and Redis")
     args = parser.parse_args(argv)
     plan = SHORT if args.short else FULL
+    if args.no_pg_restart:
+        plan = replace(plan, faults=tuple(f for f in plan.faults if f != "pg_restart"))
     workdir = args.workdir or Path(f"/tmp/werkplaats-chaos-{os.getpid()}")
     workdir.mkdir(parents=True, exist_ok=True)
     report = asyncio.run(run(plan, workdir, args.seed))

@@ -490,7 +490,7 @@ def test_session_expiry_closes_open_sockets_1008(world: World) -> None:
     asyncio.run(expire())
     time.sleep(1.2)
     assert httpx.get(f"{world.base}/api/me", headers=bearer(token)).status_code == 401
-    assert closed_with(conn, 6) == 1008
+    assert closed_with(conn, 3) == 1008
 
 
 def test_table_covers_every_moderation_route() -> None:

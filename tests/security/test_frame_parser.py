@@ -34,7 +34,7 @@ near_frames = st.builds(
     st.sampled_from(FRAME_TYPES) | st.text(max_size=12),
     st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6),
 )
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def check(raw: str | bytes) -> None:

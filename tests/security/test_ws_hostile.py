@@ -225,7 +225,7 @@ def test_random_frames_end_to_end(served: ServerProcess, token: str) -> None:
 
     @given(texts)
     @settings(
-        max_examples=150,
+        max_examples=80,
         deadline=None,
         derandomize=True,
         database=None,
