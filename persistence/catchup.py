@@ -35,6 +35,15 @@ from rooms.mentions import excerpt, mentions
 from rooms.model import Actor
 
 MAX_MENTIONS_LISTED = 50
+# A room is listed when one of these is non-empty (or non-zero).
+REPORTED = (
+    "new_messages",
+    "mentions",
+    "open_questions",
+    "action_items",
+    "decisions",
+    "new_members",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +198,7 @@ async def catchup(
             "decisions": [i.wire() for i in decisions[rid] if i.mark.event_seq > window.after],
             "new_members": members[rid],
         }
-        if any(entry[k] for k in ("new_messages", "open_questions", "action_items")) or any(
-            entry[k] for k in ("mentions", "decisions", "new_members")
-        ):
+        if any(entry[k] for k in REPORTED):
             rooms.append(entry)
     return {
         "since": since.value,
