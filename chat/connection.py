@@ -57,12 +57,16 @@ class ClientConnection:
         actor: Actor,
         user: dict[str, Any],
         token_hash: str,
+        author: dict[str, Any] | None = None,
     ) -> None:
         self.id = next(_ids)
         self.rt = rt
         self.actor = actor
         self.user = user
-        self.author = {k: user[k] for k in ("username", "display_name", "organisation", "layer")}
+        # The user as `message` and `typing` frames show them (persistence.events.author_wire).
+        self.author = author or {
+            k: user[k] for k in ("username", "display_name", "organisation", "layer")
+        }
         self.token_hash = token_hash
         self.outbound = Outbound(socket, max_frames=rt.settings.ws_queue_frames)
         self.subs: dict[str, Subscription] = {}
@@ -236,7 +240,7 @@ class ClientConnection:
             else None
         )
         acked = await store.post(
-            self.rt.db, self.actor, frame.room, body, frame.client_id, reply_to
+            self.rt.db, self.actor, self.author, frame.room, body, frame.client_id, reply_to
         )
         if acked.frame is not None:
             await self.rt.publish_event(frame.room, acked.frame)

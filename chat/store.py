@@ -168,7 +168,13 @@ async def last_seq(db: Database, slug: str) -> int:
 
 
 async def post(
-    db: Database, actor: Actor, slug: str, body: str, client_id: str, reply_to: int | None
+    db: Database,
+    actor: Actor,
+    author: dict[str, Any],
+    slug: str,
+    body: str,
+    client_id: str,
+    reply_to: int | None,
 ) -> Acked:
     """Store a message (or find the one this client_id already made) and its event frame."""
     try:
@@ -193,7 +199,6 @@ async def post(
             posted = await post_message(
                 session, room.id, actor.user_id, body, client_id, reply_to, now
             )
-            author = await session.get(User, actor.user_id)
             event = Event(
                 room_id=room.id,
                 seq=posted.seq,
@@ -201,7 +206,8 @@ async def post(
                 message_id=posted.message.id,
                 data={},
             )
-            frame = event_wire(slug, event, posted.message, author)
+            frame = event_wire(slug, event, posted.message, None)
+            frame["author"] = author
     except DuplicateSend as dup:
         return Acked(dup.message_id, dup.seq, None)
     return Acked(posted.message.id, posted.seq, frame)

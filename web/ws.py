@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from chat.connection import ClientConnection
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_TOO_BIG
 from chat.protocol import ProtocolError
+from persistence.events import author_wire
 from rooms.errors import Unauthenticated
 from web.api.session import user_wire
 from web.auth import authenticate, origin_allowed
@@ -83,7 +84,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     rt = svc.realtime
     conn = ClientConnection(
-        rt, StarletteSocket(websocket), who.actor, user_wire(who.user), who.token_hash
+        rt,
+        StarletteSocket(websocket),
+        who.actor,
+        user_wire(who.user),
+        who.token_hash,
+        author_wire(who.user),
     )
     rt.register(conn)
     try:
