@@ -24,6 +24,7 @@ from tests.browser.ui import (
     unique,
     wait_connected,
     wait_for_message,
+    wait_read_to_end,
 )
 
 pytestmark = pytest.mark.browser
@@ -421,7 +422,7 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     assert page.locator(".new-below").is_hidden()
     page.locator(".timeline").focus()
     page.keyboard.press("End")
-    page.wait_for_timeout(700)  # the read marker is sent after scrolling settles
+    wait_read_to_end(anna, room)
 
     page.locator("#topnav").get_by_role("link", name="Gesprekken").click()
 
@@ -433,7 +434,7 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     assert page.locator("#eerste-ongelezen + article .body").inner_text() == newer[0]
     page.locator(".timeline").focus()
     page.keyboard.press("End")
-    page.wait_for_timeout(700)
+    wait_read_to_end(anna, room)
     page.locator("#topnav").get_by_role("link", name="Gesprekken").click()
 
     # After a reload only the newest page is loaded: the jump button loads back to the line.

@@ -132,3 +132,22 @@ def post_many(server: Server, username: str, room: str, texts: list[str]) -> Non
                         ws.send(frame)
                     else:
                         assert f.get("type") != "error", f
+
+
+def wait_read_to_end(tab: Tab, slug: str, timeout: float = 10.0) -> None:
+    """Until the server has the user's read marker at the room's last seq."""
+    # Polled from Python: wait_for_function would take the Promise of an async
+    # predicate for a truthy answer.
+    deadline = time.monotonic() + timeout
+    while True:
+        room = tab.page.evaluate(
+            """async (slug) => {
+                const res = await fetch('/api/rooms');
+                return (await res.json()).rooms.find((r) => r.slug === slug);
+            }""",
+            slug,
+        )
+        if room and room["read_seq"] >= room["last_seq"]:
+            return
+        assert time.monotonic() < deadline, f"read marker not at the end of {slug}: {room}"
+        time.sleep(0.25)

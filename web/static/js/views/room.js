@@ -238,6 +238,8 @@ export class RoomView {
   }
 
   destroy() {
+    // Leaving right after scrolling to the end still counts as having read it.
+    if (this.readTimer !== undefined) this.maybeMarkRead();
     this.destroyed = true;
     clearTimeout(this.readTimer);
     for (const off of this.offs) off();
