@@ -510,7 +510,8 @@ export class Sync {
     room.read_seq = seq;
     if (seq >= room.last_seq) room.unread_mentions = 0;
     this.recountOpen(slug);
-    if (!this.conn.send({ type: 'read', room: slug, seq })) this.readToSend.set(slug, seq);
+    if (this.conn.send({ type: 'read', room: slug, seq })) this.readToSend.delete(slug);
+    else this.readToSend.set(slug, seq);
     this.store.emit('rooms');
   }
 
