@@ -75,11 +75,15 @@ export class Connection {
     this.failures = 0;
   }
 
-  connectNow() {
+  /** @param {boolean} [evenOffline] try although the browser says it is offline */
+  connectNow(evenOffline = false) {
     clearTimeout(this.retryTimer);
     this.detach();
-    if (!navigator.onLine) {
+    if (!navigator.onLine && !evenOffline) {
+      // The browser's word is usually right, but not always (a server on localhost with
+      // no network): try now and then anyway; the `online` event tries at once.
       this.setState('offline');
+      this.retryTimer = setTimeout(() => this.connectNow(true), BACKOFF_CAP_MS);
       return;
     }
     this.setState('connecting');
@@ -126,7 +130,7 @@ export class Connection {
   scheduleRetry(code) {
     if (this.state === 'stopped') return;
     if (!navigator.onLine) {
-      this.setState('offline');
+      this.connectNow();
       return;
     }
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(this.failures, 16));
