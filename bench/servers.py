@@ -1,0 +1,298 @@
+"""Starting the servers under test on loopback: ours (werkplaats serve), U, P and S.
+
+Every server is a child process pinned with `taskset` to the server core; the load
+generator gets the other core. Everything is stopped (SIGTERM, then SIGKILL) on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+VENV_BIN = ROOT / ".venv" / "bin"
+PEERS_PY = BENCH / ".venv-peers" / "bin" / "python"
+SERVER_CORE = "0"
+LOADGEN_CORE = "1"
+PASSWORD = "bench-wachtwoord"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(core: str, argv: Sequence[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        return ["taskset", "-c", core, *argv]
+    return list(argv)
+
+
+class Proc:
+    """A child process with its log file; `stop` ends it and only it."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path, cwd: Path):
+        self.name = name
+        self.log = log
+        self.file = log.open("ab")
+        self.popen = subprocess.Popen(
+            argv, env=env, stdout=self.file, stderr=subprocess.STDOUT, cwd=cwd
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def server_pids(self) -> list[int]:
+        """The process and its children (uvicorn --workers, taskset exec keeps the pid)."""
+        pids = [self.pid]
+        with suppress(OSError):
+            for child in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split():
+                pids.append(int(child))
+        return pids
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        self.file.close()
+
+
+async def wait_http(url: str, limit: float = 60.0, proc: Proc | None = None) -> None:
+    deadline = time.monotonic() + limit
+    async with httpx.AsyncClient(timeout=2) as http:
+        while time.monotonic() < deadline:
+            if proc is not None and proc.popen.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited; see {proc.log}")
+            with suppress(httpx.HTTPError):
+                if (await http.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {limit:.0f}s")
+
+
+# -- our server -------------------------------------------------------------------------
+
+
+def community_toml(users: int, rooms: int) -> str:
+    """Themes bench-00…, one fan-out theme, one area, `users` members (cheap to generate)."""
+    out = ['[[area]]\nslug = "bench-gebied"\nname = "Benchmarkgebied"\n']
+    out.append('[[theme]]\nslug = "bench-fanout"\nname = "Benchmark fan-out"\n')
+    for r in range(rooms):
+        out.append(f'[[theme]]\nslug = "bench-{r:02d}"\nname = "Benchmark {r:02d}"\n')
+    for u in range(users):
+        out.append(
+            f'[[user]]\nusername = "b{u:05d}"\ndisplay_name = "Deelnemer {u:05d}"\n'
+            f'organisation = "Gemeente Benchmark"\nlayer = "gemeente"\n'
+            f'areas = ["bench-gebied"]\nrole = "member"\npassword = "{PASSWORD}"\n'
+        )
+    return "\n".join(out)
+
+
+def our_env(database_url: str, redis_url: str | None, prefix: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WERKPLAATS_")}
+    env.update(
+        WERKPLAATS_DATABASE_URL=database_url,
+        WERKPLAATS_SECRET_KEY="bench-secret-key-0123456789",
+        # The benchmark drives each connection far past the contract's default bucket.
+        WERKPLAATS_SEND_BURST="10000000",
+        WERKPLAATS_SEND_RATE="10000000",
+        # Logins are setup, not measured: cheap hashes make thousands of them quick.
+        WERKPLAATS_ARGON2_TIME_COST="1",
+        WERKPLAATS_ARGON2_MEMORY_KIB="64",
+        WERKPLAATS_LOG_LEVEL="WARNING",
+        WERKPLAATS_REDIS_PREFIX=prefix,
+        WERKPLAATS_WS_IDLE_SECONDS="600",
+    )
+    if redis_url:
+        env["WERKPLAATS_REDIS_URL"] = redis_url
+    return env
+
+
+class Database:
+    """A fresh bench database: a SQLite file or a PostgreSQL database dropped at the end."""
+
+    def __init__(self, kind: str, workdir: Path, tag: str) -> None:
+        self.kind = kind
+        if kind == "sqlite":
+            self.url = f"sqlite+aiosqlite:///{workdir}/werkplaats-{tag}.db"
+            self.pg_name = None
+        else:
+            self.pg_name = f"werkplaats_bench_{tag}"
+            self.url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.pg_name}"
+            self._psql(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
+            self._psql(f'CREATE DATABASE "{self.pg_name}"')
+
+    def _psql(self, sql: str) -> None:
+        subprocess.run(
+            ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c", sql],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def drop(self) -> None:
+        if self.pg_name:
+            with suppress(subprocess.CalledProcessError):
+                self._psql(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+
+
+def load_community(env: dict[str, str], toml: Path, log: Path) -> None:
+    with log.open("ab") as out:
+        subprocess.run(
+            [str(VENV_BIN / "werkplaats"), "load", str(toml)],
+            env=env,
+            check=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=toml.parent,
+        )
+
+
+async def start_ours(name: str, env: dict[str, str], workdir: Path) -> tuple[Proc, str]:
+    port = free_port()
+    argv = pinned(
+        SERVER_CORE,
+        [str(VENV_BIN / "werkplaats"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+    )
+    proc = Proc(name, argv, env, workdir / f"{name}.log", workdir)
+    await wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    return proc, f"127.0.0.1:{port}"
+
+
+async def login_all(addr: str, users: int, concurrency: int = 16) -> list[str]:
+    """A session token for each of the first `users` bench users."""
+    tokens: list[str] = [""] * users
+    queue = list(range(users))
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        while queue:
+            u = queue.pop()
+            got = await http.post(
+                "/api/session", json={"username": f"b{u:05d}", "password": PASSWORD}
+            )
+            got.raise_for_status()
+            tokens[u] = got.json()["token"]
+
+    async with httpx.AsyncClient(base_url=f"http://{addr}", timeout=60) as http:
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+    return tokens
+
+
+async def last_seq(addr: str, token: str, room: str) -> int:
+    async with httpx.AsyncClient(base_url=f"http://{addr}", timeout=30) as http:
+        got = await http.get(
+            f"/api/rooms/{room}/events",
+            params={"after": 0, "limit": 1},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        got.raise_for_status()
+        return int(got.json()["last_seq"])
+
+
+# -- peers -------------------------------------------------------------------------------
+
+
+async def start_u(workdir: Path) -> tuple[Proc, str]:
+    port = free_port()
+    argv = pinned(SERVER_CORE, [str(PEERS_PY), str(BENCH / "peers" / "u_websockets.py"), str(port)])
+    proc = Proc("u", argv, dict(os.environ), workdir / "u.log", workdir)
+    await _wait_tcp(port, proc)
+    return proc, f"127.0.0.1:{port}"
+
+
+async def start_p(workdir: Path, channel: str) -> tuple[Proc, str]:
+    port = free_port()
+    env = dict(os.environ, P_REDIS_URL=REDIS_URL, P_CHANNEL=channel)
+    uvicorn = [str(PEERS_PY), "-m", "uvicorn", "p_socketio:app", "--host", "127.0.0.1"]
+    argv = pinned(
+        SERVER_CORE,
+        [*uvicorn, "--port", str(port), "--log-level", "warning", "--no-access-log"],
+    )
+    proc = Proc("p", argv, env, workdir / "p.log", BENCH / "peers")
+    await _wait_tcp(port, proc)
+    return proc, f"127.0.0.1:{port}"
+
+
+async def start_s(workdir: Path) -> tuple[Proc, str, str]:
+    from bench.peers import s_synapse
+
+    port = free_port()
+    sdir = workdir / "synapse"
+    config = s_synapse.write_config(sdir, port)
+    keygen, serve = s_synapse.command(str(PEERS_PY), config)
+    subprocess.run(keygen, check=True, cwd=sdir, stdout=subprocess.DEVNULL)
+    proc = Proc("s", pinned(SERVER_CORE, serve), dict(os.environ), sdir / "stdout.log", sdir)
+    await s_synapse.wait_up(f"http://127.0.0.1:{port}", limit=120)
+    return proc, f"127.0.0.1:{port}", (sdir / "secret").read_text()
+
+
+async def _wait_tcp(port: int, proc: Proc, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited; see {proc.log}")
+        with suppress(OSError):
+            _r, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"{proc.name} did not listen on {port}")
+
+
+def redis_pid() -> int | None:
+    """The local redis-server's pid, to count its CPU in the Redis tax (None if unknown)."""
+    with suppress(OSError, ValueError):
+        out = subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "info", "server"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
+        for line in out.splitlines():
+            if line.startswith("process_id:"):
+                return int(line.split(":")[1])
+    return None
+
+
+async def loadgen(cfg: dict[str, Any], workdir: Path, name: str) -> dict[str, Any]:
+    """Run bench/loadgen/loadgen.js on the generator core and return its JSON result."""
+    import json
+
+    path = workdir / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    argv = pinned(LOADGEN_CORE, ["node", str(BENCH / "loadgen" / "loadgen.js"), str(path)])
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    limit = cfg.get("time_limit_s", 300) + 30
+    out, err = await asyncio.wait_for(proc.communicate(), limit)
+    (workdir / f"{name}.stderr").write_bytes(err)
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace")[-800:]
+        raise RuntimeError(f"loadgen {name} failed ({proc.returncode}): {tail}")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return result
+
+
+def python_version() -> str:
+    return sys.version.split()[0]
