@@ -54,6 +54,9 @@ HUB_LINGER = 10.0
 # Presence changes are coalesced for this long before the list is read and pushed.
 PRESENCE_DEBOUNCE = 0.05
 SHUTDOWN_GRACE = 3.0
+# Sessions expire and revocations may be lost with a broker outage: every open connection's
+# session is checked again this often (one query for all of them).
+SESSION_SWEEP = 60.0
 
 EVENT, TYPING, PRESENCE = b"e", b"t", b"p"
 
@@ -246,6 +249,16 @@ class Realtime(BrokerListener):
             except Exception:
                 log.exception("realtime: re-checking connection %d failed", conn.id)
 
+    async def _sweep_sessions(self) -> None:
+        """Close the connections whose session expired or was revoked meanwhile."""
+        conns = list(self.connections.values())
+        if not conns:
+            return
+        live = await store.live_tokens(self.db, sorted({c.token_hash for c in conns}))
+        for conn in conns:
+            if conn.token_hash not in live:
+                conn.close(CLOSE_POLICY, "your session ended")
+
     async def _revalidate(self, conn: ClientConnection) -> None:
         if not await store.session_alive(self.db, conn.token_hash):
             conn.close(CLOSE_POLICY, "your session ended")
@@ -407,7 +420,7 @@ class Realtime(BrokerListener):
     # -- the watch loop: polls, presence refresh, idle hubs ---------------------------
 
     async def _watch(self) -> None:
-        last_poll = last_presence = time.monotonic()
+        last_poll = last_presence = last_sweep = time.monotonic()
         while True:
             await asyncio.sleep(POLL_DOWN)
             now = time.monotonic()
@@ -422,6 +435,9 @@ class Realtime(BrokerListener):
                         if hub.subs:
                             self._spawn(self._push_presence(room, 0), "presence")
                 await self._close_idle_hubs(now)
+                if now - last_sweep >= SESSION_SWEEP:
+                    last_sweep = now
+                    await self._sweep_sessions()
             except Exception:
                 log.exception("realtime: watch loop step failed")
 

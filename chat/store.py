@@ -30,6 +30,7 @@ from persistence.events import (
     post_message,
 )
 from persistence.models import Event, Message, Room, User, utcnow
+from persistence.models import Session as SessionRow
 from persistence.moderation import last_post_at
 from persistence.rooms import (
     ban_of,
@@ -100,6 +101,19 @@ async def fresh_actor(db: Database, user_id: int) -> Actor | None:
 async def session_alive(db: Database, token_hash: str) -> bool:
     async with db.read() as session:
         return await accounts.live_session(session, token_hash) is not None
+
+
+async def live_tokens(db: Database, token_hashes: list[str]) -> set[str]:
+    """Which of these session token hashes are still valid (unexpired, unrevoked)."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(SessionRow.token_hash).where(
+                SessionRow.token_hash.in_(token_hashes),
+                SessionRow.revoked_at.is_(None),
+                SessionRow.expires_at > utcnow(),
+            )
+        )
+        return set(rows.scalars())
 
 
 async def check_readable(db: Database, actor: Actor, slug: str) -> int:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from chat.client import ClientError
+from persistence.accounts import revoke_user_sessions, user_by_name
 from persistence.db import Database
 from persistence.events import post_message
 from persistence.models import Room, User
@@ -135,3 +136,17 @@ async def test_presence_and_typing_reach_only_the_rooms_subscribers(
     assert not [f for f in bob.frames if f.get("room") == "area-a"]
     await amy.close()
     await ann.next_frame(lambda f: f.get("type") == "presence" and f.get("online") == ["ann"])
+
+
+async def test_a_session_ended_behind_the_servers_back_is_closed(
+    server: str, database: Database, open_client: OpenClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session revoked without a notice (lost broker message, expiry) is closed by the sweep."""
+    monkeypatch.setattr("chat.realtime.SESSION_SWEEP", 0.5)
+    ann = await open_client(server, "ann", reconnect=False)
+    async with database.write() as session:
+        await revoke_user_sessions(session, (await user_by_name(session, "ann")).id)  # type: ignore[union-attr]
+    async with asyncio.timeout(10):
+        while not ann.close_codes:
+            await asyncio.sleep(0.05)
+    assert ann.close_codes == [1008]
