@@ -10,6 +10,9 @@ import { h, replace } from '../dom.js';
 import { dayKey, dayLabel, excerpt } from '../format.js';
 import { countMessages, errorText } from '../i18n.js';
 import { markActions } from './marks.js';
+import {
+  banDialog, hideDialog, muteDialog, reportDialog, retractDialog, roomSettingsDialog,
+} from './room-dialogs.js';
 import { authorLine, fillMessage } from './message.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
@@ -77,7 +80,7 @@ export class RoomView {
     this.jumpButton = h('button', { type: 'button', class: 'btn btn-small', hidden: true, text: 'Naar eerste ongelezen', onclick: () => this.jumpToFirstUnread() });
     this.settingsButton = h('button', {
       type: 'button', class: 'btn btn-small', text: 'Kamerbeheer', hidden: !this.store.mayModerate(this.slug),
-      onclick: () => this.roomSettings(),
+      onclick: () => roomSettingsDialog(this),
     });
     this.pinsSummary = h('summary', { text: 'Vastgezet' });
     this.pinsList = h('ul', { class: 'pins-list' });
@@ -684,9 +687,9 @@ export class RoomView {
     list.push({ label: 'Beantwoorden', run: () => this.setCompose('reply', m.message_id) });
     if (mine) {
       list.push({ label: 'Bewerken', run: () => this.setCompose('edit', m.message_id) });
-      list.push({ label: 'Intrekken', danger: true, run: () => this.retract(m) });
+      list.push({ label: 'Intrekken', danger: true, run: () => retractDialog(this, m) });
     } else {
-      list.push({ label: 'Melden', run: () => this.report(m, who) });
+      list.push({ label: 'Melden', run: () => reportDialog(this, m, who) });
     }
     if (!this.room?.archived) list.push(...markActions(this.slug, m, this.announcer, formDialog));
     if (mod && this.pinned) {
@@ -694,7 +697,7 @@ export class RoomView {
       list.push({ label: pinned ? 'Losmaken' : 'Vastzetten', run: () => this.togglePin(m, pinned) });
     }
     if (mod) {
-      list.push({ label: 'Verbergen (moderatie)', danger: true, run: () => this.hide(m, who) });
+      list.push({ label: 'Verbergen (moderatie)', danger: true, run: () => hideDialog(this, m, who) });
       if (!mine) list.push(...this.userActions(m, who));
     }
     return list;
@@ -703,8 +706,8 @@ export class RoomView {
   /** @param {import('../store.js').Message} m @param {string} who */
   userActions(m, who) {
     return [
-      { label: `${who} dempen`, run: () => this.mute(m.author.username, who) },
-      { label: `${who} verbannen`, danger: true, run: () => this.ban(m.author.username, who) },
+      { label: `${who} dempen`, run: () => muteDialog(this, m.author.username, who) },
+      { label: `${who} verbannen`, danger: true, run: () => banDialog(this, m.author.username, who) },
     ];
   }
 
@@ -723,141 +726,4 @@ export class RoomView {
       this.showNotice(errorText(e.code ?? 'network', e.retryAfter));
     }
   }
-
-  /** @param {import('../store.js').Message} m */
-  retract(m) {
-    formDialog({
-      title: 'Bericht intrekken?',
-      intro: 'Je bericht verdwijnt voor iedereen. Dit kun je niet ongedaan maken.',
-      fields: [],
-      submitLabel: 'Intrekken',
-      danger: true,
-      onSubmit: () => {
-        if (!this.sync.retract(this.slug, m.message_id)) throw new Error('Geen verbinding. Probeer het zo opnieuw.');
-        this.announcer.say('Bericht ingetrokken.');
-      },
-    });
-  }
-
-  /** @param {import('../store.js').Message} m @param {string} who */
-  report(m, who) {
-    formDialog({
-      title: `Bericht van ${who} melden`,
-      intro: 'De moderatoren krijgen je melding te zien.',
-      fields: [{ name: 'reason', label: 'Waarom meld je dit bericht?', type: 'textarea', required: true, maxlength: 500 }],
-      submitLabel: 'Melden',
-      onSubmit: async (v) => {
-        await api.report(this.slug, m.message_id, v.reason);
-        this.announcer.say('Melding verstuurd. Dank je wel.');
-      },
-    });
-  }
-
-  /** @param {import('../store.js').Message} m @param {string} who */
-  hide(m, who) {
-    formDialog({
-      title: `Bericht van ${who} verbergen`,
-      intro: 'Het bericht verdwijnt voor iedereen; de tekst blijft bewaard voor het archief.',
-      fields: [{ name: 'reason', label: 'Reden (komt in het auditlog)', type: 'textarea', required: true, maxlength: 500 }],
-      submitLabel: 'Verbergen',
-      danger: true,
-      onSubmit: async (v) => {
-        await api.hide(this.slug, m.message_id, v.reason);
-        this.announcer.say('Bericht verborgen.');
-      },
-    });
-  }
-
-  /** @param {string} username @param {string} who */
-  mute(username, who) {
-    formDialog({
-      title: `${who} dempen in deze kamer`,
-      intro: 'Een gedempte deelnemer kan nog lezen, maar niet schrijven.',
-      fields: [
-        { name: 'minutes', label: 'Hoe lang (minuten)', type: 'number', value: 60, min: 1, max: 525600, required: true },
-        { name: 'reason', label: 'Reden', type: 'textarea', required: true, maxlength: 500 },
-      ],
-      submitLabel: 'Dempen',
-      danger: true,
-      onSubmit: async (v) => {
-        const minutes = Number(v.minutes);
-        if (!Number.isInteger(minutes) || minutes < 1) throw new Error('Vul een geheel aantal minuten in (minstens 1).');
-        await api.mute(this.slug, { username, minutes, reason: v.reason });
-        this.announcer.say(`${who} is gedempt.`);
-      },
-    });
-  }
-
-  /** @param {string} username @param {string} who */
-  ban(username, who) {
-    formDialog({
-      title: `${who} verbannen uit deze kamer`,
-      intro: 'De deelnemer kan deze kamer niet meer lezen of er schrijven.',
-      fields: [
-        { name: 'reason', label: 'Reden', type: 'textarea', required: true, maxlength: 500 },
-        { name: 'until', label: 'Tot (leeg: tot het wordt opgeheven)', type: 'datetime-local' },
-      ],
-      submitLabel: 'Verbannen',
-      danger: true,
-      onSubmit: async (v) => {
-        /** @type {{username: string, reason: string, until?: string}} */
-        const body = { username, reason: v.reason };
-        if (v.until) {
-          const d = new Date(v.until);
-          if (Number.isNaN(d.getTime())) throw new Error('De datum klopt niet.');
-          body.until = d.toISOString();
-        }
-        await api.ban(this.slug, body);
-        this.announcer.say(`${who} is verbannen uit deze kamer.`);
-      },
-    });
-  }
-
-  roomSettings() {
-    const room = this.room;
-    if (!room) return;
-    formDialog({
-      title: `Kamerbeheer: ${room.name}`,
-      fields: [
-        { name: 'topic', label: 'Onderwerp', type: 'text', value: room.topic ?? '', maxlength: 300 },
-        { name: 'locked', label: 'Gesloten (alleen lezen)', type: 'checkbox', value: room.locked },
-        { name: 'archived', label: 'Gearchiveerd', type: 'checkbox', value: room.archived },
-        {
-          name: 'slow', label: 'Langzame modus: seconden tussen twee berichten van een deelnemer (0 = uit)',
-          type: 'number', min: 0, max: 3600, value: room.slow_mode_seconds ?? '',
-          hint: room.slow_mode_seconds === null ? 'Leeg laten: niet veranderen.' : undefined,
-        },
-        { name: 'reason', label: 'Reden (komt in het auditlog)', type: 'text', maxlength: 500 },
-        { name: 'unban', label: 'Verbanning opheffen voor gebruikersnaam (optioneel)', type: 'text', maxlength: 32 },
-      ],
-      submitLabel: 'Opslaan',
-      onSubmit: async (v) => {
-        /** @type {{topic?: string, locked?: boolean, archived?: boolean, slow_mode_seconds?: number, reason?: string}} */
-        const patch = {};
-        if (v.topic !== (room.topic ?? '')) patch.topic = v.topic;
-        if (v.locked !== room.locked) patch.locked = v.locked;
-        if (v.archived !== room.archived) patch.archived = v.archived;
-        if (v.slow !== '' && Number(v.slow) !== room.slow_mode_seconds) {
-          const seconds = Number(v.slow);
-          if (!Number.isInteger(seconds) || seconds < 0 || seconds > 3600) throw new Error('Vul voor de langzame modus 0 tot 3600 seconden in.');
-          patch.slow_mode_seconds = seconds;
-        }
-        if (Object.keys(patch).length) {
-          if (v.reason) patch.reason = v.reason;
-          const res = await api.patchRoom(this.slug, patch);
-          const updated = res && typeof res === 'object' ? (res.room ?? res) : {};
-          Object.assign(room, {
-            topic: updated.topic !== undefined ? updated.topic : (patch.topic ?? room.topic),
-            locked: typeof updated.locked === 'boolean' ? updated.locked : (patch.locked ?? room.locked),
-            archived: typeof updated.archived === 'boolean' ? updated.archived : (patch.archived ?? room.archived),
-            slow_mode_seconds: typeof updated.slow_mode_seconds === 'number' ? updated.slow_mode_seconds : (patch.slow_mode_seconds ?? room.slow_mode_seconds),
-          });
-          this.store.emit('rooms');
-        }
-        if (v.unban) await api.unban(this.slug, v.unban);
-        this.announcer.say('Kamer bijgewerkt.');
-      },
-    });
-  }
 }
-
