@@ -6,7 +6,7 @@ STAMP   = $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test check lint typecheck audit chaos browser-deps services clean
+.PHONY: install run test check lint typecheck audit chaos browser-deps services clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,3 +58,13 @@ services:
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Real-time benchmarks beside the peers (bench/run.py): quick by default, `make bench FULL=1`
+# for the full sizes. Peers go into their own venv (bench/.venv-peers), the Node load
+# generator's packages into bench/loadgen/node_modules; the tables land in docs/performance.md.
+FULL ?=
+bench: install
+	@test -x bench/.venv-peers/bin/python || $(PYTHON) -m venv bench/.venv-peers
+	@bench/.venv-peers/bin/pip install -q -r bench/peers/requirements.txt
+	@test -d bench/loadgen/node_modules/ws || npm ci --silent --no-audit --no-fund --prefix bench/loadgen
+	FULL=$(FULL) $(BIN)/python -m bench.run

@@ -508,7 +508,14 @@ def w1_summary(steps: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             break
     if best is None:
-        return {"sustainable_deliveries_per_s": None, "generator_saturated": saturated}
+        # Nothing sustained: the CPU efficiency of the first step still compares servers.
+        first = steps[0] if steps and steps[0]["gen_cpu"] <= GEN_SATURATED else None
+        return {
+            "sustainable_deliveries_per_s": None,
+            "deliveries_per_cpu_s": first["deliveries_per_cpu_s"] if first else None,
+            "generator_saturated": saturated,
+            "unsustained": True,
+        }
     return {
         "rate": best["rate"],
         "sustainable_deliveries_per_s": best["deliveries_per_s"],
