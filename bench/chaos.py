@@ -445,11 +445,16 @@ class Cluster:
             try:
                 await (client.subscribe(room, since=0) if since == 0 else client.subscribe(room))
                 return
-            except (ClientError, ConnectionError, TimeoutError):
+            except (ConnectionError, TimeoutError):
+                # The connection was lost: the client subscribes again itself when it is back
+                # (a second subscribe from here would replay what the first one delivered).
+                self.load.errors["subscribe left to the reconnect"] += 1
+                return
+            except ClientError:
+                # Refused (e.g. `internal` while the database restarts): nothing is attached.
                 self.load.errors["subscribe retried"] += 1
                 since = None
-                await client.connected(HEAL_TIMEOUT)
-                await asyncio.sleep(0.3)
+                await asyncio.sleep(0.5)
 
     async def client_loop(self, index: int) -> None:
         user = f"chaos{index:02d}"
@@ -676,9 +681,19 @@ class Cluster:
         )
         gaps = sum(len(c.gaps) for c in self.load.clients.values())
         dups = sum(len(c.duplicates) for c in self.load.clients.values())
+        worst = sorted(
+            ((len(c.duplicates), u) for u, c in self.load.clients.items() if c.duplicates),
+            reverse=True,
+        )[:3]
+        examples = [
+            f"{u}: {n} in {sorted({d['room'] for d in self.load.clients[u].duplicates})} "
+            f"seqs {[d['seq'] for d in self.load.clients[u].duplicates][:6]} "
+            f"after {self.load.clients[u].connects} connects"
+            for n, u in worst
+        ]
         inv["no client saw a gap or a duplicate"] = (
             gaps == 0 and dups == 0,
-            f"gaps {gaps}, duplicates {dups}",
+            f"gaps {gaps}, duplicates {dups}" + (f"; {'; '.join(examples)}" if examples else ""),
         )
         outages = [f for f in self.faults if f["kind"] in OUTAGES]
         inv["/readyz 503 during every Redis/PostgreSQL outage"] = (
