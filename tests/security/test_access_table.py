@@ -438,11 +438,11 @@ def closed_with(conn: WS, timeout: float) -> int | None:
 
 
 def test_logout_closes_the_sessions_sockets_1008(world: World) -> None:
-    """DELETE /api/session closes that session's open WebSockets with 1008."""
+    """DELETE /api/session closes every open WebSocket of that session (two tabs) with 1008."""
     token = token_for(world.base, "amy")
-    conn = WS(world.base, token)
+    tabs = [WS(world.base, token), WS(world.base, token)]
     assert httpx.delete(f"{world.base}/api/session", headers=bearer(token)).status_code == 204
-    assert closed_with(conn, 5) == 1008
+    assert [closed_with(tab, 5) for tab in tabs] == [1008, 1008]
 
 
 def test_ban_removes_the_room_from_open_sockets(world: World) -> None:
