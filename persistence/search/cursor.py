@@ -1,6 +1,8 @@
 """Opaque paging cursors: the sort key and message id of the last hit, bound to one search.
 
-A cursor is base64url of compact JSON: `{"k": key, "i": message_id, "f": fingerprint}`.
+A cursor is base64url of compact JSON: `{"k": key, "i": message_id, "f": fingerprint}`,
+with `"s": span` when the search pages through spans of ids of that size (engine.py),
+and `"b": bucket` when the next page starts at the top of one.
 The key is the relevance score (a float, exact through JSON) or the creation time in
 microseconds since the epoch; the id breaks ties, so every hit has one place in the order
 and the next page starts strictly after the last one: no repeats, no skips. The
@@ -24,8 +26,16 @@ class CursorError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
+    """After (key, message_id); or, with `bucket`, from the top of that span of ids.
+
+    `span` is the size of the spans of ids the search pages through (engine.py; 0 for
+    none), so that every page of one search is cut the same way.
+    """
+
     key: float | int
     message_id: int
+    bucket: int | None = None
+    span: int = 0
 
 
 def fingerprint(*parts: str) -> str:
@@ -33,7 +43,12 @@ def fingerprint(*parts: str) -> str:
 
 
 def encode(cursor: Cursor, print_: str) -> str:
-    raw = orjson.dumps({"k": cursor.key, "i": cursor.message_id, "f": print_})
+    data: dict[str, object] = {"k": cursor.key, "i": cursor.message_id, "f": print_}
+    if cursor.bucket is not None:
+        data["b"] = cursor.bucket
+    if cursor.span:
+        data["s"] = cursor.span
+    raw = orjson.dumps(data)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
@@ -46,9 +61,14 @@ def decode(text: str, print_: str) -> Cursor:
         raise CursorError("the cursor is not valid") from None
     if not isinstance(data, dict):
         raise CursorError("the cursor is not valid")
-    key, mid, fp = data.get("k"), data.get("i"), data.get("f")
+    key, mid, fp, bucket = data.get("k"), data.get("i"), data.get("f"), data.get("b")
     if isinstance(key, bool) or not isinstance(key, int | float) or type(mid) is not int:
+        raise CursorError("the cursor is not valid")
+    span = data.get("s", 0)
+    if bucket is not None and (type(bucket) is not int or bucket < 0):
+        raise CursorError("the cursor is not valid")
+    if type(span) is not int or span < 0 or (bucket is not None and not span):
         raise CursorError("the cursor is not valid")
     if fp != print_:
         raise CursorError("the cursor belongs to another search")
-    return Cursor(key, mid)
+    return Cursor(key, mid, bucket, span)

@@ -78,6 +78,14 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+def prefix_roots(word: str) -> list[str]:
+    """What a prefix `word*` looks for among indexed stems: the stem of the typed letters
+    as a prefix ("boere*" finds "boeren", stemmed boer), and the letters themselves when
+    the stem is not a prefix of them (then it would not cover them)."""
+    root = stem(word)
+    return [root] if word.startswith(root) else [root, word]
+
+
 def is_stop_word(word: str) -> bool:
     return word in STOP_WORDS
 

@@ -12,7 +12,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import events  # a module: events imports the index hooks of this package
@@ -24,6 +33,18 @@ from persistence.search.query import Query
 from persistence.search.scope import Filters, conditions
 from persistence.search.snippet import build_snippet
 
+# PostgreSQL looks for a page of a common query in spans of ids, newest first. Ranking
+# every match costs a heap visit each (a million messages: 12 000 matches of a common
+# word, 150 ms and more); a span is sized to hold about SPAN_MATCHES. Ids grow with time,
+# so a span is a stretch of time: hits are ordered by span, newest first, then by
+# relevance (or time) within it. Spans cost a GIN lookup each, so a query the planner
+# expects to match at most SPANS_ABOVE_MATCHES messages ranks every match at once.
+# SPAN_ARMS spans are searched per statement.
+SPAN_MATCHES = 1000
+MIN_SPAN_IDS = 1 << 12
+MAX_SPAN_IDS = 1 << 20
+SPAN_ARMS = 8
+SPANS_ABOVE_MATCHES = 4000
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -85,34 +106,68 @@ def _order_and_after(
     return order, [or_(beyond, and_(key == after, Message.id < after_id))]
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A page's statement, and the span of ids to go on from when it comes back short."""
+
+    stmt: Select[Any]
+    continue_at: int | None
+
+
 def _statement(
-    dialect: str, req: SearchRequest, user_id: int, now: datetime, cur: Cursor | None
-) -> Select[Any]:
-    where = conditions(user_id, now, req.filters)
+    dialect: str,
+    req: SearchRequest,
+    user_id: int,
+    now: datetime,
+    cur: Cursor | None,
+    span: int,
+    top_id: int,
+) -> _Plan:
+    """The page's statement; in spans of `span` ids (PostgreSQL) unless span is 0."""
+    where = _where(dialect, req, user_id, now)
     if dialect == "sqlite":
-        where.append(sqlite.match(req.query))
         score, ascending = sqlite.score(), True
     else:
-        where.append(postgres.match(req.query))
         score, ascending = postgres.score(req.query), False
     key: ColumnElement[Any] = score
     if req.sort is Sort.RECENT:
         key, ascending = Message.__table__.c.created_at, False
+    after_id = None if cur is None or cur.bucket is not None else cur.message_id
     value: Any = None if cur is None else cur.key
     if cur is not None and req.sort is Sort.RECENT:
         value = EPOCH + int(cur.key) * MICROSECOND
-    order, after = _order_and_after(key, ascending, value, cur.message_id if cur else None)
+    order, after = _order_and_after(key, ascending, value, after_id)
     # The page is chosen over narrow rows (id and key): the sort of every match then
     # carries no message text; the text, room and author are joined for the page alone.
     page = select(Message.id.label("id"), key.label("sort_key"))
+    continue_at = None
     if dialect == "sqlite":
         page = page.select_from(sqlite.fts).join(Message, Message.id == sqlite.fts.c.rowid)
-    inner = page.where(*where, *after).order_by(*order).limit(req.limit + 1).subquery("page")
-    sort_key = inner.c.sort_key.asc() if ascending else inner.c.sort_key.desc()
-    return (
+    if not span:
+        inner = page.where(*where, *after).order_by(*order).limit(req.limit + 1)
+    else:
+        start = top_id // span
+        if cur is not None:
+            start = cur.bucket if cur.bucket is not None else cur.message_id // span
+        arms = []
+        for k in range(min(SPAN_ARMS, start + 1)):
+            b = start - k
+            ids = (Message.id >= b * span, Message.id < (b + 1) * span)
+            arm = page.add_columns(literal(b).label("bucket"))
+            arm = arm.where(*where, *ids, *(after if k == 0 else ()))
+            arms.append(arm.order_by(*order).limit(req.limit + 1))
+        if start >= SPAN_ARMS:
+            continue_at = start - SPAN_ARMS
+        # Rows come out arm after arm (Append runs its children in order, parallel append
+        # is off, see postgres.tune), so LIMIT stops before the older spans are searched.
+        inner = select(union_all(*arms).subquery("arms")).limit(req.limit + 1)
+    sub = inner.subquery("page")
+    sort_key = sub.c.sort_key.asc() if ascending else sub.c.sort_key.desc()
+    bucket_order = [sub.c.bucket.desc()] if span else []
+    stmt = (
         select(
-            inner.c.id,
-            inner.c.sort_key,
+            sub.c.id,
+            sub.c.sort_key,
             Message.seq,
             Message.created_at,
             Message.body,
@@ -122,25 +177,62 @@ def _statement(
             User.organisation,
             User.layer,
         )
-        .select_from(inner)
-        .join(Message, Message.id == inner.c.id)
+        .select_from(sub)
+        .join(Message, Message.id == sub.c.id)
         .join(Room, Room.id == Message.room_id)
         .join(User, User.id == Message.author_id)
-        .order_by(sort_key, inner.c.id.desc())
+        .order_by(*bucket_order, sort_key, sub.c.id.desc())
     )
+    return _Plan(stmt, continue_at)
+
+
+def _where(dialect: str, req: SearchRequest, user_id: int, now: datetime) -> list[Any]:
+    where = conditions(user_id, now, req.filters)
+    where.append(sqlite.match(req.query) if dialect == "sqlite" else postgres.match(req.query))
+    return where
+
+
+def span_ids(estimate: int, top_id: int) -> int:
+    """A power of two of ids holding about SPAN_MATCHES matches, were they spread evenly."""
+    want = top_id * SPAN_MATCHES // max(estimate, 1)
+    size = MIN_SPAN_IDS
+    while size < want and size < MAX_SPAN_IDS:
+        size *= 2
+    return size
+
+
+async def _span(session: AsyncSession, req: SearchRequest) -> tuple[int, int]:
+    """The span size for a new PostgreSQL search (0: rank every match), and the top id."""
+    estimate = await postgres.estimated_matches(session, req.query)
+    if estimate <= SPANS_ABOVE_MATCHES:
+        return 0, 0
+    top_id = (await session.execute(select(func.max(Message.id)))).scalar_one() or 0
+    return span_ids(estimate, top_id), top_id
 
 
 async def search(
     session: AsyncSession, user_id: int, req: SearchRequest, now: datetime | None = None
 ) -> Page:
-    """One page of hits the user may read; raises cursor.CursorError for a foreign cursor."""
+    """One page of hits the user may read; raises cursor.CursorError for a foreign cursor.
+
+    On PostgreSQL a page may come back short (even empty) with a `next_cursor` when
+    the search has not yet looked at older messages: clients follow the cursor while
+    there is one.
+    """
     dialect = session.get_bind().dialect.name
     print_ = fingerprint(req.query.describe(), req.filters.describe(), req.sort, str(user_id))
     cur = decode(req.cursor, print_) if req.cursor else None
-    stmt = _statement(dialect, req, user_id, now or utcnow(), cur)
+    now = now or utcnow()
+    span, top_id = 0, 0
     if dialect != "sqlite":
         await postgres.tune(session)
-    rows = (await session.execute(stmt)).all()
+        # Decided on the first page, kept by the cursor: every page is cut the same way.
+        if cur is None:
+            span, top_id = await _span(session, req)
+        else:
+            span = cur.span
+    plan = _statement(dialect, req, user_id, now, cur, span, top_id)
+    rows = (await session.execute(plan.stmt)).all()
     snippets = [build_snippet(r.body, req.query, stem) for r in rows[: req.limit]]
     hits = [
         Hit(
@@ -162,7 +254,9 @@ async def search(
     if len(rows) > req.limit:
         last = rows[req.limit - 1]
         key = _micros(last.created_at) if req.sort is Sort.RECENT else float(last.sort_key)
-        next_cursor = encode(Cursor(key, last.id), print_)
+        next_cursor = encode(Cursor(key, last.id, span=span), print_)
+    elif plan.continue_at is not None:
+        next_cursor = encode(Cursor(0, 0, plan.continue_at, span=span), print_)
     return Page(hits, next_cursor)
 
 

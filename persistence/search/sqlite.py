@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, bindparam, func, literal_column, table, te
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import column
 
-from persistence.search.dutch import index_text, stem
+from persistence.search.dutch import index_text, prefix_roots, stem
 from persistence.search.query import Clause, Phrase, Query, Word
 
 TABLE = "message_search"
@@ -36,13 +36,9 @@ def _quoted(term: str) -> str:
 def _clause(c: Clause) -> str:
     if isinstance(c, Phrase):
         return _quoted(" ".join(stem(w) for w in c.words))
-    root = stem(c.text)
     if isinstance(c, Word) and c.prefix:
-        # The stem as prefix finds "boeren" (stem "boer") for "boere*"; the typed letters
-        # as prefix find words whose stem is not a prefix of them.
-        options = dict.fromkeys([root, c.text])
-        return "(" + " OR ".join(_quoted(o) + "*" for o in options) + ")"
-    return _quoted(root)
+        return "(" + " OR ".join(_quoted(r) + "*" for r in prefix_roots(c.text)) + ")"
+    return _quoted(stem(c.text))
 
 
 def match_expression(query: Query) -> str:

@@ -61,7 +61,8 @@ def test_fts5_expression_quotes_every_term() -> None:
     """Words such as NOT or NEAR stay words; exclusions are NOT-ed; prefixes use stem and text."""
     q = parse('boeren NOT near* "ruimte voor" -mest')
     assert match_expression(q) == ('("boer" AND "not" AND ("near"*) AND "ruimt vor") NOT ("mest")')
-    assert match_expression(parse("boere*")) == '("boer"* OR "boere"*)'
+    assert match_expression(parse("boere*")) == '("boer"*)'
+    assert match_expression(parse("natuur*")) == '("natur"* OR "natuur"*)'
 
 
 def test_snippet_marks_words_phrases_and_prefixes() -> None:

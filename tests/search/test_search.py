@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 
 from persistence import search
 from persistence.models import Ban, Room, User
-from persistence.search import MARK_END, MARK_START
+from persistence.search import MARK_END, MARK_START, engine
 from tests.search.conftest import Corpus
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -279,3 +279,35 @@ async def test_foreign_cursor_is_refused(corpus: Corpus) -> None:
         await corpus.page("amy", "pacht", limit=1, cursor=page.next_cursor)
     with pytest.raises(search.CursorError):
         await corpus.page("bob", "pacht", limit=1, cursor="!!not-a-cursor")
+
+
+@pytest.mark.parametrize("sort", list(search.Sort))
+async def test_paging_across_spans_of_ids(
+    corpus: Corpus, sort: search.Sort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With tiny spans (4 ids, 2 spans per statement) paging still gives every hit once."""
+    monkeypatch.setattr(engine, "MIN_SPAN_IDS", 4)
+    monkeypatch.setattr(engine, "MAX_SPAN_IDS", 4)
+    monkeypatch.setattr(engine, "SPAN_ARMS", 2)
+    monkeypatch.setattr(engine, "SPANS_ABOVE_MATCHES", -1)  # spans even for a few matches
+    matching = []
+    for i in range(30):
+        if i % 3 == 2:
+            await corpus.post("theme-one", "ann", f"Iets anders {i}.")
+            continue
+        words = " ".join(["pacht"] * (1 + i % 4))
+        at = T0 + timedelta(minutes=i)
+        matching.append(await corpus.post("theme-one", "ann", f"{words} {i}", at=at))
+    seen: list[int] = []
+    cursor = None
+    for _ in range(100):
+        page = await corpus.page("bob", "pacht", sort=sort, limit=3, cursor=cursor)
+        assert len(page.hits) <= 3
+        seen += [h.message_id for h in page.hits]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert sorted(seen) == sorted(matching) and len(seen) == len(set(seen))
+    if not corpus.db.is_sqlite:
+        spans = [mid // 4 for mid in seen]
+        assert spans == sorted(spans, reverse=True)  # newer spans first
