@@ -239,8 +239,8 @@ class ClientConnection:
             if frame.reply_to is not None
             else None
         )
-        acked = await store.post(
-            self.rt.db, self.actor, self.author, frame.room, body, frame.client_id, reply_to
+        acked = await self.rt.sends.post(
+            store.SendRequest(self.actor, self.author, frame.room, body, frame.client_id, reply_to)
         )
         if acked.frame is not None:
             await self.rt.publish_event(frame.room, acked.frame)

@@ -37,6 +37,7 @@ import msgspec
 from chat import protocol, store
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.connection import ClientConnection
+from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
 from chat.presence import PRESENCE_REFRESH, MemoryPresence, Presence, RedisPresence
@@ -97,6 +98,7 @@ class Realtime(BrokerListener):
             self.presence = RedisPresence(redis, self.prefix, self.process_id)
         else:
             self.presence = MemoryPresence()
+        self.sends = GroupCommit(db)
         self.hubs: dict[str, RoomHub] = {}
         self.connections: dict[int, ClientConnection] = {}
         self.by_user: dict[int, set[ClientConnection]] = {}
@@ -124,6 +126,7 @@ class Realtime(BrokerListener):
             async with asyncio.timeout(SHUTDOWN_GRACE):
                 while self.connections:  # noqa: ASYNC110 - connections end in their own tasks
                     await asyncio.sleep(0.02)
+        await self.sends.close()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

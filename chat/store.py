@@ -181,49 +181,74 @@ async def last_seq(db: Database, slug: str) -> int:
     return (await last_seqs(db, [slug])).get(slug, 0)
 
 
-async def post(
-    db: Database,
-    actor: Actor,
-    author: dict[str, Any],
-    slug: str,
-    body: str,
-    client_id: str,
-    reply_to: int | None,
-) -> Acked:
-    """Store a message (or find the one this client_id already made) and its event frame."""
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """One `send`, as the group commit queues it."""
+
+    actor: Actor
+    author: dict[str, Any]
+    slug: str
+    body: str
+    client_id: str
+    reply_to: int | None
+
+
+async def post(db: Database, req: SendRequest) -> Acked:
+    """Store a message (or find the one this client_id already made), in its own transaction."""
     try:
         async with _write(db) as session:
-            room = await _room(session, slug)
-            now = utcnow()
-            try:
-                ban = await ban_of(session, room.id, actor.user_id)
-                mute = await mute_of(session, room.id, actor.user_id)
-                check_post(actor, room_ref(room), ban, mute, now)
-                if room.slow_mode_seconds > 0 and not may_moderate(actor, room_ref(room)):
-                    last = await last_post_at(session, room.id, actor.user_id)
-                    check_slow_mode(last, now, room.slow_mode_seconds)
-            except DomainError:
-                # A resend of a message that made it before the refusal still gets its ack.
-                done = await find_by_client_id(session, room.id, actor.user_id, client_id)
-                if done is None:
-                    raise
-                return Acked(done.id, done.seq, None)
-            if reply_to is not None and await get_message(session, room.id, reply_to) is None:
-                raise NotFound(f"no message {reply_to} in room {slug} to reply to")
-            posted = await post_message(
-                session, room.id, actor.user_id, body, client_id, reply_to, now
-            )
-            event = Event(
-                room_id=room.id,
-                seq=posted.seq,
-                type="message",
-                message_id=posted.message.id,
-                data={},
-            )
-            frame = event_wire(slug, event, posted.message, None)
-            frame["author"] = author
+            return await _post_in(session, req)
     except DuplicateSend as dup:
         return Acked(dup.message_id, dup.seq, None)
+
+
+async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exception]:
+    """Group commit: several sends in one transaction, each in a savepoint of its own.
+
+    A refused send (a `DomainError`, a duplicate) rolls back only its savepoint, so it
+    neither gives back nor leaves a seq. If the transaction itself fails, every send of the
+    batch fails with that error and none is stored.
+    """
+    results: list[Acked | Exception] = []
+    async with _write(db) as session:
+        for req in batch:
+            try:
+                async with session.begin_nested():
+                    results.append(await _post_in(session, req))
+            except DuplicateSend as dup:
+                results.append(Acked(dup.message_id, dup.seq, None))
+            except DomainError as exc:
+                results.append(exc)
+    return results
+
+
+async def _post_in(session: AsyncSession, req: SendRequest) -> Acked:
+    actor, slug, client_id = req.actor, req.slug, req.client_id
+    room = await _room(session, slug)
+    now = utcnow()
+    try:
+        ban = await ban_of(session, room.id, actor.user_id)
+        mute = await mute_of(session, room.id, actor.user_id)
+        check_post(actor, room_ref(room), ban, mute, now)
+        if room.slow_mode_seconds > 0 and not may_moderate(actor, room_ref(room)):
+            last = await last_post_at(session, room.id, actor.user_id)
+            check_slow_mode(last, now, room.slow_mode_seconds)
+    except DomainError:
+        # A resend of a message that made it before the refusal still gets its ack.
+        done = await find_by_client_id(session, room.id, actor.user_id, client_id)
+        if done is None:
+            raise
+        return Acked(done.id, done.seq, None)
+    if req.reply_to is not None and await get_message(session, room.id, req.reply_to) is None:
+        raise NotFound(f"no message {req.reply_to} in room {slug} to reply to")
+    posted = await post_message(
+        session, room.id, actor.user_id, req.body, client_id, req.reply_to, now
+    )
+    event = Event(
+        room_id=room.id, seq=posted.seq, type="message", message_id=posted.message.id, data={}
+    )
+    frame = event_wire(slug, event, posted.message, None)
+    frame["author"] = req.author
     return Acked(posted.message.id, posted.seq, frame)
 
 

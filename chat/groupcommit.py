@@ -1,0 +1,94 @@
+"""Group commit: concurrent `send`s of this process share write transactions.
+
+Each send is a short transaction that mostly waits: for SQLite's single write lock, or for
+the room row's lock on PostgreSQL. Under load, sends that arrive while a transaction is
+running are queued and then stored together, each in its own savepoint
+(`store.post_many`), so one commit serves many. With no load a send goes alone, at once.
+
+The batch runs in a task of its own, not in the sender's, so that a connection closing
+mid-send cannot cancel the other senders' transaction. Every sender waits for its own
+result, which arrives only after the commit: durable before visible still holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from chat import store
+from chat.store import Acked, SendRequest
+from persistence.db import Database
+
+log = logging.getLogger("werkplaats.sends")
+
+# Sends per transaction: large enough to amortise a commit, small enough to keep a batch's
+# row lock short and its latency below a few tens of milliseconds.
+MAX_BATCH = 64
+# Transactions in flight at once: SQLite has one writer; PostgreSQL serves several rooms
+# in parallel (sends to one room queue on its row lock anyway).
+SQLITE_INFLIGHT = 1
+POSTGRES_INFLIGHT = 4
+
+
+class GroupCommit:
+    """Queues sends and stores them in batches (see the module docstring)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.max_inflight = SQLITE_INFLIGHT if db.is_sqlite else POSTGRES_INFLIGHT
+        self.pending: list[tuple[SendRequest, asyncio.Future[Acked]]] = []
+        self.inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.batches = 0
+        self.largest = 0
+
+    async def post(self, req: SendRequest) -> Acked:
+        """Store one send (with whichever others are waiting); its ack values and frame."""
+        fut: asyncio.Future[Acked] = asyncio.get_running_loop().create_future()
+        self.pending.append((req, fut))
+        if self.inflight < self.max_inflight:
+            self.inflight += 1
+            task = asyncio.create_task(self._drain(), name="group-commit")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(fut)
+
+    async def _drain(self) -> None:
+        try:
+            while self.pending:
+                batch = self.pending[:MAX_BATCH]
+                del self.pending[:MAX_BATCH]
+                await self._commit(batch)
+        finally:
+            self.inflight -= 1
+
+    async def _commit(self, batch: list[tuple[SendRequest, asyncio.Future[Acked]]]) -> None:
+        self.batches += 1
+        self.largest = max(self.largest, len(batch))
+        try:
+            if len(batch) == 1:
+                results: list[Acked | Exception] = [await _one(self.db, batch[0][0])]
+            else:
+                results = await store.post_many(self.db, [req for req, _ in batch])
+        except Exception as exc:
+            log.warning("group commit of %d sends failed: %r", len(batch), exc)
+            results = [exc] * len(batch)
+        for (_, fut), result in zip(batch, results, strict=True):
+            if fut.done():
+                continue
+            if isinstance(result, Exception):
+                fut.set_exception(result)
+            else:
+                fut.set_result(result)
+
+    async def close(self) -> None:
+        """Wait for the batches in flight (shutdown: finish in-flight sends)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _one(db: Database, req: SendRequest) -> Acked | Exception:
+    try:
+        return await store.post(db, req)
+    except Exception as exc:
+        return exc

@@ -1,0 +1,49 @@
+"""Group commit: sends stored together, each refused or accepted on its own."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chat import store
+from chat.groupcommit import GroupCommit
+from chat.store import Acked, SendRequest
+from persistence.accounts import actor_for, user_by_name
+from persistence.db import Database
+from persistence.events import author_wire
+from rooms.errors import Forbidden
+
+
+async def request(db: Database, username: str, room: str, client_id: str) -> SendRequest:
+    async with db.read() as session:
+        user = await user_by_name(session, username)
+        assert user is not None
+        actor = await actor_for(session, user)
+        return SendRequest(actor, author_wire(user), room, f"bericht {client_id}", client_id, None)
+
+
+async def test_a_batch_stores_each_send_in_its_own_savepoint(database: Database) -> None:
+    """Refusals and duplicates in a batch leave no seq behind; the others are contiguous."""
+    first = await store.post(database, await request(database, "ann", "theme-one", "a"))
+    batch = [
+        await request(database, "ann", "theme-one", "b"),
+        await request(database, "ann", "theme-one", "a"),  # duplicate of the first
+        await request(database, "ann", "area-b", "c"),  # ann may not read area-b
+        await request(database, "bob", "theme-one", "d"),
+    ]
+    results = await store.post_many(database, batch)
+    assert isinstance(results[0], Acked) and results[0].seq == first.seq + 1
+    assert isinstance(results[1], Acked) and results[1].seq == first.seq
+    assert results[1].frame is None
+    assert isinstance(results[2], Forbidden)
+    assert isinstance(results[3], Acked) and results[3].seq == first.seq + 2
+    assert results[3].frame is not None and results[3].frame["author"]["username"] == "bob"
+
+
+async def test_concurrent_sends_share_transactions(database: Database) -> None:
+    """Sends arriving together are committed in fewer transactions, all with their own seq."""
+    commit = GroupCommit(database)
+    reqs = [await request(database, "ann", "theme-two", f"n{i}") for i in range(30)]
+    acks = await asyncio.wait_for(asyncio.gather(*(commit.post(r) for r in reqs)), 30)
+    assert sorted(a.seq for a in acks) == list(range(1, 31))
+    assert commit.batches < 30 and commit.largest > 1
+    await commit.close()
