@@ -153,9 +153,9 @@ export class RoomView {
     this.renderPresence();
     this.renderAll();
     this.title.focus();
+    this.loadPins();
     await this.load();
     this.checkRoomModerator();
-    this.loadPins();
   }
 
   /** Pinned messages (this server's extra: `GET /api/rooms/{slug}/pins`). */
@@ -177,10 +177,12 @@ export class RoomView {
         text: `${p.author?.display_name ?? p.author?.username ?? ''}: ${excerpt(p.body, 70)}`,
         onclick: () => { /** @type {HTMLDetailsElement} */ (this.pinsBox).open = false; this.showMessage(Number(p.seq)); },
       }))));
-    // Refresh the messages whose pinned state changed (label and menu).
+    // Refresh the messages whose pinned state changed (label and menu); the first answer
+    // also brings the pin actions into moderators' menus.
+    const first = before === null && this.store.mayModerate(this.slug);
     for (const m of this.t.messages) {
       const id = String(m.message_id);
-      if ((before?.has(id) ?? false) !== this.pinned.has(id)) this.refreshMessage(m);
+      if (first || (before?.has(id) ?? false) !== this.pinned.has(id)) this.refreshMessage(m);
     }
   }
 
