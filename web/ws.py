@@ -67,19 +67,25 @@ def _find_transport(send: Any, depth: int = 0) -> Any:
     return None
 
 
+async def refuse(websocket: WebSocket, code: str, message: str, status: int) -> None:
+    """Answer the upgrade with an HTTP error; servers without the denial extension say 403."""
+    try:
+        await websocket.send_denial_response(error_response(code, message, status))
+    except RuntimeError:
+        await websocket.close(1008, message)
+
+
 async def websocket_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
     settings = svc.settings
     origin = websocket.headers.get("origin")
     if origin is not None and not origin_allowed(origin, websocket, settings):
-        await websocket.send_denial_response(
-            error_response("forbidden", "this Origin is not allowed", 403)
-        )
+        await refuse(websocket, "forbidden", "this Origin is not allowed", 403)
         return
     try:
         who = await authenticate(websocket, svc.db, settings)
     except Unauthenticated as exc:
-        await websocket.send_denial_response(error_response(exc.code, exc.message, 401))
+        await refuse(websocket, exc.code, exc.message, 401)
         return
     await websocket.accept()
     rt = svc.realtime
