@@ -28,15 +28,18 @@ from bench import servers as sv
 
 QUICK = {
     "repeats": 3,
+    "w1_repeats": 2,
+    "w5_herd_repeats": 2,
+    "w6_repeats": 1,
     "users": 1100,
     "w1_subscribers": 500,
     "w1_senders": 16,
-    "w1_rates": [20, 50, 100, 150, 200, 300, 400, 600, 800],
+    "w1_rates": [20, 40, 60, 80, 120, 160, 240, 320, 480, 640],
     "w1_step_s": 3,
     "w2_rooms": 50,
     "w2_members": 20,
     "w2_rate": 200,
-    "w2_s": 8,
+    "w2_s": 6,
     "w3_s": 10,
     "w4_connections": 200,
     "w4_window": 2,
@@ -52,6 +55,9 @@ QUICK = {
 FULL = {
     **QUICK,
     "repeats": 5,
+    "w1_repeats": 5,
+    "w5_herd_repeats": 5,
+    "w6_repeats": 3,
     "users": 2100,
     "w1_subscribers": 2000,
     "w1_rates": [5, 10, 20, 35, 50, 75, 100, 150, 200, 300],
@@ -77,6 +83,8 @@ APPLIES = {
     "p": ["W1", "W2", "W3", "W6"],
     "s": ["W3", "W4"],
 }
+# Quick runs leave out what the full run adds on PostgreSQL (same code path as SQLite).
+QUICK_SKIP = {"ours-pg": ["W2", "W5"]}
 
 
 class Target:
@@ -112,7 +120,13 @@ class Bench:
         self.full = args.full
         self.size = dict(FULL if self.full else QUICK)
         if args.repeats:
-            self.size["repeats"] = args.repeats
+            for key in ("repeats", "w1_repeats", "w5_herd_repeats", "w6_repeats"):
+                self.size[key] = args.repeats
+        for item in args.set or []:
+            key, _, value = item.partition("=")
+            if key not in self.size:
+                raise SystemExit(f"--set {key}: no such size (one of {', '.join(self.size)})")
+            self.size[key] = json.loads(value)
         self.only = set(args.only.split(",")) if args.only else None
         self.targets = args.targets.split(",") if args.targets else ALL_TARGETS
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -124,6 +138,8 @@ class Bench:
         self.started = time.time()
 
     def wants(self, target: str, workload: str) -> bool:
+        if self.only is None and not self.full and workload in QUICK_SKIP.get(target, []):
+            return False
         return workload in APPLIES[target] and (self.only is None or workload in self.only)
 
     def record(self, workload: str, target: str, result: dict[str, Any]) -> None:
@@ -140,30 +156,27 @@ class Bench:
     # -- targets -------------------------------------------------------------------------
 
     async def ours(self, db_kind: str, procs: int = 1, redis: bool = False) -> Target:
-        db = sv.Database(db_kind, self.workdir, self.tag)
-        self._dbs.append(db)
+        """`procs` fresh server processes on the run's database of this kind (made once)."""
+        first = db_kind not in self._dbs
+        if first:
+            self._dbs[db_kind] = sv.Database(db_kind, self.workdir, self.tag)
+        db = self._dbs[db_kind]
         env = sv.our_env(db.url, sv.REDIS_URL if redis else None, f"bench{self.tag}")
-        toml = self.workdir / "community.toml"
-        if not toml.exists():
-            toml.write_text(sv.community_toml(self.size["users"], 64))
-        sv.load_community(env, toml, self.workdir / f"load-{db_kind}.log")
-        started = [
-            await sv.start_ours(f"ours-{db_kind}-{i}", env, self.workdir) for i in range(procs)
-        ]
+        if first:
+            toml = self.workdir / "community.toml"
+            if not toml.exists():
+                toml.write_text(sv.community_toml(self.size["users"], 64))
+            sv.load_community(env, toml, self.workdir / f"load-{db_kind}.log")
+        started = []
+        for i in range(procs):
+            started.append(await sv.start_ours(f"ours-{db_kind}-{procs}-{i}", env, self.workdir))
         t = Target(f"ours-{db_kind}", "wp", [a for _, a in started], [p for p, _ in started])
-        t0 = time.monotonic()
-        t.tokens = await sv.login_all(t.addrs[0], self.size["users"])
-        self.say(f"{t.name}: {len(t.tokens)} logins in {time.monotonic() - t0:.1f}s")
+        if db_kind not in self._tokens:
+            t0 = time.monotonic()
+            self._tokens[db_kind] = await sv.login_all(t.addrs[0], self.size["users"])
+            self.say(f"{t.name}: {self.size['users']} logins in {time.monotonic() - t0:.1f}s")
+        t.tokens = self._tokens[db_kind]
         return t
-
-    async def restart(self, t: Target, db_kind: str) -> Target:
-        """The same database, a fresh process (clean memory for W6)."""
-        t.stop()
-        env = sv.our_env(self._dbs[-1].url, None, f"bench{self.tag}")
-        proc, addr = await sv.start_ours(f"ours-{db_kind}-fresh", env, self.workdir)
-        fresh = Target(t.name, "wp", [addr], [proc])
-        fresh.tokens = t.tokens
-        return fresh
 
     # -- workloads -----------------------------------------------------------------------
 
@@ -174,7 +187,7 @@ class Bench:
         senders = [dict(t.client(u, []), room=FANOUT_ROOM) for u in range(n_tx)]
         receivers = [t.client(n_tx + u, [FANOUT_ROOM]) for u in range(s["w1_subscribers"])]
         steps = [{"rate": r, "duration": s["w1_step_s"]} for r in s["w1_rates"]]
-        for rep in range(s["repeats"]):
+        for rep in range(s["w1_repeats"]):
             cfg = {
                 "mode": "fanout",
                 "proto": t.proto,
@@ -306,6 +319,8 @@ class Bench:
                 ],
                 "time_limit_s": 60,
             }
+            if rep >= s["w5_herd_repeats"]:
+                continue
             got = await sv.loadgen(herd, self.workdir, f"w5-herd-{t.name}-{rep}")
             self.record("W5-herd", t.name, got)
             self.say(
@@ -317,7 +332,7 @@ class Bench:
         s = self.size
         n = s["w6_connections"]
         receivers = [t.client(u, [f"bench-{u % 50:02d}"]) for u in range(n)]
-        for rep in range(s["repeats"]):
+        for rep in range(s["w6_repeats"]):
             cfg = {
                 "mode": "idle",
                 "proto": t.proto,
@@ -367,12 +382,12 @@ class Bench:
                     self.say(f"W7 {variant}: {st['cpu_us_per_delivery']} µs/delivery")
             finally:
                 t.stop()
-                self._dbs.pop().drop()
 
     # -- driving -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        self._dbs: list[sv.Database] = []
+        self._dbs: dict[str, sv.Database] = {}
+        self._tokens: dict[str, list[str]] = {}
         order: list[tuple[str, Callable[[], Awaitable[None]]]] = [
             ("ours-sqlite", lambda: self.run_ours("sqlite")),
             ("ours-pg", lambda: self.run_ours("pg")),
@@ -389,13 +404,13 @@ class Bench:
                         self.notes.append(f"{name}: failed: {exc!r}")
                         self.say(f"{name} FAILED: {exc!r}")
         finally:
-            for db in self._dbs:
+            for db in self._dbs.values():
                 db.drop()
             self.save()
 
     async def run_ours(self, kind: str) -> None:
         name = f"ours-{kind}"
-        if any(self.wants(name, w) for w in ("W1", "W2", "W3", "W4", "W5", "W6")):
+        if any(self.wants(name, w) for w in ("W1", "W2", "W3", "W4", "W5")):
             t = await self.ours(kind)
             try:
                 for w, job in (
@@ -407,12 +422,15 @@ class Bench:
                 ):
                     if self.wants(name, w):
                         await job(t)
-                if self.wants(name, "W6"):
-                    t = await self.restart(t, kind)
-                    await self.w6(t)
             finally:
                 t.stop()
-                self._dbs.pop().drop()
+            if self.wants(name, "W6"):
+                # A fresh process, so that its memory before and after is the connections'.
+                t = await self.ours(kind)
+                try:
+                    await self.w6(t)
+                finally:
+                    t.stop()
         if self.wants(name, "W7"):
             await self.w7()
 
@@ -534,6 +552,9 @@ def main() -> None:
     parser.add_argument("--targets", help="comma-separated: " + ",".join(ALL_TARGETS))
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
+    parser.add_argument(
+        "--set", action="append", help="override a size for development, e.g. users=300"
+    )
     args = parser.parse_args()
     # Tens of thousands of sockets (W6) need file descriptors; children inherit the limit.
     try:

@@ -99,6 +99,20 @@ function rss(pids) {
   return kib;
 }
 
+// ---- server errors seen by senders (refusals, internal errors): counted and sampled ------
+const errors = { count: 0, samples: [] };
+function noteErrors(t) {
+  let i = 0;
+  while ((i = t.indexOf('"type":"error"', i)) !== -1) {
+    errors.count++;
+    if (errors.samples.length < 3) {
+      const start = t.lastIndexOf("{", i);
+      errors.samples.push(t.slice(start, t.indexOf("}", i) + 1));
+    }
+    i += 14;
+  }
+}
+
 // ---- protocol adapters ------------------------------------------------------------------
 function encodeSend(room, body, clientId) {
   const f = { type: "send", room, body, client_id: clientId };
@@ -244,6 +258,7 @@ async function fanout() {
   }
   function onSenderText(ws, t) {
     if (ws.spec.rooms?.length) onReceiverText(ws, t);
+    noteErrors(t);
     if (!isAck(t)) return;
     let i = 0;
     const now = nowUs();
@@ -270,6 +285,7 @@ async function fanout() {
   for (const ws of [...rx.conns, ...tx.conns])
     for (const r of ws.spec.rooms || []) members.set(r, (members.get(r) || 0) + 1);
   await sleep(cfg.settle_ms ?? 500);
+  process.stderr.write(`setup done in ${setup}s\n`);
 
   const results = [];
   let serial = 0;
@@ -360,6 +376,7 @@ async function ingest() {
   const tx = await openAll(
     cfg.senders,
     (ws, t) => {
+      noteErrors(t);
       if (!isAck(t)) return;
       let i = 0;
       const now = nowUs();
@@ -444,6 +461,7 @@ async function catchup() {
 async function herd() {
   const done = [];
   let messages = 0;
+  let expected = 0;
   const cpu0 = ownCpu();
   const t0 = nowUs();
   const specs = cfg.clients;
@@ -457,8 +475,11 @@ async function herd() {
             messages++;
             i += 10;
           }
-          if (!finished && t.indexOf('"type":"subscribed"') !== -1) {
+          const at = t.indexOf('"type":"subscribed"');
+          if (!finished && at !== -1) {
             finished = true;
+            const m = /"last_seq":(\d+)/.exec(t.slice(at));
+            if (m) expected += Number(m[1]) - spec.since;
             done.push(nowUs() - t0);
             resolve(ws);
           }
@@ -479,7 +500,7 @@ async function herd() {
     clients: specs.length,
     caught_up: done.length,
     messages,
-    expected_messages: specs.reduce((a, s) => a + (s.behind || 0), 0),
+    expected_messages: expected,
     all_done_s: done.length ? Math.max(...done) / 1e6 : null,
     per_client_ms: hist.summary(),
     wall_s: wall,
@@ -528,6 +549,7 @@ const deadline = setTimeout(() => {
 }, (cfg.time_limit_s ?? 300) * 1000);
 modes[cfg.mode]()
   .then((r) => {
+    r.errors = errors;
     process.stdout.write(JSON.stringify(r) + "\n");
     clearTimeout(deadline);
     process.exit(0);
