@@ -109,8 +109,8 @@ SHORT = Plan(
     clients=20,
     warmup=2.0,
     gap=2.0,
-    redis_pause=4.0,
-    converge=20.0,
+    redis_pause=5.0,
+    converge=40.0,
 )
 OUTAGES = {"redis_restart", "redis_pause", "pg_restart"}
 
