@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -133,6 +134,7 @@ class Result:
     load_seconds: float
     index_bytes: int
     latencies: dict[str, list[float]]
+    load: float  # the 1-minute load average after the queries: the machine is shared
 
     @property
     def rate(self) -> float:
@@ -293,7 +295,7 @@ async def run_backend(backend: str, n: int, rooms: int, rounds: int, keep: bool)
         seconds = await load(db, n, room_ids)
         size = await index_size(db)
         latencies = await measure(db, member, room_ids, rounds)
-        return Result(backend, n, seconds, size, latencies)
+        return Result(backend, n, seconds, size, latencies, os.getloadavg()[0])
     finally:
         await db.dispose()
         if backend == "postgres" and not keep:
@@ -305,21 +307,23 @@ async def run_backend(backend: str, n: int, rooms: int, rounds: int, keep: bool)
 
 
 def pct(values: list[float], p: float) -> float:
+    if len(values) < 2:
+        return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| backend | messages | indexing rate | index size | query | p50 | p95 |",
-        "|---|---:|---:|---:|---|---:|---:|",
+        "| backend | messages | indexing rate | index size | load avg | query | p50 | p95 |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in results:
         for i, (kind, values) in enumerate(r.latencies.items()):
             head = (
                 f"| {r.backend} | {r.messages:,} | {r.rate:,.0f} msg/s | "
-                f"{r.index_bytes / 2**20:,.1f} MiB"
+                f"{r.index_bytes / 2**20:,.1f} MiB | {r.load:.1f}"
                 if i == 0
-                else "| | | | "
+                else "| | | | | "
             )
             lines.append(f"{head} | {kind} | {pct(values, 50):.1f} ms | {pct(values, 95):.1f} ms |")
     return "\n".join(lines)
