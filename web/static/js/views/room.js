@@ -13,18 +13,15 @@ import { markActions } from './marks.js';
 import {
   banDialog, hideDialog, muteDialog, reportDialog, retractDialog, roomSettingsDialog,
 } from './room-dialogs.js';
+import { Composer } from './composer.js';
 import { authorLine, fillMessage } from './message.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
 /** Scrolling this close to the top loads older messages. */
 const TOP_LOAD_PX = 120;
-const MAX_BODY = 4000;
 /** How long opening a room waits for its backlog before showing what it has. */
 const SUBSCRIBE_WAIT_MS = 3000;
-/** From this many characters on, the hint says how many are left. */
-const COUNT_FROM = 3500;
-const HINT = 'Enter verstuurt, Shift+Enter geeft een nieuwe regel.';
 
 export class RoomView {
   /**
@@ -57,8 +54,6 @@ export class RoomView {
     this.readTimer = undefined;
     /** Seq after which messages count as new for this visit (fixed when the room opens). */
     this.unreadFrom = /** @type {number|null} */ (null);
-    /** @type {{mode: 'send'|'reply'|'edit', messageId: import('../store.js').MessageId|null}} */
-    this.compose = { mode: 'send', messageId: null };
     this.build();
   }
 
@@ -109,26 +104,24 @@ export class RoomView {
     this.typingLine = h('p', { class: 'typing' });
     this.notice = h('p', { class: 'room-notice' });
 
-    this.contextLine = h('div', { class: 'composer-context', hidden: true });
-    this.textarea = /** @type {HTMLTextAreaElement} */ (h('textarea', {
-      id: 'composer-input', name: 'body', rows: 2, maxlength: MAX_BODY,
-      'aria-describedby': 'composer-hint', placeholder: 'Schrijf een bericht…',
-    }));
-    this.textarea.addEventListener('keydown', (ev) => this.onComposerKey(ev));
-    this.textarea.addEventListener('input', () => {
-      if (this.textarea.value.trim()) this.sync.typing(this.slug);
-      this.updateHint();
+    this.composer = new Composer({
+      roomName: name,
+      find: (id) => this.t.byId.get(String(id)),
+      send: (body, replyTo) => {
+        this.sync.send(this.slug, body, replyTo);
+        this.scrollToBottom(false);
+      },
+      edit: (id, body) => {
+        const ok = this.sync.edit(this.slug, id, body);
+        if (ok) this.announcer.say('Wijziging verstuurd.');
+        return ok;
+      },
+      typing: () => this.sync.typing(this.slug),
+      notice: (text) => this.showNotice(text),
     });
-    this.sendButton = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Versturen' });
-    this.composerLabel = h('label', { for: 'composer-input', class: 'visually-hidden', text: `Bericht aan ${name}` });
-    this.form = h('form', { class: 'composer', 'aria-label': 'Bericht schrijven' },
-      this.contextLine,
-      h('div', { class: 'composer-row' }, this.composerLabel, this.textarea, this.sendButton),
-      this.hint = h('p', { class: 'hint', id: 'composer-hint', text: HINT }));
-    this.form.addEventListener('submit', (ev) => { ev.preventDefault(); this.submit(); });
 
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
-      head, this.timeline, this.belowButton, this.typingLine, this.notice, this.form);
+      head, this.timeline, this.belowButton, this.typingLine, this.notice, this.composer.el);
     replace(this.main, this.root);
     document.title = `${name} – Werkplaats`;
   }
@@ -215,7 +208,7 @@ export class RoomView {
       const e = /** @type {any} */ (err);
       if (e.code === 'forbidden' || e.code === 'not_found') {
         this.historyTop.replaceChildren(h('p', { class: 'form-error', text: errorText(e.code) }));
-        this.disableComposer(errorText(e.code));
+        this.composer.disable(errorText(e.code));
         return;
       }
       const retry = h('button', { type: 'button', class: 'btn btn-small', text: 'Opnieuw proberen', onclick: () => this.load() });
@@ -286,21 +279,8 @@ export class RoomView {
     this.flags.textContent = flags.join(' ');
     this.flags.hidden = flags.length === 0;
     const readOnly = room.archived || (room.locked && !this.store.mayModerate(this.slug));
-    if (readOnly) this.disableComposer(room.archived ? 'Deze kamer is gearchiveerd.' : 'Deze kamer is gesloten.');
-    else if (!this.t.removedReason) this.enableComposer();
-  }
-
-  /** @param {string} why */
-  disableComposer(why) {
-    this.textarea.disabled = true;
-    this.sendButton.setAttribute('disabled', '');
-    this.textarea.placeholder = why;
-  }
-
-  enableComposer() {
-    this.textarea.disabled = false;
-    this.sendButton.removeAttribute('disabled');
-    this.textarea.placeholder = 'Schrijf een bericht…';
+    if (readOnly) this.composer.disable(room.archived ? 'Deze kamer is gearchiveerd.' : 'Deze kamer is gesloten.');
+    else if (!this.t.removedReason) this.composer.enable();
   }
 
   renderPresence() {
@@ -469,7 +449,7 @@ export class RoomView {
     if (focusLast) {
       const last = /** @type {HTMLElement|null} */ (this.list.lastElementChild);
       if (last) last.focus({ preventScroll: true });
-      else this.textarea.focus();
+      else this.composer.focus();
     }
     this.maybeMarkRead();
   }
@@ -591,7 +571,7 @@ export class RoomView {
 
   /** @param {{reason?: string}} d */
   onRemoved(d) {
-    this.disableComposer('Je hebt geen toegang meer tot deze kamer.');
+    this.composer.disable('Je hebt geen toegang meer tot deze kamer.');
     this.showNotice(`Je hebt geen toegang meer tot deze kamer${d.reason ? ` (${d.reason})` : ''}.`);
   }
 
@@ -607,75 +587,6 @@ export class RoomView {
     this.notice.textContent = text;
   }
 
-  // ---- composing -------------------------------------------------------------------
-
-  updateHint() {
-    const n = this.textarea.value.length;
-    const text = n >= COUNT_FROM ? `${HINT} Nog ${Math.max(0, MAX_BODY - n)} tekens.` : HINT;
-    if (this.hint.textContent !== text) this.hint.textContent = text;
-    this.hint.classList.toggle('hint-near-limit', n >= COUNT_FROM);
-  }
-
-  /** @param {KeyboardEvent} ev */
-  onComposerKey(ev) {
-    if (ev.key === 'Enter' && !ev.shiftKey && !ev.altKey && !ev.ctrlKey && !ev.metaKey && !ev.isComposing) {
-      ev.preventDefault();
-      this.submit();
-    } else if (ev.key === 'Escape' && this.compose.mode !== 'send') {
-      ev.preventDefault();
-      this.setCompose('send', null);
-    }
-  }
-
-  submit() {
-    const body = this.textarea.value.trim();
-    if (!body || this.textarea.disabled) return;
-    if (body.length > MAX_BODY) {
-      this.showNotice(errorText('too_large'));
-      return;
-    }
-    this.showNotice('');
-    if (this.compose.mode === 'edit' && this.compose.messageId) {
-      if (!this.sync.edit(this.slug, this.compose.messageId, body)) {
-        this.showNotice('Geen verbinding: de wijziging is niet opgeslagen. Probeer het zo opnieuw.');
-        return;
-      }
-      this.announcer.say('Wijziging verstuurd.');
-    } else {
-      this.sync.send(this.slug, body, this.compose.mode === 'reply' ? this.compose.messageId : null);
-    }
-    this.textarea.value = '';
-    this.setCompose('send', null);
-    this.updateHint();
-    this.scrollToBottom(false);
-  }
-
-  /**
-   * @param {'send'|'reply'|'edit'} mode
-   * @param {import('../store.js').MessageId|null} messageId
-   */
-  setCompose(mode, messageId) {
-    const wasEdit = this.compose.mode === 'edit';
-    this.compose = { mode, messageId };
-    const m = messageId !== null ? this.t.byId.get(String(messageId)) : undefined;
-    if (mode === 'send' || !m) {
-      this.contextLine.hidden = true;
-      this.contextLine.replaceChildren();
-      this.sendButton.textContent = 'Versturen';
-      if (wasEdit) this.textarea.value = '';
-    } else {
-      const who = m.author.display_name ?? m.author.username;
-      const text = mode === 'reply' ? `Antwoord op ${who}: ${excerpt(m.body, 60)}` : 'Je bewerkt je bericht.';
-      replace(this.contextLine, h('span', { text }), ' ',
-        h('button', { type: 'button', class: 'link-button', text: 'Annuleren', onclick: () => { this.setCompose('send', null); this.textarea.focus(); } }));
-      this.contextLine.hidden = false;
-      this.sendButton.textContent = mode === 'edit' ? 'Opslaan' : 'Versturen';
-      if (mode === 'edit') this.textarea.value = m.body ?? '';
-    }
-    this.updateHint();
-    this.textarea.focus();
-  }
-
   // ---- actions -----------------------------------------------------------------------
 
   /** @param {import('../store.js').Message} m */
@@ -686,9 +597,9 @@ export class RoomView {
     /** @type {import('./message.js').Action[]} */
     const list = [];
     if (m.hidden) return mod && !mine ? this.userActions(m, who) : [];
-    list.push({ label: 'Beantwoorden', run: () => this.setCompose('reply', m.message_id) });
+    list.push({ label: 'Beantwoorden', run: () => this.composer.setMode('reply', m.message_id) });
     if (mine) {
-      list.push({ label: 'Bewerken', run: () => this.setCompose('edit', m.message_id) });
+      list.push({ label: 'Bewerken', run: () => this.composer.setMode('edit', m.message_id) });
       list.push({ label: 'Intrekken', danger: true, run: () => retractDialog(this, m) });
     } else {
       list.push({ label: 'Melden', run: () => reportDialog(this, m, who) });
