@@ -2,7 +2,8 @@
 
 Relevance orders by the backend's score (PostgreSQL `ts_rank_cd`, SQLite `bm25`), then by
 message id, newest first; `recent` orders by creation time, then id. The cursor carries
-the last hit's sort key and id (see cursor.py).
+the last hit's sort key and id (see cursor.py). On PostgreSQL a query expected to match
+many messages is searched in spans of ids, newest first (below, and docs/search.md).
 """
 
 from __future__ import annotations
@@ -149,13 +150,14 @@ def _statement(
         start = top_id // span
         if cur is not None:
             start = cur.bucket if cur.bucket is not None else cur.message_id // span
-        arms = []
-        for k in range(min(SPAN_ARMS, start + 1)):
-            b = start - k
-            ids = (Message.id >= b * span, Message.id < (b + 1) * span)
-            arm = page.add_columns(literal(b).label("bucket"))
-            arm = arm.where(*where, *ids, *(after if k == 0 else ()))
-            arms.append(arm.order_by(*order).limit(req.limit + 1))
+        arms = [
+            page.add_columns(literal(b).label("bucket"))
+            .where(*where, Message.id >= b * span, Message.id < (b + 1) * span)
+            .where(*(after if b == start else ()))
+            .order_by(*order)
+            .limit(req.limit + 1)
+            for b in range(start, max(start - SPAN_ARMS, -1), -1)
+        ]
         if start >= SPAN_ARMS:
             continue_at = start - SPAN_ARMS
         # Rows come out arm after arm (Append runs its children in order, parallel append
