@@ -193,7 +193,9 @@ class Realtime(BrokerListener):
             await self.broker.publish(channel, data)
         except Exception as exc:
             # Other processes find the event in the database (poll, reconnect catch-up).
-            log.warning("realtime: publish on %s failed: %r", channel, exc)
+            # While the broker is known to be down this is expected: no log line per event.
+            level = logging.WARNING if self.broker.healthy else logging.DEBUG
+            log.log(level, "realtime: publish on %s failed: %r", channel, exc)
 
     def _control(self, message: Control) -> None:
         self._publish(self.control_channel, msgspec.json.encode(message))

@@ -98,11 +98,14 @@ class RedisBroker(Broker):
         self._waiters.setdefault(channel, []).append(waiter)
         pubsub = self._pubsub
         try:
-            if pubsub is not None:
-                await pubsub.subscribe(channel)
-            else:
-                # The reader subscribes every wanted channel when it (re)connects.
+            if pubsub is None or not self._healthy:
+                # The reader subscribes every wanted channel when it (re)connects and then
+                # reports `broker_up`, which fills every hub: no need to wait here.
                 self._wake.set()
+                if pubsub is not None:
+                    await pubsub.subscribe(channel)
+                return
+            await pubsub.subscribe(channel)
             async with asyncio.timeout(CONFIRM_TIMEOUT):
                 await asyncio.shield(waiter)
         except (RedisError, OSError, TimeoutError):
