@@ -169,7 +169,7 @@ class Http:
     method: str
     path: str
     body: dict[str, Any] | None = None
-    # Who may do it: "reader" (muted amy may), "moderator", "admin".
+    # Who may do it: "reader" (muted amy may), "poster" (not while muted), "moderator", "admin".
     needs: str = "moderator"
     ok: int = 200
 
@@ -183,6 +183,11 @@ class Http:
         if persona == "muted" and self.needs == "reader":
             return ALLOWED
         return 403
+
+    def code(self, persona: str, status: int) -> str:
+        if persona == "muted" and self.needs == "poster":
+            return "muted"
+        return ERROR_CODES[status]
 
 
 R = f"/api/rooms/{ROOM}"
@@ -210,6 +215,11 @@ HTTP_ROWS = [
     Http("reports", "GET", f"/api/reports?room={ROOM}"),
     Http("handle report", "PATCH", "/api/reports/{report}", {"status": "dismissed"}),
     Http("audit log", "GET", f"/api/audit?room={ROOM}"),
+    Http("mark", "POST", f"{R}/messages/{{M1}}/mark", {"kind": "vraag"}, "poster"),
+    Http("unmark", "DELETE", f"{R}/messages/{{M1}}/mark", needs="poster"),
+    Http("mark answered", "POST", f"{R}/messages/{{M1}}/answered", {"reply_id": 1}, "poster"),
+    Http("tag themes", "POST", f"{R}/messages/{{M1}}/tags", {"themes": ["theme-one"]}, "poster"),
+    Http("catch-up read", "POST", "/api/catchup/read", {"rooms": {ROOM: 1}}, "reader"),
     Http(
         "create meeting",
         "POST",
@@ -253,7 +263,7 @@ def test_http_path(world: World, row: Http, persona: str) -> None:
         assert r.status_code == row.ok, r.text
         return
     assert r.status_code == expected, r.text
-    assert r.json()["error"]["code"] == ERROR_CODES[r.status_code]
+    assert r.json()["error"]["code"] == row.code(persona, r.status_code)
 
 
 def test_foreign_origin_rows_would_be_allowed_from_the_right_origin(world: World) -> None:
@@ -278,6 +288,28 @@ def test_search_without_room_filter(world: World, persona: str) -> None:
     assert r.status_code == 200, r.text
     rooms = {hit["room"] for hit in r.json()["hits"]}
     assert (ROOM in rooms) == (persona == "muted"), r.json()
+
+
+@pytest.mark.parametrize("persona", ["outsider", "banned"])
+@pytest.mark.parametrize("path", ["/api/catchup", "/api/rooms"])
+def test_summaries_never_name_the_room(world: World, persona: str, path: str) -> None:
+    """Catch-up, overview and the room list say nothing of a room the caller may not read."""
+    r = httpx.get(f"{world.base}{path}", headers=bearer(world.tokens[persona]), timeout=10)
+    assert r.status_code == 200, r.text
+    assert ROOM not in r.text and SECRET_WORD not in r.text
+
+
+@pytest.mark.parametrize("persona", ["outsider", "banned", "muted"])
+def test_overview_counts_only_readable_rooms(world: World, persona: str) -> None:
+    """The overview keeps area-a's row for everyone, but counts its messages only for readers."""
+    tagged = f"{R}/messages/{world.messages['A1']}/tags"
+    post(world, "rita", tagged, {"themes": ["theme-one"]})
+    r = httpx.get(f"{world.base}/api/overview", headers=bearer(world.tokens[persona]), timeout=10)
+    assert r.status_code == 200 and SECRET_WORD not in r.text
+    row = next(a for a in r.json()["areas"] if a["slug"] == ROOM)
+    counted = sum(cell["messages"] for cell in row["cells"])
+    assert row["readable"] == (persona == "muted")
+    assert (counted > 0) == (persona == "muted"), row
 
 
 @pytest.mark.parametrize("persona", ["outsider", "banned"])
@@ -495,15 +527,18 @@ def test_session_expiry_closes_open_sockets_1008(world: World) -> None:
 
 def test_table_covers_every_moderation_route() -> None:
     """Every moderation and meeting route of the app has a row in the HTTP table."""
-    from web.api import meetings, moderation
+    from web.api import catchup, marks, meetings, moderation
     from web.openapi import route_key, served_routes
 
-    # Listing meetings is open to every participant: no room, nothing to refuse but 401.
-    covered = {("/api/meetings", "get")}
+    # Open to every participant, about no single room: nothing to refuse but 401 (and the
+    # summaries are checked by test_summaries_never_name_the_room).
+    covered = {("/api/meetings", "get"), ("/api/catchup", "get")}
     for row in HTTP_ROWS:
         path = row.path.split("?")[0].replace(ROOM, "{slug}")
         covered.add((path, row.method.lower()))
-    for path, method in served_routes(moderation.routes() + meetings.routes()):
+    for path, method in served_routes(
+        moderation.routes() + meetings.routes() + marks.routes() + catchup.routes()
+    ):
         key = route_key(path, method)
         generic = (
             key[0].replace("{message_id}", "{M1}").replace("{report_id}", "{report}"),
