@@ -13,7 +13,7 @@ from persistence.db import Database
 from persistence.events import post_message
 from persistence.models import Room, User
 from tests.helpers import bearer, make_settings, running_server
-from tests.realtime.conftest import OpenClient
+from tests.realtime.conftest import OpenClient, RedisServer
 
 ROOM = "theme-one"
 
@@ -150,3 +150,28 @@ async def test_a_session_ended_behind_the_servers_back_is_closed(
         while not ann.close_codes:
             await asyncio.sleep(0.05)
     assert ann.close_codes == [1008]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_one_process_keeps_delivering_while_redis_is_down(
+    backend: str, db_url: str, own_redis: RedisServer, open_client: OpenClient
+) -> None:
+    """With Redis gone, a process still delivers its own events; /readyz says 503 meanwhile."""
+    settings = make_settings(db_url, redis_url=own_redis.url, redis_prefix="down-test")
+    async with running_server(settings) as base:
+        ann = await open_client(base, "ann")
+        amy = await open_client(base, "amy")
+        await amy.subscribe(ROOM, since=None)
+        await asyncio.to_thread(own_redis.kill)
+        acks = [await ann.send(ROOM, f"zonder redis {i}") for i in range(3)]
+        await amy.wait_seq(ROOM, acks[-1]["seq"], timeout=5)
+        async with httpx.AsyncClient(timeout=10) as http:
+            assert (await http.get(f"{base}/readyz")).status_code == 503
+            await asyncio.to_thread(own_redis.start)
+            async with asyncio.timeout(15):
+                while (await http.get(f"{base}/readyz")).status_code != 200:
+                    await asyncio.sleep(0.1)
+        later = await ann.send(ROOM, "met redis")
+        await amy.wait_seq(ROOM, later["seq"], timeout=5)
+        assert not amy.gaps and not amy.duplicates
