@@ -29,8 +29,9 @@ log = logging.getLogger("werkplaats.ws")
 # in with `put` (which waits for room), so this only needs to absorb bursts of live traffic.
 MAX_QUEUED_FRAMES = 2000
 MAX_QUEUED_CHARS = 4 * 1024 * 1024
-# One WebSocket message holds at most this much; clients' default limits are 1 MiB.
-MAX_BATCH_CHARS = 256 * 1024
+# One WebSocket message holds at most this many characters (≤ 256 KiB of UTF-8), well
+# under the 1 MiB that client libraries accept by default.
+MAX_BATCH_CHARS = 64 * 1024
 # `put` waits until the queue is below this share of its limits.
 LOW_WATER = 0.5
 CLOSE_TIMEOUT = 2.0
