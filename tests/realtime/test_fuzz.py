@@ -125,7 +125,7 @@ def fuzz_alongside(base: str, fuzzer_token: str, bystander: ClientConnection) ->
     frames_until(bystander, "s")
 
     @settings(
-        max_examples=60,
+        max_examples=40,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

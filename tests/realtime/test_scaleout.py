@@ -44,7 +44,7 @@ async def test_concurrent_senders_on_two_processes_are_seen_in_order_once(
         await open_client(server.url, user)
         for server, user in ((a, "ann"), (a, "amy"), (b, "bob"), (b, "rita"))
     ]
-    acks = [ack for acks in await asyncio.gather(*(burst(s, 20) for s in senders)) for ack in acks]
+    acks = [ack for acks in await asyncio.gather(*(burst(s, 15) for s in senders)) for ack in acks]
     last = max(int(ack["seq"]) for ack in acks)  # type: ignore[call-overload]
     assert sorted(int(ack["seq"]) for ack in acks) == list(range(1, last + 1))  # type: ignore[call-overload]
     for observer in observers:
