@@ -1,12 +1,14 @@
-"""uvicorn's HTTP protocol with a deadline for the request head (slow-loris defence).
+"""uvicorn's HTTP protocol with deadlines for the request head and body (slow-loris defence).
 
-uvicorn waits as long as it takes for a request's headers: a client that opens a TCP
-connection and sends its (WebSocket upgrade) request one byte at a time holds a socket,
+uvicorn waits as long as it takes for a request's headers and body: a client that opens a
+TCP connection and sends its (WebSocket upgrade) request one byte at a time holds a socket,
 a parser and memory for ever, and a few thousand such clients exhaust the file descriptors
-that real clients need. `GuardedHttpToolsProtocol` closes a connection whose request line and
-headers have not all arrived `HEAD_TIMEOUT` seconds after the connection opened (or, on a
-kept-alive connection, after the next request began). Other connections are not affected:
-the deadline is a timer on the event loop, not a blocking read.
+that real clients need. `GuardedHttpToolsProtocol` closes a connection
+- whose request line and headers have not all arrived `HEAD_TIMEOUT` seconds after the
+  connection opened (or, on a kept-alive connection, after the next request began), or
+- whose request body has not all arrived `BODY_TIMEOUT` seconds after its headers.
+Other connections are not affected: a deadline is a timer on the event loop, not a blocking
+read. A WebSocket upgrade leaves HTTP once its head is complete; `/ws` has its own limits.
 
 `werkplaats serve` selects it with `uvicorn.run(http="web.guard:GuardedHttpToolsProtocol")`.
 """
@@ -23,40 +25,41 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 log = logging.getLogger("werkplaats.http")
 
 # Browsers and proxies send a request head in one packet; 10 s is generous for a slow mobile
-# link and short enough that a slow-loris client holds a socket only briefly. The tests set a
-# shorter one through the environment.
+# link and short enough that a slow-loris client holds a socket only briefly. Our request
+# bodies are small JSON (at most 64 KiB), so 30 s covers a very slow link. The tests set
+# shorter ones through the environment.
 HEAD_TIMEOUT = float(os.environ.get("WERKPLAATS_HEAD_TIMEOUT_SECONDS") or 10.0)
+BODY_TIMEOUT = float(os.environ.get("WERKPLAATS_BODY_TIMEOUT_SECONDS") or 30.0)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """`HttpToolsProtocol` that drops a connection whose request head is late."""
+    """`HttpToolsProtocol` that drops a connection whose request head or body is late."""
 
     head_timeout = HEAD_TIMEOUT
+    body_timeout = BODY_TIMEOUT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_deadline: asyncio.TimerHandle | None = None
+        self._deadline: asyncio.TimerHandle | None = None
 
-    def _arm(self) -> None:
+    def _arm(self, what: str, seconds: float) -> None:
         self._disarm()
-        self._head_deadline = self.loop.call_later(self.head_timeout, self._head_too_late)
+        self._deadline = self.loop.call_later(seconds, self._too_late, what, seconds)
 
     def _disarm(self) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-            self._head_deadline = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
-    def _head_too_late(self) -> None:
-        self._head_deadline = None
+    def _too_late(self, what: str, seconds: float) -> None:
+        self._deadline = None
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
-        log.warning(
-            "http: request head not complete after %.0fs; closed %s", self.head_timeout, client
-        )
+        log.warning("http: request %s not complete after %.0fs; closed %s", what, seconds, client)
         self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm()
+        self._arm("head", self.head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -64,12 +67,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._head_deadline is None:
-            self._arm()
+        if self._deadline is None:
+            self._arm("head", self.head_timeout)
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        self._arm("body", self.body_timeout)
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()

@@ -34,8 +34,9 @@ def serve_env(workdir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-# The request-head deadline of the shared server (web/guard.py), short for the slow-loris tests.
+# The request deadlines of the shared server (web/guard.py), short for the slow-loris tests.
 HEAD_TIMEOUT = 2.0
+BODY_TIMEOUT = 3.0
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +51,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         workdir,
         WERKPLAATS_LOGIN_MAX_FAILURES="1000",
         WERKPLAATS_HEAD_TIMEOUT_SECONDS=str(HEAD_TIMEOUT),
+        WERKPLAATS_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
     )
     proc = ServerProcess(env)
     proc.start()

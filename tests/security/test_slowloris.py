@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.helpers import ServerProcess
-from tests.security.conftest import HEAD_TIMEOUT
+from tests.security.conftest import BODY_TIMEOUT, HEAD_TIMEOUT
 
 UPGRADE_HEAD = (
     b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -19,20 +19,24 @@ UPGRADE_HEAD = (
 
 def dribble(port: int, data: bytes, every: float, give_up: float) -> float | None:
     """Send `data` one byte per `every` seconds; seconds until the server closed, or None."""
-    start = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.settimeout(every)
-        for byte in data * 100:
-            try:
-                s.sendall(bytes([byte]))
-                if s.recv(1024) == b"":
-                    return time.monotonic() - start
-            except TimeoutError:
-                pass
-            except OSError:
+        return dribble_on(s, data, every, give_up)
+
+
+def dribble_on(s: socket.socket, data: bytes, every: float, give_up: float) -> float | None:
+    start = time.monotonic()
+    s.settimeout(every)
+    for byte in data * 100:
+        try:
+            s.sendall(bytes([byte]))
+            if s.recv(1024) == b"":
                 return time.monotonic() - start
-            if time.monotonic() - start > give_up:
-                return None
+        except TimeoutError:
+            pass
+        except OSError:
+            return time.monotonic() - start
+        if time.monotonic() - start > give_up:
+            return None
     return None
 
 
@@ -84,3 +88,28 @@ def test_complete_requests_are_not_cut(served: ServerProcess) -> None:
             assert http.get(f"{served.url}/healthz").status_code == 200
             time.sleep(HEAD_TIMEOUT * 0.75)
         assert http.get(f"{served.url}/healthz").status_code == 200
+
+
+@pytest.mark.slow
+def test_dribbled_body_is_cut_off(served: ServerProcess) -> None:
+    """A login whose body comes a byte at a time is closed at the body deadline."""
+    body = b'{"username":"ann","password":"password-ann"}'
+    head = (
+        b"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: %d\r\n\r\n" % (len(body) * 100)
+    )
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as s:
+        s.sendall(head)
+        closed_after = dribble_on(s, body, every=0.2, give_up=BODY_TIMEOUT + 6)
+    assert closed_after is not None, "the server kept a slow-body connection open"
+    assert BODY_TIMEOUT - 0.5 <= closed_after <= BODY_TIMEOUT + 3
+
+
+@pytest.mark.slow
+def test_slow_but_steady_request_is_served(served: ServerProcess) -> None:
+    """A request head sent in a few pieces within the deadline is answered normally."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=5) as s:
+        for piece in (b"GET /healthz HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"):
+            s.sendall(piece)
+            time.sleep(HEAD_TIMEOUT / 4)
+        assert s.recv(1024).startswith(b"HTTP/1.1 200")
