@@ -123,9 +123,7 @@ async def test_presence_and_typing_reach_only_the_rooms_subscribers(
     bob = await open_client(server, "bob")
     await ann.subscribe("area-a", since=None)
     await amy.subscribe("area-a", since=None)
-    await ann.next_frame(
-        lambda f: f.get("type") == "presence" and f.get("online") == ["amy", "ann"]
-    )
+    await ann.wait_for(lambda f: f.get("type") == "presence" and f.get("online") == ["amy", "ann"])
     await amy.typing("area-a")
     typing = await ann.wait_for(lambda f: f.get("type") == "typing")
     assert typing["room"] == "area-a" and typing["user"]["username"] == "amy"

@@ -153,7 +153,7 @@ async def test_ban_removes_the_room_on_every_process_at_once(
     amy = await open_client(b.url, "amy")
     for client in (on_a, on_b, amy):
         await client.subscribe(ROOM, since=None)
-    await on_b.next_frame(lambda f: f.get("type") == "presence" and "amy" in f["online"])
+    await on_b.wait_for(lambda f: f.get("type") == "presence" and "amy" in f["online"])
     await amy.typing(ROOM)
     assert (await on_a.wait_for(lambda f: f.get("type") == "typing"))["user"]["username"] == "amy"
     mo = await open_client(a.url, "mo")
