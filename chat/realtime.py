@@ -10,8 +10,9 @@ The HTTP side calls four methods, always *after* its transaction has committed:
   authenticated are closed with 1008 in every process. `token_hash="*"` closes all of
   the user's connections (every session revoked).
 - `ready()`: for /readyz, whether the broker answers.
-Besides: `start`/`stop` (lifespan), and what `/ws` connections use: `register`,
-`unregister`, `hub`, `detach`, `joined`, `typing`, `read_moved`.
+Besides: `start`/`stop` (lifespan; a CLI command may also start one to notify running
+servers), and what `/ws` connections use: `register`, `unregister`, `hub`, `detach`,
+`joined`, `typing`, `read_moved`, and `sends` (the process's group commit of `send`s).
 
 Delivery works as docs/realtime.md explains: the process that commits an event hands it
 to its own room hub at once and publishes it on the broker (`<prefix>:room:<slug>`);
