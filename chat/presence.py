@@ -2,9 +2,9 @@
 
 A user is online in a room while at least one of their connections is subscribed to it.
 Each process counts its own connections and, with Redis, keeps one sorted-set member per
-(user, process) whose score is an expiry time it refreshes every `PRESENCE_REFRESH`
-seconds. A process that dies stops refreshing, so its entries vanish within
-`PRESENCE_TTL` without anyone cleaning up.
+(user, process) whose score is an expiry time it refreshes every third of the TTL
+(`presence_ttl_seconds`, default `PRESENCE_TTL`). A process that dies stops refreshing,
+so its entries vanish within the TTL without anyone cleaning up.
 """
 
 from __future__ import annotations
@@ -25,14 +25,16 @@ log = logging.getLogger("werkplaats.presence")
 # Long enough to survive a few missed refreshes, short enough that a crashed process's
 # users disappear within a minute.
 PRESENCE_TTL = 30.0
-PRESENCE_REFRESH = 10.0
 
 
 class Presence(ABC):
     """Counts this process's subscriptions per (room, username)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ttl: float = PRESENCE_TTL) -> None:
         self.local: dict[str, Counter[str]] = {}
+        self.ttl = ttl
+        # Entries are refreshed (and expiries noticed) this often.
+        self.refresh_every = ttl / 3
 
     def _inc(self, room: str, username: str) -> bool:
         """Count one more; True when this is the user's first here."""
@@ -67,7 +69,7 @@ class Presence(ABC):
         """Usernames online in the room, sorted."""
 
     async def refresh(self) -> None:  # noqa: B027 - only the Redis store needs it
-        """Keep this process's entries alive (called every PRESENCE_REFRESH seconds)."""
+        """Keep this process's entries alive (called every `refresh_every` seconds)."""
 
     async def clear(self) -> None:  # noqa: B027 - only the Redis store needs it
         """Remove this process's entries (on shutdown)."""
@@ -87,8 +89,10 @@ class MemoryPresence(Presence):
 class RedisPresence(Presence):
     """One sorted set per room, `<prefix>:presence:<room>`, members `username\\tprocess`."""
 
-    def __init__(self, redis: Redis, prefix: str, process_id: str) -> None:
-        super().__init__()
+    def __init__(
+        self, redis: Redis, prefix: str, process_id: str, ttl: float = PRESENCE_TTL
+    ) -> None:
+        super().__init__(ttl)
         self.redis = redis
         self.prefix = prefix
         self.process_id = process_id
@@ -108,10 +112,10 @@ class RedisPresence(Presence):
             await self._quietly(self.redis.zrem(self._key(room), self._member(username)))
 
     async def _add(self, room: str, usernames: list[str]) -> None:
-        expiry = time.time() + PRESENCE_TTL
+        expiry = time.time() + self.ttl
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self._key(room), {self._member(u): expiry for u in usernames})
-        pipe.expire(self._key(room), int(PRESENCE_TTL) + 5)
+        pipe.expire(self._key(room), int(self.ttl) + 5)
         await pipe.execute()
 
     async def online(self, room: str) -> list[str]:

@@ -41,7 +41,7 @@ from chat.connection import ClientConnection
 from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
-from chat.presence import PRESENCE_REFRESH, MemoryPresence, Presence, RedisPresence
+from chat.presence import MemoryPresence, Presence, RedisPresence
 from persistence.db import Database
 from web.settings import Settings
 
@@ -96,7 +96,9 @@ class Realtime(BrokerListener):
         self.presence: Presence
         redis = getattr(self.broker, "redis", None)
         if redis is not None:
-            self.presence = RedisPresence(redis, self.prefix, self.process_id)
+            self.presence = RedisPresence(
+                redis, self.prefix, self.process_id, settings.presence_ttl_seconds
+            )
         else:
             self.presence = MemoryPresence()
         self.sends = GroupCommit(db)
@@ -434,7 +436,7 @@ class Realtime(BrokerListener):
                 if not self.broker.healthy or now - last_poll >= POLL_UP:
                     last_poll = now
                     await self._poll()
-                if now - last_presence >= PRESENCE_REFRESH:
+                if now - last_presence >= self.presence.refresh_every:
                     last_presence = now
                     await self.presence.refresh()
                     for room, hub in list(self.hubs.items()):

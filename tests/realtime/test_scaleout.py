@@ -90,8 +90,8 @@ async def test_redis_restarted_mid_stream_leaves_no_gap(
 async def test_kill_9_of_one_process_loses_no_acked_message(
     backend: str, start_servers: StartServers, open_client: OpenClient
 ) -> None:
-    """After kill -9 of a process, every acked message is there and its clients catch up."""
-    a, b = await start_servers(2)
+    """After kill -9: every acked message is there, its clients catch up, its users go offline."""
+    a, b = await start_servers(2, WERKPLAATS_PRESENCE_TTL_SECONDS="3")
     watcher_a = await open_client(a.url, "mo", reconnect=False)
     watcher_b = await open_client(b.url, "ada")
     await watcher_a.subscribe(ROOM, since=0)
@@ -117,6 +117,14 @@ async def test_kill_9_of_one_process_loses_no_acked_message(
         ).json()
     stored = {e["message_id"] for e in page["events"]}
     assert {ack["message_id"] for ack in acks} <= stored
+    # The dead process's presence entries expire: "mo" is online only through `moved` now.
+    offline = asyncio.ensure_future(
+        watcher_b.next_frame(
+            lambda f: f.get("type") == "presence" and "mo" not in f["online"], timeout=15
+        )
+    )
+    await moved.close()
+    assert "mo" not in (await offline)["online"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
