@@ -67,4 +67,4 @@ bench: install
 	@test -x bench/.venv-peers/bin/python || $(PYTHON) -m venv bench/.venv-peers
 	@bench/.venv-peers/bin/pip install -q -r bench/peers/requirements.txt
 	@test -d bench/loadgen/node_modules/ws || npm ci --silent --no-audit --no-fund --prefix bench/loadgen
-	FULL=$(FULL) $(BIN)/python -m bench.run
+	FULL=$(FULL) $(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -135,6 +135,7 @@ class Bench:
         self.tag = f"{os.getpid()}{secrets.token_hex(2)}"
         self.results: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self.notes: list[str] = []
+        self.notes_code = "server code: the working tree"
         self.started = time.time()
 
     def wants(self, target: str, workload: str) -> bool:
@@ -147,7 +148,13 @@ class Bench:
         self.save()
 
     def save(self) -> None:
-        data = {"size": self.size, "full": self.full, "results": self.results, "notes": self.notes}
+        data = {
+            "size": self.size,
+            "full": self.full,
+            "results": self.results,
+            "notes": self.notes,
+            "code": self.notes_code,
+        }
         (self.workdir / "results.json").write_text(json.dumps(data, indent=1))
 
     def say(self, text: str) -> None:
@@ -552,6 +559,7 @@ def main() -> None:
     parser.add_argument("--targets", help="comma-separated: " + ",".join(ALL_TARGETS))
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
+    parser.add_argument("--commit", help="benchmark this commit's server code, not the work tree")
     parser.add_argument(
         "--set", action="append", help="override a size for development, e.g. users=300"
     )
@@ -562,6 +570,10 @@ def main() -> None:
     except (ValueError, OSError):
         pass
     bench = Bench(args)
+    if args.commit:
+        rev = sv.export_commit(args.commit, bench.workdir / "code")
+        sv.CODE_DIR = bench.workdir / "code"
+        bench.notes_code = f"server code: commit `{rev}` (`--commit {args.commit}`)"
     asyncio.run(bench.run())
     print(f"results: {bench.workdir / 'results.json'}")
     if not args.no_doc:

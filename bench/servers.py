@@ -109,8 +109,30 @@ def community_toml(users: int, rooms: int) -> str:
     return "\n".join(out)
 
 
+# Set by `bench.run --commit REV`: the server code of that commit (exported with git
+# archive) instead of the working tree, so that others' unfinished edits are not measured.
+CODE_DIR: Path | None = None
+
+
+def export_commit(rev: str, into: Path) -> str:
+    """Export `rev` into `into` (git archive); returns its short hash."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", rev],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def our_env(database_url: str, redis_url: str | None, prefix: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WERKPLAATS_")}
+    if CODE_DIR is not None:
+        env["PYTHONPATH"] = str(CODE_DIR)
     env.update(
         WERKPLAATS_DATABASE_URL=database_url,
         WERKPLAATS_SECRET_KEY="bench-secret-key-0123456789",

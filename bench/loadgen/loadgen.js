@@ -251,6 +251,7 @@ async function fanout() {
         continue;
       }
       ws.lastN.set(s, n);
+      ws.got = (ws.got || 0) + 1;
       received[k]++;
       hists[k].record(now - sent);
       i = d;
@@ -350,6 +351,10 @@ async function fanout() {
     process.stderr.write(`step ${JSON.stringify({ rate, p99: lat?.p99, lost: step.lost, gen: step.gen_cpu.toFixed(2) })}\n`);
     if (cfg.stop_p99_ms && (!lat || lat.p99 > cfg.stop_p99_ms || step.lost > 0)) break;
     await sleep(cfg.pause_ms ?? 300);
+  }
+  if (cfg.debug) {
+    for (const ws of [...rx.conns, ...tx.conns])
+      process.stderr.write(`conn ${ws.spec.id} rooms ${ws.spec.rooms} got ${ws.got || 0} subs ${ws.subsGot}\n`);
   }
   closeAll([...rx.conns, ...tx.conns]);
   return {
