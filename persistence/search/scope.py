@@ -35,10 +35,23 @@ class Filters:
     layer: str | None = None
     after: datetime | None = None
     before: datetime | None = None
+    mark: str | None = None  # vraag | besluit | actiepunt (persistence/marks.py)
+    open_only: bool = False  # with `mark`: unanswered questions, open action items
+    theme: str | None = None  # messages tagged with this theme (slug)
 
     def describe(self) -> str:
         return "|".join(
-            str(v) for v in (self.room_id, self.author, self.layer, self.after, self.before)
+            str(v)
+            for v in (
+                self.room_id,
+                self.author,
+                self.layer,
+                self.after,
+                self.before,
+                self.mark,
+                self.open_only,
+                self.theme,
+            )
         )
 
 
@@ -74,4 +87,21 @@ def conditions(user_id: int, now: datetime, filters: Filters) -> list[ColumnElem
         where.append(Message.created_at >= filters.after)
     if filters.before is not None:
         where.append(Message.created_at < filters.before)
+    if filters.mark is not None or filters.theme is not None:
+        where += _mark_and_theme(filters)
+    return where
+
+
+def _mark_and_theme(filters: Filters) -> list[ColumnElement[bool]]:
+    # Imported here: persistence.marks imports persistence.events, which imports this
+    # package for its index hooks.
+    from persistence.marks import marked_message_ids, tagged_message_ids
+    from rooms.marks import MarkKind
+
+    where: list[ColumnElement[bool]] = []
+    if filters.mark is not None:
+        marked = marked_message_ids(MarkKind(filters.mark), filters.open_only)
+        where.append(Message.id.in_(marked))
+    if filters.theme is not None:
+        where.append(Message.id.in_(tagged_message_ids(filters.theme)))
     return where

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from persistence import search
-from persistence.models import Ban, Room, User
+from persistence.models import Ban, Message, MessageMark, Room, User
 from persistence.search import MARK_END, MARK_START, engine
 from tests.search.conftest import Corpus
 
@@ -312,3 +312,37 @@ async def test_paging_across_spans_of_ids(corpus: Corpus, monkeypatch: pytest.Mo
         if not corpus.db.is_sqlite:
             spans = [mid // 4 for mid in seen]
             assert spans == sorted(spans, reverse=True)  # newer spans first
+
+
+async def test_mark_and_theme_filters(corpus: Corpus) -> None:
+    """mark= keeps marked messages (open=1: still open ones); theme= keeps tagged ones."""
+    from persistence.marks import set_answered, set_mark, set_themes, themes_by_slug
+    from rooms.marks import MarkKind
+
+    decision = await corpus.post("theme-one", "ann", "Pacht: besloten, we verlengen.")
+    question = await corpus.post("theme-one", "ann", "Pacht: wie weet de prijs?")
+    answered = await corpus.post("theme-one", "ann", "Pacht: hoe lang nog?")
+    reply = await corpus.post("theme-one", "amy", "Tot 2030.")
+    plain = await corpus.post("theme-one", "ann", "Pacht zonder meer.")
+    async with corpus.db.write() as s:
+        room = (await s.execute(select(Room).where(Room.slug == "theme-one"))).scalar_one()
+        ann = (await s.execute(select(User).where(User.username == "ann"))).scalar_one()
+
+        async def message(mid: int) -> Message:
+            found = await s.get(Message, mid)
+            assert found is not None
+            return found
+
+        await set_mark(s, room, await message(decision), ann, MarkKind.BESLUIT, None, None, None)
+        await set_mark(s, room, await message(question), ann, MarkKind.VRAAG, None, None, None)
+        await set_mark(s, room, await message(answered), ann, MarkKind.VRAAG, None, None, None)
+        mark = await s.get(MessageMark, answered)
+        assert mark is not None
+        await set_answered(s, room, mark, await message(reply), ann)
+        themes = await themes_by_slug(s, ["theme-two"])
+        await set_themes(s, room, await message(plain), ann, list(themes.values()))
+    assert await corpus.ids("bob", "pacht", mark="besluit") == {decision}
+    assert await corpus.ids("bob", "pacht", mark="vraag") == {question, answered}
+    assert await corpus.ids("bob", "pacht", mark="vraag", open_only=True) == {question}
+    assert await corpus.ids("bob", "pacht", theme="theme-two") == {plain}
+    assert await corpus.ids("bob", "pacht", theme="theme-one") == set()

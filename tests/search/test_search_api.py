@@ -63,6 +63,9 @@ BAD_INPUT: list[dict[str, str]] = [
     {"q": "boer", "layer": "europa"},
     {"q": "boer", "author": "Not A Username!"},
     {"q": "boer", "since_meeting": "no-such-meeting"},
+    {"q": "boer", "mark": "ooit"},
+    {"q": "boer", "mark": "vraag", "open": "misschien"},
+    {"q": "boer", "theme": "Geen Slug!"},
     {"q": "x" * 501},
 ]
 

@@ -4,8 +4,10 @@ Parameters: `q` (the query language of persistence/search/query.py), `room` (slu
 `author` (username), `layer` (rijk, provincie, gemeente, waterschap, overig), `after` and
 `before` (ISO-8601 dates or date-times; a date, or a time without zone, is Dutch time;
 `after` is inclusive, `before` exclusive), `since_meeting` (a meeting slug, or a theme
-slug for that theme's latest meeting so far), `sort` (relevance | recent), `limit`
-(1..100, default 20), `cursor` (the `next_cursor` of the previous page).
+slug for that theme's latest meeting so far), `mark` (vraag | besluit | actiepunt) with
+`open=1` for unanswered questions and open action items, `theme` (messages tagged with
+that theme), `sort` (relevance | recent), `limit` (1..100, default 20), `cursor` (the
+`next_cursor` of the previous page).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from persistence.models import utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read
 from rooms.errors import BadRequest, NotFound
+from rooms.marks import MarkKind
 from rooms.model import SLUG_RE, USERNAME_RE, Layer
 from web.deps import caller, services
 from web.responses import JSON, int_param
@@ -83,6 +86,11 @@ async def search_messages(request: Request) -> Response:
     author = request.query_params.get("author") or None
     if author is not None and not USERNAME_RE.fullmatch(author):
         raise BadRequest("query parameter 'author' must be a username")
+    mark = _choice(request, "mark", [kind.value for kind in MarkKind], None)
+    open_only = _choice(request, "open", ["1", "true", "0", "false"], None) in ("1", "true")
+    theme = request.query_params.get("theme") or None
+    if theme is not None and not SLUG_RE.fullmatch(theme):
+        raise BadRequest("query parameter 'theme' must be a theme slug")
     room_slug = request.query_params.get("room") or None
     meeting_slug = request.query_params.get("since_meeting") or None
     now = utcnow()
@@ -103,7 +111,9 @@ async def search_messages(request: Request) -> Response:
             body["since_meeting"] = meeting.wire() if meeting is not None else None
             if meeting is not None and (after is None or meeting.starts_at > after):
                 after = meeting.starts_at
-        filters = search.Filters(room_id, author, layer, after, before)
+        filters = search.Filters(
+            room_id, author, layer, after, before, mark, open_only and mark is not None, theme
+        )
         request_ = search.SearchRequest(
             query,
             filters,
