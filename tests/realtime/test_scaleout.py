@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from chat.client import Client, ClientError
-from tests.helpers import bearer
+from tests.helpers import ServerProcess, bearer
 from tests.realtime.conftest import OpenClient, RedisServer, StartServers
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -208,3 +208,25 @@ async def test_presence_typing_and_read_markers_cross_processes(
     assert pushed["seq"] == ack["seq"]
     await amy.close()
     await ann.wait_for(lambda f: f.get("type") == "presence" and f["online"] == ["ann"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_serve_with_two_workers_behaves_as_one_server(
+    backend: str, cluster_env: dict[str, str], open_client: OpenClient
+) -> None:
+    """`werkplaats serve --workers 2`: clients spread over the workers see one stream."""
+    server = ServerProcess(cluster_env, workers=2)
+    server.start()
+    try:
+        await asyncio.to_thread(server.wait_ready, 60)
+        users = ("ann", "amy", "bob", "rita", "mo", "ada")
+        clients = [await open_client(server.url, u) for u in users]
+        for client in clients:
+            await client.subscribe(ROOM, since=0)
+        acks = [a for acks in await asyncio.gather(*(burst(c, 5) for c in clients)) for a in acks]
+        last = len(acks)
+        for client in clients:
+            await client.wait_seq(ROOM, last, timeout=30)
+            assert_in_order_once(client, ROOM, 1, last)
+    finally:
+        await asyncio.to_thread(server.stop)
