@@ -5,6 +5,8 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# The suite runs its tests in two processes (each test has its own databases and ports).
+TEST_WORKERS ?= 2
 
 .PHONY: install run test check lint typecheck audit chaos browser-deps services clean bench
 
@@ -50,7 +52,7 @@ chaos: install
 	$(BIN)/python -m bench.chaos --json /tmp/werkplaats-chaos.json
 
 test: install browser-deps check
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # PostgreSQL and Redis for the tests, started when they are not running (CI does this too).
 services:
