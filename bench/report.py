@@ -36,7 +36,8 @@ NAMES = {
 
 
 def write(bench: Bench, doc: Path = DOC) -> None:
-    section = render(bench.results, bench.size, bench.full, bench.notes)
+    code = getattr(bench, "notes_code", "server code: the working tree")
+    section = render(bench.results, bench.size, bench.full, bench.notes, code)
     text = doc.read_text() if doc.exists() else "# Performance\n"
     if START in text and END in text:
         head, rest = text.split(START, 1)
@@ -52,9 +53,10 @@ def render(
     size: dict[str, Any],
     full: bool,
     notes: list[str],
+    code: str = "server code: the working tree",
 ) -> str:
     out = [START, "## Real-time benchmarks (`make bench`)", ""]
-    out += _preamble(size, full)
+    out += _preamble(size, full, code)
     out += _targets(results)
     for title, part in (
         ("W1 fan-out", _w1),
@@ -98,7 +100,7 @@ def _pip_version(python: Path, package: str) -> str:
     return _cmd([str(python), "-c", code]) or "not installed"
 
 
-def _preamble(size: dict[str, Any], full: bool) -> list[str]:
+def _preamble(size: dict[str, Any], full: bool, code: str) -> list[str]:
     cpu = "?"
     with suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -121,7 +123,7 @@ def _preamble(size: dict[str, Any], full: bool) -> list[str]:
     mode = "FULL (`make bench FULL=1`)" if full else "quick (`make bench`)"
     return [
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {mode}, "
-        f"commit `{commit}`; each figure is the **median (min–max) over "
+        f"checkout `{commit}`, {code}; each figure is the **median (min–max) over "
         f"{size['repeats']} runs**. Raw results: `bench/results/<stamp>/results.json`.",
         "",
         "**Indicative only.** This machine's two cores are shared with other work (load "
@@ -526,6 +528,7 @@ def main() -> None:
         size = data["size"]
         full = data["full"]
         notes = data.get("notes", [])
+        notes_code = data.get("code", "server code: the working tree")
 
     write(Saved, args.doc)  # type: ignore[arg-type]
 
