@@ -91,9 +91,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        # Short timeouts: a paused Redis must not hang logins (the throttle falls back).
+        redis = (
+            Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            if settings.redis_url
+            else None
+        )
         failures: FailureCounter = (
-            RedisFailureCounter(redis, settings.login_max_failures, settings.login_window_seconds)
+            RedisFailureCounter(
+                redis,
+                settings.login_max_failures,
+                settings.login_window_seconds,
+                settings.redis_prefix,
+            )
             if redis is not None
             else MemoryFailureCounter(settings.login_max_failures, settings.login_window_seconds)
         )

@@ -6,10 +6,14 @@ processes gains nothing.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("werkplaats.throttle")
 
 
 class FailureCounter(Protocol):
@@ -51,28 +55,47 @@ class MemoryFailureCounter:
 
 
 class RedisFailureCounter:
-    def __init__(self, redis: Redis, max_failures: int, window: int) -> None:
+    """Counters in Redis, shared by every process.
+
+    While Redis is unreachable the counters fall back to this process's memory: logging in
+    keeps working during a broker outage, still throttled, only no longer shared.
+    """
+
+    def __init__(self, redis: Redis, max_failures: int, window: int, prefix: str = "wp") -> None:
         self.redis = redis
         self.max_failures = max_failures
         self.window = window
+        self.prefix = prefix
+        self.fallback = MemoryFailureCounter(max_failures, window)
 
     def _key(self, key: str) -> str:
-        return f"wp:login-fail:{key}"
+        return f"{self.prefix}:login-fail:{key}"
 
     async def blocked_for(self, key: str) -> float:
-        pipe = self.redis.pipeline()
-        pipe.get(self._key(key))
-        pipe.pttl(self._key(key))
-        raw, ttl_ms = await pipe.execute()
+        try:
+            pipe = self.redis.pipeline()
+            pipe.get(self._key(key))
+            pipe.pttl(self._key(key))
+            raw, ttl_ms = await pipe.execute()
+        except (RedisError, OSError):
+            log.warning("login throttle: Redis unavailable, counting in this process")
+            return await self.fallback.blocked_for(key)
         if raw is None or int(raw) < self.max_failures:
-            return 0.0
+            return await self.fallback.blocked_for(key)
         return max(int(ttl_ms), 1) / 1000
 
     async def fail(self, key: str) -> None:
-        pipe = self.redis.pipeline()
-        pipe.incr(self._key(key))
-        pipe.expire(self._key(key), self.window, nx=True)
-        await pipe.execute()
+        try:
+            pipe = self.redis.pipeline()
+            pipe.incr(self._key(key))
+            pipe.expire(self._key(key), self.window, nx=True)
+            await pipe.execute()
+        except (RedisError, OSError):
+            await self.fallback.fail(key)
 
     async def reset(self, key: str) -> None:
-        await self.redis.delete(self._key(key))
+        await self.fallback.reset(key)
+        try:
+            await self.redis.delete(self._key(key))
+        except (RedisError, OSError):
+            pass
