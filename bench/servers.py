@@ -300,6 +300,8 @@ async def loadgen(cfg: dict[str, Any], workdir: Path, name: str) -> dict[str, An
     """Run bench/loadgen/loadgen.js on the generator core and return its JSON result."""
     import json
 
+    if os.environ.get("BENCH_DEBUG"):
+        cfg = dict(cfg, debug=True)
     path = workdir / f"{name}.json"
     path.write_text(json.dumps(cfg))
     argv = pinned(LOADGEN_CORE, ["node", str(BENCH / "loadgen" / "loadgen.js"), str(path)])

@@ -20,6 +20,9 @@ const PROTO = cfg.proto;
 const PAD = "x".repeat(cfg.body_pad ?? 80);
 const BODY_MARK = '"body":"t=';
 const nowUs = () => Math.round(performance.now() * 1000);
+// client_ids must be new on every run: the server answers a reused one with the original
+// ack and stores nothing (idempotent send), which would make a rerun measure nothing.
+const RUN = `${process.pid.toString(36)}${Date.now().toString(36)}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- HDR-style histogram: µs values, 1/256 relative precision, fixed memory -------------
@@ -309,7 +312,7 @@ async function fanout() {
           const sid = ws.spec.id ?? sent % tx.conns.length;
           const body = `t=${at};k=${k};s=${sid};n=${serial};${PAD}`;
           ws.pending.push([k, at]);
-          ws.send(encodeSend(ws.spec.room, body, `c${serial}`));
+          ws.send(encodeSend(ws.spec.room, body, `${RUN}-${serial}`));
           expected += members.get(ws.spec.room) || 0;
           serial++;
           sent++;
@@ -376,7 +379,7 @@ async function ingest() {
   function sendOne(ws) {
     const at = nowUs();
     ws.pending.push(at);
-    ws.send(encodeSend(ws.spec.room, `t=${at};k=0;s=${ws.spec.id};n=${serial};${PAD}`, `i${serial++}`));
+    ws.send(encodeSend(ws.spec.room, `t=${at};k=0;s=${ws.spec.id};n=${serial};${PAD}`, `${RUN}-${serial++}`));
   }
   const tx = await openAll(
     cfg.senders,
