@@ -34,13 +34,13 @@ QUICK = {
     "users": 1100,
     "w1_subscribers": 500,
     "w1_senders": 16,
-    "w1_rates": [20, 40, 60, 80, 120, 160, 240, 320, 480, 640],
+    "w1_rates": [25, 50, 100, 200, 400, 800],
     "w1_step_s": 3,
     "w2_rooms": 50,
     "w2_members": 20,
     "w2_rate": 200,
     "w2_s": 6,
-    "w3_s": 10,
+    "w3_s": 8,
     "w4_connections": 200,
     "w4_window": 2,
     "w4_s": 5,
@@ -60,7 +60,7 @@ FULL = {
     "w6_repeats": 3,
     "users": 2100,
     "w1_subscribers": 2000,
-    "w1_rates": [5, 10, 20, 35, 50, 75, 100, 150, 200, 300],
+    "w1_rates": [5, 10, 20, 40, 80, 160, 320],
     "w1_step_s": 6,
     "w2_s": 30,
     "w3_s": 30,
@@ -147,6 +147,17 @@ class Bench:
         self.results.setdefault(workload, {}).setdefault(target, []).append(result)
         self.save()
 
+    def record_steps(self, workload: str, target: str, got: dict[str, Any]) -> list[dict[str, Any]]:
+        """One loadgen run whose steps are repeats on the same connections: a run per step."""
+        steps: list[dict[str, Any]] = got["steps"]
+        head = {k: v for k, v in got.items() if k != "steps"}
+        for step in steps:
+            self.results.setdefault(workload, {}).setdefault(target, []).append(
+                {**head, "steps": [step]}
+            )
+        self.save()
+        return steps
+
     def save(self) -> None:
         data = {
             "size": self.size,
@@ -224,42 +235,39 @@ class Bench:
                     senders.append(dict(spec, room=room))
                 else:
                     receivers.append(spec)
-        for rep in range(s["repeats"]):
-            cfg = {
-                "mode": "fanout",
-                "proto": t.proto,
-                "server_pids": t.pids(),
-                "senders": senders,
-                "receivers": receivers,
-                "steps": [{"rate": s["w2_rate"], "duration": s["w2_s"]}],
-                "drain_ms": 5000,
-                "time_limit_s": 200,
-            }
-            got = await sv.loadgen(cfg, self.workdir, f"w2-{t.name}-{rep}")
-            self.record("W2", t.name, got)
-            st = got["steps"][0]
-            self.say(
-                f"W2 {t.name}: p99 {st['latency_ms'] and st['latency_ms']['p99']} lost {st['lost']}"
-            )
+        cfg = {
+            "mode": "fanout",
+            "proto": t.proto,
+            "server_pids": t.pids(),
+            "senders": senders,
+            "receivers": receivers,
+            "steps": [{"rate": s["w2_rate"], "duration": s["w2_s"]}] * s["repeats"],
+            "drain_ms": 5000,
+            "pause_ms": 1000,
+            "time_limit_s": 300,
+        }
+        got = await sv.loadgen(cfg, self.workdir, f"w2-{t.name}")
+        for st in self.record_steps("W2", t.name, got):
+            lat = st["latency_ms"] or {}
+            self.say(f"W2 {t.name}: p99 {lat.get('p99')} lost {st['lost']}")
 
     async def w3(self, t: Target) -> None:
         """Unloaded latency: one sender, one receiver, 10 msg/s."""
         s = self.size
         users = s["users"]
-        for rep in range(s["repeats"]):
-            cfg = {
-                "mode": "fanout",
-                "proto": t.proto,
-                "server_pids": t.pids(),
-                "senders": [dict(t.client(users - 1, []), room=W3_ROOM)],
-                "receivers": [t.client(users - 2, [W3_ROOM])],
-                "steps": [{"rate": 10, "duration": s["w3_s"]}],
-                "drain_ms": 3000,
-                "time_limit_s": 120,
-            }
-            got = await sv.loadgen(cfg, self.workdir, f"w3-{t.name}-{rep}")
-            self.record("W3", t.name, got)
-            self.say(f"W3 {t.name}: {got['steps'][0]['latency_ms']}")
+        cfg = {
+            "mode": "fanout",
+            "proto": t.proto,
+            "server_pids": t.pids(),
+            "senders": [dict(t.client(users - 1, []), room=W3_ROOM)],
+            "receivers": [t.client(users - 2, [W3_ROOM])],
+            "steps": [{"rate": 10, "duration": s["w3_s"]}] * s["repeats"],
+            "drain_ms": 3000,
+            "time_limit_s": 300,
+        }
+        got = await sv.loadgen(cfg, self.workdir, f"w3-{t.name}")
+        for st in self.record_steps("W3", t.name, got):
+            self.say(f"W3 {t.name}: {st['latency_ms']}")
 
     async def w4(self, t: Target) -> None:
         """Durable ingest: acked messages/s, the ack after commit (closed loop)."""
@@ -345,7 +353,7 @@ class Bench:
                 "proto": t.proto,
                 "server_pids": t.pids(),
                 "receivers": receivers,
-                "concurrency": 100,
+                "concurrency": 200,
                 "settle_ms": 3000,
                 "connect_timeout_ms": 60000,
                 "time_limit_s": 300,
@@ -365,27 +373,22 @@ class Bench:
                 n_rx = s["w7_subscribers"]
                 senders = [dict(t.client(u, [], 0), room=FANOUT_ROOM) for u in range(4)]
                 receivers = [t.client(4 + u, [FANOUT_ROOM], u) for u in range(n_rx)]
-                for rep in range(s["repeats"]):
-                    pids = t.pids()
-                    cfg = {
-                        "mode": "fanout",
-                        "proto": "wp",
-                        "server_pids": pids,
-                        "senders": senders,
-                        "receivers": receivers,
-                        "steps": [{"rate": s["w7_rate"], "duration": s["w7_s"]}],
-                        "drain_ms": 3000,
-                        "time_limit_s": 200,
-                    }
-                    r0 = _cpu([redis_pid]) if redis_pid else None
-                    got = await sv.loadgen(cfg, self.workdir, f"w7-{variant}-{rep}")
-                    st = got["steps"][0]
-                    if redis and redis_pid and r0 is not None:
-                        st["redis_cpu_s"] = _cpu([redis_pid]) - r0
+                cfg = {
+                    "mode": "fanout",
+                    "proto": "wp",
+                    "server_pids": t.pids(),
+                    "redis_pids": [redis_pid] if redis and redis_pid else [],
+                    "senders": senders,
+                    "receivers": receivers,
+                    "steps": [{"rate": s["w7_rate"], "duration": s["w7_s"]}] * s["repeats"],
+                    "drain_ms": 3000,
+                    "time_limit_s": 300,
+                }
+                got = await sv.loadgen(cfg, self.workdir, f"w7-{variant}")
+                for st in self.record_steps("W7", variant, got):
                     st["cpu_us_per_delivery"] = (
                         1e6 * st["server_cpu_s"] / st["received"] if st["received"] else None
                     )
-                    self.record("W7", variant, got)
                     self.say(f"W7 {variant}: {st['cpu_us_per_delivery']} µs/delivery")
             finally:
                 t.stop()

@@ -299,6 +299,7 @@ async function fanout() {
     let sent = 0;
     const cpu0 = ownCpu();
     const scpu0 = procCpu(cfg.server_pids);
+    const rcpu0 = procCpu(cfg.redis_pids);
     const w0 = performance.now();
     const start = nowUs();
     const total = Math.round(rate * duration);
@@ -347,12 +348,14 @@ async function fanout() {
       wall_s: wall,
       gen_cpu: genCpu / wall,
       server_cpu_s: serverCpu,
+      redis_cpu_s: procCpu(cfg.redis_pids) - rcpu0,
       deliveries_per_cpu_s: serverCpu > 0 ? received[k] / serverCpu : null,
       closed: [...rx.conns, ...tx.conns].filter((w) => w.readyState !== WebSocket.OPEN).length,
     };
     results.push(step);
     process.stderr.write(`step ${JSON.stringify({ rate, p99: lat?.p99, lost: step.lost, gen: step.gen_cpu.toFixed(2) })}\n`);
     if (cfg.stop_p99_ms && (!lat || lat.p99 > cfg.stop_p99_ms || step.lost > 0)) break;
+    if (step.gen_cpu > (cfg.gen_saturated ?? 0.9)) break; // the generator is the limit now
     await sleep(cfg.pause_ms ?? 300);
   }
   if (cfg.debug) {
