@@ -114,8 +114,12 @@ def parse(text: str | bytes) -> ClientFrame:
     """One client frame from its JSON text; `ProtocolError` says what was wrong."""
     try:
         obj = _any_decoder.decode(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         raise ProtocolError("bad_frame", "not valid JSON") from None
+    except RecursionError:
+        # msgspec recurses per nesting level; a frame nested ~1000 deep is hostile, not JSON
+        # we accept, and must not take the connection down.
+        raise ProtocolError("bad_frame", "JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad_frame", f"expected a JSON object, got {type(obj).__name__}")
     ref = _ref_of(obj)
