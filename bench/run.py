@@ -434,13 +434,13 @@ class Bench:
                         await job(t)
             finally:
                 t.stop()
-            if self.wants(name, "W6"):
-                # A fresh process, so that its memory before and after is the connections'.
-                t = await self.ours(kind)
-                try:
-                    await self.w6(t)
-                finally:
-                    t.stop()
+        if self.wants(name, "W6"):
+            # A fresh process, so that its memory before and after is the connections'.
+            t = await self.ours(kind)
+            try:
+                await self.w6(t)
+            finally:
+                t.stop()
         if self.wants(name, "W7"):
             await self.w7()
 
