@@ -307,6 +307,13 @@ class Bench:
         for attempt in range(10):
             await sv.loadgen(fill, self.workdir, f"w5-fill-{t.name}-{attempt}")
             last = await sv.last_seq(t.addrs[0], t.tokens[0], W5_ROOM)
+            # Sends the generator left in flight are still being stored: wait for quiet.
+            while True:
+                await asyncio.sleep(1)
+                now = await sv.last_seq(t.addrs[0], t.tokens[0], W5_ROOM)
+                if now == last:
+                    break
+                last = now
             if last >= 1100:
                 break
         if last < 1100:
