@@ -438,8 +438,8 @@ def _w4(results: dict[str, Any], size: dict[str, Any]) -> list[str]:
         f"after the commit. S: {size['w4_s_concurrency']} concurrent `PUT …/send` loops "
         "(answered after the event is persisted). U and P persist nothing and are not run.",
         "",
-        "| server | acked msg/s | ack p50 | ack p99 | server CPU ms per ack |",
-        "|---|---:|---:|---:|---:|",
+        "| server | acked msg/s | ack p50 | ack p99 | server CPU ms per ack | sends refused |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for t in ("ours-pg", "ours-sqlite", "s"):
         runs = _runs(results, "W4", t)
@@ -456,8 +456,17 @@ def _w4(results: dict[str, Any], size: dict[str, Any]) -> list[str]:
             f"| {NAMES[t]} | {fmt(spread([r.get('acked_per_s') for r in runs]), 0)} | "
             f"{fmt(spread([(r.get('ack_ms') or {}).get('p50') for r in runs]), 1, ' ms')} | "
             f"{fmt(spread([(r.get('ack_ms') or {}).get('p99') for r in runs]), 1, ' ms')} | "
-            f"{fmt(per_ack, 2)} |"
+            f"{fmt(per_ack, 2)} | "
+            f"{fmt(spread([(r.get('errors') or {}).get('count') for r in runs]))} |"
         )
+    samples = {
+        sample
+        for t in ("ours-pg", "ours-sqlite")
+        for r in _runs(results, "W4", t)
+        for sample in (r.get("errors") or {}).get("samples", [])
+    }
+    if samples:
+        rows += ["", "Refusals seen: " + "; ".join(f"`{x}`" for x in sorted(samples)[:3])]
     return rows
 
 
