@@ -190,8 +190,14 @@ async def setup(client: Client, users: int) -> tuple[list[str], str]:
 async def latency(
     client: Client, tokens: list[str], room: str, rate: float, duration: float
 ) -> dict[str, Any]:
-    """W3: one sender at `rate` msg/s (open loop), one receiver long-polling /sync."""
+    """W3: one sender at `rate` msg/s (open loop), one receiver long-polling /sync.
+
+    Each call uses a new room (and a fresh /sync position): in one reused room the second
+    and later runs were seconds slower, which measured our driver's history, not Synapse.
+    """
     sender, receiver = tokens[0], tokens[1]
+    room = await client.create_room(sender)
+    await client.join(receiver, room)
     first = await client.sync(receiver, None, 0)
     since = first["next_batch"]
     total = int(rate * duration)
