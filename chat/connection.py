@@ -244,6 +244,8 @@ class ClientConnection:
         )
         if acked.frame is not None:
             await self.rt.publish_event(frame.room, acked.frame)
+            if "@" in body:
+                self.rt.mentions_after_send(frame.room, acked.message_id)
         ack = {
             "type": "ack",
             "client_id": frame.client_id,

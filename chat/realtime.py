@@ -43,6 +43,7 @@ from chat.hub import RoomHub, Subscription
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
 from chat.presence import MemoryPresence, Presence, RedisPresence
 from persistence.db import Database
+from persistence.mentions import mention_deliveries
 from web.settings import Settings
 
 log = logging.getLogger("werkplaats.realtime")
@@ -81,6 +82,7 @@ class Control(msgspec.Struct, kw_only=True):
     reason: str = ""
     token_hash: str = ""
     seq: int = 0
+    frame: str = ""
 
 
 class Realtime(BrokerListener):
@@ -235,6 +237,8 @@ class Realtime(BrokerListener):
             self._session_ended(msg.user_id, msg.token_hash)
         elif msg.op == "read":
             self._read_local(None, msg.user_id, msg.room, msg.seq)
+        elif msg.op == "notify":
+            self._notify_local(msg.user_id, msg.frame)
 
     def broker_down(self) -> None:
         log.warning("realtime: broker down; polling the database every %.0fs", POLL_DOWN)
@@ -318,6 +322,25 @@ class Realtime(BrokerListener):
         for conn in self.by_user.get(user_id, ()):
             if conn is not origin:
                 conn.outbound.offer(frame)
+
+    def notify_user(self, user_id: int, frame: dict[str, Any]) -> None:
+        """A frame for one user's own connections on every process (e.g. `mention`)."""
+        encoded = protocol.encode(frame)
+        self._notify_local(user_id, encoded)
+        self._control(Control(op="notify", origin=self.process_id, user_id=user_id, frame=encoded))
+
+    def _notify_local(self, user_id: int, frame: str) -> None:
+        for conn in self.by_user.get(user_id, ()):
+            conn.outbound.offer(frame)
+
+    def mentions_after_send(self, room: str, message_id: int) -> None:
+        """Notify the users a committed message mentions; off the sender's ack path."""
+
+        async def job() -> None:
+            for user_id, frame in await mention_deliveries(self.db, room, message_id):
+                self.notify_user(user_id, frame)
+
+        self._spawn(job(), f"mentions-{room}-{message_id}")
 
     # -- room hubs --------------------------------------------------------------------
 

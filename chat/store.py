@@ -29,13 +29,13 @@ from persistence.events import (
     hide_message,
     post_message,
 )
+from persistence.mentions import room_list
 from persistence.models import Event, Message, Room, User, utcnow
 from persistence.models import Session as SessionRow
 from persistence.moderation import last_post_at
 from persistence.rooms import (
     ban_of,
     mute_of,
-    readable_rooms,
     room_by_slug,
     room_ref,
     set_read_marker,
@@ -89,7 +89,7 @@ async def _readable(session: AsyncSession, actor: Actor, slug: str) -> Room:
 async def hello_rooms(db: Database, actor: Actor) -> list[dict[str, object]]:
     """The rooms of `hello`: the same list as GET /api/rooms."""
     async with db.read() as session:
-        return [summary.wire() for summary in await readable_rooms(session, actor)]
+        return await room_list(session, actor)
 
 
 async def fresh_actor(db: Database, user_id: int) -> Actor | None:

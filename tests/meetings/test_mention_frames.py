@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 
 import httpx
-import pytest
 
-import chat.connection
 from chat.client import Client
-from chat.realtime import Realtime
 from tests.helpers import login
-
-WIRED = hasattr(Realtime, "notify_user") and "mention_deliveries" in inspect.getsource(
-    chat.connection
-)
-pytestmark = pytest.mark.skipif(
-    not WIRED,
-    reason="chat/: Realtime.notify_user and the send path's mention_deliveries call are not wired yet",
-)
 
 
 async def test_mention_frame_reaches_only_readers(server: str) -> None:

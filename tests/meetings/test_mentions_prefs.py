@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
@@ -11,12 +10,11 @@ from persistence import accounts
 from persistence.catchup import room_extras
 from persistence.db import Database
 from persistence.marks import marked_message_ids, tagged_message_ids
-from persistence.mentions import mention_frames, unread_mentions
+from persistence.mentions import mention_deliveries, mention_frames, unread_mentions
 from persistence.models import Message, User, utcnow
 from persistence.rooms import readable_rooms, room_by_slug
 from rooms.marks import MarkKind
 from tests.meetings.conftest import SQLITE_ONLY, Api, Store
-from web.notify import notify_mentions
 
 
 async def counts_for(database: Database, username: str) -> dict[str, int]:
@@ -111,25 +109,14 @@ async def test_search_filter_helpers(api: Api, store: Store, database: Database)
         assert list(found.scalars()) == []
 
 
-class FakeRealtime:
-    def __init__(self) -> None:
-        self.sent: list[tuple[int, dict[str, Any]]] = []
-
-    async def notify_user(self, user_id: int, frame: dict[str, Any]) -> None:
-        self.sent.append((user_id, frame))
-
-
 @SQLITE_ONLY
-async def test_notify_mentions_uses_notify_user(store: Store, database: Database) -> None:
-    """With a hub that offers notify_user, each mentioned reader gets one frame; without, none."""
+async def test_mention_deliveries_reach_only_readers(store: Store, database: Database) -> None:
+    """Each mentioned reader gets one `mention` frame; a mention in an area room skips outsiders."""
     mid = await store.post("theme-one", "bob", "@ann en @amy, kijken jullie mee?")
-    fake = FakeRealtime()
-    svc: Any = SimpleNamespace(db=database, realtime=fake)
-    assert await notify_mentions(svc, "theme-one", mid) == 2
-    assert sorted(f["excerpt"] for _, f in fake.sent) == [fake.sent[0][1]["excerpt"]] * 2
-    bare: Any = SimpleNamespace(db=database, realtime=object())
-    assert await notify_mentions(bare, "theme-one", mid) == 0
-    assert await notify_mentions(svc, "area-a", mid) == 0
+    frames = await mention_deliveries(database, "theme-one", mid)
+    assert len(frames) == 2 and all(f["type"] == "mention" and "seq" not in f for _, f in frames)
+    mid = await store.post("area-a", "amy", "@bob en @ann?")
+    assert [f["room"] for _, f in await mention_deliveries(database, "area-a", mid)] == ["area-a"]
 
 
 async def test_room_extras_for_the_room_list(store: Store, database: Database) -> None:

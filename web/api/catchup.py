@@ -12,7 +12,6 @@ from persistence.rooms import readable_rooms, room_by_slug, set_read_marker
 from rooms.errors import BadRequest, Forbidden, NotFound
 from rooms.meetings import parse_since
 from rooms.model import SLUG_RE
-from web import notify
 from web.deps import caller, services
 from web.responses import JSON, json_body
 
@@ -58,7 +57,7 @@ async def mark_read(request: Request) -> Response:
                 raise BadRequest(f"room {slug} has no seq {seq} yet (last is {room.last_seq})")
             stored[slug] = await set_read_marker(session, who.user.id, room.id, seq)
     for slug, seq in stored.items():
-        await notify.to_user(svc, who.user.id, {"type": "read", "room": slug, "seq": seq})
+        svc.realtime.notify_user(who.user.id, {"type": "read", "room": slug, "seq": seq})
     return JSON({"rooms": stored})
 
 

@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from persistence import events
+from persistence.mentions import room_list
 from persistence.models import Room, utcnow
-from persistence.rooms import ban_of, readable_rooms, room_by_slug, room_ref
+from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read
 from rooms.errors import BadRequest, NotFound
 from rooms.model import SLUG_RE
@@ -22,8 +23,8 @@ async def list_rooms(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     async with svc.db.read() as session:
-        summaries = await readable_rooms(session, who.actor)
-    return JSON({"rooms": [s.wire() for s in summaries]})
+        rooms = await room_list(session, who.actor)
+    return JSON({"rooms": rooms})
 
 
 async def readable_room(request: Request, who: Caller) -> Room:
