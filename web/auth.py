@@ -37,6 +37,7 @@ class Caller:
     actor: Actor
     token_hash: str
     via_cookie: bool
+    expires_at: datetime
 
 
 def presented_token(conn: HTTPConnection) -> tuple[str | None, bool]:
@@ -58,9 +59,9 @@ async def authenticate(conn: HTTPConnection, db: Database, settings: Settings) -
         found = await accounts.live_session(session, digest)
         if found is None:
             raise Unauthenticated("your session is unknown, expired or ended")
-        _, user = found
+        login, user = found
         actor = await accounts.actor_for(session, user)
-    return Caller(user, actor, digest, via_cookie)
+    return Caller(user, actor, digest, via_cookie, login.expires_at)
 
 
 def own_origin(conn: HTTPConnection) -> str | None:

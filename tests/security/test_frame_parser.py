@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -55,12 +54,6 @@ def test_any_bytes(raw: bytes) -> None:
     check(raw)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=UnicodeDecodeError,
-    reason="bug in chat/protocol.py: parse(bytes) lets msgspec's UnicodeDecodeError escape for "
-    "invalid UTF-8 inside a JSON string (found by atheris; /ws only passes str, so not reachable)",
-)
 def test_invalid_utf8_bytes() -> None:
     """Bytes with invalid UTF-8 inside a JSON string raise ProtocolError."""
     check(b'{"type":"s\xdc\xdcubscribe","room":"a"}')
@@ -100,12 +93,6 @@ def test_ref_is_echoed(frame: dict[str, Any], ref: str) -> None:
             assert exc.ref == ref
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=RecursionError,
-    reason="bug in chat/protocol.py: msgspec raises RecursionError for JSON nested ~1000 deep "
-    "(10 KB, well under the frame limit) and parse() lets it escape",
-)
 def test_deep_nesting() -> None:
     """Deeply nested JSON is refused without a RecursionError."""
     for depth in (100, 10_000, 100_000):

@@ -169,11 +169,6 @@ def test_eleven_bad_frames_close_1008(served: ServerProcess, token: str) -> None
     assert ws.close_code == CLOSE_POLICY
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="bug in chat/protocol.py: msgspec raises RecursionError on JSON nested ~1000 deep; "
-    "parse() lets it escape and the connection dies without an `error` frame",
-)
 def test_deeply_nested_json_is_a_bad_frame(served: ServerProcess, token: str) -> None:
     """JSON nested 5000 deep (10 KB) is answered `bad_frame`, not a dead connection."""
     ws = open_ws(served, token)
