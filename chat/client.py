@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 
 Frame = dict[str, Any]
 PING_EVERY = 25.0
@@ -194,11 +194,16 @@ class Client:
         while not self._closing:
             try:
                 await self._open()
-            except InvalidStatus:
-                self._fail_all(ConnectionError("the server refused the connection"))
-                self._closing = True
-                return
-            except (OSError, ConnectionClosed, TimeoutError, RuntimeError):
+            except InvalidStatus as exc:
+                # Only a refusal of *us* is final; a 5xx (a server whose database is
+                # restarting, a proxy without a backend) is tried again like any outage.
+                if exc.response.status_code in (401, 403):
+                    self._fail_all(ConnectionError("the server refused the connection"))
+                    self._closing = True
+                    return
+                await asyncio.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, BACKOFF_MAX)
+            except (OSError, ConnectionClosed, TimeoutError, RuntimeError, InvalidMessage):
                 await asyncio.sleep(random.uniform(0, delay))
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
