@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.events import iso
+from persistence import moderation
 from persistence.models import Meeting, Room, Theme
 from rooms.meetings import MeetingRef, meeting_for_room, next_meeting
 
@@ -41,16 +41,8 @@ def meeting_wire(
 ) -> dict[str, Any]:
     """A meeting with the links the client follows: its own room and its theme's room."""
     theme = themes.get(meeting.theme_id) if meeting.theme_id is not None else None
-    return {
-        "slug": meeting.slug,
-        "title": meeting.title,
-        "theme": theme,
-        "date": iso(meeting.starts_at),
-        "place": meeting.place,
-        "programme": meeting.programme,
-        "room": meeting.slug,
-        "theme_room": theme_rooms.get(meeting.theme_id) if meeting.theme_id is not None else None,
-    }
+    theme_room = theme_rooms.get(meeting.theme_id) if meeting.theme_id is not None else None
+    return {**moderation.meeting_wire(meeting, theme), "theme_room": theme_room}
 
 
 def room_theme_id(room: Room, meetings: list[Meeting]) -> int | None:
