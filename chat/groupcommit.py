@@ -63,6 +63,11 @@ class GroupCommit:
             self.inflight -= 1
 
     async def _commit(self, batch: list[tuple[SendRequest, asyncio.Future[Acked]]]) -> None:
+        # Each send locks its room's row until the commit. Batches running at once (here and
+        # in other processes) must take those locks in one global order, or two batches that
+        # share two rooms deadlock on PostgreSQL. The sort is stable: a room's sends keep
+        # their arrival order, so their seqs do too.
+        batch = sorted(batch, key=lambda item: item[0].slug)
         self.batches += 1
         self.largest = max(self.largest, len(batch))
         try:

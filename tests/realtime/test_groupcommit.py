@@ -47,3 +47,27 @@ async def test_concurrent_sends_share_transactions(database: Database) -> None:
     assert sorted(a.seq for a in acks) == list(range(1, 31))
     assert commit.batches < 30 and commit.largest > 1
     await commit.close()
+
+
+async def test_concurrent_batches_over_shared_rooms_never_deadlock(database: Database) -> None:
+    """Two group commits (as two processes) sending to the same rooms at once: all acked.
+
+    Batches that lock the rows of two rooms in opposite orders deadlocked on PostgreSQL;
+    every batch now takes its room locks in slug order.
+    """
+    commits = [GroupCommit(database), GroupCommit(database)]
+    rooms = ["theme-one", "theme-two"]
+    reqs = [
+        (commits[i % 2], await request(database, "ann", rooms[(i // 2) % 2 ^ i % 2], f"k{i}"))
+        for i in range(120)
+    ]
+    async with asyncio.timeout(60):
+        results = await asyncio.gather(*(gc.post(r) for gc, r in reqs), return_exceptions=True)
+    assert [r for r in results if not isinstance(r, Acked)] == []
+    for room in rooms:
+        seqs = sorted(
+            r.seq
+            for (_, q), r in zip(reqs, results, strict=True)
+            if q.slug == room and isinstance(r, Acked)
+        )
+        assert seqs == list(range(1, len(seqs) + 1))
