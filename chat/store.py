@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts
+from persistence.catchup import room_list
 from persistence.db import Database
 from persistence.events import (
     DuplicateSend,
@@ -29,7 +30,6 @@ from persistence.events import (
     hide_message,
     post_message,
 )
-from persistence.mentions import room_list
 from persistence.models import Event, Message, Room, User, utcnow
 from persistence.models import Session as SessionRow
 from persistence.moderation import last_post_at

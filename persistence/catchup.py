@@ -27,7 +27,7 @@ from persistence.meetings import (
     theme_slugs,
 )
 from persistence.mentions import unread_mentions
-from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User
+from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User, utcnow
 from persistence.rooms import RoomSummary, readable_rooms
 from rooms.marks import MarkKind
 from rooms.meetings import Since, next_meeting, previous_meeting
@@ -238,3 +238,11 @@ async def room_extras(
         }
         for s in summaries
     }
+
+
+async def room_list(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
+    """The rooms of `GET /api/rooms` and `hello`: readable rooms with `unread_mentions` and
+    `next_meeting` (the meeting a theme or meeting room prepares for, else null)."""
+    summaries = await readable_rooms(session, actor)
+    extras = await room_extras(session, actor, summaries, utcnow())
+    return [{**s.wire(), **extras[s.room.slug]} for s in summaries]

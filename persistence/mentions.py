@@ -17,10 +17,9 @@ from persistence import accounts
 from persistence.db import Database
 from persistence.events import author_wire, iso
 from persistence.models import Message, Room, User, utcnow
-from persistence.rooms import RoomSummary, ban_of, readable_rooms, room_by_slug, room_ref
+from persistence.rooms import RoomSummary, ban_of, room_by_slug, room_ref
 from rooms.access import may_read
 from rooms.mentions import excerpt, mentioned_usernames, mentions
-from rooms.model import Actor
 
 
 def _like_me(username: str) -> Any:
@@ -106,10 +105,3 @@ async def mention_deliveries(
         if room is None or message is None or message.room_id != room.id:
             return []
         return await mention_frames(session, room, message)
-
-
-async def room_list(session: AsyncSession, actor: Actor) -> list[dict[str, object]]:
-    """The rooms of `GET /api/rooms` and `hello`: readable rooms with `unread_mentions`."""
-    summaries = await readable_rooms(session, actor)
-    counts = await unread_mentions(session, actor.user_id, actor.username, summaries)
-    return [{**s.wire(), "unread_mentions": counts.get(s.room.slug, 0)} for s in summaries]

@@ -172,3 +172,15 @@ async def test_security_headers_on_every_response(server: str, client: httpx.Asy
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["referrer-policy"] == "no-referrer"
+
+
+async def test_rooms_show_the_next_meeting(server: str, client: httpx.AsyncClient) -> None:
+    """A theme room lists the next meeting it prepares for (tests/fixtures: 2026-12-01)."""
+    token = await login(client, server, "ann")
+    rooms = {
+        r["slug"]: r
+        for r in (await client.get(f"{server}/api/rooms", headers=bearer(token))).json()["rooms"]
+    }
+    assert rooms["theme-one"]["next_meeting"]["slug"] == "meeting-one"
+    assert rooms["theme-one"]["next_meeting"]["place"] == "Tijnje"
+    assert rooms["theme-one"]["unread_mentions"] == 0

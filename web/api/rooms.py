@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from persistence import events
-from persistence.mentions import room_list
+from persistence.catchup import room_list
 from persistence.models import Room, utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read

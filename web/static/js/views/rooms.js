@@ -6,6 +6,7 @@
 import { h, replace, srOnly } from '../dom.js';
 import { KIND_GROUPS } from '../i18n.js';
 import { roomHref } from '../router.js';
+import { formatDateTime } from '../format.js';
 
 /**
  * @param {HTMLElement} container
@@ -58,6 +59,9 @@ function roomItem(r, currentSlug) {
     h('a', { href: roomHref(r.slug), 'data-slug': r.slug, 'aria-current': r.slug === currentSlug ? 'page' : null, class: unread ? 'room-link has-unread' : 'room-link' },
       h('span', { class: 'room-name', text: r.name }),
       r.locked ? h('span', { class: 'room-flag', text: 'gesloten' }) : null,
+      r.kind === 'theme' && r.next_meeting
+        ? h('span', { class: 'room-next', text: `Volgende bijeenkomst: ${formatDateTime(r.next_meeting.date)}${r.next_meeting.place ? `, ${r.next_meeting.place}` : ''}` })
+        : null,
       r.unread_mentions > 0 && r.slug !== currentSlug
         ? h('span', { class: 'mention-count', title: 'Je bent genoemd' }, '@', srOnly(r.unread_mentions === 1 ? ' 1 vermelding van jou' : ` ${r.unread_mentions} vermeldingen van jou`))
         : null,
