@@ -67,10 +67,15 @@ def parse_server_frames(data: bytes) -> tuple[int, int | None]:
     while at + 2 <= len(data):
         opcode, n = data[at] & 0x0F, data[at + 1] & 0x7F
         at += 2
+        # The data may end inside a header: then the frame is not complete yet.
         if n == 126:
+            if at + 2 > len(data):
+                break
             n = struct.unpack("!H", data[at : at + 2])[0]
             at += 2
         elif n == 127:
+            if at + 8 > len(data):
+                break
             n = struct.unpack("!Q", data[at : at + 8])[0]
             at += 8
         if at + n > len(data):
