@@ -43,7 +43,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def db_url(backend: str, templates: Templates, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, migrated database seeded with tests/fixtures/community.toml."""
+    """A fresh, migrated database seeded with the fixture community (tests/helpers.py COMMUNITY)."""
     if backend == "sqlite":
         yield await templates.sqlite(tmp_path / "test.db")
         return

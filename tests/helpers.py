@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import shutil
 import socket
+import string
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,36 @@ from web.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
-COMMUNITY = FIXTURES / "community.toml"
+# The fixture meeting lies a month ahead of the day the suite runs: tests about "the next
+# meeting" (due dates, agenda, digest, room list) must not depend on the calendar.
+TODAY = datetime.now(UTC).date()
+MEETING_ONE = TODAY + timedelta(days=30)
+DUTCH_MONTHS = (
+    "januari", "februari", "maart", "april", "mei", "juni",
+    "juli", "augustus", "september", "oktober", "november", "december",
+)  # fmt: skip
+
+
+def after_meeting_one(days: int) -> date:
+    """A date `days` after the fixture meeting: for meetings and due dates that must follow it."""
+    return MEETING_ONE + timedelta(days=days)
+
+
+def dutch_date(day: date) -> str:
+    """'1 december 2026', as the agenda and digest write a meeting's date."""
+    return f"{day.day} {DUTCH_MONTHS[day.month - 1]} {day.year}"
+
+
+def _render_community() -> Path:
+    template = string.Template((FIXTURES / "community.template.toml").read_text(encoding="utf-8"))
+    folder = Path(tempfile.mkdtemp(prefix="werkplaats-community-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "community.toml"
+    path.write_text(template.substitute(meeting_one=MEETING_ONE.isoformat()), encoding="utf-8")
+    return path
+
+
+COMMUNITY = _render_community()
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_HOST = os.environ.get("WERKPLAATS_TEST_PG_HOST", "127.0.0.1")
 PG_ADMIN_DSN = f"postgresql://postgres@{PG_HOST}:5432/postgres"
@@ -38,7 +71,7 @@ WERKPLAATS = str(Path(sys.executable).parent / "werkplaats")
 
 
 def password_of(username: str) -> str:
-    """Every user of tests/fixtures/community.toml has password `password-<username>`."""
+    """Every user of the fixture community (tests/fixtures/community.template.toml) has password `password-<username>`."""
     return f"password-{username}"
 
 

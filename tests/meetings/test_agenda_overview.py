@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
+from tests.helpers import MEETING_ONE, after_meeting_one, dutch_date
 from tests.meetings.conftest import SQLITE_ONLY, Api, Store
 
 MARK = "/api/rooms/{}/messages/{}/mark"
+MEETING_TWO = after_meeting_one(42)
 
 
 async def mark(api: Api, user: str, room: str, mid: int, **body: Any) -> None:
@@ -17,7 +19,7 @@ async def mark(api: Api, user: str, room: str, mid: int, **body: Any) -> None:
 
 async def agenda_scene(api: Api, store: Store) -> dict[str, int]:
     """Items for meeting-one; a theme-two question goes to theme-two's own later meeting."""
-    await store.meeting("meeting-two", "theme-two", datetime(2027, 1, 12, 10, tzinfo=UTC))
+    await store.meeting("meeting-two", "theme-two", datetime.combine(MEETING_TWO, time(10), UTC))
     ids = {
         "theme_q": await store.post("theme-one", "bob", "Wie betaalt de dijkverzwaring?"),
         "area_a": await store.post("area-a", "ann", "Actie: vergunning aanvragen"),
@@ -54,14 +56,15 @@ async def test_agenda_lists_open_items_of_the_meeting(api: Api, store: Store) ->
     assert ids_of(body["open_questions"]) == [ids["theme_q"]]
     assert ids_of(body["action_items"]) == [ids["area_a"]]
     assert (
-        body["action_items"][0]["owner"] == "amy" and body["action_items"][0]["due"] == "2026-12-01"
+        body["action_items"][0]["owner"] == "amy"
+        and body["action_items"][0]["due"] == MEETING_ONE.isoformat()
     )
     assert ids_of(body["decisions"]) == [ids["decided"]]
     assert body["may_export"] is False
     assert (await api.get("rita", "/api/meetings/meeting-one/agenda")).json()["may_export"] is True
     later = (await api.get("ann", "/api/meetings/meeting-two/agenda")).json()
     assert ids_of(later["open_questions"]) == [ids["other"]]
-    assert later["open_questions"][0]["due"] == "2027-01-12"
+    assert later["open_questions"][0]["due"] == MEETING_TWO.isoformat()
 
 
 async def test_agenda_shows_only_readable_rooms(api: Api, store: Store) -> None:
@@ -82,7 +85,8 @@ async def test_markdown_export_for_moderators(api: Api, store: Store) -> None:
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/markdown")
     text = r.text
-    assert text.startswith("# Open vragen en actiepunten voor de bijeenkomst van 1 december 2026")
+    title = f"# Open vragen en actiepunten voor de bijeenkomst van {dutch_date(MEETING_ONE)}"
+    assert text.startswith(title)
     assert "## Open vragen" in text and "Wie betaalt de dijkverzwaring?" in text
     assert "eigenaar: @amy" in text and "geheim" not in text
     r = await api.get("ann", "/api/meetings/meeting-one/agenda?format=md")
@@ -95,7 +99,7 @@ async def test_meeting_detail_and_errors(api: Api, store: Store) -> None:
     r = await api.get("bob", "/api/meetings/meeting-one")
     assert r.status_code == 200
     assert r.json()["meeting"]["room"] == "meeting-one"
-    assert r.json()["meeting"]["date"].startswith("2026-12-01")
+    assert r.json()["meeting"]["date"].startswith(MEETING_ONE.isoformat())
     assert (await api.get("bob", "/api/meetings/nope")).status_code == 404
     assert (await api.get("bob", "/api/meetings/nope/agenda")).status_code == 404
     assert (await api.get(None, "/api/meetings/meeting-one/agenda")).status_code == 401

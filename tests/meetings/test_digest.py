@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.helpers import free_port
+from tests.helpers import MEETING_ONE, dutch_date, free_port
 from tests.meetings.conftest import SQLITE_ONLY, Api, Store, days_ago
 from web.cli import main
 
@@ -95,11 +95,11 @@ async def test_digest_is_received_and_rendered(
     assert sorted(r[0] for r in inbox.recipients) == ["ann@example.nl", "bob@example.nl"]
     ann = inbox.to("ann@example.nl")
     assert ann["From"] == "werkplaats@example.nl"
-    assert "Bijeenkomst één" in ann["Subject"] and "1 december 2026" in ann["Subject"]
+    assert "Bijeenkomst één" in ann["Subject"] and dutch_date(MEETING_ONE) in ann["Subject"]
     text, page = parts(ann)
     assert "Sinds de vorige bijeenkomst" in text and "Beste Ann Aalders," in text
     assert "Vraag: Vraag voor @ann: <wanneer> & hoe?" in text
-    assert "Open vragen en actiepunten voor de bijeenkomst van 1 december 2026" in text
+    assert f"Open vragen en actiepunten voor de bijeenkomst van {dutch_date(MEETING_ONE)}" in text
     assert "&lt;wanneer&gt; &amp; hoe?" in page and "<wanneer>" not in page
     assert "gebied B" not in text and "gebied B" not in page
     bob_text, _ = parts(inbox.to("bob@example.nl"))

@@ -7,7 +7,7 @@ import contextlib
 import httpx
 
 from chat.client import Client
-from tests.helpers import login
+from tests.helpers import MEETING_ONE, after_meeting_one, login
 from tests.meetings.conftest import SQLITE_ONLY, Api, Store
 
 MSG = "/api/rooms/{room}/messages/{id}"
@@ -38,14 +38,15 @@ async def test_mark_is_a_room_event_with_seq(api: Api, store: Store) -> None:
 
 async def test_action_item_due_defaults_to_next_meeting(api: Api, store: Store) -> None:
     """An actiepunt without a due date is due at the room's next meeting, with its owner."""
+    later = after_meeting_one(45).isoformat()
     mid = await store.post("area-a", "ann", "Wie belt het waterschap?")
     r = await api.post("rita", url("area-a", mid, "mark"), {"kind": "actiepunt", "owner": "amy"})
     assert r.status_code == 200, r.text
-    assert r.json()["event"]["due"] == "2026-12-01" and r.json()["event"]["owner"] == "amy"
-    r = await api.post(
-        "ann", url("area-a", mid, "mark"), {"kind": "actiepunt", "due": "2027-01-15"}
+    assert (
+        r.json()["event"]["due"] == MEETING_ONE.isoformat() and r.json()["event"]["owner"] == "amy"
     )
-    assert r.json()["event"]["due"] == "2027-01-15" and r.json()["event"]["seq"] == 3
+    r = await api.post("ann", url("area-a", mid, "mark"), {"kind": "actiepunt", "due": later})
+    assert r.json()["event"]["due"] == later and r.json()["event"]["seq"] == 3
 
 
 async def test_marks_are_live_for_subscribers(server: str, api: Api, store: Store) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import after_meeting_one
 from tests.meetings.conftest import Api
 from tests.meetings.test_digest import run_cli
 
@@ -13,10 +14,11 @@ async def test_meeting_add_and_list(
 ) -> None:
     """The meeting, its room and its theme link exist; refusals exit 2 and write nothing."""
     env = {"WERKPLAATS_DATABASE_URL": db_url}
+    day = after_meeting_one(64).isoformat()
     argv = ["meeting", "add", "--slug", "meeting-two", "--title", "Bijeenkomst twee"]
-    argv += ["--theme", "theme-two", "--date", "2027-02-03", "--place", "Aldeboarn"]
+    argv += ["--theme", "theme-two", "--date", day, "--place", "Aldeboarn"]
     assert await run_cli(monkeypatch, env, *argv) == 0
-    assert "meeting meeting-two on 2027-02-03 10:00 UTC created" in capsys.readouterr().out
+    assert f"meeting meeting-two on {day} 10:00 UTC created" in capsys.readouterr().out
     r = await api.get("ann", "/api/meetings/meeting-two")
     assert r.status_code == 200
     assert r.json()["meeting"]["theme_room"] == "theme-two"

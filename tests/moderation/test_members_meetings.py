@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from persistence.db import Database
+from tests.helpers import after_meeting_one
 from tests.moderation.conftest import SQLITE_ONLY, Api, OpenClient, audit_rows
 
 
@@ -35,11 +36,12 @@ async def test_membership_errors(api: Api) -> None:
     assert r.status_code == 400 and "area rooms only" in r.json()["error"]["message"]
 
 
+MEETING_TWO = after_meeting_one(104).isoformat()
 MEETING = {
     "slug": "meeting-two",
     "title": "Bijeenkomst twee",
     "theme": "theme-two",
-    "date": "2027-03-15",
+    "date": MEETING_TWO,
     "place": "Goes",
     "programme": "Ochtend: veldbezoek",
 }
@@ -50,7 +52,7 @@ async def test_admin_creates_a_meeting_room(api: Api, database: Database) -> Non
     r = await api.call("ada", "POST", "/api/meetings", MEETING)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["meeting"]["date"] == "2027-03-15T10:00:00.000Z"
+    assert body["meeting"]["date"] == f"{MEETING_TWO}T10:00:00.000Z"
     assert body["meeting"]["theme"] == "theme-two" and body["meeting"]["place"] == "Goes"
     assert body["room"]["kind"] == "meeting" and body["room"]["slug"] == "meeting-two"
     rooms = (await api.call("bob", "GET", "/api/rooms")).json()["rooms"]

@@ -1,6 +1,6 @@
 """The access table: every path, tried by everyone who must be refused, with the contract's answer.
 
-Personas (tests/fixtures/community.toml; area-a is the room under test):
+Personas (tests/fixtures/community.template.toml; area-a is the room under test):
 - `outsider`: bob, a member of area-b only;
 - `muted`: amy, an area-a member muted there (she may still read and report);
 - `banned`: ann, an area-a member banned from it (her own messages included);

@@ -175,7 +175,7 @@ async def test_security_headers_on_every_response(server: str, client: httpx.Asy
 
 
 async def test_rooms_show_the_next_meeting(server: str, client: httpx.AsyncClient) -> None:
-    """A theme room lists the next meeting it prepares for (tests/fixtures: 2026-12-01)."""
+    """A theme room lists the next meeting it prepares for (the fixture's, a month ahead)."""
     token = await login(client, server, "ann")
     rooms = {
         r["slug"]: r
