@@ -167,7 +167,10 @@ class ClientConnection:
             case protocol.Edit():
                 mid = protocol.message_id(frame.message_id, frame.ref)
                 body = protocol.clean_body(frame.body, frame.ref)
-                await self._publish(await store.edit(self.rt.db, self.actor, frame.room, mid, body))
+                edited, mentioned = await store.edit(self.rt.db, self.actor, frame.room, mid, body)
+                await self._publish(edited)
+                if mentioned:
+                    self.rt.mentions_after_send(frame.room, mid, only=mentioned)
             case protocol.Retract():
                 mid = protocol.message_id(frame.message_id, frame.ref)
                 await self._publish(await store.retract(self.rt.db, self.actor, frame.room, mid))

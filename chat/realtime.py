@@ -29,7 +29,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -333,11 +333,14 @@ class Realtime(BrokerListener):
         for conn in self.by_user.get(user_id, ()):
             conn.outbound.offer(frame)
 
-    def mentions_after_send(self, room: str, message_id: int) -> None:
-        """Notify the users a committed message mentions; off the sender's ack path."""
+    def mentions_after_send(
+        self, room: str, message_id: int, only: Collection[str] | None = None
+    ) -> None:
+        """Notify the users a committed message mentions (`only` these, after an edit); off
+        the sender's ack path."""
 
         async def job() -> None:
-            for user_id, frame in await mention_deliveries(self.db, room, message_id):
+            for user_id, frame in await mention_deliveries(self.db, room, message_id, only):
                 self.notify_user(user_id, frame)
 
         self._spawn(job(), f"mentions-{room}-{message_id}")

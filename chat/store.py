@@ -42,6 +42,7 @@ from persistence.rooms import (
 )
 from rooms.access import check_post, check_read, may_moderate, may_read
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
+from rooms.mentions import mentioned_usernames
 from rooms.model import SLUG_RE, Actor
 from rooms.moderation import check_slow_mode
 
@@ -263,8 +264,11 @@ async def _own_message(session: AsyncSession, room: Room, message_id: int, actor
     return message
 
 
-async def edit(db: Database, actor: Actor, slug: str, message_id: int, body: str) -> dict[str, Any]:
-    """Edit the actor's own message; returns the `message_edited` event frame."""
+async def edit(
+    db: Database, actor: Actor, slug: str, message_id: int, body: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Edit the actor's own message: the `message_edited` event frame, and the usernames the
+    edit newly mentions (they are notified as for a new message; the others were already)."""
     async with _write(db) as session:
         room = await _room(session, slug)
         now = utcnow()
@@ -272,8 +276,10 @@ async def edit(db: Database, actor: Actor, slug: str, message_id: int, body: str
         mute = await mute_of(session, room.id, actor.user_id)
         check_post(actor, room_ref(room), ban, mute, now)
         message = await _own_message(session, room, message_id, actor)
+        before = set(mentioned_usernames(message.body))
         event = await edit_message(session, message, body, actor.user_id)
-        return event_wire(slug, event, message, None)
+        added = [name for name in mentioned_usernames(body) if name not in before]
+        return event_wire(slug, event, message, None), added
 
 
 async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> dict[str, Any]:

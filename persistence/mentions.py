@@ -7,7 +7,7 @@ at once and nothing has to be wired into every write path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -59,13 +59,14 @@ async def unread_mentions(
 
 
 async def mention_frames(
-    session: AsyncSession, room: Room, message: Message
+    session: AsyncSession, room: Room, message: Message, only: Collection[str] | None = None
 ) -> list[tuple[int, dict[str, Any]]]:
-    """(user id, `mention` frame) for each user the message mentions who may read the room.
+    """(user id, `mention` frame) for each user the message mentions who may read the room
+    (of those named in `only`, when given).
 
     The author is never notified of their own mention; unknown usernames are ignored.
     """
-    names = mentioned_usernames(message.body)
+    names = [n for n in mentioned_usernames(message.body) if only is None or n in only]
     if not names or message.hidden:
         return []
     author = await session.get(User, message.author_id)
@@ -93,7 +94,7 @@ async def mention_frames(
 
 
 async def mention_deliveries(
-    db: Database, room_slug: str, message_id: int
+    db: Database, room_slug: str, message_id: int, only: Collection[str] | None = None
 ) -> list[tuple[int, dict[str, Any]]]:
     """After a message is committed: (user id, `mention` frame) pairs, in a read transaction.
 
@@ -104,4 +105,4 @@ async def mention_deliveries(
         message = await session.get(Message, message_id)
         if room is None or message is None or message.room_id != room.id:
             return []
-        return await mention_frames(session, room, message)
+        return await mention_frames(session, room, message, only)

@@ -1,4 +1,4 @@
-"""The `mention` frame on /ws, end to end (once the real-time hub delivers it)."""
+"""The `mention` frame on /ws, end to end: for new messages and for edits that add a mention."""
 
 from __future__ import annotations
 
@@ -25,6 +25,27 @@ async def test_mention_frame_reaches_only_readers(server: str) -> None:
         await clients["bob"].ping()
         assert not [f for f in clients["bob"].frames if f.get("type") == "mention"]
         assert not [f for f in clients["amy"].frames if f.get("type") == "mention"]
+    finally:
+        for c in clients.values():
+            with contextlib.suppress(Exception):
+                await c.close()
+
+
+async def test_edit_notifies_only_newly_mentioned(server: str) -> None:
+    """An edit that adds @rita notifies rita; ann, mentioned before the edit, hears nothing new."""
+    clients: dict[str, Client] = {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        for name in ("ann", "rita", "amy"):
+            clients[name] = Client(server, await login(http, server, name))
+            await clients[name].connect()
+    try:
+        ack = await clients["amy"].send("area-a", "@ann kijk eens")
+        await clients["ann"].wait_for(lambda f: f.get("type") == "mention")
+        await clients["amy"].edit("area-a", ack["message_id"], "@ann kijk eens, en @rita ook")
+        frame = await clients["rita"].wait_for(lambda f: f.get("type") == "mention")
+        assert frame["message_id"] == ack["message_id"] and frame["excerpt"].startswith("@ann")
+        await clients["ann"].ping()
+        assert len([f for f in clients["ann"].frames if f.get("type") == "mention"]) == 1
     finally:
         for c in clients.values():
             with contextlib.suppress(Exception):
