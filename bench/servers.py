@@ -139,6 +139,8 @@ def our_env(database_url: str, redis_url: str | None, prefix: str) -> dict[str, 
         # The benchmark drives each connection far past the contract's default bucket.
         WERKPLAATS_SEND_BURST="10000000",
         WERKPLAATS_SEND_RATE="10000000",
+        WERKPLAATS_FRAME_BURST="10000000",
+        WERKPLAATS_FRAME_RATE="10000000",
         # Logins are setup, not measured: cheap hashes make thousands of them quick.
         WERKPLAATS_ARGON2_TIME_COST="1",
         WERKPLAATS_ARGON2_MEMORY_KIB="64",

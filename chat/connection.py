@@ -23,8 +23,6 @@ from chat.limits import (
     BAD_FRAMES_ALLOWED,
     FLOOD_REFUSALS,
     FLOOD_WINDOW,
-    FRAME_BURST,
-    FRAME_RATE,
     TokenBucket,
     WindowBudget,
 )
@@ -72,7 +70,7 @@ class ClientConnection:
         self.subs: dict[str, Subscription] = {}
         settings = rt.settings
         self.send_bucket = TokenBucket(settings.send_burst, settings.send_rate)
-        self.frame_bucket = TokenBucket(FRAME_BURST, FRAME_RATE)
+        self.frame_bucket = TokenBucket(settings.frame_burst, settings.frame_rate)
         self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW)
         self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW)
         self.typing_at: dict[str, float] = {}

@@ -8,10 +8,6 @@ from collections.abc import Callable
 
 Clock = Callable[[], float]
 
-# Every frame (not only `send`) draws from a bucket this generous; a client that exceeds it
-# is flooding, whatever the frames are.
-FRAME_BURST = 200
-FRAME_RATE = 50.0
 # Bad frames (not JSON, unknown type, ill-typed field) allowed per window; one more closes
 # the connection with 1008 (the contract: "more than 10 bad frames in a minute").
 BAD_FRAMES_ALLOWED = 10

@@ -25,6 +25,9 @@ class Settings:
     # Per-connection token bucket for `send` (contract minimum: 50, refilled at 20/s).
     send_burst: int = 50
     send_rate: float = 20.0
+    # Every frame (not only `send`) draws from this bucket: a client beyond it is flooding.
+    frame_burst: int = 200
+    frame_rate: float = 50.0
     max_frame_bytes: int = 64 * 1024
     backlog_cap: int = 1000
     login_max_failures: int = 5
@@ -115,6 +118,8 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         session_days=_int(env, "WERKPLAATS_SESSION_DAYS", 30, 1, 365),
         send_burst=_int(env, "WERKPLAATS_SEND_BURST", 50, 1, 10_000_000),
         send_rate=_float(env, "WERKPLAATS_SEND_RATE", 20.0),
+        frame_burst=_int(env, "WERKPLAATS_FRAME_BURST", 200, 10, 10_000_000),
+        frame_rate=_float(env, "WERKPLAATS_FRAME_RATE", 50.0),
         max_frame_bytes=_int(env, "WERKPLAATS_MAX_FRAME_BYTES", 64 * 1024, 16 * 1024, 64 * 1024),
         backlog_cap=_int(env, "WERKPLAATS_BACKLOG_CAP", 1000, 500, 100_000),
         login_max_failures=_int(env, "WERKPLAATS_LOGIN_MAX_FAILURES", 5, 1, 1000),

@@ -226,3 +226,20 @@ async def test_send_beyond_the_rate_limit_is_refused_with_retry_after(
         assert len(refused) >= 4
         assert all(r.code == "rate_limited" and r.retry_after for r in refused)
         await ann.ping()  # still connected: an error never closes by itself
+
+
+async def test_any_frame_beyond_the_frame_bucket_is_refused(
+    db_url: str, open_client: OpenClient
+) -> None:
+    """Every frame draws from a general bucket (WERKPLAATS_FRAME_BURST/_RATE); past it, a
+    frame is answered `rate_limited` without being handled."""
+    async with running_server(make_settings(db_url, frame_burst=10, frame_rate=0.2)) as base:
+        ann = await open_client(base, "ann")
+        for _ in range(14):
+            await ann._raw_send({"type": "ping"})
+        refused = await ann.wait_for(
+            lambda f: f.get("type") == "error" and f.get("code") == "rate_limited"
+        )
+        assert refused["retry_after"] > 0
+        await ann.wait_for(lambda f: sum(g.get("type") == "error" for g in ann.frames) == 4)
+        assert sum(f.get("type") == "pong" for f in ann.frames) == 10
