@@ -16,7 +16,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from chat import protocol, store
+from chat import protocol, reads, store
 from chat.hub import Subscription
 from chat.limits import (
     BAD_FRAME_WINDOW,
@@ -91,7 +91,7 @@ class ClientConnection:
 
     async def start(self) -> None:
         """Queue `hello` (always the first frame) and start writing."""
-        rooms = await store.hello_rooms(self.rt.db, self.actor)
+        rooms = await reads.hello_rooms(self.rt.db, self.actor)
         self.outbound.offer(protocol.encode({"type": "hello", "user": self.user, "rooms": rooms}))
         self.outbound.start()
 
@@ -143,7 +143,7 @@ class ClientConnection:
     async def _fresh_actor(self) -> None:
         if time.monotonic() - self.actor_read_at < ACTOR_TTL:
             return
-        actor = await store.fresh_actor(self.rt.db, self.user_id)
+        actor = await reads.fresh_actor(self.rt.db, self.user_id)
         if actor is None:
             self.close(CLOSE_POLICY, "your account is gone")
             raise DomainError("your account is gone")
@@ -185,7 +185,7 @@ class ClientConnection:
         """Backlog after `since`, then `subscribed`, then live events (see chat/hub.py)."""
         room = frame.room
         actor = self.actor
-        await store.check_readable(self.rt.db, actor, room)
+        await reads.check_readable(self.rt.db, actor, room)
         old = self.subs.pop(room, None)
         if old is not None:
             await self.rt.detach(old)
@@ -194,7 +194,7 @@ class ClientConnection:
         hub.attach(sub)
         self.subs[room] = sub
         try:
-            got = await store.backlog(
+            got = await reads.backlog(
                 self.rt.db, actor, room, frame.since, self.rt.settings.backlog_cap
             )
         except BaseException:
@@ -261,7 +261,7 @@ class ClientConnection:
         if now - self.typing_at.get(room, -TYPING_EVERY) < TYPING_EVERY:
             return
         self.typing_at[room] = now
-        await store.check_readable(self.rt.db, self.actor, room)
+        await reads.check_readable(self.rt.db, self.actor, room)
         await self.rt.typing(self, room)
 
     def removed(self, room: str, reason: str) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 
 import msgspec
 
-from chat import protocol, store
+from chat import protocol, reads
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.connection import ClientConnection
 from chat.groupcommit import GroupCommit
@@ -266,22 +266,22 @@ class Realtime(BrokerListener):
         conns = list(self.connections.values())
         if not conns:
             return
-        live = await store.live_tokens(self.db, sorted({c.token_hash for c in conns}))
+        live = await reads.live_tokens(self.db, sorted({c.token_hash for c in conns}))
         for conn in conns:
             if conn.token_hash not in live:
                 conn.close(CLOSE_POLICY, "your session ended")
 
     async def _revalidate(self, conn: ClientConnection) -> None:
-        if not await store.session_alive(self.db, conn.token_hash):
+        if not await reads.session_alive(self.db, conn.token_hash):
             conn.close(CLOSE_POLICY, "your session ended")
             return
-        actor = await store.fresh_actor(self.db, conn.user_id)
+        actor = await reads.fresh_actor(self.db, conn.user_id)
         if actor is None:
             conn.close(CLOSE_POLICY, "your account is gone")
             return
         conn.actor = actor
         for room in list(conn.subs):
-            if not await store.may_read_now(self.db, actor, room):
+            if not await reads.may_read_now(self.db, actor, room):
                 conn.removed(room, "access revoked")
 
     # -- connections ------------------------------------------------------------------
@@ -377,11 +377,11 @@ class Realtime(BrokerListener):
             raise
 
     async def _fetch(self, room: str, after: int, upto: int) -> list[tuple[int, str]]:
-        frames = await store.fetch_range(self.db, room, after, upto)
+        frames = await reads.fetch_range(self.db, room, after, upto)
         return [(int(f["seq"]), protocol.encode(f)) for f in frames]
 
     async def _last_seq(self, room: str) -> int:
-        return await store.last_seq(self.db, room)
+        return await reads.last_seq(self.db, room)
 
     async def detach(self, sub: Subscription) -> None:
         """End a subscription (unsubscribe, disconnect)."""
@@ -480,7 +480,7 @@ class Realtime(BrokerListener):
         rooms = [room for room, hub in self.hubs.items() if hub.last is not None]
         if not rooms:
             return
-        lasts = await store.last_seqs(self.db, rooms)
+        lasts = await reads.last_seqs(self.db, rooms)
         for room, last in lasts.items():
             hub = self.hubs.get(room)
             if hub is not None and hub.last is not None and last > hub.last:

@@ -1,7 +1,8 @@
-"""What the real-time side reads and writes in the database, one transaction per call.
+"""What the real-time side writes to the database, one transaction per call.
 
 Every function checks access itself, inside its transaction, so a ban or a lock that was
 committed before is always honoured (the contract's "access checked on every frame").
+The reads (`hello`, `subscribe`'s backlog, access checks) are in `chat.reads`.
 """
 
 from __future__ import annotations
@@ -13,37 +14,32 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import accounts
-from persistence.catchup import room_list
+from chat.reads import readable_room, room_or_404
 from persistence.db import Database
 from persistence.events import (
     DuplicateSend,
     author_wire,
     edit_message,
     event_wire,
-    events_page,
     find_by_client_id,
     get_message,
     hide_message,
     post_message,
 )
 from persistence.models import Event, Message, Room, User, utcnow
-from persistence.models import Session as SessionRow
 from persistence.moderation import last_post_at
 from persistence.rooms import (
     ban_of,
     mute_of,
-    room_by_slug,
     room_ref,
     set_read_marker,
 )
-from rooms.access import check_post, check_read, may_moderate, may_read
+from rooms.access import check_post, may_moderate
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
 from rooms.mentions import mentioned_usernames
-from rooms.model import SLUG_RE, Actor
+from rooms.model import Actor
 from rooms.moderation import check_slow_mode
 
 RETRACTED = "retracted by the author"
@@ -72,114 +68,6 @@ class Acked:
     message_id: int
     seq: int
     frame: dict[str, Any] | None
-
-
-async def _room(session: AsyncSession, slug: str) -> Room:
-    room = await room_by_slug(session, slug) if SLUG_RE.fullmatch(slug) else None
-    if room is None:
-        raise NotFound(f"no room {slug!r}")
-    return room
-
-
-async def _readable(session: AsyncSession, actor: Actor, slug: str) -> Room:
-    room = await _room(session, slug)
-    check_read(actor, room_ref(room), await ban_of(session, room.id, actor.user_id), utcnow())
-    return room
-
-
-async def hello_rooms(db: Database, actor: Actor) -> list[dict[str, object]]:
-    """The rooms of `hello`: the same list as GET /api/rooms."""
-    async with db.read() as session:
-        return await room_list(session, actor)
-
-
-async def fresh_actor(db: Database, user_id: int) -> Actor | None:
-    async with db.read() as session:
-        user = await accounts.user_by_id(session, user_id)
-        return await accounts.actor_for(session, user) if user is not None else None
-
-
-async def session_alive(db: Database, token_hash: str) -> bool:
-    async with db.read() as session:
-        return await accounts.live_session(session, token_hash) is not None
-
-
-async def live_tokens(db: Database, token_hashes: list[str]) -> set[str]:
-    """Which of these session token hashes are still valid (unexpired, unrevoked)."""
-    async with db.read() as session:
-        rows = await session.execute(
-            select(SessionRow.token_hash).where(
-                SessionRow.token_hash.in_(token_hashes),
-                SessionRow.revoked_at.is_(None),
-                SessionRow.expires_at > utcnow(),
-            )
-        )
-        return set(rows.scalars())
-
-
-async def check_readable(db: Database, actor: Actor, slug: str) -> int:
-    """The room's id if the actor may read it now; else Forbidden or NotFound."""
-    async with db.read() as session:
-        return (await _readable(session, actor, slug)).id
-
-
-async def may_read_now(db: Database, actor: Actor, slug: str) -> bool:
-    async with db.read() as session:
-        room = await room_by_slug(session, slug)
-        if room is None:
-            return False
-        ban = await ban_of(session, room.id, actor.user_id)
-        return may_read(actor, room_ref(room), ban, utcnow())
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    frames: list[dict[str, Any]]
-    last_seq: int
-    first_seq: int | None  # set when truncated
-
-
-async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
-    """Every event after `since` up to the room's seq now, or the newest `cap` of them."""
-    async with db.read() as session:
-        room = await _readable(session, actor, slug)
-        last = room.last_seq
-        if since is None or since >= last:
-            return Backlog([], last, None)
-        start, first = since, None
-        if last - since > cap:
-            start = last - cap
-            first = start + 1
-        frames: list[dict[str, Any]] = []
-        after = start
-        while after < last:
-            page, _ = await events_page(session, room.id, slug, after=after, limit=1000)
-            page = [f for f in page if f["seq"] <= last]
-            if not page:
-                break
-            frames.extend(page)
-            after = page[-1]["seq"]
-        return Backlog(frames, last, first)
-
-
-async def fetch_range(db: Database, slug: str, after: int, upto: int) -> list[dict[str, Any]]:
-    """Events with after < seq ≤ upto, as served now (gap fills)."""
-    async with db.read() as session:
-        room = await _room(session, slug)
-        page, _ = await events_page(
-            session, room.id, slug, after=after, limit=max(1, min(1000, upto - after))
-        )
-    return [f for f in page if f["seq"] <= upto]
-
-
-async def last_seqs(db: Database, slugs: list[str]) -> dict[str, int]:
-    async with db.read() as session:
-        rows = await session.execute(select(Room.slug, Room.last_seq).where(Room.slug.in_(slugs)))
-        return {slug: int(seq) for slug, seq in rows.all()}
-
-
-async def last_seq(db: Database, slug: str) -> int:
-    return (await last_seqs(db, [slug])).get(slug, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +113,7 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
 
 async def _post_in(session: AsyncSession, req: SendRequest) -> Acked:
     actor, slug, client_id = req.actor, req.slug, req.client_id
-    room = await _room(session, slug)
+    room = await room_or_404(session, slug)
     now = utcnow()
     try:
         ban = await ban_of(session, room.id, actor.user_id)
@@ -270,7 +158,7 @@ async def edit(
     """Edit the actor's own message: the `message_edited` event frame, and the usernames the
     edit newly mentions (they are notified as for a new message; the others were already)."""
     async with _write(db) as session:
-        room = await _room(session, slug)
+        room = await room_or_404(session, slug)
         now = utcnow()
         ban = await ban_of(session, room.id, actor.user_id)
         mute = await mute_of(session, room.id, actor.user_id)
@@ -285,7 +173,7 @@ async def edit(
 async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> dict[str, Any]:
     """Withdraw the actor's own message; returns the `message_hidden` event frame."""
     async with _write(db) as session:
-        room = await _readable(session, actor, slug)
+        room = await readable_room(session, actor, slug)
         message = await _own_message(session, room, message_id, actor)
         user = await session.get(User, actor.user_id)
         assert user is not None
@@ -296,7 +184,7 @@ async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> dic
 async def mark_read(db: Database, actor: Actor, slug: str, seq: int) -> int:
     """Move the actor's read marker forward (never past the room's seq); the stored value."""
     async with _write(db) as session:
-        room = await _readable(session, actor, slug)
+        room = await readable_room(session, actor, slug)
         return await set_read_marker(session, actor.user_id, room.id, min(seq, room.last_seq))
 
 

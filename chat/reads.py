@@ -1,0 +1,133 @@
+"""What the real-time side reads from the database, one read transaction per call.
+
+Every function checks access itself, inside its transaction, so a ban or a lock that was
+committed before is always honoured (the contract's "access checked on every frame").
+The writes (`send`, `edit`, …) are in `chat.store`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from persistence import accounts
+from persistence.catchup import room_list
+from persistence.db import Database
+from persistence.events import events_page
+from persistence.models import Room, utcnow
+from persistence.models import Session as SessionRow
+from persistence.rooms import ban_of, room_by_slug, room_ref
+from rooms.access import check_read, may_read
+from rooms.errors import NotFound
+from rooms.model import SLUG_RE, Actor
+
+
+async def room_or_404(session: AsyncSession, slug: str) -> Room:
+    room = await room_by_slug(session, slug) if SLUG_RE.fullmatch(slug) else None
+    if room is None:
+        raise NotFound(f"no room {slug!r}")
+    return room
+
+
+async def readable_room(session: AsyncSession, actor: Actor, slug: str) -> Room:
+    room = await room_or_404(session, slug)
+    check_read(actor, room_ref(room), await ban_of(session, room.id, actor.user_id), utcnow())
+    return room
+
+
+async def hello_rooms(db: Database, actor: Actor) -> list[dict[str, object]]:
+    """The rooms of `hello`: the same list as GET /api/rooms."""
+    async with db.read() as session:
+        return await room_list(session, actor)
+
+
+async def fresh_actor(db: Database, user_id: int) -> Actor | None:
+    async with db.read() as session:
+        user = await accounts.user_by_id(session, user_id)
+        return await accounts.actor_for(session, user) if user is not None else None
+
+
+async def session_alive(db: Database, token_hash: str) -> bool:
+    async with db.read() as session:
+        return await accounts.live_session(session, token_hash) is not None
+
+
+async def live_tokens(db: Database, token_hashes: list[str]) -> set[str]:
+    """Which of these session token hashes are still valid (unexpired, unrevoked)."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(SessionRow.token_hash).where(
+                SessionRow.token_hash.in_(token_hashes),
+                SessionRow.revoked_at.is_(None),
+                SessionRow.expires_at > utcnow(),
+            )
+        )
+        return set(rows.scalars())
+
+
+async def check_readable(db: Database, actor: Actor, slug: str) -> int:
+    """The room's id if the actor may read it now; else Forbidden or NotFound."""
+    async with db.read() as session:
+        return (await readable_room(session, actor, slug)).id
+
+
+async def may_read_now(db: Database, actor: Actor, slug: str) -> bool:
+    async with db.read() as session:
+        room = await room_by_slug(session, slug)
+        if room is None:
+            return False
+        ban = await ban_of(session, room.id, actor.user_id)
+        return may_read(actor, room_ref(room), ban, utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    frames: list[dict[str, Any]]
+    last_seq: int
+    first_seq: int | None  # set when truncated
+
+
+async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
+    """Every event after `since` up to the room's seq now, or the newest `cap` of them."""
+    async with db.read() as session:
+        room = await readable_room(session, actor, slug)
+        last = room.last_seq
+        if since is None or since >= last:
+            return Backlog([], last, None)
+        start, first = since, None
+        if last - since > cap:
+            start = last - cap
+            first = start + 1
+        frames: list[dict[str, Any]] = []
+        after = start
+        while after < last:
+            page, _ = await events_page(session, room.id, slug, after=after, limit=1000)
+            page = [f for f in page if f["seq"] <= last]
+            if not page:
+                break
+            frames.extend(page)
+            after = page[-1]["seq"]
+        return Backlog(frames, last, first)
+
+
+async def fetch_range(db: Database, slug: str, after: int, upto: int) -> list[dict[str, Any]]:
+    """Events with after < seq ≤ upto, as served now (gap fills)."""
+    async with db.read() as session:
+        room = await room_or_404(session, slug)
+        page, _ = await events_page(
+            session, room.id, slug, after=after, limit=max(1, min(1000, upto - after))
+        )
+    return [f for f in page if f["seq"] <= upto]
+
+
+async def last_seqs(db: Database, slugs: list[str]) -> dict[str, int]:
+    async with db.read() as session:
+        rows = await session.execute(select(Room.slug, Room.last_seq).where(Room.slug.in_(slugs)))
+        return {slug: int(seq) for slug, seq in rows.all()}
+
+
+async def last_seq(db: Database, slug: str) -> int:
+    return (await last_seqs(db, [slug])).get(slug, 0)
