@@ -44,6 +44,8 @@ LastSeq = Callable[[str], Awaitable[int]]
 class Subscription:
     """One connection's subscription to one room."""
 
+    __slots__ = ("buffer", "closed", "conn", "joined", "last_sent", "loading", "room")
+
     def __init__(self, conn: ClientConnection, room: str) -> None:
         self.conn = conn
         self.room = room

@@ -1,8 +1,12 @@
-"""One bounded outbound queue and one writer task per connection.
+"""One bounded outbound queue per connection, written directly when it can be.
 
 Fan-out only ever calls `offer`, which never awaits: a slow socket cannot hold up the
-room or the other recipients. The writer task takes every frame that is ready, joins them
-with `\\n` into one WebSocket message (bounded by `MAX_BATCH_CHARS`) and awaits the socket.
+room or the other recipients. When nothing is queued, no batch is in flight and the
+socket takes data now (`DirectWriter.ready`), `offer` writes the frame at once: no
+task wakes up per recipient. Otherwise the frame is queued and a writer task (created
+only while frames wait) takes every frame that is ready, joins them with `\\n` into one
+WebSocket message (bounded by `MAX_BATCH_CHARS`) and writes it, awaiting the socket
+when it is paused. Order holds because a frame goes direct only behind an empty queue.
 
 Overflow policy, when a client reads more slowly than it is sent to:
 1. ephemeral frames (typing, presence) already queued are dropped first, and an
@@ -11,7 +15,8 @@ Overflow policy, when a client reads more slowly than it is sent to:
    later). Nothing is lost: the client reconnects and subscribes with `since` = the last
    seq it saw, and the backlog comes from the database, not from this queue.
 Closing must not wait on the stuck socket either: after `CLOSE_TIMEOUT` the transport is
-aborted. So a connection never holds more than the queue plus one batch in the kernel.
+aborted. So a connection never holds more than the queue, plus what the transport
+buffers before it pauses, plus one batch.
 """
 
 from __future__ import annotations
@@ -55,8 +60,40 @@ class Socket(Protocol):
     def abort(self) -> None: ...
 
 
+class DirectWriter(Protocol):
+    """A synchronous way to the socket: a text message written now, without a task."""
+
+    def ready(self) -> bool:
+        """True when a message written now goes out as is: open, not paused, not closing."""
+        ...
+
+    def write_text(self, data: str) -> None: ...
+
+
+class DirectSocket(Socket, Protocol):
+    def direct(self) -> DirectWriter | None:
+        """The direct writer of this socket, or None when the server offers none."""
+        ...
+
+
 class Outbound:
     """The queue and writer of one connection."""
+
+    __slots__ = (
+        "_closer",
+        "_direct",
+        "_on_closed",
+        "_room",
+        "_started",
+        "_task",
+        "chars",
+        "close_code",
+        "closing",
+        "frames",
+        "max_frames",
+        "sent_messages",
+        "socket",
+    )
 
     def __init__(
         self,
@@ -70,23 +107,33 @@ class Outbound:
         self.chars = 0
         self.closing = False
         self.close_code: int | None = None
-        # Set once the connection is being closed by the server or the writer failed.
-        self.closed = asyncio.Event()
-        self._ready = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
+        self.sent_messages = 0
+        self._started = False
+        self._direct: DirectWriter | None = None
+        # The writer: only while frames wait (or a batch is being written).
         self._task: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        # Made by the first `put` that has to wait for room.
+        self._room: asyncio.Event | None = None
         self._on_closed = on_closed
-        self.sent_messages = 0
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._write(), name="ws-writer")
+        """Start writing: what was offered before goes out first."""
+        self._started = True
+        direct = getattr(self.socket, "direct", None)
+        if direct is not None:
+            self._direct = direct()
+        self._kick()
 
     def offer(self, frame: str, ephemeral: bool = False) -> bool:
-        """Queue a frame without waiting; apply the overflow policy when full."""
+        """Send or queue a frame without waiting; apply the overflow policy when full."""
         if self.closing:
             return False
+        direct = self._direct
+        if direct is not None and self._task is None and not self.frames and direct.ready():
+            direct.write_text(frame)
+            self.sent_messages += 1
+            return True
         if self._full(len(frame)):
             self._drop_ephemeral()
             if ephemeral or self._full(len(frame)):
@@ -102,6 +149,8 @@ class Outbound:
     async def put(self, frame: str, still_wanted: Callable[[], bool] | None = None) -> bool:
         """Queue a frame, waiting while the queue is over its low-water mark."""
         while not self.closing and self._over_low_water():
+            if self._room is None:
+                self._room = asyncio.Event()
             self._room.clear()
             await self._room.wait()
         if self.closing or (still_wanted is not None and not still_wanted()):
@@ -112,7 +161,11 @@ class Outbound:
     def _append(self, frame: str, ephemeral: bool) -> None:
         self.frames.append((frame, ephemeral))
         self.chars += len(frame)
-        self._ready.set()
+        self._kick()
+
+    def _kick(self) -> None:
+        if self._started and self._task is None and self.frames and not self.closing:
+            self._task = asyncio.create_task(self._write(), name="ws-writer")
 
     def _full(self, extra: int) -> bool:
         return len(self.frames) >= self.max_frames or self.chars + extra > MAX_QUEUED_CHARS
@@ -129,55 +182,71 @@ class Outbound:
             self.frames = kept
             self.chars = sum(len(f) for f, _ in kept)
 
-    def _take_batch(self) -> str:
-        parts: list[str] = []
-        size = 0
-        while self.frames:
-            frame, _ = self.frames[0]
-            if parts and size + len(frame) + 1 > MAX_BATCH_CHARS:
-                break
-            self.frames.popleft()
-            self.chars -= len(frame)
-            parts.append(frame)
-            size += len(frame) + 1
-        if not self._over_low_water():
+    def _wake_put(self) -> None:
+        if self._room is not None:
             self._room.set()
-        return "\n".join(parts)
+
+    def _take_batch(self) -> str:
+        if len(self.frames) == 1:
+            frame, _ = self.frames.popleft()
+            self.chars -= len(frame)
+            parts = [frame]
+        else:
+            parts = []
+            size = 0
+            while self.frames:
+                frame, _ = self.frames[0]
+                if parts and size + len(frame) + 1 > MAX_BATCH_CHARS:
+                    break
+                self.frames.popleft()
+                self.chars -= len(frame)
+                parts.append(frame)
+                size += len(frame) + 1
+        if self._room is not None and not self._over_low_water():
+            self._room.set()
+        return parts[0] if len(parts) == 1 else "\n".join(parts)
 
     async def _write(self) -> None:
         try:
-            while not self.closing:
-                await self._ready.wait()
-                self._ready.clear()
-                while self.frames and not self.closing:
-                    await self.socket.send_text(self._take_batch())
-                    self.sent_messages += 1
+            # Yield once: frames queued in the same turn of the loop leave together.
+            await asyncio.sleep(0)
+            while self.frames and not self.closing:
+                batch = self._take_batch()
+                direct = self._direct
+                if direct is not None and direct.ready():
+                    direct.write_text(batch)
+                else:
+                    # Paused (or no direct path): the socket's own send waits for room.
+                    await self.socket.send_text(batch)
+                self.sent_messages += 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # The peer is gone; the reader sees the disconnect and cleans up.
             log.debug("ws: writer stopped: %r", exc)
             self.closing = True
-            self.closed.set()
-            self._room.set()
+            self._wake_put()
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
 
     def close(self, code: int, reason: str) -> None:
         """Close the connection (once) without waiting for the socket; see the policy above."""
         if self.closing:
             return
         self.closing = True
-        self.closed.set()
         self.close_code = code
         self.frames.clear()
         self.chars = 0
-        self._room.set()
+        self._wake_put()
         self._closer = asyncio.create_task(self._close(code, reason), name="ws-closer")
 
     async def _close(self, code: int, reason: str) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        task = self._task
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+                await task
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT):
                 await self.socket.close(code, reason)
@@ -192,8 +261,7 @@ class Outbound:
     async def stop(self) -> None:
         """Stop the writer (the connection is over)."""
         self.closing = True
-        self.closed.set()
-        self._room.set()
+        self._wake_put()
         for task in (self._task, self._closer):
             if task is not None and task is not asyncio.current_task():
                 if task is self._task:

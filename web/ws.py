@@ -14,9 +14,11 @@ import logging
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import OPEN as WS_OPEN
 
 from chat.connection import ClientConnection
-from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG
+from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
 from chat.protocol import ProtocolError
 from persistence.events import author_wire
 from persistence.models import utcnow
@@ -31,6 +33,8 @@ log = logging.getLogger("werkplaats.ws")
 
 class StarletteSocket:
     """The `chat.outbound.Socket` of a Starlette WebSocket."""
+
+    __slots__ = ("websocket",)
 
     def __init__(self, websocket: WebSocket) -> None:
         self.websocket = websocket
@@ -51,6 +55,91 @@ class StarletteSocket:
         transport = _find_transport(self.websocket._send)
         if transport is not None:
             transport.abort()
+
+    def direct(self) -> DirectWriter | None:
+        """Write frames straight to uvicorn's transport, when uvicorn's sans-I/O protocol
+        (without compression) serves this socket; else None (the ASGI `send` path)."""
+        proto = _find_sansio(self.websocket._send)
+        if proto is None or proto.conn.extensions:
+            return None
+        return SansIODirect(proto)
+
+
+class SansIODirect:
+    """The `chat.outbound.DirectWriter` of uvicorn's `WebSocketsSansIOProtocol`.
+
+    A server frame is unmasked, so its bytes are the same for every recipient: they are
+    built once per text (see `text_frame`) and written to the transport, skipping the
+    ASGI `send` chain. Uvicorn's own state stays right: outside fragmentation (which we
+    never use) and compression (off, checked) its `send` does exactly this, and `ready`
+    holds back whenever it would refuse or wait: the close handshake begun by either side,
+    a lost connection, a paused transport (flow control; the queue takes over).
+    """
+
+    __slots__ = ("proto",)
+
+    def __init__(self, proto: WebSocketsSansIOProtocol) -> None:
+        self.proto = proto
+
+    def ready(self) -> bool:
+        proto = self.proto
+        return (
+            proto.writable.is_set()
+            and not proto.close_sent
+            and not proto.disconnected
+            and proto.conn.state is WS_OPEN
+            and not proto.transport.is_closing()
+        )
+
+    def write_text(self, data: str) -> None:
+        self.proto.transport.write(text_frame(data))
+
+
+class _LastFrame:
+    """The last text framed, with its bytes: a fan-out frames each event once."""
+
+    __slots__ = ("data", "text")
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.data = b""
+
+
+_last_frame = _LastFrame()
+
+
+def text_frame(text: str) -> bytes:
+    """The bytes of one unmasked, final WebSocket text frame (RFC 6455 section 5.2)."""
+    last = _last_frame
+    # Identity, not equality: the fan-out offers the same str object to every recipient,
+    # and a different object of equal text costs a comparison as long as the encoding.
+    if last.text is text:
+        return last.data
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x81, n))
+    elif n < 65536:
+        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    last.text = text
+    last.data = head + payload
+    return last.data
+
+
+def _find_sansio(send: Any, depth: int = 0) -> WebSocketsSansIOProtocol | None:
+    owner = getattr(send, "__self__", None)
+    if isinstance(owner, WebSocketsSansIOProtocol):
+        return owner
+    if depth > 8:
+        return None
+    for cell in getattr(send, "__closure__", None) or ():
+        with contextlib.suppress(ValueError):
+            found = _find_sansio(cell.cell_contents, depth + 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _find_transport(send: Any, depth: int = 0) -> Any:
@@ -114,22 +203,51 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await rt.unregister(conn)
 
 
+class IdleTimer:
+    """Closes the connection when no frame arrived for `idle` seconds.
+
+    One timer handle per idle period, not one per frame: a frame only notes the time,
+    and the timer, when it fires early, sets itself again for the rest.
+    """
+
+    __slots__ = ("conn", "handle", "idle", "last", "loop")
+
+    def __init__(self, conn: ClientConnection, idle: float) -> None:
+        self.conn = conn
+        self.idle = idle
+        self.loop = asyncio.get_running_loop()
+        self.last = self.loop.time()
+        self.handle: asyncio.TimerHandle | None = self.loop.call_later(idle, self._check)
+
+    def _check(self) -> None:
+        left = self.last + self.idle - self.loop.time()
+        if left > 0:
+            self.handle = self.loop.call_later(left, self._check)
+            return
+        self.handle = None
+        self.conn.close(CLOSE_GOING_AWAY, f"idle for {self.idle:.0f}s")
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+
 async def _read(websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float) -> None:
-    """Feed received frames to the connection until either side closes."""
-    closed = asyncio.ensure_future(conn.outbound.closed.wait())
+    """Feed received frames to the connection until either side closes.
+
+    Read in the endpoint's own task, no task or future per frame: when the server closes
+    the connection (any reason: idle, 1013, session), uvicorn queues the disconnect as it
+    sends the close frame (or when the transport is aborted), which ends this loop.
+    """
+    timer = IdleTimer(conn, idle)
     try:
         while not conn.closed:
-            receive = asyncio.ensure_future(websocket.receive())
-            done, _ = await asyncio.wait(
-                {receive, closed}, timeout=idle, return_when=asyncio.FIRST_COMPLETED
-            )
-            if receive not in done:
-                receive.cancel()
-                if not done:
-                    conn.close(CLOSE_GOING_AWAY, f"idle for {idle:.0f}s")
-                return
-            message = receive.result()
+            message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
+                return
+            timer.last = timer.loop.time()
+            if conn.closed:
                 return
             text = message.get("text")
             if text is None:
@@ -144,4 +262,4 @@ async def _read(websocket: WebSocket, conn: ClientConnection, max_bytes: int, id
             except ProtocolError:  # pragma: no cover - handle() answers these itself
                 log.exception("ws: unanswered protocol error")
     finally:
-        closed.cancel()
+        timer.cancel()

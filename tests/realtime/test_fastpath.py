@@ -1,0 +1,166 @@
+"""The direct write path (frames written straight to uvicorn's transport), the reader's idle
+timer and the presence throttle: order and completeness under real concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from chat import realtime as rtmod
+from chat.hub import RoomHub, Subscription
+from chat.outbound import Outbound
+from tests.helpers import make_settings, running_server
+from tests.realtime.conftest import OpenClient
+from web import ws
+
+ROOM = "theme-one"
+
+
+async def test_concurrent_publishers_reach_every_subscriber_in_order_once_by_direct_writes(
+    db_url: str, open_client: OpenClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three senders at once, five watchers: each watcher sees 1…N exactly once, in order,
+    and the frames went out by the direct path (counted in this in-process server)."""
+    writes = 0
+    original = ws.SansIODirect.write_text
+
+    def counting(self: ws.SansIODirect, data: str) -> None:
+        nonlocal writes
+        writes += 1
+        original(self, data)
+
+    monkeypatch.setattr(ws.SansIODirect, "write_text", counting)
+    settings = make_settings(db_url, send_burst=1000, send_rate=1000)
+    async with running_server(settings) as base:
+        senders = [await open_client(base, u) for u in ("ann", "amy", "bob")]
+        watchers = [await open_client(base, u) for u in ("mo", "ada", "rita", "ann", "amy")]
+        for watcher in watchers:
+            await watcher.subscribe(ROOM, since=0)
+
+        async def stream(i: int) -> list[dict[str, Any]]:
+            sent = [senders[i].send(ROOM, f"s{i}-{n}") for n in range(40)]
+            return await asyncio.gather(*sent)
+
+        acks = await asyncio.gather(*(stream(i) for i in range(3)))
+        last = max(int(a["seq"]) for batch in acks for a in batch)
+        assert last == 120
+        for watcher in watchers:
+            await watcher.wait_seq(ROOM, last)
+            assert [e["seq"] for e in watcher.events[ROOM]] == list(range(1, last + 1))
+            assert not watcher.gaps and not watcher.duplicates
+    assert writes >= last  # most deliveries took the direct path
+
+
+async def test_frames_are_framed_once_per_text() -> None:
+    """The same str object is framed once; the bytes are a valid unmasked text frame."""
+    text = "x" * 200
+    first = ws.text_frame(text)
+    assert ws.text_frame(text) is first
+    assert first[:4] == bytes((0x81, 126, 0, 200)) and first[4:] == text.encode()
+    assert ws.text_frame("hé") == bytes((0x81, 3)) + "hé".encode()
+    big = "y" * 70_000
+    assert ws.text_frame(big)[:10] == bytes((0x81, 127)) + (70_000).to_bytes(8, "big")
+
+
+class FlakyDirect:
+    """A direct writer that pauses (like a full transport) and records what it wrote."""
+
+    def __init__(self, out: list[str]) -> None:
+        self.out = out
+        self.open = True
+
+    def ready(self) -> bool:
+        return self.open
+
+    def write_text(self, data: str) -> None:
+        self.out.extend(data.split("\n"))
+
+
+class PausingSocket:
+    """The ASGI path waits while the transport is paused, then writes in order."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.writer = FlakyDirect(self.out)
+        self.resumed = asyncio.Event()
+
+    async def send_text(self, data: str) -> None:
+        await self.resumed.wait()
+        self.out.extend(data.split("\n"))
+
+    async def close(self, code: int, reason: str) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+    def direct(self) -> FlakyDirect:
+        return self.writer
+
+
+async def test_order_holds_when_the_transport_pauses_and_resumes() -> None:
+    """Direct while open; queued while paused and while a batch is in flight; in order."""
+    sock = PausingSocket()
+    out = Outbound(sock)
+    out.start()
+    out.offer("1")
+    out.offer("2")
+    assert sock.out == ["1", "2"]  # written at once, no task
+    sock.writer.open = False
+    out.offer("3")
+    out.offer("4")
+    await asyncio.sleep(0.01)  # the writer now waits in send_text with 3 and 4
+    sock.writer.open = True
+    out.offer("5")  # a batch is in flight: queued behind it, not written around it
+    assert sock.out == ["1", "2"]
+    sock.resumed.set()
+    await asyncio.sleep(0.01)
+    out.offer("6")
+    assert sock.out == ["1", "2", "3", "4", "5", "6"]
+    await out.stop()
+
+
+async def test_an_idle_timer_is_reset_by_frames(db_url: str, open_client: OpenClient) -> None:
+    """A client that keeps sending frames outlives the idle limit; a silent one does not."""
+    async with running_server(make_settings(db_url, ws_idle_seconds=0.6)) as base:
+        talker = await open_client(base, "ann", reconnect=False)
+        silent = await open_client(base, "amy", reconnect=False)
+        for _ in range(8):
+            await asyncio.sleep(0.2)
+            assert (await talker.ping())["type"] == "pong"
+        assert not talker.close_codes
+        assert silent.close_codes == [1001]
+
+
+def test_presence_pushes_in_a_big_room_are_spaced() -> None:
+    """A small room is pushed within the debounce; 500 names to 500 subscribers is spaced
+    so that the room sends at most PRESENCE_NAMES_PER_S names a second."""
+    rt: Any = object.__new__(rtmod.Realtime)
+    hub = RoomHub(ROOM, None, None)  # type: ignore[arg-type]
+    rt.hubs = {ROOM: hub}
+    for i in range(5):
+        hub.subs[i] = Subscription(None, ROOM)  # type: ignore[arg-type]
+    hub.presence_sent = [f"u{i}" for i in range(5)]
+    assert rt._presence_wait(ROOM) == rtmod.PRESENCE_DEBOUNCE
+    for i in range(500):
+        hub.subs[i] = Subscription(None, ROOM)  # type: ignore[arg-type]
+    hub.presence_sent = [f"u{i}" for i in range(500)]
+    wait = rt._presence_wait(ROOM)
+    assert wait == min(rtmod.PRESENCE_MAX_WAIT, 500 * 501 / rtmod.PRESENCE_NAMES_PER_S)
+    assert rt._presence_wait("elsewhere") == rtmod.PRESENCE_DEBOUNCE
+
+
+async def test_a_join_storm_ends_with_everyone_seeing_the_full_list(
+    db_url: str, open_client: OpenClient
+) -> None:
+    """Six users join at once: each ends up with a presence list of all six."""
+    names = ["ann", "amy", "bob", "rita", "mo", "ada"]
+    async with running_server(make_settings(db_url)) as base:
+        clients = [await open_client(base, u) for u in names]
+        await asyncio.gather(*(c.subscribe(ROOM, since=None) for c in clients))
+        for c in clients:
+            await c.wait_for(
+                lambda f: f.get("type") == "presence" and f.get("online") == sorted(names)
+            )
