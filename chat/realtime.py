@@ -54,8 +54,14 @@ POLL_DOWN = 1.0
 POLL_UP = 5.0
 # A hub without subscribers keeps its broker subscription this long (saves churn).
 HUB_LINGER = 10.0
-# Presence changes are coalesced for this long before the list is read and pushed.
+# Presence changes are coalesced for at least this long before the list is read and pushed.
 PRESENCE_DEBOUNCE = 0.05
+# A push costs subscribers × names: in a join storm of n users, pushing every change would
+# send O(n²). Pushes in a room are spaced so that it sends at most this many names a second
+# (a 500-name list to 500 subscribers: one push every 2.5 s), and never more than
+# PRESENCE_MAX_WAIT apart; a small room still sees a change within PRESENCE_DEBOUNCE.
+PRESENCE_NAMES_PER_S = 100_000
+PRESENCE_MAX_WAIT = 3.0
 SHUTDOWN_GRACE = 3.0
 # Sessions expire and revocations may be lost with a broker outage: every open connection's
 # session is checked again this often (one query for all of them).
@@ -419,7 +425,16 @@ class Realtime(BrokerListener):
         if room in self._presence_due or self._stopping:
             return
         self._presence_due.add(room)
-        self._spawn(self._push_presence(room, PRESENCE_DEBOUNCE), "presence")
+        self._spawn(self._push_presence(room, self._presence_wait(room)), "presence")
+
+    def _presence_wait(self, room: str) -> float:
+        """How long a change waits before the room's list is pushed (see above)."""
+        hub = self.hubs.get(room)
+        if hub is None:
+            return PRESENCE_DEBOUNCE
+        names = len(hub.presence_sent) + 1 if hub.presence_sent is not None else len(hub.subs)
+        cost = len(hub.subs) * names / PRESENCE_NAMES_PER_S
+        return min(PRESENCE_MAX_WAIT, max(PRESENCE_DEBOUNCE, cost))
 
     async def _push_presence(self, room: str, delay: float) -> None:
         await asyncio.sleep(delay)
