@@ -185,7 +185,12 @@ class ClientConnection:
         """Backlog after `since`, then `subscribed`, then live events (see chat/hub.py)."""
         room = frame.room
         actor = self.actor
-        await reads.check_readable(self.rt.db, actor, room)
+        if room in self.subs or room not in self.rt.hubs:
+            # Check before anything changes: a refused subscribe keeps the old subscription,
+            # and no hub (broker channel) is opened for a room the client may not read.
+            await reads.check_readable(self.rt.db, actor, room)
+        # Otherwise the backlog's read transaction checks access, once: a refusal there
+        # detaches the new subscription before it has sent anything.
         old = self.subs.pop(room, None)
         if old is not None:
             await self.rt.detach(old)

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from persistence import accounts
-from persistence.catchup import room_list
+from persistence import accounts, handshake
 from persistence.db import Database
 from persistence.events import events_page
+from persistence.handshake import RoomAccess
 from persistence.models import Room, utcnow
 from persistence.models import Session as SessionRow
 from persistence.rooms import ban_of, room_by_slug, room_ref
@@ -38,16 +38,15 @@ async def readable_room(session: AsyncSession, actor: Actor, slug: str) -> Room:
     return room
 
 
-async def hello_rooms(db: Database, actor: Actor) -> list[dict[str, object]]:
+async def hello_rooms(db: Database, actor: Actor) -> list[dict[str, Any]]:
     """The rooms of `hello`: the same list as GET /api/rooms."""
-    async with db.read() as session:
-        return await room_list(session, actor)
+    async with handshake.reading(db) as conn:
+        return await handshake.room_list(conn, actor, utcnow())
 
 
 async def fresh_actor(db: Database, user_id: int) -> Actor | None:
-    async with db.read() as session:
-        user = await accounts.user_by_id(session, user_id)
-        return await accounts.actor_for(session, user) if user is not None else None
+    async with handshake.reading(db) as conn:
+        return await handshake.actor_by_id(conn, user_id)
 
 
 async def session_alive(db: Database, token_hash: str) -> bool:
@@ -68,19 +67,27 @@ async def live_tokens(db: Database, token_hashes: list[str]) -> set[str]:
         return set(rows.scalars())
 
 
+async def _readable_access(conn: AsyncConnection, actor: Actor, slug: str) -> RoomAccess:
+    """`readable_room` in one statement: the room's access facts, or Forbidden or NotFound."""
+    found = (
+        await handshake.room_access(conn, slug, actor.user_id) if SLUG_RE.fullmatch(slug) else None
+    )
+    if found is None:
+        raise NotFound(f"no room {slug!r}")
+    check_read(actor, found.ref, found.ban, utcnow())
+    return found
+
+
 async def check_readable(db: Database, actor: Actor, slug: str) -> int:
     """The room's id if the actor may read it now; else Forbidden or NotFound."""
-    async with db.read() as session:
-        return (await readable_room(session, actor, slug)).id
+    async with handshake.reading(db) as conn:
+        return (await _readable_access(conn, actor, slug)).ref.id
 
 
 async def may_read_now(db: Database, actor: Actor, slug: str) -> bool:
-    async with db.read() as session:
-        room = await room_by_slug(session, slug)
-        if room is None:
-            return False
-        ban = await ban_of(session, room.id, actor.user_id)
-        return may_read(actor, room_ref(room), ban, utcnow())
+    async with handshake.reading(db) as conn:
+        found = await handshake.room_access(conn, slug, actor.user_id)
+        return found is not None and may_read(actor, found.ref, found.ban, utcnow())
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +98,13 @@ class Backlog:
 
 
 async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
-    """Every event after `since` up to the room's seq now, or the newest `cap` of them."""
-    async with db.read() as session:
-        room = await readable_room(session, actor, slug)
+    """Every event after `since` up to the room's seq now, or the newest `cap` of them.
+
+    Access and the room's seq are read first, then the events up to that seq, in one read
+    transaction (two statements; one when there is nothing to send).
+    """
+    async with handshake.reading(db) as conn:
+        room = await _readable_access(conn, actor, slug)
         last = room.last_seq
         if since is None or since >= last:
             return Backlog([], last, None)
@@ -101,15 +112,7 @@ async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap:
         if last - since > cap:
             start = last - cap
             first = start + 1
-        frames: list[dict[str, Any]] = []
-        after = start
-        while after < last:
-            page, _ = await events_page(session, room.id, slug, after=after, limit=1000)
-            page = [f for f in page if f["seq"] <= last]
-            if not page:
-                break
-            frames.extend(page)
-            after = page[-1]["seq"]
+        frames = await handshake.events_between(conn, room.ref.id, slug, start, last)
         return Backlog(frames, last, first)
 
 

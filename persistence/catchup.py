@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence import handshake
 from persistence.events import author_wire, iso
 from persistence.marks import MarkedItem, marked_items, open_marks
 from persistence.meetings import (
@@ -242,7 +243,9 @@ async def room_extras(
 
 async def room_list(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
     """The rooms of `GET /api/rooms` and `hello`: readable rooms with `unread_mentions` and
-    `next_meeting` (the meeting a theme or meeting room prepares for, else null)."""
-    summaries = await readable_rooms(session, actor)
-    extras = await room_extras(session, actor, summaries, utcnow())
-    return [{**s.wire(), **extras[s.room.slug]} for s in summaries]
+    `next_meeting` (the meeting a theme or meeting room prepares for, else null).
+
+    The same statements as `hello` (`persistence.handshake.room_list`), in the session's
+    transaction.
+    """
+    return await handshake.room_list(await session.connection(), actor, utcnow())

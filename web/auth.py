@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
-from persistence import accounts
+from persistence import handshake
 from persistence.db import Database
 from persistence.models import User, utcnow
 from rooms.errors import Forbidden, Unauthenticated
@@ -55,13 +55,12 @@ async def authenticate(conn: HTTPConnection, db: Database, settings: Settings) -
     if not token or len(token) > 256:
         raise Unauthenticated("log in first")
     digest = token_hash(token, settings.secret_key)
-    async with db.read() as session:
-        found = await accounts.live_session(session, digest)
-        if found is None:
-            raise Unauthenticated("your session is unknown, expired or ended")
-        login, user = found
-        actor = await accounts.actor_for(session, user)
-    return Caller(user, actor, digest, via_cookie, login.expires_at)
+    # One statement: the session (unrevoked, unexpired now), its user and their permissions.
+    async with handshake.reading(db) as reader:
+        found = await handshake.login(reader, digest, utcnow())
+    if found is None:
+        raise Unauthenticated("your session is unknown, expired or ended")
+    return Caller(found.user, found.actor, digest, via_cookie, found.expires_at)
 
 
 def own_origin(conn: HTTPConnection) -> str | None:

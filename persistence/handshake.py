@@ -1,0 +1,434 @@
+"""What setting up a connection reads: the caller, the room list, a room's access, its backlog.
+
+These run for every WebSocket upgrade, `hello` and `subscribe` (and every HTTP request's
+authentication), so a herd of reconnecting clients pays them a thousand times at once.
+They are SQLAlchemy Core statements on a plain connection returning plain rows: no ORM
+identity map, no per-row objects, and as few statements as the answer allows (each one
+is a round trip to the database, and on SQLite two hand-offs to aiosqlite's thread).
+What they return is exactly what the ORM versions (`persistence.accounts.live_session`,
+`persistence.catchup.room_list`, `persistence.events.events_page`) return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, String, Text, and_, cast, false, func, literal_column, null, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.db import Database
+from persistence.events import iso
+from persistence.mentions import _like_me
+from persistence.models import (
+    Ban,
+    Event,
+    Meeting,
+    Membership,
+    Message,
+    ReadMarker,
+    Room,
+    RoomModerator,
+    Theme,
+    User,
+)
+from persistence.models import Session as SessionRow
+from rooms.access import may_read
+from rooms.meetings import MeetingRef, meeting_for_room
+from rooms.mentions import mentions
+from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
+
+
+@asynccontextmanager
+async def reading(db: Database) -> AsyncIterator[AsyncConnection]:
+    """One read transaction on a Core connection (begun by the first statement, rolled back)."""
+    async with db.read_engine.connect() as conn:
+        yield conn
+
+
+# -- the caller --------------------------------------------------------------------------
+
+_USER_COLUMNS = [c for c in User.__table__.c]
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A live session: its user (detached, never added to a session), permissions, expiry."""
+
+    user: User
+    actor: Actor
+    expires_at: datetime
+
+
+def _login_query(token_hash: str, now: datetime) -> Any:
+    """One statement: the session's user, then one row per area room and moderated room.
+
+    Every branch looks the session up by its unique token hash with the same conditions,
+    so revocation and expiry are exactly those of the session row read here.
+    """
+    live = and_(
+        SessionRow.token_hash == token_hash,
+        SessionRow.revoked_at.is_(None),
+        SessionRow.expires_at > now,
+    )
+    user_of = User.id == SessionRow.user_id
+    head = (
+        select(
+            *_USER_COLUMNS,
+            SessionRow.expires_at,
+            literal_column("'u'", String),
+            cast(null(), Integer),
+        )
+        .join_from(SessionRow, User, user_of)
+        .where(live)
+    )
+    areas = (
+        select(
+            *_USER_COLUMNS, SessionRow.expires_at, literal_column("'a'", String), Membership.room_id
+        )
+        .join_from(SessionRow, User, user_of)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Room, Room.id == Membership.room_id)
+        .where(live)
+    )
+    moderated = (
+        select(
+            *_USER_COLUMNS,
+            SessionRow.expires_at,
+            literal_column("'m'", String),
+            RoomModerator.room_id,
+        )
+        .join_from(SessionRow, User, user_of)
+        .join(RoomModerator, RoomModerator.user_id == User.id)
+        .where(live)
+    )
+    return head.union_all(areas, moderated)
+
+
+def _actor_of(user: User, rows: Sequence[Any]) -> Actor:
+    kind_at = len(_USER_COLUMNS) + 1
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        area_room_ids=frozenset(r[kind_at + 1] for r in rows if r[kind_at] == "a"),
+        moderated_room_ids=frozenset(r[kind_at + 1] for r in rows if r[kind_at] == "m"),
+    )
+
+
+async def login(conn: AsyncConnection, token_hash: str, now: datetime) -> Login | None:
+    """The unexpired, unrevoked session with this token hash: its user and permissions."""
+    rows = (await conn.execute(_login_query(token_hash, now))).all()
+    if not rows:
+        return None
+    first = rows[0]
+    user = User(**{c.key: first[i] for i, c in enumerate(_USER_COLUMNS)})
+    return Login(user, _actor_of(user, rows), first[len(_USER_COLUMNS)])
+
+
+async def actor_by_id(conn: AsyncConnection, user_id: int) -> Actor | None:
+    """The user's permissions now (role, area rooms, moderated rooms); None if gone."""
+    head = select(
+        User.username, User.role, literal_column("'u'", String), cast(null(), Integer)
+    ).where(User.id == user_id)
+    areas = (
+        select(User.username, User.role, literal_column("'a'", String), Membership.room_id)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Room, Room.id == Membership.room_id)
+        .where(User.id == user_id)
+    )
+    moderated = (
+        select(User.username, User.role, literal_column("'m'", String), RoomModerator.room_id)
+        .join(RoomModerator, RoomModerator.user_id == User.id)
+        .where(User.id == user_id)
+    )
+    rows = (await conn.execute(head.union_all(areas, moderated))).all()
+    if not rows:
+        return None
+    return Actor(
+        user_id=user_id,
+        username=rows[0][0],
+        role=Role(rows[0][1]),
+        area_room_ids=frozenset(r[3] for r in rows if r[2] == "a"),
+        moderated_room_ids=frozenset(r[3] for r in rows if r[2] == "m"),
+    )
+
+
+# -- one room's access -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoomAccess:
+    """A room's access facts and seq, and the caller's ban there (if any)."""
+
+    ref: RoomRef
+    last_seq: int
+    ban: Restriction | None
+
+
+async def room_access(conn: AsyncConnection, slug: str, user_id: int) -> RoomAccess | None:
+    """The room by slug with the user's ban, in one statement; None if there is no such room."""
+    row = (
+        await conn.execute(
+            select(
+                Room.id,
+                Room.kind,
+                Room.locked,
+                Room.archived,
+                Room.last_seq,
+                Ban.room_id,
+                Ban.until,
+            )
+            .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == user_id))
+            .where(Room.slug == slug)
+        )
+    ).first()
+    if row is None:
+        return None
+    rid, kind, locked, archived, last, banned, until = row
+    ref = RoomRef(id=rid, slug=slug, kind=RoomKind(kind), locked=locked, archived=archived)
+    return RoomAccess(ref, int(last), Restriction(until) if banned is not None else None)
+
+
+# -- the backlog -------------------------------------------------------------------------
+
+
+def _frame(slug: str, row: Any) -> dict[str, Any]:
+    """`persistence.events.event_wire` from one row of `events_between`."""
+    (seq, type_, event_mid, data, mid, body, hidden, created, edited, client_id, reply_to) = row[
+        :11
+    ]
+    frame: dict[str, Any] = {"type": type_, "room": slug, "seq": seq}
+    if mid is not None and type_ == "message":
+        username = row[11]
+        frame["message_id"] = mid
+        frame["author"] = (
+            {
+                "username": username,
+                "display_name": row[12],
+                "organisation": row[13],
+                "layer": row[14],
+            }
+            if username is not None
+            else None
+        )
+        frame["body"] = None if hidden else body
+        frame["created_at"] = iso(created)
+        frame["client_id"] = client_id
+        frame["reply_to"] = reply_to
+        if edited is not None and not hidden:
+            frame["edited_at"] = iso(edited)
+        if hidden:
+            frame["hidden"] = True
+        return frame
+    if mid is not None and type_ == "message_edited":
+        frame["message_id"] = mid
+        frame["body"] = None if hidden else body
+        frame["edited_at"] = data.get("edited_at")
+        return frame
+    if event_mid is not None:
+        frame["message_id"] = event_mid
+    if data:
+        frame.update(data)
+    return frame
+
+
+async def events_between(
+    conn: AsyncConnection, room_id: int, slug: str, after: int, upto: int
+) -> list[dict[str, Any]]:
+    """Events with after < seq ≤ upto, ascending, as wire frames (as served now)."""
+    rows = await conn.execute(
+        select(
+            Event.seq,
+            Event.type,
+            Event.message_id,
+            Event.data,
+            Message.id,
+            Message.body,
+            Message.hidden,
+            Message.created_at,
+            Message.edited_at,
+            Message.client_id,
+            Message.reply_to,
+            User.username,
+            User.display_name,
+            User.organisation,
+            User.layer,
+        )
+        .outerjoin(Message, Message.id == Event.message_id)
+        .outerjoin(User, User.id == Message.author_id)
+        .where(Event.room_id == room_id, Event.seq > after, Event.seq <= upto)
+        .order_by(Event.seq)
+    )
+    return [_frame(slug, row) for row in rows]
+
+
+# -- the room list -----------------------------------------------------------------------
+
+
+async def _rooms(conn: AsyncConnection, user_id: int) -> list[Any]:
+    """Every room with the user's read marker and ban, in (kind, slug) order."""
+    return list(
+        await conn.execute(
+            select(
+                Room.id,
+                Room.slug,
+                Room.name,
+                Room.kind,
+                Room.topic,
+                Room.last_seq,
+                Room.locked,
+                Room.archived,
+                Room.theme_id,
+                Room.meeting_id,
+                ReadMarker.seq,
+                Ban.room_id,
+                Ban.until,
+            )
+            .outerjoin(
+                ReadMarker, and_(ReadMarker.room_id == Room.id, ReadMarker.user_id == user_id)
+            )
+            .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == user_id))
+            .order_by(Room.kind, Room.slug)
+        )
+    )
+
+
+async def _unread(
+    conn: AsyncConnection, actor: Actor, room_ids: list[int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Room id → messages by others after the read marker, and → those that mention the user.
+
+    One statement: the counts, and the bodies that may mention the user (a LIKE narrows
+    them, `rooms.mentions` decides), as `persistence.mentions.unread_mentions` does.
+    """
+    marker = and_(ReadMarker.room_id == Event.room_id, ReadMarker.user_id == actor.user_id)
+    unread_seq = Event.seq > func.coalesce(ReadMarker.seq, 0)
+    bodies = (
+        select(Event.room_id, literal_column("0", Integer), Message.body)
+        .join(Message, Message.id == Event.message_id)
+        .outerjoin(ReadMarker, marker)
+        .where(
+            Event.room_id.in_(room_ids),
+            Event.type == "message",
+            unread_seq,
+            Message.author_id != actor.user_id,
+            Message.hidden.is_(false()),
+            _like_me(actor.username),
+        )
+    )
+    counts = (
+        select(Event.room_id, func.count(), cast(null(), Text))
+        .outerjoin(ReadMarker, marker)
+        .where(
+            Event.room_id.in_(room_ids),
+            Event.type == "message",
+            Event.actor_id != actor.user_id,
+            unread_seq,
+        )
+        .group_by(Event.room_id)
+    )
+    unread: dict[int, int] = {}
+    mentioned: dict[int, int] = {}
+    for room_id, n, body in await conn.execute(bodies.union_all(counts)):
+        if body is None:
+            unread[room_id] = int(n)
+        elif mentions(body, actor.username):
+            mentioned[room_id] = mentioned.get(room_id, 0) + 1
+    return unread, mentioned
+
+
+def _meeting_wire(row: Any, theme_room: dict[int, str]) -> dict[str, Any]:
+    """`persistence.meetings.meeting_wire` from one row of `_meetings`."""
+    _id, slug, title, theme_id, starts_at, place, programme, theme = row
+    return {
+        "slug": slug,
+        "title": title,
+        "theme": theme,
+        "date": iso(starts_at),
+        "place": place,
+        "programme": programme,
+        "room": slug,
+        "theme_room": theme_room.get(theme_id) if theme_id is not None else None,
+    }
+
+
+async def _meetings(conn: AsyncConnection) -> list[Any]:
+    return list(
+        await conn.execute(
+            select(
+                Meeting.id,
+                Meeting.slug,
+                Meeting.title,
+                Meeting.theme_id,
+                Meeting.starts_at,
+                Meeting.place,
+                Meeting.programme,
+                Theme.slug,
+            )
+            .outerjoin(Theme, Theme.id == Meeting.theme_id)
+            .order_by(Meeting.starts_at)
+        )
+    )
+
+
+def _next_meetings(
+    rooms: list[Any], all_rooms: list[Any], meetings: list[Any], now: datetime
+) -> dict[int, dict[str, Any]]:
+    """Room id → the next meeting it prepares for (`persistence.meetings.next_meeting_per_room`)."""
+    if not meetings:
+        return {}
+    theme_room = {
+        r.theme_id: r.slug for r in all_rooms if r.kind == "theme" and r.theme_id is not None
+    }
+    by_id = {m[0]: m for m in meetings}
+    refs = [MeetingRef(m[0], m[1], m[3], m[4]) for m in meetings]
+    found: dict[int, dict[str, Any]] = {}
+    for room in rooms:
+        if room.meeting_id is not None:
+            own = by_id.get(room.meeting_id)
+            hit = own[0] if own is not None and own[4] > now else None
+        else:
+            ref = meeting_for_room(refs, now, room.theme_id)
+            hit = ref.id if ref is not None else None
+        if hit is not None:
+            found[room.id] = _meeting_wire(by_id[hit], theme_room)
+    return found
+
+
+async def room_list(conn: AsyncConnection, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    """The rooms of `hello` and `GET /api/rooms`: readable rooms in (kind, slug) order with
+    read marker, unread count, unread mentions and next meeting, in three statements."""
+    every = await _rooms(conn, actor.user_id)
+    readable = []
+    for r in every:
+        ref = RoomRef(
+            id=r.id, slug=r.slug, kind=RoomKind(r.kind), locked=r.locked, archived=r.archived
+        )
+        ban = Restriction(r[12]) if r[11] is not None else None
+        if may_read(actor, ref, ban, now):
+            readable.append(r)
+    if not readable:
+        return []
+    behind = [r.id for r in readable if r.last_seq > (r[10] or 0)]
+    unread, mentioned = await _unread(conn, actor, behind) if behind else ({}, {})
+    upcoming = _next_meetings(readable, every, await _meetings(conn), now)
+    return [
+        {
+            "slug": r.slug,
+            "name": r.name,
+            "kind": r.kind,
+            "topic": r.topic,
+            "last_seq": r.last_seq,
+            "read_seq": int(r[10] or 0),
+            "unread": unread.get(r.id, 0),
+            "locked": r.locked,
+            "archived": r.archived,
+            "unread_mentions": mentioned.get(r.id, 0),
+            "next_meeting": upcoming.get(r.id),
+        }
+        for r in readable
+    ]

@@ -1,0 +1,103 @@
+"""The Core reads of connection set-up answer exactly what the ORM reads answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from persistence import accounts, handshake
+from persistence.catchup import room_extras
+from persistence.db import Database
+from persistence.events import edit_message, events_page, hide_message, post_message
+from persistence.models import Ban, ReadMarker, Room, Session, User, utcnow
+from persistence.rooms import readable_rooms
+
+USERS = ("ann", "amy", "bob", "rita", "mo", "ada")
+
+
+async def _history(db: Database) -> None:
+    """Messages with mentions, an edit, a hidden one, read markers and bans."""
+    async with db.write() as s:
+        users = {u.username: u for u in (await s.execute(select(User))).scalars()}
+        rooms = {r.slug: r for r in (await s.execute(select(Room))).scalars()}
+        n = 0
+        for slug in ("theme-one", "area-a", "meeting-one"):
+            for i, author in enumerate(("amy", "ann", "mo", "amy", "ann", "ada")):
+                n += 1
+                body = f"bericht {i} @ann @Amy" if i % 2 == 0 else f"bericht {i} voor @bob"
+                posted = await post_message(s, rooms[slug].id, users[author].id, body, f"c{n}")
+                if i == 1:
+                    await edit_message(s, posted.message, "nu met @ann", users[author].id)
+                if i == 3:
+                    await hide_message(s, posted.message, users["mo"], "weg")
+        s.add(ReadMarker(user_id=users["ann"].id, room_id=rooms["theme-one"].id, seq=3))
+        s.add(ReadMarker(user_id=users["amy"].id, room_id=rooms["area-a"].id, seq=99))
+        s.add(Ban(room_id=rooms["theme-one"].id, user_id=users["bob"].id, until=None))
+        past = utcnow() - timedelta(hours=1)
+        s.add(Ban(room_id=rooms["meeting-one"].id, user_id=users["amy"].id, until=past))
+        s.add(Ban(room_id=rooms["theme-one"].id, user_id=users["mo"].id, until=None))
+
+
+async def test_room_list_is_the_orm_room_list(database: Database) -> None:
+    """Every user's room list (bans, markers, unread, mentions, meetings) equals the ORM one."""
+    await _history(database)
+    for name in USERS:
+        async with database.read() as s:
+            user = await accounts.user_by_name(s, name)
+            assert user is not None
+            actor = await accounts.actor_for(s, user)
+            summaries = await readable_rooms(s, actor)
+            now = utcnow()
+            extras = await room_extras(s, actor, summaries, now)
+            expected = [{**x.wire(), **extras[x.room.slug]} for x in summaries]
+            got = await handshake.room_list(await s.connection(), actor, now)
+        assert got == expected, name
+        assert [list(r) for r in got] == [list(r) for r in expected], name
+
+
+async def test_backlog_frames_are_the_events_page_frames(database: Database) -> None:
+    """Messages, edits and hidden messages come out as `events_page` serves them."""
+    await _history(database)
+    async with database.read() as s:
+        for slug in ("theme-one", "area-a", "meeting-one"):
+            room = (await s.execute(select(Room).where(Room.slug == slug))).scalar_one()
+            for after in (0, 2, 5):
+                page, _ = await events_page(s, room.id, slug, after=after, limit=1000)
+                got = await handshake.events_between(
+                    await s.connection(), room.id, slug, after, room.last_seq
+                )
+                assert got == page and [list(f) for f in got] == [list(f) for f in page]
+
+
+async def test_login_is_the_live_session_with_its_permissions(database: Database) -> None:
+    """A live session gives the user and actor of the ORM reads; revoked or expired: None."""
+    async with database.write() as s:
+        for name in USERS:
+            user = await accounts.user_by_name(s, name)
+            assert user is not None
+            await accounts.create_session(s, user.id, f"live-{name}", utcnow() + timedelta(hours=1))
+        ann = await accounts.user_by_name(s, "ann")
+        assert ann is not None
+        await accounts.create_session(s, ann.id, "gone", utcnow() + timedelta(hours=1))
+        await accounts.create_session(s, ann.id, "old", utcnow() + timedelta(hours=1))
+    async with database.write() as s:
+        await accounts.revoke_session(s, "gone")
+        await s.execute(
+            update(Session)
+            .where(Session.token_hash == "old")
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    async with database.read() as s:
+        conn = await s.connection()
+        for name in USERS:
+            found = await handshake.login(conn, f"live-{name}", utcnow())
+            user = await accounts.user_by_name(s, name)
+            assert found is not None and user is not None
+            assert found.actor == await accounts.actor_for(s, user)
+            assert found.actor == await handshake.actor_by_id(conn, user.id)
+            for column in User.__table__.c:
+                assert getattr(found.user, column.key) == getattr(user, column.key)
+        for token in ("gone", "old", "never-issued"):
+            assert await handshake.login(conn, token, utcnow()) is None
+        assert await handshake.actor_by_id(conn, 10_000) is None
