@@ -18,34 +18,15 @@ from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
 from web.api import meetings, moderation, rooms, search, session
-from web.deps import Services, services
+from web.deps import Services
+from web.health import healthz, readyz
 from web.middleware import HTTPMiddleware
 from web.openapi import openapi_json
-from web.responses import JSON, domain_error_handler, error_response
+from web.responses import domain_error_handler, error_response
 from web.settings import Settings, load_settings
 from web.throttle import FailureCounter, MemoryFailureCounter, RedisFailureCounter
 
 STATIC = Path(__file__).parent / "static"
-
-
-async def healthz(request: Request) -> Response:
-    return JSON({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    svc = services(request)
-    checks: dict[str, bool] = {}
-    try:
-        await svc.db.ping()
-        checks["database"] = True
-    except Exception:
-        checks["database"] = False
-    try:
-        checks["broker"] = await svc.realtime.ready()
-    except Exception:
-        checks["broker"] = False
-    ok = all(checks.values())
-    return JSON({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
 
 async def index(request: Request) -> Response:
