@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -103,7 +102,9 @@ class Outbound:
     ) -> None:
         self.socket = socket
         self.max_frames = max_frames
-        self.frames: deque[tuple[str, bool]] = deque()
+        # A list, not a deque: an empty deque costs 600 bytes on each of 10,000 idle
+        # connections, and the writer takes frames from the front in batches.
+        self.frames: list[tuple[str, bool]] = []
         self.chars = 0
         self.closing = False
         self.close_code: int | None = None
@@ -177,7 +178,7 @@ class Outbound:
         )
 
     def _drop_ephemeral(self) -> None:
-        kept = deque(item for item in self.frames if not item[1])
+        kept = [item for item in self.frames if not item[1]]
         if len(kept) != len(self.frames):
             self.frames = kept
             self.chars = sum(len(f) for f, _ in kept)
@@ -187,24 +188,19 @@ class Outbound:
             self._room.set()
 
     def _take_batch(self) -> str:
-        if len(self.frames) == 1:
-            frame, _ = self.frames.popleft()
-            self.chars -= len(frame)
-            parts = [frame]
-        else:
-            parts = []
-            size = 0
-            while self.frames:
-                frame, _ = self.frames[0]
-                if parts and size + len(frame) + 1 > MAX_BATCH_CHARS:
-                    break
-                self.frames.popleft()
-                self.chars -= len(frame)
-                parts.append(frame)
-                size += len(frame) + 1
+        frames = self.frames
+        count = size = 0
+        for frame, _ in frames:
+            if count and size + len(frame) + 1 > MAX_BATCH_CHARS:
+                break
+            count += 1
+            size += len(frame) + 1
+        parts = [frame for frame, _ in frames[:count]]
+        del frames[:count]
+        self.chars -= size - count
         if self._room is not None and not self._over_low_water():
             self._room.set()
-        return parts[0] if len(parts) == 1 else "\n".join(parts)
+        return parts[0] if count == 1 else "\n".join(parts)
 
     async def _write(self) -> None:
         try:

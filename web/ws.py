@@ -80,6 +80,11 @@ class SansIODirect:
 
     def __init__(self, proto: WebSocketsSansIOProtocol) -> None:
         self.proto = proto
+        # Uvicorn keeps the handshake's request and response (headers, ~4 KiB) for the
+        # connection's lifetime, but reads them only up to the accept, which is past.
+        if proto.handshake_complete:
+            proto.request = None  # type: ignore[assignment]
+            proto.response = None  # type: ignore[assignment]
 
     def ready(self) -> bool:
         proto = self.proto
