@@ -9,6 +9,7 @@ that transaction has committed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -20,12 +21,12 @@ from starlette.routing import BaseRoute, Route
 from persistence import events
 from persistence import moderation as repo
 from persistence.accounts import actor_for, user_by_name
-from persistence.models import Ban, Message, Mute, Pin, Report, Room, User, utcnow
+from persistence.models import Ban, Event, Message, Mute, Pin, Report, Room, User, utcnow
 from persistence.rooms import ban_of, room_ref
 from rooms import moderation as rules
 from rooms.access import check_admin, check_moderate, may_read
 from rooms.errors import BadRequest, Conflict, Forbidden, NotFound
-from rooms.model import SLUG_RE, USERNAME_RE
+from rooms.model import SLUG_RE, USERNAME_RE, Restriction
 from web.api.rooms import readable_room
 from web.auth import Caller
 from web.deps import caller, client_address, services
@@ -89,6 +90,12 @@ def reason_field(data: dict[str, Any], *, required: bool = True) -> str:
     return rules.check_reason(raw)
 
 
+def username_and_reason(data: dict[str, Any]) -> tuple[str, str]:
+    """The body that adds someone to a room's moderators or members: who, and why (optional)."""
+    only_fields(data, frozenset({"username", "reason"}))
+    return username_field(data), reason_field(data, required=False)
+
+
 def path_id(request: Request, name: str) -> int:
     value: int = request.path_params[name]
     if value > MAX_ID:
@@ -128,6 +135,22 @@ async def find_user(session: AsyncSession, username: str) -> User:
     if user is None:
         raise NotFound(f"no user {username!r}")
     return user
+
+
+async def sanction_target(
+    session: AsyncSession, who: Caller, room: Room, username: str, kind: str
+) -> User:
+    """The user to ban or mute, whom the caller must be allowed to sanction in this room."""
+    target = await find_user(session, username)
+    rules.check_sanction_target(who.actor, await actor_for(session, target), room_ref(room), kind)
+    return target
+
+
+async def still_reads(
+    session: AsyncSession, room: Room, target: User, ban: Restriction | None
+) -> bool:
+    """Whether the user may still read the room after losing a role in it."""
+    return may_read(await actor_for(session, target), room_ref(room), ban, utcnow())
 
 
 async def find_message(session: AsyncSession, room: Room, request: Request) -> Message:
@@ -203,6 +226,30 @@ async def hide_message(request: Request) -> Response:
 # Bans and mutes.
 
 
+async def sanctioned(
+    session: AsyncSession,
+    request: Request,
+    who: Caller,
+    room: Room,
+    target: User,
+    row: Ban | Mute,
+    reason: str,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """Audit a ban or mute just put in place; its wire form."""
+    action = "ban" if isinstance(row, Ban) else "mute"
+    await repo.record(
+        session,
+        source(request, who),
+        action,
+        room=room.slug,
+        target=target.username,
+        reason=reason,
+        details=details,
+    )
+    return repo.restriction_wire(row, room.slug, target.username, who.user.username)
+
+
 async def ban_user(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
@@ -217,21 +264,10 @@ async def ban_user(request: Request) -> Response:
         if data.get("until") is not None:
             until = rules.parse_instant(str_field(data, "until", max_len=64), "until")
         rules.check_ban_until(until, now)
-        target = await find_user(session, username)
-        rules.check_sanction_target(
-            who.actor, await actor_for(session, target), room_ref(room), "ban"
-        )
+        target = await sanction_target(session, who, room, username, "ban")
         ban = await repo.put_ban(session, room.id, target.id, until, reason, who.user.id)
-        await repo.record(
-            session,
-            source(request, who),
-            "ban",
-            room=room.slug,
-            target=target.username,
-            reason=reason,
-            details={"until": events.iso(until)},
-        )
-        wire = repo.restriction_wire(ban, room.slug, target.username, who.user.username)
+        details = {"until": events.iso(until)}
+        wire = await sanctioned(session, request, who, room, target, ban, reason, details)
     await revoke(request, room.slug, target.id, REMOVED_BANNED)
     return JSON({"ban": wire}, status_code=201)
 
@@ -249,22 +285,11 @@ async def mute_user(request: Request) -> Response:
             raise BadRequest("field 'minutes' is required: how long the mute lasts")
         reason = reason_field(data)
         now = utcnow()
-        target = await find_user(session, username)
-        rules.check_sanction_target(
-            who.actor, await actor_for(session, target), room_ref(room), "mute"
-        )
+        target = await sanction_target(session, who, room, username, "mute")
         until = rules.mute_until(now, minutes)
         mute = await repo.put_mute(session, room.id, target.id, until, reason, who.user.id)
-        await repo.record(
-            session,
-            source(request, who),
-            "mute",
-            room=room.slug,
-            target=target.username,
-            reason=reason,
-            details={"minutes": minutes, "until": events.iso(until)},
-        )
-        wire = repo.restriction_wire(mute, room.slug, target.username, who.user.username)
+        details = {"minutes": minutes, "until": events.iso(until)}
+        wire = await sanctioned(session, request, who, room, target, mute, reason, details)
     return JSON({"mute": wire}, status_code=201)
 
 
@@ -383,9 +408,7 @@ async def add_moderator(request: Request) -> Response:
     data = await json_body(request)
     async with svc.db.write() as session:
         room = await find_room(session, request.path_params["slug"])
-        only_fields(data, frozenset({"username", "reason"}))
-        username = username_field(data)
-        reason = reason_field(data, required=False)
+        username, reason = username_and_reason(data)
         target = await find_user(session, username)
         if await repo.is_moderator(session, room.id, target.id):
             raise Conflict(f"{target.username} already moderates room {room.slug}")
@@ -417,24 +440,26 @@ async def remove_moderator(request: Request) -> Response:
             room=room.slug,
             target=target.username,
         )
-        still_reads = may_read(
-            await actor_for(session, target),
-            room_ref(room),
-            await ban_of(session, room.id, target.id),
-            utcnow(),
-        )
-    if not still_reads:
+        reads = await still_reads(session, room, target, await ban_of(session, room.id, target.id))
+    if not reads:
         await revoke(request, room.slug, target.id, REMOVED_NOT_A_MODERATOR)
     return Response(status_code=204)
 
 
-async def list_moderators(request: Request) -> Response:
-    svc = services(request)
+RoomList = Callable[[AsyncSession, int], Awaitable[list[Any]]]
+
+
+async def room_list(request: Request, key: str, fetch: RoomList) -> Response:
+    """`{key: fetch(room)}` for a room the caller may read."""
     who = await caller(request)
     room = await readable_room(request, who)
-    async with svc.db.read() as session:
-        names = await repo.moderators_of(session, room.id)
-    return JSON({"moderators": names})
+    async with services(request).db.read() as session:
+        items = await fetch(session, room.id)
+    return JSON({key: items})
+
+
+async def list_moderators(request: Request) -> Response:
+    return await room_list(request, "moderators", repo.moderators_of)
 
 
 # Reports.
@@ -548,6 +573,25 @@ async def list_audit(request: Request) -> Response:
 # Pins.
 
 
+PIN_EVENTS = {"pin": "message_pinned", "unpin": "message_unpinned"}
+
+
+async def pin_changed(
+    session: AsyncSession, request: Request, who: Caller, room: Room, message_id: int, action: str
+) -> Event:
+    """The room event and the audit entry of a pin or unpin (`action`)."""
+    event = await events.append_event(
+        session,
+        room.id,
+        PIN_EVENTS[action],
+        message_id=message_id,
+        actor_id=who.user.id,
+        data={"by": who.user.username},
+    )
+    await repo.record(session, source(request, who), action, room=room.slug, target=str(message_id))
+    return event
+
+
 async def pin_message(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
@@ -558,17 +602,7 @@ async def pin_message(request: Request) -> Response:
         if await session.get(Pin, (room.id, message.id)) is not None:
             raise Conflict(f"message {message.id} is already pinned")
         session.add(Pin(room_id=room.id, message_id=message.id, pinned_by_id=who.user.id))
-        event = await events.append_event(
-            session,
-            room.id,
-            "message_pinned",
-            message_id=message.id,
-            actor_id=who.user.id,
-            data={"by": who.user.username},
-        )
-        await repo.record(
-            session, source(request, who), "pin", room=room.slug, target=str(message.id)
-        )
+        event = await pin_changed(session, request, who, room, message.id, "pin")
         frame = events.event_wire(room.slug, event, None, None)
     await publish(request, room.slug, frame)
     return JSON(
@@ -587,29 +621,14 @@ async def unpin_message(request: Request) -> Response:
             raise NotFound(f"message {message_id} is not pinned in room {room.slug}")
         # A pin is a pointer, not a record: the audit entry and the event are its history.
         await session.delete(pin)
-        event = await events.append_event(
-            session,
-            room.id,
-            "message_unpinned",
-            message_id=message_id,
-            actor_id=who.user.id,
-            data={"by": who.user.username},
-        )
-        await repo.record(
-            session, source(request, who), "unpin", room=room.slug, target=str(message_id)
-        )
+        event = await pin_changed(session, request, who, room, message_id, "unpin")
         frame = events.event_wire(room.slug, event, None, None)
     await publish(request, room.slug, frame)
     return Response(status_code=204)
 
 
 async def list_pins(request: Request) -> Response:
-    svc = services(request)
-    who = await caller(request)
-    room = await readable_room(request, who)
-    async with svc.db.read() as session:
-        pins = await repo.pins_of(session, room.id)
-    return JSON({"pins": pins})
+    return await room_list(request, "pins", repo.pins_of)
 
 
 # Team members of area rooms.
@@ -622,9 +641,7 @@ async def add_member(request: Request) -> Response:
     async with svc.db.write() as session:
         room = await moderated_room(session, request, who)
         rules.check_membership_room(room_ref(room))
-        only_fields(data, frozenset({"username", "reason"}))
-        username = username_field(data)
-        reason = reason_field(data, required=False)
+        username, reason = username_and_reason(data)
         _, target = await repo.change_membership(
             session, "add", room.slug, username, source(request, who), reason
         )
@@ -639,19 +656,18 @@ async def remove_member(request: Request) -> Response:
         _, target = await repo.change_membership(
             session, "remove", room.slug, request.path_params["username"], source(request, who)
         )
-        still_reads = may_read(await actor_for(session, target), room_ref(room), None, utcnow())
-    if not still_reads:
+        reads = await still_reads(session, room, target, None)
+    if not reads:
         await revoke(request, room.slug, target.id, REMOVED_NOT_A_MEMBER)
     return Response(status_code=204)
 
 
+async def member_wires(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
+    return [events.author_wire(u) for u in await repo.members_of(session, room_id)]
+
+
 async def list_members(request: Request) -> Response:
-    svc = services(request)
-    who = await caller(request)
-    room = await readable_room(request, who)
-    async with svc.db.read() as session:
-        members = await repo.members_of(session, room.id)
-    return JSON({"members": [events.author_wire(u) for u in members]})
+    return await room_list(request, "members", member_wires)
 
 
 def routes() -> list[BaseRoute]:
