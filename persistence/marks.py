@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, select
@@ -41,6 +41,27 @@ async def mark_of(session: AsyncSession, message_id: int) -> MessageMark | None:
     return await session.get(MessageMark, message_id)
 
 
+async def _message_event(
+    session: AsyncSession,
+    room: Room,
+    type_: str,
+    message_id: int,
+    by: User,
+    data: dict[str, Any],
+    at: datetime | None = None,
+) -> Event:
+    """Append a room event about one message by `by` (whose name the data ends with)."""
+    return await append_event(
+        session,
+        room.id,
+        type_,
+        message_id=message_id,
+        actor_id=by.id,
+        data={**data, "by": by.username},
+        at=at,
+    )
+
+
 def _frame(room: Room, event: Event) -> dict[str, Any]:
     return event_wire(room.slug, event, None, None)
 
@@ -57,20 +78,12 @@ async def set_mark(
 ) -> dict[str, Any]:
     """Mark (or re-mark) a message; returns the `message_marked` frame."""
     now = utcnow()
-    event = await append_event(
-        session,
-        room.id,
-        "message_marked",
-        message_id=message.id,
-        actor_id=by.id,
-        data={
-            "kind": kind.value,
-            "owner": owner.username if owner is not None else None,
-            "due": due.isoformat() if due is not None else None,
-            "by": by.username,
-        },
-        at=now,
-    )
+    data = {
+        "kind": kind.value,
+        "owner": owner.username if owner is not None else None,
+        "due": due.isoformat() if due is not None else None,
+    }
+    event = await _message_event(session, room, "message_marked", message.id, by, data, now)
     mark = await session.get(MessageMark, message.id)
     if mark is None:
         mark = MessageMark(message_id=message.id, room_id=room.id)
@@ -93,15 +106,8 @@ async def set_answered(
 ) -> dict[str, Any]:
     """Record the reply that answers a question; returns the `question_answered` frame."""
     now = utcnow()
-    event = await append_event(
-        session,
-        room.id,
-        "question_answered",
-        message_id=mark.message_id,
-        actor_id=by.id,
-        data={"reply_id": reply.id, "by": by.username},
-        at=now,
-    )
+    data = {"reply_id": reply.id}
+    event = await _message_event(session, room, "question_answered", mark.message_id, by, data, now)
     mark.answer_id = reply.id
     mark.answered_by_id = by.id
     mark.answered_at = now
@@ -125,15 +131,8 @@ async def set_themes(
         session.add(
             MessageTheme(message_id=message.id, theme_id=theme.id, room_id=room.id, tagged_at=now)
         )
-    event = await append_event(
-        session,
-        room.id,
-        "message_tagged",
-        message_id=message.id,
-        actor_id=by.id,
-        data={"themes": [t.slug for t in themes], "by": by.username},
-        at=now,
-    )
+    data = {"themes": [t.slug for t in themes]}
+    event = await _message_event(session, room, "message_tagged", message.id, by, data, now)
     return _frame(room, event)
 
 
@@ -223,14 +222,7 @@ async def clear_mark(
     session: AsyncSession, room: Room, mark: MessageMark, by: User
 ) -> dict[str, Any]:
     """Remove a mark; returns the `message_unmarked` frame."""
-    event = await append_event(
-        session,
-        room.id,
-        "message_unmarked",
-        message_id=mark.message_id,
-        actor_id=by.id,
-        data={"by": by.username},
-    )
+    event = await _message_event(session, room, "message_unmarked", mark.message_id, by, {})
     await session.delete(mark)
     await session.flush()
     return _frame(room, event)
