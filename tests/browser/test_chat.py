@@ -15,12 +15,18 @@ from tests.browser.conftest import Server
 from tests.browser.ui import (
     assert_accessible,
     assert_clean,
+    go_to,
+    in_room,
     login,
     message_bodies,
+    open_menu,
     open_room,
     post_many,
+    room_settings,
     send,
     shot,
+    signed_in,
+    submit_dialog,
     unique,
     wait_connected,
     wait_for_message,
@@ -35,11 +41,7 @@ AREA = "veenweiden-aldeboarn"
 
 def test_two_users_chat_live(open_tab, server: Server, axe_source: Path) -> None:
     """A message from one browser appears live in the other, with author and layer badge."""
-    anna, bram = open_tab(), open_tab()
-    login(anna, "anna", server.logins["anna"])
-    login(bram, "bram", server.logins["bram"])
-    open_room(anna, THEME, live=True)
-    open_room(bram, THEME, live=True)
+    anna, bram = in_room(open_tab, server, THEME, "anna", "bram")
 
     # Plain sentences (each used once per test session): this screen goes into the docs.
     hello = "Goedemorgen! Zijn de mandaatafspraken van Fryslân al op papier gezet?"
@@ -65,11 +67,7 @@ def test_two_users_chat_live(open_tab, server: Server, axe_source: Path) -> None
 
 def test_presence_shows_who_is_online(open_tab, server: Server) -> None:
     """Someone opening the room shows up in the other's online list."""
-    anna, bram = open_tab(), open_tab()
-    login(anna, "anna", server.logins["anna"])
-    login(bram, "bram", server.logins["bram"])
-    open_room(anna, THEME, live=True)
-    open_room(bram, THEME, live=True)
+    anna, _bram = in_room(open_tab, server, THEME, "anna", "bram")
     anna.page.locator(".presence summary").click()
     anna.page.locator(".presence-list li", has_text="Bram Peeters").wait_for()
 
@@ -77,11 +75,7 @@ def test_presence_shows_who_is_online(open_tab, server: Server) -> None:
 def test_offline_and_back_shows_every_message_once_in_order(open_tab, server: Server) -> None:
     """After a network loss the client catches up without gaps or duplicates, and its own
     message written while offline is delivered once."""
-    anna, bram = open_tab(), open_tab()
-    login(anna, "anna", server.logins["anna"])
-    login(bram, "bram", server.logins["bram"])
-    open_room(anna, THEME, live=True)
-    open_room(bram, THEME, live=True)
+    anna, bram = in_room(open_tab, server, THEME, "anna", "bram")
     before = unique("Voor de storing")
     send(anna, before)
     wait_for_message(bram, before)
@@ -122,11 +116,7 @@ def test_offline_and_back_shows_every_message_once_in_order(open_tab, server: Se
 
 def test_moderator_hides_a_message_for_everyone(open_tab, server: Server) -> None:
     """A moderator hides a message; it disappears live for the other participant."""
-    anna, pieter = open_tab(), open_tab()
-    login(anna, "anna", server.logins["anna"])
-    login(pieter, "pieter", server.logins["pieter"])
-    open_room(anna, THEME, live=True)
-    open_room(pieter, THEME, live=True)
+    anna, pieter = in_room(open_tab, server, THEME, "anna", "pieter")
     rude = unique("Dit bericht gaat te ver")
     send(anna, rude)
     msg = wait_for_message(pieter, rude)
@@ -198,11 +188,7 @@ def test_keyboard_only_login_and_send(open_tab, server: Server) -> None:
 
 def test_message_text_is_never_markup(open_tab, server: Server) -> None:
     """Markup in a message shows as text; links get rel=noopener noreferrer; breaks stay."""
-    anna, bram = open_tab(), open_tab()
-    login(anna, "anna", server.logins["anna"])
-    login(bram, "bram", server.logins["bram"])
-    open_room(anna, THEME, live=True)
-    open_room(bram, THEME, live=True)
+    anna, bram = in_room(open_tab, server, THEME, "anna", "bram")
     marker = unique("opmaak")
     evil = f'{marker} <img src=x onerror="window.pwned=1"><b>vet</b>\nregel twee https://example.org/pad?a=1&b=2.'
     send(anna, evil)
@@ -224,10 +210,8 @@ def test_message_text_is_never_markup(open_tab, server: Server) -> None:
 
 def test_read_marker_follows_the_user_across_tabs(open_tab, server: Server) -> None:
     """Reading a room in one tab clears its unread count in the user's other tab."""
-    joost_home = open_tab()
-    login(joost_home, "joost", server.logins["joost"])
-    writer = open_tab()
-    login(writer, "anna", server.logins["anna"])
+    joost_home = signed_in(open_tab, server, "joost")
+    writer = signed_in(open_tab, server, "anna")
     open_room(writer, THEME, live=True)
     # A second tab in the same browser context shares the session cookie.
     joost_room = open_tab(context=joost_home.context)
@@ -250,14 +234,10 @@ def test_read_marker_follows_the_user_across_tabs(open_tab, server: Server) -> N
 
 def test_reply_edit_and_retract(open_tab, server: Server) -> None:
     """Replies quote their parent; edits and retractions reach the other participant live."""
-    anna, bram = open_tab(), open_tab()
-    login(anna, "anna", server.logins["anna"])
-    login(bram, "bram", server.logins["bram"])
-    open_room(anna, THEME, live=True)
-    open_room(bram, THEME, live=True)
+    anna, bram = in_room(open_tab, server, THEME, "anna", "bram")
     first = unique("Eerste versie")
     send(anna, first)
-    wait_for_message(anna, first).first.locator(".msg-menu-toggle").click()
+    open_menu(anna, first)
 
     bram_copy = wait_for_message(bram, first).first
     bram_copy.locator(".msg-menu-toggle").click()
@@ -296,20 +276,12 @@ def test_reply_edit_and_retract(open_tab, server: Server) -> None:
 def test_muted_and_locked_show_dutch_refusals(open_tab, server: Server) -> None:
     """A muted participant sees why a message was not sent; a lock closes the composer live."""
     room = "bijeenkomst-2026-11-28-tijnje"
-    fatima, pieter = open_tab(), open_tab()
-    login(fatima, "fatima", server.logins["fatima"])
-    login(pieter, "pieter", server.logins["pieter"])
-    open_room(fatima, room, live=True)
-    open_room(pieter, room, live=True)
+    fatima, pieter = in_room(open_tab, server, room, "fatima", "pieter")
     hello = unique("Ik ben er bij in Tijnje")
     send(fatima, hello)
-    wait_for_message(pieter, hello).first.locator(".msg-menu-toggle").click()
+    open_menu(pieter, hello)
     pieter.page.get_by_role("button", name="Fatima").filter(has_text="dempen").click()
-    dialog = pieter.page.get_by_role("dialog")
-    dialog.get_by_label("Hoe lang (minuten)").fill("5")
-    dialog.get_by_label("Reden").fill("Even afkoelen")
-    dialog.get_by_role("button", name="Dempen").click()
-    dialog.wait_for(state="detached")
+    submit_dialog(pieter, "Dempen", {"Hoe lang (minuten)": "5", "Reden": "Even afkoelen"})
 
     send(fatima, unique("Mag ik nog iets zeggen"))
     fatima.page.locator(".pending-status.failed", has_text="gedempt").wait_for()
@@ -317,20 +289,14 @@ def test_muted_and_locked_show_dutch_refusals(open_tab, server: Server) -> None:
     shot(fatima, "12-gedempt")
     fatima.page.get_by_role("button", name="Weggooien").click()
 
-    pieter.page.get_by_role("button", name="Kamerbeheer").click()
-    dialog = pieter.page.get_by_role("dialog")
-    dialog.get_by_label("Gesloten (alleen lezen)").check()
-    dialog.get_by_label("Reden (komt in het auditlog)").fill("Bijeenkomst afgelopen")
-    dialog.get_by_role("button", name="Opslaan").click()
-    dialog.wait_for(state="detached")
+    room_settings(
+        pieter,
+        {"Gesloten (alleen lezen)": True, "Reden (komt in het auditlog)": "Bijeenkomst afgelopen"},
+    )
     fatima.page.locator(".room-flags", has_text="Gesloten").wait_for()
     assert fatima.page.locator("#composer-input").is_disabled()
 
-    pieter.page.get_by_role("button", name="Kamerbeheer").click()
-    dialog = pieter.page.get_by_role("dialog")
-    dialog.get_by_label("Gearchiveerd").check()
-    dialog.get_by_role("button", name="Opslaan").click()
-    dialog.wait_for(state="detached")
+    room_settings(pieter, {"Gearchiveerd": True})
     archive = pieter.page.locator("#sidebar details.archived")
     archive.locator("summary", has_text="Gearchiveerd").wait_for()
     assert archive.locator(f'a[data-slug="{room}"]').count() == 1
@@ -380,9 +346,7 @@ def test_long_absence_is_backfilled_without_gaps(open_tab, server: Server) -> No
 
 def test_new_messages_are_announced_politely(open_tab, server: Server) -> None:
     """A burst of messages becomes one polite summary, not one announcement per message."""
-    anna = open_tab()
-    login(anna, "anna", server.logins["anna"])
-    open_room(anna, THEME, live=True)
+    (anna,) = in_room(open_tab, server, THEME, "anna")
     anna.page.evaluate(
         """() => {
             window.__said = [];
@@ -408,8 +372,7 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     room = "samenwerken-maatschappelijke-partners"
     older = [f"Eerder bericht {n:02d}" for n in range(1, 81)]
     post_many(server, "bram", room, older)
-    anna = open_tab()
-    login(anna, "anna", server.logins["anna"])
+    anna = signed_in(open_tab, server, "anna")
     open_room(anna, room, live=True)
     page = anna.page
     for _ in range(10):
@@ -424,7 +387,7 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     page.keyboard.press("End")
     wait_read_to_end(anna, room)
 
-    page.locator("#topnav").get_by_role("link", name="Gesprekken").click()
+    go_to(anna, "Gesprekken")
 
     # Back in the room after others wrote: the backlog arrives, the "new" line precedes it.
     newer = [f"Later bericht {n:02d}" for n in range(1, 71)]
@@ -435,7 +398,7 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     page.locator(".timeline").focus()
     page.keyboard.press("End")
     wait_read_to_end(anna, room)
-    page.locator("#topnav").get_by_role("link", name="Gesprekken").click()
+    go_to(anna, "Gesprekken")
 
     # After a reload only the newest page is loaded: the jump button loads back to the line.
     latest = [f"Nog later bericht {n:02d}" for n in range(1, 71)]
@@ -452,19 +415,12 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
 def test_ban_closes_the_room_at_once(open_tab, server: Server) -> None:
     """A ban reaches the banned participant's open room at once (`removed`)."""
     room = "dynamisch-programmeren"
-    ingrid, pieter = open_tab(), open_tab()
-    login(ingrid, "ingrid", server.logins["ingrid"])
-    login(pieter, "pieter", server.logins["pieter"])
-    open_room(ingrid, room, live=True)
-    open_room(pieter, room, live=True)
+    ingrid, pieter = in_room(open_tab, server, room, "ingrid", "pieter")
     text = unique("Dit had ik beter niet kunnen schrijven")
     send(ingrid, text)
-    wait_for_message(pieter, text).first.locator(".msg-menu-toggle").click()
+    open_menu(pieter, text)
     pieter.page.get_by_role("button", name="Ingrid Bakker verbannen").click()
-    dialog = pieter.page.get_by_role("dialog")
-    dialog.get_by_label("Reden").fill("Herhaaldelijk persoonlijk")
-    dialog.get_by_role("button", name="Verbannen").click()
-    dialog.wait_for(state="detached")
+    submit_dialog(pieter, "Verbannen", {"Reden": "Herhaaldelijk persoonlijk"})
 
     ingrid.page.locator(".room-notice", has_text="geen toegang meer").wait_for()
     assert ingrid.page.locator("#composer-input").is_disabled()
@@ -476,25 +432,17 @@ def test_pins_and_slow_mode(open_tab, server: Server) -> None:
     """A pinned message is listed for others live; slow mode holds a second message back
     and says so, without an error."""
     room = "bijeenkomst-2026-10-01-bergen-op-zoom"
-    joost, pieter = open_tab(), open_tab()
-    login(joost, "joost", server.logins["joost"])
-    login(pieter, "pieter", server.logins["pieter"])
-    open_room(joost, room, live=True)
-    open_room(pieter, room, live=True)
+    joost, pieter = in_room(open_tab, server, room, "joost", "pieter")
     agenda = "Agenda: 10:00 ontvangst, 10:30 rondgang over de dijk, 12:30 lunch."
     send(pieter, agenda)
-    wait_for_message(pieter, agenda).first.locator(".msg-menu-toggle").click()
+    open_menu(pieter, agenda)
     pieter.page.get_by_role("button", name="Vastzetten").click()
     joost.page.locator(".pins summary", has_text="Vastgezet (1)").wait_for()
     joost.page.locator(".messages article.msg", has_text=agenda).locator(".pinned-flag").wait_for()
     joost.page.locator(".pins summary").click()
     joost.page.locator(".pins-list button", has_text="Agenda").wait_for()
 
-    pieter.page.get_by_role("button", name="Kamerbeheer").click()
-    dialog = pieter.page.get_by_role("dialog")
-    dialog.get_by_label("Langzame modus").fill("60")
-    dialog.get_by_role("button", name="Opslaan").click()
-    dialog.wait_for(state="detached")
+    room_settings(pieter, {"Langzame modus": "60"})
     joost.page.wait_for_timeout(300)
     first = unique("Eerste vraag")
     send(joost, first)

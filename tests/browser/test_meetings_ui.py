@@ -18,7 +18,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.browser.conftest import Server, Tab
-from tests.browser.ui import assert_accessible, assert_clean, login, shot
+from tests.browser.ui import assert_accessible, assert_clean, go_to, shot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -80,10 +80,9 @@ def test_catchup_page(open_tab: Callable[..., Tab], server: Server, axe_source: 
     text = f"@anna kun jij de peilbesluiten nalopen? {uuid.uuid4().hex[:6]}"
     mid = post(server, "marieke", AREA, text)
     api(server, "marieke", "POST", f"/api/rooms/{AREA}/messages/{mid}/mark", {"kind": "vraag"})
-    tab = open_tab()
+    tab = signed_in(open_tab, server, "anna")
     page = tab.page
-    login(tab, "anna", server.logins["anna"])
-    page.locator("#topnav").get_by_role("link", name="Bijpraten").click()
+    go_to(tab, "Bijpraten")
     page.get_by_role("heading", name="Sinds de vorige bijeenkomst", level=1).wait_for()
     room = page.locator(".catchup-room", has_text="Friese Veenweiden")
     room.get_by_role("heading", name="Vermeldingen van jou").wait_for()
@@ -118,10 +117,9 @@ def test_overview_page(open_tab: Callable[..., Tab], server: Server, axe_source:
     """Areas × themes with counts, and per question the layers that have not answered yet."""
     mid = post(server, "sjoerd", AREA, f"Wie neemt het peilbeheer op zich? {uuid.uuid4().hex[:6]}")
     api(server, "sjoerd", "POST", f"/api/rooms/{AREA}/messages/{mid}/mark", {"kind": "vraag"})
-    tab = open_tab()
+    tab = signed_in(open_tab, server, "anna")
     page = tab.page
-    login(tab, "anna", server.logins["anna"])
-    page.locator("#topnav").get_by_role("link", name="Overzicht").click()
+    go_to(tab, "Overzicht")
     page.get_by_role("heading", name="Overzicht gebieden en thema’s").wait_for()
     table = page.get_by_role("table")
     table.get_by_role("rowheader", name="Friese Veenweiden: Aldeboarn / De Deelen").wait_for()
@@ -137,9 +135,8 @@ def test_mark_a_decision(open_tab: Callable[..., Tab], server: Server, axe_sourc
     """A member marks a message as besluit from its actions menu; it is a room event."""
     text = f"We kiezen voor plas-dras langs de vaart {uuid.uuid4().hex[:6]}"
     mid = post(server, "sjoerd", AREA, text)
-    tab = open_tab()
+    tab = signed_in(open_tab, server, "anna")
     page = tab.page
-    login(tab, "anna", server.logins["anna"])
     page.locator(f'#sidebar a[data-slug="{AREA}"]').first.click()
     message = page.locator(".messages article.msg", has_text=text)
     message.wait_for()

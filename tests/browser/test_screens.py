@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Server
-from tests.browser.ui import assert_accessible, assert_clean, login, open_room, shot
+from tests.browser.ui import (
+    assert_accessible,
+    assert_clean,
+    go_to,
+    login,
+    open_room,
+    shot,
+    signed_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +42,8 @@ def test_login_screen(open_tab, axe_source: Path) -> None:
 
 def test_member_screens(open_tab, server: Server, axe_source: Path) -> None:
     """Home, room list, a room with history, a message menu and search pass axe."""
-    tab = open_tab()
+    tab = signed_in(open_tab, server, "anna")
     page = tab.page
-    login(tab, "anna", server.logins["anna"])
     page.get_by_role("heading", name="Welkom, Anna de Vries").wait_for()
     for group in ("Mijn gebieden", "Thema's", "Bijeenkomsten"):
         page.locator("#sidebar").get_by_role("heading", name=group).wait_for()
@@ -62,7 +69,7 @@ def test_member_screens(open_tab, server: Server, axe_source: Path) -> None:
     assert_accessible(tab, axe_source, "room with message menu")
     page.keyboard.press("Escape")
 
-    page.locator("#topnav").get_by_role("link", name="Zoeken").click()
+    go_to(tab, "Zoeken")
     page.get_by_role("heading", name="Zoeken").wait_for()
     page.get_by_label("Zoekwoorden").fill("mandaat")
     page.get_by_role("button", name="Zoeken").click()
@@ -85,8 +92,7 @@ def test_member_screens(open_tab, server: Server, axe_source: Path) -> None:
 
 def test_moderator_screens(open_tab, server: Server, axe_source: Path) -> None:
     """A member's report reaches the moderation screen; it and the dialogs pass axe."""
-    anna = open_tab()
-    login(anna, "anna", server.logins["anna"])
+    anna = signed_in(open_tab, server, "anna")
     open_room(anna, THEME)
     other = anna.page.locator(".messages article.msg").filter(has_not_text="Anna de Vries")
     other.first.locator(".msg-menu-toggle").click()
@@ -97,10 +103,9 @@ def test_moderator_screens(open_tab, server: Server, axe_source: Path) -> None:
     anna.page.get_by_role("dialog").get_by_role("button", name="Melden").click()
     anna.page.get_by_role("dialog").wait_for(state="detached")
 
-    tab = open_tab()
+    tab = signed_in(open_tab, server, "pieter")
     page = tab.page
-    login(tab, "pieter", server.logins["pieter"])
-    page.locator("#topnav").get_by_role("link", name="Moderatie").click()
+    go_to(tab, "Moderatie")
     page.get_by_role("heading", name="Moderatie").wait_for()
     row = page.locator("tr", has_text=reason)
     row.wait_for()
@@ -146,7 +151,7 @@ def test_phone_width(open_tab, server: Server, axe_source: Path) -> None:
     page.locator(".msg-menu:not([hidden])").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.keyboard.press("Escape")
-    page.locator("#topnav").get_by_role("link", name="Zoeken").click()
+    go_to(tab, "Zoeken")
     page.get_by_label("Zoekwoorden").fill("boeren")
     page.get_by_label("Zoekwoorden").press("Enter")
     page.wait_for_function(
@@ -161,9 +166,8 @@ def test_phone_width(open_tab, server: Server, axe_source: Path) -> None:
 
 def test_logout_ends_the_session(open_tab, server: Server) -> None:
     """After logging out the cookie no longer works, also after a reload."""
-    tab = open_tab()
+    tab = signed_in(open_tab, server, "ingrid")
     page = tab.page
-    login(tab, "ingrid", server.logins["ingrid"])
     page.get_by_role("button", name="Uitloggen").click()
     page.get_by_text("Je bent uitgelogd.").wait_for()
     page.reload()
@@ -174,12 +178,11 @@ def test_logout_ends_the_session(open_tab, server: Server) -> None:
 
 def test_room_moderator_gets_the_tools_of_that_room_only(open_tab, server: Server) -> None:
     """Sjoerd moderates the Veenweiden room: tools there, none in a theme room."""
-    tab = open_tab()
+    tab = signed_in(open_tab, server, "sjoerd")
     page = tab.page
-    login(tab, "sjoerd", server.logins["sjoerd"])
     open_room(tab, AREA)
     page.get_by_role("button", name="Kamerbeheer").wait_for()
-    page.locator("#topnav").get_by_role("link", name="Gesprekken").click()
+    go_to(tab, "Gesprekken")
     open_room(tab, THEME)
     page.wait_for_timeout(500)
     assert page.get_by_role("button", name="Kamerbeheer").is_hidden()
@@ -190,8 +193,7 @@ def test_room_moderator_gets_the_tools_of_that_room_only(open_tab, server: Serve
 
 def test_logout_in_one_tab_reaches_the_other(open_tab, server: Server) -> None:
     """The server ends the session's connections; the other tab returns to the login."""
-    first = open_tab()
-    login(first, "bram", server.logins["bram"])
+    first = signed_in(open_tab, server, "bram")
     second = open_tab(context=first.context)
     second.page.locator("#sidebar .room-link").first.wait_for()
     second.page.wait_for_function("() => document.body.dataset.connection === 'open'")

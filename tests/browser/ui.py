@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,28 @@ def login(tab: Tab, username: str, password: str) -> None:
     page.locator("#sidebar .room-link").first.wait_for()
 
 
+def signed_in(open_tab: Callable[..., Tab], server: Server, username: str) -> Tab:
+    """A fresh tab, logged in as a demo user."""
+    tab = open_tab()
+    login(tab, username, server.logins[username])
+    return tab
+
+
+def in_room(open_tab: Callable[..., Tab], server: Server, slug: str, *usernames: str) -> list[Tab]:
+    """A tab per user, each logged in and live in the room."""
+    tabs = [open_tab() for _ in usernames]
+    for tab, username in zip(tabs, usernames, strict=True):
+        login(tab, username, server.logins[username])
+    for tab in tabs:
+        open_room(tab, slug, live=True)
+    return tabs
+
+
+def go_to(tab: Tab, screen: str) -> None:
+    """Follow a link of the top navigation ("Gesprekken", "Zoeken", "Moderatie", ...)."""
+    tab.page.locator("#topnav").get_by_role("link", name=screen).click()
+
+
 def open_room(tab: Tab, slug: str, live: bool = False) -> None:
     """Open a room from the sidebar; with `live`, wait until it is subscribed."""
     page = tab.page
@@ -49,6 +72,30 @@ def send(tab: Tab, text: str) -> None:
     box = tab.page.locator("#composer-input")
     box.fill(text)
     box.press("Enter")
+
+
+def open_menu(tab: Tab, text: str) -> None:
+    """Open the actions menu of the message with this text, once it is shown."""
+    wait_for_message(tab, text).first.locator(".msg-menu-toggle").click()
+
+
+def submit_dialog(tab: Tab, button: str, fields: dict[str, str | bool]) -> None:
+    """Fill the open dialog (text by label; a bool sets a box), press `button`, wait it out."""
+    dialog = tab.page.get_by_role("dialog")
+    for label, value in fields.items():
+        field = dialog.get_by_label(label)
+        if isinstance(value, bool):
+            field.set_checked(value)
+        else:
+            field.fill(value)
+    dialog.get_by_role("button", name=button).click()
+    dialog.wait_for(state="detached")
+
+
+def room_settings(tab: Tab, fields: dict[str, str | bool]) -> None:
+    """Change the open room's settings through the moderator's "Kamerbeheer" dialog."""
+    tab.page.get_by_role("button", name="Kamerbeheer").click()
+    submit_dialog(tab, "Opslaan", fields)
 
 
 def message_bodies(tab: Tab) -> list[str]:
