@@ -1,12 +1,13 @@
 """One bounded outbound queue per connection, written directly when it can be.
 
 Fan-out only ever calls `offer`, which never awaits: a slow socket cannot hold up the
-room or the other recipients. When nothing is queued, no batch is in flight and the
-socket takes data now (`DirectWriter.ready`), `offer` writes the frame at once: no
-task wakes up per recipient. Otherwise the frame is queued and a writer task (created
-only while frames wait) takes every frame that is ready, joins them with `\\n` into one
-WebSocket message (bounded by `MAX_BATCH_CHARS`) and writes it, awaiting the socket
-when it is paused. Order holds because a frame goes direct only behind an empty queue.
+room or the other recipients. `offer` queues the frame and marks the connection; once
+per turn of the event loop one callback (`_Flusher`) writes each marked connection's
+frames straight to its socket when it takes data now (`DirectWriter.ready`): no task
+wakes up per recipient, and the events committed together (a group commit) leave in
+one write per connection, joined with `\\n` into one WebSocket message (bounded by
+`MAX_BATCH_CHARS`). A socket that is paused gets a writer task, created only then,
+which awaits it. One queue, taken from the front by one of them at a time: order holds.
 
 Overflow policy, when a client reads more slowly than it is sent to:
 1. ephemeral frames (typing, presence) already queued are dropped first, and an
@@ -81,6 +82,7 @@ class Outbound:
     __slots__ = (
         "_closer",
         "_direct",
+        "_dirty",
         "_on_closed",
         "_room",
         "_started",
@@ -113,6 +115,8 @@ class Outbound:
         self._direct: DirectWriter | None = None
         # The writer: only while frames wait (or a batch is being written).
         self._task: asyncio.Task[None] | None = None
+        # Marked for this turn's flush.
+        self._dirty = False
         self._closer: asyncio.Task[None] | None = None
         # Made by the first `put` that has to wait for room.
         self._room: asyncio.Event | None = None
@@ -127,14 +131,9 @@ class Outbound:
         self._kick()
 
     def offer(self, frame: str, ephemeral: bool = False) -> bool:
-        """Send or queue a frame without waiting; apply the overflow policy when full."""
+        """Queue a frame without waiting; apply the overflow policy when full."""
         if self.closing:
             return False
-        direct = self._direct
-        if direct is not None and self._task is None and not self.frames and direct.ready():
-            direct.write_text(frame)
-            self.sent_messages += 1
-            return True
         if self._full(len(frame)):
             self._drop_ephemeral()
             if ephemeral or self._full(len(frame)):
@@ -165,7 +164,26 @@ class Outbound:
         self._kick()
 
     def _kick(self) -> None:
-        if self._started and self._task is None and self.frames and not self.closing:
+        if self._started and not self._dirty and self._task is None and not self.closing:
+            self._dirty = True
+            _flusher.add(self)
+
+    def _flush(self) -> None:
+        """Write what is queued now if the socket takes it; else leave it to a writer."""
+        self._dirty = False
+        if self._task is not None or self.closing or not self.frames:
+            return
+        direct = self._direct
+        try:
+            while self.frames and direct is not None and direct.ready():
+                direct.write_text(self._take_batch())
+                self.sent_messages += 1
+        except Exception as exc:
+            log.debug("ws: direct write failed: %r", exc)
+            self.closing = True
+            self._wake_put()
+            return
+        if self.frames:
             self._task = asyncio.create_task(self._write(), name="ws-writer")
 
     def _full(self, extra: int) -> bool:
@@ -204,8 +222,6 @@ class Outbound:
 
     async def _write(self) -> None:
         try:
-            # Yield once: frames queued in the same turn of the loop leave together.
-            await asyncio.sleep(0)
             while self.frames and not self.closing:
                 batch = self._take_batch()
                 direct = self._direct
@@ -264,3 +280,34 @@ class Outbound:
                     task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+
+class _Flusher:
+    """Runs `Outbound._flush` once per turn of the event loop for the connections that
+    were offered frames during it (one callback, not one task per connection)."""
+
+    __slots__ = ("loop", "pending", "scheduled")
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pending: list[Outbound] = []
+        self.scheduled = False
+
+    def add(self, out: Outbound) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:
+            # A new event loop (tests run several): nothing of the old one carries over.
+            self.loop, self.pending, self.scheduled = loop, [], False
+        self.pending.append(out)
+        if not self.scheduled:
+            self.scheduled = True
+            loop.call_soon(self.run)
+
+    def run(self) -> None:
+        self.scheduled = False
+        pending, self.pending = self.pending, []
+        for out in pending:
+            out._flush()
+
+
+_flusher = _Flusher()
