@@ -12,41 +12,51 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chat.reads import readable_room, room_or_404
 from persistence.db import Database
 from persistence.events import (
-    DuplicateSend,
     author_wire,
     edit_message,
     event_wire,
-    find_by_client_id,
     get_message,
     hide_message,
-    post_message,
+    iso,
 )
-from persistence.models import Event, Message, Room, User, utcnow
-from persistence.moderation import last_post_at
+from persistence.models import Message, Room, User, utcnow
 from persistence.rooms import (
     ban_of,
     mute_of,
     room_ref,
     set_read_marker,
 )
-from rooms.access import check_post, may_moderate
+from persistence.sends import Send, Stored, store_sends
+from rooms.access import check_post
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
 from rooms.mentions import mentioned_usernames
 from rooms.model import Actor
-from rooms.moderation import check_slow_mode
 
 RETRACTED = "retracted by the author"
 
 # SQLite has one writer at a time. Writers of one process queue on this lock instead of
 # on SQLite's busy handler, which polls with sleeps of up to 100 ms under contention.
 _sqlite_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def _write_conn(db: Database) -> AsyncIterator[AsyncConnection]:
+    """A Core write transaction (`persistence.sends`), serialised like `_write` on SQLite."""
+    if not db.is_sqlite:
+        async with db.engine.begin() as conn:
+            yield conn
+        return
+    lock = _sqlite_locks.setdefault(db, asyncio.Lock())
+    async with lock, db.engine.begin() as conn:
+        yield conn
 
 
 @asynccontextmanager
@@ -84,61 +94,45 @@ class SendRequest:
 
 async def post(db: Database, req: SendRequest) -> Acked:
     """Store a message (or find the one this client_id already made), in its own transaction."""
-    try:
-        async with _write(db) as session:
-            return await _post_in(session, req)
-    except DuplicateSend as dup:
-        return Acked(dup.message_id, dup.seq, None)
+    [result] = await post_many(db, [req])
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exception]:
-    """Group commit: several sends in one transaction, each in a savepoint of its own.
+    """Group commit: several sends in one transaction, set-based (`persistence.sends`).
 
-    A refused send (a `DomainError`, a duplicate) rolls back only its savepoint, so it
-    neither gives back nor leaves a seq. If the transaction itself fails, every send of the
-    batch fails with that error and none is stored.
+    Each send is refused or stored as if the batch's sends had been stored one after
+    another: a refused send (a `DomainError`) takes no seq, a repeated client_id answers
+    with the original ack. If the transaction itself fails, every send of the batch fails
+    with that error and none is stored.
     """
-    results: list[Acked | Exception] = []
-    async with _write(db) as session:
-        for req in batch:
-            try:
-                async with session.begin_nested():
-                    results.append(await _post_in(session, req))
-            except DuplicateSend as dup:
-                results.append(Acked(dup.message_id, dup.seq, None))
-            except DomainError as exc:
-                results.append(exc)
-    return results
-
-
-async def _post_in(session: AsyncSession, req: SendRequest) -> Acked:
-    actor, slug, client_id = req.actor, req.slug, req.client_id
-    room = await room_or_404(session, slug)
     now = utcnow()
-    try:
-        ban = await ban_of(session, room.id, actor.user_id)
-        mute = await mute_of(session, room.id, actor.user_id)
-        check_post(actor, room_ref(room), ban, mute, now)
-        if room.slow_mode_seconds > 0 and not may_moderate(actor, room_ref(room)):
-            last = await last_post_at(session, room.id, actor.user_id)
-            check_slow_mode(last, now, room.slow_mode_seconds)
-    except DomainError:
-        # A resend of a message that made it before the refusal still gets its ack.
-        done = await find_by_client_id(session, room.id, actor.user_id, client_id)
-        if done is None:
-            raise
-        return Acked(done.id, done.seq, None)
-    if req.reply_to is not None and await get_message(session, room.id, req.reply_to) is None:
-        raise NotFound(f"no message {req.reply_to} in room {slug} to reply to")
-    posted = await post_message(
-        session, room.id, actor.user_id, req.body, client_id, req.reply_to, now
-    )
-    event = Event(
-        room_id=room.id, seq=posted.seq, type="message", message_id=posted.message.id, data={}
-    )
-    frame = event_wire(slug, event, posted.message, None)
-    frame["author"] = req.author
-    return Acked(posted.message.id, posted.seq, frame)
+    sends_ = [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
+    async with _write_conn(db) as conn:
+        stored = await store_sends(conn, sends_, lock_rooms=not db.is_sqlite, index=db.is_sqlite)
+    return [_acked(req, s, now) for req, s in zip(batch, stored, strict=True)]
+
+
+def _acked(req: SendRequest, result: Stored | DomainError, at: datetime) -> Acked | Exception:
+    if isinstance(result, DomainError):
+        return result
+    if not result.new:
+        return Acked(result.message_id, result.seq, None)
+    # The frame `event_wire` gives a new message, built without the ORM.
+    frame = {
+        "type": "message",
+        "room": req.slug,
+        "seq": result.seq,
+        "message_id": result.message_id,
+        "author": req.author,
+        "body": req.body,
+        "created_at": iso(at),
+        "client_id": req.client_id,
+        "reply_to": req.reply_to,
+    }
+    return Acked(result.message_id, result.seq, frame)
 
 
 async def _own_message(session: AsyncSession, room: Room, message_id: int, actor: Actor) -> Message:

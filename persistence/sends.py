@@ -1,0 +1,372 @@
+"""Storing a batch of sends set-based, in SQLAlchemy Core, in the caller's transaction.
+
+A batch costs a fixed number of statements whatever its size: the rooms (locked on
+PostgreSQL, in slug order, so batches of several processes never deadlock), one query for
+the bans, mutes, earlier messages with the same client_id, replied-to messages and (in
+slow-mode rooms) last posts of every (room, author) pair, one `UPDATE ... RETURNING` per
+room that takes all its new seqs, and one multi-row INSERT each for the messages, their
+events and (SQLite) the search rows. Refused sends take no seq. The decisions are made in
+Python, in the batch's order, exactly as if the sends had been stored one after another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.models import Ban, Event, Message, Mute, Room, UTCDateTime
+from persistence.search import sqlite as fts
+from persistence.search.dutch import index_text
+from rooms.access import check_post, may_moderate
+from rooms.errors import DomainError, NotFound
+from rooms.model import SLUG_RE, Actor, Restriction, RoomKind, RoomRef
+from rooms.moderation import check_slow_mode
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """One send as this module sees it (the author's wire form is the caller's business)."""
+
+    actor: Actor
+    slug: str
+    body: str
+    client_id: str
+    reply_to: int | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A send's outcome: its message id and seq; `new` is False for a repeated client_id."""
+
+    message_id: int
+    seq: int
+    new: bool
+
+
+@dataclass(slots=True)
+class _Room:
+    ref: RoomRef
+    last_seq: int
+    slow_mode_seconds: int
+
+
+_ROOM_COLS = (
+    Room.id,
+    Room.slug,
+    Room.kind,
+    Room.locked,
+    Room.archived,
+    Room.last_seq,
+    Room.slow_mode_seconds,
+)
+_INSERT_MESSAGE = (
+    insert(Message)
+    .values(
+        room_id=bindparam("room_id"),
+        seq=bindparam("seq"),
+        author_id=bindparam("author_id"),
+        client_id=bindparam("client_id"),
+        body=bindparam("body"),
+        reply_to=bindparam("reply_to"),
+        created_at=bindparam("created_at"),
+        hidden=False,
+    )
+    .returning(Message.id, sort_by_parameter_order=True)
+)
+_INSERT_EVENT = insert(Event)
+_TAKE_SEQS = (
+    update(Room)
+    .where(Room.id == bindparam("rid"))
+    .values(last_seq=Room.last_seq + bindparam("n", type_=BigInteger))
+    .returning(Room.last_seq)
+)
+_INDEX = text(f"INSERT INTO {fts.TABLE} (rowid, terms) VALUES (:id, :terms)")  # noqa: S608
+
+
+async def _rooms(conn: AsyncConnection, slugs: Sequence[str], lock: bool) -> dict[str, _Room]:
+    query = select(*_ROOM_COLS).where(Room.slug.in_(slugs)).order_by(Room.slug)
+    if lock:
+        # Rows are locked as they are read, in slug order: the global order of room locks.
+        query = query.with_for_update()
+    rooms: dict[str, _Room] = {}
+    for rid, slug, kind, locked, archived, last_seq, slow in (await conn.execute(query)).all():
+        ref = RoomRef(id=rid, slug=slug, kind=RoomKind(kind), locked=locked, archived=archived)
+        rooms[slug] = _Room(ref, int(last_seq), int(slow))
+    return rooms
+
+
+def _row(kind: str, room_id: Any, user_id: Any, at: Any, mid: Any, seq: Any, cid: Any) -> Any:
+    return select(
+        literal(kind, String).label("k"),
+        room_id.label("room_id"),
+        user_id.label("user_id"),
+        at.label("at"),
+        mid.label("mid"),
+        seq.label("seq"),
+        cid.label("cid"),
+    )
+
+
+def _none(type_: Any) -> ColumnElement[Any]:
+    return null().cast(type_)
+
+
+@dataclass(slots=True)
+class _Facts:
+    bans: dict[tuple[int, int], Restriction]
+    mutes: dict[tuple[int, int], Restriction]
+    done: dict[tuple[int, int, str], tuple[int, int]]
+    last_post: dict[tuple[int, int], datetime]
+    replies: set[tuple[int, int]]
+
+
+async def _facts(conn: AsyncConnection, sends: Sequence[tuple[Send, _Room]]) -> _Facts:
+    """Bans, mutes, earlier messages by client_id, last posts and reply targets: one query."""
+    room_ids = sorted({r.ref.id for _, r in sends})
+    user_ids = sorted({s.actor.user_id for s, _ in sends})
+    client_ids = sorted({s.client_id for s, _ in sends})
+    pairs = and_(Ban.room_id.in_(room_ids), Ban.user_id.in_(user_ids))
+    parts = [
+        _row(
+            "b",
+            Ban.room_id,
+            Ban.user_id,
+            Ban.until,
+            _none(BigInteger),
+            _none(BigInteger),
+            _none(String),
+        ).where(pairs),
+        _row(
+            "m",
+            Mute.room_id,
+            Mute.user_id,
+            Mute.until,
+            _none(BigInteger),
+            _none(BigInteger),
+            _none(String),
+        ).where(Mute.room_id.in_(room_ids), Mute.user_id.in_(user_ids)),
+        _row(
+            "d",
+            Message.room_id,
+            Message.author_id,
+            Message.created_at,
+            Message.id,
+            Message.seq,
+            Message.client_id,
+        ).where(
+            Message.author_id.in_(user_ids),
+            Message.room_id.in_(room_ids),
+            Message.client_id.in_(client_ids),
+        ),
+    ]
+    slow = sorted({r.ref.id for _, r in sends if r.slow_mode_seconds > 0})
+    if slow:
+        parts.append(
+            _row(
+                "l",
+                Message.room_id,
+                Message.author_id,
+                func.max(Message.created_at),
+                _none(BigInteger),
+                _none(BigInteger),
+                _none(String),
+            )
+            .where(Message.room_id.in_(slow), Message.author_id.in_(user_ids))
+            .group_by(Message.room_id, Message.author_id)
+        )
+    replies = sorted({s.reply_to for s, _ in sends if s.reply_to is not None})
+    if replies:
+        parts.append(
+            _row(
+                "r",
+                Message.room_id,
+                _none(Integer),
+                _none(UTCDateTime()),
+                Message.id,
+                _none(BigInteger),
+                _none(String),
+            ).where(Message.id.in_(replies))
+        )
+    facts = _Facts({}, {}, {}, {}, set())
+    for k, room_id, user_id, at, mid, seq, cid in (await conn.execute(union_all(*parts))).all():
+        if k == "b":
+            facts.bans[(room_id, user_id)] = Restriction(at)
+        elif k == "m":
+            facts.mutes[(room_id, user_id)] = Restriction(at)
+        elif k == "d":
+            facts.done[(room_id, user_id, cid)] = (int(mid), int(seq))
+        elif k == "l" and at is not None:
+            facts.last_post[(room_id, user_id)] = at
+        elif k == "r":
+            facts.replies.add((room_id, int(mid)))
+    return facts
+
+
+async def store_sends(
+    conn: AsyncConnection, sends: Sequence[Send], *, lock_rooms: bool, index: bool
+) -> list[Stored | DomainError]:
+    """Store the sends in order, each refused or stored as if alone; see the module docstring.
+
+    `lock_rooms` locks the rooms' rows first (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    holds the database); `index` writes the FTS5 rows (SQLite). The caller commits.
+    """
+    slugs = sorted({s.slug for s in sends if SLUG_RE.fullmatch(s.slug)})
+    rooms = await _rooms(conn, slugs, lock_rooms) if slugs else {}
+    results: list[Stored | DomainError | _Repeat | _Accepted | None] = [None] * len(sends)
+    found: list[tuple[int, Send, _Room]] = []
+    for i, s in enumerate(sends):
+        room = rooms.get(s.slug)
+        if room is None:
+            results[i] = NotFound(f"no room {s.slug!r}")
+        else:
+            found.append((i, s, room))
+    if not found:
+        return _final(results)
+    facts = await _facts(conn, [(s, r) for _, s, r in found])
+    # Decide each send in order, as the sequential path would, with the batch's own
+    # accepted sends counted as already stored (for slow mode and repeated client_ids).
+    accepted: dict[int, list[tuple[int, Send]]] = {}
+    next_seq = {r.ref.id: r.last_seq for _, _, r in found}
+    for i, s, room in found:
+        results[i] = _decide(s, room, facts, next_seq, accepted, i)
+    # Take the seqs of every room that got messages: one UPDATE per room, in slug order.
+    rows: list[dict[str, Any]] = []
+    for room_id in sorted(accepted, key=lambda rid: _slug_of(rooms, rid)):
+        taken = accepted[room_id]
+        top = (await conn.execute(_TAKE_SEQS, {"rid": room_id, "n": len(taken)})).scalar_one()
+        first = int(top) - len(taken) + 1
+        for k, (i, s) in enumerate(taken):
+            pending = results[i]
+            assert isinstance(pending, _Accepted) and pending.seq == first + k, "seq out of step"
+            rows.append(
+                {
+                    "room_id": room_id,
+                    "seq": first + k,
+                    "author_id": s.actor.user_id,
+                    "client_id": s.client_id,
+                    "body": s.body,
+                    "reply_to": s.reply_to,
+                    "created_at": s.at,
+                    "i": i,
+                }
+            )
+    if not rows:
+        return _final(results)
+    ids = (await conn.execute(_INSERT_MESSAGE, [{**r} for r in rows])).scalars().all()
+    events = []
+    for row, mid in zip(rows, ids, strict=True):
+        i = row["i"]
+        results[i] = Stored(int(mid), row["seq"], True)
+        events.append(
+            {
+                "room_id": row["room_id"],
+                "seq": row["seq"],
+                "type": "message",
+                "message_id": int(mid),
+                "actor_id": row["author_id"],
+                "data": {},
+                "created_at": row["created_at"],
+            }
+        )
+    await conn.execute(_INSERT_EVENT, events)
+    if index:
+        terms = [
+            {"id": int(mid), "terms": index_text(row["body"])}
+            for row, mid in zip(rows, ids, strict=True)
+            if row["body"]
+        ]
+        if terms:
+            await conn.execute(_INDEX, terms)
+    return _final(results)
+
+
+def _final(
+    results: list[Stored | DomainError | _Repeat | _Accepted | None],
+) -> list[Stored | DomainError]:
+    """Repeats of a client_id first used in this batch answer with the message just stored."""
+    out: list[Stored | DomainError] = []
+    for r in results:
+        if isinstance(r, _Repeat):
+            first = results[r.of]
+            assert isinstance(first, Stored)
+            out.append(Stored(first.message_id, first.seq, False))
+        else:
+            assert isinstance(r, Stored | DomainError)
+            out.append(r)
+    return out
+
+
+def _slug_of(rooms: dict[str, _Room], room_id: int) -> str:
+    return next(slug for slug, r in rooms.items() if r.ref.id == room_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Repeat:
+    """A repeat of the client_id of send `of` of this batch (its id is known after INSERT)."""
+
+    of: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    seq: int
+
+
+def _decide(
+    s: Send,
+    room: _Room,
+    facts: _Facts,
+    next_seq: dict[int, int],
+    accepted: dict[int, list[tuple[int, Send]]],
+    i: int,
+) -> Stored | DomainError | _Repeat | _Accepted:
+    rid, uid = room.ref.id, s.actor.user_id
+    key = (rid, uid, s.client_id)
+    try:
+        check_post(s.actor, room.ref, facts.bans.get((rid, uid)), facts.mutes.get((rid, uid)), s.at)
+        if room.slow_mode_seconds > 0 and not may_moderate(s.actor, room.ref):
+            check_slow_mode(facts.last_post.get((rid, uid)), s.at, room.slow_mode_seconds)
+    except DomainError as exc:
+        # A resend of a message that made it before the refusal still gets its ack.
+        return _repeat(facts, key) or exc
+    if s.reply_to is not None and (rid, s.reply_to) not in facts.replies:
+        return NotFound(f"no message {s.reply_to} in room {s.slug} to reply to")
+    earlier = _repeat(facts, key)
+    if earlier is not None:
+        return earlier
+    next_seq[rid] += 1
+    accepted.setdefault(rid, []).append((i, s))
+    facts.done[key] = (-1 - i, 0)  # a negative id: stored by send i of this batch
+    facts.last_post[(rid, uid)] = s.at
+    return _Accepted(next_seq[rid])
+
+
+def _repeat(facts: _Facts, key: tuple[int, int, str]) -> Stored | _Repeat | None:
+    done = facts.done.get(key)
+    if done is None:
+        return None
+    mid, seq = done
+    if mid < 0:
+        return _Repeat(-1 - mid)
+    return Stored(mid, seq, False)
