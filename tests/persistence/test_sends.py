@@ -1,0 +1,177 @@
+"""Set-based sends (persistence/sends.py via chat.store): a batch decides each send as if
+the sends had been stored one after another, and takes seqs only for the accepted ones."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select, update
+
+from chat import store
+from chat.store import Acked, SendRequest
+from persistence.accounts import actor_for, user_by_name
+from persistence.db import Database
+from persistence.events import author_wire
+from persistence.models import Ban, Event, Message, Mute, Room, User, utcnow
+from rooms.errors import Forbidden, Muted, NotFound, RateLimited
+from tests.helpers import ROOT
+
+
+async def request(
+    db: Database, username: str, room: str, client_id: str, reply_to: int | None = None
+) -> SendRequest:
+    async with db.read() as session:
+        user = await user_by_name(session, username)
+        assert user is not None
+        actor = await actor_for(session, user)
+        return SendRequest(
+            actor, author_wire(user), room, f"bericht {client_id}", client_id, reply_to
+        )
+
+
+async def sanction(db: Database, kind: type[Ban] | type[Mute], username: str, slug: str) -> None:
+    async with db.write() as s:
+        user = (await s.execute(select(User.id).where(User.username == username))).scalar_one()
+        room = (await s.execute(select(Room.id).where(Room.slug == slug))).scalar_one()
+        s.add(kind(room_id=room, user_id=user, until=utcnow() + timedelta(hours=1)))
+
+
+async def room_rows(db: Database, slug: str) -> tuple[list[int], list[int], int]:
+    """The room's event seqs, message seqs and last_seq."""
+    async with db.read() as s:
+        room = (await s.execute(select(Room).where(Room.slug == slug))).scalar_one()
+        events = (
+            await s.execute(select(Event.seq).where(Event.room_id == room.id).order_by(Event.seq))
+        ).scalars()
+        messages = (
+            await s.execute(
+                select(Message.seq).where(Message.room_id == room.id).order_by(Message.seq)
+            )
+        ).scalars()
+        return list(events), list(messages), room.last_seq
+
+
+async def test_repeats_within_one_batch_answer_the_first(database: Database) -> None:
+    """Two sends of a batch with one client_id: one message, the other gets its ack."""
+    batch = [
+        await request(database, "ann", "theme-one", "x"),
+        await request(database, "ann", "theme-one", "x"),
+        await request(database, "amy", "theme-one", "x"),  # another author: a new message
+        await request(database, "ann", "theme-two", "x"),  # another room: a new message
+        await request(database, "ann", "theme-one", "y"),
+    ]
+    results = await store.post_many(database, batch)
+    assert all(isinstance(r, Acked) for r in results)
+    acks: list[Acked] = [r for r in results if isinstance(r, Acked)]
+    assert acks[0].frame is not None and acks[1].frame is None
+    assert (acks[1].message_id, acks[1].seq) == (acks[0].message_id, acks[0].seq)
+    assert [acks[0].seq, acks[2].seq, acks[4].seq] == [1, 2, 3]
+    assert acks[3].seq == 1
+    assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 2, 3], 3)
+    # And across batches, the same answer again.
+    again = await store.post(database, await request(database, "ann", "theme-one", "x"))
+    assert (again.message_id, again.seq, again.frame) == (acks[0].message_id, 1, None)
+
+
+async def test_refusals_mixed_with_accepted_sends_take_no_seq(database: Database) -> None:
+    await sanction(database, Mute, "bob", "theme-one")
+    await sanction(database, Ban, "amy", "theme-one")
+    first = await store.post(database, await request(database, "ann", "theme-one", "a"))
+    batch = [
+        await request(database, "bob", "theme-one", "b1"),  # muted
+        await request(database, "ann", "theme-one", "a2", reply_to=first.message_id),
+        await request(database, "amy", "theme-one", "c1"),  # banned
+        await request(database, "ann", "theme-one", "a3", reply_to=999_999),  # no such message
+        await request(database, "ann", "area-b", "a4"),  # ann may not read area-b
+        await request(database, "ann", "no-such-room", "a5"),
+        await request(database, "ann", "Bad Slug!", "a6"),
+        await request(database, "rita", "theme-one", "r1"),
+    ]
+    results = await store.post_many(database, batch)
+    assert isinstance(results[0], Muted)
+    assert isinstance(results[1], Acked) and results[1].seq == 2
+    assert results[1].frame is not None and results[1].frame["reply_to"] == first.message_id
+    assert isinstance(results[2], Forbidden)
+    assert isinstance(results[3], NotFound)
+    assert isinstance(results[4], Forbidden)
+    assert isinstance(results[5], NotFound) and isinstance(results[6], NotFound)
+    assert isinstance(results[7], Acked) and results[7].seq == 3
+    assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 2, 3], 3)
+
+
+async def test_slow_mode_counts_the_batch_own_sends(database: Database) -> None:
+    """In slow mode the second send of one author in a batch is refused, a repeat of the
+    first's client_id still gets the original ack, and a moderator is exempt."""
+    async with database.write() as s:
+        await s.execute(update(Room).where(Room.slug == "theme-two").values(slow_mode_seconds=60))
+    batch = [
+        await request(database, "ann", "theme-two", "s1"),
+        await request(database, "ann", "theme-two", "s2"),
+        await request(database, "ann", "theme-two", "s1"),
+        await request(database, "mo", "theme-two", "m1"),
+        await request(database, "mo", "theme-two", "m2"),
+    ]
+    results = await store.post_many(database, batch)
+    assert isinstance(results[0], Acked) and results[0].seq == 1
+    assert isinstance(results[1], RateLimited)
+    assert isinstance(results[2], Acked) and (results[2].seq, results[2].frame) == (1, None)
+    assert [r.seq for r in results[3:] if isinstance(r, Acked)] == [2, 3]
+    with pytest.raises(RateLimited):
+        await store.post(database, await request(database, "ann", "theme-two", "s3"))
+
+
+async def test_a_single_send_takes_few_statements(database: Database) -> None:
+    """The statements of one send with no load (counted at the driver), commit included."""
+    req = await request(database, "ann", "theme-one", "one")
+    await store.post(database, await request(database, "ann", "theme-one", "warm"))
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        statements.append(sql.split()[0].upper())
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await store.post(database, req)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    # rooms, checks, seqs, message, event (+ BEGIN and the search row on SQLite)
+    assert len(statements) <= (7 if database.is_sqlite else 5), statements
+
+
+@pytest.mark.slow
+async def test_group_commits_of_several_processes_keep_seqs_gap_free(
+    db_url: str, database: Database
+) -> None:
+    """Three OS processes, each with its own group commit, send to two rooms at once."""
+    users, per = ["ann", "amy", "rita"], 120
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.persistence.send_writer",
+            db_url,
+            "theme-one,theme-two",
+            user,
+            str(per),
+            f"p{n}",
+            cwd=ROOT,
+        )
+        for n, user in enumerate(users)
+    ]
+    async with asyncio.timeout(120):
+        codes = [await p.wait() for p in procs]
+    assert codes == [0] * len(users)
+    total = 0
+    for slug in ("theme-one", "theme-two"):
+        events, messages, last = await room_rows(database, slug)
+        assert events == messages == list(range(1, last + 1))
+        total += last
+    # Every tenth send repeated its predecessor's client_id: stored once.
+    assert total == len(users) * (per - per // 10)
+    async with database.read() as s:
+        n = (await s.execute(select(func.count()).select_from(Message))).scalar_one()
+    assert n == total
