@@ -21,7 +21,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
-    and_,
     bindparam,
     func,
     insert,
@@ -104,13 +103,21 @@ _TAKE_SEQS = (
 _INDEX = text(f"INSERT INTO {fts.TABLE} (rowid, terms) VALUES (:id, :terms)")  # noqa: S608
 
 
+def _in(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+_ROOMS = select(*_ROOM_COLS).where(Room.slug.in_(_in("slugs"))).order_by(Room.slug)
+# Rows are locked as they are read, in slug order: the global order of room locks.
+_ROOMS_LOCKED = _ROOMS.with_for_update()
+
+
 async def _rooms(conn: AsyncConnection, slugs: Sequence[str], lock: bool) -> dict[str, _Room]:
-    query = select(*_ROOM_COLS).where(Room.slug.in_(slugs)).order_by(Room.slug)
-    if lock:
-        # Rows are locked as they are read, in slug order: the global order of room locks.
-        query = query.with_for_update()
+    query = _ROOMS_LOCKED if lock else _ROOMS
     rooms: dict[str, _Room] = {}
-    for rid, slug, kind, locked, archived, last_seq, slow in (await conn.execute(query)).all():
+    for rid, slug, kind, locked, archived, last_seq, slow in (
+        await conn.execute(query, {"slugs": slugs})
+    ).all():
         ref = RoomRef(id=rid, slug=slug, kind=RoomKind(kind), locked=locked, archived=archived)
         rooms[slug] = _Room(ref, int(last_seq), int(slow))
     return rooms
@@ -132,6 +139,55 @@ def _none(type_: Any) -> ColumnElement[Any]:
     return null().cast(type_)
 
 
+def _facts_query(slow: bool, replies: bool) -> Any:
+    """The facts of a batch as rows (k, room_id, user_id, at, mid, seq, cid); see `_facts`."""
+    no_id, no_text = _none(BigInteger), _none(String)
+    parts = [
+        _row("b", Ban.room_id, Ban.user_id, Ban.until, no_id, no_id, no_text).where(
+            Ban.room_id.in_(_in("rooms")), Ban.user_id.in_(_in("users"))
+        ),
+        _row("m", Mute.room_id, Mute.user_id, Mute.until, no_id, no_id, no_text).where(
+            Mute.room_id.in_(_in("rooms")), Mute.user_id.in_(_in("users"))
+        ),
+        _row(
+            "d",
+            Message.room_id,
+            Message.author_id,
+            Message.created_at,
+            Message.id,
+            Message.seq,
+            Message.client_id,
+        ).where(
+            Message.author_id.in_(_in("users")),
+            Message.room_id.in_(_in("rooms")),
+            Message.client_id.in_(_in("cids")),
+        ),
+    ]
+    if slow:
+        last = func.max(Message.created_at)
+        parts.append(
+            _row("l", Message.room_id, Message.author_id, last, no_id, no_id, no_text)
+            .where(Message.room_id.in_(_in("slow")), Message.author_id.in_(_in("users")))
+            .group_by(Message.room_id, Message.author_id)
+        )
+    if replies:
+        parts.append(
+            _row(
+                "r",
+                Message.room_id,
+                _none(Integer),
+                _none(UTCDateTime()),
+                Message.id,
+                no_id,
+                no_text,
+            ).where(Message.id.in_(_in("replies")))
+        )
+    return union_all(*parts)
+
+
+_FACTS = {(slow, rep): _facts_query(slow, rep) for slow in (False, True) for rep in (False, True)}
+
+
 @dataclass(slots=True)
 class _Facts:
     bans: dict[tuple[int, int], Restriction]
@@ -142,74 +198,25 @@ class _Facts:
 
 
 async def _facts(conn: AsyncConnection, sends: Sequence[tuple[Send, _Room]]) -> _Facts:
-    """Bans, mutes, earlier messages by client_id, last posts and reply targets: one query."""
-    room_ids = sorted({r.ref.id for _, r in sends})
-    user_ids = sorted({s.actor.user_id for s, _ in sends})
-    client_ids = sorted({s.client_id for s, _ in sends})
-    pairs = and_(Ban.room_id.in_(room_ids), Ban.user_id.in_(user_ids))
-    parts = [
-        _row(
-            "b",
-            Ban.room_id,
-            Ban.user_id,
-            Ban.until,
-            _none(BigInteger),
-            _none(BigInteger),
-            _none(String),
-        ).where(pairs),
-        _row(
-            "m",
-            Mute.room_id,
-            Mute.user_id,
-            Mute.until,
-            _none(BigInteger),
-            _none(BigInteger),
-            _none(String),
-        ).where(Mute.room_id.in_(room_ids), Mute.user_id.in_(user_ids)),
-        _row(
-            "d",
-            Message.room_id,
-            Message.author_id,
-            Message.created_at,
-            Message.id,
-            Message.seq,
-            Message.client_id,
-        ).where(
-            Message.author_id.in_(user_ids),
-            Message.room_id.in_(room_ids),
-            Message.client_id.in_(client_ids),
-        ),
-    ]
+    """Bans, mutes, earlier messages by client_id, last posts and reply targets: one query.
+
+    The IN lists select a superset of the batch's (room, author) pairs; only those of the
+    batch are ever looked up.
+    """
+    params: dict[str, list[Any]] = {
+        "rooms": sorted({r.ref.id for _, r in sends}),
+        "users": sorted({s.actor.user_id for s, _ in sends}),
+        "cids": sorted({s.client_id for s, _ in sends}),
+    }
     slow = sorted({r.ref.id for _, r in sends if r.slow_mode_seconds > 0})
-    if slow:
-        parts.append(
-            _row(
-                "l",
-                Message.room_id,
-                Message.author_id,
-                func.max(Message.created_at),
-                _none(BigInteger),
-                _none(BigInteger),
-                _none(String),
-            )
-            .where(Message.room_id.in_(slow), Message.author_id.in_(user_ids))
-            .group_by(Message.room_id, Message.author_id)
-        )
     replies = sorted({s.reply_to for s, _ in sends if s.reply_to is not None})
+    if slow:
+        params["slow"] = slow
     if replies:
-        parts.append(
-            _row(
-                "r",
-                Message.room_id,
-                _none(Integer),
-                _none(UTCDateTime()),
-                Message.id,
-                _none(BigInteger),
-                _none(String),
-            ).where(Message.id.in_(replies))
-        )
+        params["replies"] = replies
+    query = _FACTS[(bool(slow), bool(replies))]
     facts = _Facts({}, {}, {}, {}, set())
-    for k, room_id, user_id, at, mid, seq, cid in (await conn.execute(union_all(*parts))).all():
+    for k, room_id, user_id, at, mid, seq, cid in (await conn.execute(query, params)).all():
         if k == "b":
             facts.bans[(room_id, user_id)] = Restriction(at)
         elif k == "m":
@@ -252,7 +259,8 @@ async def store_sends(
         results[i] = _decide(s, room, facts, next_seq, accepted, i)
     # Take the seqs of every room that got messages: one UPDATE per room, in slug order.
     rows: list[dict[str, Any]] = []
-    for room_id in sorted(accepted, key=lambda rid: _slug_of(rooms, rid)):
+    slug_of = {r.ref.id: slug for slug, r in rooms.items()}
+    for room_id in sorted(accepted, key=slug_of.__getitem__):
         taken = accepted[room_id]
         top = (await conn.execute(_TAKE_SEQS, {"rid": room_id, "n": len(taken)})).scalar_one()
         first = int(top) - len(taken) + 1
@@ -315,10 +323,6 @@ def _final(
             assert isinstance(r, Stored | DomainError)
             out.append(r)
     return out
-
-
-def _slug_of(rooms: dict[str, _Room], room_id: int) -> str:
-    return next(slug for slug, r in rooms.items() if r.ref.id == room_id)
 
 
 @dataclass(frozen=True, slots=True)
