@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
+    case,
     func,
     insert,
     literal,
@@ -94,12 +95,19 @@ _INSERT_MESSAGE = (
     .returning(Message.id, sort_by_parameter_order=True)
 )
 _INSERT_EVENT = insert(Event)
-_TAKE_SEQS = (
-    update(Room)
-    .where(Room.id == bindparam("rid"))
-    .values(last_seq=Room.last_seq + bindparam("n", type_=BigInteger))
-    .returning(Room.last_seq)
-)
+
+
+def _take_seqs(accepted: dict[int, list[tuple[int, Send]]]) -> Any:
+    """`UPDATE rooms SET last_seq = last_seq + n(room) ... RETURNING id, last_seq`."""
+    counts = {rid: len(taken) for rid, taken in accepted.items()}
+    return (
+        update(Room)
+        .where(Room.id.in_(list(counts)))
+        .values(last_seq=Room.last_seq + case(counts, value=Room.id))
+        .returning(Room.id, Room.last_seq)
+    )
+
+
 _INDEX = text(f"INSERT INTO {fts.TABLE} (rowid, terms) VALUES (:id, :terms)")  # noqa: S608
 
 
@@ -257,28 +265,28 @@ async def store_sends(
     next_seq = {r.ref.id: r.last_seq for _, _, r in found}
     for i, s, room in found:
         results[i] = _decide(s, room, facts, next_seq, accepted, i)
-    # Take the seqs of every room that got messages: one UPDATE per room, in slug order.
+    # Take the seqs of every room that got messages in one UPDATE (its rows are ours already:
+    # locked above on PostgreSQL, the whole database on SQLite), and check them.
     rows: list[dict[str, Any]] = []
-    slug_of = {r.ref.id: slug for slug, r in rooms.items()}
-    for room_id in sorted(accepted, key=slug_of.__getitem__):
-        taken = accepted[room_id]
-        top = (await conn.execute(_TAKE_SEQS, {"rid": room_id, "n": len(taken)})).scalar_one()
-        first = int(top) - len(taken) + 1
-        for k, (i, s) in enumerate(taken):
-            pending = results[i]
-            assert isinstance(pending, _Accepted) and pending.seq == first + k, "seq out of step"
-            rows.append(
-                {
-                    "room_id": room_id,
-                    "seq": first + k,
-                    "author_id": s.actor.user_id,
-                    "client_id": s.client_id,
-                    "body": s.body,
-                    "reply_to": s.reply_to,
-                    "created_at": s.at,
-                    "i": i,
-                }
-            )
+    if accepted:
+        tops = {rid: top for rid, top in (await conn.execute(_take_seqs(accepted))).all()}
+        for room_id, taken in accepted.items():
+            first = int(tops[room_id]) - len(taken) + 1
+            for k, (i, s) in enumerate(taken):
+                pending = results[i]
+                assert isinstance(pending, _Accepted) and pending.seq == first + k, "seq skew"
+                rows.append(
+                    {
+                        "room_id": room_id,
+                        "seq": first + k,
+                        "author_id": s.actor.user_id,
+                        "client_id": s.client_id,
+                        "body": s.body,
+                        "reply_to": s.reply_to,
+                        "created_at": s.at,
+                        "i": i,
+                    }
+                )
     if not rows:
         return _final(results)
     ids = (await conn.execute(_INSERT_MESSAGE, [{**r} for r in rows])).scalars().all()
