@@ -39,6 +39,8 @@ class GroupCommit:
         self.pending: list[tuple[SendRequest, asyncio.Future[Acked]]] = []
         self.inflight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        # Rooms of the batches in flight: a room's sends go to one batch at a time.
+        self.claimed: set[str] = set()
         self.batches = 0
         self.largest = 0
 
@@ -55,12 +57,34 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         try:
-            while self.pending:
-                batch = self.pending[:MAX_BATCH]
-                del self.pending[:MAX_BATCH]
-                await self._commit(batch)
+            while batch := self._take():
+                try:
+                    await self._commit(batch)
+                finally:
+                    self.claimed.difference_update(req.slug for req, _ in batch)
         finally:
             self.inflight -= 1
+
+    def _take(self) -> list[tuple[SendRequest, asyncio.Future[Acked]]]:
+        """The next batch: pending sends, in arrival order, of rooms no other batch holds.
+
+        Batches in flight at once (PostgreSQL) then lock disjoint rooms instead of queuing on
+        each other's row locks; a room's sends stay in arrival order, one batch at a time.
+        """
+        batch: list[tuple[SendRequest, asyncio.Future[Acked]]] = []
+        rest: list[tuple[SendRequest, asyncio.Future[Acked]]] = []
+        busy = self.claimed
+        for item in self.pending:
+            if len(batch) < MAX_BATCH and item[0].slug not in busy:
+                batch.append(item)
+            else:
+                rest.append(item)
+        if not batch:
+            return batch
+        self.pending = rest
+        # Claimed once the batch is chosen: a room of this batch is open to it throughout.
+        self.claimed.update(req.slug for req, _ in batch)
+        return batch
 
     async def _commit(self, batch: list[tuple[SendRequest, asyncio.Future[Acked]]]) -> None:
         # Each send locks its room's row until the commit. Batches running at once (here and

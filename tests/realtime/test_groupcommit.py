@@ -71,3 +71,34 @@ async def test_concurrent_batches_over_shared_rooms_never_deadlock(database: Dat
             if q.slug == room and isinstance(r, Acked)
         )
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_batches_in_flight_hold_disjoint_rooms_and_keep_arrival_order(
+    database: Database,
+) -> None:
+    """Several batches at once (as on PostgreSQL) never share a room; per room, seqs follow
+    the order in which the sends arrived."""
+    commit = GroupCommit(database)
+    commit.max_inflight = 4
+    rooms = ["theme-one", "theme-two", "area-a"]
+    reqs = [await request(database, "rita", rooms[i % 3], f"o{i}") for i in range(150)]
+    held: list[set[str]] = []
+    original = commit._commit
+
+    async def watched(batch: list[tuple[SendRequest, asyncio.Future[Acked]]]) -> None:
+        mine = {req.slug for req, _ in batch}
+        assert all(not (mine & other) for other in held)
+        held.append(mine)
+        try:
+            await original(batch)
+        finally:
+            held.remove(mine)
+
+    commit._commit = watched  # type: ignore[method-assign]
+    async with asyncio.timeout(60):
+        acks = await asyncio.gather(*(commit.post(r) for r in reqs))
+    for room in rooms:
+        seqs = [a.seq for r, a in zip(reqs, acks, strict=True) if r.slug == room]
+        assert seqs == list(range(1, 51))
+    assert commit.claimed == set() and commit.pending == []
+    await commit.close()
