@@ -2,8 +2,9 @@
 
 Each send is a short transaction that mostly waits: for SQLite's single write lock, or for
 the room row's lock on PostgreSQL. Under load, sends that arrive while a transaction is
-running are queued and then stored together, each in its own savepoint
-(`store.post_many`), so one commit serves many. With no load a send goes alone, at once.
+running are queued and then stored together, set-based (`store.post_many`: a fixed
+number of statements per batch), so one commit and a few round trips serve many. With no
+load a send goes alone, at once.
 
 The batch runs in a task of its own, not in the sender's, so that a connection closing
 mid-send cannot cancel the other senders' transaction. Every sender waits for its own
