@@ -274,7 +274,9 @@ async def store_sends(
             first = int(tops[room_id]) - len(taken) + 1
             for k, (i, s) in enumerate(taken):
                 pending = results[i]
-                assert isinstance(pending, _Accepted) and pending.seq == first + k, "seq skew"
+                if not isinstance(pending, _Accepted) or pending.seq != first + k:
+                    # Someone took seqs of a room we hold: never store out of step.
+                    raise RuntimeError(f"room {room_id}: seq {first + k} was not ours to take")
                 rows.append(
                     {
                         "room_id": room_id,
@@ -289,7 +291,7 @@ async def store_sends(
                 )
     if not rows:
         return _final(results)
-    ids = (await conn.execute(_INSERT_MESSAGE, [{**r} for r in rows])).scalars().all()
+    ids = (await conn.execute(_INSERT_MESSAGE, rows)).scalars().all()
     events = []
     for row, mid in zip(rows, ids, strict=True):
         i = row["i"]
