@@ -106,7 +106,10 @@ class Outbound:
         self.max_frames = max_frames
         # A list, not a deque: an empty deque costs 600 bytes on each of 10,000 idle
         # connections, and the writer takes frames from the front in batches.
-        self.frames: list[tuple[str, bool]] = []
+        # Plain `str`s: a tuple per frame would be a GC-tracked allocation per delivery, and
+        # at 500 recipients an event those make the collector run (and pause) often.
+        # Ephemeral frames are marked by their type (`Ephemeral`).
+        self.frames: list[str] = []
         self.chars = 0
         self.closing = False
         self.close_code: int | None = None
@@ -159,7 +162,7 @@ class Outbound:
         return True
 
     def _append(self, frame: str, ephemeral: bool) -> None:
-        self.frames.append((frame, ephemeral))
+        self.frames.append(Ephemeral(frame) if ephemeral else frame)
         self.chars += len(frame)
         self._kick()
 
@@ -196,10 +199,10 @@ class Outbound:
         )
 
     def _drop_ephemeral(self) -> None:
-        kept = [item for item in self.frames if not item[1]]
+        kept = [f for f in self.frames if type(f) is not Ephemeral]
         if len(kept) != len(self.frames):
             self.frames = kept
-            self.chars = sum(len(f) for f, _ in kept)
+            self.chars = sum(len(f) for f in kept)
 
     def _wake_put(self) -> None:
         if self._room is not None:
@@ -207,18 +210,24 @@ class Outbound:
 
     def _take_batch(self) -> str:
         frames = self.frames
-        count = size = 0
-        for frame, _ in frames:
-            if count and size + len(frame) + 1 > MAX_BATCH_CHARS:
-                break
-            count += 1
-            size += len(frame) + 1
-        parts = [frame for frame, _ in frames[:count]]
-        del frames[:count]
-        self.chars -= size - count
+        if len(frames) == 1:
+            # The usual case: one event, the same str object for every recipient (so its
+            # WebSocket frame is built once), taken without allocating anything.
+            batch = str(frames.pop()) if type(frames[0]) is Ephemeral else frames.pop()
+            self.chars = 0
+        else:
+            count = size = 0
+            for frame in frames:
+                if count and size + len(frame) + 1 > MAX_BATCH_CHARS:
+                    break
+                count += 1
+                size += len(frame) + 1
+            batch = "\n".join(frames[:count])
+            del frames[:count]
+            self.chars -= size - count
         if self._room is not None and not self._over_low_water():
             self._room.set()
-        return parts[0] if count == 1 else "\n".join(parts)
+        return batch
 
     async def _write(self) -> None:
         try:
@@ -280,6 +289,12 @@ class Outbound:
                     task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+
+class Ephemeral(str):
+    """A queued frame that may be dropped when the queue is full (typing, presence)."""
+
+    __slots__ = ()
 
 
 class _Flusher:
