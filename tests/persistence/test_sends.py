@@ -175,3 +175,43 @@ async def test_group_commits_of_several_processes_keep_seqs_gap_free(
     async with database.read() as s:
         n = (await s.execute(select(func.count()).select_from(Message))).scalar_one()
     assert n == total
+
+
+@pytest.mark.slow
+async def test_batches_and_single_event_writers_share_a_room_without_gaps(
+    db_url: str, database: Database
+) -> None:
+    """Group commits (set-based) and the one-event path (`next_seq`, as edits and moderation
+    take it) writing one room from separate processes: one gap-free stream."""
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.persistence.send_writer",
+            db_url,
+            "theme-one",
+            user,
+            "60",
+            f"g{n}",
+            cwd=ROOT,
+        )
+        for n, user in enumerate(["ann", "amy"])
+    ] + [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.persistence.seq_writer",
+            db_url,
+            "theme-one",
+            "rita",
+            "40",
+            "s",
+            cwd=ROOT,
+        )
+    ]
+    async with asyncio.timeout(120):
+        codes = [await p.wait() for p in procs]
+    assert codes == [0, 0, 0]
+    events, messages, last = await room_rows(database, "theme-one")
+    assert events == messages == list(range(1, last + 1))
+    assert last == 2 * (60 - 6) + 40
