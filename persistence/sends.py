@@ -265,58 +265,128 @@ async def store_sends(
     next_seq = {r.ref.id: r.last_seq for _, _, r in found}
     for i, s, room in found:
         results[i] = _decide(s, room, facts, next_seq, accepted, i)
-    # Take the seqs of every room that got messages in one UPDATE (its rows are ours already:
-    # locked above on PostgreSQL, the whole database on SQLite), and check them.
-    rows: list[dict[str, Any]] = []
-    if accepted:
-        tops = {rid: top for rid, top in (await conn.execute(_take_seqs(accepted))).all()}
-        for room_id, taken in accepted.items():
-            first = int(tops[room_id]) - len(taken) + 1
-            for k, (i, s) in enumerate(taken):
-                pending = results[i]
-                if not isinstance(pending, _Accepted) or pending.seq != first + k:
-                    # Someone took seqs of a room we hold: never store out of step.
-                    raise RuntimeError(f"room {room_id}: seq {first + k} was not ours to take")
-                rows.append(
-                    {
-                        "room_id": room_id,
-                        "seq": first + k,
-                        "author_id": s.actor.user_id,
-                        "client_id": s.client_id,
-                        "body": s.body,
-                        "reply_to": s.reply_to,
-                        "created_at": s.at,
-                        "i": i,
-                    }
-                )
-    if not rows:
+    if not accepted:
         return _final(results)
-    ids = (await conn.execute(_INSERT_MESSAGE, rows)).scalars().all()
-    events = []
+    rows: list[dict[str, Any]] = []
+    for room_id, taken in accepted.items():
+        for i, s in taken:
+            pending = results[i]
+            assert isinstance(pending, _Accepted)
+            rows.append(
+                {
+                    "room_id": room_id,
+                    "seq": pending.seq,
+                    "author_id": s.actor.user_id,
+                    "client_id": s.client_id,
+                    "body": s.body,
+                    "reply_to": s.reply_to,
+                    "created_at": s.at,
+                    "seq_of": i,
+                }
+            )
+    if lock_rooms:
+        ids = await _write_postgres(conn, rows, accepted, next_seq)
+    else:
+        ids = await _write_sqlite(conn, rows, accepted, next_seq, index)
     for row, mid in zip(rows, ids, strict=True):
-        i = row["i"]
-        results[i] = Stored(int(mid), row["seq"], True)
-        events.append(
+        results[row["seq_of"]] = Stored(mid, row["seq"], True)
+    return _final(results)
+
+
+def _check_tops(tops: dict[int, int], next_seq: dict[int, int]) -> None:
+    for room_id, top in tops.items():
+        if int(top) != next_seq[room_id]:
+            # Someone took seqs of a room we hold: never store out of step.
+            raise RuntimeError(f"room {room_id}: last_seq {top}, expected {next_seq[room_id]}")
+
+
+async def _write_sqlite(
+    conn: AsyncConnection,
+    rows: list[dict[str, Any]],
+    accepted: dict[int, list[tuple[int, Send]]],
+    next_seq: dict[int, int],
+    index: bool,
+) -> list[int]:
+    """The seqs (one UPDATE), messages, events and search rows: four statements."""
+    _check_tops(dict((await conn.execute(_take_seqs(accepted))).all()), next_seq)
+    ids = [int(i) for i in (await conn.execute(_INSERT_MESSAGE, rows)).scalars().all()]
+    await conn.execute(
+        _INSERT_EVENT,
+        [
             {
                 "room_id": row["room_id"],
                 "seq": row["seq"],
                 "type": "message",
-                "message_id": int(mid),
+                "message_id": mid,
                 "actor_id": row["author_id"],
                 "data": {},
                 "created_at": row["created_at"],
             }
-        )
-    await conn.execute(_INSERT_EVENT, events)
+            for row, mid in zip(rows, ids, strict=True)
+        ],
+    )
     if index:
         terms = [
-            {"id": int(mid), "terms": index_text(row["body"])}
+            {"id": mid, "terms": index_text(row["body"])}
             for row, mid in zip(rows, ids, strict=True)
             if row["body"]
         ]
         if terms:
             await conn.execute(_INDEX, terms)
-    return _final(results)
+    return ids
+
+
+# PostgreSQL: the seqs, the messages and their events in one statement (one round trip),
+# the rows passed as arrays. The rooms' rows are locked already, so the seqs computed from
+# their last_seq are ours; the returned tops are checked all the same.
+_WRITE_PG = text(
+    """
+WITH u AS (
+  UPDATE rooms SET last_seq = rooms.last_seq + v.n
+  FROM unnest(CAST(:u_ids AS integer[]), CAST(:u_ns AS bigint[])) AS v(id, n)
+  WHERE rooms.id = v.id
+  RETURNING rooms.id, rooms.last_seq
+), m AS (
+  INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden)
+  SELECT r, q, a, c, b, p, t, false FROM unnest(
+    CAST(:rooms AS integer[]), CAST(:seqs AS bigint[]), CAST(:authors AS integer[]),
+    CAST(:cids AS varchar[]), CAST(:bodies AS text[]), CAST(:replies AS bigint[]),
+    CAST(:ats AS timestamptz[])
+  ) AS x(r, q, a, c, b, p, t)
+  RETURNING id, room_id, seq, author_id, created_at
+), e AS (
+  INSERT INTO events (room_id, seq, type, message_id, actor_id, data, created_at)
+  SELECT room_id, seq, 'message', id, author_id, CAST('{}' AS json), created_at FROM m
+)
+SELECT m.room_id, m.seq, m.id, (SELECT u.last_seq FROM u WHERE u.id = m.room_id) FROM m
+"""
+)
+
+
+async def _write_postgres(
+    conn: AsyncConnection,
+    rows: list[dict[str, Any]],
+    accepted: dict[int, list[tuple[int, Send]]],
+    next_seq: dict[int, int],
+) -> list[int]:
+    params = {
+        "u_ids": list(accepted),
+        "u_ns": [len(taken) for taken in accepted.values()],
+        "rooms": [r["room_id"] for r in rows],
+        "seqs": [r["seq"] for r in rows],
+        "authors": [r["author_id"] for r in rows],
+        "cids": [r["client_id"] for r in rows],
+        "bodies": [r["body"] for r in rows],
+        "replies": [r["reply_to"] for r in rows],
+        "ats": [r["created_at"] for r in rows],
+    }
+    ids: dict[tuple[int, int], int] = {}
+    tops: dict[int, int] = {}
+    for room_id, seq, mid, top in (await conn.execute(_WRITE_PG, params)).all():
+        ids[(room_id, seq)] = int(mid)
+        tops[room_id] = int(top)
+    _check_tops(tops, next_seq)
+    return [ids[(r["room_id"], r["seq"])] for r in rows]
 
 
 def _final(
