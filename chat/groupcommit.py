@@ -25,6 +25,9 @@ log = logging.getLogger("werkplaats.sends")
 # Sends per transaction: large enough to amortise a commit, small enough to keep a batch's
 # row lock short and its latency below a few tens of milliseconds.
 MAX_BATCH = 64
+# PostgreSQL batches are set-based statements with rooms disjoint from the other batches in
+# flight: a larger batch costs few more round trips (W4: ~1,650 -> ~2,000 acks/s measured).
+POSTGRES_MAX_BATCH = 256
 # Transactions in flight at once: SQLite has one writer; PostgreSQL serves several rooms
 # in parallel (sends to one room queue on its row lock anyway).
 SQLITE_INFLIGHT = 1
@@ -37,6 +40,7 @@ class GroupCommit:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.max_inflight = SQLITE_INFLIGHT if db.is_sqlite else POSTGRES_INFLIGHT
+        self.max_batch = MAX_BATCH if db.is_sqlite else POSTGRES_MAX_BATCH
         self.pending: list[tuple[SendRequest, asyncio.Future[Acked]]] = []
         self.inflight = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -76,7 +80,7 @@ class GroupCommit:
         rest: list[tuple[SendRequest, asyncio.Future[Acked]]] = []
         busy = self.claimed
         for item in self.pending:
-            if len(batch) < MAX_BATCH and item[0].slug not in busy:
+            if len(batch) < self.max_batch and item[0].slug not in busy:
                 batch.append(item)
             else:
                 rest.append(item)
