@@ -17,12 +17,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, and_, cast, false, func, literal_column, null, select
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal_column,
+    null,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.db import Database
 from persistence.events import iso
-from persistence.mentions import _like_me
 from persistence.models import (
     Ban,
     Event,
@@ -63,16 +74,16 @@ class Login:
     expires_at: datetime
 
 
-def _login_query(token_hash: str, now: datetime) -> Any:
+def _login_statement() -> Any:
     """One statement: the session's user, then one row per area room and moderated room.
 
     Every branch looks the session up by its unique token hash with the same conditions,
     so revocation and expiry are exactly those of the session row read here.
     """
     live = and_(
-        SessionRow.token_hash == token_hash,
+        SessionRow.token_hash == bindparam("token_hash"),
         SessionRow.revoked_at.is_(None),
-        SessionRow.expires_at > now,
+        SessionRow.expires_at > bindparam("now"),
     )
     user_of = User.id == SessionRow.user_id
     head = (
@@ -108,6 +119,10 @@ def _login_query(token_hash: str, now: datetime) -> Any:
     return head.union_all(areas, moderated)
 
 
+# Built once: constructing a statement and its cache key costs more than running it.
+_LOGIN = _login_statement()
+
+
 def _actor_of(user: User, rows: Sequence[Any]) -> Actor:
     kind_at = len(_USER_COLUMNS) + 1
     return Actor(
@@ -121,7 +136,7 @@ def _actor_of(user: User, rows: Sequence[Any]) -> Actor:
 
 async def login(conn: AsyncConnection, token_hash: str, now: datetime) -> Login | None:
     """The unexpired, unrevoked session with this token hash: its user and permissions."""
-    rows = (await conn.execute(_login_query(token_hash, now))).all()
+    rows = (await conn.execute(_LOGIN, {"token_hash": token_hash, "now": now})).all()
     if not rows:
         return None
     first = rows[0]
@@ -129,23 +144,31 @@ async def login(conn: AsyncConnection, token_hash: str, now: datetime) -> Login 
     return Login(user, _actor_of(user, rows), first[len(_USER_COLUMNS)])
 
 
-async def actor_by_id(conn: AsyncConnection, user_id: int) -> Actor | None:
-    """The user's permissions now (role, area rooms, moderated rooms); None if gone."""
+def _actor_statement() -> Any:
+    user = User.id == bindparam("user_id")
     head = select(
         User.username, User.role, literal_column("'u'", String), cast(null(), Integer)
-    ).where(User.id == user_id)
+    ).where(user)
     areas = (
         select(User.username, User.role, literal_column("'a'", String), Membership.room_id)
         .join(Membership, Membership.user_id == User.id)
         .join(Room, Room.id == Membership.room_id)
-        .where(User.id == user_id)
+        .where(user)
     )
     moderated = (
         select(User.username, User.role, literal_column("'m'", String), RoomModerator.room_id)
         .join(RoomModerator, RoomModerator.user_id == User.id)
-        .where(User.id == user_id)
+        .where(user)
     )
-    rows = (await conn.execute(head.union_all(areas, moderated))).all()
+    return head.union_all(areas, moderated)
+
+
+_ACTOR = _actor_statement()
+
+
+async def actor_by_id(conn: AsyncConnection, user_id: int) -> Actor | None:
+    """The user's permissions now (role, area rooms, moderated rooms); None if gone."""
+    rows = (await conn.execute(_ACTOR, {"user_id": user_id})).all()
     if not rows:
         return None
     return Actor(
@@ -169,23 +192,16 @@ class RoomAccess:
     ban: Restriction | None
 
 
+_ROOM_ACCESS = (
+    select(Room.id, Room.kind, Room.locked, Room.archived, Room.last_seq, Ban.room_id, Ban.until)
+    .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
+    .where(Room.slug == bindparam("slug"))
+)
+
+
 async def room_access(conn: AsyncConnection, slug: str, user_id: int) -> RoomAccess | None:
     """The room by slug with the user's ban, in one statement; None if there is no such room."""
-    row = (
-        await conn.execute(
-            select(
-                Room.id,
-                Room.kind,
-                Room.locked,
-                Room.archived,
-                Room.last_seq,
-                Ban.room_id,
-                Ban.until,
-            )
-            .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == user_id))
-            .where(Room.slug == slug)
-        )
-    ).first()
+    row = (await conn.execute(_ROOM_ACCESS, {"slug": slug, "user_id": user_id})).first()
     if row is None:
         return None
     rid, kind, locked, archived, last, banned, until = row
@@ -236,76 +252,81 @@ def _frame(slug: str, row: Any) -> dict[str, Any]:
     return frame
 
 
+_EVENTS = (
+    select(
+        Event.seq,
+        Event.type,
+        Event.message_id,
+        Event.data,
+        Message.id,
+        Message.body,
+        Message.hidden,
+        Message.created_at,
+        Message.edited_at,
+        Message.client_id,
+        Message.reply_to,
+        User.username,
+        User.display_name,
+        User.organisation,
+        User.layer,
+    )
+    .outerjoin(Message, Message.id == Event.message_id)
+    .outerjoin(User, User.id == Message.author_id)
+    .where(
+        Event.room_id == bindparam("room_id"),
+        Event.seq > bindparam("after"),
+        Event.seq <= bindparam("upto"),
+    )
+    .order_by(Event.seq)
+)
+
+
 async def events_between(
     conn: AsyncConnection, room_id: int, slug: str, after: int, upto: int
 ) -> list[dict[str, Any]]:
     """Events with after < seq ≤ upto, ascending, as wire frames (as served now)."""
-    rows = await conn.execute(
-        select(
-            Event.seq,
-            Event.type,
-            Event.message_id,
-            Event.data,
-            Message.id,
-            Message.body,
-            Message.hidden,
-            Message.created_at,
-            Message.edited_at,
-            Message.client_id,
-            Message.reply_to,
-            User.username,
-            User.display_name,
-            User.organisation,
-            User.layer,
-        )
-        .outerjoin(Message, Message.id == Event.message_id)
-        .outerjoin(User, User.id == Message.author_id)
-        .where(Event.room_id == room_id, Event.seq > after, Event.seq <= upto)
-        .order_by(Event.seq)
-    )
+    rows = await conn.execute(_EVENTS, {"room_id": room_id, "after": after, "upto": upto})
     return [_frame(slug, row) for row in rows]
 
 
 # -- the room list -----------------------------------------------------------------------
 
 
+_ROOMS = (
+    select(
+        Room.id,
+        Room.slug,
+        Room.name,
+        Room.kind,
+        Room.topic,
+        Room.last_seq,
+        Room.locked,
+        Room.archived,
+        Room.theme_id,
+        Room.meeting_id,
+        ReadMarker.seq,
+        Ban.room_id,
+        Ban.until,
+    )
+    .outerjoin(
+        ReadMarker, and_(ReadMarker.room_id == Room.id, ReadMarker.user_id == bindparam("user_id"))
+    )
+    .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
+    .order_by(Room.kind, Room.slug)
+)
+
+
 async def _rooms(conn: AsyncConnection, user_id: int) -> list[Any]:
     """Every room with the user's read marker and ban, in (kind, slug) order."""
-    return list(
-        await conn.execute(
-            select(
-                Room.id,
-                Room.slug,
-                Room.name,
-                Room.kind,
-                Room.topic,
-                Room.last_seq,
-                Room.locked,
-                Room.archived,
-                Room.theme_id,
-                Room.meeting_id,
-                ReadMarker.seq,
-                Ban.room_id,
-                Ban.until,
-            )
-            .outerjoin(
-                ReadMarker, and_(ReadMarker.room_id == Room.id, ReadMarker.user_id == user_id)
-            )
-            .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == user_id))
-            .order_by(Room.kind, Room.slug)
-        )
-    )
+    return list(await conn.execute(_ROOMS, {"user_id": user_id}))
 
 
-async def _unread(
-    conn: AsyncConnection, actor: Actor, room_ids: list[int]
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Room id → messages by others after the read marker, and → those that mention the user.
-
-    One statement: the counts, and the bodies that may mention the user (a LIKE narrows
-    them, `rooms.mentions` decides), as `persistence.mentions.unread_mentions` does.
-    """
-    marker = and_(ReadMarker.room_id == Event.room_id, ReadMarker.user_id == actor.user_id)
+def _unread_statement() -> Any:
+    """The unread counts, and the bodies that may mention the user (a LIKE narrows them,
+    `rooms.mentions` decides), as `persistence.mentions.unread_mentions` reads them."""
+    user_id: Any = bindparam("user_id")
+    room_ids: Any = bindparam("room_ids", expanding=True)
+    marker = and_(ReadMarker.room_id == Event.room_id, ReadMarker.user_id == user_id)
     unread_seq = Event.seq > func.coalesce(ReadMarker.seq, 0)
     bodies = (
         select(Event.room_id, literal_column("0", Integer), Message.body)
@@ -315,9 +336,9 @@ async def _unread(
             Event.room_id.in_(room_ids),
             Event.type == "message",
             unread_seq,
-            Message.author_id != actor.user_id,
+            Message.author_id != user_id,
             Message.hidden.is_(false()),
-            _like_me(actor.username),
+            func.lower(Message.body).like(bindparam("pattern"), escape="\\"),
         )
     )
     counts = (
@@ -326,14 +347,35 @@ async def _unread(
         .where(
             Event.room_id.in_(room_ids),
             Event.type == "message",
-            Event.actor_id != actor.user_id,
+            Event.actor_id != user_id,
             unread_seq,
         )
         .group_by(Event.room_id)
     )
+    return bodies.union_all(counts)
+
+
+_UNREAD = _unread_statement()
+
+
+def _mention_pattern(username: str) -> str:
+    """`persistence.mentions._like_me`'s pattern: `@` is no LIKE wildcard, `_` and `%` are."""
+    escaped = username.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+    return "%@" + escaped + "%"
+
+
+async def _unread(
+    conn: AsyncConnection, actor: Actor, room_ids: list[int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Room id → messages by others after the read marker, and → those that mention the user."""
+    params = {
+        "user_id": actor.user_id,
+        "room_ids": room_ids,
+        "pattern": _mention_pattern(actor.username),
+    }
     unread: dict[int, int] = {}
     mentioned: dict[int, int] = {}
-    for room_id, n, body in await conn.execute(bodies.union_all(counts)):
+    for room_id, n, body in await conn.execute(_UNREAD, params):
         if body is None:
             unread[room_id] = int(n)
         elif mentions(body, actor.username):
@@ -356,23 +398,24 @@ def _meeting_wire(row: Any, theme_room: dict[int, str]) -> dict[str, Any]:
     }
 
 
-async def _meetings(conn: AsyncConnection) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(
-                Meeting.id,
-                Meeting.slug,
-                Meeting.title,
-                Meeting.theme_id,
-                Meeting.starts_at,
-                Meeting.place,
-                Meeting.programme,
-                Theme.slug,
-            )
-            .outerjoin(Theme, Theme.id == Meeting.theme_id)
-            .order_by(Meeting.starts_at)
-        )
+_MEETINGS = (
+    select(
+        Meeting.id,
+        Meeting.slug,
+        Meeting.title,
+        Meeting.theme_id,
+        Meeting.starts_at,
+        Meeting.place,
+        Meeting.programme,
+        Theme.slug,
     )
+    .outerjoin(Theme, Theme.id == Meeting.theme_id)
+    .order_by(Meeting.starts_at)
+)
+
+
+async def _meetings(conn: AsyncConnection) -> list[Any]:
+    return list(await conn.execute(_MEETINGS))
 
 
 def _next_meetings(
