@@ -255,6 +255,13 @@ class Outbound:
         """Close the connection (once) without waiting for the socket; see the policy above."""
         if self.closing:
             return
+        # What is queued and the socket takes now goes out before the close frame: e.g. the
+        # `error` answers to the bad frames that led to a 1008. The rest is dropped.
+        direct = self._direct
+        with contextlib.suppress(Exception):
+            while self._task is None and self.frames and direct is not None and direct.ready():
+                direct.write_text(self._take_batch())
+                self.sent_messages += 1
         self.closing = True
         self.close_code = code
         self.frames.clear()
