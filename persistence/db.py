@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -74,10 +74,6 @@ class Database:
         """A read-only transaction (never takes SQLite's write lock)."""
         async with self._reader() as session, session.begin():
             yield session
-
-    async def ping(self) -> None:
-        async with self.read_engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

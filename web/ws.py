@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
@@ -133,30 +134,27 @@ def text_frame(text: str) -> bytes:
     return last.data
 
 
-def _find_sansio(send: Any, depth: int = 0) -> WebSocketsSansIOProtocol | None:
+def _find_sansio(send: Any) -> WebSocketsSansIOProtocol | None:
+    owner = _find_owner(send, lambda o: isinstance(o, WebSocketsSansIOProtocol))
+    return owner if isinstance(owner, WebSocketsSansIOProtocol) else None
+
+
+def _find_transport(send: Any) -> Any:
+    owner = _find_owner(send, lambda o: hasattr(getattr(o, "transport", None), "abort"))
+    return None if owner is None else owner.transport
+
+
+def _find_owner(send: Any, wanted: Callable[[Any], bool], depth: int = 0) -> Any:
+    """The object behind the ASGI `send` callable (uvicorn's protocol method, wrapped in
+    Starlette's closures) that `wanted` accepts, or None."""
     owner = getattr(send, "__self__", None)
-    if isinstance(owner, WebSocketsSansIOProtocol):
+    if owner is not None and wanted(owner):
         return owner
     if depth > 8:
         return None
     for cell in getattr(send, "__closure__", None) or ():
         with contextlib.suppress(ValueError):
-            found = _find_sansio(cell.cell_contents, depth + 1)
-            if found is not None:
-                return found
-    return None
-
-
-def _find_transport(send: Any, depth: int = 0) -> Any:
-    owner = getattr(send, "__self__", None)
-    transport = getattr(owner, "transport", None)
-    if transport is not None and hasattr(transport, "abort"):
-        return transport
-    if depth > 8:
-        return None
-    for cell in getattr(send, "__closure__", None) or ():
-        with contextlib.suppress(ValueError):
-            found = _find_transport(cell.cell_contents, depth + 1)
+            found = _find_owner(cell.cell_contents, wanted, depth + 1)
             if found is not None:
                 return found
     return None
