@@ -95,10 +95,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env["WERKPLAATS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp / 'db.sqlite'}"
     env["WERKPLAATS_SECRET_KEY"] = "browser-tests-secret-key-0123456789abcdef"
     # The smallest backlog the contract allows, so a test can make a client backfill;
-    # a generous send rate, so that test can post hundreds of messages quickly.
+    # generous send and frame rates, so that test can post hundreds of messages quickly.
     env["WERKPLAATS_BACKLOG_CAP"] = "500"
     env["WERKPLAATS_SEND_BURST"] = "100000"
     env["WERKPLAATS_SEND_RATE"] = "100000"
+    env["WERKPLAATS_FRAME_BURST"] = "100000"
+    env["WERKPLAATS_FRAME_RATE"] = "100000"
     demo = subprocess.run(
         [WERKPLAATS, "demo"], env=env, cwd=tmp, capture_output=True, text=True, timeout=120
     )
