@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from persistence import accounts, handshake
+from persistence.backlog import events_between
 from persistence.db import Database
 from persistence.events import events_page
 from persistence.handshake import RoomAccess
@@ -112,7 +113,7 @@ async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap:
         if last - since > cap:
             start = last - cap
             first = start + 1
-        frames = await handshake.events_between(conn, room.ref.id, slug, start, last)
+        frames = await events_between(conn, room.ref.id, slug, start, last)
         return Backlog(frames, last, first)
 
 
