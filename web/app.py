@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -65,8 +66,12 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app; the lifespan opens the database, Redis and the real-time hub."""
+def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:
+    """Build the app; the lifespan opens the database, Redis and the real-time hub.
+
+    `freeze_gc` is for a process that serves only this app (`werkplaats serve`), not for
+    one that also runs other things (the tests' in-process servers).
+    """
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -91,6 +96,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         realtime = Realtime(settings, db)
         app.state.services = Services(settings, db, failures, realtime, {})
         await realtime.start()
+        if freeze_gc:
+            # What start-up made (modules, SQLAlchemy's caches, the app: ~110k objects) lives
+            # as long as the process: out of the collector's reach, so later full collections
+            # do not walk it again (~0.6 µs an object on this VM: ~65 ms a collection).
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -115,4 +126,4 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` and for `werkplaats serve --workers N`."""
-    return create_app(load_settings())
+    return create_app(load_settings(), freeze_gc=True)
