@@ -8,6 +8,7 @@ The reads (`hello`, `subscribe`'s backlog, access checks) are in `chat.reads`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.reads import readable_room, room_or_404
 from persistence.db import Database
@@ -34,7 +35,14 @@ from persistence.rooms import (
     room_ref,
     set_read_marker,
 )
-from persistence.sends import Send, Stored, store_sends
+from persistence.sends import (
+    KnownRooms,
+    Send,
+    Stored,
+    store_one_postgres,
+    store_one_sqlite,
+    store_sends,
+)
 from rooms.access import check_post
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
 from rooms.mentions import mentioned_usernames
@@ -42,21 +50,13 @@ from rooms.model import Actor
 
 RETRACTED = "retracted by the author"
 
+log = logging.getLogger("werkplaats.sends")
+
 # SQLite has one writer at a time. Writers of one process queue on this lock instead of
 # on SQLite's busy handler, which polls with sleeps of up to 100 ms under contention.
 _sqlite_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-@asynccontextmanager
-async def _write_conn(db: Database) -> AsyncIterator[AsyncConnection]:
-    """A Core write transaction (`persistence.sends`), serialised like `_write` on SQLite."""
-    if not db.is_sqlite:
-        async with db.engine.begin() as conn:
-            yield conn
-        return
-    lock = _sqlite_locks.setdefault(db, asyncio.Lock())
-    async with lock, db.engine.begin() as conn:
-        yield conn
+# PostgreSQL: the rooms each database's sends last read (`persistence.sends.KnownRooms`).
+_known: weakref.WeakKeyDictionary[Database, KnownRooms] = weakref.WeakKeyDictionary()
 
 
 @asynccontextmanager
@@ -110,9 +110,47 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     """
     now = utcnow()
     sends_ = [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
-    async with _write_conn(db) as conn:
-        stored = await store_sends(conn, sends_, lock_rooms=not db.is_sqlite, index=db.is_sqlite)
+    stored: list[Stored | DomainError]
+    if db.is_sqlite:
+        # The whole transaction in SQLite's writer thread: one hand-off, not one per statement.
+        async with _sqlite_locks.setdefault(db, asyncio.Lock()):
+            stored = await db.run_in_thread(
+                lambda conn: (
+                    [store_one_sqlite(conn.connection.driver_connection, sends_[0])]
+                    if len(sends_) == 1
+                    else store_sends(conn, sends_, lock_rooms=False, index=True)
+                )
+            )
+    else:
+        stored = await _post_postgres(db, sends_)
     return [_acked(req, s, now) for req, s in zip(batch, stored, strict=True)]
+
+
+async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
+    """A single send of a known room in one statement; otherwise (or when that statement
+    did not store it) the full transaction. On a connection the database dropped, the
+    sends are tried once more on a fresh one: safe, as a stored send is found again by its
+    client_id (its frame is then not sent live; the hubs' poll delivers it).
+    """
+    known = _known.setdefault(db, KnownRooms())
+    for attempt in (1, 2):
+        try:
+            async with db.held() as conn:
+                room = known.get(sends_[0].slug) if len(sends_) == 1 else None
+                if room is not None:
+                    driver = (await conn.get_raw_connection()).driver_connection
+                    one = await store_one_postgres(driver, sends_[0], room)
+                    if one is not None:
+                        return [one]
+                async with conn.begin():
+                    return await conn.run_sync(
+                        store_sends, sends_, lock_rooms=True, index=False, known=known
+                    )
+        except Exception as exc:
+            if attempt == 2 or not db.is_disconnect(exc):
+                raise
+            log.warning("send: connection lost (%r); trying once more", exc)
+    raise AssertionError("unreachable")
 
 
 def _acked(req: SendRequest, result: Stored | DomainError, at: datetime) -> Acked | Exception:

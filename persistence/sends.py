@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +32,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from persistence.models import Ban, Event, Message, Mute, Room, UTCDateTime
 from persistence.search import sqlite as fts
@@ -120,11 +120,11 @@ _ROOMS = select(*_ROOM_COLS).where(Room.slug.in_(_in("slugs"))).order_by(Room.sl
 _ROOMS_LOCKED = _ROOMS.with_for_update()
 
 
-async def _rooms(conn: AsyncConnection, slugs: Sequence[str], lock: bool) -> dict[str, _Room]:
+def _rooms(conn: Connection, slugs: Sequence[str], lock: bool) -> dict[str, _Room]:
     query = _ROOMS_LOCKED if lock else _ROOMS
     rooms: dict[str, _Room] = {}
     for rid, slug, kind, locked, archived, last_seq, slow in (
-        await conn.execute(query, {"slugs": slugs})
+        conn.execute(query, {"slugs": slugs})
     ).all():
         ref = RoomRef(id=rid, slug=slug, kind=RoomKind(kind), locked=locked, archived=archived)
         rooms[slug] = _Room(ref, int(last_seq), int(slow))
@@ -205,7 +205,7 @@ class _Facts:
     replies: set[tuple[int, int]]
 
 
-async def _facts(conn: AsyncConnection, sends: Sequence[tuple[Send, _Room]]) -> _Facts:
+def _facts(conn: Connection, sends: Sequence[tuple[Send, _Room]]) -> _Facts:
     """Bans, mutes, earlier messages by client_id, last posts and reply targets: one query.
 
     The IN lists select a superset of the batch's (room, author) pairs; only those of the
@@ -224,7 +224,7 @@ async def _facts(conn: AsyncConnection, sends: Sequence[tuple[Send, _Room]]) -> 
         params["replies"] = replies
     query = _FACTS[(bool(slow), bool(replies))]
     facts = _Facts({}, {}, {}, {}, set())
-    for k, room_id, user_id, at, mid, seq, cid in (await conn.execute(query, params)).all():
+    for k, room_id, user_id, at, mid, seq, cid in (conn.execute(query, params)).all():
         if k == "b":
             facts.bans[(room_id, user_id)] = Restriction(at)
         elif k == "m":
@@ -238,16 +238,24 @@ async def _facts(conn: AsyncConnection, sends: Sequence[tuple[Send, _Room]]) -> 
     return facts
 
 
-async def store_sends(
-    conn: AsyncConnection, sends: Sequence[Send], *, lock_rooms: bool, index: bool
+def store_sends(
+    conn: Connection,
+    sends: Sequence[Send],
+    *,
+    lock_rooms: bool,
+    index: bool,
+    known: KnownRooms | None = None,
 ) -> list[Stored | DomainError]:
     """Store the sends in order, each refused or stored as if alone; see the module docstring.
 
     `lock_rooms` locks the rooms' rows first (PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    holds the database); `index` writes the FTS5 rows (SQLite). The caller commits.
+    holds the database); `index` writes the FTS5 rows (SQLite); `known` learns the rooms
+    read. The caller commits.
     """
     slugs = sorted({s.slug for s in sends if SLUG_RE.fullmatch(s.slug)})
-    rooms = await _rooms(conn, slugs, lock_rooms) if slugs else {}
+    rooms = _rooms(conn, slugs, lock_rooms) if slugs else {}
+    if known is not None:
+        known.learn(rooms)
     results: list[Stored | DomainError | _Repeat | _Accepted | None] = [None] * len(sends)
     found: list[tuple[int, Send, _Room]] = []
     for i, s in enumerate(sends):
@@ -258,7 +266,7 @@ async def store_sends(
             found.append((i, s, room))
     if not found:
         return _final(results)
-    facts = await _facts(conn, [(s, r) for _, s, r in found])
+    facts = _facts(conn, [(s, r) for _, s, r in found])
     # Decide each send in order, as the sequential path would, with the batch's own
     # accepted sends counted as already stored (for slow mode and repeated client_ids).
     accepted: dict[int, list[tuple[int, Send]]] = {}
@@ -285,9 +293,9 @@ async def store_sends(
                 }
             )
     if lock_rooms:
-        ids = await _write_postgres(conn, rows, accepted, next_seq)
+        ids = _write_postgres(conn, rows, accepted, next_seq)
     else:
-        ids = await _write_sqlite(conn, rows, accepted, next_seq, index)
+        ids = _write_sqlite(conn, rows, accepted, next_seq, index)
     for row, mid in zip(rows, ids, strict=True):
         results[row["seq_of"]] = Stored(mid, row["seq"], True)
     return _final(results)
@@ -300,17 +308,17 @@ def _check_tops(tops: dict[int, int], next_seq: dict[int, int]) -> None:
             raise RuntimeError(f"room {room_id}: last_seq {top}, expected {next_seq[room_id]}")
 
 
-async def _write_sqlite(
-    conn: AsyncConnection,
+def _write_sqlite(
+    conn: Connection,
     rows: list[dict[str, Any]],
     accepted: dict[int, list[tuple[int, Send]]],
     next_seq: dict[int, int],
     index: bool,
 ) -> list[int]:
     """The seqs (one UPDATE), messages, events and search rows: four statements."""
-    _check_tops(dict((await conn.execute(_take_seqs(accepted))).all()), next_seq)
-    ids = [int(i) for i in (await conn.execute(_INSERT_MESSAGE, rows)).scalars().all()]
-    await conn.execute(
+    _check_tops(dict((conn.execute(_take_seqs(accepted))).all()), next_seq)
+    ids = [int(i) for i in (conn.execute(_INSERT_MESSAGE, rows)).scalars().all()]
+    conn.execute(
         _INSERT_EVENT,
         [
             {
@@ -332,7 +340,7 @@ async def _write_sqlite(
             if row["body"]
         ]
         if terms:
-            await conn.execute(_INDEX, terms)
+            conn.execute(_INDEX, terms)
     return ids
 
 
@@ -363,8 +371,8 @@ SELECT m.room_id, m.seq, m.id, (SELECT u.last_seq FROM u WHERE u.id = m.room_id)
 )
 
 
-async def _write_postgres(
-    conn: AsyncConnection,
+def _write_postgres(
+    conn: Connection,
     rows: list[dict[str, Any]],
     accepted: dict[int, list[tuple[int, Send]]],
     next_seq: dict[int, int],
@@ -382,7 +390,7 @@ async def _write_postgres(
     }
     ids: dict[tuple[int, int], int] = {}
     tops: dict[int, int] = {}
-    for room_id, seq, mid, top in (await conn.execute(_WRITE_PG, params)).all():
+    for room_id, seq, mid, top in (conn.execute(_WRITE_PG, params)).all():
         ids[(room_id, seq)] = int(mid)
         tops[room_id] = int(top)
     _check_tops(tops, next_seq)
@@ -454,3 +462,194 @@ def _repeat(facts: _Facts, key: tuple[int, int, str]) -> Stored | _Repeat | None
     if mid < 0:
         return _Repeat(-1 - mid)
     return Stored(mid, seq, False)
+
+
+class KnownRooms:
+    """The rooms this process last read (a hint for `store_one_postgres`, never trusted).
+
+    A stale entry only sends a send down the full path: the one-statement path checks
+    every field it relied on against the row itself.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, _Room] = {}
+
+    def get(self, slug: str) -> _Room | None:
+        return self.rooms.get(slug)
+
+    def learn(self, rooms: dict[str, _Room]) -> None:
+        if len(self.rooms) + len(rooms) > self.LIMIT:
+            self.rooms.clear()
+        self.rooms.update(rooms)
+
+    def forget(self, slug: str) -> None:
+        self.rooms.pop(slug, None)
+
+
+# PostgreSQL, one send in one statement (asyncpg, outside a transaction: the statement
+# commits by itself). It stores the send only if every fact the caller assumed holds: the
+# room's row as known, no active ban or mute, no earlier message with the client_id, the
+# reply target in the room, no post within slow mode, and the room's last_seq unchanged
+# since the statement's snapshot. That last condition is re-checked on the newest row
+# version after the row lock is taken, so a writer that committed in between (every room
+# event bumps last_seq) sends this one down the full path, as does any other mismatch: the
+# statement then changed nothing and returns no row.
+_ONE_PG = """
+WITH r AS (
+  SELECT id, last_seq FROM rooms
+  WHERE id = $1 AND slug = $2 AND kind = $3 AND locked = $4 AND archived = $5
+    AND slow_mode_seconds = $6
+    AND NOT EXISTS (SELECT FROM bans WHERE room_id = $1 AND user_id = $7
+                    AND (until IS NULL OR until > $11))
+    AND NOT EXISTS (SELECT FROM mutes WHERE room_id = $1 AND user_id = $7 AND until > $11)
+    AND NOT EXISTS (SELECT FROM messages WHERE author_id = $7 AND room_id = $1
+                    AND client_id = $8)
+    AND ($10::bigint IS NULL
+         OR EXISTS (SELECT FROM messages WHERE id = $10 AND room_id = $1))
+    AND ($12::timestamptz IS NULL
+         OR NOT EXISTS (SELECT FROM messages WHERE room_id = $1 AND author_id = $7
+                        AND created_at > $12))
+), u AS (
+  UPDATE rooms SET last_seq = rooms.last_seq + 1 FROM r
+  WHERE rooms.id = r.id AND rooms.last_seq = r.last_seq AND rooms.slug = $2
+    AND rooms.kind = $3 AND rooms.locked = $4 AND rooms.archived = $5
+    AND rooms.slow_mode_seconds = $6
+  RETURNING rooms.id, rooms.last_seq
+), m AS (
+  INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden)
+  SELECT id, last_seq, $7, $8, $9, $10, $11, false FROM u
+  RETURNING id, seq, room_id, author_id, created_at
+), e AS (
+  INSERT INTO events (room_id, seq, type, message_id, actor_id, data, created_at)
+  SELECT room_id, seq, 'message', id, author_id, CAST('{}' AS json), created_at FROM m
+)
+SELECT id, seq FROM m
+"""
+
+
+async def store_one_postgres(driver: Any, s: Send, room: _Room) -> Stored | None:
+    """One send in one round trip on an asyncpg connection outside a transaction, when the
+    known room says it would be accepted; None when it was not stored (then take the full
+    path, which decides it exactly).
+    """
+    ref = room.ref
+    if ref.slug != s.slug:
+        return None
+    try:
+        check_post(s.actor, ref, None, None, s.at)
+    except DomainError:
+        return None
+    slow_since = None
+    if room.slow_mode_seconds > 0 and not may_moderate(s.actor, ref):
+        slow_since = s.at - timedelta(seconds=room.slow_mode_seconds)
+    row = await driver.fetchrow(
+        _ONE_PG,
+        ref.id,
+        ref.slug,
+        ref.kind.value,
+        ref.locked,
+        ref.archived,
+        room.slow_mode_seconds,
+        s.actor.user_id,
+        s.client_id,
+        s.body,
+        s.reply_to,
+        s.at,
+        slow_since,
+    )
+    if row is None:
+        return None
+    return Stored(int(row[0]), int(row[1]), True)
+
+
+# SQLite, one send on the driver's connection inside the caller's BEGIN IMMEDIATE (which
+# holds the database, so what is read stays true until the commit): the room and every fact
+# `_decide` needs in one query, then the seq, the message, its event and its search row.
+_ONE_SQLITE_FACTS = """
+SELECT r.id, r.kind, r.locked, r.archived, r.last_seq, r.slow_mode_seconds,
+  (SELECT 1 FROM bans WHERE room_id = r.id AND user_id = :u),
+  (SELECT until FROM bans WHERE room_id = r.id AND user_id = :u),
+  (SELECT until FROM mutes WHERE room_id = r.id AND user_id = :u),
+  (SELECT id FROM messages WHERE author_id = :u AND room_id = r.id AND client_id = :c),
+  (SELECT seq FROM messages WHERE author_id = :u AND room_id = r.id AND client_id = :c),
+  CASE WHEN r.slow_mode_seconds > 0 THEN
+    (SELECT max(created_at) FROM messages WHERE room_id = r.id AND author_id = :u) END,
+  (SELECT 1 FROM messages WHERE id = :reply AND room_id = r.id)
+FROM rooms AS r WHERE r.slug = :slug
+"""
+_ONE_SQLITE_SEQ = "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq"
+_ONE_SQLITE_MESSAGE = (
+    "INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at,"
+    " hidden) VALUES (?, ?, ?, ?, ?, ?, ?, 0) RETURNING id"
+)
+_ONE_SQLITE_EVENT = (
+    "INSERT INTO events (room_id, seq, type, message_id, actor_id, data, created_at)"
+    " VALUES (?, ?, 'message', ?, ?, '{}', ?)"
+)
+_ONE_SQLITE_INDEX = f"INSERT INTO {fts.TABLE} (rowid, terms) VALUES (?, ?)"  # noqa: S608
+
+
+class _SqliteTimes:
+    """UTCDateTime's own conversions for SQLite (text columns), for the driver-level path."""
+
+    def __init__(self) -> None:
+        from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+        dialect = SQLiteDialect_pysqlite()
+        impl = UTCDateTime().dialect_impl(dialect)
+        self.bind: Any = impl.bind_processor(dialect)
+        self.result: Any = impl.result_processor(dialect, None)
+
+
+_TIMES = _SqliteTimes()
+
+
+def store_one_sqlite(driver: Any, s: Send) -> Stored | DomainError:
+    """One send on a sqlite3 connection in a transaction holding the write lock: decided by
+    `_decide` like any batch, in five statements and no SQLAlchemy execution overhead."""
+    if not SLUG_RE.fullmatch(s.slug):
+        return NotFound(f"no room {s.slug!r}")
+    uid = s.actor.user_id
+    cur = driver.cursor()
+    try:
+        row = cur.execute(
+            _ONE_SQLITE_FACTS, {"u": uid, "c": s.client_id, "reply": s.reply_to, "slug": s.slug}
+        ).fetchone()
+        if row is None:
+            return NotFound(f"no room {s.slug!r}")
+        rid, kind, locked, archived, last_seq, slow, banned, ban_until, mute_until = row[:9]
+        done_id, done_seq, last_post, reply_ok = row[9:]
+        ref = RoomRef(
+            id=rid, slug=s.slug, kind=RoomKind(kind), locked=bool(locked), archived=bool(archived)
+        )
+        room = _Room(ref, int(last_seq), int(slow))
+        facts = _Facts({}, {}, {}, {}, set())
+        if banned is not None:
+            facts.bans[(rid, uid)] = Restriction(_TIMES.result(ban_until))
+        if mute_until is not None:
+            facts.mutes[(rid, uid)] = Restriction(_TIMES.result(mute_until))
+        if done_id is not None:
+            facts.done[(rid, uid, s.client_id)] = (int(done_id), int(done_seq))
+        if last_post is not None:
+            facts.last_post[(rid, uid)] = _TIMES.result(last_post)
+        if reply_ok is not None and s.reply_to is not None:
+            facts.replies.add((rid, s.reply_to))
+        next_seq = {rid: room.last_seq}
+        decided = _decide(s, room, facts, next_seq, {}, 0)
+        if not isinstance(decided, _Accepted):
+            assert not isinstance(decided, _Repeat)  # a repeat within a batch of one: none
+            return decided
+        (top,) = cur.execute(_ONE_SQLITE_SEQ, (rid,)).fetchone()
+        _check_tops({rid: top}, next_seq)
+        at = _TIMES.bind(s.at)
+        (mid,) = cur.execute(
+            _ONE_SQLITE_MESSAGE, (rid, decided.seq, uid, s.client_id, s.body, s.reply_to, at)
+        ).fetchone()
+        cur.execute(_ONE_SQLITE_EVENT, (rid, decided.seq, mid, uid, at))
+        if s.body:
+            cur.execute(_ONE_SQLITE_INDEX, (mid, index_text(s.body)))
+        return Stored(int(mid), decided.seq, True)
+    finally:
+        cur.close()

@@ -1,4 +1,5 @@
-"""Run as a separate OS process: many concurrent sends through one group commit."""
+"""Run as a separate OS process: many concurrent sends through one group commit (or, with
+a sixth argument `serial`, one send at a time)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from persistence.db import Database
 from persistence.events import author_wire
 
 
-async def main(url: str, rooms: str, username: str, count: int, tag: str) -> None:
+async def main(
+    url: str, rooms: str, username: str, count: int, tag: str, serial: bool = False
+) -> None:
     db = Database(url)
     commit = GroupCommit(db)
     try:
@@ -34,11 +37,24 @@ async def main(url: str, rooms: str, username: str, count: int, tag: str) -> Non
             )
             for i in range(count)
         ]
-        await asyncio.gather(*(commit.post(r) for r in reqs))
+        if serial:
+            for r in reqs:
+                await commit.post(r)
+        else:
+            await asyncio.gather(*(commit.post(r) for r in reqs))
         await commit.close()
     finally:
         await db.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]))
+    asyncio.run(
+        main(
+            sys.argv[1],
+            sys.argv[2],
+            sys.argv[3],
+            int(sys.argv[4]),
+            sys.argv[5],
+            sys.argv[6:7] == ["serial"],
+        )
+    )
