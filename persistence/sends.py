@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     ColumnElement,
     Integer,
     String,
+    any_,
     bindparam,
     case,
     func,
@@ -116,8 +118,14 @@ def _in(name: str) -> Any:
 
 
 _ROOMS = select(*_ROOM_COLS).where(Room.slug.in_(_in("slugs"))).order_by(Room.slug)
-# Rows are locked as they are read, in slug order: the global order of room locks.
-_ROOMS_LOCKED = _ROOMS.with_for_update()
+# PostgreSQL: rows are locked as they are read, in slug order (the global order of room
+# locks); the slugs as one array, so that every batch has the same prepared statement.
+_ROOMS_LOCKED = (
+    select(*_ROOM_COLS)
+    .where(Room.slug == any_(bindparam("slugs", type_=ARRAY(String))))
+    .order_by(Room.slug)
+    .with_for_update()
+)
 
 
 def _rooms(conn: Connection, slugs: Sequence[str], lock: bool) -> dict[str, _Room]:
@@ -195,6 +203,37 @@ def _facts_query(slow: bool, replies: bool) -> Any:
 
 _FACTS = {(slow, rep): _facts_query(slow, rep) for slow in (False, True) for rep in (False, True)}
 
+# PostgreSQL: the same facts probed by the batch's exact keys, passed as arrays: one
+# statement text for every batch (prepared once per connection), and one index probe per
+# (author, room, client_id) instead of the IN lists' cross product, which grew with the
+# table (W4: this query kept a PostgreSQL backend busy nearly all the time).
+_FACTS_PG = text(
+    """
+WITH k AS (
+  SELECT * FROM unnest(CAST(:k_rooms AS integer[]), CAST(:k_users AS integer[]),
+                       CAST(:k_cids AS varchar[])) AS k(room_id, user_id, cid)
+), p AS (SELECT DISTINCT room_id, user_id FROM k)
+SELECT 'b', b.room_id, b.user_id, b.until, CAST(NULL AS bigint), CAST(NULL AS bigint),
+       CAST(NULL AS varchar)
+  FROM bans AS b JOIN p ON b.room_id = p.room_id AND b.user_id = p.user_id
+UNION ALL
+SELECT 'm', u.room_id, u.user_id, u.until, NULL, NULL, NULL
+  FROM mutes AS u JOIN p ON u.room_id = p.room_id AND u.user_id = p.user_id
+UNION ALL
+SELECT 'd', m.room_id, m.author_id, m.created_at, m.id, m.seq, m.client_id
+  FROM k JOIN messages AS m
+    ON m.author_id = k.user_id AND m.room_id = k.room_id AND m.client_id = k.cid
+UNION ALL
+SELECT 'l', p.room_id, p.user_id,
+       (SELECT max(l.created_at) FROM messages AS l
+        WHERE l.room_id = p.room_id AND l.author_id = p.user_id), NULL, NULL, NULL
+  FROM p WHERE p.room_id = ANY(CAST(:slow AS integer[]))
+UNION ALL
+SELECT 'r', r.room_id, NULL, NULL, r.id, NULL, NULL
+  FROM messages AS r WHERE r.id = ANY(CAST(:replies AS bigint[]))
+"""
+)
+
 
 @dataclass(slots=True)
 class _Facts:
@@ -208,10 +247,20 @@ class _Facts:
 def _facts(conn: Connection, sends: Sequence[tuple[Send, _Room]]) -> _Facts:
     """Bans, mutes, earlier messages by client_id, last posts and reply targets: one query.
 
-    The IN lists select a superset of the batch's (room, author) pairs; only those of the
-    batch are ever looked up.
+    On SQLite the IN lists select a superset of the batch's (room, author) pairs (only
+    those of the batch are ever looked up); PostgreSQL probes the exact keys (`_FACTS_PG`).
     """
-    params: dict[str, list[Any]] = {
+    if conn.dialect.name == "postgresql":
+        query: Any = _FACTS_PG
+        params: dict[str, list[Any]] = {
+            "k_rooms": [r.ref.id for _, r in sends],
+            "k_users": [s.actor.user_id for s, _ in sends],
+            "k_cids": [s.client_id for s, _ in sends],
+            "slow": sorted({r.ref.id for _, r in sends if r.slow_mode_seconds > 0}),
+            "replies": sorted({s.reply_to for s, _ in sends if s.reply_to is not None}),
+        }
+        return _parse_facts(conn.execute(query, params).all())
+    params = {
         "rooms": sorted({r.ref.id for _, r in sends}),
         "users": sorted({s.actor.user_id for s, _ in sends}),
         "cids": sorted({s.client_id for s, _ in sends}),
@@ -223,8 +272,12 @@ def _facts(conn: Connection, sends: Sequence[tuple[Send, _Room]]) -> _Facts:
     if replies:
         params["replies"] = replies
     query = _FACTS[(bool(slow), bool(replies))]
+    return _parse_facts(conn.execute(query, params).all())
+
+
+def _parse_facts(rows: Sequence[Any]) -> _Facts:
     facts = _Facts({}, {}, {}, {}, set())
-    for k, room_id, user_id, at, mid, seq, cid in (conn.execute(query, params)).all():
+    for k, room_id, user_id, at, mid, seq, cid in rows:
         if k == "b":
             facts.bans[(room_id, user_id)] = Restriction(at)
         elif k == "m":
