@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chat.reads import readable_room, room_or_404
 from persistence.db import Database
@@ -138,8 +138,7 @@ async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | Doma
             async with db.held() as conn:
                 room = known.get(sends_[0].slug) if len(sends_) == 1 else None
                 if room is not None:
-                    driver = (await conn.get_raw_connection()).driver_connection
-                    one = await store_one_postgres(driver, sends_[0], room)
+                    one = await store_one_postgres(_driver(conn), sends_[0], room)
                     if one is not None:
                         return [one]
                 async with conn.begin():
@@ -151,6 +150,13 @@ async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | Doma
                 raise
             log.warning("send: connection lost (%r); trying once more", exc)
     raise AssertionError("unreachable")
+
+
+def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under a held connection (checked out: no I/O, no greenlet)."""
+    sync = conn.sync_connection
+    assert sync is not None
+    return sync.connection.driver_connection
 
 
 def _acked(req: SendRequest, result: Stored | DomainError, at: datetime) -> Acked | Exception:
