@@ -1,16 +1,24 @@
-"""Storing a batch of sends set-based, in SQLAlchemy Core, in the caller's transaction.
+"""Storing sends: a batch set-based in SQLAlchemy Core, and a lone send in one call.
 
-A batch costs a fixed number of statements whatever its size: the rooms (locked on
-PostgreSQL, in slug order, so batches of several processes never deadlock), one query for
-the bans, mutes, earlier messages with the same client_id, replied-to messages and (in
-slow-mode rooms) last posts of every (room, author) pair, one `UPDATE ... RETURNING` per
-room that takes all its new seqs, and one multi-row INSERT each for the messages, their
-events and (SQLite) the search rows. Refused sends take no seq. The decisions are made in
-Python, in the batch's order, exactly as if the sends had been stored one after another.
+A batch (`store_sends`, in the caller's transaction) costs a fixed number of statements
+whatever its size: the rooms (locked on PostgreSQL, in slug order, so batches of several
+processes never deadlock), one query for the bans, mutes, earlier messages with the same
+client_id, replied-to messages and (in slow-mode rooms) last posts, probed by the batch's
+exact keys, one `UPDATE ... RETURNING` that takes the seqs of all its rooms, and
+multi-row INSERTs for the messages, their events and (SQLite) the search rows; on
+PostgreSQL the seqs, messages and events are one statement. Refused sends take no seq.
+The decisions are made in Python, in the batch's order, exactly as if the sends had been
+stored one after another.
+
+A lone send takes one round trip (docs/realtime.md, "One send"): on PostgreSQL one
+self-committing statement that stores it only if what the caller assumed still holds
+(`store_one_postgres`, None otherwise: take the batch path); on SQLite the whole
+transaction on the driver's connection in the writer thread (`store_one_sqlite`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,24 +27,19 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     BigInteger,
-    ColumnElement,
     Integer,
     String,
     any_,
     bindparam,
     case,
-    func,
     insert,
-    literal,
-    null,
     select,
     text,
-    union_all,
     update,
 )
 from sqlalchemy.engine import Connection
 
-from persistence.models import Ban, Event, Message, Mute, Room, UTCDateTime
+from persistence.models import Event, Message, Room, UTCDateTime
 from persistence.search import sqlite as fts
 from persistence.search.dutch import index_text
 from rooms.access import check_post, may_moderate
@@ -139,74 +142,49 @@ def _rooms(conn: Connection, slugs: Sequence[str], lock: bool) -> dict[str, _Roo
     return rooms
 
 
-def _row(kind: str, room_id: Any, user_id: Any, at: Any, mid: Any, seq: Any, cid: Any) -> Any:
-    return select(
-        literal(kind, String).label("k"),
-        room_id.label("room_id"),
-        user_id.label("user_id"),
-        at.label("at"),
-        mid.label("mid"),
-        seq.label("seq"),
-        cid.label("cid"),
-    )
+# The facts of a batch as rows (k, room_id, user_id, at, mid, seq, cid), probed by the
+# batch's exact keys: bans and mutes of its (room, author) pairs, earlier messages of its
+# (author, room, client_id) keys, last posts of its pairs in slow-mode rooms, and its reply
+# targets. One statement text for every batch size. SQLite takes the keys as JSON: IN
+# lists on the three columns of the idempotency index made it probe their cross product.
+_FACTS_SQLITE = text(
+    """
+WITH k AS (
+  SELECT json_extract(value, '$[0]') AS room_id, json_extract(value, '$[1]') AS user_id,
+         json_extract(value, '$[2]') AS cid
+  FROM json_each(:keys)
+), p AS (SELECT DISTINCT room_id, user_id FROM k)
+SELECT 'b' AS k, b.room_id AS room_id, b.user_id AS user_id, b.until AS at, NULL AS mid,
+       NULL AS seq, NULL AS cid
+  FROM p CROSS JOIN bans AS b ON b.room_id = p.room_id AND b.user_id = p.user_id
+UNION ALL
+SELECT 'm', u.room_id, u.user_id, u.until, NULL, NULL, NULL
+  FROM p CROSS JOIN mutes AS u ON u.room_id = p.room_id AND u.user_id = p.user_id
+UNION ALL
+SELECT 'd', m.room_id, m.author_id, m.created_at, m.id, m.seq, m.client_id
+  FROM k CROSS JOIN messages AS m
+    ON m.author_id = k.user_id AND m.room_id = k.room_id AND m.client_id = k.cid
+UNION ALL
+SELECT 'l', p.room_id, p.user_id,
+       (SELECT max(l.created_at) FROM messages AS l
+        WHERE l.room_id = p.room_id AND l.author_id = p.user_id), NULL, NULL, NULL
+  FROM p WHERE p.room_id IN (SELECT value FROM json_each(:slow))
+UNION ALL
+SELECT 'r', r.room_id, NULL, NULL, r.id, NULL, NULL
+  FROM messages AS r WHERE r.id IN (SELECT value FROM json_each(:replies))
+"""
+).columns(
+    k=String,
+    room_id=Integer,
+    user_id=Integer,
+    at=UTCDateTime(),
+    mid=BigInteger,
+    seq=BigInteger,
+    cid=String,
+)
 
-
-def _none(type_: Any) -> ColumnElement[Any]:
-    return null().cast(type_)
-
-
-def _facts_query(slow: bool, replies: bool) -> Any:
-    """The facts of a batch as rows (k, room_id, user_id, at, mid, seq, cid); see `_facts`."""
-    no_id, no_text = _none(BigInteger), _none(String)
-    parts = [
-        _row("b", Ban.room_id, Ban.user_id, Ban.until, no_id, no_id, no_text).where(
-            Ban.room_id.in_(_in("rooms")), Ban.user_id.in_(_in("users"))
-        ),
-        _row("m", Mute.room_id, Mute.user_id, Mute.until, no_id, no_id, no_text).where(
-            Mute.room_id.in_(_in("rooms")), Mute.user_id.in_(_in("users"))
-        ),
-        _row(
-            "d",
-            Message.room_id,
-            Message.author_id,
-            Message.created_at,
-            Message.id,
-            Message.seq,
-            Message.client_id,
-        ).where(
-            Message.author_id.in_(_in("users")),
-            Message.room_id.in_(_in("rooms")),
-            Message.client_id.in_(_in("cids")),
-        ),
-    ]
-    if slow:
-        last = func.max(Message.created_at)
-        parts.append(
-            _row("l", Message.room_id, Message.author_id, last, no_id, no_id, no_text)
-            .where(Message.room_id.in_(_in("slow")), Message.author_id.in_(_in("users")))
-            .group_by(Message.room_id, Message.author_id)
-        )
-    if replies:
-        parts.append(
-            _row(
-                "r",
-                Message.room_id,
-                _none(Integer),
-                _none(UTCDateTime()),
-                Message.id,
-                no_id,
-                no_text,
-            ).where(Message.id.in_(_in("replies")))
-        )
-    return union_all(*parts)
-
-
-_FACTS = {(slow, rep): _facts_query(slow, rep) for slow in (False, True) for rep in (False, True)}
-
-# PostgreSQL: the same facts probed by the batch's exact keys, passed as arrays: one
-# statement text for every batch (prepared once per connection), and one index probe per
-# (author, room, client_id) instead of the IN lists' cross product, which grew with the
-# table (W4: this query kept a PostgreSQL backend busy nearly all the time).
+# PostgreSQL: the same, the keys passed as arrays (prepared once per connection; the IN
+# lists it replaced were the statement PostgreSQL was busiest with in W4).
 _FACTS_PG = text(
     """
 WITH k AS (
@@ -245,34 +223,21 @@ class _Facts:
 
 
 def _facts(conn: Connection, sends: Sequence[tuple[Send, _Room]]) -> _Facts:
-    """Bans, mutes, earlier messages by client_id, last posts and reply targets: one query.
-
-    On SQLite the IN lists select a superset of the batch's (room, author) pairs (only
-    those of the batch are ever looked up); PostgreSQL probes the exact keys (`_FACTS_PG`).
-    """
-    if conn.dialect.name == "postgresql":
-        query: Any = _FACTS_PG
-        params: dict[str, list[Any]] = {
-            "k_rooms": [r.ref.id for _, r in sends],
-            "k_users": [s.actor.user_id for s, _ in sends],
-            "k_cids": [s.client_id for s, _ in sends],
-            "slow": sorted({r.ref.id for _, r in sends if r.slow_mode_seconds > 0}),
-            "replies": sorted({s.reply_to for s, _ in sends if s.reply_to is not None}),
-        }
-        return _parse_facts(conn.execute(query, params).all())
-    params = {
-        "rooms": sorted({r.ref.id for _, r in sends}),
-        "users": sorted({s.actor.user_id for s, _ in sends}),
-        "cids": sorted({s.client_id for s, _ in sends}),
-    }
+    """Bans, mutes, earlier messages by client_id, last posts and reply targets: one query."""
+    rooms = [r.ref.id for _, r in sends]
+    users = [s.actor.user_id for s, _ in sends]
+    cids = [s.client_id for s, _ in sends]
     slow = sorted({r.ref.id for _, r in sends if r.slow_mode_seconds > 0})
     replies = sorted({s.reply_to for s, _ in sends if s.reply_to is not None})
-    if slow:
-        params["slow"] = slow
-    if replies:
-        params["replies"] = replies
-    query = _FACTS[(bool(slow), bool(replies))]
-    return _parse_facts(conn.execute(query, params).all())
+    if conn.dialect.name == "postgresql":
+        pg = {"k_rooms": rooms, "k_users": users, "k_cids": cids, "slow": slow, "replies": replies}
+        return _parse_facts(conn.execute(_FACTS_PG, pg).all())
+    params = {
+        "keys": json.dumps([list(key) for key in zip(rooms, users, cids, strict=True)]),
+        "slow": json.dumps(slow),
+        "replies": json.dumps(replies),
+    }
+    return _parse_facts(conn.execute(_FACTS_SQLITE, params).all())
 
 
 def _parse_facts(rows: Sequence[Any]) -> _Facts:
