@@ -348,6 +348,7 @@ class Bench:
             self.record("W5-herd", t.name, got)
             self.say(
                 f"W5 herd {t.name}: {got['caught_up']}/{got['clients']} in {got['all_done_s']}s"
+                f" ({got.get('refused', {}).get('count', 0)} upgrades refused with 503, retried)"
             )
 
     async def w6(self, t: Target) -> None:
@@ -364,12 +365,16 @@ class Bench:
                 "concurrency": 200,
                 "settle_ms": 3000,
                 "connect_timeout_ms": 60000,
-                # Our server sets up about 30 connections a second on this machine.
+                # Upgrades refused with 503 + Retry-After are retried (with jitter) by the
+                # generator; the limit allows for a slow set-up rate (20 a second).
                 "time_limit_s": 120 + n // 20,
             }
             got = await sv.loadgen(cfg, self.workdir, f"w6-{t.name}-{rep}")
             self.record("W6", t.name, got)
-            self.say(f"W6 {t.name}: {got['open']} open, {got['kib_per_connection']} KiB each")
+            self.say(
+                f"W6 {t.name}: {got['open']} open, {got['kib_per_connection']} KiB each, set up"
+                f" in {got['setup_s']}s ({got.get('refused', {}).get('count', 0)} refused with 503)"
+            )
             await asyncio.sleep(3)
 
     async def w7(self) -> None:

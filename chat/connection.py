@@ -48,6 +48,25 @@ _ids = itertools.count(1)
 class ClientConnection:
     """The server side of one `/ws` connection."""
 
+    # Slots: thousands of idle connections each save a per-instance dict (~1 KiB).
+    __slots__ = (
+        "actor",
+        "actor_read_at",
+        "author",
+        "bad_frames",
+        "frame_bucket",
+        "id",
+        "last_frame_at",
+        "outbound",
+        "refusals",
+        "rt",
+        "send_bucket",
+        "subs",
+        "token_hash",
+        "typing_at",
+        "user",
+    )
+
     def __init__(
         self,
         rt: Realtime,
@@ -89,9 +108,11 @@ class ClientConnection:
     def closed(self) -> bool:
         return self.outbound.closing
 
-    async def start(self) -> None:
-        """Queue `hello` (always the first frame) and start writing."""
-        rooms = await reads.hello_rooms(self.rt.db, self.actor)
+    async def start(self, rooms: list[dict[str, Any]] | None = None) -> None:
+        """Queue `hello` (always the first frame) and start writing; `rooms` is its room
+        list when the caller read it already (with the session, at the upgrade)."""
+        if rooms is None:
+            rooms = await reads.hello_rooms(self.rt.db, self.actor)
         self.outbound.offer(protocol.encode({"type": "hello", "user": self.user, "rooms": rooms}))
         self.outbound.start()
 

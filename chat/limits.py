@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 
 Clock = Callable[[], float]
@@ -20,6 +19,8 @@ FLOOD_WINDOW = 10.0
 
 class TokenBucket:
     """`burst` tokens, refilled at `rate` per second."""
+
+    __slots__ = ("burst", "clock", "rate", "stamp", "tokens")
 
     def __init__(self, burst: int, rate: float, clock: Clock = time.monotonic) -> None:
         self.burst = float(burst)
@@ -42,16 +43,30 @@ class TokenBucket:
 class WindowBudget:
     """At most `allowed` events in any `window` seconds."""
 
+    # Every connection has two of these and nearly all never spend: no list until the
+    # first event (an empty deque would cost ~600 bytes on each idle connection). The
+    # list stays short: it holds at most `allowed` + 1 stamps.
+    __slots__ = ("allowed", "clock", "stamps", "window")
+
     def __init__(self, allowed: int, window: float, clock: Clock = time.monotonic) -> None:
         self.allowed = allowed
         self.window = window
         self.clock = clock
-        self.stamps: deque[float] = deque()
+        self.stamps: list[float] | None = None
 
     def spend(self) -> bool:
         """Count one; False once the budget is exceeded."""
         now = self.clock()
-        while self.stamps and self.stamps[0] <= now - self.window:
-            self.stamps.popleft()
-        self.stamps.append(now)
-        return len(self.stamps) <= self.allowed
+        stamps = self.stamps
+        if stamps is None:
+            stamps = self.stamps = []
+        cutoff = now - self.window
+        drop = 0
+        while drop < len(stamps) and stamps[drop] <= cutoff:
+            drop += 1
+        if drop:
+            del stamps[:drop]
+        stamps.append(now)
+        if len(stamps) > self.allowed + 1:
+            del stamps[0]
+        return len(stamps) <= self.allowed

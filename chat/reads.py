@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts, handshake
-from persistence.backlog import events_between
+from persistence.backlog import read_events
 from persistence.db import Database
 from persistence.events import events_page
 from persistence.handshake import RoomAccess
@@ -41,13 +41,11 @@ async def readable_room(session: AsyncSession, actor: Actor, slug: str) -> Room:
 
 async def hello_rooms(db: Database, actor: Actor) -> list[dict[str, Any]]:
     """The rooms of `hello`: the same list as GET /api/rooms."""
-    async with handshake.reading(db) as conn:
-        return await handshake.room_list(conn, actor, utcnow())
+    return await handshake.run(db, handshake.read_room_list, actor, utcnow())
 
 
 async def fresh_actor(db: Database, user_id: int) -> Actor | None:
-    async with handshake.reading(db) as conn:
-        return await handshake.actor_by_id(conn, user_id)
+    return await handshake.run(db, handshake.read_actor, user_id)
 
 
 async def session_alive(db: Database, token_hash: str) -> bool:
@@ -68,10 +66,10 @@ async def live_tokens(db: Database, token_hashes: list[str]) -> set[str]:
         return set(rows.scalars())
 
 
-async def _readable_access(conn: AsyncConnection, actor: Actor, slug: str) -> RoomAccess:
+def _readable_access(conn: Connection, actor: Actor, slug: str) -> RoomAccess:
     """`readable_room` in one statement: the room's access facts, or Forbidden or NotFound."""
     found = (
-        await handshake.room_access(conn, slug, actor.user_id) if SLUG_RE.fullmatch(slug) else None
+        handshake.read_room_access(conn, slug, actor.user_id) if SLUG_RE.fullmatch(slug) else None
     )
     if found is None:
         raise NotFound(f"no room {slug!r}")
@@ -81,14 +79,12 @@ async def _readable_access(conn: AsyncConnection, actor: Actor, slug: str) -> Ro
 
 async def check_readable(db: Database, actor: Actor, slug: str) -> int:
     """The room's id if the actor may read it now; else Forbidden or NotFound."""
-    async with handshake.reading(db) as conn:
-        return (await _readable_access(conn, actor, slug)).ref.id
+    return (await handshake.run(db, _readable_access, actor, slug)).ref.id
 
 
 async def may_read_now(db: Database, actor: Actor, slug: str) -> bool:
-    async with handshake.reading(db) as conn:
-        found = await handshake.room_access(conn, slug, actor.user_id)
-        return found is not None and may_read(actor, found.ref, found.ban, utcnow())
+    found = await handshake.run(db, handshake.read_room_access, slug, actor.user_id)
+    return found is not None and may_read(actor, found.ref, found.ban, utcnow())
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +98,21 @@ async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap:
     """Every event after `since` up to the room's seq now, or the newest `cap` of them.
 
     Access and the room's seq are read first, then the events up to that seq, in one read
-    transaction (two statements; one when there is nothing to send).
+    transaction (two statements; one when there is nothing to send), as one call.
     """
-    async with handshake.reading(db) as conn:
-        room = await _readable_access(conn, actor, slug)
-        last = room.last_seq
-        if since is None or since >= last:
-            return Backlog([], last, None)
-        start, first = since, None
-        if last - since > cap:
-            start = last - cap
-            first = start + 1
-        frames = await events_between(conn, room.ref.id, slug, start, last)
-        return Backlog(frames, last, first)
+    return await handshake.run(db, _backlog, actor, slug, since, cap)
+
+
+def _backlog(conn: Connection, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
+    room = _readable_access(conn, actor, slug)
+    last = room.last_seq
+    if since is None or since >= last:
+        return Backlog([], last, None)
+    start, first = since, None
+    if last - since > cap:
+        start = last - cap
+        first = start + 1
+    return Backlog(read_events(conn, room.ref.id, slug, start, last), last, first)
 
 
 async def fetch_range(db: Database, slug: str, after: int, upto: int) -> list[dict[str, Any]]:

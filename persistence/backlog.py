@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import String, Text, bindparam, select, type_coerce
+from sqlalchemy import Connection, String, Text, bindparam, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.events import iso
@@ -114,4 +114,12 @@ async def events_between(
 ) -> list[dict[str, Any]]:
     """Events with after < seq ≤ upto, ascending, as wire frames (as served now)."""
     rows = await conn.execute(_EVENTS, {"room_id": room_id, "after": after, "upto": upto})
+    return [_frame(slug, row) for row in rows]
+
+
+def read_events(
+    conn: Connection, room_id: int, slug: str, after: int, upto: int
+) -> list[dict[str, Any]]:
+    """`events_between` on a sync connection (`persistence.handshake.run`)."""
+    rows = conn.execute(_EVENTS, {"room_id": room_id, "after": after, "upto": upto})
     return [_frame(slug, row) for row in rows]

@@ -3,36 +3,50 @@
 These run for every WebSocket upgrade, `hello` and `subscribe` (and every HTTP request's
 authentication), so a herd of reconnecting clients pays them a thousand times at once.
 They are SQLAlchemy Core statements on a plain connection returning plain rows: no ORM
-identity map, no per-row objects, and as few statements as the answer allows (each one
-is a round trip to the database, and on SQLite two hand-offs to aiosqlite's thread).
+identity map, no per-row objects, and as few statements as the answer allows.
 What they return is exactly what the ORM versions (`persistence.accounts.live_session`,
 `persistence.catchup.room_list`, `persistence.events.events_page`) return.
+
+The reads are plain functions of a sync `Connection` (`read_*`), and `run` runs one, with
+everything a step of set-up reads, as one call: on SQLite in a reader thread of its own
+with a pysqlite connection (one thread hand-off for the whole step, where aiosqlite costs
+about four per statement; with 15 pooled aiosqlite threads contending for the GIL, a herd
+spent most of its time handing off), on PostgreSQL with `run_sync` on a pooled
+connection, at most `PG_READS_IN_FLIGHT` at once so that a herd waits here (no timeout)
+and never for the pool (30 s, then an error). The async `login`, `room_list`, … run the
+same functions on a connection the caller already has.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
+    Connection,
     Integer,
     String,
     Text,
     and_,
     bindparam,
     cast,
+    create_engine,
     false,
     func,
     literal_column,
+    make_url,
     null,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.db import Database
+from persistence.db import Database, _sqlite_setup
 from persistence.events import iso
 from persistence.models import (
     Ban,
@@ -51,6 +65,55 @@ from rooms.access import may_read
 from rooms.meetings import MeetingRef, meeting_for_room
 from rooms.mentions import mentions
 from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# PostgreSQL: set-up reads in flight at once per process, well below the pool (10 + 20).
+PG_READS_IN_FLIGHT = 8
+
+
+class _SqliteReader:
+    """One thread with its own pysqlite connection, for set-up reads (WAL: never blocked
+    by writers, and never queued behind them in the writer thread)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"))
+        _sqlite_setup(self.engine, "BEGIN")
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:  # one read transaction, rolled back
+            return fn(conn)
+
+    def close(self) -> None:
+        self.thread.submit(self.engine.dispose)
+        self.thread.shutdown(wait=False)
+
+
+_readers: weakref.WeakKeyDictionary[Database, _SqliteReader] = weakref.WeakKeyDictionary()
+_pg_gates: weakref.WeakKeyDictionary[Database, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+async def run(
+    db: Database, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """`fn(conn, *args)` in one read transaction, as one call (see above)."""
+
+    def call(conn: Connection) -> T:
+        return fn(conn, *args, **kwargs)
+
+    if db.is_sqlite:
+        reader = _readers.get(db)
+        if reader is None:
+            reader = _readers[db] = _SqliteReader(db.url)
+            weakref.finalize(db, reader.close)
+        return await asyncio.get_running_loop().run_in_executor(reader.thread, reader.read, call)
+    gate = _pg_gates.get(db)
+    if gate is None:
+        gate = _pg_gates[db] = asyncio.Semaphore(PG_READS_IN_FLIGHT)
+    async with gate, db.read_engine.connect() as conn:
+        return await conn.run_sync(call)
 
 
 @asynccontextmanager
@@ -134,9 +197,9 @@ def _actor_of(user: User, rows: Sequence[Any]) -> Actor:
     )
 
 
-async def login(conn: AsyncConnection, token_hash: str, now: datetime) -> Login | None:
+def read_login(conn: Connection, token_hash: str, now: datetime) -> Login | None:
     """The unexpired, unrevoked session with this token hash: its user and permissions."""
-    rows = (await conn.execute(_LOGIN, {"token_hash": token_hash, "now": now})).all()
+    rows = conn.execute(_LOGIN, {"token_hash": token_hash, "now": now}).all()
     if not rows:
         return None
     first = rows[0]
@@ -166,9 +229,9 @@ def _actor_statement() -> Any:
 _ACTOR = _actor_statement()
 
 
-async def actor_by_id(conn: AsyncConnection, user_id: int) -> Actor | None:
+def read_actor(conn: Connection, user_id: int) -> Actor | None:
     """The user's permissions now (role, area rooms, moderated rooms); None if gone."""
-    rows = (await conn.execute(_ACTOR, {"user_id": user_id})).all()
+    rows = conn.execute(_ACTOR, {"user_id": user_id}).all()
     if not rows:
         return None
     return Actor(
@@ -199,9 +262,9 @@ _ROOM_ACCESS = (
 )
 
 
-async def room_access(conn: AsyncConnection, slug: str, user_id: int) -> RoomAccess | None:
+def read_room_access(conn: Connection, slug: str, user_id: int) -> RoomAccess | None:
     """The room by slug with the user's ban, in one statement; None if there is no such room."""
-    row = (await conn.execute(_ROOM_ACCESS, {"slug": slug, "user_id": user_id})).first()
+    row = conn.execute(_ROOM_ACCESS, {"slug": slug, "user_id": user_id}).first()
     if row is None:
         return None
     rid, kind, locked, archived, last, banned, until = row
@@ -316,9 +379,9 @@ _ROOMS = (
 )
 
 
-async def _rooms(conn: AsyncConnection, user_id: int) -> list[Any]:
+def _rooms(conn: Connection, user_id: int) -> list[Any]:
     """Every room with the user's read marker and ban, in (kind, slug) order."""
-    return list(await conn.execute(_ROOMS, {"user_id": user_id}))
+    return list(conn.execute(_ROOMS, {"user_id": user_id}))
 
 
 def _unread_statement() -> Any:
@@ -364,8 +427,8 @@ def _mention_pattern(username: str) -> str:
     return "%@" + escaped + "%"
 
 
-async def _unread(
-    conn: AsyncConnection, actor: Actor, room_ids: list[int]
+def _unread(
+    conn: Connection, actor: Actor, room_ids: list[int]
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Room id → messages by others after the read marker, and → those that mention the user."""
     params = {
@@ -375,7 +438,7 @@ async def _unread(
     }
     unread: dict[int, int] = {}
     mentioned: dict[int, int] = {}
-    for room_id, n, body in await conn.execute(_UNREAD, params):
+    for room_id, n, body in conn.execute(_UNREAD, params):
         if body is None:
             unread[room_id] = int(n)
         elif mentions(body, actor.username):
@@ -414,8 +477,8 @@ _MEETINGS = (
 )
 
 
-async def _meetings(conn: AsyncConnection) -> list[Any]:
-    return list(await conn.execute(_MEETINGS))
+def _meetings(conn: Connection) -> list[Any]:
+    return list(conn.execute(_MEETINGS))
 
 
 def _next_meetings(
@@ -442,10 +505,10 @@ def _next_meetings(
     return found
 
 
-async def room_list(conn: AsyncConnection, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+def read_room_list(conn: Connection, actor: Actor, now: datetime) -> list[dict[str, Any]]:
     """The rooms of `hello` and `GET /api/rooms`: readable rooms in (kind, slug) order with
     read marker, unread count, unread mentions and next meeting, in three statements."""
-    every = await _rooms(conn, actor.user_id)
+    every = _rooms(conn, actor.user_id)
     readable = []
     for r in every:
         ref = RoomRef(
@@ -457,8 +520,8 @@ async def room_list(conn: AsyncConnection, actor: Actor, now: datetime) -> list[
     if not readable:
         return []
     behind = [r.id for r in readable if r.last_seq > (r[10] or 0)]
-    unread, mentioned = await _unread(conn, actor, behind) if behind else ({}, {})
-    upcoming = _next_meetings(readable, every, await _meetings(conn), now)
+    unread, mentioned = _unread(conn, actor, behind) if behind else ({}, {})
+    upcoming = _next_meetings(readable, every, _meetings(conn), now)
     return [
         {
             "slug": r.slug,
@@ -475,3 +538,32 @@ async def room_list(conn: AsyncConnection, actor: Actor, now: datetime) -> list[
         }
         for r in readable
     ]
+
+
+# -- a whole step of set-up, and the async forms -----------------------------------------
+
+
+def read_arrival(
+    conn: Connection, token_hash: str, now: datetime
+) -> tuple[Login, list[dict[str, Any]]] | None:
+    """What a WebSocket upgrade reads: the live session, then `hello`'s room list."""
+    found = read_login(conn, token_hash, now)
+    if found is None:
+        return None
+    return found, read_room_list(conn, found.actor, now)
+
+
+async def login(conn: AsyncConnection, token_hash: str, now: datetime) -> Login | None:
+    return await conn.run_sync(read_login, token_hash, now)
+
+
+async def actor_by_id(conn: AsyncConnection, user_id: int) -> Actor | None:
+    return await conn.run_sync(read_actor, user_id)
+
+
+async def room_access(conn: AsyncConnection, slug: str, user_id: int) -> RoomAccess | None:
+    return await conn.run_sync(read_room_access, slug, user_id)
+
+
+async def room_list(conn: AsyncConnection, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    return await conn.run_sync(read_room_list, actor, now)

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
@@ -50,17 +51,35 @@ def presented_token(conn: HTTPConnection) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
-async def authenticate(conn: HTTPConnection, db: Database, settings: Settings) -> Caller:
+def _presented_digest(conn: HTTPConnection, settings: Settings) -> tuple[str, bool]:
     token, via_cookie = presented_token(conn)
     if not token or len(token) > 256:
         raise Unauthenticated("log in first")
-    digest = token_hash(token, settings.secret_key)
-    # One statement: the session (unrevoked, unexpired now), its user and their permissions.
-    async with handshake.reading(db) as reader:
-        found = await handshake.login(reader, digest, utcnow())
+    return token_hash(token, settings.secret_key), via_cookie
+
+
+def _caller(found: handshake.Login | None, digest: str, via_cookie: bool) -> Caller:
     if found is None:
         raise Unauthenticated("your session is unknown, expired or ended")
     return Caller(found.user, found.actor, digest, via_cookie, found.expires_at)
+
+
+async def authenticate(conn: HTTPConnection, db: Database, settings: Settings) -> Caller:
+    digest, via_cookie = _presented_digest(conn, settings)
+    # One statement: the session (unrevoked, unexpired now), its user and their permissions.
+    found = await handshake.run(db, handshake.read_login, digest, utcnow())
+    return _caller(found, digest, via_cookie)
+
+
+async def authenticate_arrival(
+    conn: HTTPConnection, db: Database, settings: Settings
+) -> tuple[Caller, list[dict[str, Any]]]:
+    """`authenticate` for a WebSocket upgrade, with `hello`'s room list read in the same
+    read transaction (one call into the database thread for the whole set-up)."""
+    digest, via_cookie = _presented_digest(conn, settings)
+    arrived = await handshake.run(db, handshake.read_arrival, digest, utcnow())
+    found, rooms = arrived if arrived is not None else (None, [])
+    return _caller(found, digest, via_cookie), rooms
 
 
 def own_origin(conn: HTTPConnection) -> str | None:

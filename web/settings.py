@@ -39,6 +39,9 @@ class Settings:
     ws_idle_seconds: float = 120.0
     # Frames waiting for one slow client before it is closed with 1013.
     ws_queue_frames: int = 2000
+    # Upgrades being set up (session, room list, hello) or waiting for their turn; one more
+    # is refused with 503 and Retry-After (web/ws.py runs at most 8 set-ups at once).
+    ws_setups: int = 1000
     # Presence entries of a process that died vanish after this long (refreshed every third).
     presence_ttl_seconds: float = 30.0
     # The digest e-mail (`werkplaats digest`): no host means it cannot be sent, only shown.
@@ -128,6 +131,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
         redis_prefix=_prefix(env.get("WERKPLAATS_REDIS_PREFIX") or "wp"),
         ws_idle_seconds=_float(env, "WERKPLAATS_WS_IDLE_SECONDS", 120.0),
         ws_queue_frames=_int(env, "WERKPLAATS_WS_QUEUE_FRAMES", 2000, 16, 1_000_000),
+        ws_setups=_int(env, "WERKPLAATS_WS_SETUPS", 1000, 1, 1_000_000),
         presence_ttl_seconds=float(_int(env, "WERKPLAATS_PRESENCE_TTL_SECONDS", 30, 3, 3600)),
         **_smtp(env),
     )

@@ -2,8 +2,9 @@
 
 Everything the protocol means lives in `chat/`; this module adapts Starlette's WebSocket
 to it: refusals at the upgrade (HTTP 403 for an Origin that is not allowed, HTTP 401
-without a valid session; no WebSocket is opened), the size limit (1009), the idle
-timeout, and reading one frame at a time.
+without a valid session, HTTP 503 with `Retry-After` when too many set-ups wait; no
+WebSocket is opened), the size limit (1009), the idle timeout, and reading one frame at
+a time.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
@@ -25,11 +28,68 @@ from persistence.events import author_wire
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
 from web.api.session import user_wire
-from web.auth import authenticate, origin_allowed
-from web.deps import services
+from web.auth import authenticate_arrival, origin_allowed
+from web.deps import Services, services
 from web.responses import error_response
 
 log = logging.getLogger("werkplaats.ws")
+
+# Connection set-ups (session, room list, accept, `hello`) run at most this many at once;
+# the database reads them one call each, so more in flight would only queue there.
+SETUPS_IN_FLIGHT = 8
+# An upgrade that waited this long for its turn is refused (503) rather than set up late.
+SETUP_MAX_WAIT = 10.0
+RETRY_AFTER_MAX = 30.0
+
+
+class SetupGate:
+    """Admission for connection set-ups: at most `SETUPS_IN_FLIGHT` at once and at most
+    `admitted` being set up or waiting. Past that bound, or after `SETUP_MAX_WAIT`, the
+    upgrade is refused with 503 and `Retry-After` instead of piling onto the database
+    (where it waited for a pooled connection for 30 s, then failed with 500)."""
+
+    __slots__ = ("_slots", "max_wait", "mean_s", "queue", "waiting")
+
+    def __init__(self, admitted: int) -> None:
+        in_flight = max(1, min(SETUPS_IN_FLIGHT, admitted))
+        self._slots = asyncio.Semaphore(in_flight)
+        self.queue = admitted - in_flight
+        self.waiting = 0
+        self.max_wait = SETUP_MAX_WAIT
+        # A running mean of one set-up's time, for `Retry-After`.
+        self.mean_s = 0.005
+
+    async def enter(self) -> float | None:
+        """Wait for a slot: the time it was taken, or None when the upgrade must be refused."""
+        if self._slots.locked() and self.waiting >= self.queue:
+            return None
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self.max_wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            return None
+        finally:
+            self.waiting -= 1
+        return time.monotonic()
+
+    def leave(self, entered: float) -> None:
+        self._slots.release()
+        self.mean_s += (time.monotonic() - entered - self.mean_s) * 0.05
+
+    def retry_after(self) -> float:
+        """Seconds until the set-ups now waiting are likely done (clients add jitter)."""
+        ahead = (self.waiting + SETUPS_IN_FLIGHT) * self.mean_s / SETUPS_IN_FLIGHT
+        return min(RETRY_AFTER_MAX, max(1.0, ahead))
+
+
+def setup_gate(websocket: WebSocket, admitted: int) -> SetupGate:
+    """The app's gate, made on first use (in the server's event loop)."""
+    state = websocket.app.state
+    gate: SetupGate | None = getattr(state, "ws_setup_gate", None)
+    if gate is None:
+        gate = state.ws_setup_gate = SetupGate(admitted)
+    return gate
 
 
 class StarletteSocket:
@@ -160,10 +220,12 @@ def _find_owner(send: Any, wanted: Callable[[Any], bool], depth: int = 0) -> Any
     return None
 
 
-async def refuse(websocket: WebSocket, code: str, message: str, status: int) -> None:
+async def refuse(
+    websocket: WebSocket, code: str, message: str, status: int, retry_after: float | None = None
+) -> None:
     """Answer the upgrade with an HTTP error; servers without the denial extension say 403."""
     try:
-        await websocket.send_denial_response(error_response(code, message, status))
+        await websocket.send_denial_response(error_response(code, message, status, retry_after))
     except RuntimeError:
         await websocket.close(1008, message)
 
@@ -175,11 +237,47 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if origin is not None and not origin_allowed(origin, websocket, settings):
         await refuse(websocket, "forbidden", "this Origin is not allowed", 403)
         return
+    gate = setup_gate(websocket, settings.ws_setups)
+    entered = await gate.enter()
+    if entered is None:
+        await refuse(
+            websocket,
+            "unavailable",
+            "too many connections are being set up; retry after Retry-After seconds",
+            503,
+            retry_after=gate.retry_after(),
+        )
+        return
     try:
-        who = await authenticate(websocket, svc.db, settings)
+        arrived = await _set_up(websocket, svc)
+    finally:
+        gate.leave(entered)
+    if arrived is None:
+        return
+    conn, expires_at = arrived
+    rt = svc.realtime
+    # The socket ends with its session: closed with 1008 the moment the session expires.
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, (expires_at - utcnow()).total_seconds()),
+        conn.close,
+        CLOSE_POLICY,
+        "your session expired",
+    )
+    try:
+        await _read(websocket, conn, settings.max_frame_bytes, settings.ws_idle_seconds)
+    finally:
+        expiry.cancel()
+        await rt.unregister(conn)
+
+
+async def _set_up(websocket: WebSocket, svc: Services) -> tuple[ClientConnection, datetime] | None:
+    """Authenticate (with `hello`'s rooms, one database call), accept, register, queue
+    `hello`; None when the upgrade was refused."""
+    try:
+        who, rooms = await authenticate_arrival(websocket, svc.db, svc.settings)
     except Unauthenticated as exc:
         await refuse(websocket, exc.code, exc.message, 401)
-        return
+        return None
     await websocket.accept()
     rt = svc.realtime
     conn = ClientConnection(
@@ -191,19 +289,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         author_wire(who.user),
     )
     rt.register(conn)
-    # The socket ends with its session: closed with 1008 the moment the session expires.
-    expiry = asyncio.get_running_loop().call_later(
-        max(0.0, (who.expires_at - utcnow()).total_seconds()),
-        conn.close,
-        CLOSE_POLICY,
-        "your session expired",
-    )
     try:
-        await conn.start()
-        await _read(websocket, conn, settings.max_frame_bytes, settings.ws_idle_seconds)
-    finally:
-        expiry.cancel()
+        await conn.start(rooms)
+    except BaseException:
         await rt.unregister(conn)
+        raise
+    return conn, who.expires_at
 
 
 class IdleTimer:

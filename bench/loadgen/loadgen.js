@@ -162,6 +162,15 @@ function connect(spec, onText) {
         reject(e);
       }
     });
+    // The server refuses an upgrade with 503 + Retry-After when too many set-ups wait.
+    ws.on("unexpected-response", (_req, res) => {
+      clearTimeout(timer);
+      const e = new Error(`upgrade refused: HTTP ${res.statusCode}`);
+      if (res.statusCode === 503) e.retryAfter = Number(res.headers["retry-after"]) || 1;
+      res.resume();
+      ws.terminate();
+      reject(e);
+    });
     ws.on("close", () => {
       ws.closedAt = ws.closedAt || Date.now();
     });
@@ -187,7 +196,26 @@ function connect(spec, onText) {
   });
 }
 
-async function openAll(specs, onText, concurrency) {
+// Refusals (503 + Retry-After) seen by connectRetrying, and the retries they caused.
+const refused = { count: 0, waited_s: 0 };
+
+// `connect`, honouring 503 + Retry-After: wait that long with jitter (0.5–1.5 ×, so a
+// refused herd does not come back at once) and try again, at most `max_retries` times.
+async function connectRetrying(spec, onText) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connect(spec, onText);
+    } catch (e) {
+      if (e.retryAfter === undefined || attempt >= (cfg.max_retries ?? 100)) throw e;
+      refused.count++;
+      const wait = e.retryAfter * (0.5 + Math.random());
+      refused.waited_s += wait;
+      await sleep(wait * 1000);
+    }
+  }
+}
+
+async function openAll(specs, onText, concurrency, retry = false) {
   const conns = new Array(specs.length);
   let next = 0;
   let failed = 0;
@@ -195,7 +223,7 @@ async function openAll(specs, onText, concurrency) {
     while (next < specs.length) {
       const i = next++;
       try {
-        conns[i] = await connect(specs[i], onText);
+        conns[i] = await (retry ? connectRetrying : connect)(specs[i], onText);
         conns[i].spec = specs[i];
       } catch (e) {
         failed++;
@@ -480,7 +508,7 @@ async function herd() {
     (spec) =>
       new Promise((resolve) => {
         let finished = false;
-        connect(spec, (ws, t) => {
+        connectRetrying(spec, (ws, t) => {
           let i = 0;
           while ((i = t.indexOf('"type":"message"', i)) !== -1) {
             messages++;
@@ -514,6 +542,7 @@ async function herd() {
     expected_messages: expected,
     all_done_s: done.length ? Math.max(...done) / 1e6 : null,
     per_client_ms: hist.summary(),
+    refused,
     wall_s: wall,
     gen_cpu: (ownCpu() - cpu0) / wall,
   };
@@ -525,7 +554,7 @@ async function idle() {
   const t0 = Date.now();
   const { conns, failed } = await openAll(cfg.receivers, (ws, t) => {
     ws.subsGot = (ws.subsGot || 0) + countSubscribed(t);
-  }, cfg.concurrency ?? 200);
+  }, cfg.concurrency ?? 200, true);
   const subscribed = await subscribeAll(conns, 120000);
   await sleep(cfg.settle_ms ?? 3000);
   const rss1 = rss(cfg.server_pids);
@@ -537,6 +566,7 @@ async function idle() {
     failed,
     subscribed,
     setup_s: (Date.now() - t0) / 1000,
+    refused,
     rss_before_kib: rss0,
     rss_after_kib: rss1,
     kib_per_connection: open ? (rss1 - rss0) / open : null,

@@ -1,0 +1,75 @@
+"""Admission at the upgrade: too many set-ups at once are refused with 503 and Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import httpx
+import orjson
+from websockets.asyncio.client import connect
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidStatus
+
+from tests.helpers import bearer, login, running_server
+from web.settings import Settings, load_settings
+
+BURST = 40
+ROUNDS = 10
+
+
+def ws_url(base: str) -> str:
+    return "ws" + base.removeprefix("http") + "/ws"
+
+
+async def _upgrade(base: str, token: str) -> tuple[int, Headers, bytes]:
+    """The upgrade's status (101 once `hello` arrived), and a refusal's headers and body."""
+    try:
+        async with connect(ws_url(base), additional_headers=bearer(token), open_timeout=30) as ws:
+            hello = orjson.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert hello["type"] == "hello"
+            return 101, Headers(), b""
+    except InvalidStatus as refused:
+        response = refused.response
+        return response.status_code, response.headers, response.body or b""
+
+
+async def test_a_saturated_set_up_limit_answers_503_with_retry_after(
+    settings: Settings, client: httpx.AsyncClient
+) -> None:
+    """With room for one set-up, a burst of upgrades gets 101 or 503, never anything else;
+    the 503 says when to come back, and coming back then works."""
+    async with running_server(dataclasses.replace(settings, ws_setups=1)) as base:
+        token = await login(client, base, "ann")
+        refusals: list[tuple[Headers, bytes]] = []
+        for _ in range(ROUNDS):
+            got = await asyncio.gather(*(_upgrade(base, token) for _ in range(BURST)))
+            assert {status for status, _, _ in got} <= {101, 503}
+            assert any(status == 101 for status, _, _ in got)
+            refusals = [(headers, body) for status, headers, body in got if status == 503]
+            if refusals:
+                break
+        assert refusals, "no upgrade was refused with the set-up limit at 1"
+        headers, body = refusals[0]
+        assert int(headers["Retry-After"]) >= 1
+        assert headers["Content-Type"].startswith("application/json")
+        assert orjson.loads(body)["error"]["code"] == "unavailable"
+        # Coming back one at a time (as Retry-After asks) is set up.
+        for _ in range(3):
+            status, _, _ = await _upgrade(base, token)
+            assert status == 101
+
+
+async def test_a_burst_of_upgrades_within_the_limit_is_set_up_in_full(
+    server: str, client: httpx.AsyncClient
+) -> None:
+    """More concurrent upgrades than set-ups run at once (and than the database pool has
+    connections): they wait their turn, none is refused or fails."""
+    token = await login(client, server, "amy")
+    got = await asyncio.gather(*(_upgrade(server, token) for _ in range(3 * BURST)))
+    assert [status for status, _, _ in got] == [101] * (3 * BURST)
+
+
+def test_the_set_up_limit_is_a_setting() -> None:
+    assert load_settings({}).ws_setups == 1000
+    assert load_settings({"WERKPLAATS_WS_SETUPS": "5"}).ws_setups == 5
