@@ -502,9 +502,6 @@ class KnownRooms:
             self.rooms.clear()
         self.rooms.update(rooms)
 
-    def forget(self, slug: str) -> None:
-        self.rooms.pop(slug, None)
-
 
 # PostgreSQL, one send in one statement (asyncpg, outside a transaction: the statement
 # commits by itself). It stores the send only if every fact the caller assumed holds: the
