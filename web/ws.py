@@ -146,6 +146,12 @@ class SansIODirect:
         if proto.handshake_complete:
             proto.request = None  # type: ignore[assignment]
             proto.response = None  # type: ignore[assignment]
+        # Its receive queue is an asyncio.Queue: four deques and an Event, ~3 KiB on each
+        # idle connection. An `Inbox` does what uvicorn asks of it in ~0.2 KiB. Swapped only
+        # while nobody waits on the old one (set-up runs before the endpoint reads).
+        queue = proto.queue
+        if isinstance(queue, asyncio.Queue) and not getattr(queue, "_getters", True):
+            proto.queue = Inbox(list(getattr(queue, "_queue", ())))  # type: ignore[assignment]
 
     def ready(self) -> bool:
         proto = self.proto
@@ -159,6 +165,39 @@ class SansIODirect:
 
     def write_text(self, data: str) -> None:
         self.proto.transport.write(text_frame(data))
+
+
+class Inbox:
+    """What uvicorn's sans-I/O protocol uses of its receive queue (`put_nowait`, `get`,
+    `empty`), with one reader (the endpoint's task) and no bound (uvicorn pauses reading
+    the socket itself while a message waits)."""
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self.items.append(item)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.pop(0)
+
+    def empty(self) -> bool:
+        return not self.items
+
+    def qsize(self) -> int:
+        return len(self.items)
 
 
 class _LastFrame:
