@@ -113,6 +113,9 @@ async def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
         WERKPLAATS_WS_QUEUE_FRAMES="64",
         WERKPLAATS_SEND_BURST="1000000",
         WERKPLAATS_SEND_RATE="1000000",
+        # Acks come fast enough now that 260 sends outrun the default frame bucket too.
+        WERKPLAATS_FRAME_BURST="1000000",
+        WERKPLAATS_FRAME_RATE="1000000",
     )
     assert server.proc is not None
 
