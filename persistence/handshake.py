@@ -20,6 +20,7 @@ same functions on a connection the caller already has.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -99,7 +100,8 @@ class _SqliteReader:
             return fn(conn)
 
     def close(self) -> None:
-        self.thread.submit(self.engine.dispose)
+        with contextlib.suppress(RuntimeError):  # the executor is shut down already
+            self.thread.submit(self.engine.dispose)
         self.thread.shutdown(wait=False)
 
 
@@ -119,7 +121,8 @@ async def run(
         reader = _readers.get(db)
         if reader is None:
             reader = _readers[db] = _SqliteReader(db.url)
-            weakref.finalize(db, reader.close)
+            # With its database: tests make many. Not at exit (nothing to release then).
+            weakref.finalize(db, reader.close).atexit = False
         return await asyncio.get_running_loop().run_in_executor(reader.thread, reader.read, call)
     gate = _pg_gates.get(db)
     if gate is None:
