@@ -267,6 +267,13 @@ async def refuse(
         await websocket.send_denial_response(error_response(code, message, status, retry_after))
     except RuntimeError:
         await websocket.close(1008, message)
+        return
+    # Uvicorn's sans-I/O protocol (0.54) does not count a denial as the end of the handshake
+    # and logs "ASGI callable returned without completing handshake." at ERROR for every
+    # refusal: alerts on each wrong token, a flood under overload (uvicorn PR #3138, open).
+    proto = _find_sansio(websocket._send)
+    if proto is not None and proto.close_sent:
+        proto.handshake_complete = True
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 
 import httpx
 import orjson
@@ -73,3 +74,34 @@ async def test_a_burst_of_upgrades_within_the_limit_is_set_up_in_full(
 def test_the_set_up_limit_is_a_setting() -> None:
     assert load_settings({}).ws_setups == 1000
     assert load_settings({"WERKPLAATS_WS_SETUPS": "5"}).ws_setups == 5
+
+
+async def test_refused_upgrades_log_no_error(settings: Settings, client: httpx.AsyncClient) -> None:
+    """401, 403 and 503 at the upgrade are answers, not server errors: nothing at ERROR
+    (uvicorn's sans-I/O protocol logged one for each refusal, see `web.ws.refuse`)."""
+    errors: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = errors.append  # type: ignore[method-assign]
+    async with running_server(dataclasses.replace(settings, ws_setups=1)) as base:
+        # Added once uvicorn has configured its loggers (which drops handlers added before).
+        logging.getLogger("uvicorn.error").addHandler(handler)
+        try:
+            token = await login(client, base, "ann")
+            assert (await _upgrade(base, "not-a-token"))[0] == 401
+            try:
+                async with connect(
+                    ws_url(base), additional_headers={"Origin": "https://elders.example"}
+                ):
+                    raise AssertionError("an unknown Origin was let in")
+            except InvalidStatus as refused:
+                assert refused.response.status_code == 403
+            statuses: set[int] = set()
+            for _ in range(ROUNDS):
+                got = await asyncio.gather(*(_upgrade(base, token) for _ in range(BURST)))
+                statuses |= {status for status, _, _ in got}
+                if 503 in statuses:
+                    break
+            assert 503 in statuses
+        finally:
+            logging.getLogger("uvicorn.error").removeHandler(handler)
+    assert not errors, [r.getMessage() for r in errors]
