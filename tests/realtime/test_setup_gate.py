@@ -32,7 +32,7 @@ async def _upgrade(base: str, token: str) -> tuple[int, Headers, bytes]:
             return 101, Headers(), b""
     except InvalidStatus as refused:
         response = refused.response
-        return response.status_code, response.headers, response.body or b""
+        return response.status_code, response.headers, bytes(response.body or b"")
 
 
 async def test_a_saturated_set_up_limit_answers_503_with_retry_after(
@@ -76,12 +76,22 @@ def test_the_set_up_limit_is_a_setting() -> None:
     assert load_settings({"WERKPLAATS_WS_SETUPS": "5"}).ws_setups == 5
 
 
+class _Errors(logging.Handler):
+    """The records logged at ERROR or above."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 async def test_refused_upgrades_log_no_error(settings: Settings, client: httpx.AsyncClient) -> None:
     """401, 403 and 503 at the upgrade are answers, not server errors: nothing at ERROR
     (uvicorn's sans-I/O protocol logged one for each refusal, see `web.ws.refuse`)."""
-    errors: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.ERROR)
-    handler.emit = errors.append  # type: ignore[method-assign]
+    handler = _Errors()
+    errors = handler.records
     async with running_server(dataclasses.replace(settings, ws_setups=1)) as base:
         # Added once uvicorn has configured its loggers (which drops handlers added before).
         logging.getLogger("uvicorn.error").addHandler(handler)
