@@ -201,6 +201,11 @@ class Client:
                     self._fail_all(ConnectionError("the server refused the connection"))
                     self._closing = True
                     return
+                # An overloaded server (503) says when to come back: then, spread out.
+                wait = _retry_after(exc)
+                if wait is not None:
+                    await asyncio.sleep(wait * random.uniform(0.5, 1.5))
+                    continue
                 await asyncio.sleep(random.uniform(0, delay))
                 delay = min(delay * 2, BACKOFF_MAX)
             except (OSError, ConnectionClosed, TimeoutError, RuntimeError, InvalidMessage):
@@ -417,3 +422,12 @@ class Client:
 
     async def connected(self, timeout: float = 20) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
+
+
+def _retry_after(refused: InvalidStatus) -> float | None:
+    """The seconds of a refusal's `Retry-After` header (capped at a minute), or None."""
+    value = refused.response.headers.get("Retry-After", "")
+    try:
+        return min(60.0, max(0.0, float(value)))
+    except ValueError:
+        return None

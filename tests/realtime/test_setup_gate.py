@@ -11,7 +11,9 @@ import orjson
 from websockets.asyncio.client import connect
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidStatus
+from websockets.http11 import Response
 
+from chat.client import _retry_after
 from tests.helpers import bearer, login, running_server
 from web.settings import Settings, load_settings
 
@@ -115,3 +117,15 @@ async def test_refused_upgrades_log_no_error(settings: Settings, client: httpx.A
         finally:
             logging.getLogger("uvicorn.error").removeHandler(handler)
     assert not errors, [r.getMessage() for r in errors]
+
+
+def test_the_python_client_waits_as_long_as_retry_after_says() -> None:
+    """`chat.client` comes back after a 503's `Retry-After` (capped), else backs off."""
+
+    def refused(headers: dict[str, str]) -> InvalidStatus:
+        return InvalidStatus(Response(503, "Service Unavailable", Headers(headers), b""))
+
+    assert _retry_after(refused({"Retry-After": "3"})) == 3.0
+    assert _retry_after(refused({"Retry-After": "3600"})) == 60.0
+    assert _retry_after(refused({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) is None
+    assert _retry_after(refused({})) is None
