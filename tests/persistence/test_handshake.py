@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from persistence import accounts, handshake
 from persistence.catchup import room_extras
 from persistence.db import Database
-from persistence.events import edit_message, events_page, hide_message, post_message
+from persistence.events import edit_message, hide_message, post_message
 from persistence.models import Ban, ReadMarker, Room, Session, User, utcnow
 from persistence.rooms import readable_rooms
 
@@ -54,20 +54,6 @@ async def test_room_list_is_the_orm_room_list(database: Database) -> None:
             got = await handshake.room_list(await s.connection(), actor, now)
         assert got == expected, name
         assert [list(r) for r in got] == [list(r) for r in expected], name
-
-
-async def test_backlog_frames_are_the_events_page_frames(database: Database) -> None:
-    """Messages, edits and hidden messages come out as `events_page` serves them."""
-    await _history(database)
-    async with database.read() as s:
-        for slug in ("theme-one", "area-a", "meeting-one"):
-            room = (await s.execute(select(Room).where(Room.slug == slug))).scalar_one()
-            for after in (0, 2, 5):
-                page, _ = await events_page(s, room.id, slug, after=after, limit=1000)
-                got = await handshake.events_between(
-                    await s.connection(), room.id, slug, after, room.last_seq
-                )
-                assert got == page and [list(f) for f in got] == [list(f) for f in page]
 
 
 async def test_login_is_the_live_session_with_its_permissions(database: Database) -> None:
