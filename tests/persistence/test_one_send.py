@@ -6,7 +6,6 @@ the room's lock sends it down the full path with the right seq."""
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import pytest
 from sqlalchemy import select, text, update
@@ -17,8 +16,7 @@ from persistence.db import Database
 from persistence.events import post_message
 from persistence.models import Ban, Mute, Room, User
 from rooms.errors import Forbidden, Muted, NotFound, RateLimited, RoomLocked
-from tests.helpers import ROOT
-from tests.persistence.test_sends import request, room_rows, sanction
+from tests.persistence.test_sends import request, room_rows, run_writers, sanction
 
 
 async def send(db: Database, username: str, client_id: str, reply_to: int | None = None) -> Acked:
@@ -108,24 +106,7 @@ async def test_single_sends_of_several_processes_keep_seqs_gap_free(
 ) -> None:
     """Three processes each send one message at a time (the short path) into one room."""
     users, per = ["ann", "amy", "rita"], 60
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.persistence.send_writer",
-            db_url,
-            "theme-one",
-            user,
-            str(per),
-            f"p{n}",
-            "serial",
-            cwd=ROOT,
-        )
-        for n, user in enumerate(users)
-    ]
-    async with asyncio.timeout(120):
-        codes = [await p.wait() for p in procs]
-    assert codes == [0] * len(users)
+    await run_writers(db_url, "theme-one", users, per, "serial")
     events, messages, last = await room_rows(database, "theme-one")
     assert events == messages == list(range(1, last + 1))
     assert last == len(users) * (per - per // 10)

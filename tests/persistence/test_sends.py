@@ -168,22 +168,19 @@ async def test_a_single_send_takes_few_statements(database: Database) -> None:
     assert statements == ["WITH"], statements
 
 
-@pytest.mark.slow
-async def test_group_commits_of_several_processes_keep_seqs_gap_free(
-    db_url: str, database: Database
-) -> None:
-    """Three OS processes, each with its own group commit, send to two rooms at once."""
-    users, per = ["ann", "amy", "rita"], 120
+async def run_writers(db_url: str, rooms: str, users: list[str], per: int, *mode: str) -> None:
+    """One `tests.persistence.send_writer` process per user, all at once; each must succeed."""
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "tests.persistence.send_writer",
             db_url,
-            "theme-one,theme-two",
+            rooms,
             user,
             str(per),
             f"p{n}",
+            *mode,
             cwd=ROOT,
         )
         for n, user in enumerate(users)
@@ -191,6 +188,15 @@ async def test_group_commits_of_several_processes_keep_seqs_gap_free(
     async with asyncio.timeout(120):
         codes = [await p.wait() for p in procs]
     assert codes == [0] * len(users)
+
+
+@pytest.mark.slow
+async def test_group_commits_of_several_processes_keep_seqs_gap_free(
+    db_url: str, database: Database
+) -> None:
+    """Three OS processes, each with its own group commit, send to two rooms at once."""
+    users, per = ["ann", "amy", "rita"], 120
+    await run_writers(db_url, "theme-one,theme-two", users, per)
     total = 0
     for slug in ("theme-one", "theme-two"):
         events, messages, last = await room_rows(database, slug)
