@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, String, Text, bindparam, select, type_coerce
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.events import iso
 from persistence.models import Event, Message, User
@@ -109,17 +108,10 @@ def _frame(slug: str, row: Any) -> dict[str, Any]:
     return frame
 
 
-async def events_between(
-    conn: AsyncConnection, room_id: int, slug: str, after: int, upto: int
-) -> list[dict[str, Any]]:
-    """Events with after < seq ≤ upto, ascending, as wire frames (as served now)."""
-    rows = await conn.execute(_EVENTS, {"room_id": room_id, "after": after, "upto": upto})
-    return [_frame(slug, row) for row in rows]
-
-
 def read_events(
     conn: Connection, room_id: int, slug: str, after: int, upto: int
 ) -> list[dict[str, Any]]:
-    """`events_between` on a sync connection (`persistence.handshake.run`)."""
+    """Events with after < seq ≤ upto, ascending, as wire frames (as served now); on a sync
+    connection (`persistence.handshake.run`)."""
     rows = conn.execute(_EVENTS, {"room_id": room_id, "after": after, "upto": upto})
     return [_frame(slug, row) for row in rows]
