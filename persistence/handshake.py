@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,18 +34,16 @@ from sqlalchemy import (
     Connection,
     Integer,
     String,
-    Text,
     and_,
     bindparam,
     cast,
     create_engine,
     event,
-    false,
-    func,
     literal_column,
     make_url,
     null,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -52,10 +51,8 @@ from persistence.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from persistence.events import iso
 from persistence.models import (
     Ban,
-    Event,
     Meeting,
     Membership,
-    Message,
     ReadMarker,
     Room,
     RoomModerator,
@@ -319,48 +316,58 @@ def _rooms(conn: Connection, user_id: int) -> list[Any]:
     return list(conn.execute(_ROOMS, {"user_id": user_id}))
 
 
-def _unread_statement(fold_case: bool) -> Any:
-    """The unread counts, and the bodies that may mention the user (a LIKE narrows them,
-    `rooms.mentions` decides), as `persistence.mentions.unread_mentions` reads them.
-
-    SQLite's LIKE ignores ASCII case by itself, and usernames are ASCII: there the body is
-    not lowered first (which was half the statement's time with 1,500 unread messages).
-    """
-    user_id: Any = bindparam("user_id")
-    room_ids: Any = bindparam("room_ids", expanding=True)
-    marker = and_(ReadMarker.room_id == Event.room_id, ReadMarker.user_id == user_id)
-    unread_seq = Event.seq > func.coalesce(ReadMarker.seq, 0)
-    bodies = (
-        select(Event.room_id, literal_column("0", Integer), Message.body)
-        .join(Message, Message.id == Event.message_id)
-        .outerjoin(ReadMarker, marker)
-        .where(
-            Event.room_id.in_(room_ids),
-            Event.type == "message",
-            unread_seq,
-            Message.author_id != user_id,
-            Message.hidden.is_(false()),
-            (func.lower(Message.body) if fold_case else Message.body).like(
-                bindparam("pattern"), escape="\\"
-            ),
-        )
-    )
-    counts = (
-        select(Event.room_id, func.count(), cast(null(), Text))
-        .outerjoin(ReadMarker, marker)
-        .where(
-            Event.room_id.in_(room_ids),
-            Event.type == "message",
-            Event.actor_id != user_id,
-            unread_seq,
-        )
-        .group_by(Event.room_id)
-    )
-    return bodies.union_all(counts)
-
-
-_UNREAD = _unread_statement(fold_case=True)
-_UNREAD_SQLITE = _unread_statement(fold_case=False)
+# A user's unread messages in a room are the messages by others after their read marker.
+# Seqs are gap-free, so over the window (read_seq, last_seq] that is the window's length
+# less its events that are no message and less the user's own messages, each counted on
+# an index that holds only those rows; the mention candidates are the window's messages
+# with an `@` (a partial index holds only those; a LIKE narrows them, `rooms.mentions`
+# decides). So a set-up probes indexes instead of scanning everything unread, which after
+# a busy day is tens of thousands of rows per user. The windows' upper ends are the
+# `last_seq`s the room query read, so on PostgreSQL (a snapshot per statement) the counts
+# are of exactly the seqs the room list reports: every seq up to them is committed.
+_UNREAD_SQLITE = text(
+    r"""
+WITH w AS (
+  SELECT json_extract(value, '$[0]') AS room_id, json_extract(value, '$[1]') AS lo,
+         json_extract(value, '$[2]') AS hi
+  FROM json_each(:windows)
+)
+SELECT w.room_id,
+  (SELECT count(*) FROM events AS e
+   WHERE e.room_id = w.room_id AND e.seq > w.lo AND e.seq <= w.hi AND e.type <> 'message')
+  + (SELECT count(*) FROM messages AS o
+     WHERE o.author_id = :user_id AND o.room_id = w.room_id AND o.seq > w.lo AND o.seq <= w.hi),
+  NULL
+FROM w
+UNION ALL
+SELECT m.room_id, 0, m.body
+FROM w CROSS JOIN messages AS m ON m.room_id = w.room_id AND m.seq > w.lo AND m.seq <= w.hi
+WHERE m.body LIKE '%@%' AND m.body LIKE :pattern ESCAPE '\'
+  AND m.author_id <> :user_id AND m.hidden = 0
+"""
+)
+# PostgreSQL: the same, the windows as arrays; LIKE is case-sensitive there, so the body
+# is lowered (usernames are lower-case ASCII). SQLite's LIKE ignores ASCII case by itself.
+_UNREAD_PG = text(
+    r"""
+WITH w AS (
+  SELECT * FROM unnest(CAST(:rooms AS integer[]), CAST(:los AS bigint[]),
+                       CAST(:his AS bigint[])) AS w(room_id, lo, hi)
+)
+SELECT w.room_id,
+  (SELECT count(*) FROM events AS e
+   WHERE e.room_id = w.room_id AND e.seq > w.lo AND e.seq <= w.hi AND e.type <> 'message')
+  + (SELECT count(*) FROM messages AS o
+     WHERE o.author_id = :user_id AND o.room_id = w.room_id AND o.seq > w.lo AND o.seq <= w.hi),
+  CAST(NULL AS text)
+FROM w
+UNION ALL
+SELECT m.room_id, 0, m.body
+FROM w JOIN messages AS m ON m.room_id = w.room_id AND m.seq > w.lo AND m.seq <= w.hi
+WHERE m.body LIKE '%@%' AND lower(m.body) LIKE :pattern ESCAPE '\'
+  AND m.author_id <> :user_id AND NOT m.hidden
+"""
+)
 
 
 def _mention_pattern(username: str) -> str:
@@ -370,20 +377,29 @@ def _mention_pattern(username: str) -> str:
 
 
 def _unread(
-    conn: Connection, actor: Actor, room_ids: list[int]
+    conn: Connection, actor: Actor, windows: list[tuple[int, int, int]]
 ) -> tuple[dict[int, int], dict[int, int]]:
-    """Room id → messages by others after the read marker, and → those that mention the user."""
-    params = {
+    """Room id → messages by others in its window (read_seq, last_seq], and → those of them
+    that mention the user; one statement for all the windows."""
+    params: dict[str, Any] = {
         "user_id": actor.user_id,
-        "room_ids": room_ids,
         "pattern": _mention_pattern(actor.username),
     }
+    if conn.dialect.name == "sqlite":
+        statement = _UNREAD_SQLITE
+        params["windows"] = json.dumps(windows)
+    else:
+        statement = _UNREAD_PG
+        params["rooms"] = [w[0] for w in windows]
+        params["los"] = [w[1] for w in windows]
+        params["his"] = [w[2] for w in windows]
+    length = {room_id: hi - lo for room_id, lo, hi in windows}
     unread: dict[int, int] = {}
     mentioned: dict[int, int] = {}
-    statement = _UNREAD_SQLITE if conn.dialect.name == "sqlite" else _UNREAD
     for room_id, n, body in conn.execute(statement, params):
         if body is None:
-            unread[room_id] = int(n)
+            if length[room_id] > n:
+                unread[room_id] = length[room_id] - int(n)
         elif mentions(body, actor.username):
             mentioned[room_id] = mentioned.get(room_id, 0) + 1
     return unread, mentioned
@@ -462,8 +478,8 @@ def read_room_list(conn: Connection, actor: Actor, now: datetime) -> list[dict[s
             readable.append(r)
     if not readable:
         return []
-    behind = [r.id for r in readable if r.last_seq > (r[10] or 0)]
-    unread, mentioned = _unread(conn, actor, behind) if behind else ({}, {})
+    windows = [(r.id, r[10] or 0, r.last_seq) for r in readable if r.last_seq > (r[10] or 0)]
+    unread, mentioned = _unread(conn, actor, windows) if windows else ({}, {})
     upcoming = _next_meetings(readable, every, _meetings(conn), now)
     return [
         {

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -149,6 +150,16 @@ class Event(Base):
     """One entry of a room's stream; (room_id, seq) is gap-free per room."""
 
     __tablename__ = "events"
+    __table_args__ = (
+        # The few events that are no message, for unread counts (persistence/handshake.py).
+        Index(
+            "ix_events_not_message",
+            "room_id",
+            "seq",
+            postgresql_where=text("type <> 'message'"),
+            sqlite_where=text("type <> 'message'"),
+        ),
+    )
 
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -167,12 +178,22 @@ class Message(Base):
         # The idempotency key of `send`: one message per (author, room, client_id).
         UniqueConstraint("author_id", "room_id", "client_id", name="uq_messages_idempotency"),
         Index("ix_messages_room_created", "room_id", "created_at"),
+        # A user's own messages after their read marker (unread counts); by author too.
+        Index("ix_messages_author_room_seq", "author_id", "room_id", "seq"),
+        # Unread messages that may mention someone.
+        Index(
+            "ix_messages_at_sign",
+            "room_id",
+            "seq",
+            postgresql_where=text("body LIKE '%@%'"),
+            sqlite_where=text("body LIKE '%@%'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
     seq: Mapped[int] = mapped_column(BigInteger)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     client_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     reply_to: Mapped[int | None] = mapped_column(BigId)

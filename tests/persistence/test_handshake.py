@@ -31,8 +31,15 @@ async def _history(db: Database) -> None:
                     await edit_message(s, posted.message, "nu met @ann", users[author].id)
                 if i == 3:
                     await hide_message(s, posted.message, users["mo"], "weg")
+            # An `@` that mentions nobody, and one in capitals.
+            await post_message(s, rooms[slug].id, users["bob"].id, "mail ann@example.nl", f"m{n}")
+            await post_message(s, rooms[slug].id, users["mo"].id, "HOI @ANN.", f"h{n}")
         s.add(ReadMarker(user_id=users["ann"].id, room_id=rooms["theme-one"].id, seq=3))
         s.add(ReadMarker(user_id=users["amy"].id, room_id=rooms["area-a"].id, seq=99))
+        # Markers just before an edit, a hide and the user's own message.
+        s.add(ReadMarker(user_id=users["ann"].id, room_id=rooms["area-a"].id, seq=2))
+        s.add(ReadMarker(user_id=users["mo"].id, room_id=rooms["meeting-one"].id, seq=4))
+        s.add(ReadMarker(user_id=users["ada"].id, room_id=rooms["theme-one"].id, seq=5))
         s.add(Ban(room_id=rooms["theme-one"].id, user_id=users["bob"].id, until=None))
         past = utcnow() - timedelta(hours=1)
         s.add(Ban(room_id=rooms["meeting-one"].id, user_id=users["amy"].id, until=past))
