@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -76,6 +76,7 @@ class Database:
             self.thread_engine = None
             self._thread = None
         self._held: list[AsyncConnection] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -143,7 +144,14 @@ class Database:
             | OSError,
         )
 
+    def on_dispose(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Run `close` first when the database is disposed of (what others keep open on it)."""
+        self._closers.append(close)
+
     async def dispose(self) -> None:
+        closers, self._closers = self._closers, []
+        for close in closers:
+            await close()
         held, self._held = self._held, []
         for conn in held:
             await conn.close()

@@ -11,9 +11,10 @@ The reads are plain functions of a sync `Connection` (`read_*`), and `run` runs 
 everything a step of set-up reads, as one call: on SQLite in a reader thread of its own
 with a pysqlite connection (one thread hand-off for the whole step, where aiosqlite costs
 about four per statement; with 15 pooled aiosqlite threads contending for the GIL, a herd
-spent most of its time handing off), on PostgreSQL with `run_sync` on a pooled
-connection, at most `PG_READS_IN_FLIGHT` at once so that a herd waits here (no timeout)
-and never for the pool (30 s, then an error). The async `login`, `room_list`, … run the
+spent most of its time handing off), on PostgreSQL with `run_sync` on a connection kept
+for set-up reads, in autocommit (`_PgReaders`: one round trip per statement), at most
+`PG_READS_IN_FLIGHT` at once so that a herd waits here (no timeout) and never for the
+pool (30 s, then an error). The async `login`, `room_list`, … run the
 same functions on a connection the caller already has.
 """
 
@@ -102,14 +103,60 @@ class _SqliteReader:
         self.thread.shutdown(wait=False)
 
 
+class _PgReaders:
+    """PostgreSQL: at most `PG_READS_IN_FLIGHT` set-up reads at once, each on a connection
+    kept here between uses, in autocommit.
+
+    Through the pool a one-statement read cost six round trips: the pre-ping (BEGIN, `;`,
+    ROLLBACK, as SQLAlchemy's asyncpg adapter pings), then BEGIN, the statement, ROLLBACK.
+    Under READ COMMITTED every statement takes its own snapshot anyway, so the transaction
+    bought nothing, and the reads need none: `_unread`'s windows end at the `last_seq`s
+    read before them, a backlog ends at the seq its access check read, and every seq up to
+    a visible one is committed. Instead of the pre-ping, a kept connection that the server
+    dropped (a restart) raises a disconnect error: it is thrown away and the read runs once
+    more on a fresh one.
+    """
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Semaphore(PG_READS_IN_FLIGHT)
+        self.kept: list[AsyncConnection] = []
+
+    async def run(self, db: Database, call: Callable[[Connection], T]) -> T:
+        async with self.gate:
+            for attempt in (1, 2):
+                conn = self.kept.pop() if self.kept else await self._connect(db)
+                try:
+                    result = await conn.run_sync(call)
+                except BaseException as exc:
+                    await conn.invalidate()
+                    await conn.close()
+                    if attempt == 1 and db.is_disconnect(exc):
+                        continue
+                    raise
+                self.kept.append(conn)
+                return result
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _connect(db: Database) -> AsyncConnection:
+        conn = await db.read_engine.connect()
+        return await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def close(self) -> None:
+        kept, self.kept = self.kept, []
+        for conn in kept:
+            await conn.close()
+
+
 _readers: weakref.WeakKeyDictionary[Database, _SqliteReader] = weakref.WeakKeyDictionary()
-_pg_gates: weakref.WeakKeyDictionary[Database, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_pg_readers: weakref.WeakKeyDictionary[Database, _PgReaders] = weakref.WeakKeyDictionary()
 
 
 async def run(
     db: Database, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
-    """`fn(conn, *args)` in one read transaction, as one call (see above)."""
+    """`fn(conn, *args)` as one call (see above): in one read transaction on SQLite, in
+    autocommit on PostgreSQL."""
 
     def call(conn: Connection) -> T:
         return fn(conn, *args, **kwargs)
@@ -121,11 +168,11 @@ async def run(
             # With its database: tests make many. Not at exit (nothing to release then).
             weakref.finalize(db, reader.close).atexit = False
         return await asyncio.get_running_loop().run_in_executor(reader.thread, reader.read, call)
-    gate = _pg_gates.get(db)
-    if gate is None:
-        gate = _pg_gates[db] = asyncio.Semaphore(PG_READS_IN_FLIGHT)
-    async with gate, db.read_engine.connect() as conn:
-        return await conn.run_sync(call)
+    pg = _pg_readers.get(db)
+    if pg is None:
+        pg = _pg_readers[db] = _PgReaders()
+        db.on_dispose(pg.close)
+    return await pg.run(db, call)
 
 
 @asynccontextmanager

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import asyncpg
+import pytest
 from sqlalchemy import select, update
 
 from persistence import accounts, handshake
@@ -12,6 +14,7 @@ from persistence.db import Database
 from persistence.events import edit_message, hide_message, post_message
 from persistence.models import Ban, ReadMarker, Room, Session, User, utcnow
 from persistence.rooms import readable_rooms
+from tests.helpers import PG_ADMIN_DSN
 
 USERS = ("ann", "amy", "bob", "rita", "mo", "ada")
 
@@ -94,3 +97,24 @@ async def test_login_is_the_live_session_with_its_permissions(database: Database
         for token in ("gone", "old", "never-issued"):
             assert await handshake.login(conn, token, utcnow()) is None
         assert await handshake.actor_by_id(conn, 10_000) is None
+
+
+async def test_set_up_reads_survive_a_dropped_connection(database: Database) -> None:
+    """PostgreSQL keeps set-up connections without a pre-ping: one the server dropped is
+    replaced, and the read answers as if nothing happened."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's reader has no server to drop it")
+    first = await handshake.run(database, handshake.read_room_access, "theme-one", 1)
+    assert first is not None
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        name = database.url.rsplit("/", 1)[1]
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
+            name,
+        )
+        assert killed >= 1
+    finally:
+        await admin.close()
+    again = await handshake.run(database, handshake.read_room_access, "theme-one", 1)
+    assert again == first
