@@ -147,6 +147,8 @@ def our_env(database_url: str, redis_url: str | None, prefix: str) -> dict[str, 
         WERKPLAATS_LOG_LEVEL="WARNING",
         WERKPLAATS_REDIS_PREFIX=prefix,
         WERKPLAATS_WS_IDLE_SECONDS="600",
+        # W5's catch-up repeats ask for 1,000 + r missed events (each a range of its own).
+        WERKPLAATS_BACKLOG_CAP="2000",
     )
     if redis_url:
         env["WERKPLAATS_REDIS_URL"] = redis_url

@@ -232,7 +232,7 @@ class ClientConnection:
             return not sub.closed
 
         for event in got.frames:
-            if not await self.outbound.put(protocol.encode(event), wanted):
+            if not await self.outbound.put(event, wanted):
                 return
         done: dict[str, Any] = {
             "type": "subscribed",

@@ -7,12 +7,16 @@ The writes (`send`, `edit`, …) are in `chat.store`.
 
 from __future__ import annotations
 
+import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import protocol
 from persistence import accounts, handshake
 from persistence.backlog import read_events
 from persistence.db import Database
@@ -89,21 +93,72 @@ async def may_read_now(db: Database, actor: Actor, slug: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Backlog:
-    frames: list[dict[str, Any]]
+    frames: list[str]  # encoded, in seq order
     last_seq: int
     first_seq: int | None  # set when truncated
+
+
+class RecentBacklogs:
+    """Backlogs read in the last second, encoded, by (room id, after, upto): a reconnect
+    storm after a restart asks for the same range a thousand times (everyone who was live
+    left at the same seq), and reading and encoding it once instead of a thousand times
+    was a fifth of a herd's CPU.
+
+    Every change to what a backlog shows that is a room event (message, edit, hide,
+    settings) moves the room's `last_seq`, so a request made after it has another `upto`
+    and another key: it never gets the old range. What changes without an event (a
+    profile's name or organisation, the retention purge, pseudonymisation) can be served
+    up to `TTL` late, as it would be to a request that was that much earlier. Access is
+    checked for every request before the cache is asked. Used from one thread at a time
+    (SQLite's reader thread; on PostgreSQL the event loop).
+    """
+
+    TTL = 1.0
+    SIZE = 32
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple[int, int, int], tuple[float, list[str]]] = OrderedDict()
+
+    def get(self, key: tuple[int, int, int]) -> list[str] | None:
+        found = self.entries.get(key)
+        if found is None:
+            return None
+        if time.monotonic() - found[0] > self.TTL:
+            del self.entries[key]
+            return None
+        return found[1]
+
+    def put(self, key: tuple[int, int, int], frames: list[str]) -> None:
+        self.entries[key] = (time.monotonic(), frames)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.SIZE:
+            self.entries.popitem(last=False)
+
+
+_recent: weakref.WeakKeyDictionary[Database, RecentBacklogs] = weakref.WeakKeyDictionary()
 
 
 async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
     """Every event after `since` up to the room's seq now, or the newest `cap` of them.
 
     Access and the room's seq are read first, then the events up to that seq, in one read
-    transaction (two statements; one when there is nothing to send), as one call.
+    transaction (two statements; one when there is nothing to send, or when the same range
+    was read in the last second: `RecentBacklogs`), as one call.
     """
-    return await handshake.run(db, _backlog, actor, slug, since, cap)
+    recent = _recent.get(db)
+    if recent is None:
+        recent = _recent[db] = RecentBacklogs()
+    return await handshake.run(db, _backlog, actor, slug, since, cap, recent)
 
 
-def _backlog(conn: Connection, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
+def _backlog(
+    conn: Connection,
+    actor: Actor,
+    slug: str,
+    since: int | None,
+    cap: int,
+    recent: RecentBacklogs,
+) -> Backlog:
     room = _readable_access(conn, actor, slug)
     last = room.last_seq
     if since is None or since >= last:
@@ -112,7 +167,12 @@ def _backlog(conn: Connection, actor: Actor, slug: str, since: int | None, cap: 
     if last - since > cap:
         start = last - cap
         first = start + 1
-    return Backlog(read_events(conn, room.ref.id, slug, start, last), last, first)
+    key = (room.ref.id, start, last)
+    frames = recent.get(key)
+    if frames is None:
+        frames = [protocol.encode(f) for f in read_events(conn, room.ref.id, slug, start, last)]
+        recent.put(key, frames)
+    return Backlog(frames, last, first)
 
 
 async def fetch_range(db: Database, slug: str, after: int, upto: int) -> list[dict[str, Any]]:
