@@ -39,6 +39,7 @@ from persistence.sends import (
     KnownRooms,
     Send,
     Stored,
+    store_batch_postgres,
     store_one_postgres,
     store_one_sqlite,
     store_sends,
@@ -127,8 +128,8 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
 
 
 async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
-    """A single send of a known room in one statement; otherwise (or when that statement
-    did not store it) the full transaction. On a connection the database dropped, the
+    """A single send of a known room in one statement, otherwise two (`store_batch_postgres`);
+    the sends these did not store (a room changed meanwhile) take the full transaction. On a connection the database dropped, the
     sends are tried once more on a fresh one: safe, as a stored send is found again by its
     client_id (its frame is then not sent live; the hubs' poll delivers it).
     """
@@ -141,10 +142,27 @@ async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | Doma
                     one = await store_one_postgres(_driver(conn), sends_[0], room)
                     if one is not None:
                         return [one]
-                async with conn.begin():
-                    return await conn.run_sync(
-                        store_sends, sends_, lock_rooms=True, index=False, known=known
-                    )
+                    redo = list(range(len(sends_)))
+                    results: list[Stored | DomainError | None] = [None] * len(sends_)
+                else:
+                    # Two self-committing statements; the sends of rooms that changed in
+                    # between (None) take the locked transaction below.
+                    results = await store_batch_postgres(_driver(conn), sends_, known)
+                    redo = [i for i, r in enumerate(results) if r is None]
+                if redo:
+                    async with conn.begin():
+                        again = await conn.run_sync(
+                            store_sends,
+                            [sends_[i] for i in redo],
+                            lock_rooms=True,
+                            index=False,
+                            known=known,
+                        )
+                    for i, r in zip(redo, again, strict=True):
+                        results[i] = r
+                done = [r for r in results if r is not None]
+                assert len(done) == len(sends_)
+                return done
         except Exception as exc:
             if attempt == 2 or not db.is_disconnect(exc):
                 raise

@@ -274,25 +274,44 @@ def store_sends(
     rooms = _rooms(conn, slugs, lock_rooms) if slugs else {}
     if known is not None:
         known.learn(rooms)
+    if not any(s.slug in rooms for s in sends):
+        return _final(_plan(sends, rooms, _Facts({}, {}, {}, {}, set())).results)
+    facts = _facts(conn, [(s, rooms[s.slug]) for s in sends if s.slug in rooms])
+    plan = _plan(sends, rooms, facts)
+    if not plan.rows:
+        return _final(plan.results)
+    if lock_rooms:
+        ids = _write_postgres(conn, plan.rows, plan.accepted, plan.next_seq)
+    else:
+        ids = _write_sqlite(conn, plan.rows, plan.accepted, plan.next_seq, index)
+    for row, mid in zip(plan.rows, ids, strict=True):
+        plan.results[row["seq_of"]] = Stored(mid, row["seq"], True)
+    return _final(plan.results)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A batch decided: each send's outcome so far, the accepted sends by room, the rooms'
+    seqs after them, and the rows to insert (in room order, each with its send's index)."""
+
+    results: list[Stored | DomainError | _Repeat | _Accepted | None]
+    accepted: dict[int, list[tuple[int, Send]]]
+    next_seq: dict[int, int]
+    rows: list[dict[str, Any]]
+
+
+def _plan(sends: Sequence[Send], rooms: dict[str, _Room], facts: _Facts) -> _Plan:
+    """Decide each send in order, as the sequential path would, with the batch's own
+    accepted sends counted as already stored (for slow mode and repeated client_ids)."""
     results: list[Stored | DomainError | _Repeat | _Accepted | None] = [None] * len(sends)
-    found: list[tuple[int, Send, _Room]] = []
+    accepted: dict[int, list[tuple[int, Send]]] = {}
+    next_seq = {r.ref.id: r.last_seq for r in rooms.values()}
     for i, s in enumerate(sends):
         room = rooms.get(s.slug)
         if room is None:
             results[i] = NotFound(f"no room {s.slug!r}")
         else:
-            found.append((i, s, room))
-    if not found:
-        return _final(results)
-    facts = _facts(conn, [(s, r) for _, s, r in found])
-    # Decide each send in order, as the sequential path would, with the batch's own
-    # accepted sends counted as already stored (for slow mode and repeated client_ids).
-    accepted: dict[int, list[tuple[int, Send]]] = {}
-    next_seq = {r.ref.id: r.last_seq for _, _, r in found}
-    for i, s, room in found:
-        results[i] = _decide(s, room, facts, next_seq, accepted, i)
-    if not accepted:
-        return _final(results)
+            results[i] = _decide(s, room, facts, next_seq, accepted, i)
     rows: list[dict[str, Any]] = []
     for room_id, taken in accepted.items():
         for i, s in taken:
@@ -310,13 +329,7 @@ def store_sends(
                     "seq_of": i,
                 }
             )
-    if lock_rooms:
-        ids = _write_postgres(conn, rows, accepted, next_seq)
-    else:
-        ids = _write_sqlite(conn, rows, accepted, next_seq, index)
-    for row, mid in zip(rows, ids, strict=True):
-        results[row["seq_of"]] = Stored(mid, row["seq"], True)
-    return _final(results)
+    return _Plan(results, accepted, next_seq, rows)
 
 
 def _check_tops(tops: dict[int, int], next_seq: dict[int, int]) -> None:
@@ -415,18 +428,186 @@ def _write_postgres(
     return [ids[(r["room_id"], r["seq"])] for r in rows]
 
 
+# PostgreSQL, a batch in two self-committing statements on the driver (no BEGIN, no
+# COMMIT, no lock held between them; docs/realtime.md, "Group commit"). The first reads
+# the rooms and every fact of the batch from one snapshot, without locks; the batch is
+# decided in Python from that. The second stores a room's sends only if its row is still
+# as read (last_seq included: every message, edit and moderation event bumps it, so no
+# message, client_id or slow-mode post can have appeared) and no author of its sends has
+# an active ban or mute (these do not bump last_seq), as the lone send's statement does.
+# It locks those rooms in slug order, the order of every batch's locks, and the checks on
+# last_seq are made on the newest row versions once locked. The sends of a room it did not
+# store are returned as None: the caller runs them again on the locked full path.
+_READ_PG = """
+WITH r AS (
+  SELECT id, slug, kind, locked, archived, last_seq, slow_mode_seconds FROM rooms
+  WHERE slug = ANY($1::varchar[])
+), k AS (
+  SELECT r.id AS room_id, x.user_id, x.cid
+  FROM unnest($2::varchar[], $3::integer[], $4::varchar[]) AS x(slug, user_id, cid)
+  JOIN r ON r.slug = x.slug
+), p AS (SELECT DISTINCT room_id, user_id FROM k)
+SELECT 'R', r.id, r.slow_mode_seconds, NULL::timestamptz, r.last_seq, NULL::bigint, r.slug,
+       r.kind, r.locked, r.archived
+  FROM r
+UNION ALL
+SELECT 'b', b.room_id, b.user_id, b.until, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM bans AS b JOIN p ON b.room_id = p.room_id AND b.user_id = p.user_id
+UNION ALL
+SELECT 'm', u.room_id, u.user_id, u.until, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM mutes AS u JOIN p ON u.room_id = p.room_id AND u.user_id = p.user_id
+UNION ALL
+SELECT 'd', m.room_id, m.author_id, m.created_at, m.id, m.seq, m.client_id, NULL, NULL, NULL
+  FROM k JOIN messages AS m
+    ON m.author_id = k.user_id AND m.room_id = k.room_id AND m.client_id = k.cid
+UNION ALL
+SELECT 'l', p.room_id, p.user_id,
+       (SELECT max(l.created_at) FROM messages AS l
+        WHERE l.room_id = p.room_id AND l.author_id = p.user_id),
+       NULL, NULL, NULL, NULL, NULL, NULL
+  FROM p JOIN r ON r.id = p.room_id WHERE r.slow_mode_seconds > 0
+UNION ALL
+SELECT 'r', m.room_id, NULL, NULL, m.id, NULL, NULL, NULL, NULL, NULL
+  FROM messages AS m WHERE m.id = ANY($5::bigint[])
+"""
+
+_WRITE_CHECKED_PG = """
+WITH v AS (
+  SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::varchar[],
+                       $5::varchar[], $6::boolean[], $7::boolean[], $8::integer[])
+    AS v(id, n, seq, slug, kind, locked, archived, slow)
+), x AS (
+  SELECT * FROM unnest($9::integer[], $10::bigint[], $11::integer[], $12::varchar[],
+                       $13::text[], $14::bigint[], $15::timestamptz[])
+    AS x(r, q, a, c, b, p, t)
+), barred AS (
+  SELECT x.r FROM x JOIN bans AS b ON b.room_id = x.r AND b.user_id = x.a
+  WHERE b.until IS NULL OR b.until > x.t
+  UNION
+  SELECT x.r FROM x JOIN mutes AS u ON u.room_id = x.r AND u.user_id = x.a
+  WHERE u.until > x.t
+), l AS MATERIALIZED (
+  SELECT rooms.id, v.n, v.seq FROM rooms JOIN v ON rooms.id = v.id
+  WHERE rooms.last_seq = v.seq AND rooms.slug = v.slug AND rooms.kind = v.kind
+    AND rooms.locked = v.locked AND rooms.archived = v.archived
+    AND rooms.slow_mode_seconds = v.slow AND rooms.id NOT IN (SELECT r FROM barred)
+  ORDER BY rooms.slug
+  FOR UPDATE OF rooms
+), u AS (
+  UPDATE rooms SET last_seq = rooms.last_seq + l.n FROM l
+  WHERE rooms.id = l.id AND rooms.last_seq = l.seq
+  RETURNING rooms.id
+), m AS (
+  INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden)
+  SELECT x.r, x.q, x.a, x.c, x.b, x.p, x.t, false FROM x JOIN u ON u.id = x.r
+  RETURNING id, room_id, seq, author_id, created_at
+), e AS (
+  INSERT INTO events (room_id, seq, type, message_id, actor_id, data, created_at)
+  SELECT room_id, seq, 'message', id, author_id, CAST('{}' AS json), created_at FROM m
+)
+SELECT room_id, seq, id FROM m
+"""
+
+
+async def store_batch_postgres(
+    driver: Any, sends: Sequence[Send], known: KnownRooms | None = None
+) -> list[Stored | DomainError | None]:
+    """A batch in two self-committing statements on an asyncpg connection outside a
+    transaction (see above); None for the sends to store again on the full path."""
+    slugs = sorted({s.slug for s in sends if SLUG_RE.fullmatch(s.slug)})
+    rooms: dict[str, _Room] = {}
+    facts = _Facts({}, {}, {}, {}, set())
+    if slugs:
+        replies = sorted({s.reply_to for s in sends if s.reply_to is not None})
+        rows = await driver.fetch(
+            _READ_PG,
+            slugs,
+            [s.slug for s in sends],
+            [s.actor.user_id for s in sends],
+            [s.client_id for s in sends],
+            replies,
+        )
+        for k, room_id, user_id, at, mid, seq, cid, kind, locked, archived in rows:
+            if k == "R":
+                ref = RoomRef(
+                    id=room_id, slug=cid, kind=RoomKind(kind), locked=locked, archived=archived
+                )
+                rooms[cid] = _Room(ref, int(mid), int(user_id))
+            elif k == "b":
+                facts.bans[(room_id, user_id)] = Restriction(at)
+            elif k == "m":
+                facts.mutes[(room_id, user_id)] = Restriction(at)
+            elif k == "d":
+                facts.done[(room_id, user_id, cid)] = (int(mid), int(seq))
+            elif k == "l" and at is not None:
+                facts.last_post[(room_id, user_id)] = at
+            elif k == "r":
+                facts.replies.add((room_id, int(mid)))
+        if known is not None:
+            known.learn(rooms)
+    plan = _plan(sends, rooms, facts)
+    if not plan.rows:
+        return _resolve(plan.results)
+    by_id = {r.ref.id: r for r in rooms.values()}
+    taken = [by_id[rid] for rid in plan.accepted]
+    rows = plan.rows
+    written = await driver.fetch(
+        _WRITE_CHECKED_PG,
+        [r.ref.id for r in taken],
+        [len(plan.accepted[r.ref.id]) for r in taken],
+        [r.last_seq for r in taken],
+        [r.ref.slug for r in taken],
+        [r.ref.kind.value for r in taken],
+        [r.ref.locked for r in taken],
+        [r.ref.archived for r in taken],
+        [r.slow_mode_seconds for r in taken],
+        [row["room_id"] for row in rows],
+        [row["seq"] for row in rows],
+        [row["author_id"] for row in rows],
+        [row["client_id"] for row in rows],
+        [row["body"] for row in rows],
+        [row["reply_to"] for row in rows],
+        [row["created_at"] for row in rows],
+    )
+    ids = {(room_id, seq): int(mid) for room_id, seq, mid in written}
+    stored_rooms = {room_id for room_id, _ in ids}
+    for row in rows:
+        if row["room_id"] in stored_rooms:
+            plan.results[row["seq_of"]] = Stored(
+                ids[(row["room_id"], row["seq"])], row["seq"], True
+            )
+    redo = {r.ref.slug for r in taken if r.ref.id not in stored_rooms}
+    if not redo:
+        return _resolve(plan.results)
+    # Every send of a room not stored goes again (its refusals and repeats too: they may
+    # have depended on the batch's own sends of that room).
+    for i, s in enumerate(sends):
+        if s.slug in redo:
+            plan.results[i] = None
+    return _resolve(plan.results)
+
+
 def _final(
     results: list[Stored | DomainError | _Repeat | _Accepted | None],
 ) -> list[Stored | DomainError]:
     """Repeats of a client_id first used in this batch answer with the message just stored."""
-    out: list[Stored | DomainError] = []
+    out = _resolve(results)
+    assert all(r is not None for r in out)
+    return out  # type: ignore[return-value]
+
+
+def _resolve(
+    results: list[Stored | DomainError | _Repeat | _Accepted | None],
+) -> list[Stored | DomainError | None]:
+    """`_final`, where None (a send to store again) stays None."""
+    out: list[Stored | DomainError | None] = []
     for r in results:
         if isinstance(r, _Repeat):
             first = results[r.of]
-            assert isinstance(first, Stored)
-            out.append(Stored(first.message_id, first.seq, False))
+            assert first is None or isinstance(first, Stored)
+            out.append(None if first is None else Stored(first.message_id, first.seq, False))
         else:
-            assert isinstance(r, Stored | DomainError)
+            assert r is None or isinstance(r, Stored | DomainError)
             out.append(r)
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +16,9 @@ from chat import store
 from chat.store import Acked, SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
-from persistence.events import author_wire
+from persistence.events import author_wire, post_message
 from persistence.models import Ban, Event, Message, Mute, Room, User, utcnow
+from persistence.sends import store_batch_postgres
 from rooms.errors import Forbidden, Muted, NotFound, RateLimited
 from tests.helpers import ROOT
 
@@ -247,3 +248,68 @@ async def test_batches_and_single_event_writers_share_a_room_without_gaps(
     events, messages, last = await room_rows(database, "theme-one")
     assert events == messages == list(range(1, last + 1))
     assert last == 2 * (60 - 6) + 40
+
+
+class _Between:
+    """An asyncpg connection whose first statement is followed by `then` (another writer
+    committing between a batch's two statements)."""
+
+    def __init__(self, driver: Any, then: Callable[[], Awaitable[None]]) -> None:
+        self.driver, self.then, self.calls = driver, then, 0
+
+    async def fetch(self, *args: Any) -> Any:
+        rows = await self.driver.fetch(*args)
+        self.calls += 1
+        if self.calls == 1:
+            await self.then()
+        return rows
+
+
+@pytest.mark.postgres
+async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's two-statement batch: a message committed in one of its rooms, and a mute
+    in another, after the facts were read. Those rooms' sends are decided again, locked;
+    the untouched room is stored by the second statement."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    async with database.read() as s:
+        ids = dict((await s.execute(select(Room.slug, Room.id))).all())
+        users = dict((await s.execute(select(User.username, User.id))).all())
+    other = Database(database.url)
+
+    async def meanwhile() -> None:
+        async with other.write() as s:
+            await post_message(s, ids["theme-one"], users["rita"], "tussendoor", "r-between")
+            u = utcnow() + timedelta(hours=1)
+            s.add(Mute(room_id=ids["theme-two"], user_id=users["bob"], until=u))
+
+    seen: list[_Between] = []
+    real = store_batch_postgres
+
+    async def between(driver: Any, sends: Any, known: Any = None) -> Any:
+        seen.append(_Between(driver, meanwhile))
+        return await real(seen[-1], sends, known)
+
+    monkeypatch.setattr(store, "store_batch_postgres", between)
+    batch = [
+        await request(database, "ann", "theme-one", "a1"),
+        await request(database, "ann", "theme-one", "a1"),  # a repeat within the batch
+        await request(database, "bob", "theme-two", "b1"),
+        await request(database, "amy", "theme-two", "m1"),
+        await request(database, "amy", "meeting-one", "m2"),
+    ]
+    try:
+        results = await store.post_many(database, batch)
+    finally:
+        await other.dispose()
+    assert [b.calls for b in seen] == [2]
+    a1, again, muted, m1, m2 = results
+    assert isinstance(a1, Acked) and a1.seq == 2  # after rita's message
+    assert isinstance(again, Acked) and (again.message_id, again.frame) == (a1.message_id, None)
+    assert isinstance(muted, Muted)
+    assert isinstance(m1, Acked) and m1.seq == 1
+    assert isinstance(m2, Acked) and m2.seq == 1
+    assert await room_rows(database, "theme-one") == ([1, 2], [1, 2], 2)
+    assert await room_rows(database, "theme-two") == ([1], [1], 1)
