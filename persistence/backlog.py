@@ -20,8 +20,9 @@ from sqlalchemy import Connection, String, Text, bindparam, select, type_coerce
 
 from persistence.events import iso
 from persistence.models import Event, Message, User
+from persistence.prepared import Prepared
 
-_EVENTS = (
+_EVENTS = Prepared(
     select(
         Event.seq,
         Event.type,
@@ -113,5 +114,5 @@ def read_events(
 ) -> list[dict[str, Any]]:
     """Events with after < seq ≤ upto, ascending, as wire frames (as served now); on a sync
     connection (`persistence.handshake.run`)."""
-    rows = conn.execute(_EVENTS, {"room_id": room_id, "after": after, "upto": upto})
+    rows = _EVENTS.rows(conn, {"room_id": room_id, "after": after, "upto": upto})
     return [_frame(slug, row) for row in rows]

@@ -61,6 +61,7 @@ from persistence.models import (
     User,
 )
 from persistence.models import Session as SessionRow
+from persistence.prepared import Prepared
 from rooms.access import may_read
 from rooms.meetings import MeetingRef, meeting_for_room
 from rooms.mentions import mentions
@@ -242,7 +243,7 @@ def _login_statement() -> Any:
 
 
 # Built once: constructing a statement and its cache key costs more than running it.
-_LOGIN = _login_statement()
+_LOGIN = Prepared(_login_statement())
 
 
 def _actor_of(user: User, rows: Sequence[Any]) -> Actor:
@@ -258,7 +259,7 @@ def _actor_of(user: User, rows: Sequence[Any]) -> Actor:
 
 def read_login(conn: Connection, token_hash: str, now: datetime) -> Login | None:
     """The unexpired, unrevoked session with this token hash: its user and permissions."""
-    rows = conn.execute(_LOGIN, {"token_hash": token_hash, "now": now}).all()
+    rows = _LOGIN.rows(conn, {"token_hash": token_hash, "now": now})
     if not rows:
         return None
     first = rows[0]
@@ -285,12 +286,12 @@ def _actor_statement() -> Any:
     return head.union_all(areas, moderated)
 
 
-_ACTOR = _actor_statement()
+_ACTOR = Prepared(_actor_statement())
 
 
 def read_actor(conn: Connection, user_id: int) -> Actor | None:
     """The user's permissions now (role, area rooms, moderated rooms); None if gone."""
-    rows = conn.execute(_ACTOR, {"user_id": user_id}).all()
+    rows = _ACTOR.rows(conn, {"user_id": user_id})
     if not rows:
         return None
     return Actor(
@@ -314,7 +315,7 @@ class RoomAccess:
     ban: Restriction | None
 
 
-_ROOM_ACCESS = (
+_ROOM_ACCESS = Prepared(
     select(Room.id, Room.kind, Room.locked, Room.archived, Room.last_seq, Ban.room_id, Ban.until)
     .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
     .where(Room.slug == bindparam("slug"))
@@ -323,9 +324,10 @@ _ROOM_ACCESS = (
 
 def read_room_access(conn: Connection, slug: str, user_id: int) -> RoomAccess | None:
     """The room by slug with the user's ban, in one statement; None if there is no such room."""
-    row = conn.execute(_ROOM_ACCESS, {"slug": slug, "user_id": user_id}).first()
-    if row is None:
+    found = _ROOM_ACCESS.rows(conn, {"slug": slug, "user_id": user_id})
+    if not found:
         return None
+    row = found[0]
     rid, kind, locked, archived, last, banned, until = row
     ref = RoomRef(id=rid, slug=slug, kind=RoomKind(kind), locked=locked, archived=archived)
     return RoomAccess(ref, int(last), Restriction(until) if banned is not None else None)
@@ -334,7 +336,7 @@ def read_room_access(conn: Connection, slug: str, user_id: int) -> RoomAccess | 
 # -- the room list -----------------------------------------------------------------------
 
 
-_ROOMS = (
+_ROOMS = Prepared(
     select(
         Room.id,
         Room.slug,
@@ -360,7 +362,7 @@ _ROOMS = (
 
 def _rooms(conn: Connection, user_id: int) -> list[Any]:
     """Every room with the user's read marker and ban, in (kind, slug) order."""
-    return list(conn.execute(_ROOMS, {"user_id": user_id}))
+    return _ROOMS.rows(conn, {"user_id": user_id})
 
 
 # A user's unread messages in a room are the messages by others after their read marker.
@@ -372,8 +374,9 @@ def _rooms(conn: Connection, user_id: int) -> list[Any]:
 # a busy day is tens of thousands of rows per user. The windows' upper ends are the
 # `last_seq`s the room query read, so on PostgreSQL (a snapshot per statement) the counts
 # are of exactly the seqs the room list reports: every seq up to them is committed.
-_UNREAD_SQLITE = text(
-    r"""
+_UNREAD_SQLITE = Prepared(
+    text(
+        r"""
 WITH w AS (
   SELECT json_extract(value, '$[0]') AS room_id, json_extract(value, '$[1]') AS lo,
          json_extract(value, '$[2]') AS hi
@@ -392,11 +395,13 @@ FROM w CROSS JOIN messages AS m ON m.room_id = w.room_id AND m.seq > w.lo AND m.
 WHERE m.body LIKE '%@%' AND m.body LIKE :pattern ESCAPE '\'
   AND m.author_id <> :user_id AND m.hidden = 0
 """
+    )
 )
 # PostgreSQL: the same, the windows as arrays; LIKE is case-sensitive there, so the body
 # is lowered (usernames are lower-case ASCII). SQLite's LIKE ignores ASCII case by itself.
-_UNREAD_PG = text(
-    r"""
+_UNREAD_PG = Prepared(
+    text(
+        r"""
 WITH w AS (
   SELECT * FROM unnest(CAST(:rooms AS integer[]), CAST(:los AS bigint[]),
                        CAST(:his AS bigint[])) AS w(room_id, lo, hi)
@@ -414,6 +419,7 @@ FROM w JOIN messages AS m ON m.room_id = w.room_id AND m.seq > w.lo AND m.seq <=
 WHERE m.body LIKE '%@%' AND lower(m.body) LIKE :pattern ESCAPE '\'
   AND m.author_id <> :user_id AND NOT m.hidden
 """
+    )
 )
 
 
@@ -443,7 +449,7 @@ def _unread(
     length = {room_id: hi - lo for room_id, lo, hi in windows}
     unread: dict[int, int] = {}
     mentioned: dict[int, int] = {}
-    for room_id, n, body in conn.execute(statement, params):
+    for room_id, n, body in statement.rows(conn, params):
         if body is None:
             if length[room_id] > n:
                 unread[room_id] = length[room_id] - int(n)
@@ -467,7 +473,7 @@ def _meeting_wire(row: Any, theme_room: dict[int, str]) -> dict[str, Any]:
     }
 
 
-_MEETINGS = (
+_MEETINGS = Prepared(
     select(
         Meeting.id,
         Meeting.slug,
@@ -484,7 +490,7 @@ _MEETINGS = (
 
 
 def _meetings(conn: Connection) -> list[Any]:
-    return list(conn.execute(_MEETINGS))
+    return _MEETINGS.rows(conn)
 
 
 def _next_meetings(
