@@ -58,7 +58,9 @@ class GroupCommit:
             task = asyncio.create_task(self._drain(), name="group-commit")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await asyncio.shield(fut)
+        # Not shielded: a sender cancelled while waiting cancels only its own future, which
+        # the batch then skips (`_commit`); the batch itself runs in its own task.
+        return await fut
 
     async def _drain(self) -> None:
         try:

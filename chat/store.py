@@ -13,7 +13,6 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -72,7 +71,7 @@ async def _write(db: Database) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Acked:
     """The outcome of a send: the ack's fields, and the event frame when it is new."""
 
@@ -81,7 +80,7 @@ class Acked:
     frame: dict[str, Any] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SendRequest:
     """One `send`, as the group commit queues it."""
 
@@ -124,7 +123,8 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
             )
     else:
         stored = await _post_postgres(db, sends_)
-    return [_acked(req, s, now) for req, s in zip(batch, stored, strict=True)]
+    at = iso(now)
+    return [_acked(req, s, at) for req, s in zip(batch, stored, strict=True)]
 
 
 async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
@@ -177,7 +177,7 @@ def _driver(conn: AsyncConnection) -> Any:
     return sync.connection.driver_connection
 
 
-def _acked(req: SendRequest, result: Stored | DomainError, at: datetime) -> Acked | Exception:
+def _acked(req: SendRequest, result: Stored | DomainError, at: str | None) -> Acked | Exception:
     if isinstance(result, DomainError):
         return result
     if not result.new:
@@ -190,7 +190,7 @@ def _acked(req: SendRequest, result: Stored | DomainError, at: datetime) -> Acke
         "message_id": result.message_id,
         "author": req.author,
         "body": req.body,
-        "created_at": iso(at),
+        "created_at": at,
         "client_id": req.client_id,
         "reply_to": req.reply_to,
     }

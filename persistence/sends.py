@@ -48,7 +48,7 @@ from rooms.model import SLUG_RE, Actor, Restriction, RoomKind, RoomRef
 from rooms.moderation import check_slow_mode
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     """One send as this module sees it (the author's wire form is the caller's business)."""
 
@@ -60,7 +60,7 @@ class Send:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Stored:
     """A send's outcome: its message id and seq; `new` is False for a repeated client_id."""
 
@@ -612,14 +612,14 @@ def _resolve(
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Repeat:
     """A repeat of the client_id of send `of` of this batch (its id is known after INSERT)."""
 
     of: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Accepted:
     seq: int
 
