@@ -10,6 +10,11 @@ PostgreSQL the seqs, messages and events are one statement. Refused sends take n
 The decisions are made in Python, in the batch's order, exactly as if the sends had been
 stored one after another.
 
+That is the SQLite batch, and PostgreSQL's fallback. PostgreSQL's batch is two
+self-committing statements on the driver (`store_batch_postgres`): rooms and facts read
+without locks, then a write that stores only the rooms whose row is unchanged (docs/
+realtime.md, "Group commit"); the other rooms' sends go to `store_sends` in a transaction.
+
 A lone send takes one round trip (docs/realtime.md, "One send"): on PostgreSQL one
 self-committing statement that stores it only if what the caller assumed still holds
 (`store_one_postgres`, None otherwise: take the batch path); on SQLite the whole
