@@ -1,59 +1,87 @@
-"""Prebuilt statements that skip SQLAlchemy's execution machinery on SQLite."""
+"""Prebuilt statements that skip SQLAlchemy's execution machinery."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """A statement compiled for one dialect: its text, its parameters in order with their
+    bind processors, and a result processor per column (None where values pass as they are).
+    """
+
+    sql: str
+    names: list[str]
+    binds: list[Any]
+    results: list[Any]
 
 
 class Prepared:
-    """A prebuilt statement that, on SQLite, runs on the driver's cursor: compiled once, its
+    """A prebuilt statement run on the DB-API cursor: compiled once per dialect, its
     parameters and columns converted by SQLAlchemy's own processors for their types.
 
     SQLAlchemy's execution around a set-up statement (compiled-cache lookup, parameter
     construction, result objects, a `Row` per row) cost two to three times the statement
-    itself, and a herd runs six of them per client in the one reader thread. Rows come
-    back as plain tuples. On PostgreSQL it runs as usual (asyncpg converts types itself).
+    itself on SQLite, and a herd runs six of them per client. On PostgreSQL the cursor is
+    SQLAlchemy's asyncpg adapter, which prepares each statement once per connection and
+    keeps the connection's transaction state as SQLAlchemy's own execution would. Rows
+    come back as tuples (asyncpg `Record`s on PostgreSQL: indexable and unpackable alike).
     """
 
-    __slots__ = ("_binds", "_names", "_results", "_sql", "statement")
+    __slots__ = ("_forms", "statement")
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._sql: str | None = None
-        self._names: list[str] = []
-        self._binds: list[Any] = []
-        self._results: list[Any] = []
+        self._forms: dict[type, _Form] = {}
 
-    def _compile(self, dialect: Any) -> str:
+    def _compile(self, dialect: Any) -> _Form:
         compiled: Any = self.statement.compile(dialect=dialect)
-        self._names = list(compiled.positiontup or ())
+        names = list(compiled.positiontup or ())
         processors = compiled._bind_processors
-        self._binds = [processors.get(name) for name in self._names]
-        self._results = [
-            column.type._cached_result_processor(dialect, None)
-            for column in compiled._result_columns
-        ]
-        self._sql = str(compiled.string)
-        return self._sql
+        form = _Form(
+            sql=str(compiled.string),
+            names=names,
+            binds=[processors.get(name) for name in names],
+            results=[
+                column.type._cached_result_processor(dialect, None)
+                for column in compiled._result_columns
+            ],
+        )
+        self._forms[type(dialect)] = form
+        return form
 
     def rows(self, conn: Connection, params: dict[str, Any] | None = None) -> list[Any]:
-        if conn.dialect.name != "sqlite":
-            return list(conn.execute(self.statement, params or {}).all())
-        sql = self._sql or self._compile(conn.dialect)
+        form = self._forms.get(type(conn.dialect)) or self._compile(conn.dialect)
         given = params or {}
         args = [
             given[name] if bind is None else bind(given[name])
-            for name, bind in zip(self._names, self._binds, strict=True)
+            for name, bind in zip(form.names, form.binds, strict=True)
         ]
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        dbapi_connection: Any = conn.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        dialect = conn.dialect
         try:
-            cursor.execute(sql, args)  # DB-API: what execute returns is undefined
+            cursor.execute(form.sql, args)  # DB-API: what execute returns is undefined
             rows = cursor.fetchall()
+        except dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy's own execution raises it: callers tell a dropped connection
+            # by `connection_invalidated` (`Database.is_disconnect`).
+            raise DBAPIError.instance(
+                form.sql,
+                args,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=dialect.is_disconnect(exc, dbapi_connection, cursor),
+                dialect=dialect,
+            ) from exc
         finally:
             cursor.close()
-        results = self._results
+        results = form.results
         if not any(results):
             return list(rows)
         return [
