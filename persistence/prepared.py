@@ -18,7 +18,7 @@ class _Form:
     sql: str
     names: list[str]
     binds: list[Any]
-    results: list[Any]
+    results: list[tuple[int, Any]]  # (column, processor) for the columns that have one
 
 
 class Prepared:
@@ -48,8 +48,9 @@ class Prepared:
             names=names,
             binds=[processors.get(name) for name in names],
             results=[
-                column.type._cached_result_processor(dialect, None)
-                for column in compiled._result_columns
+                (i, process)
+                for i, column in enumerate(compiled._result_columns)
+                if (process := column.type._cached_result_processor(dialect, None)) is not None
             ],
         )
         self._forms[type(dialect)] = form
@@ -82,12 +83,17 @@ class Prepared:
         finally:
             cursor.close()
         results = form.results
-        if not any(results):
+        if not results:
             return list(rows)
-        return [
-            tuple(
-                value if convert is None or value is None else convert(value)
-                for value, convert in zip(row, results, strict=True)
-            )
-            for row in rows
-        ]
+        out: list[Any] = []
+        for row in rows:
+            # Most processed columns are NULL in most rows (a ban's end, an edit time).
+            if all(row[i] is None for i, _ in results):
+                out.append(row)
+                continue
+            values = list(row)
+            for i, process in results:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
