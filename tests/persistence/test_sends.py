@@ -313,3 +313,33 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
     assert isinstance(m2, Acked) and m2.seq == 1
     assert await room_rows(database, "theme-one") == ([1, 2], [1, 2], 2)
     assert await room_rows(database, "theme-two") == ([1], [1], 1)
+
+
+@pytest.mark.postgres
+async def test_a_batch_is_two_statements_on_postgresql(database: Database) -> None:
+    """Facts, then the checked write: no BEGIN, no COMMIT, no lock held in between."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    batch = [
+        await request(database, "ann", "theme-one", "p1"),
+        await request(database, "amy", "theme-two", "p2"),
+        await request(database, "ann", "theme-one", "p3"),
+    ]
+    # asyncpg introspects the array types once per connection: warm it up.
+    await store.post_many(database, [await request(database, "rita", "meeting-one", "w")] * 2)
+    async with database.held() as conn:  # the connection the batch will take next
+        driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    statements: list[str] = []
+
+    def logged(query: Any) -> None:
+        statements.append(query.query.split()[0].upper())
+
+    driver.add_query_logger(logged)
+    try:
+        results = await store.post_many(database, batch)
+        await asyncio.sleep(0)  # asyncpg calls its loggers soon after the query
+    finally:
+        driver.remove_query_logger(logged)
+    assert [r.seq for r in results if isinstance(r, Acked)] == [1, 1, 2]
+    assert statements == ["WITH", "WITH"], statements
