@@ -480,7 +480,9 @@ def _herd_done(run: dict[str, Any]) -> float | None:
 def _w5(results: dict[str, Any], size: dict[str, Any]) -> list[str]:
     rows = [
         f"Catch-up: one client subscribes with `since` 1,000 behind, time from `subscribe` to "
-        f"`subscribed` (all 1,000 delivered before it), {size['w5_repeats']} times per run. "
+        f"`subscribed` (all of them delivered before it), {size['w5_repeats']} times per run, "
+        "each repeat one event further behind (1,000 + r), so that none is served from the "
+        "server's reuse of a range read in the last second. "
         f"Herd: {size['w5_herd']} clients connect at once (log in with a token, `hello`, "
         "subscribe 100 behind in one room); time until the last has its `subscribed`. Only "
         "ours keeps history; U and P have none and S has no comparable resume.",
