@@ -172,6 +172,19 @@ async def test_upgrade_from_a_foreign_origin_is_refused_with_403(server: str) ->
         assert hello["type"] == "hello"
 
 
+async def test_websocket_upgrades_elsewhere_than_ws_are_refused(server: str) -> None:
+    """`/ws` is dispatched before the router; any other path still goes through it and is
+    refused (HTTP 403: no such WebSocket route), with a valid token too."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        token = await login(http, server, "ann")
+    base = "ws" + server.removeprefix("http")
+    for path in ("/ws/", "/wss", "/api/rooms", "/"):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(base + path, additional_headers=bearer(token), open_timeout=10):
+                pass
+        assert refused.value.response.status_code == 403, path
+
+
 async def test_oversized_frame_closes_with_1009(server: str, open_client: OpenClient) -> None:
     """A frame over the size limit closes the connection with 1009."""
     async with httpx.AsyncClient(timeout=10) as http:
