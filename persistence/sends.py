@@ -17,7 +17,7 @@ realtime.md, "Group commit"); the other rooms' sends go to `store_sends` in a tr
 
 A lone send takes one round trip (docs/realtime.md, "One send"): on PostgreSQL one
 self-committing statement that stores it only if what the caller assumed still holds
-(`store_one_postgres`, None otherwise: take the batch path); on SQLite the whole
+(`store_one_postgres`, None otherwise: take the locked full path); on SQLite the whole
 transaction on the driver's connection in the writer thread (`store_one_sqlite`).
 """
 
