@@ -101,6 +101,7 @@ class Ping(Frame, tag="ping"):
 ClientFrame = Subscribe | Unsubscribe | Send | Edit | Retract | Typing | Read | Ping
 FRAME_TYPES = ("subscribe", "unsubscribe", "send", "edit", "retract", "typing", "read", "ping")
 
+_frame_decoder = msgspec.json.Decoder(ClientFrame)
 _any_decoder = msgspec.json.Decoder()
 _encoder = msgspec.json.Encoder()
 
@@ -112,6 +113,13 @@ def _ref_of(obj: dict[str, Any]) -> str | None:
 
 def parse(text: str | bytes) -> ClientFrame:
     """One client frame from its JSON text; `ProtocolError` says what was wrong."""
+    try:
+        # One pass straight into the frame's struct: a valid frame (nearly all of them)
+        # costs a third of decoding to dicts and converting those (W4's profile: 14 %).
+        frame: ClientFrame = _frame_decoder.decode(text)
+        return frame
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        pass  # decoded again below, to say exactly what was wrong
     try:
         obj = _any_decoder.decode(text)
     except (msgspec.DecodeError, UnicodeDecodeError):
@@ -131,10 +139,10 @@ def parse(text: str | bytes) -> ClientFrame:
             ref,
         )
     try:
-        frame: ClientFrame = msgspec.convert(obj, ClientFrame)
+        converted: ClientFrame = msgspec.convert(obj, ClientFrame)
     except msgspec.ValidationError as exc:
         raise ProtocolError("bad_frame", f"{kind}: {exc}", ref) from None
-    return frame
+    return converted
 
 
 def message_id(value: int | str, ref: str | None, field: str = "message_id") -> int:
