@@ -21,7 +21,6 @@ same functions on a connection the caller already has.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -98,9 +97,11 @@ class _SqliteReader:
             conn.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
             return fn(conn)
 
-    def close(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the executor is shut down already
-            self.thread.submit(self.engine.dispose)
+    async def close(self) -> None:
+        """With its database (`Database.on_dispose`), never from a garbage-collection
+        finalizer: one that ran while this thread was inside an executor's `submit` took
+        the executor's global lock a second time and hung the process (seen in CI)."""
+        await asyncio.get_running_loop().run_in_executor(self.thread, self.engine.dispose)
         self.thread.shutdown(wait=False)
 
 
@@ -166,8 +167,7 @@ async def run(
         reader = _readers.get(db)
         if reader is None:
             reader = _readers[db] = _SqliteReader(db.url)
-            # With its database: tests make many. Not at exit (nothing to release then).
-            weakref.finalize(db, reader.close).atexit = False
+            db.on_dispose(reader.close)
         return await asyncio.get_running_loop().run_in_executor(reader.thread, reader.read, call)
     pg = _pg_readers.get(db)
     if pg is None:
