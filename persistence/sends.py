@@ -532,22 +532,19 @@ async def store_batch_postgres(
             [s.client_id for s in sends],
             replies,
         )
-        for k, room_id, user_id, at, mid, seq, cid, kind, locked, archived in rows:
-            if k == "R":
+        # A room's row: ('R', id, slow_mode_seconds, -, last_seq, -, slug, kind, locked,
+        # archived); every other row is a fact in `_parse_facts`'s first seven columns.
+        fact_rows = []
+        for row in rows:
+            if row[0] == "R":
+                _, room_id, slow, _, last_seq, _, slug, kind, locked, archived = row
                 ref = RoomRef(
-                    id=room_id, slug=cid, kind=RoomKind(kind), locked=locked, archived=archived
+                    id=room_id, slug=slug, kind=RoomKind(kind), locked=locked, archived=archived
                 )
-                rooms[cid] = _Room(ref, int(mid), int(user_id))
-            elif k == "b":
-                facts.bans[(room_id, user_id)] = Restriction(at)
-            elif k == "m":
-                facts.mutes[(room_id, user_id)] = Restriction(at)
-            elif k == "d":
-                facts.done[(room_id, user_id, cid)] = (int(mid), int(seq))
-            elif k == "l" and at is not None:
-                facts.last_post[(room_id, user_id)] = at
-            elif k == "r":
-                facts.replies.add((room_id, int(mid)))
+                rooms[slug] = _Room(ref, int(last_seq), int(slow))
+            else:
+                fact_rows.append(row[:7])
+        facts = _parse_facts(fact_rows)
         if known is not None:
             known.learn(rooms)
     plan = _plan(sends, rooms, facts)
