@@ -74,8 +74,8 @@ class App(Starlette):
     None of that stack acts on a WebSocket (the error and HTTP middleware pass it through,
     `/ws` handles its own errors), but each layer is a coroutine frame that every open
     connection keeps alive as long as it is open, and a call each upgrade pays: about
-    3 KiB of an idle connection and a tenth of a reconnect storm's CPU. The route stays in
-    the router for anything this does not take.
+    5 KiB of an idle connection (W6) and 8 % of a reconnect storm's time with the GIL
+    (py-spy). The route stays in the router for anything this does not take.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
