@@ -128,8 +128,9 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
 
 
 async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
-    """A single send of a known room in one statement, otherwise two (`store_batch_postgres`);
-    the sends these did not store (a room changed meanwhile) take the full transaction. On a connection the database dropped, the
+    """A single send of a known room in one statement, otherwise two
+    (`store_batch_postgres`); the sends these did not store (a room changed meanwhile)
+    take the full transaction. On a connection the database dropped, the
     sends are tried once more on a fresh one: safe, as a stored send is found again by its
     client_id (its frame is then not sent live; the hubs' poll delivers it).
     """
