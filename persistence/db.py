@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers in other processes queue on the file lock this long
-# PostgreSQL connections the send path keeps between uses (no checkout, no pre-ping).
+# PostgreSQL connections kept between uses (no checkout, no pre-ping): for the send path,
+# and, in autocommit, for connection set-up's reads (`persistence.handshake`).
 HELD_CONNECTIONS = 4
+HELD_READERS = 8
 
 T = TypeVar("T")
 
@@ -76,6 +78,7 @@ class Database:
             self.thread_engine = None
             self._thread = None
         self._held: list[AsyncConnection] = []
+        self._held_readers: list[AsyncConnection] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
@@ -112,24 +115,34 @@ class Database:
         return await asyncio.get_running_loop().run_in_executor(thread, transaction)
 
     @asynccontextmanager
-    async def held(self) -> AsyncIterator[AsyncConnection]:
-        """A write connection kept between uses (PostgreSQL's send path).
+    async def held(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection kept between uses (PostgreSQL): for writes, or in autocommit for
+        reads that need no shared snapshot.
 
         Taken without the pool's checkout and pre-ping; a connection that raised is
         invalidated (never reused), so one the server dropped costs its user one error,
         which `is_disconnect` recognises so that the caller may retry on a fresh one.
         """
-        conn = self._held.pop() if self._held else await self.engine.connect()
+        kept, keep = (
+            (self._held_readers, HELD_READERS) if autocommit else (self._held, HELD_CONNECTIONS)
+        )
+        if kept:
+            conn = kept.pop()
+        else:
+            conn = await self.engine.connect()
+            if autocommit:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
             yield conn
         except BaseException:
             await conn.invalidate()
             await conn.close()
             raise
-        if conn.in_transaction() or len(self._held) >= HELD_CONNECTIONS:
+        # In autocommit SQLAlchemy's own transaction is only a marker: nothing is left open.
+        if (conn.in_transaction() and not autocommit) or len(kept) >= keep:
             await conn.close()
         else:
-            self._held.append(conn)
+            kept.append(conn)
 
     @staticmethod
     def is_disconnect(exc: BaseException) -> bool:
@@ -152,7 +165,7 @@ class Database:
         closers, self._closers = self._closers, []
         for close in closers:
             await close()
-        held, self._held = self._held, []
+        held, self._held, self._held_readers = self._held + self._held_readers, [], []
         for conn in held:
             await conn.close()
         await self.engine.dispose()

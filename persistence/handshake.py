@@ -13,7 +13,7 @@ with a pysqlite connection (one thread hand-off for the whole step, where aiosql
 about four per statement; with 15 pooled aiosqlite threads contending for the GIL, a herd
 spent most of its time handing off), on PostgreSQL with `run_sync` on a connection kept
 for set-up reads, in autocommit (`_PgReaders`: one round trip per statement), at most
-`PG_READS_IN_FLIGHT` at once so that a herd waits here (no timeout) and never for the
+`HELD_READERS` at once so that a herd waits here (no timeout) and never for the
 pool (30 s, then an error). The async `login`, `room_list`, … run the
 same functions on a connection the caller already has.
 """
@@ -23,9 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -47,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.db import SQLITE_BUSY_TIMEOUT_MS, Database
+from persistence.db import HELD_READERS, SQLITE_BUSY_TIMEOUT_MS, Database
 from persistence.events import iso
 from persistence.models import (
     Ban,
@@ -77,9 +76,6 @@ def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# PostgreSQL: set-up reads in flight at once per process, well below the pool (10 + 20).
-PG_READS_IN_FLIGHT = 8
-
 
 class _SqliteReader:
     """One thread with its own pysqlite connection, for set-up reads (WAL: never blocked
@@ -106,8 +102,8 @@ class _SqliteReader:
 
 
 class _PgReaders:
-    """PostgreSQL: at most `PG_READS_IN_FLIGHT` set-up reads at once, each on a connection
-    kept here between uses, in autocommit.
+    """PostgreSQL: at most `HELD_READERS` set-up reads at once, each on a connection kept
+    between uses, in autocommit (`Database.held`).
 
     Through the pool a one-statement read cost six round trips: the pre-ping (BEGIN, `;`,
     ROLLBACK, as SQLAlchemy's asyncpg adapter pings), then BEGIN, the statement, ROLLBACK.
@@ -120,34 +116,18 @@ class _PgReaders:
     """
 
     def __init__(self) -> None:
-        self.gate = asyncio.Semaphore(PG_READS_IN_FLIGHT)
-        self.kept: list[AsyncConnection] = []
+        self.gate = asyncio.Semaphore(HELD_READERS)
 
     async def run(self, db: Database, call: Callable[[Connection], T]) -> T:
         async with self.gate:
-            for attempt in (1, 2):
-                conn = self.kept.pop() if self.kept else await self._connect(db)
-                try:
-                    result = await conn.run_sync(call)
-                except BaseException as exc:
-                    await conn.invalidate()
-                    await conn.close()
-                    if attempt == 1 and db.is_disconnect(exc):
-                        continue
+            try:
+                async with db.held(autocommit=True) as conn:
+                    return await conn.run_sync(call)
+            except Exception as exc:
+                if not db.is_disconnect(exc):
                     raise
-                self.kept.append(conn)
-                return result
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    async def _connect(db: Database) -> AsyncConnection:
-        conn = await db.read_engine.connect()
-        return await conn.execution_options(isolation_level="AUTOCOMMIT")
-
-    async def close(self) -> None:
-        kept, self.kept = self.kept, []
-        for conn in kept:
-            await conn.close()
+            async with db.held(autocommit=True) as conn:
+                return await conn.run_sync(call)
 
 
 _readers: weakref.WeakKeyDictionary[Database, _SqliteReader] = weakref.WeakKeyDictionary()
@@ -172,15 +152,7 @@ async def run(
     pg = _pg_readers.get(db)
     if pg is None:
         pg = _pg_readers[db] = _PgReaders()
-        db.on_dispose(pg.close)
     return await pg.run(db, call)
-
-
-@asynccontextmanager
-async def reading(db: Database) -> AsyncIterator[AsyncConnection]:
-    """One read transaction on a Core connection (begun by the first statement, rolled back)."""
-    async with db.read_engine.connect() as conn:
-        yield conn
 
 
 # -- the caller --------------------------------------------------------------------------
@@ -329,7 +301,7 @@ def read_room_access(conn: Connection, slug: str, user_id: int) -> RoomAccess | 
         return None
     row = found[0]
     rid, kind, locked, archived, last, banned, until = row
-    ref = RoomRef(id=rid, slug=slug, kind=RoomKind(kind), locked=locked, archived=archived)
+    ref = RoomRef(id=rid, slug=slug, kind=_KINDS[kind], locked=locked, archived=archived)
     return RoomAccess(ref, int(last), Restriction(until) if banned is not None else None)
 
 
