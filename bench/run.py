@@ -336,6 +336,7 @@ class Bench:
             herd = {
                 "mode": "herd",
                 "proto": t.proto,
+                "server_pids": t.pids(),
                 "clients": [
                     dict(t.client(u, [W5_ROOM]), since=last - 100, behind=100)
                     for u in range(s["w5_herd"])
@@ -348,6 +349,7 @@ class Bench:
             self.record("W5-herd", t.name, got)
             self.say(
                 f"W5 herd {t.name}: {got['caught_up']}/{got['clients']} in {got['all_done_s']}s"
+                f" ({got['server_cpu_s'] * 1e3 / got['clients']:.2f} ms server CPU per client)"
                 f" ({got.get('refused', {}).get('count', 0)} upgrades refused with 503, retried)"
             )
 

@@ -505,6 +505,7 @@ async function herd() {
   let messages = 0;
   let expected = 0;
   const cpu0 = ownCpu();
+  const scpu0 = procCpu(cfg.server_pids);
   const t0 = nowUs();
   const specs = cfg.clients;
   const pending = specs.map(
@@ -535,6 +536,7 @@ async function herd() {
   );
   const conns = await Promise.race([Promise.all(pending), sleep(30000).then(() => [])]);
   const wall = (nowUs() - t0) / 1e6;
+  const serverCpu = procCpu(cfg.server_pids) - scpu0;
   const hist = new Histogram();
   for (const d of done) hist.record(d);
   closeAll(conns.filter(Boolean));
@@ -546,6 +548,7 @@ async function herd() {
     all_done_s: done.length ? Math.max(...done) / 1e6 : null,
     per_client_ms: hist.summary(),
     refused,
+    server_cpu_s: serverCpu,
     wall_s: wall,
     gen_cpu: (ownCpu() - cpu0) / wall,
   };
