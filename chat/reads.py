@@ -7,6 +7,7 @@ The writes (`send`, `edit`, …) are in `chat.store`.
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections import OrderedDict
@@ -109,8 +110,8 @@ class RecentBacklogs:
     and another key: it never gets the old range. What changes without an event (a
     profile's name or organisation, the retention purge, pseudonymisation) can be served
     up to `TTL` late, as it would be to a request that was that much earlier. Access is
-    checked for every request before the cache is asked. Used from one thread at a time
-    (SQLite's reader thread; on PostgreSQL the event loop).
+    checked for every request before the cache is asked. On SQLite both the event loop and
+    the reader thread use it (`handshake.run_off_loop`), hence the lock.
     """
 
     TTL = 1.0
@@ -118,21 +119,24 @@ class RecentBacklogs:
 
     def __init__(self) -> None:
         self.entries: OrderedDict[tuple[int, int, int], tuple[float, list[str]]] = OrderedDict()
+        self.lock = threading.Lock()
 
     def get(self, key: tuple[int, int, int]) -> list[str] | None:
-        found = self.entries.get(key)
-        if found is None:
-            return None
-        if time.monotonic() - found[0] > self.TTL:
-            del self.entries[key]
-            return None
-        return found[1]
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None:
+                return None
+            if time.monotonic() - found[0] > self.TTL:
+                del self.entries[key]
+                return None
+            return found[1]
 
     def put(self, key: tuple[int, int, int], frames: list[str]) -> None:
-        self.entries[key] = (time.monotonic(), frames)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.SIZE:
-            self.entries.popitem(last=False)
+        with self.lock:
+            self.entries[key] = (time.monotonic(), frames)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.SIZE:
+                self.entries.popitem(last=False)
 
 
 _recent: weakref.WeakKeyDictionary[Database, RecentBacklogs] = weakref.WeakKeyDictionary()
@@ -143,12 +147,22 @@ async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap:
 
     Access and the room's seq are read first, then the events up to that seq, in one read
     transaction (two statements; one when there is nothing to send, or when the same range
-    was read in the last second: `RecentBacklogs`), as one call.
+    was read in the last second: `RecentBacklogs`), as one call. A range of more than
+    `LONG_BACKLOG` events to read is read off the event loop (SQLite's reader thread).
     """
     recent = _recent.get(db)
     if recent is None:
         recent = _recent[db] = RecentBacklogs()
-    return await handshake.run(db, _backlog, actor, slug, since, cap, recent)
+    found = await handshake.run(db, _backlog, actor, slug, since, cap, recent, LONG_BACKLOG)
+    if found is None:
+        found = await handshake.run_off_loop(db, _backlog, actor, slug, since, cap, recent, None)
+        assert found is not None
+    return found
+
+
+# Reading and encoding an event costs about 10 µs: a longer read would hold the event loop
+# for over a millisecond.
+LONG_BACKLOG = 100
 
 
 def _backlog(
@@ -158,7 +172,9 @@ def _backlog(
     since: int | None,
     cap: int,
     recent: RecentBacklogs,
-) -> Backlog:
+    longest: int | None,
+) -> Backlog | None:
+    """The backlog, or None if more than `longest` events would have to be read."""
     room = _readable_access(conn, actor, slug)
     last = room.last_seq
     if since is None or since >= last:
@@ -170,6 +186,8 @@ def _backlog(
     key = (room.ref.id, start, last)
     frames = recent.get(key)
     if frames is None:
+        if longest is not None and last - start > longest:
+            return None
         frames = [protocol.encode(f) for f in read_events(conn, room.ref.id, slug, start, last)]
         recent.put(key, frames)
     return Backlog(frames, last, first)

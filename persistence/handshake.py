@@ -8,10 +8,11 @@ What they return is exactly what the ORM versions (`persistence.accounts.live_se
 `persistence.catchup.room_list`, `persistence.events.events_page`) return.
 
 The reads are plain functions of a sync `Connection` (`read_*`), and `run` runs one, with
-everything a step of set-up reads, as one call: on SQLite in a reader thread of its own
-with a pysqlite connection (one thread hand-off for the whole step, where aiosqlite costs
-about four per statement; with 15 pooled aiosqlite threads contending for the GIL, a herd
-spent most of its time handing off), on PostgreSQL with `run_sync` on a connection kept
+everything a step of set-up reads, as one call: on SQLite on the event loop itself, on a
+pysqlite connection of its own (no thread hand-off: where aiosqlite cost about four per
+statement and a reader thread one per call, a herd spent most of its time handing off;
+`run_off_loop` takes the reader thread for a read that may be long), on PostgreSQL with
+`run_sync` on a connection kept
 for set-up reads, in autocommit (`_PgReaders`: one round trip per statement), at most
 `HELD_READERS` at once so that a herd waits here (no timeout) and never for the
 pool (30 s, then an error). The async `login`, `room_list`, … run the
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -78,25 +80,54 @@ T = TypeVar("T")
 
 
 class _SqliteReader:
-    """One thread with its own pysqlite connection, for set-up reads (WAL: never blocked
-    by writers, and never queued behind them in the writer thread)."""
+    """SQLite's set-up reads on connections of their own (WAL: never blocked by writers,
+    never queued behind them in the writer thread), one kept per thread that reads.
+
+    A read runs on the event loop itself (`read`), unless it may be long (`read_off_loop`:
+    a backlog of hundreds of events nobody read in the last second), which runs in a
+    thread of its own. A hand-off to a thread and back cost about 100 µs of CPU even with
+    hundreds queued, several times a room list's read (16 µs for the transaction, 100 µs
+    for a room list, measured in-process), and a herd makes two per client.
+    """
 
     def __init__(self, url: str) -> None:
         self.engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"))
         event.listen(self.engine, "connect", _reader_connect)
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
+        # Kept checked out (a pool checkout and return cost 11 µs a read), one per thread:
+        # a pysqlite connection belongs to the thread that made it.
+        self.kept: dict[int, Connection] = {}
 
     def read(self, fn: Callable[[Connection], T]) -> T:
-        with self.engine.connect() as conn:
-            # One read transaction for the call, begun on the driver (through SQLAlchemy's
-            # "begin" event it cost as much as a statement), rolled back when returned.
-            conn.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
+        conn = self.kept.get(threading.get_ident())
+        if conn is None:
+            conn = self.kept[threading.get_ident()] = self.engine.connect()
+        driver: Any = conn.connection.driver_connection
+        # One read transaction for the call, begun on the driver (through SQLAlchemy's
+        # "begin" event it cost as much as a statement), rolled back when done.
+        driver.execute("BEGIN")
+        try:
             return fn(conn)
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+
+    async def read_off_loop(self, fn: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.thread, self.read, fn)
+
+    def _close_here(self) -> None:
+        conn = self.kept.pop(threading.get_ident(), None)
+        if conn is not None:
+            conn.close()
 
     async def close(self) -> None:
         """With its database (`Database.on_dispose`), never from a garbage-collection
         finalizer: one that ran while this thread was inside an executor's `submit` took
         the executor's global lock a second time and hung the process (seen in CI)."""
+        self._close_here()
+        await asyncio.get_running_loop().run_in_executor(self.thread, self._close_here)
         await asyncio.get_running_loop().run_in_executor(self.thread, self.engine.dispose)
         self.thread.shutdown(wait=False)
 
@@ -137,18 +168,25 @@ _pg_readers: weakref.WeakKeyDictionary[Database, _PgReaders] = weakref.WeakKeyDi
 async def run(
     db: Database, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
-    """`fn(conn, *args)` as one call (see above): in one read transaction on SQLite, in
-    autocommit on PostgreSQL."""
+    """`fn(conn, *args)` as one call (see above): on SQLite in one read transaction on the
+    event loop (for reads of well under a millisecond), on PostgreSQL in autocommit."""
+    return await _run(db, False, lambda conn: fn(conn, *args, **kwargs))
 
-    def call(conn: Connection) -> T:
-        return fn(conn, *args, **kwargs)
 
+async def run_off_loop(
+    db: Database, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """`run` for a read that may take milliseconds: on SQLite in the reader thread."""
+    return await _run(db, True, lambda conn: fn(conn, *args, **kwargs))
+
+
+async def _run(db: Database, off_loop: bool, call: Callable[[Connection], T]) -> T:
     if db.is_sqlite:
         reader = _readers.get(db)
         if reader is None:
             reader = _readers[db] = _SqliteReader(db.url)
             db.on_dispose(reader.close)
-        return await asyncio.get_running_loop().run_in_executor(reader.thread, reader.read, call)
+        return await reader.read_off_loop(call) if off_loop else reader.read(call)
     pg = _pg_readers.get(db)
     if pg is None:
         pg = _pg_readers[db] = _PgReaders()

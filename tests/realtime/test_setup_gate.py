@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from typing import Any
 
 import httpx
 import orjson
+import pytest
 from websockets.asyncio.client import connect
 from websockets.datastructures import Headers
 from websockets.exceptions import InvalidStatus
@@ -15,6 +17,7 @@ from websockets.http11 import Response
 
 from chat.client import _retry_after
 from tests.helpers import bearer, login, running_server
+from web import ws
 from web.settings import Settings, load_settings
 
 BURST = 40
@@ -37,6 +40,20 @@ async def _upgrade(base: str, token: str) -> tuple[int, Headers, bytes]:
         return response.status_code, response.headers, bytes(response.body or b"")
 
 
+@pytest.fixture
+def slow_set_ups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's set-up reads run on the event loop without a pause, so set-ups would not
+    overlap in these tests: each one waits a little, as on PostgreSQL or a busy disk."""
+    arrive = ws.authenticate_arrival
+
+    async def slow_arrival(*args: Any) -> Any:
+        await asyncio.sleep(0.01)
+        return await arrive(*args)
+
+    monkeypatch.setattr(ws, "authenticate_arrival", slow_arrival)
+
+
+@pytest.mark.usefixtures("slow_set_ups")
 async def test_a_saturated_set_up_limit_answers_503_with_retry_after(
     settings: Settings, client: httpx.AsyncClient
 ) -> None:
@@ -89,6 +106,7 @@ class _Errors(logging.Handler):
         self.records.append(record)
 
 
+@pytest.mark.usefixtures("slow_set_ups")
 async def test_refused_upgrades_log_no_error(settings: Settings, client: httpx.AsyncClient) -> None:
     """401, 403 and 503 at the upgrade are answers, not server errors: nothing at ERROR
     (uvicorn's sans-I/O protocol logged one for each refusal, see `web.ws.refuse`)."""
