@@ -508,9 +508,16 @@ def _w5(results: dict[str, Any], size: dict[str, Any]) -> list[str]:
 
 
 def _w6(results: dict[str, Any], size: dict[str, Any]) -> list[str]:
+    capped = (
+        f" (fewer than asked: the machine allows {size['w6_fd_limit']:,} file descriptors per "
+        "process, and server and generator each need some besides the connections)"
+        if "w6_fd_limit" in size
+        else ""
+    )
     rows = [
-        f"{size['w6_connections']:,} connections to a freshly started server, each subscribed "
-        "to one of 50 rooms, then idle; server RSS after minus before, per open connection.",
+        f"{size['w6_connections']:,} connections to a freshly started server{capped}, each "
+        "subscribed to one of 50 rooms, then idle; server RSS after minus before, per open "
+        "connection.",
         "",
         "| server | KiB per connection | open | RSS before → after |",
         "|---|---:|---:|---:|",

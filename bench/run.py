@@ -26,6 +26,9 @@ from typing import Any
 from bench import report
 from bench import servers as sv
 
+# Descriptors W6 leaves to a process besides its connections (database files, log, epoll…).
+W6_SPARE_FDS = 200
+
 QUICK = {
     "repeats": 3,
     "w1_repeats": 2,
@@ -357,6 +360,14 @@ class Bench:
         """Idle connections: server memory per connection (each subscribed to one room)."""
         s = self.size
         n = s["w6_connections"]
+        # The server holds a descriptor per connection, the generator one per socket: on a
+        # machine that caps descriptors per process (20,000 here, hard limit) both need a
+        # few hundred to spare, or the last upgrades fail and /proc cannot be read.
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if n > limit - W6_SPARE_FDS:
+            self.say(f"W6: {limit - W6_SPARE_FDS:,} connections, not {n:,}: descriptor limit")
+            n = s["w6_connections"] = limit - W6_SPARE_FDS
+            s["w6_fd_limit"] = limit
         receivers = [t.client(u, [f"bench-{u % 50:02d}"]) for u in range(n)]
         for rep in [self._w6_rep]:
             cfg = {

@@ -95,8 +95,10 @@ function rss(pids) {
     try {
       const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
       kib += Number(m[1]);
-    } catch {
-      /* gone */
+    } catch (e) {
+      // A process that is gone holds no memory; any other failure (EMFILE: no descriptor
+      // left to open /proc with) leaves the figure unknown, not zero.
+      if (e.code !== "ENOENT" && e.code !== "ESRCH") return NaN;
     }
   }
   return kib;
@@ -575,7 +577,7 @@ async function idle() {
     refused,
     rss_before_kib: rss0,
     rss_after_kib: rss1,
-    kib_per_connection: open ? (rss1 - rss0) / open : null,
+    kib_per_connection: open && Number.isFinite(rss1 - rss0) ? (rss1 - rss0) / open : null,
   };
 }
 
