@@ -177,6 +177,12 @@ class Bench:
 
     # -- targets -------------------------------------------------------------------------
 
+    def analyze(self, t: Target) -> None:
+        """Fresh planner statistics for our PostgreSQL database (`servers.Database.analyze`)."""
+        db = self._dbs.get(t.name.removeprefix("ours-"))
+        if db is not None:
+            db.analyze()
+
     async def ours(self, db_kind: str, procs: int = 1, redis: bool = False) -> Target:
         """`procs` fresh server processes on the run's database of this kind (made once)."""
         first = db_kind not in self._dbs
@@ -279,6 +285,7 @@ class Bench:
         n = s["w4_connections"]
         senders = [dict(t.client(u, []), room=f"bench-{u % 50:02d}") for u in range(n)]
         for rep in range(s["repeats"]):
+            self.analyze(t)  # each run adds tens of thousands of messages
             cfg = {
                 "mode": "ingest",
                 "proto": t.proto,
@@ -458,6 +465,7 @@ class Bench:
                     ("W5", self.w5),
                 ):
                     if self.wants(name, w):
+                        self.analyze(t)
                         await job(t)
             finally:
                 t.stop()
