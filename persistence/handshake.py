@@ -46,6 +46,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.db import HELD_READERS, SQLITE_BUSY_TIMEOUT_MS, Database
@@ -108,11 +109,16 @@ class _SqliteReader:
         driver.execute("BEGIN")
         try:
             return fn(conn)
+        except DBAPIError:
+            # Whatever state the database left it in, the next read starts on a new one.
+            self._close_here()
+            raise
         finally:
-            if conn.in_transaction():
-                conn.rollback()
-            if driver.in_transaction:
-                driver.execute("ROLLBACK")
+            if not conn.closed:
+                if conn.in_transaction():
+                    conn.rollback()
+                if driver.in_transaction:
+                    driver.execute("ROLLBACK")
 
     async def read_off_loop(self, fn: Callable[[Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.thread, self.read, fn)
@@ -120,6 +126,7 @@ class _SqliteReader:
     def _close_here(self) -> None:
         conn = self.kept.pop(threading.get_ident(), None)
         if conn is not None:
+            conn.invalidate()  # never back into the pool: a connection per thread is kept
             conn.close()
 
     async def close(self) -> None:

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import DBAPIError
 
 from persistence import accounts, handshake
 from persistence.catchup import room_extras
@@ -118,3 +119,19 @@ async def test_set_up_reads_survive_a_dropped_connection(database: Database) -> 
         await admin.close()
     again = await handshake.run(database, handshake.read_room_access, "theme-one", 1)
     assert again == first
+
+
+async def test_a_read_that_failed_in_the_database_leaves_the_next_one_working(
+    database: Database,
+) -> None:
+    """A set-up read's connection is kept between reads: one the database failed (here a
+    statement on a table that does not exist) is not reused half-way through a transaction."""
+
+    def broken(conn: Connection) -> None:
+        conn.exec_driver_sql("SELECT * FROM no_such_table")
+
+    first = await handshake.run(database, handshake.read_room_access, "theme-one", 1)
+    for _ in range(2):
+        with pytest.raises(DBAPIError):
+            await handshake.run(database, broken)
+        assert await handshake.run(database, handshake.read_room_access, "theme-one", 1) == first
