@@ -35,9 +35,19 @@ NAMES = {
 }
 
 
+def _measured_now() -> dict[str, Any]:
+    """When, at what load and on which checkout a run ends (saved with its results)."""
+    return {
+        "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "checkout": _cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+    }
+
+
 def write(bench: Bench, doc: Path = DOC) -> None:
     code = getattr(bench, "notes_code", "server code: the working tree")
-    section = render(bench.results, bench.size, bench.full, bench.notes, code)
+    measured = getattr(bench, "measured", None)
+    section = render(bench.results, bench.size, bench.full, bench.notes, code, measured)
     text = doc.read_text() if doc.exists() else "# Performance\n"
     if START in text and END in text:
         head, rest = text.split(START, 1)
@@ -54,9 +64,10 @@ def render(
     full: bool,
     notes: list[str],
     code: str = "server code: the working tree",
+    measured: dict[str, Any] | None = None,
 ) -> str:
     out = [START, "## Real-time benchmarks (`make bench`)", ""]
-    out += _preamble(size, full, code)
+    out += _preamble(size, full, code, measured)
     out += _targets(results)
     for title, part in (
         ("W1 fan-out", _w1),
@@ -100,7 +111,9 @@ def _pip_version(python: Path, package: str) -> str:
     return _cmd([str(python), "-c", code]) or "not installed"
 
 
-def _preamble(size: dict[str, Any], full: bool, code: str) -> list[str]:
+def _preamble(
+    size: dict[str, Any], full: bool, code: str, measured: dict[str, Any] | None
+) -> list[str]:
     cpu = "?"
     with suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -113,16 +126,18 @@ def _preamble(size: dict[str, Any], full: bool, code: str) -> list[str]:
         mem = f"{kib / 1024 / 1024:.0f} GiB"
     peers = ROOT / "bench" / ".venv-peers" / "bin" / "python"
     ours = ROOT / ".venv" / "bin" / "python"
-    commit = _cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
     pg = _cmd(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "show server_version"])
     redis = _cmd(["redis-cli", "-h", "127.0.0.1", "info", "server"])
     redis_v = next(
         (ln.split(":")[1] for ln in redis.splitlines() if ln.startswith("redis_version")), "?"
     )
-    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    # A run's own time, load and checkout (`bench.run` saves them); now's when it is live.
+    now = measured or _measured_now()
+    commit = now["checkout"]
+    load = now["load"] or "not recorded"
     mode = "FULL (`make bench FULL=1`)" if full else "quick (`make bench`)"
     return [
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {mode}, "
+        f"Measured {now['at']}, {mode}, "
         f"checkout `{commit}`, {code}; each figure is the **median (min–max) over "
         f"{size['repeats']} runs**. Raw results: `bench/results/<stamp>/results.json`.",
         "",
@@ -598,6 +613,7 @@ def main() -> None:
         full = data["full"]
         notes = data.get("notes", [])
         notes_code = data.get("code", "server code: the working tree")
+        measured = data.get("measured")
 
     write(Saved, args.doc)  # type: ignore[arg-type]
 
