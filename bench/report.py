@@ -35,7 +35,7 @@ NAMES = {
 }
 
 
-def _measured_now() -> dict[str, Any]:
+def measured_now() -> dict[str, Any]:
     """When, at what load and on which checkout a run ends (saved with its results)."""
     return {
         "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -132,7 +132,7 @@ def _preamble(
         (ln.split(":")[1] for ln in redis.splitlines() if ln.startswith("redis_version")), "?"
     )
     # A run's own time, load and checkout (`bench.run` saves them); now's when it is live.
-    now = measured or _measured_now()
+    now = measured or measured_now()
     commit = now["checkout"]
     load = now["load"] or "not recorded"
     mode = "FULL (`make bench FULL=1`)" if full else "quick (`make bench`)"

@@ -169,7 +169,7 @@ class Bench:
             "results": self.results,
             "notes": self.notes,
             "code": self.notes_code,
-            "measured": report._measured_now(),
+            "measured": report.measured_now(),
         }
         (self.workdir / "results.json").write_text(json.dumps(data, indent=1))
 

@@ -169,9 +169,9 @@ class Database:
             self._psql(f'DROP DATABASE IF EXISTS "{self.pg_name}"')
             self._psql(f'CREATE DATABASE "{self.pg_name}"')
 
-    def _psql(self, sql: str) -> None:
+    def _psql(self, sql: str, database: str = "postgres") -> None:
         subprocess.run(
-            ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-c", sql],
+            ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-c", sql],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -186,22 +186,7 @@ class Database:
         ANALYZE also drops the plans cached on the server's connections.
         """
         if self.pg_name:
-            subprocess.run(
-                [
-                    "psql",
-                    "-q",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    self.pg_name,
-                    "-c",
-                    "ANALYZE",
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+            self._psql("ANALYZE", self.pg_name)
 
     def drop(self) -> None:
         if self.pg_name:
