@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chat.reads import readable_room, room_or_404
-from persistence.db import Database
+from persistence.db import Database, WriterBusy
 from persistence.events import (
     author_wire,
     edit_message,
@@ -114,17 +114,28 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     if db.is_sqlite:
         # The whole transaction in SQLite's writer thread: one hand-off, not one per statement.
         async with _sqlite_locks.setdefault(db, asyncio.Lock()):
-            stored = await db.run_in_thread(
-                lambda conn: (
-                    [store_one_sqlite(conn.connection.driver_connection, sends_[0])]
-                    if len(sends_) == 1
-                    else store_sends(conn, sends_, lock_rooms=False, index=True)
-                )
-            )
+            stored = await _post_sqlite(db, sends_)
     else:
         stored = await _post_postgres(db, sends_)
     at = iso(now)
     return [_acked(req, s, at) for req, s in zip(batch, stored, strict=True)]
+
+
+async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
+    """A lone send on the event loop (`Database.write_here`) unless another connection is
+    writing; a batch, or a send that would wait for the lock, in the writer thread."""
+    if len(sends_) == 1:
+        try:
+            return [db.write_here(lambda driver: store_one_sqlite(driver, sends_[0]))]
+        except WriterBusy:
+            pass
+    return await db.run_in_thread(
+        lambda conn: (
+            [store_one_sqlite(conn.connection.driver_connection, sends_[0])]
+            if len(sends_) == 1
+            else store_sends(conn, sends_, lock_rooms=False, index=True)
+        )
+    )
 
 
 async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:

@@ -6,12 +6,14 @@ the room's lock sends it down the full path with the right seq."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import make_url, select, text, update
 
 from chat import store
 from chat.store import Acked
+from persistence import db as db_module
 from persistence.db import Database
 from persistence.events import post_message
 from persistence.models import Ban, Mute, Room, User
@@ -110,3 +112,34 @@ async def test_single_sends_of_several_processes_keep_seqs_gap_free(
     events, messages, last = await room_rows(database, "theme-one")
     assert events == messages == list(range(1, last + 1))
     assert last == len(users) * (per - per // 10)
+
+
+async def test_lone_sends_on_the_loop_keep_the_wal_checkpointed(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: lone sends commit on the event loop's connection, which never checkpoints;
+    the writer thread does, every `CHECKPOINT_EVERY` of them, so the WAL stops growing."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    wal = Path(f"{make_url(database.url).database}-wal")
+
+    async def grown_by(sends: int, start: int) -> int:
+        before = wal.stat().st_size
+        for i in range(start, start + sends):
+            await send(database, "ann", f"w{i}")
+        await database.run_in_thread(lambda conn: None)  # the checkpoints queued before
+        return wal.stat().st_size - before
+
+    await send(database, "ann", "w")
+    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 10**9)
+    unchecked = await grown_by(150, 0)
+    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 16)
+    await send(database, "ann", "x")  # the checkpoint of everything so far
+    await send(database, "ann", "y")
+    checked = await grown_by(150, 1000)
+    assert unchecked > 0 and checked <= unchecked // 4, (unchecked, checked)
+    assert await room_rows(database, "theme-one") == (
+        list(range(1, 304)),
+        list(range(1, 304)),
+        303,
+    )
