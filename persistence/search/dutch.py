@@ -32,6 +32,8 @@ STOP_WORDS = frozenset(
     """.split()
 )
 
+# PyStemmer's compiled build when installed (a dependency): 2 µs for a new word against
+# 100 µs for the pure-Python one, which every send paid once per new word on SQLite.
 _stemmer = snowballstemmer.stemmer("dutch_porter")
 
 

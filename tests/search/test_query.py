@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from persistence.search import MARK_END, MARK_START, QueryError, parse
+from persistence.search import MARK_END, MARK_START, QueryError, dutch, parse
 from persistence.search.dutch import fold, index_text, stem, words
 from persistence.search.query import Phrase, Query, Word
 from persistence.search.snippet import build_snippet
@@ -55,6 +55,23 @@ def test_folding_and_stemming() -> None:
     assert stem("samenwerking") == stem("samenwerken") == "samenwerk"
     assert stem("gemeente") == "gemeent"  # Snowball 3's newer "dutch" would say "meen"
     assert index_text("De boeren <b>en</b> &amp; e\u0301e\u0301n") == "de boer b en b amp een"
+
+
+def test_the_compiled_stemmer_agrees_with_the_pure_python_one() -> None:
+    """PyStemmer (C, what `stem` uses) and snowballstemmer's own Python code: one algorithm."""
+    import Stemmer
+    from snowballstemmer.dutch_porter_stemmer import DutchPorterStemmer
+
+    assert isinstance(dutch._stemmer, Stemmer.Stemmer)
+    python = DutchPorterStemmer()
+    sample = words(
+        "Werken als één overheid: gemeenten, provincies en waterschappen bespreken de "
+        "gebiedsprocessen, boerderijen, natuurherstel en stikstofdepositie in Fryslân en de "
+        "Achterhoek; samenwerken met maatschappelijke partners, dynamisch programmeren, "
+        "vitaal platteland, ruimtelijke ordening, 2026, koeien, grondprijzen, verdroging, "
+        "kennisdeling, overheden, leefbaarheid, dorpsbelangen, uitvoeringsprogramma's"
+    )
+    assert [stem(w) for w in sample] == [python.stemWord(w) for w in sample]
 
 
 def test_fts5_expression_quotes_every_term() -> None:
