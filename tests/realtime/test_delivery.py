@@ -64,12 +64,23 @@ async def test_subscribing_during_a_stream_sees_every_later_event_once(
     senders = [await open_client(server, u) for u in ("ann", "amy")]
     watchers = [await open_client(server, u) for u in ("mo", "ada", "bob", "rita")]
 
+    joined = 0
+
     async def stream(i: int) -> list[dict[str, object]]:
-        return [await senders[i].send(ROOM, f"s{i}-{n}") for n in range(25)]
+        # The last 5 of each sender's 25 wait for every watcher to have joined: each
+        # subscription meets a live stream however fast the sends are stored.
+        acks = []
+        for n in range(25):
+            while n >= 20 and joined < len(watchers):
+                await asyncio.sleep(0.01)
+            acks.append(await senders[i].send(ROOM, f"s{i}-{n}"))
+        return acks
 
     async def join_late(k: int) -> None:
+        nonlocal joined
         await asyncio.sleep(0.02 * k)
         await watchers[k].subscribe(ROOM, since=0 if k % 2 else None)
+        joined += 1
 
     results = await asyncio.gather(stream(0), stream(1), *(join_late(k) for k in range(4)))
     last = max(int(a["seq"]) for acks in results[:2] for a in acks)  # type: ignore[union-attr, call-overload]
