@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import make_url, select, text, update
@@ -122,6 +123,7 @@ async def test_lone_sends_on_the_loop_keep_the_wal_checkpointed(
     if not database.is_sqlite:
         pytest.skip("SQLite only")
     wal = Path(f"{make_url(database.url).database}-wal")
+    monkeypatch.setattr(store, "QUIET_SECONDS", 0.0)  # every lone send on the loop
 
     async def grown_by(sends: int, start: int) -> int:
         before = wal.stat().st_size
@@ -143,3 +145,30 @@ async def test_lone_sends_on_the_loop_keep_the_wal_checkpointed(
         list(range(1, 304)),
         303,
     )
+
+
+async def test_only_a_send_after_a_quiet_spell_is_stored_on_the_loop(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a lone send after `QUIET_SECONDS` without one commits on the event loop; one
+    close behind another goes to the writer thread, where sends arriving meanwhile batch."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    monkeypatch.setattr(store, "QUIET_SECONDS", 0.2)
+    handed: list[int] = []
+    to_thread = database.run_in_thread
+
+    async def counted(fn: Any) -> Any:
+        handed.append(1)
+        return await to_thread(fn)
+
+    monkeypatch.setattr(database, "run_in_thread", counted)
+    await asyncio.sleep(0.25)
+    await send(database, "ann", "q1")
+    assert handed == []
+    await send(database, "ann", "q2")
+    assert handed == [1]
+    await asyncio.sleep(0.25)
+    await send(database, "ann", "q3")
+    assert handed == [1]
+    assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 2, 3], 3)

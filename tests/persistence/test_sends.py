@@ -126,8 +126,11 @@ async def test_slow_mode_counts_the_batch_own_sends(database: Database) -> None:
         await store.post(database, await request(database, "ann", "theme-two", "s3"))
 
 
-async def test_a_single_send_takes_few_statements(database: Database) -> None:
+async def test_a_single_send_takes_few_statements(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The statements of one send with no load, counted at the driver, commit included."""
+    monkeypatch.setattr(store, "QUIET_SECONDS", 0.0)  # every lone send on the loop
     req = await request(database, "ann", "theme-one", "one")
     await store.post(database, await request(database, "ann", "theme-one", "warm"))
     statements: list[str] = []
