@@ -117,7 +117,7 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     sends_ = [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
     stored: list[Stored | DomainError]
     if db.is_sqlite:
-        # The whole transaction in SQLite's writer thread: one hand-off, not one per statement.
+        # One transaction as one call, on the event loop or in the writer thread.
         async with _sqlite_locks.setdefault(db, asyncio.Lock()):
             stored = await _post_sqlite(db, sends_)
     else:

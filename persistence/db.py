@@ -26,7 +26,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers in other processes queue on the file 
 HELD_CONNECTIONS = 4
 HELD_READERS = 8
 # Commits on the event loop's own SQLite connection between two checkpoints, which run in
-# the writer thread: a send writes about ten WAL pages, SQLite's own default is 1,000.
+# the writer thread: a send writes about 17 WAL pages, SQLite's own default is 1,000.
 CHECKPOINT_EVERY = 64
 
 log = logging.getLogger("werkplaats.db")
@@ -134,8 +134,8 @@ class Database:
         another connection holds the write lock (then use `run_in_thread`, which waits).
 
         For a transaction shorter than the two thread hand-offs it saves: a lone send
-        stores in about 0.3 ms, and waking the writer thread and then the loop after an
-        idle spell cost about 0.35 ms each (bench/analysis.md, W3). The connection never
+        stores in 0.2 ms back to back and 0.6-0.7 ms after an idle spell, and waking the
+        writer thread and then the loop after one costs 0.3-0.4 ms each (bench/analysis.md). The connection never
         waits for the lock (busy_timeout 0) and never checkpoints (a checkpoint syncs
         the files): every `CHECKPOINT_EVERY` commits the writer thread does that. The
         caller serialises this process's writers (`chat.store`).
