@@ -35,12 +35,16 @@ NAMES = {
 }
 
 
-def measured_now() -> dict[str, Any]:
-    """When, at what load and on which checkout a run ends (saved with its results)."""
+def checkout() -> str:
+    return _cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+
+
+def measured_now(at_checkout: str | None = None) -> dict[str, Any]:
+    """When and at what load a run ends, and the checkout it ran (saved with its results)."""
     return {
         "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-        "checkout": _cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "checkout": at_checkout or checkout(),
     }
 
 

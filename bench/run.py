@@ -141,6 +141,8 @@ class Bench:
         self.notes_code = "server code: the working tree"
         self._w6_rep = 0
         self.started = time.time()
+        # The code it ran: a commit made while a long run goes on is not it.
+        self.checkout = report.checkout()
 
     def wants(self, target: str, workload: str) -> bool:
         if self.only is None and not self.full and workload in QUICK_SKIP.get(target, []):
@@ -169,7 +171,7 @@ class Bench:
             "results": self.results,
             "notes": self.notes,
             "code": self.notes_code,
-            "measured": report.measured_now(),
+            "measured": report.measured_now(self.checkout),
         }
         (self.workdir / "results.json").write_text(json.dumps(data, indent=1))
 
