@@ -175,3 +175,20 @@ async def test_only_a_send_after_a_quiet_spell_is_stored_on_the_loop(
     await send(database, "ann", "q3")
     assert handed == [1]
     assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 2, 3], 3)
+
+
+async def test_every_sqlite_writer_syncs_each_commit(database: Database) -> None:
+    """`synchronous=FULL` on every connection that writes: an acked send survives a power
+    loss (with NORMAL, WAL mode syncs only at checkpoints)."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    await asyncio.sleep(store.QUIET_SECONDS)
+    await send(database, "ann", "s1")  # after a quiet spell: on the loop's own connection
+    assert database._here is not None
+    assert database._here.execute("PRAGMA synchronous").fetchone() == (2,)
+    async with database.write() as s:
+        assert (await s.execute(text("PRAGMA synchronous"))).one() == (2,)
+    threaded = await database.run_in_thread(
+        lambda conn: conn.exec_driver_sql("PRAGMA synchronous").one()
+    )
+    assert threaded == (2,)
