@@ -55,14 +55,6 @@ class GroupCommit:
 
     async def post(self, req: SendRequest) -> Acked:
         """Store one send (with whichever others are waiting); its ack values and frame."""
-        if not self.pending and not self.inflight:
-            done = store.post_now(self.db, req)  # SQLite after a quiet spell: no batch task
-            if isinstance(done, Exception):
-                raise done
-            if done is not None:
-                self.batches += 1
-                self.largest = max(self.largest, 1)
-                return done
         fut: asyncio.Future[Acked] = asyncio.get_running_loop().create_future()
         self.pending.append((req, fut))
         if self.inflight < self.max_inflight:

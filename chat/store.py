@@ -126,31 +126,6 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     return [_acked(req, s, at) for req, s in zip(batch, stored, strict=True)]
 
 
-def post_now(db: Database, req: SendRequest) -> Acked | Exception | None:
-    """SQLite: the first send after a quiet spell, stored at once in the caller's task on the
-    event loop (`Database.write_here`); None, having stored nothing, if it is not one, or if
-    another writer of this process or another connection holds the database.
-
-    The group commit calls this when nothing is queued or in flight, which saves the hop to
-    its batch task and back (two turns of the event loop, each slow after an idle spell).
-    The transaction never awaits, so the sender cannot be cancelled halfway through it.
-    """
-    if not db.is_sqlite:
-        return None
-    lock = _sqlite_locks.get(db)
-    now, last = time.monotonic(), _sqlite_last.get(db, float("-inf"))
-    if (lock is not None and lock.locked()) or now - last < QUIET_SECONDS:
-        return None
-    _sqlite_last[db] = now
-    at = utcnow()
-    one = Send(req.actor, req.slug, req.body, req.client_id, req.reply_to, at)
-    try:
-        stored = db.write_here(lambda driver: store_one_sqlite(driver, one))
-    except WriterBusy:
-        return None
-    return _acked(req, stored, iso(at))
-
-
 async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
     """The first send after a quiet spell on the event loop (`Database.write_here`), unless
     another connection is writing; the rest in the writer thread.

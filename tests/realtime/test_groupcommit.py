@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from chat import store
 from chat.groupcommit import GroupCommit
 from chat.store import Acked, SendRequest
@@ -103,35 +101,4 @@ async def test_batches_in_flight_hold_disjoint_rooms_and_keep_arrival_order(
         seqs = [a.seq for r, a in zip(reqs, acks, strict=True) if r.slug == room]
         assert seqs == list(range(1, 51))
     assert commit.claimed == set() and commit.pending == []
-    await commit.close()
-
-
-async def test_a_lone_send_after_a_quiet_spell_skips_the_batch_task(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite: with nothing queued or in flight, the first send after `QUIET_SECONDS` is
-    stored in the sender's own task (refusals too); one close behind goes through a batch."""
-    if not database.is_sqlite:
-        pytest.skip("SQLite only")
-    commit = GroupCommit(database)
-    drained: list[int] = []
-    original = commit._drain
-
-    async def counted() -> None:
-        drained.append(1)
-        await original()
-
-    monkeypatch.setattr(commit, "_drain", counted)
-    await asyncio.sleep(store.QUIET_SECONDS)
-    first = await commit.post(await request(database, "ann", "theme-one", "q1"))
-    assert drained == [] and first.seq == 1 and first.frame is not None
-    second = await commit.post(await request(database, "ann", "theme-one", "q2"))
-    assert drained == [1] and second.seq == 2
-    await asyncio.sleep(store.QUIET_SECONDS)
-    with pytest.raises(Forbidden):
-        await commit.post(await request(database, "ann", "area-b", "q3"))
-    assert drained == [1]
-    await asyncio.sleep(store.QUIET_SECONDS)
-    again = await commit.post(await request(database, "ann", "theme-one", "q1"))
-    assert (again.seq, again.frame, drained) == (1, None, [1])
     await commit.close()
