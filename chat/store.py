@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chat.reads import readable_room, room_or_404
-from persistence.db import Database, WriterBusy
+from persistence.db import Database
 from persistence.events import (
     author_wire,
     edit_message,
@@ -58,10 +57,6 @@ log = logging.getLogger("werkplaats.sends")
 _sqlite_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 # PostgreSQL: the rooms each database's sends last read (`persistence.sends.KnownRooms`).
 _known: weakref.WeakKeyDictionary[Database, KnownRooms] = weakref.WeakKeyDictionary()
-# SQLite: when each database's last send was stored (monotonic), and how long before that
-# a lone send counts as the first after a quiet spell (`_post_sqlite`).
-_sqlite_last: weakref.WeakKeyDictionary[Database, float] = weakref.WeakKeyDictionary()
-QUIET_SECONDS = 0.02
 
 
 @asynccontextmanager
@@ -127,24 +122,14 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
 
 
 async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
-    """The first send after a quiet spell on the event loop (`Database.write_here`), unless
-    another connection is writing; the rest in the writer thread.
+    """The batch as one call in the writer thread, commit included.
 
-    After an idle spell every wake-up is slow (0.3-0.4 ms for the writer thread and again
-    for the loop), more than the transaction itself, and there is nothing to batch. In a
-    stream of sends a hand-off is cheap (0.06 ms back to back), and the sends that arrive
-    while the thread works are stored, then published and written to each socket,
-    together. Storing every send on the loop as it came made each delivery a WebSocket
-    message of its own: in W1 (500 subscribers, 200 msg/s) the load generator then used
-    0.91-0.98 of its core to receive them, against 0.83-0.90.
+    The commit waits for the disk (every commit syncs the log), which never holds up the
+    event loop there: a flush of this VM's disk takes 0.4-0.7 ms, and now and then
+    100-300 ms, during which a loop that committed itself would serve no connection at all.
+    Committing on the loop saved about 0.45 ms of an unloaded send (W3): the thread's and
+    then the loop's wake-up (bench/analysis.md).
     """
-    now, last = time.monotonic(), _sqlite_last.get(db, float("-inf"))
-    _sqlite_last[db] = now
-    if len(sends_) == 1 and now - last >= QUIET_SECONDS:
-        try:
-            return [db.write_here(lambda driver: store_one_sqlite(driver, sends_[0]))]
-        except WriterBusy:
-            pass
     return await db.run_in_thread(
         lambda conn: (
             [store_one_sqlite(conn.connection.driver_connection, sends_[0])]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -25,17 +24,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers in other processes queue on the file 
 # and, in autocommit, for connection set-up's reads (`persistence.handshake`).
 HELD_CONNECTIONS = 4
 HELD_READERS = 8
-# Commits on the event loop's own SQLite connection between two checkpoints, which run in
-# the writer thread: a send writes about 17 WAL pages, SQLite's own default is 1,000.
-CHECKPOINT_EVERY = 64
 
 log = logging.getLogger("werkplaats.db")
 
 T = TypeVar("T")
-
-
-class WriterBusy(Exception):
-    """Another connection holds SQLite's write lock (`Database.write_here` ran nothing)."""
 
 
 def _sqlite_setup(engine: Engine, begin: str) -> None:
@@ -91,9 +83,6 @@ class Database:
             self.read_engine = self.engine
             self.thread_engine = None
             self._thread = None
-        # SQLite: the event loop's own write connection (`write_here`), made when first used.
-        self._here: Any = None
-        self._here_commits = 0
         self._held: list[AsyncConnection] = []
         self._held_readers: list[AsyncConnection] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
@@ -130,64 +119,6 @@ class Database:
                 return fn(conn)
 
         return await asyncio.get_running_loop().run_in_executor(thread, transaction)
-
-    def write_here(self, fn: Callable[[Any], T]) -> T:
-        """SQLite: `fn(driver)` in one write transaction on the event loop itself, on a
-        pysqlite connection of its own; raises `WriterBusy`, having run nothing, when
-        another connection holds the write lock (then use `run_in_thread`, which waits).
-
-        For a transaction shorter than the two thread hand-offs it saves: a lone send
-        stores in 0.2 ms back to back and 0.6-0.7 ms after an idle spell, and waking the
-        writer thread and then the loop after one costs 0.3-0.4 ms each (bench/analysis.md). The connection never
-        waits for the lock (busy_timeout 0) and never checkpoints (a checkpoint syncs
-        the files): every `CHECKPOINT_EVERY` commits the writer thread does that. The
-        caller serialises this process's writers (`chat.store`).
-        """
-        assert self.thread_engine is not None, "SQLite only"
-        if self._here is None:
-            raw = self.thread_engine.raw_connection()  # with the engine's PRAGMAs
-            here: Any = raw.driver_connection
-            raw.detach()  # kept for good, outside the pool (closed in `dispose`)
-            here.execute("PRAGMA busy_timeout=0")
-            here.execute("PRAGMA wal_autocheckpoint=0")
-            self._here = here
-        driver = self._here
-        try:
-            driver.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:  # or an extended BUSY_*
-                raise WriterBusy from exc
-            raise
-        try:
-            result = fn(driver)
-            driver.execute("COMMIT")
-        except BaseException:
-            if driver.in_transaction:
-                driver.execute("ROLLBACK")
-            raise
-        self._here_commits += 1
-        if self._here_commits >= CHECKPOINT_EVERY:
-            self._here_commits = 0
-            self._checkpoint()
-        return result
-
-    def _checkpoint(self) -> None:
-        """A passive checkpoint in the writer thread: it waits for no reader or writer."""
-        engine, thread = self.thread_engine, self._thread
-        assert engine is not None and thread is not None
-
-        def checkpoint() -> None:
-            raw = engine.raw_connection()  # outside a transaction, where a checkpoint runs
-            try:
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
-            finally:
-                raw.close()
-
-        def done(fut: Any) -> None:
-            if not fut.cancelled() and fut.exception() is not None:
-                log.warning("WAL checkpoint failed: %r", fut.exception())
-
-        thread.submit(checkpoint).add_done_callback(done)
 
     @asynccontextmanager
     async def held(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -243,9 +174,6 @@ class Database:
         held, self._held, self._held_readers = self._held + self._held_readers, [], []
         for conn in held:
             await conn.close()
-        if self._here is not None:
-            here, self._here = self._here, None
-            here.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

@@ -6,15 +6,12 @@ the room's lock sends it down the full path with the right seq."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import make_url, select, text, update
+from sqlalchemy import select, text, update
 
 from chat import store
 from chat.store import Acked
-from persistence import db as db_module
 from persistence.db import Database
 from persistence.events import post_message
 from persistence.models import Ban, Mute, Room, User
@@ -115,77 +112,12 @@ async def test_single_sends_of_several_processes_keep_seqs_gap_free(
     assert last == len(users) * (per - per // 10)
 
 
-async def test_lone_sends_on_the_loop_keep_the_wal_checkpointed(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite: lone sends commit on the event loop's connection, which never checkpoints;
-    the writer thread does, every `CHECKPOINT_EVERY` of them, so the WAL stops growing."""
-    if not database.is_sqlite:
-        pytest.skip("SQLite only")
-    wal = Path(f"{make_url(database.url).database}-wal")
-    monkeypatch.setattr(store, "QUIET_SECONDS", 0.0)  # every lone send on the loop
-
-    async def grown_by(sends: int, start: int) -> int:
-        before = wal.stat().st_size
-        for i in range(start, start + sends):
-            await send(database, "ann", f"w{i}")
-            # A checkpoint queued by this send ends before the next send: the WAL restarts
-            # only for a writer that begins after a whole checkpoint, so one still running
-            # would leave the growth to timing.
-            await database.run_in_thread(lambda conn: None)
-        return wal.stat().st_size - before
-
-    await send(database, "ann", "w")
-    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 10**9)
-    unchecked = await grown_by(150, 0)
-    monkeypatch.setattr(db_module, "CHECKPOINT_EVERY", 16)
-    await send(database, "ann", "x")  # the checkpoint of everything so far
-    await send(database, "ann", "y")
-    checked = await grown_by(150, 1000)
-    assert unchecked > 0 and checked <= unchecked // 4, (unchecked, checked)
-    assert await room_rows(database, "theme-one") == (
-        list(range(1, 304)),
-        list(range(1, 304)),
-        303,
-    )
-
-
-async def test_only_a_send_after_a_quiet_spell_is_stored_on_the_loop(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite: a lone send after `QUIET_SECONDS` without one commits on the event loop; one
-    close behind another goes to the writer thread, where sends arriving meanwhile batch."""
-    if not database.is_sqlite:
-        pytest.skip("SQLite only")
-    monkeypatch.setattr(store, "QUIET_SECONDS", 0.2)
-    handed: list[int] = []
-    to_thread = database.run_in_thread
-
-    async def counted(fn: Any) -> Any:
-        handed.append(1)
-        return await to_thread(fn)
-
-    monkeypatch.setattr(database, "run_in_thread", counted)
-    await asyncio.sleep(0.25)
-    await send(database, "ann", "q1")
-    assert handed == []
-    await send(database, "ann", "q2")
-    assert handed == [1]
-    await asyncio.sleep(0.25)
-    await send(database, "ann", "q3")
-    assert handed == [1]
-    assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 2, 3], 3)
-
-
 async def test_every_sqlite_writer_syncs_each_commit(database: Database) -> None:
     """`synchronous=FULL` on every connection that writes: an acked send survives a power
     loss (with NORMAL, WAL mode syncs only at checkpoints)."""
     if not database.is_sqlite:
         pytest.skip("SQLite only")
-    await asyncio.sleep(store.QUIET_SECONDS)
-    await send(database, "ann", "s1")  # after a quiet spell: on the loop's own connection
-    assert database._here is not None
-    assert database._here.execute("PRAGMA synchronous").fetchone() == (2,)
+    await send(database, "ann", "s1")
     async with database.write() as s:
         assert (await s.execute(text("PRAGMA synchronous"))).one() == (2,)
     threaded = await database.run_in_thread(

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from chat import store
 from chat.store import Acked, SendRequest
@@ -126,11 +126,14 @@ async def test_slow_mode_counts_the_batch_own_sends(database: Database) -> None:
         await store.post(database, await request(database, "ann", "theme-two", "s3"))
 
 
-async def test_a_single_send_takes_few_statements(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _trace(conn: Connection, callback: Callable[[str], None] | None) -> None:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.set_trace_callback(callback)
+
+
+async def test_a_single_send_takes_few_statements(database: Database) -> None:
     """The statements of one send with no load, counted at the driver, commit included."""
-    monkeypatch.setattr(store, "QUIET_SECONDS", 0.0)  # every lone send on the loop
     req = await request(database, "ann", "theme-one", "one")
     await store.post(database, await request(database, "ann", "theme-one", "warm"))
     statements: list[str] = []
@@ -140,12 +143,12 @@ async def test_a_single_send_takes_few_statements(
             statements.append(sql.split()[0].upper())
 
     if database.is_sqlite:
-        # A lone send runs on the event loop's own connection (`Database.write_here`).
-        database.write_here(lambda driver: driver.set_trace_callback(count))
+        # The writer thread's connection (the only one its pool hands out).
+        await database.run_in_thread(lambda conn: _trace(conn, count))
         statements.clear()  # that transaction's COMMIT
         await store.post(database, req)
         sent = list(statements)
-        database.write_here(lambda driver: driver.set_trace_callback(None))
+        await database.run_in_thread(lambda conn: _trace(conn, None))
         # BEGIN, room and facts, seq, message, event, search row, COMMIT.
         assert sent == ["BEGIN", "SELECT", "UPDATE", "INSERT", "INSERT", "INSERT", "COMMIT"]
         return
