@@ -6,6 +6,8 @@ the room's lock sends it down the full path with the right seq."""
 from __future__ import annotations
 
 import asyncio
+import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text, update
@@ -124,3 +126,30 @@ async def test_every_sqlite_writer_syncs_each_commit(database: Database) -> None
         lambda conn: conn.exec_driver_sql("PRAGMA synchronous").one()
     )
     assert threaded == (2,)
+
+
+async def test_sqlite_sends_never_commit_on_the_event_loop(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit waits for the disk (`synchronous=FULL`), which now and then stalls for
+    hundreds of milliseconds: lone sends and batches alike commit in the writer thread."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite only")
+    threads: list[int] = []
+    one, batch = store.store_one_sqlite, store.store_sends
+
+    def store_one(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return one(*args, **kwargs)
+
+    def store_many(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return batch(*args, **kwargs)
+
+    monkeypatch.setattr(store, "store_one_sqlite", store_one)
+    monkeypatch.setattr(store, "store_sends", store_many)
+    await asyncio.sleep(0.1)  # a lone send after a quiet spell, as in W3
+    await send(database, "ann", "t1")
+    reqs = [await request(database, "ann", "theme-one", f"t{i}") for i in range(2, 6)]
+    await store.post_many(database, reqs)
+    assert len(threads) == 2 and threading.get_ident() not in threads
