@@ -112,7 +112,7 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     sends_ = [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
     stored: list[Stored | DomainError]
     if db.is_sqlite:
-        # One transaction as one call, on the event loop or in the writer thread.
+        # One transaction as one call in the writer thread.
         async with _sqlite_locks.setdefault(db, asyncio.Lock()):
             stored = await _post_sqlite(db, sends_)
     else:
@@ -126,7 +126,7 @@ async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | Domain
 
     The commit waits for the disk (every commit syncs the log), which never holds up the
     event loop there: a flush of this VM's disk takes 0.4-0.7 ms, and now and then
-    100-300 ms, during which a loop that committed itself would serve no connection at all.
+    100-660 ms, during which a loop that committed itself would serve no connection at all.
     Committing on the loop saved about 0.45 ms of an unloaded send (W3): the thread's and
     then the loop's wake-up (bench/analysis.md).
     """

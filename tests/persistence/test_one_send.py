@@ -119,7 +119,6 @@ async def test_every_sqlite_writer_syncs_each_commit(database: Database) -> None
     loss (with NORMAL, WAL mode syncs only at checkpoints)."""
     if not database.is_sqlite:
         pytest.skip("SQLite only")
-    await send(database, "ann", "s1")
     async with database.write() as s:
         assert (await s.execute(text("PRAGMA synchronous"))).one() == (2,)
     threaded = await database.run_in_thread(
