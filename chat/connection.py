@@ -231,9 +231,8 @@ class ClientConnection:
         def wanted() -> bool:
             return not sub.closed
 
-        for event in got.frames:
-            if not await self.outbound.put(event, wanted):
-                return
+        if not await self.outbound.put_all(got.frames, wanted):
+            return
         done: dict[str, Any] = {
             "type": "subscribed",
             "room": room,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 log = logging.getLogger("werkplaats.ws")
@@ -159,6 +159,26 @@ class Outbound:
         if self.closing or (still_wanted is not None and not still_wanted()):
             return False
         self._append(frame, False)
+        return True
+
+    async def put_all(
+        self, frames: Sequence[str], still_wanted: Callable[[], bool] | None = None
+    ) -> bool:
+        """`put` of each frame in order, awaiting only when the queue is over its low-water
+        mark: a backlog of 100 events took 100 awaits per subscribe. Between awaits nothing
+        else runs, so what `put` checks (closing, still wanted) cannot change."""
+        count = len(frames)
+        i = 0
+        while i < count:
+            if not await self.put(frames[i], still_wanted):
+                return False
+            i += 1
+            queue = self.frames
+            while i < count and not self._over_low_water():
+                frame = frames[i]
+                queue.append(frame)
+                self.chars += len(frame)
+                i += 1
         return True
 
     def _append(self, frame: str, ephemeral: bool) -> None:

@@ -10,6 +10,7 @@ so its entries vanish within the TTL without anyone cleaning up.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -32,6 +33,9 @@ class Presence(ABC):
 
     def __init__(self, ttl: float = PRESENCE_TTL) -> None:
         self.local: dict[str, Counter[str]] = {}
+        # The same names kept sorted: a join storm asked for each room's list once per
+        # join, and sorting hundreds of names each time cost more than keeping them sorted.
+        self._names: dict[str, list[str]] = {}
         self.ttl = ttl
         # Entries are refreshed (and expiries noticed) this often.
         self.refresh_every = ttl / 3
@@ -40,7 +44,10 @@ class Presence(ABC):
         """Count one more; True when this is the user's first here."""
         counts = self.local.setdefault(room, Counter())
         counts[username] += 1
-        return counts[username] == 1
+        if counts[username] > 1:
+            return False
+        bisect.insort(self._names.setdefault(room, []), username)
+        return True
 
     def _dec(self, room: str, username: str) -> bool:
         """Count one less; True when it was the user's last here."""
@@ -51,12 +58,15 @@ class Presence(ABC):
         if counts[username] > 0:
             return False
         del counts[username]
+        names = self._names[room]
+        del names[bisect.bisect_left(names, username)]
         if not counts:
             del self.local[room]
+            del self._names[room]
         return True
 
     def local_online(self, room: str) -> list[str]:
-        return sorted(self.local.get(room, ()))
+        return list(self._names.get(room, ()))
 
     @abstractmethod
     async def join(self, room: str, username: str) -> None: ...
@@ -139,6 +149,7 @@ class RedisPresence(Presence):
                 members = [self._member(u) for u in counts]
                 await self._quietly(self.redis.zrem(self._key(room), *members))
         self.local.clear()
+        self._names.clear()
 
     async def _quietly(self, job: Awaitable[Any]) -> None:
         try:

@@ -4,6 +4,8 @@ timer and the presence throttle: order and completeness under real concurrency."
 from __future__ import annotations
 
 import asyncio
+import random
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from chat import realtime as rtmod
 from chat.hub import RoomHub, Subscription
 from chat.outbound import Outbound
+from chat.presence import MemoryPresence
 from tests.helpers import make_settings, running_server
 from tests.realtime.conftest import OpenClient
 from web import ws
@@ -129,6 +132,41 @@ async def test_order_holds_when_the_transport_pauses_and_resumes() -> None:
     await out.stop()
 
 
+async def test_a_backlog_put_at_once_waits_at_the_low_water_mark_and_keeps_order() -> None:
+    """`put_all` queues without an await per frame while there is room, waits while the
+    queue is over its low-water mark, and stops once the frames are no longer wanted."""
+    sock = PausingSocket()
+    out = Outbound(sock, max_frames=16)
+    out.start()
+    sock.writer.open = False  # a full transport: everything queues
+    frames = [str(i) for i in range(50)]
+    putting = asyncio.create_task(out.put_all(frames, lambda: True))
+    await asyncio.sleep(0.01)
+    assert not putting.done() and len(out.frames) + len(sock.out) <= 16
+    sock.writer.open = True
+    sock.resumed.set()
+    assert await putting
+    await asyncio.sleep(0.01)
+    assert "\n".join(sock.out).split("\n") == frames
+    await out.stop()
+
+    sock = PausingSocket()
+    out = Outbound(sock, max_frames=16)
+    out.start()
+    sock.writer.open = False
+    wanted = True
+    putting = asyncio.create_task(out.put_all(frames, lambda: wanted))
+    await asyncio.sleep(0.01)
+    wanted = False
+    sock.writer.open = True
+    sock.resumed.set()
+    assert not await putting
+    await asyncio.sleep(0.01)
+    got = "\n".join(sock.out).split("\n")
+    assert got == frames[: len(got)] and len(got) < 50
+    await out.stop()
+
+
 async def test_an_idle_timer_is_reset_by_frames(db_url: str, open_client: OpenClient) -> None:
     """A client that keeps sending frames outlives the idle limit; a silent one does not."""
     async with running_server(make_settings(db_url, ws_idle_seconds=0.6)) as base:
@@ -139,6 +177,26 @@ async def test_an_idle_timer_is_reset_by_frames(db_url: str, open_client: OpenCl
             assert (await talker.ping())["type"] == "pong"
         assert not talker.close_codes
         assert silent.close_codes == [1001]
+
+
+async def test_the_online_list_stays_sorted_through_joins_and_leaves() -> None:
+    """The sorted names kept beside the counts are always the counted users, sorted."""
+    presence = MemoryPresence()
+    rng = random.Random(7)
+    held: Counter[str] = Counter()
+    for _ in range(3000):
+        name = rng.choice(["ann", "amy", "bob", "b.o_b", "z-z", "a1", "rita", "mo"])
+        if rng.random() < 0.55:
+            await presence.join(ROOM, name)
+            held[name] += 1
+        else:
+            await presence.leave(ROOM, name)
+            held[name] = max(0, held[name] - 1)
+        assert await presence.online(ROOM) == sorted(n for n, c in held.items() if c > 0)
+    for name, count in held.items():
+        for _ in range(count):
+            await presence.leave(ROOM, name)
+    assert await presence.online(ROOM) == [] and not presence.local
 
 
 def test_presence_pushes_in_a_big_room_are_spaced() -> None:
