@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import Event, Message, MessageRevision, Room, User, utcnow
+from persistence.models import Event, Member, Message, MessageRevision, Room, User, utcnow
 from persistence.search import index as search_index
 
 MAX_PAGE = 1000
@@ -44,7 +44,7 @@ def iso(dt: datetime | None) -> str | None:
     )
 
 
-def author_wire(user: User) -> dict[str, Any]:
+def author_wire(user: User | Member) -> dict[str, Any]:
     return {
         "username": user.username,
         "display_name": user.display_name,
@@ -197,7 +197,9 @@ async def edit_message(session: AsyncSession, message: Message, body: str, actor
     )
 
 
-async def hide_message(session: AsyncSession, message: Message, by: User, reason: str) -> Event:
+async def hide_message(
+    session: AsyncSession, message: Message, by: User | Member, reason: str
+) -> Event:
     """Hide (moderation) or retract (author) a message; the text stays for the archive."""
     now = utcnow()
     message.hidden = True

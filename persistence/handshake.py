@@ -54,6 +54,7 @@ from persistence.events import iso
 from persistence.models import (
     Ban,
     Meeting,
+    Member,
     Membership,
     ReadMarker,
     Room,
@@ -202,14 +203,15 @@ async def _run(db: Database, off_loop: bool, call: Callable[[Connection], T]) ->
 
 # -- the caller --------------------------------------------------------------------------
 
-_USER_COLUMNS = [c for c in User.__table__.c]
+# What a login carries of its user (`Member`), in its field order.
+_USER_COLUMNS = [User.__table__.c[name] for name in Member.__slots__]
 
 
 @dataclass(frozen=True, slots=True)
 class Login:
-    """A live session: its user (detached, never added to a session), permissions, expiry."""
+    """A live session: its user, permissions, expiry."""
 
-    user: User
+    user: Member
     actor: Actor
     expires_at: datetime
 
@@ -263,7 +265,7 @@ def _login_statement() -> Any:
 _LOGIN = Prepared(_login_statement())
 
 
-def _actor_of(user: User, rows: Sequence[Any]) -> Actor:
+def _actor_of(user: Member, rows: Sequence[Any]) -> Actor:
     kind_at = len(_USER_COLUMNS) + 1
     return Actor(
         user_id=user.id,
@@ -280,7 +282,7 @@ def read_login(conn: Connection, token_hash: str, now: datetime) -> Login | None
     if not rows:
         return None
     first = rows[0]
-    user = User(**{c.key: first[i] for i, c in enumerate(_USER_COLUMNS)})
+    user = Member(*first[: len(_USER_COLUMNS)])
     return Login(user, _actor_of(user, rows), first[len(_USER_COLUMNS)])
 
 

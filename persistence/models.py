@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -78,6 +79,20 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     pseudonymised: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A logged-in user as each request and connection carries it: who they are on the
+    wire and their role. Not an ORM `User`: building one of those cost more than the
+    statement that read it, and the password hash has no business in every request."""
+
+    id: int
+    username: str
+    display_name: str
+    organisation: str
+    layer: str
+    role: str
 
 
 class Area(Base):

@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 
 from persistence import handshake
 from persistence.db import Database
-from persistence.models import User, utcnow
+from persistence.models import Member, utcnow
 from rooms.errors import Forbidden, Unauthenticated
 from rooms.model import Actor
 from web.settings import Settings
@@ -34,7 +34,7 @@ def token_hash(token: str, secret_key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    user: User
+    user: Member
     actor: Actor
     token_hash: str
     via_cookie: bool

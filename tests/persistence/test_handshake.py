@@ -13,7 +13,7 @@ from persistence import accounts, handshake
 from persistence.catchup import room_extras
 from persistence.db import Database
 from persistence.events import edit_message, hide_message, post_message
-from persistence.models import Ban, ReadMarker, Room, Session, User, utcnow
+from persistence.models import Ban, Member, ReadMarker, Room, Session, User, utcnow
 from persistence.rooms import readable_rooms
 from tests.helpers import PG_ADMIN_DSN
 
@@ -93,8 +93,10 @@ async def test_login_is_the_live_session_with_its_permissions(database: Database
             assert found is not None and user is not None
             assert found.actor == await accounts.actor_for(s, user)
             assert found.actor == await handshake.actor_by_id(conn, user.id)
-            for column in User.__table__.c:
-                assert getattr(found.user, column.key) == getattr(user, column.key)
+            for field in Member.__slots__:
+                assert getattr(found.user, field) == getattr(user, field)
+            # What every request carries of its user holds no password hash.
+            assert not hasattr(found.user, "password_hash")
         for token in ("gone", "old", "never-issued"):
             assert await handshake.login(conn, token, utcnow()) is None
         assert await handshake.actor_by_id(conn, 10_000) is None

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from persistence import accounts
-from persistence.models import User
+from persistence.models import Member, User
 from rooms.errors import BadCredentials, RateLimited
 from web.auth import COOKIE_NAME, check_origin, new_token, session_expires_at, token_hash
 from web.deps import caller, client_address, services
@@ -14,7 +14,7 @@ from web.passwords import hash_password_async, needs_rehash, verify_password_asy
 from web.responses import JSON, json_body, str_field
 
 
-def user_wire(user: User) -> dict[str, object]:
+def user_wire(user: User | Member) -> dict[str, object]:
     return {
         "username": user.username,
         "display_name": user.display_name,
