@@ -34,10 +34,11 @@ class Prepared:
 
     SQLAlchemy's execution around a set-up statement (compiled-cache lookup, parameter
     construction, result objects, a `Row` per row) cost two to three times the statement
-    itself on SQLite, and a herd runs six of them per client. On PostgreSQL the cursor is
-    SQLAlchemy's asyncpg adapter, which prepares each statement once per connection and
-    keeps the connection's transaction state as SQLAlchemy's own execution would. Rows
-    come back as tuples (asyncpg `Record`s on PostgreSQL: indexable and unpackable alike).
+    itself on SQLite, and a herd runs six of them per client. On PostgreSQL in autocommit
+    (the set-up reads) the statement runs on the asyncpg connection itself; otherwise the
+    cursor is SQLAlchemy's asyncpg adapter, which keeps the connection's transaction state
+    as SQLAlchemy's own execution would. Rows come back as tuples (asyncpg `Record`s on
+    PostgreSQL: indexable and unpackable alike).
     """
 
     __slots__ = ("_forms", "statement")
@@ -88,7 +89,7 @@ class Prepared:
         out: list[Any] = []
         for row in rows:
             # Most processed columns are NULL in most rows (a ban's end, an edit time): one
-            # C-level look at them, as a room list's 66 rows cost 80 µs with a generator.
+            # C-level look at them instead of a generator per row.
             if processed(row) == nulls:
                 out.append(row)
                 continue
