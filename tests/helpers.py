@@ -176,6 +176,7 @@ async def running_server(settings: Settings) -> AsyncIterator[str]:
         access_log=False,
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes,
+        ws="web.wsclose:ClosingSansIOProtocol",
         lifespan="on",
     )
     server = uvicorn.Server(config)

@@ -131,6 +131,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=args.proxy_headers,
         server_header=False,
         http="web.guard:GuardedHttpToolsProtocol",
+        ws="web.wsclose:ClosingSansIOProtocol",
     )
     return 0
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
+import socket
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -110,6 +115,71 @@ def test_fragmented_message_over_the_limit_closes_1009(served: ServerProcess, to
     ws = open_ws(served, token)
     ws.send(["x" * 8192 for _ in range(10)])
     assert close_code(ws) == CLOSE_TOO_BIG
+
+
+def _raw_upgrade(served: ServerProcess, token: str) -> tuple[socket.socket, bytes]:
+    """A WebSocket opened by hand on a plain socket: the socket, and what followed the 101."""
+    url = urlsplit(served.url)
+    assert url.hostname is not None and url.port is not None
+    sock = socket.create_connection((url.hostname, url.port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n"
+        ).encode()
+    )
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = sock.recv(65536)
+        assert chunk, "closed during the upgrade"
+        got += chunk
+    head, _, rest = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock, rest
+
+
+def _close_codes(stream: bytes) -> list[int]:
+    """The codes of the close frames in a stream of (unmasked) server frames."""
+    codes = []
+    while len(stream) >= 2:
+        n, at = stream[1] & 0x7F, 2
+        if n == 126:
+            n, at = struct.unpack("!H", stream[2:4])[0], 4
+        elif n == 127:
+            n, at = struct.unpack("!Q", stream[2:10])[0], 10
+        if stream[0] & 0x0F == 0x8:
+            codes.append(struct.unpack("!H", stream[at : at + 2])[0])
+        stream = stream[at + n :]
+    return codes
+
+
+def test_a_message_over_the_limit_still_being_sent_gets_1009_not_a_reset(
+    served: ServerProcess, token: str
+) -> None:
+    """The server gives up on a message once its header says it is too big, while the
+    client is still sending it (4 MiB here). It half-closes and drains the rest: the client
+    reads the 1009 close frame and then the end of the stream. A socket closed with the
+    rest unread is reset instead, and the reset can overtake the close frame."""
+    sock, received = _raw_upgrade(served, token)
+    size = 4 * 1024 * 1024
+    # A masked frame with an all-zero mask: the payload goes as it is.
+    frame = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", size) + bytes(4) + b"x" * size
+
+    def send_it() -> None:
+        with contextlib.suppress(OSError):  # the reset the old way; never once drained
+            sock.sendall(frame)
+
+    sender = threading.Thread(target=send_it)
+    sender.start()
+    try:
+        while chunk := sock.recv(65536):  # a reset raises ConnectionResetError here
+            received += chunk
+    finally:
+        sender.join(timeout=10)
+        sock.close()
+    assert _close_codes(received) == [CLOSE_TOO_BIG]
 
 
 def test_fragmented_message_under_the_limit_is_one_frame(served: ServerProcess, token: str) -> None:
