@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, Text, bindparam, select, type_coerce
+from sqlalchemy import Connection, String, Text, bindparam, cast, select, type_coerce
 
 from persistence.events import iso
 from persistence.models import Event, Message, User
@@ -27,7 +27,7 @@ _EVENTS = Prepared(
         Event.seq,
         Event.type,
         Event.message_id,
-        type_coerce(Event.data, Text),
+        cast(Event.data, Text),
         Message.id,
         Message.body,
         Message.hidden,
