@@ -27,7 +27,7 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -204,7 +204,7 @@ async def _run(db: Database, off_loop: bool, call: Callable[[Connection], T]) ->
 # -- the caller --------------------------------------------------------------------------
 
 # What a login carries of its user (`Member`), in its field order.
-_USER_COLUMNS = [User.__table__.c[name] for name in Member.__slots__]
+_USER_COLUMNS = [User.__table__.c[f.name] for f in fields(Member)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import timedelta
 
 import asyncpg
@@ -93,8 +94,8 @@ async def test_login_is_the_live_session_with_its_permissions(database: Database
             assert found is not None and user is not None
             assert found.actor == await accounts.actor_for(s, user)
             assert found.actor == await handshake.actor_by_id(conn, user.id)
-            for field in Member.__slots__:
-                assert getattr(found.user, field) == getattr(user, field)
+            for field in fields(Member):
+                assert getattr(found.user, field.name) == getattr(user, field.name)
             # What every request carries of its user holds no password hash.
             assert not hasattr(found.user, "password_hash")
         for token in ("gone", "old", "never-issued"):
