@@ -9,6 +9,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence import handshake
 from persistence.models import Area, Meeting, Membership, Room, RoomModerator, Theme, User
 from rooms.community import Community, UserEntry, meeting_start
 
@@ -125,6 +126,8 @@ async def upsert_community(
         )
     for u in community.users:
         await _user(session, report, u, rooms, password_matches, hash_password)
+    # A changed meeting keeps its room: this process's set-ups must read meetings again.
+    handshake.forget_meetings()
     return report
 
 

@@ -24,11 +24,13 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
@@ -38,6 +40,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    column,
     create_engine,
     event,
     literal_column,
@@ -46,6 +49,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -64,7 +68,7 @@ from persistence.models import (
 )
 from persistence.models import Session as SessionRow
 from persistence.prepared import Prepared
-from rooms.access import may_read
+from rooms.access import area_rooms_open_to, may_read
 from rooms.meetings import MeetingRef, meeting_for_room
 from rooms.mentions import mentions
 from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
@@ -355,22 +359,24 @@ def read_room_access(conn: Connection, slug: str, user_id: int) -> RoomAccess | 
 # -- the room list -----------------------------------------------------------------------
 
 
+# The room list's columns: a room, the user's read marker and ban there.
+_ROOM_COLUMNS = (
+    Room.id,
+    Room.slug,
+    Room.name,
+    Room.kind,
+    Room.topic,
+    Room.last_seq,
+    Room.locked,
+    Room.archived,
+    Room.theme_id,
+    Room.meeting_id,
+    ReadMarker.seq,
+    Ban.room_id,
+    Ban.until,
+)
 _ROOMS = Prepared(
-    select(
-        Room.id,
-        Room.slug,
-        Room.name,
-        Room.kind,
-        Room.topic,
-        Room.last_seq,
-        Room.locked,
-        Room.archived,
-        Room.theme_id,
-        Room.meeting_id,
-        ReadMarker.seq,
-        Ban.room_id,
-        Ban.until,
-    )
+    select(*_ROOM_COLUMNS)
     .outerjoin(
         ReadMarker, and_(ReadMarker.room_id == Room.id, ReadMarker.user_id == bindparam("user_id"))
     )
@@ -391,8 +397,8 @@ def _rooms(conn: Connection, user_id: int) -> list[Any]:
 # with an `@` (a partial index holds only those; a LIKE narrows them, `rooms.mentions`
 # decides). So a set-up probes indexes instead of scanning everything unread, which after
 # a busy day is tens of thousands of rows per user. The windows' upper ends are the
-# `last_seq`s the room query read, so on PostgreSQL (a snapshot per statement) the counts
-# are of exactly the seqs the room list reports: every seq up to them is committed.
+# `last_seq`s the room query read, so the counts are of exactly the seqs the room list
+# reports (on SQLite both statements are in one read transaction).
 _UNREAD_SQLITE = Prepared(
     text(
         r"""
@@ -416,29 +422,42 @@ WHERE m.body LIKE '%@%' AND m.body LIKE :pattern ESCAPE '\'
 """
     )
 )
-# PostgreSQL: the same, the windows as arrays; LIKE is case-sensitive there, so the body
-# is lowered (usernames are lower-case ASCII). SQLite's LIKE ignores ASCII case by itself.
-_UNREAD_PG = Prepared(
+# PostgreSQL: the room list and the unread counts as one statement, one round trip less a
+# set-up: `_ROOMS`' columns, then for each room with a window the same counts and mention
+# candidates as above (NULL for the others). The windows are those of the rooms the user
+# may read unless banned (`area_rooms_open_to`), so a few more than `may_read` keeps
+# later. The window's upper end is the `last_seq` of the same row: one snapshot. LIKE is
+# case-sensitive here, so the body is lowered (usernames are lower-case ASCII).
+_ROOMS_UNREAD_PG = Prepared(
     text(
         r"""
-WITH w AS (
-  SELECT * FROM unnest(CAST(:rooms AS integer[]), CAST(:los AS bigint[]),
-                       CAST(:his AS bigint[])) AS w(room_id, lo, hi)
-)
-SELECT w.room_id,
-  (SELECT count(*) FROM events AS e
-   WHERE e.room_id = w.room_id AND e.seq > w.lo AND e.seq <= w.hi AND e.type <> 'message')
-  + (SELECT count(*) FROM messages AS o
-     WHERE o.author_id = :user_id AND o.room_id = w.room_id AND o.seq > w.lo AND o.seq <= w.hi),
-  CAST(NULL AS text)
-FROM w
-UNION ALL
-SELECT m.room_id, 0, m.body
-FROM w JOIN messages AS m ON m.room_id = w.room_id AND m.seq > w.lo AND m.seq <= w.hi
-WHERE m.body LIKE '%@%' AND lower(m.body) LIKE :pattern ESCAPE '\'
-  AND m.author_id <> :user_id AND NOT m.hidden
+SELECT r.id, r.slug, r.name, r.kind, r.topic, r.last_seq, r.locked, r.archived, r.theme_id,
+  r.meeting_id, rm.seq, b.room_id, b.until,
+  CASE WHEN w.counted THEN
+    (SELECT count(*) FROM events AS e
+     WHERE e.room_id = r.id AND e.seq > w.lo AND e.seq <= r.last_seq AND e.type <> 'message')
+    + (SELECT count(*) FROM messages AS o
+       WHERE o.author_id = :user_id AND o.room_id = r.id AND o.seq > w.lo
+         AND o.seq <= r.last_seq)
+  END,
+  CASE WHEN w.counted THEN
+    (SELECT array_agg(m.body) FROM messages AS m
+     WHERE m.room_id = r.id AND m.seq > w.lo AND m.seq <= r.last_seq
+       AND m.body LIKE '%@%' AND lower(m.body) LIKE :pattern ESCAPE '\'
+       AND m.author_id <> :user_id AND NOT m.hidden)
+  END
+FROM rooms AS r
+LEFT JOIN read_markers AS rm ON rm.room_id = r.id AND rm.user_id = :user_id
+LEFT JOIN bans AS b ON b.room_id = r.id AND b.user_id = :user_id
+CROSS JOIN LATERAL (
+  SELECT coalesce(rm.seq, 0) AS lo,
+    r.last_seq > coalesce(rm.seq, 0)
+    AND (r.kind <> 'area' OR CAST(:every_area AS boolean)
+         OR r.id = ANY(CAST(:areas AS integer[]))) AS counted
+) AS w
+ORDER BY r.kind, r.slug
 """
-    )
+    ).columns(*_ROOM_COLUMNS, column("not_unread"), column("mention_candidates"))
 )
 
 
@@ -448,32 +467,42 @@ def _mention_pattern(username: str) -> str:
     return "%@" + escaped + "%"
 
 
-def _unread(
+def _unread_sqlite(
     conn: Connection, actor: Actor, windows: list[tuple[int, int, int]]
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Room id → messages by others in its window (read_seq, last_seq], and → those of them
     that mention the user; one statement for all the windows."""
-    params: dict[str, Any] = {
+    params = {
         "user_id": actor.user_id,
         "pattern": _mention_pattern(actor.username),
+        "windows": json.dumps(windows),
     }
-    if conn.dialect.name == "sqlite":
-        statement = _UNREAD_SQLITE
-        params["windows"] = json.dumps(windows)
-    else:
-        statement = _UNREAD_PG
-        params["rooms"] = [w[0] for w in windows]
-        params["los"] = [w[1] for w in windows]
-        params["his"] = [w[2] for w in windows]
     length = {room_id: hi - lo for room_id, lo, hi in windows}
     unread: dict[int, int] = {}
     mentioned: dict[int, int] = {}
-    for room_id, n, body in statement.rows(conn, params):
+    for room_id, n, body in _UNREAD_SQLITE.rows(conn, params):
         if body is None:
             if length[room_id] > n:
                 unread[room_id] = length[room_id] - int(n)
         elif mentions(body, actor.username):
             mentioned[room_id] = mentioned.get(room_id, 0) + 1
+    return unread, mentioned
+
+
+def _unread_of_rows(actor: Actor, readable: list[Any]) -> tuple[dict[int, int], dict[int, int]]:
+    """`_unread_sqlite`'s answer from the rows of `_ROOMS_UNREAD_PG`."""
+    unread: dict[int, int] = {}
+    mentioned: dict[int, int] = {}
+    for row in readable:
+        not_unread = row[13]
+        if not_unread is None:
+            continue
+        rid, length = row[0], row[5] - (row[10] or 0)
+        if length > not_unread:
+            unread[rid] = length - int(not_unread)
+        found = sum(1 for body in row[14] or () if mentions(body, actor.username))
+        if found:
+            mentioned[rid] = found
     return unread, mentioned
 
 
@@ -508,20 +537,61 @@ _MEETINGS = Prepared(
 )
 
 
-def _meetings(conn: Connection) -> list[Any]:
-    return _MEETINGS.rows(conn)
+@dataclass(frozen=True, slots=True)
+class _Meetings:
+    """Every meeting as `_MEETINGS` read it, with what `_next_meetings` looks them up by."""
+
+    room_meeting_ids: frozenset[int]  # the meeting ids of the rooms read with them
+    read_at: float
+    by_id: dict[int, Any]
+    refs: list[MeetingRef]
+
+
+# Seconds a meetings read serves the set-ups of this process (`_meetings`).
+MEETINGS_TTL = 10.0
+_meetings_read: weakref.WeakKeyDictionary[Engine, _Meetings] = weakref.WeakKeyDictionary()
+
+
+def _meetings(conn: Connection, every: list[Any]) -> _Meetings:
+    """Every meeting, read again only when the rooms just read (`every`) show another set of
+    meeting rooms, or after `MEETINGS_TTL`: a herd's set-ups share one read.
+
+    Meetings are few and seldom change, and every meeting is created with its room in one
+    transaction (`persistence.moderation.create_meeting`, the community file), so a new one,
+    made by any process, is read by the first set-up whose room list shows its room. Only
+    a change to an existing meeting (a reloaded community file) waits for the TTL, unless
+    it was made in this process (`forget_meetings`).
+    """
+    ids = frozenset(r[9] for r in every if r[9] is not None)
+    known = _meetings_read.get(conn.engine)
+    at = time.monotonic()
+    if known is not None and known.room_meeting_ids == ids and at - known.read_at < MEETINGS_TTL:
+        return known
+    rows = _MEETINGS.rows(conn)
+    known = _Meetings(
+        ids,
+        at,
+        {m[0]: m for m in rows},
+        [MeetingRef(m[0], m[1], m[3], m[4]) for m in rows],
+    )
+    _meetings_read[conn.engine] = known
+    return known
+
+
+def forget_meetings() -> None:
+    """After a change to meetings in this process: the next set-up reads them again."""
+    _meetings_read.clear()
 
 
 def _next_meetings(
-    rooms: list[Any], all_rooms: list[Any], meetings: list[Any], now: datetime
+    rooms: list[Any], all_rooms: list[Any], meetings: _Meetings, now: datetime
 ) -> dict[int, dict[str, Any]]:
     """Room id → the next meeting it prepares for (`persistence.meetings.next_meeting_per_room`)."""
-    if not meetings:
+    if not meetings.refs:
         return {}
     # Rows of `_ROOMS`: 0 id, 1 slug, 3 kind, 8 theme_id, 9 meeting_id.
     theme_room = {r[8]: r[1] for r in all_rooms if r[3] == "theme" and r[8] is not None}
-    by_id = {m[0]: m for m in meetings}
-    refs = [MeetingRef(m[0], m[1], m[3], m[4]) for m in meetings]
+    by_id, refs = meetings.by_id, meetings.refs
     by_theme: dict[int | None, int | None] = {}
     found: dict[int, dict[str, Any]] = {}
     for room in rooms:
@@ -540,29 +610,51 @@ def _next_meetings(
 
 
 _KINDS = {kind.value: kind for kind in RoomKind}
+# A room-list row's access facts and wire fields (the PostgreSQL rows have two more columns).
+_ACCESS_OF_ROW = itemgetter(0, 1, 3, 6, 7, 11, 12)
+_WIRE_OF_ROW = itemgetter(0, 1, 2, 3, 4, 5, 6, 7, 10)
 
 
 def read_room_list(conn: Connection, actor: Actor, now: datetime) -> list[dict[str, Any]]:
     """The rooms of `hello` and `GET /api/rooms`: readable rooms in (kind, slug) order with
-    read marker, unread count, unread mentions and next meeting, in three statements.
+    read marker, unread count, unread mentions and next meeting: on SQLite in two
+    statements, on PostgreSQL (a round trip each) in one; the meetings are read only now
+    and then (`_meetings`).
 
     A herd runs this a thousand times over every room, so rows are unpacked as tuples:
     by-name access on a `Row` cost more than the rest of the loop.
     """
-    every = _rooms(conn, actor.user_id)
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        areas = area_rooms_open_to(actor)
+        every = _ROOMS_UNREAD_PG.rows(
+            conn,
+            {
+                "user_id": actor.user_id,
+                "pattern": _mention_pattern(actor.username),
+                "every_area": areas is None,
+                "areas": list(areas or ()),
+            },
+        )
+    else:
+        every = _rooms(conn, actor.user_id)
     readable = []
     for row in every:
-        rid, slug, _, kind, _, _, locked, archived, _, _, _, banned, until = row
+        rid, slug, kind, locked, archived, banned, until = _ACCESS_OF_ROW(row)
         ban = Restriction(until) if banned is not None else None
         if may_read(actor, RoomRef(rid, slug, _KINDS[kind], locked, archived), ban, now):
             readable.append(row)
     if not readable:
         return []
-    windows = [(r[0], r[10] or 0, r[5]) for r in readable if r[5] > (r[10] or 0)]
-    unread, mentioned = _unread(conn, actor, windows) if windows else ({}, {})
-    upcoming = _next_meetings(readable, every, _meetings(conn), now)
+    if postgres:
+        unread, mentioned = _unread_of_rows(actor, readable)
+    else:
+        windows = [(r[0], r[10] or 0, r[5]) for r in readable if r[5] > (r[10] or 0)]
+        unread, mentioned = _unread_sqlite(conn, actor, windows) if windows else ({}, {})
+    upcoming = _next_meetings(readable, every, _meetings(conn, every), now)
     rooms = []
-    for rid, slug, name, kind, topic, last_seq, locked, archived, _, _, read, _, _ in readable:
+    for row in readable:
+        rid, slug, name, kind, topic, last_seq, locked, archived, read = _WIRE_OF_ROW(row)
         rooms.append(
             {
                 "slug": slug,

@@ -22,6 +22,17 @@ def may_read(actor: Actor, room: RoomRef, ban: Restriction | None, now: datetime
     return True
 
 
+def area_rooms_open_to(actor: Actor) -> frozenset[int] | None:
+    """The area rooms `may_read` opens to the actor unless banned; None: all of them (staff).
+
+    For a query that narrows the rooms before `may_read` decides: it may read more, never
+    fewer, than the actor may read.
+    """
+    if actor.is_staff:
+        return None
+    return actor.area_room_ids | actor.moderated_room_ids
+
+
 def check_read(actor: Actor, room: RoomRef, ban: Restriction | None, now: datetime) -> None:
     if not may_read(actor, room, ban, now):
         raise Forbidden(f"you may not read room {room.slug}")

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import DBAPIError
 
-from persistence import accounts, handshake
+from persistence import accounts, handshake, moderation
 from persistence.catchup import room_extras
 from persistence.db import Database
 from persistence.events import edit_message, hide_message, post_message
-from persistence.models import Ban, Member, ReadMarker, Room, Session, User, utcnow
+from persistence.models import Ban, Meeting, Member, ReadMarker, Room, Session, User, utcnow
 from persistence.rooms import readable_rooms
 from tests.helpers import PG_ADMIN_DSN
 
@@ -65,6 +65,8 @@ async def test_room_list_is_the_orm_room_list(database: Database) -> None:
             expected = [{**x.wire(), **extras[x.room.slug]} for x in summaries]
             got = await handshake.room_list(await s.connection(), actor, now)
         assert got == expected, name
+        # The set-up path: PostgreSQL in autocommit, straight on the driver.
+        assert await handshake.run(database, handshake.read_room_list, actor, now) == expected
         assert [list(r) for r in got] == [list(r) for r in expected], name
 
 
@@ -138,3 +140,64 @@ async def test_a_read_that_failed_in_the_database_leaves_the_next_one_working(
         with pytest.raises(DBAPIError):
             await handshake.run(database, broken)
         assert await handshake.run(database, handshake.read_room_access, "theme-one", 1) == first
+
+
+async def _rooms_of(db: Database, name: str) -> dict[str, dict[str, object]]:
+    """`name`'s room list as `hello` reads it, by slug."""
+    async with db.read() as s:
+        user = await accounts.user_by_name(s, name)
+        assert user is not None
+        actor = await accounts.actor_for(s, user)
+    rooms = await handshake.run(db, handshake.read_room_list, actor, utcnow())
+    return {str(r["slug"]): r for r in rooms}
+
+
+async def test_a_new_meeting_is_in_the_very_next_room_list(database: Database) -> None:
+    """The meetings read is shared by set-ups, but a meeting made since (by any process: here
+    straight in the database) is in the next room list: its room shows it."""
+    before = await _rooms_of(database, "ann")
+    assert before["meeting-one"]["next_meeting"] is not None
+    async with database.write() as s:
+        theme = await moderation.theme_by_slug(s, "theme-one")
+        assert theme is not None
+        await moderation.create_meeting(
+            s,
+            slug="meeting-two",
+            title="Tweede bijeenkomst",
+            theme=theme,
+            starts_at=utcnow() + timedelta(days=3),
+            place="Assen",
+            programme="",
+        )
+    after = await _rooms_of(database, "ann")
+    upcoming = after["meeting-two"]["next_meeting"]
+    assert isinstance(upcoming, dict) and upcoming["place"] == "Assen"
+    # Three days ahead, it is now the theme's next meeting, also for its theme room.
+    theme_room_next = after["theme-one"]["next_meeting"]
+    assert isinstance(theme_room_next, dict) and theme_room_next["slug"] == "meeting-two"
+
+
+async def test_a_changed_meeting_is_read_again_after_the_ttl_or_when_forgotten(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to an existing meeting made elsewhere shows within `MEETINGS_TTL`; one made
+    in this process (`forget_meetings`, as the community load calls it) at once."""
+    monkeypatch.setattr(handshake, "MEETINGS_TTL", 3600.0)
+
+    async def place() -> object:
+        upcoming = (await _rooms_of(database, "ann"))["meeting-one"]["next_meeting"]
+        assert isinstance(upcoming, dict)
+        return upcoming["place"]
+
+    async def move_to(where: str) -> None:
+        async with database.write() as s:
+            await s.execute(update(Meeting).values(place=where))
+
+    first = await place()
+    await move_to("Emmen")
+    assert await place() == first  # within the TTL: the read is shared
+    handshake.forget_meetings()
+    assert await place() == "Emmen"
+    await move_to("Hoogeveen")
+    monkeypatch.setattr(handshake, "MEETINGS_TTL", 0.0)
+    assert await place() == "Hoogeveen"

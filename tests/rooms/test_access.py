@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rooms.access import check_post, may_moderate, may_read
+from rooms.access import area_rooms_open_to, check_post, may_moderate, may_read
 from rooms.errors import Forbidden, Muted, RoomLocked
 from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
 
@@ -65,3 +65,12 @@ def test_check_post_refusals(
 
 def test_moderators_may_post_in_locked_rooms() -> None:
     check_post(ROOM_MOD, RoomRef(1, "a", RoomKind.AREA, locked=True), None, None, NOW)
+
+
+@pytest.mark.parametrize("actor", [MEMBER, OUTSIDER, ROOM_MOD, MODERATOR, ADMIN])
+@pytest.mark.parametrize("room", [AREA, OTHER_AREA, RoomRef(4, "area-c", RoomKind.AREA)])
+def test_area_rooms_open_to_is_may_read_without_bans(actor: Actor, room: RoomRef) -> None:
+    """What a query may narrow the area rooms to before `may_read` decides: exactly the
+    area rooms the actor may read when not banned (None: every one)."""
+    opened = area_rooms_open_to(actor)
+    assert (opened is None or room.id in opened) == may_read(actor, room, None, NOW)
