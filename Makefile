@@ -8,12 +8,16 @@ PORT   ?= 8000
 # The suite runs its tests in two processes (each test has its own databases and ports).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test check lint typecheck audit chaos browser-deps services clean bench
+.PHONY: install run test check lint typecheck audit chaos browser-deps services clean bench lock lock-check
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test]"
+# Installs come from uv.lock (exact versions, hashes checked), never from whatever was
+# released today; `make lock` is the one deliberate way to move them.
+UV_VERSION = 0.13.9
+UV = UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv==$(UV_VERSION); }
+	$(UV) sync --frozen --extra test --quiet
 	touch $@
 
 install: $(STAMP)
@@ -23,13 +27,27 @@ run: install
 	@if [ -z "$$WERKPLAATS_DATABASE_URL" ] && [ ! -f werkplaats.db ]; then $(BIN)/werkplaats demo; fi
 	$(BIN)/werkplaats serve --host $(HOST) --port $(PORT)
 
-# Debian's chromium for the browser tests, and axe-core (tests only, never committed).
+# Debian's chromium and nginx for the tests, and axe-core from tests/browser/package-lock.json.
+SYSTEM_PACKAGES = chromium nginx-light
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@test -f tests/browser/.node/node_modules/axe-core/axe.min.js || \
-	  npm install --silent --no-audit --no-fund --prefix tests/browser/.node axe-core@4 >/dev/null
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing Debian's$$missing for the tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@test tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json || \
+	  npm ci --silent --no-audit --no-fund --prefix tests/browser >/dev/null
+
+# The lock agrees with pyproject.toml and package.json (fails, naming the file, when not).
+lock-check: install
+	@$(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run make lock" >&2; exit 1; }
+	@cd tests/browser && npm ci --dry-run --silent --no-audit --no-fund >/dev/null 2>&1 || \
+	  { echo "tests/browser/package-lock.json does not match package.json: run make lock" >&2; exit 1; }
+
+# The one deliberate upgrade: newest versions within pyproject.toml's ranges, then
+# `make test` and `make bench` before committing the new locks.
+lock: install
+	$(UV) lock --upgrade
+	cd tests/browser && npm install --package-lock-only --no-audit --no-fund
+	cd bench/loadgen && npm install --package-lock-only --no-audit --no-fund
 
 lint: install
 	$(BIN)/ruff check .
@@ -43,7 +61,7 @@ typecheck: install
 audit: install
 	$(BIN)/python -m tests.security.audit
 
-check: lint typecheck audit
+check: lock-check lint typecheck audit
 
 # The chaos suite (bench/chaos.py): 3 servers on a fresh PostgreSQL database and a private
 # Redis, 50 clients, >= 20 faults incl. a restart of the local PostgreSQL cluster (so never

@@ -161,7 +161,7 @@ class RedisBroker(Broker):
                 self._pubsub = None
                 self._confirmed.clear()
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             if self._closed:
                 break
             self._wake.clear()

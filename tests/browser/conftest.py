@@ -23,7 +23,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
-AXE_JS = HERE / ".node" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("WERKPLAATS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -172,7 +172,7 @@ def browser(playwright_api: Any) -> Iterator[Any]:
 def axe_source() -> Path:
     need(
         AXE_JS.exists(),
-        f"axe-core is not installed: npm install --prefix {HERE / '.node'} axe-core@4",
+        f"axe-core is not installed: npm ci --prefix {HERE}",
     )
     return AXE_JS
 
