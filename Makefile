@@ -25,7 +25,7 @@ install: $(STAMP)
 # First start: with the default SQLite file absent, load the demo community first.
 run: install
 	@if [ -z "$$WERKPLAATS_DATABASE_URL" ] && [ ! -f werkplaats.db ]; then $(BIN)/werkplaats demo; fi
-	$(BIN)/werkplaats serve --host $(HOST) --port $(PORT)
+	$(BIN)/werkplaats serve --demo --host $(HOST) --port $(PORT)
 
 # Debian's chromium and nginx for the tests, and axe-core from tests/browser/package-lock.json.
 SYSTEM_PACKAGES = chromium nginx-light

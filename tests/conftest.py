@@ -8,6 +8,8 @@ import os
 # is imported. Production keeps argon2's defaults.
 os.environ.setdefault("WERKPLAATS_ARGON2_TIME_COST", "1")
 os.environ.setdefault("WERKPLAATS_ARGON2_MEMORY_KIB", "8192")
+# `werkplaats serve` requires a session key; the servers the suite starts inherit this one.
+os.environ.setdefault("WERKPLAATS_SECRET_KEY", "test-suite-secret-key-0123456789")
 
 import uuid
 from collections.abc import AsyncIterator, Iterator

@@ -25,6 +25,7 @@ from web.deps import Services
 from web.health import healthz, readyz
 from web.middleware import HTTPMiddleware
 from web.openapi import openapi_json
+from web.passwords import configure_passwords
 from web.responses import domain_error_handler, error_response
 from web.settings import Settings, load_settings
 from web.throttle import FailureCounter, MemoryFailureCounter, RedisFailureCounter
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     one that also runs other things (the tests' in-process servers).
     """
     settings = settings or load_settings()
+    configure_passwords(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -146,4 +148,4 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` and for `werkplaats serve --workers N`."""
-    return create_app(load_settings(), freeze_gc=True)
+    return create_app(load_settings(require_secret=True), freeze_gc=True)

@@ -82,22 +82,30 @@ async def authenticate_arrival(
     return _caller(found, digest, via_cookie), rooms
 
 
-def own_origin(conn: HTTPConnection) -> str | None:
-    host = conn.headers.get("host")
-    if not host:
-        return None
+def own_origins(conn: HTTPConnection) -> tuple[str, ...]:
+    """The origin of the socket this server listens on (and `localhost` for a loopback
+    address): never the client's Host header, which anyone can set."""
+    server = conn.scope.get("server")
+    if not server or server[1] is None:
+        return ()
+    host, port = server
     scheme = conn.url.scheme.replace("ws", "http")
-    return f"{scheme}://{host}"
+    default = (scheme == "http" and port == 80) or (scheme == "https" and port == 443)
+    suffix = "" if default else f":{port}"
+    hosts = [f"[{host}]" if ":" in host else host]
+    if host in ("127.0.0.1", "::1"):
+        hosts.append("localhost")
+    return tuple(f"{scheme}://{h}{suffix}" for h in hosts)
 
 
 def origin_allowed(origin: str, conn: HTTPConnection, settings: Settings) -> bool:
-    """Exact match against the allow-list (default: this server's own origin)."""
-    allowed = settings.allowed_origins or ((own_origin(conn) or ""),)
+    """Exact match against the allowed origins (default: the public URL's, else the address
+    the server listens on)."""
     normalised = origin.rstrip("/")
     parts = urlsplit(normalised)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
-    return normalised in allowed
+    return normalised in settings.origins(own_origins(conn))
 
 
 def check_origin(conn: HTTPConnection, settings: Settings) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +28,7 @@ from rooms.access import may_read
 from rooms.community import CommunityError, parse_community
 from rooms.errors import DomainError
 from web import digest, meeting_cli
-from web.passwords import hash_password_async, verify_password_async
+from web.passwords import configure_passwords, hash_password_async, verify_password_async
 from web.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_SECRET = Path(".werkplaats-demo-secret")
 
 
 def fail(message: str) -> int:
@@ -112,6 +115,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"--workers {args.workers} needs a broker shared by the processes: "
             "set WERKPLAATS_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
         )
+    proxies = tuple(args.trusted_proxies.split(",")) if args.trusted_proxies else ()
+    if proxies:
+        # The workers read their settings from the environment: pass the option on.
+        os.environ["WERKPLAATS_TRUSTED_PROXIES"] = ",".join(proxies)
+        try:
+            settings = load_settings(require_secret=True)
+        except SettingsError as exc:
+            return fail(str(exc))
 
     async def job(db: Database) -> int:
         return 0
@@ -128,12 +139,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes,
         timeout_graceful_shutdown=10,
-        proxy_headers=args.proxy_headers,
+        # X-Forwarded-For/-Proto only from the proxies named (uvicorn's default trusts loopback).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or "",
         server_header=False,
         http="web.guard:GuardedHttpToolsProtocol",
         ws="web.wsclose:ClosingSansIOProtocol",
     )
     return 0
+
+
+def demo_secret(path: Path = DEMO_SECRET) -> str:
+    """The demo's session key: made once, kept beside the demo database (mode 0600)."""
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n", encoding="utf-8")
+    return key
 
 
 def operator() -> Source:
@@ -321,9 +344,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
-        "--proxy-headers",
+        "--trusted-proxies",
+        metavar="ADDRS",
+        help="comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto are believed (also WERKPLAATS_TRUSTED_PROXIES)",
+    )
+    serve.add_argument(
+        "--demo",
         action="store_true",
-        help="trust X-Forwarded-For/Proto from the reverse proxy",
+        help="the local demo (make run): without WERKPLAATS_SECRET_KEY, a key kept in "
+        f"{DEMO_SECRET.name} is used",
     )
     serve.set_defaults(run=cmd_serve)
     load = sub.add_parser("load", help="upsert areas, themes, meetings and users from a TOML file")
@@ -341,10 +371,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    demo = args.command == "demo" or getattr(args, "demo", False)
+    if demo and not os.environ.get("WERKPLAATS_SECRET_KEY"):
+        os.environ["WERKPLAATS_SECRET_KEY"] = demo_secret()
     try:
-        settings = load_settings()
+        # Outside the demo a session key is required: an empty one would make every
+        # session token's stored hash guessable from the token alone.
+        settings = load_settings(require_secret=args.command == "serve")
     except SettingsError as exc:
         return fail(str(exc))
+    configure_passwords(settings)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

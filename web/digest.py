@@ -159,9 +159,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from web.cli import _with_db, fail
 
-    url = args.url or (
-        settings.allowed_origins[0] if settings.allowed_origins else "http://127.0.0.1:8000"
-    )
+    url = args.url or ((settings.origins() or ("http://127.0.0.1:8000",))[0])
 
     async def job(db: Database) -> int:
         try:

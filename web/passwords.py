@@ -3,46 +3,65 @@
 from __future__ import annotations
 
 import asyncio
-import os
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+if TYPE_CHECKING:
+    from web.settings import Settings
 
-def _hasher_from_env() -> PasswordHasher:
-    """argon2id with the library's defaults (RFC 9106 low-memory profile) unless overridden.
 
-    WERKPLAATS_ARGON2_TIME_COST / WERKPLAATS_ARGON2_MEMORY_KIB exist for test suites and very
-    small machines; hashes made with other parameters are upgraded at the next login.
+class _Hasher:
+    """The process's argon2id hasher, made from the settings at first use."""
+
+    hasher: PasswordHasher | None = None
+    dummy_hash = ""
+
+    @classmethod
+    def get(cls) -> PasswordHasher:
+        if cls.hasher is None:
+            from web.settings import load_settings
+
+            configure_passwords(load_settings())
+        assert cls.hasher is not None
+        return cls.hasher
+
+
+def configure_passwords(settings: Settings) -> None:
+    """Use the settings' argon2id cost (argon2-cffi's RFC 9106 low-memory profile by default).
+
+    Hashes made with other parameters are upgraded at the next login.
     """
-    default = PasswordHasher()
-    time_cost = int(os.environ.get("WERKPLAATS_ARGON2_TIME_COST", default.time_cost))
-    memory_kib = int(os.environ.get("WERKPLAATS_ARGON2_MEMORY_KIB", default.memory_cost))
-    if time_cost < 1 or memory_kib < 8 * default.parallelism:
-        raise ValueError(
-            "WERKPLAATS_ARGON2_TIME_COST >= 1 and WERKPLAATS_ARGON2_MEMORY_KIB >= 8*lanes"
-        )
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
-
-
-_hasher = _hasher_from_env()
-# Verified against when the user does not exist, so that unknown users cost the same time.
-_DUMMY_HASH = _hasher.hash("werkplaats-dummy-password")
+    current = _Hasher.hasher
+    if (
+        current is not None
+        and current.time_cost == settings.argon2_time_cost
+        and current.memory_cost == settings.argon2_memory_kib
+    ):
+        return
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+    )
+    _Hasher.hasher = hasher
+    # Verified against when the user does not exist, so that unknown users cost the same time.
+    _Hasher.dummy_hash = hasher.hash("werkplaats-dummy-password")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _Hasher.get().hash(password)
 
 
 def verify_password(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        hasher = _Hasher.get()
+        return hasher.verify(stored or _Hasher.dummy_hash, password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored: str) -> bool:
-    return _hasher.check_needs_rehash(stored)
+    return _Hasher.get().check_needs_rehash(stored)
 
 
 async def verify_password_async(stored: str | None, password: str) -> bool:

@@ -1,161 +1,224 @@
-"""Settings from the environment (and an optional `.env`), validated once at start."""
+"""Settings from the environment (and an optional `.env`), validated once at start.
+
+Each field of `Settings` is the variable `WERKPLAATS_<FIELD>`; msgspec converts and checks
+the strings against the field's type and bounds, and `SettingsError` names the variable.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
+import msgspec
 from dotenv import dotenv_values
+
+PREFIX = "WERKPLAATS_"
+# Never echoed back in an error message or a repr.
+SECRET_FIELDS = frozenset({"secret_key", "smtp_password", "metrics_token"})
+
+Whole = Annotated[int, msgspec.Meta(ge=1)]
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable and the reason."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = "sqlite+aiosqlite:///./werkplaats.db"
     redis_url: str | None = None
     # Pepper for stored session-token hashes; changing it signs everyone out.
-    secret_key: str = field(default="", repr=False)
+    secret_key: str = ""
+    # Where people reach the server (https://werkplaats.example.nl): the default allowed
+    # Origin, and the base of links in mails.
+    public_url: str | None = None
     allowed_origins: tuple[str, ...] = ()
-    session_days: int = 30
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or networks).
+    trusted_proxies: tuple[str, ...] = ()
+    session_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
     # Per-connection token bucket for `send` (contract minimum: 50, refilled at 20/s).
-    send_burst: int = 50
-    send_rate: float = 20.0
+    send_burst: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 50
+    send_rate: Positive = 20.0
     # Every frame (not only `send`) draws from this bucket: a client beyond it is flooding.
-    frame_burst: int = 200
-    frame_rate: float = 50.0
-    max_frame_bytes: int = 64 * 1024
-    backlog_cap: int = 1000
-    login_max_failures: int = 5
-    login_window_seconds: int = 300
-    log_level: str = "INFO"
+    frame_burst: Annotated[int, msgspec.Meta(ge=10, le=10_000_000)] = 200
+    frame_rate: Positive = 50.0
+    max_frame_bytes: Annotated[int, msgspec.Meta(ge=16 * 1024, le=64 * 1024)] = 64 * 1024
+    backlog_cap: Annotated[int, msgspec.Meta(ge=500, le=100_000)] = 1000
+    # Login throttle: failures per (username, address) before a block, within the window.
+    login_max_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    login_window_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 300
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # `kv` (key=value lines) or `json` (one object a line).
+    log_format: Literal["kv", "json"] = "kv"
+    # Password hashing cost (argon2id); hashes made with other values are upgraded at login.
+    argon2_time_cost: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
+    argon2_memory_kib: Annotated[int, msgspec.Meta(ge=8192, le=4 * 1024 * 1024)] = 65536
+    # `GET /metrics` from other than loopback needs `Authorization: Bearer <token>`.
+    metrics_token: str | None = None
     # Real time (/ws): Redis key and channel prefix, so servers (and test runs) can share a Redis.
-    redis_prefix: str = "wp"
+    redis_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "wp"
     # A connection that sends no frame for this long is closed (clients ping every ~25 s).
-    ws_idle_seconds: float = 120.0
+    ws_idle_seconds: Positive = 120.0
     # Frames waiting for one slow client before it is closed with 1013.
-    ws_queue_frames: int = 2000
+    ws_queue_frames: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 2000
     # Upgrades being set up (session, room list, hello) or waiting for their turn; one more
     # is refused with 503 and Retry-After (web/ws.py runs at most 8 set-ups at once).
-    ws_setups: int = 1000
+    ws_setups: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
+    # Open sockets per user and per client address; one more upgrade is refused with 429.
+    # A person has a tab or two per device; an office behind one NAT address has many people.
+    ws_max_per_user: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 20
+    ws_max_per_address: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 200
     # Presence entries of a process that died vanish after this long (refreshed every third).
-    presence_ttl_seconds: float = 30.0
+    presence_ttl_seconds: Annotated[float, msgspec.Meta(ge=3, le=3600)] = 30.0
     # The digest e-mail (`werkplaats digest`): no host means it cannot be sent, only shown.
     smtp_host: str | None = None
-    smtp_port: int = 25
+    smtp_port: Port = 25
     smtp_from: str = "werkplaats@localhost"
     smtp_user: str | None = None
-    smtp_password: str | None = field(default=None, repr=False)
+    smtp_password: str | None = None
     smtp_starttls: bool = False
+
+    def __post_init__(self) -> None:
+        for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):
+            check(self)
+
+    def __repr__(self) -> str:
+        shown = (
+            f"{f.name}={'***' if f.name in SECRET_FIELDS else repr(getattr(self, f.name))}"
+            for f in msgspec.structs.fields(self)
+        )
+        return f"Settings({', '.join(shown)})"
 
     @property
     def uses_redis(self) -> bool:
         return self.redis_url is not None
 
-
-def _int(env: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r}: expected a whole number") from None
-    if not lo <= value <= hi:
-        raise SettingsError(f"{name}={value}: expected a number from {lo} to {hi}")
-    return value
+    def origins(self, own: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """Allowed browser origins: the list, else the public URL's, else `own`."""
+        if self.allowed_origins:
+            return self.allowed_origins
+        if self.public_url:
+            return (_origin_of(self.public_url),)
+        return own
 
 
-def _float(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r}: expected a number") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r}: expected a positive number")
-    return value
+def _bad(field: str, reason: str) -> SettingsError:
+    return SettingsError(f"{PREFIX}{field.upper()}: {reason}")
 
 
-def _origin_list(raw: str) -> tuple[str, ...]:
-    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
-    for origin in origins:
-        if not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
-            raise SettingsError(
-                f"WERKPLAATS_ALLOWED_ORIGINS: {origin!r} is not an origin like https://host[:port]"
-            )
-    return origins
+def _check_database(s: Settings) -> None:
+    if not s.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        scheme = s.database_url.split("://")[0]
+        raise _bad(
+            "database_url",
+            f"{scheme}:// is not supported; use sqlite+aiosqlite:///path.db or "
+            "postgresql+asyncpg://user@host/db",
+        )
 
 
-def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> Settings:
+def _check_redis(s: Settings) -> None:
+    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise _bad("redis_url", "expected redis://host:port/db")
+
+
+def _check_secret(s: Settings) -> None:
+    if s.secret_key and len(s.secret_key) < 16:
+        raise _bad("secret_key", "use at least 16 characters")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _check_urls(s: Settings) -> None:
+    for origin in s.allowed_origins:
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or origin != _origin_of(origin)
+        ):
+            raise _bad("allowed_origins", f"{origin!r} is not an origin like https://host[:port]")
+    if s.public_url is not None:
+        parts = urlsplit(s.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _bad("public_url", f"{s.public_url!r} is not a URL like https://host[:port]")
+    for proxy in s.trusted_proxies:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise _bad("trusted_proxies", f"{proxy!r} is not an address or network") from None
+
+
+def _check_misc(s: Settings) -> None:
+    if "@" not in s.smtp_from:
+        raise _bad("smtp_from", f"{s.smtp_from!r}: expected an e-mail address")
+    if s.metrics_token is not None and len(s.metrics_token) < 16:
+        raise _bad("metrics_token", "use at least 16 characters")
+
+
+def _split(raw: str) -> list[str]:
+    return [item.strip().rstrip("/") for item in raw.split(",") if item.strip()]
+
+
+def _raw_values(env: dict[str, str]) -> dict[str, Any]:
+    """The strings of the variables that are set, keyed by field name."""
+    values: dict[str, Any] = {}
+    for f in msgspec.structs.fields(Settings):
+        raw = env.get(PREFIX + f.name.upper())
+        if raw is None or raw.strip() == "":
+            continue
+        raw = raw.strip()
+        values[f.name] = _split(raw) if f.name in _LISTS else raw
+    if "log_level" in values:
+        values["log_level"] = values["log_level"].upper()
+    # Before WERKPLAATS_SMTP_STARTTLS, nothing: accepted for older .env files.
+    return values
+
+
+_LISTS = frozenset({"allowed_origins", "trusted_proxies"})
+
+
+def _explain(exc: msgspec.ValidationError, values: dict[str, Any]) -> SettingsError:
+    """msgspec's `... - at `$.field`` as `WERKPLAATS_FIELD=value: reason`."""
+    text = str(exc)
+    reason, _, where = text.rpartition(" - at `$.")
+    if not where:
+        return SettingsError(text)
+    field = where.split("`")[0].split("[")[0].split(".")[0]
+    shown = "***" if field in SECRET_FIELDS else repr(values.get(field))
+    return SettingsError(f"{PREFIX}{field.upper()}={shown}: {reason.lower()}")
+
+
+def load_settings(
+    environ: dict[str, str] | None = None,
+    env_file: Path | None = None,
+    *,
+    require_secret: bool = False,
+) -> Settings:
     """Read WERKPLAATS_* variables; a `.env` in the working directory fills in what is unset."""
     file = env_file if env_file is not None else Path(".env")
     env: dict[str, str] = {}
     if file.is_file():
         env.update({k: v for k, v in dotenv_values(file).items() if v is not None})
     env.update(os.environ if environ is None else environ)
-
-    url = env.get("WERKPLAATS_DATABASE_URL") or Settings.database_url
-    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+    values = _raw_values(env)
+    try:
+        settings = msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        if isinstance(exc.__cause__, SettingsError) or str(exc).startswith(PREFIX):
+            raise SettingsError(str(exc)) from None
+        raise _explain(exc, values) from None
+    if require_secret and not settings.secret_key:
         raise SettingsError(
-            f"WERKPLAATS_DATABASE_URL: {url.split('://')[0]}:// is not supported; use "
-            "sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+            f"{PREFIX}SECRET_KEY: required (at least 16 random characters; "
+            "for example `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
         )
-    redis_url = env.get("WERKPLAATS_REDIS_URL") or None
-    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError("WERKPLAATS_REDIS_URL: expected redis://host:port/db")
-    secret = env.get("WERKPLAATS_SECRET_KEY") or ""
-    if secret and len(secret) < 16:
-        raise SettingsError("WERKPLAATS_SECRET_KEY: use at least 16 characters")
-    return Settings(
-        database_url=url,
-        redis_url=redis_url,
-        secret_key=secret,
-        allowed_origins=_origin_list(env.get("WERKPLAATS_ALLOWED_ORIGINS", "")),
-        session_days=_int(env, "WERKPLAATS_SESSION_DAYS", 30, 1, 365),
-        send_burst=_int(env, "WERKPLAATS_SEND_BURST", 50, 1, 10_000_000),
-        send_rate=_float(env, "WERKPLAATS_SEND_RATE", 20.0),
-        frame_burst=_int(env, "WERKPLAATS_FRAME_BURST", 200, 10, 10_000_000),
-        frame_rate=_float(env, "WERKPLAATS_FRAME_RATE", 50.0),
-        max_frame_bytes=_int(env, "WERKPLAATS_MAX_FRAME_BYTES", 64 * 1024, 16 * 1024, 64 * 1024),
-        backlog_cap=_int(env, "WERKPLAATS_BACKLOG_CAP", 1000, 500, 100_000),
-        login_max_failures=_int(env, "WERKPLAATS_LOGIN_MAX_FAILURES", 5, 1, 1000),
-        login_window_seconds=_int(env, "WERKPLAATS_LOGIN_WINDOW_SECONDS", 300, 1, 86_400),
-        log_level=env.get("WERKPLAATS_LOG_LEVEL", "INFO").upper(),
-        redis_prefix=_prefix(env.get("WERKPLAATS_REDIS_PREFIX") or "wp"),
-        ws_idle_seconds=_float(env, "WERKPLAATS_WS_IDLE_SECONDS", 120.0),
-        ws_queue_frames=_int(env, "WERKPLAATS_WS_QUEUE_FRAMES", 2000, 16, 1_000_000),
-        ws_setups=_int(env, "WERKPLAATS_WS_SETUPS", 1000, 1, 1_000_000),
-        presence_ttl_seconds=float(_int(env, "WERKPLAATS_PRESENCE_TTL_SECONDS", 30, 3, 3600)),
-        **_smtp(env),
-    )
-
-
-def _smtp(env: dict[str, str]) -> dict[str, Any]:
-    """WERKPLAATS_SMTP_HOST/PORT/FROM/USER/PASSWORD/STARTTLS for the digest e-mail."""
-    starttls = env.get("WERKPLAATS_SMTP_STARTTLS", "").strip().lower()
-    if starttls not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise SettingsError(f"WERKPLAATS_SMTP_STARTTLS={starttls!r}: expected true or false")
-    sender = env.get("WERKPLAATS_SMTP_FROM") or Settings.smtp_from
-    if "@" not in sender:
-        raise SettingsError(f"WERKPLAATS_SMTP_FROM={sender!r}: expected an e-mail address")
-    return {
-        "smtp_host": env.get("WERKPLAATS_SMTP_HOST") or None,
-        "smtp_port": _int(env, "WERKPLAATS_SMTP_PORT", 25, 1, 65535),
-        "smtp_from": sender,
-        "smtp_user": env.get("WERKPLAATS_SMTP_USER") or None,
-        "smtp_password": env.get("WERKPLAATS_SMTP_PASSWORD") or None,
-        "smtp_starttls": starttls in ("1", "true", "yes"),
-    }
-
-
-def _prefix(raw: str) -> str:
-    if not raw.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(raw) > 64:
-        raise SettingsError(f"WERKPLAATS_REDIS_PREFIX={raw!r}: use letters, digits, '-', '_', '.'")
-    return raw
+    return settings

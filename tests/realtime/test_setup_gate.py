@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from typing import Any
 
 import httpx
+import msgspec
 import orjson
 import pytest
 from websockets.asyncio.client import connect
@@ -59,7 +59,7 @@ async def test_a_saturated_set_up_limit_answers_503_with_retry_after(
 ) -> None:
     """With room for one set-up, a burst of upgrades gets 101 or 503, never anything else;
     the 503 says when to come back, and coming back then works."""
-    async with running_server(dataclasses.replace(settings, ws_setups=1)) as base:
+    async with running_server(msgspec.structs.replace(settings, ws_setups=1)) as base:
         token = await login(client, base, "ann")
         refusals: list[tuple[Headers, bytes]] = []
         for _ in range(ROUNDS):
@@ -112,7 +112,7 @@ async def test_refused_upgrades_log_no_error(settings: Settings, client: httpx.A
     (uvicorn's sans-I/O protocol logged one for each refusal, see `web.ws.refuse`)."""
     handler = _Errors()
     errors = handler.records
-    async with running_server(dataclasses.replace(settings, ws_setups=1)) as base:
+    async with running_server(msgspec.structs.replace(settings, ws_setups=1)) as base:
         # Added once uvicorn has configured its loggers (which drops handlers added before).
         logging.getLogger("uvicorn.error").addHandler(handler)
         try:

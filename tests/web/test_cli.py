@@ -122,6 +122,15 @@ def test_serve_with_workers_needs_redis(empty_sqlite: str) -> None:
         ("WERKPLAATS_MAX_FRAME_BYTES", "1000"),
         ("WERKPLAATS_REDIS_URL", "http://x"),
         ("WERKPLAATS_SECRET_KEY", "short"),
+        ("WERKPLAATS_LOG_LEVEL", "verbose"),
+        ("WERKPLAATS_LOG_FORMAT", "xml"),
+        ("WERKPLAATS_ARGON2_TIME_COST", "fast"),
+        ("WERKPLAATS_ARGON2_MEMORY_KIB", "1"),
+        ("WERKPLAATS_PUBLIC_URL", "werkplaats.example.nl"),
+        ("WERKPLAATS_TRUSTED_PROXIES", "the-proxy"),
+        ("WERKPLAATS_SESSION_DAYS", "0"),
+        ("WERKPLAATS_SMTP_STARTTLS", "perhaps"),
+        ("WERKPLAATS_WS_MAX_PER_USER", "-1"),
     ],
 )
 def test_bad_settings_name_the_variable(var: str, value: str, tmp_path: Path) -> None:
@@ -130,10 +139,36 @@ def test_bad_settings_name_the_variable(var: str, value: str, tmp_path: Path) ->
         load_settings({var: value}, env_file=tmp_path / "none")
 
 
-def test_bad_setting_stops_the_command_with_exit_2(empty_sqlite: str) -> None:
-    r = run(["demo"], empty_sqlite, WERKPLAATS_SEND_BURST="many")
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("WERKPLAATS_SEND_BURST", "many"),
+        ("WERKPLAATS_LOG_LEVEL", "verbose"),
+        ("WERKPLAATS_ARGON2_TIME_COST", "fast"),
+    ],
+)
+def test_bad_setting_stops_the_command_with_exit_2(empty_sqlite: str, var: str, value: str) -> None:
+    """A bad value stops the command before anything runs: exit 2, the variable named."""
+    r = run(["demo"], empty_sqlite, **{var: value})
     assert r.returncode == 2
-    assert "WERKPLAATS_SEND_BURST" in r.stderr
+    assert var in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_serve_requires_a_secret_key(empty_sqlite: str) -> None:
+    """Outside the demo, `serve` refuses to start without WERKPLAATS_SECRET_KEY."""
+    for blank in ("", "   "):
+        r = run(["serve", "--port", "1"], empty_sqlite, WERKPLAATS_SECRET_KEY=blank)
+        assert r.returncode == 2
+        assert "WERKPLAATS_SECRET_KEY: required" in r.stderr
+
+
+def test_a_secret_is_never_echoed_in_an_error(tmp_path: Path) -> None:
+    """A refused secret key is named, never shown."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"WERKPLAATS_SECRET_KEY": "hunter2-short"}, env_file=tmp_path / "none")
+    assert "hunter2" not in str(caught.value)
+    assert "hunter2" not in repr(load_settings({"WERKPLAATS_SECRET_KEY": "hunter2" * 4}))
 
 
 def test_env_file_fills_in_unset_settings(tmp_path: Path) -> None:

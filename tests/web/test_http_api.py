@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.helpers import bearer, login, password_of
+from tests.helpers import bearer, login, make_settings, password_of, running_server
 from web.auth import COOKIE_NAME
 
 
@@ -114,6 +114,37 @@ async def test_cookie_state_change_from_foreign_origin_is_refused(
         "DELETE", f"{server}/api/session", headers={"Cookie": cookie, "Origin": server}
     )
     assert r.status_code == 204
+
+
+async def test_a_forged_host_header_does_not_make_its_origin_allowed(
+    server: str, client: httpx.AsyncClient
+) -> None:
+    """The default allowed origin is where the server listens, never the Host header."""
+    token = await login(client, server, "ann")
+    r = await client.request(
+        "DELETE",
+        f"{server}/api/session",
+        headers={
+            "Cookie": f"{COOKIE_NAME}={token}",
+            "Host": "evil.example",
+            "Origin": "http://evil.example",
+        },
+    )
+    assert r.status_code == 403
+
+
+async def test_the_public_url_is_the_allowed_origin(db_url: str, client: httpx.AsyncClient) -> None:
+    """With WERKPLAATS_PUBLIC_URL set, its origin is allowed and the listening address is not."""
+    settings = make_settings(db_url, public_url="https://werkplaats.example.nl/")
+    async with running_server(settings) as base:
+        token = await login(client, base, "ann")
+        own = {"Cookie": f"{COOKIE_NAME}={token}", "Origin": base}
+        assert (
+            await client.request("DELETE", f"{base}/api/session", headers=own)
+        ).status_code == 403
+        public = {**own, "Origin": "https://werkplaats.example.nl"}
+        r = await client.request("DELETE", f"{base}/api/session", headers=public)
+        assert r.status_code == 204
 
 
 async def test_rooms_lists_only_readable_rooms(server: str, client: httpx.AsyncClient) -> None:
