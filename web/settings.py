@@ -50,7 +50,10 @@ class Settings:
     smtp_from: str = "werkplaats@localhost"
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
-    smtp_starttls: bool = False
+    # How the link to the SMTP server is encrypted: "starttls", "implicit" or "none"; the
+    # server's certificate is always verified (system CAs plus `smtp_ca_file`).
+    smtp_tls: str = "starttls"
+    smtp_ca_file: str | None = None
 
     @property
     def uses_redis(self) -> bool:
@@ -137,22 +140,51 @@ def load_settings(environ: dict[str, str] | None = None, env_file: Path | None =
     )
 
 
+SMTP_TLS_MODES = ("starttls", "implicit", "none")
+
+
 def _smtp(env: dict[str, str]) -> dict[str, Any]:
-    """WERKPLAATS_SMTP_HOST/PORT/FROM/USER/PASSWORD/STARTTLS for the digest e-mail."""
-    starttls = env.get("WERKPLAATS_SMTP_STARTTLS", "").strip().lower()
-    if starttls not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise SettingsError(f"WERKPLAATS_SMTP_STARTTLS={starttls!r}: expected true or false")
+    """WERKPLAATS_SMTP_HOST/PORT/FROM/USER/PASSWORD/TLS/CA_FILE for the digest e-mail."""
+    tls = _smtp_tls(env)
     sender = env.get("WERKPLAATS_SMTP_FROM") or Settings.smtp_from
     if "@" not in sender:
         raise SettingsError(f"WERKPLAATS_SMTP_FROM={sender!r}: expected an e-mail address")
+    user = env.get("WERKPLAATS_SMTP_USER") or None
+    if user is not None and tls == "none":
+        raise SettingsError(
+            "WERKPLAATS_SMTP_TLS=none: the password of WERKPLAATS_SMTP_USER would cross the "
+            "network in clear; use starttls or implicit"
+        )
+    ca_file = env.get("WERKPLAATS_SMTP_CA_FILE") or None
+    if ca_file is not None and not os.access(ca_file, os.R_OK):
+        raise SettingsError(f"WERKPLAATS_SMTP_CA_FILE={ca_file!r}: no readable file there")
     return {
         "smtp_host": env.get("WERKPLAATS_SMTP_HOST") or None,
-        "smtp_port": _int(env, "WERKPLAATS_SMTP_PORT", 25, 1, 65535),
+        # 465 is the port of implicit TLS (RFC 8314); 25 the one of plain and STARTTLS.
+        "smtp_port": _int(env, "WERKPLAATS_SMTP_PORT", 465 if tls == "implicit" else 25, 1, 65535),
         "smtp_from": sender,
-        "smtp_user": env.get("WERKPLAATS_SMTP_USER") or None,
+        "smtp_user": user,
         "smtp_password": env.get("WERKPLAATS_SMTP_PASSWORD") or None,
-        "smtp_starttls": starttls in ("1", "true", "yes"),
+        "smtp_tls": tls,
+        "smtp_ca_file": ca_file,
     }
+
+
+def _smtp_tls(env: dict[str, str]) -> str:
+    """WERKPLAATS_SMTP_TLS, else the older WERKPLAATS_SMTP_STARTTLS, else starttls."""
+    raw = env.get("WERKPLAATS_SMTP_TLS", "").strip().lower()
+    if raw:
+        if raw not in SMTP_TLS_MODES:
+            raise SettingsError(
+                f"WERKPLAATS_SMTP_TLS={raw!r}: expected one of {', '.join(SMTP_TLS_MODES)}"
+            )
+        return raw
+    old = env.get("WERKPLAATS_SMTP_STARTTLS", "").strip().lower()
+    if old in ("", "1", "true", "yes"):
+        return "starttls"
+    if old in ("0", "false", "no"):
+        return "none"
+    raise SettingsError(f"WERKPLAATS_SMTP_STARTTLS={old!r}: expected true or false")
 
 
 def _prefix(raw: str) -> str:
