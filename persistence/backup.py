@@ -90,6 +90,8 @@ async def backup(url: str, dest: Path) -> None:
         part.replace(dest)
     except OSError as exc:
         raise BackupError(f"{dest}: cannot write: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:
+        raise BackupError(f"{dest}: cannot write: {exc}") from None
     finally:
         part.unlink(missing_ok=True)
 
@@ -149,7 +151,9 @@ def file_format(path: Path) -> str:
         return "sqlite"
     if head.startswith(PGDUMP_MAGIC):
         return "postgresql"
-    raise BackupError(f"{path}: not a backup of werkplaats (neither {' nor '.join(FORMATS.values())})")
+    raise BackupError(
+        f"{path}: not a backup of werkplaats (neither {' nor '.join(FORMATS.values())})"
+    )
 
 
 async def holdings(url: str) -> dict[str, int]:
