@@ -1,4 +1,5 @@
-"""The `werkplaats` console command: serve, load, demo. Every command migrates first."""
+"""The `werkplaats` console command: serve, load, demo, …. Every command migrates first
+(`restore` right after restoring: into an empty database, then up to date)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from persistence import archive
+from persistence import archive, backup
 from persistence.accounts import actor_for, user_by_name
 from persistence.archive import ArchiveError
 from persistence.community import LoadReport, known_rooms, upsert_community
@@ -157,6 +158,33 @@ def demo_secret(path: Path = DEMO_SECRET) -> str:
     path.touch(mode=0o600)
     path.write_text(key + "\n", encoding="utf-8")
     return key
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    async def job(db: Database) -> int:
+        try:
+            await backup.backup(settings.database_url, Path(args.file))
+        except backup.BackupError as exc:
+            return fail(str(exc))
+        print(
+            f"{args.file}: backup of the {backup.backend(settings.database_url)} database written"
+        )
+        return 0
+
+    return asyncio.run(_with_db(settings, job))
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(backup.restore(settings.database_url, Path(args.file), force=args.force))
+    except backup.BackupError as exc:
+        return fail(str(exc))
+
+    async def job(db: Database) -> int:
+        print(f"{args.file}: restored and migrated")
+        return 0
+
+    return asyncio.run(_with_db(settings, job))
 
 
 def operator() -> Source:
@@ -363,6 +391,13 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
     reindex = sub.add_parser("reindex", help="rebuild the search index, with a progress bar")
     reindex.set_defaults(run=cmd_reindex)
+    dump = sub.add_parser("backup", help="write a backup of the whole database to FILE")
+    dump.add_argument("file")
+    dump.set_defaults(run=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup into an empty database, migrate")
+    restore.add_argument("file")
+    restore.add_argument("--force", action="store_true", help="replace a database holding data")
+    restore.set_defaults(run=cmd_restore)
     add_archive_commands(sub)
     digest.add_parser(sub)
     meeting_cli.add_parser(sub)

@@ -3,14 +3,15 @@
 Per member with an e-mail address who has not turned it off: the catch-up since the last
 meeting and the meeting's draft agenda, both limited to the rooms that member may read,
 as plain text with an HTML alternative. Each member gets it once per meeting (recorded in
-`digests_sent`) unless `--again` is given; `--dry-run` shows what would go out.
+`digests_sent`) unless `--again` is given; `--dry-run` shows what would go out. Every
+e-mail carries a one-click `List-Unsubscribe` (RFC 8058) for its member, and goes out over
+a verified TLS link (web/mail.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import smtplib
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,9 +28,9 @@ from persistence.meetings import meeting_by_slug, meeting_wire, theme_rooms, the
 from persistence.models import DigestSent, MemberPreference, User, utcnow
 from rooms.meetings import Since
 from rooms.render import digest_html, digest_subject, digest_text
+from web.mail import MailError, send_messages
 from web.settings import Settings
-
-SMTP_TIMEOUT = 30
+from web.unsubscribe import unsubscribe_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,8 @@ class Plan:
     meeting_id: int
     digests: list[Digest]
     skipped: list[tuple[str, str]]
+    # The web client's address: the e-mails link to it and to its unsubscribe endpoint.
+    url: str
 
 
 class DigestError(Exception):
@@ -101,41 +104,34 @@ async def plan(db: Database, slug: str, url: str, now: datetime, again: bool = F
                     digest_html(user.display_name, wire, caught, items, url),
                 )
             )
-    return Plan(meeting.id, digests, skipped)
+    return Plan(meeting.id, digests, skipped, url)
 
 
-def email_of(digest: Digest, settings: Settings) -> EmailMessage:
+def email_of(digest: Digest, settings: Settings, url: str) -> EmailMessage:
+    """The digest as an e-mail, with its member's one-click unsubscribe (RFC 2369, 8058)."""
     message = EmailMessage()
     message["Subject"] = digest.subject
     message["From"] = settings.smtp_from
     message["To"] = formataddr((digest.display_name, digest.email))
     message["Message-ID"] = make_msgid(domain=settings.smtp_from.rsplit("@", 1)[1])
     message["Auto-Submitted"] = "auto-generated"
+    message["List-Unsubscribe"] = f"<{unsubscribe_url(url, digest.user_id, settings.secret_key)}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(digest.text)
     message.add_alternative(digest.html, subtype="html")
     return message
-
-
-def _send_all(settings: Settings, messages: list[EmailMessage]) -> None:
-    """One SMTP session for the run (blocking; called in a thread)."""
-    assert settings.smtp_host is not None
-    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
-        if settings.smtp_user:
-            smtp.login(settings.smtp_user, settings.smtp_password or "")
-        for message in messages:
-            smtp.send_message(message)
 
 
 async def send(db: Database, settings: Settings, run: Plan) -> int:
     """Send the planned e-mails, then record them as sent; returns how many went out."""
     if settings.smtp_host is None:
         raise DigestError("set WERKPLAATS_SMTP_HOST to send the digest (or use --dry-run)")
+    if not settings.secret_key:
+        raise DigestError("set WERKPLAATS_SECRET_KEY: it signs the digest's unsubscribe links")
     if not run.digests:
         return 0
-    messages = [email_of(d, settings) for d in run.digests]
-    await asyncio.to_thread(_send_all, settings, messages)
+    messages = [email_of(d, settings, run.url) for d in run.digests]
+    await asyncio.to_thread(send_messages, settings, messages)
     async with db.write() as session:
         for digest in run.digests:
             row = await session.get(DigestSent, (run.meeting_id, digest.user_id))
@@ -172,8 +168,8 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"digest for {args.meeting}: {count} e-mails sent")
         except DigestError as exc:
             return fail(str(exc))
-        except (OSError, smtplib.SMTPException) as exc:
-            return fail(f"sending failed, nothing recorded as sent: {exc}")
+        except MailError as exc:
+            return fail(f"{exc}; nothing recorded as sent")
         for username, why in run.skipped:
             print(f"skipped {username}: {why}", file=sys.stderr)
         return 0

@@ -377,6 +377,23 @@ BETWEEN_OPERATIONS: list[tuple[str, str, Schema]] = [
         ),
     ),
     ("/api/me/preferences", "get", op("the caller's preferences", "session", (200, PREFERENCES))),
+    (
+        "/api/digest/unsubscribe",
+        "post",
+        op(
+            "one-click unsubscribe from the digest (RFC 8058): by the e-mail's signed token",
+            "session",
+            (200, obj({"digest": BOOL})),
+            (400, 403),
+            params=[
+                {
+                    **param("token", "query", text(64, 1), "of the List-Unsubscribe link"),
+                    "required": True,
+                },
+            ],
+            auth=False,
+        ),
+    ),
 ]
 
 REASON = text(1000, 1)

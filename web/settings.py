@@ -80,7 +80,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp_from: str = "werkplaats@localhost"
     smtp_user: str | None = None
     smtp_password: str | None = None
-    smtp_starttls: bool = False
+    # How the link to the SMTP server is encrypted; the server's certificate is always
+    # verified (system CAs plus `smtp_ca_file`). 465 is implicit TLS's port (RFC 8314).
+    smtp_tls: Literal["starttls", "implicit", "none"] = "starttls"
+    smtp_ca_file: str | None = None
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):
@@ -160,6 +163,13 @@ def _check_urls(s: Settings) -> None:
 def _check_misc(s: Settings) -> None:
     if "@" not in s.smtp_from:
         raise _bad("smtp_from", f"{s.smtp_from!r}: expected an e-mail address")
+    if s.smtp_user is not None and s.smtp_tls == "none":
+        raise SettingsError(
+            f"{PREFIX}SMTP_TLS=none: the password of {PREFIX}SMTP_USER would cross the "
+            "network in clear; use starttls or implicit"
+        )
+    if s.smtp_ca_file is not None and not os.access(s.smtp_ca_file, os.R_OK):
+        raise _bad("smtp_ca_file", f"{s.smtp_ca_file!r}: no readable file there")
     if s.metrics_token is not None and len(s.metrics_token) < 16:
         raise _bad("metrics_token", "use at least 16 characters")
 
@@ -179,8 +189,23 @@ def _raw_values(env: dict[str, str]) -> dict[str, Any]:
         values[f.name] = _split(raw) if f.name in _LISTS else raw
     if "log_level" in values:
         values["log_level"] = values["log_level"].upper()
-    # Before WERKPLAATS_SMTP_STARTTLS, nothing: accepted for older .env files.
+    if "smtp_tls" in values:
+        values["smtp_tls"] = values["smtp_tls"].lower()
+    else:
+        values["smtp_tls"] = _older_starttls(env.get(PREFIX + "SMTP_STARTTLS", ""))
+    if "smtp_port" not in values and values["smtp_tls"] == "implicit":
+        values["smtp_port"] = 465
     return values
+
+
+def _older_starttls(raw: str) -> str:
+    """WERKPLAATS_SMTP_STARTTLS, read where WERKPLAATS_SMTP_TLS is not set (older .env files)."""
+    old = raw.strip().lower()
+    if old in ("", "1", "true", "yes"):
+        return "starttls"
+    if old in ("0", "false", "no"):
+        return "none"
+    raise SettingsError(f"{PREFIX}SMTP_STARTTLS={old!r}: expected true or false")
 
 
 _LISTS = frozenset({"allowed_origins", "trusted_proxies"})

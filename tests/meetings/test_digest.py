@@ -87,6 +87,9 @@ async def test_digest_is_received_and_rendered(
         "WERKPLAATS_SMTP_HOST": "127.0.0.1",
         "WERKPLAATS_SMTP_PORT": str(port),
         "WERKPLAATS_SMTP_FROM": "werkplaats@example.nl",
+        # No login here, so a plain link is allowed; TLS is tested in test_digest_tls.py.
+        "WERKPLAATS_SMTP_TLS": "none",
+        "WERKPLAATS_SECRET_KEY": "a-test-secret-key-of-the-digest",
     }
     assert await run_cli(monkeypatch, env, "digest", "--meeting", "meeting-one", "--dry-run") == 0
     assert "--- to ann <ann@example.nl>" in capsys.readouterr().out and not inbox.messages

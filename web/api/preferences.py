@@ -1,4 +1,5 @@
-"""A member's own settings: the digest e-mail on or off, and where it goes."""
+"""A member's own settings: the digest e-mail on or off, and where it goes; and the digest's
+one-click unsubscribe (RFC 8058), which needs no session but the link's signed token."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from persistence.models import MemberPreference, utcnow
-from rooms.errors import BadRequest
+from persistence.models import MemberPreference, User, utcnow
+from rooms.errors import BadRequest, Forbidden
+from web import unsubscribe as links
 from web.api.session import user_wire
 from web.deps import caller, services
 from web.responses import JSON, json_body
@@ -73,8 +75,27 @@ async def patch_me(request: Request) -> Response:
     return JSON(body)
 
 
+async def unsubscribe(request: Request) -> Response:
+    """`POST /api/digest/unsubscribe?token=…`: the link's member gets no more digests."""
+    svc = services(request)
+    token = request.query_params.get("token")
+    if not token:
+        raise BadRequest("give the token of the unsubscribe link")
+    user_id = links.user_of(token, svc.settings.secret_key)
+    if user_id is None:
+        raise Forbidden("this unsubscribe link is not valid")
+    async with svc.db.write() as session:
+        if await session.get(User, user_id) is None:
+            raise Forbidden("this unsubscribe link is not valid")
+        pref = await _preference(session, user_id)
+        pref.digest = False
+        pref.updated_at = utcnow()
+    return JSON({"digest": False})
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route(links.PATH, unsubscribe, methods=["POST"]),
         Route("/api/me", patch_me, methods=["PATCH"]),
         Route("/api/me/preferences", get_preferences, methods=["GET"]),
     ]
