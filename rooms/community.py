@@ -146,7 +146,8 @@ def parse_community(
 
 def _clean_texts(parsed: CommunityFile) -> None:
     """Names, topics and meeting fields without bidi overrides or invisible controls."""
-    for room in (*parsed.area, *parsed.theme):
+    rooms: list[AreaEntry | ThemeEntry] = [*parsed.area, *parsed.theme]
+    for room in rooms:
         room.name, room.topic = clean(room.name), clean(room.topic)
     for meeting in parsed.meeting:
         meeting.title, meeting.place = clean(meeting.title), clean(meeting.place)
