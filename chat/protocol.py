@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 
 from rooms.model import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS
+from rooms.text import clean as clean_text
 
 MAX_REF_CHARS = 64
 MAX_SEQ = 2**62
@@ -156,8 +157,8 @@ def message_id(value: int | str, ref: str | None, field: str = "message_id") -> 
 
 
 def clean_body(body: str, ref: str | None) -> str:
-    """The body trimmed; empty is a bad frame, over the limit is too large."""
-    trimmed = body.strip()
+    """The body cleaned of bidi and invisible controls and trimmed; empty is a bad frame."""
+    trimmed = clean_text(body).strip()
     if not trimmed:
         raise ProtocolError("bad_frame", "body is empty", ref)
     if len(trimmed) > MAX_BODY_CHARS:

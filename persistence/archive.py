@@ -42,6 +42,8 @@ from persistence.models import (
 from persistence.moderation import Source, record
 from persistence.search import index as search_index
 from rooms import moderation as rules
+from rooms.dutchtime import format_dutch, parse_wire
+from rooms.text import clean
 
 BATCH = 500
 ExportFormat = Literal["md", "json"]
@@ -206,7 +208,7 @@ class _MarkdownWriter:
             "",
             f"- Soort: {header['kind']}",
             f"- Onderwerp: {header['topic'] or '—'}",
-            f"- Geëxporteerd: {header['exported_at']}",
+            f"- Geëxporteerd: {_when(header['exported_at'])}",
             f"- Laatste volgnummer: {header['last_seq']}",
             "- Verborgen berichten: "
             + ("opgenomen" if header["include_hidden"] else "niet opgenomen (alleen vermeld)"),
@@ -216,7 +218,7 @@ class _MarkdownWriter:
 
     def event(self, item: ExportedEvent) -> None:
         f = item.frame
-        when = iso(item.at)
+        when = format_dutch(item.at)
         if f["type"] != "message":
             self.out.write(f"_#{f['seq']} · {when} · {describe_event(f)}_\n\n")
             return
@@ -224,25 +226,32 @@ class _MarkdownWriter:
         who = author.get("display_name", "?")
         if author.get("organisation"):
             who += f" ({author['organisation']})"
-        self.out.write(f"### #{f['seq']} · {who} · {f['created_at']}\n\n")
+        self.out.write(f"### #{f['seq']} · {clean(who)} · {_when(f['created_at'])}\n\n")
         if f.get("reply_to"):
             self.out.write(f"_Antwoord op bericht {f['reply_to']}_\n\n")
         if f.get("purged_at"):
-            self.out.write(f"_Tekst verwijderd volgens de bewaartermijn ({f['purged_at']})._\n\n")
+            self.out.write(
+                f"_Tekst verwijderd volgens de bewaartermijn ({_when(f['purged_at'])})._\n\n"
+            )
         elif f.get("hidden") and f.get("body") is None:
             self.out.write("_Bericht verborgen; de tekst is niet opgenomen._\n\n")
         else:
-            self.out.write(quote(f.get("body") or "") + "\n\n")
+            self.out.write(quote(clean(f.get("body") or "")) + "\n\n")
             if f.get("hidden"):
                 self.out.write(
-                    f"_Verborgen op {f.get('hidden_at')} door {f.get('hidden_by') or 'de auteur'}"
+                    f"_Verborgen op {_when(f.get('hidden_at'))} door {f.get('hidden_by') or 'de auteur'}"
                     f": {f.get('hidden_reason') or ''}_\n\n"
                 )
             if f.get("edited_at"):
-                self.out.write(f"_Bewerkt op {f['edited_at']}._\n\n")
+                self.out.write(f"_Bewerkt op {_when(f['edited_at'])}._\n\n")
 
     def close(self) -> None:
         self.out.write("")
+
+
+def _when(value: str | None) -> str:
+    """A wire timestamp as people read it in the transcript: Dutch time, in Dutch."""
+    return "—" if not value else format_dutch(parse_wire(value))
 
 
 def quote(body: str) -> str:

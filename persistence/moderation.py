@@ -33,6 +33,7 @@ from persistence.models import (
 )
 from persistence.rooms import room_by_slug, room_ref
 from rooms import moderation as rules
+from rooms import text
 from rooms.errors import Conflict, NotFound
 
 MAX_AUDIT_PAGE = 1000
@@ -64,7 +65,7 @@ async def record(
         action=action,
         room=room,
         target=target[:64] if target is not None else None,
-        reason=reason,
+        reason=text.clean(reason),
         source=source.address[:64],
         details=details or {},
     )

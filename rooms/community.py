@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 import msgspec
 
+from rooms.dutchtime import DEFAULT_START, from_local
 from rooms.model import SLUG_RE, USERNAME_RE
+from rooms.text import clean
 
 Slug = Annotated[str, msgspec.Meta(pattern=f"^{SLUG_RE.pattern}$")]
 Username = Annotated[str, msgspec.Meta(pattern=f"^{USERNAME_RE.pattern}$")]
@@ -69,21 +71,32 @@ class Community:
 
 
 def meeting_start(entry: MeetingEntry) -> datetime:
-    """A datetime without a zone is taken as UTC."""
+    """The meeting's start in UTC; a date-time without a zone is Dutch time."""
     value = entry.date
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        return from_local(value.date(), value.time())
+    return value.astimezone(UTC)
 
 
-def _dates_to_datetimes(raw: dict[str, object]) -> None:
-    """A meeting given as a bare date starts at 10:00 UTC that day."""
+def _dates_to_datetimes(raw: dict[str, object], filename: str) -> None:
+    """Meeting dates as aware UTC: a bare date is 10:00 Dutch time, no zone is Dutch time."""
     meetings = raw.get("meeting")
     if not isinstance(meetings, list):
         return
-    for entry in meetings:
-        if isinstance(entry, dict):
-            value = entry.get("date")
-            if isinstance(value, date) and not isinstance(value, datetime):
-                entry["date"] = datetime.combine(value, time(10, 0), tzinfo=UTC)
+    for i, entry in enumerate(meetings):
+        if not isinstance(entry, dict):
+            continue
+        value = entry.get("date")
+        try:
+            if isinstance(value, datetime):
+                entry["date"] = (
+                    from_local(value.date(), value.time()) if value.tzinfo is None else value
+                ).astimezone(UTC)
+            elif isinstance(value, date):
+                entry["date"] = from_local(value, DEFAULT_START)
+        except OverflowError:
+            where = _describe_path(f"meeting[{i}].date", raw)
+            raise CommunityError(f"{filename}: {where}: not a moment UTC can hold") from None
 
 
 def _describe_path(path: str, data: CommunityFile | dict[str, object]) -> str:
@@ -117,7 +130,7 @@ def parse_community(
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CommunityError(f"{filename}: not valid TOML: {exc}") from None
-    _dates_to_datetimes(raw)
+    _dates_to_datetimes(raw, filename)
     try:
         parsed = msgspec.convert(raw, CommunityFile)
     except msgspec.ValidationError as exc:
@@ -127,7 +140,20 @@ def parse_community(
         where = _describe_path(path.rstrip("`"), raw)
         raise CommunityError(f"{filename}: {where}: {message}") from None
     _check_references(parsed, filename, known_rooms or {})
+    _clean_texts(parsed)
     return Community(parsed.area, parsed.theme, parsed.meeting, parsed.user)
+
+
+def _clean_texts(parsed: CommunityFile) -> None:
+    """Names, topics and meeting fields without bidi overrides or invisible controls."""
+    rooms: list[AreaEntry | ThemeEntry] = [*parsed.area, *parsed.theme]
+    for room in rooms:
+        room.name, room.topic = clean(room.name), clean(room.topic)
+    for meeting in parsed.meeting:
+        meeting.title, meeting.place = clean(meeting.title), clean(meeting.place)
+        meeting.programme = clean(meeting.programme)
+    for user in parsed.user:
+        user.display_name, user.organisation = clean(user.display_name), clean(user.organisation)
 
 
 def _check_references(parsed: CommunityFile, filename: str, known: dict[str, str]) -> None:

@@ -6,9 +6,11 @@ is allowed and what a value must look like live here, free of any I/O.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
+from rooms import text
 from rooms.access import may_moderate
+from rooms.dutchtime import DEFAULT_START, parse_dutch
 from rooms.errors import BadRequest, Conflict, Forbidden, RateLimited
 from rooms.model import Actor, Role, RoomKind, RoomRef
 
@@ -19,8 +21,8 @@ MAX_TOPIC_CHARS = 500
 MAX_MUTE_MINUTES = 365 * 24 * 60
 # An hour between posts is a room that is effectively locked; lock it instead.
 MAX_SLOW_MODE_SECONDS = 3600
-# A meeting given as a bare date starts at 10:00 UTC, as in the community file.
-MEETING_DEFAULT_START = time(10, 0)
+# A meeting given as a bare date starts at 10:00 Dutch time, as in the community file.
+MEETING_DEFAULT_START = DEFAULT_START
 
 REPORT_STATUSES = ("open", "resolved", "dismissed")
 CLOSED_REPORT_STATUSES = frozenset({"resolved", "dismissed"})
@@ -38,8 +40,8 @@ ROOM_SETTING_ACTIONS: dict[tuple[str, object], str] = {
 
 
 def check_reason(value: str, *, what: str = "reason") -> str:
-    """A reason trimmed, present and bounded; raises `BadRequest` naming the field."""
-    value = value.strip()
+    """A reason cleaned, trimmed, present and bounded; raises `BadRequest` naming the field."""
+    value = text.clean(value).strip()
     if not value:
         raise BadRequest(f"field {what!r} is required: say why")
     if len(value) > MAX_REASON_CHARS:
@@ -48,7 +50,8 @@ def check_reason(value: str, *, what: str = "reason") -> str:
 
 
 def check_topic(value: str) -> str:
-    value = value.strip()
+    """A room topic cleaned of bidi and invisible controls, trimmed and bounded."""
+    value = text.clean(value).strip()
     if len(value) > MAX_TOPIC_CHARS:
         raise BadRequest(f"field 'topic' is longer than {MAX_TOPIC_CHARS} characters")
     return value
@@ -63,26 +66,16 @@ def check_sanction_target(actor: Actor, target: Actor, room: RoomRef, verb: str)
 
 
 def parse_instant(value: str, field: str) -> datetime:
-    """An ISO-8601 date-time (a `Z` or offset; none means UTC) as an aware UTC datetime."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise BadRequest(
-            f"field {field!r} must be an ISO-8601 date-time like 2026-12-01T10:00:00Z, "
-            f"not {value[:40]!r}"
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """A typed moment (a ban's `until`) as aware UTC; a date or no zone is Dutch time.
+
+    A bare date means the start of that day in the Netherlands.
+    """
+    return parse_dutch(value, field, default_time=time(0, 0))
 
 
 def parse_meeting_start(value: str) -> datetime:
-    """A meeting's `date`: a date (10:00 UTC that day) or a full ISO-8601 date-time."""
-    text = value.strip()
-    if len(text) == 10:
-        try:
-            return datetime.combine(date.fromisoformat(text), MEETING_DEFAULT_START, tzinfo=UTC)
-        except ValueError:
-            pass
-    return parse_instant(text, "date")
+    """A meeting's `date`: a date (10:00 Dutch time that day) or a date-time (Dutch if no zone)."""
+    return parse_dutch(value, "date", default_time=MEETING_DEFAULT_START)
 
 
 def check_ban_until(until: datetime | None, now: datetime) -> None:

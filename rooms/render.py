@@ -2,7 +2,9 @@
 
 Pure functions over the JSON the API serves, so what a member reads in the e-mail is
 what the catch-up page shows. Every value is escaped for HTML; Markdown gets member
-text on one line with its markup characters neutralised.
+text on one line with its markup characters neutralised. Times are Dutch time, and the
+finished text goes through `rooms.text.clean`, so a bidi override stored before input
+was cleaned cannot reorder what the reader sees.
 """
 
 from __future__ import annotations
@@ -12,31 +14,27 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
+from rooms.dutchtime import MONTHS, format_dutch, parse_wire, to_dutch
+from rooms.text import clean
+
 KIND_LABEL = {"vraag": "Vraag", "besluit": "Besluit", "actiepunt": "Actiepunt"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
 
 def dutch_date(value: str | date | datetime | None) -> str:
-    """`2026-12-01…` → "1 december 2026"."""
+    """`2026-12-01` or a wire timestamp → "1 december 2026", the day in the Netherlands."""
     if value is None:
         return "onbekende datum"
     if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
+        value = parse_wire(value) if len(value) > 10 else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = to_dutch(value).date()
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def dutch_moment(value: str | None) -> str:
+    """A wire timestamp → "dinsdag 1 december 2026, 10:00" (Dutch time)."""
+    return "onbekende datum" if value is None else format_dutch(parse_wire(value))
 
 
 def agenda_title(meeting: dict[str, Any]) -> str:
@@ -61,6 +59,10 @@ def _item_line(item: dict[str, Any]) -> str:
 
 def agenda_markdown(agenda: dict[str, Any]) -> str:
     """The draft agenda as Markdown for the meeting's chair."""
+    return clean(_agenda_markdown(agenda))
+
+
+def _agenda_markdown(agenda: dict[str, Any]) -> str:
     meeting = agenda["meeting"]
     lines = [f"# {agenda_title(meeting)}", ""]
     lines.append(f"**{md(meeting['title'])}**, {md(meeting['place'] or 'plaats volgt')}")
@@ -95,7 +97,11 @@ def _room_counts(room: dict[str, Any]) -> list[str]:
 
 
 def digest_subject(meeting: dict[str, Any]) -> str:
-    return f"Werkplaats: sinds de vorige bijeenkomst — {meeting['title']}, {dutch_date(meeting['date'])}"
+    """The e-mail's subject: the meeting's title and day."""
+    return clean(
+        f"Werkplaats: sinds de vorige bijeenkomst — {meeting['title']}, "
+        f"{dutch_date(meeting['date'])}"
+    )
 
 
 def digest_text(
@@ -105,7 +111,7 @@ def digest_text(
     lines = [
         f"Beste {name},",
         "",
-        f'Op {dutch_date(meeting["date"])} is de bijeenkomst "{meeting["title"]}"'
+        f'Op {dutch_moment(meeting["date"])} is de bijeenkomst "{meeting["title"]}"'
         + (f" in {meeting['place']}." if meeting["place"] else "."),
         "",
         "Sinds de vorige bijeenkomst",
@@ -133,7 +139,7 @@ def digest_text(
         "Je krijgt dit bericht als deelnemer van De Werkplaats. Wil je het niet meer "
         "ontvangen? Zet de samenvatting uit bij je instellingen.",
     ]
-    return "\n".join(lines) + "\n"
+    return clean("\n".join(lines) + "\n")
 
 
 def digest_html(
@@ -145,7 +151,7 @@ def digest_html(
         '<!doctype html><html lang="nl"><head><meta charset="utf-8">',
         f"<title>{e(digest_subject(meeting))}</title></head><body>",
         f"<p>Beste {e(name)},</p>",
-        f"<p>Op <strong>{e(dutch_date(meeting['date']))}</strong> is de bijeenkomst "
+        f"<p>Op <strong>{e(dutch_moment(meeting['date']))}</strong> is de bijeenkomst "
         f"<strong>{e(meeting['title'])}</strong>"
         + (f" in {e(meeting['place'])}" if meeting["place"] else "")
         + ".</p>",
@@ -179,4 +185,4 @@ def digest_html(
         "<p><small>Je krijgt dit bericht als deelnemer van De Werkplaats. Wil je het niet meer "
         "ontvangen? Zet de samenvatting uit bij je instellingen.</small></p></body></html>"
     )
-    return "\n".join(parts) + "\n"
+    return clean("\n".join(parts) + "\n")

@@ -10,9 +10,8 @@ from pathlib import Path
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -21,6 +20,7 @@ from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
 from web.api import meetings, moderation, rooms, search, session
+from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.deps import Services
 from web.health import healthz, readyz
 from web.middleware import HTTPMiddleware
@@ -31,10 +31,6 @@ from web.settings import Settings, load_settings
 from web.throttle import FailureCounter, MemoryFailureCounter, RedisFailureCounter
 
 STATIC = Path(__file__).parent / "static"
-
-
-async def index(request: Request) -> Response:
-    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -50,6 +46,12 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # Hashed once per process; every worker of a release computes the same version.
+    assets = Assets.load(STATIC)
+
+    async def index(request: Request) -> Response:
+        return assets.index(request)
+
     return [
         Route("/", index),
         Route("/healthz", healthz),
@@ -65,7 +67,8 @@ def routes() -> list[BaseRoute]:
         *meetings.routes(),
         *between.routes(),
         WebSocketRoute("/ws", ws.websocket_endpoint),
-        Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
+        Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
+        Mount("/static", CachedStatic(directory=STATIC, cache_control=REVALIDATE), name="static"),
     ]
 
 

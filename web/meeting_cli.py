@@ -1,8 +1,9 @@
 """`werkplaats meeting add|list`: meetings from the command line, as admins make them by API.
 
 The same rules as `POST /api/meetings`: the slug is free among rooms and meetings, the
-theme exists, the date is a date (10:00 UTC) or an ISO-8601 date-time; recorded in the
-audit log with the operator's OS account.
+theme exists, the date is a date (10:00 Dutch time) or a date-time (Dutch time unless it
+has an offset); recorded in the audit log with the operator's OS account. What it prints
+is in Dutch time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from persistence.db import Database
 from persistence.meetings import all_meetings, meeting_wire, theme_rooms, theme_slugs
 from persistence.models import Meeting, Room
 from rooms import moderation as rules
+from rooms import text
+from rooms.dutchtime import format_dutch, parse_wire
 from rooms.errors import DomainError
 from rooms.model import SLUG_RE
 from web.settings import Settings
@@ -30,7 +33,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add.add_argument("--slug", required=True)
     add.add_argument("--title", required=True)
     add.add_argument("--theme", required=True, help="the slug of the meeting's theme")
-    add.add_argument("--date", required=True, help="2026-12-01 (10:00 UTC) or 2026-12-01T13:30:00Z")
+    add.add_argument(
+        "--date",
+        required=True,
+        help="2026-12-01 (10:00 Dutch time), 2026-12-01T13:30 (Dutch time) or …Z",
+    )
     add.add_argument("--place", required=True)
     add.add_argument("--programme", default="")
     add.add_argument("--reason", default="", help="why, for the audit log")
@@ -46,7 +53,7 @@ async def add_meeting(db: Database, args: argparse.Namespace) -> str:
     if not SLUG_RE.fullmatch(args.slug):
         raise DomainError("--slug must be 1 to 64 of a-z, 0-9 and '-'")
     starts_at = rules.parse_meeting_start(args.date)
-    title, place = args.title.strip(), args.place.strip()
+    title, place = text.clean(args.title).strip(), text.clean(args.place).strip()
     if not title or not place:
         raise DomainError("--title and --place must not be empty")
     async with db.write() as session:
@@ -63,7 +70,7 @@ async def add_meeting(db: Database, args: argparse.Namespace) -> str:
             theme=theme,
             starts_at=starts_at,
             place=place,
-            programme=args.programme.strip(),
+            programme=text.clean(args.programme).strip(),
         )
         await repo.record(
             session,
@@ -73,14 +80,18 @@ async def add_meeting(db: Database, args: argparse.Namespace) -> str:
             reason=args.reason,
             details={"theme": theme.slug, "date": starts_at.isoformat()},
         )
-    return f"meeting {meeting.slug} on {starts_at:%Y-%m-%d %H:%M} UTC created, room {meeting.slug}"
+    return f"meeting {meeting.slug} on {format_dutch(starts_at)} created, room {meeting.slug}"
 
 
 async def list_meetings(db: Database) -> list[str]:
     async with db.read() as session:
         themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
         wires = [meeting_wire(m, themes, t_rooms) for m in await all_meetings(session)]
-    return [f"{w['date']}  {w['slug']:<24} {w['theme'] or '-':<24} {w['place']}" for w in wires]
+    return [
+        f"{format_dutch(parse_wire(w['date']))}  {w['slug']:<24} {w['theme'] or '-':<24} "
+        f"{w['place']}"
+        for w in wires
+    ]
 
 
 def cmd_meeting(settings: Settings, args: argparse.Namespace) -> int:

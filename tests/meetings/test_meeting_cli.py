@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rooms.dutchtime import format_dutch, from_local
 from tests.helpers import after_meeting_one
 from tests.meetings.conftest import Api
 from tests.meetings.test_digest import run_cli
@@ -14,11 +15,13 @@ async def test_meeting_add_and_list(
 ) -> None:
     """The meeting, its room and its theme link exist; refusals exit 2 and write nothing."""
     env = {"WERKPLAATS_DATABASE_URL": db_url}
-    day = after_meeting_one(64).isoformat()
+    when = after_meeting_one(64)
+    day = when.isoformat()
     argv = ["meeting", "add", "--slug", "meeting-two", "--title", "Bijeenkomst twee"]
     argv += ["--theme", "theme-two", "--date", day, "--place", "Aldeboarn"]
     assert await run_cli(monkeypatch, env, *argv) == 0
-    assert f"meeting meeting-two on {day} 10:00 UTC created" in capsys.readouterr().out
+    shown = format_dutch(from_local(when))
+    assert f"meeting meeting-two on {shown} created" in capsys.readouterr().out
     r = await api.get("ann", "/api/meetings/meeting-two")
     assert r.status_code == 200
     assert r.json()["meeting"]["theme_room"] == "theme-two"
@@ -26,7 +29,8 @@ async def test_meeting_add_and_list(
     assert (await api.get("ann", "/api/rooms/meeting-two/events")).status_code == 200
     assert await run_cli(monkeypatch, env, "meeting", "list") == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[1] for line in out] == ["meeting-one", "meeting-two"]
+    assert [line.split()[5] for line in out] == ["meeting-one", "meeting-two"]
+    assert out[1].startswith(f"{shown}  meeting-two")
 
     assert await run_cli(monkeypatch, env, *argv) == 2
     assert "already used" in capsys.readouterr().err

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from persistence.db import Database
+from rooms.dutchtime import from_local
 from tests.helpers import after_meeting_one
 from tests.moderation.conftest import SQLITE_ONLY, Api, OpenClient, audit_rows
 
@@ -52,7 +55,8 @@ async def test_admin_creates_a_meeting_room(api: Api, database: Database) -> Non
     r = await api.call("ada", "POST", "/api/meetings", MEETING)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["meeting"]["date"] == f"{MEETING_TWO}T10:00:00.000Z"
+    starts = from_local(date.fromisoformat(MEETING_TWO))
+    assert body["meeting"]["date"] == f"{starts:%Y-%m-%dT%H:%M}:00.000Z"
     assert body["meeting"]["theme"] == "theme-two" and body["meeting"]["place"] == "Goes"
     assert body["room"]["kind"] == "meeting" and body["room"]["slug"] == "meeting-two"
     rooms = (await api.call("bob", "GET", "/api/rooms")).json()["rooms"]

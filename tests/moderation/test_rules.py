@@ -46,11 +46,13 @@ def test_slow_mode_refuses_with_retry_after() -> None:
     [
         ("2026-12-01T10:00:00Z", datetime(2026, 12, 1, 10, tzinfo=UTC)),
         ("2026-12-01T11:00:00+01:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
-        ("2026-12-01T10:00:00", datetime(2026, 12, 1, 10, tzinfo=UTC)),
+        ("2026-12-01T10:00:00", datetime(2026, 12, 1, 9, tzinfo=UTC)),
+        ("2026-07-01T10:00:00", datetime(2026, 7, 1, 8, tzinfo=UTC)),
+        ("2026-12-01", datetime(2026, 11, 30, 23, tzinfo=UTC)),
     ],
 )
 def test_instants_are_utc(text: str, expected: datetime) -> None:
-    """ISO-8601 with Z, an offset, or no zone (taken as UTC)."""
+    """ISO-8601 with Z or an offset as given; no zone, or a bare date, is Dutch time."""
     assert rules.parse_instant(text, "until") == expected
 
 
@@ -61,8 +63,9 @@ def test_bad_instant_names_the_field() -> None:
 
 
 def test_meeting_date_alone_starts_at_ten() -> None:
-    """A bare date is 10:00 UTC that day, as in the community file."""
-    assert rules.parse_meeting_start("2026-12-01") == datetime(2026, 12, 1, 10, tzinfo=UTC)
+    """A bare date is 10:00 Dutch time that day, as in the community file."""
+    assert rules.parse_meeting_start("2026-12-01") == datetime(2026, 12, 1, 9, tzinfo=UTC)
+    assert rules.parse_meeting_start("2026-06-01") == datetime(2026, 6, 1, 8, tzinfo=UTC)
 
 
 def test_ban_must_end_in_the_future() -> None:

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 from persistence import moderation as repo
 from persistence.models import Meeting, Room
 from rooms import moderation as rules
+from rooms import text
 from rooms.access import check_admin
 from rooms.errors import BadRequest, Conflict
 from rooms.model import SLUG_RE
@@ -23,7 +24,7 @@ MAX_PROGRAMME_CHARS = 20_000
 
 
 def text_field(data: dict[str, object], name: str, max_len: int, *, required: bool) -> str:
-    value = str_field(data, name, required=required, max_len=max_len).strip()
+    value = text.clean(str_field(data, name, required=required, max_len=max_len)).strip()
     if required and not value:
         raise BadRequest(f"field {name!r} must not be empty")
     return value

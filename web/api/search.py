@@ -12,9 +12,8 @@ that theme), `sort` (relevance | recent), `limit` (1..100, default 20), `cursor`
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,33 +23,17 @@ from persistence import search
 from persistence.models import utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read
+from rooms.dutchtime import parse_dutch
 from rooms.errors import BadRequest, NotFound
 from rooms.marks import MarkKind
 from rooms.model import SLUG_RE, USERNAME_RE, Layer
 from web.deps import caller, services
 from web.responses import JSON, int_param
 
-try:
-    DUTCH_TIME: Any = ZoneInfo("Europe/Amsterdam")
-except ZoneInfoNotFoundError:  # no tz database on this host: dates fall back to UTC
-    DUTCH_TIME = UTC
-
 
 def parse_moment(name: str, raw: str) -> datetime:
-    """An ISO-8601 date (its first moment) or date-time as an aware UTC datetime."""
-    try:
-        if len(raw) == 10:
-            moment = datetime.combine(date.fromisoformat(raw), time(0))
-        else:
-            moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadRequest(
-            f"query parameter {name!r} must be an ISO-8601 date such as 2026-03-01"
-            " or a date-time such as 2026-03-01T09:30:00Z"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=DUTCH_TIME)
-    return moment.astimezone(UTC)
+    """An ISO-8601 date (its first moment in the Netherlands) or date-time, as aware UTC."""
+    return parse_dutch(raw, name, default_time=time(0), what="query parameter")
 
 
 def _choice(request: Request, name: str, allowed: list[str], default: str | None) -> str | None:

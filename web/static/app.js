@@ -5,6 +5,7 @@
  */
 import { Announcer } from './js/announcer.js';
 import { api, onUnauthenticated } from './js/api.js';
+import { visible } from './js/bidi.js';
 import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
@@ -161,7 +162,7 @@ function renderSidebar() {
 
 function renderUser() {
   const u = store.user;
-  $('whoami').textContent = u ? `${u.display_name ?? u.username}${u.organisation ? ` · ${u.organisation}` : ''}` : '';
+  $('whoami').textContent = u ? visible(`${u.display_name ?? u.username}${u.organisation ? ` · ${u.organisation}` : ''}`) : '';
   $('nav-moderation').hidden = !store.isStaff();
 }
 

@@ -1,8 +1,14 @@
 /**
  * Building DOM nodes without markup strings: every piece of user data becomes a text
  * node or an attribute value, so nothing a participant types is ever parsed as HTML.
+ * Text and the attributes people read (title, aria-label) show bidi and invisible
+ * controls visibly (bidi.js), so none can reorder or hide what is shown.
  * @module dom
  */
+import { visible } from './bidi.js';
+
+// Attributes whose value is read by people or their screen readers.
+const READ_ATTRS = new Set(['title', 'aria-label', 'placeholder', 'alt']);
 
 /** @typedef {Node | string | number | null | undefined | false | Child[]} Child */
 
@@ -20,7 +26,7 @@ export function h(tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs)) {
     if (value === false || value === null || value === undefined) continue;
     if (key === 'text') {
-      el.textContent = String(value);
+      el.textContent = visible(String(value));
     } else if (key === 'class') {
       el.className = String(value);
     } else if (key.startsWith('on') && typeof value === 'function') {
@@ -28,7 +34,7 @@ export function h(tag, attrs = {}, ...children) {
     } else if (value === true) {
       el.setAttribute(key, '');
     } else {
-      el.setAttribute(key, String(value));
+      el.setAttribute(key, READ_ATTRS.has(key) ? visible(String(value)) : String(value));
     }
   }
   append(el, children);
@@ -45,8 +51,24 @@ export function append(parent, children) {
     if (child === null || child === undefined || child === false) continue;
     if (Array.isArray(child)) append(parent, child);
     else if (child instanceof Node) parent.appendChild(child);
-    else parent.appendChild(document.createTextNode(String(child)));
+    else parent.appendChild(textNode(String(child)));
   }
+}
+
+/**
+ * A text node with its bidi and invisible controls made visible.
+ * @param {string} text
+ */
+export function textNode(text) {
+  return document.createTextNode(visible(text));
+}
+
+/**
+ * Text a person wrote, isolated so that its direction cannot reorder what is around it.
+ * @param {string} text
+ */
+export function bdi(text) {
+  return h('bdi', { text });
 }
 
 /**

@@ -1,16 +1,22 @@
 /**
- * Turning wire data into display: times and days in Dutch, message text with clickable
- * links, and search snippets with highlighted words. Everything is built from text
- * nodes and elements, never from markup.
+ * Turning wire data into display: times and days in Dutch, on the Dutch clock
+ * (Europe/Amsterdam, wherever the browser is), message text with clickable links, and
+ * search snippets with highlighted words. Everything is built from text nodes and
+ * elements, never from markup, with bidi controls made visible (bidi.js).
  * @module format
  */
-import { h } from './dom.js';
+import { h, textNode } from './dom.js';
 
-const timeFmt = new Intl.DateTimeFormat('nl-NL', { hour: '2-digit', minute: '2-digit' });
+/** Every time a person reads is Dutch time, as the server reads what they type. */
+export const TIME_ZONE = 'Europe/Amsterdam';
+const timeFmt = new Intl.DateTimeFormat('nl-NL', { hour: '2-digit', minute: '2-digit', timeZone: TIME_ZONE });
 const dayFmt = new Intl.DateTimeFormat('nl-NL', {
-  weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
+  weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: TIME_ZONE,
 });
-const fullFmt = new Intl.DateTimeFormat('nl-NL', { dateStyle: 'medium', timeStyle: 'short' });
+const fullFmt = new Intl.DateTimeFormat('nl-NL', {
+  weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: TIME_ZONE,
+});
+const keyFmt = new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone: TIME_ZONE });
 
 /** @param {string} iso */
 export function formatTime(iso) {
@@ -18,20 +24,33 @@ export function formatTime(iso) {
   return Number.isNaN(d.getTime()) ? '' : timeFmt.format(d);
 }
 
-/** @param {string} iso */
+/**
+ * "dinsdag 1 december 2026 om 10:00", Dutch time.
+ * @param {string} iso
+ */
 export function formatDateTime(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? String(iso ?? '') : fullFmt.format(d);
 }
 
 /**
- * The local calendar day of a timestamp, as a key "YYYY-MM-DD".
+ * The calendar day of a timestamp in the Netherlands, as a key "YYYY-MM-DD".
  * @param {string} iso
  */
 export function dayKey(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return 'onbekend';
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  const part = Object.fromEntries(keyFmt.formatToParts(d).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day}`;
+}
+
+/**
+ * The key of the day before a day key (a calendar step: DST days have 23 or 25 hours).
+ * @param {string} key
+ */
+function dayBefore(key) {
+  const [y, m, d] = key.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
 }
 
 /**
@@ -43,11 +62,9 @@ export function dayLabel(iso, now = new Date()) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return 'Onbekende datum';
   const today = dayKey(now.toISOString());
-  const y = new Date(now);
-  y.setDate(y.getDate() - 1);
   const key = dayKey(iso);
   if (key === today) return 'Vandaag';
-  if (key === dayKey(y.toISOString())) return 'Gisteren';
+  if (key === dayBefore(today)) return 'Gisteren';
   return dayFmt.format(d);
 }
 
@@ -71,11 +88,11 @@ export function messageText(text) {
     const start = /** @type {number} */ (match.index);
     const href = safeHref(raw);
     if (!href) continue;
-    if (start > last) frag.appendChild(document.createTextNode(text.slice(last, start)));
+    if (start > last) frag.appendChild(textNode(text.slice(last, start)));
     frag.appendChild(h('a', { href, target: '_blank', rel: 'noopener noreferrer', text: raw }));
     last = start + raw.length;
   }
-  if (last < text.length) frag.appendChild(document.createTextNode(text.slice(last)));
+  if (last < text.length) frag.appendChild(textNode(text.slice(last)));
   return frag;
 }
 
@@ -107,7 +124,7 @@ export function snippetNodes(snippet) {
   let buf = '';
   const flush = () => {
     if (!buf) return;
-    frag.appendChild(inMark ? h('mark', { text: buf }) : document.createTextNode(buf));
+    frag.appendChild(inMark ? h('mark', { text: buf }) : textNode(buf));
     buf = '';
   };
   for (const ch of snippet ?? '') {

@@ -75,7 +75,7 @@ export function fillMessage(article, m, ctx) {
       : m.retracted === false ? 'bericht verborgen door een moderator' : 'bericht verborgen';
     article.appendChild(h('p', { class: 'body body-hidden', text }));
   } else {
-    const body = h('div', { class: 'body' });
+    const body = h('div', { class: 'body', dir: 'auto' });
     body.appendChild(messageText(m.body ?? ''));
     article.appendChild(body);
   }

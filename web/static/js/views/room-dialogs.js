@@ -112,11 +112,8 @@ export function banDialog(ctx, username, who) {
     onSubmit: async (v) => {
       /** @type {{username: string, reason: string, until?: string}} */
       const body = { username, reason: v.reason };
-      if (v.until) {
-        const d = new Date(v.until);
-        if (Number.isNaN(d.getTime())) throw new Error('De datum klopt niet.');
-        body.until = d.toISOString();
-      }
+      // Sent as typed, without a zone: the server reads it as Dutch time, wherever the browser is.
+      if (v.until) body.until = v.until;
       await api.ban(ctx.slug, body);
       ctx.announcer.say(`${who} is verbannen uit deze kamer.`);
     },

@@ -6,6 +6,7 @@
  */
 import { api } from '../api.js';
 import { formDialog } from '../dialog.js';
+import { visible } from '../bidi.js';
 import { h, replace } from '../dom.js';
 import { dayKey, dayLabel, excerpt } from '../format.js';
 import { countMessages, errorText } from '../i18n.js';
@@ -123,7 +124,7 @@ export class RoomView {
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
       head, this.timeline, this.belowButton, this.typingLine, this.notice, this.composer.el);
     replace(this.main, this.root);
-    document.title = `${name} – Werkplaats`;
+    document.title = `${visible(name)} – Werkplaats`;
   }
 
   /** Subscribe to the store and start loading. */
@@ -271,7 +272,7 @@ export class RoomView {
   renderHeader() {
     const room = this.room;
     if (!room) return;
-    this.topic.textContent = room.topic ?? '';
+    this.topic.textContent = visible(room.topic ?? '');
     this.topic.hidden = !room.topic;
     const flags = [];
     if (room.archived) flags.push('Gearchiveerd: alleen lezen.');
@@ -296,7 +297,7 @@ export class RoomView {
     if (names.length === 1) text = `${names[0]} typt…`;
     else if (names.length === 2) text = `${names[0]} en ${names[1]} typen…`;
     else if (names.length > 2) text = `${names.length} mensen typen…`;
-    this.typingLine.textContent = text;
+    this.typingLine.textContent = visible(text);
   }
 
   /** @param {{kind: string, message?: import('../store.js').Message, type?: string}} d */
@@ -426,7 +427,7 @@ export class RoomView {
           text: p.seq !== undefined ? 'Verzonden' : (p.retryAt && p.retryAt > Date.now() ? 'Even wachten: wordt zo vanzelf verzonden…' : 'Wordt verzonden…'),
         });
       const body = h('div', { class: 'body' });
-      body.textContent = p.body;
+      body.textContent = visible(p.body);
       return h('article', { class: `msg msg-pending${p.status === 'failed' ? ' msg-failed' : ''}`, 'data-client-id': p.client_id, 'aria-label': 'Jouw bericht, nog niet bevestigd' },
         h('header', { class: 'msg-head' }, this.store.user ? authorLine(this.store.user) : null),
         body, status);

@@ -132,7 +132,7 @@ export function renderSearch(main, { store, params }) {
 function hitItem(hit, store) {
   const author = hit.author ?? {};
   const who = author.display_name ?? author.username ?? '';
-  const snippet = h('p', { class: 'snippet' });
+  const snippet = h('p', { class: 'snippet', dir: 'auto' });
   snippet.appendChild(snippetNodes(String(hit.snippet ?? '')));
   const roomName = store.rooms.get(hit.room)?.name ?? hit.room;
   return h('li', { class: 'hit' },

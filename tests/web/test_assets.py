@@ -1,0 +1,84 @@
+"""Versioned static URLs against a real server: immutable files, a revalidated index.html."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+import web.app
+from tests.helpers import running_server
+from web.settings import Settings
+
+# No database involved: SQLite alone.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+VERSIONED = re.compile(r'src="/static/([0-9a-f]{12})/app\.js"')
+
+
+def version_of(page: str) -> str:
+    found = VERSIONED.search(page)
+    assert found, page
+    return found.group(1)
+
+
+async def test_versioned_files_are_cached_for_a_year(
+    server: str, client: httpx.AsyncClient
+) -> None:
+    """index.html points at /static/<hash>/, whose files (and relative imports) are immutable."""
+    page = await client.get(f"{server}/")
+    version = version_of(page.text)
+    assert f'href="/static/{version}/style.css"' in page.text
+    for path in ("app.js", "js/format.js", "js/views/message.js", "style.css"):
+        r = await client.get(f"{server}/static/{version}/{path}")
+        assert r.status_code == 200, path
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+async def test_index_revalidates_with_its_etag(server: str, client: httpx.AsyncClient) -> None:
+    """index.html is `no-cache` with an ETag; the same ETag back gets 304 and no body."""
+    first = await client.get(f"{server}/")
+    assert first.headers["cache-control"] == "no-cache"
+    etag = first.headers["etag"]
+    again = await client.get(f"{server}/", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    other = await client.get(f"{server}/", headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.text == first.text
+
+
+async def test_unversioned_static_still_served_revalidated(
+    server: str, client: httpx.AsyncClient
+) -> None:
+    """The old /static/… URLs keep working, but are never cached without asking."""
+    r = await client.get(f"{server}/static/js/format.js")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-cache"
+
+
+async def test_a_changed_file_changes_the_version(
+    settings: Settings,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One changed byte gives a new prefix and ETag; the old prefix is a 404, not new content."""
+    static = tmp_path / "static"
+    shutil.copytree(web.app.STATIC, static)
+    monkeypatch.setattr(web.app, "STATIC", static)
+    async with running_server(settings) as base:
+        before = await client.get(f"{base}/")
+    (static / "js" / "format.js").write_text(
+        (static / "js" / "format.js").read_text() + "\n// changed\n"
+    )
+    async with running_server(settings) as base:
+        after = await client.get(f"{base}/")
+        old, new = version_of(before.text), version_of(after.text)
+        assert old != new
+        assert after.headers["etag"] != before.headers["etag"]
+        stale = await client.get(f"{base}/static/{old}/js/format.js")
+        assert stale.status_code == 404
+        fresh = await client.get(f"{base}/static/{new}/js/format.js")
+        assert fresh.text.endswith("// changed\n")
