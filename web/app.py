@@ -22,6 +22,7 @@ from rooms.errors import DomainError
 from web import between, ws
 from web.api import meetings, moderation, rooms, search, session
 from web.deps import Services
+from web.headers import SecurityHeaders
 from web.health import healthz, readyz
 from web.middleware import HTTPMiddleware
 from web.openapi import openapi_json
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             500: server_error,
         },
     )
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(HTTPMiddleware)
     return app
 
