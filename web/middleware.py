@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("werkplaats.http")
 
+
 def escape(text: str, limit: int = 200) -> str:
     """User-supplied text for a log line: control characters escaped, length bounded."""
     text = text[:limit]

@@ -12,12 +12,15 @@ import httpx
 import pytest
 import uvicorn
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers import (
     ServerProcess,
     Templates,
     bearer,
+    free_port,
     login,
     make_settings,
+    require,
     running_server,
 )
 from tests.ops.tls import client_context, make_certificate
@@ -179,3 +182,31 @@ async def test_static_and_index_keep_their_caching(
     assert static.status_code == page.status_code == 200
     assert "no-store" not in static.headers.get("cache-control", "")
     assert page.headers["cache-control"] == "no-cache"
+
+
+@pytest.mark.browser
+def test_chromium_refuses_a_websocket_to_another_host(serve: Any) -> None:
+    """In chromium the page may open /ws on its own origin, and no WebSocket elsewhere."""
+    require("chromium", Path(CHROMIUM).exists(), CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    server = serve()
+    other = f"ws://127.0.0.1:{free_port()}/ws"
+    probe = """async (url) => {
+        const seen = [];
+        document.addEventListener('securitypolicyviolation', (e) => seen.push(e.blockedURI));
+        for (const target of [`ws://${location.host}/ws`, url]) {
+            try { new WebSocket(target).onerror = () => {}; } catch (e) { seen.push('threw'); }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return seen;
+    }"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            page = browser.new_page()
+            page.goto(f"{server.url}/", timeout=20_000)
+            refused = page.evaluate(probe, other)
+        finally:
+            browser.close()
+    assert refused and all(other.removesuffix("/ws") in uri or uri == "threw" for uri in refused)
