@@ -22,6 +22,7 @@ from web import between, ws
 from web.api import meetings, moderation, rooms, search, session
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.deps import Services
+from web.headers import SecurityHeaders
 from web.health import healthz, readyz
 from web.middleware import HTTPMiddleware
 from web.openapi import openapi_json
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             500: server_error,
         },
     )
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(HTTPMiddleware)
     return app
 

@@ -111,6 +111,8 @@ def demo_logins() -> list[tuple[str, str, str]]:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from web.proxies import forwarded_allow_ips
+
     if args.workers > 1 and not settings.uses_redis:
         return fail(
             f"--workers {args.workers} needs a broker shared by the processes: "
@@ -142,7 +144,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
         # X-Forwarded-For/-Proto only from the proxies named (uvicorn's default trusts loopback).
         proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=list(settings.trusted_proxies) or "",
+        forwarded_allow_ips=forwarded_allow_ips(settings.trusted_proxies),
         server_header=False,
         http="web.guard:GuardedHttpToolsProtocol",
         ws="web.wsclose:ClosingSansIOProtocol",

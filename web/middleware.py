@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware: security headers and one structured log line per request."""
+"""Pure-ASGI middleware: one structured log line per request (headers: web/headers.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,6 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("werkplaats.http")
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'self'; object-src 'none'"
-)
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
 
 
 def escape(text: str, limit: int = 200) -> str:
@@ -44,8 +31,6 @@ class HTTPMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
             await send(message)
 
         try:
