@@ -101,10 +101,10 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[tuple[WebSocket, Any]]:
 # -- the checks --------------------------------------------------------------------------
 
 
-def test_the_checked_versions_are_the_installed_ones() -> None:
-    """The version table names what is installed (after `make lock`, check and update it)."""
-    installed = {name: importlib.metadata.version(name) for name in internals.CHECKED}
-    assert installed == internals.CHECKED
+def test_the_installed_versions_pass_the_version_check() -> None:
+    """What the lock installs is the checked release or a later patch of it."""
+    for name in internals.CHECKED:
+        internals.check_version(name, importlib.metadata.version(name))
 
 
 def test_the_installed_uvicorn_passes_the_check() -> None:
