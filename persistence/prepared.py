@@ -7,10 +7,18 @@ from operator import itemgetter
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Connection
+from sqlalchemy import BindParameter, Connection, TupleType
 from sqlalchemy.exc import DBAPIError
 
 from persistence.db import Database
+
+
+def _bind_processor(bind: BindParameter[Any], dialect: Any) -> Any:
+    """The processor SQLAlchemy applies to this parameter's values, or None."""
+    if bind.expanding or isinstance(bind.type, TupleType):
+        # Expanded at execution (IN lists, tuples): a text built once cannot hold them.
+        raise ValueError(f"Prepared: parameter {bind.key!r} is expanding; not supported")
+    return bind.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +56,24 @@ class Prepared:
         self._forms: dict[type, _Form] = {}
 
     def _compile(self, dialect: Any) -> _Form:
+        # Documented interface only: the compiled statement's parameter order and
+        # BindParameters, the statement's selected columns, and each type's processors for
+        # the dialect, as SQLAlchemy's own execution caches them (`TypeEngine.dialect_impl`).
         compiled: Any = self.statement.compile(dialect=dialect)
         names = list(compiled.positiontup or ())
-        processors = compiled._bind_processors
+        binds = [_bind_processor(compiled.binds[name], dialect) for name in names]
+        selected = getattr(self.statement, "selected_columns", ())
         results = [
             (i, process)
-            for i, column in enumerate(compiled._result_columns)
-            if (process := column.type._cached_result_processor(dialect, None)) is not None
+            for i, column in enumerate(selected)
+            if (process := column.type.dialect_impl(dialect).result_processor(dialect, None))
+            is not None
         ]
         columns = [i for i, _ in results]
         form = _Form(
             sql=str(compiled.string),
             names=names,
-            binds=[processors.get(name) for name in names],
+            binds=binds,
             results=results,
             asyncpg=dialect.driver == "asyncpg",
             processed=itemgetter(*columns) if columns else None,

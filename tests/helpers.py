@@ -166,18 +166,22 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[str]:
-    """A real uvicorn server in this process on a free loopback port; yields its base URL."""
+async def running_server(settings: Settings, **options: Any) -> AsyncIterator[str]:
+    """A real uvicorn server in this process on a free loopback port; yields its base URL.
+    `options` add to or replace uvicorn's (e.g. `http=` a protocol class)."""
     config = uvicorn.Config(
         create_app(settings),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        access_log=False,
-        ws_per_message_deflate=False,
-        ws_max_size=settings.max_frame_bytes,
-        ws="web.wsclose:ClosingSansIOProtocol",
-        lifespan="on",
+        **{
+            "host": "127.0.0.1",
+            "port": 0,
+            "log_level": "warning",
+            "access_log": False,
+            "ws_per_message_deflate": False,
+            "ws_max_size": settings.max_frame_bytes,
+            "ws": "web.wsclose:ClosingSansIOProtocol",
+            "lifespan": "on",
+            **options,
+        },
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

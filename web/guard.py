@@ -20,7 +20,7 @@ import logging
 import os
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from web.internals import HttpToolsProtocol, check_subclass
 
 log = logging.getLogger("werkplaats.http")
 
@@ -33,7 +33,11 @@ BODY_TIMEOUT = float(os.environ.get("WERKPLAATS_BODY_TIMEOUT_SECONDS") or 30.0)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """`HttpToolsProtocol` that drops a connection whose request head or body is late."""
+    """`HttpToolsProtocol` that drops a connection whose request head or body is late.
+
+    It overrides uvicorn's callbacks (named in `web.internals`) and keeps its own state:
+    the transport it was given and the timer, on the running loop.
+    """
 
     head_timeout = HEAD_TIMEOUT
     body_timeout = BODY_TIMEOUT
@@ -41,10 +45,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._guarded: asyncio.Transport | None = None
 
     def _arm(self, what: str, seconds: float) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._too_late, what, seconds)
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(seconds, self._too_late, what, seconds)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
@@ -53,12 +59,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _too_late(self, what: str, seconds: float) -> None:
         self._deadline = None
-        client = f"{self.client[0]}:{self.client[1]}" if self.client else "-"
+        transport = self._guarded
+        if transport is None:
+            return
+        peer = transport.get_extra_info("peername")
+        client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else "-"
         log.warning("http: request %s not complete after %.0fs; closed %s", what, seconds, client)
-        self.transport.close()
+        transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._guarded = transport
         self._arm("head", self.head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -81,3 +92,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
         super().handle_websocket_upgrade()
+
+
+check_subclass(GuardedHttpToolsProtocol)

@@ -10,16 +10,11 @@ a time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.protocol import OPEN as WS_OPEN
 
 from chat.connection import ClientConnection
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
@@ -27,6 +22,7 @@ from chat.protocol import ProtocolError
 from persistence.events import author_wire
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
+from web import internals
 from web.api.session import user_wire
 from web.auth import authenticate_arrival, origin_allowed
 from web.deps import Services, services
@@ -108,172 +104,27 @@ class StarletteSocket:
             await self.websocket.close(code, reason)
 
     def abort(self) -> None:
-        """Drop the TCP connection when not even a close frame can be written.
-
-        ASGI has no abort, so the server's transport is looked up behind the `send`
-        callable (uvicorn's protocol method, wrapped in Starlette's closures).
-        """
-        transport = _find_transport(self.websocket._send)
-        if transport is not None:
-            transport.abort()
+        """Drop the TCP connection when not even a close frame can be written."""
+        internals.abort(self.websocket)
 
     def direct(self) -> DirectWriter | None:
-        """Write frames straight to uvicorn's transport, when uvicorn's sans-I/O protocol
-        (without compression) serves this socket; else None (the ASGI `send` path)."""
-        proto = _find_sansio(self.websocket._send)
-        if proto is None or proto.conn.extensions:
-            return None
-        return SansIODirect(proto)
-
-
-class SansIODirect:
-    """The `chat.outbound.DirectWriter` of uvicorn's `WebSocketsSansIOProtocol`.
-
-    A server frame is unmasked, so its bytes are the same for every recipient: they are
-    built once per text (see `text_frame`) and written to the transport, skipping the
-    ASGI `send` chain. Uvicorn's own state stays right: outside fragmentation (which we
-    never use) and compression (off, checked) its `send` does exactly this, and `ready`
-    holds back whenever it would refuse or wait: the close handshake begun by either side,
-    a lost connection, a paused transport (flow control; the queue takes over).
-    """
-
-    __slots__ = ("proto",)
-
-    def __init__(self, proto: WebSocketsSansIOProtocol) -> None:
-        self.proto = proto
-        # Uvicorn keeps the handshake's request and response (headers, ~4 KiB) for the
-        # connection's lifetime, but reads them only up to the accept, which is past.
-        if proto.handshake_complete:
-            proto.request = None  # type: ignore[assignment]
-            proto.response = None  # type: ignore[assignment]
-        # Its receive queue is an asyncio.Queue: four deques and an Event, ~3 KiB on each
-        # idle connection. An `Inbox` does what uvicorn asks of it in ~0.2 KiB. Swapped only
-        # while nobody waits on the old one (set-up runs before the endpoint reads).
-        queue = proto.queue
-        if isinstance(queue, asyncio.Queue) and not getattr(queue, "_getters", True):
-            proto.queue = Inbox(list(getattr(queue, "_queue", ())))  # type: ignore[assignment]
-
-    def ready(self) -> bool:
-        proto = self.proto
-        return (
-            proto.writable.is_set()
-            and not proto.close_sent
-            and not proto.disconnected
-            and proto.conn.state is WS_OPEN
-            and not proto.transport.is_closing()
-        )
-
-    def write_text(self, data: str) -> None:
-        self.proto.transport.write(text_frame(data))
-
-
-class Inbox:
-    """What uvicorn's sans-I/O protocol uses of its receive queue (`put_nowait`, `get`,
-    `empty`), with one reader (the endpoint's task) and no bound (uvicorn pauses reading
-    the socket itself while a message waits)."""
-
-    __slots__ = ("items", "waiter")
-
-    def __init__(self, items: list[Any]) -> None:
-        self.items = items
-        self.waiter: asyncio.Future[None] | None = None
-
-    def put_nowait(self, item: Any) -> None:
-        self.items.append(item)
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def get(self) -> Any:
-        while not self.items:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        return self.items.pop(0)
-
-    def empty(self) -> bool:
-        return not self.items
-
-    def qsize(self) -> int:
-        return len(self.items)
-
-
-class _LastFrame:
-    """The last text framed, with its bytes: a fan-out frames each event once."""
-
-    __slots__ = ("data", "text")
-
-    def __init__(self) -> None:
-        self.text: str | None = None
-        self.data = b""
-
-
-_last_frame = _LastFrame()
-
-
-def text_frame(text: str) -> bytes:
-    """The bytes of one unmasked, final WebSocket text frame (RFC 6455 section 5.2)."""
-    last = _last_frame
-    # Identity, not equality: the fan-out offers the same str object to every recipient,
-    # and a different object of equal text costs a comparison as long as the encoding.
-    if last.text is text:
-        return last.data
-    payload = text.encode()
-    n = len(payload)
-    if n < 126:
-        head = bytes((0x81, n))
-    elif n < 65536:
-        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
-    else:
-        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
-    last.text = text
-    last.data = head + payload
-    return last.data
-
-
-def _find_sansio(send: Any) -> WebSocketsSansIOProtocol | None:
-    owner = _find_owner(send, lambda o: isinstance(o, WebSocketsSansIOProtocol))
-    return owner if isinstance(owner, WebSocketsSansIOProtocol) else None
-
-
-def _find_transport(send: Any) -> Any:
-    owner = _find_owner(send, lambda o: hasattr(getattr(o, "transport", None), "abort"))
-    return None if owner is None else owner.transport
-
-
-def _find_owner(send: Any, wanted: Callable[[Any], bool], depth: int = 0) -> Any:
-    """The object behind the ASGI `send` callable (uvicorn's protocol method, wrapped in
-    Starlette's closures) that `wanted` accepts, or None."""
-    owner = getattr(send, "__self__", None)
-    if owner is not None and wanted(owner):
-        return owner
-    if depth > 8:
-        return None
-    for cell in getattr(send, "__closure__", None) or ():
-        with contextlib.suppress(ValueError):
-            found = _find_owner(cell.cell_contents, wanted, depth + 1)
-            if found is not None:
-                return found
-    return None
+        """Write frames straight to uvicorn's transport when it can (see `web.internals`);
+        else None (the ASGI `send` path)."""
+        return internals.direct_writer(self.websocket)
 
 
 async def refuse(
     websocket: WebSocket, code: str, message: str, status: int, retry_after: float | None = None
 ) -> None:
-    """Answer the upgrade with an HTTP error; servers without the denial extension say 403."""
+    """Answer the upgrade with an HTTP error; servers without the denial extension say 403.
+
+    Since 0.55 uvicorn counts the denial as the end of the handshake, so a refusal logs no
+    ERROR (it did for each wrong token before; tests/web/test_internals.py holds it to that).
+    """
     try:
         await websocket.send_denial_response(error_response(code, message, status, retry_after))
     except RuntimeError:
         await websocket.close(1008, message)
-        return
-    # Uvicorn's sans-I/O protocol (0.54) does not count a denial as the end of the handshake
-    # and logs "ASGI callable returned without completing handshake." at ERROR for every
-    # refusal: alerts on each wrong token, a flood under overload (uvicorn PR #3138, open).
-    proto = _find_sansio(websocket._send)
-    if proto is not None and proto.close_sent:
-        proto.handshake_complete = True
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:

@@ -7,17 +7,18 @@ answered with a TCP reset, which can overtake the close frame: the client sees t
 connection drop (1006) instead of the code it was sent. `ClosingSansIOProtocol` fails the
 connection as RFC 6455 §7.1.7 and `websockets`' own server do: the close frame, then a
 half-close (FIN), then it reads and discards until the client's FIN, or for
-`close_timeout` at most, and only then closes the socket.
+`close_timeout` at most, and only then closes the socket. What it does to uvicorn's state
+is in `web.internals.fail_without_reset`.
 
 `werkplaats serve` selects it with `uvicorn.run(ws="web.wsclose:ClosingSansIOProtocol")`.
 """
 
 from __future__ import annotations
 
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from web.internals import SansIOProtocol, check_subclass, fail_without_reset
 
 
-class ClosingSansIOProtocol(WebSocketsSansIOProtocol):
+class ClosingSansIOProtocol(SansIOProtocol):
     """`WebSocketsSansIOProtocol` that half-closes a failed connection and drains it."""
 
     failed = False
@@ -27,20 +28,7 @@ class ClosingSansIOProtocol(WebSocketsSansIOProtocol):
         if self.failed:
             return
         self.failed = True
-        close = self.conn.close_sent
-        assert close is not None
-        self.queue.put_nowait(
-            {"type": "websocket.disconnect", "code": close.code, "reason": close.reason}
-        )
-        self.transport.write(b"".join(self.conn.data_to_send()))
-        self.close_sent = True
-        if not self.transport.can_write_eof():
-            self.transport.close()
-            return
-        self.transport.write_eof()
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
-        # The client's FIN ends it sooner: `eof_received` returns None, so the transport
-        # closes itself; `connection_lost` cancels this timer.
-        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+        fail_without_reset(self)
+
+
+check_subclass(ClosingSansIOProtocol)

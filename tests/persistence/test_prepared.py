@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from typing import Any
+
 import pytest
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Connection, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from persistence import backlog, handshake
+from persistence.accounts import create_session
 from persistence.db import Database
-from persistence.models import Room
+from persistence.models import Room, User, utcnow
 from persistence.prepared import Prepared
+from tests.persistence.test_handshake import _history
 
 _TOPIC = Prepared(select(Room.topic).where(Room.slug == bindparam("slug")))
 _BROKEN = Prepared(text("SELECT * FROM no_such_table"))
@@ -59,3 +66,57 @@ async def test_a_first_read_outside_autocommit_is_inside_the_transaction(
         second = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
         await conn.rollback()
     assert first == second
+
+
+def _statements(conn: Connection, ids: dict[str, Any]) -> list[tuple[Prepared, dict[str, Any]]]:
+    """Every prepared statement of `persistence`, with parameters that find rows whose
+    processed columns (dates, booleans) are set."""
+    amy, theme = ids["amy"], ids["theme-one"]
+    now = utcnow()
+    pairs: list[tuple[Prepared, dict[str, Any]]] = [
+        (handshake._LOGIN, {"token_hash": "a" * 64, "now": now}),
+        (handshake._ACTOR, {"user_id": amy}),
+        (handshake._ROOM_ACCESS, {"slug": "meeting-one", "user_id": amy}),
+        (handshake._ROOMS, {"user_id": amy}),
+        (handshake._MEETINGS, {}),
+        (backlog._EVENTS, {"room_id": theme, "after": 0, "upto": 100}),
+    ]
+    pattern = handshake._mention_pattern("amy")
+    if conn.dialect.name == "sqlite":
+        windows = json.dumps([[theme, 0, 8], [ids["area-a"], 0, 8]])
+        params = {"windows": windows, "user_id": amy, "pattern": pattern}
+        pairs.append((handshake._UNREAD_SQLITE, params))
+    else:
+        params = {"user_id": amy, "pattern": pattern, "every_area": False, "areas": [theme]}
+        pairs.append((handshake._ROOMS_UNREAD_PG, params))
+    return pairs
+
+
+def _compare(
+    conn: Connection, ids: dict[str, Any], normal: dict[int, list[tuple[Any, ...]]]
+) -> None:
+    for n, (prepared, params) in enumerate(_statements(conn, ids)):
+        got = [tuple(r) for r in prepared.rows(conn, params)]
+        if n not in normal:
+            normal[n] = [tuple(r) for r in conn.execute(prepared.statement, params)]
+        assert got == normal[n], prepared.statement
+        assert got, f"no rows to compare for {prepared.statement}"
+
+
+async def test_every_prepared_statement_gives_what_sqlalchemy_gives(database: Database) -> None:
+    """Each of `persistence`'s prepared statements, its parameters and columns converted by
+    the processors `Prepared` takes from SQLAlchemy's documented type interface, gives the
+    rows SQLAlchemy's own execution gives (dates, booleans included), on every path."""
+    await _history(database)
+    async with database.write() as s:
+        users = {u.username: u.id for u in (await s.execute(select(User))).scalars()}
+        rooms = {r.slug: r.id for r in (await s.execute(select(Room))).scalars()}
+        await create_session(s, users["amy"], "a" * 64, utcnow() + timedelta(days=1))
+    ids = {**users, **rooms}
+    normal: dict[int, list[tuple[Any, ...]]] = {}
+    async with database.engine.connect() as conn:
+        await conn.run_sync(_compare, ids, normal)
+    if not database.is_sqlite:
+        # The set-up reads' path: straight on the asyncpg connection, in autocommit.
+        async with database.held(autocommit=True) as conn:
+            await conn.run_sync(_compare, ids, normal)

@@ -16,7 +16,7 @@ from chat.outbound import Outbound
 from chat.presence import MemoryPresence
 from tests.helpers import make_settings, running_server
 from tests.realtime.conftest import OpenClient
-from web import ws
+from web import internals
 
 ROOM = "theme-one"
 
@@ -27,14 +27,14 @@ async def test_concurrent_publishers_reach_every_subscriber_in_order_once_by_dir
     """Three senders at once, five watchers: each watcher sees 1…N exactly once, in order,
     and the frames went out by the direct path (counted in this in-process server)."""
     writes = 0
-    original = ws.SansIODirect.write_text
+    original = internals.SansIODirect.write_text
 
-    def counting(self: ws.SansIODirect, data: str) -> None:
+    def counting(self: internals.SansIODirect, data: str) -> None:
         nonlocal writes
         writes += 1
         original(self, data)
 
-    monkeypatch.setattr(ws.SansIODirect, "write_text", counting)
+    monkeypatch.setattr(internals.SansIODirect, "write_text", counting)
     settings = make_settings(db_url, send_burst=1000, send_rate=1000)
     async with running_server(settings) as base:
         senders = [await open_client(base, u) for u in ("ann", "amy", "bob")]
@@ -59,12 +59,12 @@ async def test_concurrent_publishers_reach_every_subscriber_in_order_once_by_dir
 async def test_frames_are_framed_once_per_text() -> None:
     """The same str object is framed once; the bytes are a valid unmasked text frame."""
     text = "x" * 200
-    first = ws.text_frame(text)
-    assert ws.text_frame(text) is first
+    first = internals.text_frame(text)
+    assert internals.text_frame(text) is first
     assert first[:4] == bytes((0x81, 126, 0, 200)) and first[4:] == text.encode()
-    assert ws.text_frame("hé") == bytes((0x81, 3)) + "hé".encode()
+    assert internals.text_frame("hé") == bytes((0x81, 3)) + "hé".encode()
     big = "y" * 70_000
-    assert ws.text_frame(big)[:10] == bytes((0x81, 127)) + (70_000).to_bytes(8, "big")
+    assert internals.text_frame(big)[:10] == bytes((0x81, 127)) + (70_000).to_bytes(8, "big")
 
 
 class FlakyDirect:

@@ -109,7 +109,7 @@ class _Errors(logging.Handler):
 @pytest.mark.usefixtures("slow_set_ups")
 async def test_refused_upgrades_log_no_error(settings: Settings, client: httpx.AsyncClient) -> None:
     """401, 403 and 503 at the upgrade are answers, not server errors: nothing at ERROR
-    (uvicorn's sans-I/O protocol logged one for each refusal, see `web.ws.refuse`)."""
+    (uvicorn's sans-I/O protocol logged one for each refusal before 0.55)."""
     handler = _Errors()
     errors = handler.records
     async with running_server(msgspec.structs.replace(settings, ws_setups=1)) as base:

@@ -1,0 +1,359 @@
+"""Every use of a dependency's undocumented internals, in one place, pinned and checked.
+
+Only uvicorn's internals are relied on; everything else the project uses of its
+dependencies is documented interface. Checked against (uv.lock):
+
+    uvicorn 0.55.0 (a later 0.55.x passes; pyproject.toml caps the range below 0.56)
+
+What is relied on, and why:
+- `WebSocketsSansIOProtocol` (uvicorn.protocols.websockets.websockets_sansio_impl):
+  - `handle_connect` sets `scope`, then `run_asgi` runs the app with it: `SansIOProtocol`
+    puts itself (a weak reference) in the scope's `extensions`, so that `/ws` finds the
+    protocol behind its WebSocket without walking Starlette's closures;
+  - its state, set in `__init__`: `conn` (websockets' `ServerProtocol`), `transport`,
+    `writable` (an Event cleared while the transport is paused), `close_sent`,
+    `disconnected`, `handshake_complete`, `read_paused`, `close_timer`, `close_timeout`,
+    `loop`, and `queue`, of which uvicorn uses only `put_nowait`, `get` and `empty`:
+    `SansIODirect` writes frames straight to the transport when uvicorn's own `send`
+    would write them at once (the real-time fan-out's fast path) and swaps the queue for
+    a smaller `Inbox`; it drops `request` and `response` (set in `handle_connect`, read
+    only up to the accept); `abort` aborts the transport (ASGI has no abort);
+  - `handle_parser_exception` is called when the client breaks the protocol:
+    `fail_without_reset` replaces it (web/wsclose.py).
+- `HttpToolsProtocol` (uvicorn.protocols.http.httptools_impl): web/guard.py overrides
+  `connection_made`, `connection_lost`, httptools' parser callbacks `on_message_begin`,
+  `on_headers_complete`, `on_message_complete`, and `handle_websocket_upgrade`, and adds
+  attributes of its own, which must not be uvicorn's.
+- Not private: Starlette (the ASGI scope only), websockets (its documented Sans-I/O
+  `ServerProtocol`: `state`, `extensions`, `close_sent`, `data_to_send`), SQLAlchemy
+  (persistence/prepared.py: `compiled.positiontup`, `compiled.binds`,
+  `selected_columns`, `TypeEngine.dialect_impl`, `bind_processor`, `result_processor`).
+  Their versions are named here because they were checked together.
+
+Why one module in `web`: with the SQLAlchemy pieces replaced by documented interface,
+only uvicorn's remain, and `persistence` must not import uvicorn; so nothing private is
+left for `persistence`, and the layering holds.
+
+On import the installed uvicorn must be of the checked minor release (a patch release
+newer than the one checked is accepted) and each class must still have what is relied on;
+otherwise `InternalsChanged`, naming the attribute and the version, is raised and the
+server does not start, rather than run on a guess or silently take a slower path.
+tests/web/test_internals.py exercises each reliance through a real server; the upgrade
+procedure is in docs/internals.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+import uvicorn
+from starlette.websockets import WebSocket
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import OPEN as WS_OPEN
+
+__all__ = [
+    "CHECKED",
+    "HttpToolsProtocol",
+    "InternalsChanged",
+    "SansIODirect",
+    "SansIOProtocol",
+    "abort",
+    "check_subclass",
+    "direct_writer",
+    "fail_without_reset",
+    "text_frame",
+]
+
+# The release whose internals this module was checked against; a later patch release of
+# it passes, another minor release is refused. pyproject.toml caps uvicorn's range to match,
+# so `make lock` cannot move past it by accident. Starlette, websockets and SQLAlchemy are
+# used through documented interfaces only.
+CHECKED = {"uvicorn": "0.55.0"}
+
+# The key of the scope's `extensions` under which `SansIOProtocol` offers itself.
+EXTENSION = "werkplaats.sansio"
+
+
+class InternalsChanged(RuntimeError):
+    """A dependency no longer has (in this version) what this module relies on."""
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """The leading numbers of a version: "0.56.0rc1" -> (0, 56, 0)."""
+    numbers: list[int] = []
+    for part in version.split("."):
+        digits = re.match(r"\d+", part)
+        if digits is None:
+            break
+        numbers.append(int(digits.group()))
+        if digits.end() != len(part):
+            break
+    return tuple(numbers)
+
+
+def check_version(name: str, installed: str) -> None:
+    """Raise unless `installed` is the checked version of `name` or a later patch of it."""
+    checked = version_tuple(CHECKED[name])
+    if not checked <= version_tuple(installed) < (checked[0], checked[1] + 1):
+        raise InternalsChanged(
+            f"{name} {installed} is not a version web/internals.py was checked against "
+            f"({CHECKED[name]}, or a later {checked[0]}.{checked[1]}.x): see docs/internals.md"
+        )
+
+
+# (class, method, names the method must still use): the state and calls relied on.
+RELIED: list[tuple[type, str, tuple[str, ...]]] = [
+    (
+        WebSocketsSansIOProtocol,
+        "__init__",
+        (
+            "conn",
+            "queue",
+            "transport",
+            "writable",
+            "close_sent",
+            "disconnected",
+            "handshake_complete",
+            "read_paused",
+            "close_timer",
+            "close_timeout",
+            "loop",
+        ),
+    ),
+    (WebSocketsSansIOProtocol, "handle_connect", ("request", "response", "scope", "run_asgi")),
+    (WebSocketsSansIOProtocol, "run_asgi", ("app", "scope")),
+    (WebSocketsSansIOProtocol, "receive", ("queue", "get", "empty")),
+    (WebSocketsSansIOProtocol, "data_received", ("handle_parser_exception",)),
+    (WebSocketsSansIOProtocol, "handle_parser_exception", ("close_sent", "queue")),
+    (WebSocketsSansIOProtocol, "connection_lost", ("close_timer", "disconnected")),
+    (HttpToolsProtocol, "connection_made", ("transport",)),
+    (HttpToolsProtocol, "connection_lost", ()),
+    (HttpToolsProtocol, "data_received", ("handle_websocket_upgrade",)),
+    (HttpToolsProtocol, "on_message_begin", ()),
+    (HttpToolsProtocol, "on_headers_complete", ()),
+    (HttpToolsProtocol, "on_message_complete", ()),
+    (HttpToolsProtocol, "handle_websocket_upgrade", ("transport",)),
+]
+
+
+def check_uses(cls: type, method: str, names: Iterable[str], version: str) -> None:
+    """Raise unless `cls.method` exists and still uses each of `names`."""
+    code = getattr(getattr(cls, method, None), "__code__", None)
+    if code is None:
+        raise InternalsChanged(
+            f"uvicorn {version}: {cls.__name__}.{method} is gone "
+            f"(checked against {CHECKED['uvicorn']}): see docs/internals.md"
+        )
+    missing = [name for name in names if name not in code.co_names]
+    if missing:
+        raise InternalsChanged(
+            f"uvicorn {version}: {cls.__name__}.{method} no longer uses {', '.join(missing)} "
+            f"(checked against {CHECKED['uvicorn']}): see docs/internals.md"
+        )
+
+
+def check_subclass(cls: type, version: str = uvicorn.__version__) -> None:
+    """Raise if a subclass of ours defines a name its uvicorn base has, other than the
+    methods it overrides on purpose (those in `RELIED`): an upgrade adding such a name
+    would have the two step on each other's state."""
+    base = next(b for b in cls.__mro__[1:] if b.__module__.startswith("uvicorn."))
+    hooks = {method for owner, method, _ in RELIED if owner is base}
+    init = getattr(cls.__dict__.get("__init__"), "__code__", None)
+    ours = {name for name in cls.__dict__ if not name.startswith("__")}
+    ours |= {name for name in (init.co_names if init else ()) if name.startswith("_")}
+    theirs = set(dir(base)) | set(base.__dict__["__init__"].__code__.co_names)
+    clash = sorted(name for name in ours - hooks if name in theirs and not name.startswith("__"))
+    if clash:
+        raise InternalsChanged(
+            f"uvicorn {version}: {base.__name__} now has {', '.join(clash)}, which "
+            f"{cls.__module__}.{cls.__name__} defines too: see docs/internals.md"
+        )
+
+
+def check(version: str = uvicorn.__version__) -> None:
+    """Everything relied on is there in the installed uvicorn; else `InternalsChanged`."""
+    check_version("uvicorn", version)
+    for cls, method, names in RELIED:
+        check_uses(cls, method, names, version)
+    if not inspect.iscoroutinefunction(WebSocketsSansIOProtocol.run_asgi):
+        raise InternalsChanged(f"uvicorn {version}: run_asgi is no longer a coroutine")
+
+
+check()
+
+
+class SansIOProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O protocol that offers itself to the app in the scope's
+    `extensions` (by weak reference: the scope creates no cycle through it)."""
+
+    async def run_asgi(self) -> None:
+        self.scope["extensions"][EXTENSION] = {"protocol": weakref.ref(self)}
+        await super().run_asgi()
+
+
+check_subclass(SansIOProtocol)
+
+
+def protocol_of(websocket: WebSocket) -> WebSocketsSansIOProtocol | None:
+    """The protocol serving `websocket`, if it is a `SansIOProtocol`; else None."""
+    offered: Any = websocket.scope.get("extensions", {}).get(EXTENSION)
+    if offered is None:
+        return None
+    proto: WebSocketsSansIOProtocol | None = offered["protocol"]()
+    return proto
+
+
+def abort(websocket: WebSocket) -> None:
+    """Drop the TCP connection (ASGI has no abort), when the protocol is known."""
+    proto = protocol_of(websocket)
+    if proto is not None:
+        proto.transport.abort()
+
+
+def direct_writer(websocket: WebSocket) -> SansIODirect | None:
+    """The direct writer of `websocket` when a `SansIOProtocol` without compression serves
+    it; else None (the ASGI `send` path)."""
+    proto = protocol_of(websocket)
+    if proto is None or proto.conn.extensions:
+        return None
+    return SansIODirect(proto)
+
+
+class SansIODirect:
+    """The `chat.outbound.DirectWriter` of uvicorn's `WebSocketsSansIOProtocol`.
+
+    A server frame is unmasked, so its bytes are the same for every recipient: they are
+    built once per text (see `text_frame`) and written to the transport, skipping the
+    ASGI `send` chain. Uvicorn's own state stays right: outside fragmentation (which we
+    never use) and compression (off, checked) its `send` does exactly this, and `ready`
+    holds back whenever it would refuse or wait: the close handshake begun by either side,
+    a lost connection, a paused transport (flow control; the queue takes over).
+    """
+
+    __slots__ = ("proto",)
+
+    def __init__(self, proto: WebSocketsSansIOProtocol) -> None:
+        self.proto = proto
+        # Uvicorn keeps the handshake's request and response (headers, ~4 KiB) for the
+        # connection's lifetime, but reads them only up to the accept, which is past.
+        if proto.handshake_complete:
+            proto.request = None  # type: ignore[assignment]
+            proto.response = None  # type: ignore[assignment]
+        # Its receive queue is an asyncio.Queue: four deques and an Event, ~3 KiB on each
+        # idle connection. An `Inbox` does what uvicorn asks of it in ~0.2 KiB. Nobody
+        # waits on the old one: its one reader is the endpoint's task, which is here.
+        queue = proto.queue
+        if isinstance(queue, asyncio.Queue):
+            items = []
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            proto.queue = Inbox(items)  # type: ignore[assignment]
+
+    def ready(self) -> bool:
+        proto = self.proto
+        return (
+            proto.writable.is_set()
+            and not proto.close_sent
+            and not proto.disconnected
+            and proto.conn.state is WS_OPEN
+            and not proto.transport.is_closing()
+        )
+
+    def write_text(self, data: str) -> None:
+        self.proto.transport.write(text_frame(data))
+
+
+class Inbox:
+    """What uvicorn's sans-I/O protocol uses of its receive queue (`put_nowait`, `get`,
+    `empty`), with one reader (the endpoint's task) and no bound (uvicorn pauses reading
+    the socket itself while a message waits)."""
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self.items.append(item)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.pop(0)
+
+    def empty(self) -> bool:
+        return not self.items
+
+    def qsize(self) -> int:
+        return len(self.items)
+
+
+class _LastFrame:
+    """The last text framed, with its bytes: a fan-out frames each event once."""
+
+    __slots__ = ("data", "text")
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.data = b""
+
+
+_last_frame = _LastFrame()
+
+
+def text_frame(text: str) -> bytes:
+    """The bytes of one unmasked, final WebSocket text frame (RFC 6455 section 5.2)."""
+    last = _last_frame
+    # Identity, not equality: the fan-out offers the same str object to every recipient,
+    # and a different object of equal text costs a comparison as long as the encoding.
+    if last.text is text:
+        return last.data
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x81, n))
+    elif n < 65536:
+        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    last.text = text
+    last.data = head + payload
+    return last.data
+
+
+def fail_without_reset(proto: WebSocketsSansIOProtocol) -> None:
+    """Fail the connection as RFC 6455 section 7.1.7 says: the close frame websockets
+    queued, a half-close, then read and discard until the client's FIN (or
+    `close_timeout`) before closing the socket (see web/wsclose.py)."""
+    close = proto.conn.close_sent
+    assert close is not None
+    proto.queue.put_nowait(
+        {"type": "websocket.disconnect", "code": close.code, "reason": close.reason}
+    )
+    transport = proto.transport
+    transport.write(b"".join(proto.conn.data_to_send()))
+    proto.close_sent = True
+    if not transport.can_write_eof():
+        transport.close()
+        return
+    transport.write_eof()
+    if proto.read_paused:
+        proto.read_paused = False
+        transport.resume_reading()
+    # The client's FIN ends it sooner: `eof_received` returns None, so the transport
+    # closes itself; `connection_lost` cancels this timer.
+    proto.close_timer = proto.loop.call_later(proto.close_timeout, transport.close)
