@@ -171,6 +171,11 @@ class ClientConnection:
         self.actor = actor
         self.actor_read_at = time.monotonic()
 
+    def refreshed(self, actor: Actor) -> None:
+        """The user's permissions as just read from the database."""
+        self.actor = actor
+        self.actor_read_at = time.monotonic()
+
     async def _dispatch(self, frame: protocol.ClientFrame) -> None:
         if not isinstance(frame, protocol.Ping):
             await self._fresh_actor()
