@@ -110,9 +110,9 @@ async def closed_1008(client: Client) -> None:
             await asyncio.sleep(0.02)
 
 
-async def subscribed(*clients: Client) -> None:
+async def subscribed(*clients: Client, room: str = ROOM) -> None:
     for client in clients:
-        await client.subscribe(ROOM, since=None)
+        await client.subscribe(room, since=None)
 
 
 @pytest.fixture
@@ -215,11 +215,15 @@ async def test_load_with_a_lower_role_removes(
 
 
 async def clients_on(
-    open_client: OpenClient, servers: list[ServerProcess], username: str, **options: Any
+    open_client: OpenClient,
+    servers: list[ServerProcess],
+    username: str,
+    room: str = ROOM,
+    **options: Any,
 ) -> list[Client]:
-    """One subscribed connection of the user on each server."""
+    """One connection of the user on each server, subscribed to the room."""
     found = [await open_client(s.url, username, **options) for s in servers]
-    await subscribed(*found)
+    await subscribed(*found, room=room)
     return found
 
 
@@ -264,11 +268,11 @@ async def test_every_path_reaches_both_processes_through_redis(
     await werkplaats(env, "load", str(community))
     await cut_off(mo, rita, ada, "role_changed")
 
-    bob = await clients_on(open_client, servers, "ann", reconnect=False)
-    await werkplaats(env, "users", "disable", "ann")
+    bob = await clients_on(open_client, servers, "bob", "theme-one", reconnect=False)
+    await werkplaats(env, "users", "disable", "bob")
     for client in bob:
         await closed_1008(client)
-    await room_goes_on(rita, ada, "zonder ann")
+    await room_goes_on(rita, ada, "zonder bob")
 
 
 @pytest.mark.slow
