@@ -19,8 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
 
 from chat.client import Client, ClientError, Frame
+from persistence import access_changes, handshake
+from persistence.access_changes import AccessChange
+from persistence.db import Database
+from persistence.models import AccessChangeRow
 from tests.helpers import ROOT, WERKPLAATS, ServerProcess, bearer, login, password_of
 from tests.realtime.conftest import OpenClient, StartServers
 
@@ -306,3 +311,29 @@ async def test_cli_without_redis_reaches_both_processes_through_the_database(
     for client in ann:
         await closed_1008(client)
     await room_goes_on(rita, ada, "zonder ann")
+
+
+# -- the access log itself -----------------------------------------------------------------
+
+
+async def test_access_log_reads_changes_in_order_and_notices_pruning(database: Database) -> None:
+    """Versions count up with their changes; a reader behind the pruned log is told so."""
+    async with database.write() as session:
+        first = await access_changes.record(session, [AccessChange(7, reason="banned")])
+    async with database.write() as session:
+        second = await access_changes.record(
+            session, [AccessChange(room=ROOM, reason="archived"), AccessChange(8)]
+        )
+    assert first is not None and second == first + 1
+    assert await handshake.run(database, access_changes.read_version) == second
+    found = await handshake.run(database, access_changes.changes_between, first - 1, second)
+    assert found.complete
+    assert found.changes == [
+        AccessChange(7, reason="banned"),
+        AccessChange(room=ROOM, reason="archived"),
+        AccessChange(8),
+    ]
+    async with database.write() as session:
+        await session.execute(delete(AccessChangeRow).where(AccessChangeRow.version == first))
+    pruned = await handshake.run(database, access_changes.changes_between, first - 1, second)
+    assert not pruned.complete
