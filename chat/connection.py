@@ -63,6 +63,7 @@ class ClientConnection:
         "send_bucket",
         "subs",
         "token_hash",
+        "told_removed",
         "typing_at",
         "user",
     )
@@ -93,6 +94,9 @@ class ClientConnection:
         self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW)
         self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW)
         self.typing_at: dict[str, float] = {}
+        # Rooms this connection was told `removed` of since it last subscribed to them
+        # (made on first use: most connections never lose a room).
+        self.told_removed: set[str] | None = None
         self.last_frame_at = time.monotonic()
         self.actor_read_at = time.monotonic()
 
@@ -171,6 +175,11 @@ class ClientConnection:
         self.actor = actor
         self.actor_read_at = time.monotonic()
 
+    def refreshed(self, actor: Actor) -> None:
+        """The user's permissions as just read from the database."""
+        self.actor = actor
+        self.actor_read_at = time.monotonic()
+
     async def _dispatch(self, frame: protocol.ClientFrame) -> None:
         if not isinstance(frame, protocol.Ping):
             await self._fresh_actor()
@@ -219,6 +228,8 @@ class ClientConnection:
         sub = Subscription(self, room)
         hub.attach(sub)
         self.subs[room] = sub
+        if self.told_removed is not None:
+            self.told_removed.discard(room)
         try:
             got = await reads.backlog(
                 self.rt.db, actor, room, frame.since, self.rt.settings.backlog_cap
@@ -290,13 +301,19 @@ class ClientConnection:
         await self.rt.typing(self, room)
 
     def removed(self, room: str, reason: str) -> None:
-        """Access to the room is gone: stop its frames at once and say so."""
+        """Access to the room is gone: stop its frames at once and say so (once: the same
+        loss may arrive from the broker and from the database poll)."""
         sub = self.subs.pop(room, None)
         if sub is not None:
             sub.closed = True
             self.rt.detach_now(sub)
         # Membership may be what changed: read the permissions again before the next frame.
         self.actor_read_at = float("-inf")
+        if self.told_removed is None:
+            self.told_removed = set()
+        elif room in self.told_removed:
+            return
+        self.told_removed.add(room)
         self.outbound.offer(protocol.encode({"type": "removed", "room": room, "reason": reason}))
 
     async def finish(self) -> None:

@@ -6,6 +6,11 @@ The HTTP side calls four methods, always *after* its transaction has committed:
 - `access_revoked(room, user_id, reason)`: the user may no longer read the room (ban);
   every connection of that user, in every process, gets `removed` at once and no further
   frame of that room.
+- `access_changed(changes)`: someone may have lost access (role, archive, disabled
+  account, …; the transaction recorded it with `persistence.access_changes.record`): every
+  process re-checks the affected connections (chat/access_watch.py), which also happens,
+  for changes made elsewhere (a CLI command without Redis), by polling the database's
+  access version every second.
 - `session_revoked(user_id, token_hash)`: logout; the connections that this session
   authenticated are closed with 1008 in every process. `token_hash="*"` closes all of
   the user's connections (every session revoked).
@@ -36,12 +41,14 @@ from typing import Any
 import msgspec
 
 from chat import protocol, reads
+from chat.access_watch import AccessWatch
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.connection import ClientConnection
 from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
 from chat.presence import MemoryPresence, Presence, RedisPresence
+from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.mentions import mention_deliveries
 from web.settings import Settings
@@ -89,6 +96,7 @@ class Control(msgspec.Struct, kw_only=True):
     token_hash: str = ""
     seq: int = 0
     frame: str = ""
+    changes: list[AccessChange] = []
 
 
 class Realtime(BrokerListener):
@@ -118,6 +126,7 @@ class Realtime(BrokerListener):
         self._watcher: asyncio.Task[None] | None = None
         self._presence_due: set[str] = set()
         self._stopping = False
+        self.access = AccessWatch(self)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -126,6 +135,7 @@ class Realtime(BrokerListener):
         await self._stack.enter_async_context(
             self.broker.subscribe(self.control_channel, self._on_control)
         )
+        await self.access.start()
         self._watcher = asyncio.create_task(self._watch(), name="realtime-watch")
 
     async def stop(self) -> None:
@@ -174,6 +184,22 @@ class Realtime(BrokerListener):
         self._control(
             Control(op="revoke", origin=self.process_id, user_id=user_id, room=room, reason=reason)
         )
+
+    async def access_changed(self, changes: list[AccessChange]) -> None:
+        """Someone may have lost access: re-check the affected connections everywhere."""
+        if not changes:
+            return
+        self._spawn(self._recheck(changes), "access-recheck")
+        self._control(
+            Control(op="access", origin=self.process_id, user_id=0, changes=list(changes))
+        )
+
+    async def _recheck(self, changes: list[AccessChange]) -> None:
+        try:
+            await self.access.recheck(changes)
+        except Exception:
+            # The database poll re-checks the same changes within a second.
+            log.exception("realtime: re-checking access failed")
 
     async def session_revoked(self, user_id: int, token_hash: str) -> None:
         """A session ended: close the connections that it authenticated ("*": all)."""
@@ -241,6 +267,8 @@ class Realtime(BrokerListener):
             self._revoked(msg.room, msg.user_id, msg.reason)
         elif msg.op == "session":
             self._session_ended(msg.user_id, msg.token_hash)
+        elif msg.op == "access":
+            self._spawn(self._recheck(msg.changes), "access-recheck")
         elif msg.op == "read":
             self._read_local(None, msg.user_id, msg.room, msg.seq)
         elif msg.op == "notify":
@@ -470,9 +498,19 @@ class Realtime(BrokerListener):
 
     async def _watch(self) -> None:
         last_poll = last_presence = last_sweep = time.monotonic()
+        access_failing = False
         while True:
             await asyncio.sleep(POLL_DOWN)
             now = time.monotonic()
+            try:
+                # Lost access first: a CLI command's change is seen here within a second.
+                await self.access.poll()
+                access_failing = False
+            except Exception as exc:
+                # One line per outage, not one a second (the database restarting).
+                if not access_failing:
+                    log.warning("realtime: polling the access version failed: %r", exc)
+                access_failing = True
             try:
                 if not self.broker.healthy or now - last_poll >= POLL_UP:
                     last_poll = now

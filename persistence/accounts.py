@@ -11,10 +11,15 @@ from persistence.models import Membership, Room, RoomModerator, Session, User, u
 from rooms.model import Actor, Role
 
 
-async def user_by_name(session: AsyncSession, username: str) -> User | None:
-    return (
-        await session.execute(select(User).where(User.username == username))
-    ).scalar_one_or_none()
+async def user_by_name(
+    session: AsyncSession, username: str, *, include_disabled: bool = False
+) -> User | None:
+    """The user by username; a disabled account is not found (so it cannot log in) unless
+    `include_disabled` (operator commands that manage it)."""
+    query = select(User).where(User.username == username)
+    if not include_disabled:
+        query = query.where(User.disabled_at.is_(None))
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
@@ -61,6 +66,7 @@ async def live_session(session: AsyncSession, token_hash: str) -> tuple[Session,
                 Session.token_hash == token_hash,
                 Session.revoked_at.is_(None),
                 Session.expires_at > utcnow(),
+                User.disabled_at.is_(None),
             )
         )
     ).first()

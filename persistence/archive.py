@@ -19,6 +19,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
+from persistence import access_changes
+from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.events import author_wire, event_wire, iso
 from persistence.models import (
@@ -477,6 +479,9 @@ async def pseudonymise(db: Database, username: str, source: Source, *, reason: s
         for model in (Session, Membership, RoomModerator, ReadMarker, MemberPreference):
             await session.execute(delete(model).where(model.user_id == user.id))
         await _rename_in_events(session, user.id, old, new)
+        # Its open connections close on every process, also without a broker.
+        gone = AccessChange(user.id, reason=access_changes.SESSION_ENDED)
+        await access_changes.record(session, [gone])
         await record(
             session, source, "pseudonymise", target=new, reason=reason, details={"user_id": user.id}
         )

@@ -9,7 +9,8 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import handshake
+from persistence import access_changes, handshake
+from persistence.access_changes import AccessChange
 from persistence.models import Area, Meeting, Membership, Room, RoomModerator, Theme, User
 from rooms.community import Community, UserEntry, meeting_start
 
@@ -20,6 +21,8 @@ Slugged = TypeVar("Slugged", Area, Theme, Meeting)
 class LoadReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    # Who may have lost access (a role changed): published after the commit.
+    access: list[AccessChange] = field(default_factory=list)
 
     def count(self, what: str, created: bool) -> None:
         bucket = self.created if created else self.updated
@@ -126,6 +129,8 @@ async def upsert_community(
         )
     for u in community.users:
         await _user(session, report, u, rooms, password_matches, hash_password)
+    # Last in the transaction: the access version's row lock is held only until the commit.
+    await access_changes.record(session, report.access)
     # A changed meeting keeps its room: this process's set-ups must read meetings again.
     handshake.forget_meetings()
     return report
@@ -157,6 +162,8 @@ async def _user(
         session.add(user)
         report.count("users", created=True)
     else:
+        if user.role != u.role:
+            report.access.append(AccessChange(user.id, reason=access_changes.ROLE_CHANGED))
         _assign(user, report, "users", **values)
         if not await password_matches(user.password_hash, u.password):
             user.password_hash = await hash_password(u.password)

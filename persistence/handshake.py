@@ -231,7 +231,8 @@ def _login_statement() -> Any:
         SessionRow.revoked_at.is_(None),
         SessionRow.expires_at > bindparam("now"),
     )
-    user_of = User.id == SessionRow.user_id
+    # A disabled account's sessions authenticate nothing (they are also revoked on disable).
+    user_of = and_(User.id == SessionRow.user_id, User.disabled_at.is_(None))
     head = (
         select(
             *_USER_COLUMNS,
@@ -291,7 +292,7 @@ def read_login(conn: Connection, token_hash: str, now: datetime) -> Login | None
 
 
 def _actor_statement() -> Any:
-    user = User.id == bindparam("user_id")
+    user = and_(User.id == bindparam("user_id"), User.disabled_at.is_(None))
     head = select(
         User.username, User.role, literal_column("'u'", String), cast(null(), Integer)
     ).where(user)
@@ -313,7 +314,8 @@ _ACTOR = Prepared(_actor_statement())
 
 
 def read_actor(conn: Connection, user_id: int) -> Actor | None:
-    """The user's permissions now (role, area rooms, moderated rooms); None if gone."""
+    """The user's permissions now (role, area rooms, moderated rooms); None if gone or
+    disabled."""
     rows = _ACTOR.rows(conn, {"user_id": user_id})
     if not rows:
         return None

@@ -79,6 +79,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     pseudonymised: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set while the account is disabled: no login, no session, no open connection.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +319,32 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccessVersion(Base):
+    """One row: a counter bumped by every transaction that may take away someone's access.
+
+    Its row lock serialises those transactions, so versions become visible in order and a
+    process that has seen version V has seen every change up to V (persistence.access_changes).
+    """
+
+    __tablename__ = "access_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AccessChangeRow(Base):
+    """What a version changed: a user (`user_id`), a room (`room`), or neither (everyone)."""
+
+    __tablename__ = "access_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    room: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Between meetings (issue 9): marks, theme tags, member preferences, digests sent.

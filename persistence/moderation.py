@@ -14,7 +14,9 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.accounts import user_by_name
+from persistence import access_changes
+from persistence.access_changes import AccessChange
+from persistence.accounts import revoke_user_sessions, user_by_name
 from persistence.events import author_wire, iso
 from persistence.models import (
     AuditEntry,
@@ -126,6 +128,7 @@ async def put_ban(
         session.add(ban)
     ban.until, ban.reason, ban.by_id, ban.created_at = until, reason, by, utcnow()
     await session.flush()
+    await access_changes.record(session, [AccessChange(user_id, reason=access_changes.BANNED)])
     return ban
 
 
@@ -296,6 +299,8 @@ async def remove_moderator(session: AsyncSession, room_id: int, user_id: int) ->
         return False
     await session.delete(row)
     await session.flush()
+    ended = AccessChange(user_id, reason=access_changes.MODERATOR_ROLE_ENDED)
+    await access_changes.record(session, [ended])
     return True
 
 
@@ -325,6 +330,8 @@ async def remove_member(session: AsyncSession, room_id: int, user_id: int) -> bo
         return False
     await session.delete(row)
     await session.flush()
+    ended = AccessChange(user_id, reason=access_changes.MEMBERSHIP_ENDED)
+    await access_changes.record(session, [ended])
     return True
 
 
@@ -416,7 +423,7 @@ async def change_membership(
     if room is None:
         raise NotFound(f"no room {slug!r}")
     rules.check_membership_room(room_ref(room))
-    user = await user_by_name(session, username)
+    user = await user_by_name(session, username, include_disabled=True)
     if user is None:
         raise NotFound(f"no user {username!r}")
     if action == "add":
@@ -429,3 +436,32 @@ async def change_membership(
         session, source, f"{action}_member", room=room.slug, target=user.username, reason=reason
     )
     return room, user
+
+
+async def set_disabled(
+    session: AsyncSession, username: str, disabled: bool, source: Source, reason: str = ""
+) -> tuple[User, AccessChange | None]:
+    """Disable an account (its sessions end, it cannot log in) or enable it again, with its
+    audit entry; the access change to publish after the commit (None when enabling)."""
+    user = await user_by_name(session, username, include_disabled=True)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if disabled == (user.disabled_at is not None):
+        state = "disabled" if disabled else "enabled"
+        raise Conflict(f"{user.username} is already {state}")
+    change = None
+    if disabled:
+        user.disabled_at = utcnow()
+        await revoke_user_sessions(session, user.id)
+        change = AccessChange(user.id, reason=access_changes.DISABLED)
+        await access_changes.record(session, [change])
+    else:
+        user.disabled_at = None
+    await record(
+        session,
+        source,
+        "disable_user" if disabled else "enable_user",
+        target=user.username,
+        reason=reason,
+    )
+    return user, change

@@ -23,7 +23,7 @@ from persistence.community import LoadReport, known_rooms, upsert_community
 from persistence.db import Database
 from persistence.migrate import migrate
 from persistence.models import utcnow
-from persistence.moderation import Source, change_membership
+from persistence.moderation import Source, change_membership, set_disabled
 from persistence.rooms import room_ref
 from rooms.access import may_read
 from rooms.community import CommunityError, parse_community
@@ -82,6 +82,9 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
         except CommunityError as exc:
             return fail(f"{exc} (nothing was written)")
         print(f"{args.file}: {describe(report)}")
+        # Roles that changed: running servers re-check those users' connections (without
+        # Redis they see it in the database within a second).
+        await notify_servers(settings, db, lambda rt: rt.access_changed(report.access))
         return 0
 
     return asyncio.run(_with_db(settings, job))
@@ -271,7 +274,7 @@ def cmd_pseudonymise(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         new = await archive.pseudonymise(db, args.username, operator(), reason=args.reason)
         async with db.read() as session:
-            user = await user_by_name(session, new)
+            user = await user_by_name(session, new, include_disabled=True)
         assert user is not None
         # "*": every session of the user, on every process.
         await notify_servers(settings, db, lambda rt: rt.session_revoked(user.id, "*"))
@@ -306,6 +309,20 @@ def cmd_members(settings: Settings, args: argparse.Namespace) -> int:
             )
         done = "added to" if args.action == "add" else "removed from"
         print(f"{args.username} {done} {args.slug}")
+        return 0
+
+    return _archive_job(settings, job)
+
+
+def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
+    async def job(db: Database) -> int:
+        disable = args.action == "disable"
+        async with db.write() as session:
+            _, change = await set_disabled(session, args.username, disable, operator(), args.reason)
+        if change is not None:
+            # Its sockets close with 1008 on every process (without Redis: within a second).
+            await notify_servers(settings, db, lambda rt: rt.access_changed([change]))
+        print(f"{args.username} {'disabled' if disable else 'enabled'}")
         return 0
 
     return _archive_job(settings, job)
@@ -362,7 +379,11 @@ def add_archive_commands(sub: Any) -> None:
     members.add_argument("slug")
     members.add_argument("username")
     members.set_defaults(run=cmd_members)
-    for command in (export, user, pseudo, purge, members):
+    users = sub.add_parser("users", help="disable an account (no login, sessions end) or enable it")
+    users.add_argument("action", choices=["disable", "enable"])
+    users.add_argument("username")
+    users.set_defaults(run=cmd_users)
+    for command in (export, user, pseudo, purge, members, users):
         command.add_argument("--reason", default="", help="why, for the audit log")
 
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from persistence import events
+from persistence import access_changes, events
 from persistence import moderation as repo
 from persistence.accounts import actor_for, user_by_name
 from persistence.models import Ban, Event, Message, Mute, Pin, Report, Room, User, utcnow
@@ -193,6 +193,13 @@ async def revoke(request: Request, slug: str, user_id: int, reason: str) -> None
         await services(request).realtime.access_revoked(slug, user_id, reason)
     except Exception:
         log.exception("access_revoked for user %d in %s failed", user_id, slug)
+
+
+async def access_changed(request: Request, changes: list[access_changes.AccessChange]) -> None:
+    try:
+        await services(request).realtime.access_changed(changes)
+    except Exception:
+        log.exception("access_changed failed (the database poll re-checks within a second)")
 
 
 # Hide.
@@ -391,10 +398,15 @@ async def update_room(request: Request) -> Response:
                 data={**changes, "by": who.user.username},
             )
             frame = events.event_wire(room.slug, event, None, None)
+        archived = [access_changes.AccessChange(room=room.slug, reason=access_changes.ARCHIVED)]
+        if changes.get("archived"):
+            await access_changes.record(session, archived)
         await session.refresh(room)
         wire = room_wire(room)
     if frame is not None:
         await publish(request, room.slug, frame)
+    if changes.get("archived"):
+        await access_changed(request, archived)
     return JSON({"room": wire})
 
 
