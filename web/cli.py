@@ -145,6 +145,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         ws_max_size=settings.max_frame_bytes,
         timeout_graceful_shutdown=10,
+        # A worker imports the app before it answers the parent's health check: on a busy
+        # machine that takes longer than uvicorn's 5 s, and the worker was killed.
+        timeout_worker_healthcheck=30,
         # X-Forwarded-For/-Proto only from the proxies named (uvicorn's default trusts loopback).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=forwarded_allow_ips(settings.trusted_proxies),
