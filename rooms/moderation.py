@@ -6,11 +6,12 @@ is allowed and what a value must look like live here, free of any I/O.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from rooms.access import may_moderate
 from rooms.errors import BadRequest, Conflict, Forbidden, RateLimited
 from rooms.model import Actor, Role, RoomKind, RoomRef
+from rooms.moments import MomentError, in_range
 
 # A reason is shown to moderators and kept in the audit log for years: a sentence, not an essay.
 MAX_REASON_CHARS = 1000
@@ -71,7 +72,14 @@ def parse_instant(value: str, field: str) -> datetime:
             f"field {field!r} must be an ISO-8601 date-time like 2026-12-01T10:00:00Z, "
             f"not {value[:40]!r}"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return _in_range(parsed, field)
+
+
+def _in_range(moment: datetime, field: str) -> datetime:
+    try:
+        return in_range(moment)
+    except MomentError as exc:
+        raise BadRequest(f"field {field!r} {exc}") from None
 
 
 def parse_meeting_start(value: str) -> datetime:
@@ -79,9 +87,11 @@ def parse_meeting_start(value: str) -> datetime:
     text = value.strip()
     if len(text) == 10:
         try:
-            return datetime.combine(date.fromisoformat(text), MEETING_DEFAULT_START, tzinfo=UTC)
+            day = date.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            return _in_range(datetime.combine(day, MEETING_DEFAULT_START), "date")
     return parse_instant(text, "date")
 
 

@@ -27,6 +27,7 @@ from rooms.access import check_read
 from rooms.errors import BadRequest, NotFound
 from rooms.marks import MarkKind
 from rooms.model import SLUG_RE, USERNAME_RE, Layer
+from rooms.moments import MomentError, in_range
 from web.deps import caller, services
 from web.responses import JSON, int_param
 
@@ -48,9 +49,10 @@ def parse_moment(name: str, raw: str) -> datetime:
             f"query parameter {name!r} must be an ISO-8601 date such as 2026-03-01"
             " or a date-time such as 2026-03-01T09:30:00Z"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=DUTCH_TIME)
-    return moment.astimezone(UTC)
+    try:
+        return in_range(moment, DUTCH_TIME)
+    except MomentError as exc:
+        raise BadRequest(f"query parameter {name!r} {exc}") from None
 
 
 def _choice(request: Request, name: str, allowed: list[str], default: str | None) -> str | None:
