@@ -21,6 +21,7 @@ from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
 from web.api import meetings, moderation, rooms, search, session
+from web.bodylimit import BodyLimit
 from web.deps import Services
 from web.health import healthz, readyz
 from web.middleware import HTTPMiddleware
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             500: server_error,
         },
     )
+    app.add_middleware(BodyLimit)
     app.add_middleware(HTTPMiddleware)
     return app
 
