@@ -149,6 +149,9 @@ def our_env(database_url: str, redis_url: str | None, prefix: str) -> dict[str, 
         WERKPLAATS_WS_IDLE_SECONDS="600",
         # W5's catch-up repeats ask for 1,000 + r missed events (each a range of its own).
         WERKPLAATS_BACKLOG_CAP="2000",
+        # Thousands of clients from one address, many as one user: no socket limit here.
+        WERKPLAATS_WS_MAX_PER_USER="100000",
+        WERKPLAATS_WS_MAX_PER_ADDRESS="1000000",
     )
     if redis_url:
         env["WERKPLAATS_REDIS_URL"] = redis_url

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from rooms.errors import BadRequest
+from rooms.moments import MomentError, in_range
 
 DUTCH = ZoneInfo("Europe/Amsterdam")
 # A meeting given as a bare date starts at this hour, Dutch time.
@@ -59,16 +60,22 @@ def parse_dutch(
     text = value.strip()
     try:
         if len(text) == 10:
-            return from_local(date.fromisoformat(text), default_time)
-        parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            return from_local(parsed.date(), parsed.timetz().replace(tzinfo=None))
-        return parsed.astimezone(UTC)
+            moment = from_local(date.fromisoformat(text), default_time)
+        else:
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                moment = from_local(parsed.date(), parsed.timetz().replace(tzinfo=None))
+            else:
+                moment = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise BadRequest(
             f"{what} {field!r} must be a date like 2026-12-01 or a date-time like "
             f"2026-12-01T10:00 (Dutch time) or 2026-12-01T09:00:00Z, not {text[:40]!r}"
         ) from None
+    try:
+        return in_range(moment)
+    except MomentError as exc:
+        raise BadRequest(f"{what} {field!r} {exc}") from None
 
 
 def to_dutch(moment: datetime) -> datetime:

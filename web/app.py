@@ -21,6 +21,7 @@ from rooms.errors import DomainError
 from web import between, ws
 from web.api import meetings, moderation, rooms, search, session
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
+from web.bodylimit import BodyLimit
 from web.deps import Services
 from web.headers import SecurityHeaders
 from web.health import healthz, readyz
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             500: server_error,
         },
     )
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(HTTPMiddleware)
     return app

@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rooms.errors import BadRequest, DomainError
+from rooms.errors import BadRequest, DomainError, TooLarge
 
 
 class JSON(Response):
@@ -29,10 +29,23 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def json_body(request: Request, max_bytes: int = 64 * 1024) -> dict[str, Any]:
-    """The request body as a JSON object, or a `bad_request` error saying what was wrong."""
-    raw = await request.body()
-    if len(raw) > max_bytes:
-        raise BadRequest(f"request body over {max_bytes} bytes")
+    """The request body as a JSON object, or a `bad_request` error saying what was wrong.
+
+    The body is read as it streams in and refused with `too_large` (413) as soon as it is
+    longer than `max_bytes`: a large body is never held whole (web/bodylimit.py does the
+    same for every request, with the limit of its path).
+    """
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise TooLarge(f"request body over {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(f"request body over {max_bytes} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         data = orjson.loads(raw) if raw else {}
     except orjson.JSONDecodeError:

@@ -2,8 +2,9 @@
 
 Everything the protocol means lives in `chat/`; this module adapts Starlette's WebSocket
 to it: refusals at the upgrade (HTTP 403 for an Origin that is not allowed, HTTP 401
-without a valid session, HTTP 503 with `Retry-After` when too many set-ups wait; no
-WebSocket is opened), the size limit (1009), the idle timeout, and reading one frame at
+without a valid session, HTTP 429 with `Retry-After` past the sockets allowed per user
+or address (web/socketlimits.py), HTTP 503 with `Retry-After` when too many set-ups
+wait; no WebSocket is opened), the size limit (1009), the idle timeout, and reading one frame at
 a time.
 """
 
@@ -25,8 +26,9 @@ from rooms.errors import Unauthenticated
 from web import internals
 from web.api.session import user_wire
 from web.auth import authenticate_arrival, origin_allowed
-from web.deps import Services, services
+from web.deps import Services, client_address, services
 from web.responses import error_response
+from web.socketlimits import RETRY_AFTER, Claim, limits_of
 
 log = logging.getLogger("werkplaats.ws")
 
@@ -130,6 +132,21 @@ async def refuse(
 async def websocket_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
     settings = svc.settings
+    limits = limits_of(websocket.app.state, settings.ws_max_per_user, settings.ws_max_per_address)
+    claim = limits.claim(client_address(websocket))
+    if claim is None:
+        await refuse(
+            websocket, "rate_limited", "too many connections from this address", 429, RETRY_AFTER
+        )
+        return
+    try:
+        await _serve(websocket, svc, claim)
+    finally:
+        claim.release()
+
+
+async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
+    settings = svc.settings
     origin = websocket.headers.get("origin")
     if origin is not None and not origin_allowed(origin, websocket, settings):
         await refuse(websocket, "forbidden", "this Origin is not allowed", 403)
@@ -146,7 +163,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         )
         return
     try:
-        arrived = await _set_up(websocket, svc)
+        arrived = await _set_up(websocket, svc, claim)
     finally:
         gate.leave(entered)
     if arrived is None:
@@ -167,13 +184,20 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await rt.unregister(conn)
 
 
-async def _set_up(websocket: WebSocket, svc: Services) -> tuple[ClientConnection, datetime] | None:
-    """Authenticate (with `hello`'s rooms, one database call), accept, register, queue
-    `hello`; None when the upgrade was refused."""
+async def _set_up(
+    websocket: WebSocket, svc: Services, claim: Claim
+) -> tuple[ClientConnection, datetime] | None:
+    """Authenticate (with `hello`'s rooms, one database call), claim the user's place,
+    accept, register, queue `hello`; None when the upgrade was refused."""
     try:
         who, rooms = await authenticate_arrival(websocket, svc.db, svc.settings)
     except Unauthenticated as exc:
         await refuse(websocket, exc.code, exc.message, 401)
+        return None
+    if not claim.add_user(who.user.id):
+        await refuse(
+            websocket, "rate_limited", "too many connections for this user", 429, RETRY_AFTER
+        )
         return None
     await websocket.accept()
     rt = svc.realtime

@@ -15,13 +15,29 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import orjson
+
+# Every number a cursor carries is bound into SQL: beyond a signed 64-bit integer neither
+# database takes it (SQLite's driver raises, PostgreSQL's refuses the parameter).
+INT64_MAX = 2**63 - 1
 
 
 class CursorError(ValueError):
     """The cursor is not one this server gave out for this search."""
+
+
+def _int(value: object, lo: int = 0) -> TypeGuard[int]:
+    return type(value) is int and lo <= value <= INT64_MAX
+
+
+def _key(value: object) -> TypeGuard[int | float]:
+    if type(value) is float:
+        return math.isfinite(value)
+    return _int(value, -INT64_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +78,13 @@ def decode(text: str, print_: str) -> Cursor:
     if not isinstance(data, dict):
         raise CursorError("the cursor is not valid")
     key, mid, fp, bucket = data.get("k"), data.get("i"), data.get("f"), data.get("b")
-    if isinstance(key, bool) or not isinstance(key, int | float) or type(mid) is not int:
-        raise CursorError("the cursor is not valid")
     span = data.get("s", 0)
-    if bucket is not None and (type(bucket) is not int or bucket < 0):
+    if not _key(key) or not _int(mid) or not _int(span):
         raise CursorError("the cursor is not valid")
-    if type(span) is not int or span < 0 or (bucket is not None and not span):
+    if bucket is not None and (not _int(bucket) or not span):
+        raise CursorError("the cursor is not valid")
+    # The search binds the span's ends (bucket + 1) * span: they must fit too.
+    if span and ((mid // span if bucket is None else bucket) + 1) * span > INT64_MAX:
         raise CursorError("the cursor is not valid")
     if fp != print_:
         raise CursorError("the cursor belongs to another search")

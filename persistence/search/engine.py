@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import events  # a module: events imports the index hooks of this package
 from persistence.models import Meeting, Message, Room, Theme, User, utcnow
 from persistence.search import postgres, sqlite
-from persistence.search.cursor import Cursor, decode, encode, fingerprint
+from persistence.search.cursor import Cursor, CursorError, decode, encode, fingerprint
 from persistence.search.dutch import stem
 from persistence.search.query import Query
 from persistence.search.scope import Filters, conditions
@@ -96,6 +96,22 @@ def _micros(dt: datetime) -> int:
     return (dt - EPOCH) // MICROSECOND
 
 
+# The creation times a recent-first cursor may name, in microseconds since the epoch.
+_MIN_MICROS = _micros(datetime.min.replace(tzinfo=UTC))
+_MAX_MICROS = _micros(datetime.max.replace(tzinfo=UTC))
+
+
+def _key_value(cur: Cursor, sort: Sort) -> Any:
+    """The cursor's sort key as the statement compares it; CursorError if no hit has it."""
+    if sort is Sort.RECENT:
+        if type(cur.key) is not int or not _MIN_MICROS <= cur.key <= _MAX_MICROS:
+            raise CursorError("the cursor is not valid")
+        return EPOCH + cur.key * MICROSECOND
+    if type(cur.key) is not float:
+        raise CursorError("the cursor is not valid")
+    return cur.key
+
+
 def _order_and_after(
     key: ColumnElement[Any], ascending: bool, after: Any, after_id: int | None
 ) -> tuple[list[Any], list[ColumnElement[bool]]]:
@@ -134,9 +150,7 @@ def _statement(
     if req.sort is Sort.RECENT:
         key, ascending = Message.__table__.c.created_at, False
     after_id = None if cur is None or cur.bucket is not None else cur.message_id
-    value: Any = None if cur is None else cur.key
-    if cur is not None and req.sort is Sort.RECENT:
-        value = EPOCH + int(cur.key) * MICROSECOND
+    value = None if cur is None or after_id is None else _key_value(cur, req.sort)
     order, after = _order_and_after(key, ascending, value, after_id)
     # The page is chosen over narrow rows (id and key): the sort of every match then
     # carries no message text; the text, room and author are joined for the page alone.
