@@ -35,7 +35,7 @@ from typing import Any
 
 import msgspec
 
-from chat import protocol, reads
+from chat import metrics, protocol, reads
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.connection import ClientConnection
 from chat.groupcommit import GroupCommit
@@ -127,6 +127,7 @@ class Realtime(BrokerListener):
             self.broker.subscribe(self.control_channel, self._on_control)
         )
         self._watcher = asyncio.create_task(self._watch(), name="realtime-watch")
+        metrics.BROKER_UP.set(1 if self.broker.healthy else 0)
 
     async def stop(self) -> None:
         """Close every connection (1001), then the hubs, presence and broker."""
@@ -247,9 +248,11 @@ class Realtime(BrokerListener):
             self._notify_local(msg.user_id, msg.frame)
 
     def broker_down(self) -> None:
+        metrics.BROKER_UP.set(0)
         log.warning("realtime: broker down; polling the database every %.0fs", POLL_DOWN)
 
     def broker_up(self) -> None:
+        metrics.BROKER_UP.set(1)
         self._spawn(self._after_outage(), "after-outage")
 
     def channel_resubscribed(self, channel: str) -> None:
@@ -472,6 +475,7 @@ class Realtime(BrokerListener):
         last_poll = last_presence = last_sweep = time.monotonic()
         while True:
             await asyncio.sleep(POLL_DOWN)
+            metrics.flush(broker_up=self.broker.healthy)
             now = time.monotonic()
             try:
                 if not self.broker.healthy or now - last_poll >= POLL_UP:

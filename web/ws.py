@@ -21,18 +21,21 @@ from starlette.websockets import WebSocket, WebSocketState
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import OPEN as WS_OPEN
 
+from chat import metrics
 from chat.connection import ClientConnection
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
 from chat.protocol import ProtocolError
 from persistence.events import author_wire
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
+from web import requestlog
 from web.api.session import user_wire
 from web.auth import authenticate_arrival, origin_allowed
 from web.deps import Services, services
 from web.responses import error_response
 
 log = logging.getLogger("werkplaats.ws")
+_SETUP_SECONDS = metrics.DB_SECONDS.labels("setup")
 
 # Connection set-ups (session, room list, accept, `hello`) run at most this many at once;
 # the database reads them one call each, so more in flight would only queue there.
@@ -279,6 +282,7 @@ async def refuse(
 async def websocket_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
     settings = svc.settings
+    requestlog.new_request_id()
     origin = websocket.headers.get("origin")
     if origin is not None and not origin_allowed(origin, websocket, settings):
         await refuse(websocket, "forbidden", "this Origin is not allowed", 403)
@@ -286,6 +290,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     gate = setup_gate(websocket, settings.ws_setups)
     entered = await gate.enter()
     if entered is None:
+        metrics.SETUPS_REFUSED.inc()
         await refuse(
             websocket,
             "unavailable",
@@ -302,6 +307,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     conn, expires_at = arrived
     rt = svc.realtime
+    opened = requestlog.ws_opened(conn.username, conn.id)
+    metrics.CONNECTIONS.inc()
+    code: int | None = None
     # The socket ends with its session: closed with 1008 the moment the session expires.
     expiry = asyncio.get_running_loop().call_later(
         max(0.0, (expires_at - utcnow()).total_seconds()),
@@ -310,20 +318,27 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         "your session expired",
     )
     try:
-        await _read(websocket, conn, settings.max_frame_bytes, settings.ws_idle_seconds)
+        code = await _read(websocket, conn, settings.max_frame_bytes, settings.ws_idle_seconds)
     finally:
         expiry.cancel()
         await rt.unregister(conn)
+        # The server's own close code when it closed first, else the client's.
+        code = conn.outbound.close_code or code
+        requestlog.ws_closed(conn.username, conn.id, code, opened)
+        metrics.closed(code)
 
 
 async def _set_up(websocket: WebSocket, svc: Services) -> tuple[ClientConnection, datetime] | None:
     """Authenticate (with `hello`'s rooms, one database call), accept, register, queue
     `hello`; None when the upgrade was refused."""
+    started = time.perf_counter()
     try:
         who, rooms = await authenticate_arrival(websocket, svc.db, svc.settings)
     except Unauthenticated as exc:
+        _SETUP_SECONDS.observe(time.perf_counter() - started)
         await refuse(websocket, exc.code, exc.message, 401)
         return None
+    _SETUP_SECONDS.observe(time.perf_counter() - started)
     await websocket.accept()
     rt = svc.realtime
     conn = ClientConnection(
@@ -373,8 +388,11 @@ class IdleTimer:
             self.handle = None
 
 
-async def _read(websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float) -> None:
-    """Feed received frames to the connection until either side closes.
+async def _read(
+    websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float
+) -> int | None:
+    """Feed received frames to the connection until either side closes; the close code
+    that the client's side gave, if any.
 
     Read in the endpoint's own task, no task or future per frame: when the server closes
     the connection (any reason: idle, 1013, session), uvicorn queues the disconnect as it
@@ -385,10 +403,11 @@ async def _read(websocket: WebSocket, conn: ClientConnection, max_bytes: int, id
         while not conn.closed:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                return
+                code: int | None = message.get("code")
+                return code
             timer.last = timer.loop.time()
             if conn.closed:
-                return
+                return None
             text = message.get("text")
             if text is None:
                 conn.bad_frame("binary frames are not accepted; send JSON text")
@@ -396,10 +415,11 @@ async def _read(websocket: WebSocket, conn: ClientConnection, max_bytes: int, id
             # The server's ws_max_size normally refuses these first; this holds for any server.
             if len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
                 conn.close(CLOSE_TOO_BIG, f"frame over {max_bytes} bytes")
-                return
+                return None
             try:
                 await conn.handle(text)
             except ProtocolError:  # pragma: no cover - handle() answers these itself
                 log.exception("ws: unanswered protocol error")
+        return None
     finally:
         timer.cancel()
