@@ -201,6 +201,15 @@ async def test_two_workers_add_up(backend: str, two_workers: ServerProcess) -> N
         # The refused send was refused inside its transaction: n + 1 at most.
         assert 1 <= value(found, "werkplaats_db_round_trip_seconds_count", op="send") <= n + 1
         assert value(found, "werkplaats_broker_up") == 1
+        for client in clients:
+            await client.close()
+
+        def closed(found: Samples) -> bool:
+            return value(found, "werkplaats_ws_connections") == 0
+
+        found = await wait_metrics(server.url, closed)
+        assert value(found, "werkplaats_ws_connections") == 0
+        assert value(found, "werkplaats_ws_closes_total", code="1000") == n
     finally:
         for client in clients:
             with contextlib.suppress(Exception):
