@@ -71,6 +71,15 @@ def start(env: dict[str, str], workers: int = 2) -> ServerProcess:
     try:
         # Workers import everything before they answer: slow on a loaded machine.
         server.wait_ready(120)
+        # `wait_ready` sees the first worker; the others may still be importing.
+        started = wait_lines(
+            server,
+            lambda x: x["msg"] == "Application startup complete.",
+            workers,
+            120,
+            env.get("WERKPLAATS_LOG_FORMAT", "kv"),
+        )
+        assert len(started) == workers, f"{len(started)} of {workers} workers started"
     except BaseException:
         server.stop()
         raise
