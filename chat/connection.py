@@ -16,7 +16,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from chat import protocol, reads, store
+from chat import metrics, protocol, reads, store
 from chat.hub import Subscription
 from chat.limits import (
     BAD_FRAME_WINDOW,
@@ -132,6 +132,7 @@ class ClientConnection:
     async def handle(self, text: str) -> None:
         """Answer one client frame; never raises for anything the client did."""
         self.last_frame_at = time.monotonic()
+        metrics.TALLY.frames_received += 1
         wait = self.frame_bucket.take()
         if wait:
             self._refuse(None, wait)
@@ -145,11 +146,17 @@ class ClientConnection:
             await self._dispatch(frame)
         except ProtocolError as exc:
             self._bad(exc)
+            if isinstance(frame, protocol.Send):
+                metrics.send_refused(exc.code)
         except DomainError as exc:
             self.reply(protocol.error(exc.code, exc.message, frame.ref, exc.retry_after))
+            if isinstance(frame, protocol.Send):
+                metrics.send_refused(exc.code)
         except Exception:
             log.exception("ws: %s frame from %s failed", type(frame).__name__, self.username)
             self.reply(protocol.error("internal", "the server failed; try again", frame.ref))
+            if isinstance(frame, protocol.Send):
+                metrics.send_refused("internal")
 
     def bad_frame(self, message: str) -> None:
         """A frame the web layer refused before parsing (e.g. binary)."""
@@ -269,6 +276,7 @@ class ClientConnection:
         wait = self.send_bucket.take()
         if wait:
             self._refuse(frame.ref, wait)
+            metrics.send_refused("rate_limited")
             return
         body = protocol.clean_body(frame.body, frame.ref)
         reply_to = (
@@ -291,6 +299,7 @@ class ClientConnection:
             "room": frame.room,
         }
         self.reply(protocol.with_ref(ack, frame.ref))
+        metrics.SENDS_ACKED.inc()
 
     async def typing(self, room: str) -> None:
         now = time.monotonic()

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from chat import store
+from chat.metrics import DB_SECONDS
 from chat.store import Acked, SendRequest
 from persistence.db import Database
 
 log = logging.getLogger("werkplaats.sends")
+_COMMIT_SECONDS = DB_SECONDS.labels("send")
 
 # Sends per transaction: large enough to amortise a commit, small enough to keep a batch's
 # row lock short and its latency below a few tens of milliseconds.
@@ -105,6 +108,7 @@ class GroupCommit:
         batch = sorted(batch, key=lambda item: item[0].slug)
         self.batches += 1
         self.largest = max(self.largest, len(batch))
+        started = time.perf_counter()
         try:
             if len(batch) == 1:
                 results: list[Acked | Exception] = [await _one(self.db, batch[0][0])]
@@ -113,6 +117,7 @@ class GroupCommit:
         except Exception as exc:
             log.warning("group commit of %d sends failed: %r", len(batch), exc)
             results = [exc] * len(batch)
+        _COMMIT_SECONDS.observe(time.perf_counter() - started)
         for (_, fut), result in zip(batch, results, strict=True):
             if fut.done():
                 continue

@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
+from chat.metrics import TALLY
+
 if TYPE_CHECKING:
     from chat.connection import ClientConnection
 
@@ -75,6 +77,7 @@ class Subscription:
             self.conn.overflow()
             return
         self.last_sent = seq
+        TALLY.deliveries += 1
         self.conn.outbound.offer(frame)
 
     def go_live(self, last_seq: int) -> list[str]:

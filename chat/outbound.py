@@ -28,6 +28,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from chat.metrics import TALLY
+
 log = logging.getLogger("werkplaats.ws")
 
 # Room events a connection may have waiting (default of `ws_queue_frames`). A backlog is fed
@@ -140,7 +142,9 @@ class Outbound:
         if self._full(len(frame)):
             self._drop_ephemeral()
             if ephemeral or self._full(len(frame)):
-                if not ephemeral:
+                if ephemeral:
+                    TALLY.overflow_drops += 1
+                else:
                     log.info(
                         "ws: client too slow (%d frames queued); closing 1013", len(self.frames)
                     )
@@ -221,6 +225,7 @@ class Outbound:
     def _drop_ephemeral(self) -> None:
         kept = [f for f in self.frames if type(f) is not Ephemeral]
         if len(kept) != len(self.frames):
+            TALLY.overflow_drops += len(self.frames) - len(kept)
             self.frames = kept
             self.chars = sum(len(f) for f in kept)
 
@@ -235,6 +240,7 @@ class Outbound:
             # WebSocket frame is built once), taken without allocating anything.
             batch = str(frames.pop()) if type(frames[0]) is Ephemeral else frames.pop()
             self.chars = 0
+            TALLY.frames_sent += 1
         else:
             count = size = 0
             for frame in frames:
@@ -245,6 +251,7 @@ class Outbound:
             batch = "\n".join(frames[:count])
             del frames[:count]
             self.chars -= size - count
+            TALLY.frames_sent += count
         if self._room is not None and not self._over_low_water():
             self._room.set()
         return batch

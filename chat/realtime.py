@@ -40,7 +40,7 @@ from typing import Any
 
 import msgspec
 
-from chat import protocol, reads
+from chat import metrics, protocol, reads
 from chat.access_watch import AccessWatch
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.connection import ClientConnection
@@ -137,6 +137,7 @@ class Realtime(BrokerListener):
         )
         await self.access.start()
         self._watcher = asyncio.create_task(self._watch(), name="realtime-watch")
+        metrics.BROKER_UP.set(1 if self.broker.healthy else 0)
 
     async def stop(self) -> None:
         """Close every connection (1001), then the hubs, presence and broker."""
@@ -275,9 +276,11 @@ class Realtime(BrokerListener):
             self._notify_local(msg.user_id, msg.frame)
 
     def broker_down(self) -> None:
+        metrics.BROKER_UP.set(0)
         log.warning("realtime: broker down; polling the database every %.0fs", POLL_DOWN)
 
     def broker_up(self) -> None:
+        metrics.BROKER_UP.set(1)
         self._spawn(self._after_outage(), "after-outage")
 
     def channel_resubscribed(self, channel: str) -> None:
@@ -501,6 +504,7 @@ class Realtime(BrokerListener):
         access_failing = False
         while True:
             await asyncio.sleep(POLL_DOWN)
+            metrics.flush(broker_up=self.broker.healthy)
             now = time.monotonic()
             try:
                 # Lost access first: a CLI command's change is seen here within a second.

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Every engine is made with `hide_parameters=True`: a database error's text (logged with
+# `%r`) would otherwise hold the statement's parameters, message bodies among them.
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers in other processes queue on the file lock this long
 # PostgreSQL connections kept between uses (no checkout, no pre-ping): for the send path,
 # and, in autocommit, for connection set-up's reads (`persistence.handshake`).
@@ -63,14 +65,14 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.engine = create_async_engine(url, echo=echo)
-            self.read_engine = create_async_engine(url, echo=echo)
+            self.engine = create_async_engine(url, echo=echo, hide_parameters=True)
+            self.read_engine = create_async_engine(url, echo=echo, hide_parameters=True)
             _sqlite_setup(self.engine.sync_engine, "BEGIN IMMEDIATE")
             _sqlite_setup(self.read_engine.sync_engine, "BEGIN")
             # Transactions run as one call in a thread of their own (`run_in_thread`): one
             # hand-off per transaction instead of about four per statement with aiosqlite.
             self.thread_engine: Engine | None = create_engine(
-                make_url(url).set(drivername="sqlite+pysqlite"), echo=echo
+                make_url(url).set(drivername="sqlite+pysqlite"), echo=echo, hide_parameters=True
             )
             _sqlite_setup(self.thread_engine, "BEGIN IMMEDIATE")
             self._thread: ThreadPoolExecutor | None = ThreadPoolExecutor(
@@ -78,7 +80,12 @@ class Database:
             )
         else:
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True
+                url,
+                echo=echo,
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,
+                hide_parameters=True,
             )
             self.read_engine = self.engine
             self.thread_engine = None

@@ -97,7 +97,9 @@ class _SqliteReader:
     """
 
     def __init__(self, url: str) -> None:
-        self.engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"))
+        self.engine = create_engine(
+            make_url(url).set(drivername="sqlite+pysqlite"), hide_parameters=True
+        )
         event.listen(self.engine, "connect", _reader_connect)
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
         # Kept checked out (a pool checkout and return cost 11 µs a read), one per thread:

@@ -25,9 +25,11 @@ from web.bodylimit import BodyLimit
 from web.deps import Services
 from web.headers import SecurityHeaders
 from web.health import healthz, readyz
-from web.middleware import HTTPMiddleware
+from web.logs import configure_logging
+from web.metrics import metrics_endpoint
 from web.openapi import openapi_json
 from web.passwords import configure_passwords
+from web.requestlog import RequestLogMiddleware
 from web.responses import domain_error_handler, error_response
 from web.settings import Settings, load_settings
 from web.throttle import FailureCounter, MemoryFailureCounter, RedisFailureCounter
@@ -58,6 +60,7 @@ def routes() -> list[BaseRoute]:
         Route("/", index),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Route("/openapi.json", openapi_json),
         Route("/api/session", session.login, methods=["POST"]),
         Route("/api/session", session.logout, methods=["DELETE"]),
@@ -149,10 +152,14 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
     )
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, settings=settings)
-    app.add_middleware(HTTPMiddleware)
+    # Added last, so outermost: the request id is set before anything else logs.
+    app.add_middleware(RequestLogMiddleware, trust_incoming_id=bool(settings.trusted_proxies))
     return app
 
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` and for `werkplaats serve --workers N`."""
-    return create_app(load_settings(require_secret=True), freeze_gc=True)
+    settings = load_settings(require_secret=True)
+    # uvicorn applies `log_config` in each worker already; this covers `uvicorn --factory`.
+    configure_logging(settings)
+    return create_app(settings, freeze_gc=True)

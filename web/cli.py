@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import secrets
 import sys
@@ -29,6 +28,7 @@ from rooms.access import may_read
 from rooms.community import CommunityError, parse_community
 from rooms.errors import DomainError
 from web import digest, meeting_cli
+from web.logs import configure_logging, logging_config
 from web.passwords import configure_passwords, hash_password_async, verify_password_async
 from web.settings import Settings, SettingsError, load_settings
 
@@ -134,28 +134,52 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     asyncio.run(_with_db(settings, job))
-    uvicorn.run(
-        "web.app:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        ws_per_message_deflate=False,
-        ws_max_size=settings.max_frame_bytes,
-        timeout_graceful_shutdown=10,
-        # A worker imports the app before it answers the parent's health check: on a busy
-        # machine that takes longer than uvicorn's 5 s, and the worker was killed.
-        timeout_worker_healthcheck=30,
-        # X-Forwarded-For/-Proto only from the proxies named (uvicorn's default trusts loopback).
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=forwarded_allow_ips(settings.trusted_proxies),
-        server_header=False,
-        http="web.guard:GuardedHttpToolsProtocol",
-        ws="web.wsclose:ClosingSansIOProtocol",
-    )
+    with metrics_dir(args.workers):
+        uvicorn.run(
+            "web.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            # Applied by uvicorn in this process and again in every worker it spawns.
+            log_config=logging_config(settings),
+            log_level=settings.log_level.lower(),
+            # Our own request log (web.requestlog) replaces uvicorn's access log.
+            access_log=False,
+            ws_per_message_deflate=False,
+            ws_max_size=settings.max_frame_bytes,
+            timeout_graceful_shutdown=10,
+            # A worker answers uvicorn's health check only once it has imported everything:
+            # on a loaded machine that took over 5 s (the default), and the parent killed
+            # every worker while it was still starting, over and over.
+            timeout_worker_healthcheck=30,
+            # X-Forwarded-For/-Proto only from the proxies named (uvicorn's default trusts
+            # loopback).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=forwarded_allow_ips(settings.trusted_proxies),
+            server_header=False,
+            http="web.guard:GuardedHttpToolsProtocol",
+            ws="web.wsclose:ClosingSansIOProtocol",
+        )
     return 0
+
+
+@contextmanager
+def metrics_dir(workers: int) -> Iterator[None]:
+    """With several workers, a fresh PROMETHEUS_MULTIPROC_DIR for this start (web.metrics),
+    set before they spawn and removed when serving ends; one process needs none."""
+    if workers < 2:
+        yield
+        return
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="werkplaats-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def demo_secret(path: Path = DEMO_SECRET) -> str:
@@ -442,10 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         return fail(str(exc))
     configure_passwords(settings)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings)
     if args.command == "serve" and args.workers < 1:
         return fail("--workers must be at least 1")
     result: int = args.run(settings, args)

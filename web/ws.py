@@ -17,13 +17,14 @@ from datetime import datetime
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from chat import metrics
 from chat.connection import ClientConnection
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
 from chat.protocol import ProtocolError
 from persistence.events import author_wire
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
-from web import internals
+from web import internals, requestlog
 from web.api.session import user_wire
 from web.auth import authenticate_arrival, origin_allowed
 from web.deps import Services, client_address, services
@@ -31,6 +32,7 @@ from web.responses import error_response
 from web.socketlimits import RETRY_AFTER, Claim, limits_of
 
 log = logging.getLogger("werkplaats.ws")
+_SETUP_SECONDS = metrics.DB_SECONDS.labels("setup")
 
 # Connection set-ups (session, room list, accept, `hello`) run at most this many at once;
 # the database reads them one call each, so more in flight would only queue there.
@@ -132,6 +134,7 @@ async def refuse(
 async def websocket_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
     settings = svc.settings
+    requestlog.new_request_id()
     limits = limits_of(websocket.app.state, settings.ws_max_per_user, settings.ws_max_per_address)
     claim = limits.claim(client_address(websocket))
     if claim is None:
@@ -154,6 +157,7 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
     gate = setup_gate(websocket, settings.ws_setups)
     entered = await gate.enter()
     if entered is None:
+        metrics.SETUPS_REFUSED.inc()
         await refuse(
             websocket,
             "unavailable",
@@ -170,6 +174,9 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
         return
     conn, expires_at = arrived
     rt = svc.realtime
+    opened = requestlog.ws_opened(conn.username, conn.id)
+    metrics.CONNECTIONS.inc()
+    code: int | None = None
     # The socket ends with its session: closed with 1008 the moment the session expires.
     expiry = asyncio.get_running_loop().call_later(
         max(0.0, (expires_at - utcnow()).total_seconds()),
@@ -178,10 +185,14 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
         "your session expired",
     )
     try:
-        await _read(websocket, conn, settings.max_frame_bytes, settings.ws_idle_seconds)
+        code = await _read(websocket, conn, settings.max_frame_bytes, settings.ws_idle_seconds)
     finally:
         expiry.cancel()
         await rt.unregister(conn)
+        # The server's own close code when it closed first, else the client's.
+        code = conn.outbound.close_code or code
+        requestlog.ws_closed(conn.username, conn.id, code, opened)
+        metrics.closed(code)
 
 
 async def _set_up(
@@ -189,11 +200,14 @@ async def _set_up(
 ) -> tuple[ClientConnection, datetime] | None:
     """Authenticate (with `hello`'s rooms, one database call), claim the user's place,
     accept, register, queue `hello`; None when the upgrade was refused."""
+    started = time.perf_counter()
     try:
         who, rooms = await authenticate_arrival(websocket, svc.db, svc.settings)
     except Unauthenticated as exc:
+        _SETUP_SECONDS.observe(time.perf_counter() - started)
         await refuse(websocket, exc.code, exc.message, 401)
         return None
+    _SETUP_SECONDS.observe(time.perf_counter() - started)
     if not claim.add_user(who.user.id):
         await refuse(
             websocket, "rate_limited", "too many connections for this user", 429, RETRY_AFTER
@@ -248,8 +262,11 @@ class IdleTimer:
             self.handle = None
 
 
-async def _read(websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float) -> None:
-    """Feed received frames to the connection until either side closes.
+async def _read(
+    websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float
+) -> int | None:
+    """Feed received frames to the connection until either side closes; the close code
+    that the client's side gave, if any.
 
     Read in the endpoint's own task, no task or future per frame: when the server closes
     the connection (any reason: idle, 1013, session), uvicorn queues the disconnect as it
@@ -260,10 +277,11 @@ async def _read(websocket: WebSocket, conn: ClientConnection, max_bytes: int, id
         while not conn.closed:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                return
+                code: int | None = message.get("code")
+                return code
             timer.last = timer.loop.time()
             if conn.closed:
-                return
+                return None
             text = message.get("text")
             if text is None:
                 conn.bad_frame("binary frames are not accepted; send JSON text")
@@ -271,10 +289,11 @@ async def _read(websocket: WebSocket, conn: ClientConnection, max_bytes: int, id
             # The server's ws_max_size normally refuses these first; this holds for any server.
             if len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
                 conn.close(CLOSE_TOO_BIG, f"frame over {max_bytes} bytes")
-                return
+                return None
             try:
                 await conn.handle(text)
             except ProtocolError:  # pragma: no cover - handle() answers these itself
                 log.exception("ws: unanswered protocol error")
+        return None
     finally:
         timer.cancel()

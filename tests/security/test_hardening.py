@@ -26,6 +26,7 @@ from tests.helpers import (
 )
 from tests.security.conftest import token_for
 from web.auth import token_hash
+from web.logs import KeyValueFormatter
 
 SECRET = "hardening-tests-secret-key"
 
@@ -157,8 +158,10 @@ async def test_logs_hold_no_secrets_bodies_or_raw_control_characters(
     await client.delete(f"{base}/api/session", headers=bearer(token))
     # The test's own clients (httpx, websockets.client) are not the server.
     client_side = ("httpx", "httpcore", "websockets.client")
-    lines = [r.getMessage() for r in caplog.records if not r.name.startswith(client_side)]
-    assert any(line.startswith("http method=") for line in lines), "no request log lines"
+    # As written (web/logs.py): the message and every field, one line each.
+    shown = KeyValueFormatter()
+    lines = [shown.format(r) for r in caplog.records if not r.name.startswith(client_side)]
+    assert any(" msg=request method=" in line for line in lines), "no request log lines"
     joined = "\n".join(lines)
     for secret in (password_of("amy"), "wrong-password", token, "Geheim-bericht", "zoekterm"):
         assert secret not in joined, f"{secret!r} appears in the log"
@@ -182,6 +185,6 @@ def test_served_log_holds_no_secrets(served: ServerProcess) -> None:
         while "ack" not in str(ws.recv(timeout=10)):
             pass
     log = served.log.read_text(errors="replace")
-    assert "http method=POST path=/api/session" in log, "the server logs no requests at INFO"
+    assert "msg=request method=POST path=/api/session" in log, "no requests logged at INFO"
     for secret in (token, password_of("bob"), "n0t-it", "Vertrouwelijk-9c1e"):
         assert secret not in log

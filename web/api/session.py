@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from chat.metrics import LOGINS
 from persistence import accounts
 from persistence.models import Member, User
 from rooms.errors import BadCredentials, RateLimited
@@ -33,6 +34,7 @@ async def login(request: Request) -> Response:
     keys = (f"user:{username}", f"addr:{client_address(request)}")
     wait = max([await svc.login_failures.blocked_for(k) for k in keys])
     if wait > 0:
+        LOGINS.labels("throttled").inc()
         raise RateLimited("too many failed logins; try again later", retry_after=wait)
 
     async with svc.db.read() as session:
@@ -41,6 +43,7 @@ async def login(request: Request) -> Response:
     if user is None or not await verify_password_async(stored, password):
         for key in keys:
             await svc.login_failures.fail(key)
+        LOGINS.labels("failed").inc()
         raise BadCredentials("unknown user or wrong password")
     await svc.login_failures.reset(keys[0])
 
@@ -56,6 +59,7 @@ async def login(request: Request) -> Response:
             token_hash(token, svc.settings.secret_key),
             session_expires_at(svc.settings),
         )
+    LOGINS.labels("ok").inc()
     response = JSON({"token": token, "user": user_wire(user)})
     response.set_cookie(
         COOKIE_NAME,
