@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from persistence.community import PasswordPlan
+
 if TYPE_CHECKING:
+    from rooms.community import UserEntry
     from web.settings import Settings
 
 
@@ -53,10 +58,18 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored: str | None, password: str) -> bool:
+    """Whether `password` matches `stored`; always one argon2 verification, also without a hash."""
+    hasher = _Hasher.get()
     try:
-        hasher = _Hasher.get()
-        return hasher.verify(stored or _Hasher.dummy_hash, password) and stored is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return hasher.verify(stored or _Hasher.dummy_hash, password) and bool(stored)
+    except VerifyMismatchError:
+        return False
+    except (VerificationError, InvalidHashError):
+        # A malformed stored hash fails at once: spend the usual time, as for anyone else.
+        try:
+            hasher.verify(_Hasher.dummy_hash, password)
+        except VerificationError:
+            pass
         return False
 
 
@@ -64,9 +77,44 @@ def needs_rehash(stored: str) -> bool:
     return _Hasher.get().check_needs_rehash(stored)
 
 
-async def verify_password_async(stored: str | None, password: str) -> bool:
-    return await asyncio.to_thread(verify_password, stored, password)
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """The outcome of a login's password check: right or not, and a fresh hash if due."""
+
+    ok: bool
+    new_hash: str | None = None
 
 
-async def hash_password_async(password: str) -> str:
-    return await asyncio.to_thread(hash_password, password)
+def check_password(stored: str | None, password: str) -> PasswordCheck:
+    """Verify against the stored hash, or the dummy one: the same work for unknown users.
+
+    A right password under outdated parameters is hashed again here, in the same thread
+    call, so the caller writes the new hash without hashing inside its transaction.
+    """
+    if not verify_password(stored, password):
+        return PasswordCheck(False)
+    assert stored is not None
+    return PasswordCheck(True, hash_password(password) if needs_rehash(stored) else None)
+
+
+async def check_password_async(stored: str | None, password: str) -> PasswordCheck:
+    """`check_password` in a worker thread (callers bound how many run at once)."""
+    return await asyncio.to_thread(check_password, stored, password)
+
+
+async def plan_passwords(
+    users: Iterable[UserEntry], stored: Mapping[str, str | None]
+) -> dict[str, PasswordPlan]:
+    """For a load: each user's new hash, or None where the stored one already matches.
+
+    Run before the load's write transaction opens, one user at a time in a worker thread.
+    """
+
+    def plan(password: str, seen: str | None) -> PasswordPlan:
+        if seen is not None and verify_password(seen, password):
+            return PasswordPlan(seen, None)
+        return PasswordPlan(seen, hash_password(password))
+
+    return {
+        u.username: await asyncio.to_thread(plan, u.password, stored.get(u.username)) for u in users
+    }
