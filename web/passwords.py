@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from persistence.community import PasswordPlan
@@ -17,11 +17,20 @@ if TYPE_CHECKING:
     from web.settings import Settings
 
 
+DUMMY_PASSWORD = "werkplaats-dummy-password"
+# Parameter sets for which a dummy hash is kept (each costs one hash to make, once).
+DUMMY_PARAMETER_SETS = 8
+
+
 class _Hasher:
     """The process's argon2id hasher, made from the settings at first use."""
 
     hasher: PasswordHasher | None = None
+    # Verified against when the user does not exist, so that unknown users cost the same time.
+    # It takes the parameters of the last stored hash verified: while hashes made under old
+    # settings wait for their upgrade, an unknown user costs what the known ones cost now.
     dummy_hash = ""
+    dummies: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def get(cls) -> PasswordHasher:
@@ -31,6 +40,18 @@ class _Hasher:
             configure_passwords(load_settings())
         assert cls.hasher is not None
         return cls.hasher
+
+    @classmethod
+    def follow(cls, stored: str) -> None:
+        """Make the dummy hash cost what verifying `stored` costs."""
+        params = stored.rsplit("$", 2)[0]  # "$argon2id$v=19$m=65536,t=3,p=4"
+        dummy = cls.dummies.get(params)
+        if dummy is None:
+            if len(cls.dummies) >= DUMMY_PARAMETER_SETS:
+                return
+            like = PasswordHasher.from_parameters(extract_parameters(stored))
+            dummy = cls.dummies[params] = like.hash(DUMMY_PASSWORD)
+        cls.dummy_hash = dummy
 
 
 def configure_passwords(settings: Settings) -> None:
@@ -49,8 +70,8 @@ def configure_passwords(settings: Settings) -> None:
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
     )
     _Hasher.hasher = hasher
-    # Verified against when the user does not exist, so that unknown users cost the same time.
-    _Hasher.dummy_hash = hasher.hash("werkplaats-dummy-password")
+    _Hasher.dummies = {}
+    _Hasher.follow(hasher.hash(DUMMY_PASSWORD))
 
 
 def hash_password(password: str) -> str:
@@ -61,9 +82,9 @@ def verify_password(stored: str | None, password: str) -> bool:
     """Whether `password` matches `stored`; always one argon2 verification, also without a hash."""
     hasher = _Hasher.get()
     try:
-        return hasher.verify(stored or _Hasher.dummy_hash, password) and bool(stored)
+        ok = hasher.verify(stored or _Hasher.dummy_hash, password) and bool(stored)
     except VerifyMismatchError:
-        return False
+        ok = False
     except (VerificationError, InvalidHashError):
         # A malformed stored hash fails at once: spend the usual time, as for anyone else.
         try:
@@ -71,6 +92,9 @@ def verify_password(stored: str | None, password: str) -> bool:
         except VerificationError:
             pass
         return False
+    if stored:
+        _Hasher.follow(stored)
+    return ok
 
 
 def needs_rehash(stored: str) -> bool:
