@@ -90,3 +90,10 @@ async def revoke_user_sessions(session: AsyncSession, user_id: int) -> None:
         .where(Session.user_id == user_id, Session.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+async def replace_password_hash(session: AsyncSession, user_id: int, old: str, new: str) -> None:
+    """Store an upgraded hash unless the password changed since `old` was read."""
+    await session.execute(
+        update(User).where(User.id == user_id, User.password_hash == old).values(password_hash=new)
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -15,6 +15,27 @@ from persistence.models import Area, Meeting, Membership, Room, RoomModerator, T
 from rooms.community import Community, UserEntry, meeting_start
 
 Slugged = TypeVar("Slugged", Area, Theme, Meeting)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordPlan:
+    """A user's password for a load, hashed before the write: `seen` is the hash read then
+    (None: no such user), `new_hash` the hash to store (None: the file's password matches)."""
+
+    seen: str | None
+    new_hash: str | None
+
+
+class PasswordsChanged(Exception):
+    """A user's stored hash changed between the read that planned the load and its write."""
+
+
+async def password_hashes(session: AsyncSession, usernames: Iterable[str]) -> dict[str, str | None]:
+    """The stored hash of each of these users that exists."""
+    rows = await session.execute(
+        select(User.username, User.password_hash).where(User.username.in_(list(usernames)))
+    )
+    return {name: stored for name, stored in rows.all()}
 
 
 @dataclass
@@ -74,10 +95,13 @@ async def _by_slug(session: AsyncSession, model: type[Slugged], slug: str) -> Sl
 async def upsert_community(
     session: AsyncSession,
     community: Community,
-    password_matches: Callable[[str | None, str], Awaitable[bool]],
-    hash_password: Callable[[str], Awaitable[str]],
+    passwords: Mapping[str, PasswordPlan],
 ) -> LoadReport:
-    """Create what is new, update what differs; a second run with the same file changes nothing."""
+    """Create what is new, update what differs; a second run with the same file changes nothing.
+
+    Passwords come hashed in `passwords` (one plan per user of the file): no hashing here,
+    inside the caller's transaction. Raises `PasswordsChanged` when a plan is out of date.
+    """
     report = LoadReport()
     rooms: dict[str, Room] = {}
     for a in community.areas:
@@ -128,7 +152,7 @@ async def upsert_community(
             session, report, m.slug, m.title, "meeting", meeting_id=meeting.id
         )
     for u in community.users:
-        await _user(session, report, u, rooms, password_matches, hash_password)
+        await _user(session, report, u, rooms, passwords[u.username])
     # Last in the transaction: the access version's row lock is held only until the commit.
     await access_changes.record(session, report.access)
     # A changed meeting keeps its room: this process's set-ups must read meetings again.
@@ -148,8 +172,7 @@ async def _user(
     report: LoadReport,
     u: UserEntry,
     rooms: dict[str, Room],
-    password_matches: Callable[[str | None, str], Awaitable[bool]],
-    hash_password: Callable[[str], Awaitable[str]],
+    plan: PasswordPlan,
 ) -> None:
     user = (
         await session.execute(select(User).where(User.username == u.username))
@@ -157,16 +180,19 @@ async def _user(
     values = dict(
         display_name=u.display_name, organisation=u.organisation, layer=u.layer, role=u.role
     )
+    if (user.password_hash if user is not None else None) != plan.seen:
+        raise PasswordsChanged(u.username)
     if user is None:
-        user = User(username=u.username, password_hash=await hash_password(u.password), **values)
+        assert plan.new_hash is not None  # planned for a user that did not exist
+        user = User(username=u.username, password_hash=plan.new_hash, **values)
         session.add(user)
         report.count("users", created=True)
     else:
         if user.role != u.role:
             report.access.append(AccessChange(user.id, reason=access_changes.ROLE_CHANGED))
         _assign(user, report, "users", **values)
-        if not await password_matches(user.password_hash, u.password):
-            user.password_hash = await hash_password(u.password)
+        if plan.new_hash is not None:
+            user.password_hash = plan.new_hash
             report.count("passwords", created=False)
     await session.flush()
     for slug in u.areas:

@@ -32,7 +32,7 @@ from web.passwords import configure_passwords
 from web.requestlog import RequestLogMiddleware
 from web.responses import domain_error_handler, error_response
 from web.settings import Settings, load_settings
-from web.throttle import FailureCounter, MemoryFailureCounter, RedisFailureCounter
+from web.throttle import login_throttle
 
 STATIC = Path(__file__).parent / "static"
 
@@ -113,18 +113,9 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             if settings.redis_url
             else None
         )
-        failures: FailureCounter = (
-            RedisFailureCounter(
-                redis,
-                settings.login_max_failures,
-                settings.login_window_seconds,
-                settings.redis_prefix,
-            )
-            if redis is not None
-            else MemoryFailureCounter(settings.login_max_failures, settings.login_window_seconds)
-        )
+        throttle = login_throttle(settings, redis)
         realtime = Realtime(settings, db)
-        app.state.services = Services(settings, db, failures, realtime, {})
+        app.state.services = Services(settings, db, throttle, realtime, {})
         await realtime.start()
         if freeze_gc:
             # What start-up made (modules, SQLAlchemy's caches, the app: ~110k objects) lives

@@ -18,7 +18,13 @@ import orjson
 from persistence import archive, backup
 from persistence.accounts import actor_for, user_by_name
 from persistence.archive import ArchiveError
-from persistence.community import LoadReport, known_rooms, upsert_community
+from persistence.community import (
+    LoadReport,
+    PasswordsChanged,
+    known_rooms,
+    password_hashes,
+    upsert_community,
+)
 from persistence.db import Database
 from persistence.migrate import migrate
 from persistence.models import utcnow
@@ -29,7 +35,7 @@ from rooms.community import CommunityError, parse_community
 from rooms.errors import DomainError
 from web import digest, meeting_cli
 from web.logs import configure_logging, logging_config
-from web.passwords import configure_passwords, hash_password_async, verify_password_async
+from web.passwords import configure_passwords, plan_passwords
 from web.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -54,17 +60,33 @@ async def _with_db(settings: Settings, job: Callable[[Database], Awaitable[int]]
         await db.dispose()
 
 
+# Attempts of a load whose passwords were changed by someone else between its read and write.
+LOAD_ATTEMPTS = 3
+
+
 async def load_file(db: Database, path: Path) -> LoadReport:
-    """Validate the whole file, then upsert it in one transaction (all or nothing)."""
+    """Validate the whole file, then upsert it in one transaction (all or nothing).
+
+    Passwords are verified and hashed between a read and the write, never inside the
+    write transaction (which would hold the write lock and a pooled connection meanwhile).
+    """
     try:
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CommunityError(f"{path}: cannot read: {exc}") from None
-    async with db.write() as session:
-        community = parse_community(text, str(path), await known_rooms(session))
-        return await upsert_community(
-            session, community, verify_password_async, hash_password_async
-        )
+    for _ in range(LOAD_ATTEMPTS):
+        async with db.read() as session:
+            community = parse_community(text, str(path), await known_rooms(session))
+            stored = await password_hashes(session, (u.username for u in community.users))
+        plans = await plan_passwords(community.users, stored)
+        try:
+            async with db.write() as session:
+                # Parsed again against the rooms as they are now, inside the write.
+                community = parse_community(text, str(path), await known_rooms(session))
+                return await upsert_community(session, community, plans)
+        except PasswordsChanged:
+            continue
+    raise CommunityError(f"{path}: passwords kept changing while loading; nothing was written")
 
 
 def describe(report: LoadReport) -> str:

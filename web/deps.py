@@ -10,7 +10,7 @@ from starlette.requests import HTTPConnection
 from persistence.db import Database
 from web.auth import SAFE_METHODS, Caller, authenticate, check_origin
 from web.settings import Settings
-from web.throttle import FailureCounter
+from web.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from chat.realtime import Realtime
@@ -22,7 +22,7 @@ class Services:
 
     settings: Settings
     db: Database
-    login_failures: FailureCounter
+    login_throttle: LoginThrottle
     realtime: Realtime
     extra: dict[str, Any]
 

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from persistence.community import PasswordPlan
+
 if TYPE_CHECKING:
+    from rooms.community import UserEntry
     from web.settings import Settings
+
+
+DUMMY_PASSWORD = "werkplaats-dummy-password"
+# Parameter sets for which a dummy hash is kept (each costs one hash to make, once).
+DUMMY_PARAMETER_SETS = 8
 
 
 class _Hasher:
     """The process's argon2id hasher, made from the settings at first use."""
 
     hasher: PasswordHasher | None = None
+    # Verified against when the user does not exist, so that unknown users cost the same time.
+    # It takes the parameters of the last stored hash verified: while hashes made under old
+    # settings wait for their upgrade, an unknown user costs what the known ones cost now.
     dummy_hash = ""
+    dummies: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def get(cls) -> PasswordHasher:
@@ -26,6 +40,18 @@ class _Hasher:
             configure_passwords(load_settings())
         assert cls.hasher is not None
         return cls.hasher
+
+    @classmethod
+    def follow(cls, stored: str) -> None:
+        """Make the dummy hash cost what verifying `stored` costs."""
+        params = stored.rsplit("$", 2)[0]  # "$argon2id$v=19$m=65536,t=3,p=4"
+        dummy = cls.dummies.get(params)
+        if dummy is None:
+            if len(cls.dummies) >= DUMMY_PARAMETER_SETS:
+                return
+            like = PasswordHasher.from_parameters(extract_parameters(stored))
+            dummy = cls.dummies[params] = like.hash(DUMMY_PASSWORD)
+        cls.dummy_hash = dummy
 
 
 def configure_passwords(settings: Settings) -> None:
@@ -44,8 +70,8 @@ def configure_passwords(settings: Settings) -> None:
         time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
     )
     _Hasher.hasher = hasher
-    # Verified against when the user does not exist, so that unknown users cost the same time.
-    _Hasher.dummy_hash = hasher.hash("werkplaats-dummy-password")
+    _Hasher.dummies = {}
+    _Hasher.follow(hasher.hash(DUMMY_PASSWORD))
 
 
 def hash_password(password: str) -> str:
@@ -53,20 +79,66 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored: str | None, password: str) -> bool:
+    """Whether `password` matches `stored`; always one argon2 verification, also without a hash."""
+    hasher = _Hasher.get()
     try:
-        hasher = _Hasher.get()
-        return hasher.verify(stored or _Hasher.dummy_hash, password) and stored is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = hasher.verify(stored or _Hasher.dummy_hash, password) and bool(stored)
+    except VerifyMismatchError:
+        ok = False
+    except (VerificationError, InvalidHashError):
+        # A malformed stored hash fails at once: spend the usual time, as for anyone else.
+        try:
+            hasher.verify(_Hasher.dummy_hash, password)
+        except VerificationError:
+            pass
         return False
+    if stored:
+        _Hasher.follow(stored)
+    return ok
 
 
 def needs_rehash(stored: str) -> bool:
     return _Hasher.get().check_needs_rehash(stored)
 
 
-async def verify_password_async(stored: str | None, password: str) -> bool:
-    return await asyncio.to_thread(verify_password, stored, password)
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """The outcome of a login's password check: right or not, and a fresh hash if due."""
+
+    ok: bool
+    new_hash: str | None = None
 
 
-async def hash_password_async(password: str) -> str:
-    return await asyncio.to_thread(hash_password, password)
+def check_password(stored: str | None, password: str) -> PasswordCheck:
+    """Verify against the stored hash, or the dummy one: the same work for unknown users.
+
+    A right password under outdated parameters is hashed again here, in the same thread
+    call, so the caller writes the new hash without hashing inside its transaction.
+    """
+    if not verify_password(stored, password):
+        return PasswordCheck(False)
+    assert stored is not None
+    return PasswordCheck(True, hash_password(password) if needs_rehash(stored) else None)
+
+
+async def check_password_async(stored: str | None, password: str) -> PasswordCheck:
+    """`check_password` in a worker thread (callers bound how many run at once)."""
+    return await asyncio.to_thread(check_password, stored, password)
+
+
+async def plan_passwords(
+    users: Iterable[UserEntry], stored: Mapping[str, str | None]
+) -> dict[str, PasswordPlan]:
+    """For a load: each user's new hash, or None where the stored one already matches.
+
+    Run before the load's write transaction opens, one user at a time in a worker thread.
+    """
+
+    def plan(password: str, seen: str | None) -> PasswordPlan:
+        if seen is not None and verify_password(seen, password):
+            return PasswordPlan(seen, None)
+        return PasswordPlan(seen, hash_password(password))
+
+    return {
+        u.username: await asyncio.to_thread(plan, u.password, stored.get(u.username)) for u in users
+    }

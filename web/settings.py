@@ -51,6 +51,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Login throttle: failures per (username, address) before a block, within the window.
     login_max_failures: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     login_window_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 300
+    # Failures per address (any usernames) in the window: an office behind one NAT mistypes
+    # far fewer than 100 times in 5 minutes; a sprayer from one address is stopped.
+    login_address_max_failures: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
+    # Failures for one username (from anywhere) before each attempt waits 1, 2, 4 … seconds,
+    # at most the cap: a distributed guesser gets ~1 try a minute; a trusted device never waits.
+    login_user_free_failures: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 10
+    login_user_max_delay_seconds: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 60
+    # Logins checking a password or waiting for their turn (web/admission.py; as many check
+    # at once as there are cores): one more, or one that waited 10 s, is answered 503.
+    login_admitted: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 200
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # `kv` (key=value lines) or `json` (one object a line).
     log_format: Literal["kv", "json"] = "kv"

@@ -44,12 +44,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One `werkplaats serve` process shared by the security tests (log in its workdir).
 
     Login throttling is set out of reach here (the fuzzer logs in often, from one address);
-    tests/security/test_bruteforce.py has servers of its own with the defaults.
+    tests/security/test_login.py has servers of its own with the defaults.
     """
     workdir = tmp_path_factory.mktemp("served")
     env = serve_env(
         workdir,
         WERKPLAATS_LOGIN_MAX_FAILURES="1000",
+        WERKPLAATS_LOGIN_ADDRESS_MAX_FAILURES="1000000",
+        WERKPLAATS_LOGIN_USER_FREE_FAILURES="1000000",
         WERKPLAATS_HEAD_TIMEOUT_SECONDS=str(HEAD_TIMEOUT),
         WERKPLAATS_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
     )

@@ -38,7 +38,7 @@ async def sqlite_url(templates: Templates, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def base(sqlite_url: str) -> AsyncIterator[str]:
-    """An in-process server with the default login throttling (5 failures per 60 s)."""
+    """An in-process server with the default login throttling (5 failures a pair per 60 s)."""
     async with running_server(make_settings(sqlite_url, secret_key=SECRET)) as url:
         yield url
 
@@ -63,14 +63,16 @@ async def test_brute_force_on_a_username_is_throttled(base: str, client: httpx.A
 
 
 async def test_spraying_usernames_from_one_address_is_throttled(
-    base: str, client: httpx.AsyncClient
+    sqlite_url: str, client: httpx.AsyncClient
 ) -> None:
-    """Five failures for five usernames block the address, also for another user."""
-    for name in ("nobody1", "nobody2", "ann", "bob", "nobody3"):
-        assert (await bad_login(client, base, name)).status_code == 401
-    r = await client.post(
-        f"{base}/api/session", json={"username": "amy", "password": password_of("amy")}
-    )
+    """Failures for many usernames up to the address's limit block it, also for another user."""
+    settings = make_settings(sqlite_url, secret_key=SECRET, login_address_max_failures=5)
+    async with running_server(settings) as base:
+        for name in ("nobody1", "nobody2", "ann", "bob", "nobody3"):
+            assert (await bad_login(client, base, name)).status_code == 401
+        r = await client.post(
+            f"{base}/api/session", json={"username": "amy", "password": password_of("amy")}
+        )
     assert r.status_code == 429 and "retry-after" in r.headers
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -9,10 +11,18 @@ from chat.metrics import LOGINS
 from persistence import accounts
 from persistence.models import Member, User
 from rooms.errors import BadCredentials, RateLimited
+from web.admission import AdmissionGate, Refused
 from web.auth import COOKIE_NAME, check_origin, new_token, session_expires_at, token_hash
-from web.deps import caller, client_address, services
-from web.passwords import hash_password_async, needs_rehash, verify_password_async
-from web.responses import JSON, json_body, str_field
+from web.deps import Services, caller, client_address, services
+from web.devices import remember_device, trusted_device
+from web.passwords import check_password_async
+from web.responses import JSON, error_response, json_body, str_field
+from web.throttle import Attempt
+
+# Password checks at once: about one per core, since argon2id is CPU-bound (and 64 MiB each).
+LOGINS_IN_FLIGHT = max(2, min(8, os.cpu_count() or 2))
+# A login that waited this long for its turn is refused (503) rather than answered late.
+LOGIN_MAX_WAIT = 10.0
 
 
 def user_wire(user: User | Member) -> dict[str, object]:
@@ -25,34 +35,74 @@ def user_wire(user: User | Member) -> dict[str, object]:
     }
 
 
+def login_gate(request: Request, admitted: int) -> AdmissionGate:
+    """The app's login gate, made on first use (in the server's event loop)."""
+    state = request.app.state
+    gate: AdmissionGate | None = getattr(state, "login_gate", None)
+    if gate is None:
+        gate = state.login_gate = AdmissionGate(LOGINS_IN_FLIGHT, admitted, LOGIN_MAX_WAIT)
+    return gate
+
+
 async def login(request: Request) -> Response:
+    """Check a password (throttled, admitted, the same work for any username); open a session."""
     svc = services(request)
-    check_origin(request, svc.settings)
+    settings = svc.settings
+    check_origin(request, settings)
     data = await json_body(request, max_bytes=4096)
     username = str_field(data, "username", max_len=256).strip().lower()
     password = str_field(data, "password", max_len=1024)
-    keys = (f"user:{username}", f"addr:{client_address(request)}")
-    wait = max([await svc.login_failures.blocked_for(k) for k in keys])
+    attempt = Attempt(
+        username, client_address(request), trusted_device(request, username, settings)
+    )
+    # Attempts already refused are answered at once, without queueing behind the gate.
+    _throttled(await svc.login_throttle.peek(attempt))
+    try:
+        async with login_gate(request, settings.login_admitted).admit():
+            user, token = await _log_in(svc, attempt, password)
+    except Refused as exc:
+        return error_response(
+            "unavailable",
+            "too many logins at once; retry after Retry-After seconds",
+            503,
+            retry_after=exc.retry_after,
+        )
+    response = JSON({"token": token, "user": user_wire(user)})
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    remember_device(response, request, username, settings)
+    return response
+
+
+def _throttled(wait: float) -> None:
     if wait > 0:
         LOGINS.labels("throttled").inc()
         raise RateLimited("too many failed logins; try again later", retry_after=wait)
 
+
+async def _log_in(svc: Services, attempt: Attempt, password: str) -> tuple[User, str]:
+    """Reserve the attempt, verify (and rehash) outside any transaction, then write briefly."""
+    _throttled(await svc.login_throttle.reserve(attempt))
     async with svc.db.read() as session:
-        user = await accounts.user_by_name(session, username)
+        user = await accounts.user_by_name(session, attempt.username)
     stored = user.password_hash if user is not None else None
-    if user is None or not await verify_password_async(stored, password):
-        for key in keys:
-            await svc.login_failures.fail(key)
+    # One argon2 verification whether or not the user exists (web.passwords.check_password).
+    outcome = await check_password_async(stored, password)
+    if user is None or stored is None or not outcome.ok:
         LOGINS.labels("failed").inc()
         raise BadCredentials("unknown user or wrong password")
-    await svc.login_failures.reset(keys[0])
-
+    await svc.login_throttle.succeeded(attempt)
     token = new_token()
     async with svc.db.write() as session:
-        if stored is not None and needs_rehash(stored):
-            fresh = await accounts.user_by_id(session, user.id)
-            if fresh is not None:
-                fresh.password_hash = await hash_password_async(password)
+        if outcome.new_hash is not None:
+            await accounts.replace_password_hash(session, user.id, stored, outcome.new_hash)
         await accounts.create_session(
             session,
             user.id,
@@ -60,17 +110,7 @@ async def login(request: Request) -> Response:
             session_expires_at(svc.settings),
         )
     LOGINS.labels("ok").inc()
-    response = JSON({"token": token, "user": user_wire(user)})
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        max_age=svc.settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-    return response
+    return user, token
 
 
 async def logout(request: Request) -> Response:

@@ -1,0 +1,63 @@
+"""Admission for expensive work: a bounded number at once, a bounded waiting line, then 503.
+
+Logins hash with argon2id (tens to hundreds of milliseconds of CPU and 64 MiB each): a storm
+of them must queue here, not in the thread pool or for the database's pooled connections
+(where it waited 30 s and failed with 500). Beyond the line, or after `max_wait`, the caller
+answers 503 with `Retry-After` from the running mean of one unit of work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+RETRY_AFTER_MAX = 30.0
+
+
+class Refused(Exception):
+    """The gate is full or the wait was too long; `retry_after` says when to come back."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("refused")
+        self.retry_after = retry_after
+
+
+class AdmissionGate:
+    """At most `in_flight` holders at once, `admitted` holding or waiting, each waiting at
+    most `max_wait` seconds."""
+
+    def __init__(self, in_flight: int, admitted: int, max_wait: float) -> None:
+        self.in_flight = max(1, min(in_flight, admitted))
+        self._slots = asyncio.Semaphore(self.in_flight)
+        self.queue = admitted - self.in_flight
+        self.waiting = 0
+        self.max_wait = max_wait
+        # A running mean of one holder's time, for `Retry-After`.
+        self.mean_s = 0.05
+
+    def retry_after(self) -> float:
+        """Seconds until those waiting now are likely through (clients add jitter)."""
+        ahead = (self.waiting + self.in_flight) * self.mean_s / self.in_flight
+        return min(RETRY_AFTER_MAX, max(1.0, ahead))
+
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold a slot for the body of the `async with`; raises `Refused` when none comes."""
+        if self._slots.locked() and self.waiting >= self.queue:
+            raise Refused(self.retry_after())
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self.max_wait):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise Refused(self.retry_after()) from None
+        finally:
+            self.waiting -= 1
+        entered = time.monotonic()
+        try:
+            yield
+        finally:
+            self._slots.release()
+            self.mean_s += (time.monotonic() - entered - self.mean_s) * 0.05
