@@ -34,6 +34,7 @@ const ERROR_TEXTS = {
   bad_request: 'Het verzoek is niet volledig of niet geldig.',
   conflict: 'Dat kon niet: de gegevens zijn intussen veranderd.',
   internal: 'Er ging iets mis op de server. Probeer het later nog eens.',
+  unavailable: 'Het is nu erg druk op de server. Probeer het zo opnieuw.',
   network: 'Geen verbinding met de server. Controleer je netwerk en probeer het opnieuw.',
 };
 
@@ -43,9 +44,12 @@ const ERROR_TEXTS = {
  * @param {number | null} [retryAfter] seconds, for `rate_limited`
  */
 export function errorText(code, retryAfter) {
-  if (code === 'rate_limited' && retryAfter) {
+  if ((code === 'rate_limited' || code === 'unavailable') && retryAfter) {
     const s = Math.max(1, Math.ceil(retryAfter));
-    return `Je verstuurt te veel tegelijk. Probeer het over ${s} ${s === 1 ? 'seconde' : 'seconden'} opnieuw.`;
+    const when = `over ${s} ${s === 1 ? 'seconde' : 'seconden'}`;
+    return code === 'rate_limited'
+      ? `Je verstuurt te veel tegelijk. Probeer het ${when} opnieuw.`
+      : `Het is nu erg druk op de server. Probeer het ${when} opnieuw.`;
   }
   return ERROR_TEXTS[code] ?? `Er ging iets mis (${code}).`;
 }
