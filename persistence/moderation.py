@@ -119,33 +119,32 @@ async def room_slugs(session: AsyncSession, room_ids: Collection[int]) -> list[s
 # Bans and mutes: lifting one ends it now rather than deleting it, so the row stays as history.
 
 
-async def put_ban(
-    session: AsyncSession, room_id: int, user_id: int, until: datetime | None, reason: str, by: int
-) -> Ban:
-    ban = await session.get(Ban, (room_id, user_id))
-    if ban is None:
-        ban = Ban(room_id=room_id, user_id=user_id)
-        session.add(ban)
-    ban.until, ban.reason, ban.by_id, ban.created_at = until, reason, by, utcnow()
+async def put_restriction(
+    session: AsyncSession,
+    model: type[Ban] | type[Mute],
+    room_id: int,
+    user_id: int,
+    until: datetime | None,
+    reason: str,
+    by: int,
+) -> Ban | Mute:
+    """Ban or mute the user in the room (again, if there was one); a ban changes access."""
+    row = cast(Ban | Mute | None, await session.get(model, (room_id, user_id)))
+    if row is None:
+        row = model(room_id=room_id, user_id=user_id)
+        session.add(row)
+    row.until, row.reason, row.by_id, row.created_at = until, reason, by, utcnow()
     await session.flush()
-    await access_changes.record(session, [AccessChange(user_id, reason=access_changes.BANNED)])
-    return ban
+    if isinstance(row, Ban):
+        await access_changes.record(session, [AccessChange(user_id, reason=access_changes.BANNED)])
+    return row
 
 
-async def put_mute(
-    session: AsyncSession, room_id: int, user_id: int, until: datetime, reason: str, by: int
-) -> Mute:
-    mute = await session.get(Mute, (room_id, user_id))
-    if mute is None:
-        mute = Mute(room_id=room_id, user_id=user_id)
-        session.add(mute)
-    mute.until, mute.reason, mute.by_id, mute.created_at = until, reason, by, utcnow()
-    await session.flush()
-    return mute
-
-
-async def lift(session: AsyncSession, row: Ban | Mute | None, now: datetime) -> bool:
+async def lift(
+    session: AsyncSession, model: type[Ban] | type[Mute], room_id: int, user_id: int, now: datetime
+) -> bool:
     """End an active ban or mute now; False when there was none in force."""
+    row = cast(Ban | Mute | None, await session.get(model, (room_id, user_id)))
     if row is None or (row.until is not None and row.until <= now):
         return False
     row.until = now
@@ -166,16 +165,18 @@ def restriction_wire(row: Ban | Mute, room: str, username: str, by: str | None) 
 
 async def active_restrictions(
     session: AsyncSession, model: type[Ban] | type[Mute], room_id: int, now: datetime
-) -> list[tuple[Ban | Mute, str]]:
-    """Bans or mutes in force in a room, with the restricted username."""
+) -> list[tuple[Ban | Mute, str, str | None]]:
+    """Bans or mutes in force in a room, with the restricted and the restricting username."""
     until = model.until
+    by = User.__table__.alias("by")
     rows = await session.execute(
-        select(model, User.username)
+        select(model, User.username, by.c.username)
         .join(User, User.id == model.user_id)
+        .outerjoin(by, by.c.id == model.by_id)
         .where(model.room_id == room_id, until.is_(None) | (until > now))
         .order_by(User.username)
     )
-    return [(cast(Ban | Mute, r), name) for r, name in rows.all()]
+    return [(cast(Ban | Mute, r), name, by_name) for r, name, by_name in rows.all()]
 
 
 # Reports.
