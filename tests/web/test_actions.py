@@ -58,9 +58,7 @@ async def test_operator_removing_a_member_revokes_reading(database: Database) ->
     """The console's member removal returns `membership_ended` for the area room."""
     _, _, added = await moderation.change_member(database, OPERATOR, "add", "area-a", "bob")
     assert added == NOTHING
-    room, user, done = await moderation.change_member(
-        database, OPERATOR, "remove", "area-a", "bob"
-    )
+    room, user, done = await moderation.change_member(database, OPERATOR, "remove", "area-a", "bob")
     assert done.revoked == (Revoked(room.slug, user.id, "membership_ended"),)
     assert [e.actor for e in await audit_rows(database)] == ["cli:test", "cli:test"]
 

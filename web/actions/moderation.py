@@ -136,9 +136,7 @@ async def lift(db: Database, acting: Acting, kind: Sanction, slug: str, username
         room = await moderated_room(session, acting, slug)
         target = await find_user(session, username)
         if not await repo.lift(session, kind.model, room.id, target.id, utcnow()):
-            raise NotFound(
-                f"{target.username} is {kind.state.join(('not ', ''))} in room {room.slug}"
-            )
+            raise NotFound(f"{target.username} is not {kind.state} in room {room.slug}")
         await repo.record(
             session, acting.source, f"un{kind.action}", room=room.slug, target=target.username
         )
