@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from persistence import archive
-from persistence.accounts import user_by_name
+from persistence import access_changes, archive
+from persistence.access_changes import AccessChange
+from persistence.accounts import revoke_user_sessions, user_by_name
 from persistence.db import Database
-from persistence.moderation import set_disabled
+from persistence.models import utcnow
+from persistence.moderation import record
+from rooms.errors import Conflict, NotFound
 from web.actions.common import Acting
-from web.actions.publish import NOTHING, Published
+from web.actions.publish import Published
 
 
 async def set_account_disabled(
@@ -16,8 +19,19 @@ async def set_account_disabled(
     """Disable an account (no login; its sessions end and its sockets close) or enable it."""
     acting.check_admin()
     async with db.write() as session:
-        _, change = await set_disabled(session, username, disabled, acting.source, reason)
-    return Published(access=(change,)) if change is not None else NOTHING
+        user = await user_by_name(session, username, include_disabled=True)
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        if disabled == (user.disabled_at is not None):
+            raise Conflict(f"{user.username} is already {'disabled' if disabled else 'enabled'}")
+        user.disabled_at = utcnow() if disabled else None
+        changes = (AccessChange(user.id, reason=access_changes.DISABLED),) if disabled else ()
+        if disabled:
+            await revoke_user_sessions(session, user.id)
+            await access_changes.record(session, changes)
+        action = "disable_user" if disabled else "enable_user"
+        await record(session, acting.source, action, target=user.username, reason=reason)
+    return Published(access=changes)
 
 
 async def pseudonymise(

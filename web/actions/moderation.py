@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import access_changes, events
 from persistence import moderation as repo
-from persistence.accounts import actor_for
+from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
 from persistence.models import Ban, Message, Mute, Pin, Report, Room, User, utcnow
 from persistence.rooms import ban_of, room_ref
@@ -239,14 +239,25 @@ async def change_member(
 ) -> tuple[Room, User, Published]:
     """Add (`add`) or remove (`remove`) a team member of an area room."""
     async with db.write() as session:
-        if acting.actor is not None:
-            room = await moderated_room(session, acting, slug)
-            rules.check_membership_room(room_ref(room))
-        room, target = await repo.change_membership(
-            session, action, slug, username, acting.source, reason
+        room = await moderated_room(session, acting, slug)
+        rules.check_membership_room(room_ref(room))
+        user = await user_by_name(session, username, include_disabled=True)
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        if action == "add" and not await repo.add_member(session, room.id, user.id):
+            raise Conflict(f"{user.username} is already a member of room {room.slug}")
+        if action == "remove" and not await repo.remove_member(session, room.id, user.id):
+            raise NotFound(f"{user.username} is not a member of room {room.slug}")
+        await repo.record(
+            session,
+            acting.source,
+            f"{action}_member",
+            room=room.slug,
+            target=user.username,
+            reason=reason,
         )
-        reads = action == "add" or await still_reads(session, room, target, None)
-    return room, target, _lost(reads, room, target, REMOVED_NOT_A_MEMBER)
+        reads = action == "add" or await still_reads(session, room, user, None)
+    return room, user, _lost(reads, room, user, REMOVED_NOT_A_MEMBER)
 
 
 # Reports.
