@@ -14,10 +14,13 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection, Mapping
+from typing import Any, Protocol
 
 from chat import metrics, protocol, reads, store
-from chat.hub import Subscription
+from chat.config import ChatConfig
+from chat.groupcommit import GroupCommit
+from chat.hub import RoomHub, Subscription
 from chat.limits import (
     BAD_FRAME_WINDOW,
     BAD_FRAMES_ALLOWED,
@@ -27,12 +30,11 @@ from chat.limits import (
     WindowBudget,
 )
 from chat.outbound import CLOSE_POLICY, CLOSE_TRY_AGAIN, Outbound, Socket
+from chat.ports import Conn
 from chat.protocol import ProtocolError
+from persistence.db import Database
 from rooms.errors import DomainError
 from rooms.model import Actor
-
-if TYPE_CHECKING:
-    from chat.realtime import Realtime
 
 log = logging.getLogger("werkplaats.ws")
 
@@ -43,6 +45,30 @@ ACTOR_TTL = 30.0
 # dropped silently (clients send them on every keystroke).
 TYPING_EVERY = 1.0
 _ids = itertools.count(1)
+
+
+class Realtime(Protocol):
+    """What a connection asks of its process's real-time hub (chat.realtime.Realtime)."""
+
+    @property
+    def db(self) -> Database: ...
+    @property
+    def config(self) -> ChatConfig: ...
+    @property
+    def hubs(self) -> Mapping[str, RoomHub]: ...
+    @property
+    def sends(self) -> GroupCommit: ...
+
+    async def hub(self, room: str) -> RoomHub: ...
+    async def detach(self, sub: Subscription) -> None: ...
+    def detach_now(self, sub: Subscription) -> None: ...
+    async def joined(self, sub: Subscription) -> None: ...
+    async def publish_event(self, room: str, frame: dict[str, Any]) -> None: ...
+    def mentions_after_send(
+        self, room: str, message_id: int, only: Collection[str] | None = None
+    ) -> None: ...
+    async def read_moved(self, conn: Conn, room: str, seq: int) -> None: ...
+    async def typing(self, conn: Conn, room: str) -> None: ...
 
 
 class ClientConnection:
@@ -86,11 +112,11 @@ class ClientConnection:
             k: user[k] for k in ("username", "display_name", "organisation", "layer")
         }
         self.token_hash = token_hash
-        self.outbound = Outbound(socket, max_frames=rt.settings.ws_queue_frames)
+        config = rt.config
+        self.outbound = Outbound(socket, max_frames=config.ws_queue_frames)
         self.subs: dict[str, Subscription] = {}
-        settings = rt.settings
-        self.send_bucket = TokenBucket(settings.send_burst, settings.send_rate)
-        self.frame_bucket = TokenBucket(settings.frame_burst, settings.frame_rate)
+        self.send_bucket = TokenBucket(config.send_burst, config.send_rate)
+        self.frame_bucket = TokenBucket(config.frame_burst, config.frame_rate)
         self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW)
         self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW)
         self.typing_at: dict[str, float] = {}
@@ -239,7 +265,7 @@ class ClientConnection:
             self.told_removed.discard(room)
         try:
             got = await reads.backlog(
-                self.rt.db, actor, room, frame.since, self.rt.settings.backlog_cap
+                self.rt.db, actor, room, frame.since, self.rt.config.backlog_cap
             )
         except BaseException:
             self.subs.pop(room, None)

@@ -21,12 +21,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
 
 from chat.metrics import TALLY
-
-if TYPE_CHECKING:
-    from chat.connection import ClientConnection
+from chat.ports import Conn
 
 log = logging.getLogger("werkplaats.hub")
 
@@ -48,7 +45,7 @@ class Subscription:
 
     __slots__ = ("buffer", "closed", "conn", "joined", "last_sent", "loading", "room")
 
-    def __init__(self, conn: ClientConnection, room: str) -> None:
+    def __init__(self, conn: Conn, room: str) -> None:
         self.conn = conn
         self.room = room
         self.loading = True

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from chat.config import ChatConfig
 from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
@@ -95,6 +96,21 @@ class App(Starlette):
         await super().__call__(scope, receive, send)
 
 
+def chat_config(settings: Settings) -> ChatConfig:
+    """The real-time side's part of the settings."""
+    return ChatConfig(
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_prefix,
+        send_burst=settings.send_burst,
+        send_rate=settings.send_rate,
+        frame_burst=settings.frame_burst,
+        frame_rate=settings.frame_rate,
+        backlog_cap=settings.backlog_cap,
+        ws_queue_frames=settings.ws_queue_frames,
+        presence_ttl_seconds=settings.presence_ttl_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:
     """Build the app; the lifespan opens the database, Redis and the real-time hub.
 
@@ -114,7 +130,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             else None
         )
         throttle = login_throttle(settings, redis)
-        realtime = Realtime(settings, db)
+        realtime = Realtime(chat_config(settings), db)
         app.state.services = Services(settings, db, throttle, realtime, {})
         await realtime.start()
         if freeze_gc:

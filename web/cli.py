@@ -307,8 +307,9 @@ async def notify_servers(
     if not settings.uses_redis:
         return
     from chat.realtime import Realtime
+    from web.app import chat_config
 
-    realtime = Realtime(settings, db)
+    realtime = Realtime(chat_config(settings), db)
     try:
         await realtime.start()
         try:
