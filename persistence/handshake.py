@@ -175,10 +175,6 @@ class _PgReaders:
                 return await conn.run_sync(call)
 
 
-_readers: weakref.WeakKeyDictionary[Database, _SqliteReader] = weakref.WeakKeyDictionary()
-_pg_readers: weakref.WeakKeyDictionary[Database, _PgReaders] = weakref.WeakKeyDictionary()
-
-
 async def run(
     db: Database, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
@@ -196,15 +192,15 @@ async def run_off_loop(
 
 async def _run(db: Database, off_loop: bool, call: Callable[[Connection], T]) -> T:
     if db.is_sqlite:
-        reader = _readers.get(db)
-        if reader is None:
-            reader = _readers[db] = _SqliteReader(db.url)
-            db.on_dispose(reader.close)
+        reader = db.part(_sqlite_reader, db)
         return await reader.read_off_loop(call) if off_loop else reader.read(call)
-    pg = _pg_readers.get(db)
-    if pg is None:
-        pg = _pg_readers[db] = _PgReaders()
-    return await pg.run(db, call)
+    return await db.part(_PgReaders).run(db, call)
+
+
+def _sqlite_reader(db: Database) -> _SqliteReader:
+    reader = _SqliteReader(db.url)
+    db.on_dispose(reader.close)
+    return reader
 
 
 # -- the caller --------------------------------------------------------------------------
