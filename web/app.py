@@ -83,9 +83,8 @@ class App(Starlette):
 
     None of that stack acts on a WebSocket (the error and HTTP middleware pass it through,
     `/ws` handles its own errors), but each layer is a coroutine frame that every open
-    connection keeps alive as long as it is open, and a call each upgrade pays: about
-    5 KiB of an idle connection (W6) and 8 % of a reconnect storm's time with the GIL
-    (py-spy). The route stays in the router for anything this does not take.
+    connection keeps alive as long as it is open, and a call each upgrade pays (see
+    docs/performance.md). The route stays in the router for anything this does not take.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -134,9 +133,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
         app.state.services = Services(settings, db, throttle, realtime, {})
         await realtime.start()
         if freeze_gc:
-            # What start-up made (modules, SQLAlchemy's caches, the app: ~110k objects) lives
-            # as long as the process: out of the collector's reach, so later full collections
-            # do not walk it again (~0.6 µs an object on this VM: ~65 ms a collection).
+            # What start-up made lives as long as the process: full collections skip it.
             gc.collect()
             gc.freeze()
         try:
