@@ -75,6 +75,14 @@ def password_of(username: str) -> str:
     return f"password-{username}"
 
 
+# Input validation does not depend on the database: those tests run on SQLite alone.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
+# Behaviour that only PostgreSQL has (a server, prepared statements, transaction ids).
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+
+
 def require(service: str, ok: bool, why: str = "") -> None:
     """A missing service fails the test in CI and skips it on a developer's machine."""
     if ok:

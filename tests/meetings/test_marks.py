@@ -7,8 +7,9 @@ import contextlib
 import httpx
 
 from chat.client import Client
-from tests.helpers import MEETING_ONE, after_meeting_one, login
-from tests.meetings.conftest import SQLITE_ONLY, Api, Store
+from tests.clients import Api
+from tests.helpers import MEETING_ONE, SQLITE_ONLY, after_meeting_one, login
+from tests.meetings.conftest import Store
 
 MSG = "/api/rooms/{room}/messages/{id}"
 

@@ -12,8 +12,9 @@ from persistence.accounts import revoke_user_sessions, user_by_name
 from persistence.db import Database
 from persistence.events import post_message
 from persistence.models import Room, User
+from tests.clients import OpenClient
 from tests.helpers import bearer, make_settings, running_server
-from tests.realtime.conftest import OpenClient, RedisServer
+from tests.realtime.conftest import RedisServer
 
 ROOM = "theme-one"
 

@@ -14,8 +14,8 @@ from chat import realtime as rtmod
 from chat.hub import RoomHub, Subscription
 from chat.outbound import Outbound
 from chat.presence import MemoryPresence
+from tests.clients import OpenClient
 from tests.helpers import make_settings, running_server
-from tests.realtime.conftest import OpenClient
 from web import internals
 
 ROOM = "theme-one"

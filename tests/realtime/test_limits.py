@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.clients import OpenClient
 from tests.helpers import login, make_settings, running_server
-from tests.realtime.conftest import OpenClient, StartServers
+from tests.realtime.conftest import StartServers
 
 ROOM = "theme-one"
 
