@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 from chat import metrics, protocol, reads, store
+from chat.clock import Clock
 from chat.config import ChatConfig
 from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
@@ -58,6 +58,8 @@ class Realtime(Protocol):
     def hubs(self) -> Mapping[str, RoomHub]: ...
     @property
     def sends(self) -> GroupCommit: ...
+    @property
+    def clock(self) -> Clock: ...
 
     async def hub(self, room: str) -> RoomHub: ...
     async def detach(self, sub: Subscription) -> None: ...
@@ -80,9 +82,9 @@ class ClientConnection:
         "actor_read_at",
         "author",
         "bad_frames",
+        "clock",
         "frame_bucket",
         "id",
-        "last_frame_at",
         "outbound",
         "refusals",
         "rt",
@@ -112,19 +114,19 @@ class ClientConnection:
             k: user[k] for k in ("username", "display_name", "organisation", "layer")
         }
         self.token_hash = token_hash
-        config = rt.config
+        config, self.clock = rt.config, rt.clock
+        now = self.clock.now
         self.outbound = Outbound(socket, max_frames=config.ws_queue_frames)
         self.subs: dict[str, Subscription] = {}
-        self.send_bucket = TokenBucket(config.send_burst, config.send_rate)
-        self.frame_bucket = TokenBucket(config.frame_burst, config.frame_rate)
-        self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW)
-        self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW)
+        self.send_bucket = TokenBucket(config.send_burst, config.send_rate, now)
+        self.frame_bucket = TokenBucket(config.frame_burst, config.frame_rate, now)
+        self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW, now)
+        self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW, now)
         self.typing_at: dict[str, float] = {}
         # Rooms this connection was told `removed` of since it last subscribed to them
         # (made on first use: most connections never lose a room).
         self.told_removed: set[str] | None = None
-        self.last_frame_at = time.monotonic()
-        self.actor_read_at = time.monotonic()
+        self.actor_read_at = self.clock.now()
 
     @property
     def user_id(self) -> int:
@@ -157,7 +159,6 @@ class ClientConnection:
 
     async def handle(self, text: str) -> None:
         """Answer one client frame; never raises for anything the client did."""
-        self.last_frame_at = time.monotonic()
         metrics.TALLY.frames_received += 1
         wait = self.frame_bucket.take()
         if wait:
@@ -199,19 +200,19 @@ class ClientConnection:
             self.close(CLOSE_POLICY, "flooding past the rate limit")
 
     async def _fresh_actor(self) -> None:
-        if time.monotonic() - self.actor_read_at < ACTOR_TTL:
+        if self.clock.now() - self.actor_read_at < ACTOR_TTL:
             return
         actor = await reads.fresh_actor(self.rt.db, self.user_id)
         if actor is None:
             self.close(CLOSE_POLICY, "your account is gone")
             raise DomainError("your account is gone")
         self.actor = actor
-        self.actor_read_at = time.monotonic()
+        self.actor_read_at = self.clock.now()
 
     def refreshed(self, actor: Actor) -> None:
         """The user's permissions as just read from the database."""
         self.actor = actor
-        self.actor_read_at = time.monotonic()
+        self.actor_read_at = self.clock.now()
 
     async def _dispatch(self, frame: protocol.ClientFrame) -> None:
         if not isinstance(frame, protocol.Ping):
@@ -328,7 +329,7 @@ class ClientConnection:
         metrics.SENDS_ACKED.inc()
 
     async def typing(self, room: str) -> None:
-        now = time.monotonic()
+        now = self.clock.now()
         if now - self.typing_at.get(room, -TYPING_EVERY) < TYPING_EVERY:
             return
         self.typing_at[room] = now

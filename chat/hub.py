@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
+from chat.clock import SYSTEM_CLOCK, Clock
 from chat.metrics import TALLY
 from chat.ports import Conn
 
@@ -93,8 +94,11 @@ class Subscription:
 class RoomHub:
     """The ordered live stream of one room in this process."""
 
-    def __init__(self, room: str, fetch: Fetch, last_seq: LastSeq) -> None:
+    def __init__(
+        self, room: str, fetch: Fetch, last_seq: LastSeq, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.room = room
+        self.clock = clock
         self._fetch = fetch
         self._last_seq = last_seq
         self.last: int | None = None
@@ -137,7 +141,7 @@ class RoomHub:
                 sub.deliver(self.last, frame)
 
     async def _fill_after_wait(self) -> None:
-        await asyncio.sleep(REORDER_WAIT)
+        await self.clock.sleep(REORDER_WAIT)
         if self.pending:
             await self.fill(max(self.pending))
 

@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import Collection, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any
@@ -43,6 +42,7 @@ import msgspec
 from chat import metrics, protocol, reads
 from chat.access_watch import AccessWatch
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
+from chat.clock import SYSTEM_CLOCK, Clock
 from chat.config import ChatConfig
 from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
@@ -102,8 +102,15 @@ class Control(msgspec.Struct, kw_only=True):
 class Realtime(BrokerListener):
     """Delivers committed room events and access changes to open connections."""
 
-    def __init__(self, config: ChatConfig, db: Database, broker: Broker | None = None) -> None:
+    def __init__(
+        self,
+        config: ChatConfig,
+        db: Database,
+        broker: Broker | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.config = config
+        self.clock = clock
         self.db = db
         self.process_id = secrets.token_hex(6)
         self.broker = broker if broker is not None else broker_for(config.redis_url)
@@ -386,7 +393,7 @@ class Realtime(BrokerListener):
         """The room's hub in this process, listening and initialised."""
         hub = self.hubs.get(room)
         if hub is None:
-            hub = RoomHub(room, self._fetch, self._last_seq)
+            hub = RoomHub(room, self._fetch, self._last_seq, self.clock)
             self.hubs[room] = hub
             hub.ready = asyncio.create_task(self._open_hub(hub), name=f"hub-{room}")
         assert hub.ready is not None
@@ -427,7 +434,7 @@ class Realtime(BrokerListener):
         if hub is not None:
             hub.detach(sub)
             if not hub.subs:
-                hub.idle_since = time.monotonic()
+                hub.idle_since = self.clock.now()
         if sub.joined:
             sub.joined = False
             self._spawn(self._left(sub.room, sub.conn.username), "presence-leave")
@@ -466,7 +473,7 @@ class Realtime(BrokerListener):
         return min(PRESENCE_MAX_WAIT, max(PRESENCE_DEBOUNCE, cost))
 
     async def _push_presence(self, room: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+        await self.clock.sleep(delay)
         self._presence_due.discard(room)
         hub = self.hubs.get(room)
         if hub is None or not hub.subs:
@@ -498,12 +505,12 @@ class Realtime(BrokerListener):
     # -- the watch loop: polls, presence refresh, idle hubs ---------------------------
 
     async def _watch(self) -> None:
-        last_poll = last_presence = last_sweep = time.monotonic()
+        last_poll = last_presence = last_sweep = self.clock.now()
         access_failing = False
         while True:
-            await asyncio.sleep(POLL_DOWN)
+            await self.clock.sleep(POLL_DOWN)
             metrics.flush(broker_up=self.broker.healthy)
-            now = time.monotonic()
+            now = self.clock.now()
             try:
                 # Lost access first: a CLI command's change is seen here within a second.
                 await self.access.poll()

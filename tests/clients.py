@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -76,3 +77,10 @@ async def client_factory() -> AsyncIterator[OpenClient]:
         for client in opened:
             with contextlib.suppress(Exception):
                 await client.close()
+
+
+async def wait_closed(client: Client, timeout: float = 10) -> None:
+    """Until the server has closed the client's connection."""
+    async with asyncio.timeout(timeout):
+        while not client.close_codes:
+            await asyncio.sleep(0.02)

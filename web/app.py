@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from chat.clock import SYSTEM_CLOCK, Clock
 from chat.config import ChatConfig
 from chat.realtime import Realtime
 from persistence.db import Database
@@ -110,11 +111,14 @@ def chat_config(settings: Settings) -> ChatConfig:
     )
 
 
-def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, freeze_gc: bool = False, clock: Clock = SYSTEM_CLOCK
+) -> Starlette:
     """Build the app; the lifespan opens the database, Redis and the real-time hub.
 
     `freeze_gc` is for a process that serves only this app (`werkplaats serve`), not for
-    one that also runs other things (the tests' in-process servers).
+    one that also runs other things (the tests' in-process servers); `clock` drives the
+    real-time timers (a test's fake one moves only when told).
     """
     settings = settings or load_settings()
     configure_passwords(settings)
@@ -129,7 +133,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             else None
         )
         throttle = login_throttle(settings, redis)
-        realtime = Realtime(chat_config(settings), db)
+        realtime = Realtime(chat_config(settings), db, clock=clock)
         app.state.services = Services(settings, db, throttle, realtime, {})
         await realtime.start()
         if freeze_gc:
