@@ -15,7 +15,7 @@ A change seen twice (broker and poll) is re-checked twice; the second finds noth
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from chat.hub import RoomHub
@@ -40,14 +40,10 @@ _ALL = "*"
 class Registry(Protocol):
     """The process's open connections, by user, by room and by id (the Realtime)."""
 
-    @property
-    def db(self) -> Database: ...
-    @property
-    def by_user(self) -> Mapping[int, Collection[Conn]]: ...
-    @property
-    def hubs(self) -> Mapping[str, RoomHub]: ...
-    @property
-    def connections(self) -> Mapping[int, Conn]: ...
+    db: Database
+    by_user: dict[int, set[Conn]]
+    hubs: dict[str, RoomHub]
+    connections: dict[int, Conn]
 
 
 class AccessWatch:

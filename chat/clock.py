@@ -11,33 +11,22 @@ from typing import Protocol
 class Timer(Protocol):
     """A callback set to run later (`asyncio.TimerHandle` is one)."""
 
-    def cancel(self) -> None:
-        """Do not run it."""
+    def cancel(self) -> None: ...
 
 
 class Clock(Protocol):
-    """Monotonic seconds, a sleep and a timer on that same time line."""
+    """Monotonic seconds, and a sleep and a timer on that time line."""
 
-    def now(self) -> float:
-        """Monotonic seconds."""
-
-    async def sleep(self, seconds: float) -> None:
-        """Return once `seconds` have passed on this clock."""
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
-        """Run `callback` once `delay` seconds have passed on this clock."""
+    def now(self) -> float: ...
+    async def sleep(self, seconds: float) -> None: ...
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer: ...
 
 
 class SystemClock:
     """The event loop's clock (`time.monotonic`)."""
 
-    def now(self) -> float:
-        """Monotonic seconds."""
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        """`asyncio.sleep`."""
-        await asyncio.sleep(seconds)
+    now = staticmethod(time.monotonic)
+    sleep = staticmethod(asyncio.sleep)
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         """`loop.call_later` on the running loop."""

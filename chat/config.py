@@ -9,12 +9,12 @@ from dataclasses import dataclass
 class ChatConfig:
     """The broker, the per-connection limits and the presence TTL of one process."""
 
-    redis_url: str | None = None
-    redis_prefix: str = "wp"
-    send_burst: int = 50
-    send_rate: float = 20.0
-    frame_burst: int = 200
-    frame_rate: float = 50.0
-    backlog_cap: int = 1000
-    ws_queue_frames: int = 2000
-    presence_ttl_seconds: float = 30.0
+    redis_url: str | None
+    redis_prefix: str
+    send_burst: int
+    send_rate: float
+    frame_burst: int
+    frame_rate: float
+    backlog_cap: int
+    ws_queue_frames: int
+    presence_ttl_seconds: float

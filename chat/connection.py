@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from chat import metrics, protocol, reads, store
@@ -50,20 +50,14 @@ _ids = itertools.count(1)
 class Realtime(Protocol):
     """What a connection asks of its process's real-time hub (chat.realtime.Realtime)."""
 
-    @property
-    def db(self) -> Database: ...
-    @property
-    def config(self) -> ChatConfig: ...
-    @property
-    def hubs(self) -> Mapping[str, RoomHub]: ...
-    @property
-    def sends(self) -> GroupCommit: ...
-    @property
-    def clock(self) -> Clock: ...
+    db: Database
+    config: ChatConfig
+    clock: Clock
+    hubs: dict[str, RoomHub]
+    sends: GroupCommit
 
     async def hub(self, room: str) -> RoomHub: ...
-    async def detach(self, sub: Subscription) -> None: ...
-    def detach_now(self, sub: Subscription) -> None: ...
+    def detach(self, sub: Subscription) -> None: ...
     async def joined(self, sub: Subscription) -> None: ...
     async def publish_event(self, room: str, frame: dict[str, Any]) -> None: ...
     def mentions_after_send(
@@ -257,7 +251,7 @@ class ClientConnection:
         # detaches the new subscription before it has sent anything.
         old = self.subs.pop(room, None)
         if old is not None:
-            await self.rt.detach(old)
+            self.rt.detach(old)
         hub = await self.rt.hub(room)
         sub = Subscription(self, room)
         hub.attach(sub)
@@ -270,7 +264,7 @@ class ClientConnection:
             )
         except BaseException:
             self.subs.pop(room, None)
-            await self.rt.detach(sub)
+            self.rt.detach(sub)
             raise
 
         def wanted() -> bool:
@@ -297,7 +291,7 @@ class ClientConnection:
     async def unsubscribe(self, room: str) -> None:
         sub = self.subs.pop(room, None)
         if sub is not None:
-            await self.rt.detach(sub)
+            self.rt.detach(sub)
 
     async def send(self, frame: protocol.Send) -> None:
         wait = self.send_bucket.take()
@@ -342,7 +336,7 @@ class ClientConnection:
         sub = self.subs.pop(room, None)
         if sub is not None:
             sub.closed = True
-            self.rt.detach_now(sub)
+            self.rt.detach(sub)
         # Membership may be what changed: read the permissions again before the next frame.
         self.actor_read_at = float("-inf")
         if self.told_removed is None:
@@ -355,6 +349,6 @@ class ClientConnection:
     async def finish(self) -> None:
         """The socket is gone: leave every room and stop the writer."""
         for sub in list(self.subs.values()):
-            await self.rt.detach(sub)
+            self.rt.detach(sub)
         self.subs.clear()
         await self.outbound.stop()

@@ -425,11 +425,8 @@ class Realtime(BrokerListener):
     async def _last_seq(self, room: str) -> int:
         return await reads.last_seq(self.db, room)
 
-    async def detach(self, sub: Subscription) -> None:
-        """End a subscription (unsubscribe, disconnect)."""
-        self.detach_now(sub)
-
-    def detach_now(self, sub: Subscription) -> None:
+    def detach(self, sub: Subscription) -> None:
+        """End a subscription (unsubscribe, disconnect, lost access)."""
         hub = self.hubs.get(sub.room)
         if hub is not None:
             hub.detach(sub)

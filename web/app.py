@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -98,17 +99,7 @@ class App(Starlette):
 
 def chat_config(settings: Settings) -> ChatConfig:
     """The real-time side's part of the settings."""
-    return ChatConfig(
-        redis_url=settings.redis_url,
-        redis_prefix=settings.redis_prefix,
-        send_burst=settings.send_burst,
-        send_rate=settings.send_rate,
-        frame_burst=settings.frame_burst,
-        frame_rate=settings.frame_rate,
-        backlog_cap=settings.backlog_cap,
-        ws_queue_frames=settings.ws_queue_frames,
-        presence_ttl_seconds=settings.presence_ttl_seconds,
-    )
+    return ChatConfig(**{f.name: getattr(settings, f.name) for f in fields(ChatConfig)})
 
 
 def create_app(
