@@ -122,11 +122,8 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
 async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
     """The batch as one call in the writer thread, commit included.
 
-    The commit waits for the disk (every commit syncs the log), which never holds up the
-    event loop there: a flush of this VM's disk takes 0.4-0.7 ms, and now and then
-    100-660 ms, during which a loop that committed itself would serve no connection at all.
-    Committing on the loop saved about 0.45 ms of an unloaded send (W3): the thread's and
-    then the loop's wake-up (bench/analysis.md).
+    The commit waits for the disk, which now and then stalls for hundreds of milliseconds:
+    in the thread that never holds up the event loop (docs/performance.md).
     """
     return await db.run_in_thread(
         lambda conn: (
