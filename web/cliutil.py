@@ -87,8 +87,9 @@ async def notify_servers(settings: Settings, db: Database, published: Published)
     if not settings.uses_redis or not published:
         return
     from chat.realtime import Realtime
+    from web.app import chat_config
 
-    realtime = Realtime(settings, db)
+    realtime = Realtime(chat_config(settings), db)
     try:
         await realtime.start()
         try:
