@@ -6,12 +6,10 @@ commit, so every subscriber sees the mark in order with the messages.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence import accounts
 from persistence import marks as repo
@@ -28,14 +26,15 @@ from rooms.marks import (
     check_may_answer,
     check_may_mark,
     parse_due,
-    parse_kind,
 )
 from rooms.meetings import default_due, meeting_for_room
 from rooms.model import SLUG_RE, USERNAME_RE
 from web.api.rooms import readable_room
 from web.auth import Caller
 from web.deps import caller, services
-from web.responses import JSON, json_body
+from web.openapi import api
+from web.responses import JSON, body_as
+from web.wire import meetings as wire
 
 MAX_MESSAGE_ID = 2**62
 
@@ -90,17 +89,17 @@ async def mark_message(request: Request) -> Response:
     who = await caller(request)
     slug = (await readable_room(request, who)).slug
     message_id = message_id_of(request)
-    data = await json_body(request, max_bytes=4096)
-    kind = parse_kind(data.get("kind"))
-    check_fields(kind, data.get("owner"), data.get("due"))
-    due = parse_due(data.get("due"))
+    given = await body_as(request, wire.MarkIn, max_bytes=4096)
+    kind = given.kind
+    check_fields(kind, given.owner, given.due)
+    due = parse_due(given.due)
     async with svc.db.write() as session:
         room = await _postable(session, who, slug)
         message = await _message(session, room, message_id)
         existing = repo.state_of(await repo.mark_of(session, message.id))
         moderator = may_moderate(who.actor, room_ref(room))
         check_may_mark(who.user.id, message.author_id, existing, moderator)
-        owner = await _owner(session, room, data.get("owner"))
+        owner = await _owner(session, room, given.owner)
         meetings = await all_meetings(session)
         meeting = meeting_for_room(
             [ref(m) for m in meetings], utcnow(), room_theme_id(room, meetings)
@@ -128,10 +127,7 @@ async def mark_answered(request: Request) -> Response:
     who = await caller(request)
     slug = (await readable_room(request, who)).slug
     message_id = message_id_of(request)
-    data = await json_body(request, max_bytes=1024)
-    reply_id = data.get("reply_id")
-    if not isinstance(reply_id, int) or isinstance(reply_id, bool) or reply_id < 1:
-        raise BadRequest("field 'reply_id' must be a message id")
+    reply_id = (await body_as(request, wire.AnsweredIn, max_bytes=1024)).reply_id
     async with svc.db.write() as session:
         room = await _postable(session, who, slug)
         question = await _message(session, room, message_id)
@@ -175,10 +171,7 @@ async def unmark_message(request: Request) -> Response:
     return JSON({"event": frame})
 
 
-def _theme_slugs(data: dict[str, Any]) -> list[str]:
-    raw = data.get("themes")
-    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
-        raise BadRequest("field 'themes' must be a list of theme slugs")
+def _theme_slugs(raw: list[str]) -> list[str]:
     slugs = list(dict.fromkeys(raw))
     if len(slugs) > MAX_THEMES_PER_MESSAGE:
         raise BadRequest(f"at most {MAX_THEMES_PER_MESSAGE} themes per message")
@@ -193,7 +186,7 @@ async def tag_message(request: Request) -> Response:
     who = await caller(request)
     slug = (await readable_room(request, who)).slug
     message_id = message_id_of(request)
-    wanted = _theme_slugs(await json_body(request, max_bytes=4096))
+    wanted = _theme_slugs((await body_as(request, wire.TagsIn, max_bytes=4096)).themes)
     async with svc.db.write() as session:
         room = await _postable(session, who, slug)
         message = await _message(session, room, message_id)
@@ -210,9 +203,28 @@ async def tag_message(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     base = "/api/rooms/{slug}/messages/{message_id}"
+    tag, out, errors = "between meetings", wire.Marked, (403, 404, 409)
     return [
-        Route(f"{base}/mark", mark_message, methods=["POST"]),
-        Route(f"{base}/mark", unmark_message, methods=["DELETE"]),
-        Route(f"{base}/answered", mark_answered, methods=["POST"]),
-        Route(f"{base}/tags", tag_message, methods=["POST"]),
+        *(
+            api(f"{base}/{what}", "POST", handler, summary, tag, out=out, body=body, errors=errors)
+            for what, handler, summary, body in (
+                (
+                    "mark",
+                    mark_message,
+                    "mark a message as vraag, besluit or actiepunt",
+                    wire.MarkIn,
+                ),
+                ("answered", mark_answered, "mark a question answered by a reply", wire.AnsweredIn),
+                ("tags", tag_message, "tag a message with themes", wire.TagsIn),
+            )
+        ),
+        api(
+            f"{base}/mark",
+            "DELETE",
+            unmark_message,
+            "remove a message's mark",
+            tag,
+            out=out,
+            errors=(403, 404),
+        ),
     ]

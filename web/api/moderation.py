@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence import access_changes, events
 from persistence import moderation as repo
@@ -30,14 +30,25 @@ from rooms.model import SLUG_RE, USERNAME_RE, Restriction
 from web.api.rooms import readable_room
 from web.auth import Caller
 from web.deps import caller, client_address, services
-from web.responses import JSON, int_param, json_body, str_field
+from web.openapi import api
+from web.responses import JSON, body_as, query_as
+from web.wire import moderation as shapes
+from web.wire.moderation import (
+    AuditQuery,
+    BanIn,
+    HideIn,
+    MuteIn,
+    ReportIn,
+    ReportPatch,
+    ReportsQuery,
+    RoomPatch,
+    UserIn,
+)
 
 log = logging.getLogger("werkplaats.moderation")
 
 # Ids beyond this cannot exist (BIGINT) and would make the database driver overflow.
 MAX_ID = 2**62
-MAX_LIST = 1000
-ROOM_FIELDS = frozenset({"topic", "locked", "archived", "slow_mode_seconds", "reason"})
 
 # What `removed` says to the connections of a user who lost access.
 REMOVED_BANNED = "banned"
@@ -48,52 +59,16 @@ REMOVED_NOT_A_MODERATOR = "moderator_role_ended"
 # Request parsing.
 
 
-def bool_field(data: dict[str, Any], name: str) -> bool | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise BadRequest(f"field {name!r} must be true or false")
-    return value
-
-
-def int_field(data: dict[str, Any], name: str, lo: int, hi: int) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"field {name!r} must be a whole number")
-    if not lo <= value <= hi:
-        raise BadRequest(f"field {name!r} must be between {lo} and {hi}")
-    return value
-
-
-def only_fields(data: dict[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise BadRequest(
-            f"unknown field {unknown[0]!r}; expected some of {', '.join(sorted(allowed))}"
-        )
-
-
-def username_field(data: dict[str, Any]) -> str:
-    username = str_field(data, "username", max_len=64).strip().lower()
+def username_of(raw: str) -> str:
+    username = raw.strip().lower()
     if not USERNAME_RE.fullmatch(username):
         raise BadRequest("field 'username' is not a username ([a-z0-9._-]{2,32})")
     return username
 
 
-def reason_field(data: dict[str, Any], *, required: bool = True) -> str:
-    raw = str_field(data, "reason", required=required, max_len=rules.MAX_REASON_CHARS + 100)
-    if not required and not raw.strip():
-        return ""
-    return rules.check_reason(raw)
-
-
-def username_and_reason(data: dict[str, Any]) -> tuple[str, str]:
-    """The body that adds someone to a room's moderators or members: who, and why (optional)."""
-    only_fields(data, frozenset({"username", "reason"}))
-    return username_field(data), reason_field(data, required=False)
+def optional_reason(raw: str | None) -> str:
+    """A reason that may be left out or blank: then there is none."""
+    return rules.check_reason(raw) if raw is not None and raw.strip() else ""
 
 
 def path_id(request: Request, name: str) -> int:
@@ -208,10 +183,10 @@ async def access_changed(request: Request, changes: list[access_changes.AccessCh
 async def hide_message(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
+    given = await body_as(request, HideIn)
     async with svc.db.write() as session:
         room = await moderated_room(session, request, who)
-        reason = reason_field(data)
+        reason = rules.check_reason(given.reason)
         message = await find_message(session, room, request)
         if message.hidden:
             raise Conflict(f"message {message.id} is already hidden")
@@ -260,16 +235,12 @@ async def sanctioned(
 async def ban_user(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
+    given = await body_as(request, BanIn)
     async with svc.db.write() as session:
         room = await moderated_room(session, request, who)
-        only_fields(data, frozenset({"username", "reason", "until"}))
-        username = username_field(data)
-        reason = reason_field(data)
+        username, reason = username_of(given.username), rules.check_reason(given.reason)
         now = utcnow()
-        until = None
-        if data.get("until") is not None:
-            until = rules.parse_instant(str_field(data, "until", max_len=64), "until")
+        until = rules.parse_instant(given.until, "until") if given.until is not None else None
         rules.check_ban_until(until, now)
         target = await sanction_target(session, who, room, username, "ban")
         ban = await repo.put_ban(session, room.id, target.id, until, reason, who.user.id)
@@ -282,15 +253,11 @@ async def ban_user(request: Request) -> Response:
 async def mute_user(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
+    given = await body_as(request, MuteIn)
     async with svc.db.write() as session:
         room = await moderated_room(session, request, who)
-        only_fields(data, frozenset({"username", "reason", "minutes"}))
-        username = username_field(data)
-        minutes = int_field(data, "minutes", 1, rules.MAX_MUTE_MINUTES)
-        if minutes is None:
-            raise BadRequest("field 'minutes' is required: how long the mute lasts")
-        reason = reason_field(data)
+        username, minutes = username_of(given.username), given.minutes
+        reason = rules.check_reason(given.reason)
         now = utcnow()
         target = await sanction_target(session, who, room, username, "mute")
         until = rules.mute_until(now, minutes)
@@ -351,19 +318,14 @@ async def list_mutes(request: Request) -> Response:
 # Room settings.
 
 
-def room_changes(data: dict[str, Any], room: Room) -> dict[str, Any]:
+def room_changes(patch: RoomPatch, room: Room) -> dict[str, Any]:
     """The settings the body changes (validated), in a fixed order; unchanged ones left out."""
-    only_fields(data, ROOM_FIELDS)
     wanted: dict[str, Any] = {}
-    if data.get("topic") is not None:
-        wanted["topic"] = rules.check_topic(str_field(data, "topic", max_len=10_000))
-    for name in ("locked", "archived"):
-        value = bool_field(data, name)
-        if value is not None:
+    if patch.topic is not None:
+        wanted["topic"] = rules.check_topic(patch.topic)
+    for name in ("locked", "archived", "slow_mode_seconds"):
+        if (value := getattr(patch, name)) is not None:
             wanted[name] = value
-    seconds = int_field(data, "slow_mode_seconds", 0, rules.MAX_SLOW_MODE_SECONDS)
-    if seconds is not None:
-        wanted["slow_mode_seconds"] = seconds
     if not wanted:
         raise BadRequest("give at least one of 'topic', 'locked', 'archived', 'slow_mode_seconds'")
     return {k: v for k, v in wanted.items() if getattr(room, k) != v}
@@ -372,12 +334,12 @@ def room_changes(data: dict[str, Any], room: Room) -> dict[str, Any]:
 async def update_room(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
+    patch = await body_as(request, RoomPatch)
     frame = None
     async with svc.db.write() as session:
         room = await moderated_room(session, request, who)
-        changes = room_changes(data, room)
-        reason = reason_field(data, required=False)
+        changes = room_changes(patch, room)
+        reason = optional_reason(patch.reason)
         for name, value in changes.items():
             setattr(room, name, value)
             action = rules.ROOM_SETTING_ACTIONS.get((name, value), f"set_{name}")
@@ -417,10 +379,10 @@ async def add_moderator(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     check_admin(who.actor)
-    data = await json_body(request)
+    given = await body_as(request, UserIn)
     async with svc.db.write() as session:
         room = await find_room(session, request.path_params["slug"])
-        username, reason = username_and_reason(data)
+        username, reason = username_of(given.username), optional_reason(given.reason)
         target = await find_user(session, username)
         if await repo.is_moderator(session, room.id, target.id):
             raise Conflict(f"{target.username} already moderates room {room.slug}")
@@ -481,9 +443,7 @@ async def report_message(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     room = await readable_room(request, who)
-    data = await json_body(request)
-    only_fields(data, frozenset({"reason"}))
-    reason = reason_field(data)
+    reason = rules.check_reason((await body_as(request, ReportIn)).reason)
     async with svc.db.write() as session:
         message = await find_message(session, room, request)
         if await repo.open_report_of(session, message.id, who.user.id) is not None:
@@ -494,11 +454,10 @@ async def report_message(request: Request) -> Response:
 
 
 async def scoped_room(
-    session: AsyncSession, request: Request, scope: frozenset[int] | None
+    session: AsyncSession, slug: str | None, scope: frozenset[int] | None
 ) -> Room | None:
     """The `room` query parameter, if given; within the caller's scope, else forbidden."""
-    slug = request.query_params.get("room")
-    if not slug:
+    if slug is None:
         return None
     room = await find_room(session, slug, lock=False)
     if scope is not None and room.id not in scope:
@@ -510,12 +469,10 @@ async def list_reports(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     scope = rules.report_scope(who.actor)
-    status = request.query_params.get("status") or None
-    if status is not None and status not in rules.REPORT_STATUSES:
-        raise BadRequest("query parameter 'status' must be open, resolved or dismissed")
-    limit = int_param(request, "limit", 100, 1, MAX_LIST) or 100
+    asked = query_as(request, ReportsQuery)
+    status, limit = asked.status, asked.limit
     async with svc.db.read() as session:
-        room = await scoped_room(session, request, scope)
+        room = await scoped_room(session, asked.room, scope)
         reports = await repo.reports_page(
             session,
             room_ids=scope,
@@ -529,7 +486,7 @@ async def list_reports(request: Request) -> Response:
 async def handle_report(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
+    given = await body_as(request, ReportPatch)
     report_id = path_id(request, "report_id")
     async with svc.db.write() as session:
         report = await session.get(Report, report_id, with_for_update=True)
@@ -538,9 +495,8 @@ async def handle_report(request: Request) -> Response:
         room = await session.get(Room, report.room_id)
         assert room is not None  # a foreign key
         check_moderate(who.actor, room_ref(room))
-        only_fields(data, frozenset({"status", "reason"}))
-        status = rules.check_report_status(str_field(data, "status", max_len=16))
-        reason = reason_field(data, required=False)
+        status = rules.check_report_status(given.status)
+        reason = optional_reason(given.reason)
         rules.check_report_transition(report.status, status)
         report.status, report.handled_by_id, report.handled_at = status, who.user.id, utcnow()
         await repo.record(
@@ -566,10 +522,10 @@ async def list_audit(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     scope = rules.report_scope(who.actor)
-    limit = int_param(request, "limit", 100, 1, repo.MAX_AUDIT_PAGE) or 100
-    before = int_param(request, "before", None, 1, MAX_ID)
+    asked = query_as(request, AuditQuery)
+    limit, before = asked.limit, asked.before
     async with svc.db.read() as session:
-        room = await scoped_room(session, request, scope)
+        room = await scoped_room(session, asked.room, scope)
         slugs = await repo.room_slugs(session, scope) if scope is not None else None
         entries = await repo.audit_page(
             session,
@@ -649,11 +605,11 @@ async def list_pins(request: Request) -> Response:
 async def add_member(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
+    given = await body_as(request, UserIn)
     async with svc.db.write() as session:
         room = await moderated_room(session, request, who)
         rules.check_membership_room(room_ref(room))
-        username, reason = username_and_reason(data)
+        username, reason = username_of(given.username), optional_reason(given.reason)
         _, target = await repo.change_membership(
             session, "add", room.slug, username, source(request, who), reason
         )
@@ -685,26 +641,166 @@ async def list_members(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     room = "/api/rooms/{slug}"
     message = room + "/messages/{message_id:int}"
+    tag, change, read, act = "moderation", (400, 403, 404), (403, 404), (400, 403, 404, 409)
+
+    def doc(path: str, method: str, handler: Any, summary: str, **more: Any) -> BaseRoute:
+        return api(path, method, handler, summary, tag, **more)
+
     return [
-        Route(room, update_room, methods=["PATCH"]),
-        Route(message + "/hide", hide_message, methods=["POST"]),
-        Route(message + "/report", report_message, methods=["POST"]),
-        Route(room + "/bans", ban_user, methods=["POST"]),
-        Route(room + "/bans", list_bans, methods=["GET"]),
-        Route(room + "/bans/{username}", unban_user, methods=["DELETE"]),
-        Route(room + "/mutes", mute_user, methods=["POST"]),
-        Route(room + "/mutes", list_mutes, methods=["GET"]),
-        Route(room + "/mutes/{username}", unmute_user, methods=["DELETE"]),
-        Route(room + "/moderators", add_moderator, methods=["POST"]),
-        Route(room + "/moderators", list_moderators, methods=["GET"]),
-        Route(room + "/moderators/{username}", remove_moderator, methods=["DELETE"]),
-        Route(room + "/members", add_member, methods=["POST"]),
-        Route(room + "/members", list_members, methods=["GET"]),
-        Route(room + "/members/{username}", remove_member, methods=["DELETE"]),
-        Route(room + "/pins", list_pins, methods=["GET"]),
-        Route(room + "/pins/{message_id:int}", pin_message, methods=["POST"]),
-        Route(room + "/pins/{message_id:int}", unpin_message, methods=["DELETE"]),
-        Route("/api/reports", list_reports, methods=["GET"]),
-        Route("/api/reports/{report_id:int}", handle_report, methods=["PATCH"]),
-        Route("/api/audit", list_audit, methods=["GET"]),
+        doc(
+            room,
+            "PATCH",
+            update_room,
+            "change topic, lock, archive, slow mode",
+            out=shapes.RoomOut,
+            body=RoomPatch,
+            errors=change,
+        ),
+        doc(
+            message + "/hide",
+            "POST",
+            hide_message,
+            "hide a message (subscribers get `message_hidden`)",
+            out=shapes.Hidden,
+            body=HideIn,
+            errors=act,
+        ),
+        doc(
+            message + "/report",
+            "POST",
+            report_message,
+            "report a message to the moderators",
+            out=shapes.ReportOut,
+            status=201,
+            body=ReportIn,
+            errors=act,
+        ),
+        doc(
+            room + "/bans",
+            "POST",
+            ban_user,
+            "ban a user from the room (their sockets get `removed`)",
+            out=shapes.BanOut,
+            status=201,
+            body=BanIn,
+            errors=change,
+        ),
+        doc(room + "/bans", "GET", list_bans, "bans in force", out=shapes.Bans, errors=read),
+        doc(room + "/bans/{username}", "DELETE", unban_user, "lift a ban", status=204, errors=read),
+        doc(
+            room + "/mutes",
+            "POST",
+            mute_user,
+            "mute a user in the room (`send` answers `muted`)",
+            out=shapes.MuteOut,
+            status=201,
+            body=MuteIn,
+            errors=change,
+        ),
+        doc(room + "/mutes", "GET", list_mutes, "mutes in force", out=shapes.Mutes, errors=read),
+        doc(
+            room + "/mutes/{username}",
+            "DELETE",
+            unmute_user,
+            "lift a mute",
+            status=204,
+            errors=read,
+        ),
+        doc(
+            room + "/moderators",
+            "POST",
+            add_moderator,
+            "make a user moderator of the room (admins only)",
+            out=shapes.ModeratorOut,
+            status=201,
+            body=UserIn,
+            errors=act,
+        ),
+        doc(
+            room + "/moderators",
+            "GET",
+            list_moderators,
+            "the room's own moderators",
+            out=shapes.Moderators,
+            errors=read,
+        ),
+        doc(
+            room + "/moderators/{username}",
+            "DELETE",
+            remove_moderator,
+            "end a room moderator's role (admins only)",
+            status=204,
+            errors=read,
+        ),
+        doc(
+            room + "/members",
+            "POST",
+            add_member,
+            "add a user to an area's team",
+            out=shapes.MemberOut,
+            status=201,
+            body=UserIn,
+            errors=act,
+        ),
+        doc(
+            room + "/members",
+            "GET",
+            list_members,
+            "an area's team",
+            out=shapes.Members,
+            errors=read,
+        ),
+        doc(
+            room + "/members/{username}",
+            "DELETE",
+            remove_member,
+            "remove a user from an area's team (their sockets get `removed`)",
+            status=204,
+            errors=change,
+        ),
+        doc(room + "/pins", "GET", list_pins, "pinned messages", out=shapes.Pins, errors=read),
+        doc(
+            room + "/pins/{message_id:int}",
+            "POST",
+            pin_message,
+            "pin a message",
+            out=shapes.PinOut,
+            status=201,
+            errors=act,
+        ),
+        doc(
+            room + "/pins/{message_id:int}",
+            "DELETE",
+            unpin_message,
+            "unpin a message",
+            status=204,
+            errors=read,
+        ),
+        doc(
+            "/api/reports",
+            "GET",
+            list_reports,
+            "reports of the rooms the caller moderates",
+            out=shapes.Reports,
+            query=ReportsQuery,
+            errors=change,
+        ),
+        doc(
+            "/api/reports/{report_id:int}",
+            "PATCH",
+            handle_report,
+            "resolve or dismiss a report",
+            out=shapes.ReportOut,
+            body=ReportPatch,
+            errors=act,
+        ),
+        doc(
+            "/api/audit",
+            "GET",
+            list_audit,
+            "the audit log of the rooms the caller moderates",
+            out=shapes.Audit,
+            query=AuditQuery,
+            errors=change,
+        ),
     ]
