@@ -81,25 +81,14 @@ async def get_agenda(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    markdown = (("text/markdown", {"type": "string"}),)
+    # fmt: off
     return [
-        api(
-            "/api/meetings/{slug}",
-            "GET",
-            get_meeting,
-            "a meeting with its links and the meeting before it",
-            "meetings",
-            out=wire.MeetingOut,
-            errors=(404,),
-        ),
-        api(
-            "/api/meetings/{slug}/agenda",
-            "GET",
-            get_agenda,
-            "the meeting's draft agenda: open questions, action items, decisions",
-            "meetings",
-            out=wire.Agenda,
-            query=wire.AgendaQuery,
-            errors=(403, 404),
-            also=(("text/markdown", {"type": "string"}),),
-        ),
+        api("/api/meetings/{slug}", "GET", get_meeting,
+            "a meeting with its links and the meeting before it", "meetings",
+            out=wire.MeetingOut, errors=(404,)),
+        api("/api/meetings/{slug}/agenda", "GET", get_agenda,
+            "the meeting's draft agenda: open questions, action items, decisions", "meetings",
+            out=wire.Agenda, query=wire.AgendaQuery, errors=(403, 404), also=markdown),
     ]
+    # fmt: on

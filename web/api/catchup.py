@@ -49,24 +49,14 @@ async def mark_read(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    between = "between meetings"
+    # fmt: off
     return [
-        api(
-            "/api/catchup",
-            "GET",
-            get_catchup,
-            "what is new per readable room since the last meeting or the last visit",
-            "between meetings",
-            out=wire.Catchup,
-            query=wire.CatchupQuery,
-        ),
-        api(
-            "/api/catchup/read",
-            "POST",
-            mark_read,
-            "mark all read up to here: read markers per room",
-            "between meetings",
-            out=wire.ReadOut,
-            body=wire.ReadIn,
-            errors=(403, 404),
-        ),
+        api("/api/catchup", "GET", get_catchup,
+            "what is new per readable room since the last meeting or the last visit", between,
+            out=wire.Catchup, query=wire.CatchupQuery),
+        api("/api/catchup/read", "POST", mark_read,
+            "mark all read up to here: read markers per room", between,
+            out=wire.ReadOut, body=wire.ReadIn, errors=(403, 404)),
     ]
+    # fmt: on

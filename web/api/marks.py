@@ -204,27 +204,15 @@ async def tag_message(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     base = "/api/rooms/{slug}/messages/{message_id}"
     tag, out, errors = "between meetings", wire.Marked, (403, 404, 409)
+    # fmt: off
     return [
-        *(
-            api(f"{base}/{what}", "POST", handler, summary, tag, out=out, body=body, errors=errors)
-            for what, handler, summary, body in (
-                (
-                    "mark",
-                    mark_message,
-                    "mark a message as vraag, besluit or actiepunt",
-                    wire.MarkIn,
-                ),
-                ("answered", mark_answered, "mark a question answered by a reply", wire.AnsweredIn),
-                ("tags", tag_message, "tag a message with themes", wire.TagsIn),
-            )
-        ),
-        api(
-            f"{base}/mark",
-            "DELETE",
-            unmark_message,
-            "remove a message's mark",
-            tag,
-            out=out,
-            errors=(403, 404),
-        ),
+        api(f"{base}/mark", "POST", mark_message, "mark a message as vraag, besluit or actiepunt",
+            tag, out=out, body=wire.MarkIn, errors=errors),
+        api(f"{base}/mark", "DELETE", unmark_message, "remove a message's mark", tag,
+            out=out, errors=(403, 404)),
+        api(f"{base}/answered", "POST", mark_answered, "mark a question answered by a reply",
+            tag, out=out, body=wire.AnsweredIn, errors=errors),
+        api(f"{base}/tags", "POST", tag_message, "tag a message with themes", tag,
+            out=out, body=wire.TagsIn, errors=errors),
     ]
+    # fmt: on

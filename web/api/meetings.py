@@ -85,24 +85,12 @@ async def list_meetings(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # fmt: off
     return [
-        api(
-            "/api/meetings",
-            "POST",
-            create_meeting,
-            "create a meeting and its room (admins only)",
-            "meetings",
-            out=MeetingCreated,
-            status=201,
-            body=MeetingIn,
-            errors=(403, 409),
-        ),
-        api(
-            "/api/meetings",
-            "GET",
-            list_meetings,
-            "the Werkplaats meetings",
-            "meetings",
-            out=Meetings,
-        ),
+        api("/api/meetings", "POST", create_meeting,
+            "create a meeting and its room (admins only)", "meetings",
+            out=MeetingCreated, status=201, body=MeetingIn, errors=(403, 409)),
+        api("/api/meetings", "GET", list_meetings, "the Werkplaats meetings", "meetings",
+            out=Meetings),
     ]
+    # fmt: on

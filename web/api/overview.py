@@ -31,13 +31,10 @@ async def get_overview(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # fmt: off
     return [
-        api(
-            "/api/overview",
-            "GET",
-            get_overview,
+        api("/api/overview", "GET", get_overview,
             "areas × themes: activity and unread per cell; layers per question",
-            "between meetings",
-            out=Overview,
-        )
+            "between meetings", out=Overview),
     ]
+    # fmt: on

@@ -80,33 +80,15 @@ async def unsubscribe(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # fmt: off
     return [
-        api(
-            links.PATH,
-            "POST",
-            unsubscribe,
+        api(links.PATH, "POST", unsubscribe,
             "one-click unsubscribe from the digest (RFC 8058): by the e-mail's signed token",
-            "session",
-            out=wire.Unsubscribed,
-            query=wire.UnsubscribeQuery,
-            errors=(403,),
-            auth=False,
-        ),
-        api(
-            "/api/me",
-            "PATCH",
-            patch_me,
-            "the caller's digest preference and e-mail address",
-            "session",
-            out=wire.Preferences,
-            body=wire.PreferencesIn,
-        ),
-        api(
-            "/api/me/preferences",
-            "GET",
-            get_preferences,
-            "the caller's preferences",
-            "session",
-            out=wire.Preferences,
-        ),
+            "session", out=wire.Unsubscribed, query=wire.UnsubscribeQuery, errors=(403,),
+            auth=False),
+        api("/api/me", "PATCH", patch_me, "the caller's digest preference and e-mail address",
+            "session", out=wire.Preferences, body=wire.PreferencesIn),
+        api("/api/me/preferences", "GET", get_preferences, "the caller's preferences", "session",
+            out=wire.Preferences),
     ]
+    # fmt: on

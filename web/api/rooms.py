@@ -73,23 +73,12 @@ async def room_events(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # fmt: off
     return [
-        api(
-            "/api/rooms",
-            "GET",
-            list_rooms,
-            "the rooms the caller may read",
-            "rooms",
-            out=wire.RoomList,
-        ),
-        api(
-            "/api/rooms/{slug}/events",
-            "GET",
-            room_events,
-            "room events after `after` (ascending), before `before`, or around `around`",
-            "rooms",
-            out=wire.EventPage,
-            query=wire.EventsQuery,
-            errors=(403, 404),
-        ),
+        api("/api/rooms", "GET", list_rooms, "the rooms the caller may read", "rooms",
+            out=wire.RoomList),
+        api("/api/rooms/{slug}/events", "GET", room_events,
+            "room events after `after` (ascending), before `before`, or around `around`", "rooms",
+            out=wire.EventPage, query=wire.EventsQuery, errors=(403, 404)),
     ]
+    # fmt: on

@@ -90,15 +90,10 @@ async def search_messages(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # fmt: off
     return [
-        api(
-            "/api/search",
-            "GET",
-            search_messages,
-            "full-text search in the rooms the caller may read",
-            "search",
-            out=wire.SearchPage,
-            query=wire.SearchQuery,
-            errors=(403, 404),
-        )
+        api("/api/search", "GET", search_messages,
+            "full-text search in the rooms the caller may read", "search",
+            out=wire.SearchPage, query=wire.SearchQuery, errors=(403, 404)),
     ]
+    # fmt: on

@@ -132,26 +132,13 @@ async def me(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # fmt: off
     return [
-        api(
-            "/api/session",
-            "POST",
-            login,
-            "log in; sets the session cookie",
-            "session",
-            out=wire.LoginOut,
-            body=wire.LoginIn,
-            errors=(401, 403, 429),
-            auth=False,
-        ),
-        api(
-            "/api/session",
-            "DELETE",
-            logout,
-            "log out: the token and cookie stop working, open sockets close (1008)",
-            "session",
-            status=204,
-            errors=(403,),
-        ),
+        api("/api/session", "POST", login, "log in; sets the session cookie", "session",
+            out=wire.LoginOut, body=wire.LoginIn, errors=(401, 403, 429), auth=False),
+        api("/api/session", "DELETE", logout,
+            "log out: the token and cookie stop working, open sockets close (1008)", "session",
+            status=204, errors=(403,)),
         api("/api/me", "GET", me, "who am I", "session", out=wire.Me),
     ]
+    # fmt: on

@@ -42,6 +42,11 @@ class Query(msgspec.Struct, kw_only=True):
     """Query parameters (others are ignored)."""
 
 
+def envelope(name: str, **fields: Any) -> type[msgspec.Struct]:
+    """A response body of one or a few named parts, such as `{"ban": Restriction}`."""
+    return msgspec.defstruct(name, list(fields.items()), bases=(Struct,), kw_only=True)
+
+
 class Author(Struct):
     username: str
     display_name: str
@@ -81,5 +86,4 @@ class ErrorDetail(Struct):
     message: str
 
 
-class Error(Struct):
-    error: ErrorDetail
+Error = envelope("Error", error=ErrorDetail)

@@ -8,7 +8,20 @@ import msgspec
 
 from rooms.marks import MarkKind
 from rooms.meetings import Since
-from web.wire import Body, Day, Event, Id, Moment, Object, Query, Reason, Seq, Slug, Struct
+from web.wire import (
+    Body,
+    Day,
+    Event,
+    Id,
+    Moment,
+    Object,
+    Query,
+    Reason,
+    Seq,
+    Slug,
+    Struct,
+    envelope,
+)
 from web.wire.moderation import RoomSettings
 
 
@@ -38,8 +51,7 @@ class MeetingCreated(Struct):
     room: RoomSettings
 
 
-class Meetings(Struct):
-    meetings: list[Meeting]
+Meetings = envelope("Meetings", meetings=list[Meeting])
 
 
 class MeetingOut(Struct):
@@ -77,8 +89,7 @@ class ReadIn(msgspec.Struct, kw_only=True):
     rooms: Annotated[dict[str, Seq], msgspec.Meta(min_length=1, max_length=1000)]
 
 
-class ReadOut(Struct):
-    rooms: dict[str, int]
+ReadOut = envelope("ReadOut", rooms=dict[str, int])
 
 
 class MarkIn(msgspec.Struct, kw_only=True):
@@ -97,8 +108,7 @@ class TagsIn(msgspec.Struct, kw_only=True):
     themes: Annotated[list[Slug], msgspec.Meta(max_length=100)]
 
 
-class Marked(Struct):
-    event: Event
+Marked = envelope("Marked", event=Event)
 
 
 class Overview(Struct):

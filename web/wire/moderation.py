@@ -8,7 +8,7 @@ import msgspec
 
 from persistence.moderation import MAX_AUDIT_PAGE
 from rooms.moderation import MAX_MUTE_MINUTES, MAX_SLOW_MODE_SECONDS
-from web.wire import Author, Body, Id, Moment, Query, Reason, Struct, UserField
+from web.wire import Author, Body, Id, Moment, Query, Reason, Struct, UserField, envelope
 
 ReportStatus = Literal["open", "resolved", "dismissed"]
 Page = Annotated[int, msgspec.Meta(ge=1, le=MAX_AUDIT_PAGE)]
@@ -35,8 +35,7 @@ class RoomSettings(Struct):
     slow_mode_seconds: int = 0
 
 
-class RoomOut(Struct):
-    room: RoomSettings
+RoomOut = envelope("RoomOut", room=RoomSettings)
 
 
 class HideIn(msgspec.Struct, kw_only=True):
@@ -65,8 +64,7 @@ class Report(Struct):
     status: ReportStatus
 
 
-class ReportOut(Struct):
-    report: Report
+ReportOut = envelope("ReportOut", report=Report)
 
 
 class ReportPatch(Body):
@@ -80,8 +78,7 @@ class ReportsQuery(Query):
     limit: Page = 100
 
 
-class Reports(Struct):
-    reports: list[Report]
+Reports = envelope("Reports", reports=list[Report])
 
 
 class BanIn(Body):
@@ -105,20 +102,10 @@ class Restriction(Struct):
     at: str | None = None
 
 
-class BanOut(Struct):
-    ban: Restriction
-
-
-class MuteOut(Struct):
-    mute: Restriction
-
-
-class Bans(Struct):
-    bans: list[Restriction]
-
-
-class Mutes(Struct):
-    mutes: list[Restriction]
+BanOut = envelope("BanOut", ban=Restriction)
+MuteOut = envelope("MuteOut", mute=Restriction)
+Bans = envelope("Bans", bans=list[Restriction])
+Mutes = envelope("Mutes", mutes=list[Restriction])
 
 
 class UserIn(Body):
@@ -133,20 +120,10 @@ class RoomUser(Struct):
     username: str
 
 
-class ModeratorOut(Struct):
-    moderator: RoomUser
-
-
-class MemberOut(Struct):
-    member: RoomUser
-
-
-class Moderators(Struct):
-    moderators: list[str]
-
-
-class Members(Struct):
-    members: list[Author]
+ModeratorOut = envelope("ModeratorOut", moderator=RoomUser)
+MemberOut = envelope("MemberOut", member=RoomUser)
+Moderators = envelope("Moderators", moderators=list[str])
+Members = envelope("Members", members=list[Author])
 
 
 class PinRef(Struct):
@@ -158,12 +135,8 @@ class Pin(PinRef):
     room: str
 
 
-class Pins(Struct):
-    pins: list[PinRef]
-
-
-class PinOut(Struct):
-    pin: Pin
+Pins = envelope("Pins", pins=list[PinRef])
+PinOut = envelope("PinOut", pin=Pin)
 
 
 class AuditQuery(Query):
@@ -181,5 +154,4 @@ class AuditEntry(Struct):
     reason: str | None
 
 
-class Audit(Struct):
-    entries: list[AuditEntry]
+Audit = envelope("Audit", entries=list[AuditEntry])

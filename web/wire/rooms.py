@@ -11,7 +11,7 @@ from persistence.search import DEFAULT_LIMIT, MAX_LIMIT, Sort
 from persistence.search.query import MAX_QUERY_CHARS
 from rooms.marks import MarkKind
 from rooms.model import Layer
-from web.wire import Author, Event, Id, Moment, Query, Seq, Slug, Struct, Username
+from web.wire import Author, Event, Id, Moment, Query, Seq, Slug, Struct, Username, envelope
 
 
 class Room(Struct):
@@ -26,8 +26,7 @@ class Room(Struct):
     archived: bool = False
 
 
-class RoomList(Struct):
-    rooms: list[Room]
+RoomList = envelope("RoomList", rooms=list[Room])
 
 
 class EventsQuery(Query):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from web.wire import Body, Query, Struct, User
+from web.wire import Body, Query, Struct, User, envelope
 
 
 class Status(Struct):
@@ -30,8 +30,7 @@ class LoginOut(Struct):
     user: User
 
 
-class Me(Struct):
-    user: User
+Me = envelope("Me", user=User)
 
 
 # Deliberately loose: one @, no spaces, a dot in the domain; the mail server judges the rest.
@@ -59,5 +58,4 @@ class UnsubscribeQuery(Query):
     token: Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class Unsubscribed(Struct):
-    digest: bool
+Unsubscribed = envelope("Unsubscribed", digest=bool)
