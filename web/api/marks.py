@@ -34,14 +34,13 @@ from web.auth import Caller
 from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON, body_as
+from web.wire import MAX_ID
 from web.wire import meetings as wire
-
-MAX_MESSAGE_ID = 2**62
 
 
 def message_id_of(request: Request, name: str = "message_id") -> int:
     raw = request.path_params[name]
-    if not raw.isdigit() or int(raw) > MAX_MESSAGE_ID:
+    if not raw.isdigit() or int(raw) > MAX_ID:
         raise NotFound(f"no message {raw!r}")
     return int(raw)
 

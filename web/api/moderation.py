@@ -32,6 +32,7 @@ from web.auth import Caller
 from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
+from web.wire import MAX_ID
 from web.wire import moderation as shapes
 from web.wire.moderation import (
     AuditQuery,
@@ -47,8 +48,6 @@ from web.wire.moderation import (
 
 log = logging.getLogger("werkplaats.moderation")
 
-# Ids beyond this cannot exist (BIGINT) and would make the database driver overflow.
-MAX_ID = 2**62
 
 # What `removed` says to the connections of a user who lost access.
 REMOVED_BANNED = "banned"

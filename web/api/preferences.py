@@ -3,6 +3,7 @@ one-click unsubscribe (RFC 8058), which needs no session but the link's signed t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from msgspec import UNSET
@@ -51,6 +52,9 @@ async def patch_me(request: Request) -> Response:
     given = await body_as(request, wire.PreferencesIn, max_bytes=2048)
     if given.digest is UNSET and given.email is UNSET:
         raise BadRequest("give 'digest' or 'email'")
+    # The pattern's `$` would let a final newline through, into a mail header.
+    if isinstance(given.email, str) and not re.fullmatch(wire.EMAIL_PATTERN, given.email):
+        raise BadRequest("field 'email' must be an e-mail address or null")
     async with svc.db.write() as session:
         pref = await _preference(session, who.user.id)
         if given.digest is not UNSET:

@@ -34,7 +34,8 @@ Me = envelope("Me", user=User)
 
 
 # Deliberately loose: one @, no spaces, a dot in the domain; the mail server judges the rest.
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")]
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
 
 
 class PreferencesIn(Body):
