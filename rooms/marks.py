@@ -38,15 +38,6 @@ class MarkState:
     answered: bool
 
 
-def parse_kind(raw: object) -> MarkKind:
-    if not isinstance(raw, str):
-        raise BadRequest("field 'kind' must be 'vraag', 'besluit' or 'actiepunt'")
-    try:
-        return MarkKind(raw)
-    except ValueError:
-        raise BadRequest("field 'kind' must be 'vraag', 'besluit' or 'actiepunt'") from None
-
-
 def parse_due(raw: object) -> date | None:
     """A due date as `YYYY-MM-DD`; absent or null means the default (the next meeting)."""
     if raw is None:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from rooms.errors import BadRequest
-
 
 class Since(StrEnum):
     """Where a catch-up starts: the last meeting held, or the member's last visit."""
@@ -25,16 +23,6 @@ class MeetingRef:
     slug: str
     theme_id: int | None
     starts_at: datetime
-
-
-def parse_since(raw: str | None) -> Since:
-    """The `since` query parameter; `last_meeting` when absent."""
-    if raw is None or raw == "":
-        return Since.LAST_MEETING
-    try:
-        return Since(raw)
-    except ValueError:
-        raise BadRequest("query parameter 'since' must be 'last_meeting' or 'last_visit'") from None
 
 
 def _of_theme(meetings: Iterable[MeetingRef], theme_id: int | None) -> list[MeetingRef]:

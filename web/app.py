@@ -30,12 +30,13 @@ from web.headers import SecurityHeaders
 from web.health import healthz, readyz
 from web.logs import configure_logging
 from web.metrics import metrics_endpoint
-from web.openapi import openapi_json
+from web.openapi import api, openapi_json
 from web.passwords import configure_passwords
 from web.requestlog import RequestLogMiddleware
 from web.responses import domain_error_handler, error_response
 from web.settings import Settings, load_settings
 from web.throttle import login_throttle
+from web.wire.session import Ready, Status
 
 STATIC = Path(__file__).parent / "static"
 
@@ -61,15 +62,21 @@ def routes() -> list[BaseRoute]:
 
     return [
         Route("/", index),
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
+        api("/healthz", "GET", healthz, "the process serves", "health", out=Status, auth=False),
+        api(
+            "/readyz",
+            "GET",
+            readyz,
+            "database and broker answer",
+            "health",
+            out=Ready,
+            unready=Ready,
+            auth=False,
+        ),
         Route("/metrics", metrics_endpoint),
         Route("/openapi.json", openapi_json),
-        Route("/api/session", session.login, methods=["POST"]),
-        Route("/api/session", session.logout, methods=["DELETE"]),
-        Route("/api/me", session.me),
-        Route("/api/rooms", rooms.list_rooms),
-        Route("/api/rooms/{slug}/events", rooms.room_events),
+        *session.routes(),
+        *rooms.routes(),
         *search.routes(),
         *moderation.routes(),
         *meetings.routes(),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, TypeVar
 
+import msgspec
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from rooms.errors import BadRequest, DomainError, TooLarge
+
+T = TypeVar("T")
 
 
 class JSON(Response):
@@ -28,13 +32,10 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(exc.code, exc.message, exc.status, exc.retry_after)
 
 
-async def json_body(request: Request, max_bytes: int = 64 * 1024) -> dict[str, Any]:
-    """The request body as a JSON object, or a `bad_request` error saying what was wrong.
-
-    The body is read as it streams in and refused with `too_large` (413) as soon as it is
-    longer than `max_bytes`: a large body is never held whole (web/bodylimit.py does the
-    same for every request, with the limit of its path).
-    """
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, read as it streams in and refused with `too_large` (413) as soon as
+    it is longer than `max_bytes`: a large body is never held whole (web/bodylimit.py does
+    the same for every request, with the limit of its path)."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_bytes:
         raise TooLarge(f"request body over {max_bytes} bytes")
@@ -45,37 +46,44 @@ async def json_body(request: Request, max_bytes: int = 64 * 1024) -> dict[str, A
         if size > max_bytes:
             raise TooLarge(f"request body over {max_bytes} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def body_as(request: Request, model: type[T], max_bytes: int = 64 * 1024) -> T:
+    """The request body decoded as `model`, or a `bad_request` error naming the field."""
+    raw = await read_body(request, max_bytes)
     try:
-        data = orjson.loads(raw) if raw else {}
-    except orjson.JSONDecodeError:
+        # An empty body is an empty object: its required fields are then what is missing.
+        return msgspec.json.decode(raw or b"{}", type=model)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(_explain(str(exc), "field")) from None
+    except msgspec.DecodeError:
         raise BadRequest("request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("request body must be a JSON object")
-    return data
 
 
-def str_field(
-    data: dict[str, Any], name: str, *, required: bool = True, max_len: int = 4000
-) -> str:
-    value = data.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"field {name!r} must be a string")
-    if len(value) > max_len:
-        raise BadRequest(f"field {name!r} is longer than {max_len} characters")
-    return value
-
-
-def int_param(request: Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
+def query_as(request: Request, model: type[T]) -> T:
+    """The query parameters as `model` (an empty one counts as absent), or `bad_request`."""
+    given = {k: v for k, v in request.query_params.items() if v != ""}
     try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter {name!r} must be a whole number") from None
-    if not lo <= value <= hi:
-        raise BadRequest(f"query parameter {name!r} must be between {lo} and {hi}")
-    return value
+        return msgspec.convert(given, model, strict=False)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(_explain(str(exc), "query parameter")) from None
+
+
+_UNKNOWN = re.compile(r"Object contains unknown field `(.*)`")
+_MISSING = re.compile(r"Object missing required field `(.*)`")
+_AT = re.compile(r"(.*) - at `\$\.?(.*)`")
+
+
+def _explain(message: str, what: str) -> str:
+    """msgspec's message in the contract's words: which field, and what was wrong with it."""
+    at = _AT.fullmatch(message)
+    text, path = (at.group(1), at.group(2)) if at else (message, "")
+    if unknown := _UNKNOWN.fullmatch(text):
+        return f"unknown {what} {unknown.group(1)!r}"
+    if missing := _MISSING.fullmatch(text):
+        name = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        return f"{what} {name!r} is required"
+    if not path:
+        return "request body must be a JSON object" if "Expected `object`" in text else text
+    return f"{what} {path!r}: {text}"

@@ -76,7 +76,14 @@ async def test_digest_preference(api: Api) -> None:
 @SQLITE_ONLY
 async def test_preference_input_is_validated(api: Api) -> None:
     """Unknown fields, wrong types and malformed addresses are 400; no session is 401."""
-    for body in ({}, {"digest": "nee"}, {"email": "geen-adres"}, {"theme": "x"}, {"email": 5}):
+    for body in (
+        {},
+        {"digest": "nee"},
+        {"email": "geen-adres"},
+        {"theme": "x"},
+        {"email": 5},
+        {"email": "a@b.nl\n"},
+    ):
         r = await api.call("ann", "PATCH", "/api/me", body)
         assert r.status_code == 400, body
     assert (await api.call(None, "PATCH", "/api/me", {"digest": False})).status_code == 401

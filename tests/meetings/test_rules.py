@@ -16,16 +16,13 @@ from rooms.marks import (
     missing_layers,
     missing_notice,
     parse_due,
-    parse_kind,
 )
 from rooms.meetings import (
     MeetingRef,
-    Since,
     default_due,
     meeting_before,
     meeting_for_room,
     next_meeting,
-    parse_since,
     previous_meeting,
     window_start,
 )
@@ -64,14 +61,6 @@ def test_due_defaults_to_the_rooms_next_meeting() -> None:
     assert default_due(None) is None
 
 
-def test_parse_since() -> None:
-    """Absent means last_meeting; anything unknown is refused."""
-    assert parse_since(None) is Since.LAST_MEETING
-    assert parse_since("last_visit") is Since.LAST_VISIT
-    with pytest.raises(BadRequest):
-        parse_since("yesterday")
-
-
 @pytest.mark.parametrize(
     ("body", "names"),
     [
@@ -97,12 +86,8 @@ def test_excerpt_cuts_at_a_word() -> None:
 
 
 def test_mark_fields_and_kinds() -> None:
-    """A besluit has no owner or due; kinds and dates are checked."""
-    assert parse_kind("besluit") is MarkKind.BESLUIT
+    """A besluit has no owner or due; dates are checked (kinds by the wire's MarkIn)."""
     assert parse_due("2026-12-01") == date(2026, 12, 1) and parse_due(None) is None
-    for bad in ("besluiten", 3, None):
-        with pytest.raises(BadRequest):
-            parse_kind(bad)
     with pytest.raises(BadRequest):
         parse_due("1 december")
     with pytest.raises(BadRequest):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence.agenda import agenda
 from persistence.meetings import (
@@ -20,12 +20,14 @@ from persistence.meetings import (
     theme_slugs,
 )
 from persistence.models import Meeting
-from rooms.errors import BadRequest, Forbidden, NotFound
+from rooms.errors import Forbidden, NotFound
 from rooms.meetings import meeting_before
 from rooms.model import SLUG_RE, Actor
 from rooms.render import agenda_markdown
 from web.deps import caller, services
-from web.responses import JSON
+from web.openapi import api
+from web.responses import JSON, query_as
+from web.wire import meetings as wire
 
 
 def may_export(actor: Actor) -> bool:
@@ -61,9 +63,7 @@ async def get_meeting(request: Request) -> Response:
 async def get_agenda(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    fmt = request.query_params.get("format", "json")
-    if fmt not in ("json", "md"):
-        raise BadRequest("query parameter 'format' must be 'json' or 'md'")
+    fmt = query_as(request, wire.AgendaQuery).format
     if fmt == "md" and not may_export(who.actor):
         raise Forbidden("only moderators may export the agenda")
     async with svc.db.read() as session:
@@ -81,7 +81,14 @@ async def get_agenda(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    markdown = (("text/markdown", {"type": "string"}),)
+    # fmt: off
     return [
-        Route("/api/meetings/{slug}", get_meeting, methods=["GET"]),
-        Route("/api/meetings/{slug}/agenda", get_agenda, methods=["GET"]),
+        api("/api/meetings/{slug}", "GET", get_meeting,
+            "a meeting with its links and the meeting before it", "meetings",
+            out=wire.MeetingOut, errors=(404,)),
+        api("/api/meetings/{slug}/agenda", "GET", get_agenda,
+            "the meeting's draft agenda: open questions, action items, decisions", "meetings",
+            out=wire.Agenda, query=wire.AgendaQuery, errors=(403, 404), also=markdown),
     ]
+    # fmt: on

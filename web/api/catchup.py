@@ -4,46 +4,33 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence.catchup import catchup
 from persistence.models import utcnow
 from persistence.rooms import readable_rooms, room_by_slug, set_read_marker
 from rooms.errors import BadRequest, Forbidden, NotFound
-from rooms.meetings import parse_since
 from rooms.model import SLUG_RE
 from web.deps import caller, services
-from web.responses import JSON, json_body
-
-MAX_ROOMS_PER_READ = 1000
+from web.openapi import api
+from web.responses import JSON, body_as, query_as
+from web.wire import meetings as wire
 
 
 async def get_catchup(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    since = parse_since(request.query_params.get("since"))
+    since = query_as(request, wire.CatchupQuery).since
     async with svc.db.read() as session:
         body = await catchup(session, who.actor, since, utcnow())
     return JSON(body)
-
-
-def _wanted_seqs(data: dict[str, object]) -> dict[str, int]:
-    raw = data.get("rooms")
-    if not isinstance(raw, dict) or not raw or len(raw) > MAX_ROOMS_PER_READ:
-        raise BadRequest("field 'rooms' must be an object of room slug to seq")
-    wanted: dict[str, int] = {}
-    for slug, seq in raw.items():
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise BadRequest(f"field 'rooms': the seq of {slug!r} must be a whole number ≥ 0")
-        wanted[slug] = seq
-    return wanted
 
 
 async def mark_read(request: Request) -> Response:
     """Move the caller's read markers to the given seqs (never back), all or nothing."""
     svc = services(request)
     who = await caller(request)
-    wanted = _wanted_seqs(await json_body(request))
+    wanted = (await body_as(request, wire.ReadIn)).rooms
     stored: dict[str, int] = {}
     async with svc.db.write() as session:
         readable = {s.room.slug: s.room for s in await readable_rooms(session, who.actor)}
@@ -62,7 +49,14 @@ async def mark_read(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    between = "between meetings"
+    # fmt: off
     return [
-        Route("/api/catchup", get_catchup, methods=["GET"]),
-        Route("/api/catchup/read", mark_read, methods=["POST"]),
+        api("/api/catchup", "GET", get_catchup,
+            "what is new per readable room since the last meeting or the last visit", between,
+            out=wire.Catchup, query=wire.CatchupQuery),
+        api("/api/catchup/read", "POST", mark_read,
+            "mark all read up to here: read markers per room", between,
+            out=wire.ReadOut, body=wire.ReadIn, errors=(403, 404)),
     ]
+    # fmt: on

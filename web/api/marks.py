@@ -6,27 +6,26 @@ event after the commit.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from rooms.errors import BadRequest, NotFound
-from rooms.marks import MAX_THEMES_PER_MESSAGE, check_fields, parse_due, parse_kind
+from rooms.marks import MAX_THEMES_PER_MESSAGE, check_fields, parse_due
 from rooms.model import SLUG_RE
 from web.actions import marks as acts
 from web.actions.publish import Published, publish
 from web.api.rooms import readable_room
 from web.deps import caller, services
-from web.responses import JSON, json_body
-
-MAX_MESSAGE_ID = 2**62
+from web.openapi import api
+from web.responses import JSON, body_as
+from web.wire import MAX_ID
+from web.wire import meetings as wire
 
 
 def message_id_of(request: Request, name: str = "message_id") -> int:
     raw = request.path_params[name]
-    if not raw.isdigit() or int(raw) > MAX_MESSAGE_ID:
+    if not raw.isdigit() or int(raw) > MAX_ID:
         raise NotFound(f"no message {raw!r}")
     return int(raw)
 
@@ -36,11 +35,10 @@ async def mark_message(request: Request) -> Response:
     who = await caller(request)
     slug = (await readable_room(request, who)).slug
     message_id = message_id_of(request)
-    data = await json_body(request, max_bytes=4096)
-    kind = parse_kind(data.get("kind"))
-    check_fields(kind, data.get("owner"), data.get("due"))
-    due = parse_due(data.get("due"))
-    owner = data.get("owner")
+    given = await body_as(request, wire.MarkIn, max_bytes=4096)
+    kind, owner = given.kind, given.owner
+    check_fields(kind, owner, given.due)
+    due = parse_due(given.due)
     return await published(
         request, await acts.mark(svc.db, who.actor, slug, message_id, kind, owner, due)
     )
@@ -51,10 +49,7 @@ async def mark_answered(request: Request) -> Response:
     who = await caller(request)
     slug = (await readable_room(request, who)).slug
     message_id = message_id_of(request)
-    data = await json_body(request, max_bytes=1024)
-    reply_id = data.get("reply_id")
-    if not isinstance(reply_id, int) or isinstance(reply_id, bool) or reply_id < 1:
-        raise BadRequest("field 'reply_id' must be a message id")
+    reply_id = (await body_as(request, wire.AnsweredIn, max_bytes=1024)).reply_id
     return await published(
         request, await acts.answer(svc.db, who.actor, slug, message_id, reply_id)
     )
@@ -75,10 +70,7 @@ async def published(request: Request, done: Published) -> Response:
     return JSON({"event": done.events[0][1]})
 
 
-def _theme_slugs(data: dict[str, Any]) -> list[str]:
-    raw = data.get("themes")
-    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
-        raise BadRequest("field 'themes' must be a list of theme slugs")
+def _theme_slugs(raw: list[str]) -> list[str]:
     slugs = list(dict.fromkeys(raw))
     if len(slugs) > MAX_THEMES_PER_MESSAGE:
         raise BadRequest(f"at most {MAX_THEMES_PER_MESSAGE} themes per message")
@@ -93,15 +85,22 @@ async def tag_message(request: Request) -> Response:
     who = await caller(request)
     slug = (await readable_room(request, who)).slug
     message_id = message_id_of(request)
-    wanted = _theme_slugs(await json_body(request, max_bytes=4096))
+    wanted = _theme_slugs((await body_as(request, wire.TagsIn, max_bytes=4096)).themes)
     return await published(request, await acts.tag(svc.db, who.actor, slug, message_id, wanted))
 
 
 def routes() -> list[BaseRoute]:
     base = "/api/rooms/{slug}/messages/{message_id}"
+    tag, out, errors = "between meetings", wire.Marked, (403, 404, 409)
+    # fmt: off
     return [
-        Route(f"{base}/mark", mark_message, methods=["POST"]),
-        Route(f"{base}/mark", unmark_message, methods=["DELETE"]),
-        Route(f"{base}/answered", mark_answered, methods=["POST"]),
-        Route(f"{base}/tags", tag_message, methods=["POST"]),
+        api(f"{base}/mark", "POST", mark_message, "mark a message as vraag, besluit or actiepunt",
+            tag, out=out, body=wire.MarkIn, errors=errors),
+        api(f"{base}/mark", "DELETE", unmark_message, "remove a message's mark", tag,
+            out=out, errors=(403, 404)),
+        api(f"{base}/answered", "POST", mark_answered, "mark a question answered by a reply",
+            tag, out=out, body=wire.AnsweredIn, errors=errors),
+        api(f"{base}/tags", "POST", tag_message, "tag a message with themes", tag,
+            out=out, body=wire.TagsIn, errors=errors),
     ]
+    # fmt: on

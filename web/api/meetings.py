@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence import moderation as repo
 from rooms import moderation as rules
@@ -13,18 +13,18 @@ from rooms.errors import BadRequest
 from rooms.model import SLUG_RE
 from web.actions import meetings as acts
 from web.actions.common import Acting
-from web.api.moderation import only_fields, reason_field
+from web.api.moderation import optional_reason
 from web.api.wire import room_wire
 from web.deps import caller, client_address, services
-from web.responses import JSON, json_body, str_field
+from web.openapi import api
+from web.responses import JSON, body_as
+from web.wire.meetings import MeetingCreated, MeetingIn, Meetings
 
-MEETING_FIELDS = frozenset({"slug", "title", "theme", "date", "place", "programme", "reason"})
-MAX_PROGRAMME_CHARS = 20_000
 
-
-def text_field(data: dict[str, object], name: str, max_len: int, *, required: bool) -> str:
-    value = text.clean(str_field(data, name, required=required, max_len=max_len)).strip()
-    if required and not value:
+def text_field(name: str, raw: str) -> str:
+    """A required text: cleaned, trimmed, not empty."""
+    value = text.clean(raw).strip()
+    if not value:
         raise BadRequest(f"field {name!r} must not be empty")
     return value
 
@@ -32,17 +32,14 @@ def text_field(data: dict[str, object], name: str, max_len: int, *, required: bo
 async def create_meeting(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
-    only_fields(data, MEETING_FIELDS)
-    slug = str_field(data, "slug", max_len=64)
+    given = await body_as(request, MeetingIn)
+    slug, theme_slug = given.slug, given.theme
     if not SLUG_RE.fullmatch(slug):
         raise BadRequest("field 'slug' must be 1 to 64 of a-z, 0-9 and '-'")
-    title = text_field(data, "title", 200, required=True)
-    theme_slug = str_field(data, "theme", max_len=64)
-    starts_at = rules.parse_meeting_start(str_field(data, "date", max_len=64))
-    place = text_field(data, "place", 200, required=True)
-    programme = text_field(data, "programme", MAX_PROGRAMME_CHARS, required=False)
-    reason = reason_field(data, required=False)
+    title, place = text_field("title", given.title), text_field("place", given.place)
+    starts_at = rules.parse_meeting_start(given.date)
+    programme = text.clean(given.programme or "").strip()
+    reason = optional_reason(given.reason)
     new = acts.NewMeeting(slug, title, theme_slug, starts_at, place, programme)
     who_acts = Acting.member(who.actor, client_address(request))
     meeting, room = await acts.create_meeting(svc.db, who_acts, new, reason)
@@ -59,7 +56,12 @@ async def list_meetings(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # fmt: off
     return [
-        Route("/api/meetings", create_meeting, methods=["POST"]),
-        Route("/api/meetings", list_meetings, methods=["GET"]),
+        api("/api/meetings", "POST", create_meeting,
+            "create a meeting and its room (admins only)", "meetings",
+            out=MeetingCreated, status=201, body=MeetingIn, errors=(403, 409)),
+        api("/api/meetings", "GET", list_meetings, "the Werkplaats meetings", "meetings",
+            out=Meetings),
     ]
+    # fmt: on

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence import events
 from persistence import moderation as repo
@@ -29,78 +29,45 @@ from web.api.rooms import readable_room
 from web.api.wire import room_wire
 from web.auth import Caller
 from web.deps import caller, client_address, services
-from web.responses import JSON, int_param, json_body, str_field
-
-# Ids beyond this cannot exist (BIGINT) and would make the database driver overflow.
-MAX_ID = 2**62
-MAX_LIST = 1000
-ROOM_FIELDS = frozenset({"topic", "locked", "archived", "slow_mode_seconds", "reason"})
-
+from web.openapi import api
+from web.responses import JSON, body_as, query_as
+from web.wire import MAX_ID
+from web.wire import moderation as shapes
+from web.wire.moderation import (
+    AuditQuery,
+    BanIn,
+    HideIn,
+    MuteIn,
+    ReportIn,
+    ReportPatch,
+    ReportsQuery,
+    RoomPatch,
+    UserIn,
+)
 
 # Request parsing.
 
 
-def bool_field(data: dict[str, Any], name: str) -> bool | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise BadRequest(f"field {name!r} must be true or false")
-    return value
-
-
-def int_field(data: dict[str, Any], name: str, lo: int, hi: int) -> int | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"field {name!r} must be a whole number")
-    if not lo <= value <= hi:
-        raise BadRequest(f"field {name!r} must be between {lo} and {hi}")
-    return value
-
-
-def only_fields(data: dict[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise BadRequest(
-            f"unknown field {unknown[0]!r}; expected some of {', '.join(sorted(allowed))}"
-        )
-
-
-def username_field(data: dict[str, Any]) -> str:
-    username = str_field(data, "username", max_len=64).strip().lower()
+def username_of(raw: str) -> str:
+    username = raw.strip().lower()
     if not USERNAME_RE.fullmatch(username):
         raise BadRequest("field 'username' is not a username ([a-z0-9._-]{2,32})")
     return username
 
 
-def reason_field(data: dict[str, Any], *, required: bool = True) -> str:
-    raw = str_field(data, "reason", required=required, max_len=rules.MAX_REASON_CHARS + 100)
-    if not required and not raw.strip():
-        return ""
-    return rules.check_reason(raw)
+def optional_reason(raw: str | None) -> str:
+    """A reason that may be left out or blank: then there is none."""
+    return rules.check_reason(raw) if raw is not None and raw.strip() else ""
 
 
-def username_and_reason(data: dict[str, Any]) -> tuple[str, str]:
-    """The body that adds someone to a room's moderators or members: who, and why (optional)."""
-    only_fields(data, frozenset({"username", "reason"}))
-    return username_field(data), reason_field(data, required=False)
-
-
-def room_settings(data: dict[str, Any]) -> dict[str, Any]:
+def room_settings(patch: RoomPatch) -> dict[str, Any]:
     """The settings the body asks for (validated), in a fixed order."""
-    only_fields(data, ROOM_FIELDS)
     wanted: dict[str, Any] = {}
-    if data.get("topic") is not None:
-        wanted["topic"] = rules.check_topic(str_field(data, "topic", max_len=10_000))
-    for name in ("locked", "archived"):
-        value = bool_field(data, name)
-        if value is not None:
+    if patch.topic is not None:
+        wanted["topic"] = rules.check_topic(patch.topic)
+    for name in ("locked", "archived", "slow_mode_seconds"):
+        if (value := getattr(patch, name)) is not None:
             wanted[name] = value
-    seconds = int_field(data, "slow_mode_seconds", 0, rules.MAX_SLOW_MODE_SECONDS)
-    if seconds is not None:
-        wanted["slow_mode_seconds"] = seconds
     if not wanted:
         raise BadRequest("give at least one of 'topic', 'locked', 'archived', 'slow_mode_seconds'")
     return wanted
@@ -134,8 +101,7 @@ def no_content() -> Response:
 async def hide_message(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
-    reason = reason_field(data)
+    reason = rules.check_reason((await body_as(request, HideIn)).reason)
     message_id = path_id(request, "message_id")
     slug = request.path_params["slug"]
     seq, done = await acts.hide(svc.db, acting(request, who), slug, message_id, reason)
@@ -148,13 +114,9 @@ async def hide_message(request: Request) -> Response:
 async def ban_user(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
-    only_fields(data, frozenset({"username", "reason", "until"}))
-    username = username_field(data)
-    reason = reason_field(data)
-    until = None
-    if data.get("until") is not None:
-        until = rules.parse_instant(str_field(data, "until", max_len=64), "until")
+    given = await body_as(request, BanIn)
+    username, reason = username_of(given.username), rules.check_reason(given.reason)
+    until = rules.parse_instant(given.until, "until") if given.until is not None else None
     slug = request.path_params["slug"]
     ban, done = await acts.ban(svc.db, acting(request, who), slug, username, reason, until)
     wire = repo.restriction_wire(ban, slug, username, who.user.username)
@@ -164,13 +126,9 @@ async def ban_user(request: Request) -> Response:
 async def mute_user(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
-    only_fields(data, frozenset({"username", "reason", "minutes"}))
-    username = username_field(data)
-    minutes = int_field(data, "minutes", 1, rules.MAX_MUTE_MINUTES)
-    if minutes is None:
-        raise BadRequest("field 'minutes' is required: how long the mute lasts")
-    reason = reason_field(data)
+    given = await body_as(request, MuteIn)
+    username, minutes = username_of(given.username), given.minutes
+    reason = rules.check_reason(given.reason)
     slug = request.path_params["slug"]
     mute, done = await acts.mute(svc.db, acting(request, who), slug, username, reason, minutes)
     wire = repo.restriction_wire(mute, slug, username, who.user.username)
@@ -215,9 +173,9 @@ async def list_mutes(request: Request) -> Response:
 async def update_room(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
-    wanted = room_settings(data)
-    reason = reason_field(data, required=False)
+    patch = await body_as(request, RoomPatch)
+    wanted = room_settings(patch)
+    reason = optional_reason(patch.reason)
     slug = request.path_params["slug"]
     room, done = await acts.update_room(svc.db, acting(request, who), slug, wanted, reason)
     return await sent(request, done, JSON({"room": room_wire(room)}))
@@ -229,8 +187,8 @@ async def update_room(request: Request) -> Response:
 async def add_moderator(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
-    username, reason = username_and_reason(data)
+    given = await body_as(request, UserIn)
+    username, reason = username_of(given.username), optional_reason(given.reason)
     slug = request.path_params["slug"]
     await acts.add_moderator(svc.db, acting(request, who), slug, username, reason)
     return JSON({"moderator": {"room": slug, "username": username}}, status_code=201)
@@ -267,20 +225,17 @@ async def report_message(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     room = await readable_room(request, who)
-    data = await json_body(request)
-    only_fields(data, frozenset({"reason"}))
-    reason = reason_field(data)
+    reason = rules.check_reason((await body_as(request, ReportIn)).reason)
     message_id = path_id(request, "message_id")
     wire = await acts.report(svc.db, who.actor, room, message_id, reason)
     return JSON({"report": wire}, status_code=201)
 
 
 async def scoped_room(
-    session: AsyncSession, request: Request, scope: frozenset[int] | None
+    session: AsyncSession, slug: str | None, scope: frozenset[int] | None
 ) -> Room | None:
     """The `room` query parameter, if given; within the caller's scope, else forbidden."""
-    slug = request.query_params.get("room")
-    if not slug:
+    if slug is None:
         return None
     room = await find_room(session, slug, lock=False)
     if scope is not None and room.id not in scope:
@@ -292,12 +247,10 @@ async def list_reports(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     scope = rules.report_scope(who.actor)
-    status = request.query_params.get("status") or None
-    if status is not None and status not in rules.REPORT_STATUSES:
-        raise BadRequest("query parameter 'status' must be open, resolved or dismissed")
-    limit = int_param(request, "limit", 100, 1, MAX_LIST) or 100
+    asked = query_as(request, ReportsQuery)
+    status, limit = asked.status, asked.limit
     async with svc.db.read() as session:
-        room = await scoped_room(session, request, scope)
+        room = await scoped_room(session, asked.room, scope)
         reports = await repo.reports_page(
             session,
             room_ids=scope,
@@ -311,11 +264,10 @@ async def list_reports(request: Request) -> Response:
 async def handle_report(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
+    given = await body_as(request, ReportPatch)
     report_id = path_id(request, "report_id")
-    only_fields(data, frozenset({"status", "reason"}))
-    status = rules.check_report_status(str_field(data, "status", max_len=16))
-    reason = reason_field(data, required=False)
+    status = rules.check_report_status(given.status)
+    reason = optional_reason(given.reason)
     wire = await acts.handle_report(svc.db, acting(request, who), report_id, status, reason)
     return JSON({"report": wire})
 
@@ -327,10 +279,10 @@ async def list_audit(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     scope = rules.report_scope(who.actor)
-    limit = int_param(request, "limit", 100, 1, repo.MAX_AUDIT_PAGE) or 100
-    before = int_param(request, "before", None, 1, MAX_ID)
+    asked = query_as(request, AuditQuery)
+    limit, before = asked.limit, asked.before
     async with svc.db.read() as session:
-        room = await scoped_room(session, request, scope)
+        room = await scoped_room(session, asked.room, scope)
         slugs = await repo.room_slugs(session, scope) if scope is not None else None
         entries = await repo.audit_page(
             session,
@@ -373,8 +325,8 @@ async def list_pins(request: Request) -> Response:
 async def add_member(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request)
-    username, reason = username_and_reason(data)
+    given = await body_as(request, UserIn)
+    username, reason = username_of(given.username), optional_reason(given.reason)
     slug = request.path_params["slug"]
     _, user, _ = await acts.change_member(
         svc.db, acting(request, who), "add", slug, username, reason
@@ -401,26 +353,54 @@ async def list_members(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     room = "/api/rooms/{slug}"
     message = room + "/messages/{message_id:int}"
+    change, read, act = (400, 403, 404), (403, 404), (400, 403, 404, 409)
+    m = "moderation"
+    # fmt: off
     return [
-        Route(room, update_room, methods=["PATCH"]),
-        Route(message + "/hide", hide_message, methods=["POST"]),
-        Route(message + "/report", report_message, methods=["POST"]),
-        Route(room + "/bans", ban_user, methods=["POST"]),
-        Route(room + "/bans", list_bans, methods=["GET"]),
-        Route(room + "/bans/{username}", unban_user, methods=["DELETE"]),
-        Route(room + "/mutes", mute_user, methods=["POST"]),
-        Route(room + "/mutes", list_mutes, methods=["GET"]),
-        Route(room + "/mutes/{username}", unmute_user, methods=["DELETE"]),
-        Route(room + "/moderators", add_moderator, methods=["POST"]),
-        Route(room + "/moderators", list_moderators, methods=["GET"]),
-        Route(room + "/moderators/{username}", remove_moderator, methods=["DELETE"]),
-        Route(room + "/members", add_member, methods=["POST"]),
-        Route(room + "/members", list_members, methods=["GET"]),
-        Route(room + "/members/{username}", remove_member, methods=["DELETE"]),
-        Route(room + "/pins", list_pins, methods=["GET"]),
-        Route(room + "/pins/{message_id:int}", pin_message, methods=["POST"]),
-        Route(room + "/pins/{message_id:int}", unpin_message, methods=["DELETE"]),
-        Route("/api/reports", list_reports, methods=["GET"]),
-        Route("/api/reports/{report_id:int}", handle_report, methods=["PATCH"]),
-        Route("/api/audit", list_audit, methods=["GET"]),
+        api(room, "PATCH", update_room, "change topic, lock, archive, slow mode", m,
+            out=shapes.RoomOut, body=RoomPatch, errors=change),
+        api(message + "/hide", "POST", hide_message,
+            "hide a message (subscribers get `message_hidden`)", m,
+            out=shapes.Hidden, body=HideIn, errors=act),
+        api(message + "/report", "POST", report_message, "report a message to the moderators", m,
+            out=shapes.ReportOut, status=201, body=ReportIn, errors=act),
+        api(room + "/bans", "POST", ban_user,
+            "ban a user from the room (their sockets get `removed`)", m,
+            out=shapes.BanOut, status=201, body=BanIn, errors=change),
+        api(room + "/bans", "GET", list_bans, "bans in force", m, out=shapes.Bans, errors=read),
+        api(room + "/bans/{username}", "DELETE", unban_user, "lift a ban", m,
+            status=204, errors=read),
+        api(room + "/mutes", "POST", mute_user,
+            "mute a user in the room (`send` answers `muted`)", m,
+            out=shapes.MuteOut, status=201, body=MuteIn, errors=change),
+        api(room + "/mutes", "GET", list_mutes, "mutes in force", m,
+            out=shapes.Mutes, errors=read),
+        api(room + "/mutes/{username}", "DELETE", unmute_user, "lift a mute", m,
+            status=204, errors=read),
+        api(room + "/moderators", "POST", add_moderator,
+            "make a user moderator of the room (admins only)", m,
+            out=shapes.ModeratorOut, status=201, body=UserIn, errors=act),
+        api(room + "/moderators", "GET", list_moderators, "the room's own moderators", m,
+            out=shapes.Moderators, errors=read),
+        api(room + "/moderators/{username}", "DELETE", remove_moderator,
+            "end a room moderator's role (admins only)", m, status=204, errors=read),
+        api(room + "/members", "POST", add_member, "add a user to an area's team", m,
+            out=shapes.MemberOut, status=201, body=UserIn, errors=act),
+        api(room + "/members", "GET", list_members, "an area's team", m,
+            out=shapes.Members, errors=read),
+        api(room + "/members/{username}", "DELETE", remove_member,
+            "remove a user from an area's team (their sockets get `removed`)", m,
+            status=204, errors=change),
+        api(room + "/pins", "GET", list_pins, "pinned messages", m, out=shapes.Pins, errors=read),
+        api(room + "/pins/{message_id:int}", "POST", pin_message, "pin a message", m,
+            out=shapes.PinOut, status=201, errors=act),
+        api(room + "/pins/{message_id:int}", "DELETE", unpin_message, "unpin a message", m,
+            status=204, errors=read),
+        api("/api/reports", "GET", list_reports, "reports of the rooms the caller moderates", m,
+            out=shapes.Reports, query=ReportsQuery, errors=change),
+        api("/api/reports/{report_id:int}", "PATCH", handle_report,
+            "resolve or dismiss a report", m, out=shapes.ReportOut, body=ReportPatch, errors=act),
+        api("/api/audit", "GET", list_audit, "the audit log of the rooms the caller moderates", m,
+            out=shapes.Audit, query=AuditQuery, errors=change),
     ]
+    # fmt: on

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence.events import iso
 from persistence.meetings import all_meetings, ref, upcoming
@@ -12,7 +12,9 @@ from persistence.models import utcnow
 from persistence.overview import overview
 from rooms.meetings import window_start
 from web.deps import caller, services
+from web.openapi import api
 from web.responses import JSON
+from web.wire.meetings import Overview
 
 
 async def get_overview(request: Request) -> Response:
@@ -29,4 +31,10 @@ async def get_overview(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/api/overview", get_overview, methods=["GET"])]
+    # fmt: off
+    return [
+        api("/api/overview", "GET", get_overview,
+            "areas × themes: activity and unread per cell; layers per question",
+            "between meetings", out=Overview),
+    ]
+    # fmt: on

@@ -6,21 +6,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence.models import MemberPreference, User, utcnow
 from rooms.errors import BadRequest, Forbidden
 from web import unsubscribe as links
 from web.api.session import user_wire
 from web.deps import caller, services
-from web.responses import JSON, json_body
-
-PREFERENCE_FIELDS = frozenset({"digest", "email"})
-# Deliberately loose: one @, no spaces, a dot in the domain; the mail server judges the rest.
-EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+from web.openapi import api
+from web.responses import JSON, body_as, query_as
+from web.wire import session as wire
 
 
 def preferences_wire(pref: MemberPreference | None) -> dict[str, Any]:
@@ -50,25 +49,18 @@ async def patch_me(request: Request) -> Response:
     """`PATCH /api/me` `{"digest"?: bool, "email"?: str|null}`."""
     svc = services(request)
     who = await caller(request)
-    data = await json_body(request, max_bytes=2048)
-    unknown = sorted(set(data) - PREFERENCE_FIELDS)
-    if unknown:
-        raise BadRequest(f"unknown field {unknown[0]!r}")
-    if not data:
+    given = await body_as(request, wire.PreferencesIn, max_bytes=2048)
+    if given.digest is UNSET and given.email is UNSET:
         raise BadRequest("give 'digest' or 'email'")
-    if "digest" in data and not isinstance(data["digest"], bool):
-        raise BadRequest("field 'digest' must be true or false")
-    email = data.get("email")
-    if email is not None and (
-        not isinstance(email, str) or len(email) > 254 or not EMAIL_RE.fullmatch(email)
-    ):
+    # The pattern's `$` would let a final newline through, into a mail header.
+    if isinstance(given.email, str) and not re.fullmatch(wire.EMAIL_PATTERN, given.email):
         raise BadRequest("field 'email' must be an e-mail address or null")
     async with svc.db.write() as session:
         pref = await _preference(session, who.user.id)
-        if "digest" in data:
-            pref.digest = data["digest"]
-        if "email" in data:
-            pref.email = email
+        if given.digest is not UNSET:
+            pref.digest = given.digest
+        if given.email is not UNSET:
+            pref.email = given.email
         pref.updated_at = utcnow()
         await session.flush()
         body = {"user": user_wire(who.user), "preferences": preferences_wire(pref)}
@@ -78,9 +70,7 @@ async def patch_me(request: Request) -> Response:
 async def unsubscribe(request: Request) -> Response:
     """`POST /api/digest/unsubscribe?token=…`: the link's member gets no more digests."""
     svc = services(request)
-    token = request.query_params.get("token")
-    if not token:
-        raise BadRequest("give the token of the unsubscribe link")
+    token = query_as(request, wire.UnsubscribeQuery).token
     user_id = links.user_of(token, svc.settings.secret_key)
     if user_id is None:
         raise Forbidden("this unsubscribe link is not valid")
@@ -94,8 +84,15 @@ async def unsubscribe(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
+    # fmt: off
     return [
-        Route(links.PATH, unsubscribe, methods=["POST"]),
-        Route("/api/me", patch_me, methods=["PATCH"]),
-        Route("/api/me/preferences", get_preferences, methods=["GET"]),
+        api(links.PATH, "POST", unsubscribe,
+            "one-click unsubscribe from the digest (RFC 8058): by the e-mail's signed token",
+            "session", out=wire.Unsubscribed, query=wire.UnsubscribeQuery, errors=(403,),
+            auth=False),
+        api("/api/me", "PATCH", patch_me, "the caller's digest preference and e-mail address",
+            "session", out=wire.Preferences, body=wire.PreferencesIn),
+        api("/api/me/preferences", "GET", get_preferences, "the caller's preferences", "session",
+            out=wire.Preferences),
     ]
+    # fmt: on

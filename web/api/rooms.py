@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from persistence import events
 from persistence.catchup import room_list
@@ -14,9 +15,9 @@ from rooms.errors import BadRequest, NotFound
 from rooms.model import SLUG_RE
 from web.auth import Caller
 from web.deps import caller, services
-from web.responses import JSON, int_param
-
-MAX_SEQ = 2**62
+from web.openapi import api
+from web.responses import JSON, query_as
+from web.wire import rooms as wire
 
 
 async def list_rooms(request: Request) -> Response:
@@ -44,10 +45,8 @@ async def room_events(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     room = await readable_room(request, who)
-    after = int_param(request, "after", None, 0, MAX_SEQ)
-    before = int_param(request, "before", None, 1, MAX_SEQ)
-    limit = int_param(request, "limit", 100, 1, events.MAX_PAGE) or 100
-    around = int_param(request, "around", None, 1, MAX_SEQ)
+    asked = query_as(request, wire.EventsQuery)
+    after, before, around, limit = asked.after, asked.before, asked.around, asked.limit
     if sum(x is not None for x in (after, before, around)) > 1:
         raise BadRequest("give one of 'after', 'before' and 'around', not several")
     if around is not None:
@@ -71,3 +70,15 @@ async def room_events(request: Request) -> Response:
         )
         last = await events.last_seq(session, room.id)
     return JSON({"events": page, "last_seq": last, "has_more": has_more})
+
+
+def routes() -> list[BaseRoute]:
+    # fmt: off
+    return [
+        api("/api/rooms", "GET", list_rooms, "the rooms the caller may read", "rooms",
+            out=wire.RoomList),
+        api("/api/rooms/{slug}/events", "GET", room_events,
+            "room events after `after` (ascending), before `before`, or around `around`", "rooms",
+            out=wire.EventPage, query=wire.EventsQuery, errors=(403, 404)),
+    ]
+    # fmt: on

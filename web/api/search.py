@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from persistence import search
 from persistence.models import utcnow
@@ -25,10 +25,11 @@ from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read
 from rooms.dutchtime import parse_dutch
 from rooms.errors import BadRequest, NotFound
-from rooms.marks import MarkKind
-from rooms.model import SLUG_RE, USERNAME_RE, Layer
+from rooms.model import SLUG_RE, USERNAME_RE
 from web.deps import caller, services
-from web.responses import JSON, int_param
+from web.openapi import api
+from web.responses import JSON, query_as
+from web.wire import rooms as wire
 
 
 def parse_moment(name: str, raw: str) -> datetime:
@@ -36,46 +37,29 @@ def parse_moment(name: str, raw: str) -> datetime:
     return parse_dutch(raw, name, default_time=time(0), what="query parameter")
 
 
-def _choice(request: Request, name: str, allowed: list[str], default: str | None) -> str | None:
-    raw = request.query_params.get(name) or default
-    if raw is not None and raw not in allowed:
-        raise BadRequest(f"query parameter {name!r} must be one of {', '.join(allowed)}")
-    return raw
-
-
-def _query(request: Request) -> search.Query:
-    raw = request.query_params.get("q", "")
+def _query(raw: str) -> search.Query:
     try:
         return search.parse(raw)
     except search.QueryError as exc:
         raise BadRequest(f"q: {exc}") from None
 
 
-def _moment(request: Request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
+def _moment(name: str, raw: str | None) -> datetime | None:
     return parse_moment(name, raw) if raw else None
 
 
 async def search_messages(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    query = _query(request)
-    sort = search.Sort(
-        _choice(request, "sort", [s.value for s in search.Sort], None) or "relevance"
-    )
-    layer = _choice(request, "layer", [layer.value for layer in Layer], None)
-    limit = int_param(request, "limit", search.DEFAULT_LIMIT, 1, search.MAX_LIMIT)
-    after, before = _moment(request, "after"), _moment(request, "before")
-    author = request.query_params.get("author") or None
+    asked = query_as(request, wire.SearchQuery)
+    terms = _query(asked.q)
+    after, before = _moment("after", asked.after), _moment("before", asked.before)
+    author, theme, mark = asked.author, asked.theme, asked.mark
     if author is not None and not USERNAME_RE.fullmatch(author):
         raise BadRequest("query parameter 'author' must be a username")
-    mark = _choice(request, "mark", [kind.value for kind in MarkKind], None)
-    open_only = _choice(request, "open", ["1", "true", "0", "false"], None) in ("1", "true")
-    theme = request.query_params.get("theme") or None
     if theme is not None and not SLUG_RE.fullmatch(theme):
         raise BadRequest("query parameter 'theme' must be a theme slug")
-    room_slug = request.query_params.get("room") or None
-    meeting_slug = request.query_params.get("since_meeting") or None
+    room_slug, meeting_slug = asked.room, asked.since_meeting
     now = utcnow()
     body: dict[str, Any] = {}
     async with svc.db.read() as session:
@@ -94,16 +78,10 @@ async def search_messages(request: Request) -> Response:
             body["since_meeting"] = meeting.wire() if meeting is not None else None
             if meeting is not None and (after is None or meeting.starts_at > after):
                 after = meeting.starts_at
-        filters = search.Filters(
-            room_id, author, layer, after, before, mark, open_only and mark is not None, theme
-        )
-        request_ = search.SearchRequest(
-            query,
-            filters,
-            sort,
-            limit or search.DEFAULT_LIMIT,
-            request.query_params.get("cursor") or None,
-        )
+        open_only = asked.open in ("1", "true") and mark is not None
+        layer = asked.layer.value if asked.layer is not None else None
+        filters = search.Filters(room_id, author, layer, after, before, mark, open_only, theme)
+        request_ = search.SearchRequest(terms, filters, asked.sort, asked.limit, asked.cursor)
         try:
             page = await search.search(session, who.user.id, request_, now)
         except search.CursorError as exc:
@@ -112,4 +90,10 @@ async def search_messages(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/api/search", search_messages)]
+    # fmt: off
+    return [
+        api("/api/search", "GET", search_messages,
+            "full-text search in the rooms the caller may read", "search",
+            out=wire.SearchPage, query=wire.SearchQuery, errors=(403, 404)),
+    ]
+    # fmt: on

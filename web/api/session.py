@@ -6,6 +6,7 @@ import os
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from chat.metrics import LOGINS
 from persistence import accounts
@@ -15,9 +16,11 @@ from web.admission import AdmissionGate, Refused
 from web.auth import COOKIE_NAME, check_origin, new_token, session_expires_at, token_hash
 from web.deps import Services, caller, client_address, services
 from web.devices import remember_device, trusted_device
+from web.openapi import api
 from web.passwords import check_password_async
-from web.responses import JSON, error_response, json_body, str_field
+from web.responses import JSON, body_as, error_response
 from web.throttle import Attempt
+from web.wire import session as wire
 
 # Password checks at once: about one per core, since argon2id is CPU-bound (and 64 MiB each).
 LOGINS_IN_FLIGHT = max(2, min(8, os.cpu_count() or 2))
@@ -49,9 +52,8 @@ async def login(request: Request) -> Response:
     svc = services(request)
     settings = svc.settings
     check_origin(request, settings)
-    data = await json_body(request, max_bytes=4096)
-    username = str_field(data, "username", max_len=256).strip().lower()
-    password = str_field(data, "password", max_len=1024)
+    given = await body_as(request, wire.LoginIn, max_bytes=4096)
+    username, password = given.username.strip().lower(), given.password
     attempt = Attempt(
         username, client_address(request), trusted_device(request, username, settings)
     )
@@ -127,3 +129,16 @@ async def logout(request: Request) -> Response:
 async def me(request: Request) -> Response:
     who = await caller(request)
     return JSON({"user": user_wire(who.user)})
+
+
+def routes() -> list[BaseRoute]:
+    # fmt: off
+    return [
+        api("/api/session", "POST", login, "log in; sets the session cookie", "session",
+            out=wire.LoginOut, body=wire.LoginIn, errors=(401, 403, 429), auth=False),
+        api("/api/session", "DELETE", logout,
+            "log out: the token and cookie stop working, open sockets close (1008)", "session",
+            status=204, errors=(403,)),
+        api("/api/me", "GET", me, "who am I", "session", out=wire.Me),
+    ]
+    # fmt: on

@@ -1,0 +1,62 @@
+"""Health, session and the caller's own settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from web.wire import Body, Query, Struct, User, envelope
+
+
+class Status(Struct):
+    status: str
+
+
+class Ready(Status):
+    database: bool | None = None
+    broker: bool | None = None
+
+
+class LoginIn(msgspec.Struct, kw_only=True):
+    """Login; more fields are ignored."""
+
+    username: Annotated[str, msgspec.Meta(max_length=256)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class LoginOut(Struct):
+    token: str
+    user: User
+
+
+Me = envelope("Me", user=User)
+
+
+# Deliberately loose: one @, no spaces, a dot in the domain; the mail server judges the rest.
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
+
+
+class PreferencesIn(Body):
+    """Either or both; a field left out stays as it is."""
+
+    digest: bool | msgspec.UnsetType = msgspec.UNSET
+    email: Email | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class PreferenceValues(Struct):
+    digest: bool
+    email: str | None
+
+
+class Preferences(Struct):
+    user: User
+    preferences: PreferenceValues
+
+
+class UnsubscribeQuery(Query):
+    token: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+Unsubscribed = envelope("Unsubscribed", digest=bool)
