@@ -14,11 +14,11 @@ from rooms.model import SLUG_RE
 from web.actions import meetings as acts
 from web.actions.common import Acting
 from web.api.moderation import optional_reason
-from web.api.wire import room_wire
 from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as
 from web.wire.meetings import MeetingCreated, MeetingIn, Meetings
+from web.wire.rooms import room_wire
 
 
 def text_field(name: str, raw: str) -> str:

@@ -26,7 +26,6 @@ from web.actions import moderation as acts
 from web.actions.common import Acting, find_room
 from web.actions.publish import Published, publish
 from web.api.rooms import readable_room
-from web.api.wire import room_wire
 from web.auth import Caller
 from web.deps import caller, client_address, services
 from web.openapi import api
@@ -44,6 +43,7 @@ from web.wire.moderation import (
     RoomPatch,
     UserIn,
 )
+from web.wire.rooms import room_wire
 
 # Request parsing.
 

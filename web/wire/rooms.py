@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from persistence.events import MAX_PAGE
+from persistence.models import Room
 from persistence.search import DEFAULT_LIMIT, MAX_LIMIT, Sort
 from persistence.search.query import MAX_QUERY_CHARS
 from rooms.marks import MarkKind
@@ -76,3 +77,17 @@ class SearchHit(Struct):
 class SearchPage(Struct):
     hits: list[SearchHit]
     next_cursor: str | None
+
+
+def room_wire(room: Room) -> dict[str, Any]:
+    """A room's settings as the moderation and meeting endpoints answer them."""
+    return {
+        "slug": room.slug,
+        "name": room.name,
+        "kind": room.kind,
+        "topic": room.topic,
+        "locked": room.locked,
+        "archived": room.archived,
+        "slow_mode_seconds": room.slow_mode_seconds,
+        "last_seq": room.last_seq,
+    }
