@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from persistence.events import MAX_PAGE
-from persistence.models import Room
+from persistence import models
 from persistence.search import DEFAULT_LIMIT, MAX_LIMIT, Sort
 from persistence.search.query import MAX_QUERY_CHARS
 from rooms.marks import MarkKind
@@ -79,7 +79,7 @@ class SearchPage(Struct):
     next_cursor: str | None
 
 
-def room_wire(room: Room) -> dict[str, Any]:
+def room_wire(room: models.Room) -> dict[str, Any]:
     """A room's settings as the moderation and meeting endpoints answer them."""
     return {
         "slug": room.slug,
