@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from persistence.events import MAX_PAGE
 from persistence import models
+from persistence.events import MAX_PAGE
 from persistence.search import DEFAULT_LIMIT, MAX_LIMIT, Sort
 from persistence.search.query import MAX_QUERY_CHARS
 from rooms.marks import MarkKind
