@@ -1,4 +1,4 @@
-"""A single send's short path (`persistence.sends.store_one_postgres` / `store_one_sqlite`):
+"""A single send (a batch of one in `persistence.sends`):
 every refusal and repeat answers exactly as the full path does, a room that changed since
 this process last read it is noticed, and a writer that commits while the send waits for
 the room's lock sends it down the full path with the right seq."""
@@ -135,18 +135,13 @@ async def test_sqlite_sends_never_commit_on_the_event_loop(
     if not database.is_sqlite:
         pytest.skip("SQLite only")
     threads: list[int] = []
-    one, batch = store.store_one_sqlite, store.store_sends
+    real = store.store_sqlite
 
-    def store_one(*args: Any, **kwargs: Any) -> Any:
+    def stored(*args: Any) -> Any:
         threads.append(threading.get_ident())
-        return one(*args, **kwargs)
+        return real(*args)
 
-    def store_many(*args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.get_ident())
-        return batch(*args, **kwargs)
-
-    monkeypatch.setattr(store, "store_one_sqlite", store_one)
-    monkeypatch.setattr(store, "store_sends", store_many)
+    monkeypatch.setattr(store, "store_sqlite", stored)
     await asyncio.sleep(0.1)  # a lone send after a quiet spell, as in W3
     await send(database, "ann", "t1")
     reqs = [await request(database, "ann", "theme-one", f"t{i}") for i in range(2, 6)]

@@ -18,7 +18,7 @@ from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
 from persistence.events import author_wire, post_message
 from persistence.models import Ban, Event, Message, Mute, Room, User, utcnow
-from persistence.sends import store_batch_postgres
+from persistence.sends import store_postgres
 from rooms.errors import Forbidden, Muted, NotFound, RateLimited
 from tests.helpers import ROOT
 
@@ -150,7 +150,7 @@ async def test_a_single_send_takes_few_statements(database: Database) -> None:
         sent = list(statements)
         await database.run_in_thread(lambda conn: _trace(conn, None))
         # BEGIN, room and facts, seq, message, event, search row, COMMIT.
-        assert sent == ["BEGIN", "SELECT", "UPDATE", "INSERT", "INSERT", "INSERT", "COMMIT"]
+        assert sent == ["BEGIN", "WITH", "UPDATE", "INSERT", "INSERT", "INSERT", "COMMIT"]
         return
     async with database.held() as conn:  # the connection the send will take next
         driver = (await conn.get_raw_connection()).driver_connection
@@ -264,6 +264,9 @@ class _Between:
             await self.then()
         return rows
 
+    def transaction(self) -> Any:
+        return self.driver.transaction()
+
 
 @pytest.mark.postgres
 async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
@@ -286,13 +289,13 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
             s.add(Mute(room_id=ids["theme-two"], user_id=users["bob"], until=u))
 
     seen: list[_Between] = []
-    real = store_batch_postgres
+    real = store_postgres
 
-    async def between(driver: Any, sends: Any, known: Any = None) -> Any:
+    async def between(driver: Any, sends: Any, known: Any) -> Any:
         seen.append(_Between(driver, meanwhile))
         return await real(seen[-1], sends, known)
 
-    monkeypatch.setattr(store, "store_batch_postgres", between)
+    monkeypatch.setattr(store, "store_postgres", between)
     batch = [
         await request(database, "ann", "theme-one", "a1"),
         await request(database, "ann", "theme-one", "a1"),  # a repeat within the batch
@@ -304,7 +307,7 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
         results = await store.post_many(database, batch)
     finally:
         await other.dispose()
-    assert [b.calls for b in seen] == [2]
+    assert [b.calls for b in seen] == [4]  # read, write; locked: read, write
     a1, again, muted, m1, m2 = results
     assert isinstance(a1, Acked) and a1.seq == 2  # after rita's message
     assert isinstance(again, Acked) and (again.message_id, again.frame) == (a1.message_id, None)
