@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from chat import store
 from chat.store import Acked, SendRequest
@@ -18,8 +18,10 @@ from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
 from persistence.events import author_wire, post_message
 from persistence.models import Ban, Event, Message, Mute, Room, User, utcnow
-from persistence.sends import store_postgres
-from rooms.errors import Forbidden, Muted, NotFound, RateLimited
+from persistence.rooms import ban_of, mute_of, room_ref
+from persistence.sends import KnownRooms, Send, Stored, store_postgres
+from rooms.access import check_post
+from rooms.errors import DomainError, Forbidden, Muted, NotFound, RateLimited
 from tests.helpers import ROOT
 
 
@@ -346,3 +348,73 @@ async def test_a_batch_is_two_statements_on_postgresql(database: Database) -> No
         driver.remove_query_logger(logged)
     assert [r.seq for r in results if isinstance(r, Acked)] == [1, 1, 2]
     assert statements == ["WITH", "WITH"], statements
+
+
+class _Counting:
+    """An asyncpg connection that counts its statements."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver, self.calls = driver, 0
+
+    async def fetch(self, *args: Any) -> Any:
+        self.calls += 1
+        return await self.driver.fetch(*args)
+
+    def transaction(self) -> Any:
+        return self.driver.transaction()
+
+
+_UNTILS = {"none": None, "lifted": timedelta(hours=-1), "active": timedelta(hours=1)}
+
+
+@pytest.mark.postgres
+async def test_the_write_rechecks_sanctions_as_check_post_decides(database: Database) -> None:
+    """A lone send of a known room, for a member and the room's moderator under every ban
+    and mute: the one statement stores it exactly when `check_post` allows it."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    async with database.read() as s:
+        room_id = (await s.execute(select(Room.id).where(Room.slug == "area-a"))).scalar_one()
+        actors = {}
+        for name in ("amy", "rita"):
+            user = await user_by_name(s, name)
+            assert user is not None
+            actors[name] = await actor_for(s, user)
+    known = KnownRooms()
+    async with database.held() as conn:  # the room, known from here on
+        learn = Send(actors["amy"], "area-a", "hoi", "learn", None, utcnow())
+        await store_postgres(_driver_of(conn), [learn], known)
+    n = 0
+    for name, actor in actors.items():
+        for ban_kind, ban_delta in {**_UNTILS, "forever": None}.items():
+            for mute_kind, mute_delta in _UNTILS.items():
+                async with database.write() as s:
+                    await s.execute(delete(Ban).where(Ban.room_id == room_id))
+                    await s.execute(delete(Mute).where(Mute.room_id == room_id))
+                    now = utcnow()
+                    if ban_kind != "none":
+                        until = None if ban_delta is None else now + ban_delta
+                        s.add(Ban(room_id=room_id, user_id=actor.user_id, until=until))
+                    if mute_kind != "none":
+                        assert mute_delta is not None
+                        s.add(Mute(room_id=room_id, user_id=actor.user_id, until=now + mute_delta))
+                n += 1
+                send = Send(actor, "area-a", "hoi", f"tie-{n}", None, utcnow())
+                async with database.held() as conn:
+                    counting = _Counting(_driver_of(conn))
+                    [result] = await store_postgres(counting, [send], known)
+                async with database.read() as s:
+                    ban = await ban_of(s, room_id, actor.user_id)
+                    mute = await mute_of(s, room_id, actor.user_id)
+                    room = room_ref(await s.get_one(Room, room_id))
+                try:
+                    check_post(actor, room, ban, mute, send.at)
+                except DomainError as exc:
+                    assert type(result) is type(exc), (name, ban_kind, mute_kind)
+                    continue
+                assert isinstance(result, Stored) and result.new, (name, ban_kind, mute_kind)
+                assert counting.calls == 1, (name, ban_kind, mute_kind)
+
+
+def _driver_of(conn: Any) -> Any:
+    return conn.sync_connection.connection.driver_connection
