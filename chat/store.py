@@ -101,16 +101,20 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     with that error and none is stored.
     """
     now = utcnow()
-    sends_ = [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
-    stored: list[Stored | DomainError]
-    if db.is_sqlite:
-        # One transaction as one call in the writer thread.
-        async with _sqlite_locks.setdefault(db, asyncio.Lock()):
-            stored = await _post_sqlite(db, sends_)
-    else:
-        stored = await _post_postgres(db, sends_)
+    stored = await store_sends(
+        db, [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
+    )
     at = iso(now)
     return [_acked(req, s, at) for req, s in zip(batch, stored, strict=True)]
+
+
+async def store_sends(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
+    """Store the sends in one transaction, each refused or stored as if alone, in order
+    (`persistence.sends`); the demo and the tests store messages this way too."""
+    if db.is_sqlite:
+        async with _sqlite_locks.setdefault(db, asyncio.Lock()):
+            return await _post_sqlite(db, sends_)
+    return await _post_postgres(db, sends_)
 
 
 async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:

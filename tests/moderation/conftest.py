@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from chat.client import Client
-from persistence import events
 from persistence.db import Database
-from persistence.models import AuditEntry, User
+from persistence.models import AuditEntry
 from persistence.rooms import room_by_slug
 from tests.helpers import ServerProcess, bearer, login
+from tests.persistence import posting
 
 OpenClient = Callable[[str, str], Awaitable[Client]]
 # Input validation does not depend on the database: run those tests on SQLite alone.
@@ -82,13 +82,11 @@ async def open_client() -> AsyncIterator[OpenClient]:
 
 async def post(database: Database, room: str, username: str, body: str) -> int:
     """Store a message as `username` in `room`; returns its id."""
-    async with database.write() as session:
+    async with database.read() as session:
         found = await room_by_slug(session, room)
         assert found is not None
-        author = (await session.execute(select(User).where(User.username == username))).scalar_one()
         n = found.last_seq + 1
-        posted = await events.post_message(session, found.id, author.id, body, f"t-{n}")
-        return posted.message.id
+    return (await posting.post(database, room, username, body, f"t-{n}")).message_id
 
 
 async def audit_rows(database: Database, action: str | None = None) -> list[AuditEntry]:

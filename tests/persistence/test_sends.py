@@ -16,13 +16,14 @@ from chat import store
 from chat.store import Acked, SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
-from persistence.events import author_wire, post_message
+from persistence.events import author_wire
 from persistence.models import Ban, Event, Message, Mute, Room, User, utcnow
 from persistence.rooms import ban_of, mute_of, room_ref
 from persistence.sends import KnownRooms, Send, Stored, store_postgres
 from rooms.access import check_post
 from rooms.errors import DomainError, Forbidden, Muted, NotFound, RateLimited
 from tests.helpers import ROOT
+from tests.persistence.posting import post
 
 
 async def request(
@@ -213,11 +214,11 @@ async def test_group_commits_of_several_processes_keep_seqs_gap_free(
 
 
 @pytest.mark.slow
-async def test_batches_and_single_event_writers_share_a_room_without_gaps(
+async def test_batches_and_lone_sends_share_a_room_without_gaps(
     db_url: str, database: Database
 ) -> None:
-    """Group commits (set-based) and the one-event path (`next_seq`, as edits and moderation
-    take it) writing one room from separate processes: one gap-free stream."""
+    """Group commits and lone sends, one after another, writing one room from separate
+    processes: one gap-free stream."""
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -235,12 +236,13 @@ async def test_batches_and_single_event_writers_share_a_room_without_gaps(
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.persistence.seq_writer",
+            "tests.persistence.send_writer",
             db_url,
             "theme-one",
             "rita",
             "40",
             "s",
+            "serial",
             cwd=ROOT,
         )
     ]
@@ -249,7 +251,7 @@ async def test_batches_and_single_event_writers_share_a_room_without_gaps(
     assert codes == [0, 0, 0]
     events, messages, last = await room_rows(database, "theme-one")
     assert events == messages == list(range(1, last + 1))
-    assert last == 2 * (60 - 6) + 40
+    assert last == 2 * (60 - 6) + (40 - 4)
 
 
 class _Between:
@@ -285,8 +287,8 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
     other = Database(database.url)
 
     async def meanwhile() -> None:
+        await post(other, "theme-one", "rita", "tussendoor", "r-between")
         async with other.write() as s:
-            await post_message(s, ids["theme-one"], users["rita"], "tussendoor", "r-between")
             u = utcnow() + timedelta(hours=1)
             s.add(Mute(room_id=ids["theme-two"], user_id=users["bob"], until=u))
 
