@@ -248,6 +248,38 @@ def _resolve(results: list[_Result]) -> list[Stored | DomainError | None]:
     return out
 
 
+# The rooms `r` of a batch, its keys `k` (room_id, user_id, cid) and their pairs `p`, as
+# rows by name (`_READ_COLUMNS`); each dialect adds its own `WITH` (the keys as JSON or
+# arrays) and `join` (SQLite: CROSS JOIN keeps the keys as the outer loop).
+_FACTS = """
+SELECT 'R' AS k, r.id AS room_id, CAST(NULL AS integer) AS user_id,
+       CAST(NULL AS timestamptz) AS at, CAST(NULL AS bigint) AS mid, r.last_seq AS seq,
+       CAST(NULL AS varchar) AS cid, r.slug, r.kind, r.locked, r.archived,
+       r.slow_mode_seconds AS slow
+  FROM r
+UNION ALL
+SELECT 'b', b.room_id, b.user_id, b.until, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM p {join} bans AS b ON b.room_id = p.room_id AND b.user_id = p.user_id
+UNION ALL
+SELECT 'm', u.room_id, u.user_id, u.until, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM p {join} mutes AS u ON u.room_id = p.room_id AND u.user_id = p.user_id
+UNION ALL
+SELECT 'd', m.room_id, m.author_id, NULL, m.id, m.seq, m.client_id, NULL, NULL, NULL, NULL,
+       NULL
+  FROM k {join} messages AS m
+    ON m.author_id = k.user_id AND m.room_id = k.room_id AND m.client_id = k.cid
+UNION ALL
+SELECT 'l', p.room_id, p.user_id,
+       (SELECT max(l.created_at) FROM messages AS l
+        WHERE l.room_id = p.room_id AND l.author_id = p.user_id),
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM p JOIN r ON r.id = p.room_id WHERE r.slow_mode_seconds > 0
+UNION ALL
+SELECT 'r', m.room_id, NULL, NULL, m.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM messages AS m WHERE m.id {replies}
+"""
+
+
 # ---------------------------------------------------------------------------------------
 # SQLite: the read and the writes on the sqlite3 connection of the writer thread, in its
 # transaction. The keys go as JSON: IN lists on the three columns of the idempotency index
@@ -261,30 +293,7 @@ WITH r AS (
          json_extract(x.value, '$[2]') AS cid
   FROM json_each(:keys) AS x JOIN r ON r.slug = json_extract(x.value, '$[0]')
 ), p AS (SELECT DISTINCT room_id, user_id FROM k)
-SELECT 'R' AS k, id AS room_id, NULL AS user_id, NULL AS at, NULL AS mid, last_seq AS seq,
-       NULL AS cid, slug, kind, locked, archived, slow_mode_seconds AS slow
-  FROM r
-UNION ALL
-SELECT 'b', b.room_id, b.user_id, b.until, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM p CROSS JOIN bans AS b ON b.room_id = p.room_id AND b.user_id = p.user_id
-UNION ALL
-SELECT 'm', u.room_id, u.user_id, u.until, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM p CROSS JOIN mutes AS u ON u.room_id = p.room_id AND u.user_id = p.user_id
-UNION ALL
-SELECT 'd', m.room_id, m.author_id, NULL, m.id, m.seq, m.client_id, NULL, NULL, NULL, NULL,
-       NULL
-  FROM k CROSS JOIN messages AS m
-    ON m.author_id = k.user_id AND m.room_id = k.room_id AND m.client_id = k.cid
-UNION ALL
-SELECT 'l', p.room_id, p.user_id,
-       (SELECT max(l.created_at) FROM messages AS l
-        WHERE l.room_id = p.room_id AND l.author_id = p.user_id),
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM p JOIN r ON r.id = p.room_id WHERE r.slow_mode_seconds > 0
-UNION ALL
-SELECT 'r', m.room_id, NULL, NULL, m.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM messages AS m WHERE m.id IN (SELECT value FROM json_each(:replies))
-"""
+""" + _FACTS.format(join="CROSS JOIN", replies="IN (SELECT value FROM json_each(:replies))")  # noqa: S608
 _SEQS_SQLITE = "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq"
 _MESSAGE_SQLITE = (
     "INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at,"
@@ -371,31 +380,7 @@ WITH r AS (
   FROM unnest($2::varchar[], $3::integer[], $4::varchar[]) AS x(slug, user_id, cid)
   JOIN r ON r.slug = x.slug
 ), p AS (SELECT DISTINCT room_id, user_id FROM k)
-SELECT 'R' AS k, r.id AS room_id, NULL::integer AS user_id, NULL::timestamptz AS at,
-       NULL::bigint AS mid, r.last_seq AS seq, NULL::varchar AS cid, r.slug, r.kind,
-       r.locked, r.archived, r.slow_mode_seconds AS slow
-  FROM r
-UNION ALL
-SELECT 'b', b.room_id, b.user_id, b.until, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM bans AS b JOIN p ON b.room_id = p.room_id AND b.user_id = p.user_id
-UNION ALL
-SELECT 'm', u.room_id, u.user_id, u.until, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM mutes AS u JOIN p ON u.room_id = p.room_id AND u.user_id = p.user_id
-UNION ALL
-SELECT 'd', m.room_id, m.author_id, NULL, m.id, m.seq, m.client_id, NULL, NULL, NULL, NULL,
-       NULL
-  FROM k JOIN messages AS m
-    ON m.author_id = k.user_id AND m.room_id = k.room_id AND m.client_id = k.cid
-UNION ALL
-SELECT 'l', p.room_id, p.user_id,
-       (SELECT max(l.created_at) FROM messages AS l
-        WHERE l.room_id = p.room_id AND l.author_id = p.user_id),
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM p JOIN r ON r.id = p.room_id WHERE r.slow_mode_seconds > 0
-UNION ALL
-SELECT 'r', m.room_id, NULL, NULL, m.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM messages AS m WHERE m.id = ANY($5::bigint[])
-"""
+""" + _FACTS.format(join="JOIN", replies="= ANY($5::bigint[])")  # noqa: S608
 _READ_PG_FREE = _READ_PG.format(lock="")
 _READ_PG_LOCKED = _READ_PG.format(lock="FOR UPDATE")
 
