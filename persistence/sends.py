@@ -273,7 +273,7 @@ SELECT 'l', p.room_id, p.user_id,
        (SELECT max(l.created_at) FROM messages AS l
         WHERE l.room_id = p.room_id AND l.author_id = p.user_id),
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM p JOIN r ON r.id = p.room_id WHERE r.slow_mode_seconds > 0
+  FROM p {join} rooms AS s ON s.id = p.room_id AND s.slow_mode_seconds > 0
 UNION ALL
 SELECT 'r', m.room_id, NULL, NULL, m.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM messages AS m WHERE m.id {replies}
@@ -289,10 +289,10 @@ WITH r AS (
   SELECT id, slug, kind, locked, archived, last_seq, slow_mode_seconds FROM rooms
   WHERE slug IN (SELECT value FROM json_each(:slugs))
 ), k AS (
-  SELECT DISTINCT r.id AS room_id, json_extract(x.value, '$[1]') AS user_id,
+  SELECT n.id AS room_id, json_extract(x.value, '$[1]') AS user_id,
          json_extract(x.value, '$[2]') AS cid
-  FROM json_each(:keys) AS x JOIN r ON r.slug = json_extract(x.value, '$[0]')
-), p AS (SELECT DISTINCT room_id, user_id FROM k)
+  FROM json_each(:keys) AS x CROSS JOIN rooms AS n ON n.slug = json_extract(x.value, '$[0]')
+), p AS (SELECT room_id, user_id FROM k)  -- a repeated pair only repeats its facts
 """ + _FACTS.format(join="CROSS JOIN", replies="IN (SELECT value FROM json_each(:replies))")  # noqa: S608
 _SEQS_SQLITE = "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq"
 _MESSAGE_SQLITE = (
