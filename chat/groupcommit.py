@@ -28,11 +28,11 @@ _COMMIT_SECONDS = DB_SECONDS.labels("send")
 # Sends per transaction: large enough to amortise a commit, small enough to keep a batch's
 # row lock short and its latency below a few tens of milliseconds.
 MAX_BATCH = 64
-# PostgreSQL batches are set-based statements: a larger one costs few more round trips.
+# PostgreSQL batches are set-based statements: a larger batch costs few more round trips.
 POSTGRES_MAX_BATCH = 256
-# One transaction at a time: SQLite has one writer, and on a small machine parallel
-# PostgreSQL batches only split the per-statement cost over fewer sends (raise it where
-# PostgreSQL has cores of its own; docs/performance.md, "Figures behind the code").
+# Transactions in flight at once: SQLite has one writer; on PostgreSQL a batch's cost is
+# mostly per statement, so parallel batches on a small machine only split the load
+# (docs/performance.md, "Send path"). Raise it where PostgreSQL has cores of its own.
 SQLITE_INFLIGHT = 1
 POSTGRES_INFLIGHT = 1
 
@@ -106,10 +106,7 @@ class GroupCommit:
         self.largest = max(self.largest, len(batch))
         started = time.perf_counter()
         try:
-            if len(batch) == 1:
-                results: list[Acked | Exception] = [await _one(self.db, batch[0][0])]
-            else:
-                results = await store.post_many(self.db, [req for req, _ in batch])
+            results = await store.post_many(self.db, [req for req, _ in batch])
         except Exception as exc:
             log.warning("group commit of %d sends failed: %r", len(batch), exc)
             results = [exc] * len(batch)
@@ -126,10 +123,3 @@ class GroupCommit:
         """Wait for the batches in flight (shutdown: finish in-flight sends)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-async def _one(db: Database, req: SendRequest) -> Acked | Exception:
-    try:
-        return await store.post(db, req)
-    except Exception as exc:
-        return exc

@@ -33,15 +33,7 @@ from persistence.rooms import (
     room_ref,
     set_read_marker,
 )
-from persistence.sends import (
-    KnownRooms,
-    Send,
-    Stored,
-    store_batch_postgres,
-    store_one_postgres,
-    store_one_sqlite,
-    store_sends,
-)
+from persistence.sends import KnownRooms, Send, Stored, store_postgres, store_sqlite
 from rooms.access import check_post
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
 from rooms.mentions import mentioned_usernames
@@ -107,70 +99,40 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     with that error and none is stored.
     """
     now = utcnow()
-    sends_ = [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
-    stored: list[Stored | DomainError]
-    if db.is_sqlite:
-        # One transaction as one call in the writer thread.
-        async with db.part(_WriteLock):
-            stored = await _post_sqlite(db, sends_)
-    else:
-        stored = await _post_postgres(db, sends_)
+    stored = await store_sends(
+        db, [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
+    )
     at = iso(now)
     return [_acked(req, s, at) for req, s in zip(batch, stored, strict=True)]
 
 
-async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
-    """The batch as one call in the writer thread, commit included.
+async def store_sends(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
+    """Store the sends in one transaction, each refused or stored as if alone, in order
+    (`persistence.sends`); the demo and the tests store messages this way too."""
+    if db.is_sqlite:
+        async with db.part(_WriteLock):
+            return await _post_sqlite(db, sends_)
+    return await _post_postgres(db, sends_)
 
-    The commit waits for the disk, which now and then stalls for hundreds of milliseconds:
-    in the thread that never holds up the event loop (docs/performance.md).
-    """
+
+async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
+    """The batch as one call in the writer thread, commit included: the commit waits for
+    the disk (`synchronous=FULL`), which must never hold up the event loop."""
     return await db.run_in_thread(
-        lambda conn: (
-            [store_one_sqlite(conn.connection.driver_connection, sends_[0])]
-            if len(sends_) == 1
-            else store_sends(conn, sends_, lock_rooms=False, index=True)
-        )
+        lambda conn: store_sqlite(conn.connection.driver_connection, sends_)
     )
 
 
 async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
-    """A single send of a known room in one statement, otherwise two
-    (`store_batch_postgres`); the sends these did not store (a room changed meanwhile)
-    take the full transaction. On a connection the database dropped, the
-    sends are tried once more on a fresh one: safe, as a stored send is found again by its
-    client_id (its frame is then not sent live; the hubs' poll delivers it).
+    """The batch on a kept connection (`store_postgres`). On a connection the database
+    dropped, the sends are tried once more on a fresh one: safe, as a stored send is found
+    again by its client_id (its frame is then not sent live; the hubs' poll delivers it).
     """
     known = db.part(KnownRooms)
     for attempt in (1, 2):
         try:
             async with db.held() as conn:
-                room = known.get(sends_[0].slug) if len(sends_) == 1 else None
-                if room is not None:
-                    one = await store_one_postgres(_driver(conn), sends_[0], room)
-                    if one is not None:
-                        return [one]
-                    redo = list(range(len(sends_)))
-                    results: list[Stored | DomainError | None] = [None] * len(sends_)
-                else:
-                    # Two self-committing statements; the sends of rooms that changed in
-                    # between (None) take the locked transaction below.
-                    results = await store_batch_postgres(_driver(conn), sends_, known)
-                    redo = [i for i, r in enumerate(results) if r is None]
-                if redo:
-                    async with conn.begin():
-                        again = await conn.run_sync(
-                            store_sends,
-                            [sends_[i] for i in redo],
-                            lock_rooms=True,
-                            index=False,
-                            known=known,
-                        )
-                    for i, r in zip(redo, again, strict=True):
-                        results[i] = r
-                done = [r for r in results if r is not None]
-                assert len(done) == len(sends_)
-                return done
+                return await store_postgres(_driver(conn), sends_, known)
         except Exception as exc:
             if attempt == 2 or not db.is_disconnect(exc):
                 raise

@@ -1,15 +1,15 @@
-"""Room streams: seq assignment, message writes, and events as the wire shows them.
+"""Room streams: seq assignment, edits and hides, and events as the wire shows them.
 
-Every write takes the room's next seq with `UPDATE rooms SET last_seq = last_seq + 1
-RETURNING last_seq` inside the caller's transaction. The UPDATE locks the room row
-(PostgreSQL) or the database (SQLite, BEGIN IMMEDIATE) until commit, so seqs are
-gap-free, never reused, and committed in seq order per room.
+Messages are stored by `persistence.sends`. Every other write takes the room's next seq
+with `UPDATE rooms SET last_seq = last_seq + 1 RETURNING last_seq` inside the caller's
+transaction. The UPDATE locks the room row (PostgreSQL) or the database (SQLite, BEGIN
+IMMEDIATE) until commit, so seqs are gap-free, never reused, and committed in seq order
+per room.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,87 +88,6 @@ async def append_event(
     session.add(event)
     await session.flush()
     return event
-
-
-@dataclass(frozen=True, slots=True)
-class Posted:
-    """The outcome of a send: the message, its event's seq, and whether it is new."""
-
-    message: Message
-    seq: int
-    created: bool
-
-
-async def find_by_client_id(
-    session: AsyncSession, room_id: int, author_id: int, client_id: str
-) -> Message | None:
-    return (
-        await session.execute(
-            select(Message).where(
-                Message.room_id == room_id,
-                Message.author_id == author_id,
-                Message.client_id == client_id,
-            )
-        )
-    ).scalar_one_or_none()
-
-
-async def post_message(
-    session: AsyncSession,
-    room_id: int,
-    author_id: int,
-    body: str,
-    client_id: str,
-    reply_to: int | None = None,
-    at: datetime | None = None,
-) -> Posted:
-    """Store a message unless this author already used `client_id` in this room."""
-    # Seq first: the row lock makes the idempotency check below race-free across processes.
-    seq = await next_seq(session, room_id)
-    existing = await find_by_client_id(session, room_id, author_id, client_id)
-    if existing is not None:
-        # Give the seq back: the caller must roll back, so no gap is left behind.
-        raise DuplicateSend(existing)
-    now = at or utcnow()
-    message = Message(
-        room_id=room_id,
-        seq=seq,
-        author_id=author_id,
-        client_id=client_id,
-        body=body,
-        reply_to=reply_to,
-        created_at=now,
-    )
-    session.add(message)
-    await session.flush()
-    await search_index.on_message_changed(session, message)
-    session.add(
-        Event(
-            room_id=room_id,
-            seq=seq,
-            type="message",
-            message_id=message.id,
-            actor_id=author_id,
-            data={},
-            created_at=now,
-        )
-    )
-    await session.flush()
-    return Posted(message, seq, True)
-
-
-class DuplicateSend(Exception):
-    """Raised inside the write transaction so that it rolls back the taken seq.
-
-    Carries plain values of the original message (the ORM object expires on rollback),
-    which is all the original `ack` needs.
-    """
-
-    def __init__(self, message: Message) -> None:
-        super().__init__("duplicate client_id")
-        self.message_id: int = message.id
-        self.seq: int = message.seq
-        self.client_id: str = message.client_id
 
 
 async def get_message(session: AsyncSession, room_id: int, message_id: int) -> Message | None:

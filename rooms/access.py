@@ -13,9 +13,18 @@ def may_moderate(actor: Actor, room: RoomRef) -> bool:
     return actor.is_staff or room.id in actor.moderated_room_ids
 
 
+def sanctions_bind(actor: Actor, room: RoomRef) -> bool:
+    """Whether the actor's bans and mutes in the room hold: not for those who moderate it.
+
+    An active ban or mute refuses a post exactly when this is true; the send's write
+    re-checks sanctions in SQL with it (tied to `check_post` in tests/rooms).
+    """
+    return not may_moderate(actor, room)
+
+
 def may_read(actor: Actor, room: RoomRef, ban: Restriction | None, now: datetime) -> bool:
     """Theme and meeting rooms are open to every participant; area rooms to the team and staff."""
-    if ban is not None and ban.active(now) and not may_moderate(actor, room):
+    if ban is not None and ban.active(now) and sanctions_bind(actor, room):
         return False
     if room.kind is RoomKind.AREA:
         return room.id in actor.area_room_ids or may_moderate(actor, room)
@@ -52,7 +61,7 @@ def check_post(
         raise RoomLocked(f"room {room.slug} is archived")
     if room.locked and not moderator:
         raise RoomLocked(f"room {room.slug} is locked")
-    if mute is not None and mute.active(now) and not moderator:
+    if mute is not None and mute.active(now) and sanctions_bind(actor, room):
         raise Muted(f"you are muted in room {room.slug}")
 
 

@@ -8,9 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from persistence import events
+from chat.store import store_sends
+from persistence.accounts import actor_for
 from persistence.db import Database
 from persistence.models import Message, Room, User, utcnow
+from persistence.sends import Send
+from rooms.errors import DomainError
 
 DEMO_DIR = Path(__file__).parent / "demo"
 
@@ -32,23 +35,27 @@ async def load_demo(db: Database) -> int:
     """Add the demo messages to rooms that have none yet; returns how many were added."""
     data = tomllib.loads((DEMO_DIR / "messages.toml").read_text(encoding="utf-8"))
     entries = sorted(data["message"], key=lambda m: -m["hours_ago"])
-    added = 0
     now = utcnow()
-    async with db.write() as session:
-        rooms = {r.slug: r for r in (await session.execute(select(Room))).scalars()}
-        users = {u.username: u for u in (await session.execute(select(User))).scalars()}
+    async with db.read() as session:
+        rooms = {r.slug: r.id for r in (await session.execute(select(Room))).scalars()}
         filled = set((await session.execute(select(Message.room_id).distinct())).scalars())
-        for n, entry in enumerate(entries):
-            room = rooms[entry["room"]]
-            if room.id in filled:
-                continue
-            await events.post_message(
-                session,
-                room.id,
-                users[entry["author"]].id,
-                entry["body"],
-                f"demo-{n}",
-                at=now - timedelta(hours=entry["hours_ago"]),
-            )
-            added += 1
-    return added
+        actors = {}
+        for user in (await session.execute(select(User))).scalars():
+            actors[user.username] = await actor_for(session, user)
+    sends = [
+        Send(
+            actors[entry["author"]],
+            entry["room"],
+            entry["body"],
+            f"demo-{n}",
+            None,
+            now - timedelta(hours=entry["hours_ago"]),
+        )
+        for n, entry in enumerate(entries)
+        if rooms[entry["room"]] not in filled
+    ]
+    # The real send path, so that the demo's rooms are what users' sends make.
+    for result in await store_sends(db, sends) if sends else []:
+        if isinstance(result, DomainError):
+            raise result
+    return len(sends)

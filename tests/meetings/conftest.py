@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from persistence import events
 from persistence.db import Database
 from persistence.models import Meeting, Membership, Room, Theme, User, utcnow
+from tests.persistence.posting import post
 
 
 class Store:
@@ -30,13 +30,8 @@ class Store:
     ) -> int:
         """Post a message; returns its id."""
         self.n += 1
-        async with self.db.write() as s:
-            room = (await s.execute(select(Room).where(Room.slug == slug))).scalar_one()
-            user = (await s.execute(select(User).where(User.username == username))).scalar_one()
-            posted = await events.post_message(
-                s, room.id, user.id, body, f"c{self.n}", reply_to=reply_to, at=at
-            )
-            return posted.message.id
+        stored = await post(self.db, slug, username, body, f"c{self.n}", reply_to=reply_to, at=at)
+        return stored.message_id
 
     async def meeting(self, slug: str, theme: str, starts_at: datetime) -> None:
         """A meeting and its room, as `load` or `POST /api/meetings` make them."""

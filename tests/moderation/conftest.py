@@ -9,22 +9,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from persistence import events
 from persistence.db import Database
-from persistence.models import AuditEntry, User
+from persistence.models import AuditEntry
 from persistence.rooms import room_by_slug
 from tests.helpers import ServerProcess
+from tests.persistence import posting
 
 
 async def post(database: Database, room: str, username: str, body: str) -> int:
     """Store a message as `username` in `room`; returns its id."""
-    async with database.write() as session:
+    async with database.read() as session:
         found = await room_by_slug(session, room)
         assert found is not None
-        author = (await session.execute(select(User).where(User.username == username))).scalar_one()
         n = found.last_seq + 1
-        posted = await events.post_message(session, found.id, author.id, body, f"t-{n}")
-        return posted.message.id
+    return (await posting.post(database, room, username, body, f"t-{n}")).message_id
 
 
 async def audit_rows(database: Database, action: str | None = None) -> list[AuditEntry]:

@@ -6,19 +6,20 @@ from sqlalchemy import select
 
 from persistence import backlog
 from persistence.db import Database
-from persistence.events import append_event, events_page, post_message
+from persistence.events import append_event, events_page
 from persistence.models import Room, User
+from tests.persistence.posting import post
 from tests.persistence.test_handshake import _history
 
 
 async def test_backlog_frames_are_the_events_page_frames(database: Database) -> None:
     """Messages, edits, hidden messages and other events come out as `events_page` serves them."""
     await _history(database)
+    posted = await post(database, "theme-one", "mo", "vastgeprikt", "pin-1")
     async with database.write() as s:
         room = (await s.execute(select(Room).where(Room.slug == "theme-one"))).scalar_one()
         mo = (await s.execute(select(User).where(User.username == "mo"))).scalar_one()
-        posted = await post_message(s, room.id, mo.id, "vastgeprikt", "pin-1")
-        await append_event(s, room.id, "message_pinned", message_id=posted.message.id, data={})
+        await append_event(s, room.id, "message_pinned", message_id=posted.message_id, data={})
         await append_event(s, room.id, "room_topic", actor_id=mo.id, data={"topic": "Nieuw"})
     async with database.read() as s:
         for slug in ("theme-one", "area-a", "meeting-one"):

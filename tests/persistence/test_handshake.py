@@ -13,32 +13,47 @@ from sqlalchemy.exc import DBAPIError
 from persistence import accounts, handshake, moderation
 from persistence.catchup import room_extras
 from persistence.db import Database
-from persistence.events import edit_message, hide_message, post_message
-from persistence.models import Ban, Meeting, Member, ReadMarker, Room, Session, User, utcnow
+from persistence.events import edit_message, hide_message
+from persistence.models import (
+    Ban,
+    Meeting,
+    Member,
+    Message,
+    ReadMarker,
+    Room,
+    Session,
+    User,
+    utcnow,
+)
 from persistence.rooms import readable_rooms
 from tests.helpers import PG_ADMIN_DSN, POSTGRES_ONLY
+from tests.persistence.posting import post
 
 USERS = ("ann", "amy", "bob", "rita", "mo", "ada")
 
 
 async def _history(db: Database) -> None:
     """Messages with mentions, an edit, a hidden one, read markers and bans."""
-    async with db.write() as s:
+    async with db.read() as s:
         users = {u.username: u for u in (await s.execute(select(User))).scalars()}
         rooms = {r.slug: r for r in (await s.execute(select(Room))).scalars()}
-        n = 0
-        for slug in ("theme-one", "area-a", "meeting-one"):
-            for i, author in enumerate(("amy", "ann", "mo", "amy", "ann", "ada")):
-                n += 1
-                body = f"bericht {i} @ann @Amy" if i % 2 == 0 else f"bericht {i} voor @bob"
-                posted = await post_message(s, rooms[slug].id, users[author].id, body, f"c{n}")
-                if i == 1:
-                    await edit_message(s, posted.message, "nu met @ann", users[author].id)
-                if i == 3:
-                    await hide_message(s, posted.message, users["mo"], "weg")
-            # An `@` that mentions nobody, and one in capitals.
-            await post_message(s, rooms[slug].id, users["bob"].id, "mail ann@example.nl", f"m{n}")
-            await post_message(s, rooms[slug].id, users["mo"].id, "HOI @ANN.", f"h{n}")
+    n = 0
+    for slug in ("theme-one", "area-a", "meeting-one"):
+        for i, author in enumerate(("amy", "ann", "mo", "amy", "ann", "ada")):
+            n += 1
+            body = f"bericht {i} @ann @Amy" if i % 2 == 0 else f"bericht {i} voor @bob"
+            posted = await post(db, slug, author, body, f"c{n}")
+            if i in (1, 3):
+                async with db.write() as s:
+                    message = await s.get_one(Message, posted.message_id)
+                    if i == 1:
+                        await edit_message(s, message, "nu met @ann", users[author].id)
+                    else:
+                        await hide_message(s, message, users["mo"], "weg")
+        # An `@` that mentions nobody, and one in capitals.
+        await post(db, slug, "rita", "mail ann@example.nl", f"m{n}")
+        await post(db, slug, "mo", "HOI @ANN.", f"h{n}")
+    async with db.write() as s:
         s.add(ReadMarker(user_id=users["ann"].id, room_id=rooms["theme-one"].id, seq=3))
         s.add(ReadMarker(user_id=users["amy"].id, room_id=rooms["area-a"].id, seq=99))
         # Markers just before an edit, a hide and the user's own message.

@@ -1,4 +1,4 @@
-"""A single send's short path (`persistence.sends.store_one_postgres` / `store_one_sqlite`):
+"""A single send (a batch of one in `persistence.sends`):
 every refusal and repeat answers exactly as the full path does, a room that changed since
 this process last read it is noticed, and a writer that commits while the send waits for
 the room's lock sends it down the full path with the right seq."""
@@ -15,7 +15,7 @@ from sqlalchemy import select, text, update
 from chat import store
 from chat.store import Acked
 from persistence.db import Database
-from persistence.events import post_message
+from persistence.events import append_event
 from persistence.models import Ban, Mute, Room, User
 from rooms.errors import Forbidden, Muted, NotFound, RateLimited, RoomLocked
 from tests.helpers import POSTGRES_ONLY, SQLITE_ONLY
@@ -76,7 +76,7 @@ async def test_a_writer_committing_while_the_send_waits(database: Database) -> N
     other = Database(database.url)
     try:
         async with other.write() as s:
-            await post_message(s, room_id, rita, "tussendoor", "r-between")
+            await append_event(s, room_id, "room_topic", actor_id=rita, data={"topic": "Nieuw"})
             waiting = asyncio.create_task(send(database, "ann", "a2"))
             await asyncio.sleep(0.3)
             assert not waiting.done()
@@ -84,7 +84,7 @@ async def test_a_writer_committing_while_the_send_waits(database: Database) -> N
     finally:
         await other.dispose()
     assert acked.seq == 3
-    assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 2, 3], 3)
+    assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 3], 3)
 
 
 @POSTGRES_ONLY
@@ -132,18 +132,13 @@ async def test_sqlite_sends_never_commit_on_the_event_loop(
     """A commit waits for the disk (`synchronous=FULL`), which now and then stalls for
     hundreds of milliseconds: lone sends and batches alike commit in the writer thread."""
     threads: list[int] = []
-    one, batch = store.store_one_sqlite, store.store_sends
+    real = store.store_sqlite
 
-    def store_one(*args: Any, **kwargs: Any) -> Any:
+    def stored(*args: Any) -> Any:
         threads.append(threading.get_ident())
-        return one(*args, **kwargs)
+        return real(*args)
 
-    def store_many(*args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.get_ident())
-        return batch(*args, **kwargs)
-
-    monkeypatch.setattr(store, "store_one_sqlite", store_one)
-    monkeypatch.setattr(store, "store_sends", store_many)
+    monkeypatch.setattr(store, "store_sqlite", stored)
     await asyncio.sleep(0.1)  # a lone send after a quiet spell, as in W3
     await send(database, "ann", "t1")
     reqs = [await request(database, "ann", "theme-one", f"t{i}") for i in range(2, 6)]

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from chat import reads
 from persistence import accounts
 from persistence.db import Database
-from persistence.events import edit_message, post_message
-from persistence.models import Ban, Message, Room, User
+from persistence.events import edit_message
+from persistence.models import Ban, Message, Room
 from rooms.errors import Forbidden
 from rooms.model import Actor
+from tests.persistence.posting import post
 
 ROOM = "theme-one"
 
@@ -28,10 +29,9 @@ async def _actor(db: Database, name: str) -> Actor:
 
 
 async def _post(db: Database, author: str, body: str, cid: str) -> Message:
-    async with db.write() as s:
-        room = (await s.execute(select(Room).where(Room.slug == ROOM))).scalar_one()
-        user = (await s.execute(select(User).where(User.username == author))).scalar_one()
-        return (await post_message(s, room.id, user.id, body, cid)).message
+    stored = await post(db, ROOM, author, body, cid)
+    async with db.read() as s:
+        return await s.get_one(Message, stored.message_id)
 
 
 def _bodies(got: reads.Backlog) -> list[Any]:

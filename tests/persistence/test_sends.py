@@ -10,17 +10,20 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from chat import store
 from chat.store import Acked, SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
-from persistence.events import author_wire, post_message
+from persistence.events import author_wire
 from persistence.models import Ban, Event, Message, Mute, Room, User, utcnow
-from persistence.sends import store_batch_postgres
-from rooms.errors import Forbidden, Muted, NotFound, RateLimited
+from persistence.rooms import ban_of, mute_of, room_ref
+from persistence.sends import KnownRooms, Send, Stored, store_postgres
+from rooms.access import check_post
+from rooms.errors import DomainError, Forbidden, Muted, NotFound, RateLimited
 from tests.helpers import POSTGRES_ONLY, ROOT
+from tests.persistence.posting import post
 
 
 async def request(
@@ -150,7 +153,7 @@ async def test_a_single_send_takes_few_statements(database: Database) -> None:
         sent = list(statements)
         await database.run_in_thread(lambda conn: _trace(conn, None))
         # BEGIN, room and facts, seq, message, event, search row, COMMIT.
-        assert sent == ["BEGIN", "SELECT", "UPDATE", "INSERT", "INSERT", "INSERT", "COMMIT"]
+        assert sent == ["BEGIN", "WITH", "UPDATE", "INSERT", "INSERT", "INSERT", "COMMIT"]
         return
     async with database.held() as conn:  # the connection the send will take next
         driver = (await conn.get_raw_connection()).driver_connection
@@ -211,11 +214,11 @@ async def test_group_commits_of_several_processes_keep_seqs_gap_free(
 
 
 @pytest.mark.slow
-async def test_batches_and_single_event_writers_share_a_room_without_gaps(
+async def test_batches_and_lone_sends_share_a_room_without_gaps(
     db_url: str, database: Database
 ) -> None:
-    """Group commits (set-based) and the one-event path (`next_seq`, as edits and moderation
-    take it) writing one room from separate processes: one gap-free stream."""
+    """Group commits and lone sends, one after another, writing one room from separate
+    processes: one gap-free stream."""
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -233,12 +236,13 @@ async def test_batches_and_single_event_writers_share_a_room_without_gaps(
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.persistence.seq_writer",
+            "tests.persistence.send_writer",
             db_url,
             "theme-one",
             "rita",
             "40",
             "s",
+            "serial",
             cwd=ROOT,
         )
     ]
@@ -247,7 +251,7 @@ async def test_batches_and_single_event_writers_share_a_room_without_gaps(
     assert codes == [0, 0, 0]
     events, messages, last = await room_rows(database, "theme-one")
     assert events == messages == list(range(1, last + 1))
-    assert last == 2 * (60 - 6) + 40
+    assert last == 2 * (60 - 6) + (40 - 4)
 
 
 class _Between:
@@ -264,6 +268,9 @@ class _Between:
             await self.then()
         return rows
 
+    def transaction(self) -> Any:
+        return self.driver.transaction()
+
 
 @POSTGRES_ONLY
 async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
@@ -278,19 +285,21 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
     other = Database(database.url)
 
     async def meanwhile() -> None:
+        await post(other, "theme-one", "rita", "tussendoor", "r-between")
         async with other.write() as s:
-            await post_message(s, ids["theme-one"], users["rita"], "tussendoor", "r-between")
             u = utcnow() + timedelta(hours=1)
             s.add(Mute(room_id=ids["theme-two"], user_id=users["bob"], until=u))
 
     seen: list[_Between] = []
-    real = store_batch_postgres
+    real = store_postgres
 
-    async def between(driver: Any, sends: Any, known: Any = None) -> Any:
+    async def between(driver: Any, sends: Any, known: Any) -> Any:
+        if seen:  # `meanwhile`'s own send
+            return await real(driver, sends, known)
         seen.append(_Between(driver, meanwhile))
         return await real(seen[-1], sends, known)
 
-    monkeypatch.setattr(store, "store_batch_postgres", between)
+    monkeypatch.setattr(store, "store_postgres", between)
     batch = [
         await request(database, "ann", "theme-one", "a1"),
         await request(database, "ann", "theme-one", "a1"),  # a repeat within the batch
@@ -302,7 +311,7 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
         results = await store.post_many(database, batch)
     finally:
         await other.dispose()
-    assert [b.calls for b in seen] == [2]
+    assert [b.calls for b in seen] == [4]  # read, write; locked: read, write
     a1, again, muted, m1, m2 = results
     assert isinstance(a1, Acked) and a1.seq == 2  # after rita's message
     assert isinstance(again, Acked) and (again.message_id, again.frame) == (a1.message_id, None)
@@ -339,3 +348,73 @@ async def test_a_batch_is_two_statements_on_postgresql(database: Database) -> No
         driver.remove_query_logger(logged)
     assert [r.seq for r in results if isinstance(r, Acked)] == [1, 1, 2]
     assert statements == ["WITH", "WITH"], statements
+
+
+class _Counting:
+    """An asyncpg connection that counts its statements."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver, self.calls = driver, 0
+
+    async def fetch(self, *args: Any) -> Any:
+        self.calls += 1
+        return await self.driver.fetch(*args)
+
+    def transaction(self) -> Any:
+        return self.driver.transaction()
+
+
+_UNTILS = {"none": None, "lifted": timedelta(hours=-1), "active": timedelta(hours=1)}
+
+
+@pytest.mark.postgres
+async def test_the_write_rechecks_sanctions_as_check_post_decides(database: Database) -> None:
+    """A lone send of a known room, for a member and the room's moderator under every ban
+    and mute: the one statement stores it exactly when `check_post` allows it."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    async with database.read() as s:
+        room_id = (await s.execute(select(Room.id).where(Room.slug == "area-a"))).scalar_one()
+        actors = {}
+        for name in ("amy", "rita"):
+            user = await user_by_name(s, name)
+            assert user is not None
+            actors[name] = await actor_for(s, user)
+    known = KnownRooms()
+    async with database.held() as conn:  # the room, known from here on
+        learn = Send(actors["amy"], "area-a", "hoi", "learn", None, utcnow())
+        await store_postgres(_driver_of(conn), [learn], known)
+    n = 0
+    for name, actor in actors.items():
+        for ban_kind, ban_delta in {**_UNTILS, "forever": None}.items():
+            for mute_kind, mute_delta in _UNTILS.items():
+                async with database.write() as s:
+                    await s.execute(delete(Ban).where(Ban.room_id == room_id))
+                    await s.execute(delete(Mute).where(Mute.room_id == room_id))
+                    now = utcnow()
+                    if ban_kind != "none":
+                        until = None if ban_delta is None else now + ban_delta
+                        s.add(Ban(room_id=room_id, user_id=actor.user_id, until=until))
+                    if mute_kind != "none":
+                        assert mute_delta is not None
+                        s.add(Mute(room_id=room_id, user_id=actor.user_id, until=now + mute_delta))
+                n += 1
+                send = Send(actor, "area-a", "hoi", f"tie-{n}", None, utcnow())
+                async with database.held() as conn:
+                    counting = _Counting(_driver_of(conn))
+                    [result] = await store_postgres(counting, [send], known)
+                async with database.read() as s:
+                    ban = await ban_of(s, room_id, actor.user_id)
+                    mute = await mute_of(s, room_id, actor.user_id)
+                    room = room_ref(await s.get_one(Room, room_id))
+                try:
+                    check_post(actor, room, ban, mute, send.at)
+                except DomainError as exc:
+                    assert type(result) is type(exc), (name, ban_kind, mute_kind)
+                    continue
+                assert isinstance(result, Stored) and result.new, (name, ban_kind, mute_kind)
+                assert counting.calls == 1, (name, ban_kind, mute_kind)
+
+
+def _driver_of(conn: Any) -> Any:
+    return conn.sync_connection.connection.driver_connection

@@ -11,11 +11,10 @@ from chat.client import ClientError
 from chat.realtime import POLL_DOWN, SESSION_SWEEP
 from persistence.accounts import revoke_user_sessions, user_by_name
 from persistence.db import Database
-from persistence.events import post_message
-from persistence.models import Room, User
 from tests.clients import OpenClient
 from tests.clock import FakeClock
 from tests.helpers import bearer, make_settings, running_server
+from tests.persistence.posting import post_all
 from tests.realtime.conftest import RedisServer
 from web.settings import Settings
 
@@ -43,11 +42,7 @@ async def test_backlog_over_the_cap_is_truncated_and_backfilled(
     database: Database, db_url: str, open_client: OpenClient
 ) -> None:
     """More than the cap missing: the newest cap only, `truncated` and `first_seq`."""
-    async with database.write() as session:
-        room = (await session.execute(Room.__table__.select().where(Room.slug == ROOM))).one()
-        ann = (await session.execute(User.__table__.select().where(User.username == "ann"))).one()
-        for i in range(510):
-            await post_message(session, room.id, ann.id, f"oud {i}", f"old-{i}")
+    await post_all(database, [(ROOM, "ann", f"oud {i}", f"old-{i}") for i in range(510)])
     async with running_server(make_settings(db_url, backlog_cap=500)) as base:
         amy = await open_client(base, "amy")
         sub = await amy.subscribe(ROOM, since=3)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rooms.access import area_rooms_open_to, check_post, may_moderate, may_read
-from rooms.errors import Forbidden, Muted, RoomLocked
+from rooms.access import area_rooms_open_to, check_post, may_moderate, may_read, sanctions_bind
+from rooms.errors import DomainError, Forbidden, Muted, RoomLocked
 from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -74,3 +74,34 @@ def test_area_rooms_open_to_is_may_read_without_bans(actor: Actor, room: RoomRef
     area rooms the actor may read when not banned (None: every one)."""
     opened = area_rooms_open_to(actor)
     assert (opened is None or room.id in opened) == may_read(actor, room, None, NOW)
+
+
+def _refused(
+    actor: Actor, room: RoomRef, ban: Restriction | None, mute: Restriction | None
+) -> bool:
+    try:
+        check_post(actor, room, ban, mute, NOW)
+    except DomainError:
+        return True
+    return False
+
+
+SANCTIONS = [None, BAN, EXPIRED, Restriction(NOW + timedelta(hours=1))]
+
+
+@pytest.mark.parametrize("actor", [MEMBER, OUTSIDER, ROOM_MOD, MODERATOR, ADMIN])
+@pytest.mark.parametrize(
+    "room",
+    [AREA, THEME, RoomRef(1, "area-a", RoomKind.AREA, locked=True),
+     RoomRef(3, "theme", RoomKind.THEME, archived=True)],
+)  # fmt: skip
+@pytest.mark.parametrize("ban", SANCTIONS)
+@pytest.mark.parametrize("mute", SANCTIONS)
+def test_sanctions_bind_is_check_post_on_sanctions(
+    actor: Actor, room: RoomRef, ban: Restriction | None, mute: Restriction | None
+) -> None:
+    """What the send's SQL re-checks (an active ban or mute, where `sanctions_bind`) refuses
+    exactly the posts that `check_post` refuses beyond what it refuses with no sanction."""
+    active = any(r is not None and r.active(NOW) for r in (ban, mute))
+    expected = _refused(actor, room, None, None) or (active and sanctions_bind(actor, room))
+    assert _refused(actor, room, ban, mute) == expected

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from persistence import events, search
 from persistence.db import Database
 from persistence.models import Message, Room, User
+from tests.persistence.posting import post
 
 
 @dataclass
@@ -30,17 +31,8 @@ class Corpus:
         return int((await session.execute(select(Room.id).where(Room.slug == slug))).scalar_one())
 
     async def post(self, room: str, username: str, body: str, at: datetime | None = None) -> int:
-        async with self.db.write() as session:
-            user = await self._user(session, username)
-            posted = await events.post_message(
-                session,
-                await self._room_id(session, room),
-                user.id,
-                body,
-                f"c{next(self._ids)}",
-                at=at,
-            )
-            return posted.message.id
+        stored = await post(self.db, room, username, body, f"c{next(self._ids)}", at=at)
+        return stored.message_id
 
     async def edit(self, message_id: int, body: str) -> None:
         async with self.db.write() as session:

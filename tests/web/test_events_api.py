@@ -9,17 +9,12 @@ from persistence import events
 from persistence.db import Database
 from persistence.models import Room, User
 from tests.helpers import bearer, login
+from tests.persistence.posting import post_all
 
 
 async def post_many(db: Database, slug: str, username: str, n: int) -> list[int]:
-    ids = []
-    async with db.write() as s:
-        room = (await s.execute(select(Room).where(Room.slug == slug))).scalar_one()
-        user = (await s.execute(select(User).where(User.username == username))).scalar_one()
-        for i in range(n):
-            posted = await events.post_message(s, room.id, user.id, f"bericht {i}", f"k{i}")
-            ids.append(posted.message.id)
-    return ids
+    posts = [(slug, username, f"bericht {i}", f"k{i}") for i in range(n)]
+    return [stored.message_id for stored in await post_all(db, posts)]
 
 
 async def test_after_and_limit_page_forwards(
