@@ -203,20 +203,18 @@ class ClientConnection:
                 mid = protocol.message_id(frame.message_id, frame.ref)
                 body = protocol.clean_body(frame.body, frame.ref)
                 edited, mentioned = await store.edit(self.rt.db, self.actor, frame.room, mid, body)
-                await self._publish(edited)
+                await self.rt.publish_event(frame.room, edited)
                 if mentioned:
                     self.rt.mentions_after_send(frame.room, mid, only=mentioned)
             case protocol.Retract():
                 mid = protocol.message_id(frame.message_id, frame.ref)
-                await self._publish(await store.retract(self.rt.db, self.actor, frame.room, mid))
+                retracted = await store.retract(self.rt.db, self.actor, frame.room, mid)
+                await self.rt.publish_event(frame.room, retracted)
             case protocol.Typing():
                 await self.typing(frame.room)
             case protocol.Read():
                 seq = await store.mark_read(self.rt.db, self.actor, frame.room, frame.seq)
                 await self.rt.read_moved(self, frame.room, seq)
-
-    async def _publish(self, frame: dict[str, Any]) -> None:
-        await self.rt.publish_event(frame["room"], frame)
 
     async def subscribe(self, frame: protocol.Subscribe) -> None:
         """Backlog after `since`, then `subscribed`, then live events (see chat/hub.py)."""
@@ -287,8 +285,8 @@ class ClientConnection:
         acked = await self.rt.sends.post(
             store.SendRequest(self.actor, self.author, frame.room, body, frame.client_id, reply_to)
         )
-        if acked.frame is not None:
-            await self.rt.publish_event(frame.room, acked.frame)
+        if acked.event is not None:
+            await self.rt.publish_event(frame.room, acked.event)
             if "@" in body:
                 self.rt.mentions_after_send(frame.room, acked.message_id)
         ack = {

@@ -40,7 +40,7 @@ from typing import Any
 
 import msgspec
 
-from chat import metrics, protocol, reads
+from chat import frames, metrics, protocol, reads
 from chat.access_watch import AccessWatch
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.connection import ClientConnection
@@ -50,6 +50,7 @@ from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
 from chat.presence import MemoryPresence, Presence, RedisPresence
 from persistence.access_changes import AccessChange
 from persistence.db import Database
+from persistence.events import StoredEvent
 from persistence.mentions import mention_deliveries
 from web.settings import Settings
 
@@ -170,10 +171,10 @@ class Realtime(BrokerListener):
 
     # -- the HTTP side's interface ----------------------------------------------------
 
-    async def publish_event(self, room: str, frame: dict[str, Any]) -> None:
+    async def publish_event(self, room: str, event: StoredEvent) -> None:
         """A room event was committed; deliver it to the room's subscribers everywhere."""
-        seq = int(frame["seq"])
-        text = protocol.encode(frame)
+        seq = event.seq
+        text = frames.encode(frames.event_frame(room, event))
         hub = self.hubs.get(room)
         if hub is not None:
             hub.receive(seq, text)
@@ -414,8 +415,8 @@ class Realtime(BrokerListener):
             raise
 
     async def _fetch(self, room: str, after: int, upto: int) -> list[tuple[int, str]]:
-        frames = await reads.fetch_range(self.db, room, after, upto)
-        return [(int(f["seq"]), protocol.encode(f)) for f in frames]
+        events = await reads.fetch_range(self.db, room, after, upto)
+        return [(e.seq, frames.encode(frames.event_frame(room, e))) for e in events]
 
     async def _last_seq(self, room: str) -> int:
         return await reads.last_seq(self.db, room)

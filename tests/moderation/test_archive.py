@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from chat.frames import event_dict
 from persistence import archive, events
 from persistence.accounts import create_session, user_by_name
 from persistence.db import Database
@@ -38,7 +39,9 @@ async def hide(database: Database, message_id: int, by: str, reason: str) -> Non
 
 async def export(database: Database, fmt: archive.ExportFormat, hidden: bool) -> str:
     out = io.StringIO()
-    await archive.export_room(database, "area-a", out, OPERATOR, fmt=fmt, include_hidden=hidden)
+    await archive.export_room(
+        database, "area-a", out, OPERATOR, frame_of=event_dict, fmt=fmt, include_hidden=hidden
+    )
     return out.getvalue()
 
 

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from chat.frames import event_dict
 from persistence import accounts
 from persistence import marks as repo
 from persistence.events import get_message
@@ -120,7 +121,7 @@ async def mark_message(request: Request) -> Response:
             meeting.id if meeting is not None and kind in TAKES_OWNER_AND_DUE else None,
         )
     await svc.realtime.publish_event(slug, frame)
-    return JSON({"event": frame})
+    return JSON({"event": event_dict(slug, frame)})
 
 
 async def mark_answered(request: Request) -> Response:
@@ -151,7 +152,7 @@ async def mark_answered(request: Request) -> Response:
         assert user is not None
         frame = await repo.set_answered(session, room, mark, reply, user)
     await svc.realtime.publish_event(slug, frame)
-    return JSON({"event": frame})
+    return JSON({"event": event_dict(slug, frame)})
 
 
 async def unmark_message(request: Request) -> Response:
@@ -172,7 +173,7 @@ async def unmark_message(request: Request) -> Response:
         assert user is not None
         frame = await repo.clear_mark(session, room, mark, user)
     await svc.realtime.publish_event(slug, frame)
-    return JSON({"event": frame})
+    return JSON({"event": event_dict(slug, frame)})
 
 
 def _theme_slugs(data: dict[str, Any]) -> list[str]:
@@ -205,7 +206,7 @@ async def tag_message(request: Request) -> Response:
         assert user is not None
         frame = await repo.set_themes(session, room, message, user, [found[s] for s in wanted])
     await svc.realtime.publish_event(slug, frame)
-    return JSON({"event": frame})
+    return JSON({"event": event_dict(slug, frame)})
 
 
 def routes() -> list[BaseRoute]:

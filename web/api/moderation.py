@@ -181,11 +181,11 @@ def room_wire(room: Room) -> dict[str, Any]:
 # After commit: tell every process. The action stands even if the hub fails; log it loudly.
 
 
-async def publish(request: Request, slug: str, frame: dict[str, Any]) -> None:
+async def publish(request: Request, slug: str, event: events.StoredEvent) -> None:
     try:
-        await services(request).realtime.publish_event(slug, frame)
+        await services(request).realtime.publish_event(slug, event)
     except Exception:
-        log.exception("publishing %s seq %s of %s failed", frame["type"], frame["seq"], slug)
+        log.exception("publishing %s seq %s of %s failed", event.type, event.seq, slug)
 
 
 async def revoke(request: Request, slug: str, user_id: int, reason: str) -> None:
@@ -225,7 +225,7 @@ async def hide_message(request: Request) -> Response:
             reason=reason,
             details={"seq": event.seq, "author_id": message.author_id},
         )
-        frame = events.event_wire(room.slug, event, message, None)
+        frame = events.stored_event(event, message)
     await publish(request, room.slug, frame)
     return JSON({"message_id": message.id, "hidden": True, "seq": event.seq})
 
@@ -397,7 +397,7 @@ async def update_room(request: Request) -> Response:
                 actor_id=who.user.id,
                 data={**changes, "by": who.user.username},
             )
-            frame = events.event_wire(room.slug, event, None, None)
+            frame = events.stored_event(event)
         archived = [access_changes.AccessChange(room=room.slug, reason=access_changes.ARCHIVED)]
         if changes.get("archived"):
             await access_changes.record(session, archived)
@@ -615,7 +615,7 @@ async def pin_message(request: Request) -> Response:
             raise Conflict(f"message {message.id} is already pinned")
         session.add(Pin(room_id=room.id, message_id=message.id, pinned_by_id=who.user.id))
         event = await pin_changed(session, request, who, room, message.id, "pin")
-        frame = events.event_wire(room.slug, event, None, None)
+        frame = events.stored_event(event)
     await publish(request, room.slug, frame)
     return JSON(
         {"pin": {"room": room.slug, "message_id": message.id, "seq": event.seq}}, status_code=201
@@ -634,7 +634,7 @@ async def unpin_message(request: Request) -> Response:
         # A pin is a pointer, not a record: the audit entry and the event are its history.
         await session.delete(pin)
         event = await pin_changed(session, request, who, room, message_id, "unpin")
-        frame = events.event_wire(room.slug, event, None, None)
+        frame = events.stored_event(event)
     await publish(request, room.slug, frame)
     return Response(status_code=204)
 
