@@ -40,7 +40,7 @@ class RoomEvent(ServerFrame):
     seq: int
 
 
-class Message(RoomEvent, tag="message"):
+class MessageFrame(RoomEvent, tag="message"):
     message_id: int
     author: Author | None
     body: str | None
@@ -111,7 +111,7 @@ DataEvent = (
     | QuestionAnswered
     | MessageTagged
 )
-EventFrame = Message | MessageEdited | DataEvent
+EventFrame = MessageFrame | MessageEdited | DataEvent
 # the stored data's keys are the frame's fields
 _DATA_EVENTS: dict[str, type[ByEvent]] = {
     str(kind.__struct_config__.tag): kind for kind in get_args(DataEvent)
@@ -150,7 +150,7 @@ class Hello(ServerFrame, tag="hello"):
     rooms: list[dict[str, Any]]
 
 
-class Read(ServerFrame, tag="read"):
+class ReadMarker(ServerFrame, tag="read"):
     room: str
     seq: int
 
@@ -160,7 +160,7 @@ class Presence(ServerFrame, tag="presence"):
     online: list[str]
 
 
-class Typing(ServerFrame, tag="typing"):
+class TypingNotice(ServerFrame, tag="typing"):
     room: str
     user: Author
 
@@ -180,14 +180,14 @@ class Mention(ServerFrame, tag="mention"):
 
 
 AnyServerFrame = (
-    EventFrame | Ack | Subscribed | Error | Pong | Hello | Read | Presence | Typing | Removed
+    EventFrame | Ack | Subscribed | Error | Pong | Hello | ReadMarker | Presence | TypingNotice | Removed
 ) | Mention
 
 
 def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
     """The frame of a stored event as it is served now: hidden text is never in it."""
     if ev.type == "message" and ev.joined:
-        return Message(
+        return MessageFrame(
             room=slug,
             seq=ev.seq,
             message_id=ev.message_id or 0,

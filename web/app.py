@@ -33,6 +33,7 @@ from web.requestlog import RequestLogMiddleware
 from web.responses import domain_error_handler, error_response
 from web.settings import Settings, load_settings
 from web.throttle import login_throttle
+from web.wsschema import ws_schema_json
 
 STATIC = Path(__file__).parent / "static"
 
@@ -62,6 +63,7 @@ def routes() -> list[BaseRoute]:
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/openapi.json", openapi_json),
+        Route("/ws-schema.json", ws_schema_json),
         Route("/api/session", session.login, methods=["POST"]),
         Route("/api/session", session.logout, methods=["DELETE"]),
         Route("/api/me", session.me),
