@@ -16,7 +16,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from chat import metrics, protocol, reads, store
+from chat import frames, metrics, protocol, reads, store
 from chat.hub import Subscription
 from chat.limits import (
     BAD_FRAME_WINDOW,
@@ -120,8 +120,8 @@ class ClientConnection:
         self.outbound.offer(protocol.encode({"type": "hello", "user": self.user, "rooms": rooms}))
         self.outbound.start()
 
-    def reply(self, frame: dict[str, Any]) -> None:
-        self.outbound.offer(protocol.encode(frame))
+    def reply(self, frame: frames.ServerFrame) -> None:
+        self.outbound.offer(frames.encode(frame))
 
     def overflow(self) -> None:
         self.close(CLOSE_TRY_AGAIN, "too slow; resume from your last seq")
@@ -149,12 +149,12 @@ class ClientConnection:
             if isinstance(frame, protocol.Send):
                 metrics.send_refused(exc.code)
         except DomainError as exc:
-            self.reply(protocol.error(exc.code, exc.message, frame.ref, exc.retry_after))
+            self.reply(frames.error(exc.code, exc.message, frame.ref, exc.retry_after))
             if isinstance(frame, protocol.Send):
                 metrics.send_refused(exc.code)
         except Exception:
             log.exception("ws: %s frame from %s failed", type(frame).__name__, self.username)
-            self.reply(protocol.error("internal", "the server failed; try again", frame.ref))
+            self.reply(frames.error("internal", "the server failed; try again", frame.ref))
             if isinstance(frame, protocol.Send):
                 metrics.send_refused("internal")
 
@@ -163,12 +163,12 @@ class ClientConnection:
         self._bad(ProtocolError("bad_frame", message))
 
     def _bad(self, exc: ProtocolError) -> None:
-        self.reply(protocol.error(exc.code, exc.message, exc.ref))
+        self.reply(frames.error(exc.code, exc.message, exc.ref))
         if exc.code in ("bad_frame", "too_large") and not self.bad_frames.spend():
             self.close(CLOSE_POLICY, "too many bad frames")
 
     def _refuse(self, ref: str | None, wait: float) -> None:
-        self.reply(protocol.error("rate_limited", "slow down", ref, retry_after=wait))
+        self.reply(frames.error("rate_limited", "slow down", ref, retry_after=wait))
         if not self.refusals.spend():
             self.close(CLOSE_POLICY, "flooding past the rate limit")
 
@@ -192,7 +192,7 @@ class ClientConnection:
             await self._fresh_actor()
         match frame:
             case protocol.Ping():
-                self.reply(protocol.with_ref({"type": "pong"}, frame.ref))
+                self.reply(frames.Pong(ref=frame.ref))
             case protocol.Subscribe():
                 await self.subscribe(frame)
             case protocol.Unsubscribe():
@@ -249,15 +249,14 @@ class ClientConnection:
 
         if not await self.outbound.put_all(got.frames, wanted):
             return
-        done: dict[str, Any] = {
-            "type": "subscribed",
-            "room": room,
-            "last_seq": got.last_seq,
-            "truncated": got.first_seq is not None,
-        }
-        if got.first_seq is not None:
-            done["first_seq"] = got.first_seq
-        if not await self.outbound.put(protocol.encode(protocol.with_ref(done, frame.ref)), wanted):
+        done = frames.Subscribed(
+            room=room,
+            last_seq=got.last_seq,
+            truncated=got.first_seq is not None,
+            first_seq=got.first_seq,
+            ref=frame.ref,
+        )
+        if not await self.outbound.put(frames.encode(done), wanted):
             return
         # No await from here to the end of go_live: the buffered events follow `subscribed`
         # directly, and every later event is delivered live in order.
@@ -289,14 +288,14 @@ class ClientConnection:
             await self.rt.publish_event(frame.room, acked.event)
             if "@" in body:
                 self.rt.mentions_after_send(frame.room, acked.message_id)
-        ack = {
-            "type": "ack",
-            "client_id": frame.client_id,
-            "message_id": acked.message_id,
-            "seq": acked.seq,
-            "room": frame.room,
-        }
-        self.reply(protocol.with_ref(ack, frame.ref))
+        ack = frames.Ack(
+            client_id=frame.client_id,
+            message_id=acked.message_id,
+            seq=acked.seq,
+            room=frame.room,
+            ref=frame.ref,
+        )
+        self.reply(ack)
         metrics.SENDS_ACKED.inc()
 
     async def typing(self, room: str) -> None:
@@ -321,7 +320,7 @@ class ClientConnection:
         elif room in self.told_removed:
             return
         self.told_removed.add(room)
-        self.outbound.offer(protocol.encode({"type": "removed", "room": room, "reason": reason}))
+        self.reply(frames.Removed(room=room, reason=reason))
 
     async def finish(self) -> None:
         """The socket is gone: leave every room and stop the writer."""

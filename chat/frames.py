@@ -180,7 +180,16 @@ class Mention(ServerFrame, tag="mention"):
 
 
 AnyServerFrame = (
-    EventFrame | Ack | Subscribed | Error | Pong | Hello | ReadMarker | Presence | TypingNotice | Removed
+    EventFrame
+    | Ack
+    | Subscribed
+    | Error
+    | Pong
+    | Hello
+    | ReadMarker
+    | Presence
+    | TypingNotice
+    | Removed
 ) | Mention
 
 
@@ -220,6 +229,19 @@ def event_dict(slug: str, ev: StoredEvent) -> dict[str, Any]:
     """`event_frame` as plain JSON values, for bodies that add fields around it."""
     built: dict[str, Any] = msgspec.to_builtins(event_frame(slug, ev))
     return built
+
+
+def error(
+    code: str, message: str, ref: str | None = None, retry_after: float | None = None
+) -> Error:
+    """An `error` frame; `retry_after` in seconds, to the millisecond."""
+    assert code in protocol.ERROR_CODES, code
+    return Error(
+        code=code,
+        message=message,
+        ref=ref,
+        retry_after=None if retry_after is None else round(retry_after, 3),
+    )
 
 
 _encoder = msgspec.json.Encoder()
