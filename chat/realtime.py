@@ -356,7 +356,7 @@ class Realtime(BrokerListener):
     def _read_local(
         self, origin: ClientConnection | None, user_id: int, room: str, seq: int
     ) -> None:
-        frame = protocol.encode({"type": "read", "room": room, "seq": seq})
+        frame = frames.encode(frames.ReadMarker(room=room, seq=seq))
         for conn in self.by_user.get(user_id, ()):
             if conn is not origin:
                 conn.outbound.offer(frame)
@@ -478,7 +478,7 @@ class Realtime(BrokerListener):
         if online == hub.presence_sent:
             return
         hub.presence_sent = online
-        frame = protocol.encode({"type": "presence", "room": room, "online": online})
+        frame = frames.encode(frames.Presence(room=room, online=online))
         for sub in list(hub.subs.values()):
             if not sub.loading and not sub.closed:
                 sub.conn.outbound.offer(frame, ephemeral=True)
