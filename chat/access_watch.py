@@ -16,32 +16,40 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from chat.hub import RoomHub
 from chat.outbound import CLOSE_POLICY
+from chat.ports import Conn
 from persistence import handshake
 from persistence.access_changes import REVOKED, AccessChange, changes_between, read_version
 from persistence.access_facts import read_access_facts
+from persistence.db import Database
 from persistence.models import utcnow
 from rooms.access import may_read
-
-if TYPE_CHECKING:
-    from chat.connection import ClientConnection
-    from chat.realtime import Realtime
 
 log = logging.getLogger("werkplaats.access")
 
 # Targets: for each affected connection, the rooms to check ("*": all it is subscribed to)
 # and the reason its `removed` gives.
-Targets = dict["ClientConnection", tuple[set[str], str]]
+Targets = dict[Conn, tuple[set[str], str]]
 # Stands for "every room the connection is subscribed to" in a target's room set.
 _ALL = "*"
+
+
+class Registry(Protocol):
+    """The process's open connections, by user, by room and by id (the Realtime)."""
+
+    db: Database
+    by_user: dict[int, set[Conn]]
+    hubs: dict[str, RoomHub]
+    connections: dict[int, Conn]
 
 
 class AccessWatch:
     """Follows the access log for one process and re-checks the connections it names."""
 
-    def __init__(self, rt: Realtime) -> None:
+    def __init__(self, rt: Registry) -> None:
         self.rt = rt
         self.seen: int | None = None
 
@@ -72,7 +80,7 @@ class AccessWatch:
     def _targets(self, changes: Iterable[AccessChange]) -> Targets:
         targets: Targets = {}
 
-        def add(conn: ClientConnection, rooms: set[str], reason: str) -> None:
+        def add(conn: Conn, rooms: set[str], reason: str) -> None:
             have = targets.get(conn)
             if have is None:
                 targets[conn] = (set(rooms), reason)

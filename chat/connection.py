@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Collection
+from typing import Any, Protocol
 
 from chat import frames, metrics, protocol, reads, store
-from chat.hub import Subscription
+from chat.clock import Clock
+from chat.config import ChatConfig
+from chat.groupcommit import GroupCommit
+from chat.hub import RoomHub, Subscription
 from chat.limits import (
     BAD_FRAME_WINDOW,
     BAD_FRAMES_ALLOWED,
@@ -27,12 +30,12 @@ from chat.limits import (
     WindowBudget,
 )
 from chat.outbound import CLOSE_POLICY, CLOSE_TRY_AGAIN, Outbound, Socket
+from chat.ports import Conn
 from chat.protocol import ProtocolError
+from persistence.db import Database
+from persistence.events import StoredEvent
 from rooms.errors import DomainError
 from rooms.model import Actor
-
-if TYPE_CHECKING:
-    from chat.realtime import Realtime
 
 log = logging.getLogger("werkplaats.ws")
 
@@ -45,6 +48,26 @@ TYPING_EVERY = 1.0
 _ids = itertools.count(1)
 
 
+class Realtime(Protocol):
+    """What a connection asks of its process's real-time hub (chat.realtime.Realtime)."""
+
+    db: Database
+    config: ChatConfig
+    clock: Clock
+    hubs: dict[str, RoomHub]
+    sends: GroupCommit
+
+    async def hub(self, room: str) -> RoomHub: ...
+    def detach(self, sub: Subscription) -> None: ...
+    async def joined(self, sub: Subscription) -> None: ...
+    async def publish_event(self, room: str, event: StoredEvent) -> None: ...
+    def mentions_after_send(
+        self, room: str, message_id: int, only: Collection[str] | None = None
+    ) -> None: ...
+    async def read_moved(self, conn: Conn, room: str, seq: int) -> None: ...
+    async def typing(self, conn: Conn, room: str) -> None: ...
+
+
 class ClientConnection:
     """The server side of one `/ws` connection."""
 
@@ -54,9 +77,9 @@ class ClientConnection:
         "actor_read_at",
         "author",
         "bad_frames",
+        "clock",
         "frame_bucket",
         "id",
-        "last_frame_at",
         "outbound",
         "refusals",
         "rt",
@@ -86,19 +109,19 @@ class ClientConnection:
             k: user[k] for k in ("username", "display_name", "organisation", "layer")
         }
         self.token_hash = token_hash
-        self.outbound = Outbound(socket, max_frames=rt.settings.ws_queue_frames)
+        config, self.clock = rt.config, rt.clock
+        now = self.clock.now
+        self.outbound = Outbound(socket, max_frames=config.ws_queue_frames)
         self.subs: dict[str, Subscription] = {}
-        settings = rt.settings
-        self.send_bucket = TokenBucket(settings.send_burst, settings.send_rate)
-        self.frame_bucket = TokenBucket(settings.frame_burst, settings.frame_rate)
-        self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW)
-        self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW)
+        self.send_bucket = TokenBucket(config.send_burst, config.send_rate, now)
+        self.frame_bucket = TokenBucket(config.frame_burst, config.frame_rate, now)
+        self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW, now)
+        self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW, now)
         self.typing_at: dict[str, float] = {}
         # Rooms this connection was told `removed` of since it last subscribed to them
         # (made on first use: most connections never lose a room).
         self.told_removed: set[str] | None = None
-        self.last_frame_at = time.monotonic()
-        self.actor_read_at = time.monotonic()
+        self.actor_read_at = self.clock.now()
 
     @property
     def user_id(self) -> int:
@@ -131,7 +154,6 @@ class ClientConnection:
 
     async def handle(self, text: str) -> None:
         """Answer one client frame; never raises for anything the client did."""
-        self.last_frame_at = time.monotonic()
         metrics.TALLY.frames_received += 1
         wait = self.frame_bucket.take()
         if wait:
@@ -173,19 +195,19 @@ class ClientConnection:
             self.close(CLOSE_POLICY, "flooding past the rate limit")
 
     async def _fresh_actor(self) -> None:
-        if time.monotonic() - self.actor_read_at < ACTOR_TTL:
+        if self.clock.now() - self.actor_read_at < ACTOR_TTL:
             return
         actor = await reads.fresh_actor(self.rt.db, self.user_id)
         if actor is None:
             self.close(CLOSE_POLICY, "your account is gone")
             raise DomainError("your account is gone")
         self.actor = actor
-        self.actor_read_at = time.monotonic()
+        self.actor_read_at = self.clock.now()
 
     def refreshed(self, actor: Actor) -> None:
         """The user's permissions as just read from the database."""
         self.actor = actor
-        self.actor_read_at = time.monotonic()
+        self.actor_read_at = self.clock.now()
 
     async def _dispatch(self, frame: protocol.ClientFrame) -> None:
         if not isinstance(frame, protocol.Ping):
@@ -228,7 +250,7 @@ class ClientConnection:
         # detaches the new subscription before it has sent anything.
         old = self.subs.pop(room, None)
         if old is not None:
-            await self.rt.detach(old)
+            self.rt.detach(old)
         hub = await self.rt.hub(room)
         sub = Subscription(self, room)
         hub.attach(sub)
@@ -237,11 +259,11 @@ class ClientConnection:
             self.told_removed.discard(room)
         try:
             got = await reads.backlog(
-                self.rt.db, actor, room, frame.since, self.rt.settings.backlog_cap
+                self.rt.db, actor, room, frame.since, self.rt.config.backlog_cap
             )
         except BaseException:
             self.subs.pop(room, None)
-            await self.rt.detach(sub)
+            self.rt.detach(sub)
             raise
 
         def wanted() -> bool:
@@ -267,7 +289,7 @@ class ClientConnection:
     async def unsubscribe(self, room: str) -> None:
         sub = self.subs.pop(room, None)
         if sub is not None:
-            await self.rt.detach(sub)
+            self.rt.detach(sub)
 
     async def send(self, frame: protocol.Send) -> None:
         wait = self.send_bucket.take()
@@ -299,7 +321,7 @@ class ClientConnection:
         metrics.SENDS_ACKED.inc()
 
     async def typing(self, room: str) -> None:
-        now = time.monotonic()
+        now = self.clock.now()
         if now - self.typing_at.get(room, -TYPING_EVERY) < TYPING_EVERY:
             return
         self.typing_at[room] = now
@@ -312,7 +334,7 @@ class ClientConnection:
         sub = self.subs.pop(room, None)
         if sub is not None:
             sub.closed = True
-            self.rt.detach_now(sub)
+            self.rt.detach(sub)
         # Membership may be what changed: read the permissions again before the next frame.
         self.actor_read_at = float("-inf")
         if self.told_removed is None:
@@ -325,6 +347,6 @@ class ClientConnection:
     async def finish(self) -> None:
         """The socket is gone: leave every room and stop the writer."""
         for sub in list(self.subs.values()):
-            await self.rt.detach(sub)
+            self.rt.detach(sub)
         self.subs.clear()
         await self.outbound.stop()

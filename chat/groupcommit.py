@@ -28,15 +28,11 @@ _COMMIT_SECONDS = DB_SECONDS.labels("send")
 # Sends per transaction: large enough to amortise a commit, small enough to keep a batch's
 # row lock short and its latency below a few tens of milliseconds.
 MAX_BATCH = 64
-# PostgreSQL batches are set-based statements with rooms disjoint from the other batches in
-# flight: a larger batch costs few more round trips (W4: ~1,650 -> ~2,000 acks/s measured).
+# PostgreSQL batches are set-based statements: a larger one costs few more round trips.
 POSTGRES_MAX_BATCH = 256
-# Transactions in flight at once: SQLite has one writer. PostgreSQL could serve several
-# batches of disjoint rooms in parallel, but on a small machine they only split the load
-# into more, smaller batches, and a batch's cost is mostly per statement (round trips, the
-# commit), not per send: one at a time measured best on 2 cores (W4, alternated: 1 in
-# flight 3,783, 3,024, 3,266, 2,720/s; 2: 3,185, 2,299, 1,967, 1,836; 4: 2,007, 1,994,
-# 4,128, 2,237). Raise it where PostgreSQL has cores of its own.
+# One transaction at a time: SQLite has one writer, and on a small machine parallel
+# PostgreSQL batches only split the per-statement cost over fewer sends (raise it where
+# PostgreSQL has cores of its own; docs/performance.md, "Figures behind the code").
 SQLITE_INFLIGHT = 1
 POSTGRES_INFLIGHT = 1
 

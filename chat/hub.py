@@ -21,12 +21,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
 
+from chat.clock import SYSTEM_CLOCK, Clock
 from chat.metrics import TALLY
-
-if TYPE_CHECKING:
-    from chat.connection import ClientConnection
+from chat.ports import Conn
 
 log = logging.getLogger("werkplaats.hub")
 
@@ -48,7 +46,7 @@ class Subscription:
 
     __slots__ = ("buffer", "closed", "conn", "joined", "last_sent", "loading", "room")
 
-    def __init__(self, conn: ClientConnection, room: str) -> None:
+    def __init__(self, conn: Conn, room: str) -> None:
         self.conn = conn
         self.room = room
         self.loading = True
@@ -96,8 +94,11 @@ class Subscription:
 class RoomHub:
     """The ordered live stream of one room in this process."""
 
-    def __init__(self, room: str, fetch: Fetch, last_seq: LastSeq) -> None:
+    def __init__(
+        self, room: str, fetch: Fetch, last_seq: LastSeq, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.room = room
+        self.clock = clock
         self._fetch = fetch
         self._last_seq = last_seq
         self.last: int | None = None
@@ -140,7 +141,7 @@ class RoomHub:
                 sub.deliver(self.last, frame)
 
     async def _fill_after_wait(self) -> None:
-        await asyncio.sleep(REORDER_WAIT)
+        await self.clock.sleep(REORDER_WAIT)
         if self.pending:
             await self.fill(max(self.pending))
 

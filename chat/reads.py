@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -142,9 +141,6 @@ class RecentBacklogs:
                 self.entries.popitem(last=False)
 
 
-_recent: weakref.WeakKeyDictionary[Database, RecentBacklogs] = weakref.WeakKeyDictionary()
-
-
 async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
     """Every event after `since` up to the room's seq now, or the newest `cap` of them.
 
@@ -153,9 +149,7 @@ async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap:
     was read in the last second: `RecentBacklogs`), as one call. A range of more than
     `LONG_BACKLOG` events to read is read off the event loop (SQLite's reader thread).
     """
-    recent = _recent.get(db)
-    if recent is None:
-        recent = _recent[db] = RecentBacklogs()
+    recent = db.part(RecentBacklogs)
     found = await handshake.run(db, _backlog, actor, slug, since, cap, recent, LONG_BACKLOG)
     if found is None:
         found = await handshake.run_off_loop(db, _backlog, actor, slug, since, cap, recent, None)

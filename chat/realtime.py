@@ -1,7 +1,7 @@
 """The real-time hub of one server process: connections, room hubs, broker and presence.
 
 The HTTP side calls four methods, always *after* its transaction has committed:
-- `publish_event(room, frame)`: a room event (with its `seq`) was committed; deliver it
+- `publish_event(room, event)`: a room event (with its `seq`) was committed; deliver it
   to the room's subscribers in every process (moderation: `message_hidden`, topic, …).
 - `access_revoked(room, user_id, reason)`: the user may no longer read the room (ban);
   every connection of that user, in every process, gets `removed` at once and no further
@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import Collection, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any
@@ -43,16 +42,17 @@ import msgspec
 from chat import frames, metrics, protocol, reads
 from chat.access_watch import AccessWatch
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
-from chat.connection import ClientConnection
+from chat.clock import SYSTEM_CLOCK, Clock
+from chat.config import ChatConfig
 from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
+from chat.ports import Conn
 from chat.presence import MemoryPresence, Presence, RedisPresence
 from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.events import StoredEvent
 from persistence.mentions import mention_deliveries
-from web.settings import Settings
 
 log = logging.getLogger("werkplaats.realtime")
 
@@ -103,25 +103,32 @@ class Control(msgspec.Struct, kw_only=True):
 class Realtime(BrokerListener):
     """Delivers committed room events and access changes to open connections."""
 
-    def __init__(self, settings: Settings, db: Database, broker: Broker | None = None) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        config: ChatConfig,
+        db: Database,
+        broker: Broker | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.config = config
+        self.clock = clock
         self.db = db
         self.process_id = secrets.token_hex(6)
-        self.broker = broker if broker is not None else broker_for(settings.redis_url)
+        self.broker = broker if broker is not None else broker_for(config.redis_url)
         self.broker.listener = self
-        self.prefix = settings.redis_prefix
+        self.prefix = config.redis_prefix
         self.presence: Presence
         redis = getattr(self.broker, "redis", None)
         if redis is not None:
             self.presence = RedisPresence(
-                redis, self.prefix, self.process_id, settings.presence_ttl_seconds
+                redis, self.prefix, self.process_id, config.presence_ttl_seconds
             )
         else:
             self.presence = MemoryPresence()
         self.sends = GroupCommit(db)
         self.hubs: dict[str, RoomHub] = {}
-        self.connections: dict[int, ClientConnection] = {}
-        self.by_user: dict[int, set[ClientConnection]] = {}
+        self.connections: dict[int, Conn] = {}
+        self.by_user: dict[int, set[Conn]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stack = AsyncExitStack()
         self._watcher: asyncio.Task[None] | None = None
@@ -309,7 +316,7 @@ class Realtime(BrokerListener):
             if conn.token_hash not in live:
                 conn.close(CLOSE_POLICY, "your session ended")
 
-    async def _revalidate(self, conn: ClientConnection) -> None:
+    async def _revalidate(self, conn: Conn) -> None:
         if not await reads.session_alive(self.db, conn.token_hash):
             conn.close(CLOSE_POLICY, "your session ended")
             return
@@ -317,18 +324,18 @@ class Realtime(BrokerListener):
         if actor is None:
             conn.close(CLOSE_POLICY, "your account is gone")
             return
-        conn.actor = actor
+        conn.refreshed(actor)
         for room in list(conn.subs):
             if not await reads.may_read_now(self.db, actor, room):
                 conn.removed(room, "access revoked")
 
     # -- connections ------------------------------------------------------------------
 
-    def register(self, conn: ClientConnection) -> None:
+    def register(self, conn: Conn) -> None:
         self.connections[conn.id] = conn
         self.by_user.setdefault(conn.user_id, set()).add(conn)
 
-    async def unregister(self, conn: ClientConnection) -> None:
+    async def unregister(self, conn: Conn) -> None:
         await conn.finish()
         self.connections.pop(conn.id, None)
         mine = self.by_user.get(conn.user_id)
@@ -346,16 +353,14 @@ class Realtime(BrokerListener):
             if token_hash in ("*", conn.token_hash):
                 conn.close(CLOSE_POLICY, "your session ended")
 
-    async def read_moved(self, conn: ClientConnection, room: str, seq: int) -> None:
+    async def read_moved(self, conn: Conn, room: str, seq: int) -> None:
         """The user's read marker moved: tell their other connections, here and elsewhere."""
         self._read_local(conn, conn.user_id, room, seq)
         self._control(
             Control(op="read", origin=self.process_id, user_id=conn.user_id, room=room, seq=seq)
         )
 
-    def _read_local(
-        self, origin: ClientConnection | None, user_id: int, room: str, seq: int
-    ) -> None:
+    def _read_local(self, origin: Conn | None, user_id: int, room: str, seq: int) -> None:
         frame = frames.encode(frames.ReadMarker(room=room, seq=seq))
         for conn in self.by_user.get(user_id, ()):
             if conn is not origin:
@@ -389,7 +394,7 @@ class Realtime(BrokerListener):
         """The room's hub in this process, listening and initialised."""
         hub = self.hubs.get(room)
         if hub is None:
-            hub = RoomHub(room, self._fetch, self._last_seq)
+            hub = RoomHub(room, self._fetch, self._last_seq, self.clock)
             self.hubs[room] = hub
             hub.ready = asyncio.create_task(self._open_hub(hub), name=f"hub-{room}")
         assert hub.ready is not None
@@ -421,16 +426,13 @@ class Realtime(BrokerListener):
     async def _last_seq(self, room: str) -> int:
         return await reads.last_seq(self.db, room)
 
-    async def detach(self, sub: Subscription) -> None:
-        """End a subscription (unsubscribe, disconnect)."""
-        self.detach_now(sub)
-
-    def detach_now(self, sub: Subscription) -> None:
+    def detach(self, sub: Subscription) -> None:
+        """End a subscription (unsubscribe, disconnect, lost access)."""
         hub = self.hubs.get(sub.room)
         if hub is not None:
             hub.detach(sub)
             if not hub.subs:
-                hub.idle_since = time.monotonic()
+                hub.idle_since = self.clock.now()
         if sub.joined:
             sub.joined = False
             self._spawn(self._left(sub.room, sub.conn.username), "presence-leave")
@@ -469,7 +471,7 @@ class Realtime(BrokerListener):
         return min(PRESENCE_MAX_WAIT, max(PRESENCE_DEBOUNCE, cost))
 
     async def _push_presence(self, room: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+        await self.clock.sleep(delay)
         self._presence_due.discard(room)
         hub = self.hubs.get(room)
         if hub is None or not hub.subs:
@@ -483,7 +485,7 @@ class Realtime(BrokerListener):
             if not sub.loading and not sub.closed:
                 sub.conn.outbound.offer(frame, ephemeral=True)
 
-    async def typing(self, conn: ClientConnection, room: str) -> None:
+    async def typing(self, conn: Conn, room: str) -> None:
         """Show the user typing to the room's other subscribers, here and elsewhere."""
         frame = protocol.encode({"type": "typing", "room": room, "user": conn.author})
         hub = self.hubs.get(room)
@@ -501,12 +503,12 @@ class Realtime(BrokerListener):
     # -- the watch loop: polls, presence refresh, idle hubs ---------------------------
 
     async def _watch(self) -> None:
-        last_poll = last_presence = last_sweep = time.monotonic()
+        last_poll = last_presence = last_sweep = self.clock.now()
         access_failing = False
         while True:
-            await asyncio.sleep(POLL_DOWN)
+            await self.clock.sleep(POLL_DOWN)
             metrics.flush(broker_up=self.broker.healthy)
-            now = time.monotonic()
+            now = self.clock.now()
             try:
                 # Lost access first: a CLI command's change is seen here within a second.
                 await self.access.poll()

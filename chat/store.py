@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -54,11 +53,10 @@ RETRACTED = "retracted by the author"
 
 log = logging.getLogger("werkplaats.sends")
 
-# SQLite has one writer at a time. Writers of one process queue on this lock instead of
-# on SQLite's busy handler, which polls with sleeps of up to 100 ms under contention.
-_sqlite_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
-# PostgreSQL: the rooms each database's sends last read (`persistence.sends.KnownRooms`).
-_known: weakref.WeakKeyDictionary[Database, KnownRooms] = weakref.WeakKeyDictionary()
+
+class _WriteLock(asyncio.Lock):
+    """SQLite has one writer at a time: a process's writers queue on this lock (one per
+    database) instead of on SQLite's busy handler, which polls with sleeps of up to 100 ms."""
 
 
 @asynccontextmanager
@@ -68,7 +66,7 @@ async def _write(db: Database) -> AsyncIterator[AsyncSession]:
         async with db.write() as session:
             yield session
         return
-    lock = _sqlite_locks.setdefault(db, asyncio.Lock())
+    lock = db.part(_WriteLock)
     async with lock, db.write() as session:
         yield session
 
@@ -115,7 +113,7 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     stored: list[Stored | DomainError]
     if db.is_sqlite:
         # One transaction as one call in the writer thread.
-        async with _sqlite_locks.setdefault(db, asyncio.Lock()):
+        async with db.part(_WriteLock):
             stored = await _post_sqlite(db, sends_)
     else:
         stored = await _post_postgres(db, sends_)
@@ -126,11 +124,8 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
 async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
     """The batch as one call in the writer thread, commit included.
 
-    The commit waits for the disk (every commit syncs the log), which never holds up the
-    event loop there: a flush of this VM's disk takes 0.4-0.7 ms, and now and then
-    100-660 ms, during which a loop that committed itself would serve no connection at all.
-    Committing on the loop saved about 0.45 ms of an unloaded send (W3): the thread's and
-    then the loop's wake-up (bench/analysis.md).
+    The commit waits for the disk, which now and then stalls for hundreds of milliseconds:
+    in the thread that never holds up the event loop (docs/performance.md).
     """
     return await db.run_in_thread(
         lambda conn: (
@@ -148,7 +143,7 @@ async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | Doma
     sends are tried once more on a fresh one: safe, as a stored send is found again by its
     client_id (its frame is then not sent live; the hubs' poll delivers it).
     """
-    known = _known.setdefault(db, KnownRooms())
+    known = db.part(KnownRooms)
     for attempt in (1, 2):
         try:
             async with db.held() as conn:

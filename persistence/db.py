@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import asyncpg
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -30,6 +30,7 @@ HELD_READERS = 8
 log = logging.getLogger("werkplaats.db")
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def _sqlite_setup(engine: Engine, begin: str) -> None:
@@ -95,6 +96,15 @@ class Database:
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # What other modules keep for this database (readers, caches, locks), by kind.
+        self._parts: dict[Callable[..., object], object] = {}
+
+    def part(self, kind: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """This database's one `kind(*args)`, made on first use and kept as long as it."""
+        found = self._parts.get(kind)
+        if found is None:
+            found = self._parts[kind] = kind(*args, **kwargs)
+        return cast(T, found)
 
     @property
     def dialect(self) -> str:

@@ -91,9 +91,8 @@ class _SqliteReader:
 
     A read runs on the event loop itself (`read`), unless it may be long (`read_off_loop`:
     a backlog of hundreds of events nobody read in the last second), which runs in a
-    thread of its own. A hand-off to a thread and back cost about 100 µs of CPU even with
-    hundreds queued, several times a room list's read (16 µs for the transaction, 100 µs
-    for a room list, measured in-process), and a herd makes two per client.
+    thread of its own: a hand-off to a thread and back costs more CPU than a set-up read,
+    and a herd makes two per client (docs/performance.md).
     """
 
     def __init__(self, url: str) -> None:
@@ -102,7 +101,7 @@ class _SqliteReader:
         )
         event.listen(self.engine, "connect", _reader_connect)
         self.thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
-        # Kept checked out (a pool checkout and return cost 11 µs a read), one per thread:
+        # Kept checked out (a pool checkout per read costs more than it), one per thread:
         # a pysqlite connection belongs to the thread that made it.
         self.kept: dict[int, Connection] = {}
 
@@ -175,10 +174,6 @@ class _PgReaders:
                 return await conn.run_sync(call)
 
 
-_readers: weakref.WeakKeyDictionary[Database, _SqliteReader] = weakref.WeakKeyDictionary()
-_pg_readers: weakref.WeakKeyDictionary[Database, _PgReaders] = weakref.WeakKeyDictionary()
-
-
 async def run(
     db: Database, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
@@ -196,15 +191,15 @@ async def run_off_loop(
 
 async def _run(db: Database, off_loop: bool, call: Callable[[Connection], T]) -> T:
     if db.is_sqlite:
-        reader = _readers.get(db)
-        if reader is None:
-            reader = _readers[db] = _SqliteReader(db.url)
-            db.on_dispose(reader.close)
+        reader = db.part(_sqlite_reader, db)
         return await reader.read_off_loop(call) if off_loop else reader.read(call)
-    pg = _pg_readers.get(db)
-    if pg is None:
-        pg = _pg_readers[db] = _PgReaders()
-    return await pg.run(db, call)
+    return await db.part(_PgReaders).run(db, call)
+
+
+def _sqlite_reader(db: Database) -> _SqliteReader:
+    reader = _SqliteReader(db.url)
+    db.on_dispose(reader.close)
+    return reader
 
 
 # -- the caller --------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import access_changes
 from persistence.access_changes import AccessChange
-from persistence.accounts import revoke_user_sessions, user_by_name
 from persistence.events import author_wire, iso
 from persistence.models import (
     AuditEntry,
@@ -33,10 +32,7 @@ from persistence.models import (
     User,
     utcnow,
 )
-from persistence.rooms import room_by_slug, room_ref
-from rooms import moderation as rules
 from rooms import text
-from rooms.errors import Conflict, NotFound
 
 MAX_AUDIT_PAGE = 1000
 
@@ -119,33 +115,32 @@ async def room_slugs(session: AsyncSession, room_ids: Collection[int]) -> list[s
 # Bans and mutes: lifting one ends it now rather than deleting it, so the row stays as history.
 
 
-async def put_ban(
-    session: AsyncSession, room_id: int, user_id: int, until: datetime | None, reason: str, by: int
-) -> Ban:
-    ban = await session.get(Ban, (room_id, user_id))
-    if ban is None:
-        ban = Ban(room_id=room_id, user_id=user_id)
-        session.add(ban)
-    ban.until, ban.reason, ban.by_id, ban.created_at = until, reason, by, utcnow()
+async def put_restriction(
+    session: AsyncSession,
+    model: type[Ban] | type[Mute],
+    room_id: int,
+    user_id: int,
+    until: datetime | None,
+    reason: str,
+    by: int,
+) -> Ban | Mute:
+    """Ban or mute the user in the room (again, if there was one); a ban changes access."""
+    row = cast(Ban | Mute | None, await session.get(model, (room_id, user_id)))
+    if row is None:
+        row = model(room_id=room_id, user_id=user_id)
+        session.add(row)
+    row.until, row.reason, row.by_id, row.created_at = until, reason, by, utcnow()
     await session.flush()
-    await access_changes.record(session, [AccessChange(user_id, reason=access_changes.BANNED)])
-    return ban
+    if isinstance(row, Ban):
+        await access_changes.record(session, [AccessChange(user_id, reason=access_changes.BANNED)])
+    return row
 
 
-async def put_mute(
-    session: AsyncSession, room_id: int, user_id: int, until: datetime, reason: str, by: int
-) -> Mute:
-    mute = await session.get(Mute, (room_id, user_id))
-    if mute is None:
-        mute = Mute(room_id=room_id, user_id=user_id)
-        session.add(mute)
-    mute.until, mute.reason, mute.by_id, mute.created_at = until, reason, by, utcnow()
-    await session.flush()
-    return mute
-
-
-async def lift(session: AsyncSession, row: Ban | Mute | None, now: datetime) -> bool:
+async def lift(
+    session: AsyncSession, model: type[Ban] | type[Mute], room_id: int, user_id: int, now: datetime
+) -> bool:
     """End an active ban or mute now; False when there was none in force."""
+    row = cast(Ban | Mute | None, await session.get(model, (room_id, user_id)))
     if row is None or (row.until is not None and row.until <= now):
         return False
     row.until = now
@@ -166,16 +161,18 @@ def restriction_wire(row: Ban | Mute, room: str, username: str, by: str | None) 
 
 async def active_restrictions(
     session: AsyncSession, model: type[Ban] | type[Mute], room_id: int, now: datetime
-) -> list[tuple[Ban | Mute, str]]:
-    """Bans or mutes in force in a room, with the restricted username."""
+) -> list[tuple[Ban | Mute, str, str | None]]:
+    """Bans or mutes in force in a room, with the restricted and the restricting username."""
     until = model.until
+    by = User.__table__.alias("by")
     rows = await session.execute(
-        select(model, User.username)
+        select(model, User.username, by.c.username)
         .join(User, User.id == model.user_id)
+        .outerjoin(by, by.c.id == model.by_id)
         .where(model.room_id == room_id, until.is_(None) | (until > now))
         .order_by(User.username)
     )
-    return [(cast(Ban | Mute, r), name) for r, name in rows.all()]
+    return [(cast(Ban | Mute, r), name, by_name) for r, name, by_name in rows.all()]
 
 
 # Reports.
@@ -314,13 +311,13 @@ async def moderators_of(session: AsyncSession, room_id: int) -> list[str]:
     return list(rows.scalars())
 
 
-async def is_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
-    return await session.get(Membership, (room_id, user_id)) is not None
-
-
-async def add_member(session: AsyncSession, room_id: int, user_id: int) -> None:
+async def add_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
+    """Make the user a team member of the room; False when they already were."""
+    if await session.get(Membership, (room_id, user_id)) is not None:
+        return False
     session.add(Membership(room_id=room_id, user_id=user_id, joined_at=utcnow()))
     await session.flush()
+    return True
 
 
 async def remove_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
@@ -413,55 +410,3 @@ async def last_post_at(session: AsyncSession, room_id: int, user_id: int) -> dat
             .limit(1)
         )
     ).scalar_one_or_none()
-
-
-async def change_membership(
-    session: AsyncSession, action: str, slug: str, username: str, source: Source, reason: str = ""
-) -> tuple[Room, User]:
-    """Add (`add`) or remove (`remove`) a team member of an area room, with its audit entry."""
-    room = await room_by_slug(session, slug)
-    if room is None:
-        raise NotFound(f"no room {slug!r}")
-    rules.check_membership_room(room_ref(room))
-    user = await user_by_name(session, username, include_disabled=True)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
-    if action == "add":
-        if await is_member(session, room.id, user.id):
-            raise Conflict(f"{user.username} is already a member of room {room.slug}")
-        await add_member(session, room.id, user.id)
-    elif not await remove_member(session, room.id, user.id):
-        raise NotFound(f"{user.username} is not a member of room {room.slug}")
-    await record(
-        session, source, f"{action}_member", room=room.slug, target=user.username, reason=reason
-    )
-    return room, user
-
-
-async def set_disabled(
-    session: AsyncSession, username: str, disabled: bool, source: Source, reason: str = ""
-) -> tuple[User, AccessChange | None]:
-    """Disable an account (its sessions end, it cannot log in) or enable it again, with its
-    audit entry; the access change to publish after the commit (None when enabling)."""
-    user = await user_by_name(session, username, include_disabled=True)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
-    if disabled == (user.disabled_at is not None):
-        state = "disabled" if disabled else "enabled"
-        raise Conflict(f"{user.username} is already {state}")
-    change = None
-    if disabled:
-        user.disabled_at = utcnow()
-        await revoke_user_sessions(session, user.id)
-        change = AccessChange(user.id, reason=access_changes.DISABLED)
-        await access_changes.record(session, [change])
-    else:
-        user.disabled_at = None
-    await record(
-        session,
-        source,
-        "disable_user" if disabled else "enable_user",
-        target=user.username,
-        reason=reason,
-    )
-    return user, change

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from persistence.db import Database
+from tests.clients import Api, OpenClient, client_factory
 from tests.helpers import (
     REDIS_URL,
     Templates,
@@ -94,3 +95,16 @@ async def server(settings: Settings) -> AsyncIterator[str]:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=10) as c:
         yield c
+
+
+@pytest.fixture
+def api(server: str, client: httpx.AsyncClient) -> Api:
+    """Calls this test's server as the fixture users."""
+    return Api(client, server)
+
+
+@pytest.fixture
+async def open_client() -> AsyncIterator[OpenClient]:
+    """A factory: `await open_client(base, "ann")` logs in and connects; all closed at the end."""
+    async with client_factory() as make:
+        yield make

@@ -25,6 +25,7 @@ import pytest
 import uvicorn
 from redis.asyncio import Redis
 
+from chat.clock import SYSTEM_CLOCK, Clock
 from persistence.db import Database
 from persistence.migrate import migrate
 from web.app import create_app
@@ -73,6 +74,14 @@ WERKPLAATS = str(Path(sys.executable).parent / "werkplaats")
 def password_of(username: str) -> str:
     """Every user of the fixture community (tests/fixtures/community.template.toml) has password `password-<username>`."""
     return f"password-{username}"
+
+
+# Input validation does not depend on the database: those tests run on SQLite alone.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
+# Behaviour that only PostgreSQL has (a server, prepared statements, transaction ids).
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 
 
 def require(service: str, ok: bool, why: str = "") -> None:
@@ -166,11 +175,14 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings, **options: Any) -> AsyncIterator[str]:
+async def running_server(
+    settings: Settings, *, clock: Clock = SYSTEM_CLOCK, **options: Any
+) -> AsyncIterator[str]:
     """A real uvicorn server in this process on a free loopback port; yields its base URL.
-    `options` add to or replace uvicorn's (e.g. `http=` a protocol class)."""
+    `clock` drives its real-time timers; `options` add to or replace uvicorn's (e.g. `http=`
+    a protocol class)."""
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, clock=clock),
         **{
             "host": "127.0.0.1",
             "port": 0,

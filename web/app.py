@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -15,6 +16,8 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from chat.clock import SYSTEM_CLOCK, Clock
+from chat.config import ChatConfig
 from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
@@ -84,9 +87,8 @@ class App(Starlette):
 
     None of that stack acts on a WebSocket (the error and HTTP middleware pass it through,
     `/ws` handles its own errors), but each layer is a coroutine frame that every open
-    connection keeps alive as long as it is open, and a call each upgrade pays: about
-    5 KiB of an idle connection (W6) and 8 % of a reconnect storm's time with the GIL
-    (py-spy). The route stays in the router for anything this does not take.
+    connection keeps alive as long as it is open, and a call each upgrade pays (see
+    docs/performance.md). The route stays in the router for anything this does not take.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,11 +99,19 @@ class App(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> Starlette:
+def chat_config(settings: Settings) -> ChatConfig:
+    """The real-time side's part of the settings."""
+    return ChatConfig(**{f.name: getattr(settings, f.name) for f in fields(ChatConfig)})
+
+
+def create_app(
+    settings: Settings | None = None, *, freeze_gc: bool = False, clock: Clock = SYSTEM_CLOCK
+) -> Starlette:
     """Build the app; the lifespan opens the database, Redis and the real-time hub.
 
     `freeze_gc` is for a process that serves only this app (`werkplaats serve`), not for
-    one that also runs other things (the tests' in-process servers).
+    one that also runs other things (the tests' in-process servers); `clock` drives the
+    real-time timers (a test's fake one moves only when told).
     """
     settings = settings or load_settings()
     configure_passwords(settings)
@@ -116,13 +126,11 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             else None
         )
         throttle = login_throttle(settings, redis)
-        realtime = Realtime(settings, db)
+        realtime = Realtime(chat_config(settings), db, clock=clock)
         app.state.services = Services(settings, db, throttle, realtime, {})
         await realtime.start()
         if freeze_gc:
-            # What start-up made (modules, SQLAlchemy's caches, the app: ~110k objects) lives
-            # as long as the process: out of the collector's reach, so later full collections
-            # do not walk it again (~0.6 µs an object on this VM: ~65 ms a collection).
+            # What start-up made lives as long as the process: full collections skip it.
             gc.collect()
             gc.freeze()
         try:

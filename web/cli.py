@@ -8,17 +8,15 @@ import asyncio
 import os
 import secrets
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from chat.frames import event_dict
 from persistence import archive, backup
-from persistence.accounts import actor_for, user_by_name
-from persistence.archive import ArchiveError
 from persistence.community import (
     LoadReport,
     PasswordsChanged,
@@ -27,38 +25,18 @@ from persistence.community import (
     upsert_community,
 )
 from persistence.db import Database
-from persistence.migrate import migrate
-from persistence.models import utcnow
-from persistence.moderation import Source, change_membership, set_disabled
-from persistence.rooms import room_ref
-from rooms.access import may_read
 from rooms.community import CommunityError, parse_community
-from rooms.errors import DomainError
 from web import digest, meeting_cli
+from web.actions import accounts, moderation
+from web.actions.common import Acting
+from web.actions.publish import Published
+from web.cliutil import fail, notify_servers, operator, output, run_refusable, with_db
 from web.logs import configure_logging, logging_config
 from web.passwords import configure_passwords, plan_passwords
 from web.settings import Settings, SettingsError, load_settings
 
-if TYPE_CHECKING:
-    from chat.realtime import Realtime
-
-EXIT_USAGE = 2
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_SECRET = Path(".werkplaats-demo-secret")
-
-
-def fail(message: str) -> int:
-    print(f"werkplaats: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
-async def _with_db(settings: Settings, job: Callable[[Database], Awaitable[int]]) -> int:
-    db = Database(settings.database_url)
-    try:
-        await migrate(db.engine)
-        return await job(db)
-    finally:
-        await db.dispose()
 
 
 # Attempts of a load whose passwords were changed by someone else between its read and write.
@@ -107,10 +85,10 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{args.file}: {describe(report)}")
         # Roles that changed: running servers re-check those users' connections (without
         # Redis they see it in the database within a second).
-        await notify_servers(settings, db, lambda rt: rt.access_changed(report.access))
+        await notify_servers(settings, db, Published(access=tuple(report.access)))
         return 0
 
-    return asyncio.run(_with_db(settings, job))
+    return asyncio.run(with_db(settings, job))
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -125,7 +103,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             print(f"  {username:<10} {password:<22} {what}")
         return 0
 
-    return asyncio.run(_with_db(settings, job))
+    return asyncio.run(with_db(settings, job))
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
@@ -156,7 +134,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         return 0
 
-    asyncio.run(_with_db(settings, job))
+    asyncio.run(with_db(settings, job))
     with metrics_dir(args.workers):
         uvicorn.run(
             "web.app:app_from_env",
@@ -226,7 +204,7 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_db(settings, job))
+    return asyncio.run(with_db(settings, job))
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
@@ -239,39 +217,12 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{args.file}: restored and migrated")
         return 0
 
-    return asyncio.run(_with_db(settings, job))
-
-
-def operator() -> Source:
-    """Who runs a command, as the audit log records it: the OS account on this host."""
-    import getpass
-    import socket
-
-    return Source(f"cli:{getpass.getuser()}", f"cli@{socket.gethostname()}")
-
-
-@contextmanager
-def _output(path: str | None) -> Iterator[IO[str]]:
-    """Stdout, or a file that appears only complete: written aside, renamed at the end."""
-    if path is None:
-        yield sys.stdout
-        return
-    part = Path(f"{path}.part")
-    try:
-        out = part.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise ArchiveError(f"--output {path}: cannot write: {exc.strerror}") from None
-    try:
-        with out:
-            yield out
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
+    return asyncio.run(with_db(settings, job))
 
 
 def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
-        with _output(args.output) as out:
+        with output(args.output) as out:
             count = await archive.export_room(
                 db,
                 args.slug,
@@ -285,54 +236,27 @@ def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{args.slug}: {count} events exported", file=sys.stderr)
         return 0
 
-    return _archive_job(settings, job)
+    return run_refusable(settings, job)
 
 
 def cmd_export_user(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         data = await archive.export_user(db, args.username, operator(), reason=args.reason)
-        with _output(args.output) as out:
+        with output(args.output) as out:
             out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
 
-    return _archive_job(settings, job)
-
-
-async def notify_servers(
-    settings: Settings, db: Database, job: Callable[[Realtime], Awaitable[None]]
-) -> None:
-    """Tell the running servers through the shared broker (Redis); without one there is none.
-
-    The change is committed already: when the broker fails, the servers still refuse the
-    user at the next subscribe or request, so this only warns.
-    """
-    if not settings.uses_redis:
-        return
-    from chat.realtime import Realtime
-
-    realtime = Realtime(settings, db)
-    try:
-        await realtime.start()
-        try:
-            await job(realtime)
-        finally:
-            await realtime.stop()
-    except Exception as exc:
-        print(f"werkplaats: warning: open connections not told: {exc!r}", file=sys.stderr)
+    return run_refusable(settings, job)
 
 
 def cmd_pseudonymise(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
-        new = await archive.pseudonymise(db, args.username, operator(), reason=args.reason)
-        async with db.read() as session:
-            user = await user_by_name(session, new, include_disabled=True)
-        assert user is not None
-        # "*": every session of the user, on every process.
-        await notify_servers(settings, db, lambda rt: rt.session_revoked(user.id, "*"))
+        new, done = await accounts.pseudonymise(db, Acting(operator()), args.username, args.reason)
+        await notify_servers(settings, db, done)
         print(f"{args.username} is now {new}; sessions ended, name and password removed")
         return 0
 
-    return _archive_job(settings, job)
+    return run_refusable(settings, job)
 
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
@@ -344,39 +268,34 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{count} messages older than {args.older_than} days {verb}")
         return 0
 
-    return _archive_job(settings, job)
+    return run_refusable(settings, job)
 
 
 def cmd_members(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
-        async with db.write() as session:
-            room, user = await change_membership(
-                session, args.action, args.slug, args.username, operator(), args.reason
-            )
-            reads = may_read(await actor_for(session, user), room_ref(room), None, utcnow())
-        if not reads:
-            await notify_servers(
-                settings, db, lambda rt: rt.access_revoked(room.slug, user.id, "membership_ended")
-            )
-        done = "added to" if args.action == "add" else "removed from"
-        print(f"{args.username} {done} {args.slug}")
+        who = Acting(operator())
+        *_, done = await moderation.change_member(
+            db, who, args.action, args.slug, args.username, args.reason
+        )
+        await notify_servers(settings, db, done)
+        done_to = "added to" if args.action == "add" else "removed from"
+        print(f"{args.username} {done_to} {args.slug}")
         return 0
 
-    return _archive_job(settings, job)
+    return run_refusable(settings, job)
 
 
 def cmd_users(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         disable = args.action == "disable"
-        async with db.write() as session:
-            _, change = await set_disabled(session, args.username, disable, operator(), args.reason)
-        if change is not None:
-            # Its sockets close with 1008 on every process (without Redis: within a second).
-            await notify_servers(settings, db, lambda rt: rt.access_changed([change]))
+        who = Acting(operator())
+        done = await accounts.set_account_disabled(db, who, args.username, disable, args.reason)
+        # Its sockets close with 1008 on every process (without Redis: within a second).
+        await notify_servers(settings, db, done)
         print(f"{args.username} {'disabled' if disable else 'enabled'}")
         return 0
 
-    return _archive_job(settings, job)
+    return run_refusable(settings, job)
 
 
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
@@ -391,17 +310,7 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
         print(f"search index rebuilt for {count} messages")
         return 0
 
-    return asyncio.run(_with_db(settings, job))
-
-
-def _archive_job(settings: Settings, job: Callable[[Database], Awaitable[int]]) -> int:
-    async def guarded(db: Database) -> int:
-        try:
-            return await job(db)
-        except (ArchiveError, DomainError) as exc:
-            return fail(str(exc))
-
-    return asyncio.run(_with_db(settings, guarded))
+    return asyncio.run(with_db(settings, job))
 
 
 def add_archive_commands(sub: Any) -> None:

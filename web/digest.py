@@ -28,6 +28,7 @@ from persistence.meetings import meeting_by_slug, meeting_wire, theme_rooms, the
 from persistence.models import DigestSent, MemberPreference, User, utcnow
 from rooms.meetings import Since
 from rooms.render import digest_html, digest_subject, digest_text
+from web.cliutil import fail, with_db
 from web.mail import MailError, send_messages
 from web.settings import Settings
 from web.unsubscribe import unsubscribe_url
@@ -153,8 +154,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    from web.cli import _with_db, fail
-
     url = args.url or ((settings.origins() or ("http://127.0.0.1:8000",))[0])
 
     async def job(db: Database) -> int:
@@ -174,4 +173,4 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
             print(f"skipped {username}: {why}", file=sys.stderr)
         return 0
 
-    return asyncio.run(_with_db(settings, job))
+    return asyncio.run(with_db(settings, job))

@@ -11,17 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from sqlalchemy import select
-
-from persistence import moderation as repo
 from persistence.db import Database
 from persistence.meetings import all_meetings, meeting_wire, theme_rooms, theme_slugs
-from persistence.models import Meeting, Room
 from rooms import moderation as rules
 from rooms import text
 from rooms.dutchtime import format_dutch, parse_wire
 from rooms.errors import DomainError
 from rooms.model import SLUG_RE
+from web.actions.common import Acting
+from web.actions.meetings import NewMeeting, create_meeting
+from web.cliutil import fail, operator, with_db
 from web.settings import Settings
 
 
@@ -48,38 +47,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 async def add_meeting(db: Database, args: argparse.Namespace) -> str:
     """Create the meeting; returns a line describing it. Raises DomainError when refused."""
-    from web.cli import operator
-
     if not SLUG_RE.fullmatch(args.slug):
         raise DomainError("--slug must be 1 to 64 of a-z, 0-9 and '-'")
     starts_at = rules.parse_meeting_start(args.date)
     title, place = text.clean(args.title).strip(), text.clean(args.place).strip()
     if not title or not place:
         raise DomainError("--title and --place must not be empty")
-    async with db.write() as session:
-        theme = await repo.theme_by_slug(session, args.theme)
-        if theme is None:
-            raise DomainError(f"--theme: no theme {args.theme!r}")
-        for model in (Room, Meeting):
-            if (await session.execute(select(model.id).where(model.slug == args.slug))).first():
-                raise DomainError(f"the slug {args.slug!r} is already used")
-        meeting, _ = await repo.create_meeting(
-            session,
-            slug=args.slug,
-            title=title,
-            theme=theme,
-            starts_at=starts_at,
-            place=place,
-            programme=text.clean(args.programme).strip(),
-        )
-        await repo.record(
-            session,
-            operator(),
-            "create_meeting",
-            room=args.slug,
-            reason=args.reason,
-            details={"theme": theme.slug, "date": starts_at.isoformat()},
-        )
+    programme = text.clean(args.programme).strip()
+    new = NewMeeting(args.slug, title, args.theme, starts_at, place, programme)
+    meeting, _ = await create_meeting(db, Acting(operator()), new, args.reason)
     return f"meeting {meeting.slug} on {format_dutch(starts_at)} created, room {meeting.slug}"
 
 
@@ -95,8 +71,6 @@ async def list_meetings(db: Database) -> list[str]:
 
 
 def cmd_meeting(settings: Settings, args: argparse.Namespace) -> int:
-    from web.cli import _with_db, fail
-
     async def job(db: Database) -> int:
         if args.meeting_action == "list":
             for line in await list_meetings(db):
@@ -108,4 +82,4 @@ def cmd_meeting(settings: Settings, args: argparse.Namespace) -> int:
             return fail(f"{exc.message} (nothing was written)")
         return 0
 
-    return asyncio.run(_with_db(settings, job))
+    return asyncio.run(with_db(settings, job))

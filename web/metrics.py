@@ -72,13 +72,22 @@ def may_read_metrics(
 
 
 def _alive(pid: int) -> bool:
+    """Running: a killed worker stays a zombie until uvicorn's supervisor reaps it, and a
+    zombie still answers `kill(pid, 0)`, so its state in /proc decides."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
         return False
-    except PermissionError:
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
+    return state not in ("Z", "X")
 
 
 def mark_dead_workers(directory: str) -> list[int]:

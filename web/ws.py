@@ -18,6 +18,7 @@ from datetime import datetime
 from starlette.websockets import WebSocket, WebSocketState
 
 from chat import metrics
+from chat.clock import Timer
 from chat.connection import ClientConnection
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
 from chat.protocol import ProtocolError
@@ -239,19 +240,19 @@ class IdleTimer:
     and the timer, when it fires early, sets itself again for the rest.
     """
 
-    __slots__ = ("conn", "handle", "idle", "last", "loop")
+    __slots__ = ("clock", "conn", "handle", "idle", "last")
 
     def __init__(self, conn: ClientConnection, idle: float) -> None:
         self.conn = conn
         self.idle = idle
-        self.loop = asyncio.get_running_loop()
-        self.last = self.loop.time()
-        self.handle: asyncio.TimerHandle | None = self.loop.call_later(idle, self._check)
+        self.clock = conn.clock
+        self.last = self.clock.now()
+        self.handle: Timer | None = self.clock.call_later(idle, self._check)
 
     def _check(self) -> None:
-        left = self.last + self.idle - self.loop.time()
+        left = self.last + self.idle - self.clock.now()
         if left > 0:
-            self.handle = self.loop.call_later(left, self._check)
+            self.handle = self.clock.call_later(left, self._check)
             return
         self.handle = None
         self.conn.close(CLOSE_GOING_AWAY, f"idle for {self.idle:.0f}s")
@@ -279,7 +280,7 @@ async def _read(
             if message["type"] == "websocket.disconnect":
                 code: int | None = message.get("code")
                 return code
-            timer.last = timer.loop.time()
+            timer.last = timer.clock.now()
             if conn.closed:
                 return None
             text = message.get("text")

@@ -1,53 +1,15 @@
-"""Fixtures of the between-meetings tests: an API caller per user, and messages written directly."""
+"""Fixtures of the between-meetings tests: messages and meetings written directly."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from persistence import events
 from persistence.db import Database
 from persistence.models import Meeting, Membership, Room, Theme, User, utcnow
-from tests.helpers import bearer, login
-
-# Input validation does not depend on the database: those tests run on SQLite alone.
-SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
-
-
-class Api:
-    """Calls the server as a fixture user; logs each user in once."""
-
-    def __init__(self, client: httpx.AsyncClient, base: str) -> None:
-        self.client = client
-        self.base = base
-        self.tokens: dict[str, str] = {}
-
-    async def call(
-        self, username: str | None, method: str, path: str, body: Any = None
-    ) -> httpx.Response:
-        headers: dict[str, str] = {}
-        if username is not None:
-            if username not in self.tokens:
-                self.tokens[username] = await login(self.client, self.base, username)
-                # Bearer only: a cookie left in the jar would authenticate "anonymous" calls.
-                self.client.cookies.clear()
-            headers = bearer(self.tokens[username])
-        return await self.client.request(method, f"{self.base}{path}", json=body, headers=headers)
-
-    async def get(self, username: str | None, path: str) -> httpx.Response:
-        return await self.call(username, "GET", path)
-
-    async def post(self, username: str | None, path: str, body: Any = None) -> httpx.Response:
-        return await self.call(username, "POST", path, body)
-
-
-@pytest.fixture
-async def api(server: str, client: httpx.AsyncClient) -> Api:
-    return Api(client, server)
 
 
 class Store:

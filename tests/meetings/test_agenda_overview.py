@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
-from tests.helpers import MEETING_ONE, after_meeting_one, dutch_date
-from tests.meetings.conftest import SQLITE_ONLY, Api, Store
+from tests.clients import Api
+from tests.helpers import MEETING_ONE, SQLITE_ONLY, after_meeting_one, dutch_date
+from tests.meetings.conftest import Store
 
 MARK = "/api/rooms/{}/messages/{}/mark"
 MEETING_TWO = after_meeting_one(42)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.meetings.conftest import SQLITE_ONLY, Api, Store, days_ago
+from tests.clients import Api
+from tests.helpers import SQLITE_ONLY
+from tests.meetings.conftest import Store, days_ago
 
 
 def room(body: dict[str, Any], slug: str) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.helpers import MEETING_ONE, dutch_date, free_port
-from tests.meetings.conftest import SQLITE_ONLY, Api, Store, days_ago
+from tests.clients import Api
+from tests.helpers import MEETING_ONE, SQLITE_ONLY, dutch_date, free_port
+from tests.meetings.conftest import Store, days_ago
 from web.cli import main
 
 

@@ -18,8 +18,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.helpers import free_port, make_settings
-from tests.meetings.conftest import SQLITE_ONLY, Api
+from tests.clients import Api
+from tests.helpers import SQLITE_ONLY, free_port, make_settings
 from tests.meetings.test_digest import Inbox, run_cli
 from web.settings import Settings, SettingsError, load_settings
 from web.unsubscribe import unsubscribe_token

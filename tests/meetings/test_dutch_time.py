@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rooms.render import digest_text
-from tests.meetings.conftest import Api
+from tests.clients import Api
 from tests.meetings.test_digest import run_cli
 
 # (what a person typed, the UTC start stored and served)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-
-import httpx
-
-from chat.client import Client
-from tests.helpers import MEETING_ONE, after_meeting_one, login
-from tests.meetings.conftest import SQLITE_ONLY, Api, Store
+from tests.clients import Api, OpenClient
+from tests.helpers import MEETING_ONE, SQLITE_ONLY, after_meeting_one
+from tests.meetings.conftest import Store
 
 MSG = "/api/rooms/{room}/messages/{id}"
 
@@ -49,26 +45,21 @@ async def test_action_item_due_defaults_to_next_meeting(api: Api, store: Store) 
     assert r.json()["event"]["due"] == later and r.json()["event"]["seq"] == 3
 
 
-async def test_marks_are_live_for_subscribers(server: str, api: Api, store: Store) -> None:
+async def test_marks_are_live_for_subscribers(
+    server: str, api: Api, store: Store, open_client: OpenClient
+) -> None:
     """A subscriber of the room receives message_marked and question_answered in seq order."""
     q = await store.post("theme-one", "ann", "Wat kost het?")
     a = await store.post("theme-one", "bob", "Ongeveer een ton.", reply_to=q)
-    async with httpx.AsyncClient(timeout=10) as http:
-        token = await login(http, server, "amy")
-    ws = Client(server, token)
-    await ws.connect()
-    try:
-        await ws.subscribe("theme-one", since=2)
-        assert (await api.post("ann", url("theme-one", q, "mark"), {"kind": "vraag"})).is_success
-        r = await api.post("ann", url("theme-one", q, "answered"), {"reply_id": a})
-        assert r.status_code == 200, r.text
-        frame = await ws.wait_for(lambda f: f.get("type") == "question_answered")
-        assert frame == {**r.json()["event"]} and frame["reply_id"] == a and frame["seq"] == 4
-        marked = [f for f in ws.events["theme-one"] if f.get("type") == "message_marked"]
-        assert [f["seq"] for f in marked] == [3]
-    finally:
-        with contextlib.suppress(Exception):
-            await ws.close()
+    ws = await open_client(server, "amy")
+    await ws.subscribe("theme-one", since=2)
+    assert (await api.post("ann", url("theme-one", q, "mark"), {"kind": "vraag"})).is_success
+    r = await api.post("ann", url("theme-one", q, "answered"), {"reply_id": a})
+    assert r.status_code == 200, r.text
+    frame = await ws.wait_for(lambda f: f.get("type") == "question_answered")
+    assert frame == {**r.json()["event"]} and frame["reply_id"] == a and frame["seq"] == 4
+    marked = [f for f in ws.events["theme-one"] if f.get("type") == "message_marked"]
+    assert [f["seq"] for f in marked] == [3]
 
 
 async def test_tags_replace_the_themes(api: Api, store: Store) -> None:

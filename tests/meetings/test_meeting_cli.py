@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rooms.dutchtime import format_dutch, from_local
+from tests.clients import Api
 from tests.helpers import after_meeting_one
-from tests.meetings.conftest import Api
 from tests.meetings.test_digest import run_cli
 
 

@@ -2,50 +2,34 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
-import httpx
-
 from chat.client import Client
-from tests.helpers import login
+from tests.clients import OpenClient
 
 
-@contextlib.asynccontextmanager
-async def connected(server: str, *names: str) -> AsyncIterator[dict[str, Client]]:
-    """These users, logged in and connected; closed afterwards."""
-    clients: dict[str, Client] = {}
-    async with httpx.AsyncClient(timeout=10) as http:
-        for name in names:
-            clients[name] = Client(server, await login(http, server, name))
-            await clients[name].connect()
-    try:
-        yield clients
-    finally:
-        for c in clients.values():
-            with contextlib.suppress(Exception):
-                await c.close()
+async def connected(open_client: OpenClient, server: str, *names: str) -> dict[str, Client]:
+    """These users, logged in and connected (closed by the fixture)."""
+    return {name: await open_client(server, name) for name in names}
 
 
-async def test_mention_frame_reaches_only_readers(server: str) -> None:
+async def test_mention_frame_reaches_only_readers(server: str, open_client: OpenClient) -> None:
     """Ann (mentioned, a reader of area-a) gets a `mention`; bob (mentioned, no reader) does not."""
-    async with connected(server, "ann", "bob", "amy") as clients:
-        ack = await clients["amy"].send("area-a", "@ann en @bob: zien jullie dit?")
-        frame = await clients["ann"].wait_for(lambda f: f.get("type") == "mention")
-        assert frame["room"] == "area-a" and frame["message_id"] == ack["message_id"]
-        assert frame["author"]["username"] == "amy" and "seq" not in frame
-        await clients["bob"].ping()
-        assert not [f for f in clients["bob"].frames if f.get("type") == "mention"]
-        assert not [f for f in clients["amy"].frames if f.get("type") == "mention"]
+    clients = await connected(open_client, server, "ann", "bob", "amy")
+    ack = await clients["amy"].send("area-a", "@ann en @bob: zien jullie dit?")
+    frame = await clients["ann"].wait_for(lambda f: f.get("type") == "mention")
+    assert frame["room"] == "area-a" and frame["message_id"] == ack["message_id"]
+    assert frame["author"]["username"] == "amy" and "seq" not in frame
+    await clients["bob"].ping()
+    assert not [f for f in clients["bob"].frames if f.get("type") == "mention"]
+    assert not [f for f in clients["amy"].frames if f.get("type") == "mention"]
 
 
-async def test_edit_notifies_only_newly_mentioned(server: str) -> None:
+async def test_edit_notifies_only_newly_mentioned(server: str, open_client: OpenClient) -> None:
     """An edit that adds @rita notifies rita; ann, mentioned before the edit, hears nothing new."""
-    async with connected(server, "ann", "rita", "amy") as clients:
-        ack = await clients["amy"].send("area-a", "@ann kijk eens")
-        await clients["ann"].wait_for(lambda f: f.get("type") == "mention")
-        await clients["amy"].edit("area-a", ack["message_id"], "@ann kijk eens, en @rita ook")
-        frame = await clients["rita"].wait_for(lambda f: f.get("type") == "mention")
-        assert frame["message_id"] == ack["message_id"] and frame["excerpt"].startswith("@ann")
-        await clients["ann"].ping()
-        assert len([f for f in clients["ann"].frames if f.get("type") == "mention"]) == 1
+    clients = await connected(open_client, server, "ann", "rita", "amy")
+    ack = await clients["amy"].send("area-a", "@ann kijk eens")
+    await clients["ann"].wait_for(lambda f: f.get("type") == "mention")
+    await clients["amy"].edit("area-a", ack["message_id"], "@ann kijk eens, en @rita ook")
+    frame = await clients["rita"].wait_for(lambda f: f.get("type") == "mention")
+    assert frame["message_id"] == ack["message_id"] and frame["excerpt"].startswith("@ann")
+    await clients["ann"].ping()
+    assert len([f for f in clients["ann"].frames if f.get("type") == "mention"]) == 1

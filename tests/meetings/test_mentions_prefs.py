@@ -14,7 +14,9 @@ from persistence.mentions import mention_deliveries, mention_frames, unread_ment
 from persistence.models import Message, User, utcnow
 from persistence.rooms import readable_rooms, room_by_slug
 from rooms.marks import MarkKind
-from tests.meetings.conftest import SQLITE_ONLY, Api, Store
+from tests.clients import Api
+from tests.helpers import SQLITE_ONLY
+from tests.meetings.conftest import Store
 
 
 async def counts_for(database: Database, username: str) -> dict[str, int]:

@@ -1,83 +1,19 @@
-"""Fixtures of the moderation tests: an API caller per user, messages to act on, /ws clients."""
+"""Fixtures of the moderation tests: messages to act on, audit rows, two server processes."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
-from chat.client import Client
 from persistence import events
 from persistence.db import Database
 from persistence.models import AuditEntry, User
 from persistence.rooms import room_by_slug
-from tests.helpers import ServerProcess, bearer, login
-
-OpenClient = Callable[[str, str], Awaitable[Client]]
-# Input validation does not depend on the database: run those tests on SQLite alone.
-SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
-
-
-class Api:
-    """Calls the server as a fixture user; logs each user in once."""
-
-    def __init__(self, client: httpx.AsyncClient, base: str) -> None:
-        self.client = client
-        self.base = base
-        self.tokens: dict[str, str] = {}
-
-    async def token(self, username: str) -> str:
-        if username not in self.tokens:
-            self.tokens[username] = await login(self.client, self.base, username)
-            # Bearer only: a cookie left in the jar would authenticate "logged-out" calls.
-            self.client.cookies.clear()
-        return self.tokens[username]
-
-    async def call(
-        self, username: str | None, method: str, path: str, body: Any = None, **kw: Any
-    ) -> httpx.Response:
-        headers = dict(kw.pop("headers", {}))
-        if username is not None:
-            headers.update(bearer(await self.token(username)))
-        return await self.client.request(
-            method, f"{self.base}{path}", json=body, headers=headers, **kw
-        )
-
-    async def events(self, username: str, room: str) -> list[dict[str, Any]]:
-        r = await self.call(username, "GET", f"/api/rooms/{room}/events?after=0")
-        assert r.status_code == 200, r.text
-        found: list[dict[str, Any]] = r.json()["events"]
-        return found
-
-
-@pytest.fixture
-async def api(server: str, client: httpx.AsyncClient) -> AsyncIterator[Api]:
-    yield Api(client, server)
-
-
-@pytest.fixture
-async def open_client() -> AsyncIterator[OpenClient]:
-    """A factory: `await open_client(base, "ann")` logs in and connects; all closed at the end."""
-    opened: list[Client] = []
-
-    async def make(base: str, username: str) -> Client:
-        async with httpx.AsyncClient(timeout=10) as http:
-            token = await login(http, base, username)
-        ws = Client(base, token)
-        await ws.connect()
-        opened.append(ws)
-        return ws
-
-    yield make
-    for ws in opened:
-        with contextlib.suppress(Exception):
-            await ws.close()
+from tests.helpers import ServerProcess
 
 
 async def post(database: Database, room: str, username: str, body: str) -> int:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from persistence.db import Database
-from tests.helpers import WERKPLAATS
-from tests.moderation.conftest import SQLITE_ONLY, audit_rows, post
+from tests.helpers import SQLITE_ONLY, WERKPLAATS
+from tests.moderation.conftest import audit_rows, post
 from web.cli import main
 
 

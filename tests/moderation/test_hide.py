@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from persistence.db import Database
 from persistence.models import Message
-from tests.moderation.conftest import Api, post
+from tests.clients import Api
+from tests.moderation.conftest import post
 
 
 async def test_moderator_hides_a_message(api: Api, database: Database) -> None:

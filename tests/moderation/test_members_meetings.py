@@ -6,8 +6,9 @@ from datetime import date
 
 from persistence.db import Database
 from rooms.dutchtime import from_local
-from tests.helpers import after_meeting_one
-from tests.moderation.conftest import SQLITE_ONLY, Api, OpenClient, audit_rows
+from tests.clients import Api, OpenClient
+from tests.helpers import SQLITE_ONLY, after_meeting_one
+from tests.moderation.conftest import audit_rows
 
 
 async def test_moderator_adds_and_removes_a_team_member(

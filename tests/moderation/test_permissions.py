@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from persistence.db import Database
-from tests.moderation.conftest import Api, audit_rows, post
+from tests.clients import Api
+from tests.moderation.conftest import audit_rows, post
 from web.auth import COOKIE_NAME
 
 Call = tuple[str, str, Any]

@@ -6,7 +6,9 @@ import pytest
 from sqlalchemy import text
 
 from persistence.db import Database
-from tests.moderation.conftest import SQLITE_ONLY, Api, audit_rows, post
+from tests.clients import Api
+from tests.helpers import SQLITE_ONLY
+from tests.moderation.conftest import audit_rows, post
 
 
 async def test_reader_reports_and_moderator_resolves(api: Api, database: Database) -> None:

@@ -6,7 +6,9 @@ import pytest
 
 from chat.client import ClientError
 from persistence.db import Database
-from tests.moderation.conftest import SQLITE_ONLY, Api, OpenClient, audit_rows, post
+from tests.clients import Api, OpenClient
+from tests.helpers import SQLITE_ONLY
+from tests.moderation.conftest import audit_rows, post
 
 
 async def test_topic_change_is_a_room_event(api: Api, database: Database) -> None:

@@ -9,7 +9,9 @@ import pytest
 from chat.client import ClientError
 from persistence.db import Database
 from persistence.models import Ban
-from tests.moderation.conftest import SQLITE_ONLY, Api, OpenClient, audit_rows, post
+from tests.clients import Api, OpenClient
+from tests.helpers import SQLITE_ONLY
+from tests.moderation.conftest import audit_rows, post
 
 
 async def test_ban_refuses_reading_and_is_audited(api: Api, database: Database) -> None:

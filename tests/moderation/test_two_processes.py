@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from chat.client import ClientError
+from tests.clients import Api, OpenClient
 from tests.helpers import ServerProcess
-from tests.moderation.conftest import Api, OpenClient
 from web.cli import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]

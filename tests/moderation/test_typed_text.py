@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from persistence.db import Database
-from tests.moderation.conftest import Api, OpenClient, audit_rows
+from tests.clients import Api, OpenClient
+from tests.moderation.conftest import audit_rows
 
 SPOOF = "Betaal naar \u202eLN12BANK0001\u202c"
 CLEAN = "Betaal naar LN12BANK0001"

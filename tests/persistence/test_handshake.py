@@ -16,7 +16,7 @@ from persistence.db import Database
 from persistence.events import edit_message, hide_message, post_message
 from persistence.models import Ban, Meeting, Member, ReadMarker, Room, Session, User, utcnow
 from persistence.rooms import readable_rooms
-from tests.helpers import PG_ADMIN_DSN
+from tests.helpers import PG_ADMIN_DSN, POSTGRES_ONLY
 
 USERS = ("ann", "amy", "bob", "rita", "mo", "ada")
 
@@ -105,11 +105,10 @@ async def test_login_is_the_live_session_with_its_permissions(database: Database
         assert await handshake.actor_by_id(conn, 10_000) is None
 
 
+@POSTGRES_ONLY
 async def test_set_up_reads_survive_a_dropped_connection(database: Database) -> None:
     """PostgreSQL keeps set-up connections without a pre-ping: one the server dropped is
     replaced, and the read answers as if nothing happened."""
-    if database.is_sqlite:
-        pytest.skip("PostgreSQL only: SQLite's reader has no server to drop it")
     first = await handshake.run(database, handshake.read_room_access, "theme-one", 1)
     assert first is not None
     admin = await asyncpg.connect(PG_ADMIN_DSN)

@@ -18,6 +18,7 @@ from persistence.db import Database
 from persistence.events import post_message
 from persistence.models import Ban, Mute, Room, User
 from rooms.errors import Forbidden, Muted, NotFound, RateLimited, RoomLocked
+from tests.helpers import POSTGRES_ONLY, SQLITE_ONLY
 from tests.persistence.test_sends import request, room_rows, run_writers, sanction
 
 
@@ -86,11 +87,9 @@ async def test_a_writer_committing_while_the_send_waits(database: Database) -> N
     assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 2, 3], 3)
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY
 async def test_a_dropped_connection_is_replaced(database: Database) -> None:
     """The database closed the send path's kept connection: the send is retried once."""
-    if database.is_sqlite:
-        pytest.skip("PostgreSQL only")
     await send(database, "ann", "a1")
     async with database.held() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
@@ -114,11 +113,10 @@ async def test_single_sends_of_several_processes_keep_seqs_gap_free(
     assert last == len(users) * (per - per // 10)
 
 
+@SQLITE_ONLY
 async def test_every_sqlite_writer_syncs_each_commit(database: Database) -> None:
     """`synchronous=FULL` on every connection that writes: an acked send survives a power
     loss (with NORMAL, WAL mode syncs only at checkpoints)."""
-    if not database.is_sqlite:
-        pytest.skip("SQLite only")
     async with database.write() as s:
         assert (await s.execute(text("PRAGMA synchronous"))).one() == (2,)
     threaded = await database.run_in_thread(
@@ -127,13 +125,12 @@ async def test_every_sqlite_writer_syncs_each_commit(database: Database) -> None
     assert threaded == (2,)
 
 
+@SQLITE_ONLY
 async def test_sqlite_sends_never_commit_on_the_event_loop(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A commit waits for the disk (`synchronous=FULL`), which now and then stalls for
     hundreds of milliseconds: lone sends and batches alike commit in the writer thread."""
-    if not database.is_sqlite:
-        pytest.skip("SQLite only")
     threads: list[int] = []
     one, batch = store.store_one_sqlite, store.store_sends
 

@@ -15,6 +15,7 @@ from persistence.accounts import create_session
 from persistence.db import Database
 from persistence.models import Room, User, utcnow
 from persistence.prepared import Prepared
+from tests.helpers import POSTGRES_ONLY
 from tests.persistence.test_handshake import _history
 
 _TOPIC = Prepared(select(Room.topic).where(Room.slug == bindparam("slug")))
@@ -35,12 +36,11 @@ async def test_a_read_outside_autocommit_sees_its_own_transaction(database: Data
         assert [tuple(r) for r in got] != [("nog niet",)]
 
 
+@POSTGRES_ONLY
 async def test_autocommit_reads_answer_and_fail_as_sqlalchemy_does(database: Database) -> None:
     """In autocommit (PostgreSQL's set-up reads, straight on the asyncpg connection) a
     read gives the same rows, and a failing one raises SQLAlchemy's `DBAPIError`, not the
     driver's own exception, so that callers handle both paths alike."""
-    if database.is_sqlite:
-        pytest.skip("PostgreSQL only: SQLite's set-up reads have their own connection")
     async with database.held(autocommit=True) as conn:
         got = await conn.run_sync(lambda c: _TOPIC.rows(c, {"slug": "theme-one"}))
     async with database.engine.connect() as conn:
@@ -53,13 +53,12 @@ async def test_autocommit_reads_answer_and_fail_as_sqlalchemy_does(database: Dat
     assert not Database.is_disconnect(raised.value)
 
 
+@POSTGRES_ONLY
 async def test_a_first_read_outside_autocommit_is_inside_the_transaction(
     database: Database,
 ) -> None:
     """The adapter begins PostgreSQL's transaction at its first statement: a prepared read
     that comes first must begin it too, not run before it on its own."""
-    if database.is_sqlite:
-        pytest.skip("PostgreSQL only: transaction ids")
     txid = Prepared(text("SELECT txid_current()"))
     async with database.engine.connect() as conn:
         [[first]] = await conn.run_sync(lambda c: txid.rows(c))

@@ -20,7 +20,7 @@ from persistence.events import author_wire, post_message
 from persistence.models import Ban, Event, Message, Mute, Room, User, utcnow
 from persistence.sends import store_batch_postgres
 from rooms.errors import Forbidden, Muted, NotFound, RateLimited
-from tests.helpers import ROOT
+from tests.helpers import POSTGRES_ONLY, ROOT
 
 
 async def request(
@@ -265,15 +265,13 @@ class _Between:
         return rows
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY
 async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL's two-statement batch: a message committed in one of its rooms, and a mute
     in another, after the facts were read. Those rooms' sends are decided again, locked;
     the untouched room is stored by the second statement."""
-    if database.is_sqlite:
-        pytest.skip("PostgreSQL only")
     async with database.read() as s:
         ids = dict((await s.execute(select(Room.slug, Room.id))).all())
         users = dict((await s.execute(select(User.username, User.id))).all())
@@ -315,11 +313,9 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
     assert await room_rows(database, "theme-two") == ([1], [1], 1)
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY
 async def test_a_batch_is_two_statements_on_postgresql(database: Database) -> None:
     """Facts, then the checked write: no BEGIN, no COMMIT, no lock held in between."""
-    if database.is_sqlite:
-        pytest.skip("PostgreSQL only")
     batch = [
         await request(database, "ann", "theme-one", "p1"),
         await request(database, "amy", "theme-two", "p2"),

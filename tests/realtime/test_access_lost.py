@@ -26,8 +26,9 @@ from persistence import access_changes, handshake
 from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.models import AccessChangeRow
+from tests.clients import OpenClient
 from tests.helpers import ROOT, WERKPLAATS, ServerProcess, bearer, login, password_of
-from tests.realtime.conftest import OpenClient, StartServers
+from tests.realtime.conftest import StartServers
 
 ROOM = "area-a"
 # Seconds: the database poll runs every second; a CLI command adds no more than that.

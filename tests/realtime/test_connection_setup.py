@@ -14,8 +14,9 @@ from websockets.exceptions import InvalidStatus
 from chat.client import ClientError
 from persistence.db import Database
 from persistence.models import Ban, Room, Session, User, utcnow
+from tests.clients import OpenClient
 from tests.helpers import bearer, login
-from tests.realtime.conftest import OpenClient, StartServers
+from tests.realtime.conftest import StartServers
 
 ROOM = "theme-one"
 USERS = ("ann", "amy", "bob", "rita", "mo", "ada")

@@ -8,12 +8,16 @@ import httpx
 import pytest
 
 from chat.client import ClientError
+from chat.realtime import POLL_DOWN, SESSION_SWEEP
 from persistence.accounts import revoke_user_sessions, user_by_name
 from persistence.db import Database
 from persistence.events import post_message
 from persistence.models import Room, User
+from tests.clients import OpenClient
+from tests.clock import FakeClock
 from tests.helpers import bearer, make_settings, running_server
-from tests.realtime.conftest import OpenClient, RedisServer
+from tests.realtime.conftest import RedisServer
+from web.settings import Settings
 
 ROOM = "theme-one"
 
@@ -148,16 +152,16 @@ async def test_presence_and_typing_reach_only_the_rooms_subscribers(
 
 
 async def test_a_session_ended_behind_the_servers_back_is_closed(
-    server: str, database: Database, open_client: OpenClient, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, database: Database, open_client: OpenClient
 ) -> None:
     """A session revoked without a notice (lost broker message, expiry) is closed by the sweep."""
-    monkeypatch.setattr("chat.realtime.SESSION_SWEEP", 0.5)
-    ann = await open_client(server, "ann", reconnect=False)
-    async with database.write() as session:
-        await revoke_user_sessions(session, (await user_by_name(session, "ann")).id)  # type: ignore[union-attr]
-    async with asyncio.timeout(10):
-        while not ann.close_codes:
-            await asyncio.sleep(0.05)
+    clock = FakeClock()
+    async with running_server(settings, clock=clock) as server:
+        ann = await open_client(server, "ann", reconnect=False)
+        async with database.write() as session:
+            await revoke_user_sessions(session, (await user_by_name(session, "ann")).id)  # type: ignore[union-attr]
+        await clock.advance(SESSION_SWEEP)
+        await clock.advance_until(lambda: bool(ann.close_codes), POLL_DOWN)
     assert ann.close_codes == [1008]
 
 

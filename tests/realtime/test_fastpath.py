@@ -14,8 +14,9 @@ from chat import realtime as rtmod
 from chat.hub import RoomHub, Subscription
 from chat.outbound import Outbound
 from chat.presence import MemoryPresence
+from tests.clients import OpenClient, wait_closed
+from tests.clock import FakeClock
 from tests.helpers import make_settings, running_server
-from tests.realtime.conftest import OpenClient
 from web import internals
 
 ROOM = "theme-one"
@@ -169,13 +170,14 @@ async def test_a_backlog_put_at_once_waits_at_the_low_water_mark_and_keeps_order
 
 async def test_an_idle_timer_is_reset_by_frames(db_url: str, open_client: OpenClient) -> None:
     """A client that keeps sending frames outlives the idle limit; a silent one does not."""
-    # The talker's frames come five times within the limit: margin for a loaded machine.
-    async with running_server(make_settings(db_url, ws_idle_seconds=1.5)) as base:
+    clock = FakeClock()
+    async with running_server(make_settings(db_url, ws_idle_seconds=60), clock=clock) as base:
         talker = await open_client(base, "ann", reconnect=False)
         silent = await open_client(base, "amy", reconnect=False)
         for _ in range(10):
-            await asyncio.sleep(0.3)
+            await clock.advance(30)
             assert (await talker.ping())["type"] == "pong"
+        await wait_closed(silent)
         assert not talker.close_codes
         assert silent.close_codes == [1001]
 

@@ -8,6 +8,7 @@ from typing import Any
 from chat import hub as hubmod
 from chat.hub import RoomHub, Subscription
 from chat.outbound import Outbound
+from tests.clock import FakeClock
 
 
 class FakeSocket:
@@ -49,14 +50,14 @@ def frame(seq: int) -> str:
     return f"seq:{seq}"
 
 
-def make_hub(db: dict[int, str], last: int = 0) -> RoomHub:
+def make_hub(db: dict[int, str], last: int = 0, clock: FakeClock | None = None) -> RoomHub:
     async def fetch(room: str, after: int, upto: int) -> list[tuple[int, str]]:
         return [(s, db[s]) for s in sorted(db) if after < s <= upto]
 
     async def last_seq(room: str) -> int:
         return last
 
-    return RoomHub("r", fetch, last_seq)
+    return RoomHub("r", fetch, last_seq, clock or FakeClock())
 
 
 def live_sub(hub: RoomHub, conn: Any, last: int) -> Subscription:
@@ -81,14 +82,17 @@ async def test_out_of_order_events_are_delivered_in_order_once() -> None:
 async def test_a_gap_is_filled_from_the_database_after_the_reorder_wait() -> None:
     """A seq that never arrives is read from the database; order holds."""
     db = {s: frame(s) for s in range(1, 6)}
-    hub = make_hub(db)
+    clock = FakeClock()
+    hub = make_hub(db, clock=clock)
     await hub.initialise()
     conn = FakeConn()
     live_sub(hub, conn, 0)
     hub.receive(1, frame(1))
     hub.receive(4, frame(4))
+    await asyncio.sleep(0)  # the filler task starts its wait
+    await clock.advance(hubmod.REORDER_WAIT / 2)
     assert conn.received() == [1]
-    await asyncio.sleep(hubmod.REORDER_WAIT + 0.1)
+    await clock.advance(hubmod.REORDER_WAIT / 2)
     assert conn.received() == [1, 2, 3, 4]
     await hub.catch_up(5)
     assert conn.received() == [1, 2, 3, 4, 5]

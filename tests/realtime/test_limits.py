@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.clients import OpenClient, wait_closed
+from tests.clock import FakeClock
 from tests.helpers import login, make_settings, running_server
-from tests.realtime.conftest import OpenClient, StartServers
+from tests.realtime.conftest import StartServers
 
 ROOM = "theme-one"
 
@@ -145,9 +147,11 @@ async def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
 
 async def test_an_idle_connection_is_closed(db_url: str, open_client: OpenClient) -> None:
     """No frame for `ws_idle_seconds`: the server closes the connection (1001)."""
-    async with running_server(make_settings(db_url, ws_idle_seconds=0.5)) as base:
+    clock = FakeClock()
+    async with running_server(make_settings(db_url, ws_idle_seconds=60), clock=clock) as base:
         ann = await open_client(base, "ann", reconnect=False)
-        async with asyncio.timeout(10):
-            while not ann.close_codes:
-                await asyncio.sleep(0.05)
+        await clock.advance(59)
+        assert (await ann.ping())["type"] == "pong"
+        await clock.advance(60)
+        await wait_closed(ann)
         assert ann.close_codes == [1001]

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from chat.client import Client, ClientError
+from tests.clients import OpenClient
 from tests.helpers import ServerProcess, bearer
-from tests.realtime.conftest import OpenClient, RedisServer, StartServers
+from tests.realtime.conftest import RedisServer, StartServers
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 ROOM = "theme-one"

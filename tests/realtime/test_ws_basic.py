@@ -11,8 +11,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat.client import ClientError
+from tests.clients import OpenClient
 from tests.helpers import bearer, login, make_settings, running_server
-from tests.realtime.conftest import OpenClient
 
 
 def ws_url(base: str) -> str:

@@ -1,40 +1,24 @@
 """Marking messages: vraag, besluit, actiepunt; answered questions; theme tags.
 
-Each call appends one room event (with seq) in its transaction and publishes it after
-commit, so every subscriber sees the mark in order with the messages.
+Each handler parses, calls its act (web.actions.marks) and publishes the act's one room
+event after the commit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from chat.frames import event_dict
-from persistence import accounts
-from persistence import marks as repo
-from persistence.events import get_message
-from persistence.meetings import all_meetings, ref, room_theme_id
-from persistence.models import Message, Room, User, utcnow
-from persistence.rooms import ban_of, mute_of, room_by_slug, room_ref
-from rooms.access import check_post, may_moderate, may_read
 from rooms.errors import BadRequest, NotFound
-from rooms.marks import (
-    MAX_THEMES_PER_MESSAGE,
-    TAKES_OWNER_AND_DUE,
-    check_fields,
-    check_may_answer,
-    check_may_mark,
-    parse_due,
-    parse_kind,
-)
-from rooms.meetings import default_due, meeting_for_room
-from rooms.model import SLUG_RE, USERNAME_RE
+from rooms.marks import MAX_THEMES_PER_MESSAGE, check_fields, parse_due, parse_kind
+from rooms.model import SLUG_RE
+from web.actions import marks as acts
+from web.actions.publish import Published, publish
 from web.api.rooms import readable_room
-from web.auth import Caller
 from web.deps import caller, services
 from web.responses import JSON, json_body
 
@@ -48,44 +32,6 @@ def message_id_of(request: Request, name: str = "message_id") -> int:
     return int(raw)
 
 
-async def _postable(session: AsyncSession, who: Caller, slug: str) -> Room:
-    """The room again inside the write transaction, checked for posting (ban, mute, lock)."""
-    room = await room_by_slug(session, slug)
-    if room is None:
-        raise NotFound(f"no room {slug!r}")
-    now = utcnow()
-    check_post(
-        who.actor,
-        room_ref(room),
-        await ban_of(session, room.id, who.user.id),
-        await mute_of(session, room.id, who.user.id),
-        now,
-    )
-    return room
-
-
-async def _message(session: AsyncSession, room: Room, message_id: int) -> Message:
-    message = await get_message(session, room.id, message_id)
-    if message is None or message.hidden:
-        raise NotFound(f"no message {message_id} in room {room.slug}")
-    return message
-
-
-async def _owner(session: AsyncSession, room: Room, raw: object) -> User | None:
-    """The owner of an item: a user who may read the room."""
-    if raw is None:
-        return None
-    if not isinstance(raw, str) or not USERNAME_RE.fullmatch(raw.lower()):
-        raise BadRequest("field 'owner' must be a username")
-    owner = await accounts.user_by_name(session, raw.lower())
-    if owner is None:
-        raise BadRequest(f"field 'owner': no user {raw!r}")
-    actor = await accounts.actor_for(session, owner)
-    if not may_read(actor, room_ref(room), await ban_of(session, room.id, owner.id), utcnow()):
-        raise BadRequest(f"field 'owner': {raw!r} may not read this room")
-    return owner
-
-
 async def mark_message(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
@@ -95,33 +41,10 @@ async def mark_message(request: Request) -> Response:
     kind = parse_kind(data.get("kind"))
     check_fields(kind, data.get("owner"), data.get("due"))
     due = parse_due(data.get("due"))
-    async with svc.db.write() as session:
-        room = await _postable(session, who, slug)
-        message = await _message(session, room, message_id)
-        existing = repo.state_of(await repo.mark_of(session, message.id))
-        moderator = may_moderate(who.actor, room_ref(room))
-        check_may_mark(who.user.id, message.author_id, existing, moderator)
-        owner = await _owner(session, room, data.get("owner"))
-        meetings = await all_meetings(session)
-        meeting = meeting_for_room(
-            [ref(m) for m in meetings], utcnow(), room_theme_id(room, meetings)
-        )
-        if kind in TAKES_OWNER_AND_DUE:
-            due = due or default_due(meeting)
-        user = await session.get(User, who.user.id)
-        assert user is not None
-        frame = await repo.set_mark(
-            session,
-            room,
-            message,
-            user,
-            kind,
-            owner,
-            due,
-            meeting.id if meeting is not None and kind in TAKES_OWNER_AND_DUE else None,
-        )
-    await svc.realtime.publish_event(slug, frame)
-    return JSON({"event": event_dict(slug, frame)})
+    owner = data.get("owner")
+    return await published(
+        request, await acts.mark(svc.db, who.actor, slug, message_id, kind, owner, due)
+    )
 
 
 async def mark_answered(request: Request) -> Response:
@@ -133,26 +56,9 @@ async def mark_answered(request: Request) -> Response:
     reply_id = data.get("reply_id")
     if not isinstance(reply_id, int) or isinstance(reply_id, bool) or reply_id < 1:
         raise BadRequest("field 'reply_id' must be a message id")
-    async with svc.db.write() as session:
-        room = await _postable(session, who, slug)
-        question = await _message(session, room, message_id)
-        mark = await repo.mark_of(session, question.id)
-        reply = await get_message(session, room.id, reply_id)
-        if reply is None or reply.hidden:
-            raise BadRequest(f"field 'reply_id': no message {reply_id} in room {slug}")
-        check_may_answer(
-            who.user.id,
-            question.author_id,
-            repo.state_of(mark),
-            may_moderate(who.actor, room_ref(room)),
-            reply.seq > question.seq,
-        )
-        assert mark is not None
-        user = await session.get(User, who.user.id)
-        assert user is not None
-        frame = await repo.set_answered(session, room, mark, reply, user)
-    await svc.realtime.publish_event(slug, frame)
-    return JSON({"event": event_dict(slug, frame)})
+    return await published(
+        request, await acts.answer(svc.db, who.actor, slug, message_id, reply_id)
+    )
 
 
 async def unmark_message(request: Request) -> Response:
@@ -161,19 +67,14 @@ async def unmark_message(request: Request) -> Response:
     who = await caller(request)
     slug = (await readable_room(request, who)).slug
     message_id = message_id_of(request)
-    async with svc.db.write() as session:
-        room = await _postable(session, who, slug)
-        message = await _message(session, room, message_id)
-        mark = await repo.mark_of(session, message.id)
-        if mark is None:
-            raise NotFound(f"message {message_id} has no mark")
-        moderator = may_moderate(who.actor, room_ref(room))
-        check_may_mark(who.user.id, message.author_id, repo.state_of(mark), moderator)
-        user = await session.get(User, who.user.id)
-        assert user is not None
-        frame = await repo.clear_mark(session, room, mark, user)
-    await svc.realtime.publish_event(slug, frame)
-    return JSON({"event": event_dict(slug, frame)})
+    return await published(request, await acts.unmark(svc.db, who.actor, slug, message_id))
+
+
+async def published(request: Request, done: Published) -> Response:
+    """Send the act's one room event after its commit; answer with that event."""
+    await publish(services(request).realtime, done)
+    slug, ev = done.events[0]
+    return JSON({"event": event_dict(slug, ev)})
 
 
 def _theme_slugs(data: dict[str, Any]) -> list[str]:
@@ -195,18 +96,7 @@ async def tag_message(request: Request) -> Response:
     slug = (await readable_room(request, who)).slug
     message_id = message_id_of(request)
     wanted = _theme_slugs(await json_body(request, max_bytes=4096))
-    async with svc.db.write() as session:
-        room = await _postable(session, who, slug)
-        message = await _message(session, room, message_id)
-        found = await repo.themes_by_slug(session, wanted)
-        unknown = [s for s in wanted if s not in found]
-        if unknown:
-            raise BadRequest(f"field 'themes': no theme {unknown[0]!r}")
-        user = await session.get(User, who.user.id)
-        assert user is not None
-        frame = await repo.set_themes(session, room, message, user, [found[s] for s in wanted])
-    await svc.realtime.publish_event(slug, frame)
-    return JSON({"event": event_dict(slug, frame)})
+    return await published(request, await acts.tag(svc.db, who.actor, slug, message_id, wanted))
 
 
 def routes() -> list[BaseRoute]:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from persistence import moderation as repo
-from persistence.models import Meeting, Room
 from rooms import moderation as rules
 from rooms import text
-from rooms.access import check_admin
-from rooms.errors import BadRequest, Conflict
+from rooms.errors import BadRequest
 from rooms.model import SLUG_RE
-from web.api.moderation import only_fields, reason_field, room_wire, source
-from web.deps import caller, services
+from web.actions import meetings as acts
+from web.actions.common import Acting
+from web.api.moderation import only_fields, reason_field
+from web.api.wire import room_wire
+from web.deps import caller, client_address, services
 from web.responses import JSON, json_body, str_field
 
 MEETING_FIELDS = frozenset({"slug", "title", "theme", "date", "place", "programme", "reason"})
@@ -33,7 +32,6 @@ def text_field(data: dict[str, object], name: str, max_len: int, *, required: bo
 async def create_meeting(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    check_admin(who.actor)
     data = await json_body(request)
     only_fields(data, MEETING_FIELDS)
     slug = str_field(data, "slug", max_len=64)
@@ -45,37 +43,10 @@ async def create_meeting(request: Request) -> Response:
     place = text_field(data, "place", 200, required=True)
     programme = text_field(data, "programme", MAX_PROGRAMME_CHARS, required=False)
     reason = reason_field(data, required=False)
-    taken = Conflict(f"the slug {slug!r} is already used by a room")
-    try:
-        async with svc.db.write() as session:
-            theme = await repo.theme_by_slug(session, theme_slug)
-            if theme is None:
-                raise BadRequest(f"field 'theme': no theme {theme_slug!r}")
-            rooms = await session.execute(select(Room.id).where(Room.slug == slug))
-            meetings = await session.execute(select(Meeting.id).where(Meeting.slug == slug))
-            if rooms.first() is not None or meetings.first() is not None:
-                raise taken
-            meeting, room = await repo.create_meeting(
-                session,
-                slug=slug,
-                title=title,
-                theme=theme,
-                starts_at=starts_at,
-                place=place,
-                programme=programme,
-            )
-            await repo.record(
-                session,
-                source(request, who),
-                "create_meeting",
-                room=slug,
-                reason=reason,
-                details={"theme": theme.slug, "date": repo.meeting_wire(meeting, None)["date"]},
-            )
-            wire = {"meeting": repo.meeting_wire(meeting, theme.slug), "room": room_wire(room)}
-    except IntegrityError:
-        # Another admin took the slug between the check above and the insert.
-        raise taken from None
+    new = acts.NewMeeting(slug, title, theme_slug, starts_at, place, programme)
+    who_acts = Acting.member(who.actor, client_address(request))
+    meeting, room = await acts.create_meeting(svc.db, who_acts, new, reason)
+    wire = {"meeting": repo.meeting_wire(meeting, theme_slug), "room": room_wire(room)}
     return JSON(wire, status_code=201)
 
 

@@ -1,0 +1,20 @@
+"""What the real-time side needs to know, built by the web layer from its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatConfig:
+    """The broker, the per-connection limits and the presence TTL of one process."""
+
+    redis_url: str | None
+    redis_prefix: str
+    send_burst: int
+    send_rate: float
+    frame_burst: int
+    frame_rate: float
+    backlog_cap: int
+    ws_queue_frames: int
+    presence_ttl_seconds: float

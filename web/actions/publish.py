@@ -1,0 +1,71 @@
+"""What an act committed that the open connections must hear of, and the one step sending it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from persistence.access_changes import AccessChange
+from persistence.events import StoredEvent
+
+if TYPE_CHECKING:
+    from chat.realtime import Realtime
+
+log = logging.getLogger("werkplaats.actions")
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """The user may no longer read the room; `reason` is what `removed` tells them."""
+
+    room: str
+    user_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """Room events (room slug, event), lost read access, access to re-check, and users whose
+    every session ended: what an act leaves for after its commit."""
+
+    events: tuple[tuple[str, StoredEvent], ...] = ()
+    revoked: tuple[Revoked, ...] = ()
+    access: tuple[AccessChange, ...] = ()
+    sessions_ended: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.revoked or self.access or self.sessions_ended)
+
+
+NOTHING = Published()
+
+
+def event(room: str, ev: StoredEvent) -> Published:
+    """One room event to deliver."""
+    return Published(events=((room, ev),))
+
+
+async def publish(realtime: Realtime, published: Published) -> None:
+    """Send what an act committed; the act stands even if this fails, so a failure only logs."""
+    steps: list[tuple[str, Awaitable[None]]] = []
+    for room, ev in published.events:
+        what = f"publishing {ev.type} seq {ev.seq} of {room}"
+        steps.append((what, realtime.publish_event(room, ev)))
+    for lost in published.revoked:
+        what = f"access_revoked for user {lost.user_id} in {lost.room}"
+        steps.append((what, realtime.access_revoked(lost.room, lost.user_id, lost.reason)))
+    if published.access:
+        # The database poll re-checks the same changes within a second.
+        steps.append(("access_changed", realtime.access_changed(list(published.access))))
+    for user_id in published.sessions_ended:
+        # "*": every session of the user, on every process.
+        steps.append(
+            (f"session_revoked for user {user_id}", realtime.session_revoked(user_id, "*"))
+        )
+    for what, step in steps:
+        try:
+            await step
+        except Exception:
+            log.exception("after commit: %s failed", what)
