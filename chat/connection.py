@@ -16,7 +16,7 @@ import logging
 from collections.abc import Collection
 from typing import Any, Protocol
 
-from chat import metrics, protocol, reads, store
+from chat import frames, metrics, protocol, reads, store
 from chat.clock import Clock
 from chat.config import ChatConfig
 from chat.groupcommit import GroupCommit
@@ -33,6 +33,7 @@ from chat.outbound import CLOSE_POLICY, CLOSE_TRY_AGAIN, Outbound, Socket
 from chat.ports import Conn
 from chat.protocol import ProtocolError
 from persistence.db import Database
+from persistence.events import StoredEvent
 from rooms.errors import DomainError
 from rooms.model import Actor
 
@@ -59,7 +60,7 @@ class Realtime(Protocol):
     async def hub(self, room: str) -> RoomHub: ...
     def detach(self, sub: Subscription) -> None: ...
     async def joined(self, sub: Subscription) -> None: ...
-    async def publish_event(self, room: str, frame: dict[str, Any]) -> None: ...
+    async def publish_event(self, room: str, event: StoredEvent) -> None: ...
     def mentions_after_send(
         self, room: str, message_id: int, only: Collection[str] | None = None
     ) -> None: ...
@@ -142,8 +143,8 @@ class ClientConnection:
         self.outbound.offer(protocol.encode({"type": "hello", "user": self.user, "rooms": rooms}))
         self.outbound.start()
 
-    def reply(self, frame: dict[str, Any]) -> None:
-        self.outbound.offer(protocol.encode(frame))
+    def reply(self, frame: frames.ServerFrame) -> None:
+        self.outbound.offer(frames.encode(frame))
 
     def overflow(self) -> None:
         self.close(CLOSE_TRY_AGAIN, "too slow; resume from your last seq")
@@ -170,12 +171,12 @@ class ClientConnection:
             if isinstance(frame, protocol.Send):
                 metrics.send_refused(exc.code)
         except DomainError as exc:
-            self.reply(protocol.error(exc.code, exc.message, frame.ref, exc.retry_after))
+            self.reply(frames.error(exc.code, exc.message, frame.ref, exc.retry_after))
             if isinstance(frame, protocol.Send):
                 metrics.send_refused(exc.code)
         except Exception:
             log.exception("ws: %s frame from %s failed", type(frame).__name__, self.username)
-            self.reply(protocol.error("internal", "the server failed; try again", frame.ref))
+            self.reply(frames.error("internal", "the server failed; try again", frame.ref))
             if isinstance(frame, protocol.Send):
                 metrics.send_refused("internal")
 
@@ -184,12 +185,12 @@ class ClientConnection:
         self._bad(ProtocolError("bad_frame", message))
 
     def _bad(self, exc: ProtocolError) -> None:
-        self.reply(protocol.error(exc.code, exc.message, exc.ref))
+        self.reply(frames.error(exc.code, exc.message, exc.ref))
         if exc.code in ("bad_frame", "too_large") and not self.bad_frames.spend():
             self.close(CLOSE_POLICY, "too many bad frames")
 
     def _refuse(self, ref: str | None, wait: float) -> None:
-        self.reply(protocol.error("rate_limited", "slow down", ref, retry_after=wait))
+        self.reply(frames.error("rate_limited", "slow down", ref, retry_after=wait))
         if not self.refusals.spend():
             self.close(CLOSE_POLICY, "flooding past the rate limit")
 
@@ -213,7 +214,7 @@ class ClientConnection:
             await self._fresh_actor()
         match frame:
             case protocol.Ping():
-                self.reply(protocol.with_ref({"type": "pong"}, frame.ref))
+                self.reply(frames.Pong(ref=frame.ref))
             case protocol.Subscribe():
                 await self.subscribe(frame)
             case protocol.Unsubscribe():
@@ -224,20 +225,18 @@ class ClientConnection:
                 mid = protocol.message_id(frame.message_id, frame.ref)
                 body = protocol.clean_body(frame.body, frame.ref)
                 edited, mentioned = await store.edit(self.rt.db, self.actor, frame.room, mid, body)
-                await self._publish(edited)
+                await self.rt.publish_event(frame.room, edited)
                 if mentioned:
                     self.rt.mentions_after_send(frame.room, mid, only=mentioned)
             case protocol.Retract():
                 mid = protocol.message_id(frame.message_id, frame.ref)
-                await self._publish(await store.retract(self.rt.db, self.actor, frame.room, mid))
+                retracted = await store.retract(self.rt.db, self.actor, frame.room, mid)
+                await self.rt.publish_event(frame.room, retracted)
             case protocol.Typing():
                 await self.typing(frame.room)
             case protocol.Read():
                 seq = await store.mark_read(self.rt.db, self.actor, frame.room, frame.seq)
                 await self.rt.read_moved(self, frame.room, seq)
-
-    async def _publish(self, frame: dict[str, Any]) -> None:
-        await self.rt.publish_event(frame["room"], frame)
 
     async def subscribe(self, frame: protocol.Subscribe) -> None:
         """Backlog after `since`, then `subscribed`, then live events (see chat/hub.py)."""
@@ -272,15 +271,14 @@ class ClientConnection:
 
         if not await self.outbound.put_all(got.frames, wanted):
             return
-        done: dict[str, Any] = {
-            "type": "subscribed",
-            "room": room,
-            "last_seq": got.last_seq,
-            "truncated": got.first_seq is not None,
-        }
-        if got.first_seq is not None:
-            done["first_seq"] = got.first_seq
-        if not await self.outbound.put(protocol.encode(protocol.with_ref(done, frame.ref)), wanted):
+        done = frames.Subscribed(
+            room=room,
+            last_seq=got.last_seq,
+            truncated=got.first_seq is not None,
+            first_seq=got.first_seq,
+            ref=frame.ref,
+        )
+        if not await self.outbound.put(frames.encode(done), wanted):
             return
         # No await from here to the end of go_live: the buffered events follow `subscribed`
         # directly, and every later event is delivered live in order.
@@ -308,18 +306,18 @@ class ClientConnection:
         acked = await self.rt.sends.post(
             store.SendRequest(self.actor, self.author, frame.room, body, frame.client_id, reply_to)
         )
-        if acked.frame is not None:
-            await self.rt.publish_event(frame.room, acked.frame)
+        if acked.event is not None:
+            await self.rt.publish_event(frame.room, acked.event)
             if "@" in body:
                 self.rt.mentions_after_send(frame.room, acked.message_id)
-        ack = {
-            "type": "ack",
-            "client_id": frame.client_id,
-            "message_id": acked.message_id,
-            "seq": acked.seq,
-            "room": frame.room,
-        }
-        self.reply(protocol.with_ref(ack, frame.ref))
+        ack = frames.Ack(
+            client_id=frame.client_id,
+            message_id=acked.message_id,
+            seq=acked.seq,
+            room=frame.room,
+            ref=frame.ref,
+        )
+        self.reply(ack)
         metrics.SENDS_ACKED.inc()
 
     async def typing(self, room: str) -> None:
@@ -344,7 +342,7 @@ class ClientConnection:
         elif room in self.told_removed:
             return
         self.told_removed.add(room)
-        self.outbound.offer(protocol.encode({"type": "removed", "room": room, "reason": reason}))
+        self.reply(frames.Removed(room=room, reason=reason))
 
     async def finish(self) -> None:
         """The socket is gone: leave every room and stop the writer."""

@@ -171,23 +171,6 @@ def encode(frame: dict[str, Any]) -> str:
     return _encoder.encode(frame).decode()
 
 
-def error(
-    code: str, message: str, ref: str | None = None, retry_after: float | None = None
-) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if ref is not None:
-        frame["ref"] = ref
-    if retry_after is not None:
-        frame["retry_after"] = round(retry_after, 3)
-    return frame
-
-
-def with_ref(frame: dict[str, Any], ref: str | None) -> dict[str, Any]:
-    if ref is not None:
-        frame["ref"] = ref
-    return frame
-
-
 def split(message: str) -> list[dict[str, Any]]:
     """The frames of one server message (clients split on newlines)."""
     return [_any_decoder.decode(line) for line in message.split("\n") if line.strip()]

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat import protocol
+from chat.frames import encode, event_frame
 from persistence import accounts, handshake
 from persistence.backlog import read_events
 from persistence.db import Database
-from persistence.events import events_page
+from persistence.events import StoredEvent, events_page
 from persistence.handshake import RoomAccess
 from persistence.models import Room, User, utcnow
 from persistence.models import Session as SessionRow
@@ -185,19 +185,20 @@ def _backlog(
     if frames is None:
         if longest is not None and last - start > longest:
             return None
-        frames = [protocol.encode(f) for f in read_events(conn, room.ref.id, slug, start, last)]
+        events = read_events(conn, room.ref.id, start, last)
+        frames = [encode(event_frame(slug, e)) for e in events]
         recent.put(key, frames)
     return Backlog(frames, last, first)
 
 
-async def fetch_range(db: Database, slug: str, after: int, upto: int) -> list[dict[str, Any]]:
+async def fetch_range(db: Database, slug: str, after: int, upto: int) -> list[StoredEvent]:
     """Events with after < seq ≤ upto, as served now (gap fills)."""
     async with db.read() as session:
         room = await room_or_404(session, slug)
         page, _ = await events_page(
-            session, room.id, slug, after=after, limit=max(1, min(1000, upto - after))
+            session, room.id, after=after, limit=max(1, min(1000, upto - after))
         )
-    return [f for f in page if f["seq"] <= upto]
+    return [e for e in page if e.seq <= upto]
 
 
 async def last_seqs(db: Database, slugs: list[str]) -> dict[str, int]:

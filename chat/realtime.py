@@ -1,7 +1,7 @@
 """The real-time hub of one server process: connections, room hubs, broker and presence.
 
 The HTTP side calls four methods, always *after* its transaction has committed:
-- `publish_event(room, frame)`: a room event (with its `seq`) was committed; deliver it
+- `publish_event(room, event)`: a room event (with its `seq`) was committed; deliver it
   to the room's subscribers in every process (moderation: `message_hidden`, topic, …).
 - `access_revoked(room, user_id, reason)`: the user may no longer read the room (ban);
   every connection of that user, in every process, gets `removed` at once and no further
@@ -39,7 +39,7 @@ from typing import Any
 
 import msgspec
 
-from chat import metrics, protocol, reads
+from chat import frames, metrics, protocol, reads
 from chat.access_watch import AccessWatch
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.clock import SYSTEM_CLOCK, Clock
@@ -51,6 +51,7 @@ from chat.ports import Conn
 from chat.presence import MemoryPresence, Presence, RedisPresence
 from persistence.access_changes import AccessChange
 from persistence.db import Database
+from persistence.events import StoredEvent
 from persistence.mentions import mention_deliveries
 
 log = logging.getLogger("werkplaats.realtime")
@@ -177,10 +178,10 @@ class Realtime(BrokerListener):
 
     # -- the HTTP side's interface ----------------------------------------------------
 
-    async def publish_event(self, room: str, frame: dict[str, Any]) -> None:
+    async def publish_event(self, room: str, event: StoredEvent) -> None:
         """A room event was committed; deliver it to the room's subscribers everywhere."""
-        seq = int(frame["seq"])
-        text = protocol.encode(frame)
+        seq = event.seq
+        text = frames.encode(frames.event_frame(room, event))
         hub = self.hubs.get(room)
         if hub is not None:
             hub.receive(seq, text)
@@ -360,7 +361,7 @@ class Realtime(BrokerListener):
         )
 
     def _read_local(self, origin: Conn | None, user_id: int, room: str, seq: int) -> None:
-        frame = protocol.encode({"type": "read", "room": room, "seq": seq})
+        frame = frames.encode(frames.ReadMarker(room=room, seq=seq))
         for conn in self.by_user.get(user_id, ()):
             if conn is not origin:
                 conn.outbound.offer(frame)
@@ -419,8 +420,8 @@ class Realtime(BrokerListener):
             raise
 
     async def _fetch(self, room: str, after: int, upto: int) -> list[tuple[int, str]]:
-        frames = await reads.fetch_range(self.db, room, after, upto)
-        return [(int(f["seq"]), protocol.encode(f)) for f in frames]
+        events = await reads.fetch_range(self.db, room, after, upto)
+        return [(e.seq, frames.encode(frames.event_frame(room, e))) for e in events]
 
     async def _last_seq(self, room: str) -> int:
         return await reads.last_seq(self.db, room)
@@ -479,7 +480,7 @@ class Realtime(BrokerListener):
         if online == hub.presence_sent:
             return
         hub.presence_sent = online
-        frame = protocol.encode({"type": "presence", "room": room, "online": online})
+        frame = frames.encode(frames.Presence(room=room, online=online))
         for sub in list(hub.subs.values()):
             if not sub.loading and not sub.closed:
                 sub.conn.outbound.offer(frame, ephemeral=True)

@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from chat.reads import readable_room, room_or_404
 from persistence.db import Database
 from persistence.events import (
+    AuthorRow,
+    StoredEvent,
     author_wire,
     edit_message,
-    event_wire,
     get_message,
     hide_message,
     iso,
+    stored_event,
 )
 from persistence.models import Message, Room, User, utcnow
 from persistence.rooms import (
@@ -63,11 +65,11 @@ async def _write(db: Database) -> AsyncIterator[AsyncSession]:
 
 @dataclass(slots=True)
 class Acked:
-    """The outcome of a send: the ack's fields, and the event frame when it is new."""
+    """The outcome of a send: the ack's fields, and the stored event when it is new."""
 
     message_id: int
     seq: int
-    frame: dict[str, Any] | None
+    event: StoredEvent | None
 
 
 @dataclass(slots=True)
@@ -152,19 +154,20 @@ def _acked(req: SendRequest, result: Stored | DomainError, at: str | None) -> Ac
         return result
     if not result.new:
         return Acked(result.message_id, result.seq, None)
-    # The frame `event_wire` gives a new message, built without the ORM.
-    frame = {
-        "type": "message",
-        "room": req.slug,
-        "seq": result.seq,
-        "message_id": result.message_id,
-        "author": req.author,
-        "body": req.body,
-        "created_at": at,
-        "client_id": req.client_id,
-        "reply_to": req.reply_to,
-    }
-    return Acked(result.message_id, result.seq, frame)
+    # The new message as a read gives it back, built without reading it.
+    event = StoredEvent(
+        result.seq,
+        "message",
+        result.message_id,
+        {},
+        joined=True,
+        body=req.body,
+        created_at=at,
+        client_id=req.client_id,
+        reply_to=req.reply_to,
+        author=AuthorRow(**req.author),
+    )
+    return Acked(result.message_id, result.seq, event)
 
 
 async def _own_message(session: AsyncSession, room: Room, message_id: int, actor: Actor) -> Message:
@@ -180,8 +183,8 @@ async def _own_message(session: AsyncSession, room: Room, message_id: int, actor
 
 async def edit(
     db: Database, actor: Actor, slug: str, message_id: int, body: str
-) -> tuple[dict[str, Any], list[str]]:
-    """Edit the actor's own message: the `message_edited` event frame, and the usernames the
+) -> tuple[StoredEvent, list[str]]:
+    """Edit the actor's own message: the `message_edited` event, and the usernames the
     edit newly mentions (they are notified as for a new message; the others were already)."""
     async with _write(db) as session:
         room = await room_or_404(session, slug)
@@ -193,18 +196,18 @@ async def edit(
         before = set(mentioned_usernames(message.body))
         event = await edit_message(session, message, body, actor.user_id)
         added = [name for name in mentioned_usernames(body) if name not in before]
-        return event_wire(slug, event, message, None), added
+        return stored_event(event, message), added
 
 
-async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> dict[str, Any]:
-    """Withdraw the actor's own message; returns the `message_hidden` event frame."""
+async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> StoredEvent:
+    """Withdraw the actor's own message; returns the `message_hidden` event."""
     async with _write(db) as session:
         room = await readable_room(session, actor, slug)
         message = await _own_message(session, room, message_id, actor)
         user = await session.get(User, actor.user_id)
         assert user is not None
         event = await hide_message(session, message, user, RETRACTED)
-        return event_wire(slug, event, message, None)
+        return stored_event(event)
 
 
 async def mark_read(db: Database, actor: Actor, slug: str, seq: int) -> int:

@@ -9,7 +9,7 @@ Every operation writes an audit entry; long runs work in batches with a progress
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, Literal
@@ -22,7 +22,7 @@ from tqdm import tqdm
 from persistence import access_changes
 from persistence.access_changes import AccessChange
 from persistence.db import Database
-from persistence.events import author_wire, event_wire, iso
+from persistence.events import StoredEvent, author_wire, iso, stored_event
 from persistence.models import (
     AuditEntry,
     Ban,
@@ -79,7 +79,13 @@ async def _room(session: AsyncSession, slug: str) -> Room:
     return room
 
 
-async def _events(db: Database, room: Room, include_hidden: bool) -> AsyncIterator[ExportedEvent]:
+# The edge's event-to-frame function (`chat.frames.event_dict`): storage builds no frames.
+FrameOf = Callable[[str, StoredEvent], dict[str, Any]]
+
+
+async def _events(
+    db: Database, room: Room, include_hidden: bool, frame_of: FrameOf
+) -> AsyncIterator[ExportedEvent]:
     """The room's events in seq order, in batches; hidden text only when asked for."""
     after = 0
     hider = User.__table__.alias("hider")
@@ -100,7 +106,7 @@ async def _events(db: Database, room: Room, include_hidden: bool) -> AsyncIterat
         if not rows:
             return
         for event, message, author, hidden_by in rows:
-            frame = event_wire(room.slug, event, message, author)
+            frame = frame_of(room.slug, stored_event(event, message, author))
             if event.type == "message" and message is not None:
                 if message.purged_at is not None:
                     frame["purged_at"] = iso(message.purged_at)
@@ -151,6 +157,7 @@ async def export_room(
     out: IO[str],
     source: Source,
     *,
+    frame_of: FrameOf,
     fmt: ExportFormat = "md",
     include_hidden: bool = False,
     reason: str = "",
@@ -176,7 +183,7 @@ async def export_room(
     writer = _JsonWriter(out, header) if fmt == "json" else _MarkdownWriter(out, header)
     count = 0
     with progress(room.last_seq, f"export {room.slug}") as bar:
-        async for item in _events(db, room, include_hidden):
+        async for item in _events(db, room, include_hidden, frame_of):
             writer.event(item)
             count += 1
             bar.update(1)

@@ -1,4 +1,4 @@
-"""A subscribe's backlog: a room's events in a seq range, as wire frames, read for speed.
+"""A subscribe's backlog: a room's events in a seq range, read for speed.
 
 A catch-up of 1,000 events spent more time turning rows into frames than reading them
 (py-spy, W5): parsing two timestamps per row into aware datetimes and formatting them
@@ -7,7 +7,7 @@ back, and parsing every event's JSON data. So the columns are read raw:
   `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, which is sliced into the wire form; PostgreSQL
   (asyncpg) gives a datetime, formatted by `iso`;
 - the event's data as JSON text, parsed (orjson) only for the events whose frame uses it.
-The frames are exactly `persistence.events.event_wire`'s (tests/persistence/test_backlog.py).
+The events equal `persistence.events.events_page`'s (tests/persistence/test_backlog.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, String, Text, bindparam, cast, select, type_coerce
 
-from persistence.events import iso
+from persistence.events import AuthorRow, StoredEvent, iso
 from persistence.models import Event, Message, User
 from persistence.prepared import Prepared
 
@@ -71,48 +71,35 @@ def _data(raw: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _frame(slug: str, row: Any) -> dict[str, Any]:
+_NO_DATA: dict[str, Any] = {}
+
+
+def _stored(row: Any) -> StoredEvent:
     (seq, type_, event_mid, data, mid, body, hidden, created, edited, client_id, reply_to) = row[
         :11
     ]
-    frame: dict[str, Any] = {"type": type_, "room": slug, "seq": seq}
-    if mid is not None and type_ == "message":
-        username = row[11]
-        frame["message_id"] = mid
-        frame["author"] = (
-            {
-                "username": username,
-                "display_name": row[12],
-                "organisation": row[13],
-                "layer": row[14],
-            }
-            if username is not None
-            else None
-        )
-        frame["body"] = None if hidden else body
-        frame["created_at"] = _stamp(created)
-        frame["client_id"] = client_id
-        frame["reply_to"] = reply_to
-        if edited is not None and not hidden:
-            frame["edited_at"] = _stamp(edited)
-        if hidden:
-            frame["hidden"] = True
-        return frame
-    if mid is not None and type_ == "message_edited":
-        frame["message_id"] = mid
-        frame["body"] = None if hidden else body
-        frame["edited_at"] = _data(data).get("edited_at")
-        return frame
-    if event_mid is not None:
-        frame["message_id"] = event_mid
-    frame.update(_data(data))
-    return frame
+    if mid is None:
+        return StoredEvent(seq, type_, event_mid, _data(data))
+    username = row[11]
+    return StoredEvent(
+        seq,
+        type_,
+        mid,
+        # only events of other types than `message` carry data that their frame shows
+        _NO_DATA if type_ == "message" else _data(data),
+        True,
+        body,
+        hidden,
+        _stamp(created),
+        _stamp(edited),
+        client_id,
+        reply_to,
+        None if username is None else AuthorRow(username, row[12], row[13], row[14]),
+    )
 
 
-def read_events(
-    conn: Connection, room_id: int, slug: str, after: int, upto: int
-) -> list[dict[str, Any]]:
-    """Events with after < seq ≤ upto, ascending, as wire frames (as served now); on a sync
-    connection (`persistence.handshake.run`)."""
+def read_events(conn: Connection, room_id: int, after: int, upto: int) -> list[StoredEvent]:
+    """Events with after < seq ≤ upto, ascending, on a sync connection
+    (`persistence.handshake.run`)."""
     rows = _EVENTS.rows(conn, {"room_id": room_id, "after": after, "upto": upto})
-    return [_frame(slug, row) for row in rows]
+    return [_stored(row) for row in rows]

@@ -2,7 +2,7 @@
 
 Every change is a room event appended with the room's next seq in the caller's
 transaction (`message_marked`, `question_answered`, `message_tagged`); the caller
-publishes the returned frame after commit.
+publishes the returned event after commit.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from persistence.events import append_event, author_wire, event_wire, iso
+from persistence.events import StoredEvent, append_event, author_wire, iso, stored_event
 from persistence.models import (
     Event,
     Message,
@@ -62,10 +62,6 @@ async def _message_event(
     )
 
 
-def _frame(room: Room, event: Event) -> dict[str, Any]:
-    return event_wire(room.slug, event, None, None)
-
-
 async def set_mark(
     session: AsyncSession,
     room: Room,
@@ -75,8 +71,8 @@ async def set_mark(
     owner: User | None,
     due: date | None,
     meeting_id: int | None,
-) -> dict[str, Any]:
-    """Mark (or re-mark) a message; returns the `message_marked` frame."""
+) -> StoredEvent:
+    """Mark (or re-mark) a message; returns the `message_marked` event."""
     now = utcnow()
     data = {
         "kind": kind.value,
@@ -98,13 +94,13 @@ async def set_mark(
     if kind is not MarkKind.VRAAG:
         mark.answer_id = mark.answered_by_id = mark.answered_at = None
     await session.flush()
-    return _frame(room, event)
+    return stored_event(event)
 
 
 async def set_answered(
     session: AsyncSession, room: Room, mark: MessageMark, reply: Message, by: User
-) -> dict[str, Any]:
-    """Record the reply that answers a question; returns the `question_answered` frame."""
+) -> StoredEvent:
+    """Record the reply that answers a question; returns the `question_answered` event."""
     now = utcnow()
     data = {"reply_id": reply.id}
     event = await _message_event(session, room, "question_answered", mark.message_id, by, data, now)
@@ -112,7 +108,7 @@ async def set_answered(
     mark.answered_by_id = by.id
     mark.answered_at = now
     await session.flush()
-    return _frame(room, event)
+    return stored_event(event)
 
 
 async def themes_by_slug(session: AsyncSession, slugs: Iterable[str]) -> dict[str, Theme]:
@@ -123,8 +119,8 @@ async def themes_by_slug(session: AsyncSession, slugs: Iterable[str]) -> dict[st
 
 async def set_themes(
     session: AsyncSession, room: Room, message: Message, by: User, themes: list[Theme]
-) -> dict[str, Any]:
-    """Replace the message's theme tags; returns the `message_tagged` frame."""
+) -> StoredEvent:
+    """Replace the message's theme tags; returns the `message_tagged` event."""
     await session.execute(delete(MessageTheme).where(MessageTheme.message_id == message.id))
     now = utcnow()
     for theme in themes:
@@ -133,7 +129,7 @@ async def set_themes(
         )
     data = {"themes": [t.slug for t in themes]}
     event = await _message_event(session, room, "message_tagged", message.id, by, data, now)
-    return _frame(room, event)
+    return stored_event(event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +214,9 @@ def tagged_message_ids(theme_slug: str) -> Select[int]:
     )
 
 
-async def clear_mark(
-    session: AsyncSession, room: Room, mark: MessageMark, by: User
-) -> dict[str, Any]:
-    """Remove a mark; returns the `message_unmarked` frame."""
+async def clear_mark(session: AsyncSession, room: Room, mark: MessageMark, by: User) -> StoredEvent:
+    """Remove a mark; returns the `message_unmarked` event."""
     event = await _message_event(session, room, "message_unmarked", mark.message_id, by, {})
     await session.delete(mark)
     await session.flush()
-    return _frame(room, event)
+    return stored_event(event)

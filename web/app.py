@@ -37,6 +37,7 @@ from web.responses import domain_error_handler, error_response
 from web.settings import Settings, load_settings
 from web.throttle import login_throttle
 from web.wire.session import Ready, Status
+from web.wsschema import ws_schema_json
 
 STATIC = Path(__file__).parent / "static"
 
@@ -75,6 +76,7 @@ def routes() -> list[BaseRoute]:
         ),
         Route("/metrics", metrics_endpoint),
         Route("/openapi.json", openapi_json),
+        Route("/ws-schema.json", ws_schema_json),
         *session.routes(),
         *rooms.routes(),
         *search.routes(),

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from chat.frames import event_dict
 from persistence import archive, backup
 from persistence.community import (
     LoadReport,
@@ -227,6 +228,7 @@ def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
                 args.slug,
                 out,
                 operator(),
+                frame_of=event_dict,
                 fmt=args.format,
                 include_hidden=args.include_hidden,
                 reason=args.reason,

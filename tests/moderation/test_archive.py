@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from chat.frames import event_dict
 from persistence import archive, events
 from persistence.accounts import create_session, user_by_name
 from persistence.db import Database
@@ -38,7 +39,9 @@ async def hide(database: Database, message_id: int, by: str, reason: str) -> Non
 
 async def export(database: Database, fmt: archive.ExportFormat, hidden: bool) -> str:
     out = io.StringIO()
-    await archive.export_room(database, "area-a", out, OPERATOR, fmt=fmt, include_hidden=hidden)
+    await archive.export_room(
+        database, "area-a", out, OPERATOR, frame_of=event_dict, fmt=fmt, include_hidden=hidden
+    )
     return out.getvalue()
 
 
@@ -118,7 +121,8 @@ async def test_pseudonymise_keeps_the_archive_consistent(database: Database) -> 
         assert message is not None and message.body == "blijft staan" and message.seq == 1
         room = await room_by_slug(session, "area-a")
         assert room is not None
-        page, _ = await events.events_page(session, room.id, "area-a")
+        stored, _ = await events.events_page(session, room.id)
+    page = [event_dict("area-a", e) for e in stored]
     assert [e["seq"] for e in page] == [1, 2, 3]
     assert page[0]["author"]["display_name"] == "Verwijderde deelnemer"
     assert page[2]["by"] == new

@@ -29,10 +29,10 @@ async def send(db: Database, username: str, client_id: str, reply_to: int | None
 async def test_refusals_and_repeats_of_single_sends(database: Database) -> None:
     first = await send(database, "ann", "a1")  # the room is known from here on
     again = await send(database, "ann", "a1")
-    assert (again.message_id, again.seq, again.frame) == (first.message_id, 1, None)
+    assert (again.message_id, again.seq, again.event) == (first.message_id, 1, None)
     reply = await send(database, "ann", "a2", reply_to=first.message_id)
-    assert reply.seq == 2 and reply.frame is not None
-    assert reply.frame["reply_to"] == first.message_id
+    assert reply.seq == 2 and reply.event is not None
+    assert reply.event.reply_to == first.message_id
     with pytest.raises(NotFound):
         await send(database, "ann", "a3", reply_to=999_999)
     await sanction(database, Mute, "bob", "theme-one")

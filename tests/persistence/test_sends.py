@@ -72,14 +72,14 @@ async def test_repeats_within_one_batch_answer_the_first(database: Database) -> 
     results = await store.post_many(database, batch)
     assert all(isinstance(r, Acked) for r in results)
     acks: list[Acked] = [r for r in results if isinstance(r, Acked)]
-    assert acks[0].frame is not None and acks[1].frame is None
+    assert acks[0].event is not None and acks[1].event is None
     assert (acks[1].message_id, acks[1].seq) == (acks[0].message_id, acks[0].seq)
     assert [acks[0].seq, acks[2].seq, acks[4].seq] == [1, 2, 3]
     assert acks[3].seq == 1
     assert await room_rows(database, "theme-one") == ([1, 2, 3], [1, 2, 3], 3)
     # And across batches, the same answer again.
     again = await store.post(database, await request(database, "ann", "theme-one", "x"))
-    assert (again.message_id, again.seq, again.frame) == (acks[0].message_id, 1, None)
+    assert (again.message_id, again.seq, again.event) == (acks[0].message_id, 1, None)
 
 
 async def test_refusals_mixed_with_accepted_sends_take_no_seq(database: Database) -> None:
@@ -99,7 +99,7 @@ async def test_refusals_mixed_with_accepted_sends_take_no_seq(database: Database
     results = await store.post_many(database, batch)
     assert isinstance(results[0], Muted)
     assert isinstance(results[1], Acked) and results[1].seq == 2
-    assert results[1].frame is not None and results[1].frame["reply_to"] == first.message_id
+    assert results[1].event is not None and results[1].event.reply_to == first.message_id
     assert isinstance(results[2], Forbidden)
     assert isinstance(results[3], NotFound)
     assert isinstance(results[4], Forbidden)
@@ -123,7 +123,7 @@ async def test_slow_mode_counts_the_batch_own_sends(database: Database) -> None:
     results = await store.post_many(database, batch)
     assert isinstance(results[0], Acked) and results[0].seq == 1
     assert isinstance(results[1], RateLimited)
-    assert isinstance(results[2], Acked) and (results[2].seq, results[2].frame) == (1, None)
+    assert isinstance(results[2], Acked) and (results[2].seq, results[2].event) == (1, None)
     assert [r.seq for r in results[3:] if isinstance(r, Acked)] == [2, 3]
     with pytest.raises(RateLimited):
         await store.post(database, await request(database, "ann", "theme-two", "s3"))
@@ -314,7 +314,7 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
     assert [b.calls for b in seen] == [4]  # read, write; locked: read, write
     a1, again, muted, m1, m2 = results
     assert isinstance(a1, Acked) and a1.seq == 2  # after rita's message
-    assert isinstance(again, Acked) and (again.message_id, again.frame) == (a1.message_id, None)
+    assert isinstance(again, Acked) and (again.message_id, again.event) == (a1.message_id, None)
     assert isinstance(muted, Muted)
     assert isinstance(m1, Acked) and m1.seq == 1
     assert isinstance(m2, Acked) and m2.seq == 1

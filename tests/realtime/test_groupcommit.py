@@ -33,10 +33,10 @@ async def test_a_batch_stores_each_send_in_its_own_savepoint(database: Database)
     results = await store.post_many(database, batch)
     assert isinstance(results[0], Acked) and results[0].seq == first.seq + 1
     assert isinstance(results[1], Acked) and results[1].seq == first.seq
-    assert results[1].frame is None
+    assert results[1].event is None
     assert isinstance(results[2], Forbidden)
     assert isinstance(results[3], Acked) and results[3].seq == first.seq + 2
-    assert results[3].frame is not None and results[3].frame["author"]["username"] == "bob"
+    assert results[3].event is not None and results[3].event.author.username == "bob"
 
 
 async def test_concurrent_sends_share_transactions(database: Database) -> None:

@@ -15,13 +15,18 @@ from tests.security.conftest import token_for
 from web.app import routes
 from web.openapi import document, documented, route_key, served_routes
 
-# Routes that are no JSON API operation: the web client, the document itself, the metrics.
+# Routes that are no JSON API operation: the web client, the documents, the metrics.
 # Examples per operation: bounded so the whole run stays well under 40 s.
 EXAMPLES = {"ada": 8, "ann": 5}
 # A schema-valid request may still be refused with 400 for what a schema cannot say (an unknown
 # theme, a reason that is blank once trimmed, a ban that ends in the past): not a failure.
 EXCLUDED_CHECKS: list[schemathesis.CheckFunction] = [positive_data_acceptance]
-UNDOCUMENTED = {("/", "get"), ("/openapi.json", "get"), ("/metrics", "get")}
+UNDOCUMENTED = {
+    ("/", "get"),
+    ("/openapi.json", "get"),
+    ("/ws-schema.json", "get"),
+    ("/metrics", "get"),
+}
 DOCUMENTED = documented(routes())
 
 

@@ -12,6 +12,7 @@ from persistence import access_changes
 from persistence.access_changes import AccessChange
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
+from persistence.events import StoredEvent
 from persistence.moderation import Source
 from tests.moderation.conftest import audit_rows
 from web.actions import accounts, moderation
@@ -77,7 +78,7 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
 
-    async def publish_event(self, room: str, frame: dict[str, Any]) -> None:
+    async def publish_event(self, room: str, event: StoredEvent) -> None:
         raise RuntimeError("broker down")
 
     async def access_revoked(self, room: str, user_id: int, reason: str) -> None:
@@ -96,7 +97,7 @@ async def test_publish_sends_the_rest_when_one_step_fails(
     """The after-commit step logs a failed send and still sends everything else."""
     change = AccessChange(7, reason=access_changes.DISABLED)
     published = Published(
-        events=(("area-a", {"type": "message_pinned", "seq": 3}),),
+        events=(("area-a", StoredEvent(3, "message_pinned", 12, {"by": "amy"})),),
         revoked=(Revoked("area-a", 7, "banned"),),
         access=(change,),
         sessions_ended=(7,),

@@ -50,7 +50,7 @@ async def mark(
         if item:
             due = due or default_due(meeting)
         by = await user_row(session, actor)
-        frame = await repo.set_mark(
+        ev = await repo.set_mark(
             session,
             room,
             message,
@@ -60,7 +60,7 @@ async def mark(
             due,
             meeting.id if meeting is not None and item else None,
         )
-    return event(slug, frame)
+    return event(slug, ev)
 
 
 async def answer(
@@ -82,8 +82,8 @@ async def answer(
             reply.seq > question.seq,
         )
         assert found is not None
-        frame = await repo.set_answered(session, room, found, reply, await user_row(session, actor))
-    return event(slug, frame)
+        ev = await repo.set_answered(session, room, found, reply, await user_row(session, actor))
+    return event(slug, ev)
 
 
 async def unmark(db: Database, actor: Actor, slug: str, message_id: int) -> Published:
@@ -97,8 +97,8 @@ async def unmark(db: Database, actor: Actor, slug: str, message_id: int) -> Publ
         check_may_mark(
             actor.user_id, message.author_id, repo.state_of(found), _moderates(actor, room)
         )
-        frame = await repo.clear_mark(session, room, found, await user_row(session, actor))
-    return event(slug, frame)
+        ev = await repo.clear_mark(session, room, found, await user_row(session, actor))
+    return event(slug, ev)
 
 
 async def tag(
@@ -113,8 +113,8 @@ async def tag(
         if unknown:
             raise BadRequest(f"field 'themes': no theme {unknown[0]!r}")
         by = await user_row(session, actor)
-        frame = await repo.set_themes(session, room, message, by, [found[s] for s in wanted])
-    return event(slug, frame)
+        ev = await repo.set_themes(session, room, message, by, [found[s] for s in wanted])
+    return event(slug, ev)
 
 
 async def _postable(session: AsyncSession, actor: Actor, slug: str) -> Room:

@@ -75,8 +75,8 @@ async def hide(
             reason=reason,
             details={"seq": hidden.seq, "author_id": message.author_id},
         )
-        frame = events.event_wire(room.slug, hidden, message, None)
-    return hidden.seq, event(room.slug, frame)
+        stored = events.stored_event(hidden, message)
+    return hidden.seq, event(room.slug, stored)
 
 
 # Bans and mutes.
@@ -168,7 +168,7 @@ async def update_room(
             await repo.record(
                 session, acting.source, action, room=room.slug, reason=reason, details={name: value}
             )
-        frames: tuple[tuple[str, dict[str, Any]], ...] = ()
+        updates: tuple[tuple[str, events.StoredEvent], ...] = ()
         if changes:
             updated = await events.append_event(
                 session,
@@ -177,7 +177,7 @@ async def update_room(
                 actor_id=acting.actor.user_id,
                 data={**changes, "by": acting.actor.username},
             )
-            frames = ((room.slug, events.event_wire(room.slug, updated, None, None)),)
+            updates = ((room.slug, events.stored_event(updated)),)
         archived: tuple[access_changes.AccessChange, ...] = ()
         if changes.get("archived"):
             archived = (
@@ -185,7 +185,7 @@ async def update_room(
             )
             await access_changes.record(session, archived)
         await session.refresh(room)
-    return room, Published(events=frames, access=archived)
+    return room, Published(events=updates, access=archived)
 
 
 # Room moderators (admins only).
@@ -350,4 +350,4 @@ async def _pin_changed(
         data={"by": acting.actor.username},
     )
     await repo.record(session, acting.source, action, room=room.slug, target=str(message_id))
-    return changed.seq, event(room.slug, events.event_wire(room.slug, changed, None, None))
+    return changed.seq, event(room.slug, events.stored_event(changed))

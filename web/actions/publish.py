@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from persistence.access_changes import AccessChange
+from persistence.events import StoredEvent
 
 if TYPE_CHECKING:
     from chat.realtime import Realtime
@@ -26,10 +27,10 @@ class Revoked:
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """Room events (room slug, frame), lost read access, access to re-check, and users whose
+    """Room events (room slug, event), lost read access, access to re-check, and users whose
     every session ended: what an act leaves for after its commit."""
 
-    events: tuple[tuple[str, dict[str, Any]], ...] = ()
+    events: tuple[tuple[str, StoredEvent], ...] = ()
     revoked: tuple[Revoked, ...] = ()
     access: tuple[AccessChange, ...] = ()
     sessions_ended: tuple[int, ...] = ()
@@ -41,17 +42,17 @@ class Published:
 NOTHING = Published()
 
 
-def event(room: str, frame: dict[str, Any]) -> Published:
+def event(room: str, ev: StoredEvent) -> Published:
     """One room event to deliver."""
-    return Published(events=((room, frame),))
+    return Published(events=((room, ev),))
 
 
 async def publish(realtime: Realtime, published: Published) -> None:
     """Send what an act committed; the act stands even if this fails, so a failure only logs."""
     steps: list[tuple[str, Awaitable[None]]] = []
-    for room, frame in published.events:
-        what = f"publishing {frame['type']} seq {frame['seq']} of {room}"
-        steps.append((what, realtime.publish_event(room, frame)))
+    for room, ev in published.events:
+        what = f"publishing {ev.type} seq {ev.seq} of {room}"
+        steps.append((what, realtime.publish_event(room, ev)))
     for lost in published.revoked:
         what = f"access_revoked for user {lost.user_id} in {lost.room}"
         steps.append((what, realtime.access_revoked(lost.room, lost.user_id, lost.reason)))

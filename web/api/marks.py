@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from chat.frames import event_dict
 from rooms.errors import BadRequest, NotFound
 from rooms.marks import MAX_THEMES_PER_MESSAGE, check_fields, parse_due
 from rooms.model import SLUG_RE
@@ -67,7 +68,8 @@ async def unmark_message(request: Request) -> Response:
 async def published(request: Request, done: Published) -> Response:
     """Send the act's one room event after its commit; answer with that event."""
     await publish(services(request).realtime, done)
-    return JSON({"event": done.events[0][1]})
+    slug, ev = done.events[0]
+    return JSON({"event": event_dict(slug, ev)})
 
 
 def _theme_slugs(raw: list[str]) -> list[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from chat.frames import event_frame
 from persistence import events
 from persistence.catchup import room_list
 from persistence.models import Room, utcnow
@@ -52,24 +54,31 @@ async def room_events(request: Request) -> Response:
     if around is not None:
         async with svc.db.read() as session:
             page, more_before, more_after = await events.events_around(
-                session, room.id, room.slug, around, limit
+                session, room.id, around, limit
             )
             last = await events.last_seq(session, room.id)
-        return JSON(
+        return _page(
+            room.slug,
+            page,
             {
-                "events": page,
                 "last_seq": last,
                 "has_more": more_after,
                 "has_more_before": more_before,
                 "has_more_after": more_after,
-            }
+            },
         )
     async with svc.db.read() as session:
         page, has_more = await events.events_page(
-            session, room.id, room.slug, after=after, before=before, limit=limit
+            session, room.id, after=after, before=before, limit=limit
         )
         last = await events.last_seq(session, room.id)
-    return JSON({"events": page, "last_seq": last, "has_more": has_more})
+    return _page(room.slug, page, {"last_seq": last, "has_more": has_more})
+
+
+def _page(slug: str, page: list[events.StoredEvent], rest: dict[str, object]) -> Response:
+    """A page of events as their frames, with the paging fields after them."""
+    body = {"events": [event_frame(slug, e) for e in page], **rest}
+    return Response(msgspec.json.encode(body), media_type="application/json")
 
 
 def routes() -> list[BaseRoute]:

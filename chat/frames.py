@@ -1,0 +1,265 @@
+"""The server's WebSocket frames as typed structs, and the one way a stored event becomes one.
+
+Every room event the server sends, live, in a backlog, in the events API or as the sender's
+own `message`, is `event_frame` of a `persistence.events.StoredEvent`. Fields that the
+contract shows as `null` are required here, so that they are always encoded; only the ones
+it lets be absent (`edited_at`, `hidden`, `ref`, `retry_after`, `first_seq`) are omitted
+when unset. `schema` is the JSON Schema of all frames, both ways, served at `/ws-schema.json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from chat import protocol
+from persistence.events import StoredEvent
+
+
+class Author(msgspec.Struct):
+    """A user as `message`, `typing` and `mention` frames show them."""
+
+    username: str
+    display_name: str
+    organisation: str
+    layer: str
+
+
+class HelloUser(Author):
+    role: str
+
+
+class ServerFrame(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    pass
+
+
+class RoomEvent(ServerFrame):
+    room: str
+    seq: int
+
+
+class MessageFrame(RoomEvent, tag="message"):
+    message_id: int
+    author: Author | None
+    body: str | None
+    created_at: str | None
+    client_id: str | None
+    reply_to: int | None
+    edited_at: str | None = None
+    hidden: bool = False
+
+
+class MessageEdited(RoomEvent, tag="message_edited"):
+    message_id: int
+    body: str | None
+    edited_at: str | None
+
+
+class ByEvent(RoomEvent):
+    """A room event whose data names who caused it; stored data keys become the fields."""
+
+    message_id: int | UnsetType = UNSET
+    by: str | UnsetType = UNSET
+
+
+class MessageHidden(ByEvent, tag="message_hidden"):
+    reason: str | UnsetType = UNSET
+
+
+class RoomUpdated(ByEvent, tag="room_updated"):
+    topic: str | UnsetType | None = UNSET
+    locked: bool | UnsetType = UNSET
+    archived: bool | UnsetType = UNSET
+    slow_mode_seconds: int | UnsetType = UNSET
+
+
+class MessagePinned(ByEvent, tag="message_pinned"):
+    pass
+
+
+class MessageUnpinned(ByEvent, tag="message_unpinned"):
+    pass
+
+
+class MessageMarked(ByEvent, tag="message_marked"):
+    kind: str | UnsetType = UNSET
+    owner: str | UnsetType | None = UNSET
+    due: str | UnsetType | None = UNSET
+
+
+class MessageUnmarked(ByEvent, tag="message_unmarked"):
+    pass
+
+
+class QuestionAnswered(ByEvent, tag="question_answered"):
+    reply_id: int | UnsetType = UNSET
+
+
+class MessageTagged(ByEvent, tag="message_tagged"):
+    themes: list[str] | UnsetType = UNSET
+
+
+DataEvent = (
+    MessageHidden
+    | RoomUpdated
+    | MessagePinned
+    | MessageUnpinned
+    | MessageMarked
+    | MessageUnmarked
+    | QuestionAnswered
+    | MessageTagged
+)
+EventFrame = MessageFrame | MessageEdited | DataEvent
+# the stored data's keys are the frame's fields
+_DATA_EVENTS: dict[str, type[ByEvent]] = {
+    str(kind.__struct_config__.tag): kind for kind in get_args(DataEvent)
+}
+
+
+class Ack(ServerFrame, tag="ack"):
+    client_id: str
+    message_id: int
+    seq: int
+    room: str
+    ref: str | None = None
+
+
+class Subscribed(ServerFrame, tag="subscribed"):
+    room: str
+    last_seq: int
+    truncated: bool
+    first_seq: int | None = None
+    ref: str | None = None
+
+
+class Error(ServerFrame, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+    retry_after: float | None = None
+
+
+class Pong(ServerFrame, tag="pong"):
+    ref: str | None = None
+
+
+class Hello(ServerFrame, tag="hello"):
+    user: HelloUser
+    rooms: list[dict[str, Any]]
+
+
+class ReadMarker(ServerFrame, tag="read"):
+    room: str
+    seq: int
+
+
+class Presence(ServerFrame, tag="presence"):
+    room: str
+    online: list[str]
+
+
+class TypingNotice(ServerFrame, tag="typing"):
+    room: str
+    user: Author
+
+
+class Removed(ServerFrame, tag="removed"):
+    room: str
+    reason: str
+
+
+class Mention(ServerFrame, tag="mention"):
+    room: str
+    message_seq: int
+    message_id: int
+    author: Author | None
+    excerpt: str
+    created_at: str | None
+
+
+AnyServerFrame = (
+    EventFrame
+    | Ack
+    | Subscribed
+    | Error
+    | Pong
+    | Hello
+    | ReadMarker
+    | Presence
+    | TypingNotice
+    | Removed
+) | Mention
+
+
+def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
+    """The frame of a stored event as it is served now: hidden text is never in it."""
+    if ev.type == "message" and ev.joined:
+        return MessageFrame(
+            room=slug,
+            seq=ev.seq,
+            message_id=ev.message_id or 0,
+            author=None
+            if (a := ev.author) is None
+            else Author(a.username, a.display_name, a.organisation, a.layer),
+            body=None if ev.hidden else ev.body,
+            created_at=ev.created_at,
+            client_id=ev.client_id,
+            reply_to=ev.reply_to,
+            edited_at=None if ev.hidden else ev.edited_at,
+            hidden=ev.hidden,
+        )
+    if ev.type == "message_edited" and ev.joined:
+        # The body of an edit is the message's current one; hidden text is never served.
+        return MessageEdited(
+            room=slug,
+            seq=ev.seq,
+            message_id=ev.message_id or 0,
+            body=None if ev.hidden else ev.body,
+            edited_at=ev.data.get("edited_at"),
+        )
+    kind = _DATA_EVENTS[ev.type]
+    if ev.message_id is None:
+        return kind(room=slug, seq=ev.seq, **ev.data)
+    return kind(room=slug, seq=ev.seq, message_id=ev.message_id, **ev.data)
+
+
+def event_dict(slug: str, ev: StoredEvent) -> dict[str, Any]:
+    """`event_frame` as plain JSON values, for bodies that add fields around it."""
+    built: dict[str, Any] = msgspec.to_builtins(event_frame(slug, ev))
+    return built
+
+
+def error(
+    code: str, message: str, ref: str | None = None, retry_after: float | None = None
+) -> Error:
+    """An `error` frame; `retry_after` in seconds, to the millisecond."""
+    assert code in protocol.ERROR_CODES, code
+    return Error(
+        code=code,
+        message=message,
+        ref=ref,
+        retry_after=None if retry_after is None else round(retry_after, 3),
+    )
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(frame: ServerFrame) -> str:
+    """A server frame as compact JSON text (no raw newline, so frames can be joined)."""
+    return _encoder.encode(frame).decode()
+
+
+def schema() -> dict[str, Any]:
+    """A JSON Schema of every frame of `/ws`: `client` and `server` name the two unions."""
+    (client, server), components = msgspec.json.schema_components(
+        [protocol.ClientFrame, AnyServerFrame], ref_template="#/$defs/{name}"
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Werkplaats /ws frames",
+        "anyOf": [client, server],
+        "$defs": {**components, "ClientFrame": client, "ServerFrame": server},
+    }
