@@ -1,8 +1,7 @@
 """A subscribe's backlog: a room's events in a seq range, read for speed.
 
-A catch-up of 1,000 events spent more time turning rows into frames than reading them
-(py-spy, W5): parsing two timestamps per row into aware datetimes and formatting them
-back, and parsing every event's JSON data. So the columns are read raw:
+Turning rows into frames costs more than reading them (docs/performance.md), so the
+columns are read raw:
 - timestamps as the database gives them. SQLite keeps the text SQLAlchemy wrote,
   `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, which is sliced into the wire form; PostgreSQL
   (asyncpg) gives a datetime, formatted by `iso`;

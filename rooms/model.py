@@ -58,7 +58,7 @@ class RoomRef(NamedTuple):
     """The facts about a room that access rules need.
 
     A named tuple, not a frozen dataclass: a room list builds one per room for every
-    connection set up, and a frozen dataclass took 1.5 µs to build, this 0.6 µs.
+    connection set up, and a named tuple is less than half the cost to build.
     """
 
     id: int
