@@ -169,7 +169,12 @@ class Database:
 
     @staticmethod
     def is_disconnect(exc: BaseException) -> bool:
-        """Did `exc` come from a connection the database dropped (e.g. a restart)?"""
+        """Did `exc` come from a connection the database dropped (e.g. a restart)?
+
+        A backend terminated while the connection sat idle can surface on the next statement
+        as asyncpg's internal client error ("another operation is in progress"), its
+        protocol unusable from then on: a dropped connection too.
+        """
         if isinstance(exc, DBAPIError):
             return bool(exc.connection_invalidated) or isinstance(exc, InterfaceError)
         return isinstance(
@@ -177,6 +182,7 @@ class Database:
             asyncpg.PostgresConnectionError
             | asyncpg.InterfaceError
             | asyncpg.exceptions.OperatorInterventionError
+            | asyncpg.exceptions.InternalClientError
             | OSError,
         )
 

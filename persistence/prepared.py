@@ -148,13 +148,6 @@ class Prepared:
             asyncpg.exceptions.InternalClientError,
             OSError,
         ) as exc:
-            # Told apart as SQLAlchemy's dialect does, by the driver's state afterwards. A
-            # backend terminated while the connection sat idle can also surface as an
-            # internal client error on the next statement ("another operation is in
-            # progress"), its protocol then unusable: a dropped connection as well.
-            dropped = (
-                Database.is_disconnect(exc)
-                or isinstance(exc, asyncpg.exceptions.InternalClientError)
-                or dbapi_connection.driver_connection.is_closed()
-            )
+            # Told apart as SQLAlchemy's dialect does, by the driver's state afterwards.
+            dropped = Database.is_disconnect(exc) or dbapi_connection.driver_connection.is_closed()
             raise DBAPIError(form.sql, args, exc, connection_invalidated=dropped) from exc
