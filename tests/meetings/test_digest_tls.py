@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -113,6 +114,8 @@ async def mailserver(ca: trustme.CA) -> AsyncIterator[StartMailserver]:
     """
     controllers: list[Controller] = []
     relays: list[asyncio.Server] = []
+    # aiosmtpd's thread logs each session at INFO, also after pytest closed its capture.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
     async def start(mode: str, names: tuple[str, ...] = LOCAL_NAMES) -> Mailserver:
         server = Mailserver(Inbox())

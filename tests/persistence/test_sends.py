@@ -367,12 +367,10 @@ class _Counting:
 _UNTILS = {"none": None, "lifted": timedelta(hours=-1), "active": timedelta(hours=1)}
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY
 async def test_the_write_rechecks_sanctions_as_check_post_decides(database: Database) -> None:
     """A lone send of a known room, for a member and the room's moderator under every ban
     and mute: the one statement stores it exactly when `check_post` allows it."""
-    if database.is_sqlite:
-        pytest.skip("PostgreSQL only")
     async with database.read() as s:
         room_id = (await s.execute(select(Room.id).where(Room.slug == "area-a"))).scalar_one()
         actors = {}
