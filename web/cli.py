@@ -122,10 +122,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             f"--workers {args.workers} needs a broker shared by the processes: "
             "set WERKPLAATS_REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
         )
-    proxies = tuple(args.trusted_proxies.split(",")) if args.trusted_proxies else ()
-    if proxies:
-        # The workers read their settings from the environment: pass the option on.
-        os.environ["WERKPLAATS_TRUSTED_PROXIES"] = ",".join(proxies)
+    if args.trusted_proxies:
+        # The workers read their settings from the environment: pass the option on, and
+        # validate it as the variable is.
+        os.environ["WERKPLAATS_TRUSTED_PROXIES"] = args.trusted_proxies
         try:
             settings = load_settings(require_secret=True)
         except SettingsError as exc:

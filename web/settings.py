@@ -184,6 +184,10 @@ def _check_misc(s: Settings) -> None:
         raise _bad("metrics_token", "use at least 16 characters")
 
 
+# Comma-separated variables.
+_LISTS = frozenset({"allowed_origins", "trusted_proxies"})
+
+
 def _split(raw: str) -> list[str]:
     return [item.strip().rstrip("/") for item in raw.split(",") if item.strip()]
 
@@ -216,9 +220,6 @@ def _older_starttls(raw: str) -> str:
     if old in ("0", "false", "no"):
         return "none"
     raise SettingsError(f"{PREFIX}SMTP_STARTTLS={old!r}: expected true or false")
-
-
-_LISTS = frozenset({"allowed_origins", "trusted_proxies"})
 
 
 def _explain(exc: msgspec.ValidationError, values: dict[str, Any]) -> SettingsError:
