@@ -26,38 +26,50 @@ class Refused(Exception):
 
 class AdmissionGate:
     """At most `in_flight` holders at once, `admitted` holding or waiting, each waiting at
-    most `max_wait` seconds."""
+    most `max_wait` seconds. `mean_s` is a first guess at one holder's time."""
 
-    def __init__(self, in_flight: int, admitted: int, max_wait: float) -> None:
+    __slots__ = ("_slots", "in_flight", "max_wait", "mean_s", "queue", "waiting")
+
+    def __init__(self, in_flight: int, admitted: int, max_wait: float, mean_s: float) -> None:
         self.in_flight = max(1, min(in_flight, admitted))
         self._slots = asyncio.Semaphore(self.in_flight)
         self.queue = admitted - self.in_flight
         self.waiting = 0
         self.max_wait = max_wait
         # A running mean of one holder's time, for `Retry-After`.
-        self.mean_s = 0.05
+        self.mean_s = mean_s
 
     def retry_after(self) -> float:
         """Seconds until those waiting now are likely through (clients add jitter)."""
         ahead = (self.waiting + self.in_flight) * self.mean_s / self.in_flight
         return min(RETRY_AFTER_MAX, max(1.0, ahead))
 
-    @asynccontextmanager
-    async def admit(self) -> AsyncIterator[None]:
-        """Hold a slot for the body of the `async with`; raises `Refused` when none comes."""
+    async def enter(self) -> float | None:
+        """Wait for a slot: the time it was taken, or None when the caller must refuse."""
         if self._slots.locked() and self.waiting >= self.queue:
-            raise Refused(self.retry_after())
+            return None
         self.waiting += 1
         try:
             async with asyncio.timeout(self.max_wait):
                 await self._slots.acquire()
         except TimeoutError:
-            raise Refused(self.retry_after()) from None
+            return None
         finally:
             self.waiting -= 1
-        entered = time.monotonic()
+        return time.monotonic()
+
+    def leave(self, entered: float) -> None:
+        """Give back the slot taken at `entered`."""
+        self._slots.release()
+        self.mean_s += (time.monotonic() - entered - self.mean_s) * 0.05
+
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold a slot for the body of the `async with`; raises `Refused` when none comes."""
+        entered = await self.enter()
+        if entered is None:
+            raise Refused(self.retry_after())
         try:
             yield
         finally:
-            self._slots.release()
-            self.mean_s += (time.monotonic() - entered - self.mean_s) * 0.05
+            self.leave(entered)

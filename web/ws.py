@@ -26,6 +26,7 @@ from persistence.events import author_wire
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
 from web import internals, requestlog
+from web.admission import AdmissionGate
 from web.api.session import user_wire
 from web.auth import authenticate_arrival, origin_allowed
 from web.deps import Services, client_address, services
@@ -40,56 +41,18 @@ _SETUP_SECONDS = metrics.DB_SECONDS.labels("setup")
 SETUPS_IN_FLIGHT = 8
 # An upgrade that waited this long for its turn is refused (503) rather than set up late.
 SETUP_MAX_WAIT = 10.0
-RETRY_AFTER_MAX = 30.0
+# A first guess at one set-up's time, until the gate has measured some.
+SETUP_MEAN_S = 0.005
 
 
-class SetupGate:
-    """Admission for connection set-ups: at most `SETUPS_IN_FLIGHT` at once and at most
-    `admitted` being set up or waiting. Past that bound, or after `SETUP_MAX_WAIT`, the
-    upgrade is refused with 503 and `Retry-After` instead of piling onto the database
-    (where it waited for a pooled connection for 30 s, then failed with 500)."""
-
-    __slots__ = ("_slots", "max_wait", "mean_s", "queue", "waiting")
-
-    def __init__(self, admitted: int) -> None:
-        in_flight = max(1, min(SETUPS_IN_FLIGHT, admitted))
-        self._slots = asyncio.Semaphore(in_flight)
-        self.queue = admitted - in_flight
-        self.waiting = 0
-        self.max_wait = SETUP_MAX_WAIT
-        # A running mean of one set-up's time, for `Retry-After`.
-        self.mean_s = 0.005
-
-    async def enter(self) -> float | None:
-        """Wait for a slot: the time it was taken, or None when the upgrade must be refused."""
-        if self._slots.locked() and self.waiting >= self.queue:
-            return None
-        self.waiting += 1
-        try:
-            async with asyncio.timeout(self.max_wait):
-                await self._slots.acquire()
-        except TimeoutError:
-            return None
-        finally:
-            self.waiting -= 1
-        return time.monotonic()
-
-    def leave(self, entered: float) -> None:
-        self._slots.release()
-        self.mean_s += (time.monotonic() - entered - self.mean_s) * 0.05
-
-    def retry_after(self) -> float:
-        """Seconds until the set-ups now waiting are likely done (clients add jitter)."""
-        ahead = (self.waiting + SETUPS_IN_FLIGHT) * self.mean_s / SETUPS_IN_FLIGHT
-        return min(RETRY_AFTER_MAX, max(1.0, ahead))
-
-
-def setup_gate(websocket: WebSocket, admitted: int) -> SetupGate:
+def setup_gate(websocket: WebSocket, admitted: int) -> AdmissionGate:
     """The app's gate, made on first use (in the server's event loop)."""
     state = websocket.app.state
-    gate: SetupGate | None = getattr(state, "ws_setup_gate", None)
+    gate: AdmissionGate | None = getattr(state, "ws_setup_gate", None)
     if gate is None:
-        gate = state.ws_setup_gate = SetupGate(admitted)
+        gate = state.ws_setup_gate = AdmissionGate(
+            SETUPS_IN_FLIGHT, admitted, SETUP_MAX_WAIT, SETUP_MEAN_S
+        )
     return gate
 
 

@@ -26,6 +26,8 @@ from web.wire import session as wire
 LOGINS_IN_FLIGHT = max(2, min(8, os.cpu_count() or 2))
 # A login that waited this long for its turn is refused (503) rather than answered late.
 LOGIN_MAX_WAIT = 10.0
+# A first guess at one login's time (an argon2id check), until the gate has measured some.
+LOGIN_MEAN_S = 0.05
 
 
 def user_wire(user: User | Member) -> dict[str, object]:
@@ -43,7 +45,9 @@ def login_gate(request: Request, admitted: int) -> AdmissionGate:
     state = request.app.state
     gate: AdmissionGate | None = getattr(state, "login_gate", None)
     if gate is None:
-        gate = state.login_gate = AdmissionGate(LOGINS_IN_FLIGHT, admitted, LOGIN_MAX_WAIT)
+        gate = state.login_gate = AdmissionGate(
+            LOGINS_IN_FLIGHT, admitted, LOGIN_MAX_WAIT, LOGIN_MEAN_S
+        )
     return gate
 
 
