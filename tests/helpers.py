@@ -71,6 +71,23 @@ REDIS_URL = os.environ.get("WERKPLAATS_TEST_REDIS_URL", "redis://127.0.0.1:6379/
 WERKPLAATS = str(Path(sys.executable).parent / "werkplaats")
 
 
+def ws_url(base: str, query: str = "") -> str:
+    """The `/ws` address of a server at `base` (http://host:port)."""
+    return "ws" + base.removeprefix("http") + "/ws" + query
+
+
+def token_for(base: str, username: str) -> str:
+    """Log in synchronously as a fixture user; returns the bearer token."""
+    r = httpx.post(
+        f"{base}/api/session",
+        json={"username": username, "password": password_of(username)},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    token: str = r.json()["token"]
+    return token
+
+
 def password_of(username: str) -> str:
     """Every user of the fixture community (tests/fixtures/community.template.toml) has password `password-<username>`."""
     return f"password-{username}"

@@ -11,10 +11,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.helpers import REDIS_URL, ServerProcess, Templates, password_of, redis_up, require
+from tests.helpers import (
+    REDIS_URL,
+    ServerProcess,
+    Templates,
+    redis_up,
+    require,
+)
 
 # One `key=value` or `key="quoted value"` pair of a log line (web/logs.py KeyValueFormatter).
 PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^ "]*)')
@@ -95,18 +100,3 @@ def module_server(
     server = start(serve_env(url, workdir, **extra))
     yield server
     server.stop()
-
-
-def token_for(base: str, username: str) -> str:
-    r = httpx.post(
-        f"{base}/api/session",
-        json={"username": username, "password": password_of(username)},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    token: str = r.json()["token"]
-    return token
-
-
-def ws_url(base: str, query: str = "") -> str:
-    return "ws" + base.removeprefix("http") + "/ws" + query

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.helpers import ServerProcess, Templates, bearer
-from tests.ops.conftest import log_lines, module_server, token_for, wait_lines, ws_url
+from tests.helpers import ServerProcess, Templates, bearer, token_for, ws_url
+from tests.ops.conftest import log_lines, module_server, wait_lines
 
 pytestmark = pytest.mark.slow
 

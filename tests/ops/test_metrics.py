@@ -15,8 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from chat.client import Client, ClientError
-from tests.helpers import ServerProcess, make_settings, running_server
-from tests.ops.conftest import log_lines, serve_env, start, token_for
+from tests.helpers import ServerProcess, make_settings, running_server, token_for
+from tests.ops.conftest import log_lines, serve_env, start
 from web.metrics import may_read_metrics
 
 TOKEN = "metrics-token-0123456789abcdef"

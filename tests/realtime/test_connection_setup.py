@@ -15,16 +15,12 @@ from chat.client import ClientError
 from persistence.db import Database
 from persistence.models import Ban, Room, Session, User, utcnow
 from tests.clients import OpenClient
-from tests.helpers import bearer, login
+from tests.helpers import bearer, login, ws_url
 from tests.realtime.conftest import StartServers
 
 ROOM = "theme-one"
 USERS = ("ann", "amy", "bob", "rita", "mo", "ada")
 HERD = 36
-
-
-def ws_url(base: str) -> str:
-    return "ws" + base.removeprefix("http") + "/ws"
 
 
 async def _upgrade_status(base: str, token: str) -> int:

@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from chat.protocol import FRAME_TYPES
-from tests.helpers import ServerProcess, Templates, password_of
+from tests.helpers import ServerProcess, Templates, token_for
 
 pytestmark = pytest.mark.slow
 
@@ -74,17 +73,6 @@ def lone_server(templates: Templates, tmp_path: Path) -> Iterator[ServerProcess]
     server.stop()
 
 
-def token_of(base: str, username: str) -> str:
-    r = httpx.post(
-        f"{base}/api/session",
-        json={"username": username, "password": password_of(username)},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    token: str = r.json()["token"]
-    return token
-
-
 @contextmanager
 def open_ws(base: str, token: str) -> Iterator[ClientConnection]:
     with connect(
@@ -112,8 +100,8 @@ def test_arbitrary_frames_never_break_the_server_or_another_client(
 ) -> None:
     """Fuzzed frames: answers or a 1008/1009 close, never `internal`; bystanders unaffected."""
     base = lone_server.url
-    fuzzer_token = token_of(base, "ann")
-    with open_ws(base, token_of(base, "amy")) as bystander:
+    fuzzer_token = token_for(base, "ann")
+    with open_ws(base, token_for(base, "amy")) as bystander:
         fuzz_alongside(base, fuzzer_token, bystander)
     assert lone_server.proc is not None and lone_server.proc.poll() is None
     log = Path(lone_server.log).read_text()
@@ -146,7 +134,7 @@ def fuzz_alongside(base: str, fuzzer_token: str, bystander: ClientConnection) ->
 
     fuzz()
     # The bystander is still served, in order.
-    with open_ws(base, token_of(base, "rita")) as sender:
+    with open_ws(base, token_for(base, "rita")) as sender:
         sender.send(
             json.dumps({"type": "send", "room": "area-a", "body": "nog daar?", "client_id": "z"})
         )

@@ -16,16 +16,12 @@ from websockets.exceptions import InvalidStatus
 from websockets.http11 import Response
 
 from chat.client import _retry_after
-from tests.helpers import bearer, login, running_server
+from tests.helpers import bearer, login, running_server, ws_url
 from web import ws
 from web.settings import Settings, load_settings
 
 BURST = 40
 ROUNDS = 10
-
-
-def ws_url(base: str) -> str:
-    return "ws" + base.removeprefix("http") + "/ws"
 
 
 async def _upgrade(base: str, token: str) -> tuple[int, Headers, bytes]:

@@ -13,16 +13,12 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from tests.helpers import bearer, login, running_server
+from tests.helpers import bearer, login, running_server, ws_url
 from web.settings import Settings
 
 # Counting sockets touches no storage: SQLite alone.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 USERS = ("ann", "amy", "bob", "rita", "mo", "ada")
-
-
-def ws_url(base: str) -> str:
-    return "ws" + base.removeprefix("http") + "/ws"
 
 
 async def open_socket(base: str, token: str) -> ClientConnection:

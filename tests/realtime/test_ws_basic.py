@@ -12,11 +12,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chat.client import ClientError
 from tests.clients import OpenClient
-from tests.helpers import bearer, login, make_settings, running_server
-
-
-def ws_url(base: str) -> str:
-    return "ws" + base.removeprefix("http") + "/ws"
+from tests.helpers import bearer, login, make_settings, running_server, ws_url
 
 
 async def test_hello_lists_the_same_rooms_as_the_api(server: str, open_client: OpenClient) -> None:

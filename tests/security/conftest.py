@@ -7,10 +7,9 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.helpers import COMMUNITY, ROOT, WERKPLAATS, ServerProcess, password_of
+from tests.helpers import COMMUNITY, ROOT, WERKPLAATS, ServerProcess
 
 
 def serve_env(workdir: Path, **extra: str) -> dict[str, str]:
@@ -62,15 +61,3 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-
-
-def token_for(base: str, username: str) -> str:
-    """Log in synchronously as a fixture user; returns the bearer token."""
-    r = httpx.post(
-        f"{base}/api/session",
-        json={"username": username, "password": password_of(username)},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    token: str = r.json()["token"]
-    return token

@@ -32,8 +32,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from persistence.db import Database
 from persistence.models import Session, utcnow
-from tests.helpers import ROOT, WERKPLAATS, ServerProcess, bearer
-from tests.security.conftest import serve_env, token_for
+from tests.helpers import ROOT, WERKPLAATS, ServerProcess, bearer, token_for, ws_url
+from tests.security.conftest import serve_env
 from web.auth import COOKIE_NAME, token_hash
 
 ROOM = "area-a"
@@ -42,10 +42,6 @@ ALLOWED = "allowed"
 SECRET_WORD = "kievitsbloem"
 PERSONAS = ("outsider", "muted", "banned", "logged_out", "foreign_origin")
 ERROR_CODES = {401: "unauthenticated", 403: "forbidden"}
-
-
-def ws_url(base: str) -> str:
-    return "ws" + base.removeprefix("http") + "/ws"
 
 
 class WS:

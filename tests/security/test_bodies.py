@@ -10,8 +10,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.helpers import ServerProcess
-from tests.security.conftest import serve_env, token_for
+from tests.helpers import ServerProcess, token_for
+from tests.security.conftest import serve_env
 
 MIB = 1024 * 1024
 BIG = 200 * MIB

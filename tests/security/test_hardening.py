@@ -23,8 +23,8 @@ from tests.helpers import (
     make_settings,
     password_of,
     running_server,
+    token_for,
 )
-from tests.security.conftest import token_for
 from web.auth import token_hash
 from web.logs import KeyValueFormatter
 

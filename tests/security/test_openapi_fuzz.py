@@ -10,8 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.helpers import ServerProcess
-from tests.security.conftest import token_for
+from tests.helpers import ServerProcess, token_for
 from web.app import routes
 from web.openapi import document, documented, route_key, served_routes
 

@@ -21,16 +21,11 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.helpers import ServerProcess
-from tests.security.conftest import token_for
+from tests.helpers import ServerProcess, token_for, ws_url
 from tests.security.test_frame_parser import near_frames
 
 LIMIT = 64 * 1024  # WERKPLAATS_MAX_FRAME_BYTES default
 CLOSE_PROTOCOL_ERROR, CLOSE_INVALID_DATA, CLOSE_POLICY, CLOSE_TOO_BIG = 1002, 1007, 1008, 1009
-
-
-def ws_url(base: str) -> str:
-    return "ws" + base.removeprefix("http") + "/ws"
 
 
 def open_ws(served: ServerProcess, token: str, **options: Any) -> ClientConnection:

@@ -21,7 +21,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.helpers import Templates, login, make_settings, running_server
+from tests.helpers import Templates, login, make_settings, running_server, ws_url
 from web import internals, wsclose
 from web.guard import GuardedHttpToolsProtocol
 from web.internals import HttpToolsProtocol, InternalsChanged
@@ -52,10 +52,6 @@ async def base(sqlite_url: str) -> AsyncIterator[str]:
 async def token(base: str) -> str:
     async with httpx.AsyncClient(timeout=10) as http:
         return await login(http, base, "ann")
-
-
-def ws_url(base: str) -> str:
-    return "ws" + base.removeprefix("http") + "/ws"
 
 
 def open_ws(base: str, token: str, **options: Any) -> Any:
