@@ -8,7 +8,7 @@ PORT   ?= 8000
 # The suite runs its tests in two processes (each test has its own databases and ports).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test check lint typecheck audit chaos browser-deps services clean bench lock lock-check
+.PHONY: install run test soak check lint typecheck audit chaos browser-deps services clean bench lock lock-check
 
 # Installs come from uv.lock (exact versions, hashes checked), never from whatever was
 # released today; `make lock` is the one deliberate way to move them.
@@ -71,6 +71,10 @@ chaos: install
 
 test: install browser-deps check
 	$(BIN)/pytest -n $(TEST_WORKERS)
+
+# The long forms (storms, fuzzing at length, long flows) that `make test` leaves out.
+soak: install browser-deps
+	$(BIN)/pytest -n $(TEST_WORKERS) -m soak
 
 # PostgreSQL and Redis for the tests, started when they are not running (CI does this too).
 services:
