@@ -215,6 +215,7 @@ HTTP_ROWS = [
     Http("mark", "POST", f"{R}/messages/{{M1}}/mark", {"kind": "vraag"}, "poster"),
     Http("unmark", "DELETE", f"{R}/messages/{{M1}}/mark", needs="poster"),
     Http("mark answered", "POST", f"{R}/messages/{{M1}}/answered", {"reply_id": 1}, "poster"),
+    Http("action status", "POST", f"{R}/messages/{{M1}}/status", {"status": "gedaan"}, "poster"),
     Http("tag themes", "POST", f"{R}/messages/{{M1}}/tags", {"themes": ["theme-one"]}, "poster"),
     Http("catch-up read", "POST", "/api/catchup/read", {"rooms": {ROOM: 1}}, "reader"),
     Http(

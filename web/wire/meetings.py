@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from rooms.marks import MarkKind
+from rooms.marks import ActionStatus, MarkKind
 from rooms.meetings import Since
 from web.wire import (
     Author,
@@ -159,6 +159,8 @@ class Agenda(Struct):
     action_items: list[Object]
     decisions: list[Object]
     may_export: bool
+    # Action items gedaan or vervallen since the meeting before ("afgerond").
+    completed_actions: list[Object] = msgspec.field(default_factory=list)
 
 
 class CatchupQuery(Query):
@@ -190,6 +192,10 @@ class MarkIn(msgspec.Struct, kw_only=True):
 
 class AnsweredIn(msgspec.Struct, kw_only=True):
     reply_id: Id
+
+
+class ActionStatusIn(msgspec.Struct, kw_only=True):
+    status: ActionStatus
 
 
 class TagsIn(msgspec.Struct, kw_only=True):
