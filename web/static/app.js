@@ -10,6 +10,7 @@ import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
 import { watchRoutes } from './js/router.js';
+import { renderMeeting } from './js/meeting.js';
 import { renderCatchup } from './js/views/catchup.js';
 import { renderHome, renderNotFound } from './js/views/home.js';
 import { renderLogin } from './js/views/login.js';
@@ -46,6 +47,7 @@ async function boot() {
   store.on('rooms', scheduleSidebar);
   store.on('user', renderUser);
   store.on('conn', showConnection);
+  store.on('notice', (/** @type {any} */ f) => announcer.say(String(f.body ?? '')));
   store.on('error', (d) => {
     const alert = $('alert');
     alert.textContent = '';
@@ -137,6 +139,7 @@ function route(r) {
   else if (r.name === 'catchup') {
     renderCatchup(main, { announcer, refreshRooms: () => sync.refreshRooms(), since: r.params.get('sinds') ?? undefined });
   } else if (r.name === 'overview') renderOverview(main);
+  else if (r.name === 'meeting' && r.slug) renderMeeting(main, { slug: r.slug, store, announcer });
   else if (r.name === 'moderation') {
     if (store.isStaff()) renderModeration(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);
