@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from rooms.errors import TooLarge
+
 # The contract's limit on a report's Markdown, in characters.
 MAX_BODY_CHARS = 200_000
 
@@ -39,3 +41,10 @@ class Report:
 def report_title(meeting_title: str) -> str:
     """The title a report goes by in events, search and publications."""
     return f"Verslag: {meeting_title}"
+
+
+def check_body(body: str) -> str:
+    """The report's Markdown, refused with `too_large` over the contract's limit."""
+    if len(body) > MAX_BODY_CHARS:
+        raise TooLarge(f"a report is at most {MAX_BODY_CHARS} characters")
+    return body
