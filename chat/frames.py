@@ -101,6 +101,13 @@ class MessageTagged(ByEvent, tag="message_tagged"):
     themes: list[str] | UnsetType = UNSET
 
 
+class MeetingReportPublished(ByEvent, tag="meeting_report_published"):
+    """A meeting's verslag was published; in the meeting room and its theme's room."""
+
+    meeting: str | UnsetType = UNSET
+    title: str | UnsetType = UNSET
+
+
 DataEvent = (
     MessageHidden
     | RoomUpdated
@@ -110,6 +117,7 @@ DataEvent = (
     | MessageUnmarked
     | QuestionAnswered
     | MessageTagged
+    | MeetingReportPublished
 )
 EventFrame = MessageFrame | MessageEdited | DataEvent
 # the stored data's keys are the frame's fields

@@ -463,3 +463,39 @@ class PublicationQuote(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The verslag (issue 23): one report per meeting, and every revision of its text.
+
+
+class MeetingReport(Base):
+    """A meeting's report (verslag): its current text, rendered once on write, and status.
+
+    Not `Report`: that name is the moderators' queue of reported messages.
+    """
+
+    __tablename__ = "meeting_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    body: Mapped[str] = mapped_column(Text, default="")
+    # Rendered and sanitised when written, so reads never run the Markdown renderer.
+    html: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class MeetingReportRevision(Base):
+    """Every text a report has had, numbered 1, 2, … per report."""
+
+    __tablename__ = "meeting_report_revisions"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("meeting_reports.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,7 +1,7 @@
 """publications: lesson cards and verslagen for the public pages, with each author's consent
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0008 (0006 on its own; after the verslag branch, chained so there is one head)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import persistence.models
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
