@@ -424,6 +424,8 @@ class Publication(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+    # A verslag's sanitised HTML as it was published (its plain text is `body`).
+    html: Mapped[str] = mapped_column(Text, default="")
     context: Mapped[str] = mapped_column(Text, default="")
     worked: Mapped[str] = mapped_column(Text, default="")
     did_not_work: Mapped[str] = mapped_column(Text, default="")

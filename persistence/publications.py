@@ -17,6 +17,7 @@ from persistence.models import (
     PublicationAuthor,
     PublicationQuote,
     Room,
+    Theme,
     User,
 )
 
@@ -181,3 +182,29 @@ def add_quotes(session: AsyncSession, publication_id: int, messages: Sequence[Me
         )
         for n, m in enumerate(messages, 1)
     )
+
+
+async def live_of_meeting(session: AsyncSession, meeting_id: int) -> Publication | None:
+    """The meeting's verslag publication that is pending or published, if there is one."""
+    query = select(Publication).where(
+        Publication.meeting_id == meeting_id, Publication.status != "withdrawn"
+    )
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def meeting_context(
+    session: AsyncSession, slug: str
+) -> tuple[Meeting, str, int | None] | None:
+    """The meeting, its theme's name and its room's id (for a verslag's publication)."""
+    found = (
+        await session.execute(select(Meeting).where(Meeting.slug == slug))
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    theme = (
+        (await session.execute(select(Theme.name).where(Theme.id == found.theme_id))).scalar()
+        if found.theme_id
+        else None
+    )
+    room = (await session.execute(select(Room.id).where(Room.meeting_id == found.id))).scalar()
+    return found, theme or "", room

@@ -7,9 +7,12 @@ listed author or a moderator makes it `withdrawn` for good. Only `published` is 
 
 from __future__ import annotations
 
+import html as entities
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+
+import nh3
 
 from rooms import text
 from rooms.access import may_moderate
@@ -136,3 +139,8 @@ def search_text(lesson: Lesson, quoted: Iterable[str]) -> str:
 def search_words(query: str) -> tuple[str, ...]:
     """The words of a public search, lower-cased, at most eight of at most 100 characters."""
     return tuple(w[:100] for w in text.clean(query).lower().split()[:8])
+
+
+def plain_text(html: str) -> str:
+    """Sanitised HTML as the plain text it shows (for summaries, the feed and search)."""
+    return entities.unescape(nh3.clean(html, tags=set())).strip()

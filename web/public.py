@@ -22,6 +22,7 @@ from xml.etree import ElementTree as ET
 
 import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -30,6 +31,7 @@ from persistence import publications as repo
 from persistence.models import Publication, PublicationAuthor, User
 from persistence.publications import PublicFilters
 from rooms.dutchtime import DUTCH
+from rooms.markdown import sanitise
 from rooms.model import Layer
 from rooms.publications import public_author, search_words
 from web.assets import Assets
@@ -232,6 +234,8 @@ def routes(assets: Assets) -> list[BaseRoute]:
                 for q in quotes
             ],
             summary=summary(found),
+            # Sanitised when the verslag was written; sanitised again here, as a second lock.
+            report_html=Markup(sanitise(found.html)) if found.html else None,  # noqa: S704
         )
 
     async def feed(request: Request) -> Response:

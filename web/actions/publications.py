@@ -16,10 +16,11 @@ from persistence import moderation as audit
 from persistence import publications as repo
 from persistence.db import Database
 from persistence.models import Publication, PublicationAuthor, PublicationQuote, User, utcnow
+from persistence.reports import published_report
 from persistence.rooms import ban_of, room_ref
 from rooms import publications as rules
 from rooms.access import check_read
-from rooms.errors import Forbidden, NotFound
+from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.model import Actor
 from rooms.publications import Kind, Lesson, Status
 from web.actions.common import Acting, find_room
@@ -152,9 +153,43 @@ async def consent(
 
 async def create_report(db: Database, acting: Acting, meeting: str) -> View:
     """A pending publication of the meeting's published verslag; its author is asked."""
-    rules.check_staff(_member(acting))
-    # The verslag lives on another branch until it is merged; until then there is none.
-    raise NotFound(f"meeting {meeting!r} has no published verslag to share")
+    actor = _member(acting)
+    rules.check_staff(actor)
+    async with db.write() as session:
+        report = await published_report(session, meeting)
+        found = await repo.meeting_context(session, meeting)
+        if report is None or found is None or report.author_user_id is None:
+            raise NotFound(f"meeting {meeting!r} has no published verslag to share")
+        row, theme, room_id = found
+        if await repo.live_of_meeting(session, row.id) is not None:
+            raise Conflict(f"the verslag of meeting {meeting!r} is already offered")
+        text = rules.plain_text(report.html)
+        lesson = Lesson(title=report.title, body=text, theme=theme)
+        publication = Publication(
+            kind=Kind.REPORT,
+            status=Status.PENDING,
+            title=report.title,
+            body=text,
+            html=report.html,
+            theme=theme,
+            search_text=rules.search_text(lesson, ()),
+            room_id=room_id,
+            meeting_id=row.id,
+            created_by_id=actor.user_id,
+        )
+        session.add(publication)
+        await session.flush()
+        repo.add_authors(session, publication.id, [report.author_user_id])
+        await audit.record(
+            session,
+            acting.source,
+            "publication_create",
+            room=row.slug,
+            target=_target(publication.id),
+            details={"kind": Kind.REPORT, "meeting": row.slug, "revision": report.revision},
+        )
+        await session.flush()
+        return await view_of(session, publication)
 
 
 async def withdraw(db: Database, acting: Acting, publication_id: int, reason: str = "") -> None:

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("html", sa.Text(), nullable=False),
         sa.Column("context", sa.Text(), nullable=False),
         sa.Column("worked", sa.Text(), nullable=False),
         sa.Column("did_not_work", sa.Text(), nullable=False),
