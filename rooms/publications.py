@@ -110,9 +110,10 @@ def check_consent_allowed(status: Status) -> None:
         raise Conflict("this publication was withdrawn")
 
 
-def check_withdraw(actor: Actor, status: Status, *, listed: bool) -> None:
-    """Moderators, admins and listed authors may withdraw; only once."""
-    if not (actor.is_staff or listed):
+def check_withdraw(actor: Actor, status: Status, source: RoomRef | None, *, listed: bool) -> None:
+    """Moderators (of the room it came from, or all), admins and listed authors may
+    withdraw; only once."""
+    if not (listed or actor.is_staff or (source is not None and may_moderate(actor, source))):
         raise Forbidden("only moderators, admins and listed authors may withdraw this")
     if status is Status.WITHDRAWN:
         raise Conflict("this publication was already withdrawn")

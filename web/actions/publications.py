@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import moderation as audit
 from persistence import publications as repo
 from persistence.db import Database
-from persistence.models import Publication, PublicationAuthor, PublicationQuote, User, utcnow
+from persistence.models import (
+    Publication,
+    PublicationAuthor,
+    PublicationQuote,
+    Room,
+    User,
+    utcnow,
+)
 from persistence.reports import published_report
 from persistence.rooms import ban_of, room_ref
 from rooms import publications as rules
@@ -198,7 +205,9 @@ async def withdraw(db: Database, acting: Acting, publication_id: int, reason: st
     async with db.write() as session:
         publication = await _listed(session, publication_id)
         listed = await repo.author_of(session, publication.id, actor.user_id) is not None
-        rules.check_withdraw(actor, Status(publication.status), listed=listed)
+        source = await session.get(Room, publication.room_id) if publication.room_id else None
+        ref = room_ref(source) if source is not None else None
+        rules.check_withdraw(actor, Status(publication.status), ref, listed=listed)
         was = publication.status
         publication.status, publication.withdrawn_at = Status.WITHDRAWN, utcnow()
         room, _ = await repo.sources(session, publication)
