@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from persistence.models import (
     Meeting,
@@ -142,24 +143,33 @@ def _public(filters: PublicFilters) -> Select[Any]:
 async def public_page(
     session: AsyncSession, filters: PublicFilters, *, limit: int, offset: int
 ) -> tuple[list[Publication], int]:
-    """One page of the published publications, newest first, and how many match in all."""
-    query = _public(filters)
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    page = query.order_by(Publication.published_at.desc(), Publication.id.desc())
-    rows = await session.execute(page.limit(limit).offset(offset))
-    return list(rows.scalars()), int(total)
+    """One page of the published publications, newest first, and how many match in all
+    (counted by a window over the same query: one round trip)."""
+    query = (
+        _public(filters)
+        .add_columns(func.count().over().label("total"))
+        .options(defer(Publication.search_text))
+        .order_by(Publication.published_at.desc(), Publication.id.desc())
+    )
+    rows = (await session.execute(query.limit(limit).offset(offset))).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    if offset == 0:
+        return [], 0
+    # Past the last page: the total still says how many pages there are.
+    total = await session.execute(select(func.count()).select_from(_public(filters).subquery()))
+    return [], int(total.scalar_one())
 
 
 async def public_labels(session: AsyncSession) -> tuple[list[str], list[str]]:
     """The themes and the areas that published publications name (the filters' choices)."""
-    themes: list[str] = []
-    areas: list[str] = []
-    for column, into in ((Publication.theme, themes), (Publication.area, areas)):
-        rows = await session.execute(
-            select(column).where(Publication.status == PUBLISHED, column != "").distinct()
-        )
-        into.extend(sorted(rows.scalars()))
-    return themes, areas
+    rows = await session.execute(
+        select(Publication.theme, Publication.area)
+        .where(Publication.status == PUBLISHED)
+        .distinct()
+    )
+    pairs = rows.all()
+    return sorted({t for t, _ in pairs if t}), sorted({a for _, a in pairs if a})
 
 
 def add_authors(

@@ -205,6 +205,8 @@ async def test_filters_and_search_see_published_text_only(api: Api, database: Da
     assert await shown("?q=wachtwoordloos") == set()
     assert await shown("?q=%25") == set()
     assert await shown("?page=abc") == {one, two}
+    past = (await api.get(None, "/openbaar?page=99")).text
+    assert "2 publicaties" in past and "Er zijn (nog) geen publicaties" in past
 
 
 async def test_robots_setting_and_stylesheet_under_the_csp(db_url: str) -> None:
