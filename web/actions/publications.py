@@ -9,6 +9,7 @@ pages read the database on every request, revalidated by ETag).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from persistence import moderation as audit
 from persistence import publications as repo
 from persistence.db import Database
 from persistence.models import (
+    Message,
     Publication,
     PublicationAuthor,
     PublicationQuote,
@@ -77,36 +79,57 @@ async def create_lesson(
         if missing := [i for i in ids if i not in found]:
             raise NotFound(f"no visible message {missing[0]} in room {room.slug}")
         messages = [found[i] for i in ids]
-        publication = Publication(
-            kind=Kind.LESSON,
-            status=Status.PENDING,
-            title=lesson.title,
-            body=lesson.body,
-            context=lesson.context,
-            worked=lesson.worked,
-            did_not_work=lesson.did_not_work,
-            area=lesson.area,
-            theme=lesson.theme,
-            layers=rules.layers_key(lesson.layers),
-            search_text=rules.search_text(lesson, (m.body for m in messages)),
-            room_id=room.id,
-            created_by_id=actor.user_id,
-        )
-        session.add(publication)
-        await session.flush()
+        publication = _draft(lesson, Kind.LESSON, actor, room.id, [m.body for m in messages])
         authors = list(dict.fromkeys(m.author_id for m in messages))
-        repo.add_authors(session, publication.id, authors)
-        repo.add_quotes(session, publication.id, messages)
-        await audit.record(
-            session,
-            acting.source,
-            "publication_create",
-            room=room.slug,
-            target=_target(publication.id),
-            details={"kind": Kind.LESSON, "message_ids": list(ids), "authors": authors},
-        )
-        await session.flush()
-        return await view_of(session, publication)
+        details = {"kind": Kind.LESSON, "message_ids": list(ids), "authors": authors}
+        return await _offer(session, acting, publication, authors, room.slug, details, messages)
+
+
+def _draft(
+    lesson: Lesson, kind: Kind, actor: Actor, room_id: int | None, quoted: list[str]
+) -> Publication:
+    """A pending publication of the lesson (or a verslag in a lesson's shape)."""
+    return Publication(
+        kind=kind,
+        status=Status.PENDING,
+        title=lesson.title,
+        body=lesson.body,
+        context=lesson.context,
+        worked=lesson.worked,
+        did_not_work=lesson.did_not_work,
+        area=lesson.area,
+        theme=lesson.theme,
+        layers=rules.layers_key(lesson.layers),
+        search_text=rules.search_text(lesson, quoted),
+        room_id=room_id,
+        created_by_id=actor.user_id,
+    )
+
+
+async def _offer(
+    session: AsyncSession,
+    acting: Acting,
+    publication: Publication,
+    authors: list[int],
+    room: str,
+    details: dict[str, Any],
+    quoted: list[Message] | None = None,
+) -> View:
+    """Store the publication with its listed authors and quotes, and audit it."""
+    session.add(publication)
+    await session.flush()
+    repo.add_authors(session, publication.id, authors)
+    repo.add_quotes(session, publication.id, quoted or [])
+    await audit.record(
+        session,
+        acting.source,
+        "publication_create",
+        room=room,
+        target=_target(publication.id),
+        details=details,
+    )
+    await session.flush()
+    return await view_of(session, publication)
 
 
 async def _listed(session: AsyncSession, publication_id: int) -> Publication:
@@ -172,31 +195,12 @@ async def create_report(db: Database, acting: Acting, meeting: str) -> View:
             raise Conflict(f"the verslag of meeting {meeting!r} is already offered")
         text = rules.plain_text(report.html)
         lesson = Lesson(title=report.title, body=text, theme=theme)
-        publication = Publication(
-            kind=Kind.REPORT,
-            status=Status.PENDING,
-            title=report.title,
-            body=text,
-            html=report.html,
-            theme=theme,
-            search_text=rules.search_text(lesson, ()),
-            room_id=room_id,
-            meeting_id=row.id,
-            created_by_id=actor.user_id,
+        publication = _draft(lesson, Kind.REPORT, actor, room_id, [])
+        publication.html, publication.meeting_id = report.html, row.id
+        details = {"kind": Kind.REPORT, "meeting": row.slug, "revision": report.revision}
+        return await _offer(
+            session, acting, publication, [report.author_user_id], row.slug, details
         )
-        session.add(publication)
-        await session.flush()
-        repo.add_authors(session, publication.id, [report.author_user_id])
-        await audit.record(
-            session,
-            acting.source,
-            "publication_create",
-            room=row.slug,
-            target=_target(publication.id),
-            details={"kind": Kind.REPORT, "meeting": row.slug, "revision": report.revision},
-        )
-        await session.flush()
-        return await view_of(session, publication)
 
 
 async def withdraw(db: Database, acting: Acting, publication_id: int, reason: str = "") -> None:
