@@ -51,14 +51,14 @@ class ListedAuthor(Struct):
     show_name: bool = False
 
 
-class Quote(Struct):
+class QuotedMessage(Struct):
     message_id: int
     author: str
     body: str
     created_at: Moment
 
 
-class MyAnswer(Struct):
+class ConsentAnswer(Struct):
     consent: bool | None
     show_name: bool
 
@@ -78,12 +78,12 @@ class Publication(Struct):
     layers: list[str] = msgspec.field(default_factory=list)
     room: str | None = None
     meeting: str | None = None
-    quotes: list[Quote] = msgspec.field(default_factory=list)
+    quotes: list[QuotedMessage] = msgspec.field(default_factory=list)
     created_at: Moment = ""
     published_at: Moment | None = None
     withdrawn_at: Moment | None = None
     url: str | None = None
-    mine: MyAnswer | None = None
+    mine: ConsentAnswer | None = None
 
 
 PublicationOut = envelope("PublicationOut", publication=Publication)
