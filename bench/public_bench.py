@@ -223,7 +223,8 @@ async def main() -> None:
         write_section(
             f"## Public pages\n\n`bench/public_bench.py` (measured {datetime.now(UTC):%Y-%m-%d},"
             f" {args.publications:,} published publications, {args.rounds} requests of each page"
-            " through the app in-process, no socket, 2 shared cores). Target: p95 under 50 ms."
+            " through the app in-process, no socket, 2 shared cores, load average"
+            f" {os.getloadavg()[0]:.0f} at the end). Target: p95 under 50 ms."
             f"\n\n{out}"
         )
         print(f"written to {PERFORMANCE_MD}", file=sys.stderr)

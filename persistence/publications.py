@@ -141,24 +141,24 @@ def _public(filters: PublicFilters) -> Select[Any]:
 
 
 async def public_page(
-    session: AsyncSession, filters: PublicFilters, *, limit: int, offset: int
+    session: AsyncSession, filters: PublicFilters, *, limit: int, offset: int, count: bool = True
 ) -> tuple[list[Publication], int]:
-    """One page of the published publications, newest first, and how many match in all
-    (counted by a window over the same query: one round trip)."""
-    query = (
-        _public(filters)
-        .add_columns(func.count().over().label("total"))
-        .options(defer(Publication.search_text))
+    """One page of the published publications, newest first, and (with `count`) how many
+    match in all."""
+    # Counted apart: a window count over the page's query would sort every match first,
+    # where the page alone walks the (status, published_at) index and stops at `limit`.
+    query = _public(filters)
+    total = 0
+    if count:
+        found = await session.execute(select(func.count()).select_from(query.subquery()))
+        total = int(found.scalar_one())
+    page = (
+        query.options(defer(Publication.search_text))
         .order_by(Publication.published_at.desc(), Publication.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
-    rows = (await session.execute(query.limit(limit).offset(offset))).all()
-    if rows:
-        return [row[0] for row in rows], int(rows[0][1])
-    if offset == 0:
-        return [], 0
-    # Past the last page: the total still says how many pages there are.
-    total = await session.execute(select(func.count()).select_from(_public(filters).subquery()))
-    return [], int(total.scalar_one())
+    return list((await session.execute(page)).scalars()), total
 
 
 async def public_labels(session: AsyncSession) -> tuple[list[str], list[str]]:

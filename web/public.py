@@ -242,7 +242,7 @@ def routes(assets: Assets) -> list[BaseRoute]:
         settings = services(request).settings
         async with services(request).db.read() as session:
             found, _ = await repo.public_page(
-                session, PublicFilters(), limit=settings.public_feed_size, offset=0
+                session, PublicFilters(), limit=settings.public_feed_size, offset=0, count=False
             )
             authors = await repo.authors_of(session, [p.id for p in found])
         xml = atom_feed(base_url(request, settings), found, authors)
