@@ -51,7 +51,7 @@ def test_share_a_lesson_and_read_it_in_public(
     badge = author.page.locator("#sharing-badge")
     badge.wait_for(state="visible")
     assert badge.inner_text().startswith("1")
-    go_to(author, "Verzoeken om te delen")
+    go_to(author, "Delen")
     card = author.page.locator(".share-card", has_text=title)
     card.wait_for()
     card.get_by_label("Ja, dit mag openbaar").check()
