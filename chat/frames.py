@@ -111,6 +111,11 @@ class MeetingChanged(ByEvent, tag="meeting_changed"):
     """The meeting of this room as it is after an admin's change."""
 
     meeting: dict[str, Any] | UnsetType = UNSET
+class MeetingReportPublished(ByEvent, tag="meeting_report_published"):
+    """A meeting's verslag was published; in the meeting room and its theme's room."""
+
+    meeting: str | UnsetType = UNSET
+    title: str | UnsetType = UNSET
 
 
 DataEvent = (
@@ -124,6 +129,7 @@ DataEvent = (
     | MessageTagged
     | ActionStatusChanged
     | MeetingChanged
+    | MeetingReportPublished
 )
 EventFrame = MessageFrame | MessageEdited | DataEvent
 # the stored data's keys are the frame's fields

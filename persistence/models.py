@@ -448,3 +448,99 @@ class CalendarFeed(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+# Public pages (issue 25): publications, the consent of each listed author, quoted messages.
+
+
+class Publication(Base):
+    """A lesson card or a published verslag offered to the public pages (`/openbaar`).
+
+    Public only while `status` is `published`; `search_text` is the published text alone,
+    lower-cased, so the public search can never find what the page does not show.
+    """
+
+    __tablename__ = "publications"
+    # The public list: published ones, newest first.
+    __table_args__ = (Index("ix_publications_status_published", "status", "published_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    # A verslag's sanitised HTML as it was published (its plain text is `body`).
+    html: Mapped[str] = mapped_column(Text, default="")
+    context: Mapped[str] = mapped_column(Text, default="")
+    worked: Mapped[str] = mapped_column(Text, default="")
+    did_not_work: Mapped[str] = mapped_column(Text, default="")
+    area: Mapped[str] = mapped_column(String(100), default="")
+    theme: Mapped[str] = mapped_column(String(100), default="")
+    # `,gemeente,waterschap,`: one LIKE filters by layer on every database.
+    layers: Mapped[str] = mapped_column(String(100), default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PublicationAuthor(Base):
+    """A listed author and their answer: `consent` None until they answer."""
+
+    __tablename__ = "publication_authors"
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    consent: Mapped[bool | None] = mapped_column(Boolean)
+    show_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PublicationQuote(Base):
+    """A quoted message as it read when the lesson was made: what its author consents to."""
+
+    __tablename__ = "publication_quotes"
+
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# The verslag (issue 23): one report per meeting, and every revision of its text.
+
+
+class MeetingReport(Base):
+    """A meeting's report (verslag): its current text, rendered once on write, and status.
+
+    Not `Report`: that name is the moderators' queue of reported messages.
+    """
+
+    __tablename__ = "meeting_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    body: Mapped[str] = mapped_column(Text, default="")
+    # Rendered and sanitised when written, so reads never run the Markdown renderer.
+    html: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class MeetingReportRevision(Base):
+    """Every text a report has had, numbered 1, 2, … per report."""
+
+    __tablename__ = "meeting_report_revisions"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("meeting_reports.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -80,6 +80,27 @@ def _agenda_markdown(agenda: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def report_draft(agenda: dict[str, Any]) -> str:
+    """A first verslag for the moderator to edit: the meeting, its programme, and what its
+    agenda lists (questions, decisions and action items), as Markdown."""
+    meeting = agenda["meeting"]
+    lines = [f"# Verslag: {md(meeting['title'])}", ""]
+    lines.append(f"_{dutch_date(meeting['date'])}, {md(meeting['place'] or 'plaats volgt')}_")
+    lines += ["", "## Programma", ""]
+    programme = [md(p) for p in (meeting.get("programme") or "").splitlines() if p.strip()]
+    lines += [f"- {p}" for p in programme] or ["_Geen programma._"]
+    lines += ["", "## Wat we bespraken", "", "_Schrijf hier de hoofdlijnen._", ""]
+    for key, heading in (
+        ("decisions", "Besluiten"),
+        ("action_items", "Actiepunten"),
+        ("open_questions", "Open vragen"),
+    ):
+        lines += [f"## {heading}", ""]
+        lines.extend([_item_line(i) for i in agenda[key]] or ["_Geen._"])
+        lines.append("")
+    return clean("\n".join(lines))
+
+
 def _room_counts(room: dict[str, Any]) -> list[str]:
     parts = []
     if room["new_messages"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from web.api import agenda, catchup, marks, overview, preferences
+from web.api import agenda, catchup, marks, overview, preferences, verslag
 
 
 def routes() -> list[BaseRoute]:
@@ -14,4 +14,5 @@ def routes() -> list[BaseRoute]:
         *agenda.routes(),
         *overview.routes(),
         *preferences.routes(),
+        *verslag.routes(),
     ]

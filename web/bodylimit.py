@@ -27,6 +27,9 @@ MIB = 1024 * KIB
 JSON_LIMIT = 64 * KIB
 # A shared file (docs/protocol.md, `POST /api/rooms/{slug}/files`), with room for the form.
 FILE_LIMIT = 25 * MIB + 64 * KIB
+# A meeting's report: 200,000 characters (rooms.verslag), up to 4 bytes each, and JSON.
+REPORT_LIMIT = 1 * MIB
+REPORT_PATH = re.compile(r"/api/meetings/[^/]+/report(/preview)?")
 NO_BODY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FILE_PATH = re.compile(r"/api/rooms/[^/]+/files")
 
@@ -37,6 +40,8 @@ def limit_for(method: str, path: str) -> int:
         return 0
     if method == "POST" and FILE_PATH.fullmatch(path):
         return FILE_LIMIT
+    if method in ("PUT", "POST") and REPORT_PATH.fullmatch(path):
+        return REPORT_LIMIT
     return JSON_LIMIT
 
 

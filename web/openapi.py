@@ -47,6 +47,7 @@ PATH_PARAMS: dict[str, Schema] = {
     "message_id": ID_SCHEMA,
     "report_id": ID_SCHEMA,
     "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
+    "publication_id": ID_SCHEMA,
 }
 
 

@@ -94,6 +94,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # verified (system CAs plus `smtp_ca_file`). 465 is implicit TLS's port (RFC 8314).
     smtp_tls: Literal["starttls", "implicit", "none"] = "starttls"
     smtp_ca_file: str | None = None
+    # Whether search engines may index the public pages (/openbaar): off, they are told not to.
+    public_indexable: bool = False
+    # Publications on one page of /openbaar, and entries in its Atom feed.
+    public_page_size: Annotated[int, msgspec.Meta(ge=5, le=200)] = 20
+    public_feed_size: Annotated[int, msgspec.Meta(ge=5, le=500)] = 50
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):

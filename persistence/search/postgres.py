@@ -33,6 +33,8 @@ CONFIG: ColumnElement[str] = literal_column(f"'{CONFIG_NAME}'::regconfig")
 SIMPLE: ColumnElement[str] = literal_column("'simple'::regconfig")
 VECTOR: ColumnElement[str] = literal_column("messages.search_vector")
 INDEX_NAME = "ix_messages_search_vector"
+# Published meeting reports: the same configuration over the Markdown (migration 0008).
+REPORT_VECTOR: ColumnElement[str] = literal_column("meeting_reports.search_vector")
 
 
 def _clause(c: Clause) -> ColumnElement[str]:
@@ -55,13 +57,13 @@ def tsquery(query: Query) -> ColumnElement[str]:
     return reduce(func.tsquery_and, parts)
 
 
-def match(query: Query) -> ColumnElement[bool]:
-    return VECTOR.op("@@")(tsquery(query))
+def match(query: Query, vector: ColumnElement[str] = VECTOR) -> ColumnElement[bool]:
+    return vector.op("@@")(tsquery(query))
 
 
-def score(query: Query) -> ColumnElement[float]:
+def score(query: Query, vector: ColumnElement[str] = VECTOR) -> ColumnElement[float]:
     """Cover density with length normalisation; higher is better."""
-    return func.ts_rank_cd(VECTOR, tsquery(query), 1).cast(Float)
+    return func.ts_rank_cd(vector, tsquery(query), 1).cast(Float)
 
 
 async def tune(session: AsyncSession) -> None:

@@ -25,6 +25,9 @@ CREATE = (
     "terms, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
 )
 fts = table(TABLE, column("rowid"), column("terms"))
+# Published meeting reports (rowid = meeting_reports.id), the same way (migration 0008).
+REPORT_TABLE = "report_search"
+report_fts = table(REPORT_TABLE, column("rowid"), column("terms"))
 
 
 def _quoted(term: str) -> str:
@@ -49,29 +52,34 @@ def match_expression(query: Query) -> str:
     return f"({positive}) NOT ({' OR '.join(_clause(c) for c in query.exclude)})"
 
 
-def match(query: Query) -> ColumnElement[bool]:
-    return literal_column(TABLE).op("MATCH")(bindparam("fts_query", match_expression(query)))
+def match(query: Query, table_name: str = TABLE) -> ColumnElement[bool]:
+    return literal_column(table_name).op("MATCH")(bindparam("fts_query", match_expression(query)))
 
 
-def score() -> ColumnElement[float]:
+def score(table_name: str = TABLE) -> ColumnElement[float]:
     """bm25: lower is better (it is negative), so relevance sorts ascending."""
-    return func.bm25(literal_column(TABLE))
+    return func.bm25(literal_column(table_name))
 
 
-async def remove(session: AsyncSession, message_ids: Iterable[int]) -> None:
-    """Drop messages from the index (hidden, retracted, purged)."""
-    params = [{"id": i} for i in message_ids]
+async def remove(session: AsyncSession, ids: Iterable[int], table_name: str = TABLE) -> None:
+    """Drop rows from an index (messages hidden, retracted, purged; reports unpublished)."""
+    params = [{"id": i} for i in ids]
     if params:
-        await session.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), params)  # noqa: S608
+        await session.execute(
+            text(f"DELETE FROM {table_name} WHERE rowid = :id"),  # noqa: S608
+            params,
+        )
 
 
-async def put(session: AsyncSession, rows: Sequence[tuple[int, str]]) -> None:
-    """Index (message id, body) pairs, replacing what was indexed for them."""
+async def put(
+    session: AsyncSession, rows: Sequence[tuple[int, str]], table_name: str = TABLE
+) -> None:
+    """Index (id, text) pairs, replacing what was indexed for them."""
     if not rows:
         return
-    await remove(session, (mid for mid, _ in rows))
+    await remove(session, (mid for mid, _ in rows), table_name)
     await session.execute(
-        text(f"INSERT INTO {TABLE} (rowid, terms) VALUES (:id, :terms)"),  # noqa: S608
+        text(f"INSERT INTO {table_name} (rowid, terms) VALUES (:id, :terms)"),  # noqa: S608
         [{"id": mid, "terms": index_text(body)} for mid, body in rows],
     )
 

@@ -25,6 +25,10 @@ UNDOCUMENTED = {
     ("/openapi.json", "get"),
     ("/ws-schema.json", "get"),
     ("/metrics", "get"),
+    # The public pages are HTML for outsiders, not the JSON API (docs/public-pages.md).
+    ("/openbaar", "get"),
+    ("/openbaar/{publication_id}", "get"),
+    ("/openbaar/feed.xml", "get"),
 }
 DOCUMENTED = documented(routes())
 

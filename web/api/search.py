@@ -20,8 +20,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from persistence import search
+from persistence.events import iso
 from persistence.models import utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
+from persistence.search import reports
 from rooms.access import check_read
 from rooms.dutchtime import parse_dutch
 from rooms.errors import BadRequest, NotFound
@@ -86,7 +88,24 @@ async def search_messages(request: Request) -> Response:
             page = await search.search(session, who.user.id, request_, now)
         except search.CursorError as exc:
             raise BadRequest(f"cursor: {exc}") from None
-    return JSON({"hits": [h.wire() for h in page.hits], "next_cursor": page.next_cursor, **body})
+        hits = [h.wire() for h in page.hits]
+        # A report has no author, layer, mark or theme tag: those filters leave it out.
+        if asked.cursor is None and not (author or layer or mark or theme):
+            scope = reports.ReportFilters(room_id, after, before, asked.sort == "recent")
+            found = await reports.search_reports(session, terms, scope)
+            hits[:0] = [report_hit(h) for h in found]
+    return JSON({"hits": hits, "next_cursor": page.next_cursor, **body})
+
+
+def report_hit(hit: reports.ReportHit) -> dict[str, Any]:
+    """A published report found: on the first page only, before the messages."""
+    return {
+        "kind": "report",
+        "meeting": hit.meeting,
+        "title": hit.title,
+        "published_at": iso(hit.published_at),
+        "snippet": hit.snippet,
+    }
 
 
 def routes() -> list[BaseRoute]:

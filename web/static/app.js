@@ -19,6 +19,7 @@ import { renderOverview } from './js/views/overview.js';
 import { RoomView } from './js/views/room.js';
 import { renderRoomList } from './js/views/rooms.js';
 import { renderSearch } from './js/views/search.js';
+import { refreshSharingBadge, renderShareNew, renderSharing } from './js/sharing.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const main = $('main');
@@ -119,8 +120,9 @@ function route(r) {
     roomView = null;
   }
   document.body.dataset.view = r.name;
+  refreshSharingBadge();
   for (const a of topnav.querySelectorAll('a[data-nav]')) {
-    const active = /** @type {HTMLElement} */ (a).dataset.nav === r.name || (r.name === 'room' && /** @type {HTMLElement} */ (a).dataset.nav === 'home');
+    const active = /** @type {HTMLElement} */ (a).dataset.nav === r.name || (r.name === 'share-new' && /** @type {HTMLElement} */ (a).dataset.nav === 'sharing') || (r.name === 'room' && /** @type {HTMLElement} */ (a).dataset.nav === 'home');
     if (active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
   renderSidebar();
@@ -140,6 +142,11 @@ function route(r) {
     renderCatchup(main, { announcer, refreshRooms: () => sync.refreshRooms(), since: r.params.get('sinds') ?? undefined });
   } else if (r.name === 'overview') renderOverview(main);
   else if (r.name === 'meeting' && r.slug) renderMeeting(main, { slug: r.slug, store, announcer });
+  else if (r.name === 'sharing') renderSharing(main, { staff: store.isStaff(), announce: (text) => announcer.say(text) });
+  else if (r.name === 'share-new') {
+    const rooms = [...store.rooms.values()].filter((room) => store.mayModerate(room.slug));
+    renderShareNew(main, { rooms, room: r.params.get('kamer'), events: (slug) => api.events(slug, { before: Number.MAX_SAFE_INTEGER, limit: 100 }), announce: (text) => announcer.say(text) });
+  }
   else if (r.name === 'moderation') {
     if (store.isStaff()) renderModeration(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);

@@ -65,7 +65,11 @@ class SearchQuery(Query):
     cursor: str | None = None
 
 
-class SearchHit(Struct):
+class Hit(Struct, tag_field="kind"):
+    """A search hit; `kind` says which: a message or a published meeting report."""
+
+
+class SearchHit(Hit, tag="message"):
     room: str
     seq: int
     message_id: int
@@ -74,8 +78,15 @@ class SearchHit(Struct):
     snippet: str
 
 
+class ReportHit(Hit, tag="report"):
+    meeting: str
+    snippet: str
+    title: str
+    published_at: str | None
+
+
 class SearchPage(Struct):
-    hits: list[SearchHit]
+    hits: list[SearchHit | ReportHit]
     next_cursor: str | None
 
 

@@ -6,7 +6,7 @@
  * @module router
  */
 
-/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'meeting'|'notfound', slug?: string, params: URLSearchParams}} Route */
+/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'meeting'|'sharing'|'share-new'|'notfound', slug?: string, params: URLSearchParams}} Route */
 
 /**
  * @param {string} hash
@@ -26,6 +26,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'bijpraten') return { name: 'catchup', params };
   if (parts[0] === 'overzicht') return { name: 'overview', params };
   if (parts[0] === 'bijeenkomst' && parts[1]) return { name: 'meeting', slug: parts[1], params };
+  if (parts[0] === 'delen') return { name: parts[1] === 'nieuw' ? 'share-new' : 'sharing', params };
   return { name: 'notfound', params };
 }
 

@@ -1,0 +1,70 @@
+"""Markdown to safe HTML, for text that members write and others read (the verslag).
+
+Two layers, so that a flaw in one is caught by the other: markdown-it-py renders
+CommonMark plus tables and strikethrough with raw HTML off (a `<script>` in the text
+comes out as the escaped text `&lt;script&gt;`) and with links only to `http`, `https`
+and `mailto` addresses; nh3 (ammonia) then keeps only the tags and attributes listed
+below, again only those URL schemes, and no relative address. Images are not rendered:
+a picture from elsewhere would tell its host who reads the verslag and when.
+Pure and synchronous; reuse it for any Markdown a member writes.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import nh3
+from markdown_it import MarkdownIt
+
+from rooms.text import clean
+
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+TAGS = frozenset(
+    {
+        "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s",
+        "code", "pre", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody",
+        "tr", "th", "td",
+    }
+)  # fmt: skip
+ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+# Links open as links always do; `nofollow ugc` because members, not the site, chose them.
+LINK_REL = "noopener noreferrer nofollow ugc"
+
+
+def _valid_link(url: str) -> bool:
+    """An absolute http, https or mailto address; anything else stays text."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in LINK_SCHEMES and bool(parts.netloc or parts.scheme == "mailto")
+
+
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.disable(["image"])
+    md.validateLink = _valid_link  # type: ignore[method-assign]
+    return md
+
+
+_MD = _parser()
+_CLEANER = nh3.Cleaner(
+    tags=set(TAGS),
+    clean_content_tags={"script", "style"},
+    attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
+    link_rel=LINK_REL,
+    url_schemes=set(LINK_SCHEMES),
+    url_relative="deny",
+    strip_comments=True,
+)
+
+
+def sanitise(html: str) -> str:
+    """HTML reduced to the allowed tags, attributes and link schemes."""
+    return _CLEANER.clean(html)
+
+
+def render(markdown: str) -> str:
+    """The Markdown as HTML that is safe to insert into a page as it is."""
+    return sanitise(_MD.render(clean(markdown)))

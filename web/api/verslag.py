@@ -1,0 +1,100 @@
+"""The verslag endpoints: thin handlers over web.actions.verslag (docs/verslag.md)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from persistence.events import iso
+from web.actions import verslag as acts
+from web.actions.common import Acting
+from web.actions.publish import publish
+from web.bodylimit import REPORT_LIMIT
+from web.deps import caller, client_address, services
+from web.openapi import api
+from web.responses import JSON, body_as
+from web.wire import verslag as wire
+
+
+async def _acting(request: Request) -> Acting:
+    who = await caller(request)
+    return Acting.member(who.actor, client_address(request))
+
+
+async def put_report(request: Request) -> Response:
+    svc = services(request)
+    acting = await _acting(request)
+    given = await body_as(request, wire.ReportIn, max_bytes=REPORT_LIMIT)
+    report = await acts.write(svc.db, acting, request.path_params["slug"], given.body)
+    return JSON({"report": wire.report_wire(report)})
+
+
+async def publish_report(request: Request) -> Response:
+    svc = services(request)
+    acting = await _acting(request)
+    report, done = await acts.publish(svc.db, acting, request.path_params["slug"])
+    await publish(svc.realtime, done)
+    return JSON({"report": wire.report_wire(report)})
+
+
+async def get_report(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    report = await acts.read(svc.db, who.actor, request.path_params["slug"])
+    return JSON({"report": wire.report_wire(report)})
+
+
+async def get_revisions(request: Request) -> Response:
+    svc = services(request)
+    acting = await _acting(request)
+    found = await acts.revisions(svc.db, acting, request.path_params["slug"])
+    return JSON(
+        {
+            "revisions": [
+                {
+                    "revision": r.revision,
+                    "updated_at": iso(r.updated_at),
+                    "updated_by": r.updated_by,
+                }
+                for r in found
+            ]
+        }
+    )
+
+
+async def preview_report(request: Request) -> Response:
+    """The HTML of a text not stored: the editor's preview, rendered as the report will be."""
+    svc = services(request)
+    acting = await _acting(request)
+    given = await body_as(request, wire.ReportIn, max_bytes=REPORT_LIMIT)
+    await acts.check_may_write(svc.db, acting, request.path_params["slug"])
+    return JSON({"html": acts.preview(given.body)})
+
+
+async def draft_report(request: Request) -> Response:
+    svc = services(request)
+    acting = await _acting(request)
+    return JSON({"body": await acts.draft(svc.db, acting, request.path_params["slug"])})
+
+
+def routes() -> list[BaseRoute]:
+    base = "/api/meetings/{slug}/report"
+    # fmt: off
+    return [
+        api(base, "PUT", put_report, "store a new revision of the meeting's report",
+            "verslag", out=wire.ReportOut, body=wire.ReportIn, errors=(403, 404, 413)),
+        api(base, "GET", get_report, "the meeting's report (a draft only for moderators)",
+            "verslag", out=wire.ReportOut, errors=(404,)),
+        api(f"{base}/publish", "POST", publish_report, "publish the meeting's report",
+            "verslag", out=wire.ReportOut, errors=(403, 404)),
+        api(f"{base}/revisions", "GET", get_revisions, "the report's revisions (moderators)",
+            "verslag", out=wire.Revisions, errors=(403, 404)),
+        api(f"{base}/preview", "POST", preview_report,
+            "render a text as the report would be, without storing it (moderators)",
+            "verslag", out=wire.Preview, body=wire.ReportIn, errors=(403, 404, 413)),
+        api(f"{base}/draft", "GET", draft_report,
+            "a first text from the meeting's agenda, decisions and action items (moderators)",
+            "verslag", out=wire.Draft, errors=(403, 404)),
+    ]
+    # fmt: on

@@ -1,0 +1,55 @@
+"""The verslag: a meeting's report, its revisions, a preview and a first draft."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from persistence.events import iso
+from rooms.verslag import Report
+from web.wire import Body, Struct, envelope
+
+
+class ReportIn(Body):
+    # No length in the type: over rooms.verslag.MAX_BODY_CHARS is 413 `too_large`, not 400.
+    body: str
+
+
+class ReportWire(Struct):
+    status: Literal["draft", "published"]
+    body: str
+    html: str
+    revision: int
+    updated_at: str
+    updated_by: str | None
+    published_at: str | None
+    meeting: str
+    title: str
+
+
+ReportOut = envelope("ReportOut", report=ReportWire)
+
+
+class RevisionWire(Struct):
+    revision: int
+    updated_at: str
+    updated_by: str | None
+
+
+Revisions = envelope("Revisions", revisions=list[RevisionWire])
+Preview = envelope("Preview", html=str)
+Draft = envelope("Draft", body=str)
+
+
+def report_wire(report: Report) -> dict[str, Any]:
+    """A report as the API answers it."""
+    return {
+        "status": report.status.value,
+        "body": report.body,
+        "html": report.html,
+        "revision": report.revision,
+        "updated_at": iso(report.updated_at),
+        "updated_by": report.updated_by,
+        "published_at": iso(report.published_at),
+        "meeting": report.meeting_slug,
+        "title": report.title,
+    }
