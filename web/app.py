@@ -22,8 +22,10 @@ from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
-from web.api import meetings, moderation, rooms, search, session
+from web.api import files, meetings, moderation, rooms, search, session
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
+from web.attachments import KEY as ATTACHMENTS
+from web.attachments import Attachments
 from web.bodylimit import BodyLimit
 from web.deps import Services
 from web.headers import SecurityHeaders
@@ -82,6 +84,7 @@ def routes() -> list[BaseRoute]:
         *search.routes(),
         *moderation.routes(),
         *meetings.routes(),
+        *files.routes(),
         *between.routes(),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
@@ -134,7 +137,9 @@ def create_app(
         )
         throttle = login_throttle(settings, redis)
         realtime = Realtime(chat_config(settings), db, clock=clock)
-        app.state.services = Services(settings, db, throttle, realtime, {})
+        attachments = Attachments.from_settings(settings)
+        app.state.services = Services(settings, db, throttle, realtime, {ATTACHMENTS: attachments})
+        await attachments.start()
         await realtime.start()
         if freeze_gc:
             # What start-up made lives as long as the process: full collections skip it.
@@ -144,6 +149,7 @@ def create_app(
             yield
         finally:
             await realtime.stop()
+            await attachments.close()
             if redis is not None:
                 await redis.aclose()
             await db.dispose()
@@ -158,7 +164,7 @@ def create_app(
             500: server_error,
         },
     )
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, file_limit=settings.files_max_bytes)
     app.add_middleware(SecurityHeaders, settings=settings)
     # Added last, so outermost: the request id is set before anything else logs.
     app.add_middleware(RequestLogMiddleware, trust_incoming_id=bool(settings.trusted_proxies))

@@ -1,0 +1,68 @@
+"""Attachments: a server whose files go to this test's folder and are scanned by clamd.
+
+clamd and the S3 server are started by their `.ci/services.d` scripts when they are not
+answering; where that fails, the test fails in CI and is skipped elsewhere (`require`).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, make_settings, require
+from web.settings import Settings
+
+CLAMD_PORT = 3310
+S3_PORT = 8333
+S3_ENDPOINT = f"http://127.0.0.1:{S3_PORT}"
+# The EICAR test file (https://www.eicar.org): every scanner reports it; harmless.
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _started(name: str, port: int) -> bool:
+    if _answers(port):
+        return True
+    script = ROOT / ".ci" / "services.d" / f"{name}.sh"
+    subprocess.run(["bash", str(script)], check=False, timeout=60, capture_output=True)
+    return _answers(port)
+
+
+@pytest.fixture(scope="session")
+def clamd_port() -> int:
+    require("clamd", _started("clamd", CLAMD_PORT), f"127.0.0.1:{CLAMD_PORT}")
+    return CLAMD_PORT
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    require("S3 server", _started("s3", S3_PORT), S3_ENDPOINT)
+    return S3_ENDPOINT
+
+
+@pytest.fixture
+def files_dir(tmp_path: Path) -> Path:
+    return tmp_path / "files"
+
+
+@pytest.fixture
+def settings(db_url: str, files_dir: Path, clamd_port: int) -> Settings:
+    return make_settings(db_url, files_dir=str(files_dir), clamd_port=clamd_port)
+
+
+def blobs_in(folder: Path) -> list[Path]:
+    """The blobs stored under a local store's folder (not its spool of half-written ones)."""
+    if not folder.exists():
+        return []
+    return [p for p in folder.rglob("*") if p.is_file() and "tmp" not in p.parts]
