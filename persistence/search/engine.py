@@ -77,6 +77,7 @@ class Hit:
 
     def wire(self) -> dict[str, Any]:
         return {
+            "kind": "message",
             "room": self.room,
             "seq": self.seq,
             "message_id": self.message_id,

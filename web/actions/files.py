@@ -17,13 +17,14 @@ from persistence.db import Database
 from persistence.meetings import meeting_by_slug
 from persistence.models import Room, StoredFile, utcnow
 from persistence.rooms import ban_of, mute_of, room_ref
+from persistence.search.dutch import index_text
 from rooms.access import check_moderate, check_post, check_read
 from rooms.errors import NotFound, TooLarge, UnsupportedType
 from rooms.files import KINDS, clean_name
 from rooms.model import SLUG_RE, Actor
 from web.actions.common import find_room
 from web.attachments import Attachments
-from web.filetypes import judge
+from web.filetypes import judge, searchable_text
 from web.uploads import Spooled
 
 # An upload that no send took within this long is removed (`remove_orphans`).
@@ -82,17 +83,20 @@ async def accept(
     if target.room_used + upload.size > att.quota_bytes:
         raise TooLarge(f"this file would take you over your quota of {att.quota_bytes} bytes")
     await att.scanner.scan(upload.path)
+    content = await asyncio.to_thread(searchable_text, upload.path, kind)
+    name = clean_name(upload.name, kind)
+    words = await asyncio.to_thread(index_text, f"{name} {content}")
     await att.store.put(upload.sha256, upload.path)
     row = StoredFile(
         room_id=target.room_id,
         uploader_id=actor.user_id,
         meeting_id=target.meeting_id,
-        name=clean_name(upload.name, kind),
+        name=name,
         kind=kind,
         media_type=KINDS[kind].media_type,
         size=upload.size,
         sha256=upload.sha256,
-        text="",
+        text=words,
         created_at=utcnow(),
     )
     async with db.write() as session:

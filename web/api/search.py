@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute
 from persistence import search
 from persistence.models import utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
+from persistence.search.files import search_files
 from rooms.access import check_read
 from rooms.dutchtime import parse_dutch
 from rooms.errors import BadRequest, NotFound
@@ -86,7 +87,12 @@ async def search_messages(request: Request) -> Response:
             page = await search.search(session, who.user.id, request_, now)
         except search.CursorError as exc:
             raise BadRequest(f"cursor: {exc}") from None
-    return JSON({"hits": [h.wire() for h in page.hits], "next_cursor": page.next_cursor, **body})
+        hits = [h.wire() for h in page.hits]
+        if asked.cursor is None:
+            # Files are listed once, on the first page, after its messages (docs/files.md).
+            found = await search_files(session, who.user.id, terms, filters, now, asked.limit)
+            hits += [f.wire() for f in found]
+    return JSON({"hits": hits, "next_cursor": page.next_cursor, **body})
 
 
 def routes() -> list[BaseRoute]:

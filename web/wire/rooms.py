@@ -65,13 +65,22 @@ class SearchQuery(Query):
     cursor: str | None = None
 
 
+class FileRef(Struct):
+    id: int
+    name: str
+
+
 class SearchHit(Struct):
+    """A message (`seq`, `author`, `created_at`) or a file of one (`file`)."""
+
+    kind: Literal["message", "file"]
     room: str
-    seq: int
     message_id: int
-    author: Author
-    created_at: str
     snippet: str
+    seq: int | None = None
+    author: Author | None = None
+    created_at: str | None = None
+    file: FileRef | None = None
 
 
 class SearchPage(Struct):
