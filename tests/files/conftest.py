@@ -31,7 +31,7 @@ def _answers(port: int) -> bool:
         return False
 
 
-def _started(name: str, port: int) -> bool:
+def started(name: str, port: int) -> bool:
     if _answers(port):
         return True
     script = ROOT / ".ci" / "services.d" / f"{name}.sh"
@@ -41,13 +41,13 @@ def _started(name: str, port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def clamd_port() -> int:
-    require("clamd", _started("clamd", CLAMD_PORT), f"127.0.0.1:{CLAMD_PORT}")
+    require("clamd", started("clamd", CLAMD_PORT), f"127.0.0.1:{CLAMD_PORT}")
     return CLAMD_PORT
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> str:
-    require("S3 server", _started("s3", S3_PORT), S3_ENDPOINT)
+    require("S3 server", started("s3", S3_PORT), S3_ENDPOINT)
     return S3_ENDPOINT
 
 
