@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
+from web.actions.files import sweep_orphans
 from web.api import files, meetings, moderation, rooms, search, session
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.attachments import KEY as ATTACHMENTS
@@ -140,6 +142,7 @@ def create_app(
         attachments = Attachments.from_settings(settings)
         app.state.services = Services(settings, db, throttle, realtime, {ATTACHMENTS: attachments})
         await attachments.start()
+        sweeper = asyncio.create_task(sweep_orphans(attachments, db))
         await realtime.start()
         if freeze_gc:
             # What start-up made lives as long as the process: full collections skip it.
@@ -149,6 +152,8 @@ def create_app(
             yield
         finally:
             await realtime.stop()
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
             await attachments.close()
             if redis is not None:
                 await redis.aclose()

@@ -65,4 +65,6 @@ def blobs_in(folder: Path) -> list[Path]:
     """The blobs stored under a local store's folder (not its spool of half-written ones)."""
     if not folder.exists():
         return []
-    return [p for p in folder.rglob("*") if p.is_file() and "tmp" not in p.parts]
+    return [
+        p for p in folder.rglob("*") if p.is_file() and "tmp" not in p.relative_to(folder).parts
+    ]

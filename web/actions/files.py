@@ -9,6 +9,7 @@ blob is written only after the checks, and the row in the transaction after that
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,8 +28,12 @@ from web.attachments import Attachments
 from web.filetypes import judge, searchable_text
 from web.uploads import Spooled
 
-# An upload that no send took within this long is removed (`remove_orphans`).
+# An upload that no send took within this long is removed (`remove_orphans`), looked for
+# this often by every serving process (the work is idempotent; a second finds nothing).
 ORPHAN_AFTER = timedelta(days=1)
+SWEEP_EVERY = 3600.0
+
+log = logging.getLogger("werkplaats.files")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +130,15 @@ async def remove_orphans(att: Attachments, db: Database, now: datetime | None = 
     for key in keys:
         await att.store.delete(key)
     return len(keys)
+
+
+async def sweep_orphans(att: Attachments, db: Database, every: float = SWEEP_EVERY) -> None:
+    """`remove_orphans` now and then, for as long as the process serves."""
+    while True:
+        try:
+            removed = await remove_orphans(att, db)
+            if removed:
+                log.info("files: removed %d unused blobs of orphaned uploads", removed)
+        except Exception:
+            log.exception("files: removing orphaned uploads failed; trying again later")
+        await asyncio.sleep(every)
