@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -11,8 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
+from persistence.db import Database
 from persistence.models import StoredFile
 from rooms.errors import DomainError, NotFound, Unavailable
+from rooms.model import Actor
 from web.actions import files as acts
 from web.attachments import KEY, Attachments
 from web.auth import Caller
@@ -60,26 +62,27 @@ async def _refused(request: Request, exc: DomainError) -> DomainError:
     return exc
 
 
-async def upload_to_room(request: Request) -> Response:
+Decide = Callable[[Database, Actor, str, int], Awaitable[acts.Target]]
+
+
+async def _decided_upload(request: Request, decide: Decide) -> Response:
+    """Decide who may upload where before reading the body, then take the upload."""
     svc = services(request)
     quota = attachments(svc).quota_bytes
     try:
         who = await caller(request)
-        target = await acts.room_target(svc.db, who.actor, request.path_params["slug"], quota)
+        target = await decide(svc.db, who.actor, request.path_params["slug"], quota)
     except DomainError as exc:
         raise await _refused(request, exc) from None
     return await _upload(request, who, target)
+
+
+async def upload_to_room(request: Request) -> Response:
+    return await _decided_upload(request, acts.room_target)
 
 
 async def upload_to_meeting(request: Request) -> Response:
-    svc = services(request)
-    quota = attachments(svc).quota_bytes
-    try:
-        who = await caller(request)
-        target = await acts.meeting_target(svc.db, who.actor, request.path_params["slug"], quota)
-    except DomainError as exc:
-        raise await _refused(request, exc) from None
-    return await _upload(request, who, target)
+    return await _decided_upload(request, acts.meeting_target)
 
 
 def disposition(name: str) -> str:
