@@ -48,19 +48,6 @@ def judge(path: Path) -> str | None:
     return "text" if _is_text(path) else None
 
 
-# Of a text file, this much of the start is indexed for search (cheap: no parsing at all).
-TEXT_INDEXED = 256 * 1024
-
-
-def searchable_text(path: Path, kind: str) -> str:
-    """The words of the content that search should find: the start of a plain-text file;
-    nothing for other kinds (their text is not extracted: docs/files.md)."""
-    if kind != "text":
-        return ""
-    with path.open("rb") as handle:
-        return handle.read(TEXT_INDEXED).decode("utf-8", "ignore")
-
-
 def _zip_kind(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as z:

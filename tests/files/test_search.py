@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any
 
 from tests.clients import Api, OpenClient
-from tests.files.conftest import PDF
+from tests.files.conftest import PDF, text_pdf
 
 
 async def attach(
@@ -67,3 +69,30 @@ async def test_unsent_files_are_not_found(api: Api) -> None:
     )
     assert r.status_code == 201
     assert file_hits(await api.get("ann", "/api/search?q=zonneweide")) == []
+
+
+async def test_found_by_pdf_and_docx_text(api: Api, server: str, open_client: OpenClient) -> None:
+    """The text inside a PDF and a Word document is found (extracted in a worker)."""
+    pdf, _ = await attach(
+        api, server, open_client, "ann", "area-a", "bijlage.pdf", text_pdf("Waterpeil Terherne")
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr(
+            "word/document.xml", "<w:document><w:t>Kavelruil &amp; Oldeboorn</w:t></w:document>"
+        )
+    docx, _ = await attach(
+        api, server, open_client, "ann", "area-a", "notitie.docx", buf.getvalue()
+    )
+    found = file_hits(await api.get("amy", "/api/search?q=terherne"))
+    assert [h["file"]["id"] for h in found] == [pdf]
+    found = file_hits(await api.get("amy", "/api/search?q=oldeboorn"))
+    assert [h["file"]["id"] for h in found] == [docx]
+
+
+async def test_hostile_pdf_is_stored_unindexed(api: Api) -> None:
+    """A PDF its parser chokes on is still accepted; only its name is searchable."""
+    broken = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\n" + bytes(5000)
+    r = await api.call("ann", "POST", "/api/rooms/area-a/files", files={"file": ("x.pdf", broken)})
+    assert r.status_code == 201, r.text

@@ -25,7 +25,8 @@ from rooms.files import KINDS, clean_name
 from rooms.model import SLUG_RE, Actor
 from web.actions.common import find_room
 from web.attachments import Attachments
-from web.filetypes import judge, searchable_text
+from web.extract import searchable_text
+from web.filetypes import judge
 from web.uploads import Spooled
 
 # An upload that no send took within this long is removed (`remove_orphans`), looked for
@@ -88,7 +89,7 @@ async def accept(
     if target.room_used + upload.size > att.quota_bytes:
         raise TooLarge(f"this file would take you over your quota of {att.quota_bytes} bytes")
     await att.scanner.scan(upload.path)
-    content = await asyncio.to_thread(searchable_text, upload.path, kind)
+    content = await searchable_text(upload.path, kind)
     name = clean_name(upload.name, kind)
     words = await asyncio.to_thread(index_text, f"{name} {content}")
     await att.store.put(upload.sha256, upload.path)
