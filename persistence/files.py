@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import Message, Room, StoredFile
+from persistence.models import Event, Message, Room, StoredFile
 
 
 async def used_bytes(session: AsyncSession, user_id: int) -> int:
@@ -77,12 +77,29 @@ async def files_of_messages(
 async def remove_orphans(session: AsyncSession, before: datetime) -> list[str]:
     """Delete the files uploaded before `before` and never sent (nor kept for a report);
     the blob keys that no file refers to any more, for the caller to remove after commit."""
-    orphans = select(StoredFile.id, StoredFile.sha256).where(
+    return await _remove(
+        session,
         StoredFile.message_id.is_(None),
         StoredFile.meeting_id.is_(None),
         StoredFile.created_at < before,
     )
-    rows = (await session.execute(orphans)).all()
+
+
+async def remove_files_of(session: AsyncSession, message_ids: Sequence[int]) -> list[str]:
+    """Delete the files of these messages (retention purge) and clear the list of files
+    their `message` events carry; the blob keys no file refers to any more."""
+    if not message_ids:
+        return []
+    await session.execute(
+        update(Event)
+        .where(Event.type == "message", Event.message_id.in_(message_ids))
+        .values(data={})
+    )
+    return await _remove(session, StoredFile.message_id.in_(message_ids))
+
+
+async def _remove(session: AsyncSession, *where: ColumnElement[bool]) -> list[str]:
+    rows = (await session.execute(select(StoredFile.id, StoredFile.sha256).where(*where))).all()
     if not rows:
         return []
     ids = [r.id for r in rows]

@@ -49,3 +49,8 @@ class Attachments:
 
     async def close(self) -> None:
         await self.store.close()
+
+    async def remove_blobs(self, keys: list[str]) -> None:
+        """Delete these blobs (no file refers to them any more)."""
+        for key in keys:
+            await self.store.delete(key)

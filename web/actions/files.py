@@ -128,8 +128,7 @@ async def remove_orphans(att: Attachments, db: Database, now: datetime | None = 
     """Remove the uploads no send took within `ORPHAN_AFTER`, and blobs left unused."""
     async with db.write() as session:
         keys = await repo.remove_orphans(session, (now or utcnow()) - ORPHAN_AFTER)
-    for key in keys:
-        await att.store.delete(key)
+    await att.remove_blobs(keys)
     return len(keys)
 
 
