@@ -27,8 +27,8 @@ run: install
 	@if [ -z "$$WERKPLAATS_DATABASE_URL" ] && [ ! -f werkplaats.db ]; then $(BIN)/werkplaats demo; fi
 	$(BIN)/werkplaats serve --demo --host $(HOST) --port $(PORT)
 
-# Debian's chromium and nginx for the tests, and axe-core from tests/browser/package-lock.json.
-SYSTEM_PACKAGES = chromium nginx-light
+# Debian's chromium, nginx and clamd (clamav-daemon) for the tests, and axe-core from tests/browser/package-lock.json.
+SYSTEM_PACKAGES = chromium nginx-light clamav-daemon
 browser-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian's$$missing for the tests"; \

@@ -364,6 +364,7 @@ class Client:
         client_id: str | None = None,
         reply_to: int | None = None,
         timeout: float = 30,
+        files: list[int] | None = None,
     ) -> Frame:
         """Post a message; returns its `ack`, resending with the same client_id after reconnects."""
         client_id = client_id or uuid.uuid4().hex
@@ -376,6 +377,8 @@ class Client:
         }
         if reply_to is not None:
             frame["reply_to"] = reply_to
+        if files:
+            frame["files"] = files
         fut: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._unacked[client_id] = (frame, fut)
         if self._connected.is_set():

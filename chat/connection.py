@@ -304,7 +304,15 @@ class ClientConnection:
             else None
         )
         acked = await self.rt.sends.post(
-            store.SendRequest(self.actor, self.author, frame.room, body, frame.client_id, reply_to)
+            store.SendRequest(
+                self.actor,
+                self.author,
+                frame.room,
+                body,
+                frame.client_id,
+                reply_to,
+                tuple(frame.files),
+            )
         )
         if acked.event is not None:
             await self.rt.publish_event(frame.room, acked.event)

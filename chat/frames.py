@@ -40,6 +40,15 @@ class RoomEvent(ServerFrame):
     seq: int
 
 
+class FileInfo(msgspec.Struct):
+    """An attachment as a `message` frame shows it (download: GET /api/files/{id})."""
+
+    id: int
+    name: str
+    size: int
+    type: str
+
+
 class MessageFrame(RoomEvent, tag="message"):
     message_id: int
     author: Author | None
@@ -49,6 +58,8 @@ class MessageFrame(RoomEvent, tag="message"):
     reply_to: int | None
     edited_at: str | None = None
     hidden: bool = False
+    # Only on a message that has files (and is not hidden).
+    files: list[FileInfo] = msgspec.field(default_factory=list)
 
 
 class MessageEdited(RoomEvent, tag="message_edited"):
@@ -111,6 +122,8 @@ class MeetingChanged(ByEvent, tag="meeting_changed"):
     """The meeting of this room as it is after an admin's change."""
 
     meeting: dict[str, Any] | UnsetType = UNSET
+
+
 class MeetingReportPublished(ByEvent, tag="meeting_report_published"):
     """A meeting's verslag was published; in the meeting room and its theme's room."""
 
@@ -243,6 +256,7 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
             reply_to=ev.reply_to,
             edited_at=None if ev.hidden else ev.edited_at,
             hidden=ev.hidden,
+            files=[] if ev.hidden or not ev.data else _files(ev.data),
         )
     if ev.type == "message_edited" and ev.joined:
         # The body of an edit is the message's current one; hidden text is never served.
@@ -257,6 +271,11 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
     if ev.message_id is None:
         return kind(room=slug, seq=ev.seq, **ev.data)
     return kind(room=slug, seq=ev.seq, message_id=ev.message_id, **ev.data)
+
+
+def _files(data: dict[str, Any]) -> list[FileInfo]:
+    """The files a `message` event's stored data lists."""
+    return msgspec.convert(data.get("files", []), list[FileInfo])
 
 
 def event_dict(slug: str, ev: StoredEvent) -> dict[str, Any]:

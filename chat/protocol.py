@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from rooms.files import MAX_FILES_PER_MESSAGE
 from rooms.model import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS
 from rooms.text import clean as clean_text
 
@@ -53,6 +54,7 @@ ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CLIENT_ID_CH
 Body = Annotated[str, msgspec.Meta(max_length=MAX_RAW_BODY_CHARS)]
 # message ids are integers on the wire; a digit string is accepted too (JavaScript clients).
 MessageRef = int | Annotated[str, msgspec.Meta(max_length=20)]
+FileId = Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
 
 
 class Frame(msgspec.Struct, tag_field="type", kw_only=True):
@@ -73,6 +75,8 @@ class Send(Frame, tag="send"):
     body: Body
     client_id: ClientId
     reply_to: MessageRef | None = None
+    # Attachments uploaded by the sender to this room and not yet used (docs/files.md).
+    files: Annotated[list[FileId], msgspec.Meta(max_length=MAX_FILES_PER_MESSAGE)] = []
 
 
 class Edit(Frame, tag="edit"):

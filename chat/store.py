@@ -82,6 +82,7 @@ class SendRequest:
     body: str
     client_id: str
     reply_to: int | None
+    files: tuple[int, ...] = ()
 
 
 async def post(db: Database, req: SendRequest) -> Acked:
@@ -102,7 +103,7 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     """
     now = utcnow()
     stored = await store_sends(
-        db, [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now) for r in batch]
+        db, [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now, r.files) for r in batch]
     )
     at = iso(now)
     return [_acked(req, s, at) for req, s in zip(batch, stored, strict=True)]
@@ -159,7 +160,7 @@ def _acked(req: SendRequest, result: Stored | DomainError, at: str | None) -> Ac
         result.seq,
         "message",
         result.message_id,
-        {},
+        result.data,
         joined=True,
         body=req.body,
         created_at=at,

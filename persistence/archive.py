@@ -9,7 +9,7 @@ Every operation writes an audit entry; long runs work in batches with a progress
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, Literal
@@ -23,6 +23,7 @@ from persistence import access_changes
 from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.events import StoredEvent, author_wire, iso, stored_event
+from persistence.files import remove_files_of
 from persistence.models import (
     AuditEntry,
     Ban,
@@ -38,6 +39,7 @@ from persistence.models import (
     Room,
     RoomModerator,
     Session,
+    StoredFile,
     User,
     utcnow,
 )
@@ -382,6 +384,25 @@ async def export_user(
                 _restriction(m, slugs)
                 for m in await _all(session, select(Mute).where(Mute.user_id == user.id))
             ],
+            "files": [
+                {
+                    "id": f.id,
+                    "room": slugs[f.room_id],
+                    "message_id": f.message_id,
+                    "meeting_id": f.meeting_id,
+                    "name": f.name,
+                    "type": f.media_type,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                    "uploaded_at": iso(f.created_at),
+                }
+                for f in await _all(
+                    session,
+                    select(StoredFile)
+                    .where(StoredFile.uploader_id == user.id)
+                    .order_by(StoredFile.id),
+                )
+            ],
             "audit": [
                 {
                     "at": iso(a.at),
@@ -508,12 +529,21 @@ async def _rename_in_events(session: AsyncSession, user_id: int, old: str, new: 
 
 
 async def purge(
-    db: Database, older_than_days: int, source: Source, *, reason: str = "", dry_run: bool = False
+    db: Database,
+    older_than_days: int,
+    source: Source,
+    *,
+    reason: str = "",
+    dry_run: bool = False,
+    remove_blobs: Callable[[list[str]], Awaitable[None]] | None = None,
 ) -> int:
-    """Blank the bodies (and earlier versions) of messages older than the cutoff.
+    """Blank the bodies (and earlier versions) of messages older than the cutoff, and
+    remove their files (rows here; blobs no file refers to any more by `remove_blobs`,
+    after each batch's commit).
 
     Events, message rows, authors and moderation records stay, so seqs and threads remain
-    consistent; only the text goes. Returns how many messages were (or would be) purged.
+    consistent; only the text and the files go. Returns how many messages were (or would
+    be) purged.
     """
     if older_than_days < 1:
         raise ArchiveError("--older-than must be at least 1 day")
@@ -552,5 +582,8 @@ async def purge(
                 )
                 # Purged text must not be found again either (SQLite keeps its index by hand).
                 await search_index.on_messages_removed(session, ids)
+                freed = await remove_files_of(session, ids)
+            if freed and remove_blobs is not None:
+                await remove_blobs(freed)
             done += len(ids)
             bar.update(len(ids))

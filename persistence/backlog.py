@@ -73,6 +73,10 @@ def _data(raw: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
 _NO_DATA: dict[str, Any] = {}
 
 
+def _empty(raw: str | bytes | dict[str, Any] | None) -> bool:
+    return raw is None or raw in ("{}", b"{}") or raw == {}
+
+
 def _stored(row: Any) -> StoredEvent:
     (seq, type_, event_mid, data, mid, body, hidden, created, edited, client_id, reply_to) = row[
         :11
@@ -85,7 +89,8 @@ def _stored(row: Any) -> StoredEvent:
         type_,
         mid,
         # only events of other types than `message` carry data that their frame shows
-        _NO_DATA if type_ == "message" else _data(data),
+        # (and a message's own data only lists its files)
+        _NO_DATA if type_ == "message" and _empty(data) else _data(data),
         True,
         body,
         hidden,

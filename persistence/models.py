@@ -448,6 +448,8 @@ class CalendarFeed(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 # Public pages (issue 25): publications, the consent of each listed author, quoted messages.
 
 
@@ -544,3 +546,31 @@ class MeetingReportRevision(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class StoredFile(Base):
+    """An uploaded attachment: its bytes are in the blob store under `sha256` (shared by
+    every upload of the same content); `message_id` is set once a send carries it."""
+
+    __tablename__ = "files"
+    __table_args__ = (
+        # A user's quota is the sum of their files' sizes.
+        Index("ix_files_uploader", "uploader_id"),
+        # Orphans: uploaded, never sent, older than a day.
+        Index("ix_files_unused", "created_at", postgresql_where=text("message_id IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    message_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    # Set for a file of a meeting's report (POST /api/meetings/{slug}/files).
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # Words of the name and of the text extracted from the content, for search.
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,11 @@ and passed as arrays (PostgreSQL) or JSON (SQLite), so that every batch size has
 statement text. `_plan` then decides each send in Python, in order, exactly as if they had
 been stored one after another: a refused send gets its error and no seq, a repeated
 client_id the first one's ack. The writer takes the rooms' seqs and inserts the messages,
-their events and (SQLite) the search rows.
+their events and (SQLite) the search rows. A send may carry files (attachments): their
+facts are read with the batch's (a second statement, only when some send has files), the
+planner decides them (`rooms.files.check_attach`), and the writer marks them used by the
+message and puts their names, sizes and types in the `message` event's data, from which
+every later read of the event serves them.
 
 SQLite (`store_sqlite`): the read and the writes on the driver's connection inside the
 writer thread's transaction (BEGIN IMMEDIATE holds the database, so what was read stays
@@ -30,6 +34,7 @@ from persistence.search import sqlite as fts
 from persistence.search.dutch import index_text
 from rooms.access import check_post, may_moderate, sanctions_bind
 from rooms.errors import DomainError, NotFound
+from rooms.files import FileFact, check_attach
 from rooms.model import SLUG_RE, Actor, Restriction, RoomKind, RoomRef
 from rooms.moderation import check_slow_mode
 
@@ -44,15 +49,18 @@ class Send:
     client_id: str
     reply_to: int | None
     at: datetime
+    files: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
 class Stored:
-    """A send's outcome: its message id and seq; `new` is False for a repeated client_id."""
+    """A send's outcome: its message id and seq; `new` is False for a repeated client_id.
+    `data` is the new `message` event's data (its files)."""
 
     message_id: int
     seq: int
     new: bool
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -69,6 +77,10 @@ class _Facts:
     done: dict[tuple[int, int, str], tuple[int, int]] = field(default_factory=dict)
     last_post: dict[tuple[int, int], datetime] = field(default_factory=dict)
     replies: set[tuple[int, int]] = field(default_factory=set)
+    files: dict[int, FileFact] = field(default_factory=dict)
+    # A file's wire form in a `message` event: {"id","name","size","type"}.
+    file_wire: dict[int, dict[str, Any]] = field(default_factory=dict)
+    taken: set[int] = field(default_factory=set)
 
 
 class KnownRooms:
@@ -155,6 +167,7 @@ class _Row:
     send: Send
     room: _Room
     seq: int
+    data: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -170,7 +183,7 @@ class _Plan:
     def store(self, room_id: int, seqs_and_ids: Sequence[tuple[int, int]]) -> None:
         """Record the room's rows as stored with these (seq, message id), in seq order."""
         for row, (seq, mid) in zip(self.rows[room_id], sorted(seqs_and_ids), strict=True):
-            self.results[row.i] = Stored(mid, seq, True)
+            self.results[row.i] = Stored(mid, seq, True, row.data)
 
 
 def _plan(sends: Sequence[Send], rooms: dict[str, _Room], facts: _Facts) -> _Plan:
@@ -187,7 +200,8 @@ def _plan(sends: Sequence[Send], rooms: dict[str, _Room], facts: _Facts) -> _Pla
         decided = _decide(s, room, facts, next_seq, i)
         results[i] = decided
         if isinstance(decided, _Accepted):
-            rows.setdefault(room.ref.id, []).append(_Row(i, s, room, decided.seq))
+            data = {"files": [facts.file_wire[f] for f in s.files]} if s.files else {}
+            rows.setdefault(room.ref.id, []).append(_Row(i, s, room, decided.seq, data))
     return _Plan(results, rows)
 
 
@@ -208,6 +222,12 @@ def _decide(
     earlier = _repeat(facts, key)
     if earlier is not None:
         return earlier
+    if s.files:
+        try:
+            check_attach(s.files, facts.files, rid, uid, facts.taken)
+        except DomainError as exc:
+            return exc
+        facts.taken.update(s.files)
     next_seq[rid] += 1
     facts.done[key] = (-1 - i, 0)  # a negative id: stored by send i of this batch
     facts.last_post[(rid, uid)] = s.at
@@ -301,8 +321,14 @@ _MESSAGE_SQLITE = (
 )
 _EVENT_SQLITE = (
     "INSERT INTO events (room_id, seq, type, message_id, actor_id, data, created_at)"
-    " VALUES (?, ?, 'message', ?, ?, '{}', ?)"
+    " VALUES (?, ?, 'message', ?, ?, ?, ?)"
 )
+_FILES_SQLITE = (
+    "SELECT id, room_id, uploader_id, message_id IS NOT NULL OR meeting_id IS NOT NULL,"
+    " name, size, media_type FROM files WHERE id IN (SELECT value FROM json_each(?))"
+)
+_ATTACH_SQLITE = "UPDATE files SET message_id = ? WHERE id = ? AND message_id IS NULL"
+_NO_DATA = "{}"
 _INDEX_SQLITE = f"INSERT INTO {fts.TABLE} (rowid, terms) VALUES (?, ?)"  # noqa: S608
 
 
@@ -319,6 +345,22 @@ class _SqliteTimes:
 
 
 _TIMES = _SqliteTimes()
+
+
+def _files_wanted(sends: Sequence[Send]) -> list[int]:
+    return sorted({f for s in sends for f in s.files})
+
+
+def _learn_files(facts: _Facts, rows: Sequence[Sequence[Any]]) -> None:
+    """File rows (id, room_id, uploader_id, used, name, size, media_type) into the facts."""
+    for file_id, room_id, uploader_id, used, name, size, media_type in rows:
+        facts.files[int(file_id)] = FileFact(int(file_id), room_id, uploader_id, bool(used))
+        facts.file_wire[int(file_id)] = {
+            "id": int(file_id),
+            "name": name,
+            "size": int(size),
+            "type": media_type,
+        }
 
 
 def _names(cursor: Any, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -343,8 +385,11 @@ def store_sqlite(driver: Any, sends: Sequence[Send]) -> list[Stored | DomainErro
                 ),
             }
             rooms, facts = _parse(cur.execute(_READ_SQLITE, params).fetchall(), _TIMES.result)
-        plan = _plan(sends, rooms, facts)
         cur.row_factory = None
+        wanted = _files_wanted(sends)
+        if wanted:
+            _learn_files(facts, cur.execute(_FILES_SQLITE, (json.dumps(wanted),)).fetchall())
+        plan = _plan(sends, rooms, facts)
         for room_id, rows in plan.rows.items():
             (top,) = cur.execute(_SEQS_SQLITE, (len(rows), room_id)).fetchone()
             if top != rows[-1].seq:
@@ -355,7 +400,10 @@ def store_sqlite(driver: Any, sends: Sequence[Send]) -> list[Stored | DomainErro
                 s, at = row.send, _TIMES.bind(row.send.at)
                 values = (room_id, row.seq, s.actor.user_id, s.client_id, s.body, s.reply_to, at)
                 (mid,) = cur.execute(_MESSAGE_SQLITE, values).fetchone()
-                cur.execute(_EVENT_SQLITE, (room_id, row.seq, mid, s.actor.user_id, at))
+                data = json.dumps(row.data) if row.data else _NO_DATA
+                cur.execute(_EVENT_SQLITE, (room_id, row.seq, mid, s.actor.user_id, data, at))
+                for file_id in s.files:
+                    cur.execute(_ATTACH_SQLITE, (mid, file_id))
                 if s.body:
                     cur.execute(_INDEX_SQLITE, (mid, index_text(s.body)))
                 stored.append((row.seq, int(mid)))
@@ -381,6 +429,10 @@ WITH r AS (
   JOIN r ON r.slug = x.slug
 ), p AS (SELECT DISTINCT room_id, user_id FROM k)
 """ + _FACTS.format(join="JOIN", replies="= ANY($5::bigint[])")  # noqa: S608
+_FILES_PG = (
+    "SELECT id, room_id, uploader_id, message_id IS NOT NULL OR meeting_id IS NOT NULL,"
+    " name, size, media_type FROM files WHERE id = ANY($1::bigint[])"
+)
 _READ_PG_FREE = _READ_PG.format(lock="")
 _READ_PG_LOCKED = _READ_PG.format(lock="FOR UPDATE")
 
@@ -401,8 +453,8 @@ WITH v AS (
 ), x AS (
   SELECT * FROM unnest($9::integer[], $10::bigint[], $11::integer[], $12::varchar[],
                        $13::text[], $14::bigint[], $15::timestamptz[], $16::boolean[],
-                       $17::timestamptz[])
-    AS x(r, o, a, c, b, p, t, bound, since)
+                       $17::timestamptz[], $18::varchar[], $19::text[])
+    AS x(r, o, a, c, b, p, t, bound, since, f, d)
 ), barred AS (
   SELECT x.r FROM x JOIN bans AS b ON b.room_id = x.r AND b.user_id = x.a
   WHERE x.bound AND (b.until IS NULL OR b.until > x.t)
@@ -418,6 +470,11 @@ WITH v AS (
   UNION
   SELECT x.r FROM x JOIN v ON v.id = x.r AND v.seq IS NULL
   JOIN messages AS l ON l.room_id = x.r AND l.author_id = x.a AND l.created_at > x.since
+  UNION
+  SELECT x.r FROM x WHERE x.f <> '' AND cardinality(string_to_array(x.f, ',')) <> (
+    SELECT count(*) FROM files AS g
+    WHERE g.id = ANY(CAST(string_to_array(x.f, ',') AS bigint[])) AND g.room_id = x.r
+      AND g.uploader_id = x.a AND g.message_id IS NULL AND g.meeting_id IS NULL)
 ), s AS (
   SELECT rooms.id, v.n, rooms.last_seq FROM rooms JOIN v ON rooms.id = v.id
   WHERE rooms.last_seq = coalesce(v.seq, rooms.last_seq)
@@ -437,9 +494,16 @@ WITH v AS (
   INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden)
   SELECT x.r, u.base + x.o, x.a, x.c, x.b, x.p, x.t, false FROM x JOIN u ON u.id = x.r
   RETURNING id, room_id, seq, author_id, created_at
+), mx AS (
+  SELECT m.*, x.f, x.d FROM m JOIN u ON u.id = m.room_id
+  JOIN x ON x.r = m.room_id AND u.base + x.o = m.seq
 ), e AS (
   INSERT INTO events (room_id, seq, type, message_id, actor_id, data, created_at)
-  SELECT room_id, seq, 'message', id, author_id, CAST('{}' AS json), created_at FROM m
+  SELECT room_id, seq, 'message', id, author_id, CAST(d AS json), created_at FROM mx
+), g AS (
+  UPDATE files SET message_id = mx.id FROM mx
+  WHERE mx.f <> '' AND files.id = ANY(CAST(string_to_array(mx.f, ',') AS bigint[]))
+    AND files.message_id IS NULL
 )
 SELECT room_id, seq, id FROM m
 """
@@ -463,7 +527,11 @@ async def _read_pg(
         [s.client_id for s in sends],
         sorted({s.reply_to for s in sends if s.reply_to is not None}),
     )
-    return _parse(rows, _identity)
+    rooms, facts = _parse(rows, _identity)
+    wanted = _files_wanted(sends)
+    if wanted:
+        _learn_files(facts, await driver.fetch(_FILES_PG, wanted))
+    return rooms, facts
 
 
 async def _write_pg(driver: Any, plan: _Plan, checked: bool) -> set[int]:
@@ -490,6 +558,8 @@ async def _write_pg(driver: Any, plan: _Plan, checked: bool) -> set[int]:
         [row.send.at for row in rows],
         [sanctions_bind(row.send.actor, row.room.ref) for row in rows],
         [_slow_since(row.send, row.room) for row in rows],
+        [",".join(map(str, row.send.files)) for row in rows],
+        [json.dumps(row.data) if row.data else _NO_DATA for row in rows],
     )
     by_room: dict[int, list[tuple[int, int]]] = {}
     for r in written:
@@ -504,7 +574,8 @@ async def store_postgres(
 ) -> list[Stored | DomainError]:
     """Store the sends on an asyncpg connection outside a transaction, in as few round
     trips as what happens meanwhile allows (see `_WRITE_PG`)."""
-    lone = known.get(sends[0].slug) if len(sends) == 1 else None
+    # A send with files has facts to read first: never the one-round-trip path.
+    lone = known.get(sends[0].slug) if len(sends) == 1 and not sends[0].files else None
     if lone is not None and lone.ref.slug == sends[0].slug:
         # A lone send of a known room: decided as if it met no ban, mute, repeat or
         # slow-mode post, which the write checks; one round trip.

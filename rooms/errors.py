@@ -53,3 +53,23 @@ class Muted(DomainError):
 
 class RoomLocked(DomainError):
     code, status = "room_locked", 403
+
+
+class BadFrame(DomainError):
+    """A frame whose fields parse but name something it may not use (a `send`'s files)."""
+
+    code, status = "bad_frame", 400
+
+
+class UnsupportedType(DomainError):
+    code, status = "unsupported_type", 415
+
+
+class Infected(DomainError):
+    code, status = "infected", 422
+
+
+class Unavailable(DomainError):
+    """A component the request needs is down; the client may try again later."""
+
+    code, status = "unavailable", 503

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,8 +23,11 @@ from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, public, ws
-from web.api import meetings, moderation, publications, rooms, search, session
+from web.actions.files import sweep_orphans
+from web.api import files, meetings, moderation, publications, rooms, search, session
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
+from web.attachments import KEY as ATTACHMENTS
+from web.attachments import Attachments
 from web.bodylimit import BodyLimit
 from web.deps import Services
 from web.headers import SecurityHeaders
@@ -82,6 +86,7 @@ def routes() -> list[BaseRoute]:
         *search.routes(),
         *moderation.routes(),
         *meetings.routes(),
+        *files.routes(),
         *between.routes(),
         *publications.routes(),
         *public.routes(assets),
@@ -136,7 +141,10 @@ def create_app(
         )
         throttle = login_throttle(settings, redis)
         realtime = Realtime(chat_config(settings), db, clock=clock)
-        app.state.services = Services(settings, db, throttle, realtime, {})
+        attachments = Attachments.from_settings(settings)
+        app.state.services = Services(settings, db, throttle, realtime, {ATTACHMENTS: attachments})
+        await attachments.start()
+        sweeper = asyncio.create_task(sweep_orphans(attachments, db))
         await realtime.start()
         if freeze_gc:
             # What start-up made lives as long as the process: full collections skip it.
@@ -146,6 +154,9 @@ def create_app(
             yield
         finally:
             await realtime.stop()
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+            await attachments.close()
             if redis is not None:
                 await redis.aclose()
             await db.dispose()
@@ -160,7 +171,7 @@ def create_app(
             500: server_error,
         },
     )
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, file_limit=settings.files_max_bytes)
     app.add_middleware(SecurityHeaders, settings=settings)
     # Added last, so outermost: the request id is set before anything else logs.
     app.add_middleware(RequestLogMiddleware, trust_incoming_id=bool(settings.trusted_proxies))

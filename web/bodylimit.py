@@ -25,21 +25,23 @@ KIB = 1024
 MIB = 1024 * KIB
 # The largest JSON body an endpoint reads (a meeting's programme: 20,000 characters).
 JSON_LIMIT = 64 * KIB
-# A shared file (docs/protocol.md, `POST /api/rooms/{slug}/files`), with room for the form.
-FILE_LIMIT = 25 * MIB + 64 * KIB
+# A shared file (docs/files.md; default 25 MiB, WERKPLAATS_FILES_MAX_BYTES), with room
+# for the form around it. The upload itself stops at the file's own limit (web/uploads.py).
+FILE_LIMIT = 25 * MIB
+FORM_OVERHEAD = 64 * KIB
 # A meeting's report: 200,000 characters (rooms.verslag), up to 4 bytes each, and JSON.
 REPORT_LIMIT = 1 * MIB
 REPORT_PATH = re.compile(r"/api/meetings/[^/]+/report(/preview)?")
 NO_BODY = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-FILE_PATH = re.compile(r"/api/rooms/[^/]+/files")
+FILE_PATH = re.compile(r"/api/(rooms|meetings)/[^/]+/files")
 
 
-def limit_for(method: str, path: str) -> int:
+def limit_for(method: str, path: str, file_limit: int = FILE_LIMIT) -> int:
     """The most bytes of body a request to `method path` may carry."""
     if method in NO_BODY:
         return 0
     if method == "POST" and FILE_PATH.fullmatch(path):
-        return FILE_LIMIT
+        return file_limit + FORM_OVERHEAD
     if method in ("PUT", "POST") and REPORT_PATH.fullmatch(path):
         return REPORT_LIMIT
     return JSON_LIMIT
@@ -59,14 +61,15 @@ def _too_large(limit: int) -> TooLarge:
 class BodyLimit:
     """Pure-ASGI middleware that enforces `limit_for` on every HTTP request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, file_limit: int = FILE_LIMIT) -> None:
         self.app = app
+        self.file_limit = file_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = limit_for(scope["method"], scope["path"])
+        limit = limit_for(scope["method"], scope["path"], self.file_limit)
         length = _header(scope, b"content-length")
         declared = int(length) if length is not None and length.isdigit() else None
         if declared is not None and declared > limit:

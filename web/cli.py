@@ -31,6 +31,7 @@ from web import digest, meeting_cli
 from web.actions import accounts, moderation
 from web.actions.common import Acting
 from web.actions.publish import Published
+from web.attachments import Attachments
 from web.cliutil import fail, notify_servers, operator, output, run_refusable, with_db
 from web.logs import configure_logging, logging_config
 from web.passwords import configure_passwords, plan_passwords
@@ -268,9 +269,19 @@ def cmd_pseudonymise(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
-        count = await archive.purge(
-            db, args.older_than, operator(), reason=args.reason, dry_run=args.dry_run
-        )
+        files = Attachments.from_settings(settings)
+        await files.start()
+        try:
+            count = await archive.purge(
+                db,
+                args.older_than,
+                operator(),
+                reason=args.reason,
+                dry_run=args.dry_run,
+                remove_blobs=files.remove_blobs,
+            )
+        finally:
+            await files.close()
         verb = "would be blanked" if args.dry_run else "blanked"
         print(f"{count} messages older than {args.older_than} days {verb}")
         return 0

@@ -6,7 +6,10 @@ a parser and memory for ever, and a few thousand such clients exhaust the file d
 that real clients need. `GuardedHttpToolsProtocol` closes a connection
 - whose request line and headers have not all arrived `HEAD_TIMEOUT` seconds after the
   connection opened (or, on a kept-alive connection, after the next request began), or
-- whose request body has not all arrived `BODY_TIMEOUT` seconds after its headers.
+- whose request body has not all arrived `BODY_TIMEOUT` seconds after its headers, or, for
+  a file upload (web/bodylimit.py `FILE_PATH`), that sends no byte of its body for
+  `UPLOAD_IDLE` seconds: a large file on a slow link takes as long as it takes, a stalled
+  one ends.
 Other connections are not affected: a deadline is a timer on the event loop, not a blocking
 read. A WebSocket upgrade leaves HTTP once its head is complete; `/ws` has its own limits.
 
@@ -20,6 +23,7 @@ import logging
 import os
 from typing import Any
 
+from web.bodylimit import FILE_PATH
 from web.internals import HttpToolsProtocol, check_subclass
 
 log = logging.getLogger("werkplaats.http")
@@ -30,6 +34,8 @@ log = logging.getLogger("werkplaats.http")
 # shorter ones through the environment.
 HEAD_TIMEOUT = float(os.environ.get("WERKPLAATS_HEAD_TIMEOUT_SECONDS") or 10.0)
 BODY_TIMEOUT = float(os.environ.get("WERKPLAATS_BODY_TIMEOUT_SECONDS") or 30.0)
+# An upload is many megabytes; what is bounded is the silence between its chunks.
+UPLOAD_IDLE = float(os.environ.get("WERKPLAATS_UPLOAD_IDLE_SECONDS") or 60.0)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -41,11 +47,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     head_timeout = HEAD_TIMEOUT
     body_timeout = BODY_TIMEOUT
+    upload_idle = UPLOAD_IDLE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._guarded: asyncio.Transport | None = None
+        self._uploading = False
 
     def _arm(self, what: str, seconds: float) -> None:
         self._disarm()
@@ -82,8 +90,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._arm("head", self.head_timeout)
 
     def on_headers_complete(self) -> None:
-        self._arm("body", self.body_timeout)
+        path = bytes(self.url).split(b"?", 1)[0].decode("latin-1")
+        self._uploading = FILE_PATH.fullmatch(path) is not None
+        self._arm("body", self.upload_idle if self._uploading else self.body_timeout)
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        if self._uploading:
+            self._arm("body", self.upload_idle)
 
     def on_message_complete(self) -> None:
         self._disarm()

@@ -82,7 +82,9 @@ class SecurityHeaders:
             name.lower() == b"cache-control" for name, _ in present
         ):
             added.append(NO_STORE)
-        return added
+        # A response's own header (a download's stricter CSP) is not sent twice.
+        own = {name.lower() for name, _ in present}
+        return [h for h in added if h[0] not in own]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -136,7 +136,9 @@ RELIED: list[tuple[type, str, tuple[str, ...]]] = [
     (HttpToolsProtocol, "connection_lost", ()),
     (HttpToolsProtocol, "data_received", ("handle_websocket_upgrade",)),
     (HttpToolsProtocol, "on_message_begin", ()),
+    (HttpToolsProtocol, "on_url", ("url",)),
     (HttpToolsProtocol, "on_headers_complete", ()),
+    (HttpToolsProtocol, "on_body", ()),
     (HttpToolsProtocol, "on_message_complete", ()),
     (HttpToolsProtocol, "handle_websocket_upgrade", ("transport",)),
 ]

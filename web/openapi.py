@@ -38,7 +38,11 @@ REFUSALS = {
     "from an Origin that is not allowed",
     404: "`not_found`: no such room, message, user or report",
     409: "`conflict`: the change was already made",
+    413: "`too_large`: the body (a file) is over its limit, or over the caller's quota",
+    415: "`unsupported_type`: a file of a type that is not accepted",
+    422: "`infected`: the virus scanner found something in the file",
     429: "`rate_limited`: too many attempts",
+    503: "`unavailable`: a component the request needs is down; try again after Retry-After",
 }
 ID_SCHEMA: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 PATH_PARAMS: dict[str, Schema] = {
@@ -48,6 +52,7 @@ PATH_PARAMS: dict[str, Schema] = {
     "report_id": ID_SCHEMA,
     "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
     "publication_id": ID_SCHEMA,
+    "file_id": ID_SCHEMA,
 }
 
 
@@ -158,7 +163,7 @@ def _operation(route: ApiRoute, queries: dict[type, Schema]) -> Schema:
 
 def _refusal(status: int, description: str) -> Schema:
     response: Schema = {"description": description, "content": _json(_ref(Error) or {})}
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = {
             "Retry-After": {
                 "description": "seconds to wait",

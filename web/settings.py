@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 
 PREFIX = "WERKPLAATS_"
 # Never echoed back in an error message or a repr.
-SECRET_FIELDS = frozenset({"secret_key", "smtp_password", "metrics_token"})
+SECRET_FIELDS = frozenset({"secret_key", "smtp_password", "metrics_token", "files_s3_secret_key"})
 
 Whole = Annotated[int, msgspec.Meta(ge=1)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
@@ -99,6 +99,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Publications on one page of /openbaar, and entries in its Atom feed.
     public_page_size: Annotated[int, msgspec.Meta(ge=5, le=200)] = 20
     public_feed_size: Annotated[int, msgspec.Meta(ge=5, le=500)] = 50
+    # Attachments (docs/files.md). The largest file (the contract's default: 25 MiB) and
+    # what one user may have stored in all.
+    files_max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=8 * 1024**3)] = 25 * 1024**2
+    files_quota_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1024**5)] = 1024**3
+    # The blobs' folder (local storage, the default) and where uploads are spooled while
+    # they stream in (default: the system's temporary folder).
+    files_dir: str = "./files"
+    files_spool_dir: str | None = None
+    # S3-compatible storage instead, when a bucket is named; no endpoint means AWS.
+    files_s3_bucket: str | None = None
+    files_s3_endpoint: str | None = None
+    files_s3_region: str = "us-east-1"
+    files_s3_access_key: str | None = None
+    files_s3_secret_key: str | None = None
+    files_s3_prefix: str = "blobs/"
+    # Every upload is scanned by clamd; off only by an operator's explicit choice.
+    files_scan: bool = True
+    clamd_host: str = "127.0.0.1"
+    clamd_port: Port = 3310
+    clamd_timeout_seconds: Positive = 60.0
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):

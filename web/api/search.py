@@ -24,6 +24,7 @@ from persistence.events import iso
 from persistence.models import utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from persistence.search import reports
+from persistence.search.files import search_files
 from rooms.access import check_read
 from rooms.dutchtime import parse_dutch
 from rooms.errors import BadRequest, NotFound
@@ -94,6 +95,10 @@ async def search_messages(request: Request) -> Response:
             scope = reports.ReportFilters(room_id, after, before, asked.sort == "recent")
             found = await reports.search_reports(session, terms, scope)
             hits[:0] = [report_hit(h) for h in found]
+        if asked.cursor is None:
+            # Files are listed once, on the first page, after its messages (docs/files.md).
+            found_files = await search_files(session, who.user.id, terms, filters, now, asked.limit)
+            hits += [f.wire() for f in found_files]
     return JSON({"hits": hits, "next_cursor": page.next_cursor, **body})
 
 

@@ -73,6 +73,8 @@ ErrorCode = Literal[
     "method_not_allowed",
     "conflict",
     "too_large",
+    "unsupported_type",
+    "infected",
     "rate_limited",
     "muted",
     "room_locked",

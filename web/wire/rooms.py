@@ -66,16 +66,17 @@ class SearchQuery(Query):
 
 
 class Hit(Struct, tag_field="kind"):
-    """A search hit; `kind` says which: a message or a published meeting report."""
+    """A search hit; `kind` says which: a message, a published meeting report or a file."""
 
 
 class SearchHit(Hit, tag="message"):
     room: str
-    seq: int
     message_id: int
-    author: Author
-    created_at: str
     snippet: str
+    seq: int | None = None
+    author: Author | None = None
+    created_at: str | None = None
+    file: FileRef | None = None
 
 
 class ReportHit(Hit, tag="report"):
@@ -85,8 +86,20 @@ class ReportHit(Hit, tag="report"):
     published_at: str | None
 
 
+class FileRef(Struct):
+    id: int
+    name: str
+
+
+class FileHit(Hit, tag="file"):
+    room: str
+    message_id: int
+    file: FileRef
+    snippet: str
+
+
 class SearchPage(Struct):
-    hits: list[SearchHit | ReportHit]
+    hits: list[SearchHit | ReportHit | FileHit]
     next_cursor: str | None
 
 

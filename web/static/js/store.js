@@ -10,8 +10,8 @@
  * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
  * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean, slow_mode_seconds: number|null, unread_mentions: number}} Room
  * @typedef {string|number} MessageId
- * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null, status?: string|null, answered?: boolean}|null}} Message
- * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId}} Pending
+ * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null, status?: string|null, answered?: boolean}|null, files?: import('./upload.js').FileInfo[]}} Message
+ * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId, files?: number[]}} Pending
  */
 
 /** A minimal event emitter: `on` returns an unsubscribe function. */
@@ -150,6 +150,7 @@ export class Timeline {
       retracted: typeof ev.retracted === 'boolean' ? ev.retracted : null,
       client_id: ev.client_id ?? null,
       reply_to: ev.reply_to ?? null,
+      files: Array.isArray(ev.files) ? ev.files : [],
     };
     this.byId.set(String(m.message_id), m);
     insertBySeq(this.messages, m);

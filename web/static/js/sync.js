@@ -426,12 +426,13 @@ export class Sync {
    * @param {string} slug
    * @param {string} body
    * @param {string|number|null} replyTo
+   * @param {number[]} [files] ids of uploaded attachments
    */
-  send(slug, body, replyTo) {
+  send(slug, body, replyTo, files = []) {
     const t = this.store.timeline(slug);
     const clientId = newClientId();
     /** @type {import('./store.js').Pending} */
-    const p = { client_id: clientId, room: slug, body, reply_to: replyTo, status: 'pending', error: null, sentAt: 0 };
+    const p = { client_id: clientId, room: slug, body, reply_to: replyTo, status: 'pending', error: null, sentAt: 0, files };
     t.pending.set(clientId, p);
     this.transmit(p);
     this.store.emit(`timeline:${slug}`, { kind: 'pending' });
@@ -442,6 +443,7 @@ export class Sync {
     /** @type {Record<string, unknown>} */
     const frame = { type: 'send', room: p.room, body: p.body, client_id: p.client_id, ref: p.client_id };
     if (p.reply_to !== null) frame.reply_to = p.reply_to;
+    if (p.files?.length) frame.files = p.files;
     p.sentAt = Date.now();
     this.conn.send(frame);
   }

@@ -23,6 +23,8 @@ const PLACEHOLDER = 'Schrijf een bericht…';
  *   edit: (id: MessageId, body: string) => boolean,
  *   typing: () => void,
  *   notice: (text: string) => void,
+ *   extra?: HTMLElement,
+ *   files?: () => number,
  * }} ComposerHooks
  */
 
@@ -44,6 +46,7 @@ export class Composer {
       h('div', { class: 'composer-row' },
         h('label', { for: 'composer-input', class: 'visually-hidden', text: `Bericht aan ${hooks.roomName}` }),
         this.textarea, this.button),
+      hooks.extra ?? null,
       this.hint);
     this.el.addEventListener('submit', (ev) => { ev.preventDefault(); this.submit(); });
     this.textarea.addEventListener('keydown', (ev) => this.onKey(ev));
@@ -90,7 +93,9 @@ export class Composer {
 
   /** @returns {boolean} whether something was sent (or an edit handed over) */
   submit() {
-    const body = this.textarea.value.trim();
+    const files = this.state.mode === 'edit' ? 0 : (this.hooks.files?.() ?? 0);
+    // A message of files alone still has a text: the contract wants one.
+    const body = this.textarea.value.trim() || (files ? 'Bijlage' : '');
     if (!body || this.textarea.disabled) return false;
     if (body.length > MAX_BODY) {
       this.hooks.notice(errorText('too_large'));

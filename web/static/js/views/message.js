@@ -6,6 +6,7 @@
 import { h, srOnly, uid } from '../dom.js';
 import { LAYER_LABELS } from '../i18n.js';
 import { MARK_LABELS } from '../between.js';
+import { fileList } from '../upload.js';
 import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
 
 /**
@@ -83,6 +84,7 @@ export function fillMessage(article, m, ctx) {
     const body = h('div', { class: 'body', dir: 'auto' });
     body.appendChild(messageText(m.body ?? ''));
     article.appendChild(body);
+    if (m.files?.length) article.appendChild(fileList(m.files));
   }
 
   if (ctx.actions.length) article.appendChild(actionsMenu(m, ctx.actions));

@@ -16,6 +16,7 @@ import {
   banDialog, hideDialog, muteDialog, reportDialog, retractDialog, roomSettingsDialog,
 } from './room-dialogs.js';
 import { Composer } from './composer.js';
+import { Uploads } from '../upload.js';
 import { authorLine, fillMessage } from './message.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
@@ -110,11 +111,14 @@ export class RoomView {
     this.typingLine = h('p', { class: 'typing' });
     this.notice = h('p', { class: 'room-notice' });
 
+    this.uploads = new Uploads(this.slug, (text) => this.announcer.say(text));
     this.composer = new Composer({
       roomName: name,
       find: (id) => this.t.byId.get(String(id)),
+      extra: this.uploads.el,
+      files: () => this.uploads.count(),
       send: (body, replyTo) => {
-        this.sync.send(this.slug, body, replyTo);
+        this.sync.send(this.slug, body, replyTo, this.uploads.take());
         this.scrollToBottom(false);
       },
       edit: (id, body) => {
@@ -129,6 +133,7 @@ export class RoomView {
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
       head, this.timeline, this.belowButton, this.typingLine, this.notice, this.composer.el);
     replace(this.main, this.root);
+    this.uploads.dropOn(this.root);
     document.title = `${visible(name)} – Werkplaats`;
   }
 
@@ -250,6 +255,7 @@ export class RoomView {
     document.removeEventListener('visibilitychange', this.onVisible);
     window.removeEventListener('focus', this.onVisible);
     this.sync.closeRoom(this.slug);
+    this.uploads?.abortAll();
   }
 
   /** After the first load: place the "new" marker and scroll to it, a message, or the end. */

@@ -1,0 +1,52 @@
+"""Attachments in the browser: attach a PDF with the keyboard, see its card, and download it
+in a second browser; the screen stays axe-clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import Server
+from tests.browser.ui import assert_accessible, assert_clean, in_room, unique, wait_for_message
+from tests.files.conftest import CLAMD_PORT, PDF, started
+from tests.helpers import require
+
+pytestmark = pytest.mark.browser
+
+THEME = "werken-als-een-overheid"
+
+
+def test_attach_a_pdf_and_download_it(
+    open_tab, server: Server, axe_source: Path, tmp_path: Path
+) -> None:
+    """Anna attaches a PDF (keyboard only); Bram sees its card and downloads it."""
+    require("clamd", started("clamd", CLAMD_PORT), f"127.0.0.1:{CLAMD_PORT}")
+    anna, bram = in_room(open_tab, server, THEME, "anna", "bram")
+    pdf = tmp_path / "Verslag werkplaats.pdf"
+    pdf.write_bytes(PDF)
+    page = anna.page
+    # The file input is the label's; a file chooser is the system's, so the file is set.
+    page.get_by_label("Bestand toevoegen").set_input_files(str(pdf))
+    page.locator(".upload-item.upload-done", has_text="Verslag werkplaats.pdf").wait_for()
+    text = unique("Het verslag als bijlage")
+    box = page.locator("#composer-input")
+    box.focus()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+    card = wait_for_message(bram, text).first.locator(".file-card")
+    card.wait_for()
+    assert "Verslag werkplaats.pdf" in card.inner_text() and "PDF" in card.inner_text()
+    link = card.get_by_role("link", name="Verslag werkplaats.pdf")
+    link.focus()
+    with bram.page.expect_download() as got:
+        bram.page.keyboard.press("Enter")
+    saved = tmp_path / "downloaded.pdf"
+    got.value.save_as(str(saved))
+    assert saved.read_bytes() == PDF
+    assert got.value.suggested_filename == "Verslag werkplaats.pdf"
+    assert_accessible(bram, axe_source, "kamer met bijlage")
+    assert_accessible(anna, axe_source, "kamer na het versturen van een bijlage")
+    assert_clean(anna)
+    assert_clean(bram)
