@@ -38,6 +38,7 @@ REFUSALS = {
     "from an Origin that is not allowed",
     404: "`not_found`: no such room, message, user or report",
     409: "`conflict`: the change was already made",
+    413: "`too_large`: the body is over its limit",
     429: "`rate_limited`: too many attempts",
 }
 ID_SCHEMA: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}

@@ -65,11 +65,11 @@ class SearchQuery(Query):
     cursor: str | None = None
 
 
-class Hit(Struct, tag_field="kind"):
+class SearchHitBase(Struct, tag_field="kind"):
     """A search hit; `kind` says which: a message or a published meeting report."""
 
 
-class SearchHit(Hit, tag="message"):
+class SearchHit(SearchHitBase, tag="message"):
     room: str
     seq: int
     message_id: int
@@ -78,7 +78,7 @@ class SearchHit(Hit, tag="message"):
     snippet: str
 
 
-class ReportHit(Hit, tag="report"):
+class ReportSearchHit(SearchHitBase, tag="report"):
     meeting: str
     snippet: str
     title: str
@@ -86,7 +86,7 @@ class ReportHit(Hit, tag="report"):
 
 
 class SearchPage(Struct):
-    hits: list[SearchHit | ReportHit]
+    hits: list[SearchHit | ReportSearchHit]
     next_cursor: str | None
 
 
