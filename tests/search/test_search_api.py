@@ -24,7 +24,7 @@ async def get(
 async def test_hits_have_the_contract_shape(
     server: str, client: httpx.AsyncClient, corpus: Corpus
 ) -> None:
-    """A hit carries room, seq, message_id, author, created_at and a marked snippet."""
+    """A hit carries kind, room, seq, message_id, author, created_at and a marked snippet."""
     mid = await corpus.post("theme-one", "ann", "De boeren <b>willen</b> duidelijkheid.", at=T0)
     token = await login(client, server, "bob")
     r = await get(client, server, token, "/api/search", q="boer")
@@ -33,6 +33,7 @@ async def test_hits_have_the_contract_shape(
     assert body["next_cursor"] is None
     assert body["hits"] == [
         {
+            "kind": "message",
             "room": "theme-one",
             "seq": 1,
             "message_id": mid,
