@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -125,6 +126,13 @@ class Meeting(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     place: Mapped[str] = mapped_column(String(200), default="")
     programme: Mapped[str] = mapped_column(Text, default="")
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None: no limit; people beyond it go on the waitlist.
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="planned", server_default="planned")
+    # The iCalendar SEQUENCE: raised at every change so calendars replace their copy.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Room(Base):
@@ -371,6 +379,10 @@ class MessageMark(Base):
     answer_id: Mapped[int | None] = mapped_column(BigId)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An actiepunt's course: open, bezig, gedaan or vervallen (None for other kinds).
+    action_status: Mapped[str | None] = mapped_column(String(16))
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class MessageTheme(Base):
@@ -403,6 +415,39 @@ class DigestSent(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The meeting cycle (issue 23): registrations and personal calendar feeds.
+
+REGISTRATION_STATUSES = ("going", "maybe", "waitlist", "not_going")
+
+
+class Registration(Base):
+    """A member's answer to a meeting; the waitlist is ordered by `registered_at`, then id."""
+
+    __tablename__ = "meeting_registrations"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "user_id", name="uq_meeting_registrations_meeting_user"),
+        CheckConstraint("status IN ('going', 'maybe', 'waitlist', 'not_going')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(Text)
+    # Set again at each change of status: a waitlist place is taken in order of asking.
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attended: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class CalendarFeed(Base):
+    """A member's secret calendar address; only the secret's hash is stored."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # The verslag (issue 23): one report per meeting, and every revision of its text.

@@ -8,7 +8,7 @@ migration 0002 over the body, NULL while a draft) under a GIN index; SQLite the 
 table `report_search` of stems, kept by the application (persistence/search/reports.py).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from alembic import op
 import persistence.models
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"  # given as "0006"; chained after the merged 0007
 branch_labels = None
 depends_on = None
 
