@@ -9,6 +9,7 @@ import { visible } from './js/bidi.js';
 import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
+import { renderReportPage } from './js/report.js';
 import { watchRoutes } from './js/router.js';
 import { renderCatchup } from './js/views/catchup.js';
 import { renderHome, renderNotFound } from './js/views/home.js';
@@ -137,6 +138,7 @@ function route(r) {
   else if (r.name === 'catchup') {
     renderCatchup(main, { announcer, refreshRooms: () => sync.refreshRooms(), since: r.params.get('sinds') ?? undefined });
   } else if (r.name === 'overview') renderOverview(main);
+  else if (r.name === 'report' && r.slug) renderReportPage(main, r.slug, store.user);
   else if (r.name === 'moderation') {
     if (store.isStaff()) renderModeration(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);
