@@ -10,7 +10,7 @@
  */
 import { ApiError, request as call } from './api.js';
 import { h, replace, uid } from './dom.js';
-import { formatDateTime } from './format.js';
+import { formatDateTime, snippetNodes } from './format.js';
 import { errorText } from './i18n.js';
 
 // The contract's limit on a report, in characters (rooms/verslag.py MAX_BODY_CHARS).
@@ -214,6 +214,19 @@ export function reportNews(news) {
     h('ul', {}, news.map((n) => h('li', { class: n.missed ? 'report-missed' : null },
       h('a', { href: reportHref(n.meeting), text: n.missed ? n.notice : n.title }),
       n.missed ? h('span', { text: ` (${n.title})` }) : ` (${formatDateTime(n.published_at)})`))));
+}
+
+/**
+ * A search hit of kind `report`: the report's title as a link, and the marked snippet.
+ * @param {any} hit
+ */
+export function reportHit(hit) {
+  const snippet = h('p', { class: 'snippet', dir: 'auto' });
+  snippet.appendChild(snippetNodes(String(hit.snippet ?? '')));
+  return h('li', { class: 'hit' },
+    h('p', { class: 'hit-head' }, h('a', { href: reportHref(hit.meeting), text: hit.title ?? 'Verslag' }),
+      hit.published_at ? h('span', { class: 'org', text: ` (gepubliceerd ${formatDateTime(hit.published_at)})` }) : null),
+    snippet);
 }
 
 /**
