@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from persistence.db import Database
 from persistence.models import Meeting, Registration, User
-from tests.meetings.conftest import store  # noqa: F401  (the same fixture here)
+from tests.meetings.conftest import store  # noqa: F401  (the same fixtures here)
+from tests.moderation.conftest import two_servers  # noqa: F401
 
 
 async def register(database: Database, meeting: str, username: str, attended: bool) -> None:
