@@ -69,7 +69,7 @@ async def preview_report(request: Request) -> Response:
     acting = await _acting(request)
     given = await body_as(request, wire.VerslagIn, max_bytes=REPORT_LIMIT)
     await acts.check_may_write(svc.db, acting, request.path_params["slug"])
-    return JSON({"html": acts.preview(given.body)})
+    return JSON({"html": await acts.preview(given.body)})
 
 
 async def draft_report(request: Request) -> Response:
