@@ -108,6 +108,18 @@ class MeetingReportPublished(ByEvent, tag="meeting_report_published"):
     title: str | UnsetType = UNSET
 
 
+class ActionStatusChanged(ByEvent, tag="action_status_changed"):
+    """An actiepunt's course changed: open, bezig, gedaan or vervallen."""
+
+    status: str | UnsetType = UNSET
+
+
+class MeetingChanged(ByEvent, tag="meeting_changed"):
+    """The meeting of this room as it is after an admin's change."""
+
+    meeting: dict[str, Any] | UnsetType = UNSET
+
+
 DataEvent = (
     MessageHidden
     | RoomUpdated
@@ -118,6 +130,8 @@ DataEvent = (
     | QuestionAnswered
     | MessageTagged
     | MeetingReportPublished
+    | ActionStatusChanged
+    | MeetingChanged
 )
 EventFrame = MessageFrame | MessageEdited | DataEvent
 # the stored data's keys are the frame's fields
@@ -187,18 +201,32 @@ class Mention(ServerFrame, tag="mention"):
     created_at: str | None
 
 
+class Notice(ServerFrame, tag="notice"):
+    """A note for one user about a meeting they registered for (a change, a move up)."""
+
+    kind: str
+    meeting: str
+    title: str
+    body: str
+    url: str
+
+
 AnyServerFrame = (
-    EventFrame
-    | Ack
-    | Subscribed
-    | Error
-    | Pong
-    | Hello
-    | ReadMarker
-    | Presence
-    | TypingNotice
-    | Removed
-) | Mention
+    (
+        EventFrame
+        | Ack
+        | Subscribed
+        | Error
+        | Pong
+        | Hello
+        | ReadMarker
+        | Presence
+        | TypingNotice
+        | Removed
+    )
+    | Mention
+    | Notice
+)
 
 
 def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.marks import marked_items, open_marks
+from persistence.marks import finished_actions, marked_items, open_marks
 from persistence.meetings import all_meetings, meeting_wire, ref, theme_rooms, theme_slugs
 from persistence.models import Meeting, MessageMark, MessageTheme, Room
 from persistence.rooms import readable_rooms
@@ -21,7 +21,8 @@ async def agenda(session: AsyncSession, actor: Actor, meeting: Meeting) -> dict[
 
     An item belongs to the meeting when it was marked for it (the next meeting at the
     time), or sits in the meeting's own room or its theme's room, or is tagged with its
-    theme. Decisions are those marked since the meeting before this one.
+    theme. Decisions are those marked since the meeting before this one, and so are the
+    action items finished (gedaan, vervallen) that the agenda lists as "afgerond".
     """
     readable = [s.room.id for s in await readable_rooms(session, actor)]
     meetings = await all_meetings(session)
@@ -43,6 +44,8 @@ async def agenda(session: AsyncSession, actor: Actor, meeting: Meeting) -> dict[
     if before is not None:
         decided.append(MessageMark.marked_at >= before.starts_at)
     decisions = await marked_items(session, readable, *decided)
+    since = before.starts_at if before is not None else None
+    finished = await marked_items(session, readable, finished_actions(since), scope)
     themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
     previous = next((m for m in meetings if before is not None and m.id == before.id), None)
     return {
@@ -53,4 +56,5 @@ async def agenda(session: AsyncSession, actor: Actor, meeting: Meeting) -> dict[
         "open_questions": [i.wire() for i in open_items if i.mark.kind == MarkKind.VRAAG.value],
         "action_items": [i.wire() for i in open_items if i.mark.kind == MarkKind.ACTIEPUNT.value],
         "decisions": [i.wire() for i in decisions],
+        "completed_actions": [i.wire() for i in finished],
     }

@@ -27,7 +27,13 @@ from persistence.models import (
     User,
     utcnow,
 )
-from rooms.marks import MarkKind, MarkState
+from rooms.marks import (
+    ACTION_FINISHED,
+    ACTION_PENDING,
+    ActionStatus,
+    MarkKind,
+    MarkState,
+)
 from rooms.mentions import excerpt
 
 
@@ -93,6 +99,10 @@ async def set_mark(
     mark.event_seq = event.seq
     if kind is not MarkKind.VRAAG:
         mark.answer_id = mark.answered_by_id = mark.answered_at = None
+    if kind is not MarkKind.ACTIEPUNT:
+        mark.action_status = mark.status_changed_at = mark.status_changed_by_id = None
+    elif mark.action_status is None:
+        mark.action_status = ActionStatus.OPEN.value
     await session.flush()
     return stored_event(event)
 
@@ -107,6 +117,22 @@ async def set_answered(
     mark.answer_id = reply.id
     mark.answered_by_id = by.id
     mark.answered_at = now
+    await session.flush()
+    return stored_event(event)
+
+
+async def set_action_status(
+    session: AsyncSession, room: Room, mark: MessageMark, status: ActionStatus, by: User
+) -> StoredEvent:
+    """Change an actiepunt's course; returns the `action_status_changed` event."""
+    now = utcnow()
+    data = {"status": status.value}
+    event = await _message_event(
+        session, room, "action_status_changed", mark.message_id, by, data, now
+    )
+    mark.action_status = status.value
+    mark.status_changed_at = now
+    mark.status_changed_by_id = by.id
     await session.flush()
     return stored_event(event)
 
@@ -144,7 +170,12 @@ class MarkedItem:
 
     @property
     def open(self) -> bool:
-        return self.mark.kind != MarkKind.BESLUIT.value and self.mark.answer_id is None
+        finished = self.mark.action_status in ACTION_FINISHED
+        return (
+            self.mark.kind != MarkKind.BESLUIT.value
+            and self.mark.answer_id is None
+            and not finished
+        )
 
     def wire(self) -> dict[str, Any]:
         return {
@@ -161,6 +192,8 @@ class MarkedItem:
             "due": self.mark.due.isoformat() if self.mark.due is not None else None,
             "answered": self.mark.answer_id is not None,
             "answer_id": self.mark.answer_id,
+            "status": self.mark.action_status,
+            "status_changed_at": iso(self.mark.status_changed_at),
         }
 
 
@@ -188,10 +221,20 @@ async def marked_items(
 
 
 def open_marks() -> ColumnElement[bool]:
-    """Open questions and action items (decisions are never open)."""
-    return MessageMark.kind.in_(
-        [MarkKind.VRAAG.value, MarkKind.ACTIEPUNT.value]
-    ) & MessageMark.answer_id.is_(None)
+    """Open questions and action items still to do (decisions are never open)."""
+    return (
+        MessageMark.kind.in_([MarkKind.VRAAG.value, MarkKind.ACTIEPUNT.value])
+        & MessageMark.answer_id.is_(None)
+        & (MessageMark.action_status.is_(None) | MessageMark.action_status.in_(ACTION_PENDING))
+    )
+
+
+def finished_actions(since: datetime | None) -> ColumnElement[bool]:
+    """Action items finished (gedaan, vervallen), since a moment when one is given."""
+    done = (MessageMark.kind == MarkKind.ACTIEPUNT.value) & MessageMark.action_status.in_(
+        ACTION_FINISHED
+    )
+    return done if since is None else done & (MessageMark.status_changed_at >= since)
 
 
 def marked_message_ids(kind: MarkKind, open_only: bool = False) -> Select[int]:
@@ -201,7 +244,7 @@ def marked_message_ids(kind: MarkKind, open_only: bool = False) -> Select[int]:
     """
     query = select(MessageMark.message_id).where(MessageMark.kind == kind.value)
     if open_only:
-        query = query.where(MessageMark.answer_id.is_(None))
+        query = query.where(open_marks())
     return query
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import moderation
+from persistence import moderation, registrations
 from persistence.models import Meeting, Room, Theme
-from rooms.meetings import MeetingRef, meeting_for_room, next_meeting
+from rooms.meetings import MeetingRef, listing_order, meeting_for_room, next_meeting
 
 
 def ref(meeting: Meeting) -> MeetingRef:
@@ -90,3 +90,42 @@ async def upcoming(session: AsyncSession, now: Any) -> dict[str, Any] | None:
         return None
     meeting = next(m for m in meetings if m.id == found.id)
     return meeting_wire(meeting, await theme_slugs(session), await theme_rooms(session))
+
+
+async def full_wires(
+    session: AsyncSession, meetings: list[Meeting], user_id: int | None
+) -> list[dict[str, Any]]:
+    """The contract's meeting objects: with `counts` and the caller's `my_registration`.
+
+    `my_position` (added) is the caller's place on the waitlist, 1 the next to move up.
+    """
+    ids = [m.id for m in meetings]
+    themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
+    tallies = await registrations.counts(session, ids)
+    own = await registrations.mine(session, ids, user_id) if user_id is not None else {}
+    wires = []
+    for m in meetings:
+        reg = own.get(m.id)
+        wires.append(
+            {
+                **meeting_wire(m, themes, t_rooms),
+                "counts": tallies[m.id].wire(),
+                "my_registration": reg.status if reg is not None else None,
+                "my_position": await registrations.position(session, reg)
+                if reg is not None
+                else None,
+            }
+        )
+    return wires
+
+
+async def full_wire(session: AsyncSession, meeting: Meeting, user_id: int | None) -> dict[str, Any]:
+    return (await full_wires(session, [meeting], user_id))[0]
+
+
+async def listing(session: AsyncSession, user_id: int, now: Any) -> list[dict[str, Any]]:
+    """`GET /api/meetings`: coming first by date, then past newest first."""
+    meetings = await all_meetings(session)
+    by_id = {m.id: m for m in meetings}
+    ordered = [by_id[r.id] for r in listing_order([ref(m) for m in meetings], now)]
+    return await full_wires(session, ordered, user_id)

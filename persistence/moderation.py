@@ -394,6 +394,10 @@ def meeting_wire(meeting: Meeting, theme: str | None) -> dict[str, Any]:
         "place": meeting.place,
         "programme": meeting.programme,
         "room": meeting.slug,
+        "ends_at": iso(meeting.ends_at),
+        "status": meeting.status,
+        "capacity": meeting.capacity,
+        "registration_closes_at": iso(meeting.registration_closes_at),
     }
 
 

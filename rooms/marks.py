@@ -16,6 +16,21 @@ class MarkKind(StrEnum):
     ACTIEPUNT = "actiepunt"
 
 
+class ActionStatus(StrEnum):
+    """An actiepunt's course; `gedaan` and `vervallen` take it off the agenda."""
+
+    OPEN = "open"
+    BEZIG = "bezig"
+    GEDAAN = "gedaan"
+    VERVALLEN = "vervallen"
+
+
+# Still to do: on the agenda and in the catch-up.
+ACTION_PENDING = (ActionStatus.OPEN.value, ActionStatus.BEZIG.value)
+# Finished: listed once under "afgerond sinds de vorige bijeenkomst".
+ACTION_FINISHED = (ActionStatus.GEDAAN.value, ActionStatus.VERVALLEN.value)
+
+
 # Which fields a kind carries: a decision has no owner and is due nowhere.
 TAKES_OWNER_AND_DUE = frozenset({MarkKind.VRAAG, MarkKind.ACTIEPUNT})
 # The four layers of government the overview wants at the table.
@@ -80,6 +95,20 @@ def check_may_answer(
         raise Forbidden("only the asker, who marked the question or a moderator may do this")
     if not reply_after_question:
         raise BadRequest("the answer must be a later message in the same room")
+
+
+def check_may_set_status(
+    actor_id: int,
+    mark: MarkState | None,
+    owner_id: int | None,
+    author_id: int,
+    moderator: bool,
+) -> None:
+    """An actiepunt's status is changed by its owner, its author or a moderator."""
+    if mark is None or mark.kind is not MarkKind.ACTIEPUNT:
+        raise Conflict("only a message marked 'actiepunt' has a status")
+    if not (moderator or actor_id in (owner_id, author_id)):
+        raise Forbidden("only the owner, the author or a moderator may change this status")
 
 
 def missing_layers(answered: set[str]) -> list[str]:

@@ -72,3 +72,13 @@ def meeting_for_room(
 def default_due(meeting: MeetingRef | None) -> date | None:
     """An action item or question is due at the meeting it belongs to."""
     return meeting.starts_at.date() if meeting is not None else None
+
+
+def listing_order(meetings: Iterable[MeetingRef], now: datetime) -> list[MeetingRef]:
+    """The coming meetings first in date order, then the past ones newest first."""
+    pool = list(meetings)
+    coming = sorted((m for m in pool if m.starts_at > now), key=lambda m: (m.starts_at, m.slug))
+    past = sorted(
+        (m for m in pool if m.starts_at <= now), key=lambda m: (m.starts_at, m.slug), reverse=True
+    )
+    return coming + past

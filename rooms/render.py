@@ -71,10 +71,11 @@ def _agenda_markdown(agenda: dict[str, Any]) -> str:
         ("open_questions", "Open vragen"),
         ("action_items", "Actiepunten"),
         ("decisions", "Besluiten sinds de vorige bijeenkomst"),
+        ("completed_actions", "Afgerond sinds de vorige bijeenkomst"),
     ):
         lines.append(f"## {heading}")
         lines.append("")
-        lines.extend([_item_line(i) for i in agenda[key]] or ["_Geen._"])
+        lines.extend([_item_line(i) for i in agenda.get(key, [])] or ["_Geen._"])
         lines.append("")
     return "\n".join(lines)
 

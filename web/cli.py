@@ -8,6 +8,7 @@ import asyncio
 import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,11 +93,18 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from web.demo import load_demo
+    from web.demo import demo_day, load_demo, place_meetings, publish_demo_report, render_community
 
     async def job(db: Database) -> int:
-        report = await load_file(db, DEMO_DIR / "community.toml")
+        today = demo_day()
+        text = render_community((DEMO_DIR / "community.toml").read_text(encoding="utf-8"), today)
+        with tempfile.TemporaryDirectory(prefix="werkplaats-demo-") as folder:
+            placed = Path(folder) / "community.toml"
+            placed.write_text(text, encoding="utf-8")
+            report = await load_file(db, placed)
+        await place_meetings(db, today)
         added = await load_demo(db)
+        await notify_servers(settings, db, await publish_demo_report(db, Acting(operator())))
         print(f"Demo community loaded: {describe(report)}; {added} demo messages added.")
         print("Demo logins (username / password):")
         for username, password, what in demo_logins():

@@ -47,6 +47,7 @@ PATH_PARAMS: dict[str, Schema] = {
     "username": {"type": "string", "pattern": USERNAME_PATTERN},
     "message_id": ID_SCHEMA,
     "report_id": ID_SCHEMA,
+    "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
 }
 
 
@@ -133,8 +134,11 @@ def _ref(model: type | None) -> Schema | None:
 def _operation(route: ApiRoute, queries: dict[type, Schema]) -> Schema:
     doc = route.doc
     success: Schema = {"description": doc.summary}
+    content = {media: {"schema": s} for media, s in doc.also}
     if (out := _ref(doc.out)) is not None:
-        success["content"] = {**_json(out), **{media: {"schema": s} for media, s in doc.also}}
+        content = {**_json(out), **content}
+    if content:
+        success["content"] = content
     codes = set(doc.errors) | ({401} if doc.auth else set())
     codes |= {400} if doc.body or doc.query else set()
     responses: Schema = {str(doc.status): success}

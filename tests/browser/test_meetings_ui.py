@@ -91,7 +91,8 @@ def test_catchup_page(open_tab: Callable[..., Tab], server: Server, axe_source: 
     agenda.wait_for()
     assert page.locator(".catchup-agenda").get_by_role("link", name=text, exact=False).count() == 1
     assert page.get_by_role("link", name="Agenda downloaden (Markdown)").count() == 0
-    assert "Vorige bijeenkomst: Werkplaats 28 november" in page.locator("main").inner_text()
+    main_text = page.locator("main").inner_text()
+    assert "Vorige bijeenkomst: Werkplaats " in main_text and "Dynamisch programmeren" in main_text
     shot(tab, "20-bijpraten")
     assert_accessible(tab, axe_source, "catch-up")
 

@@ -1,4 +1,5 @@
-"""The verslag in the browser: a moderator writes a report, previews it and publishes it.
+"""The verslag in the browser: a moderator writes a report, previews it and publishes it;
+a participant who missed a meeting finds its report first in Bijpraten.
 
 The editor (js/report.js) on the page `#/verslag/<slug>`: the preview and the report are
 the server's sanitised HTML, so a `<script>` typed in the Markdown shows as text; axe-core
@@ -7,6 +8,7 @@ finds no serious or critical violation, and nothing breaks the Content-Security-
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Server, Tab
-from tests.browser.ui import assert_accessible, assert_clean, shot, signed_in
+from tests.browser.ui import assert_accessible, assert_clean, go_to, shot, signed_in
 
 pytestmark = pytest.mark.browser
 
-MEETING = "bijeenkomst-2026-11-28-tijnje"
+# Held two months before the demo is loaded; it has no verslag yet (Tijnje has one).
+MEETING = "bijeenkomst-2026-10-01-bergen-op-zoom"
 
 
 def test_moderator_writes_and_publishes(
@@ -63,7 +66,26 @@ def test_moderator_writes_and_publishes(
     group = reader.page.locator(
         ".hit-group", has=reader.page.get_by_role("heading", name="Verslagen")
     )
-    group.get_by_role("link", name="Verslag: Werkplaats 28 november").wait_for()
+    group.get_by_role("link", name="Verslag: Werkplaats").wait_for()
     assert group.locator(".snippet").inner_text().count(word) == 1
     assert_accessible(reader, axe_source, "a report found by search")
     assert_clean(reader)
+
+
+def test_absent_participant_finds_the_report_first(
+    open_tab: Callable[..., Tab], server: Server, axe_source: Path
+) -> None:
+    """Marieke registered for Tijnje but was not there: Bijpraten opens with its verslag."""
+    tab = signed_in(open_tab, server, "marieke")
+    page = tab.page
+    go_to(tab, "Bijpraten")
+    first = page.locator(".catchup-body > *").first
+    first.get_by_role("heading", name="Verslagen").wait_for()
+    link = first.get_by_role("link").first
+    assert re.fullmatch(r"Je was er niet op \d+ \w+: lees het verslag", link.inner_text())
+    assert_accessible(tab, axe_source, "the catch-up with a missed meeting's report")
+    shot(tab, "report-missed-catchup")
+    link.click()
+    page.locator(".report-body h1", has_text="Dynamisch programmeren").wait_for()
+    assert page.locator(".report-editor").count() == 0
+    assert_clean(tab)

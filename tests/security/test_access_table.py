@@ -37,6 +37,7 @@ from tests.security.conftest import serve_env
 from web.auth import COOKIE_NAME, token_hash
 
 ROOM = "area-a"
+MEETING = "meeting-one"
 FOREIGN = "https://evil.example"
 ALLOWED = "allowed"
 SECRET_WORD = "kievitsbloem"
@@ -214,6 +215,7 @@ HTTP_ROWS = [
     Http("mark", "POST", f"{R}/messages/{{M1}}/mark", {"kind": "vraag"}, "poster"),
     Http("unmark", "DELETE", f"{R}/messages/{{M1}}/mark", needs="poster"),
     Http("mark answered", "POST", f"{R}/messages/{{M1}}/answered", {"reply_id": 1}, "poster"),
+    Http("action status", "POST", f"{R}/messages/{{M1}}/status", {"status": "gedaan"}, "poster"),
     Http("tag themes", "POST", f"{R}/messages/{{M1}}/tags", {"themes": ["theme-one"]}, "poster"),
     Http("catch-up read", "POST", "/api/catchup/read", {"rooms": {ROOM: 1}}, "reader"),
     Http(
@@ -230,6 +232,9 @@ HTTP_ROWS = [
         "admin",
         201,
     ),
+    Http("change meeting", "PATCH", f"/api/meetings/{MEETING}", {"place": "x"}, "admin"),
+    Http("presence list", "GET", f"/api/meetings/{MEETING}/registrations"),
+    Http("attendance", "POST", f"/api/meetings/{MEETING}/attendance", {"present": ["amy"]}),
 ]
 HTTP_CASES = [
     pytest.param(row, persona, id=f"{row.name} as {persona}")
@@ -524,8 +529,17 @@ def test_table_covers_every_moderation_route() -> None:
     # Open to every participant, about no single room: nothing to refuse but 401 (and the
     # summaries are checked by test_summaries_never_name_the_room).
     covered = {("/api/meetings", "get"), ("/api/catchup", "get")}
+    # Every participant reads every meeting, registers, and has a calendar of their own.
+    covered |= {
+        ("/api/meetings/{slug}", "get"),
+        ("/api/meetings/{slug}/registration", "put"),
+        ("/api/meetings/{slug}/ics", "get"),
+        ("/api/me/calendar", "post"),
+        ("/api/me/calendar", "delete"),
+        ("/api/calendar/{secret}.ics", "get"),
+    }
     for row in HTTP_ROWS:
-        path = row.path.split("?")[0].replace(ROOM, "{slug}")
+        path = row.path.split("?")[0].replace(ROOM, "{slug}").replace(MEETING, "{slug}")
         covered.add((path, row.method.lower()))
     for path, method in served_routes(
         moderation.routes() + meetings.routes() + marks.routes() + catchup.routes()

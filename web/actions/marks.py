@@ -19,7 +19,14 @@ from persistence.models import Message, Room, User, utcnow
 from persistence.rooms import ban_of, mute_of, room_by_slug, room_ref
 from rooms.access import check_post, may_moderate, may_read
 from rooms.errors import BadRequest, NotFound
-from rooms.marks import TAKES_OWNER_AND_DUE, MarkKind, check_may_answer, check_may_mark
+from rooms.marks import (
+    TAKES_OWNER_AND_DUE,
+    ActionStatus,
+    MarkKind,
+    check_may_answer,
+    check_may_mark,
+    check_may_set_status,
+)
 from rooms.meetings import default_due, meeting_for_room
 from rooms.model import USERNAME_RE, Actor
 from web.actions.common import user_row
@@ -83,6 +90,24 @@ async def answer(
         )
         assert found is not None
         ev = await repo.set_answered(session, room, found, reply, await user_row(session, actor))
+    return event(slug, ev)
+
+
+async def set_status(
+    db: Database, actor: Actor, slug: str, message_id: int, status: ActionStatus
+) -> Published:
+    """Change an actiepunt's status: by its owner, its author or a moderator."""
+    async with db.write() as session:
+        room = await _postable(session, actor, slug)
+        message = await _message(session, room, message_id)
+        found = await repo.mark_of(session, message.id)
+        owner = found.owner_id if found is not None else None
+        check_may_set_status(
+            actor.user_id, repo.state_of(found), owner, message.author_id, _moderates(actor, room)
+        )
+        assert found is not None
+        by = await user_row(session, actor)
+        ev = await repo.set_action_status(session, room, found, status, by)
     return event(slug, ev)
 
 

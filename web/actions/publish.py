@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from persistence.access_changes import AccessChange
 from persistence.events import StoredEvent
+from web.actions.notify import MeetingNotice, notify_registered
 
 if TYPE_CHECKING:
     from chat.realtime import Realtime
@@ -34,9 +35,12 @@ class Published:
     revoked: tuple[Revoked, ...] = ()
     access: tuple[AccessChange, ...] = ()
     sessions_ended: tuple[int, ...] = ()
+    notices: tuple[MeetingNotice, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.revoked or self.access or self.sessions_ended)
+        return bool(
+            self.events or self.revoked or self.access or self.sessions_ended or self.notices
+        )
 
 
 NOTHING = Published()
@@ -69,3 +73,8 @@ async def publish(realtime: Realtime, published: Published) -> None:
             await step
         except Exception:
             log.exception("after commit: %s failed", what)
+    for notice in published.notices:
+        try:
+            notify_registered(realtime, notice)
+        except Exception:
+            log.exception("after commit: %s notice for %s failed", notice.kind, notice.meeting)

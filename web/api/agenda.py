@@ -1,6 +1,6 @@
 """A meeting with its links, and its draft agenda (JSON, or Markdown for moderators).
 
-`POST /api/meetings` and `GET /api/meetings` live in `web.api.meetings`.
+The meeting itself (`/api/meetings`, `/api/meetings/{slug}`) lives in `web.api.meetings`.
 """
 
 from __future__ import annotations
@@ -12,16 +12,10 @@ from starlette.routing import BaseRoute
 
 from persistence.agenda import agenda
 from persistence.meetings import (
-    all_meetings,
     meeting_by_slug,
-    meeting_wire,
-    ref,
-    theme_rooms,
-    theme_slugs,
 )
 from persistence.models import Meeting
 from rooms.errors import Forbidden, NotFound
-from rooms.meetings import meeting_before
 from rooms.model import SLUG_RE, Actor
 from rooms.render import agenda_markdown
 from web.deps import caller, services
@@ -40,24 +34,6 @@ async def _meeting(session: AsyncSession, slug: str) -> Meeting:
     if meeting is None:
         raise NotFound(f"no meeting {slug!r}")
     return meeting
-
-
-async def get_meeting(request: Request) -> Response:
-    svc = services(request)
-    await caller(request)
-    async with svc.db.read() as session:
-        meeting = await _meeting(session, request.path_params["slug"])
-        meetings = await all_meetings(session)
-        themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
-        before = meeting_before([ref(m) for m in meetings], ref(meeting))
-        previous = next((m for m in meetings if before is not None and m.id == before.id), None)
-        body = {
-            "meeting": meeting_wire(meeting, themes, t_rooms),
-            "previous_meeting": (
-                meeting_wire(previous, themes, t_rooms) if previous is not None else None
-            ),
-        }
-    return JSON(body)
 
 
 async def get_agenda(request: Request) -> Response:
@@ -84,9 +60,6 @@ def routes() -> list[BaseRoute]:
     markdown = (("text/markdown", {"type": "string"}),)
     # fmt: off
     return [
-        api("/api/meetings/{slug}", "GET", get_meeting,
-            "a meeting with its links and the meeting before it", "meetings",
-            out=wire.MeetingOut, errors=(404,)),
         api("/api/meetings/{slug}/agenda", "GET", get_agenda,
             "the meeting's draft agenda: open questions, action items, decisions", "meetings",
             out=wire.Agenda, query=wire.AgendaQuery, errors=(403, 404), also=markdown),

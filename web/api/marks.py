@@ -56,6 +56,18 @@ async def mark_answered(request: Request) -> Response:
     )
 
 
+async def action_status(request: Request) -> Response:
+    """`POST .../status`: an actiepunt's open, bezig, gedaan or vervallen."""
+    svc = services(request)
+    who = await caller(request)
+    slug = (await readable_room(request, who)).slug
+    message_id = message_id_of(request)
+    status = (await body_as(request, wire.ActionStatusIn, max_bytes=1024)).status
+    return await published(
+        request, await acts.set_status(svc.db, who.actor, slug, message_id, status)
+    )
+
+
 async def unmark_message(request: Request) -> Response:
     """`DELETE .../mark`: by who marked it, the message's author or a moderator."""
     svc = services(request)
@@ -102,6 +114,9 @@ def routes() -> list[BaseRoute]:
             out=out, errors=(403, 404)),
         api(f"{base}/answered", "POST", mark_answered, "mark a question answered by a reply",
             tag, out=out, body=wire.AnsweredIn, errors=errors),
+        api(f"{base}/status", "POST", action_status,
+            "set an actiepunt's status: open, bezig, gedaan, vervallen", tag,
+            out=out, body=wire.ActionStatusIn, errors=errors),
         api(f"{base}/tags", "POST", tag_message, "tag a message with themes", tag,
             out=out, body=wire.TagsIn, errors=errors),
     ]

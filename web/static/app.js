@@ -11,6 +11,7 @@ import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
 import { renderReportPage } from './js/report.js';
 import { watchRoutes } from './js/router.js';
+import { renderMeeting } from './js/meeting.js';
 import { renderCatchup } from './js/views/catchup.js';
 import { renderHome, renderNotFound } from './js/views/home.js';
 import { renderLogin } from './js/views/login.js';
@@ -47,6 +48,7 @@ async function boot() {
   store.on('rooms', scheduleSidebar);
   store.on('user', renderUser);
   store.on('conn', showConnection);
+  store.on('notice', (/** @type {any} */ f) => announcer.say(String(f.body ?? '')));
   store.on('error', (d) => {
     const alert = $('alert');
     alert.textContent = '';
@@ -139,6 +141,7 @@ function route(r) {
     renderCatchup(main, { announcer, refreshRooms: () => sync.refreshRooms(), since: r.params.get('sinds') ?? undefined });
   } else if (r.name === 'overview') renderOverview(main);
   else if (r.name === 'report' && r.slug) renderReportPage(main, r.slug, store.user);
+  else if (r.name === 'meeting' && r.slug) renderMeeting(main, { slug: r.slug, store, announcer });
   else if (r.name === 'moderation') {
     if (store.isStaff()) renderModeration(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);

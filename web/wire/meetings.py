@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
-from rooms.marks import MarkKind
+from rooms.marks import ActionStatus, MarkKind
 from rooms.meetings import Since
 from web.wire import (
+    Author,
     Body,
     Day,
     Event,
@@ -20,12 +22,23 @@ from web.wire import (
     Seq,
     Slug,
     Struct,
+    Username,
     envelope,
 )
 from web.wire.moderation import RoomSettings
 
 
+class Counts(Struct):
+    going: int
+    maybe: int
+    waitlist: int
+    by_layer: dict[str, int]
+
+
 class Meeting(Struct):
+    """`counts` and `my_registration` come with the meetings API; embedded copies (room
+    list, agenda, catch-up) may leave them out."""
+
     slug: str
     title: str
     theme: str | None
@@ -34,16 +47,88 @@ class Meeting(Struct):
     room: str
     programme: str | None = None
     theme_room: str | None = None
+    ends_at: str | None = None
+    status: Literal["planned", "cancelled"] = "planned"
+    capacity: int | None = None
+    registration_closes_at: str | None = None
+    counts: Counts | None = None
+    my_registration: Literal["going", "maybe", "waitlist", "not_going"] | None = None
+    my_position: int | None = None
+
+
+Title = Annotated[str, msgspec.Meta(max_length=200)]
+Place = Annotated[str, msgspec.Meta(max_length=200)]
+Programme = Annotated[str, msgspec.Meta(max_length=20_000)]
+# The domain bounds it (rooms.registration.MAX_CAPACITY); below zero is refused here.
+Capacity = Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
 
 
 class MeetingIn(Body):
     slug: Slug
-    title: Annotated[str, msgspec.Meta(max_length=200)]
+    title: Title
     theme: Annotated[str, msgspec.Meta(max_length=64)]
     date: Moment
-    place: Annotated[str, msgspec.Meta(max_length=200)]
-    programme: Annotated[str, msgspec.Meta(max_length=20_000)] | None = None
+    place: Place
+    programme: Programme | None = None
+    capacity: Capacity | None = None
+    registration_closes_at: Moment | None = None
+    ends_at: Moment | None = None
     reason: Reason | None = None
+
+
+class MeetingPatch(Body):
+    """Only the fields given change; `null` clears `capacity` (no limit),
+    `registration_closes_at` and `ends_at`."""
+
+    title: Title | UnsetType = UNSET
+    date: Moment | UnsetType = UNSET
+    ends_at: Moment | UnsetType | None = UNSET
+    place: Place | UnsetType = UNSET
+    programme: Programme | UnsetType = UNSET
+    capacity: Capacity | UnsetType | None = UNSET
+    registration_closes_at: Moment | UnsetType | None = UNSET
+    status: Literal["planned", "cancelled"] | UnsetType = UNSET
+    reason: Reason | None = None
+
+
+MeetingOne = envelope("MeetingOne", meeting=Meeting)
+
+
+class RegistrationIn(Body):
+    status: Literal["going", "maybe", "not_going"]
+
+
+class Registration(Struct):
+    status: Literal["going", "maybe", "waitlist", "not_going"]
+    position: int | None
+
+
+RegistrationOut = envelope("RegistrationOut", registration=Registration)
+
+
+class PresenceQuery(Query):
+    """`csv` is the presence list as a spreadsheet."""
+
+    format: Literal["json", "csv"] = "json"
+
+
+class Registrant(Struct):
+    user: Author
+    status: str
+    position: int | None
+    registered_at: str
+    attended: bool | None
+
+
+Registrations = envelope("Registrations", registrations=list[Registrant])
+
+
+class AttendanceIn(Body):
+    present: Annotated[list[Username], msgspec.Meta(max_length=10_000)]
+
+
+AttendanceOut = envelope("AttendanceOut", present=int)
+CalendarFeed = envelope("CalendarFeed", url=str)
 
 
 class MeetingCreated(Struct):
@@ -55,8 +140,11 @@ Meetings = envelope("Meetings", meetings=list[Meeting])
 
 
 class MeetingOut(Struct):
+    """The meeting, with (added) the meeting before it and who is going."""
+
     meeting: Meeting
     previous_meeting: Meeting | None
+    going: list[Author] | None = None
 
 
 class AgendaQuery(Query):
@@ -71,6 +159,8 @@ class Agenda(Struct):
     action_items: list[Object]
     decisions: list[Object]
     may_export: bool
+    # Action items gedaan or vervallen since the meeting before ("afgerond").
+    completed_actions: list[Object] = msgspec.field(default_factory=list)
 
 
 class CatchupQuery(Query):
@@ -114,6 +204,10 @@ class MarkIn(msgspec.Struct, kw_only=True):
 
 class AnsweredIn(msgspec.Struct, kw_only=True):
     reply_id: Id
+
+
+class ActionStatusIn(msgspec.Struct, kw_only=True):
+    status: ActionStatus
 
 
 class TagsIn(msgspec.Struct, kw_only=True):

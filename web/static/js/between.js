@@ -55,6 +55,12 @@ export const between = {
   mark: (slug, id, body) => request('POST', `${message(slug, id)}/mark`, body),
   /** @param {string} slug @param {string|number} id @param {string[]} themes */
   tag: (slug, id, themes) => request('POST', `${message(slug, id)}/tags`, { themes }),
+  /** @param {string} slug @param {string|number} id */
+  unmark: (slug, id) => request('DELETE', `${message(slug, id)}/mark`),
+  /** @param {string} slug @param {string|number} question @param {string|number} reply */
+  answered: (slug, question, reply) => request('POST', `${message(slug, question)}/answered`, { reply_id: reply }),
+  /** @param {string} slug @param {string|number} id @param {string} status */
+  actionStatus: (slug, id, status) => request('POST', `${message(slug, id)}/status`, { status }),
 };
 
 /** Dutch names of the marks. */

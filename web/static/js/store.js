@@ -10,7 +10,7 @@
  * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
  * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean, slow_mode_seconds: number|null, unread_mentions: number}} Room
  * @typedef {string|number} MessageId
- * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null}|null}} Message
+ * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null, status?: string|null, answered?: boolean}|null}} Message
  * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId}} Pending
  */
 
@@ -99,7 +99,16 @@ export class Timeline {
       // Marks (vraag, besluit, actiepunt) are this server's extra room events.
       const m = this.byId.get(String(ev.message_id));
       if (m) {
-        m.mark = ev.type === 'message_marked' ? { kind: String(ev.kind), owner: ev.owner ?? null, due: ev.due ?? null } : null;
+        // An actiepunt keeps its course when re-marked; a new one starts open.
+        const status = ev.kind === 'actiepunt' ? (m.mark?.status ?? 'open') : null;
+        m.mark = ev.type === 'message_marked' ? { kind: String(ev.kind), owner: ev.owner ?? null, due: ev.due ?? null, status } : null;
+        result = { kind: 'changed', message: m, gap };
+      }
+    } else if (ev.type === 'action_status_changed' || ev.type === 'question_answered') {
+      const m = this.byId.get(String(ev.message_id));
+      if (m && m.mark) {
+        if (ev.type === 'question_answered') m.mark.answered = true;
+        else m.mark.status = String(ev.status);
         result = { kind: 'changed', message: m, gap };
       }
     } else if (ev.type === 'message_hidden') {

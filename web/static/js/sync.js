@@ -267,7 +267,12 @@ export class Sync {
       case 'error': return this.onError(f);
       case 'pong': return undefined;
       case 'mention': return this.onMention(f);
+      case 'notice':
+        this.store.emit('notice', f);
+        this.store.emit('meeting', f);
+        return undefined;
       default:
+        if (f.type === 'meeting_changed') this.store.emit('meeting', f);
         if (typeof f.room === 'string' && f.seq !== undefined && this.store.timelines.get(f.room)?.loaded) {
           this.applyEvent(f.room, f, true);
         } else if (typeof f.room === 'string' && f.type === 'message') {

@@ -30,9 +30,14 @@ export function authorLine(author) {
   ];
 }
 
-/** @param {{kind: string, owner: string|null, due: string|null}} mark */
+/** @param {{kind: string, owner: string|null, due: string|null, status?: string|null, answered?: boolean}} mark */
 function markText(mark) {
-  const extra = [mark.owner ? `@${mark.owner}` : '', mark.due ? `uiterlijk ${mark.due}` : ''].filter(Boolean).join(', ');
+  const extra = [
+    mark.status && mark.status !== 'open' ? mark.status : '',
+    mark.answered ? 'beantwoord' : '',
+    mark.owner ? `@${mark.owner}` : '',
+    mark.due ? `uiterlijk ${mark.due}` : '',
+  ].filter(Boolean).join(', ');
   return `${MARK_LABELS[mark.kind] ?? mark.kind}${extra ? ` (${extra})` : ''}`;
 }
 

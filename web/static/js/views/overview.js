@@ -30,13 +30,14 @@ export async function renderOverview(main) {
 /** @param {any} data */
 function grid(data) {
   return h('div', { class: 'table-scroll' }, h('table', { class: 'overview-grid' },
-    h('caption', { text: 'Berichten per gebied en thema (tussen haakjes: ongelezen)' }),
+    h('caption', { text: 'Berichten per gebied en thema: totaal, sinds de vorige bijeenkomst, en (tussen haakjes) ongelezen' }),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Gebied' }),
       data.themes.map((/** @type {any} */ t) => h('th', { scope: 'col', text: t.name })))),
     h('tbody', {}, data.areas.map((/** @type {any} */ a) => h('tr', {},
       h('th', { scope: 'row' }, a.readable && a.room ? h('a', { href: roomHref(a.room), text: a.name }) : a.name),
       a.cells.map((/** @type {any} */ c) => h('td', { class: c.unread ? 'has-unread' : null },
         String(c.messages),
+        c.recent ? h('span', { class: 'cell-recent' }, ` · ${c.recent}`, srOnly(' sinds de vorige bijeenkomst')) : null,
         c.unread ? h('span', { class: 'cell-unread' }, ` (${c.unread}`, srOnly(' ongelezen'), ')') : null)))))));
 }
 

@@ -11,6 +11,7 @@ import { h, replace } from '../dom.js';
 import { dayKey, dayLabel, excerpt } from '../format.js';
 import { countMessages, errorText } from '../i18n.js';
 import { markActions } from './marks.js';
+import { meetingHref } from '../meeting.js';
 import {
   banDialog, hideDialog, muteDialog, reportDialog, retractDialog, roomSettingsDialog,
 } from './room-dialogs.js';
@@ -90,7 +91,11 @@ export class RoomView {
       this.settingsButton);
     const head = h('header', { class: 'room-head' },
       h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
-      this.title, this.topic, this.flags, tools);
+      this.title, this.topic, this.flags,
+      this.room?.kind === 'meeting'
+        ? h('p', { class: 'meeting-head-link' }, h('a', { href: meetingHref(this.slug), text: 'Programma, aanmelden en agenda van deze bijeenkomst' }))
+        : null,
+      tools);
 
     this.olderButton = h('button', { type: 'button', class: 'btn btn-small', text: 'Oudere berichten laden', onclick: () => this.loadOlder(true) });
     this.historyTop = h('div', { class: 'history-top' });
@@ -605,7 +610,7 @@ export class RoomView {
     } else {
       list.push({ label: 'Melden', run: () => reportDialog(this, m, who) });
     }
-    if (!this.room?.archived) list.push(...markActions(this.slug, m, this.announcer, formDialog));
+    if (!this.room?.archived) list.push(...markActions(this.slug, m, this.announcer, formDialog, (id) => this.t.byId.get(String(id))));
     if (mod && this.pinned) {
       const pinned = this.pinned.has(String(m.message_id));
       list.push({ label: pinned ? 'Losmaken' : 'Vastzetten', run: () => this.togglePin(m, pinned) });

@@ -6,6 +6,7 @@
 import { h, replace, srOnly } from '../dom.js';
 import { KIND_GROUPS } from '../i18n.js';
 import { roomHref } from '../router.js';
+import { meetingHref } from '../meeting.js';
 import { formatDateTime } from '../format.js';
 
 /**
@@ -55,7 +56,7 @@ export function renderRoomList(container, store, currentSlug) {
  */
 function roomItem(r, currentSlug) {
   const unread = r.slug === currentSlug ? 0 : r.unread;
-  return h('li', {},
+  return h('li', { class: r.kind === 'meeting' ? 'has-meeting-link' : null },
     h('a', { href: roomHref(r.slug), 'data-slug': r.slug, 'aria-current': r.slug === currentSlug ? 'page' : null, class: unread ? 'room-link has-unread' : 'room-link' },
       h('span', { class: 'room-name', text: r.name }),
       r.locked ? h('span', { class: 'room-flag', text: 'gesloten' }) : null,
@@ -67,5 +68,8 @@ function roomItem(r, currentSlug) {
         : null,
       unread > 0
         ? h('span', { class: 'unread-count' }, String(unread > 99 ? '99+' : unread), srOnly(unread === 1 ? ' ongelezen bericht' : ' ongelezen berichten'))
-        : null));
+        : null),
+    r.kind === 'meeting'
+      ? h('a', { class: 'meeting-link', href: meetingHref(r.slug) }, 'Programma en inschrijven', srOnly(`: ${r.name}`))
+      : null);
 }

@@ -1,0 +1,48 @@
+"""Telling registered members about their meeting: a change, a cancellation, a move up.
+
+`notify_registered` is the one place such news leaves the server. Today it reaches the
+member's open connections on every process as a `notice` frame; other channels (push,
+e-mail) hang off this same function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from chat.frames import Notice
+
+if TYPE_CHECKING:
+    from chat.realtime import Realtime
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingNotice:
+    """News about one meeting for some of its registered members."""
+
+    user_ids: tuple[int, ...]
+    kind: str  # meeting_changed, meeting_cancelled or moved_up
+    meeting: str
+    title: str
+    body: str
+
+    def frame(self) -> dict[str, Any]:
+        built: dict[str, Any] = msgspec.to_builtins(
+            Notice(
+                kind=self.kind,
+                meeting=self.meeting,
+                title=self.title,
+                body=self.body,
+                url=f"#/bijeenkomst/{self.meeting}",
+            )
+        )
+        return built
+
+
+def notify_registered(realtime: Realtime, notice: MeetingNotice) -> None:
+    """Deliver the notice to each of its members (after the commit that caused it)."""
+    frame = notice.frame()
+    for user_id in notice.user_ids:
+        realtime.notify_user(user_id, frame)
