@@ -6,7 +6,8 @@ proxy's own `X-Request-ID` is kept when it is a plain token, so that the proxy's
 ours join up; from anyone else a client could only muddle the log with it.
 The lines hold the method, the path without its query string (search terms are personal
 text; `/ws?token=…` a credential), the status, the time taken and the client address,
-never a body, a token or a password.
+never a body, a token or a password; a calendar feed's secret address is logged without
+its secret.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ ws_log = logging.getLogger("werkplaats.ws")
 
 HEADER = b"x-request-id"
 _PLAIN_ID = re.compile(rb"[A-Za-z0-9._:-]{8,64}")
+# The secret in a calendar feed's address is the credential of its owner's feed.
+_FEED_SECRET = re.compile(r"^/api/calendar/[^/]*")
 
 
 def new_request_id(given: str | None = None) -> str:
@@ -81,7 +84,7 @@ class RequestLogMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": escape(scope["path"]),
+                    "path": escape(_FEED_SECRET.sub("/api/calendar/<secret>", scope["path"])),
                     "status": status,
                     "ms": round((time.perf_counter() - start) * 1000, 1),
                     "client": scope["client"][0] if scope.get("client") else "-",

@@ -59,3 +59,20 @@ async def test_agenda_lists_finished_actions_as_afgerond(api: Api, store: Store)
     assert "Rapport opsturen" in section and "Sprekers vragen" not in section
     r = await api.get("ann", "/api/search?q=rapport&mark=actiepunt&open=true")
     assert r.status_code == 200 and r.json()["hits"] == []
+
+
+async def test_meeting_page_shows_no_area_room_to_outsiders(api: Api, store: Store) -> None:
+    """An actiepunt of area-a, finished or not, is on meeting-one's agenda for its members
+    only; the meeting itself says nothing of it."""
+    secret = "Kievitsbloem-overleg plannen"
+    open_item = await store.post("area-a", "ann", secret)
+    done = await store.post("area-a", "ann", f"{secret} (klaar)")
+    for mid in (open_item, done):
+        await api.post("ann", url("area-a", mid, "mark"), {"kind": "actiepunt"})
+    await api.post("ann", url("area-a", done, "status"), {"status": "gedaan"})
+    mine = (await api.get("ann", "/api/meetings/meeting-one/agenda")).json()
+    assert [i["message_id"] for i in mine["action_items"]] == [open_item]
+    assert [i["message_id"] for i in mine["completed_actions"]] == [done]
+    for path in ("/api/meetings/meeting-one/agenda", "/api/meetings/meeting-one"):
+        r = await api.get("bob", path)
+        assert r.status_code == 200 and "Kievitsbloem" not in r.text and "area-a" not in r.text

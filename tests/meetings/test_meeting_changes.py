@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import httpx
+import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -75,10 +77,11 @@ async def test_ics_sequence_and_cancellation(api: Api) -> None:
 
 
 async def test_calendar_feed_as_a_calendar_client_reads_it(
-    api: Api, client: httpx.AsyncClient, database: Database
+    api: Api, client: httpx.AsyncClient, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The secret address works without a session, lists what the member registered for,
-    is stored as a hash only, and ends when replaced or deleted."""
+    is stored as a hash only (and never logged), and ends when replaced or deleted."""
+    caplog.set_level(logging.INFO, logger="werkplaats.http")
     r = await api.post("ann", "/api/me/calendar")
     assert r.status_code == 201, r.text
     url = r.json()["url"]
@@ -93,6 +96,8 @@ async def test_calendar_feed_as_a_calendar_client_reads_it(
         async with database.read() as s:
             stored = (await s.execute(select(CalendarFeed.secret_hash))).scalars().all()
         assert stored and secret not in stored
+        logged = [getattr(r, "path", "") for r in caplog.records]
+        assert "/api/calendar/<secret>" in logged and not any(secret in p for p in logged)
         again = (await api.post("ann", "/api/me/calendar")).json()["url"]
         assert (await calendar_client.get(url)).status_code == 404
         assert (await calendar_client.get(again)).status_code == 200

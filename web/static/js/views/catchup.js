@@ -10,6 +10,7 @@ import { formatDateTime } from '../format.js';
 import { errorText } from '../i18n.js';
 import { reportNews } from '../report.js';
 import { roomHref } from '../router.js';
+import { meetingHref } from '../meeting.js';
 
 const SINCE_LABELS = {
   last_meeting: 'Sinds de vorige bijeenkomst',
@@ -116,10 +117,15 @@ function sinceChoice(since, main, opts) {
 
 /** @param {any} data */
 function meetingsLine(data) {
-  const parts = [];
-  if (data.previous_meeting) parts.push(`Vorige bijeenkomst: ${data.previous_meeting.title}, ${formatDateTime(data.previous_meeting.date)}.`);
-  if (data.next_meeting) parts.push(`Volgende bijeenkomst: ${data.next_meeting.title}, ${formatDateTime(data.next_meeting.date)}${data.next_meeting.place ? ` in ${data.next_meeting.place}` : ''}.`);
-  return parts.length ? h('p', { class: 'meetings-line', text: parts.join(' ') }) : null;
+  const prev = data.previous_meeting;
+  const next = data.next_meeting;
+  // Each title links to the meeting's page (programme, registration, verslag).
+  const link = (/** @type {any} */ m) => h('a', { href: meetingHref(m.slug), text: m.title });
+  const parts = [
+    prev ? ['Vorige bijeenkomst: ', link(prev), `, ${formatDateTime(prev.date)}. `] : null,
+    next ? ['Volgende bijeenkomst: ', link(next), `, ${formatDateTime(next.date)}${next.place ? ` in ${next.place}` : ''}.`] : null,
+  ].filter(Boolean);
+  return parts.length ? h('p', { class: 'meetings-line' }, parts) : null;
 }
 
 /** @param {number} n @param {string} one @param {string} many */
