@@ -29,11 +29,13 @@ from persistence.meetings import (
 )
 from persistence.mentions import unread_mentions
 from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User, utcnow
+from persistence.reports import report_news
 from persistence.rooms import RoomSummary, readable_rooms
 from rooms.marks import MarkKind
 from rooms.meetings import Since, next_meeting, previous_meeting
 from rooms.mentions import excerpt, mentions
 from rooms.model import Actor
+from rooms.verslag import ReportNews, missed_notice
 
 MAX_MENTIONS_LISTED = 50
 # A room is listed when one of these is non-empty (or non-zero).
@@ -201,8 +203,11 @@ async def catchup(
         }
         if any(entry[k] for k in REPORTED):
             rooms.append(entry)
+    news = await report_news(session, actor.user_id, start)
     return {
         "since": since.value,
+        # Published verslagen, those of meetings the member missed first.
+        "reports": [_news_wire(n) for n in news],
         "since_at": iso(start) if since is Since.LAST_MEETING else None,
         "previous_meeting": wire_of(held),
         "next_meeting": wire_of(ahead),
@@ -219,6 +224,17 @@ async def catchup(
         "read_up_to": {
             s.room.slug: s.room.last_seq for s in summaries if s.room.last_seq > s.read_seq
         },
+    }
+
+
+def _news_wire(news: ReportNews) -> dict[str, Any]:
+    return {
+        "meeting": news.meeting_slug,
+        "title": news.title,
+        "date": iso(news.meeting_starts_at),
+        "published_at": iso(news.published_at),
+        "missed": news.missed,
+        "notice": missed_notice(news.meeting_starts_at) if news.missed else None,
     }
 
 

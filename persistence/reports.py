@@ -7,12 +7,16 @@ published reports is kept by `persistence.search.reports` in the same transactio
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import Meeting, MeetingReport, MeetingReportRevision, User
-from rooms.verslag import Report, ReportStatus, report_title
+from persistence.models import Meeting, MeetingReport, MeetingReportRevision, Registration, User
+from rooms.verslag import Report, ReportNews, ReportStatus, news_order, report_title
+
+# The catch-up lists at most this many reports.
+NEWS_LIMIT = 10
 
 
 async def report_row(
@@ -134,3 +138,37 @@ async def revision_body(session: AsyncSession, row: MeetingReport, revision: int
             )
         )
     ).scalar()
+
+
+async def report_news(
+    session: AsyncSession, user_id: int, since: datetime | None
+) -> list[ReportNews]:
+    """Reports published since `since` (all when None), missed meetings' first.
+
+    Missed: the member registered as going and the attendance says they were not there.
+    """
+    missed = (
+        select(Registration.id)
+        .where(
+            Registration.meeting_id == Meeting.id,
+            Registration.user_id == user_id,
+            Registration.status == "going",
+            Registration.attended.is_(False),
+        )
+        .exists()
+    )
+    query = (
+        select(Meeting.slug, Meeting.title, Meeting.starts_at, MeetingReport.published_at, missed)
+        .join(MeetingReport, MeetingReport.meeting_id == Meeting.id)
+        .where(MeetingReport.status == ReportStatus.PUBLISHED)
+        .order_by(MeetingReport.published_at.desc())
+        .limit(NEWS_LIMIT)
+    )
+    if since is not None:
+        query = query.where(MeetingReport.published_at >= since)
+    rows = (await session.execute(query)).all()
+    # A published report always has its publication time (mark_published sets it).
+    found = [
+        ReportNews(r[0], r[2], report_title(r[1]), cast(datetime, r[3]), bool(r[4])) for r in rows
+    ]
+    return news_order(found)

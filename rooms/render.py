@@ -118,6 +118,15 @@ def _room_counts(room: dict[str, Any]) -> list[str]:
     return parts
 
 
+def report_link(url: str, meeting_slug: str) -> str:
+    """The web client's address of a meeting's verslag."""
+    return f"{url.rstrip('/')}/#/verslag/{meeting_slug}"
+
+
+def _report_line(report: dict[str, Any]) -> str:
+    return report["notice"] or f"Het verslag van {dutch_date(report['date'])} staat online"
+
+
 def digest_subject(meeting: dict[str, Any]) -> str:
     """The e-mail's subject: the meeting's title and day."""
     return clean(
@@ -149,6 +158,11 @@ def digest_text(
         for key in ("decisions", "open_questions", "action_items"):
             for item in room[key]:
                 lines.append(f"  {KIND_LABEL[item['kind']]}: {item['excerpt']}")
+    if catchup.get("reports"):
+        lines += ["", "Verslagen", "========="]
+    for report in catchup.get("reports", []):
+        lines.append(f"- {report['title']}: {_report_line(report)}")
+        lines.append(f"  {report_link(url, report['meeting'])}")
     lines += ["", agenda_title(meeting), "=" * len(agenda_title(meeting))]
     items = agenda["open_questions"] + agenda["action_items"]
     lines += [f"- {KIND_LABEL[i['kind']]}: {i['excerpt']} (#{i['room']})" for i in items] or [
@@ -192,6 +206,14 @@ def digest_html(
                 parts.append(
                     f"<li><em>{e(KIND_LABEL[item['kind']])}</em>: {e(item['excerpt'])}</li>"
                 )
+        parts.append("</ul>")
+    if catchup.get("reports"):
+        parts.append("<h1>Verslagen</h1><ul>")
+        for report in catchup["reports"]:
+            link = e(report_link(url, report["meeting"]))
+            parts.append(
+                f'<li><a href="{link}">{e(report["title"])}</a>: {e(_report_line(report))}</li>'
+            )
         parts.append("</ul>")
     parts.append(f"<h1>{e(agenda_title(meeting))}</h1><ul>")
     items = agenda["open_questions"] + agenda["action_items"]

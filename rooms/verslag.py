@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from rooms.dutchtime import MONTHS, to_dutch
 from rooms.errors import TooLarge
 
 # The contract's limit on a report's Markdown, in characters.
@@ -48,3 +49,26 @@ def check_body(body: str) -> str:
     if len(body) > MAX_BODY_CHARS:
         raise TooLarge(f"a report is at most {MAX_BODY_CHARS} characters")
     return body
+
+
+def missed_notice(meeting_start: datetime) -> str:
+    """What the catch-up tells someone who registered as going but was not there."""
+    day = to_dutch(meeting_start)
+    return f"Je was er niet op {day.day} {MONTHS[day.month - 1]}: lees het verslag"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportNews:
+    """A published report as the catch-up lists it; `missed` when the member was absent."""
+
+    meeting_slug: str
+    meeting_starts_at: datetime
+    title: str
+    published_at: datetime
+    missed: bool
+
+
+def news_order(found: list[ReportNews]) -> list[ReportNews]:
+    """Missed meetings' reports first, then the newest."""
+    newest = sorted(found, key=lambda r: r.published_at, reverse=True)
+    return sorted(newest, key=lambda r: not r.missed)

@@ -94,7 +94,7 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from web.demo import demo_day, load_demo, place_meetings, render_community
+    from web.demo import demo_day, load_demo, place_meetings, publish_demo_report, render_community
 
     async def job(db: Database) -> int:
         today = demo_day()
@@ -105,6 +105,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             report = await load_file(db, placed)
         await place_meetings(db, today)
         added = await load_demo(db)
+        await notify_servers(settings, db, await publish_demo_report(db, Acting(operator())))
         print(f"Demo community loaded: {describe(report)}; {added} demo messages added.")
         print("Demo logins (username / password):")
         for username, password, what in demo_logins():

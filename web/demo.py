@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from chat.store import store_sends
-from persistence import registrations
+from persistence import registrations, reports
 from persistence.accounts import actor_for
 from persistence.db import Database
 from persistence.handshake import forget_meetings
@@ -21,6 +21,9 @@ from persistence.sends import Send
 from rooms.dutchtime import MONTHS, from_local, to_dutch
 from rooms.errors import DomainError
 from rooms.registration import Status
+from web.actions import verslag
+from web.actions.common import Acting
+from web.actions.publish import NOTHING, Published
 
 DEMO_DIR = Path(__file__).parent / "demo"
 
@@ -165,3 +168,19 @@ async def place_meetings(db: Database, today: date) -> None:
                 present = [users[u] for u in plan.going if u not in plan.absent]
                 await registrations.set_attendance(session, meeting.id, present)
     forget_meetings()
+
+
+# The verslag of the meeting held last month, published by the demo (docs/verslag.md).
+DEMO_REPORT = ("bijeenkomst-2026-11-28-tijnje", DEMO_DIR / "verslag-tijnje.md")
+
+
+async def publish_demo_report(db: Database, acting: Acting) -> Published:
+    """Write and publish the demo's verslag once; running it again changes nothing."""
+    slug, path = DEMO_REPORT
+    async with db.read() as session:
+        meeting = await meeting_by_slug(session, slug)
+        if meeting is None or await reports.report_of(session, meeting) is not None:
+            return NOTHING
+    await verslag.write(db, acting, slug, path.read_text(encoding="utf-8"))
+    _, published = await verslag.publish(db, acting, slug)
+    return published

@@ -8,6 +8,7 @@ theme's room, published after the commit like every room event.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,15 +68,24 @@ async def check_may_write(db: Database, acting: Acting, slug: str) -> None:
         acting.check_moderate(room)
 
 
-def preview(body: str) -> str:
+async def rendered(body: str) -> str:
+    """The body as safe HTML, rendered in a worker thread.
+
+    Rendering is fast for real reports (milliseconds) but pure Python: crafted Markdown at
+    the size limit (200,000 '[') takes seconds, which must not stall the event loop.
+    """
+    return await asyncio.to_thread(render, body)
+
+
+async def preview(body: str) -> str:
     """The HTML a body would have, without storing it."""
-    return render(check_body(clean(body)))
+    return await rendered(check_body(clean(body)))
 
 
 async def write(db: Database, acting: Acting, slug: str, body: str) -> Report:
     """Store `body` as the report's next revision; its status stays as it was."""
     body = check_body(clean(body))
-    html = render(body)
+    html = await rendered(body)
     async with db.write() as session:
         meeting, room = await _meeting(session, slug, lock=True)
         acting.check_moderate(room)

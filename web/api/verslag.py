@@ -25,7 +25,7 @@ async def _acting(request: Request) -> Acting:
 async def put_report(request: Request) -> Response:
     svc = services(request)
     acting = await _acting(request)
-    given = await body_as(request, wire.ReportIn, max_bytes=REPORT_LIMIT)
+    given = await body_as(request, wire.VerslagIn, max_bytes=REPORT_LIMIT)
     report = await acts.write(svc.db, acting, request.path_params["slug"], given.body)
     return JSON({"report": wire.report_wire(report)})
 
@@ -67,9 +67,9 @@ async def preview_report(request: Request) -> Response:
     """The HTML of a text not stored: the editor's preview, rendered as the report will be."""
     svc = services(request)
     acting = await _acting(request)
-    given = await body_as(request, wire.ReportIn, max_bytes=REPORT_LIMIT)
+    given = await body_as(request, wire.VerslagIn, max_bytes=REPORT_LIMIT)
     await acts.check_may_write(svc.db, acting, request.path_params["slug"])
-    return JSON({"html": acts.preview(given.body)})
+    return JSON({"html": await acts.preview(given.body)})
 
 
 async def draft_report(request: Request) -> Response:
@@ -83,18 +83,18 @@ def routes() -> list[BaseRoute]:
     # fmt: off
     return [
         api(base, "PUT", put_report, "store a new revision of the meeting's report",
-            "verslag", out=wire.ReportOut, body=wire.ReportIn, errors=(403, 404, 413)),
+            "verslag", out=wire.VerslagOut, body=wire.VerslagIn, errors=(403, 404, 413)),
         api(base, "GET", get_report, "the meeting's report (a draft only for moderators)",
-            "verslag", out=wire.ReportOut, errors=(404,)),
+            "verslag", out=wire.VerslagOut, errors=(404,)),
         api(f"{base}/publish", "POST", publish_report, "publish the meeting's report",
-            "verslag", out=wire.ReportOut, errors=(403, 404)),
+            "verslag", out=wire.VerslagOut, errors=(403, 404)),
         api(f"{base}/revisions", "GET", get_revisions, "the report's revisions (moderators)",
-            "verslag", out=wire.Revisions, errors=(403, 404)),
+            "verslag", out=wire.VerslagRevisions, errors=(403, 404)),
         api(f"{base}/preview", "POST", preview_report,
             "render a text as the report would be, without storing it (moderators)",
-            "verslag", out=wire.Preview, body=wire.ReportIn, errors=(403, 404, 413)),
+            "verslag", out=wire.VerslagPreview, body=wire.VerslagIn, errors=(403, 404, 413)),
         api(f"{base}/draft", "GET", draft_report,
             "a first text from the meeting's agenda, decisions and action items (moderators)",
-            "verslag", out=wire.Draft, errors=(403, 404)),
+            "verslag", out=wire.VerslagDraft, errors=(403, 404)),
     ]
     # fmt: on

@@ -9,6 +9,7 @@ import { visible } from './js/bidi.js';
 import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
+import { renderReportPage } from './js/report.js';
 import { watchRoutes } from './js/router.js';
 import { renderMeeting } from './js/meeting.js';
 import { renderCatchup } from './js/views/catchup.js';
@@ -141,6 +142,7 @@ function route(r) {
   else if (r.name === 'catchup') {
     renderCatchup(main, { announcer, refreshRooms: () => sync.refreshRooms(), since: r.params.get('sinds') ?? undefined });
   } else if (r.name === 'overview') renderOverview(main);
+  else if (r.name === 'report' && r.slug) renderReportPage(main, r.slug, store.user);
   else if (r.name === 'meeting' && r.slug) renderMeeting(main, { slug: r.slug, store, announcer });
   else if (r.name === 'sharing') renderSharing(main, { staff: store.isStaff(), announce: (text) => announcer.say(text) });
   else if (r.name === 'share-new') {

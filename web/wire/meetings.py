@@ -167,8 +167,20 @@ class CatchupQuery(Query):
     since: Since = Since.LAST_MEETING
 
 
+class ReportNews(Struct):
+    """A published verslag in the catch-up; `notice` when the member missed the meeting."""
+
+    meeting: str
+    title: str
+    date: str
+    published_at: str
+    missed: bool
+    notice: str | None
+
+
 class Catchup(Struct):
     since: str
+    reports: list[ReportNews]
     rooms: list[Object]
     read_up_to: Object
 

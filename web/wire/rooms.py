@@ -71,15 +71,14 @@ class Hit(Struct, tag_field="kind"):
 
 class SearchHit(Hit, tag="message"):
     room: str
+    seq: int
     message_id: int
+    author: Author
+    created_at: str
     snippet: str
-    seq: int | None = None
-    author: Author | None = None
-    created_at: str | None = None
-    file: FileRef | None = None
 
 
-class ReportHit(Hit, tag="report"):
+class ReportSearchHit(Hit, tag="report"):
     meeting: str
     snippet: str
     title: str
@@ -99,7 +98,7 @@ class FileHit(Hit, tag="file"):
 
 
 class SearchPage(Struct):
-    hits: list[SearchHit | ReportHit | FileHit]
+    hits: list[SearchHit | ReportSearchHit | FileHit]
     next_cursor: str | None
 
 

@@ -9,12 +9,12 @@ from rooms.verslag import Report
 from web.wire import Body, Struct, envelope
 
 
-class ReportIn(Body):
+class VerslagIn(Body):
     # No length in the type: over rooms.verslag.MAX_BODY_CHARS is 413 `too_large`, not 400.
     body: str
 
 
-class ReportWire(Struct):
+class Verslag(Struct):
     status: Literal["draft", "published"]
     body: str
     html: str
@@ -26,18 +26,18 @@ class ReportWire(Struct):
     title: str
 
 
-ReportOut = envelope("ReportOut", report=ReportWire)
+VerslagOut = envelope("VerslagOut", report=Verslag)
 
 
-class RevisionWire(Struct):
+class VerslagRevision(Struct):
     revision: int
     updated_at: str
     updated_by: str | None
 
 
-Revisions = envelope("Revisions", revisions=list[RevisionWire])
-Preview = envelope("Preview", html=str)
-Draft = envelope("Draft", body=str)
+VerslagRevisions = envelope("VerslagRevisions", revisions=list[VerslagRevision])
+VerslagPreview = envelope("VerslagPreview", html=str)
+VerslagDraft = envelope("VerslagDraft", body=str)
 
 
 def report_wire(report: Report) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import { formDialog } from './dialog.js';
 import { h, replace, srOnly, uid } from './dom.js';
 import { formatDateTime, formatTime, TIME_ZONE } from './format.js';
 import { errorText, LAYER_LABELS } from './i18n.js';
+import { mountReport } from './report.js';
 import { roomHref } from './router.js';
 
 /** How often the counts are read again while the page is open. */
@@ -149,6 +150,7 @@ class MeetingView {
       replace(this.body, this.summary, this.counts, this.register, this.links, this.agenda, this.report,
         this.presence, this.admin);
       this.fillAgenda();
+      mountReport(this.report, this.slug, this.store.user);
       if (this.mayModerate(m)) this.fillPresence();
     }
     this.fillSummary(m);

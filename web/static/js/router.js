@@ -2,11 +2,12 @@
  * Hash routes, so the server only has to serve `/`:
  * `#/` home, `#/kamer/<slug>` a room (optionally `?seq=N` to show one message),
  * `#/zoeken?q=…` search, `#/moderatie` moderation, `#/bijpraten` catch-up since the last
- * meeting, `#/overzicht` the area × theme overview, `#/bijeenkomst/<slug>` a meeting.
+ * meeting, `#/overzicht` the area × theme overview, `#/bijeenkomst/<slug>` a meeting,
+ * `#/verslag/<slug>` a meeting's report.
  * @module router
  */
 
-/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'meeting'|'sharing'|'share-new'|'notfound', slug?: string, params: URLSearchParams}} Route */
+/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'meeting'|'report'|'sharing'|'share-new'|'notfound', slug?: string, params: URLSearchParams}} Route */
 
 /**
  * @param {string} hash
@@ -27,6 +28,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'overzicht') return { name: 'overview', params };
   if (parts[0] === 'bijeenkomst' && parts[1]) return { name: 'meeting', slug: parts[1], params };
   if (parts[0] === 'delen') return { name: parts[1] === 'nieuw' ? 'share-new' : 'sharing', params };
+  if (parts[0] === 'verslag' && parts[1]) return { name: 'report', slug: parts[1], params };
   return { name: 'notfound', params };
 }
 

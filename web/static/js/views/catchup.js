@@ -8,6 +8,7 @@ import { between, MARK_LABELS } from '../between.js';
 import { h, replace, uid } from '../dom.js';
 import { formatDateTime } from '../format.js';
 import { errorText } from '../i18n.js';
+import { reportNews } from '../report.js';
 import { roomHref } from '../router.js';
 import { meetingHref } from '../meeting.js';
 
@@ -36,7 +37,7 @@ export async function renderCatchup(main, opts) {
   }
   const agendaBox = h('div', { class: 'catchup-agenda' });
   const settingsBox = h('div', { class: 'catchup-settings' });
-  replace(body, meetingsLine(data), totalsLine(data), readAllButton(data, main, opts, since),
+  replace(body, reportNews(data.reports), meetingsLine(data), totalsLine(data), readAllButton(data, main, opts, since),
     data.rooms.length ? data.rooms.map(roomSection) : h('p', { class: 'empty', text: 'Niets nieuws. Je bent bij.' }),
     agendaBox, settingsBox);
   if (data.next_meeting) fillAgenda(agendaBox, data.next_meeting);

@@ -7,6 +7,7 @@ import { api } from '../api.js';
 import { h, replace, srOnly } from '../dom.js';
 import { formatDateTime, snippetNodes } from '../format.js';
 import { LAYER_LABELS, errorText } from '../i18n.js';
+import { reportHit } from '../report.js';
 import { roomHref, searchHref } from '../router.js';
 
 /**
@@ -45,13 +46,13 @@ export function renderSearch(main, { store, params }) {
   /** @type {Map<string, HTMLElement>} */
   const groups = new Map();
   let total = 0;
-  const groupOf = (/** @type {string} */ slug) => {
+  const groupOf = (/** @type {string} */ slug, title = store.rooms.get(slug)?.name ?? slug) => {
     let list = groups.get(slug);
     if (!list) {
       const id = `zoek-kamer-${groups.size + 1}`;
       list = h('ol', { class: 'hit-list' });
       results.appendChild(h('section', { class: 'hit-group', 'aria-labelledby': id },
-        h('h2', { id, text: store.rooms.get(slug)?.name ?? slug }), list));
+        h('h2', { id, text: title }), list));
       groups.set(slug, list);
     }
     return list;
@@ -90,7 +91,11 @@ export function renderSearch(main, { store, params }) {
     try {
       const data = await api.search({ ...p, cursor, limit: 20 });
       const hits = Array.isArray(data?.hits) ? data.hits : [];
-      for (const hit of hits) groupOf(String(hit.room)).appendChild(hitItem(hit, store));
+      for (const hit of hits) {
+        // Published verslagen (kind `report`) form a group of their own, keyed '' (no slug).
+        if (hit.kind === 'report') groupOf('', 'Verslagen').appendChild(reportHit(hit));
+        else groupOf(String(hit.room)).appendChild(hitItem(hit, store));
+      }
       total += hits.length;
       status.textContent = total === 0 ? `Niets gevonden voor “${p.q}”.` : `${total} ${total === 1 ? 'resultaat' : 'resultaten'} voor “${p.q}”${data.next_cursor ? ' (er zijn er meer)' : ''}.`;
       if (data.next_cursor) {
