@@ -24,6 +24,8 @@ log = logging.getLogger("werkplaats.http")
 ws_log = logging.getLogger("werkplaats.ws")
 
 HEADER = b"x-request-id"
+# Paths that carry a one-time token (an invitation link): the token is not logged.
+_TOKEN_IN_PATH = re.compile(r"^(/api/invitations/)[^/]+")
 _PLAIN_ID = re.compile(rb"[A-Za-z0-9._:-]{8,64}")
 
 
@@ -81,7 +83,7 @@ class RequestLogMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": escape(scope["path"]),
+                    "path": escape(_TOKEN_IN_PATH.sub(r"\1***", scope["path"])),
                     "status": status,
                     "ms": round((time.perf_counter() - start) * 1000, 1),
                     "client": scope["client"][0] if scope.get("client") else "-",
