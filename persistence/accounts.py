@@ -116,10 +116,28 @@ async def set_password_hash(session: AsyncSession, user_id: int, new: str) -> No
     await session.execute(update(User).where(User.id == user_id).values(password_hash=new))
 
 
-async def users_with_email(session: AsyncSession, email: str) -> list[User]:
-    """Enabled accounts with this address (lower case), at most two: one is a match."""
-    query = select(User).where(User.email == email, User.disabled_at.is_(None)).limit(2)
-    return list((await session.execute(query)).scalars())
+async def users_with_email(
+    session: AsyncSession, email: str, *, include_disabled: bool = False
+) -> list[User]:
+    """Accounts with this address (lower case), at most two: one is a match."""
+    query = select(User).where(User.email == email)
+    if not include_disabled:
+        query = query.where(User.disabled_at.is_(None))
+    return list((await session.execute(query.order_by(User.id).limit(2))).scalars())
+
+
+async def latest_open_invitation(session: AsyncSession, email: str) -> Invitation | None:
+    query = (
+        select(Invitation)
+        .where(
+            Invitation.email == email,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def find_users(session: AsyncSession, search: str, limit: int) -> list[User]:

@@ -22,7 +22,7 @@ from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
-from web.api import accounts, meetings, moderation, rooms, search, session
+from web.api import accounts, meetings, moderation, oidc, rooms, search, session
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.bodylimit import BodyLimit
 from web.deps import Services
@@ -79,6 +79,7 @@ def routes() -> list[BaseRoute]:
         Route("/ws-schema.json", ws_schema_json),
         *session.routes(),
         *accounts.routes(),
+        *oidc.routes(),
         *rooms.routes(),
         *search.routes(),
         *moderation.routes(),

@@ -10,6 +10,7 @@ access log, which every serving process follows (chat/access_watch.py).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -190,13 +191,14 @@ async def accept(
 
 
 async def _invited_account(
-    session: AsyncSession, taken: Invitation, username: str, name: str, new_hash: str
+    session: AsyncSession, taken: Invitation, username: str, name: str, new_hash: str | None
 ) -> User:
+    """The account an invitation makes (or completes): `new_hash` None signs on without one."""
     if taken.user_id is not None:
         user = await session.get(User, taken.user_id)
         if user is None or user.disabled_at is not None:
             raise Gone("the invited account no longer exists or is disabled")
-        user.password_hash = new_hash
+        user.password_hash = new_hash or user.password_hash
         user.display_name = name
         user.email = user.email or taken.email
         return user
@@ -239,6 +241,82 @@ async def change_password(
         await record(session, acting.source, "change_password", target=user.username)
         await access_changes.record(session, changes)
     return Published(access=changes)
+
+
+def _username_from(email: str) -> str:
+    """A username proposed from an address's local part: `a.de.vries` for A.de.Vries@…."""
+    local = re.sub(r"[^a-z0-9._-]+", "-", email.split("@", 1)[0].lower()).strip("-._")
+    return (local or "lid")[:28].ljust(2, "0")
+
+
+async def _free_username(session: AsyncSession, wanted: str) -> str:
+    for n in range(1, 1000):
+        candidate = wanted if n == 1 else f"{wanted}{n}"
+        if await user_by_name(session, candidate, include_disabled=True) is None:
+            return candidate
+    raise Conflict("no free username for this address")
+
+
+async def sign_on(
+    db: Database,
+    provider: str,
+    email: str,
+    name: str,
+    signup_domains: tuple[str, ...],
+    *,
+    address: str,
+    session_hash: str,
+    session_expires: datetime,
+) -> User:
+    """Single sign-on with a provider's verified `email`: the one account with it, else an
+    open invitation to it, else (a domain the provider may sign up) a new member; and a session.
+    """
+    email = normalise_email(email)
+    async with db.write() as session:
+        found = await accounts.users_with_email(session, email, include_disabled=True)
+        if len(found) > 1:
+            raise Forbidden("more than one account has this e-mail address; ask an admin")
+        if found and found[0].disabled_at is not None:
+            raise Forbidden("this account is disabled")
+        how = "account"
+        user = found[0] if found else None
+        if user is None:
+            user, how = await _signed_up(session, email, name, signup_domains)
+        await accounts.create_session(session, user.id, session_hash, session_expires)
+        await record(
+            session,
+            Source(user.username, address),
+            "sign_on",
+            target=user.username,
+            details={"provider": provider, "by": how},
+        )
+    return user
+
+
+async def _signed_up(
+    session: AsyncSession, email: str, name: str, signup_domains: tuple[str, ...]
+) -> tuple[User, str]:
+    """A new account for a verified address: through its open invitation, or its domain."""
+    invited = await accounts.latest_open_invitation(session, email)
+    if invited is not None:
+        taken = await accounts.take_invitation(session, invited.token_hash)
+        assert taken is not None  # open a moment ago, in this transaction
+        username = await _free_username(session, _username_from(email))
+        user = await _invited_account(session, taken, username, taken.display_name or name, None)
+        taken.used_by_id = user.id
+        return user, f"invitation {taken.id}"
+    if email.rsplit("@", 1)[1] not in {d.lower() for d in signup_domains}:
+        raise Forbidden("no account or invitation has this e-mail address")
+    user = User(
+        username=await _free_username(session, _username_from(email)),
+        display_name=clean(name).strip()[:200] or email,
+        email=email,
+        password_hash=None,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    await session.flush()
+    return user, "domain"
 
 
 @dataclass(frozen=True, slots=True)
