@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -129,11 +129,7 @@ async def users_with_email(
 async def latest_open_invitation(session: AsyncSession, email: str) -> Invitation | None:
     query = (
         select(Invitation)
-        .where(
-            Invitation.email == email,
-            Invitation.used_at.is_(None),
-            Invitation.expires_at > utcnow(),
-        )
+        .where(Invitation.email == email, *_usable(Invitation, utcnow()))
         .order_by(Invitation.id.desc())
         .limit(1)
     )
@@ -203,44 +199,52 @@ async def set_areas(session: AsyncSession, user_id: int, rooms: Sequence[Room]) 
     return sorted(have[room_id] for room_id in left)
 
 
+# Invitations and one-time tokens: usable while unused and unexpired, and used once.
+OneTime = TypeVar("OneTime", Invitation, AccountToken)
+
+
+def _usable(model: type[OneTime], now: datetime) -> list[Any]:
+    return [model.used_at.is_(None), model.expires_at > now]
+
+
+async def _open(session: AsyncSession, model: type[OneTime], *where: Any) -> OneTime | None:
+    query = select(model).where(*where, *_usable(model, utcnow()))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _take(session: AsyncSession, model: type[OneTime], *where: Any) -> OneTime | None:
+    """Mark the usable row used, in the caller's transaction; None if there is none.
+
+    A conditional update: of two requests racing with one token, one changes the row and
+    the other finds none.
+    """
+    now = utcnow()
+    taken = (
+        await session.execute(
+            update(model)
+            .where(*where, *_usable(model, now))
+            .values(used_at=now)
+            .returning(model.id)
+        )
+    ).scalar_one_or_none()
+    return await session.get(model, taken) if taken is not None else None
+
+
 async def open_invitation(session: AsyncSession, token_hash: str) -> Invitation | None:
     """The unused, unexpired invitation with this token hash."""
-    query = select(Invitation).where(
-        Invitation.token_hash == token_hash,
-        Invitation.used_at.is_(None),
-        Invitation.expires_at > utcnow(),
-    )
-    return (await session.execute(query)).scalar_one_or_none()
+    return await _open(session, Invitation, Invitation.token_hash == token_hash)
 
 
 async def has_open_invitation(session: AsyncSession, user_id: int) -> bool:
     query = select(Invitation.id).where(
-        Invitation.user_id == user_id,
-        Invitation.used_at.is_(None),
-        Invitation.expires_at > utcnow(),
+        Invitation.user_id == user_id, *_usable(Invitation, utcnow())
     )
     return (await session.execute(query.limit(1))).first() is not None
 
 
 async def take_invitation(session: AsyncSession, token_hash: str) -> Invitation | None:
-    """Mark the open invitation used, in the caller's transaction; None if none is open.
-
-    A conditional update: of two accepts racing, one changes the row and the other finds none.
-    """
-    now = utcnow()
-    taken = (
-        await session.execute(
-            update(Invitation)
-            .where(
-                Invitation.token_hash == token_hash,
-                Invitation.used_at.is_(None),
-                Invitation.expires_at > now,
-            )
-            .values(used_at=now)
-            .returning(Invitation.id)
-        )
-    ).scalar_one_or_none()
-    return await session.get(Invitation, taken) if taken is not None else None
+    """Use the open invitation with this token hash (once)."""
+    return await _take(session, Invitation, Invitation.token_hash == token_hash)
 
 
 async def add_token(
@@ -270,32 +274,16 @@ async def add_token(
 
 async def open_token(session: AsyncSession, kind: str, token_hash: str) -> AccountToken | None:
     """The unused, unexpired one-time token of `kind` with this hash."""
-    query = select(AccountToken).where(
-        AccountToken.token_hash == token_hash,
-        AccountToken.kind == kind,
-        AccountToken.used_at.is_(None),
-        AccountToken.expires_at > utcnow(),
+    return await _open(
+        session, AccountToken, AccountToken.token_hash == token_hash, AccountToken.kind == kind
     )
-    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def take_token(session: AsyncSession, kind: str, token_hash: str) -> AccountToken | None:
     """Use a one-time token of `kind`: the token, or None if unknown, used or expired."""
-    now = utcnow()
-    taken = (
-        await session.execute(
-            update(AccountToken)
-            .where(
-                AccountToken.token_hash == token_hash,
-                AccountToken.kind == kind,
-                AccountToken.used_at.is_(None),
-                AccountToken.expires_at > now,
-            )
-            .values(used_at=now)
-            .returning(AccountToken.id)
-        )
-    ).scalar_one_or_none()
-    return await session.get(AccountToken, taken) if taken is not None else None
+    return await _take(
+        session, AccountToken, AccountToken.token_hash == token_hash, AccountToken.kind == kind
+    )
 
 
 async def count_recent_tokens(

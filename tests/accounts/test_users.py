@@ -106,3 +106,19 @@ async def test_export_is_the_callers_own_data(
     assert [m["body"] for m in data["messages"]] == ["mijn eigen bericht"]
     assert "password" not in r.text and "token_hash" not in r.text
     assert (await api.get(None, "/api/me/export")).status_code == 401
+
+
+async def test_members_edit_their_own_profile(api: Api, database: Database) -> None:
+    """PATCH /api/me changes the caller's name, organisation and layer; audited."""
+    r = await api.call(
+        "ann",
+        "PATCH",
+        "/api/me",
+        {"display_name": "Ann A.", "organisation": "Gemeente B", "layer": "rijk"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["user"]["organisation"] == "Gemeente B"
+    assert (await api.get("ann", "/api/me")).json()["user"]["display_name"] == "Ann A."
+    assert "update_profile" in [e.action for e in await audit_rows(database)]
+    bad = await api.call("ann", "PATCH", "/api/me", {"layer": "koning"})
+    assert bad.status_code == 400

@@ -441,6 +441,25 @@ async def update_user(
     return user, areas.get(user.id, []), Published(access=tuple(changes))
 
 
+async def update_profile(
+    db: Database, acting: Acting, user_id: int, fields: dict[str, str]
+) -> User:
+    """A member changes their own name, organisation or layer; audited."""
+    async with db.write() as session:
+        user = await session.get(User, user_id)
+        assert user is not None  # signed in a moment ago
+        done = {k: clean(v).strip() for k, v in fields.items() if v != getattr(user, k)}
+        if done.get("display_name") == "":
+            raise BadRequest("field 'display_name' may not be empty")
+        for field, value in done.items():
+            setattr(user, field, value)
+        if done:
+            await record(
+                session, acting.source, "update_profile", target=user.username, details=done
+            )
+    return user
+
+
 async def _set_disabled(
     session: AsyncSession, acting: Acting, user: User, disabled: bool, reason: str
 ) -> list[AccessChange]:

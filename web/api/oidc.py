@@ -27,7 +27,10 @@ from web.api.session import set_session_cookie
 from web.auth import new_token, session_expires_at, token_hash
 from web.deps import Services, client_address, services
 from web.oidc import OidcClient, SignOnError
+from web.openapi import api
+from web.responses import JSON
 from web.settings import OidcProvider
+from web.wire.accounts import SsoProviders
 
 log = logging.getLogger("werkplaats.oidc")
 
@@ -169,8 +172,31 @@ async def _signed_on(
     return response
 
 
+async def providers(request: Request) -> Response:
+    """`GET /api/sso`: the login buttons (no session needed)."""
+    svc = services(request)
+    found = [
+        {
+            "name": p.name,
+            "display_name": p.display_name or p.name,
+            "login_url": f"/auth/oidc/{p.name}/login",
+        }
+        for p in svc.settings.oidc_providers
+    ]
+    return JSON({"providers": found})
+
+
 def routes() -> list[BaseRoute]:
     return [
+        api(
+            "/api/sso",
+            "GET",
+            providers,
+            "the single sign-on providers (login buttons)",
+            "session",
+            out=SsoProviders,
+            auth=False,
+        ),
         Route("/auth/oidc/{provider}/login", login, methods=["GET"]),
         Route("/auth/oidc/{provider}/callback", callback, methods=["GET"]),
     ]

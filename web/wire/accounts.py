@@ -99,3 +99,12 @@ class ResetRequestIn(Body):
 class ResetIn(Body):
     token: Token
     password: Password
+
+
+class SsoProvider(Struct):
+    name: str
+    display_name: str
+    login_url: str
+
+
+SsoProviders = envelope("SsoProviders", providers=list[SsoProvider])

@@ -2,11 +2,12 @@
  * Hash routes, so the server only has to serve `/`:
  * `#/` home, `#/kamer/<slug>` a room (optionally `?seq=N` to show one message),
  * `#/zoeken?q=…` search, `#/moderatie` moderation, `#/bijpraten` catch-up since the last
- * meeting, `#/overzicht` the area × theme overview.
+ * meeting, `#/overzicht` the area × theme overview; account screens (account.js): `#/profiel`,
+ * `#/gebruikers`, `#/uitnodiging/<token>`, `#/wachtwoord-herstellen/<token>`.
  * @module router
  */
 
-/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'notfound', slug?: string, params: URLSearchParams}} Route */
+/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'profile'|'users'|'account'|'notfound', slug?: string, params: URLSearchParams}} Route */
 
 /**
  * @param {string} hash
@@ -25,6 +26,9 @@ export function parseRoute(hash) {
   if (parts[0] === 'moderatie') return { name: 'moderation', params };
   if (parts[0] === 'bijpraten') return { name: 'catchup', params };
   if (parts[0] === 'overzicht') return { name: 'overview', params };
+  if (parts[0] === 'profiel') return { name: 'profile', params };
+  if (parts[0] === 'gebruikers') return { name: 'users', params };
+  if ((parts[0] === 'uitnodiging' || parts[0] === 'wachtwoord-herstellen') && parts[1]) return { name: 'account', params };
   return { name: 'notfound', params };
 }
 
