@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import Server
-from tests.browser.ui import assert_accessible, assert_clean, go_to, shot, signed_in
+from tests.browser.ui import assert_accessible, assert_clean, go_to, login, shot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -73,6 +73,16 @@ def test_invitation_accepted_by_keyboard_then_profile_and_users(
     page.get_by_label("Organisatie").fill("Gemeente Opsterland")
     page.get_by_role("button", name="Gegevens opslaan").click()
     page.get_by_role("status").filter(has_text="opgeslagen").wait_for()
+
+    # A second browser of the same member is signed out by a password change in the first.
+    other = open_tab()
+    login(other, "nieuwkomer", "slootjes-en-weiden-2026")
+    page.get_by_label("Huidig wachtwoord").fill("slootjes-en-weiden-2026")
+    page.get_by_label("Nieuw wachtwoord").fill("kwelders-en-kreken-2027")
+    page.get_by_role("button", name="Wachtwoord wijzigen").click()
+    page.get_by_role("status").filter(has_text="andere sessies zijn beëindigd").wait_for()
+    other.page.get_by_role("heading", name="Inloggen bij de Werkplaats").wait_for()
+    page.locator("#topnav").wait_for(state="visible")
     assert_clean(tab)
 
     admin = signed_in(open_tab, server, "beheer")
