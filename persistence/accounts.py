@@ -155,18 +155,34 @@ async def find_users(session: AsyncSession, search: str, limit: int) -> list[Use
     return list((await session.execute(query)).scalars())
 
 
-async def areas_of(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[str]]:
-    """The area rooms whose team each user belongs to, by slug."""
+async def _rooms_by_user(
+    session: AsyncSession,
+    link: type[Membership] | type[RoomModerator],
+    user_ids: Sequence[int],
+    kind: str | None = None,
+) -> dict[int, list[str]]:
     query = (
-        select(Membership.user_id, Room.slug)
-        .join(Room, Room.id == Membership.room_id)
-        .where(Membership.user_id.in_(list(user_ids)), Room.kind == "area")
+        select(link.user_id, Room.slug)
+        .join(Room, Room.id == link.room_id)
+        .where(link.user_id.in_(list(user_ids)))
         .order_by(Room.slug)
     )
+    if kind is not None:
+        query = query.where(Room.kind == kind)
     found: dict[int, list[str]] = {}
     for user_id, slug in (await session.execute(query)).all():
         found.setdefault(user_id, []).append(slug)
     return found
+
+
+async def areas_of(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The area rooms whose team each user belongs to, by slug."""
+    return await _rooms_by_user(session, Membership, user_ids, "area")
+
+
+async def moderates_of(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The rooms each user moderates, by slug."""
+    return await _rooms_by_user(session, RoomModerator, user_ids)
 
 
 async def area_rooms(session: AsyncSession, slugs: Sequence[str]) -> dict[str, Room]:

@@ -19,7 +19,6 @@ from persistence.models import (
     ReadMarker,
     Report,
     Room,
-    RoomModerator,
     Session,
     User,
 )
@@ -31,7 +30,6 @@ MAX_MESSAGES = 50_000
 @dataclass(frozen=True, slots=True)
 class OwnData:
     user: User
-    moderates: list[str]
     preference: MemberPreference | None
     messages: list[tuple[str, Message]]
     messages_complete: bool
@@ -56,15 +54,6 @@ async def own_data(session: AsyncSession, user: User) -> OwnData:
     )
     return OwnData(
         user=user,
-        moderates=list(
-            (
-                await session.execute(
-                    select(Room.slug)
-                    .join(RoomModerator, RoomModerator.room_id == Room.id)
-                    .where(RoomModerator.user_id == user.id)
-                )
-            ).scalars()
-        ),
         preference=await session.get(MemberPreference, user.id),
         messages=[(r[0], r[1]) for r in reversed(messages[:MAX_MESSAGES])],
         messages_complete=len(messages) <= MAX_MESSAGES,

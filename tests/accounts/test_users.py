@@ -20,6 +20,8 @@ async def test_list_and_search_users(api: Api) -> None:
     assert [u["username"] for u in found] == ["amy"]
     assert found[0]["areas"] == ["area-a"] and found[0]["disabled"] is False
     assert (await api.get("ada", "/api/users?q=100%25")).json()["users"] == []
+    rita = (await api.get("ada", "/api/users?q=rita")).json()["users"][0]
+    assert rita["moderates"] == ["area-a"]
     assert (await api.get("mo", "/api/users")).status_code == 403
 
 

@@ -393,9 +393,24 @@ class UserChanges:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Rooms:
+    """A user's area teams and the rooms they moderate, by slug."""
+
+    areas: list[str]
+    moderates: list[str]
+
+
+async def rooms_of(session: AsyncSession, users: list[User]) -> dict[int, Rooms]:
+    ids = [u.id for u in users]
+    areas = await accounts.areas_of(session, ids)
+    moderates = await accounts.moderates_of(session, ids)
+    return {i: Rooms(areas.get(i, []), moderates.get(i, [])) for i in ids}
+
+
 async def update_user(
     db: Database, acting: Acting, username: str, change: UserChanges
-) -> tuple[User, list[str], Published]:
+) -> tuple[User, Rooms, Published]:
     """Change an account (admins): the user, their area teams, and what to publish."""
     acting.check_admin()
     changes: list[AccessChange] = []
@@ -411,9 +426,9 @@ async def update_user(
             user.role = change.role
             changes.append(AccessChange(user.id, reason=access_changes.ROLE_CHANGED))
         if change.areas is not None:
-            rooms = await _area_rooms(session, change.areas)
-            left = await accounts.set_areas(session, user.id, rooms)
-            done["areas"] = sorted(room.slug for room in rooms)
+            teams = await _area_rooms(session, change.areas)
+            left = await accounts.set_areas(session, user.id, teams)
+            done["areas"] = sorted(room.slug for room in teams)
             changes += [
                 AccessChange(user.id, slug, access_changes.MEMBERSHIP_ENDED) for slug in left
             ]
@@ -437,8 +452,8 @@ async def update_user(
         if change.disabled is not None and change.disabled != (user.disabled_at is not None):
             changes += await _set_disabled(session, acting, user, change.disabled, change.reason)
         await access_changes.record(session, changes)
-        areas = await accounts.areas_of(session, [user.id])
-    return user, areas.get(user.id, []), Published(access=tuple(changes))
+        rooms = (await rooms_of(session, [user]))[user.id]
+    return user, rooms, Published(access=tuple(changes))
 
 
 async def update_profile(
@@ -493,13 +508,13 @@ async def set_account_disabled(
 
 async def list_users(
     db: Database, acting: Acting, search: str, limit: int
-) -> list[tuple[User, list[str]]]:
-    """Accounts matching `search` (admins), each with their area teams."""
+) -> list[tuple[User, Rooms]]:
+    """Accounts matching `search` (admins), each with their teams and rooms moderated."""
     acting.check_admin()
     async with db.read() as session:
         users = await accounts.find_users(session, search.strip(), limit)
-        areas = await accounts.areas_of(session, [u.id for u in users])
-    return [(u, areas.get(u.id, [])) for u in users]
+        rooms = await rooms_of(session, users)
+    return [(u, rooms[u.id]) for u in users]
 
 
 async def pseudonymise(

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from persistence import accounts as repo
 from persistence.events import iso
 from persistence.models import User
 from persistence.moderation import Source, audit_wire
@@ -44,12 +43,13 @@ def public_base(request: Request, settings: Settings) -> str:
     return own[0] if own else "http://localhost"
 
 
-def account_wire(user: User, areas: list[str]) -> dict[str, Any]:
+def account_wire(user: User, rooms: acts.Rooms) -> dict[str, Any]:
     return {
         **user_wire(user),
         "email": user.email,
         "disabled": user.disabled_at is not None,
-        "areas": areas,
+        "areas": rooms.areas,
+        "moderates": rooms.moderates,
     }
 
 
@@ -163,18 +163,18 @@ async def patch_user(request: Request) -> Response:
         clear_email=given.email is None,
         reason=given.reason,
     )
-    user, areas, published = await acts.update_user(
+    user, rooms, published = await acts.update_user(
         svc.db, acting, str(request.path_params["username"]), change
     )
     await publish(svc.realtime, published)
-    return JSON({"user": account_wire(user, areas)})
+    return JSON({"user": account_wire(user, rooms)})
 
 
 async def list_users(request: Request) -> Response:
     svc, acting, _ = await _acting(request)
     query = query_as(request, wire.UsersQuery)
     found = await acts.list_users(svc.db, acting, query.q, query.limit)
-    return JSON({"users": [account_wire(user, areas) for user, areas in found]})
+    return JSON({"users": [account_wire(user, rooms) for user, rooms in found]})
 
 
 async def request_reset(request: Request) -> Response:
@@ -215,12 +215,11 @@ async def reset_password(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def own_data_wire(data: OwnData, areas: list[str]) -> dict[str, Any]:
+def own_data_wire(data: OwnData, rooms: acts.Rooms) -> dict[str, Any]:
     pref = data.preference
     return {
-        "user": account_wire(data.user, areas),
+        "user": account_wire(data.user, rooms),
         "created_at": iso(data.user.created_at),
-        "moderates": data.moderates,
         "preferences": {
             "digest": pref.digest if pref is not None else True,
             "email": pref.email if pref is not None else None,
@@ -269,8 +268,8 @@ async def export_me(request: Request) -> Response:
         user = await session.get(User, who.user.id)
         assert user is not None  # signed in a moment ago
         data = await own_data(session, user)
-        areas = (await repo.areas_of(session, [user.id])).get(user.id, [])
-    body = orjson.dumps(own_data_wire(data, areas), option=orjson.OPT_INDENT_2)
+        rooms = (await acts.rooms_of(session, [user]))[user.id]
+    body = orjson.dumps(own_data_wire(data, rooms), option=orjson.OPT_INDENT_2)
     filename = f"werkplaats-gegevens-{user.username}.json"
     return Response(
         body,

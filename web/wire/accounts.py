@@ -81,6 +81,7 @@ class AccountUser(User):
     email: str | None
     disabled: bool
     areas: list[str]
+    moderates: list[str]
 
 
 AccountUserOut = envelope("AccountUserOut", user=AccountUser)

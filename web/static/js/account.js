@@ -271,8 +271,14 @@ export function renderUsers(main, { store, announce }) {
     areas.length ? areas.map((r) => h('label', { class: 'check' },
       h('input', { type: 'checkbox', name: 'areas', value: r.slug, checked: chosen.includes(r.slug), id: `${prefix}-${r.slug}` }),
       ` ${r.name}`)) : h('p', { class: 'muted', text: 'Geen gebieden.' }));
-  const checked = (/** @type {HTMLElement} */ form) => [...form.querySelectorAll('input[name=areas]:checked')]
+  const checked = (/** @type {HTMLElement} */ form, name = 'areas') => [...form.querySelectorAll(`input[name=${name}]:checked`)]
     .map((el) => /** @type {HTMLInputElement} */ (el).value);
+  const allRooms = [...store.rooms.values()].sort((a, b) => String(a.name).localeCompare(String(b.name), 'nl'));
+  /** @param {string[]} chosen */
+  const moderatorBoxes = (chosen) => h('fieldset', { class: 'areas' }, h('legend', { text: 'Moderator van' }),
+    allRooms.map((r) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name: 'moderates', value: r.slug, checked: chosen.includes(r.slug) }),
+      ` ${r.name}`)));
 
   async function load() {
     try {
@@ -324,6 +330,7 @@ export function renderUsers(main, { store, announce }) {
       field('edit-layer', 'Overheidslaag', layer),
       field('edit-role', 'Rol', role),
       areaBoxes('edit-area', u.areas),
+      moderatorBoxes(u.moderates ?? []),
       status,
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'btn btn-primary', text: 'Opslaan' }),
@@ -333,6 +340,16 @@ export function renderUsers(main, { store, announce }) {
         display_name: value(name).trim(), organisation: value(org).trim(), layer: value(layer),
         role: value(role), areas: checked(form),
       });
+      // Room moderators through the moderation API (admins): only what changed.
+      const want = checked(form, 'moderates');
+      const user = encodeURIComponent(u.username);
+      for (const slug of want.filter((s) => !u.moderates.includes(s))) {
+        await call('POST', `/api/rooms/${encodeURIComponent(slug)}/moderators`, { username: u.username });
+      }
+      for (const slug of u.moderates.filter((/** @type {string} */ s) => !want.includes(s))) {
+        await call('DELETE', `/api/rooms/${encodeURIComponent(slug)}/moderators/${user}`);
+      }
+      u.moderates = want;
       await load();
       return 'Opgeslagen.';
     });
