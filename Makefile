@@ -35,6 +35,7 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@test tests/browser/node_modules/.package-lock.json -nt tests/browser/package-lock.json || \
 	  npm ci --silent --no-audit --no-fund --prefix tests/browser >/dev/null
+	@bash .ci/services.d/oidc.sh
 
 # The lock agrees with pyproject.toml and package.json (fails, naming the file, when not).
 lock-check: install
@@ -48,6 +49,7 @@ lock: install
 	$(UV) lock --upgrade
 	cd tests/browser && npm install --package-lock-only --no-audit --no-fund
 	cd bench/loadgen && npm install --package-lock-only --no-audit --no-fund
+	cd tests/oidc/provider && npm install --package-lock-only --no-audit --no-fund
 
 lint: install
 	$(BIN)/ruff check .

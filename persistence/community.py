@@ -44,6 +44,8 @@ class LoadReport:
     updated: dict[str, int] = field(default_factory=dict)
     # Who may have lost access (a role changed): published after the commit.
     access: list[AccessChange] = field(default_factory=list)
+    # Users of the file that have no password yet: (user id, e-mail), to be invited.
+    passwordless: list[tuple[int, str]] = field(default_factory=list)
 
     def count(self, what: str, created: bool) -> None:
         bucket = self.created if created else self.updated
@@ -177,13 +179,15 @@ async def _user(
     user = (
         await session.execute(select(User).where(User.username == u.username))
     ).scalar_one_or_none()
-    values = dict(
+    values: dict[str, object] = dict(
         display_name=u.display_name, organisation=u.organisation, layer=u.layer, role=u.role
     )
+    if u.email is not None:
+        values["email"] = u.email
     if (user.password_hash if user is not None else None) != plan.seen:
         raise PasswordsChanged(u.username)
     if user is None:
-        assert plan.new_hash is not None  # planned for a user that did not exist
+        # No password in the file: the account waits for its invitation to be accepted.
         user = User(username=u.username, password_hash=plan.new_hash, **values)
         session.add(user)
         report.count("users", created=True)
@@ -195,6 +199,8 @@ async def _user(
             user.password_hash = plan.new_hash
             report.count("passwords", created=False)
     await session.flush()
+    if user.password_hash is None and u.email is not None:
+        report.passwordless.append((user.id, u.email))
     for slug in u.areas:
         room = await _room_by_slug(session, rooms, slug)
         if await session.get(Membership, (room.id, user.id)) is None:

@@ -82,6 +82,9 @@ class User(Base):
     pseudonymised: Mapped[bool] = mapped_column(Boolean, default=False)
     # Set while the account is disabled: no login, no session, no open connection.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The account's own address (lower case): invitations, password resets and single
+    # sign-on (matched against a provider's verified e-mail) use it.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,3 +577,50 @@ class StoredFile(Base):
     # Words of the name and of the text extracted from the content, for search.
     text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Accounts (issue 27): invitations, and one-time tokens for password resets and sign-on.
+
+
+class Invitation(Base):
+    """An invitation by e-mail: only the token's hash is kept; it works once, until expiry.
+
+    `user_id` is set for an account that `load` made without a password: accepting it sets
+    that account's password instead of making a new one.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    layer: Mapped[str] = mapped_column(String(16), default="overig")
+    areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    invited_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class AccountToken(Base):
+    """A one-time token: a password reset link (`reset`) or a single sign-on's state (`oidc`).
+
+    Only the hash is kept; taking it sets `used_at` in one conditional update, so two
+    requests with the same token cannot both succeed.
+    """
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,6 +17,8 @@ Slug = Annotated[str, msgspec.Meta(pattern=f"^{SLUG_RE.pattern}$")]
 Username = Annotated[str, msgspec.Meta(pattern=f"^{USERNAME_RE.pattern}$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=200)]
+# Loose on purpose (one @, a dot in the domain); the mail server judges the rest.
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")]
 
 
 class AreaEntry(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,7 +45,9 @@ class MeetingEntry(msgspec.Struct, forbid_unknown_fields=True):
 class UserEntry(msgspec.Struct, forbid_unknown_fields=True):
     username: Username
     display_name: Name
-    password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
+    # Without a password the user is invited at `email` to choose one.
+    password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)] | None = None
+    email: Email | None = None
     organisation: Text = ""
     layer: Literal["rijk", "provincie", "gemeente", "waterschap", "overig"] = "overig"
     areas: list[Slug] = msgspec.field(default_factory=list)
@@ -154,6 +158,7 @@ def _clean_texts(parsed: CommunityFile) -> None:
         meeting.programme = clean(meeting.programme)
     for user in parsed.user:
         user.display_name, user.organisation = clean(user.display_name), clean(user.organisation)
+        user.email = user.email.strip().lower() if user.email is not None else None
 
 
 def _check_references(parsed: CommunityFile, filename: str, known: dict[str, str]) -> None:
@@ -186,6 +191,10 @@ def _check_references(parsed: CommunityFile, filename: str, known: dict[str, str
         where = f"{filename}: user[{i}] ({user.username})"
         if user.username in seen:
             raise CommunityError(f"{where}: field 'username': listed twice")
+        if user.password is None and user.email is None:
+            raise CommunityError(
+                f"{where}: field 'password': give a password, or an email to invite the user at"
+            )
         seen.add(user.username)
         for slug in user.areas:
             if slug not in areas:

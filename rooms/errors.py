@@ -19,6 +19,12 @@ class BadRequest(DomainError):
     code, status = "bad_request", 400
 
 
+class WeakPassword(DomainError):
+    """A new password that is too short or too common."""
+
+    code, status = "weak_password", 400
+
+
 class Unauthenticated(DomainError):
     code, status = "unauthenticated", 401
 
@@ -37,6 +43,12 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code, status = "conflict", 409
+
+
+class Gone(DomainError):
+    """A one-time link that was used or has expired."""
+
+    code, status = "gone", 410
 
 
 class TooLarge(DomainError):

@@ -31,6 +31,9 @@ from tests.helpers import (
 )
 from web.settings import Settings
 
+# The `smtp` fixture: a local mail server that keeps what it receives.
+pytest_plugins = ("tests.mailbox",)
+
 
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:

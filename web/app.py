@@ -24,7 +24,17 @@ from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, public, ws
 from web.actions.files import sweep_orphans
-from web.api import files, meetings, moderation, publications, rooms, search, session
+from web.api import (
+    accounts,
+    files,
+    meetings,
+    moderation,
+    oidc,
+    publications,
+    rooms,
+    search,
+    session,
+)
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.attachments import KEY as ATTACHMENTS
 from web.attachments import Attachments
@@ -82,6 +92,8 @@ def routes() -> list[BaseRoute]:
         Route("/openapi.json", openapi_json),
         Route("/ws-schema.json", ws_schema_json),
         *session.routes(),
+        *accounts.routes(),
+        *oidc.routes(),
         *rooms.routes(),
         *search.routes(),
         *moderation.routes(),

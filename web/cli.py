@@ -85,12 +85,29 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> int:
         except CommunityError as exc:
             return fail(f"{exc} (nothing was written)")
         print(f"{args.file}: {describe(report)}")
+        await invite_loaded(settings, db, report)
         # Roles that changed: running servers re-check those users' connections (without
         # Redis they see it in the database within a second).
         await notify_servers(settings, db, Published(access=tuple(report.access)))
         return 0
 
     return asyncio.run(with_db(settings, job))
+
+
+async def invite_loaded(settings: Settings, db: Database, report: LoadReport) -> None:
+    """Invite the file's users that have no password; print a link whose mail did not go."""
+    from web import accountmail
+
+    source = operator()
+    invited = await accounts.invite_passwordless(
+        db, Acting(source), settings.secret_key, report.passwordless
+    )
+    base = settings.public_url or "http://localhost:8000"
+    for one in invited:
+        url, sent = await accountmail.send_invitation(
+            settings, base, one, "De Werkplaats", accounts.INVITATION_DAYS
+        )
+        print(f"invited {one.email}" + ("" if sent else f" (not mailed; pass on: {url})"))
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -32,12 +32,14 @@ allowed Origin. The real-time part is a WebSocket at `/ws` (not described here).
 
 # What each refusal means; an operation lists the ones it may answer with.
 REFUSALS = {
-    400: "`bad_request`: a malformed body, field or query parameter",
+    400: "`bad_request`: a malformed body, field or query parameter; `weak_password`: a new "
+    "password shorter than 12 characters or among the most common ones",
     401: "`unauthenticated`: no valid session (cookie or Bearer)",
     403: "`forbidden`: the caller may not do this here, or a cookie-authenticated change "
     "from an Origin that is not allowed",
     404: "`not_found`: no such room, message, user or report",
-    409: "`conflict`: the change was already made",
+    409: "`conflict`: the change was already made, or the name is taken",
+    410: "`gone`: a one-time link that was used or has expired",
     413: "`too_large`: the body (a file) is over its limit, or over the caller's quota",
     415: "`unsupported_type`: a file of a type that is not accepted",
     422: "`infected`: the virus scanner found something in the file",
@@ -53,6 +55,7 @@ PATH_PARAMS: dict[str, Schema] = {
     "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{43}$"},
     "publication_id": ID_SCHEMA,
     "file_id": ID_SCHEMA,
+    "token": {"type": "string", "minLength": 16, "maxLength": 128, "pattern": "^[A-Za-z0-9_-]+$"},
 }
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import gzip
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from persistence.community import PasswordPlan
+from rooms.errors import WeakPassword
 
 if TYPE_CHECKING:
     from rooms.community import UserEntry
@@ -18,6 +22,11 @@ if TYPE_CHECKING:
 
 
 DUMMY_PASSWORD = "werkplaats-dummy-password"
+# A new password is at least this long (the contract's minimum) and not a common one.
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+# The 20,000 most common passwords, lower-cased (source and licence: web/data/README.md).
+COMMON_PASSWORDS = Path(__file__).parent / "data" / "common-passwords.txt.gz"
 # Parameter sets for which a dummy hash is kept (each costs one hash to make, once).
 DUMMY_PARAMETER_SETS = 8
 
@@ -134,11 +143,38 @@ async def plan_passwords(
     Run before the load's write transaction opens, one user at a time in a worker thread.
     """
 
-    def plan(password: str, seen: str | None) -> PasswordPlan:
-        if seen is not None and verify_password(seen, password):
+    def plan(password: str | None, seen: str | None) -> PasswordPlan:
+        # No password in the file keeps the stored one (or none, until an invitation).
+        if password is None or (seen is not None and verify_password(seen, password)):
             return PasswordPlan(seen, None)
         return PasswordPlan(seen, hash_password(password))
 
     return {
         u.username: await asyncio.to_thread(plan, u.password, stored.get(u.username)) for u in users
     }
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list, read once per process."""
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
+def check_new_password(password: str, username: str = "") -> None:
+    """Refuse (`weak_password`) a password too short, too long, common, or the username."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise WeakPassword(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+    lowered = password.lower()
+    # Short usernames ("an") occur in good passwords by chance.
+    named = len(username) >= 4 and username.lower() in lowered
+    if named or lowered in common_passwords():
+        raise WeakPassword("this password is too common or contains the username; choose another")
+
+
+async def hash_new_password(password: str, username: str = "") -> str:
+    """Check a new password, then hash it in a worker thread."""
+    check_new_password(password, username)
+    return await asyncio.to_thread(hash_password, password)

@@ -25,6 +25,8 @@ log = logging.getLogger("werkplaats.http")
 ws_log = logging.getLogger("werkplaats.ws")
 
 HEADER = b"x-request-id"
+# Paths that carry a one-time token (an invitation link): the token is not logged.
+_TOKEN_IN_PATH = re.compile(r"^(/api/invitations/)[^/]+")
 _PLAIN_ID = re.compile(rb"[A-Za-z0-9._:-]{8,64}")
 # The secret in a calendar feed's address is the credential of its owner's feed.
 _FEED_SECRET = re.compile(r"^/api/calendar/[^/]*")
@@ -84,7 +86,11 @@ class RequestLogMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": escape(_FEED_SECRET.sub("/api/calendar/<secret>", scope["path"])),
+                    "path": escape(
+                        _TOKEN_IN_PATH.sub(
+                            r"\1***", _FEED_SECRET.sub("/api/calendar/<secret>", scope["path"])
+                        )
+                    ),
                     "status": status,
                     "ms": round((time.perf_counter() - start) * 1000, 1),
                     "client": scope["client"][0] if scope.get("client") else "-",

@@ -17,7 +17,9 @@ from dotenv import dotenv_values
 
 PREFIX = "WERKPLAATS_"
 # Never echoed back in an error message or a repr.
-SECRET_FIELDS = frozenset({"secret_key", "smtp_password", "metrics_token", "files_s3_secret_key"})
+SECRET_FIELDS = frozenset(
+    {"secret_key", "smtp_password", "metrics_token", "files_s3_secret_key", "oidc_providers"}
+)
 
 Whole = Annotated[int, msgspec.Meta(ge=1)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
@@ -26,6 +28,21 @@ Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable and the reason."""
+
+
+class OidcProvider(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One OpenID Connect identity provider for single sign-on (docs/accounts.md)."""
+
+    # In the addresses /auth/oidc/{name}/login and …/callback.
+    name: Annotated[str, msgspec.Meta(pattern="^[a-z0-9-]{1,32}$")]
+    # Exactly as the provider's discovery document and ID tokens state it.
+    issuer: Annotated[str, msgspec.Meta(pattern="^https?://")]
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    client_secret: str = ""
+    # The login button's text ("Inloggen met …").
+    display_name: str = ""
+    # E-mail domains whose verified users may make an account without an invitation.
+    signup_domains: tuple[str, ...] = ()
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,6 +136,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     clamd_host: str = "127.0.0.1"
     clamd_port: Port = 3310
     clamd_timeout_seconds: Positive = 60.0
+    # Single sign-on: a JSON list of providers, e.g. `[{"name": "rijk", "issuer":
+    # "https://login.example.nl", "client_id": "werkplaats", "client_secret": "…"}]`.
+    oidc_providers: tuple[OidcProvider, ...] = ()
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):
@@ -226,6 +246,11 @@ def _raw_values(env: dict[str, str]) -> dict[str, Any]:
             continue
         raw = raw.strip()
         values[f.name] = _split(raw) if f.name in _LISTS else raw
+    if "oidc_providers" in values:
+        try:
+            values["oidc_providers"] = msgspec.json.decode(values["oidc_providers"])
+        except msgspec.DecodeError:
+            raise SettingsError(f"{PREFIX}OIDC_PROVIDERS: not a JSON list of providers") from None
     if "log_level" in values:
         values["log_level"] = values["log_level"].upper()
     if "smtp_tls" in values:

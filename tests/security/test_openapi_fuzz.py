@@ -14,7 +14,8 @@ from tests.helpers import ServerProcess, token_for
 from web.app import routes
 from web.openapi import document, documented, route_key, served_routes
 
-# Routes that are no JSON API operation: the web client, the documents, the metrics.
+# Routes that are no JSON API operation: the web client, the documents, the metrics, and
+# the single sign-on's browser redirects and pages.
 # Examples per operation: bounded so the whole run stays well under 40 s.
 EXAMPLES = {"ada": 8, "ann": 5}
 # A schema-valid request may still be refused with 400 for what a schema cannot say (an unknown
@@ -29,6 +30,8 @@ UNDOCUMENTED = {
     ("/openbaar", "get"),
     ("/openbaar/{publication_id}", "get"),
     ("/openbaar/feed.xml", "get"),
+    ("/auth/oidc/{provider}/login", "get"),
+    ("/auth/oidc/{provider}/callback", "get"),
 }
 DOCUMENTED = documented(routes())
 

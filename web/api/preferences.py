@@ -12,11 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from persistence.models import MemberPreference, User, utcnow
+from persistence.models import Member, MemberPreference, User, utcnow
 from rooms.errors import BadRequest, Forbidden
 from web import unsubscribe as links
+from web.actions.accounts import update_profile
+from web.actions.common import Acting
 from web.api.session import user_wire
-from web.deps import caller, services
+from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
 from web.wire import session as wire
@@ -50,8 +52,17 @@ async def patch_me(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     given = await body_as(request, wire.PreferencesIn, max_bytes=2048)
-    if given.digest is UNSET and given.email is UNSET:
-        raise BadRequest("give 'digest' or 'email'")
+    profile = {
+        f: getattr(given, f)
+        for f in ("display_name", "organisation", "layer")
+        if getattr(given, f) is not UNSET
+    }
+    if given.digest is UNSET and given.email is UNSET and not profile:
+        raise BadRequest("give 'digest', 'email' or a profile field")
+    user: User | Member = who.user
+    if profile:
+        acting = Acting.member(who.actor, client_address(request))
+        user = await update_profile(svc.db, acting, who.user.id, profile)
     # The pattern's `$` would let a final newline through, into a mail header.
     if isinstance(given.email, str) and not re.fullmatch(wire.EMAIL_PATTERN, given.email):
         raise BadRequest("field 'email' must be an e-mail address or null")
@@ -63,7 +74,7 @@ async def patch_me(request: Request) -> Response:
             pref.email = given.email
         pref.updated_at = utcnow()
         await session.flush()
-        body = {"user": user_wire(who.user), "preferences": preferences_wire(pref)}
+        body = {"user": user_wire(user), "preferences": preferences_wire(pref)}
     return JSON(body)
 
 
@@ -90,7 +101,7 @@ def routes() -> list[BaseRoute]:
             "one-click unsubscribe from the digest (RFC 8058): by the e-mail's signed token",
             "session", out=wire.Unsubscribed, query=wire.UnsubscribeQuery, errors=(403,),
             auth=False),
-        api("/api/me", "PATCH", patch_me, "the caller's digest preference and e-mail address",
+        api("/api/me", "PATCH", patch_me, "the caller's digest preference, e-mail address and profile",
             "session", out=wire.Preferences, body=wire.PreferencesIn),
         api("/api/me/preferences", "GET", get_preferences, "the caller's preferences", "session",
             out=wire.Preferences),

@@ -62,7 +62,7 @@ async def login(request: Request) -> Response:
         username, client_address(request), trusted_device(request, username, settings)
     )
     # Attempts already refused are answered at once, without queueing behind the gate.
-    _throttled(await svc.login_throttle.peek(attempt))
+    throttled(await svc.login_throttle.peek(attempt))
     try:
         async with login_gate(request, settings.login_admitted).admit():
             user, token = await _log_in(svc, attempt, password)
@@ -74,20 +74,26 @@ async def login(request: Request) -> Response:
             retry_after=exc.retry_after,
         )
     response = JSON({"token": token, "user": user_wire(user)})
+    set_session_cookie(response, request, token)
+    remember_device(response, request, username, settings)
+    return response
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """The session cookie of a login (a password, an invitation accepted, single sign-on)."""
     response.set_cookie(
         COOKIE_NAME,
         token,
-        max_age=settings.session_days * 86400,
+        max_age=services(request).settings.session_days * 86400,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
         path="/",
     )
-    remember_device(response, request, username, settings)
-    return response
 
 
-def _throttled(wait: float) -> None:
+def throttled(wait: float) -> None:
+    """Refuse (429) an attempt the login throttle says must wait."""
     if wait > 0:
         LOGINS.labels("throttled").inc()
         raise RateLimited("too many failed logins; try again later", retry_after=wait)
@@ -95,7 +101,7 @@ def _throttled(wait: float) -> None:
 
 async def _log_in(svc: Services, attempt: Attempt, password: str) -> tuple[User, str]:
     """Reserve the attempt, verify (and rehash) outside any transaction, then write briefly."""
-    _throttled(await svc.login_throttle.reserve(attempt))
+    throttled(await svc.login_throttle.reserve(attempt))
     async with svc.db.read() as session:
         user = await accounts.user_by_name(session, attempt.username)
     stored = user.password_hash if user is not None else None

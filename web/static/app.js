@@ -4,6 +4,7 @@
  * @module app
  */
 import { Announcer } from './js/announcer.js';
+import { renderProfile, renderPublicRoute, renderUsers } from './js/account.js';
 import { api, onUnauthenticated } from './js/api.js';
 import { visible } from './js/bidi.js';
 import { errorText } from './js/i18n.js';
@@ -45,6 +46,10 @@ async function boot() {
     main.focus();
   });
   $('logout-button').addEventListener('click', () => signOut(null));
+  // An invitation or reset link opened in a tab that shows the login screen.
+  window.addEventListener('hashchange', () => {
+    if (!signedIn) renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) });
+  });
   onUnauthenticated(() => { if (signedIn) signOut('Je sessie is beëindigd (verlopen, of uitgelogd in een ander venster). Log opnieuw in.', false); });
   store.on('rooms', scheduleSidebar);
   store.on('user', renderUser);
@@ -60,6 +65,7 @@ async function boot() {
     await enter(user);
   } catch (err) {
     const e = /** @type {any} */ (err);
+    if (e.status === 401 && renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) })) return;
     showLogin(e.status === 401 ? undefined : 'De server is nu niet bereikbaar. Probeer het zo opnieuw.');
   }
 }
@@ -149,6 +155,12 @@ function route(r) {
     const rooms = [...store.rooms.values()].filter((room) => store.mayModerate(room.slug));
     renderShareNew(main, { rooms, room: r.params.get('kamer'), events: (slug) => api.events(slug, { before: Number.MAX_SAFE_INTEGER, limit: 100 }), announce: (text) => announcer.say(text) });
   }
+  else if (r.name === 'profile') renderProfile(main, { store });
+  else if (r.name === 'account') renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) });
+  else if (r.name === 'users') {
+    if (store.user?.role === 'admin') renderUsers(main, { store, announce: (text) => announcer.say(text) });
+    else renderNotFound(main);
+  }
   else if (r.name === 'moderation') {
     if (store.isStaff()) renderModeration(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);
@@ -176,6 +188,7 @@ function renderUser() {
   const u = store.user;
   $('whoami').textContent = u ? visible(`${u.display_name ?? u.username}${u.organisation ? ` · ${u.organisation}` : ''}`) : '';
   $('nav-moderation').hidden = !store.isStaff();
+  $('nav-users').hidden = u?.role !== 'admin';
 }
 
 /** @param {{state: string, retryInMs?: number, code?: number}} d */

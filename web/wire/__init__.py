@@ -72,6 +72,8 @@ ErrorCode = Literal[
     "not_found",
     "method_not_allowed",
     "conflict",
+    "gone",
+    "weak_password",
     "too_large",
     "unsupported_type",
     "infected",

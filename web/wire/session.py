@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -39,10 +39,18 @@ Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
 
 
 class PreferencesIn(Body):
-    """Either or both; a field left out stays as it is."""
+    """Any of these; a field left out stays as it is."""
 
     digest: bool | msgspec.UnsetType = msgspec.UNSET
     email: Email | msgspec.UnsetType | None = msgspec.UNSET
+    # The member's own profile (web.actions.accounts.update_profile).
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    organisation: Annotated[str, msgspec.Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    layer: Literal["rijk", "provincie", "gemeente", "waterschap", "overig"] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
 
 
 class PreferenceValues(Struct):

@@ -3,11 +3,13 @@
  * `#/` home, `#/kamer/<slug>` a room (optionally `?seq=N` to show one message),
  * `#/zoeken?q=…` search, `#/moderatie` moderation, `#/bijpraten` catch-up since the last
  * meeting, `#/overzicht` the area × theme overview, `#/bijeenkomst/<slug>` a meeting,
- * `#/verslag/<slug>` a meeting's report.
+ * `#/verslag/<slug>` a meeting's report, `#/delen` the requests to share; account screens
+ * (account.js): `#/profiel`, `#/gebruikers`, `#/uitnodiging/<token>`,
+ * `#/wachtwoord-herstellen/<token>`.
  * @module router
  */
 
-/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'meeting'|'report'|'sharing'|'share-new'|'notfound', slug?: string, params: URLSearchParams}} Route */
+/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'meeting'|'report'|'sharing'|'share-new'|'profile'|'users'|'account'|'notfound', slug?: string, params: URLSearchParams}} Route */
 
 /**
  * @param {string} hash
@@ -29,6 +31,9 @@ export function parseRoute(hash) {
   if (parts[0] === 'bijeenkomst' && parts[1]) return { name: 'meeting', slug: parts[1], params };
   if (parts[0] === 'delen') return { name: parts[1] === 'nieuw' ? 'share-new' : 'sharing', params };
   if (parts[0] === 'verslag' && parts[1]) return { name: 'report', slug: parts[1], params };
+  if (parts[0] === 'profiel') return { name: 'profile', params };
+  if (parts[0] === 'gebruikers') return { name: 'users', params };
+  if ((parts[0] === 'uitnodiging' || parts[0] === 'wachtwoord-herstellen') && parts[1]) return { name: 'account', params };
   return { name: 'notfound', params };
 }
 

@@ -2,6 +2,7 @@
  * The login screen: username and password, posted to `POST /api/session`.
  * @module views/login
  */
+import { loginExtras } from '../account.js';
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';
 import { errorText } from '../i18n.js';
@@ -56,7 +57,8 @@ export function renderLogin(main, { onLoggedIn, notice }) {
       h('h1', { id: 'login-title', tabindex: '-1', text: 'Inloggen bij de Werkplaats' }),
       h('p', { class: 'lead', text: 'Het overleg van De Werkplaats Vitaal Platteland: per gebied, per thema en per bijeenkomst.' }),
       notice ? h('p', { class: 'notice', text: notice }) : null,
-      form));
+      form,
+      loginExtras()));
   document.title = 'Inloggen – Werkplaats';
   username.focus();
 }
