@@ -22,7 +22,7 @@ from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
-from web.api import meetings, moderation, rooms, search, session
+from web.api import meetings, moderation, notifications, rooms, search, session
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.bodylimit import BodyLimit
 from web.deps import Services
@@ -30,6 +30,7 @@ from web.headers import SecurityHeaders
 from web.health import healthz, readyz
 from web.logs import configure_logging
 from web.metrics import metrics_endpoint
+from web.notify import Notifications
 from web.openapi import api, openapi_json
 from web.passwords import configure_passwords
 from web.requestlog import RequestLogMiddleware
@@ -82,6 +83,7 @@ def routes() -> list[BaseRoute]:
         *search.routes(),
         *moderation.routes(),
         *meetings.routes(),
+        *notifications.routes(),
         *between.routes(),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
@@ -134,7 +136,10 @@ def create_app(
         )
         throttle = login_throttle(settings, redis)
         realtime = Realtime(chat_config(settings), db, clock=clock)
-        app.state.services = Services(settings, db, throttle, realtime, {})
+        notifications = Notifications(settings, db, realtime.presence)
+        realtime.notifier = notifications
+        app.state.services = Services(settings, db, throttle, realtime, {}, notifications)
+        await notifications.start()
         await realtime.start()
         if freeze_gc:
             # What start-up made lives as long as the process: full collections skip it.
@@ -144,6 +149,7 @@ def create_app(
             yield
         finally:
             await realtime.stop()
+            await notifications.stop()
             if redis is not None:
                 await redis.aclose()
             await db.dispose()

@@ -94,6 +94,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # verified (system CAs plus `smtp_ca_file`). 465 is implicit TLS's port (RFC 8314).
     smtp_tls: Literal["starttls", "implicit", "none"] = "starttls"
     smtp_ca_file: str | None = None
+    # Web Push (docs/notifications.md): the VAPID key is made once and kept in the database.
+    push_enabled: bool = True
+    # The contact in every VAPID token (RFC 8292 `sub`): mailto: or https:; by default
+    # mailto: the mail sender.
+    vapid_subject: str | None = None
+    # Tests only: accept push endpoints at http://127.0.0.1 (a local push service).
+    push_allow_loopback: bool = False
+    # A mention or actiepunt still unseen after this long goes out in one e-mail per member.
+    notify_mail_seconds: Annotated[float, msgspec.Meta(ge=0, le=7 * 86_400)] = 1800.0
+    notify_mail_poll_seconds: Positive = 30.0
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):
@@ -180,6 +190,8 @@ def _check_misc(s: Settings) -> None:
         )
     if s.smtp_ca_file is not None and not os.access(s.smtp_ca_file, os.R_OK):
         raise _bad("smtp_ca_file", f"{s.smtp_ca_file!r}: no readable file there")
+    if s.vapid_subject is not None and not s.vapid_subject.startswith(("mailto:", "https://")):
+        raise _bad("vapid_subject", f"{s.vapid_subject!r}: expected mailto:… or https://…")
     if s.metrics_token is not None and len(s.metrics_token) < 16:
         raise _bad("metrics_token", "use at least 16 characters")
 
