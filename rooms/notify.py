@@ -30,3 +30,8 @@ MAILED: frozenset[Kind] = frozenset({"mention", "assigned"})
 def hears(level: Level, kind: Kind) -> bool:
     """Whether a member with this room level is told about a notice of this kind."""
     return kind in _HEARS[level]
+
+
+def message_url(slug: str, seq: int) -> str:
+    """The web client's address of one message (web/static/js/router.js), for pushes and mails."""
+    return f"/#/kamer/{slug}?seq={seq}"

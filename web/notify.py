@@ -43,7 +43,8 @@ from persistence.events import get_message
 from persistence.models import MessageMark, Room, User, utcnow
 from persistence.rooms import room_by_slug
 from rooms.mentions import excerpt, mentioned_usernames
-from rooms.notify import MAILED, Kind
+from rooms.notify import MAILED, Kind, message_url
+from web.notifymail import WaitingMail
 from web.settings import Settings
 
 log = logging.getLogger("werkplaats.notify")
@@ -97,11 +98,6 @@ async def load_key(db: Database) -> str:
     return found
 
 
-def message_url(slug: str, seq: int) -> str:
-    """The web client's address of one message (web/static/js/router.js)."""
-    return f"/#/kamer/{slug}?seq={seq}"
-
-
 @dataclass(frozen=True, slots=True)
 class _Posted:
     room: str
@@ -132,6 +128,12 @@ class Notifications:
         self.db = db
         # Who has a room open right now (every process): they need no e-mail for it.
         self.presence = presence
+        # The e-mail of what waits needs a mail server, and the key that signs its links.
+        self.mail = (
+            WaitingMail(settings, db, presence)
+            if settings.smtp_host is not None and settings.secret_key
+            else None
+        )
         self.private_key: str | None = None
         self.public_key: str | None = None
         self._vapid: Vapid | None = None
@@ -155,8 +157,12 @@ class Notifications:
                 timeout=aiohttp.ClientTimeout(total=PUSH_TIMEOUT),
             )
         self._worker = asyncio.create_task(self._run(), name="notify")
+        if self.mail is not None:
+            self.mail.start()
 
     async def stop(self) -> None:
+        if self.mail is not None:
+            await self.mail.stop()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -13,14 +13,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from persistence import notifications as repo
-from rooms.errors import BadRequest, NotFound
+from persistence.models import User
+from rooms.errors import BadRequest, Forbidden, NotFound
 from rooms.notify import DEFAULT_LEVEL
+from web import unsubscribe as links
 from web.api.rooms import readable_room
 from web.deps import Services, caller, services
 from web.openapi import api
-from web.responses import JSON, body_as
+from web.responses import JSON, body_as, query_as
 from web.settings import Settings
 from web.wire import notifications as wire
+from web.wire.session import UnsubscribeQuery
 
 
 async def put_level(request: Request) -> Response:
@@ -80,6 +83,20 @@ async def unsubscribe(request: Request) -> Response:
     return Response(status_code=204)
 
 
+async def unsubscribe_mail(request: Request) -> Response:
+    """`POST /api/notifications/unsubscribe?token=…`: the e-mail's one-click link (RFC 8058)."""
+    svc = services(request)
+    token = query_as(request, UnsubscribeQuery).token
+    user_id = links.user_of(token, svc.settings.secret_key, links.NOTIFY_PURPOSE)
+    if user_id is None:
+        raise Forbidden("this unsubscribe link is not valid")
+    async with svc.db.write() as session:
+        if await session.get(User, user_id) is None:
+            raise Forbidden("this unsubscribe link is not valid")
+        await repo.turn_mail_off(session, user_id)
+    return JSON({"mail": False})
+
+
 def check_endpoint(endpoint: str, settings: Settings) -> None:
     """An https address of a public host: the server posts there, so no internal address
     (a member could otherwise aim the server at the intranet). Loopback http only in tests."""
@@ -131,6 +148,9 @@ def routes() -> list[BaseRoute]:
             out=wire.PushKey, errors=(404,)),
         api("/api/me/push", "POST", subscribe, "keep a Web Push subscription for the caller",
             tag, out=wire.Subscribed, status=201, body=wire.SubscriptionIn, errors=(404,)),
+        api(links.NOTIFY_PATH, "POST", unsubscribe_mail,
+            "one-click unsubscribe from the notification e-mail (RFC 8058)", tag,
+            out=wire.MailOff, query=UnsubscribeQuery, errors=(403,), auth=False),
         api("/api/me/push", "DELETE", unsubscribe, "forget a Web Push subscription", tag,
             status=204, body=wire.EndpointIn),
     ]

@@ -49,3 +49,4 @@ class Levels(Struct):
 
 PushKey = envelope("PushKey", key=str)
 Subscribed = envelope("Subscribed", endpoint=str)
+MailOff = envelope("MailOff", mail=bool)
