@@ -25,6 +25,8 @@ UNDOCUMENTED = {
     ("/openapi.json", "get"),
     ("/ws-schema.json", "get"),
     ("/metrics", "get"),
+    ("/sw.js", "get"),
+    ("/manifest.webmanifest", "get"),
 }
 DOCUMENTED = documented(routes())
 

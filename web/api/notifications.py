@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from persistence import notifications as repo
 from persistence.models import User
@@ -18,6 +19,7 @@ from rooms.errors import BadRequest, Forbidden, NotFound
 from rooms.notify import DEFAULT_LEVEL
 from web import unsubscribe as links
 from web.api.rooms import readable_room
+from web.assets import REVALIDATE
 from web.deps import Services, caller, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
@@ -134,10 +136,34 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+async def service_worker(request: Request) -> Response:
+    """`/sw.js` at the root, so its scope is the whole client; always revalidated, so an
+    upgrade reaches every browser at its next visit."""
+    return FileResponse(
+        STATIC / "sw.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": REVALIDATE, "Service-Worker-Allowed": "/"},
+    )
+
+
+async def manifest(request: Request) -> Response:
+    """The web app manifest (installable client), with its registered media type."""
+    return FileResponse(
+        STATIC / "manifest.webmanifest",
+        media_type="application/manifest+json",
+        headers={"Cache-Control": REVALIDATE},
+    )
+
+
 def routes() -> list[BaseRoute]:
     tag = "notifications"
     # fmt: off
     return [
+        Route("/sw.js", service_worker),
+        Route("/manifest.webmanifest", manifest),
         api("/api/rooms/{slug}/notifications", "PUT", put_level,
             "the caller's notification level for a room (default mentions)", tag,
             out=wire.RoomLevel, body=wire.LevelIn, errors=(403, 404)),

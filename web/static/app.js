@@ -10,6 +10,7 @@ import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
 import { watchRoutes } from './js/router.js';
+import { startNotifications, stopNotifications } from './js/notify.js';
 import { renderCatchup } from './js/views/catchup.js';
 import { renderHome, renderNotFound } from './js/views/home.js';
 import { renderLogin } from './js/views/login.js';
@@ -73,6 +74,7 @@ async function enter(user) {
     /* the room list fills in when the connection says hello */
   }
   sync.start();
+  startNotifications({ store, announce: (text) => announcer.say(text) });
   if (!routesWatched) {
     routesWatched = true;
     watchRoutes(route);
@@ -99,6 +101,7 @@ async function signOut(notice, tellServer = true) {
   roomView?.destroy();
   roomView = null;
   sync.stop();
+  try { await stopNotifications(); } catch { /* the browser forgets it later */ }
   if (tellServer) {
     try { await api.logout(); } catch { /* the cookie is gone or the server is away */ }
   }
