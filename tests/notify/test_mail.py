@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from chat.client import Client
 from persistence.db import Database
 from persistence.models import NotificationMail, utcnow
 from tests.clients import Api, OpenClient
@@ -34,6 +35,19 @@ def settings(db_url: str, smtp: tuple[Inbox, int]) -> Settings:  # noqa: F811
     )
 
 
+@pytest.fixture
+def inbox(smtp: tuple[Inbox, int]) -> Inbox:  # noqa: F811
+    return smtp[0]
+
+
+@pytest.fixture
+async def amy(api: Api, server: str, open_client: OpenClient) -> Client:
+    """Amy's live client; ann (whom she mentions) has an e-mail address."""
+    r = await api.call("ann", "PATCH", "/api/me", {"email": "ann@example.nl"})
+    assert r.status_code == 200, r.text
+    return await open_client(server, "amy")
+
+
 async def noted(database: Database, count: int) -> None:
     """Until the server has noted `count` mails to be (the notifier works after the ack)."""
     async with asyncio.timeout(10):
@@ -46,19 +60,9 @@ async def noted(database: Database, count: int) -> None:
 
 
 async def test_one_batched_mail_from_one_of_two_processes(
-    api: Api,
-    server: str,
-    open_client: OpenClient,
-    database: Database,
-    settings: Settings,
-    smtp: tuple[Inbox, int],  # noqa: F811
+    api: Api, server: str, amy: Client, inbox: Inbox, database: Database, settings: Settings
 ) -> None:
     """Two mentions and an actiepunt: one e-mail, listing all, sent by one process only."""
-    inbox, _ = smtp
-    assert (
-        await api.call("ann", "PATCH", "/api/me", {"email": "ann@example.nl"})
-    ).status_code == 200
-    amy = await open_client(server, "amy")
     await amy.send("area-a", "@ann kijk <hier> & daar")
     await amy.send("theme-one", "Ook hier, @ann")
     task = await amy.send("area-a", "Bel de provincie")
@@ -94,17 +98,9 @@ async def test_one_batched_mail_from_one_of_two_processes(
 
 
 async def test_seen_silenced_or_present_is_not_mailed(
-    api: Api,
-    server: str,
-    open_client: OpenClient,
-    database: Database,
-    settings: Settings,
-    smtp: tuple[Inbox, int],  # noqa: F811
+    api: Api, amy: Client, inbox: Inbox, database: Database, settings: Settings
 ) -> None:
     """Read in time, a room set to none afterwards: settled without a mail."""
-    inbox, _ = smtp
-    await api.call("ann", "PATCH", "/api/me", {"email": "ann@example.nl"})
-    amy = await open_client(server, "amy")
     seen = await amy.send("area-a", "@ann al gezien")
     await amy.send("theme-one", "@ann stil gezet")
     await noted(database, 2)
@@ -124,17 +120,9 @@ async def test_seen_silenced_or_present_is_not_mailed(
 
 
 async def test_rows_of_a_dead_process_are_mailed_later(
-    api: Api,
-    server: str,
-    open_client: OpenClient,
-    database: Database,
-    settings: Settings,
-    smtp: tuple[Inbox, int],  # noqa: F811
+    api: Api, amy: Client, inbox: Inbox, database: Database, settings: Settings
 ) -> None:
     """Rows taken by a process that stopped before sending go out once the claim is stale."""
-    inbox, _ = smtp
-    await api.call("ann", "PATCH", "/api/me", {"email": "ann@example.nl"})
-    amy = await open_client(server, "amy")
     await amy.send("theme-one", "@ann tijdens een herstart")
     await noted(database, 1)
     async with database.write() as s:

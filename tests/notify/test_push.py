@@ -5,14 +5,27 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from chat.client import Client
 from chat.notify import Notice
 from persistence.db import Database
 from persistence.models import PushSubscription, User
 from tests.clients import Api, OpenClient
 from tests.notify.conftest import subscribed
-from tests.notify.pushservice import PushService
+from tests.notify.pushservice import Browser, PushService
 from web.notify import Notifications
 from web.settings import Settings
+
+
+async def pushed_after(
+    amy: Client, pushes: PushService, browser: Browser, silent: str, loud: str
+) -> list[str]:
+    """Amy mentions ann in `silent`, then in `loud`: the bodies pushed once the second came.
+
+    One worker handles notices in order: the second arriving means the first was judged.
+    """
+    for room in (silent, loud):
+        await amy.send(room, f"@ann in {room}")
+    return [p["body"] for p in await pushes.wait(browser)]
 
 
 async def test_mention_is_pushed_encrypted_and_signed(
@@ -68,11 +81,7 @@ async def test_room_set_to_none_gets_no_push(
     r = await api.call("ann", "PUT", "/api/rooms/theme-one/notifications", {"level": "none"})
     assert r.status_code == 200
     amy = await open_client(server, "amy")
-    await amy.send("theme-one", "@ann stil hier")
-    await amy.send("area-a", "@ann maar hier niet")
-    got = await pushes.wait(ann)
-    # One worker handles notices in order: the second arriving means the first was judged.
-    assert [p["body"] for p in got] == ["@ann maar hier niet"]
+    assert await pushed_after(amy, pushes, ann, "theme-one", "area-a") == ["@ann in area-a"]
 
 
 async def test_level_all_pushes_every_message_at_most_once_a_minute(
@@ -101,10 +110,7 @@ async def test_lost_access_gets_no_push(
     r = await api.post("rita", "/api/rooms/area-a/bans", {"username": "ann", "reason": "test"})
     assert r.status_code == 201, r.text
     amy = await open_client(server, "amy")
-    await amy.send("area-a", "@ann geheim")
-    await amy.send("theme-one", "@ann open")
-    got = await pushes.wait(ann)
-    assert [p["body"] for p in got] == ["@ann open"]
+    assert await pushed_after(amy, pushes, ann, "area-a", "theme-one") == ["@ann in theme-one"]
 
 
 async def test_gone_endpoint_is_dropped(
