@@ -149,7 +149,7 @@ async def test_entry_point_for_other_features(
                 "meeting",
                 "Bijeenkomst één is verplaatst",
                 "Nieuwe datum: 3 maart",
-                "/#/bijeenkomst/meeting-one",
+                "/#/kamer/meeting-one",
                 "meeting-one",
             )
         )
@@ -160,7 +160,7 @@ async def test_entry_point_for_other_features(
         {
             "title": "Bijeenkomst één is verplaatst",
             "body": "Nieuwe datum: 3 maart",
-            "url": "/#/bijeenkomst/meeting-one",
+            "url": "/#/kamer/meeting-one",
         }
     ]
     assert amy.got == []
