@@ -45,13 +45,12 @@ from persistence.rooms import room_by_slug
 from rooms.mentions import excerpt, mentioned_usernames
 from rooms.notify import MAILED, Kind, message_url
 from web.notifymail import WaitingMail
+from web.pushhttp import PUSH_TIMEOUT, NotPublic, push_session
 from web.settings import Settings
 
 log = logging.getLogger("werkplaats.notify")
 
 QUEUE_MAX = 10_000
-# A push service that does not answer in this time is given up on for this notice.
-PUSH_TIMEOUT = 10.0
 # How long a push service keeps a push for a browser that is offline (RFC 8030 TTL).
 PUSH_TTL = 24 * 3600
 PUSHES_AT_ONCE = 8
@@ -151,11 +150,7 @@ class Notifications:
             self.private_key = await load_key(self.db)
             self.public_key = public_key_of(self.private_key)
             self._vapid = Vapid.from_raw(self.private_key.encode())
-            # No cookies, no proxies from the environment, no redirects followed (below).
-            self._http = aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=PUSH_TIMEOUT),
-            )
+            self._http = push_session(self.settings.push_allow_loopback)
         self._worker = asyncio.create_task(self._run(), name="notify")
         if self.mail is not None:
             self.mail.start()
@@ -300,6 +295,8 @@ class Notifications:
             if status in (404, 410):
                 return False
             log.warning("push refused: status %s", status)
+        except NotPublic as exc:
+            log.warning("push refused: %s", exc)
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             log.warning("push failed: %s", type(exc).__name__)
         return True

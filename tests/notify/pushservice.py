@@ -41,6 +41,8 @@ class Browser:
     )
     auth: bytes = field(default_factory=lambda: os.urandom(16))
     answer: int = 201
+    # Answer with a redirect to this address instead (a push service must not be followed).
+    redirect: str | None = None
     got: list[dict[str, Any]] = field(default_factory=list)
 
     def subscription(self) -> dict[str, Any]:
@@ -67,6 +69,9 @@ class PushService:
         b = self.browsers.get(request.match_info["name"])
         if b is None:
             return web.Response(status=404)
+        if b.redirect is not None:
+            self.refused.append(f"redirected {b.name}")
+            return web.Response(status=307, headers={"Location": b.redirect})
         problem = self.check_vapid(request.headers.get("Authorization", ""))
         if problem:
             self.refused.append(problem)

@@ -3,6 +3,7 @@ service checks the VAPID token and decrypts what arrived, as a browser would."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from chat.client import Client
@@ -13,6 +14,7 @@ from tests.clients import Api, OpenClient
 from tests.notify.conftest import subscribed
 from tests.notify.pushservice import Browser, PushService
 from web.notify import Notifications
+from web.pushhttp import NotPublic, PublicResolver, local_name, public_address, push_session
 from web.settings import Settings
 
 
@@ -164,3 +166,32 @@ async def test_entry_point_for_other_features(
         }
     ]
     assert amy.got == []
+
+
+async def test_redirect_is_not_followed(
+    api: Api, server: str, pushes: PushService, open_client: OpenClient, database: Database
+) -> None:
+    """A push service answering with a redirect is not followed (it could point inwards)."""
+    ann = await subscribed(api, pushes, "ann")
+    bob = await subscribed(api, pushes, "bob")
+    ann.redirect = bob.endpoint
+    amy = await open_client(server, "amy")
+    await amy.send("theme-one", "@ann omgeleid?")
+    await amy.send("theme-one", "@bob direct")
+    assert [p["body"] for p in await pushes.wait(bob)] == ["@bob direct"]
+    assert ann.got == [] and pushes.refused == ["redirected ann"]
+    async with database.read() as s:
+        assert len((await s.execute(select(PushSubscription))).scalars().all()) == 2
+
+
+async def test_push_client_refuses_internal_addresses() -> None:
+    """Names resolving inwards and internal literals are refused when connecting."""
+    assert public_address("8.8.8.8") and not public_address("10.1.2.3")
+    assert not public_address("127.0.0.1") and public_address("127.0.0.1", allow_loopback=True)
+    assert not public_address("fe80::1") and local_name("printer.local")
+    with pytest.raises(NotPublic):
+        await PublicResolver(allow_loopback=False).resolve("localhost", 443)
+    async with push_session(allow_loopback=False) as http:
+        for url in ("http://10.0.0.1/x", "https://localhost/x", "http://[::1]:9/x"):
+            with pytest.raises(NotPublic):
+                await http.post(url, data=b"")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +21,7 @@ from web.api.rooms import readable_room
 from web.assets import REVALIDATE
 from web.deps import Services, caller, services
 from web.openapi import api
+from web.pushhttp import is_ip, local_name, public_address
 from web.responses import JSON, body_as, query_as
 from web.settings import Settings
 from web.wire import notifications as wire
@@ -109,13 +109,7 @@ def check_endpoint(endpoint: str, settings: Settings) -> None:
         return
     if parts.scheme != "https" or not host or parts.username or parts.password:
         raise BadRequest("field 'endpoint' must be an https address")
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        raise BadRequest("field 'endpoint' must be a public address")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return
-    if not address.is_global:
+    if local_name(host) or (is_ip(host) and not public_address(host)):
         raise BadRequest("field 'endpoint' must be a public address")
 
 
