@@ -8,7 +8,7 @@ import base64
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +59,8 @@ class PushService:
         self.server_key: str | None = None
         self.arrived = asyncio.Event()
         self.refused: list[str] = []
+        # Called as each push arrives (while the server awaits the answer).
+        self.during: Callable[[], None] = lambda: None
 
     def browser(self, name: str) -> Browser:
         b = Browser(name, f"{self.base}/push/{name}")
@@ -66,6 +68,7 @@ class PushService:
         return b
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.during()
         b = self.browsers.get(request.match_info["name"])
         if b is None:
             return web.Response(status=404)

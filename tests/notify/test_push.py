@@ -3,16 +3,22 @@ service checks the VAPID token and decrypts what arrived, as a browser would."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.pool import Pool
 
 from chat.client import Client
 from chat.notify import Notice
 from persistence.db import Database
 from persistence.models import PushSubscription, User
 from tests.clients import Api, OpenClient
+from tests.helpers import make_settings, running_server
 from tests.notify.conftest import subscribed
-from tests.notify.pushservice import Browser, PushService
+from tests.notify.pushservice import Browser, PushService, push_service
 from web.notify import Notifications
 from web.pushhttp import NotPublic, PublicResolver, local_name, public_address, push_session
 from web.settings import Settings
@@ -195,3 +201,77 @@ async def test_push_client_refuses_internal_addresses() -> None:
         for url in ("http://10.0.0.1/x", "https://localhost/x", "http://[::1]:9/x"):
             with pytest.raises(NotPublic):
                 await http.post(url, data=b"")
+
+
+async def test_two_processes_push_each_event_once(
+    db_url: str, redis_url: str, redis_prefix: str, open_client: OpenClient
+) -> None:
+    """Two servers on one database and Redis: the same key, and each mention pushed once,
+    by the process that committed it."""
+    settings = make_settings(
+        db_url, push_allow_loopback=True, redis_url=redis_url, redis_prefix=redis_prefix
+    )
+    async with (
+        running_server(settings) as one,
+        running_server(settings) as two,
+        push_service() as pushes,
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+        keys = {
+            (await Api(http, base).get("ann", "/api/push/key")).json()["key"] for base in (one, two)
+        }
+        assert len(keys) == 1
+        pushes.server_key = keys.pop()
+        ann = await subscribed(Api(http, one), pushes, "ann")
+        amy_one, amy_two = await open_client(one, "amy"), await open_client(two, "amy")
+        await open_client(two, "ann")
+        for n in range(3):
+            await amy_one.send("theme-one", f"@ann een {n}")
+            await amy_two.send("theme-one", f"@ann twee {n}")
+        # Each process pushes in order: its last arriving means all its earlier ones did.
+        got = await pushes.wait(ann, 6)
+        await amy_one.send("theme-one", "@ann laatste een")
+        await amy_two.send("theme-one", "@ann laatste twee")
+        got = await pushes.wait(ann, 8)
+    bodies = sorted(p["body"] for p in got)
+    assert len(bodies) == 8 and len(set(bodies)) == 8
+
+
+async def test_no_push_is_posted_inside_a_transaction(
+    api: Api, server: str, pushes: PushService, open_client: OpenClient
+) -> None:
+    """While a push is posted, the notifier's task holds no database connection."""
+    held: dict[asyncio.Task[Any] | None, int] = {}
+
+    def task() -> asyncio.Task[Any] | None:
+        try:
+            return asyncio.current_task()
+        except RuntimeError:  # SQLite's writer thread: no task of the notifier
+            return None
+
+    def checkout(*_: Any) -> None:
+        held[task()] = held.get(task(), 0) + 1
+
+    def checkin(*_: Any) -> None:
+        held[task()] = held.get(task(), 0) - 1
+
+    seen: list[int] = []
+    workers: list[asyncio.Task[Any]] = []
+
+    def during() -> None:
+        workers.append(next(t for t in asyncio.all_tasks() if t.get_name() == "notify"))
+        seen.append(held.get(workers[-1], 0))
+
+    ann = await subscribed(api, pushes, "ann")
+    amy = await open_client(server, "amy")
+    event.listen(Pool, "checkout", checkout)
+    event.listen(Pool, "checkin", checkin)
+    pushes.during = during
+    try:
+        await amy.send("theme-one", "@ann buiten de transactie")
+        await pushes.wait(ann)
+    finally:
+        event.remove(Pool, "checkout", checkout)
+        event.remove(Pool, "checkin", checkin)
+    # The worker did use the database (it read who to tell), just not around the push.
+    assert seen == [0] and workers[0] in held
