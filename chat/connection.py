@@ -313,7 +313,9 @@ class ClientConnection:
             await self.rt.publish_event(frame.room, acked.event)
             if "@" in body:
                 self.rt.mentions_after_send(frame.room, acked.message_id)
-            self.rt.notifier.message_posted(frame.room, acked.message_id)
+            self.rt.notifier.message_posted(
+                frame.room, acked.message_id, personal="@" in body or reply_to is not None
+            )
         ack = frames.Ack(
             client_id=frame.client_id,
             message_id=acked.message_id,

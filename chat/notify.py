@@ -37,9 +37,17 @@ class Notifier(Protocol):
         """Queue a notice; called after the commit of what it is about."""
 
     def message_posted(
-        self, room: str, message_id: int, only: Collection[str] | None = None
+        self,
+        room: str,
+        message_id: int,
+        only: Collection[str] | None = None,
+        personal: bool = True,
     ) -> None:
-        """A message was committed (or edited, naming `only` the newly mentioned users)."""
+        """A message was committed (or edited, naming `only` the newly mentioned users).
+
+        `personal`: it may concern someone personally (an `@`, a reply); when False only
+        members who set the room to `all` can be concerned, which the notifier knows cheaply.
+        """
 
 
 class _NoNotifier:
@@ -47,7 +55,11 @@ class _NoNotifier:
         pass
 
     def message_posted(
-        self, room: str, message_id: int, only: Collection[str] | None = None
+        self,
+        room: str,
+        message_id: int,
+        only: Collection[str] | None = None,
+        personal: bool = True,
     ) -> None:
         pass
 

@@ -76,6 +76,17 @@ async def listening_to_all(session: AsyncSession, room_id: int) -> list[int]:
     return list(rows.scalars())
 
 
+async def rooms_with_all(session: AsyncSession) -> set[str]:
+    """Slugs of the rooms that someone set to `all`."""
+    rows = await session.execute(
+        select(Room.slug)
+        .join(NotificationLevel, NotificationLevel.room_id == Room.id)
+        .where(NotificationLevel.level == "all")
+        .distinct()
+    )
+    return set(rows.scalars())
+
+
 def _level(raw: str | None) -> Level:
     return raw if raw in ("all", "mentions", "none") else DEFAULT_LEVEL  # type: ignore[return-value]
 

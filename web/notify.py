@@ -43,7 +43,7 @@ from persistence.events import get_message
 from persistence.models import MessageMark, Room, User, utcnow
 from persistence.rooms import room_by_slug
 from rooms.mentions import excerpt, mentioned_usernames
-from rooms.notify import MAILED, Kind, message_url
+from rooms.notify import MAILED, Kind, Level, message_url
 from web.notifymail import WaitingMail
 from web.pushhttp import PUSH_TIMEOUT, NotPublic, push_session
 from web.settings import Settings
@@ -57,6 +57,8 @@ PUSHES_AT_ONCE = 8
 # `all`: at most one push per member and room in this time (the rest of a busy
 # conversation would buzz a phone every few seconds).
 ROOM_PUSH_EVERY = 60.0
+# A level `all` set on another process counts here after at most this long.
+ALL_ROOMS_EVERY = 10.0
 TITLE_MAX = 120
 BODY_MAX = 200
 
@@ -140,6 +142,9 @@ class Notifications:
         self._worker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._room_pushed: dict[tuple[int, str], float] = {}
+        # Rooms someone set to `all`, re-read every ALL_ROOMS_EVERY (levels set elsewhere).
+        self._all_rooms: set[str] = set()
+        self._refresher: asyncio.Task[None] | None = None
 
     @property
     def push_on(self) -> bool:
@@ -151,17 +156,20 @@ class Notifications:
             self.public_key = public_key_of(self.private_key)
             self._vapid = Vapid.from_raw(self.private_key.encode())
             self._http = push_session(self.settings.push_allow_loopback)
+        await self._read_all_rooms()
         self._worker = asyncio.create_task(self._run(), name="notify")
+        self._refresher = asyncio.create_task(self._refresh_all_rooms(), name="notify-levels")
         if self.mail is not None:
             self.mail.start()
 
     async def stop(self) -> None:
         if self.mail is not None:
             await self.mail.stop()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        for task in (self._worker, self._refresher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._http is not None:
             await self._http.close()
 
@@ -176,9 +184,21 @@ class Notifications:
         self._put(notice)
 
     def message_posted(
-        self, room: str, message_id: int, only: Collection[str] | None = None
+        self,
+        room: str,
+        message_id: int,
+        only: Collection[str] | None = None,
+        personal: bool = True,
     ) -> None:
-        self._put(_Posted(room, message_id, tuple(only) if only is not None else None))
+        # Most messages concern nobody personally in a room nobody set to `all`: skip those
+        # here, so a busy room costs the notifier no queries.
+        if personal or room in self._all_rooms:
+            self._put(_Posted(room, message_id, tuple(only) if only is not None else None))
+
+    def level_set(self, room: str, level: Level) -> None:
+        """A member set a room's level in this process: `all` counts at once."""
+        if level == "all":
+            self._all_rooms.add(room)
 
     def assigned(self, room: str, message_id: int) -> None:
         """A message was marked as actiepunt: tell its owner."""
@@ -191,6 +211,18 @@ class Notifications:
             log.warning("notification queue full: a notice was dropped")
 
     # -- the worker ----------------------------------------------------------------------
+
+    async def _read_all_rooms(self) -> None:
+        async with self.db.read() as session:
+            self._all_rooms = await repo.rooms_with_all(session)
+
+    async def _refresh_all_rooms(self) -> None:
+        while True:
+            await asyncio.sleep(ALL_ROOMS_EVERY)
+            try:
+                await self._read_all_rooms()
+            except Exception:
+                log.warning("could not read the rooms set to all", exc_info=True)
 
     async def _run(self) -> None:
         while True:

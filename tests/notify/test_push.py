@@ -275,3 +275,17 @@ async def test_no_push_is_posted_inside_a_transaction(
         event.remove(Pool, "checkin", checkin)
     # The worker did use the database (it read who to tell), just not around the push.
     assert seen == [0] and workers[0] in held
+
+
+async def test_an_edit_that_adds_a_mention_pushes_it(
+    api: Api, server: str, pushes: PushService, open_client: OpenClient
+) -> None:
+    """Naming someone in an edit tells them, once; a message with no @ tells nobody."""
+    ann = await subscribed(api, pushes, "ann")
+    amy = await open_client(server, "amy")
+    ack = await amy.send("theme-one", "Wie pakt dit op?")
+    await amy.edit("theme-one", ack["message_id"], "Wie pakt dit op? @ann misschien?")
+    got = await pushes.wait(ann)
+    assert [(p["title"], p["body"]) for p in got] == [
+        ("Amy Arends noemde je in Thema één", "Wie pakt dit op? @ann misschien?")
+    ]

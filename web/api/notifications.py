@@ -36,6 +36,8 @@ async def put_level(request: Request) -> Response:
     level = (await body_as(request, wire.LevelIn, max_bytes=1024)).level
     async with svc.db.write() as session:
         await repo.set_level(session, who.user.id, room.id, level)
+    if svc.notifications is not None:
+        svc.notifications.level_set(room.slug, level)
     return JSON({"room": room.slug, "level": level})
 
 
