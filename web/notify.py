@@ -135,9 +135,9 @@ class Notifications:
             if settings.smtp_host is not None and settings.secret_key
             else None
         )
-        self.private_key: str | None = None
         self.public_key: str | None = None
         self._vapid: Vapid | None = None
+        self._key_lock = asyncio.Lock()
         self._queue: asyncio.Queue[Notice | _Posted | _Assigned] = asyncio.Queue(QUEUE_MAX)
         self._worker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -148,19 +148,26 @@ class Notifications:
 
     @property
     def push_on(self) -> bool:
-        return self.private_key is not None
+        return self.settings.push_enabled
 
     async def start(self) -> None:
+        """Start the worker; nothing here needs the database (it may be down at start)."""
         if self.settings.push_enabled:
-            self.private_key = await load_key(self.db)
-            self.public_key = public_key_of(self.private_key)
-            self._vapid = Vapid.from_raw(self.private_key.encode())
             self._http = push_session(self.settings.push_allow_loopback)
-        await self._read_all_rooms()
         self._worker = asyncio.create_task(self._run(), name="notify")
-        self._refresher = asyncio.create_task(self._refresh_all_rooms(), name="notify-levels")
+        self._refresher = asyncio.create_task(self._refresh(), name="notify-levels")
         if self.mail is not None:
             self.mail.start()
+
+    async def ensure_key(self) -> None:
+        """Read (or make, the first time ever) the VAPID key; once per process."""
+        if self._vapid is not None:
+            return
+        async with self._key_lock:
+            if self._vapid is None:
+                private_key = await load_key(self.db)
+                self.public_key = public_key_of(private_key)
+                self._vapid = Vapid.from_raw(private_key.encode())
 
     async def stop(self) -> None:
         if self.mail is not None:
@@ -212,17 +219,18 @@ class Notifications:
 
     # -- the worker ----------------------------------------------------------------------
 
-    async def _read_all_rooms(self) -> None:
-        async with self.db.read() as session:
-            self._all_rooms = await repo.rooms_with_all(session)
-
-    async def _refresh_all_rooms(self) -> None:
+    async def _refresh(self) -> None:
+        """Warm up (key, rooms set to `all`) as soon as the database answers; then re-read
+        the rooms set to `all` every ALL_ROOMS_EVERY."""
         while True:
-            await asyncio.sleep(ALL_ROOMS_EVERY)
             try:
-                await self._read_all_rooms()
-            except Exception:
-                log.warning("could not read the rooms set to all", exc_info=True)
+                if self.push_on:
+                    await self.ensure_key()
+                async with self.db.read() as session:
+                    self._all_rooms = await repo.rooms_with_all(session)
+            except Exception as exc:
+                log.warning("notification settings not read: %s", type(exc).__name__)
+            await asyncio.sleep(ALL_ROOMS_EVERY)
 
     async def _run(self) -> None:
         while True:
@@ -260,6 +268,8 @@ class Notifications:
             endpoints = (
                 await repo.endpoints_of(session, [u.id for u in users]) if self.push_on else []
             )
+        if endpoints:
+            await self.ensure_key()
         if mailable is not None and notice.kind in MAILED and users:
             due = utcnow() + timedelta(seconds=self.settings.notify_mail_seconds)
             async with self.db.write() as session:

@@ -60,6 +60,7 @@ async def push_key(request: Request) -> Response:
     await caller(request)
     _push_on(svc)
     assert svc.notifications is not None
+    await svc.notifications.ensure_key()
     return JSON({"key": svc.notifications.public_key})
 
 
