@@ -54,9 +54,6 @@ QUEUE_MAX = 10_000
 # How long a push service keeps a push for a browser that is offline (RFC 8030 TTL).
 PUSH_TTL = 24 * 3600
 PUSHES_AT_ONCE = 8
-# `all`: at most one push per member and room in this time (the rest of a busy
-# conversation would buzz a phone every few seconds).
-ROOM_PUSH_EVERY = 60.0
 # A level `all` set on another process counts here after at most this long.
 ALL_ROOMS_EVERY = 10.0
 TITLE_MAX = 120
@@ -142,6 +139,9 @@ class Notifications:
         self._worker: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._room_pushed: dict[tuple[int, str], float] = {}
+        # (user, room) → how many room-wide notices were held back, and the last of them.
+        self._held: dict[tuple[int, str], tuple[int, Notice]] = {}
+        self._timers: dict[tuple[int, str], asyncio.TimerHandle] = {}
         # Rooms someone set to `all`, re-read every ALL_ROOMS_EVERY (levels set elsewhere).
         self._all_rooms: set[str] = set()
         self._refresher: asyncio.Task[None] | None = None
@@ -170,6 +170,8 @@ class Notifications:
                 self._vapid = Vapid.from_raw(private_key.encode())
 
     async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
         if self.mail is not None:
             await self.mail.stop()
         for task in (self._worker, self._refresher):
@@ -298,21 +300,37 @@ class Notifications:
                 await repo.drop_endpoints(session, dead)
 
     def _paced(self, users: list[User], notice: Notice) -> list[User]:
-        """Room-wide (`message`) pushes: at most one per member and room a minute."""
+        """Room-wide (`message`) pushes: at most one per member and room in the window; what
+        comes in between is held and pushed as one, with a count, when the window ends."""
         if notice.kind != "message" or notice.room is None:
             return users
+        every = self.settings.notify_room_push_seconds
         now = time.monotonic()
         kept = []
         for user in users:
             key = (user.id, notice.room)
-            if now - self._room_pushed.get(key, -ROOM_PUSH_EVERY) >= ROOM_PUSH_EVERY:
+            wait = self._room_pushed.get(key, -every) + every - now
+            if wait <= 0:
                 self._room_pushed[key] = now
                 kept.append(user)
+                continue
+            count, _ = self._held.get(key, (0, notice))
+            if count == 0:
+                loop = asyncio.get_running_loop()
+                self._timers[key] = loop.call_later(wait, self._release, key)
+            self._held[key] = (count + 1, notice)
         if len(self._room_pushed) > QUEUE_MAX:
-            self._room_pushed = {
-                k: t for k, t in self._room_pushed.items() if now - t < ROOM_PUSH_EVERY
-            }
+            self._room_pushed = {k: t for k, t in self._room_pushed.items() if now - t < every}
         return kept
+
+    def _release(self, key: tuple[int, str]) -> None:
+        """The window ended: push what was held, as one notice (judged again on delivery)."""
+        self._timers.pop(key, None)
+        count, last = self._held.pop(key, (0, None))
+        if last is None:
+            return
+        title = last.title if count == 1 else f"{last.title} (+{count - 1} meer)"
+        self._put(Notice((key[0],), "message", title, last.body, last.url, last.room))
 
     async def _push(self, e: repo.Endpoint, payload: str, notice: Notice) -> bool:
         """Post one push; False when the push service says the subscription is gone."""

@@ -104,6 +104,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A mention or actiepunt still unseen after this long goes out in one e-mail per member.
     notify_mail_seconds: Annotated[float, msgspec.Meta(ge=0, le=7 * 86_400)] = 1800.0
     notify_mail_poll_seconds: Positive = 30.0
+    # Level `all`: at most one push per member and room in this time, the rest grouped (a
+    # busy conversation would otherwise buzz a phone every few seconds).
+    notify_room_push_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):

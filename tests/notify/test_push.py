@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.pool import Pool
@@ -288,4 +289,29 @@ async def test_an_edit_that_adds_a_mention_pushes_it(
     got = await pushes.wait(ann)
     assert [(p["title"], p["body"]) for p in got] == [
         ("Amy Arends noemde je in Thema één", "Wie pakt dit op? @ann misschien?")
+    ]
+
+
+async def test_room_wide_pushes_are_grouped_with_a_count(
+    api: Api, settings: Settings, database: Database, pushes: PushService
+) -> None:
+    """Level `all`: one push per room in the window; the rest follow as one, counted."""
+    ann = await subscribed(api, pushes, "ann")
+    await api.call("ann", "PUT", "/api/rooms/theme-one/notifications", {"level": "all"})
+    async with database.read() as s:
+        ann_id = (await s.execute(select(User.id).where(User.username == "ann"))).scalar_one()
+    paced = msgspec.structs.replace(settings, notify_room_push_seconds=5)
+    notifications = Notifications(paced, database)
+    await notifications.start()
+    try:
+        for n in (1, 2, 3):
+            notifications.notify(
+                Notice((ann_id,), "message", "Amy in Thema één", f"bericht {n}", "/#/", "theme-one")
+            )
+        got = await pushes.wait(ann, 2, timeout=20)
+    finally:
+        await notifications.stop()
+    assert [(p["title"], p["body"]) for p in got] == [
+        ("Amy in Thema één", "bericht 1"),
+        ("Amy in Thema één (+1 meer)", "bericht 3"),
     ]
