@@ -29,6 +29,7 @@ from chat.limits import (
     TokenBucket,
     WindowBudget,
 )
+from chat.notify import Notifier
 from chat.outbound import CLOSE_POLICY, CLOSE_TRY_AGAIN, Outbound, Socket
 from chat.ports import Conn
 from chat.protocol import ProtocolError
@@ -56,6 +57,7 @@ class Realtime(Protocol):
     clock: Clock
     hubs: dict[str, RoomHub]
     sends: GroupCommit
+    notifier: Notifier
 
     async def hub(self, room: str) -> RoomHub: ...
     def detach(self, sub: Subscription) -> None: ...
@@ -228,6 +230,7 @@ class ClientConnection:
                 await self.rt.publish_event(frame.room, edited)
                 if mentioned:
                     self.rt.mentions_after_send(frame.room, mid, only=mentioned)
+                    self.rt.notifier.message_posted(frame.room, mid, only=mentioned)
             case protocol.Retract():
                 mid = protocol.message_id(frame.message_id, frame.ref)
                 retracted = await store.retract(self.rt.db, self.actor, frame.room, mid)
@@ -318,6 +321,9 @@ class ClientConnection:
             await self.rt.publish_event(frame.room, acked.event)
             if "@" in body:
                 self.rt.mentions_after_send(frame.room, acked.message_id)
+            self.rt.notifier.message_posted(
+                frame.room, acked.message_id, personal="@" in body or reply_to is not None
+            )
         ack = frames.Ack(
             client_id=frame.client_id,
             message_id=acked.message_id,

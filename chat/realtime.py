@@ -46,6 +46,7 @@ from chat.clock import SYSTEM_CLOCK, Clock
 from chat.config import ChatConfig
 from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
+from chat.notify import NO_NOTIFIER, Notifier
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
 from chat.ports import Conn
 from chat.presence import MemoryPresence, Presence, RedisPresence
@@ -126,6 +127,8 @@ class Realtime(BrokerListener):
         else:
             self.presence = MemoryPresence()
         self.sends = GroupCommit(db)
+        # Pushes and e-mails; the web app sets its own (web.notify) before `start`.
+        self.notifier: Notifier = NO_NOTIFIER
         self.hubs: dict[str, RoomHub] = {}
         self.connections: dict[int, Conn] = {}
         self.by_user: dict[int, set[Conn]] = {}

@@ -624,3 +624,73 @@ class AccountToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Notifications (issue 27): room levels, push subscriptions, the VAPID key, mails waiting.
+
+
+class NotificationLevel(Base):
+    """A user's notification level for one room; no row means the default (`mentions`)."""
+
+    __tablename__ = "notification_levels"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), primary_key=True, index=True)
+    level: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (RFC 8030): where to post and how to encrypt."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # One browser, one subscription: a second user signing in there takes it over.
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))
+    auth: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VapidKey(Base):
+    """The server's VAPID signing key (RFC 8292): made once by the first process to start."""
+
+    __tablename__ = "vapid_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The P-256 private scalar, base64url; every process signs with the same key.
+    private_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationMail(Base):
+    """A mention or actiepunt that goes out by e-mail when still unseen at `due_at`."""
+
+    __tablename__ = "notification_mails"
+    __table_args__ = (
+        UniqueConstraint("user_id", "message_id", "kind", name="uq_notification_mails_once"),
+        Index("ix_notification_mails_due", "sent_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    message_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by the one process that takes the row; cleared again when sending failed.
+    claim: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Sent, or settled without a mail (seen in time, level none, access lost).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationMailOff(Base):
+    """A member who followed the unsubscribe link of a notification e-mail."""
+
+    __tablename__ = "notification_mail_off"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -29,6 +29,7 @@ from web.api import (
     files,
     meetings,
     moderation,
+    notifications,
     oidc,
     publications,
     rooms,
@@ -44,6 +45,7 @@ from web.headers import SecurityHeaders
 from web.health import healthz, readyz
 from web.logs import configure_logging
 from web.metrics import metrics_endpoint
+from web.notify import Notifications
 from web.openapi import api, openapi_json
 from web.passwords import configure_passwords
 from web.requestlog import RequestLogMiddleware
@@ -99,6 +101,7 @@ def routes() -> list[BaseRoute]:
         *moderation.routes(),
         *meetings.routes(),
         *files.routes(),
+        *notifications.routes(),
         *between.routes(),
         *publications.routes(),
         *public.routes(assets),
@@ -154,8 +157,12 @@ def create_app(
         throttle = login_throttle(settings, redis)
         realtime = Realtime(chat_config(settings), db, clock=clock)
         attachments = Attachments.from_settings(settings)
-        app.state.services = Services(settings, db, throttle, realtime, {ATTACHMENTS: attachments})
+        notifier = Notifications(settings, db, realtime.presence)
+        realtime.notifier = notifier
+        extra = {ATTACHMENTS: attachments}
+        app.state.services = Services(settings, db, throttle, realtime, extra, notifier)
         await attachments.start()
+        await notifier.start()
         sweeper = asyncio.create_task(sweep_orphans(attachments, db))
         await realtime.start()
         if freeze_gc:
@@ -169,6 +176,7 @@ def create_app(
             sweeper.cancel()
             await asyncio.gather(sweeper, return_exceptions=True)
             await attachments.close()
+            await notifier.stop()
             if redis is not None:
                 await redis.aclose()
             await db.dispose()

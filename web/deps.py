@@ -14,6 +14,7 @@ from web.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from chat.realtime import Realtime
+    from web.notify import Notifications
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Services:
     login_throttle: LoginThrottle
     realtime: Realtime
     extra: dict[str, Any]
+    # Pushes and e-mails of this process (web/notify.py); also `realtime.notifier`.
+    notifications: Notifications | None = None
 
 
 def services(conn: HTTPConnection) -> Services:

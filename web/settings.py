@@ -139,6 +139,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Single sign-on: a JSON list of providers, e.g. `[{"name": "rijk", "issuer":
     # "https://login.example.nl", "client_id": "werkplaats", "client_secret": "…"}]`.
     oidc_providers: tuple[OidcProvider, ...] = ()
+    # Web Push (docs/notifications.md): the VAPID key is made once and kept in the database.
+    push_enabled: bool = True
+    # The contact in every VAPID token (RFC 8292 `sub`): mailto: or https:; by default
+    # mailto: the mail sender.
+    vapid_subject: str | None = None
+    # Tests only: accept push endpoints at http://127.0.0.1 (a local push service).
+    push_allow_loopback: bool = False
+    # A mention or actiepunt still unseen after this long goes out in one e-mail per member.
+    notify_mail_seconds: Annotated[float, msgspec.Meta(ge=0, le=7 * 86_400)] = 1800.0
+    notify_mail_poll_seconds: Positive = 30.0
+    # Level `all`: at most one push per member and room in this time, the rest grouped (a
+    # busy conversation would otherwise buzz a phone every few seconds).
+    notify_room_push_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):
@@ -225,6 +238,8 @@ def _check_misc(s: Settings) -> None:
         )
     if s.smtp_ca_file is not None and not os.access(s.smtp_ca_file, os.R_OK):
         raise _bad("smtp_ca_file", f"{s.smtp_ca_file!r}: no readable file there")
+    if s.vapid_subject is not None and not s.vapid_subject.startswith(("mailto:", "https://")):
+        raise _bad("vapid_subject", f"{s.vapid_subject!r}: expected mailto:… or https://…")
     if s.metrics_token is not None and len(s.metrics_token) < 16:
         raise _bad("metrics_token", "use at least 16 characters")
 

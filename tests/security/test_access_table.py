@@ -218,6 +218,7 @@ HTTP_ROWS = [
     Http("action status", "POST", f"{R}/messages/{{M1}}/status", {"status": "gedaan"}, "poster"),
     Http("tag themes", "POST", f"{R}/messages/{{M1}}/tags", {"themes": ["theme-one"]}, "poster"),
     Http("catch-up read", "POST", "/api/catchup/read", {"rooms": {ROOM: 1}}, "reader"),
+    Http("notification level", "PUT", f"{R}/notifications", {"level": "all"}, "reader"),
     Http(
         "create meeting",
         "POST",

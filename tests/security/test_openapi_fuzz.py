@@ -32,6 +32,8 @@ UNDOCUMENTED = {
     ("/openbaar/feed.xml", "get"),
     ("/auth/oidc/{provider}/login", "get"),
     ("/auth/oidc/{provider}/callback", "get"),
+    ("/sw.js", "get"),
+    ("/manifest.webmanifest", "get"),
 }
 DOCUMENTED = documented(routes())
 

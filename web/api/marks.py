@@ -40,9 +40,10 @@ async def mark_message(request: Request) -> Response:
     kind, owner = given.kind, given.owner
     check_fields(kind, owner, given.due)
     due = parse_due(given.due)
-    return await published(
-        request, await acts.mark(svc.db, who.actor, slug, message_id, kind, owner, due)
-    )
+    done = await acts.mark(svc.db, who.actor, slug, message_id, kind, owner, due)
+    if kind == "actiepunt" and owner is not None and svc.notifications is not None:
+        svc.notifications.assigned(slug, message_id)
+    return await published(request, done)
 
 
 async def mark_answered(request: Request) -> Response:

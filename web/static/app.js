@@ -13,6 +13,7 @@ import { Sync } from './js/sync.js';
 import { renderReportPage } from './js/report.js';
 import { watchRoutes } from './js/router.js';
 import { renderMeeting } from './js/meeting.js';
+import { startNotifications, stopNotifications } from './js/notify.js';
 import { renderCatchup } from './js/views/catchup.js';
 import { renderHome, renderNotFound } from './js/views/home.js';
 import { renderLogin } from './js/views/login.js';
@@ -83,6 +84,7 @@ async function enter(user) {
     /* the room list fills in when the connection says hello */
   }
   sync.start();
+  startNotifications({ store, announce: (text) => announcer.say(text) });
   if (!routesWatched) {
     routesWatched = true;
     watchRoutes(route);
@@ -109,6 +111,7 @@ async function signOut(notice, tellServer = true) {
   roomView?.destroy();
   roomView = null;
   sync.stop();
+  try { await stopNotifications(); } catch { /* the browser forgets it later */ }
   if (tellServer) {
     try { await api.logout(); } catch { /* the cookie is gone or the server is away */ }
   }

@@ -18,6 +18,7 @@ import {
 import { Composer } from './composer.js';
 import { Uploads } from '../upload.js';
 import { authorLine, fillMessage } from './message.js';
+import { levelControl } from '../notify.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
@@ -89,7 +90,8 @@ export class RoomView {
       h('details', { class: 'presence' }, this.presenceSummary, this.presenceList),
       this.pinsBox,
       this.jumpButton,
-      this.settingsButton);
+      this.settingsButton,
+      levelControl(this.slug));
     const head = h('header', { class: 'room-head' },
       h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
       this.title, this.topic, this.flags,

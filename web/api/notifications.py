@@ -1,0 +1,180 @@
+"""Notification levels per room, the VAPID key, and the caller's push subscriptions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from persistence import notifications as repo
+from persistence.models import User
+from rooms.errors import BadRequest, Forbidden, NotFound
+from rooms.notify import DEFAULT_LEVEL
+from web import unsubscribe as links
+from web.api.rooms import readable_room
+from web.assets import REVALIDATE
+from web.deps import Services, caller, services
+from web.openapi import api
+from web.pushhttp import is_ip, local_name, public_address
+from web.responses import JSON, body_as, query_as
+from web.settings import Settings
+from web.wire import notifications as wire
+from web.wire.session import UnsubscribeQuery
+
+
+async def put_level(request: Request) -> Response:
+    """`PUT /api/rooms/{slug}/notifications` `{"level"}`: for a room the caller may read."""
+    svc = services(request)
+    who = await caller(request)
+    room = await readable_room(request, who)
+    level = (await body_as(request, wire.LevelIn, max_bytes=1024)).level
+    async with svc.db.write() as session:
+        await repo.set_level(session, who.user.id, room.id, level)
+    if svc.notifications is not None:
+        svc.notifications.level_set(room.slug, level)
+    return JSON({"room": room.slug, "level": level})
+
+
+async def get_levels(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    async with svc.db.read() as session:
+        levels = await repo.levels_of(session, who.user.id)
+    push = svc.notifications is not None and svc.notifications.push_on
+    return JSON({"levels": levels, "default": DEFAULT_LEVEL, "push": push})
+
+
+def _push_on(svc: Services) -> None:
+    if svc.notifications is None or not svc.notifications.push_on:
+        raise NotFound("push notifications are off on this server")
+
+
+async def push_key(request: Request) -> Response:
+    svc = services(request)
+    await caller(request)
+    _push_on(svc)
+    assert svc.notifications is not None
+    await svc.notifications.ensure_key()
+    return JSON({"key": svc.notifications.public_key})
+
+
+async def subscribe(request: Request) -> Response:
+    """`POST /api/me/push`: keep the browser's subscription (RFC 8030) for the caller."""
+    svc = services(request)
+    who = await caller(request)
+    _push_on(svc)
+    given = await body_as(request, wire.SubscriptionIn, max_bytes=4096)
+    check_endpoint(given.endpoint, svc.settings)
+    check_keys(given.keys.p256dh, given.keys.auth)
+    async with svc.db.write() as session:
+        await repo.subscribe(
+            session, who.user.id, given.endpoint, given.keys.p256dh, given.keys.auth
+        )
+    return JSON({"endpoint": given.endpoint}, status_code=201)
+
+
+async def unsubscribe(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    given = await body_as(request, wire.EndpointIn, max_bytes=4096)
+    async with svc.db.write() as session:
+        await repo.unsubscribe(session, who.user.id, given.endpoint)
+    return Response(status_code=204)
+
+
+async def unsubscribe_mail(request: Request) -> Response:
+    """`POST /api/notifications/unsubscribe?token=…`: the e-mail's one-click link (RFC 8058)."""
+    svc = services(request)
+    token = query_as(request, UnsubscribeQuery).token
+    user_id = links.user_of(token, svc.settings.secret_key, links.NOTIFY_PURPOSE)
+    if user_id is None:
+        raise Forbidden("this unsubscribe link is not valid")
+    async with svc.db.write() as session:
+        if await session.get(User, user_id) is None:
+            raise Forbidden("this unsubscribe link is not valid")
+        await repo.turn_mail_off(session, user_id)
+    return JSON({"mail": False})
+
+
+def check_endpoint(endpoint: str, settings: Settings) -> None:
+    """An https address of a public host: the server posts there, so no internal address
+    (a member could otherwise aim the server at the intranet). Loopback http only in tests."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    loopback_test = settings.push_allow_loopback and parts.scheme == "http" and host == "127.0.0.1"
+    if loopback_test:
+        return
+    if parts.scheme != "https" or not host or parts.username or parts.password:
+        raise BadRequest("field 'endpoint' must be an https address")
+    if local_name(host) or (is_ip(host) and not public_address(host)):
+        raise BadRequest("field 'endpoint' must be a public address")
+
+
+def check_keys(p256dh: str, auth: str) -> None:
+    """The browser's P-256 point (on the curve) and its 16-byte auth secret."""
+    try:
+        point = _unb64(p256dh)
+        secret = _unb64(auth)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except (ValueError, binascii.Error):
+        raise BadRequest("field 'keys.p256dh' must be a P-256 public key") from None
+    if len(point) != 65 or len(secret) != 16:
+        raise BadRequest("fields 'keys': a 65-byte p256dh and a 16-byte auth")
+
+
+def _unb64(text: str) -> bytes:
+    text = text.rstrip("=")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+async def service_worker(request: Request) -> Response:
+    """`/sw.js` at the root, so its scope is the whole client; always revalidated, so an
+    upgrade reaches every browser at its next visit."""
+    return FileResponse(
+        STATIC / "sw.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": REVALIDATE, "Service-Worker-Allowed": "/"},
+    )
+
+
+async def manifest(request: Request) -> Response:
+    """The web app manifest (installable client), with its registered media type."""
+    return FileResponse(
+        STATIC / "manifest.webmanifest",
+        media_type="application/manifest+json",
+        headers={"Cache-Control": REVALIDATE},
+    )
+
+
+def routes() -> list[BaseRoute]:
+    tag = "notifications"
+    # fmt: off
+    return [
+        Route("/sw.js", service_worker),
+        Route("/manifest.webmanifest", manifest),
+        api("/api/rooms/{slug}/notifications", "PUT", put_level,
+            "the caller's notification level for a room (default mentions)", tag,
+            out=wire.RoomLevel, body=wire.LevelIn, errors=(403, 404)),
+        api("/api/me/notifications", "GET", get_levels,
+            "the caller's notification levels by room, and whether push is on", tag,
+            out=wire.Levels),
+        api("/api/push/key", "GET", push_key, "the server's VAPID public key (RFC 8292)", tag,
+            out=wire.PushKey, errors=(404,)),
+        api("/api/me/push", "POST", subscribe, "keep a Web Push subscription for the caller",
+            tag, out=wire.Subscribed, status=201, body=wire.SubscriptionIn, errors=(404,)),
+        api(links.NOTIFY_PATH, "POST", unsubscribe_mail,
+            "one-click unsubscribe from the notification e-mail (RFC 8058)", tag,
+            out=wire.MailOff, query=UnsubscribeQuery, errors=(403,), auth=False),
+        api("/api/me/push", "DELETE", unsubscribe, "forget a Web Push subscription", tag,
+            status=204, body=wire.EndpointIn),
+    ]
+    # fmt: on
