@@ -364,6 +364,7 @@ class Client:
         client_id: str | None = None,
         reply_to: int | None = None,
         timeout: float = 30,
+        topic: str | None = None,
     ) -> Frame:
         """Post a message; returns its `ack`, resending with the same client_id after reconnects."""
         client_id = client_id or uuid.uuid4().hex
@@ -376,6 +377,8 @@ class Client:
         }
         if reply_to is not None:
             frame["reply_to"] = reply_to
+        if topic is not None:
+            frame["topic"] = topic
         fut: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._unacked[client_id] = (frame, fut)
         if self._connected.is_set():
@@ -387,6 +390,11 @@ class Client:
 
     async def retract(self, room: str, message_id: int) -> None:
         await self._raw_send({"type": "retract", "room": room, "message_id": message_id})
+
+    async def react(self, room: str, message_id: int, emoji: str, on: bool = True) -> None:
+        """Add (or with `on=False` remove) a reaction; the room's `reactions` event confirms."""
+        frame = {"type": "react", "room": room, "message_id": message_id, "emoji": emoji, "on": on}
+        await self._raw_send(frame)
 
     async def typing(self, room: str) -> None:
         await self._raw_send({"type": "typing", "room": room})

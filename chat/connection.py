@@ -232,6 +232,8 @@ class ClientConnection:
                 mid = protocol.message_id(frame.message_id, frame.ref)
                 retracted = await store.retract(self.rt.db, self.actor, frame.room, mid)
                 await self.rt.publish_event(frame.room, retracted)
+            case protocol.React():
+                await self.react(frame)
             case protocol.Typing():
                 await self.typing(frame.room)
             case protocol.Read():
@@ -303,8 +305,11 @@ class ClientConnection:
             if frame.reply_to is not None
             else None
         )
+        topic = protocol.topic_of(frame.topic, frame.ref)
         acked = await self.rt.sends.post(
-            store.SendRequest(self.actor, self.author, frame.room, body, frame.client_id, reply_to)
+            store.SendRequest(
+                self.actor, self.author, frame.room, body, frame.client_id, reply_to, topic
+            )
         )
         if acked.event is not None:
             await self.rt.publish_event(frame.room, acked.event)
@@ -319,6 +324,19 @@ class ClientConnection:
         )
         self.reply(ack)
         metrics.SENDS_ACKED.inc()
+
+    async def react(self, frame: protocol.React) -> None:
+        """A reaction added or removed: a `reactions` event when the set changed."""
+        # A reaction is a write and a room event like a message: the same budget.
+        wait = self.send_bucket.take()
+        if wait:
+            self._refuse(frame.ref, wait)
+            return
+        mid = protocol.message_id(frame.message_id, frame.ref)
+        emoji = protocol.emoji_of(frame.emoji, frame.ref)
+        reacted = await store.react(self.rt.db, self.actor, frame.room, mid, emoji, frame.on)
+        if reacted is not None:
+            await self.rt.publish_event(frame.room, reacted)
 
     async def typing(self, room: str) -> None:
         now = self.clock.now()

@@ -47,6 +47,9 @@ class MessageFrame(RoomEvent, tag="message"):
     created_at: str | None
     client_id: str | None
     reply_to: int | None
+    topic: str | None
+    # emoji: usernames, as they are now (live: none yet)
+    reactions: dict[str, list[str]]
     edited_at: str | None = None
     hidden: bool = False
 
@@ -101,6 +104,19 @@ class MessageTagged(ByEvent, tag="message_tagged"):
     themes: list[str] | UnsetType = UNSET
 
 
+class Reactions(ByEvent, tag="reactions"):
+    """A message's whole set of reactions after a change (replayed: as it is now)."""
+
+    reactions: dict[str, list[str]] | UnsetType = UNSET
+
+
+class TopicRenamed(ByEvent, tag="topic_renamed"):
+    """A moderator renamed a topic (or merged it into another: `new` existed already)."""
+
+    old: str | UnsetType = UNSET
+    new: str | UnsetType = UNSET
+
+
 DataEvent = (
     MessageHidden
     | RoomUpdated
@@ -110,6 +126,8 @@ DataEvent = (
     | MessageUnmarked
     | QuestionAnswered
     | MessageTagged
+    | Reactions
+    | TopicRenamed
 )
 EventFrame = MessageFrame | MessageEdited | DataEvent
 # the stored data's keys are the frame's fields
@@ -207,6 +225,8 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
             created_at=ev.created_at,
             client_id=ev.client_id,
             reply_to=ev.reply_to,
+            topic=ev.topic,
+            reactions=ev.reactions or {},
             edited_at=None if ev.hidden else ev.edited_at,
             hidden=ev.hidden,
         )
@@ -220,6 +240,12 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
             edited_at=ev.data.get("edited_at"),
         )
     kind = _DATA_EVENTS[ev.type]
+    if ev.type == "reactions" and ev.reactions is not None:
+        # Read back with the message: its set as it is now, as a replayed `message` shows.
+        return Reactions(
+            room=slug, seq=ev.seq, message_id=ev.message_id or 0, by=ev.data.get("by", UNSET),
+            reactions=ev.reactions,
+        )  # fmt: skip
     if ev.message_id is None:
         return kind(room=slug, seq=ev.seq, **ev.data)
     return kind(room=slug, seq=ev.seq, message_id=ev.message_id, **ev.data)
