@@ -34,7 +34,7 @@ from chat.ports import Conn
 from chat.protocol import ProtocolError
 from persistence.db import Database
 from persistence.events import StoredEvent
-from rooms.errors import DomainError
+from rooms.errors import DomainError, Forbidden
 from rooms.model import Actor
 
 log = logging.getLogger("werkplaats.ws")
@@ -165,7 +165,7 @@ class ClientConnection:
             self._bad(exc)
             return
         try:
-            await self._dispatch(frame)
+            await self._dispatch_fresh(frame)
         except ProtocolError as exc:
             self._bad(exc)
             if isinstance(frame, protocol.Send):
@@ -208,6 +208,19 @@ class ClientConnection:
         """The user's permissions as just read from the database."""
         self.actor = actor
         self.actor_read_at = self.clock.now()
+
+    async def _dispatch_fresh(self, frame: protocol.ClientFrame) -> None:
+        """`_dispatch`; a refusal is tried once more after reading the permissions again
+        when they changed: a membership granted since (a new direct conversation) counts."""
+        try:
+            await self._dispatch(frame)
+        except Forbidden:
+            before = self.actor
+            self.actor_read_at = float("-inf")
+            await self._fresh_actor()
+            if self.actor == before:
+                raise
+            await self._dispatch(frame)
 
     async def _dispatch(self, frame: protocol.ClientFrame) -> None:
         if not isinstance(frame, protocol.Ping):

@@ -22,7 +22,7 @@ from chat.realtime import Realtime
 from persistence.db import Database
 from rooms.errors import DomainError
 from web import between, ws
-from web.api import meetings, moderation, rooms, search, session
+from web.api import conversations, meetings, moderation, rooms, search, session
 from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.bodylimit import BodyLimit
 from web.deps import Services
@@ -83,6 +83,7 @@ def routes() -> list[BaseRoute]:
         *moderation.routes(),
         *meetings.routes(),
         *between.routes(),
+        *conversations.routes(),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
         Mount("/static", CachedStatic(directory=STATIC, cache_control=REVALIDATE), name="static"),

@@ -37,6 +37,8 @@ class EventsQuery(Query):
     before: Id | None = None
     around: Id | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)] = 100
+    # only the events of this topic's messages (with `after` or `before`)
+    topic: Annotated[str, msgspec.Meta(max_length=240)] | None = None
 
 
 class EventPage(Struct):
@@ -45,6 +47,45 @@ class EventPage(Struct):
     has_more: bool
     has_more_before: bool | None = None
     has_more_after: bool | None = None
+
+
+class TopicCount(Struct):
+    name: str
+    count: int
+    last_seq: int
+
+
+TopicList = envelope("TopicList", topics=list[TopicCount])
+
+
+class TopicRename(Struct):
+    """Rename topic `old` to `new` in the room (a merge when `new` exists already)."""
+
+    old: Annotated[str, msgspec.Meta(min_length=1, max_length=240)]
+    new: Annotated[str, msgspec.Meta(min_length=1, max_length=240)]
+    reason: Annotated[str, msgspec.Meta(max_length=1000)]
+
+
+class TopicRenamed(Struct):
+    old: str
+    new: str
+    messages: int
+    seq: int
+
+
+class DirectRequest(Struct):
+    """The other members of a direct conversation (1 to 9 usernames)."""
+
+    usernames: Annotated[list[Username], msgspec.Meta(max_length=32)]
+
+
+class DirectRoom(Struct):
+    slug: str
+    kind: str
+    members: list[str]
+
+
+DirectAnswer = envelope("DirectAnswer", room=DirectRoom)
 
 
 class SearchQuery(Query):
@@ -60,6 +101,8 @@ class SearchQuery(Query):
     mark: MarkKind | None = None
     open: Literal["1", "true", "0", "false"] | None = None
     theme: Slug | None = None
+    # a topic (also `topic:naam` in `q`); its former names find it too
+    topic: Annotated[str, msgspec.Meta(max_length=240)] | None = None
     sort: Sort = Sort.RELEVANCE
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     cursor: str | None = None

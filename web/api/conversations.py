@@ -1,0 +1,64 @@
+"""Topics of a room and direct conversations (docs/conversations.md)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from persistence.topics import room_topics
+from rooms import moderation as rules
+from web.actions import conversations as acts
+from web.api.moderation import acting, sent
+from web.api.rooms import readable_room
+from web.deps import caller, services
+from web.openapi import api
+from web.responses import JSON, body_as
+from web.wire import rooms as wire
+
+
+async def list_topics(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    room = await readable_room(request, who)
+    async with svc.db.read() as session:
+        topics = await room_topics(session, room.id)
+    return JSON(
+        {"topics": [{"name": t.name, "count": t.count, "last_seq": t.last_seq} for t in topics]}
+    )
+
+
+async def rename_topic(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    given = await body_as(request, wire.TopicRename)
+    reason = rules.check_reason(given.reason)
+    slug = request.path_params["slug"]
+    done, published = await acts.rename(
+        svc.db, acting(request, who), slug, given.old, given.new, reason
+    )
+    body = {"old": done.old, "new": done.new, "messages": done.messages, "seq": done.seq}
+    return await sent(request, published, JSON(body))
+
+
+async def open_direct(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    given = await body_as(request, wire.DirectRequest)
+    direct = await acts.open_direct(svc.db, who.actor, given.usernames)
+    return JSON({"room": {"slug": direct.slug, "kind": "direct", "members": direct.members}})
+
+
+def routes() -> list[BaseRoute]:
+    # fmt: off
+    return [
+        api("/api/rooms/{slug}/topics", "GET", list_topics,
+            "the room's topics, the newest first", "rooms", out=wire.TopicList, errors=(403, 404)),
+        api("/api/rooms/{slug}/topics/rename", "POST", rename_topic,
+            "rename or merge a topic (subscribers get `topic_renamed`)", "moderation",
+            out=wire.TopicRenamed, body=wire.TopicRename, errors=(400, 403, 404)),
+        api("/api/direct", "POST", open_direct,
+            "the direct conversation of the caller and 1 to 9 others (made on first use)",
+            "rooms", out=wire.DirectAnswer, body=wire.DirectRequest, errors=(400, 404)),
+    ]
+    # fmt: on
