@@ -139,6 +139,10 @@ export const api = {
    * @param {{status: 'resolved'|'dismissed', reason?: string}} body
    */
   handleReport: (id, body) => request('PATCH', `/api/reports/${encodeURIComponent(String(id))}`, body),
+  /** A room's topics, newest first. @param {string} slug @returns {Promise<{topics: {name: string, count: number, last_seq: number}[]}>} */
+  topics: (slug) => request('GET', `${room(slug)}/topics`),
+  /** The direct conversation with these others. @param {string[]} usernames @returns {Promise<{room: {slug: string, kind: string, members: string[]}}>} */
+  direct: (usernames) => request('POST', '/api/direct', { usernames }),
   /** @param {{room?: string, limit?: number}} params @returns {Promise<{entries: any[]}>} */
   audit: (params) => request('GET', `/api/audit${query(params)}`),
 };

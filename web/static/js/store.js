@@ -10,8 +10,8 @@
  * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
  * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean, slow_mode_seconds: number|null, unread_mentions: number}} Room
  * @typedef {string|number} MessageId
- * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null}|null}} Message
- * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId}} Pending
+ * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null}|null, topic?: string|null, reactions?: Record<string, string[]>}} Message
+ * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, topic?: string|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId}} Pending
  */
 
 /** A minimal event emitter: `on` returns an unsubscribe function. */
@@ -102,6 +102,15 @@ export class Timeline {
         m.mark = ev.type === 'message_marked' ? { kind: String(ev.kind), owner: ev.owner ?? null, due: ev.due ?? null } : null;
         result = { kind: 'changed', message: m, gap };
       }
+    } else if (ev.type === 'reactions') {
+      // The message's whole set after the change (replayed: as it is now).
+      const m = this.byId.get(String(ev.message_id));
+      if (m && ev.reactions && typeof ev.reactions === 'object') {
+        m.reactions = ev.reactions;
+        result = { kind: 'changed', message: m, gap };
+      }
+    } else if (ev.type === 'topic_renamed') {
+      for (const m of this.messages) if (m.topic === ev.old) m.topic = ev.new;
     } else if (ev.type === 'message_hidden') {
       const m = this.byId.get(String(ev.message_id));
       if (m) {
@@ -125,6 +134,8 @@ export class Timeline {
         known.body = ev.body;
         known.edited_at = ev.edited_at;
       }
+      if (ev.reactions) known.reactions = ev.reactions;
+      if (ev.topic !== undefined) known.topic = ev.topic;
       return { kind: 'changed', message: known };
     }
     /** @type {Message} */
@@ -141,6 +152,8 @@ export class Timeline {
       retracted: typeof ev.retracted === 'boolean' ? ev.retracted : null,
       client_id: ev.client_id ?? null,
       reply_to: ev.reply_to ?? null,
+      topic: ev.topic ?? null,
+      reactions: ev.reactions ?? {},
     };
     this.byId.set(String(m.message_id), m);
     insertBySeq(this.messages, m);

@@ -223,6 +223,10 @@ export class Sync {
       if (typeof ev.slow_mode_seconds === 'number') room.slow_mode_seconds = ev.slow_mode_seconds;
       this.store.emit('rooms');
     }
+    if (live && ev.type === 'reactions' && ev.by && ev.by !== this.me && res.message) {
+      // Said, not only shown: a screen reader hears a new reaction as it hears a message.
+      this.announcer.say(`${this.store.displayName(ev.by)} reageerde in ${room?.name ?? slug}.`);
+    }
     if (res.kind === 'added' && res.message && t.typing.delete(res.message.author.username)) {
       // Their message is here: they stopped typing.
       this.store.emit(`typing:${slug}`);
@@ -421,12 +425,13 @@ export class Sync {
    * @param {string} slug
    * @param {string} body
    * @param {string|number|null} replyTo
+   * @param {string|null} [topic]
    */
-  send(slug, body, replyTo) {
+  send(slug, body, replyTo, topic = null) {
     const t = this.store.timeline(slug);
     const clientId = newClientId();
     /** @type {import('./store.js').Pending} */
-    const p = { client_id: clientId, room: slug, body, reply_to: replyTo, status: 'pending', error: null, sentAt: 0 };
+    const p = { client_id: clientId, room: slug, body, reply_to: replyTo, topic, status: 'pending', error: null, sentAt: 0 };
     t.pending.set(clientId, p);
     this.transmit(p);
     this.store.emit(`timeline:${slug}`, { kind: 'pending' });
@@ -437,6 +442,7 @@ export class Sync {
     /** @type {Record<string, unknown>} */
     const frame = { type: 'send', room: p.room, body: p.body, client_id: p.client_id, ref: p.client_id };
     if (p.reply_to !== null) frame.reply_to = p.reply_to;
+    if (p.topic) frame.topic = p.topic;
     p.sentAt = Date.now();
     this.conn.send(frame);
   }
@@ -484,6 +490,11 @@ export class Sync {
   /** @param {string} slug @param {string|number} messageId @param {string} body */
   edit(slug, messageId, body) {
     return this.request('edit', slug, { type: 'edit', room: slug, message_id: messageId, body });
+  }
+
+  /** @param {string} slug @param {string|number} messageId @param {string} emoji @param {boolean} on */
+  react(slug, messageId, emoji, on) {
+    return this.request('react', slug, { type: 'react', room: slug, message_id: messageId, emoji, on });
   }
 
   /** @param {string} slug @param {string|number} messageId */

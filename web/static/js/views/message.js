@@ -7,6 +7,7 @@ import { h, srOnly, uid } from '../dom.js';
 import { LAYER_LABELS } from '../i18n.js';
 import { MARK_LABELS } from '../between.js';
 import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
+import { reactionRow, topicLabel } from '../conversation.js';
 
 /**
  * @typedef {{label: string, run: () => void, danger?: boolean}} Action
@@ -15,6 +16,8 @@ import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
  *   pinned?: boolean,
  *   actions: Action[],
  *   onJump: (messageId: import('../store.js').MessageId) => void,
+ *   react?: import('../conversation.js').ReactCtx,
+ *   onTopic?: (topic: string) => void,
  * }} MessageContext
  */
 
@@ -59,6 +62,10 @@ export function fillMessage(article, m, ctx) {
     ctx.pinned && !m.hidden ? h('span', { class: 'pinned-flag', text: 'vastgezet' }) : null,
     m.mark && !m.hidden ? h('span', { class: `mark-flag mark-${m.mark.kind}` }, srOnly('gemarkeerd als '), markText(m.mark)) : null);
   article.appendChild(head);
+  if (ctx.onTopic && !m.hidden) {
+    const topic = topicLabel(m, ctx.onTopic);
+    if (topic) article.appendChild(topic);
+  }
 
   if (m.reply_to !== null && m.reply_to !== undefined && !m.hidden) {
     const parent = ctx.parent;
@@ -80,6 +87,10 @@ export function fillMessage(article, m, ctx) {
     article.appendChild(body);
   }
 
+  if (ctx.react) {
+    const row = reactionRow(m, ctx.react);
+    if (row) article.appendChild(row);
+  }
   if (ctx.actions.length) article.appendChild(actionsMenu(m, ctx.actions));
 }
 

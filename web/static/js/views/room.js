@@ -16,6 +16,7 @@ import {
 } from './room-dialogs.js';
 import { Composer } from './composer.js';
 import { authorLine, fillMessage } from './message.js';
+import { TopicFilter } from '../conversation.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
@@ -88,9 +89,10 @@ export class RoomView {
       this.pinsBox,
       this.jumpButton,
       this.settingsButton);
+    this.topicFilter = new TopicFilter(this.slug, () => this.renderAll());
     const head = h('header', { class: 'room-head' },
       h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
-      this.title, this.topic, this.flags, tools);
+      this.title, this.topic, this.flags, tools, this.topicFilter.el);
 
     this.olderButton = h('button', { type: 'button', class: 'btn btn-small', text: 'Oudere berichten laden', onclick: () => this.loadOlder(true) });
     this.historyTop = h('div', { class: 'history-top' });
@@ -107,9 +109,10 @@ export class RoomView {
 
     this.composer = new Composer({
       roomName: name,
+      slug: this.slug,
       find: (id) => this.t.byId.get(String(id)),
-      send: (body, replyTo) => {
-        this.sync.send(this.slug, body, replyTo);
+      send: (body, replyTo, topic) => {
+        this.sync.send(this.slug, body, replyTo, topic);
         this.scrollToBottom(false);
       },
       edit: (id, body) => {
@@ -148,6 +151,7 @@ export class RoomView {
     this.renderAll();
     this.title.focus();
     this.loadPins();
+    this.topicFilter.load();
     await this.load();
     this.checkRoomModerator();
   }
@@ -305,6 +309,7 @@ export class RoomView {
     if (d.type === 'message_pinned' || d.type === 'message_unpinned' || (d.type === 'message_hidden' && this.pinned?.size)) {
       this.loadPins();
     }
+    if (d.type === 'topic_renamed' || (d.kind === 'added' && d.message?.topic)) this.topicFilter.load();
     const wasAtBottom = this.atBottom();
     const oldHeight = this.timeline.scrollHeight;
     const oldTop = this.timeline.scrollTop;
@@ -354,7 +359,9 @@ export class RoomView {
         desired.push(this.unreadMarker());
         markerPlaced = true;
       }
-      desired.push(this.messageEl(m));
+      const el = this.messageEl(m);
+      el.hidden = this.topicFilter.topic !== null && m.topic !== this.topicFilter.topic;
+      desired.push(el);
     }
     const keep = new Set(desired);
     for (const child of [...this.list.children]) if (!keep.has(/** @type {HTMLElement} */ (child))) child.remove();
@@ -401,8 +408,11 @@ export class RoomView {
     const el = this.msgEls.get(String(m.message_id));
     if (!el) return;
     const hadFocus = el.contains(document.activeElement);
+    // Keep the focus on the same control (a reaction button) when it is drawn again.
+    const key = hadFocus ? /** @type {HTMLElement} */ (document.activeElement).dataset.key : undefined;
     fillMessage(el, m, this.context(m));
-    if (hadFocus) el.focus();
+    const again = key ? /** @type {HTMLElement|null} */ (el.querySelector(`[data-key="${CSS.escape(key)}"]`)) : null;
+    if (hadFocus) (again ?? el).focus();
   }
 
   /** @param {import('../store.js').Message} m */
@@ -412,6 +422,13 @@ export class RoomView {
       pinned: Boolean(this.pinned?.has(String(m.message_id))),
       actions: this.actionsFor(m),
       onJump: (/** @type {import('../store.js').MessageId} */ id) => this.jumpToMessageId(id),
+      onTopic: (/** @type {string} */ topic) => this.topicFilter.set(topic),
+      react: {
+        me: this.me,
+        name: (/** @type {string} */ u) => this.store.displayName(u),
+        react: (/** @type {string} */ emoji, /** @type {boolean} */ on) => this.sync.react(this.slug, m.message_id, emoji, on),
+        mayReact: !this.t.removedReason && !this.room?.archived && !(this.room?.locked && !this.store.mayModerate(this.slug)),
+      },
     };
   }
 
