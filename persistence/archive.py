@@ -34,6 +34,7 @@ from persistence.models import (
     Message,
     MessageRevision,
     Mute,
+    Reaction,
     ReadMarker,
     Report,
     Room,
@@ -382,6 +383,18 @@ async def export_user(
                 {"room": slugs[r.room_id], "seq": r.seq, "updated_at": iso(r.updated_at)}
                 for r in await _all(
                     session, select(ReadMarker).where(ReadMarker.user_id == user.id)
+                )
+            ],
+            "reactions": [
+                {
+                    "room": slugs[r.room_id],
+                    "message_id": r.message_id,
+                    "emoji": r.emoji,
+                    "at": iso(r.at),
+                }
+                for r in await _all(
+                    session,
+                    select(Reaction).where(Reaction.user_id == user.id).order_by(Reaction.at),
                 )
             ],
             "reports_filed": [

@@ -112,6 +112,8 @@ async def test_exports_include_reactions(database: Database) -> None:
         fmt="md", include_hidden=False,
     )  # fmt: skip
     assert "Reacties: ✅ amy, ann" in out.getvalue()
+    mine = await archive.export_user(database, "amy", Source("cli:tester", "cli@test"))
+    assert [(r["message_id"], r["emoji"]) for r in mine["reactions"]] == [(mid, "✅")]
 
 
 async def actor_of(database: Database, username: str) -> Actor:

@@ -81,3 +81,15 @@ async def test_search_and_rename(server: str, api: Api, open_client: OpenClient)
     assert sorted(h["seq"] for h in r.json()["hits"]) == [1, 2]
     r = await api.get("ann", "/api/rooms/area-a/topics")
     assert r.json()["topics"] == [{"name": "Kosten", "count": 2, "last_seq": 2}]
+
+
+async def test_catchup_groups_what_is_new_by_topic(
+    server: str, api: Api, open_client: OpenClient
+) -> None:
+    """The catch-up page counts each room's new messages per topic."""
+    ann: Client = await open_client(server, "ann")
+    for body, topic in (("een", "Subsidie"), ("twee", "Subsidie"), ("drie", None)):
+        await ann.send("theme-two", body, topic=topic)
+    r = await api.get("amy", "/api/catchup?since=last_visit")
+    room = next(x for x in r.json()["rooms"] if x["slug"] == "theme-two")
+    assert room["topics"] == [{"name": "Subsidie", "new_messages": 2, "first_seq": 1}]
