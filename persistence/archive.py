@@ -106,7 +106,7 @@ async def _events(
                 )
             ).all()
             ids = [m.id for _, m, _, _ in rows if m is not None]
-            revisions = await _revisions(session, ids)
+            revisions = await message_revisions(session, ids)
             # Messages with their reactions now; each `reactions` event keeps its own set.
             sets = await reaction_sets_async(session, room.id, min(ids), max(ids)) if ids else {}
         if not rows:
@@ -130,7 +130,10 @@ async def _events(
         after = rows[-1][0].seq
 
 
-async def _revisions(session: AsyncSession, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+async def message_revisions(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Each message's earlier bodies, oldest first (edit history, exports)."""
     if not ids:
         return {}
     rows = await session.execute(
@@ -472,7 +475,7 @@ async def _user_messages(db: Database, user_id: int, slugs: dict[int, str]) -> l
                     .order_by(Message.id)
                     .limit(BATCH),
                 )
-                revisions = await _revisions(session, [m.id for m in batch])
+                revisions = await message_revisions(session, [m.id for m in batch])
             if not batch:
                 return found
             for m in batch:

@@ -36,7 +36,7 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
     kb.type("Planning")
     kb.press("Tab")
     assert page.evaluate("document.activeElement.id") == "composer-input"
-    text = unique("Welke datum past voor de excursie?")
+    text = unique("Welke datum past voor de excursie?")  # edited later
     kb.type(text)
     kb.press("Enter")
     seen = wait_for_message(bram, text).first
@@ -54,6 +54,23 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
     label = mine.first.get_attribute("aria-label") or ""
     assert label.startswith("👍 1: Bram Peeters")
     page.locator("#live", has_text="Bram Peeters reageerde").wait_for()
+
+    # Anna edits it; Bram opens "(bewerkt)" with the keyboard and reads the earlier text.
+    own = page.locator(".messages article.msg", has_text=text).first
+    own.locator(".msg-menu-toggle").click()
+    page.get_by_role("button", name="Bewerken").click()
+    better = unique("Welke dag past voor de excursie?")
+    page.locator("#composer-input").fill(better)
+    page.locator("#composer-input").press("Enter")
+    edited = wait_for_message(bram, better).first.locator("button.edited")
+    edited.focus()
+    bram.page.keyboard.press("Enter")
+    versions = bram.page.get_by_role("dialog")
+    versions.locator(".history-list li", has_text=text).wait_for()
+    assert_accessible(bram, axe_source, "edit history")
+    bram.page.keyboard.press("Escape")
+    versions.wait_for(state="detached")
+    assert bram.page.evaluate("document.activeElement.classList.contains('edited')")
 
     # The topic filter lists the topic; choosing it keeps that topic's messages only.
     page.get_by_label("Onderwerp", exact=True).select_option("Planning")

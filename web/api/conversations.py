@@ -6,10 +6,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from persistence import events
+from persistence.archive import message_revisions
 from persistence.topics import room_topics
 from rooms import moderation as rules
+from rooms.errors import NotFound
 from web.actions import conversations as acts
-from web.api.moderation import acting, sent
+from web.api.moderation import acting, path_id, sent
 from web.api.rooms import readable_room
 from web.deps import caller, services
 from web.openapi import api
@@ -49,6 +52,26 @@ async def open_direct(request: Request) -> Response:
     return JSON({"room": {"slug": direct.slug, "kind": "direct", "members": direct.members}})
 
 
+async def edit_history(request: Request) -> Response:
+    """A message's earlier versions, for readers of its room; never a hidden message's."""
+    svc = services(request)
+    who = await caller(request)
+    room = await readable_room(request, who)
+    message_id = path_id(request, "message_id")
+    async with svc.db.read() as session:
+        message = await events.get_message(session, room.id, message_id)
+        if message is None or message.hidden:
+            raise NotFound(f"no message {message_id} in room {room.slug}")
+        earlier = (await message_revisions(session, [message.id])).get(message.id, [])
+    body = {
+        "message_id": message.id,
+        "body": message.body,
+        "edited_at": events.iso(message.edited_at),
+        "versions": earlier,
+    }
+    return JSON(body)
+
+
 def routes() -> list[BaseRoute]:
     # fmt: off
     return [
@@ -57,6 +80,9 @@ def routes() -> list[BaseRoute]:
         api("/api/rooms/{slug}/topics/rename", "POST", rename_topic,
             "rename or merge a topic (subscribers get `topic_renamed`)", "moderation",
             out=wire.TopicRenamed, body=wire.TopicRename, errors=(400, 403, 404)),
+        api("/api/rooms/{slug}/messages/{message_id:int}/history", "GET", edit_history,
+            "a message's earlier versions, oldest first", "rooms", out=wire.EditHistory,
+            errors=(403, 404)),
         api("/api/direct", "POST", open_direct,
             "the direct conversation of the caller and 1 to 9 others (made on first use)",
             "rooms", out=wire.DirectAnswer, body=wire.DirectRequest, errors=(400, 404)),

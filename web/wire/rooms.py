@@ -73,6 +73,20 @@ class TopicRenamed(Struct):
     seq: int
 
 
+class Version(Struct):
+    body: str
+    replaced_at: str
+
+
+class EditHistory(Struct):
+    """A message now, and its earlier versions (the body each edit replaced), oldest first."""
+
+    message_id: int
+    body: str
+    edited_at: str | None
+    versions: list[Version]
+
+
 class DirectRequest(Struct):
     """The other members of a direct conversation (1 to 9 usernames)."""
 

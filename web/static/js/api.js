@@ -141,6 +141,8 @@ export const api = {
   handleReport: (id, body) => request('PATCH', `/api/reports/${encodeURIComponent(String(id))}`, body),
   /** A room's topics, newest first. @param {string} slug @returns {Promise<{topics: {name: string, count: number, last_seq: number}[]}>} */
   topics: (slug) => request('GET', `${room(slug)}/topics`),
+  /** A message's earlier versions. @param {string} slug @param {string|number} id */
+  history: (slug, id) => request('GET', `${room(slug)}/messages/${encodeURIComponent(String(id))}/history`),
   /** The direct conversation with these others. @param {string[]} usernames @returns {Promise<{room: {slug: string, kind: string, members: string[]}}>} */
   direct: (usernames) => request('POST', '/api/direct', { usernames }),
   /** @param {{room?: string, limit?: number}} params @returns {Promise<{entries: any[]}>} */

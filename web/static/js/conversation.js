@@ -9,6 +9,7 @@ import { api } from './api.js';
 import { formDialog } from './dialog.js';
 import { h, replace, srOnly, uid } from './dom.js';
 import { roomHref } from './router.js';
+import { formatDateTime, messageText } from './format.js';
 
 /** The row offered first; any other single emoji may be typed. */
 export const DEFAULT_REACTIONS = ['👍', '❤️', '😄', '🎉', '🤔', '👀', '✅'];
@@ -236,4 +237,40 @@ export function newConversationButton(refreshRooms) {
       },
     }),
   });
+}
+
+/**
+ * "bewerkt": a dialog with the message's earlier versions, oldest first.
+ * @param {string} slug
+ * @param {import('./store.js').Message} m
+ */
+export async function historyDialog(slug, m) {
+  const opener = /** @type {HTMLElement|null} */ (document.activeElement);
+  const titleId = uid('history-title');
+  const list = h('ol', { class: 'history-list' }, h('li', { class: 'muted', text: 'Laden…' }));
+  const closeButton = h('button', { type: 'button', class: 'btn', text: 'Sluiten' });
+  const dialog = /** @type {HTMLDialogElement} */ (h('dialog', { class: 'dialog', 'aria-labelledby': titleId },
+    h('h2', { id: titleId, text: 'Eerdere versies' }), list, h('div', { class: 'actions' }, closeButton)));
+  const close = () => {
+    dialog.close();
+    dialog.remove();
+    if (opener && opener.isConnected) opener.focus();
+  };
+  closeButton.addEventListener('click', close);
+  dialog.addEventListener('cancel', (ev) => { ev.preventDefault(); close(); });
+  document.body.appendChild(dialog);
+  dialog.showModal();
+  closeButton.focus();
+  try {
+    const found = await api.history(slug, m.message_id);
+    const versions = Array.isArray(found?.versions) ? found.versions : [];
+    replace(list,
+      versions.map((/** @type {{body: string, replaced_at: string}} */ v) => h('li', {},
+        h('p', { class: 'muted', text: `Tot ${formatDateTime(v.replaced_at)}` }),
+        h('div', { class: 'body', dir: 'auto' }, messageText(v.body)))),
+      h('li', {}, h('p', { class: 'muted', text: `Nu (sinds ${formatDateTime(found.edited_at)})` }),
+        h('div', { class: 'body', dir: 'auto' }, messageText(found.body))));
+  } catch {
+    replace(list, h('li', { class: 'form-error', text: 'De eerdere versies zijn niet te laden.' }));
+  }
 }

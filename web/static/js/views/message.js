@@ -7,7 +7,7 @@ import { h, srOnly, uid } from '../dom.js';
 import { LAYER_LABELS } from '../i18n.js';
 import { MARK_LABELS } from '../between.js';
 import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
-import { reactionRow, topicLabel } from '../conversation.js';
+import { historyDialog, reactionRow, topicLabel } from '../conversation.js';
 
 /**
  * @typedef {{label: string, run: () => void, danger?: boolean}} Action
@@ -18,6 +18,7 @@ import { reactionRow, topicLabel } from '../conversation.js';
  *   onJump: (messageId: import('../store.js').MessageId) => void,
  *   react?: import('../conversation.js').ReactCtx,
  *   onTopic?: (topic: string) => void,
+ *   slug?: string,
  * }} MessageContext
  */
 
@@ -58,7 +59,11 @@ export function fillMessage(article, m, ctx) {
   const head = h('header', { class: 'msg-head', id: headId },
     authorLine(m.author),
     h('time', { datetime: m.created_at, title: formatDateTime(m.created_at), text: formatTime(m.created_at) }),
-    m.edited_at && !m.hidden ? h('span', { class: 'edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, text: '(bewerkt)' }) : null,
+    m.edited_at && !m.hidden
+      ? (ctx.slug
+        ? h('button', { type: 'button', class: 'link-button edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, 'aria-label': `bewerkt ${formatDateTime(m.edited_at)}: eerdere versies tonen`, text: '(bewerkt)', onclick: () => historyDialog(/** @type {string} */ (ctx.slug), m) })
+        : h('span', { class: 'edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, text: '(bewerkt)' }))
+      : null,
     ctx.pinned && !m.hidden ? h('span', { class: 'pinned-flag', text: 'vastgezet' }) : null,
     m.mark && !m.hidden ? h('span', { class: `mark-flag mark-${m.mark.kind}` }, srOnly('gemarkeerd als '), markText(m.mark)) : null);
   article.appendChild(head);

@@ -423,6 +423,7 @@ export class RoomView {
       actions: this.actionsFor(m),
       onJump: (/** @type {import('../store.js').MessageId} */ id) => this.jumpToMessageId(id),
       onTopic: (/** @type {string} */ topic) => this.topicFilter.set(topic),
+      slug: this.slug,
       react: {
         me: this.me,
         name: (/** @type {string} */ u) => this.store.displayName(u),
