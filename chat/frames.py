@@ -195,6 +195,8 @@ class Mention(ServerFrame, tag="mention"):
     author: Author | None
     excerpt: str
     created_at: str | None
+    # the group through which the user is mentioned (`waterschap`, `gebied`), if any
+    via: str | None = None
 
 
 AnyServerFrame = (

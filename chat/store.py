@@ -29,6 +29,7 @@ from persistence.events import (
     iso,
     stored_event,
 )
+from persistence.marks import mark_of
 from persistence.models import Message, Room, User, utcnow
 from persistence.reactions import lock_room, message_reactions, set_reaction
 from persistence.rooms import (
@@ -39,7 +40,9 @@ from persistence.rooms import (
 )
 from persistence.sends import KnownRooms, Send, Stored, store_postgres, store_sqlite
 from rooms.access import check_post
+from rooms.conversations import check_group_mention
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
+from rooms.marks import MarkKind
 from rooms.mentions import mentioned_usernames
 from rooms.model import Actor
 
@@ -197,6 +200,10 @@ async def edit(
         mute = await mute_of(session, room.id, actor.user_id)
         check_post(actor, room_ref(room), ban, mute, now)
         message = await _own_message(session, room, message_id, actor)
+        mark = await mark_of(session, message.id)
+        check_group_mention(
+            actor, room_ref(room), body, asks=mark is not None and mark.kind == MarkKind.VRAAG.value
+        )
         before = set(mentioned_usernames(message.body))
         event = await edit_message(session, message, body, actor.user_id)
         added = [name for name in mentioned_usernames(body) if name not in before]

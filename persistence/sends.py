@@ -29,6 +29,7 @@ from persistence.models import UTCDateTime
 from persistence.search import sqlite as fts
 from persistence.search.dutch import index_text
 from rooms.access import check_post, may_moderate, sanctions_bind
+from rooms.conversations import check_group_mention
 from rooms.errors import DomainError, NotFound
 from rooms.model import SLUG_RE, Actor, Restriction, RoomKind, RoomRef
 from rooms.moderation import check_slow_mode
@@ -202,6 +203,7 @@ def _decide(
     key = (rid, uid, s.client_id)
     try:
         check_post(s.actor, room.ref, facts.bans.get((rid, uid)), facts.mutes.get((rid, uid)), s.at)
+        check_group_mention(s.actor, room.ref, s.body)
         if _slow_since(s, room) is not None:
             check_slow_mode(facts.last_post.get((rid, uid)), s.at, room.slow_mode_seconds)
     except DomainError as exc:

@@ -10,8 +10,10 @@ import hashlib
 
 import emoji
 
-from rooms.errors import BadRequest
-from rooms.model import USERNAME_RE
+from rooms.access import may_moderate
+from rooms.errors import BadRequest, Forbidden
+from rooms.mentions import mentioned_usernames
+from rooms.model import USERNAME_RE, Actor, Layer, RoomKind, RoomRef
 from rooms.text import clean as clean_text
 
 # The contract's bound on one reaction: one emoji of at most 16 bytes of UTF-8.
@@ -70,3 +72,27 @@ def direct_slug(user_ids: list[int]) -> str:
 def direct_name(display_names: list[str]) -> str:
     """The name a direct conversation is listed with: its members' names."""
     return ", ".join(sorted(display_names))[:200]
+
+
+# Group mentions: a layer's members who may read the room, or (`@gebied`) an area room's team.
+AREA_GROUP = "gebied"
+LAYER_GROUPS = frozenset(layer.value for layer in Layer if layer is not Layer.OVERIG)
+GROUPS = LAYER_GROUPS | {AREA_GROUP}
+
+
+def mentioned_groups(body: str) -> list[str]:
+    """The groups the body calls on (`@waterschap`, `@gebied`), in order, each once."""
+    return [name for name in mentioned_usernames(body) if name in GROUPS]
+
+
+def check_group_mention(actor: Actor, room: RoomRef, body: str, asks: bool = False) -> None:
+    """In a theme room only moderators, and the author of a message marked vraag (`asks`),
+    may call on a group: a whole layer is many people's attention."""
+    if room.kind is not RoomKind.THEME or asks or may_moderate(actor, room):
+        return
+    groups = mentioned_groups(body)
+    if groups:
+        raise Forbidden(
+            f"only moderators, or the author of a question (vraag), may call on @{groups[0]} "
+            f"in theme room {room.slug}"
+        )
