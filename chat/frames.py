@@ -110,6 +110,24 @@ class Reactions(ByEvent, tag="reactions"):
     reactions: dict[str, list[str]] | UnsetType = UNSET
 
 
+class PollVotes(ByEvent, tag="poll_votes"):
+    """A poll's results after a vote (an anonymous poll's name no voter and no `votes`)."""
+
+    poll_id: int | UnsetType = UNSET
+    counts: list[int] | UnsetType = UNSET
+    voters: int | UnsetType = UNSET
+    votes: dict[str, list[str]] | UnsetType = UNSET
+
+
+class PollCreated(PollVotes, tag="poll_created"):
+    question: str | UnsetType = UNSET
+    options: list[str] | UnsetType = UNSET
+    multiple: bool | UnsetType = UNSET
+    anonymous: bool | UnsetType = UNSET
+    closes_at: str | UnsetType | None = UNSET
+    closed: bool | UnsetType = UNSET
+
+
 class TopicRenamed(ByEvent, tag="topic_renamed"):
     """A moderator renamed a topic (or merged it into another: `new` existed already)."""
 
@@ -128,6 +146,8 @@ DataEvent = (
     | MessageTagged
     | Reactions
     | TopicRenamed
+    | PollCreated
+    | PollVotes
 )
 EventFrame = MessageFrame | MessageEdited | DataEvent
 # the stored data's keys are the frame's fields

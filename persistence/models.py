@@ -438,3 +438,32 @@ class TopicAlias(Base):
     old_name: Mapped[str] = mapped_column(String(60))
     new_name: Mapped[str] = mapped_column(String(60))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Poll(Base):
+    """A poll in a room (rooms.polls); its ballots are in `poll_ballots`."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[str]] = mapped_column(JSON)
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PollBallot(Base):
+    """One voter's choices; in an anonymous poll `voter` is a keyed hash and `user_id` is
+    NULL, so nothing stored links a ballot to its voter (rooms.polls.ballot_key)."""
+
+    __tablename__ = "poll_ballots"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), primary_key=True)
+    voter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    choices: Mapped[list[int]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -46,6 +46,7 @@ PATH_PARAMS: dict[str, Schema] = {
     "username": {"type": "string", "pattern": USERNAME_PATTERN},
     "message_id": ID_SCHEMA,
     "report_id": ID_SCHEMA,
+    "poll_id": ID_SCHEMA,
 }
 
 

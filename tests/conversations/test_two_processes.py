@@ -56,6 +56,18 @@ async def test_live_across_processes_and_through_a_reconnect(
             assert slug not in {r["slug"] for r in rooms}
             assert (await api.get(outsider, f"/api/rooms/{slug}/events")).status_code == 403
             assert (await api.get(outsider, "/api/search?q=onder")).json()["hits"] == []
+        # A poll's votes from both processes at once: the counts are exact.
+        poll = {"question": "Welke dag?", "options": ["ma", "di"], "multiple": True}
+        made = await api_a.post("ann", "/api/rooms/theme-one/polls", poll)
+        vote = f"/api/rooms/theme-one/polls/{made.json()['poll']['poll_id']}/vote"
+        voters = ("ann", "amy", "bob", "rita", "mo", "ada")
+        answers = await asyncio.gather(
+            *((api_a if i % 2 else api_b).post(u, vote, {"choices": [0, 1] if i % 3 else [0]})
+              for i, u in enumerate(voters))
+        )  # fmt: skip
+        assert all(r.status_code == 200 for r in answers)
+        final = await amy.wait_for(lambda f: f.get("type") == "poll_votes" and f["voters"] == 6)
+        assert final["counts"] == [6, 4]
         with pytest.raises(ClientError) as refused:
             await amy.subscribe(slug, since=0)
         assert refused.value.code == "forbidden"

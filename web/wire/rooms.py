@@ -87,6 +87,42 @@ class EditHistory(Struct):
     versions: list[Version]
 
 
+class PollIn(Struct):
+    """A poll: 2 to 10 options; `closes_at` ISO-8601 (Dutch time without an offset)."""
+
+    question: Annotated[str, msgspec.Meta(min_length=1, max_length=1200)]
+    options: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=400)]], msgspec.Meta(max_length=32)
+    ]
+    multiple: bool = False
+    anonymous: bool = False
+    closes_at: str | None = None
+
+
+class VoteIn(Struct):
+    """The chosen option numbers (from 0); an empty list withdraws the vote."""
+
+    choices: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=99)]], msgspec.Meta(max_length=10)]
+
+
+class PollResults(Struct):
+    poll_id: int
+    question: str
+    options: list[str]
+    multiple: bool
+    anonymous: bool
+    closes_at: str | None
+    closed: bool
+    counts: list[int]
+    voters: int
+    votes: dict[str, list[str]] | None = None
+    mine: list[int] | None = None
+
+
+PollAnswer = envelope("PollAnswer", poll=PollResults)
+PollList = envelope("PollList", polls=list[PollResults])
+
+
 class DirectRequest(Struct):
     """The other members of a direct conversation (1 to 9 usernames)."""
 

@@ -1,4 +1,4 @@
-"""conversations: message topics, reactions, topic aliases (direct rooms need no table)
+"""conversations: message topics, reactions, topic aliases, polls (direct rooms: no table)
 
 Revision ID: 0010
 Revises: 0006
@@ -57,8 +57,45 @@ def upgrade() -> None:
         "ix_topic_aliases_room_old", "topic_aliases", ["room_id", "old_name"], unique=False
     )
 
+    op.create_table(
+        "polls",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("room_id", sa.Integer(), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("multiple", sa.Boolean(), nullable=False),
+        sa.Column("anonymous", sa.Boolean(), nullable=False),
+        sa.Column("closes_at", UTC_DT, nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTC_DT, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_polls_created_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(["room_id"], ["rooms.id"], name=op.f("fk_polls_room_id_rooms")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_polls")),
+    )
+    op.create_index("ix_polls_room_id", "polls", ["room_id"], unique=False)
+    op.create_table(
+        "poll_ballots",
+        sa.Column("poll_id", BIG_ID, nullable=False),
+        sa.Column("voter", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("choices", sa.JSON(), nullable=False),
+        sa.Column("at", UTC_DT, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["poll_id"], ["polls.id"], name=op.f("fk_poll_ballots_poll_id_polls")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_poll_ballots_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("poll_id", "voter", name=op.f("pk_poll_ballots")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("poll_ballots")
+    op.drop_index("ix_polls_room_id", table_name="polls")
+    op.drop_table("polls")
     op.drop_index("ix_topic_aliases_room_old", table_name="topic_aliases")
     op.drop_table("topic_aliases")
     op.drop_index("ix_reactions_room_message", table_name="reactions")
