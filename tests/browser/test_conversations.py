@@ -82,6 +82,25 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
     assert_accessible(anna, axe_source, "room with topics and reactions")
     shot(anna, "20-onderwerpen-reacties")
 
+    # A poll: Anna opens it, Bram votes with the keyboard, Anna sees the table and hears it.
+    page.get_by_text("Peilingen").first.click()
+    page.get_by_role("button", name="Nieuwe peiling").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Vraag").fill("Welke dag?")
+    dialog.get_by_label("Keuzes, één per regel (2 tot 10)").fill("dinsdag\ndonderdag")
+    dialog.get_by_role("button", name="Peiling openen").click()
+    dialog.wait_for(state="detached")
+    bram.page.locator(".polls summary").click()
+    bram.page.locator(".poll", has_text="Welke dag?").wait_for()
+    bram.page.get_by_label("donderdag").focus()
+    bram.page.keyboard.press("Space")
+    bram.page.keyboard.press("Tab")
+    bram.page.keyboard.press("Enter")
+    results = page.locator(".poll", has_text="Welke dag?").locator("table.poll-results")
+    results.locator("tr", has_text="donderdag").locator("td", has_text="1").first.wait_for()
+    page.locator("#live", has_text="Nieuwe stem in de peiling").wait_for()
+    assert_accessible(anna, axe_source, "poll results")
+
     # A draft is kept when Anna opens a new direct conversation and comes back.
     draft = unique("Half af")
     page.locator("#composer-input").fill(draft)

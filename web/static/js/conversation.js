@@ -274,3 +274,115 @@ export async function historyDialog(slug, m) {
     replace(list, h('li', { class: 'form-error', text: 'De eerdere versies zijn niet te laden.' }));
   }
 }
+
+/**
+ * The polls of a room: "Nieuwe peiling", and per poll a vote form and its results as a table.
+ */
+export class PollPanel {
+  /**
+   * @param {string} slug
+   * @param {(text: string) => void} say announce through the polite live region
+   */
+  constructor(slug, say) {
+    this.slug = slug;
+    this.say = say;
+    /** @type {any[]} */
+    this.polls = [];
+    this.summary = h('summary', { text: 'Peilingen' });
+    this.list = h('div', { class: 'poll-list' });
+    this.el = h('details', { class: 'polls' }, this.summary,
+      h('button', { type: 'button', class: 'btn btn-small', text: 'Nieuwe peiling', onclick: () => this.create() }),
+      this.list);
+  }
+
+  async load() {
+    try {
+      const { polls } = await api.polls(this.slug);
+      this.polls = Array.isArray(polls) ? polls : [];
+    } catch {
+      return; // no polls here, or no access
+    }
+    this.render();
+  }
+
+  /** A live poll event: its results replace what is shown (a new poll: read the list). @param {any} ev */
+  apply(ev) {
+    const poll = this.polls.find((p) => p.poll_id === ev.poll_id);
+    if (ev.type === 'poll_created' || !poll) {
+      this.load();
+      if (ev.type === 'poll_created') this.say(`Nieuwe peiling: ${ev.question}`);
+      return;
+    }
+    Object.assign(poll, { counts: ev.counts, voters: ev.voters, votes: ev.votes ?? poll.votes });
+    this.render();
+    this.say(`Nieuwe stem in de peiling ${poll.question}: ${poll.voters} ${poll.voters === 1 ? 'stemmer' : 'stemmers'}.`);
+  }
+
+  render() {
+    this.summary.textContent = `Peilingen (${this.polls.length})`;
+    replace(this.list, this.polls.map((p) => this.pollEl(p)));
+  }
+
+  /** @param {any} p */
+  pollEl(p) {
+    const titleId = uid('poll');
+    const kind = p.multiple ? 'checkbox' : 'radio';
+    const name = uid('poll-choice');
+    const mine = new Set(p.mine ?? []);
+    const inputs = p.options.map((/** @type {string} */ o, /** @type {number} */ i) => {
+      const id = uid('poll-option');
+      return h('div', { class: 'field-check' },
+        h('input', { id, type: kind, name, value: String(i), checked: mine.has(i), disabled: p.closed }),
+        h('label', { for: id, text: o }));
+    });
+    const error = h('p', { class: 'form-error', role: 'alert' });
+    const form = h('form', {
+      class: 'poll-vote',
+      onsubmit: async (/** @type {Event} */ ev) => {
+        ev.preventDefault();
+        const chosen = [...form.querySelectorAll('input:checked')].map((x) => Number(/** @type {HTMLInputElement} */ (x).value));
+        try {
+          const { poll } = await api.vote(this.slug, p.poll_id, chosen);
+          Object.assign(p, poll);
+          this.render();
+          this.say('Je stem is opgeslagen.');
+        } catch (err) {
+          error.textContent = /** @type {any} */ (err)?.code === 'conflict' ? 'Deze peiling is gesloten.' : 'Stemmen lukte niet. Probeer het opnieuw.';
+        }
+      },
+    }, h('fieldset', {}, h('legend', { text: p.multiple ? 'Jouw keuzes' : 'Jouw keuze' }), inputs),
+    p.closed ? null : h('button', { type: 'submit', class: 'btn btn-small', text: 'Stemmen' }), error);
+    const rows = p.options.map((/** @type {string} */ o, /** @type {number} */ i) => h('tr', {},
+      h('th', { scope: 'row', text: o }),
+      h('td', { text: String(p.counts[i] ?? 0) }),
+      p.anonymous ? null : h('td', { text: (p.votes?.[String(i)] ?? []).join(', ') })));
+    const table = h('table', { class: 'poll-results' },
+      h('caption', { text: `Uitslag: ${p.voters} ${p.voters === 1 ? 'stemmer' : 'stemmers'}${p.anonymous ? ', anoniem' : ''}${p.closed ? ', gesloten' : (p.closes_at ? `, sluit ${formatDateTime(p.closes_at)}` : '')}` }),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Keuze' }), h('th', { scope: 'col', text: 'Stemmen' }),
+        p.anonymous ? null : h('th', { scope: 'col', text: 'Wie' }))),
+      h('tbody', {}, rows));
+    return h('section', { class: 'poll', 'aria-labelledby': titleId }, h('h3', { id: titleId, text: p.question }), form, table);
+  }
+
+  create() {
+    formDialog({
+      title: 'Nieuwe peiling',
+      fields: [
+        { name: 'question', label: 'Vraag', required: true, maxlength: 300 },
+        { name: 'options', label: 'Keuzes, één per regel (2 tot 10)', type: 'textarea', required: true, maxlength: 1100 },
+        { name: 'multiple', label: 'Meer keuzes toestaan', type: 'checkbox' },
+        { name: 'anonymous', label: 'Anoniem stemmen', type: 'checkbox' },
+        { name: 'closes_at', label: 'Sluit op (optioneel)', type: 'datetime-local' },
+      ],
+      submitLabel: 'Peiling openen',
+      onSubmit: async (v) => {
+        const options = String(v.options).split('\n').map((s) => s.trim()).filter(Boolean);
+        await api.createPoll(this.slug, {
+          question: v.question, options, multiple: Boolean(v.multiple), anonymous: Boolean(v.anonymous),
+          closes_at: v.closes_at || null,
+        });
+        /** @type {HTMLDetailsElement} */ (this.el).open = true;
+      },
+    });
+  }
+}

@@ -241,7 +241,7 @@ export class Sync {
     }
     // History pages are announced once per page by the caller ('reset', 'prepend'), so an
     // older message never counts as "new below".
-    if (live) this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message, type: ev.type });
+    if (live) this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message, type: ev.type, event: ev });
     if (res.gap && live && !this.subscribing.has(slug)) this.backfill(slug, Number(ev.seq) - 1);
   }
 

@@ -16,7 +16,7 @@ import {
 } from './room-dialogs.js';
 import { Composer } from './composer.js';
 import { authorLine, fillMessage } from './message.js';
-import { TopicFilter } from '../conversation.js';
+import { PollPanel, TopicFilter } from '../conversation.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
@@ -84,9 +84,11 @@ export class RoomView {
     this.pinsBox = h('details', { class: 'pins', hidden: true }, this.pinsSummary, this.pinsList);
     /** Pinned message ids (as strings); null until this server said it has pins. @type {Set<string>|null} */
     this.pinned = null;
+    this.polls = new PollPanel(this.slug, (text) => this.announcer.say(text));
     const tools = h('div', { class: 'room-tools' },
       h('details', { class: 'presence' }, this.presenceSummary, this.presenceList),
       this.pinsBox,
+      this.polls.el,
       this.jumpButton,
       this.settingsButton);
     this.topicFilter = new TopicFilter(this.slug, () => this.renderAll());
@@ -152,6 +154,7 @@ export class RoomView {
     this.title.focus();
     this.loadPins();
     this.topicFilter.load();
+    this.polls.load();
     await this.load();
     this.checkRoomModerator();
   }
@@ -304,12 +307,13 @@ export class RoomView {
     this.typingLine.textContent = visible(text);
   }
 
-  /** @param {{kind: string, message?: import('../store.js').Message, type?: string}} d */
+  /** @param {{kind: string, message?: import('../store.js').Message, type?: string, event?: any}} d */
   onTimeline(d) {
     if (d.type === 'message_pinned' || d.type === 'message_unpinned' || (d.type === 'message_hidden' && this.pinned?.size)) {
       this.loadPins();
     }
     if (d.type === 'topic_renamed' || (d.kind === 'added' && d.message?.topic)) this.topicFilter.load();
+    if ((d.type === 'poll_created' || d.type === 'poll_votes') && d.event) this.polls.apply(d.event);
     const wasAtBottom = this.atBottom();
     const oldHeight = this.timeline.scrollHeight;
     const oldTop = this.timeline.scrollTop;
