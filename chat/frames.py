@@ -208,6 +208,13 @@ class Removed(ServerFrame, tag="removed"):
     reason: str
 
 
+class RoomAdded(ServerFrame, tag="room_added"):
+    """The user may read a room that is new to them (a direct conversation opened with them)."""
+
+    room: str
+    kind: str
+
+
 class Mention(ServerFrame, tag="mention"):
     room: str
     message_seq: int
@@ -220,17 +227,21 @@ class Mention(ServerFrame, tag="mention"):
 
 
 AnyServerFrame = (
-    EventFrame
-    | Ack
-    | Subscribed
-    | Error
-    | Pong
-    | Hello
-    | ReadMarker
-    | Presence
-    | TypingNotice
-    | Removed
-) | Mention
+    (
+        EventFrame
+        | Ack
+        | Subscribed
+        | Error
+        | Pong
+        | Hello
+        | ReadMarker
+        | Presence
+        | TypingNotice
+        | Removed
+    )
+    | Mention
+    | RoomAdded
+)
 
 
 def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:

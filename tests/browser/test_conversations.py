@@ -123,7 +123,7 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
     open_room(anna, THEME)
     assert page.locator("#composer-input").input_value() == draft
 
-    bram.page.reload()
+    # No reload: the `room_added` frame brings the new conversation into Bram's list.
     bram.page.locator(f'#sidebar a[data-slug="{slug}"]').wait_for()
     open_room(bram, slug, live=True)
     wait_for_message(bram, private)

@@ -75,9 +75,13 @@ async def test_only_members_see_it_anywhere(server: str, api: Api, open_client: 
 async def test_a_new_conversation_works_on_an_open_connection(
     server: str, api: Api, open_client: OpenClient
 ) -> None:
-    """A connection opened before the room was made may subscribe and send at once."""
+    """A connection opened before the room was made hears of it, may subscribe and send."""
     ann: Client = await open_client(server, "ann")
+    amy: Client = await open_client(server, "amy")
     slug = (await api.post("ann", "/api/direct", {"usernames": ["amy"]})).json()["room"]["slug"]
+    added = await amy.wait_for(lambda f: f.get("type") == "room_added")
+    assert added == {"type": "room_added", "room": slug, "kind": "direct"}
+    await amy.subscribe(slug, since=0)
     await ann.subscribe(slug, since=0)
     ack = await ann.send(slug, "hallo")
     assert ack["seq"] == 1

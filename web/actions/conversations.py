@@ -23,10 +23,13 @@ from web.actions.publish import Published, event
 
 @dataclass(frozen=True, slots=True)
 class Direct:
-    """A direct conversation: its slug and its members' usernames, sorted."""
+    """A direct conversation: its slug, its members' usernames (sorted) and ids, and whether
+    this call made it (then its members' open connections are told)."""
 
     slug: str
     members: list[str]
+    member_ids: list[int]
+    new: bool = False
 
 
 async def open_direct(db: Database, actor: Actor, usernames: list[str]) -> Direct:
@@ -57,8 +60,9 @@ async def _open_direct(session: AsyncSession, actor: Actor, others: list[str]) -
     slug = direct_slug([u.id for u in users])
     members = sorted(u.username for u in users)
     room = (await session.execute(select(Room).where(Room.slug == slug))).scalar_one_or_none()
+    ids = sorted(u.id for u in users)
     if room is not None:
-        return Direct(slug, members)
+        return Direct(slug, members, ids)
     room = Room(
         slug=slug,
         name=direct_name([u.display_name for u in users]),
@@ -70,7 +74,7 @@ async def _open_direct(session: AsyncSession, actor: Actor, others: list[str]) -
     await session.flush()
     session.add_all(Membership(room_id=room.id, user_id=u.id, joined_at=utcnow()) for u in users)
     await session.flush()
-    return Direct(slug, members)
+    return Direct(slug, members, ids, new=True)
 
 
 @dataclass(frozen=True, slots=True)

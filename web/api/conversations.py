@@ -56,6 +56,11 @@ async def open_direct(request: Request) -> Response:
     who = await caller(request)
     given = await body_as(request, wire.DirectRequest)
     direct = await acts.open_direct(svc.db, who.actor, given.usernames)
+    if direct.new:
+        # Committed: the members' open clients learn of the room without waiting for a refresh.
+        added = {"type": "room_added", "room": direct.slug, "kind": "direct"}
+        for user_id in direct.member_ids:
+            svc.realtime.notify_user(user_id, added)
     return JSON({"room": {"slug": direct.slug, "kind": "direct", "members": direct.members}})
 
 

@@ -271,6 +271,7 @@ export class Sync {
       case 'error': return this.onError(f);
       case 'pong': return undefined;
       case 'mention': return this.onMention(f);
+      case 'room_added': return this.refreshRooms().catch(() => {});
       default:
         if (typeof f.room === 'string' && f.seq !== undefined && this.store.timelines.get(f.room)?.loaded) {
           this.applyEvent(f.room, f, true);
