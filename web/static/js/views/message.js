@@ -6,7 +6,8 @@
 import { h, srOnly, uid } from '../dom.js';
 import { LAYER_LABELS } from '../i18n.js';
 import { MARK_LABELS } from '../between.js';
-import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
+import { excerpt, formatDateTime, formatTime } from '../format.js';
+import { markdownNodes } from '../markdown.js';
 import { historyDialog, reactionRow, topicLabel } from '../conversation.js';
 
 /**
@@ -88,7 +89,7 @@ export function fillMessage(article, m, ctx) {
     article.appendChild(h('p', { class: 'body body-hidden', text }));
   } else {
     const body = h('div', { class: 'body', dir: 'auto' });
-    body.appendChild(messageText(m.body ?? ''));
+    body.appendChild(markdownNodes(m.body ?? ''));
     article.appendChild(body);
   }
 
