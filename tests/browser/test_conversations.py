@@ -57,8 +57,10 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
 
     # Anna edits it; Bram opens "(bewerkt)" with the keyboard and reads the earlier text.
     own = page.locator(".messages article.msg", has_text=text).first
-    own.locator(".msg-menu-toggle").click()
-    page.get_by_role("button", name="Bewerken").click()
+    own.locator(".msg-menu-toggle").focus()
+    kb.press("Enter")
+    page.get_by_role("button", name="Bewerken").focus()
+    kb.press("Enter")
     better = unique("Welke dag past voor de excursie?")
     page.locator("#composer-input").fill(better)
     page.locator("#composer-input").press("Enter")
@@ -83,14 +85,18 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
     shot(anna, "20-onderwerpen-reacties")
 
     # A poll: Anna opens it, Bram votes with the keyboard, Anna sees the table and hears it.
-    page.get_by_text("Peilingen").first.click()
-    page.get_by_role("button", name="Nieuwe peiling").click()
+    page.locator(".polls summary").focus()
+    kb.press("Enter")
+    page.get_by_role("button", name="Nieuwe peiling").focus()
+    kb.press("Enter")
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Vraag").fill("Welke dag?")
     dialog.get_by_label("Keuzes, één per regel (2 tot 10)").fill("dinsdag\ndonderdag")
-    dialog.get_by_role("button", name="Peiling openen").click()
+    dialog.get_by_role("button", name="Peiling openen").focus()
+    kb.press("Enter")
     dialog.wait_for(state="detached")
-    bram.page.locator(".polls summary").click()
+    bram.page.locator(".polls summary").focus()
+    bram.page.keyboard.press("Enter")
     bram.page.locator(".poll", has_text="Welke dag?").wait_for()
     bram.page.get_by_label("donderdag").focus()
     bram.page.keyboard.press("Space")
