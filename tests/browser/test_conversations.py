@@ -24,6 +24,11 @@ pytestmark = pytest.mark.browser
 THEME = "werken-als-een-overheid"
 
 
+def slug_now(page) -> str:  # type: ignore[no-untyped-def]
+    """The slug of the room the page shows."""
+    return str(page.evaluate("location.hash").split("/")[-1])
+
+
 def test_topics_reactions_drafts_and_a_direct_conversation(
     open_tab, server: Server, axe_source: Path
 ) -> None:
@@ -124,6 +129,12 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
     page.locator("#composer-input").fill(private)
     page.locator("#composer-input").press("Enter")
     wait_for_message(anna, private)
+    # Durable now: that room's draft is gone, the other room's stays.
+    page.locator(f'#sidebar a[data-slug="{THEME}"] .room-draft').wait_for()
+    assert (
+        page.evaluate("(s) => localStorage.getItem('werkplaats:concept:' + s)", slug_now(page))
+        is None
+    )
     assert_accessible(anna, axe_source, "direct conversation")
     slug = page.evaluate("location.hash").split("/")[-1]
     open_room(anna, THEME)

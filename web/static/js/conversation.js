@@ -212,6 +212,14 @@ export function saveDraft(slug, draft) {
   }
 }
 
+/**
+ * The message sent from the draft was acknowledged: the draft goes, unless more was typed.
+ * @param {string} slug @param {string} body
+ */
+export function clearDraftOf(slug, body) {
+  if (loadDraft(slug).body.trim() === body.trim()) saveDraft(slug, { body: '', topic: '' });
+}
+
 /** Whether the room has a draft (the room list says "concept"). @param {string} slug */
 export function hasDraft(slug) {
   return loadDraft(slug).body.trim() !== '';

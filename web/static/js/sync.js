@@ -7,6 +7,7 @@
  */
 import { api } from './api.js';
 import { Connection } from './ws.js';
+import { clearDraftOf } from './conversation.js';
 
 /** First page of a room. */
 const PAGE = 50;
@@ -233,6 +234,7 @@ export class Sync {
     }
     if (res.kind === 'added' && res.message && live) {
       const fromMe = res.message.author.username === this.me;
+      if (fromMe) clearDraftOf(slug, res.message.body ?? '');
       if (!fromMe && !res.message.hidden) {
         this.announcer.message(room?.name ?? slug, res.message.author.display_name ?? res.message.author.username);
         if (room) room.unread += 1;
@@ -326,7 +328,10 @@ export class Sync {
   /** @param {any} f */
   onAck(f) {
     for (const t of this.store.timelines.values()) {
+      const sent = t.pending.get(f.client_id);
       if (t.acknowledge(f)) {
+        // The draft was this message: durable now, so the draft goes (docs/conversations.md).
+        if (sent) clearDraftOf(t.slug, sent.body);
         this.store.emit(`timeline:${t.slug}`, { kind: 'pending' });
         return;
       }

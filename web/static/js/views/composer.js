@@ -129,8 +129,8 @@ export class Composer {
     } else {
       this.hooks.send(body, mode === 'reply' ? messageId : null, this.topicInput.value.trim() || null);
     }
+    // The stored draft stays until the message's ack (sync.js): a reload before it loses nothing.
     this.textarea.value = '';
-    if (mode !== 'edit') this.keepDraft();
     this.setMode('send', null);
     return true;
   }
