@@ -365,6 +365,7 @@ class Client:
         reply_to: int | None = None,
         timeout: float = 30,
         files: list[int] | None = None,
+        topic: str | None = None,
     ) -> Frame:
         """Post a message; returns its `ack`, resending with the same client_id after reconnects."""
         client_id = client_id or uuid.uuid4().hex
@@ -379,6 +380,8 @@ class Client:
             frame["reply_to"] = reply_to
         if files:
             frame["files"] = files
+        if topic is not None:
+            frame["topic"] = topic
         fut: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
         self._unacked[client_id] = (frame, fut)
         if self._connected.is_set():
@@ -390,6 +393,11 @@ class Client:
 
     async def retract(self, room: str, message_id: int) -> None:
         await self._raw_send({"type": "retract", "room": room, "message_id": message_id})
+
+    async def react(self, room: str, message_id: int, emoji: str, on: bool = True) -> None:
+        """Add (or with `on=False` remove) a reaction; the room's `reactions` event confirms."""
+        frame = {"type": "react", "room": room, "message_id": message_id, "emoji": emoji, "on": on}
+        await self._raw_send(frame)
 
     async def typing(self, room: str) -> None:
         await self._raw_send({"type": "typing", "room": room})

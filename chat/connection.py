@@ -35,7 +35,7 @@ from chat.ports import Conn
 from chat.protocol import ProtocolError
 from persistence.db import Database
 from persistence.events import StoredEvent
-from rooms.errors import DomainError
+from rooms.errors import DomainError, Forbidden
 from rooms.model import Actor
 
 log = logging.getLogger("werkplaats.ws")
@@ -167,7 +167,7 @@ class ClientConnection:
             self._bad(exc)
             return
         try:
-            await self._dispatch(frame)
+            await self._dispatch_fresh(frame)
         except ProtocolError as exc:
             self._bad(exc)
             if isinstance(frame, protocol.Send):
@@ -211,6 +211,19 @@ class ClientConnection:
         self.actor = actor
         self.actor_read_at = self.clock.now()
 
+    async def _dispatch_fresh(self, frame: protocol.ClientFrame) -> None:
+        """`_dispatch`; a refusal is tried once more after reading the permissions again
+        when they changed: a membership granted since (a new direct conversation) counts."""
+        try:
+            await self._dispatch(frame)
+        except Forbidden:
+            before = self.actor
+            self.actor_read_at = float("-inf")
+            await self._fresh_actor()
+            if self.actor == before:
+                raise
+            await self._dispatch(frame)
+
     async def _dispatch(self, frame: protocol.ClientFrame) -> None:
         if not isinstance(frame, protocol.Ping):
             await self._fresh_actor()
@@ -235,6 +248,8 @@ class ClientConnection:
                 mid = protocol.message_id(frame.message_id, frame.ref)
                 retracted = await store.retract(self.rt.db, self.actor, frame.room, mid)
                 await self.rt.publish_event(frame.room, retracted)
+            case protocol.React():
+                await self.react(frame)
             case protocol.Typing():
                 await self.typing(frame.room)
             case protocol.Read():
@@ -306,6 +321,7 @@ class ClientConnection:
             if frame.reply_to is not None
             else None
         )
+        topic = protocol.topic_of(frame.topic, frame.ref)
         acked = await self.rt.sends.post(
             store.SendRequest(
                 self.actor,
@@ -315,6 +331,7 @@ class ClientConnection:
                 frame.client_id,
                 reply_to,
                 tuple(frame.files),
+                topic,
             )
         )
         if acked.event is not None:
@@ -333,6 +350,19 @@ class ClientConnection:
         )
         self.reply(ack)
         metrics.SENDS_ACKED.inc()
+
+    async def react(self, frame: protocol.React) -> None:
+        """A reaction added or removed: a `reactions` event when the set changed."""
+        # A reaction is a write and a room event like a message: the same budget.
+        wait = self.send_bucket.take()
+        if wait:
+            self._refuse(frame.ref, wait)
+            return
+        mid = protocol.message_id(frame.message_id, frame.ref)
+        emoji = protocol.emoji_of(frame.emoji, frame.ref)
+        reacted = await store.react(self.rt.db, self.actor, frame.room, mid, emoji, frame.on)
+        if reacted is not None:
+            await self.rt.publish_event(frame.room, reacted)
 
     async def typing(self, room: str) -> None:
         now = self.clock.now()

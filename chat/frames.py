@@ -56,6 +56,9 @@ class MessageFrame(RoomEvent, tag="message"):
     created_at: str | None
     client_id: str | None
     reply_to: int | None
+    topic: str | None
+    # emoji: usernames, as they are now (live: none yet)
+    reactions: dict[str, list[str]]
     edited_at: str | None = None
     hidden: bool = False
     # Only on a message that has files (and is not hidden).
@@ -131,6 +134,37 @@ class MeetingReportPublished(ByEvent, tag="meeting_report_published"):
     title: str | UnsetType = UNSET
 
 
+class Reactions(ByEvent, tag="reactions"):
+    """A message's whole set of reactions after a change (replayed: as it is now)."""
+
+    reactions: dict[str, list[str]] | UnsetType = UNSET
+
+
+class PollVotes(ByEvent, tag="poll_votes"):
+    """A poll's results after a vote (an anonymous poll's name no voter and no `votes`)."""
+
+    poll_id: int | UnsetType = UNSET
+    counts: list[int] | UnsetType = UNSET
+    voters: int | UnsetType = UNSET
+    votes: dict[str, list[str]] | UnsetType = UNSET
+
+
+class PollCreated(PollVotes, tag="poll_created"):
+    question: str | UnsetType = UNSET
+    options: list[str] | UnsetType = UNSET
+    multiple: bool | UnsetType = UNSET
+    anonymous: bool | UnsetType = UNSET
+    closes_at: str | UnsetType | None = UNSET
+    closed: bool | UnsetType = UNSET
+
+
+class TopicRenamed(ByEvent, tag="topic_renamed"):
+    """A moderator renamed a topic (or merged it into another: `new` existed already)."""
+
+    old: str | UnsetType = UNSET
+    new: str | UnsetType = UNSET
+
+
 DataEvent = (
     MessageHidden
     | RoomUpdated
@@ -143,6 +177,10 @@ DataEvent = (
     | ActionStatusChanged
     | MeetingChanged
     | MeetingReportPublished
+    | Reactions
+    | TopicRenamed
+    | PollCreated
+    | PollVotes
 )
 EventFrame = MessageFrame | MessageEdited | DataEvent
 # the stored data's keys are the frame's fields
@@ -203,6 +241,13 @@ class Removed(ServerFrame, tag="removed"):
     reason: str
 
 
+class RoomAdded(ServerFrame, tag="room_added"):
+    """The user may read a room that is new to them (a direct conversation opened with them)."""
+
+    room: str
+    kind: str
+
+
 class Mention(ServerFrame, tag="mention"):
     room: str
     message_seq: int
@@ -210,6 +255,8 @@ class Mention(ServerFrame, tag="mention"):
     author: Author | None
     excerpt: str
     created_at: str | None
+    # the group through which the user is mentioned (`waterschap`, `gebied`), if any
+    via: str | None = None
 
 
 class Notice(ServerFrame, tag="notice"):
@@ -237,6 +284,7 @@ AnyServerFrame = (
     )
     | Mention
     | Notice
+    | RoomAdded
 )
 
 
@@ -254,6 +302,8 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
             created_at=ev.created_at,
             client_id=ev.client_id,
             reply_to=ev.reply_to,
+            topic=ev.topic,
+            reactions=ev.reactions or {},
             edited_at=None if ev.hidden else ev.edited_at,
             hidden=ev.hidden,
             files=[] if ev.hidden or not ev.data else _files(ev.data),
@@ -268,6 +318,12 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
             edited_at=ev.data.get("edited_at"),
         )
     kind = _DATA_EVENTS[ev.type]
+    if ev.type == "reactions" and ev.reactions is not None:
+        # Read back with the message: its set as it is now, as a replayed `message` shows.
+        return Reactions(
+            room=slug, seq=ev.seq, message_id=ev.message_id or 0, by=ev.data.get("by", UNSET),
+            reactions=ev.reactions,
+        )  # fmt: skip
     if ev.message_id is None:
         return kind(room=slug, seq=ev.seq, **ev.data)
     return kind(room=slug, seq=ev.seq, message_id=ev.message_id, **ev.data)

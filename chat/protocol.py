@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from rooms.conversations import MAX_EMOJI_BYTES, MAX_TOPIC_CHARS, clean_topic, is_one_emoji
+from rooms.errors import BadRequest
 from rooms.files import MAX_FILES_PER_MESSAGE
 from rooms.model import MAX_BODY_CHARS, MAX_CLIENT_ID_CHARS
 from rooms.text import clean as clean_text
@@ -77,6 +79,8 @@ class Send(Frame, tag="send"):
     reply_to: MessageRef | None = None
     # Attachments uploaded by the sender to this room and not yet used (docs/files.md).
     files: Annotated[list[FileId], msgspec.Meta(max_length=MAX_FILES_PER_MESSAGE)] = []
+    # 1..60 characters after trimming (rooms.conversations); bounded raw like the body.
+    topic: Annotated[str, msgspec.Meta(max_length=4 * MAX_TOPIC_CHARS)] | None = None
 
 
 class Edit(Frame, tag="edit"):
@@ -88,6 +92,14 @@ class Edit(Frame, tag="edit"):
 class Retract(Frame, tag="retract"):
     room: Room
     message_id: MessageRef
+
+
+class React(Frame, tag="react"):
+    room: Room
+    message_id: MessageRef
+    # one emoji (checked by `emoji_of`); the raw bound keeps a hostile frame small
+    emoji: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_EMOJI_BYTES)]
+    on: bool
 
 
 class Typing(Frame, tag="typing"):
@@ -103,8 +115,9 @@ class Ping(Frame, tag="ping"):
     pass
 
 
-ClientFrame = Subscribe | Unsubscribe | Send | Edit | Retract | Typing | Read | Ping
-FRAME_TYPES = ("subscribe", "unsubscribe", "send", "edit", "retract", "typing", "read", "ping")
+ClientFrame = Subscribe | Unsubscribe | Send | Edit | Retract | React | Typing | Read | Ping
+FRAME_TYPES = ("subscribe", "unsubscribe", "send", "edit", "retract", "react", "typing", "read",
+               "ping")  # fmt: skip
 
 _frame_decoder = msgspec.json.Decoder(ClientFrame)
 _any_decoder = msgspec.json.Decoder()
@@ -178,3 +191,20 @@ def encode(frame: dict[str, Any]) -> str:
 def split(message: str) -> list[dict[str, Any]]:
     """The frames of one server message (clients split on newlines)."""
     return [_any_decoder.decode(line) for line in message.split("\n") if line.strip()]
+
+
+def emoji_of(text: str, ref: str | None) -> str:
+    """A reaction's emoji: exactly one emoji of at most 16 bytes, else a bad frame."""
+    if not is_one_emoji(text):
+        raise ProtocolError(
+            "bad_frame", f"emoji must be one emoji of at most {MAX_EMOJI_BYTES} bytes", ref
+        )
+    return text
+
+
+def topic_of(raw: str | None, ref: str | None) -> str | None:
+    """A send's topic cleaned and trimmed (None without one); over 60 characters is a bad frame."""
+    try:
+        return clean_topic(raw)
+    except BadRequest as exc:
+        raise ProtocolError("bad_frame", exc.message, ref) from None

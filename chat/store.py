@@ -21,6 +21,7 @@ from persistence.db import Database
 from persistence.events import (
     AuthorRow,
     StoredEvent,
+    append_event,
     author_wire,
     edit_message,
     get_message,
@@ -28,7 +29,9 @@ from persistence.events import (
     iso,
     stored_event,
 )
+from persistence.marks import mark_of
 from persistence.models import Message, Room, User, utcnow
+from persistence.reactions import lock_room, message_reactions, set_reaction
 from persistence.rooms import (
     ban_of,
     mute_of,
@@ -37,7 +40,9 @@ from persistence.rooms import (
 )
 from persistence.sends import KnownRooms, Send, Stored, store_postgres, store_sqlite
 from rooms.access import check_post
+from rooms.conversations import check_group_mention
 from rooms.errors import Conflict, DomainError, Forbidden, NotFound
+from rooms.marks import MarkKind
 from rooms.mentions import mentioned_usernames
 from rooms.model import Actor
 
@@ -83,6 +88,7 @@ class SendRequest:
     client_id: str
     reply_to: int | None
     files: tuple[int, ...] = ()
+    topic: str | None = None
 
 
 async def post(db: Database, req: SendRequest) -> Acked:
@@ -103,7 +109,11 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     """
     now = utcnow()
     stored = await store_sends(
-        db, [Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now, r.files) for r in batch]
+        db,
+        [
+            Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now, r.files, r.topic)
+            for r in batch
+        ],
     )
     at = iso(now)
     return [_acked(req, s, at) for req, s in zip(batch, stored, strict=True)]
@@ -167,6 +177,7 @@ def _acked(req: SendRequest, result: Stored | DomainError, at: str | None) -> Ac
         client_id=req.client_id,
         reply_to=req.reply_to,
         author=AuthorRow(**req.author),
+        topic=result.topic,
     )
     return Acked(result.message_id, result.seq, event)
 
@@ -194,6 +205,10 @@ async def edit(
         mute = await mute_of(session, room.id, actor.user_id)
         check_post(actor, room_ref(room), ban, mute, now)
         message = await _own_message(session, room, message_id, actor)
+        mark = await mark_of(session, message.id)
+        check_group_mention(
+            actor, room_ref(room), body, asks=mark is not None and mark.kind == MarkKind.VRAAG.value
+        )
         before = set(mentioned_usernames(message.body))
         event = await edit_message(session, message, body, actor.user_id)
         added = [name for name in mentioned_usernames(body) if name not in before]
@@ -208,6 +223,36 @@ async def retract(db: Database, actor: Actor, slug: str, message_id: int) -> Sto
         user = await session.get(User, actor.user_id)
         assert user is not None
         event = await hide_message(session, message, user, RETRACTED)
+        return stored_event(event)
+
+
+async def react(
+    db: Database, actor: Actor, slug: str, message_id: int, emoji: str, on: bool
+) -> StoredEvent | None:
+    """Add or remove the actor's reaction: the `reactions` event with the message's whole
+    set after the change, or None when nothing changed (no event)."""
+    async with _write(db) as session:
+        room = await room_or_404(session, slug)
+        await lock_room(session, room.id)
+        now = utcnow()
+        ban = await ban_of(session, room.id, actor.user_id)
+        mute = await mute_of(session, room.id, actor.user_id)
+        check_post(actor, room_ref(room), ban, mute, now)
+        message = await get_message(session, room.id, message_id)
+        if message is None:
+            raise NotFound(f"no message {message_id} in room {room.slug}")
+        if message.hidden:
+            raise Conflict(f"message {message_id} is hidden")
+        if not await set_reaction(session, room.id, message.id, actor.user_id, emoji, on):
+            return None
+        event = await append_event(
+            session, room.id, "reactions", message_id=message.id, actor_id=actor.user_id, at=now
+        )
+        # Read after the seq was taken, under the room's lock: exactly the changes up to it.
+        event.data = {
+            "by": actor.username,
+            "reactions": await message_reactions(session, room.id, message.id),
+        }
         return stored_event(event)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, Literal
 
+import msgspec
 import orjson
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,7 @@ from persistence.models import (
     Message,
     MessageRevision,
     Mute,
+    Reaction,
     ReadMarker,
     Report,
     Room,
@@ -44,6 +46,7 @@ from persistence.models import (
     utcnow,
 )
 from persistence.moderation import Source, record
+from persistence.reactions import reaction_sets_async
 from persistence.search import index as search_index
 from rooms import moderation as rules
 from rooms.dutchtime import format_dutch, parse_wire
@@ -104,11 +107,17 @@ async def _events(
                     .limit(BATCH)
                 )
             ).all()
-            revisions = await _revisions(session, [m.id for _, m, _, _ in rows if m is not None])
+            ids = [m.id for _, m, _, _ in rows if m is not None]
+            revisions = await message_revisions(session, ids)
+            # Messages with their reactions now; each `reactions` event keeps its own set.
+            sets = await reaction_sets_async(session, room.id, min(ids), max(ids)) if ids else {}
         if not rows:
             return
         for event, message, author, hidden_by in rows:
-            frame = frame_of(room.slug, stored_event(event, message, author))
+            stored = stored_event(event, message, author)
+            if event.type == "message" and message is not None:
+                stored = msgspec.structs.replace(stored, reactions=sets.get(message.id, {}))
+            frame = frame_of(room.slug, stored)
             if event.type == "message" and message is not None:
                 if message.purged_at is not None:
                     frame["purged_at"] = iso(message.purged_at)
@@ -123,7 +132,10 @@ async def _events(
         after = rows[-1][0].seq
 
 
-async def _revisions(session: AsyncSession, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+async def message_revisions(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Each message's earlier bodies, oldest first (edit history, exports)."""
     if not ids:
         return {}
     rows = await session.execute(
@@ -240,6 +252,8 @@ class _MarkdownWriter:
         self.out.write(f"### #{f['seq']} · {clean(who)} · {_when(f['created_at'])}\n\n")
         if f.get("reply_to"):
             self.out.write(f"_Antwoord op bericht {f['reply_to']}_\n\n")
+        if f.get("topic"):
+            self.out.write(f"_Onderwerp: {clean(f['topic'])}_\n\n")
         if f.get("purged_at"):
             self.out.write(
                 f"_Tekst verwijderd volgens de bewaartermijn ({_when(f['purged_at'])})._\n\n"
@@ -255,6 +269,8 @@ class _MarkdownWriter:
                 )
             if f.get("edited_at"):
                 self.out.write(f"_Bewerkt op {_when(f['edited_at'])}._\n\n")
+        if f.get("reactions"):
+            self.out.write(f"_Reacties: {reaction_words(f['reactions'])}_\n\n")
 
     def close(self) -> None:
         self.out.write("")
@@ -278,7 +294,17 @@ EVENT_WORDS = {
 }
 
 
+def reaction_words(reactions: dict[str, list[str]]) -> str:
+    """`👍 ann, bram; 🎉 amy`, or `geen` for an empty set."""
+    return "; ".join(f"{e} {', '.join(who)}" for e, who in reactions.items()) or "geen"
+
+
 def describe_event(frame: dict[str, Any]) -> str:
+    if frame["type"] == "reactions":
+        words = reaction_words(frame.get("reactions") or {})
+        return f"reacties op bericht {frame.get('message_id')} door {frame.get('by')}: {words}"
+    if frame["type"] == "topic_renamed":
+        return f"onderwerp {frame.get('old')!r} hernoemd naar {frame.get('new')!r} door {frame.get('by')}"
     template = EVENT_WORDS.get(frame["type"])
     if template is not None:
         return template.format_map(_Defaulting(frame))
@@ -362,6 +388,18 @@ async def export_user(
                 {"room": slugs[r.room_id], "seq": r.seq, "updated_at": iso(r.updated_at)}
                 for r in await _all(
                     session, select(ReadMarker).where(ReadMarker.user_id == user.id)
+                )
+            ],
+            "reactions": [
+                {
+                    "room": slugs[r.room_id],
+                    "message_id": r.message_id,
+                    "emoji": r.emoji,
+                    "at": iso(r.at),
+                }
+                for r in await _all(
+                    session,
+                    select(Reaction).where(Reaction.user_id == user.id).order_by(Reaction.at),
                 )
             ],
             "reports_filed": [
@@ -458,7 +496,7 @@ async def _user_messages(db: Database, user_id: int, slugs: dict[int, str]) -> l
                     .order_by(Message.id)
                     .limit(BATCH),
                 )
-                revisions = await _revisions(session, [m.id for m in batch])
+                revisions = await message_revisions(session, [m.id for m in batch])
             if not batch:
                 return found
             for m in batch:

@@ -17,9 +17,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, String, Text, bindparam, cast, select, type_coerce
 
-from persistence.events import AuthorRow, StoredEvent, iso
+from persistence.events import AuthorRow, StoredEvent, iso, message_span, with_reactions
 from persistence.models import Event, Message, User
 from persistence.prepared import Prepared
+from persistence.reactions import reaction_sets
 
 _EVENTS = Prepared(
     select(
@@ -34,6 +35,7 @@ _EVENTS = Prepared(
         type_coerce(Message.edited_at, String),
         Message.client_id,
         Message.reply_to,
+        Message.topic,
         User.username,
         User.display_name,
         User.organisation,
@@ -78,12 +80,23 @@ def _empty(raw: str | bytes | dict[str, Any] | None) -> bool:
 
 
 def _stored(row: Any) -> StoredEvent:
-    (seq, type_, event_mid, data, mid, body, hidden, created, edited, client_id, reply_to) = row[
-        :11
-    ]
+    (
+        seq,
+        type_,
+        event_mid,
+        data,
+        mid,
+        body,
+        hidden,
+        created,
+        edited,
+        client_id,
+        reply_to,
+        topic,
+    ) = row[:12]
     if mid is None:
         return StoredEvent(seq, type_, event_mid, _data(data))
-    username = row[11]
+    username = row[12]
     return StoredEvent(
         seq,
         type_,
@@ -98,7 +111,8 @@ def _stored(row: Any) -> StoredEvent:
         _stamp(edited),
         client_id,
         reply_to,
-        None if username is None else AuthorRow(username, row[12], row[13], row[14]),
+        None if username is None else AuthorRow(username, row[13], row[14], row[15]),
+        topic,
     )
 
 
@@ -106,4 +120,6 @@ def read_events(conn: Connection, room_id: int, after: int, upto: int) -> list[S
     """Events with after < seq ≤ upto, ascending, on a sync connection
     (`persistence.handshake.run`)."""
     rows = _EVENTS.rows(conn, {"room_id": room_id, "after": after, "upto": upto})
-    return [_stored(row) for row in rows]
+    page = [_stored(row) for row in rows]
+    span = message_span(page)
+    return page if span is None else with_reactions(page, reaction_sets(conn, room_id, *span))

@@ -172,11 +172,15 @@ async def catchup(
     members = await _new_members(session, ids, windows)
 
     counts: dict[int, int] = defaultdict(int)
+    # What is new grouped by topic: per room, topic -> [new messages, first seq].
+    topics: dict[int, dict[str, list[int]]] = defaultdict(dict)
     mentioned: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for message, author in new:
         if message.author_id == actor.user_id:
             continue
         counts[message.room_id] += 1
+        if message.topic is not None:
+            topics[message.room_id].setdefault(message.topic, [0, message.seq])[0] += 1
         if mentions(message.body, actor.username):
             mentioned[message.room_id].append(_mention_wire(message, author))
 
@@ -191,6 +195,10 @@ async def catchup(
             "last_seq": s.room.last_seq,
             "read_seq": s.read_seq,
             "new_messages": counts[rid],
+            "topics": [
+                {"name": name, "new_messages": n, "first_seq": first}
+                for name, (n, first) in topics[rid].items()
+            ],
             "mentions": mentioned[rid][-MAX_MENTIONS_LISTED:],
             "open_questions": [
                 i.wire() for i in open_items[rid] if i.mark.kind == MarkKind.VRAAG.value

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import Event, Member, Message, MessageRevision, Room, User, utcnow
+from persistence.reactions import ReactionSets, reaction_sets_async
 from persistence.search import index as search_index
 
 MAX_PAGE = 1000
@@ -172,6 +173,10 @@ class StoredEvent(msgspec.Struct, frozen=True, gc=False):
     client_id: str | None = None
     reply_to: int | None = None
     author: AuthorRow | None = None
+    topic: str | None = None
+    # The message's reactions now (emoji: usernames), when the reader attached them
+    # (`persistence.reactions.attach`); None: not read, and a `reactions` event shows its data.
+    reactions: dict[str, list[str]] | None = None
 
 
 def stored_event(
@@ -195,7 +200,28 @@ def stored_event(
         None
         if author is None
         else AuthorRow(author.username, author.display_name, author.organisation, author.layer),
+        message.topic,
     )
+
+
+# The events whose frame shows their message's reactions as they are now.
+_SHOW_REACTIONS = frozenset({"message", "reactions"})
+
+
+def message_span(page: Sequence[StoredEvent]) -> tuple[int, int] | None:
+    """The lowest and highest message id whose reactions the page shows, if any."""
+    ids = [e.message_id for e in page if e.joined and e.type in _SHOW_REACTIONS and e.message_id]
+    return (min(ids), max(ids)) if ids else None
+
+
+def with_reactions(page: list[StoredEvent], sets: ReactionSets) -> list[StoredEvent]:
+    """The page with each message's (and each `reactions` event's) current reactions."""
+    return [
+        msgspec.structs.replace(e, reactions=sets.get(e.message_id or 0, {}))
+        if e.joined and e.type in _SHOW_REACTIONS
+        else e
+        for e in page
+    ]
 
 
 async def events_page(
@@ -205,10 +231,13 @@ async def events_page(
     after: int | None = None,
     before: int | None = None,
     limit: int = 100,
+    topic: str | None = None,
 ) -> tuple[list[StoredEvent], bool]:
-    """Events with seq > after ascending, or seq < before (the newest first).
+    """Events with seq > after ascending, or seq < before (the newest first); `topic`
+    keeps only the events of that topic's messages.
 
-    Returns the frames in ascending seq order and whether more exist in the paging direction.
+    Returns the frames in ascending seq order and whether more exist in the paging direction,
+    their messages' reactions as they are now.
     """
     limit = max(1, min(limit, MAX_PAGE))
     query = (
@@ -217,6 +246,8 @@ async def events_page(
         .outerjoin(User, User.id == Message.author_id)
         .where(Event.room_id == room_id)
     )
+    if topic is not None:
+        query = query.where(Message.topic == topic)
     if before is not None:
         query = query.where(Event.seq < before).order_by(Event.seq.desc())
     else:
@@ -226,7 +257,11 @@ async def events_page(
     rows = rows[:limit]
     if before is not None:
         rows = list(reversed(rows))
-    return [stored_event(e, m, u) for e, m, u in rows], has_more
+    page = [stored_event(e, m, u) for e, m, u in rows]
+    span = message_span(page)
+    if span is None:
+        return page, has_more
+    return with_reactions(page, await reaction_sets_async(session, room_id, *span)), has_more
 
 
 async def events_around(

@@ -451,7 +451,7 @@ LEFT JOIN bans AS b ON b.room_id = r.id AND b.user_id = :user_id
 CROSS JOIN LATERAL (
   SELECT coalesce(rm.seq, 0) AS lo,
     r.last_seq > coalesce(rm.seq, 0)
-    AND (r.kind <> 'area' OR CAST(:every_area AS boolean)
+    AND (r.kind IN ('theme', 'meeting') OR (r.kind = 'area' AND CAST(:every_area AS boolean))
          OR r.id = ANY(CAST(:areas AS integer[]))) AS counted
 ) AS w
 ORDER BY r.kind, r.slug
@@ -632,7 +632,8 @@ def read_room_list(conn: Connection, actor: Actor, now: datetime) -> list[dict[s
                 "user_id": actor.user_id,
                 "pattern": _mention_pattern(actor.username),
                 "every_area": areas is None,
-                "areas": list(areas or ()),
+                # staff: every area room, and their own direct conversations
+                "areas": list(actor.area_room_ids if areas is None else areas),
             },
         )
     else:

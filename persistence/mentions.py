@@ -16,10 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import accounts
 from persistence.db import Database
 from persistence.events import author_wire, iso
-from persistence.models import Message, Room, User, utcnow
+from persistence.models import Membership, Message, Room, User, utcnow
 from persistence.rooms import RoomSummary, ban_of, room_by_slug, room_ref
 from rooms.access import may_read
+from rooms.conversations import AREA_GROUP, mentioned_groups
 from rooms.mentions import excerpt, mentioned_usernames, mentions
+from rooms.model import RoomKind
+
+# A group mention notifies at most this many people (a layer of a large community).
+MAX_GROUP = 500
 
 
 def _like_me(username: str) -> Any:
@@ -70,12 +75,21 @@ async def mention_frames(
     if not names or message.hidden:
         return []
     author = await session.get(User, message.author_id)
-    users = (await session.execute(select(User).where(User.username.in_(names)))).scalars()
+    users = list((await session.execute(select(User).where(User.username.in_(names)))).scalars())
+    # A group (`@waterschap`, `@gebied`) reaches its members; a name said outright wins.
+    via: dict[int, str] = {}
+    for group in (g for g in mentioned_groups(message.body) if g in names):
+        for user in await _group_members(session, room, group):
+            if user.id not in via and user.username not in names:
+                via[user.id] = group
+                users.append(user)
     now = utcnow()
     result: list[tuple[int, dict[str, Any]]] = []
+    seen: set[int] = set()
     for user in users:
-        if user.id == message.author_id or user.pseudonymised:
+        if user.id == message.author_id or user.pseudonymised or user.id in seen:
             continue
+        seen.add(user.id)
         actor = await accounts.actor_for(session, user)
         if not may_read(actor, room_ref(room), await ban_of(session, room.id, user.id), now):
             continue
@@ -89,8 +103,24 @@ async def mention_frames(
             "excerpt": excerpt(message.body),
             "created_at": iso(message.created_at),
         }
+        if user.id in via:
+            frame["via"] = via[user.id]
         result.append((user.id, frame))
     return result
+
+
+async def _group_members(session: AsyncSession, room: Room, group: str) -> list[User]:
+    """The users a group mention names: a layer's users, or an area room's team (`gebied`);
+    `mention_frames` keeps those who may read the room."""
+    if group == AREA_GROUP:
+        if room.kind != RoomKind.AREA.value:
+            return []
+        query = select(User).join(Membership, Membership.user_id == User.id)
+        query = query.where(Membership.room_id == room.id)
+    else:
+        query = select(User).where(User.layer == group)
+    query = query.where(User.disabled_at.is_(None)).order_by(User.username)
+    return list((await session.execute(query.limit(MAX_GROUP))).scalars())
 
 
 async def mention_deliveries(

@@ -216,6 +216,8 @@ class Message(Base):
             postgresql_where=text("body LIKE '%@%'"),
             sqlite_where=text("body LIKE '%@%'"),
         ),
+        # A room's topics and the events API's `topic=` (rooms.conversations).
+        Index("ix_messages_room_topic", "room_id", "topic"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -234,6 +236,8 @@ class Message(Base):
     hidden_reason: Mapped[str | None] = mapped_column(Text)
     # Set by the retention purge: the body (and its revisions) blanked, the event kept.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The message's topic (onderwerp), 1..60 characters; a reply has its parent's.
+    topic: Mapped[str | None] = mapped_column(String(60))
 
 
 class MessageRevision(Base):
@@ -693,4 +697,63 @@ class NotificationMailOff(Base):
     __tablename__ = "notification_mail_off"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+# Conversations (issue 28): reactions, topic renames; direct conversations are rooms of
+# kind `direct` whose members are `memberships` rows.
+
+
+class Reaction(Base):
+    """One member's emoji on one message; the set per message is what `reactions` shows."""
+
+    __tablename__ = "reactions"
+    # A page of events reads the reactions of its messages by room and message id.
+    __table_args__ = (Index("ix_reactions_room_message", "room_id", "message_id"),)
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    emoji: Mapped[str] = mapped_column(String(32), primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TopicAlias(Base):
+    """A topic's former name in a room, so that search still finds it by that name."""
+
+    __tablename__ = "topic_aliases"
+    __table_args__ = (Index("ix_topic_aliases_room_old", "room_id", "old_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"))
+    old_name: Mapped[str] = mapped_column(String(60))
+    new_name: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Poll(Base):
+    """A poll in a room (rooms.polls); its ballots are in `poll_ballots`."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    options: Mapped[list[str]] = mapped_column(JSON)
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PollBallot(Base):
+    """One voter's choices; in an anonymous poll `voter` is a keyed hash and `user_id` is
+    NULL, so nothing stored links a ballot to its voter (rooms.polls.ballot_key)."""
+
+    __tablename__ = "poll_ballots"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id"), primary_key=True)
+    voter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    choices: Mapped[list[int]] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

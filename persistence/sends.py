@@ -33,6 +33,7 @@ from persistence.models import UTCDateTime
 from persistence.search import sqlite as fts
 from persistence.search.dutch import index_text
 from rooms.access import check_post, may_moderate, sanctions_bind
+from rooms.conversations import check_group_mention
 from rooms.errors import DomainError, NotFound
 from rooms.files import FileFact, check_attach
 from rooms.model import SLUG_RE, Actor, Restriction, RoomKind, RoomRef
@@ -50,17 +51,20 @@ class Send:
     reply_to: int | None
     at: datetime
     files: tuple[int, ...] = ()
+    topic: str | None = None
 
 
 @dataclass(slots=True)
 class Stored:
     """A send's outcome: its message id and seq; `new` is False for a repeated client_id.
-    `data` is the new `message` event's data (its files)."""
+    `data` is the new `message` event's data (its files); `topic` is the stored message's
+    (a reply's is its parent's, when that has one)."""
 
     message_id: int
     seq: int
     new: bool
     data: dict[str, Any] = field(default_factory=dict)
+    topic: str | None = None
 
 
 @dataclass(slots=True)
@@ -180,10 +184,11 @@ class _Plan:
     def accepted_all(self) -> bool:
         return all(isinstance(r, _Accepted) for r in self.results)
 
-    def store(self, room_id: int, seqs_and_ids: Sequence[tuple[int, int]]) -> None:
-        """Record the room's rows as stored with these (seq, message id), in seq order."""
-        for row, (seq, mid) in zip(self.rows[room_id], sorted(seqs_and_ids), strict=True):
-            self.results[row.i] = Stored(mid, seq, True, row.data)
+    def store(self, room_id: int, stored: Sequence[tuple[int, int, str | None]]) -> None:
+        """Record the room's rows as stored with these (seq, message id, topic), in seq
+        order."""
+        for row, (seq, mid, topic) in zip(self.rows[room_id], sorted(stored), strict=True):
+            self.results[row.i] = Stored(mid, seq, True, row.data, topic)
 
 
 def _plan(sends: Sequence[Send], rooms: dict[str, _Room], facts: _Facts) -> _Plan:
@@ -212,6 +217,7 @@ def _decide(
     key = (rid, uid, s.client_id)
     try:
         check_post(s.actor, room.ref, facts.bans.get((rid, uid)), facts.mutes.get((rid, uid)), s.at)
+        check_group_mention(s.actor, room.ref, s.body)
         if _slow_since(s, room) is not None:
             check_slow_mode(facts.last_post.get((rid, uid)), s.at, room.slow_mode_seconds)
     except DomainError as exc:
@@ -315,9 +321,11 @@ WITH r AS (
 ), p AS (SELECT room_id, user_id FROM k)  -- a repeated pair only repeats its facts
 """ + _FACTS.format(join="CROSS JOIN", replies="IN (SELECT value FROM json_each(:replies))")  # noqa: S608
 _SEQS_SQLITE = "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq"
+# A reply takes its parent's topic when the parent has one (rooms.conversations).
 _MESSAGE_SQLITE = (
     "INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at,"
-    " hidden) VALUES (?, ?, ?, ?, ?, ?, ?, 0) RETURNING id"
+    " hidden, topic) VALUES (?, ?, ?, ?, ?, ?, ?, 0,"
+    " coalesce((SELECT p.topic FROM messages AS p WHERE p.id = ?), ?)) RETURNING id, topic"
 )
 _EVENT_SQLITE = (
     "INSERT INTO events (room_id, seq, type, message_id, actor_id, data, created_at)"
@@ -398,15 +406,16 @@ def store_sqlite(driver: Any, sends: Sequence[Send]) -> list[Stored | DomainErro
             stored = []
             for row in rows:
                 s, at = row.send, _TIMES.bind(row.send.at)
-                values = (room_id, row.seq, s.actor.user_id, s.client_id, s.body, s.reply_to, at)
-                (mid,) = cur.execute(_MESSAGE_SQLITE, values).fetchone()
+                values = (room_id, row.seq, s.actor.user_id, s.client_id, s.body, s.reply_to, at,
+                          s.reply_to, s.topic)  # fmt: skip
+                mid, topic = cur.execute(_MESSAGE_SQLITE, values).fetchone()
                 data = json.dumps(row.data) if row.data else _NO_DATA
                 cur.execute(_EVENT_SQLITE, (room_id, row.seq, mid, s.actor.user_id, data, at))
                 for file_id in s.files:
                     cur.execute(_ATTACH_SQLITE, (mid, file_id))
                 if s.body:
                     cur.execute(_INDEX_SQLITE, (mid, index_text(s.body)))
-                stored.append((row.seq, int(mid)))
+                stored.append((row.seq, int(mid), topic))
             plan.store(room_id, stored)
     finally:
         cur.close()
@@ -453,8 +462,8 @@ WITH v AS (
 ), x AS (
   SELECT * FROM unnest($9::integer[], $10::bigint[], $11::integer[], $12::varchar[],
                        $13::text[], $14::bigint[], $15::timestamptz[], $16::boolean[],
-                       $17::timestamptz[], $18::varchar[], $19::text[])
-    AS x(r, o, a, c, b, p, t, bound, since, f, d)
+                       $17::timestamptz[], $18::varchar[], $19::text[], $20::varchar[])
+    AS x(r, o, a, c, b, p, t, bound, since, f, d, tp)
 ), barred AS (
   SELECT x.r FROM x JOIN bans AS b ON b.room_id = x.r AND b.user_id = x.a
   WHERE x.bound AND (b.until IS NULL OR b.until > x.t)
@@ -491,9 +500,12 @@ WITH v AS (
   WHERE rooms.id = l.id AND rooms.last_seq = l.last_seq
   RETURNING rooms.id, l.last_seq AS base
 ), m AS (
-  INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden)
-  SELECT x.r, u.base + x.o, x.a, x.c, x.b, x.p, x.t, false FROM x JOIN u ON u.id = x.r
-  RETURNING id, room_id, seq, author_id, created_at
+  INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden,
+                        topic)
+  SELECT x.r, u.base + x.o, x.a, x.c, x.b, x.p, x.t, false,
+         coalesce((SELECT pm.topic FROM messages AS pm WHERE pm.id = x.p), x.tp)
+  FROM x JOIN u ON u.id = x.r
+  RETURNING id, room_id, seq, author_id, created_at, topic
 ), mx AS (
   SELECT m.*, x.f, x.d FROM m JOIN u ON u.id = m.room_id
   JOIN x ON x.r = m.room_id AND u.base + x.o = m.seq
@@ -505,7 +517,7 @@ WITH v AS (
   WHERE mx.f <> '' AND files.id = ANY(CAST(string_to_array(mx.f, ',') AS bigint[]))
     AND files.message_id IS NULL
 )
-SELECT room_id, seq, id FROM m
+SELECT room_id, seq, id, topic FROM m
 """
 
 
@@ -560,10 +572,11 @@ async def _write_pg(driver: Any, plan: _Plan, checked: bool) -> set[int]:
         [_slow_since(row.send, row.room) for row in rows],
         [",".join(map(str, row.send.files)) for row in rows],
         [json.dumps(row.data) if row.data else _NO_DATA for row in rows],
+        [row.send.topic for row in rows],
     )
-    by_room: dict[int, list[tuple[int, int]]] = {}
+    by_room: dict[int, list[tuple[int, int, str | None]]] = {}
     for r in written:
-        by_room.setdefault(r["room_id"], []).append((int(r["seq"]), int(r["id"])))
+        by_room.setdefault(r["room_id"], []).append((int(r["seq"]), int(r["id"]), r["topic"]))
     for room_id, stored in by_room.items():
         plan.store(room_id, stored)
     return set(by_room)

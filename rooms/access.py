@@ -23,7 +23,11 @@ def sanctions_bind(actor: Actor, room: RoomRef) -> bool:
 
 
 def may_read(actor: Actor, room: RoomRef, ban: Restriction | None, now: datetime) -> bool:
-    """Theme and meeting rooms are open to every participant; area rooms to the team and staff."""
+    """Theme and meeting rooms are open to every participant; area rooms to the team and
+    staff; a direct conversation to its members only, staff included."""
+    if room.kind is RoomKind.DIRECT:
+        # Members only: no role opens someone else's private conversation.
+        return room.id in actor.area_room_ids and not (ban is not None and ban.active(now))
     if ban is not None and ban.active(now) and sanctions_bind(actor, room):
         return False
     if room.kind is RoomKind.AREA:
@@ -32,7 +36,8 @@ def may_read(actor: Actor, room: RoomRef, ban: Restriction | None, now: datetime
 
 
 def area_rooms_open_to(actor: Actor) -> frozenset[int] | None:
-    """The area rooms `may_read` opens to the actor unless banned; None: all of them (staff).
+    """The area rooms (and direct conversations) `may_read` opens to the actor unless
+    banned; None: all area rooms (staff), and the actor's own direct conversations.
 
     For a query that narrows the rooms before `may_read` decides: it may read more, never
     fewer, than the actor may read.

@@ -31,6 +31,8 @@ class RoomKind(StrEnum):
     AREA = "area"
     THEME = "theme"
     MEETING = "meeting"
+    # A conversation of a few people (rooms.conversations): readable by its members only.
+    DIRECT = "direct"
 
 
 SLUG_RE = re.compile(r"[a-z0-9-]{1,64}")

@@ -146,8 +146,8 @@ def check_membership_room(room: RoomRef) -> None:
     """Team membership decides access only in area rooms."""
     if room.kind is not RoomKind.AREA:
         raise BadRequest(
-            f"room {room.slug} is a {room.kind.value} room, readable by everyone; "
-            "membership applies to area rooms only"
+            f"room {room.slug} is a {room.kind.value} room; "
+            "team membership applies to area rooms only"
         )
 
 

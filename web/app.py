@@ -26,6 +26,7 @@ from web import between, public, ws
 from web.actions.files import sweep_orphans
 from web.api import (
     accounts,
+    conversations,
     files,
     meetings,
     moderation,
@@ -105,6 +106,7 @@ def routes() -> list[BaseRoute]:
         *between.routes(),
         *publications.routes(),
         *public.routes(assets),
+        *conversations.routes(),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
         Mount("/static", CachedStatic(directory=STATIC, cache_control=REVALIDATE), name="static"),

@@ -56,6 +56,7 @@ PATH_PARAMS: dict[str, Schema] = {
     "publication_id": ID_SCHEMA,
     "file_id": ID_SCHEMA,
     "token": {"type": "string", "minLength": 16, "maxLength": 128, "pattern": "^[A-Za-z0-9_-]+$"},
+    "poll_id": ID_SCHEMA,
 }
 
 

@@ -20,7 +20,7 @@ from persistence.search.engine import (
     search,
 )
 from persistence.search.index import on_message_changed, on_messages_removed, reindex
-from persistence.search.query import Query, QueryError, parse
+from persistence.search.query import Query, QueryError, parse, take_topic
 from persistence.search.scope import Filters
 from persistence.search.snippet import MARK_END, MARK_START
 
@@ -44,4 +44,5 @@ __all__ = [
     "parse",
     "reindex",
     "search",
+    "take_topic",
 ]

@@ -13,6 +13,7 @@ A token of several words ("noord-holland", "auto's") is a phrase of those words.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from persistence.search.dutch import WORD_RE, fold, is_stop_word, nfc
@@ -20,6 +21,18 @@ from persistence.search.dutch import WORD_RE, fold, is_stop_word, nfc
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 16
 MIN_PREFIX_CHARS = 2
+
+
+# `topic:naam` or `topic:"twee woorden"` anywhere in a query narrows it to that topic.
+_TOPIC = re.compile(r'(?:^|(?<=\s))(?:topic|onderwerp):(?:"([^"]*)"|(\S+))')
+
+
+def take_topic(text: str) -> tuple[str, str | None]:
+    """The query without its `topic:` filter, and the topic (the last one given)."""
+    found = None
+    for match in _TOPIC.finditer(text):
+        found = match.group(1) if match.group(1) is not None else match.group(2)
+    return _TOPIC.sub(" ", text).strip(), found
 
 
 class QueryError(ValueError):

@@ -7,7 +7,9 @@ page that comes back short) ever reaches Python. It mirrors `rooms.access.may_re
 - staff (role moderator or admin) read every room;
 - theme and meeting rooms are open to every participant; any other kind (area rooms,
   and kinds added later) only to its members and its room moderators;
-- an active ban shuts a user out of the room unless they moderate it.
+- an active ban shuts a user out of the room unless they moderate it;
+- a direct conversation is open to its members only, staff or not, and a ban there
+  holds for everyone.
 
 Unknown kinds are closed, not open: a new kind of room must opt in here to be found.
 """
@@ -18,11 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 
 from persistence.models import Ban, Membership, Message, Room, RoomModerator, User
+from persistence.topics import named
 
 OPEN_KINDS = ("theme", "meeting")
+DIRECT = "direct"
 STAFF_ROLES = ("moderator", "admin")
 
 
@@ -38,6 +42,7 @@ class Filters:
     mark: str | None = None  # vraag | besluit | actiepunt (persistence/marks.py)
     open_only: bool = False  # with `mark`: unanswered questions, open action items
     theme: str | None = None  # messages tagged with this theme (slug)
+    topic: str | None = None  # messages of this topic, or of a topic renamed from it
 
     def describe(self) -> str:
         return "|".join(
@@ -51,6 +56,7 @@ class Filters:
                 self.mark,
                 self.open_only,
                 self.theme,
+                self.topic,
             )
         )
 
@@ -65,10 +71,12 @@ def readable_room_ids(user_id: int, now: datetime) -> Select[Any]:
         Ban.user_id == user_id,
         or_(Ban.until.is_(None), Ban.until > now),
     )
+    direct = Room.kind == DIRECT
     return select(Room.id).where(
-        or_(staff, Room.kind.in_(OPEN_KINDS), member, moderates),
-        or_(staff, moderates, ~banned),
-    )
+        or_(and_(~direct, or_(staff, Room.kind.in_(OPEN_KINDS), member, moderates)),
+            and_(direct, member)),
+        or_(and_(~direct, or_(staff, moderates)), ~banned),
+    )  # fmt: skip
 
 
 def conditions(user_id: int, now: datetime, filters: Filters) -> list[ColumnElement[bool]]:
@@ -89,6 +97,8 @@ def conditions(user_id: int, now: datetime, filters: Filters) -> list[ColumnElem
         where.append(Message.created_at < filters.before)
     if filters.mark is not None or filters.theme is not None:
         where += _mark_and_theme(filters)
+    if filters.topic is not None:
+        where.append(named(filters.topic))
     return where
 
 

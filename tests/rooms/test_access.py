@@ -14,7 +14,8 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 AREA = RoomRef(1, "area-a", RoomKind.AREA)
 OTHER_AREA = RoomRef(2, "area-b", RoomKind.AREA)
 THEME = RoomRef(3, "theme", RoomKind.THEME)
-MEMBER = Actor(10, "ann", Role.MEMBER, area_room_ids=frozenset({1}))
+DIRECT = RoomRef(5, "direct-x", RoomKind.DIRECT)
+MEMBER = Actor(10, "ann", Role.MEMBER, area_room_ids=frozenset({1, 5}))
 OUTSIDER = Actor(11, "bob", Role.MEMBER, area_room_ids=frozenset({2}))
 ROOM_MOD = Actor(12, "rita", Role.MEMBER, moderated_room_ids=frozenset({1}))
 MODERATOR = Actor(13, "mo", Role.MODERATOR)
@@ -36,6 +37,13 @@ EXPIRED = Restriction(NOW - timedelta(minutes=1))
         (MEMBER, AREA, BAN, False),
         (MEMBER, THEME, BAN, False),
         (MEMBER, AREA, EXPIRED, True),
+        (MEMBER, DIRECT, None, True),
+        (MEMBER, DIRECT, BAN, False),
+        (OUTSIDER, DIRECT, None, False),
+        (ROOM_MOD, DIRECT, None, False),
+        (MODERATOR, DIRECT, None, False),
+        (ADMIN, DIRECT, None, False),
+        (Actor(15, "ida", Role.ADMIN, area_room_ids=frozenset({5})), DIRECT, BAN, False),
     ],
 )
 def test_may_read(actor: Actor, room: RoomRef, ban: Restriction | None, expected: bool) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from persistence.accounts import actor_for
-from persistence.models import Ban, Room, User
+from persistence.models import Ban, Membership, Room, User
 from persistence.rooms import active_bans, room_ref
 from persistence.search.scope import readable_room_ids
 from rooms.access import may_read
@@ -34,6 +34,12 @@ async def test_sql_filter_matches_may_read(corpus: Corpus) -> None:
                 },
             ],
         )
+        # A direct conversation of ann, bob and mo, with mo (staff) banned from it.
+        direct = Room(slug="direct-abc", name="ann, bob, mo", kind="direct", topic="")
+        s.add(direct)
+        await s.flush()
+        s.add_all(Membership(room_id=direct.id, user_id=ids[n]) for n in ("ann", "bob", "mo"))
+        s.add(Ban(room_id=direct.id, user_id=ids["mo"], reason=""))
     async with corpus.db.read() as s:
         all_rooms = (await s.execute(select(Room))).scalars().all()
         for username, user_id in ids.items():

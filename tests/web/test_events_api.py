@@ -77,6 +77,8 @@ async def test_message_event_shape(
         "created_at": event["created_at"],
         "client_id": "k0",
         "reply_to": None,
+        "topic": None,
+        "reactions": {},
     }
     assert event["created_at"].endswith("Z")
 

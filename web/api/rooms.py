@@ -13,6 +13,7 @@ from persistence.catchup import room_list
 from persistence.models import Room, utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read
+from rooms.conversations import clean_topic
 from rooms.errors import BadRequest, NotFound
 from rooms.model import SLUG_RE
 from web.auth import Caller
@@ -51,6 +52,9 @@ async def room_events(request: Request) -> Response:
     after, before, around, limit = asked.after, asked.before, asked.around, asked.limit
     if sum(x is not None for x in (after, before, around)) > 1:
         raise BadRequest("give one of 'after', 'before' and 'around', not several")
+    topic = clean_topic(asked.topic)
+    if topic is not None and around is not None:
+        raise BadRequest("'topic' pages with 'after' or 'before', not 'around'")
     if around is not None:
         async with svc.db.read() as session:
             page, more_before, more_after = await events.events_around(
@@ -69,7 +73,7 @@ async def room_events(request: Request) -> Response:
         )
     async with svc.db.read() as session:
         page, has_more = await events.events_page(
-            session, room.id, after=after, before=before, limit=limit
+            session, room.id, after=after, before=before, limit=limit, topic=topic
         )
         last = await events.last_seq(session, room.id)
     return _page(room.slug, page, {"last_seq": last, "has_more": has_more})

@@ -26,6 +26,7 @@ from persistence.rooms import ban_of, room_by_slug, room_ref
 from persistence.search import reports
 from persistence.search.files import search_files
 from rooms.access import check_read
+from rooms.conversations import clean_topic
 from rooms.dutchtime import parse_dutch
 from rooms.errors import BadRequest, NotFound
 from rooms.model import SLUG_RE, USERNAME_RE
@@ -55,7 +56,9 @@ async def search_messages(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     asked = query_as(request, wire.SearchQuery)
-    terms = _query(asked.q)
+    q, topic = search.take_topic(asked.q)
+    terms = _query(q)
+    topic = clean_topic(asked.topic if asked.topic is not None else topic)
     after, before = _moment("after", asked.after), _moment("before", asked.before)
     author, theme, mark = asked.author, asked.theme, asked.mark
     if author is not None and not USERNAME_RE.fullmatch(author):
@@ -83,7 +86,9 @@ async def search_messages(request: Request) -> Response:
                 after = meeting.starts_at
         open_only = asked.open in ("1", "true") and mark is not None
         layer = asked.layer.value if asked.layer is not None else None
-        filters = search.Filters(room_id, author, layer, after, before, mark, open_only, theme)
+        filters = search.Filters(
+            room_id, author, layer, after, before, mark, open_only, theme, topic
+        )
         request_ = search.SearchRequest(terms, filters, asked.sort, asked.limit, asked.cursor)
         try:
             page = await search.search(session, who.user.id, request_, now)

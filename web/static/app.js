@@ -184,7 +184,7 @@ function scheduleSidebar() {
 
 function renderSidebar() {
   if (!signedIn) return;
-  renderRoomList(sidebar, store, current?.name === 'room' ? current.slug ?? null : null);
+  renderRoomList(sidebar, store, current?.name === 'room' ? current.slug ?? null : null, () => sync.refreshRooms());
 }
 
 function renderUser() {

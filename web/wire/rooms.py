@@ -37,6 +37,8 @@ class EventsQuery(Query):
     before: Id | None = None
     around: Id | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)] = 100
+    # only the events of this topic's messages (with `after` or `before`)
+    topic: Annotated[str, msgspec.Meta(max_length=240)] | None = None
 
 
 class EventPage(Struct):
@@ -45,6 +47,95 @@ class EventPage(Struct):
     has_more: bool
     has_more_before: bool | None = None
     has_more_after: bool | None = None
+
+
+class TopicCount(Struct):
+    name: str
+    count: int
+    last_seq: int
+
+
+TopicList = envelope("TopicList", topics=list[TopicCount])
+
+
+class TopicRename(Struct):
+    """Rename topic `old` to `new` in the room (a merge when `new` exists already)."""
+
+    old: Annotated[str, msgspec.Meta(min_length=1, max_length=240)]
+    new: Annotated[str, msgspec.Meta(min_length=1, max_length=240)]
+    reason: Annotated[str, msgspec.Meta(max_length=1000)]
+
+
+class TopicRenamed(Struct):
+    old: str
+    new: str
+    messages: int
+    seq: int
+
+
+class Version(Struct):
+    body: str
+    replaced_at: str
+
+
+class EditHistory(Struct):
+    """A message now, and its earlier versions (the body each edit replaced), oldest first."""
+
+    message_id: int
+    body: str
+    edited_at: str | None
+    versions: list[Version]
+
+
+class PollIn(Struct):
+    """A poll: 2 to 10 options; `closes_at` ISO-8601 (Dutch time without an offset)."""
+
+    question: Annotated[str, msgspec.Meta(min_length=1, max_length=1200)]
+    options: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=400)]], msgspec.Meta(max_length=32)
+    ]
+    multiple: bool = False
+    anonymous: bool = False
+    closes_at: str | None = None
+
+
+class VoteIn(Struct):
+    """The chosen option numbers (from 0); an empty list withdraws the vote."""
+
+    choices: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=99)]], msgspec.Meta(max_length=10)]
+
+
+class PollResults(Struct):
+    poll_id: int
+    question: str
+    options: list[str]
+    multiple: bool
+    anonymous: bool
+    closes_at: str | None
+    closed: bool
+    counts: list[int]
+    voters: int
+    votes: dict[str, list[str]] | None = None
+    mine: list[int] | None = None
+
+
+PollAnswer = envelope("PollAnswer", poll=PollResults)
+PollList = envelope("PollList", polls=list[PollResults])
+
+
+class DirectRequest(Struct):
+    """The other members of a direct conversation (1 to 9 usernames)."""
+
+    usernames: Annotated[list[Username], msgspec.Meta(max_length=32)]
+
+
+class DirectRoom(Struct):
+    slug: str
+    kind: str
+    members: list[str]
+
+
+DirectAnswer = envelope("DirectAnswer", room=DirectRoom)
 
 
 class SearchQuery(Query):
@@ -60,6 +151,8 @@ class SearchQuery(Query):
     mark: MarkKind | None = None
     open: Literal["1", "true", "0", "false"] | None = None
     theme: Slug | None = None
+    # a topic (also `topic:naam` in `q`); its former names find it too
+    topic: Annotated[str, msgspec.Meta(max_length=240)] | None = None
     sort: Sort = Sort.RELEVANCE
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     cursor: str | None = None

@@ -139,6 +139,18 @@ export const api = {
    * @param {{status: 'resolved'|'dismissed', reason?: string}} body
    */
   handleReport: (id, body) => request('PATCH', `/api/reports/${encodeURIComponent(String(id))}`, body),
+  /** A room's topics, newest first. @param {string} slug @returns {Promise<{topics: {name: string, count: number, last_seq: number}[]}>} */
+  topics: (slug) => request('GET', `${room(slug)}/topics`),
+  /** A message's earlier versions. @param {string} slug @param {string|number} id */
+  history: (slug, id) => request('GET', `${room(slug)}/messages/${encodeURIComponent(String(id))}/history`),
+  /** @param {string} slug */
+  polls: (slug) => request('GET', `${room(slug)}/polls`),
+  /** @param {string} slug @param {{question: string, options: string[], multiple: boolean, anonymous: boolean, closes_at: string|null}} body */
+  createPoll: (slug, body) => request('POST', `${room(slug)}/polls`, body),
+  /** @param {string} slug @param {number} id @param {number[]} choices */
+  vote: (slug, id, choices) => request('POST', `${room(slug)}/polls/${encodeURIComponent(String(id))}/vote`, { choices }),
+  /** The direct conversation with these others. @param {string[]} usernames @returns {Promise<{room: {slug: string, kind: string, members: string[]}}>} */
+  direct: (usernames) => request('POST', '/api/direct', { usernames }),
   /** @param {{room?: string, limit?: number}} params @returns {Promise<{entries: any[]}>} */
   audit: (params) => request('GET', `/api/audit${query(params)}`),
 };

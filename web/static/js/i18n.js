@@ -18,6 +18,7 @@ export const KIND_GROUPS = [
   { kind: 'area', title: 'Mijn gebieden' },
   { kind: 'theme', title: "Thema's" },
   { kind: 'meeting', title: 'Bijeenkomsten' },
+  { kind: 'direct', title: 'Directe gesprekken' },
 ];
 
 /** @type {Record<string, string>} */

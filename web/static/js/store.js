@@ -10,8 +10,8 @@
  * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
  * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean, slow_mode_seconds: number|null, unread_mentions: number}} Room
  * @typedef {string|number} MessageId
- * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null, status?: string|null, answered?: boolean}|null, files?: import('./upload.js').FileInfo[]}} Message
- * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId, files?: number[]}} Pending
+ * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null, status?: string|null, answered?: boolean}|null, topic?: string|null, reactions?: Record<string, string[]>, files?: import('./upload.js').FileInfo[]}} Message
+ * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, topic?: string|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId, files?: number[]}} Pending
  */
 
 /** A minimal event emitter: `on` returns an unsubscribe function. */
@@ -111,6 +111,15 @@ export class Timeline {
         else m.mark.status = String(ev.status);
         result = { kind: 'changed', message: m, gap };
       }
+    } else if (ev.type === 'reactions') {
+      // The message's whole set after the change (replayed: as it is now).
+      const m = this.byId.get(String(ev.message_id));
+      if (m && ev.reactions && typeof ev.reactions === 'object') {
+        m.reactions = ev.reactions;
+        result = { kind: 'changed', message: m, gap };
+      }
+    } else if (ev.type === 'topic_renamed') {
+      for (const m of this.messages) if (m.topic === ev.old) m.topic = ev.new;
     } else if (ev.type === 'message_hidden') {
       const m = this.byId.get(String(ev.message_id));
       if (m) {
@@ -134,6 +143,8 @@ export class Timeline {
         known.body = ev.body;
         known.edited_at = ev.edited_at;
       }
+      if (ev.reactions) known.reactions = ev.reactions;
+      if (ev.topic !== undefined) known.topic = ev.topic;
       return { kind: 'changed', message: known };
     }
     /** @type {Message} */
@@ -151,6 +162,8 @@ export class Timeline {
       client_id: ev.client_id ?? null,
       reply_to: ev.reply_to ?? null,
       files: Array.isArray(ev.files) ? ev.files : [],
+      topic: ev.topic ?? null,
+      reactions: ev.reactions ?? {},
     };
     this.byId.set(String(m.message_id), m);
     insertBySeq(this.messages, m);

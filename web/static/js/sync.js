@@ -7,6 +7,7 @@
  */
 import { api } from './api.js';
 import { Connection } from './ws.js';
+import { clearDraftOf } from './conversation.js';
 
 /** First page of a room. */
 const PAGE = 50;
@@ -223,12 +224,17 @@ export class Sync {
       if (typeof ev.slow_mode_seconds === 'number') room.slow_mode_seconds = ev.slow_mode_seconds;
       this.store.emit('rooms');
     }
+    if (live && ev.type === 'reactions' && ev.by && ev.by !== this.me && res.message) {
+      // Said, not only shown: a screen reader hears a new reaction as it hears a message.
+      this.announcer.say(`${this.store.displayName(ev.by)} reageerde in ${room?.name ?? slug}.`);
+    }
     if (res.kind === 'added' && res.message && t.typing.delete(res.message.author.username)) {
       // Their message is here: they stopped typing.
       this.store.emit(`typing:${slug}`);
     }
     if (res.kind === 'added' && res.message && live) {
       const fromMe = res.message.author.username === this.me;
+      if (fromMe) clearDraftOf(slug, res.message.body ?? '');
       if (!fromMe && !res.message.hidden) {
         this.announcer.message(room?.name ?? slug, res.message.author.display_name ?? res.message.author.username);
         if (room) room.unread += 1;
@@ -237,7 +243,7 @@ export class Sync {
     }
     // History pages are announced once per page by the caller ('reset', 'prepend'), so an
     // older message never counts as "new below".
-    if (live) this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message, type: ev.type });
+    if (live) this.store.emit(`timeline:${slug}`, { kind: res.kind, message: res.message, type: ev.type, event: ev });
     if (res.gap && live && !this.subscribing.has(slug)) this.backfill(slug, Number(ev.seq) - 1);
   }
 
@@ -271,6 +277,7 @@ export class Sync {
         this.store.emit('notice', f);
         this.store.emit('meeting', f);
         return undefined;
+      case 'room_added': return this.refreshRooms().catch(() => {});
       default:
         if (f.type === 'meeting_changed') this.store.emit('meeting', f);
         if (typeof f.room === 'string' && f.seq !== undefined && this.store.timelines.get(f.room)?.loaded) {
@@ -326,7 +333,10 @@ export class Sync {
   /** @param {any} f */
   onAck(f) {
     for (const t of this.store.timelines.values()) {
+      const sent = t.pending.get(f.client_id);
       if (t.acknowledge(f)) {
+        // The draft was this message: durable now, so the draft goes (docs/conversations.md).
+        if (sent) clearDraftOf(t.slug, sent.body);
         this.store.emit(`timeline:${t.slug}`, { kind: 'pending' });
         return;
       }
@@ -427,12 +437,13 @@ export class Sync {
    * @param {string} body
    * @param {string|number|null} replyTo
    * @param {number[]} [files] ids of uploaded attachments
+   * @param {string|null} [topic]
    */
-  send(slug, body, replyTo, files = []) {
+  send(slug, body, replyTo, files = [], topic = null) {
     const t = this.store.timeline(slug);
     const clientId = newClientId();
     /** @type {import('./store.js').Pending} */
-    const p = { client_id: clientId, room: slug, body, reply_to: replyTo, status: 'pending', error: null, sentAt: 0, files };
+    const p = { client_id: clientId, room: slug, body, reply_to: replyTo, topic, status: 'pending', error: null, sentAt: 0, files };
     t.pending.set(clientId, p);
     this.transmit(p);
     this.store.emit(`timeline:${slug}`, { kind: 'pending' });
@@ -444,6 +455,7 @@ export class Sync {
     const frame = { type: 'send', room: p.room, body: p.body, client_id: p.client_id, ref: p.client_id };
     if (p.reply_to !== null) frame.reply_to = p.reply_to;
     if (p.files?.length) frame.files = p.files;
+    if (p.topic) frame.topic = p.topic;
     p.sentAt = Date.now();
     this.conn.send(frame);
   }
@@ -491,6 +503,11 @@ export class Sync {
   /** @param {string} slug @param {string|number} messageId @param {string} body */
   edit(slug, messageId, body) {
     return this.request('edit', slug, { type: 'edit', room: slug, message_id: messageId, body });
+  }
+
+  /** @param {string} slug @param {string|number} messageId @param {string} emoji @param {boolean} on */
+  react(slug, messageId, emoji, on) {
+    return this.request('react', slug, { type: 'react', room: slug, message_id: messageId, emoji, on });
   }
 
   /** @param {string} slug @param {string|number} messageId */

@@ -160,6 +160,8 @@ function readAllButton(data, main, opts, since) {
 function roomSection(room) {
   const id = uid('catchup-room');
   const lists = [
+    // What is new, grouped by topic (this server's extra), each to its first new message.
+    ['Nieuw per onderwerp', (room.topics ?? []).map((/** @type {any} */ t) => itemLink(room.slug, t.first_seq, `${t.name}: ${count(t.new_messages, 'nieuw bericht', 'nieuwe berichten')}`))],
     ['Vermeldingen van jou', room.mentions.map((/** @type {any} */ m) => itemLink(room.slug, m.seq, `${m.author.display_name}: ${m.excerpt}`))],
     ['Open vragen', room.open_questions.map((/** @type {any} */ i) => markedLink(i))],
     ['Actiepunten', room.action_items.map((/** @type {any} */ i) => markedLink(i))],

@@ -7,6 +7,7 @@
 import { h, replace } from '../dom.js';
 import { excerpt } from '../format.js';
 import { errorText } from '../i18n.js';
+import { MAX_TOPIC, loadDraft, saveDraft } from '../conversation.js';
 
 const MAX_BODY = 4000;
 /** From this many characters on, the hint says how many are left. */
@@ -18,8 +19,9 @@ const PLACEHOLDER = 'Schrijf een bericht…';
  * @typedef {import('../store.js').MessageId} MessageId
  * @typedef {{
  *   roomName: string,
+ *   slug?: string,
  *   find: (id: MessageId) => import('../store.js').Message | undefined,
- *   send: (body: string, replyTo: MessageId|null) => void,
+ *   send: (body: string, replyTo: MessageId|null, topic: string|null) => void,
  *   edit: (id: MessageId, body: string) => boolean,
  *   typing: () => void,
  *   notice: (text: string) => void,
@@ -41,8 +43,16 @@ export class Composer {
     }));
     this.button = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Versturen' });
     this.hint = h('p', { class: 'hint', id: 'composer-hint', text: HINT });
+    this.topicInput = /** @type {HTMLInputElement} */ (h('input', {
+      id: 'composer-topic', name: 'topic', type: 'text', maxlength: MAX_TOPIC, autocomplete: 'off',
+      'aria-describedby': 'composer-topic-hint',
+    }));
+    const topicRow = h('div', { class: 'composer-topic' },
+      h('label', { for: 'composer-topic', text: 'Onderwerp (optioneel)' }), this.topicInput,
+      h('span', { class: 'hint', id: 'composer-topic-hint', text: 'Een antwoord krijgt het onderwerp van het bericht waarop het antwoordt.' }));
     this.el = h('form', { class: 'composer', 'aria-label': 'Bericht schrijven' },
       this.context,
+      topicRow,
       h('div', { class: 'composer-row' },
         h('label', { for: 'composer-input', class: 'visually-hidden', text: `Bericht aan ${hooks.roomName}` }),
         this.textarea, this.button),
@@ -53,7 +63,20 @@ export class Composer {
     this.textarea.addEventListener('input', () => {
       if (this.textarea.value.trim()) hooks.typing();
       this.updateHint();
+      this.keepDraft();
     });
+    this.topicInput.addEventListener('input', () => this.keepDraft());
+    if (hooks.slug) {
+      const draft = loadDraft(hooks.slug);
+      this.textarea.value = draft.body;
+      this.topicInput.value = draft.topic;
+    }
+  }
+
+  /** The room's draft, kept across room switches and reloads (not while editing). */
+  keepDraft() {
+    if (!this.hooks.slug || this.state.mode === 'edit') return;
+    saveDraft(this.hooks.slug, { body: this.textarea.value, topic: this.topicInput.value });
   }
 
   focus() {
@@ -109,8 +132,9 @@ export class Composer {
         return false;
       }
     } else {
-      this.hooks.send(body, mode === 'reply' ? messageId : null);
+      this.hooks.send(body, mode === 'reply' ? messageId : null, this.topicInput.value.trim() || null);
     }
+    // The stored draft stays until the message's ack (sync.js): a reload before it loses nothing.
     this.textarea.value = '';
     this.setMode('send', null);
     return true;

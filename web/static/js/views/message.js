@@ -8,6 +8,8 @@ import { LAYER_LABELS } from '../i18n.js';
 import { MARK_LABELS } from '../between.js';
 import { fileList } from '../upload.js';
 import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
+import { markdownNodes } from '../markdown.js';
+import { historyDialog, reactionRow, topicLabel } from '../conversation.js';
 
 /**
  * @typedef {{label: string, run: () => void, danger?: boolean}} Action
@@ -16,6 +18,9 @@ import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
  *   pinned?: boolean,
  *   actions: Action[],
  *   onJump: (messageId: import('../store.js').MessageId) => void,
+ *   react?: import('../conversation.js').ReactCtx,
+ *   onTopic?: (topic: string) => void,
+ *   slug?: string,
  * }} MessageContext
  */
 
@@ -61,10 +66,18 @@ export function fillMessage(article, m, ctx) {
   const head = h('header', { class: 'msg-head', id: headId },
     authorLine(m.author),
     h('time', { datetime: m.created_at, title: formatDateTime(m.created_at), text: formatTime(m.created_at) }),
-    m.edited_at && !m.hidden ? h('span', { class: 'edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, text: '(bewerkt)' }) : null,
+    m.edited_at && !m.hidden
+      ? (ctx.slug
+        ? h('button', { type: 'button', class: 'link-button edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, 'aria-label': `bewerkt ${formatDateTime(m.edited_at)}: eerdere versies tonen`, text: '(bewerkt)', onclick: () => historyDialog(/** @type {string} */ (ctx.slug), m) })
+        : h('span', { class: 'edited', title: `bewerkt ${formatDateTime(m.edited_at)}`, text: '(bewerkt)' }))
+      : null,
     ctx.pinned && !m.hidden ? h('span', { class: 'pinned-flag', text: 'vastgezet' }) : null,
     m.mark && !m.hidden ? h('span', { class: `mark-flag mark-${m.mark.kind}` }, srOnly('gemarkeerd als '), markText(m.mark)) : null);
   article.appendChild(head);
+  if (ctx.onTopic && !m.hidden) {
+    const topic = topicLabel(m, ctx.onTopic);
+    if (topic) article.appendChild(topic);
+  }
 
   if (m.reply_to !== null && m.reply_to !== undefined && !m.hidden) {
     const parent = ctx.parent;
@@ -82,11 +95,15 @@ export function fillMessage(article, m, ctx) {
     article.appendChild(h('p', { class: 'body body-hidden', text }));
   } else {
     const body = h('div', { class: 'body', dir: 'auto' });
-    body.appendChild(messageText(m.body ?? ''));
+    body.appendChild(markdownNodes(m.body ?? ''));
     article.appendChild(body);
     if (m.files?.length) article.appendChild(fileList(m.files));
   }
 
+  if (ctx.react) {
+    const row = reactionRow(m, ctx.react);
+    if (row) article.appendChild(row);
+  }
   if (ctx.actions.length) article.appendChild(actionsMenu(m, ctx.actions));
 }
 

@@ -19,6 +19,7 @@ import { Composer } from './composer.js';
 import { Uploads } from '../upload.js';
 import { authorLine, fillMessage } from './message.js';
 import { levelControl } from '../notify.js';
+import { PollPanel, TopicFilter } from '../conversation.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
@@ -86,19 +87,22 @@ export class RoomView {
     this.pinsBox = h('details', { class: 'pins', hidden: true }, this.pinsSummary, this.pinsList);
     /** Pinned message ids (as strings); null until this server said it has pins. @type {Set<string>|null} */
     this.pinned = null;
+    this.polls = new PollPanel(this.slug, (text) => this.announcer.say(text));
     const tools = h('div', { class: 'room-tools' },
       h('details', { class: 'presence' }, this.presenceSummary, this.presenceList),
       this.pinsBox,
+      this.polls.el,
       this.jumpButton,
       this.settingsButton,
       levelControl(this.slug));
+    this.topicFilter = new TopicFilter(this.slug, () => this.renderAll());
     const head = h('header', { class: 'room-head' },
       h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
       this.title, this.topic, this.flags,
       this.room?.kind === 'meeting'
         ? h('p', { class: 'meeting-head-link' }, h('a', { href: meetingHref(this.slug), text: 'Programma, aanmelden en agenda van deze bijeenkomst' }))
         : null,
-      tools);
+      tools, this.topicFilter.el);
 
     this.olderButton = h('button', { type: 'button', class: 'btn btn-small', text: 'Oudere berichten laden', onclick: () => this.loadOlder(true) });
     this.historyTop = h('div', { class: 'history-top' });
@@ -116,11 +120,12 @@ export class RoomView {
     this.uploads = new Uploads(this.slug, (text) => this.announcer.say(text));
     this.composer = new Composer({
       roomName: name,
+      slug: this.slug,
       find: (id) => this.t.byId.get(String(id)),
       extra: this.uploads.el,
       files: () => this.uploads.count(),
-      send: (body, replyTo) => {
-        this.sync.send(this.slug, body, replyTo, this.uploads.take());
+      send: (body, replyTo, topic) => {
+        this.sync.send(this.slug, body, replyTo, this.uploads.take(), topic);
         this.scrollToBottom(false);
       },
       edit: (id, body) => {
@@ -160,6 +165,8 @@ export class RoomView {
     this.renderAll();
     this.title.focus();
     this.loadPins();
+    this.topicFilter.load();
+    this.polls.load();
     await this.load();
     this.checkRoomModerator();
   }
@@ -313,11 +320,13 @@ export class RoomView {
     this.typingLine.textContent = visible(text);
   }
 
-  /** @param {{kind: string, message?: import('../store.js').Message, type?: string}} d */
+  /** @param {{kind: string, message?: import('../store.js').Message, type?: string, event?: any}} d */
   onTimeline(d) {
     if (d.type === 'message_pinned' || d.type === 'message_unpinned' || (d.type === 'message_hidden' && this.pinned?.size)) {
       this.loadPins();
     }
+    if (d.type === 'topic_renamed' || (d.kind === 'added' && d.message?.topic)) this.topicFilter.load();
+    if ((d.type === 'poll_created' || d.type === 'poll_votes') && d.event) this.polls.apply(d.event);
     const wasAtBottom = this.atBottom();
     const oldHeight = this.timeline.scrollHeight;
     const oldTop = this.timeline.scrollTop;
@@ -367,7 +376,9 @@ export class RoomView {
         desired.push(this.unreadMarker());
         markerPlaced = true;
       }
-      desired.push(this.messageEl(m));
+      const el = this.messageEl(m);
+      el.hidden = this.topicFilter.topic !== null && m.topic !== this.topicFilter.topic;
+      desired.push(el);
     }
     const keep = new Set(desired);
     for (const child of [...this.list.children]) if (!keep.has(/** @type {HTMLElement} */ (child))) child.remove();
@@ -414,8 +425,11 @@ export class RoomView {
     const el = this.msgEls.get(String(m.message_id));
     if (!el) return;
     const hadFocus = el.contains(document.activeElement);
+    // Keep the focus on the same control (a reaction button) when it is drawn again.
+    const key = hadFocus ? /** @type {HTMLElement} */ (document.activeElement).dataset.key : undefined;
     fillMessage(el, m, this.context(m));
-    if (hadFocus) el.focus();
+    const again = key ? /** @type {HTMLElement|null} */ (el.querySelector(`[data-key="${CSS.escape(key)}"]`)) : null;
+    if (hadFocus) (again ?? el).focus();
   }
 
   /** @param {import('../store.js').Message} m */
@@ -425,6 +439,14 @@ export class RoomView {
       pinned: Boolean(this.pinned?.has(String(m.message_id))),
       actions: this.actionsFor(m),
       onJump: (/** @type {import('../store.js').MessageId} */ id) => this.jumpToMessageId(id),
+      onTopic: (/** @type {string} */ topic) => this.topicFilter.set(topic),
+      slug: this.slug,
+      react: {
+        me: this.me,
+        name: (/** @type {string} */ u) => this.store.displayName(u),
+        react: (/** @type {string} */ emoji, /** @type {boolean} */ on) => this.sync.react(this.slug, m.message_id, emoji, on),
+        mayReact: !this.t.removedReason && !this.room?.archived && !(this.room?.locked && !this.store.mayModerate(this.slug)),
+      },
     };
   }
 

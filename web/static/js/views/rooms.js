@@ -8,13 +8,15 @@ import { KIND_GROUPS } from '../i18n.js';
 import { roomHref } from '../router.js';
 import { meetingHref } from '../meeting.js';
 import { formatDateTime } from '../format.js';
+import { hasDraft, newConversationButton } from '../conversation.js';
 
 /**
  * @param {HTMLElement} container
  * @param {import('../store.js').Store} store
  * @param {string|null} currentSlug
+ * @param {() => Promise<unknown>} [refreshRooms] given: "Nieuw gesprek" is offered
  */
-export function renderRoomList(container, store, currentSlug) {
+export function renderRoomList(container, store, currentSlug, refreshRooms) {
   const focusedSlug = container.contains(document.activeElement)
     ? /** @type {HTMLElement} */ (document.activeElement).dataset.slug ?? null
     : null;
@@ -41,6 +43,7 @@ export function renderRoomList(container, store, currentSlug) {
 
   replace(container,
     h('h2', { class: 'visually-hidden', text: 'Gesprekken' }),
+    refreshRooms ? newConversationButton(refreshRooms) : null,
     rooms.length ? null : h('p', { class: 'empty', text: 'Nog geen gesprekken.' }),
     sections, archive);
 
@@ -60,6 +63,7 @@ function roomItem(r, currentSlug) {
     h('a', { href: roomHref(r.slug), 'data-slug': r.slug, 'aria-current': r.slug === currentSlug ? 'page' : null, class: unread ? 'room-link has-unread' : 'room-link' },
       h('span', { class: 'room-name', text: r.name }),
       r.locked ? h('span', { class: 'room-flag', text: 'gesloten' }) : null,
+      r.slug !== currentSlug && hasDraft(r.slug) ? h('span', { class: 'room-flag room-draft', text: 'concept' }) : null,
       r.kind === 'theme' && r.next_meeting
         ? h('span', { class: 'room-next', text: `Volgende bijeenkomst: ${formatDateTime(r.next_meeting.date)}${r.next_meeting.place ? `, ${r.next_meeting.place}` : ''}` })
         : null,
