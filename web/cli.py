@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import socket
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -130,6 +131,17 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(with_db(settings, job))
+
+
+def clamd_answers() -> bool:
+    """Whether clamd listens where the settings (or their defaults) say."""
+    host = os.environ.get("WERKPLAATS_CLAMD_HOST", "127.0.0.1")
+    port = int(os.environ.get("WERKPLAATS_CLAMD_PORT", "3310"))
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 def demo_logins() -> list[tuple[str, str, str]]:
@@ -428,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = args.command == "demo" or getattr(args, "demo", False)
     if demo and not os.environ.get("WERKPLAATS_SECRET_KEY"):
         os.environ["WERKPLAATS_SECRET_KEY"] = demo_secret()
+    if demo and "WERKPLAATS_FILES_SCAN" not in os.environ and not clamd_answers():
+        # `make run` needs no services: the demo stores unscanned uploads, and says so.
+        print("demo: clamd is not running, so uploads are not virus-scanned", file=sys.stderr)
+        os.environ["WERKPLAATS_FILES_SCAN"] = "false"
     try:
         # Outside the demo a session key is required: an empty one would make every
         # session token's stored hash guessable from the token alone.

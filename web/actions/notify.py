@@ -1,8 +1,8 @@
 """Telling registered members about their meeting: a change, a cancellation, a move up.
 
-`notify_registered` is the one place such news leaves the server. Today it reaches the
-member's open connections on every process as a `notice` frame; other channels (push,
-e-mail) hang off this same function.
+`notify_registered` is the one place such news leaves the server: the member's open
+connections on every process get a `notice` frame, and this process's notifier sends the
+pushes (web/notify.py: level and read access checked at send time).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from chat.frames import Notice
+from chat.notify import Notice as Push
 
 if TYPE_CHECKING:
     from chat.realtime import Realtime
@@ -23,7 +24,7 @@ class MeetingNotice:
     """News about one meeting for some of its registered members."""
 
     user_ids: tuple[int, ...]
-    kind: str  # meeting_changed, meeting_cancelled or moved_up
+    kind: str  # meeting_changed, meeting_cancelled, moved_up or report_published
     meeting: str
     title: str
     body: str
@@ -46,3 +47,8 @@ def notify_registered(realtime: Realtime, notice: MeetingNotice) -> None:
     frame = notice.frame()
     for user_id in notice.user_ids:
         realtime.notify_user(user_id, frame)
+    kind = "report" if notice.kind == "report_published" else "meeting"
+    url = f"/#/bijeenkomst/{notice.meeting}"
+    realtime.notifier.notify(
+        Push(notice.user_ids, kind, notice.title, notice.body, url, room=notice.meeting)
+    )

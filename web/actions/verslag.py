@@ -22,6 +22,7 @@ from persistence.events import append_event, stored_event
 from persistence.meetings import meeting_by_slug
 from persistence.models import Meeting, Room, utcnow
 from persistence.moderation import record
+from persistence.registrations import registered_user_ids
 from persistence.rooms import room_ref
 from persistence.search.reports import on_report_changed
 from rooms.access import may_moderate
@@ -32,6 +33,7 @@ from rooms.render import report_draft
 from rooms.text import clean
 from rooms.verslag import Report, ReportStatus, check_body
 from web.actions.common import Acting
+from web.actions.notify import MeetingNotice
 from web.actions.publish import Published
 
 EVENT = "meeting_report_published"
@@ -132,7 +134,11 @@ async def publish(db: Database, acting: Acting, slug: str) -> tuple[Report, Publ
             session, acting.source, "publish_report", room=room.slug,
             details={"revision": row.revision},
         )  # fmt: skip
-    return report, Published(events=tuple(events))
+        # Those registered hear of it by the meeting's notice (and push, per their level).
+        readers = tuple(await registered_user_ids(session, meeting.id))
+    body = f"Het verslag van {report.title} is gepubliceerd."
+    notice = MeetingNotice(readers, "report_published", meeting.slug, report.title, body)
+    return report, Published(events=tuple(events), notices=(notice,) if readers else ())
 
 
 async def read(db: Database, actor: Actor, slug: str) -> Report:
