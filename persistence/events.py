@@ -45,6 +45,10 @@ def iso(dt: datetime | None) -> str | None:
     )
 
 
+def author_row(user: User | Member) -> AuthorRow:
+    return AuthorRow(user.username, user.display_name, user.organisation, user.layer)
+
+
 def author_wire(user: User | Member) -> dict[str, Any]:
     return {
         "username": user.username,
@@ -192,9 +196,7 @@ def stored_event(
         iso(message.edited_at),
         message.client_id,
         message.reply_to,
-        None
-        if author is None
-        else AuthorRow(author.username, author.display_name, author.organisation, author.layer),
+        None if author is None else author_row(author),
     )
 
 

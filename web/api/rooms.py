@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from chat import reads
 from chat.frames import event_frame
 from persistence import events
-from persistence.catchup import room_list
 from persistence.models import Room, utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read
@@ -23,11 +23,8 @@ from web.wire import rooms as wire
 
 
 async def list_rooms(request: Request) -> Response:
-    svc = services(request)
     who = await caller(request)
-    async with svc.db.read() as session:
-        rooms = await room_list(session, who.actor)
-    return JSON({"rooms": rooms})
+    return JSON({"rooms": await reads.hello_rooms(services(request).db, who.actor)})
 
 
 async def readable_room(request: Request, who: Caller) -> Room:

@@ -8,6 +8,7 @@ import msgspec
 
 from persistence import models
 from persistence.events import MAX_PAGE
+from persistence.handshake import RoomListing
 from persistence.search import DEFAULT_LIMIT, MAX_LIMIT, Sort
 from persistence.search.query import MAX_QUERY_CHARS
 from rooms.marks import MarkKind
@@ -15,19 +16,8 @@ from rooms.model import Layer
 from web.wire import Author, Event, Id, Moment, Query, Seq, Slug, Struct, Username, envelope
 
 
-class Room(Struct):
-    slug: str
-    name: str
-    kind: str
-    topic: str | None
-    last_seq: int
-    read_seq: int
-    unread: int
-    locked: bool = False
-    archived: bool = False
-
-
-RoomList = envelope("RoomList", rooms=list[Room])
+# The same rooms as `hello`'s (chat.frames.Hello).
+RoomList = envelope("RoomList", rooms=list[RoomListing])
 
 
 class EventsQuery(Query):
