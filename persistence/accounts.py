@@ -23,10 +23,6 @@ async def user_by_name(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
-    return await session.get(User, user_id)
-
-
 async def actor_for(session: AsyncSession, user: User) -> Actor:
     """The user's permissions (role, area rooms, moderated rooms), disabled or not, as the
     session's transaction sees them."""

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import Event, Member, Message, MessageRevision, Room, User, utcnow
@@ -257,21 +257,3 @@ async def events_around(
 async def _exists(session: AsyncSession, room_id: int, condition: Any) -> bool:
     query = select(Event.seq).where(Event.room_id == room_id, condition).limit(1)
     return (await session.execute(query)).first() is not None
-
-
-async def count_unread(session: AsyncSession, room_id: int, user_id: int, read_seq: int) -> int:
-    """Messages by others after the user's read marker."""
-    return int(
-        (
-            await session.execute(
-                select(func.count())
-                .select_from(Event)
-                .where(
-                    Event.room_id == room_id,
-                    Event.seq > read_seq,
-                    Event.type == "message",
-                    Event.actor_id != user_id,
-                )
-            )
-        ).scalar_one()
-    )

@@ -48,7 +48,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.db import HELD_READERS, SQLITE_BUSY_TIMEOUT_MS, Database
 from persistence.events import iso
@@ -239,12 +238,30 @@ class Login:
     expires_at: datetime
 
 
-def _login_statement() -> Any:
-    """One statement: the session's user, then one row per area room and moderated room.
+def _with_permissions(columns: list[Any], source: Any, where: Any) -> Any:
+    """`columns` of the user in `source` once (kind "u"), then with each area room ("a")
+    and each moderated room ("m") of theirs: one statement for a user and an `Actor`."""
+    head = select(*columns, literal_column("'u'", String), cast(null(), Integer))
+    areas = (
+        select(*columns, literal_column("'a'", String), Membership.room_id)
+        .select_from(source)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Room, Room.id == Membership.room_id)
+    )
+    moderated = (
+        select(*columns, literal_column("'m'", String), RoomModerator.room_id)
+        .select_from(source)
+        .join(RoomModerator, RoomModerator.user_id == User.id)
+    )
+    return (
+        head.select_from(source).where(where).union_all(areas.where(where), moderated.where(where))
+    )
 
-    Every branch looks the session up by its unique token hash with the same conditions,
-    so revocation and expiry are exactly those of the session row read here.
-    """
+
+def _login_statement() -> Any:
+    """The session's user and permissions. Every branch looks the session up by its unique
+    token hash with the same conditions, so revocation and expiry are exactly those of the
+    session row read here."""
     live = and_(
         SessionRow.token_hash == bindparam("token_hash"),
         SessionRow.revoked_at.is_(None),
@@ -252,37 +269,8 @@ def _login_statement() -> Any:
     )
     # A disabled account's sessions authenticate nothing (they are also revoked on disable).
     user_of = and_(User.id == SessionRow.user_id, User.disabled_at.is_(None))
-    head = (
-        select(
-            *_USER_COLUMNS,
-            SessionRow.expires_at,
-            literal_column("'u'", String),
-            cast(null(), Integer),
-        )
-        .join_from(SessionRow, User, user_of)
-        .where(live)
-    )
-    areas = (
-        select(
-            *_USER_COLUMNS, SessionRow.expires_at, literal_column("'a'", String), Membership.room_id
-        )
-        .join_from(SessionRow, User, user_of)
-        .join(Membership, Membership.user_id == User.id)
-        .join(Room, Room.id == Membership.room_id)
-        .where(live)
-    )
-    moderated = (
-        select(
-            *_USER_COLUMNS,
-            SessionRow.expires_at,
-            literal_column("'m'", String),
-            RoomModerator.room_id,
-        )
-        .join_from(SessionRow, User, user_of)
-        .join(RoomModerator, RoomModerator.user_id == User.id)
-        .where(live)
-    )
-    return head.union_all(areas, moderated)
+    source = SessionRow.__table__.join(User.__table__, user_of)
+    return _with_permissions([*_USER_COLUMNS, SessionRow.expires_at], source, live)
 
 
 # Built once: constructing a statement and its cache key costs more than running it.
@@ -316,21 +304,7 @@ def _actor_statement(live_only: bool) -> Any:
     user = User.id == bindparam("user_id")
     if live_only:
         user = and_(user, User.disabled_at.is_(None))
-    head = select(
-        User.username, User.role, literal_column("'u'", String), cast(null(), Integer)
-    ).where(user)
-    areas = (
-        select(User.username, User.role, literal_column("'a'", String), Membership.room_id)
-        .join(Membership, Membership.user_id == User.id)
-        .join(Room, Room.id == Membership.room_id)
-        .where(user)
-    )
-    moderated = (
-        select(User.username, User.role, literal_column("'m'", String), RoomModerator.room_id)
-        .join(RoomModerator, RoomModerator.user_id == User.id)
-        .where(user)
-    )
-    return head.union_all(areas, moderated)
+    return _with_permissions([User.username, User.role], User.__table__, user)
 
 
 _ACTOR = {live: Prepared(_actor_statement(live), _ActorRow) for live in (True, False)}
@@ -772,13 +746,3 @@ def read_arrival(
     if found is None:
         return None
     return found, read_room_list(conn, found.actor, now, meetings)
-
-
-async def login(conn: AsyncConnection, token_hash: str, now: datetime) -> Login | None:
-    return await conn.run_sync(read_login, token_hash, now)
-
-
-async def actor_by_id(
-    conn: AsyncConnection, user_id: int, *, disabled_too: bool = False
-) -> Actor | None:
-    return await conn.run_sync(read_actor, user_id, disabled_too=disabled_too)

@@ -4,9 +4,10 @@ uvicorn waits as long as it takes for a request's headers and body: a client tha
 TCP connection and sends its (WebSocket upgrade) request one byte at a time holds a socket,
 a parser and memory for ever, and a few thousand such clients exhaust the file descriptors
 that real clients need. `GuardedHttpToolsProtocol` closes a connection
-- whose request line and headers have not all arrived `HEAD_TIMEOUT` seconds after the
-  connection opened (or, on a kept-alive connection, after the next request began), or
-- whose request body has not all arrived `BODY_TIMEOUT` seconds after its headers.
+- whose request line and headers have not all arrived `head_timeout_seconds` (a setting)
+  after the connection opened (or, on a kept-alive connection, after the next request
+  began), or
+- whose request body has not all arrived `body_timeout_seconds` after its headers.
 Other connections are not affected: a deadline is a timer on the event loop, not a blocking
 read. A WebSocket upgrade leaves HTTP once its head is complete; `/ws` has its own limits.
 
@@ -17,19 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+from functools import cache
 from typing import Any
 
 from web.internals import HttpToolsProtocol, check_subclass
+from web.settings import load_settings
 
 log = logging.getLogger("werkplaats.http")
 
-# Browsers and proxies send a request head in one packet; 10 s is generous for a slow mobile
-# link and short enough that a slow-loris client holds a socket only briefly. Our request
-# bodies are small JSON (at most 64 KiB), so 30 s covers a very slow link. The tests set
-# shorter ones through the environment.
-HEAD_TIMEOUT = float(os.environ.get("WERKPLAATS_HEAD_TIMEOUT_SECONDS") or 10.0)
-BODY_TIMEOUT = float(os.environ.get("WERKPLAATS_BODY_TIMEOUT_SECONDS") or 30.0)
+
+@cache
+def _deadlines() -> tuple[float, float]:
+    """This process's deadlines: uvicorn makes the protocol from a name, so each worker
+    reads them from its settings (its environment), once."""
+    settings = load_settings()
+    return settings.head_timeout_seconds, settings.body_timeout_seconds
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -39,11 +42,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     the transport it was given and the timer, on the running loop.
     """
 
-    head_timeout = HEAD_TIMEOUT
-    body_timeout = BODY_TIMEOUT
+    # None: the settings' deadlines.
+    head_timeout: float | None = None
+    body_timeout: float | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        head, body = self.head_timeout, self.body_timeout
+        if head is None or body is None:
+            head, body = (head or _deadlines()[0], body or _deadlines()[1])
+        self._head_timeout, self._body_timeout = head, body
         self._deadline: asyncio.TimerHandle | None = None
         self._guarded: asyncio.Transport | None = None
 
@@ -70,7 +78,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._guarded = transport
-        self._arm("head", self.head_timeout)
+        self._arm("head", self._head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -79,10 +87,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._deadline is None:
-            self._arm("head", self.head_timeout)
+            self._arm("head", self._head_timeout)
 
     def on_headers_complete(self) -> None:
-        self._arm("body", self.body_timeout)
+        self._arm("body", self._body_timeout)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

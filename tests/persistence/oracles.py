@@ -103,7 +103,15 @@ async def room_list(session: AsyncSession, actor: Actor, now: datetime) -> list[
     upcoming = await next_meeting_per_room(session, [s.room for s in summaries], now)
     return [
         {
-            **s.wire(),
+            "slug": s.room.slug,
+            "name": s.room.name,
+            "kind": s.room.kind,
+            "topic": s.room.topic,
+            "last_seq": s.room.last_seq,
+            "read_seq": s.read_seq,
+            "unread": s.unread,
+            "locked": s.room.locked,
+            "archived": s.room.archived,
             "unread_mentions": counts.get(s.room.slug, 0),
             "next_meeting": upcoming.get(s.room.slug),
         }

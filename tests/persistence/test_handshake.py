@@ -109,19 +109,19 @@ async def test_login_is_the_live_session_with_its_permissions(database: Database
     async with database.read() as s:
         conn = await s.connection()
         for name in USERS:
-            found = await handshake.login(conn, f"live-{name}", utcnow())
+            found = await conn.run_sync(handshake.read_login, f"live-{name}", utcnow())
             user = await accounts.user_by_name(s, name)
             assert found is not None and user is not None
             assert found.actor == await oracles.actor(s, user)
-            assert found.actor == await handshake.actor_by_id(conn, user.id)
+            assert found.actor == await conn.run_sync(handshake.read_actor, user.id)
             assert found.actor == await accounts.actor_for(s, user)
             for field in fields(Member):
                 assert getattr(found.user, field.name) == getattr(user, field.name)
             # What every request carries of its user holds no password hash.
             assert not hasattr(found.user, "password_hash")
         for token in ("gone", "old", "never-issued"):
-            assert await handshake.login(conn, token, utcnow()) is None
-        assert await handshake.actor_by_id(conn, 10_000) is None
+            assert await conn.run_sync(handshake.read_login, token, utcnow()) is None
+        assert await conn.run_sync(handshake.read_actor, 10_000) is None
 
 
 @POSTGRES_ONLY

@@ -13,7 +13,6 @@ from rooms.errors import BadRequest
 from rooms.model import SLUG_RE
 from web.actions import meetings as acts
 from web.actions.common import Acting
-from web.api.moderation import optional_reason
 from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as
@@ -39,7 +38,7 @@ async def create_meeting(request: Request) -> Response:
     title, place = text_field("title", given.title), text_field("place", given.place)
     starts_at = rules.parse_meeting_start(given.date)
     programme = text.clean(given.programme or "").strip()
-    reason = optional_reason(given.reason)
+    reason = rules.optional_reason(given.reason)
     new = acts.NewMeeting(slug, title, theme_slug, starts_at, place, programme)
     who_acts = Acting.member(who.actor, client_address(request))
     meeting, room = await acts.create_meeting(svc.db, who_acts, new, reason)

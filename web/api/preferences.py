@@ -15,11 +15,11 @@ from starlette.routing import BaseRoute
 from persistence.models import MemberPreference, User, utcnow
 from rooms.errors import BadRequest, Forbidden
 from web import unsubscribe as links
-from web.api.session import user_wire
 from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
 from web.wire import session as wire
+from web.wire import user as user_wire
 
 
 def preferences_wire(pref: MemberPreference | None) -> dict[str, Any]:

@@ -10,13 +10,8 @@ from starlette.routing import BaseRoute
 from chat import reads
 from chat.frames import event_frame
 from persistence import events
-from persistence.models import Room, utcnow
-from persistence.rooms import ban_of, room_by_slug, room_ref
-from rooms.access import check_read
-from rooms.errors import BadRequest, NotFound
-from rooms.model import SLUG_RE
-from web.auth import Caller
-from web.deps import caller, services
+from rooms.errors import BadRequest
+from web.deps import caller, readable_room, services
 from web.openapi import api
 from web.responses import JSON, query_as
 from web.wire import rooms as wire
@@ -25,19 +20,6 @@ from web.wire import rooms as wire
 async def list_rooms(request: Request) -> Response:
     who = await caller(request)
     return JSON({"rooms": await reads.hello_rooms(services(request).db, who.actor)})
-
-
-async def readable_room(request: Request, who: Caller) -> Room:
-    """The room named in the path, if it exists and the caller may read it."""
-    slug = request.path_params["slug"]
-    if not SLUG_RE.fullmatch(slug):
-        raise NotFound(f"no room {slug!r}")
-    async with services(request).db.read() as session:
-        room = await room_by_slug(session, slug)
-        if room is None:
-            raise NotFound(f"no room {slug!r}")
-        check_read(who.actor, room_ref(room), await ban_of(session, room.id, who.user.id), utcnow())
-    return room
 
 
 async def room_events(request: Request) -> Response:

@@ -22,7 +22,7 @@ from web.wire import (
     Struct,
     envelope,
 )
-from web.wire.moderation import RoomSettings
+from web.wire.rooms import RoomSettings
 
 
 class Meeting(Struct):
