@@ -2,10 +2,10 @@
 
 These run for every WebSocket upgrade, `hello` and `subscribe` (and every HTTP request's
 authentication), so a herd of reconnecting clients pays them a thousand times at once.
-They are SQLAlchemy Core statements on a plain connection returning plain rows: no ORM
-identity map, no per-row objects, and as few statements as the answer allows.
-What they return is exactly what the ORM versions (`persistence.accounts.live_session`,
-`persistence.catchup.room_list`, `persistence.events.events_page`) return.
+They are SQLAlchemy Core statements on a plain connection returning named tuples: no ORM
+identity map, no per-row objects, and as few statements as the answer allows. They are
+the only implementation of each read; tests/persistence/oracles.py keeps slow ORM
+references that they are tested against.
 
 The reads are plain functions of a sync `Connection` (`read_*`), and `run` runs one, with
 everything a step of set-up reads, as one call: on SQLite on the event loop itself, on a
@@ -15,8 +15,8 @@ statement and a reader thread one per call, a herd spent most of its time handin
 `run_sync` on a connection kept
 for set-up reads, in autocommit (`_PgReaders`: one round trip per statement), at most
 `HELD_READERS` at once so that a herd waits here (no timeout) and never for the
-pool (30 s, then an error). The async `login`, `room_list`, … run the
-same functions on a connection the caller already has.
+pool (30 s, then an error). Inside a transaction the caller already has, run one with
+`AsyncConnection.run_sync`.
 """
 
 from __future__ import annotations

@@ -71,13 +71,7 @@ class User(Author):
 
 def user(found: models.User | models.Member) -> User:
     """A user as the session and profile endpoints show them."""
-    return User(
-        username=found.username,
-        display_name=found.display_name,
-        organisation=found.organisation,
-        layer=found.layer,
-        role=found.role,
-    )
+    return User(**msgspec.structs.asdict(author(found)), role=found.role)
 
 
 class Event(Struct):
