@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from chat.frames import Author
 from chat.groupcommit import GroupCommit
 from chat.store import SendRequest
 from persistence.accounts import actor_for, user_by_name
@@ -28,7 +29,7 @@ async def _requests(db: Database, count: int, tag: str) -> list[SendRequest]:
         user = await user_by_name(session, "ann")
         assert user is not None
         actor = await actor_for(session, user)
-        author = author_wire(user)
+        author = Author(**author_wire(user))
     return [
         SendRequest(actor, author, ROOMS[i % 2], f"{tag} {i}", f"{tag}-{i}", None)
         for i in range(count)

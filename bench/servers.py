@@ -143,7 +143,7 @@ def our_env(database_url: str, redis_url: str | None, prefix: str) -> dict[str, 
         WERKPLAATS_FRAME_RATE="10000000",
         # Logins are setup, not measured: cheap hashes make thousands of them quick.
         WERKPLAATS_ARGON2_TIME_COST="1",
-        WERKPLAATS_ARGON2_MEMORY_KIB="64",
+        WERKPLAATS_ARGON2_MEMORY_KIB="8192",  # the least the settings allow
         WERKPLAATS_LOG_LEVEL="WARNING",
         WERKPLAATS_REDIS_PREFIX=prefix,
         WERKPLAATS_WS_IDLE_SECONDS="600",

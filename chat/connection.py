@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Collection
-from typing import Any, Protocol
+from typing import Protocol
 
 from chat import frames, metrics, protocol, reads, store
 from chat.clock import Clock
@@ -35,6 +35,7 @@ from chat.ports import Conn
 from chat.protocol import ProtocolError
 from persistence.db import Database
 from persistence.events import StoredEvent
+from persistence.handshake import RoomListing
 from rooms.errors import DomainError, Forbidden
 from rooms.model import Actor
 
@@ -98,18 +99,15 @@ class ClientConnection:
         rt: Realtime,
         socket: Socket,
         actor: Actor,
-        user: dict[str, Any],
+        user: frames.HelloUser,
         token_hash: str,
-        author: dict[str, Any] | None = None,
     ) -> None:
         self.id = next(_ids)
         self.rt = rt
         self.actor = actor
         self.user = user
-        # The user as `message` and `typing` frames show them (persistence.events.author_wire).
-        self.author = author or {
-            k: user[k] for k in ("username", "display_name", "organisation", "layer")
-        }
+        # The user as `message` and `typing` frames show them.
+        self.author = frames.Author(user.username, user.display_name, user.organisation, user.layer)
         self.token_hash = token_hash
         config, self.clock = rt.config, rt.clock
         now = self.clock.now
@@ -137,12 +135,12 @@ class ClientConnection:
     def closed(self) -> bool:
         return self.outbound.closing
 
-    async def start(self, rooms: list[dict[str, Any]] | None = None) -> None:
+    async def start(self, rooms: list[RoomListing] | None = None) -> None:
         """Queue `hello` (always the first frame) and start writing; `rooms` is its room
         list when the caller read it already (with the session, at the upgrade)."""
         if rooms is None:
             rooms = await reads.hello_rooms(self.rt.db, self.actor)
-        self.outbound.offer(protocol.encode({"type": "hello", "user": self.user, "rooms": rooms}))
+        self.outbound.offer(frames.encode(frames.Hello(user=self.user, rooms=rooms)))
         self.outbound.start()
 
     def reply(self, frame: frames.ServerFrame) -> None:

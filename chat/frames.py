@@ -15,7 +15,9 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from chat import protocol
-from persistence.events import StoredEvent
+from persistence.events import AuthorRow, StoredEvent
+from persistence.handshake import RoomListing
+from persistence.mentions import Mentioned
 
 
 class Author(msgspec.Struct):
@@ -218,7 +220,7 @@ class Pong(ServerFrame, tag="pong"):
 
 class Hello(ServerFrame, tag="hello"):
     user: HelloUser
-    rooms: list[dict[str, Any]]
+    rooms: list[RoomListing]
 
 
 class ReadMarker(ServerFrame, tag="read"):
@@ -295,9 +297,7 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
             room=slug,
             seq=ev.seq,
             message_id=ev.message_id or 0,
-            author=None
-            if (a := ev.author) is None
-            else Author(a.username, a.display_name, a.organisation, a.layer),
+            author=author(ev.author),
             body=None if ev.hidden else ev.body,
             created_at=ev.created_at,
             client_id=ev.client_id,
@@ -332,6 +332,27 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
 def _files(data: dict[str, Any]) -> list[FileInfo]:
     """The files a `message` event's stored data lists."""
     return msgspec.convert(data.get("files", []), list[FileInfo])
+
+
+def author(row: AuthorRow | None) -> Author | None:
+    """A stored author as frames show them."""
+    if row is None:
+        return None
+    return Author(row.username, row.display_name, row.organisation, row.layer)
+
+
+def mention(found: Mentioned) -> Mention:
+    """The `mention` frame of a mentioned user: no `seq`, since it is no room stream event
+    and must not move a client's seq."""
+    return Mention(
+        room=found.room,
+        message_seq=found.message_seq,
+        message_id=found.message_id,
+        author=author(found.author),
+        excerpt=found.excerpt,
+        created_at=found.created_at,
+        via=found.via,
+    )
 
 
 def event_dict(slug: str, ev: StoredEvent) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
+from chat.frames import Author
 from chat.outbound import Outbound
 from rooms.model import Actor
 
@@ -15,7 +16,7 @@ class Conn(Protocol):
 
     id: int
     token_hash: str
-    author: dict[str, Any]
+    author: Author
     outbound: Outbound
 
     @property

@@ -121,7 +121,6 @@ FRAME_TYPES = ("subscribe", "unsubscribe", "send", "edit", "retract", "react", "
 
 _frame_decoder = msgspec.json.Decoder(ClientFrame)
 _any_decoder = msgspec.json.Decoder()
-_encoder = msgspec.json.Encoder()
 
 
 def _ref_of(obj: dict[str, Any]) -> str | None:
@@ -181,11 +180,6 @@ def clean_body(body: str, ref: str | None) -> str:
     if len(trimmed) > MAX_BODY_CHARS:
         raise ProtocolError("too_large", f"body is over {MAX_BODY_CHARS} characters", ref)
     return trimmed
-
-
-def encode(frame: dict[str, Any]) -> str:
-    """A server frame as compact JSON text (no raw newline, so frames can be joined)."""
-    return _encoder.encode(frame).decode()
 
 
 def split(message: str) -> list[dict[str, Any]]:

@@ -11,17 +11,16 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.frames import encode, event_frame
-from persistence import accounts, handshake
+from persistence import handshake
 from persistence.backlog import read_events
 from persistence.db import Database
 from persistence.events import StoredEvent, events_page
-from persistence.handshake import RoomAccess
+from persistence.handshake import RoomAccess, RoomListing
 from persistence.models import Room, User, utcnow
 from persistence.models import Session as SessionRow
 from persistence.rooms import ban_of, room_by_slug, room_ref
@@ -43,9 +42,10 @@ async def readable_room(session: AsyncSession, actor: Actor, slug: str) -> Room:
     return room
 
 
-async def hello_rooms(db: Database, actor: Actor) -> list[dict[str, Any]]:
-    """The rooms of `hello`: the same list as GET /api/rooms."""
-    return await handshake.run(db, handshake.read_room_list, actor, utcnow())
+async def hello_rooms(db: Database, actor: Actor) -> list[RoomListing]:
+    """The rooms of `hello` and GET /api/rooms."""
+    meetings = db.part(handshake.MeetingsRead)
+    return await handshake.run(db, handshake.read_room_list, actor, utcnow(), meetings)
 
 
 async def fresh_actor(db: Database, user_id: int) -> Actor | None:
@@ -53,8 +53,7 @@ async def fresh_actor(db: Database, user_id: int) -> Actor | None:
 
 
 async def session_alive(db: Database, token_hash: str) -> bool:
-    async with db.read() as session:
-        return await accounts.live_session(session, token_hash) is not None
+    return await handshake.run(db, handshake.read_login, token_hash, utcnow()) is not None
 
 
 async def live_tokens(db: Database, token_hashes: list[str]) -> set[str]:

@@ -39,7 +39,7 @@ from typing import Any
 
 import msgspec
 
-from chat import frames, metrics, protocol, reads
+from chat import frames, metrics, reads
 from chat.access_watch import AccessWatch
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.clock import SYSTEM_CLOCK, Clock
@@ -53,7 +53,7 @@ from chat.presence import MemoryPresence, Presence, RedisPresence
 from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.events import StoredEvent
-from persistence.mentions import mention_deliveries
+from persistence.mentions import mentioned_after_commit
 
 log = logging.getLogger("werkplaats.realtime")
 
@@ -369,9 +369,9 @@ class Realtime(BrokerListener):
             if conn is not origin:
                 conn.outbound.offer(frame)
 
-    def notify_user(self, user_id: int, frame: dict[str, Any]) -> None:
+    def notify_user(self, user_id: int, frame: frames.ServerFrame) -> None:
         """A frame for one user's own connections on every process (e.g. `mention`)."""
-        encoded = protocol.encode(frame)
+        encoded = frames.encode(frame)
         self._notify_local(user_id, encoded)
         self._control(Control(op="notify", origin=self.process_id, user_id=user_id, frame=encoded))
 
@@ -386,8 +386,8 @@ class Realtime(BrokerListener):
         the sender's ack path."""
 
         async def job() -> None:
-            for user_id, frame in await mention_deliveries(self.db, room, message_id, only):
-                self.notify_user(user_id, frame)
+            for found in await mentioned_after_commit(self.db, room, message_id, only):
+                self.notify_user(found.user_id, frames.mention(found))
 
         self._spawn(job(), f"mentions-{room}-{message_id}")
 
@@ -447,8 +447,8 @@ class Realtime(BrokerListener):
         self._presence_changed(sub.room)
         online = await self.presence.online(sub.room)
         if not sub.closed:
-            frame = {"type": "presence", "room": sub.room, "online": online}
-            sub.conn.outbound.offer(protocol.encode(frame), ephemeral=True)
+            frame = frames.encode(frames.Presence(room=sub.room, online=online))
+            sub.conn.outbound.offer(frame, ephemeral=True)
 
     async def _left(self, room: str, username: str) -> None:
         await self.presence.leave(room, username)
@@ -490,7 +490,7 @@ class Realtime(BrokerListener):
 
     async def typing(self, conn: Conn, room: str) -> None:
         """Show the user typing to the room's other subscribers, here and elsewhere."""
-        frame = protocol.encode({"type": "typing", "room": room, "user": conn.author})
+        frame = frames.encode(frames.TypingNotice(room=room, user=conn.author))
         hub = self.hubs.get(room)
         if hub is not None:
             self._typing_local(hub, conn.user_id, frame)

@@ -14,15 +14,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from chat import frames
 from chat.reads import readable_room, room_or_404
 from persistence.db import Database
 from persistence.events import (
     AuthorRow,
     StoredEvent,
     append_event,
-    author_wire,
     edit_message,
     get_message,
     hide_message,
@@ -82,7 +83,7 @@ class SendRequest:
     """One `send`, as the group commit queues it."""
 
     actor: Actor
-    author: dict[str, Any]
+    author: frames.Author
     slug: str
     body: str
     client_id: str
@@ -176,7 +177,7 @@ def _acked(req: SendRequest, result: Stored | DomainError, at: str | None) -> Ac
         created_at=at,
         client_id=req.client_id,
         reply_to=req.reply_to,
-        author=AuthorRow(**req.author),
+        author=AuthorRow(*msgspec.structs.astuple(req.author)),
         topic=result.topic,
     )
     return Acked(result.message_id, result.seq, event)
@@ -261,9 +262,3 @@ async def mark_read(db: Database, actor: Actor, slug: str, seq: int) -> int:
     async with _write(db) as session:
         room = await readable_room(session, actor, slug)
         return await set_read_marker(session, actor.user_id, room.id, min(seq, room.last_seq))
-
-
-async def user_wire(db: Database, user_id: int) -> dict[str, Any] | None:
-    async with db.read() as session:
-        user = await session.get(User, user_id)
-        return author_wire(user) if user is not None else None

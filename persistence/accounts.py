@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence import handshake
 from persistence.models import (
     AccountToken,
     Invitation,
@@ -19,7 +20,7 @@ from persistence.models import (
     User,
     utcnow,
 )
-from rooms.model import Actor, Role
+from rooms.model import Actor
 
 
 async def user_by_name(
@@ -33,29 +34,14 @@ async def user_by_name(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def user_by_id(session: AsyncSession, user_id: int) -> User | None:
-    return await session.get(User, user_id)
-
-
 async def actor_for(session: AsyncSession, user: User) -> Actor:
-    """The user's permissions: role, area rooms, and rooms they moderate."""
-    area_rooms = (
-        await session.execute(
-            select(Membership.room_id)
-            .join(Room, Room.id == Membership.room_id)
-            .where(Membership.user_id == user.id)
-        )
-    ).scalars()
-    moderated = (
-        await session.execute(select(RoomModerator.room_id).where(RoomModerator.user_id == user.id))
-    ).scalars()
-    return Actor(
-        user_id=user.id,
-        username=user.username,
-        role=Role(user.role),
-        area_room_ids=frozenset(area_rooms),
-        moderated_room_ids=frozenset(moderated),
-    )
+    """The user's permissions (role, area rooms, moderated rooms), disabled or not, as the
+    session's transaction sees them."""
+    await session.flush()
+    conn = await session.connection()
+    found = await conn.run_sync(handshake.read_actor, user.id, disabled_too=True)
+    assert found is not None, "a user the session holds"
+    return found
 
 
 async def create_session(
@@ -65,23 +51,6 @@ async def create_session(
     session.add(row)
     await session.flush()
     return row
-
-
-async def live_session(session: AsyncSession, token_hash: str) -> tuple[Session, User] | None:
-    """The unexpired, unrevoked session with this token hash, and its user."""
-    row = (
-        await session.execute(
-            select(Session, User)
-            .join(User, User.id == Session.user_id)
-            .where(
-                Session.token_hash == token_hash,
-                Session.revoked_at.is_(None),
-                Session.expires_at > utcnow(),
-                User.disabled_at.is_(None),
-            )
-        )
-    ).first()
-    return (row[0], row[1]) if row is not None else None
 
 
 async def revoke_session(session: AsyncSession, token_hash: str) -> int | None:

@@ -151,18 +151,19 @@ async def message_revisions(
     return found
 
 
-def room_header(room: Room, include_hidden: bool, now: datetime) -> dict[str, Any]:
-    return {
-        "slug": room.slug,
-        "name": room.name,
-        "kind": room.kind,
-        "topic": room.topic,
-        "locked": room.locked,
-        "archived": room.archived,
-        "last_seq": room.last_seq,
-        "exported_at": iso(now),
-        "include_hidden": include_hidden,
-    }
+@dataclass(frozen=True, slots=True)
+class RoomHeader:
+    """What an export says of its room, first (JSON: its `room` object)."""
+
+    slug: str
+    name: str
+    kind: str
+    topic: str | None
+    locked: bool
+    archived: bool
+    last_seq: int
+    exported_at: str | None
+    include_hidden: bool
 
 
 async def export_room(
@@ -193,7 +194,17 @@ async def export_room(
             details={"format": fmt, "include_hidden": include_hidden, "last_seq": room.last_seq},
             at=now,
         )
-    header = room_header(room, include_hidden, now)
+    header = RoomHeader(
+        room.slug,
+        room.name,
+        room.kind,
+        room.topic,
+        room.locked,
+        room.archived,
+        room.last_seq,
+        iso(now),
+        include_hidden,
+    )
     writer = _JsonWriter(out, header) if fmt == "json" else _MarkdownWriter(out, header)
     count = 0
     with progress(room.last_seq, f"export {room.slug}") as bar:
@@ -208,7 +219,7 @@ async def export_room(
 class _JsonWriter:
     """One JSON document, written event by event so that big rooms never sit in memory."""
 
-    def __init__(self, out: IO[str], header: dict[str, Any]) -> None:
+    def __init__(self, out: IO[str], header: RoomHeader) -> None:
         self.out = out
         self.first = True
         out.write(json_line({"room": header})[:-1] + ',"events":[\n')
@@ -224,17 +235,17 @@ class _JsonWriter:
 class _MarkdownWriter:
     """A readable transcript for a Woo request or a report: one section per message."""
 
-    def __init__(self, out: IO[str], header: dict[str, Any]) -> None:
+    def __init__(self, out: IO[str], header: RoomHeader) -> None:
         self.out = out
         lines = [
-            f"# {header['name']} (`{header['slug']}`)",
+            f"# {header.name} (`{header.slug}`)",
             "",
-            f"- Soort: {header['kind']}",
-            f"- Onderwerp: {header['topic'] or '—'}",
-            f"- Geëxporteerd: {_when(header['exported_at'])}",
-            f"- Laatste volgnummer: {header['last_seq']}",
+            f"- Soort: {header.kind}",
+            f"- Onderwerp: {header.topic or '—'}",
+            f"- Geëxporteerd: {_when(header.exported_at)}",
+            f"- Laatste volgnummer: {header.last_seq}",
             "- Verborgen berichten: "
-            + ("opgenomen" if header["include_hidden"] else "niet opgenomen (alleen vermeld)"),
+            + ("opgenomen" if header.include_hidden else "niet opgenomen (alleen vermeld)"),
             "",
         ]
         out.write("\n".join(lines) + "\n")

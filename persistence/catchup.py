@@ -16,19 +16,16 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import handshake
 from persistence.events import author_wire, iso
 from persistence.marks import MarkedItem, marked_items, open_marks
 from persistence.meetings import (
     all_meetings,
     meeting_wire,
-    next_meeting_per_room,
     ref,
     theme_rooms,
     theme_slugs,
 )
-from persistence.mentions import unread_mentions
-from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User, utcnow
+from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User
 from persistence.reports import report_news
 from persistence.rooms import RoomSummary, readable_rooms
 from rooms.marks import MarkKind
@@ -244,32 +241,3 @@ def _news_wire(news: ReportNews) -> dict[str, Any]:
         "missed": news.missed,
         "notice": missed_notice(news.meeting_starts_at) if news.missed else None,
     }
-
-
-async def room_extras(
-    session: AsyncSession, actor: Actor, summaries: list[RoomSummary], now: datetime
-) -> dict[str, dict[str, Any]]:
-    """What `GET /api/rooms` and `hello` add per room: `unread_mentions` and `next_meeting`.
-
-    Usage: `extras = await room_extras(s, actor, summaries, utcnow())`, then
-    `{**summary.wire(), **extras[summary.room.slug]}` for each room.
-    """
-    counts = await unread_mentions(session, actor.user_id, actor.username, summaries)
-    upcoming = await next_meeting_per_room(session, [s.room for s in summaries], now)
-    return {
-        s.room.slug: {
-            "unread_mentions": counts.get(s.room.slug, 0),
-            "next_meeting": upcoming.get(s.room.slug),
-        }
-        for s in summaries
-    }
-
-
-async def room_list(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
-    """The rooms of `GET /api/rooms` and `hello`: readable rooms with `unread_mentions` and
-    `next_meeting` (the meeting a theme or meeting room prepares for, else null).
-
-    The same statements as `hello` (`persistence.handshake.room_list`), in the session's
-    transaction.
-    """
-    return await handshake.room_list(await session.connection(), actor, utcnow())

@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import access_changes, handshake
+from persistence import access_changes
 from persistence.access_changes import AccessChange
 from persistence.models import Area, Meeting, Membership, Room, RoomModerator, Theme, User
 from rooms.community import Community, UserEntry, meeting_start
@@ -157,8 +157,6 @@ async def upsert_community(
         await _user(session, report, u, rooms, passwords[u.username])
     # Last in the transaction: the access version's row lock is held only until the commit.
     await access_changes.record(session, report.access)
-    # A changed meeting keeps its room: this process's set-ups must read meetings again.
-    handshake.forget_meetings()
     return report
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import Event, Member, Message, MessageRevision, Room, User, utcnow
@@ -44,6 +44,10 @@ def iso(dt: datetime | None) -> str | None:
         dt.second,
         dt.microsecond // 1000,
     )
+
+
+def author_row(user: User | Member) -> AuthorRow:
+    return AuthorRow(user.username, user.display_name, user.organisation, user.layer)
 
 
 def author_wire(user: User | Member) -> dict[str, Any]:
@@ -197,9 +201,7 @@ def stored_event(
         iso(message.edited_at),
         message.client_id,
         message.reply_to,
-        None
-        if author is None
-        else AuthorRow(author.username, author.display_name, author.organisation, author.layer),
+        None if author is None else author_row(author),
         message.topic,
     )
 
@@ -290,21 +292,3 @@ async def events_around(
 async def _exists(session: AsyncSession, room_id: int, condition: Any) -> bool:
     query = select(Event.seq).where(Event.room_id == room_id, condition).limit(1)
     return (await session.execute(query)).first() is not None
-
-
-async def count_unread(session: AsyncSession, room_id: int, user_id: int, read_seq: int) -> int:
-    """Messages by others after the user's read marker."""
-    return int(
-        (
-            await session.execute(
-                select(func.count())
-                .select_from(Event)
-                .where(
-                    Event.room_id == room_id,
-                    Event.seq > read_seq,
-                    Event.type == "message",
-                    Event.actor_id != user_id,
-                )
-            )
-        ).scalar_one()
-    )

@@ -2,10 +2,10 @@
 
 These run for every WebSocket upgrade, `hello` and `subscribe` (and every HTTP request's
 authentication), so a herd of reconnecting clients pays them a thousand times at once.
-They are SQLAlchemy Core statements on a plain connection returning plain rows: no ORM
-identity map, no per-row objects, and as few statements as the answer allows.
-What they return is exactly what the ORM versions (`persistence.accounts.live_session`,
-`persistence.catchup.room_list`, `persistence.events.events_page`) return.
+They are SQLAlchemy Core statements on a plain connection returning named tuples: no ORM
+identity map, no per-row objects, and as few statements as the answer allows. They are
+the only implementation of each read; tests/persistence/oracles.py keeps slow ORM
+references that they are tested against.
 
 The reads are plain functions of a sync `Connection` (`read_*`), and `run` runs one, with
 everything a step of set-up reads, as one call: on SQLite on the event loop itself, on a
@@ -15,8 +15,8 @@ statement and a reader thread one per call, a herd spent most of its time handin
 `run_sync` on a connection kept
 for set-up reads, in autocommit (`_PgReaders`: one round trip per statement), at most
 `HELD_READERS` at once so that a herd waits here (no timeout) and never for the
-pool (30 s, then an error). The async `login`, `room_list`, … run the
-same functions on a connection the caller already has.
+pool (30 s, then an error). Inside a transaction the caller already has, run one with
+`AsyncConnection.run_sync`.
 """
 
 from __future__ import annotations
@@ -25,13 +25,11 @@ import asyncio
 import json
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
-from operator import itemgetter
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -49,9 +47,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.db import HELD_READERS, SQLITE_BUSY_TIMEOUT_MS, Database
 from persistence.events import iso
@@ -208,6 +204,31 @@ def _sqlite_reader(db: Database) -> _SqliteReader:
 _USER_COLUMNS = [User.__table__.c[f.name] for f in fields(Member)]
 
 
+class _LoginRow(NamedTuple):
+    """A row of `_LOGIN`: the user (`Member`'s fields), the session's expiry, and an area
+    room (`kind` "a") or a moderated room ("m") of theirs, or neither ("u")."""
+
+    id: int
+    username: str
+    display_name: str
+    organisation: str
+    layer: str
+    role: str
+    expires_at: datetime
+    kind: str
+    room_id: int | None
+
+
+assert _LoginRow._fields[: len(_USER_COLUMNS)] == tuple(f.name for f in fields(Member))
+
+
+class _ActorRow(NamedTuple):
+    username: str
+    role: str
+    kind: str
+    room_id: int | None
+
+
 @dataclass(frozen=True, slots=True)
 class Login:
     """A live session: its user, permissions, expiry."""
@@ -217,12 +238,30 @@ class Login:
     expires_at: datetime
 
 
-def _login_statement() -> Any:
-    """One statement: the session's user, then one row per area room and moderated room.
+def _with_permissions(columns: list[Any], source: Any, where: Any) -> Any:
+    """`columns` of the user in `source` once (kind "u"), then with each area room ("a")
+    and each moderated room ("m") of theirs: one statement for a user and an `Actor`."""
+    head = select(*columns, literal_column("'u'", String), cast(null(), Integer))
+    areas = (
+        select(*columns, literal_column("'a'", String), Membership.room_id)
+        .select_from(source)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Room, Room.id == Membership.room_id)
+    )
+    moderated = (
+        select(*columns, literal_column("'m'", String), RoomModerator.room_id)
+        .select_from(source)
+        .join(RoomModerator, RoomModerator.user_id == User.id)
+    )
+    return (
+        head.select_from(source).where(where).union_all(areas.where(where), moderated.where(where))
+    )
 
-    Every branch looks the session up by its unique token hash with the same conditions,
-    so revocation and expiry are exactly those of the session row read here.
-    """
+
+def _login_statement() -> Any:
+    """The session's user and permissions. Every branch looks the session up by its unique
+    token hash with the same conditions, so revocation and expiry are exactly those of the
+    session row read here."""
     live = and_(
         SessionRow.token_hash == bindparam("token_hash"),
         SessionRow.revoked_at.is_(None),
@@ -230,99 +269,52 @@ def _login_statement() -> Any:
     )
     # A disabled account's sessions authenticate nothing (they are also revoked on disable).
     user_of = and_(User.id == SessionRow.user_id, User.disabled_at.is_(None))
-    head = (
-        select(
-            *_USER_COLUMNS,
-            SessionRow.expires_at,
-            literal_column("'u'", String),
-            cast(null(), Integer),
-        )
-        .join_from(SessionRow, User, user_of)
-        .where(live)
-    )
-    areas = (
-        select(
-            *_USER_COLUMNS, SessionRow.expires_at, literal_column("'a'", String), Membership.room_id
-        )
-        .join_from(SessionRow, User, user_of)
-        .join(Membership, Membership.user_id == User.id)
-        .join(Room, Room.id == Membership.room_id)
-        .where(live)
-    )
-    moderated = (
-        select(
-            *_USER_COLUMNS,
-            SessionRow.expires_at,
-            literal_column("'m'", String),
-            RoomModerator.room_id,
-        )
-        .join_from(SessionRow, User, user_of)
-        .join(RoomModerator, RoomModerator.user_id == User.id)
-        .where(live)
-    )
-    return head.union_all(areas, moderated)
+    source = SessionRow.__table__.join(User.__table__, user_of)
+    return _with_permissions([*_USER_COLUMNS, SessionRow.expires_at], source, live)
 
 
 # Built once: constructing a statement and its cache key costs more than running it.
-_LOGIN = Prepared(_login_statement())
+_LOGIN = Prepared(_login_statement(), _LoginRow)
 
 
-def _actor_of(user: Member, rows: Sequence[Any]) -> Actor:
-    kind_at = len(_USER_COLUMNS) + 1
+def _actor_of(user_id: int, rows: Sequence[_LoginRow] | Sequence[_ActorRow]) -> Actor:
+    first = rows[0]
     return Actor(
-        user_id=user.id,
-        username=user.username,
-        role=Role(user.role),
-        area_room_ids=frozenset(r[kind_at + 1] for r in rows if r[kind_at] == "a"),
-        moderated_room_ids=frozenset(r[kind_at + 1] for r in rows if r[kind_at] == "m"),
+        user_id=user_id,
+        username=first.username,
+        role=Role(first.role),
+        area_room_ids=frozenset(r.room_id for r in rows if r.kind == "a" and r.room_id),
+        moderated_room_ids=frozenset(r.room_id for r in rows if r.kind == "m" and r.room_id),
     )
 
 
 def read_login(conn: Connection, token_hash: str, now: datetime) -> Login | None:
     """The unexpired, unrevoked session with this token hash: its user and permissions."""
-    rows = _LOGIN.rows(conn, {"token_hash": token_hash, "now": now})
+    rows: list[_LoginRow] = _LOGIN.rows(conn, {"token_hash": token_hash, "now": now})
     if not rows:
         return None
     first = rows[0]
-    user = Member(*first[: len(_USER_COLUMNS)])
-    return Login(user, _actor_of(user, rows), first[len(_USER_COLUMNS)])
-
-
-def _actor_statement() -> Any:
-    user = and_(User.id == bindparam("user_id"), User.disabled_at.is_(None))
-    head = select(
-        User.username, User.role, literal_column("'u'", String), cast(null(), Integer)
-    ).where(user)
-    areas = (
-        select(User.username, User.role, literal_column("'a'", String), Membership.room_id)
-        .join(Membership, Membership.user_id == User.id)
-        .join(Room, Room.id == Membership.room_id)
-        .where(user)
+    user = Member(
+        first.id, first.username, first.display_name, first.organisation, first.layer, first.role
     )
-    moderated = (
-        select(User.username, User.role, literal_column("'m'", String), RoomModerator.room_id)
-        .join(RoomModerator, RoomModerator.user_id == User.id)
-        .where(user)
-    )
-    return head.union_all(areas, moderated)
+    return Login(user, _actor_of(user.id, rows), first.expires_at)
 
 
-_ACTOR = Prepared(_actor_statement())
+def _actor_statement(live_only: bool) -> Any:
+    user = User.id == bindparam("user_id")
+    if live_only:
+        user = and_(user, User.disabled_at.is_(None))
+    return _with_permissions([User.username, User.role], User.__table__, user)
 
 
-def read_actor(conn: Connection, user_id: int) -> Actor | None:
-    """The user's permissions now (role, area rooms, moderated rooms); None if gone or
-    disabled."""
-    rows = _ACTOR.rows(conn, {"user_id": user_id})
-    if not rows:
-        return None
-    return Actor(
-        user_id=user_id,
-        username=rows[0][0],
-        role=Role(rows[0][1]),
-        area_room_ids=frozenset(r[3] for r in rows if r[2] == "a"),
-        moderated_room_ids=frozenset(r[3] for r in rows if r[2] == "m"),
-    )
+_ACTOR = {live: Prepared(_actor_statement(live), _ActorRow) for live in (True, False)}
+
+
+def read_actor(conn: Connection, user_id: int, *, disabled_too: bool = False) -> Actor | None:
+    """The user's permissions now (role, area rooms, moderated rooms); None if gone, or if
+    disabled unless `disabled_too`."""
+    rows: list[_ActorRow] = _ACTOR[not disabled_too].rows(conn, {"user_id": user_id})
+    return _actor_of(user_id, rows) if rows else None
 
 
 # -- one room's access -------------------------------------------------------------------
@@ -337,25 +329,90 @@ class RoomAccess:
     ban: Restriction | None
 
 
+class _AccessRow(NamedTuple):
+    id: int
+    kind: str
+    locked: bool
+    archived: bool
+    last_seq: int
+    banned: int | None  # the ban's room id: set when there is a ban
+    ban_until: datetime | None
+
+
 _ROOM_ACCESS = Prepared(
     select(Room.id, Room.kind, Room.locked, Room.archived, Room.last_seq, Ban.room_id, Ban.until)
     .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
-    .where(Room.slug == bindparam("slug"))
+    .where(Room.slug == bindparam("slug")),
+    _AccessRow,
 )
 
 
 def read_room_access(conn: Connection, slug: str, user_id: int) -> RoomAccess | None:
     """The room by slug with the user's ban, in one statement; None if there is no such room."""
-    found = _ROOM_ACCESS.rows(conn, {"slug": slug, "user_id": user_id})
+    found: list[_AccessRow] = _ROOM_ACCESS.rows(conn, {"slug": slug, "user_id": user_id})
     if not found:
         return None
     row = found[0]
-    rid, kind, locked, archived, last, banned, until = row
-    ref = RoomRef(id=rid, slug=slug, kind=_KINDS[kind], locked=locked, archived=archived)
-    return RoomAccess(ref, int(last), Restriction(until) if banned is not None else None)
+    ref = RoomRef(
+        id=row.id, slug=slug, kind=_KINDS[row.kind], locked=row.locked, archived=row.archived
+    )
+    ban = Restriction(row.ban_until) if row.banned is not None else None
+    return RoomAccess(ref, int(row.last_seq), ban)
 
 
 # -- the room list -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingMeeting:
+    """The next meeting a room prepares for, with the rooms the client links to."""
+
+    slug: str
+    title: str
+    theme: str | None
+    date: str | None
+    place: str
+    programme: str
+    room: str
+    theme_room: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomListing:
+    """A room of `hello` and `GET /api/rooms`, with the caller's marker, unread messages
+    and mentions, and the next meeting it prepares for."""
+
+    slug: str
+    name: str
+    kind: str
+    topic: str | None
+    last_seq: int
+    read_seq: int
+    unread: int
+    locked: bool
+    archived: bool
+    unread_mentions: int
+    next_meeting: UpcomingMeeting | None
+
+
+class _RoomRow(NamedTuple):
+    """A row of `_ROOMS` (or of `_ROOMS_UNREAD_PG`, which adds the last two columns)."""
+
+    id: int
+    slug: str
+    name: str
+    kind: str
+    topic: str | None
+    last_seq: int
+    locked: bool
+    archived: bool
+    theme_id: int | None
+    meeting_id: int | None
+    read_seq: int | None
+    banned: int | None  # the ban's room id: set when there is a ban
+    ban_until: datetime | None
+    not_unread: int | None = None  # events in the window that are no unread message
+    mention_candidates: list[str] | None = None
 
 
 # The room list's columns: a room, the user's read marker and ban there.
@@ -380,13 +437,9 @@ _ROOMS = Prepared(
         ReadMarker, and_(ReadMarker.room_id == Room.id, ReadMarker.user_id == bindparam("user_id"))
     )
     .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
-    .order_by(Room.kind, Room.slug)
+    .order_by(Room.kind, Room.slug),
+    _RoomRow,
 )
-
-
-def _rooms(conn: Connection, user_id: int) -> list[Any]:
-    """Every room with the user's read marker and ban, in (kind, slug) order."""
-    return _ROOMS.rows(conn, {"user_id": user_id})
 
 
 # A user's unread messages in a room are the messages by others after their read marker.
@@ -397,7 +450,16 @@ def _rooms(conn: Connection, user_id: int) -> list[Any]:
 # decides). So a set-up probes indexes instead of scanning everything unread, which after
 # a busy day is tens of thousands of rows per user. The windows' upper ends are the
 # `last_seq`s the room query read, so the counts are of exactly the seqs the room list
-# reports (on SQLite both statements are in one read transaction).
+# reports. The two databases differ only in how the windows reach the statement and how
+# the candidates come back: SQLite takes them as JSON after the room query (both in one
+# read transaction) and answers the candidates as a JSON array; PostgreSQL counts in the
+# room query itself (one round trip less a set-up, one snapshot) and answers an array.
+class _UnreadRow(NamedTuple):
+    room_id: int
+    not_unread: int
+    mention_candidates: str  # a JSON array
+
+
 _UNREAD_SQLITE = Prepared(
     text(
         r"""
@@ -411,21 +473,17 @@ SELECT w.room_id,
    WHERE e.room_id = w.room_id AND e.seq > w.lo AND e.seq <= w.hi AND e.type <> 'message')
   + (SELECT count(*) FROM messages AS o
      WHERE o.author_id = :user_id AND o.room_id = w.room_id AND o.seq > w.lo AND o.seq <= w.hi),
-  NULL
+  (SELECT json_group_array(m.body) FROM messages AS m
+   WHERE m.room_id = w.room_id AND m.seq > w.lo AND m.seq <= w.hi
+     AND m.body LIKE '%@%' AND m.body LIKE :pattern ESCAPE '\'
+     AND m.author_id <> :user_id AND m.hidden = 0)
 FROM w
-UNION ALL
-SELECT m.room_id, 0, m.body
-FROM w CROSS JOIN messages AS m ON m.room_id = w.room_id AND m.seq > w.lo AND m.seq <= w.hi
-WHERE m.body LIKE '%@%' AND m.body LIKE :pattern ESCAPE '\'
-  AND m.author_id <> :user_id AND m.hidden = 0
 """
-    )
+    ),
+    _UnreadRow,
 )
-# PostgreSQL: the room list and the unread counts as one statement, one round trip less a
-# set-up: `_ROOMS`' columns, then for each room with a window the same counts and mention
-# candidates as above (NULL for the others). The windows are those of the rooms the user
-# may read unless banned (`area_rooms_open_to`), so a few more than `may_read` keeps
-# later. The window's upper end is the `last_seq` of the same row: one snapshot. LIKE is
+# The windows are those of the rooms the user may read unless banned
+# (`area_rooms_open_to`), so a few more than `may_read` keeps later. LIKE is
 # case-sensitive here, so the body is lowered (usernames are lower-case ASCII).
 _ROOMS_UNREAD_PG = Prepared(
     text(
@@ -456,68 +514,68 @@ CROSS JOIN LATERAL (
 ) AS w
 ORDER BY r.kind, r.slug
 """
-    ).columns(*_ROOM_COLUMNS, column("not_unread"), column("mention_candidates"))
+    ).columns(*_ROOM_COLUMNS, column("not_unread"), column("mention_candidates")),
+    _RoomRow,
 )
 
 
 def _mention_pattern(username: str) -> str:
-    """`persistence.mentions._like_me`'s pattern: `@` is no LIKE wildcard, `_` and `%` are."""
+    """A LIKE pattern for `@username`: `@` is no LIKE wildcard, `_` and `%` are."""
     escaped = username.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
     return "%@" + escaped + "%"
 
 
-def _unread_sqlite(
-    conn: Connection, actor: Actor, windows: list[tuple[int, int, int]]
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Room id → messages by others in its window (read_seq, last_seq], and → those of them
-    that mention the user; one statement for all the windows."""
+def _unread_sqlite(conn: Connection, actor: Actor, readable: list[_RoomRow]) -> list[_RoomRow]:
+    """`readable` with `not_unread` and `mention_candidates` filled in, as PostgreSQL's
+    room query answers them: one statement for all the windows."""
+    windows = [
+        (r.id, r.read_seq or 0, r.last_seq) for r in readable if r.last_seq > (r.read_seq or 0)
+    ]
+    if not windows:
+        return readable
     params = {
         "user_id": actor.user_id,
         "pattern": _mention_pattern(actor.username),
         "windows": json.dumps(windows),
     }
-    length = {room_id: hi - lo for room_id, lo, hi in windows}
-    unread: dict[int, int] = {}
-    mentioned: dict[int, int] = {}
-    for room_id, n, body in _UNREAD_SQLITE.rows(conn, params):
-        if body is None:
-            if length[room_id] > n:
-                unread[room_id] = length[room_id] - int(n)
-        elif mentions(body, actor.username):
-            mentioned[room_id] = mentioned.get(room_id, 0) + 1
-    return unread, mentioned
+    rows: list[_UnreadRow] = _UNREAD_SQLITE.rows(conn, params)
+    counted = {r.room_id: r for r in rows}
+    return [
+        row
+        if (found := counted.get(row.id)) is None
+        else row._replace(
+            not_unread=found.not_unread, mention_candidates=json.loads(found.mention_candidates)
+        )
+        for row in readable
+    ]
 
 
-def _unread_of_rows(actor: Actor, readable: list[Any]) -> tuple[dict[int, int], dict[int, int]]:
-    """`_unread_sqlite`'s answer from the rows of `_ROOMS_UNREAD_PG`."""
+def _unread(actor: Actor, readable: list[_RoomRow]) -> tuple[dict[int, int], dict[int, int]]:
+    """Room id → messages by others in its window (read_seq, last_seq], and → those of them
+    that mention the user."""
     unread: dict[int, int] = {}
     mentioned: dict[int, int] = {}
     for row in readable:
-        not_unread = row[13]
-        if not_unread is None:
+        if row.not_unread is None:
             continue
-        rid, length = row[0], row[5] - (row[10] or 0)
-        if length > not_unread:
-            unread[rid] = length - int(not_unread)
-        found = sum(1 for body in row[14] or () if mentions(body, actor.username))
+        length = row.last_seq - (row.read_seq or 0)
+        if length > row.not_unread:
+            unread[row.id] = length - int(row.not_unread)
+        found = sum(1 for body in row.mention_candidates or () if mentions(body, actor.username))
         if found:
-            mentioned[rid] = found
+            mentioned[row.id] = found
     return unread, mentioned
 
 
-def _meeting_wire(row: Any, theme_room: dict[int, str]) -> dict[str, Any]:
-    """`persistence.meetings.meeting_wire` from one row of `_meetings`."""
-    _id, slug, title, theme_id, starts_at, place, programme, theme = row
-    return {
-        "slug": slug,
-        "title": title,
-        "theme": theme,
-        "date": iso(starts_at),
-        "place": place,
-        "programme": programme,
-        "room": slug,
-        "theme_room": theme_room.get(theme_id) if theme_id is not None else None,
-    }
+class _MeetingRow(NamedTuple):
+    id: int
+    slug: str
+    title: str
+    theme_id: int | None
+    starts_at: datetime
+    place: str
+    programme: str
+    theme: str | None  # the theme's slug
 
 
 _MEETINGS = Prepared(
@@ -532,8 +590,22 @@ _MEETINGS = Prepared(
         Theme.slug,
     )
     .outerjoin(Theme, Theme.id == Meeting.theme_id)
-    .order_by(Meeting.starts_at)
+    .order_by(Meeting.starts_at),
+    _MeetingRow,
 )
+
+
+def _upcoming(meeting: _MeetingRow, theme_room: dict[int, str]) -> UpcomingMeeting:
+    return UpcomingMeeting(
+        slug=meeting.slug,
+        title=meeting.title,
+        theme=meeting.theme,
+        date=iso(meeting.starts_at),
+        place=meeting.place,
+        programme=meeting.programme,
+        room=meeting.slug,
+        theme_room=theme_room.get(meeting.theme_id) if meeting.theme_id is not None else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,161 +614,136 @@ class _Meetings:
 
     room_meeting_ids: frozenset[int]  # the meeting ids of the rooms read with them
     read_at: float
-    by_id: dict[int, Any]
+    by_id: dict[int, _MeetingRow]
     refs: list[MeetingRef]
 
 
-# Seconds a meetings read serves the set-ups of this process (`_meetings`).
+# Seconds a meetings read serves the set-ups of this process (`MeetingsRead`).
 MEETINGS_TTL = 10.0
-_meetings_read: weakref.WeakKeyDictionary[Engine, _Meetings] = weakref.WeakKeyDictionary()
 
 
-def _meetings(conn: Connection, every: list[Any]) -> _Meetings:
-    """Every meeting, read again only when the rooms just read (`every`) show another set of
-    meeting rooms, or after `MEETINGS_TTL`: a herd's set-ups share one read.
+class MeetingsRead:
+    """Every meeting, read again only when the rooms just read show another set of meeting
+    rooms, or after `MEETINGS_TTL`: a herd's set-ups share one read. One per database
+    (`Database.part`).
 
     Meetings are few and seldom change, and every meeting is created with its room in one
     transaction (`persistence.moderation.create_meeting`, the community file), so a new one,
     made by any process, is read by the first set-up whose room list shows its room. Only
     a change to an existing meeting (a reloaded community file) waits for the TTL, unless
-    it was made in this process (`forget_meetings`).
+    it was made in this process, which then calls `forget`.
     """
-    ids = frozenset(r[9] for r in every if r[9] is not None)
-    known = _meetings_read.get(conn.engine)
-    at = time.monotonic()
-    if known is not None and known.room_meeting_ids == ids and at - known.read_at < MEETINGS_TTL:
-        return known
-    rows = _MEETINGS.rows(conn)
-    known = _Meetings(
-        ids,
-        at,
-        {m[0]: m for m in rows},
-        [MeetingRef(m[0], m[1], m[3], m[4]) for m in rows],
-    )
-    _meetings_read[conn.engine] = known
-    return known
 
+    def __init__(self) -> None:
+        self.known: _Meetings | None = None
 
-def forget_meetings() -> None:
-    """After a change to meetings in this process: the next set-up reads them again."""
-    _meetings_read.clear()
+    def get(self, conn: Connection, every: list[_RoomRow]) -> _Meetings:
+        ids = frozenset(r.meeting_id for r in every if r.meeting_id is not None)
+        known, at = self.known, time.monotonic()
+        if (
+            known is not None
+            and known.room_meeting_ids == ids
+            and at - known.read_at < MEETINGS_TTL
+        ):
+            return known
+        rows: list[_MeetingRow] = _MEETINGS.rows(conn)
+        refs = [MeetingRef(m.id, m.slug, m.theme_id, m.starts_at) for m in rows]
+        self.known = _Meetings(ids, at, {m.id: m for m in rows}, refs)
+        return self.known
+
+    def forget(self) -> None:
+        """After a change to meetings in this process: the next set-up reads them again."""
+        self.known = None
 
 
 def _next_meetings(
-    rooms: list[Any], all_rooms: list[Any], meetings: _Meetings, now: datetime
-) -> dict[int, dict[str, Any]]:
-    """Room id → the next meeting it prepares for (`persistence.meetings.next_meeting_per_room`)."""
+    rooms: list[_RoomRow], all_rooms: list[_RoomRow], meetings: _Meetings, now: datetime
+) -> dict[int, UpcomingMeeting]:
+    """Room id → the next meeting it prepares for: a meeting room its own meeting while it
+    is ahead, a theme room its theme's next meeting, an area room the next of any theme."""
     if not meetings.refs:
         return {}
-    # Rows of `_ROOMS`: 0 id, 1 slug, 3 kind, 8 theme_id, 9 meeting_id.
-    theme_room = {r[8]: r[1] for r in all_rooms if r[3] == "theme" and r[8] is not None}
+    theme_room = {
+        r.theme_id: r.slug for r in all_rooms if r.kind == "theme" and r.theme_id is not None
+    }
     by_id, refs = meetings.by_id, meetings.refs
     by_theme: dict[int | None, int | None] = {}
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, UpcomingMeeting] = {}
     for room in rooms:
-        meeting_id, theme_id = room[9], room[8]
+        meeting_id, theme_id = room.meeting_id, room.theme_id
         if meeting_id is not None:
             own = by_id.get(meeting_id)
-            hit = own[0] if own is not None and own[4] > now else None
+            hit = own.id if own is not None and own.starts_at > now else None
         elif theme_id in by_theme:
             hit = by_theme[theme_id]
         else:
             ref = meeting_for_room(refs, now, theme_id)
             hit = by_theme[theme_id] = ref.id if ref is not None else None
         if hit is not None:
-            found[room[0]] = _meeting_wire(by_id[hit], theme_room)
+            found[room.id] = _upcoming(by_id[hit], theme_room)
     return found
 
 
 _KINDS = {kind.value: kind for kind in RoomKind}
-# A room-list row's access facts and wire fields (the PostgreSQL rows have two more columns).
-_ACCESS_OF_ROW = itemgetter(0, 1, 3, 6, 7, 11, 12)
-_WIRE_OF_ROW = itemgetter(0, 1, 2, 3, 4, 5, 6, 7, 10)
 
 
-def read_room_list(conn: Connection, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+def read_room_list(
+    conn: Connection, actor: Actor, now: datetime, meetings: MeetingsRead
+) -> list[RoomListing]:
     """The rooms of `hello` and `GET /api/rooms`: readable rooms in (kind, slug) order with
     read marker, unread count, unread mentions and next meeting: on SQLite in two
     statements, on PostgreSQL (a round trip each) in one; the meetings are read only now
-    and then (`_meetings`).
-
-    A herd runs this a thousand times over every room, so rows are unpacked as tuples:
-    by-name access on a `Row` cost more than the rest of the loop.
-    """
-    postgres = conn.dialect.name == "postgresql"
-    if postgres:
+    and then (`MeetingsRead`)."""
+    if conn.dialect.name == "postgresql":
         areas = area_rooms_open_to(actor)
-        every = _ROOMS_UNREAD_PG.rows(
-            conn,
-            {
-                "user_id": actor.user_id,
-                "pattern": _mention_pattern(actor.username),
-                "every_area": areas is None,
-                # staff: every area room, and their own direct conversations
-                "areas": list(actor.area_room_ids if areas is None else areas),
-            },
-        )
+        params = {
+            "user_id": actor.user_id,
+            "pattern": _mention_pattern(actor.username),
+            "every_area": areas is None,
+            # staff: every area room, and their own direct conversations
+            "areas": list(actor.area_room_ids if areas is None else areas),
+        }
+        every: list[_RoomRow] = _ROOMS_UNREAD_PG.rows(conn, params)
     else:
-        every = _rooms(conn, actor.user_id)
+        every = _ROOMS.rows(conn, {"user_id": actor.user_id})
     readable = []
     for row in every:
-        rid, slug, kind, locked, archived, banned, until = _ACCESS_OF_ROW(row)
-        ban = Restriction(until) if banned is not None else None
-        if may_read(actor, RoomRef(rid, slug, _KINDS[kind], locked, archived), ban, now):
+        ban = Restriction(row.ban_until) if row.banned is not None else None
+        ref = RoomRef(row.id, row.slug, _KINDS[row.kind], row.locked, row.archived)
+        if may_read(actor, ref, ban, now):
             readable.append(row)
     if not readable:
         return []
-    if postgres:
-        unread, mentioned = _unread_of_rows(actor, readable)
-    else:
-        windows = [(r[0], r[10] or 0, r[5]) for r in readable if r[5] > (r[10] or 0)]
-        unread, mentioned = _unread_sqlite(conn, actor, windows) if windows else ({}, {})
-    upcoming = _next_meetings(readable, every, _meetings(conn, every), now)
-    rooms = []
-    for row in readable:
-        rid, slug, name, kind, topic, last_seq, locked, archived, read = _WIRE_OF_ROW(row)
-        rooms.append(
-            {
-                "slug": slug,
-                "name": name,
-                "kind": kind,
-                "topic": topic,
-                "last_seq": last_seq,
-                "read_seq": int(read or 0),
-                "unread": unread.get(rid, 0),
-                "locked": locked,
-                "archived": archived,
-                "unread_mentions": mentioned.get(rid, 0),
-                "next_meeting": upcoming.get(rid),
-            }
+    if conn.dialect.name != "postgresql":
+        readable = _unread_sqlite(conn, actor, readable)
+    unread, mentioned = _unread(actor, readable)
+    upcoming = _next_meetings(readable, every, meetings.get(conn, every), now)
+    return [
+        RoomListing(
+            slug=row.slug,
+            name=row.name,
+            kind=row.kind,
+            topic=row.topic,
+            last_seq=row.last_seq,
+            read_seq=int(row.read_seq or 0),
+            unread=unread.get(row.id, 0),
+            locked=row.locked,
+            archived=row.archived,
+            unread_mentions=mentioned.get(row.id, 0),
+            next_meeting=upcoming.get(row.id),
         )
-    return rooms
+        for row in readable
+    ]
 
 
 # -- a whole step of set-up, and the async forms -----------------------------------------
 
 
 def read_arrival(
-    conn: Connection, token_hash: str, now: datetime
-) -> tuple[Login, list[dict[str, Any]]] | None:
+    conn: Connection, token_hash: str, now: datetime, meetings: MeetingsRead
+) -> tuple[Login, list[RoomListing]] | None:
     """What a WebSocket upgrade reads: the live session, then `hello`'s room list."""
     found = read_login(conn, token_hash, now)
     if found is None:
         return None
-    return found, read_room_list(conn, found.actor, now)
-
-
-async def login(conn: AsyncConnection, token_hash: str, now: datetime) -> Login | None:
-    return await conn.run_sync(read_login, token_hash, now)
-
-
-async def actor_by_id(conn: AsyncConnection, user_id: int) -> Actor | None:
-    return await conn.run_sync(read_actor, user_id)
-
-
-async def room_access(conn: AsyncConnection, slug: str, user_id: int) -> RoomAccess | None:
-    return await conn.run_sync(read_room_access, slug, user_id)
-
-
-async def room_list(conn: AsyncConnection, actor: Actor, now: datetime) -> list[dict[str, Any]]:
-    return await conn.run_sync(read_room_list, actor, now)
+    return found, read_room_list(conn, found.actor, now, meetings)

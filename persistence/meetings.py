@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import moderation, registrations
 from persistence.models import Meeting, Room, Theme
-from rooms.meetings import MeetingRef, listing_order, meeting_for_room, next_meeting
+from rooms.meetings import MeetingRef, listing_order, next_meeting
 
 
 def ref(meeting: Meeting) -> MeetingRef:
@@ -54,32 +54,6 @@ def room_theme_id(room: Room, meetings: list[Meeting]) -> int | None:
             if m.id == room.meeting_id:
                 return m.theme_id
     return None
-
-
-async def next_meeting_per_room(
-    session: AsyncSession, rooms: list[Room], now: Any
-) -> dict[str, dict[str, Any]]:
-    """For `GET /api/rooms` and `hello`: room slug → the next meeting that room prepares for.
-
-    A theme room gets its theme's next meeting, a meeting room its own meeting while it
-    is ahead, an area room the next meeting of any theme.
-    """
-    meetings = await all_meetings(session)
-    if not meetings:
-        return {}
-    themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
-    by_id = {m.id: m for m in meetings}
-    refs = [ref(m) for m in meetings]
-    result: dict[str, dict[str, Any]] = {}
-    for room in rooms:
-        if room.meeting_id is not None:
-            own = by_id.get(room.meeting_id)
-            found = ref(own) if own is not None and own.starts_at > now else None
-        else:
-            found = meeting_for_room(refs, now, room_theme_id(room, meetings))
-        if found is not None:
-            result[room.slug] = meeting_wire(by_id[found.id], themes, t_rooms)
-    return result
 
 
 async def upcoming(session: AsyncSession, now: Any) -> dict[str, Any] | None:

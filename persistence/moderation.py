@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import access_changes
 from persistence.access_changes import AccessChange
-from persistence.events import author_wire, iso
+from persistence.events import iso
 from persistence.models import (
     AuditEntry,
     Ban,
@@ -70,22 +70,6 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
-
-
-def audit_wire(entry: AuditEntry, *, with_source: bool = False) -> dict[str, Any]:
-    wire: dict[str, Any] = {
-        "id": entry.id,
-        "at": iso(entry.at),
-        "actor": entry.actor,
-        "action": entry.action,
-        "room": entry.room,
-        "target": entry.target,
-        "reason": entry.reason,
-    }
-    if with_source:
-        wire["source"] = entry.source
-        wire["details"] = entry.details
-    return wire
 
 
 async def audit_page(
@@ -148,17 +132,6 @@ async def lift(
     return True
 
 
-def restriction_wire(row: Ban | Mute, room: str, username: str, by: str | None) -> dict[str, Any]:
-    return {
-        "room": room,
-        "username": username,
-        "until": iso(row.until),
-        "reason": row.reason,
-        "by": by,
-        "at": iso(row.created_at),
-    }
-
-
 async def active_restrictions(
     session: AsyncSession, model: type[Ban] | type[Mute], room_id: int, now: datetime
 ) -> list[tuple[Ban | Mute, str, str | None]]:
@@ -208,8 +181,8 @@ async def reports_page(
     room_id: int | None,
     status: str | None,
     limit: int,
-) -> list[dict[str, Any]]:
-    """Reports as the API lists them, newest first, with the message's current body."""
+) -> list[ReportRow]:
+    """Reports as the API lists them, newest first, with the message reported."""
     reporter = User.__table__.alias("reporter")
     handler = User.__table__.alias("handler")
     query = (
@@ -227,33 +200,31 @@ async def reports_page(
         query = query.where(Report.room_id == room_id)
     if status is not None:
         query = query.where(Report.status == status)
-    rows = (await session.execute(query)).all()
-    return [report_wire(r, slug, who, by, m) for r, slug, who, by, m in rows]
+    return [ReportRow(*row) for row in (await session.execute(query)).all()]
 
 
-def report_wire(
-    report: Report, room: str, reporter: str, handled_by: str | None, message: Message
-) -> dict[str, Any]:
-    return {
-        "id": report.id,
-        "room": room,
-        "message_id": report.message_id,
-        "reporter": reporter,
-        "reason": report.reason,
-        "at": iso(report.at),
-        "status": report.status,
-        "handled_by": handled_by,
-        "handled_at": iso(report.handled_at),
-        # What the moderator judges; hidden text is never served, also not to moderators.
-        "body": None if message.hidden else message.body,
-        "hidden": message.hidden,
-    }
+class ReportRow(NamedTuple):
+    """A report with its room's slug, the usernames of its reporter and handler, and the
+    message it is about."""
+
+    report: Report
+    room: str
+    reporter: str
+    handled_by: str | None
+    message: Message
 
 
 # Pins.
 
 
-async def pins_of(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
+class PinnedRow(NamedTuple):
+    pin: Pin
+    message: Message
+    author: User
+    pinned_by: str | None
+
+
+async def pins_of(session: AsyncSession, room_id: int) -> list[PinnedRow]:
     """A room's pinned messages, oldest pin first; hidden messages drop out of the list."""
     pinner = User.__table__.alias("pinner")
     rows = await session.execute(
@@ -264,18 +235,7 @@ async def pins_of(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
         .where(Pin.room_id == room_id, Message.hidden.is_(False))
         .order_by(Pin.pinned_at, Pin.message_id)
     )
-    return [
-        {
-            "message_id": m.id,
-            "seq": m.seq,
-            "author": author_wire(u),
-            "body": m.body,
-            "created_at": iso(m.created_at),
-            "pinned_by": by,
-            "pinned_at": iso(p.pinned_at),
-        }
-        for p, m, u, by in rows.all()
-    ]
+    return [PinnedRow(*row) for row in rows.all()]
 
 
 # Room moderators and team members.

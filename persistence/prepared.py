@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -46,13 +47,15 @@ class Prepared:
     (the set-up reads) the statement runs on the asyncpg connection itself; otherwise the
     cursor is SQLAlchemy's asyncpg adapter, which keeps the connection's transaction state
     as SQLAlchemy's own execution would. Rows come back as tuples (asyncpg `Record`s on
-    PostgreSQL: indexable and unpackable alike).
+    PostgreSQL: indexable and unpackable alike), or as `row(*values)` when a named tuple
+    type is given, so that callers read columns by name.
     """
 
-    __slots__ = ("_forms", "statement")
+    __slots__ = ("_forms", "row", "statement")
 
-    def __init__(self, statement: Any) -> None:
+    def __init__(self, statement: Any, row: Callable[..., Any] | None = None) -> None:
         self.statement = statement
+        self.row = row
         self._forms: dict[type, _Form] = {}
 
     def _compile(self, dialect: Any) -> _Form:
@@ -84,6 +87,11 @@ class Prepared:
         return form
 
     def rows(self, conn: Connection, params: dict[str, Any] | None = None) -> list[Any]:
+        found = self._rows(conn, params)
+        row = self.row
+        return found if row is None else [row(*values) for values in found]
+
+    def _rows(self, conn: Connection, params: dict[str, Any] | None) -> list[Any]:
         form = self._forms.get(type(conn.dialect)) or self._compile(conn.dialect)
         given = params or {}
         args = [

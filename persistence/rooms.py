@@ -54,19 +54,6 @@ class RoomSummary:
     read_seq: int
     unread: int
 
-    def wire(self) -> dict[str, object]:
-        return {
-            "slug": self.room.slug,
-            "name": self.room.name,
-            "kind": self.room.kind,
-            "topic": self.room.topic,
-            "last_seq": self.room.last_seq,
-            "read_seq": self.read_seq,
-            "unread": self.unread,
-            "locked": self.room.locked,
-            "archived": self.room.archived,
-        }
-
 
 async def readable_rooms(session: AsyncSession, actor: Actor) -> list[RoomSummary]:
     """Every room the actor may read, with their read marker and unread count, in slug order."""

@@ -49,6 +49,11 @@ def check_reason(value: str, *, what: str = "reason") -> str:
     return value
 
 
+def optional_reason(value: str | None) -> str:
+    """A reason that may be left out or blank (then there is none), else `check_reason`."""
+    return check_reason(value) if value is not None and value.strip() else ""
+
+
 def check_topic(value: str) -> str:
     """A room topic cleaned of bidi and invisible controls, trimmed and bounded."""
     value = text.clean(value).strip()
@@ -91,13 +96,6 @@ def check_mute_minutes(minutes: int) -> None:
 def mute_until(now: datetime, minutes: int) -> datetime:
     check_mute_minutes(minutes)
     return now + timedelta(minutes=minutes)
-
-
-def check_slow_mode_seconds(seconds: int) -> None:
-    if not 0 <= seconds <= MAX_SLOW_MODE_SECONDS:
-        raise BadRequest(
-            f"field 'slow_mode_seconds' must be between 0 (off) and {MAX_SLOW_MODE_SECONDS}"
-        )
 
 
 def slow_mode_wait(last_post_at: datetime | None, now: datetime, seconds: int) -> float:

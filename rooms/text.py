@@ -61,8 +61,3 @@ def clean(text: str) -> str:
     if _MARKS.search(text) and not has_rtl(text):
         text = _MARKS.sub("", text)
     return text
-
-
-def clean_optional(text: str | None) -> str | None:
-    """`clean` for a value that may be absent."""
-    return None if text is None else clean(text)

@@ -7,7 +7,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
@@ -73,11 +72,12 @@ async def authenticate(conn: HTTPConnection, db: Database, settings: Settings) -
 
 async def authenticate_arrival(
     conn: HTTPConnection, db: Database, settings: Settings
-) -> tuple[Caller, list[dict[str, Any]]]:
+) -> tuple[Caller, list[handshake.RoomListing]]:
     """`authenticate` for a WebSocket upgrade, with `hello`'s room list read in the same
     read transaction (one call into the database thread for the whole set-up)."""
     digest, via_cookie = _presented_digest(conn, settings)
-    arrived = await handshake.run(db, handshake.read_arrival, digest, utcnow())
+    meetings = db.part(handshake.MeetingsRead)
+    arrived = await handshake.run(db, handshake.read_arrival, digest, utcnow(), meetings)
     found, rooms = arrived if arrived is not None else (None, [])
     return _caller(found, digest, via_cookie), rooms
 

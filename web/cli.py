@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from chat.frames import event_dict
-from persistence import archive, backup
+from persistence import archive, backup, handshake
 from persistence.community import (
     LoadReport,
     PasswordsChanged,
@@ -65,9 +65,12 @@ async def load_file(db: Database, path: Path) -> LoadReport:
             async with db.write() as session:
                 # Parsed again against the rooms as they are now, inside the write.
                 community = parse_community(text, str(path), await known_rooms(session))
-                return await upsert_community(session, community, plans)
+                report = await upsert_community(session, community, plans)
         except PasswordsChanged:
             continue
+        # A changed meeting keeps its room: this process's set-ups must read meetings again.
+        db.part(handshake.MeetingsRead).forget()
+        return report
     raise CommunityError(f"{path}: passwords kept changing while loading; nothing was written")
 
 

@@ -14,7 +14,7 @@ from chat.store import store_sends
 from persistence import registrations, reports
 from persistence.accounts import actor_for
 from persistence.db import Database
-from persistence.handshake import forget_meetings
+from persistence.handshake import MeetingsRead
 from persistence.meetings import meeting_by_slug
 from persistence.models import Message, Room, User, utcnow
 from persistence.sends import Send
@@ -167,7 +167,7 @@ async def place_meetings(db: Database, today: date) -> None:
             if plan.months < 0:
                 present = [users[u] for u in plan.going if u not in plan.absent]
                 await registrations.set_attendance(session, meeting.id, present)
-    forget_meetings()
+    db.part(MeetingsRead).forget()
 
 
 # The verslag of the meeting held last month, published by the demo (docs/verslag.md).

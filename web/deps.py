@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
 
+from chat import reads
 from persistence.db import Database
+from persistence.models import Room
 from web.auth import SAFE_METHODS, Caller, authenticate, check_origin
 from web.settings import Settings
 from web.throttle import LoginThrottle
@@ -42,6 +44,12 @@ async def caller(conn: HTTPConnection) -> Caller:
     if who.via_cookie and conn.scope.get("method", "GET") not in SAFE_METHODS:
         check_origin(conn, svc.settings)
     return who
+
+
+async def readable_room(conn: HTTPConnection, who: Caller) -> Room:
+    """The room named in the path, if it exists and the caller may read it."""
+    async with services(conn).db.read() as session:
+        return await reads.readable_room(session, who.actor, conn.path_params["slug"])
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -4,11 +4,12 @@ uvicorn waits as long as it takes for a request's headers and body: a client tha
 TCP connection and sends its (WebSocket upgrade) request one byte at a time holds a socket,
 a parser and memory for ever, and a few thousand such clients exhaust the file descriptors
 that real clients need. `GuardedHttpToolsProtocol` closes a connection
-- whose request line and headers have not all arrived `HEAD_TIMEOUT` seconds after the
-  connection opened (or, on a kept-alive connection, after the next request began), or
-- whose request body has not all arrived `BODY_TIMEOUT` seconds after its headers, or, for
+- whose request line and headers have not all arrived `head_timeout_seconds` (a setting)
+  after the connection opened (or, on a kept-alive connection, after the next request
+  began), or
+- whose request body has not all arrived `body_timeout_seconds` after its headers, or, for
   a file upload (web/bodylimit.py `FILE_PATH`), that sends no byte of its body for
-  `UPLOAD_IDLE` seconds: a large file on a slow link takes as long as it takes, a stalled
+  `upload_idle_seconds`: a large file on a slow link takes as long as it takes, a stalled
   one ends.
 Other connections are not affected: a deadline is a timer on the event loop, not a blocking
 read. A WebSocket upgrade leaves HTTP once its head is complete; `/ws` has its own limits.
@@ -20,22 +21,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+from functools import cache
 from typing import Any
 
 from web.bodylimit import FILE_PATH
 from web.internals import HttpToolsProtocol, check_subclass
+from web.settings import load_settings
 
 log = logging.getLogger("werkplaats.http")
 
-# Browsers and proxies send a request head in one packet; 10 s is generous for a slow mobile
-# link and short enough that a slow-loris client holds a socket only briefly. Our request
-# bodies are small JSON (at most 64 KiB), so 30 s covers a very slow link. The tests set
-# shorter ones through the environment.
-HEAD_TIMEOUT = float(os.environ.get("WERKPLAATS_HEAD_TIMEOUT_SECONDS") or 10.0)
-BODY_TIMEOUT = float(os.environ.get("WERKPLAATS_BODY_TIMEOUT_SECONDS") or 30.0)
-# An upload is many megabytes; what is bounded is the silence between its chunks.
-UPLOAD_IDLE = float(os.environ.get("WERKPLAATS_UPLOAD_IDLE_SECONDS") or 60.0)
+
+@cache
+def _deadlines() -> tuple[float, float, float]:
+    """This process's deadlines: uvicorn makes the protocol from a name, so each worker
+    reads them from its settings (its environment), once."""
+    settings = load_settings()
+    return (
+        settings.head_timeout_seconds,
+        settings.body_timeout_seconds,
+        settings.upload_idle_seconds,
+    )
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -45,12 +50,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     the transport it was given and the timer, on the running loop.
     """
 
-    head_timeout = HEAD_TIMEOUT
-    body_timeout = BODY_TIMEOUT
-    upload_idle = UPLOAD_IDLE
+    # None: the settings' deadlines.
+    head_timeout: float | None = None
+    body_timeout: float | None = None
+    upload_idle: float | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        head, body, idle = self.head_timeout, self.body_timeout, self.upload_idle
+        if head is None or body is None or idle is None:
+            head, body, idle = (
+                head or _deadlines()[0],
+                body or _deadlines()[1],
+                idle or _deadlines()[2],
+            )
+        self._head_timeout, self._body_timeout, self._upload_idle = head, body, idle
         self._deadline: asyncio.TimerHandle | None = None
         self._guarded: asyncio.Transport | None = None
         self._uploading = False
@@ -78,7 +92,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._guarded = transport
-        self._arm("head", self.head_timeout)
+        self._arm("head", self._head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -87,18 +101,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._deadline is None:
-            self._arm("head", self.head_timeout)
+            self._arm("head", self._head_timeout)
 
     def on_headers_complete(self) -> None:
         path = bytes(self.url).split(b"?", 1)[0].decode("latin-1")
         self._uploading = FILE_PATH.fullmatch(path) is not None
-        self._arm("body", self.upload_idle if self._uploading else self.body_timeout)
+        self._arm("body", self._upload_idle if self._uploading else self._body_timeout)
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
         super().on_body(body)
         if self._uploading:
-            self._arm("body", self.upload_idle)
+            self._arm("body", self._upload_idle)
 
     def on_message_complete(self) -> None:
         self._disarm()

@@ -16,10 +16,12 @@ T = TypeVar("T")
 
 
 class JSON(Response):
+    """JSON values, dataclasses and the Structs of `web.wire` (`msgspec.to_builtins`)."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return orjson.dumps(content, default=msgspec.to_builtins)
 
 
 def error_response(code: str, message: str, status: int, retry_after: float | None = None) -> JSON:
@@ -34,11 +36,9 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The request body, read as it streams in and refused with `too_large` (413) as soon as
-    it is longer than `max_bytes`: a large body is never held whole (web/bodylimit.py does
-    the same for every request, with the limit of its path)."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > max_bytes:
-        raise TooLarge(f"request body over {max_bytes} bytes")
+    it is longer than `max_bytes`: a large body is never held whole. A `Content-Length`
+    over its path's limit was refused before (web/bodylimit.py); one over a smaller
+    `max_bytes` is refused here at the read that passes it."""
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

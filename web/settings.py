@@ -90,6 +90,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = "wp"
     # A connection that sends no frame for this long is closed (clients ping every ~25 s).
     ws_idle_seconds: Positive = 120.0
+    # Slow-loris deadlines (web/guard.py): a request head must arrive within this many
+    # seconds (browsers send it in one packet), a body within this many after its head
+    # (our bodies are small JSON).
+    head_timeout_seconds: Positive = 10.0
+    body_timeout_seconds: Positive = 30.0
+    # An upload is many megabytes; what is bounded is the silence between its chunks.
+    upload_idle_seconds: Positive = 60.0
     # Frames waiting for one slow client before it is closed with 1013.
     ws_queue_frames: Annotated[int, msgspec.Meta(ge=16, le=1_000_000)] = 2000
     # Upgrades being set up (session, room list, hello) or waiting for their turn; one more

@@ -20,14 +20,13 @@ from starlette.websockets import WebSocket, WebSocketState
 from chat import metrics
 from chat.clock import Timer
 from chat.connection import ClientConnection
+from chat.frames import HelloUser
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
 from chat.protocol import ProtocolError
-from persistence.events import author_wire
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
 from web import internals, requestlog
 from web.admission import AdmissionGate
-from web.api.session import user_wire
 from web.auth import authenticate_arrival, origin_allowed
 from web.deps import Services, client_address, services
 from web.responses import error_response
@@ -183,9 +182,14 @@ async def _set_up(
         rt,
         StarletteSocket(websocket),
         who.actor,
-        user_wire(who.user),
+        HelloUser(
+            username=who.user.username,
+            display_name=who.user.display_name,
+            organisation=who.user.organisation,
+            layer=who.user.layer,
+            role=who.user.role,
+        ),
         who.token_hash,
-        author_wire(who.user),
     )
     rt.register(conn)
     try:

@@ -4,26 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 
+from chat import frames
+from chat.reads import hello_rooms
 from persistence import accounts
-from persistence.catchup import room_extras
 from persistence.db import Database
+from persistence.handshake import RoomListing
 from persistence.marks import marked_message_ids, tagged_message_ids
-from persistence.mentions import mention_deliveries, mention_frames, unread_mentions
-from persistence.models import Message, User, utcnow
-from persistence.rooms import readable_rooms, room_by_slug
+from persistence.mentions import mentioned, mentioned_after_commit
+from persistence.models import Message, User
+from persistence.rooms import room_by_slug
 from rooms.marks import MarkKind
 from tests.clients import Api
 from tests.helpers import SQLITE_ONLY
 from tests.meetings.conftest import Store
 
 
-async def counts_for(database: Database, username: str) -> dict[str, int]:
+async def room_list(database: Database, username: str) -> dict[str, RoomListing]:
+    """`username`'s room list as `hello` and `GET /api/rooms` show it, by slug."""
     async with database.read() as s:
         user = (await s.execute(select(User).where(User.username == username))).scalar_one()
         actor = await accounts.actor_for(s, user)
-        return await unread_mentions(s, user.id, user.username, await readable_rooms(s, actor))
+    return {r.slug: r for r in await hello_rooms(database, actor)}
+
+
+async def counts_for(database: Database, username: str) -> dict[str, int]:
+    """Room slug → unread mentions, for the rooms that have some."""
+    rooms = await room_list(database, username)
+    return {slug: r.unread_mentions for slug, r in rooms.items() if r.unread_mentions}
 
 
 async def test_unread_mentions_per_room(api: Api, store: Store, database: Database) -> None:
@@ -48,10 +58,10 @@ async def test_mention_notifies_only_readers(store: Store, database: Database) -
         room = await room_by_slug(s, "area-a")
         message = await s.get(Message, mid)
         assert room is not None and message is not None
-        frames = await mention_frames(s, room, message)
+        found = await mentioned(s, room, message)
         ann = (await s.execute(select(User).where(User.username == "ann"))).scalar_one()
-    assert [user_id for user_id, _ in frames] == [ann.id]
-    frame = frames[0][1]
+    assert [m.user_id for m in found] == [ann.id]
+    frame = msgspec.to_builtins(frames.mention(found[0]))
     assert frame["type"] == "mention" and frame["room"] == "area-a"
     assert frame["message_id"] == mid and frame["author"]["username"] == "amy"
     assert "seq" not in frame and frame["message_seq"] == 1
@@ -122,23 +132,19 @@ async def test_search_filter_helpers(api: Api, store: Store, database: Database)
 async def test_mention_deliveries_reach_only_readers(store: Store, database: Database) -> None:
     """Each mentioned reader gets one `mention` frame; a mention in an area room skips outsiders."""
     mid = await store.post("theme-one", "bob", "@ann en @amy, kijken jullie mee?")
-    frames = await mention_deliveries(database, "theme-one", mid)
-    assert len(frames) == 2 and all(f["type"] == "mention" and "seq" not in f for _, f in frames)
+    found = await mentioned_after_commit(database, "theme-one", mid)
+    assert sorted(m.room for m in found) == ["theme-one", "theme-one"]
     mid = await store.post("area-a", "amy", "@bob en @ann?")
-    assert [f["room"] for _, f in await mention_deliveries(database, "area-a", mid)] == ["area-a"]
+    assert [m.room for m in await mentioned_after_commit(database, "area-a", mid)] == ["area-a"]
 
 
-async def test_room_extras_for_the_room_list(store: Store, database: Database) -> None:
+async def test_the_room_list_has_mentions_and_meetings(store: Store, database: Database) -> None:
     """Per readable room: unread mentions and the next meeting it prepares for."""
     await store.post("theme-one", "bob", "@ann?")
-    async with database.read() as s:
-        user = (await s.execute(select(User).where(User.username == "ann"))).scalar_one()
-        actor = await accounts.actor_for(s, user)
-        summaries = await readable_rooms(s, actor)
-        extras = await room_extras(s, actor, summaries, utcnow())
-    assert set(extras) == {x.room.slug for x in summaries} and "area-b" not in extras
-    assert extras["theme-one"]["unread_mentions"] == 1
-    assert extras["theme-one"]["next_meeting"]["slug"] == "meeting-one"
-    assert extras["theme-two"]["next_meeting"]["slug"] == "meeting-one"
-    assert extras["meeting-one"]["next_meeting"]["slug"] == "meeting-one"
-    assert extras["area-a"]["unread_mentions"] == 0
+    rooms = await room_list(database, "ann")
+    assert "area-b" not in rooms
+    assert rooms["theme-one"].unread_mentions == 1
+    for slug in ("theme-one", "theme-two", "meeting-one"):
+        upcoming = rooms[slug].next_meeting
+        assert upcoming is not None and upcoming.slug == "meeting-one"
+    assert rooms["area-a"].unread_mentions == 0

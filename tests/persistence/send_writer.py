@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from chat.frames import Author
 from chat.groupcommit import GroupCommit
 from chat.store import SendRequest
 from persistence.accounts import actor_for, user_by_name
@@ -23,7 +24,7 @@ async def main(
             user = await user_by_name(session, username)
             assert user is not None
             actor = await actor_for(session, user)
-            author = author_wire(user)
+            author = Author(**author_wire(user))
         slugs = rooms.split(",")
         # Every tenth send repeats the client_id of the one before it.
         reqs = [

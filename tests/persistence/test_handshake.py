@@ -1,4 +1,5 @@
-"""The Core reads of connection set-up answer exactly what the ORM reads answer."""
+"""The Core reads of connection set-up answer exactly what the ORM reference reads
+(`tests.persistence.oracles`) answer."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from dataclasses import fields
 from datetime import timedelta
 
 import asyncpg
+import msgspec
 import pytest
 from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import DBAPIError
 
 from persistence import accounts, handshake, moderation
-from persistence.catchup import room_extras
 from persistence.db import Database
 from persistence.events import edit_message, hide_message
 from persistence.models import (
@@ -25,8 +26,8 @@ from persistence.models import (
     User,
     utcnow,
 )
-from persistence.rooms import readable_rooms
 from tests.helpers import PG_ADMIN_DSN, POSTGRES_ONLY
+from tests.persistence import oracles
 from tests.persistence.posting import post
 
 USERS = ("ann", "amy", "bob", "rita", "mo", "ada")
@@ -73,16 +74,18 @@ async def test_room_list_is_the_orm_room_list(database: Database) -> None:
         async with database.read() as s:
             user = await accounts.user_by_name(s, name)
             assert user is not None
-            actor = await accounts.actor_for(s, user)
-            summaries = await readable_rooms(s, actor)
+            actor = await oracles.actor(s, user)
             now = utcnow()
-            extras = await room_extras(s, actor, summaries, now)
-            expected = [{**x.wire(), **extras[x.room.slug]} for x in summaries]
-            got = await handshake.room_list(await s.connection(), actor, now)
-        assert got == expected, name
+            expected = await oracles.room_list(s, actor, now)
+            conn = await s.connection()
+            got = await conn.run_sync(
+                handshake.read_room_list, actor, now, handshake.MeetingsRead()
+            )
+        assert msgspec.to_builtins(got) == expected, name
         # The set-up path: PostgreSQL in autocommit, straight on the driver.
-        assert await handshake.run(database, handshake.read_room_list, actor, now) == expected
-        assert [list(r) for r in got] == [list(r) for r in expected], name
+        meetings = database.part(handshake.MeetingsRead)
+        again = await handshake.run(database, handshake.read_room_list, actor, now, meetings)
+        assert again == got, name
 
 
 async def test_login_is_the_live_session_with_its_permissions(database: Database) -> None:
@@ -106,18 +109,19 @@ async def test_login_is_the_live_session_with_its_permissions(database: Database
     async with database.read() as s:
         conn = await s.connection()
         for name in USERS:
-            found = await handshake.login(conn, f"live-{name}", utcnow())
+            found = await conn.run_sync(handshake.read_login, f"live-{name}", utcnow())
             user = await accounts.user_by_name(s, name)
             assert found is not None and user is not None
+            assert found.actor == await oracles.actor(s, user)
+            assert found.actor == await conn.run_sync(handshake.read_actor, user.id)
             assert found.actor == await accounts.actor_for(s, user)
-            assert found.actor == await handshake.actor_by_id(conn, user.id)
             for field in fields(Member):
                 assert getattr(found.user, field.name) == getattr(user, field.name)
             # What every request carries of its user holds no password hash.
             assert not hasattr(found.user, "password_hash")
         for token in ("gone", "old", "never-issued"):
-            assert await handshake.login(conn, token, utcnow()) is None
-        assert await handshake.actor_by_id(conn, 10_000) is None
+            assert await conn.run_sync(handshake.read_login, token, utcnow()) is None
+        assert await conn.run_sync(handshake.read_actor, 10_000) is None
 
 
 @POSTGRES_ONLY
@@ -162,8 +166,9 @@ async def _rooms_of(db: Database, name: str) -> dict[str, dict[str, object]]:
         user = await accounts.user_by_name(s, name)
         assert user is not None
         actor = await accounts.actor_for(s, user)
-    rooms = await handshake.run(db, handshake.read_room_list, actor, utcnow())
-    return {str(r["slug"]): r for r in rooms}
+    meetings = db.part(handshake.MeetingsRead)
+    rooms = await handshake.run(db, handshake.read_room_list, actor, utcnow(), meetings)
+    return {r.slug: msgspec.to_builtins(r) for r in rooms}
 
 
 async def test_a_new_meeting_is_in_the_very_next_room_list(database: Database) -> None:
@@ -195,7 +200,7 @@ async def test_a_changed_meeting_is_read_again_after_the_ttl_or_when_forgotten(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A change to an existing meeting made elsewhere shows within `MEETINGS_TTL`; one made
-    in this process (`forget_meetings`, as the community load calls it) at once."""
+    in this process (`MeetingsRead.forget`, as the community load calls it) at once."""
     monkeypatch.setattr(handshake, "MEETINGS_TTL", 3600.0)
 
     async def place() -> object:
@@ -210,7 +215,7 @@ async def test_a_changed_meeting_is_read_again_after_the_ttl_or_when_forgotten(
     first = await place()
     await move_to("Emmen")
     assert await place() == first  # within the TTL: the read is shared
-    handshake.forget_meetings()
+    database.part(handshake.MeetingsRead).forget()
     assert await place() == "Emmen"
     await move_to("Hoogeveen")
     monkeypatch.setattr(handshake, "MEETINGS_TTL", 0.0)

@@ -74,7 +74,8 @@ def _statements(conn: Connection, ids: dict[str, Any]) -> list[tuple[Prepared, d
     now = utcnow()
     pairs: list[tuple[Prepared, dict[str, Any]]] = [
         (handshake._LOGIN, {"token_hash": "a" * 64, "now": now}),
-        (handshake._ACTOR, {"user_id": amy}),
+        (handshake._ACTOR[True], {"user_id": amy}),
+        (handshake._ACTOR[False], {"user_id": amy}),
         (handshake._ROOM_ACCESS, {"slug": "meeting-one", "user_id": amy}),
         (handshake._ROOMS, {"user_id": amy}),
         (handshake._MEETINGS, {}),
@@ -97,7 +98,8 @@ def _compare(
     for n, (prepared, params) in enumerate(_statements(conn, ids)):
         got = [tuple(r) for r in prepared.rows(conn, params)]
         if n not in normal:
-            normal[n] = [tuple(r) for r in conn.execute(prepared.statement, params)]
+            shape = prepared.row or (lambda *values: values)
+            normal[n] = [tuple(shape(*r)) for r in conn.execute(prepared.statement, params)]
         assert got == normal[n], prepared.statement
         assert got, f"no rows to compare for {prepared.statement}"
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Connection, delete, func, select, update
 
 from chat import store
+from chat.frames import Author
 from chat.store import Acked, SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
@@ -34,7 +35,7 @@ async def request(
         assert user is not None
         actor = await actor_for(session, user)
         return SendRequest(
-            actor, author_wire(user), room, f"bericht {client_id}", client_id, reply_to
+            actor, Author(**author_wire(user)), room, f"bericht {client_id}", client_id, reply_to
         )
 
 

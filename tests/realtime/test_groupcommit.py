@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from chat import store
+from chat.frames import Author
 from chat.groupcommit import GroupCommit
 from chat.store import Acked, SendRequest
 from persistence.accounts import actor_for, user_by_name
@@ -18,7 +19,9 @@ async def request(db: Database, username: str, room: str, client_id: str) -> Sen
         user = await user_by_name(session, username)
         assert user is not None
         actor = await actor_for(session, user)
-        return SendRequest(actor, author_wire(user), room, f"bericht {client_id}", client_id, None)
+        return SendRequest(
+            actor, Author(**author_wire(user)), room, f"bericht {client_id}", client_id, None
+        )
 
 
 async def test_a_batch_stores_each_send_in_its_own_savepoint(database: Database) -> None:

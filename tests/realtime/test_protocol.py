@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chat import protocol
+from chat import frames, protocol
 from chat.protocol import ProtocolError
 
 
@@ -64,6 +64,6 @@ def test_body_is_trimmed_and_limited() -> None:
 
 def test_encoded_frames_have_no_raw_newline() -> None:
     """Server frames can be joined with newlines: the encoding never contains one."""
-    text = protocol.encode({"type": "message", "body": "regel 1\nregel 2"})
+    text = frames.encode(frames.Error(code="bad_frame", message="regel 1\nregel 2"))
     assert "\n" not in text
-    assert protocol.split(text + "\n" + text)[1]["body"] == "regel 1\nregel 2"
+    assert protocol.split(text + "\n" + text)[1]["message"] == "regel 1\nregel 2"

@@ -22,7 +22,7 @@ from persistence import moderation as repo
 from persistence import registrations
 from persistence.db import Database
 from persistence.events import append_event, iso, stored_event
-from persistence.handshake import forget_meetings
+from persistence.handshake import MeetingsRead
 from persistence.meetings import full_wire, meeting_by_slug
 from persistence.models import Meeting, Registration, Room, utcnow
 from persistence.rooms import room_ref
@@ -163,7 +163,7 @@ async def change_meeting(
             data={"meeting": wire, "by": by},
         )
         told = await registrations.registered_user_ids(session, meeting.id)
-    forget_meetings()
+    db.part(MeetingsRead).forget()
     cancelled = diff.get("status") == MeetingStatus.CANCELLED.value
     news = MeetingNotice(
         tuple(u for u in told if u not in {r.user_id for r in moved}),

@@ -265,20 +265,20 @@ async def change_member(
 
 async def report(
     db: Database, actor: Actor, room: Room, message_id: int, reason: str
-) -> dict[str, Any]:
-    """Report a message of a room the member reads to its moderators; the report's wire form."""
+) -> repo.ReportRow:
+    """Report a message of a room the member reads to its moderators; the report added."""
     async with db.write() as session:
         message = await find_message(session, room, message_id)
         if await repo.open_report_of(session, message.id, actor.user_id) is not None:
             raise Conflict(f"you already reported message {message.id}; it is in the queue")
         added = await repo.add_report(session, room.id, message.id, actor.user_id, reason)
-        return repo.report_wire(added, room.slug, actor.username, None, message)
+        return repo.ReportRow(added, room.slug, actor.username, None, message)
 
 
 async def handle_report(
     db: Database, acting: Acting, report_id: int, status: str, reason: str
-) -> dict[str, Any]:
-    """Resolve or dismiss a report; its wire form."""
+) -> repo.ReportRow:
+    """Resolve or dismiss a report; the report as it is now."""
     assert acting.actor is not None  # the console has no report command
     async with db.write() as session:
         found = await session.get(Report, report_id, with_for_update=True)
@@ -301,7 +301,7 @@ async def handle_report(
         reporter = await session.get(User, found.reporter_id)
         message = await session.get(Message, found.message_id)
         assert reporter is not None and message is not None  # foreign keys
-        return repo.report_wire(found, room.slug, reporter.username, acting.actor.username, message)
+        return repo.ReportRow(found, room.slug, reporter.username, acting.actor.username, message)
 
 
 # Pins.

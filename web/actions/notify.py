@@ -8,12 +8,11 @@ pushes (web/notify.py: level and read access checked at send time).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-import msgspec
+from typing import TYPE_CHECKING
 
 from chat.frames import Notice
 from chat.notify import Notice as Push
+from rooms.notify import Kind
 
 if TYPE_CHECKING:
     from chat.realtime import Realtime
@@ -29,17 +28,11 @@ class MeetingNotice:
     title: str
     body: str
 
-    def frame(self) -> dict[str, Any]:
-        built: dict[str, Any] = msgspec.to_builtins(
-            Notice(
-                kind=self.kind,
-                meeting=self.meeting,
-                title=self.title,
-                body=self.body,
-                url=f"#/bijeenkomst/{self.meeting}",
-            )
+    def frame(self) -> Notice:
+        url = f"#/bijeenkomst/{self.meeting}"
+        return Notice(
+            kind=self.kind, meeting=self.meeting, title=self.title, body=self.body, url=url
         )
-        return built
 
 
 def notify_registered(realtime: Realtime, notice: MeetingNotice) -> None:
@@ -47,7 +40,7 @@ def notify_registered(realtime: Realtime, notice: MeetingNotice) -> None:
     frame = notice.frame()
     for user_id in notice.user_ids:
         realtime.notify_user(user_id, frame)
-    kind = "report" if notice.kind == "report_published" else "meeting"
+    kind: Kind = "report" if notice.kind == "report_published" else "meeting"
     url = f"/#/bijeenkomst/{notice.meeting}"
     realtime.notifier.notify(
         Push(notice.user_ids, kind, notice.title, notice.body, url, room=notice.meeting)

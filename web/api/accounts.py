@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import msgspec
 import orjson
 from msgspec import UNSET
 from starlette.requests import Request
@@ -13,14 +14,14 @@ from starlette.routing import BaseRoute
 
 from persistence.events import iso
 from persistence.models import User
-from persistence.moderation import Source, audit_wire
+from persistence.moderation import Source
 from persistence.owndata import OwnData, own_data
 from rooms.errors import Gone
 from web import accountmail
 from web.actions import accounts as acts
 from web.actions.common import Acting
 from web.actions.publish import publish
-from web.api.session import set_session_cookie, throttled, user_wire
+from web.api.session import set_session_cookie, throttled
 from web.auth import check_origin, new_token, own_origins, session_expires_at, token_hash
 from web.deps import Services, caller, client_address, services
 from web.openapi import api
@@ -28,6 +29,8 @@ from web.responses import JSON, body_as, query_as
 from web.settings import Settings
 from web.throttle import Attempt
 from web.wire import accounts as wire
+from web.wire import user as user_wire
+from web.wire.moderation import audit_entry
 from web.wire.session import LoginOut
 
 # Reset requests count in the login throttle under this prefix of the address asked for.
@@ -45,7 +48,7 @@ def public_base(request: Request, settings: Settings) -> str:
 
 def account_wire(user: User, rooms: acts.Rooms) -> dict[str, Any]:
     return {
-        **user_wire(user),
+        **msgspec.structs.asdict(user_wire(user)),
         "email": user.email,
         "disabled": user.disabled_at is not None,
         "areas": rooms.areas,
@@ -256,7 +259,7 @@ def own_data_wire(data: OwnData, rooms: acts.Rooms) -> dict[str, Any]:
             }
             for s in data.sessions
         ],
-        "audit": [audit_wire(entry) for entry in data.audit],
+        "audit": [audit_entry(entry) for entry in data.audit],
     }
 
 

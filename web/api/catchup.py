@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from chat import frames
 from persistence.catchup import catchup
 from persistence.models import utcnow
 from persistence.rooms import readable_rooms, room_by_slug, set_read_marker
@@ -44,7 +45,7 @@ async def mark_read(request: Request) -> Response:
                 raise BadRequest(f"room {slug} has no seq {seq} yet (last is {room.last_seq})")
             stored[slug] = await set_read_marker(session, who.user.id, room.id, seq)
     for slug, seq in stored.items():
-        svc.realtime.notify_user(who.user.id, {"type": "read", "room": slug, "seq": seq})
+        svc.realtime.notify_user(who.user.id, frames.ReadMarker(room=slug, seq=seq))
     return JSON({"rooms": stored})
 
 

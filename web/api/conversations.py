@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from chat.frames import RoomAdded
 from persistence import events
 from persistence.archive import message_revisions
 from persistence.models import utcnow
@@ -20,8 +21,7 @@ from rooms.polls import ballot_key
 from web.actions import conversations as acts
 from web.actions import polls
 from web.api.moderation import acting, path_id, sent
-from web.api.rooms import readable_room
-from web.deps import caller, services
+from web.deps import caller, readable_room, services
 from web.openapi import api
 from web.responses import JSON, body_as
 from web.wire import rooms as wire
@@ -58,7 +58,7 @@ async def open_direct(request: Request) -> Response:
     direct = await acts.open_direct(svc.db, who.actor, given.usernames)
     if direct.new:
         # Committed: the members' open clients learn of the room without waiting for a refresh.
-        added = {"type": "room_added", "room": direct.slug, "kind": "direct"}
+        added = RoomAdded(room=direct.slug, kind="direct")
         for user_id in direct.member_ids:
             svc.realtime.notify_user(user_id, added)
     return JSON({"room": {"slug": direct.slug, "kind": "direct", "members": direct.members}})

@@ -16,8 +16,7 @@ from rooms.marks import MAX_THEMES_PER_MESSAGE, check_fields, parse_due
 from rooms.model import SLUG_RE
 from web.actions import marks as acts
 from web.actions.publish import Published, publish
-from web.api.rooms import readable_room
-from web.deps import caller, services
+from web.deps import caller, readable_room, services
 from web.openapi import api
 from web.responses import JSON, body_as
 from web.wire import MAX_ID

@@ -31,7 +31,6 @@ from web import ics
 from web.actions import meetings as acts
 from web.actions.common import Acting
 from web.actions.publish import publish
-from web.api.moderation import optional_reason
 from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
@@ -69,7 +68,7 @@ async def create_meeting(request: Request) -> Response:
     title, place = text_field("title", given.title), text_field("place", given.place)
     starts_at = rules.parse_meeting_start(given.date)
     programme = text.clean(given.programme or "").strip()
-    reason = optional_reason(given.reason)
+    reason = rules.optional_reason(given.reason)
     new = acts.NewMeeting(
         slug,
         title,
@@ -147,7 +146,7 @@ async def change_meeting(request: Request) -> Response:
     who = await caller(request)
     slug = _slug(request)
     given = await body_as(request, wire.MeetingPatch)
-    changes, reason = _changes(given), optional_reason(given.reason)
+    changes, reason = _changes(given), rules.optional_reason(given.reason)
     who_acts = Acting.member(who.actor, client_address(request))
     done = await acts.change_meeting(svc.db, who_acts, slug, changes, reason)
     await publish(svc.realtime, done)

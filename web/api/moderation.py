@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from persistence import events
 from persistence import moderation as repo
 from persistence.models import Room
 from rooms import moderation as rules
@@ -25,12 +24,11 @@ from rooms.model import USERNAME_RE
 from web.actions import moderation as acts
 from web.actions.common import Acting, find_room
 from web.actions.publish import Published, publish
-from web.api.rooms import readable_room
 from web.auth import Caller
-from web.deps import caller, client_address, services
+from web.deps import caller, client_address, readable_room, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
-from web.wire import MAX_ID
+from web.wire import MAX_ID, Author, author
 from web.wire import moderation as shapes
 from web.wire.moderation import (
     AuditQuery,
@@ -53,11 +51,6 @@ def username_of(raw: str) -> str:
     if not USERNAME_RE.fullmatch(username):
         raise BadRequest("field 'username' is not a username ([a-z0-9._-]{2,32})")
     return username
-
-
-def optional_reason(raw: str | None) -> str:
-    """A reason that may be left out or blank: then there is none."""
-    return rules.check_reason(raw) if raw is not None and raw.strip() else ""
 
 
 def room_settings(patch: RoomPatch) -> dict[str, Any]:
@@ -119,7 +112,7 @@ async def ban_user(request: Request) -> Response:
     until = rules.parse_instant(given.until, "until") if given.until is not None else None
     slug = request.path_params["slug"]
     ban, done = await acts.ban(svc.db, acting(request, who), slug, username, reason, until)
-    wire = repo.restriction_wire(ban, slug, username, who.user.username)
+    wire = shapes.restriction(ban, slug, username, who.user.username)
     return await sent(request, done, JSON({"ban": wire}, status_code=201))
 
 
@@ -131,7 +124,7 @@ async def mute_user(request: Request) -> Response:
     reason = rules.check_reason(given.reason)
     slug = request.path_params["slug"]
     mute, done = await acts.mute(svc.db, acting(request, who), slug, username, reason, minutes)
-    wire = repo.restriction_wire(mute, slug, username, who.user.username)
+    wire = shapes.restriction(mute, slug, username, who.user.username)
     return await sent(request, done, JSON({"mute": wire}, status_code=201))
 
 
@@ -156,7 +149,7 @@ async def _restrictions(request: Request, kind: acts.Sanction, key: str) -> Resp
     who = await caller(request)
     slug = request.path_params["slug"]
     rows = await acts.restrictions(svc.db, acting(request, who), kind, slug)
-    return JSON({key: [repo.restriction_wire(r, slug, name, by) for r, name, by in rows]})
+    return JSON({key: [shapes.restriction(r, slug, name, by) for r, name, by in rows]})
 
 
 async def list_bans(request: Request) -> Response:
@@ -175,7 +168,7 @@ async def update_room(request: Request) -> Response:
     who = await caller(request)
     patch = await body_as(request, RoomPatch)
     wanted = room_settings(patch)
-    reason = optional_reason(patch.reason)
+    reason = rules.optional_reason(patch.reason)
     slug = request.path_params["slug"]
     room, done = await acts.update_room(svc.db, acting(request, who), slug, wanted, reason)
     return await sent(request, done, JSON({"room": room_wire(room)}))
@@ -188,7 +181,7 @@ async def add_moderator(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     given = await body_as(request, UserIn)
-    username, reason = username_of(given.username), optional_reason(given.reason)
+    username, reason = username_of(given.username), rules.optional_reason(given.reason)
     slug = request.path_params["slug"]
     await acts.add_moderator(svc.db, acting(request, who), slug, username, reason)
     return JSON({"moderator": {"room": slug, "username": username}}, status_code=201)
@@ -227,8 +220,8 @@ async def report_message(request: Request) -> Response:
     room = await readable_room(request, who)
     reason = rules.check_reason((await body_as(request, ReportIn)).reason)
     message_id = path_id(request, "message_id")
-    wire = await acts.report(svc.db, who.actor, room, message_id, reason)
-    return JSON({"report": wire}, status_code=201)
+    added = await acts.report(svc.db, who.actor, room, message_id, reason)
+    return JSON({"report": shapes.report(added)}, status_code=201)
 
 
 async def scoped_room(
@@ -258,7 +251,7 @@ async def list_reports(request: Request) -> Response:
             status=status,
             limit=limit,
         )
-    return JSON({"reports": reports})
+    return JSON({"reports": [shapes.report(r) for r in reports]})
 
 
 async def handle_report(request: Request) -> Response:
@@ -267,9 +260,9 @@ async def handle_report(request: Request) -> Response:
     given = await body_as(request, ReportPatch)
     report_id = path_id(request, "report_id")
     status = rules.check_report_status(given.status)
-    reason = optional_reason(given.reason)
-    wire = await acts.handle_report(svc.db, acting(request, who), report_id, status, reason)
-    return JSON({"report": wire})
+    reason = rules.optional_reason(given.reason)
+    handled = await acts.handle_report(svc.db, acting(request, who), report_id, status, reason)
+    return JSON({"report": shapes.report(handled)})
 
 
 # Audit log.
@@ -292,7 +285,7 @@ async def list_audit(request: Request) -> Response:
             before_id=before,
         )
     admin = rules.is_admin(who.actor)
-    return JSON({"entries": [repo.audit_wire(e, with_source=admin) for e in entries]})
+    return JSON({"entries": [shapes.audit_entry(e, with_source=admin) for e in entries]})
 
 
 # Pins.
@@ -316,7 +309,11 @@ async def unpin_message(request: Request) -> Response:
 
 
 async def list_pins(request: Request) -> Response:
-    return await room_list(request, "pins", repo.pins_of)
+    return await room_list(request, "pins", pins)
+
+
+async def pins(session: AsyncSession, room_id: int) -> list[shapes.Pinned]:
+    return [shapes.pinned(row) for row in await repo.pins_of(session, room_id)]
 
 
 # Team members of area rooms.
@@ -326,7 +323,7 @@ async def add_member(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     given = await body_as(request, UserIn)
-    username, reason = username_of(given.username), optional_reason(given.reason)
+    username, reason = username_of(given.username), rules.optional_reason(given.reason)
     slug = request.path_params["slug"]
     _, user, _ = await acts.change_member(
         svc.db, acting(request, who), "add", slug, username, reason
@@ -342,8 +339,8 @@ async def remove_member(request: Request) -> Response:
     return await sent(request, done, no_content())
 
 
-async def member_wires(session: AsyncSession, room_id: int) -> list[dict[str, Any]]:
-    return [events.author_wire(u) for u in await repo.members_of(session, room_id)]
+async def member_wires(session: AsyncSession, room_id: int) -> list[Author]:
+    return [author(u) for u in await repo.members_of(session, room_id)]
 
 
 async def list_members(request: Request) -> Response:

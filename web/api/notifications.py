@@ -17,9 +17,8 @@ from persistence.models import User
 from rooms.errors import BadRequest, Forbidden, NotFound
 from rooms.notify import DEFAULT_LEVEL
 from web import unsubscribe as links
-from web.api.rooms import readable_room
 from web.assets import REVALIDATE
-from web.deps import Services, caller, services
+from web.deps import Services, caller, readable_room, services
 from web.openapi import api
 from web.pushhttp import is_ip, local_name, public_address
 from web.responses import JSON, body_as, query_as

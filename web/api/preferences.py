@@ -17,11 +17,11 @@ from rooms.errors import BadRequest, Forbidden
 from web import unsubscribe as links
 from web.actions.accounts import update_profile
 from web.actions.common import Acting
-from web.api.session import user_wire
 from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
 from web.wire import session as wire
+from web.wire import user as user_wire
 
 
 def preferences_wire(pref: MemberPreference | None) -> dict[str, Any]:

@@ -7,41 +7,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from chat import reads
 from chat.frames import event_frame
 from persistence import events
-from persistence.catchup import room_list
-from persistence.models import Room, utcnow
-from persistence.rooms import ban_of, room_by_slug, room_ref
-from rooms.access import check_read
 from rooms.conversations import clean_topic
-from rooms.errors import BadRequest, NotFound
-from rooms.model import SLUG_RE
-from web.auth import Caller
-from web.deps import caller, services
+from rooms.errors import BadRequest
+from web.deps import caller, readable_room, services
 from web.openapi import api
 from web.responses import JSON, query_as
 from web.wire import rooms as wire
 
 
 async def list_rooms(request: Request) -> Response:
-    svc = services(request)
     who = await caller(request)
-    async with svc.db.read() as session:
-        rooms = await room_list(session, who.actor)
-    return JSON({"rooms": rooms})
-
-
-async def readable_room(request: Request, who: Caller) -> Room:
-    """The room named in the path, if it exists and the caller may read it."""
-    slug = request.path_params["slug"]
-    if not SLUG_RE.fullmatch(slug):
-        raise NotFound(f"no room {slug!r}")
-    async with services(request).db.read() as session:
-        room = await room_by_slug(session, slug)
-        if room is None:
-            raise NotFound(f"no room {slug!r}")
-        check_read(who.actor, room_ref(room), await ban_of(session, room.id, who.user.id), utcnow())
-    return room
+    return JSON({"rooms": await reads.hello_rooms(services(request).db, who.actor)})
 
 
 async def room_events(request: Request) -> Response:

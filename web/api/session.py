@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from chat.metrics import LOGINS
 from persistence import accounts
-from persistence.models import Member, User
+from persistence.models import User
 from rooms.errors import BadCredentials, RateLimited
 from web.admission import AdmissionGate, Refused
 from web.auth import COOKIE_NAME, check_origin, new_token, session_expires_at, token_hash
@@ -21,6 +21,7 @@ from web.passwords import check_password_async
 from web.responses import JSON, body_as, error_response
 from web.throttle import Attempt
 from web.wire import session as wire
+from web.wire import user as user_wire
 
 # Password checks at once: about one per core, since argon2id is CPU-bound (and 64 MiB each).
 LOGINS_IN_FLIGHT = max(2, min(8, os.cpu_count() or 2))
@@ -28,16 +29,6 @@ LOGINS_IN_FLIGHT = max(2, min(8, os.cpu_count() or 2))
 LOGIN_MAX_WAIT = 10.0
 # A first guess at one login's time (an argon2id check), until the gate has measured some.
 LOGIN_MEAN_S = 0.05
-
-
-def user_wire(user: User | Member) -> dict[str, object]:
-    return {
-        "username": user.username,
-        "display_name": user.display_name,
-        "organisation": user.organisation,
-        "layer": user.layer,
-        "role": user.role,
-    }
 
 
 def login_gate(request: Request, admitted: int) -> AdmissionGate:

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from persistence import models
+
 SLUG_PATTERN = "^[a-z0-9-]{1,64}$"
 USERNAME_PATTERN = "^[a-z0-9._-]{2,32}$"
 # Ids beyond this cannot exist (BIGINT) and would make the database driver overflow.
@@ -54,8 +56,22 @@ class Author(Struct):
     layer: str
 
 
+def author(user: models.User | models.Member) -> Author:
+    return Author(
+        username=user.username,
+        display_name=user.display_name,
+        organisation=user.organisation,
+        layer=user.layer,
+    )
+
+
 class User(Author):
     role: str
+
+
+def user(found: models.User | models.Member) -> User:
+    """A user as the session and profile endpoints show them."""
+    return User(**msgspec.structs.asdict(author(found)), role=found.role)
 
 
 class Event(Struct):

@@ -25,7 +25,7 @@ from web.wire import (
     Username,
     envelope,
 )
-from web.wire.moderation import RoomSettings
+from web.wire.rooms import RoomSettings
 
 
 class Counts(Struct):

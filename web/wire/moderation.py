@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
+from persistence import models
+from persistence import moderation as repo
+from persistence.events import iso
+from persistence.models import Ban, Mute
 from persistence.moderation import MAX_AUDIT_PAGE
 from rooms.moderation import MAX_MUTE_MINUTES, MAX_SLOW_MODE_SECONDS
-from web.wire import Author, Body, Id, Moment, Query, Reason, Struct, UserField, envelope
+from web.wire import Author, Body, Id, Moment, Query, Reason, Struct, UserField, author, envelope
+from web.wire.rooms import RoomSettings
 
 ReportStatus = Literal["open", "resolved", "dismissed"]
 Page = Annotated[int, msgspec.Meta(ge=1, le=MAX_AUDIT_PAGE)]
@@ -22,17 +28,6 @@ class RoomPatch(Body):
     archived: bool | None = None
     slow_mode_seconds: Annotated[int, msgspec.Meta(ge=0, le=MAX_SLOW_MODE_SECONDS)] | None = None
     reason: Reason | None = None
-
-
-class RoomSettings(Struct):
-    slug: str
-    name: str
-    kind: str
-    topic: str | None
-    last_seq: int
-    locked: bool = False
-    archived: bool = False
-    slow_mode_seconds: int = 0
 
 
 RoomOut = envelope("RoomOut", room=RoomSettings)
@@ -60,8 +55,30 @@ class Report(Struct):
     message_id: int
     reporter: str
     reason: str
-    at: str
+    at: str | None
     status: ReportStatus
+    handled_by: str | None
+    handled_at: str | None
+    # What the moderator judges; hidden text is never served, also not to moderators.
+    body: str | None
+    hidden: bool
+
+
+def report(row: repo.ReportRow) -> Report:
+    found, message = row.report, row.message
+    return Report(
+        id=found.id,
+        room=row.room,
+        message_id=found.message_id,
+        reporter=row.reporter,
+        reason=found.reason,
+        at=iso(found.at),
+        status=cast(ReportStatus, found.status),
+        handled_by=row.handled_by,
+        handled_at=iso(found.handled_at),
+        body=None if message.hidden else message.body,
+        hidden=message.hidden,
+    )
 
 
 ReportOut = envelope("ReportOut", report=Report)
@@ -98,8 +115,19 @@ class Restriction(Struct):
     username: str
     until: str | None
     reason: str
-    by: str | None = None
-    at: str | None = None
+    by: str | None
+    at: str | None
+
+
+def restriction(row: Ban | Mute, room: str, username: str, by: str | None) -> Restriction:
+    return Restriction(
+        room=room,
+        username=username,
+        until=iso(row.until),
+        reason=row.reason,
+        by=by,
+        at=iso(row.created_at),
+    )
 
 
 BanOut = envelope("BanOut", ban=Restriction)
@@ -126,16 +154,36 @@ Moderators = envelope("Moderators", moderators=list[str])
 Members = envelope("Members", members=list[Author])
 
 
-class PinRef(Struct):
+class Pin(Struct):
+    room: str
     message_id: int
     seq: int
 
 
-class Pin(PinRef):
-    room: str
+class Pinned(Struct):
+    message_id: int
+    seq: int
+    author: Author
+    body: str | None
+    created_at: str | None
+    pinned_by: str | None
+    pinned_at: str | None
 
 
-Pins = envelope("Pins", pins=list[PinRef])
+def pinned(row: repo.PinnedRow) -> Pinned:
+    message = row.message
+    return Pinned(
+        message_id=message.id,
+        seq=message.seq,
+        author=author(row.author),
+        body=message.body,
+        created_at=iso(message.created_at),
+        pinned_by=row.pinned_by,
+        pinned_at=iso(row.pin.pinned_at),
+    )
+
+
+Pins = envelope("Pins", pins=list[Pinned])
 PinOut = envelope("PinOut", pin=Pin)
 
 
@@ -146,12 +194,30 @@ class AuditQuery(Query):
 
 
 class AuditEntry(Struct):
-    at: str
+    id: int
+    at: str | None
     actor: str | None
     action: str
     room: str | None
     target: str | None
     reason: str | None
+    # Administrators only: where the action came from, and its details.
+    source: str | UnsetType = UNSET
+    details: dict[str, Any] | UnsetType = UNSET
+
+
+def audit_entry(entry: models.AuditEntry, *, with_source: bool = False) -> AuditEntry:
+    return AuditEntry(
+        id=entry.id,
+        at=iso(entry.at),
+        actor=entry.actor,
+        action=entry.action,
+        room=entry.room,
+        target=entry.target,
+        reason=entry.reason,
+        source=entry.source if with_source else UNSET,
+        details=entry.details if with_source else UNSET,
+    )
 
 
 Audit = envelope("Audit", entries=list[AuditEntry])

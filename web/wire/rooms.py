@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from persistence import models
 from persistence.events import MAX_PAGE
+from persistence.handshake import RoomListing
 from persistence.search import DEFAULT_LIMIT, MAX_LIMIT, Sort
 from persistence.search.query import MAX_QUERY_CHARS
 from rooms.marks import MarkKind
 from rooms.model import Layer
 from web.wire import Author, Event, Id, Moment, Query, Seq, Slug, Struct, Username, envelope
 
-
-class Room(Struct):
-    slug: str
-    name: str
-    kind: str
-    topic: str | None
-    last_seq: int
-    read_seq: int
-    unread: int
-    locked: bool = False
-    archived: bool = False
-
-
-RoomList = envelope("RoomList", rooms=list[Room])
+# The same rooms as `hello`'s (chat.frames.Hello).
+RoomList = envelope("RoomList", rooms=list[RoomListing])
 
 
 class EventsQuery(Query):
@@ -195,15 +184,27 @@ class SearchPage(Struct):
     next_cursor: str | None
 
 
-def room_wire(room: models.Room) -> dict[str, Any]:
+class RoomSettings(Struct):
     """A room's settings as the moderation and meeting endpoints answer them."""
-    return {
-        "slug": room.slug,
-        "name": room.name,
-        "kind": room.kind,
-        "topic": room.topic,
-        "locked": room.locked,
-        "archived": room.archived,
-        "slow_mode_seconds": room.slow_mode_seconds,
-        "last_seq": room.last_seq,
-    }
+
+    slug: str
+    name: str
+    kind: str
+    topic: str | None
+    locked: bool
+    archived: bool
+    slow_mode_seconds: int
+    last_seq: int
+
+
+def room_wire(room: models.Room) -> RoomSettings:
+    return RoomSettings(
+        slug=room.slug,
+        name=room.name,
+        kind=room.kind,
+        topic=room.topic,
+        locked=room.locked,
+        archived=room.archived,
+        slow_mode_seconds=room.slow_mode_seconds,
+        last_seq=room.last_seq,
+    )
