@@ -697,6 +697,7 @@ class NotificationMailOff(Base):
     __tablename__ = "notification_mail_off"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # Conversations (issue 28): reactions, topic renames; direct conversations are rooms of

@@ -15,13 +15,13 @@ from persistence.db import Database
 from persistence.models import NotificationMail, utcnow
 from tests.clients import Api, OpenClient
 from tests.helpers import make_settings
-from tests.meetings.test_digest import Inbox, smtp  # noqa: F401 - the SMTP server fixture
+from tests.mailbox import Inbox
 from web.notifymail import WaitingMail
 from web.settings import Settings
 
 
 @pytest.fixture
-def settings(db_url: str, smtp: tuple[Inbox, int]) -> Settings:  # noqa: F811
+def settings(db_url: str, smtp: tuple[Inbox, int]) -> Settings:
     return make_settings(
         db_url,
         smtp_host="127.0.0.1",
@@ -36,7 +36,7 @@ def settings(db_url: str, smtp: tuple[Inbox, int]) -> Settings:  # noqa: F811
 
 
 @pytest.fixture
-def inbox(smtp: tuple[Inbox, int]) -> Inbox:  # noqa: F811
+def inbox(smtp: tuple[Inbox, int]) -> Inbox:
     return smtp[0]
 
 

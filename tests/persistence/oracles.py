@@ -73,6 +73,12 @@ async def unread_mentions(
     return counts
 
 
+# What the room list says of a room's next meeting (the meeting page has the rest).
+ROOM_LIST_MEETING = frozenset(
+    {"slug", "title", "theme", "date", "place", "programme", "room", "theme_room"}
+)
+
+
 async def next_meeting_per_room(
     session: AsyncSession, rooms: list[Room], now: datetime
 ) -> dict[str, dict[str, Any]]:
@@ -92,7 +98,8 @@ async def next_meeting_per_room(
         else:
             found = meeting_for_room(refs, now, room_theme_id(room, meetings))
         if found is not None:
-            result[room.slug] = meeting_wire(by_id[found.id], themes, t_rooms)
+            wire = meeting_wire(by_id[found.id], themes, t_rooms)
+            result[room.slug] = {k: v for k, v in wire.items() if k in ROOM_LIST_MEETING}
     return result
 
 

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import msgspec
-import orjson
 from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response
@@ -272,7 +271,8 @@ async def export_me(request: Request) -> Response:
         assert user is not None  # signed in a moment ago
         data = await own_data(session, user)
         rooms = (await acts.rooms_of(session, [user]))[user.id]
-    body = orjson.dumps(own_data_wire(data, rooms), option=orjson.OPT_INDENT_2)
+    # msgspec: the audit entries are Structs (web/wire/moderation.py).
+    body = msgspec.json.format(msgspec.json.encode(own_data_wire(data, rooms)), indent=2)
     filename = f"werkplaats-gegevens-{user.username}.json"
     return Response(
         body,
