@@ -11,6 +11,7 @@ Pure and synchronous; reuse it for any Markdown a member writes.
 
 from __future__ import annotations
 
+from html import unescape
 from urllib.parse import urlsplit
 
 import nh3
@@ -68,3 +69,11 @@ def sanitise(html: str) -> str:
 def render(markdown: str) -> str:
     """The Markdown as HTML that is safe to insert into a page as it is."""
     return sanitise(_MD.render(clean(markdown)))
+
+
+_TEXT = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, strip_comments=True)
+
+
+def plain_text(html: str) -> str:
+    """What a reader sees of rendered HTML, without its markup (for search snippets)."""
+    return unescape(_TEXT.clean(html))

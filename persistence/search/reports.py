@@ -21,6 +21,7 @@ from persistence.search import postgres, sqlite
 from persistence.search.dutch import stem
 from persistence.search.query import Query
 from persistence.search.snippet import build_snippet
+from rooms.markdown import plain_text
 from rooms.verslag import ReportStatus, report_title
 
 REPORT_HITS = 5
@@ -59,7 +60,7 @@ async def search_reports(
 ) -> list[ReportHit]:
     """The published reports the query matches, best (or newest) first."""
     is_sqlite = session.get_bind().dialect.name == "sqlite"
-    stmt = select(Meeting.slug, Meeting.title, MeetingReport.body, MeetingReport.published_at)
+    stmt = select(Meeting.slug, Meeting.title, MeetingReport.html, MeetingReport.published_at)
     score: ColumnElement[Any]
     if is_sqlite:
         stmt = stmt.select_from(sqlite.report_fts).join(
@@ -86,6 +87,11 @@ async def search_reports(
         order = MeetingReport.published_at.desc()
     rows = (await session.execute(stmt.order_by(order, Meeting.slug).limit(REPORT_HITS))).all()
     return [
-        ReportHit(r.slug, report_title(r.title), r.published_at, build_snippet(r.body, query, stem))
+        ReportHit(
+            r.slug,
+            report_title(r.title),
+            r.published_at,
+            build_snippet(plain_text(r.html), query, stem),
+        )
         for r in rows
     ]

@@ -83,6 +83,7 @@ async def test_search_finds_published_report_only(api: Api) -> None:
     hits = (await api.get("ann", "/api/search?q=kwelwaterstand")).json()["hits"]
     assert [h["kind"] for h in hits] == ["report"]
     assert hits[0]["meeting"] == "meeting-one" and "kwelwaterstanden" in hits[0]["snippet"]
+    assert "#" not in hits[0]["snippet"] and "**" not in hits[0]["snippet"]  # text, not Markdown
     # Filters a report cannot meet leave it out; the meeting's own room keeps it.
     assert (await api.get("ann", "/api/search?q=kwelwaterstand&author=ann")).json()["hits"] == []
     kept = (await api.get("ann", "/api/search?q=kwelwaterstand&room=meeting-one")).json()
