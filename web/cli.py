@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 
 from chat.frames import event_dict
@@ -136,12 +137,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(with_db(settings, job))
 
 
-def clamd_answers() -> bool:
-    """Whether clamd listens where the settings (or their defaults) say."""
-    host = os.environ.get("WERKPLAATS_CLAMD_HOST", "127.0.0.1")
-    port = int(os.environ.get("WERKPLAATS_CLAMD_PORT", "3310"))
+def clamd_answers(settings: Settings) -> bool:
+    """Whether clamd listens where the settings say."""
     try:
-        socket.create_connection((host, port), timeout=0.5).close()
+        socket.create_connection((settings.clamd_host, settings.clamd_port), timeout=0.5).close()
     except OSError:
         return False
     return True
@@ -443,16 +442,18 @@ def main(argv: list[str] | None = None) -> int:
     demo = args.command == "demo" or getattr(args, "demo", False)
     if demo and not os.environ.get("WERKPLAATS_SECRET_KEY"):
         os.environ["WERKPLAATS_SECRET_KEY"] = demo_secret()
-    if demo and "WERKPLAATS_FILES_SCAN" not in os.environ and not clamd_answers():
-        # `make run` needs no services: the demo stores unscanned uploads, and says so.
-        print("demo: clamd is not running, so uploads are not virus-scanned", file=sys.stderr)
-        os.environ["WERKPLAATS_FILES_SCAN"] = "false"
     try:
         # Outside the demo a session key is required: an empty one would make every
         # session token's stored hash guessable from the token alone.
         settings = load_settings(require_secret=args.command == "serve")
     except SettingsError as exc:
         return fail(str(exc))
+    if demo and settings.files_scan and "WERKPLAATS_FILES_SCAN" not in os.environ:
+        if not clamd_answers(settings):
+            # `make run` needs no services: the demo stores unscanned uploads, and says so.
+            print("demo: clamd is not running, so uploads are not virus-scanned", file=sys.stderr)
+            os.environ["WERKPLAATS_FILES_SCAN"] = "false"  # the workers read the environment
+            settings = msgspec.structs.replace(settings, files_scan=False)
     configure_passwords(settings)
     configure_logging(settings)
     if args.command == "serve" and args.workers < 1:

@@ -57,14 +57,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        head, body, idle = self.head_timeout, self.body_timeout, self.upload_idle
-        if head is None or body is None or idle is None:
-            head, body, idle = (
-                head or _deadlines()[0],
-                body or _deadlines()[1],
-                idle or _deadlines()[2],
-            )
-        self._head_timeout, self._body_timeout, self._upload_idle = head, body, idle
+        own = (self.head_timeout, self.body_timeout, self.upload_idle)
+        # The settings are read only when a deadline is left to them.
+        fallback = _deadlines() if None in own else (0.0, 0.0, 0.0)
+        self._head_timeout, self._body_timeout, self._upload_idle = (
+            o if o is not None else d for o, d in zip(own, fallback, strict=True)
+        )
         self._deadline: asyncio.TimerHandle | None = None
         self._guarded: asyncio.Transport | None = None
         self._uploading = False

@@ -95,13 +95,14 @@ async def search_messages(request: Request) -> Response:
         except search.CursorError as exc:
             raise BadRequest(f"cursor: {exc}") from None
         hits = [h.wire() for h in page.hits]
-        # A report has no author, layer, mark or theme tag: those filters leave it out.
-        if asked.cursor is None and not (author or layer or mark or theme):
-            scope = reports.ReportFilters(room_id, after, before, asked.sort == "recent")
-            found = await reports.search_reports(session, terms, scope)
-            hits[:0] = [report_hit(h) for h in found]
         if asked.cursor is None:
-            # Files are listed once, on the first page, after its messages (docs/files.md).
+            # Reports before the messages, files after them: on the first page only.
+            # A report has no author, layer, mark or theme tag: those filters leave it out.
+            if not (author or layer or mark or theme):
+                scope = reports.ReportFilters(room_id, after, before, asked.sort == "recent")
+                found = await reports.search_reports(session, terms, scope)
+                hits[:0] = [report_hit(h) for h in found]
+            # Files (docs/files.md) pass the same filters as messages.
             found_files = await search_files(session, who.user.id, terms, filters, now, asked.limit)
             hits += [f.wire() for f in found_files]
     return JSON({"hits": hits, "next_cursor": page.next_cursor, **body})
