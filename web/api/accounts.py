@@ -20,12 +20,11 @@ from web import accountmail
 from web.actions import accounts as acts
 from web.actions.common import Acting
 from web.actions.publish import publish
-from web.api.session import set_session_cookie, throttled
-from web.auth import check_origin, new_token, own_origins, session_expires_at, token_hash
+from web.api.common import acting, public_base, set_session_cookie, throttled
+from web.auth import check_origin, new_token, session_expires_at, token_hash
 from web.deps import Services, caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
-from web.settings import Settings
 from web.throttle import Attempt
 from web.wire import accounts as wire
 from web.wire import user as user_wire
@@ -34,15 +33,6 @@ from web.wire.session import LoginOut
 
 # Reset requests count in the login throttle under this prefix of the address asked for.
 RESET_PREFIX = "reset:"
-
-
-def public_base(request: Request, settings: Settings) -> str:
-    """Where mailed links point: the public URL, else this server's own address (never the
-    request's Host header, which anyone can set)."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    own = own_origins(request)
-    return own[0] if own else "http://localhost"
 
 
 def account_wire(user: User, rooms: acts.Rooms) -> dict[str, Any]:
@@ -58,7 +48,7 @@ def account_wire(user: User, rooms: acts.Rooms) -> dict[str, Any]:
 async def _acting(request: Request) -> tuple[Services, Acting, Any]:
     svc = services(request)
     who = await caller(request)
-    return svc, Acting.member(who.actor, client_address(request)), who
+    return svc, acting(request, who), who
 
 
 async def create_invitation(request: Request) -> Response:

@@ -20,7 +20,7 @@ from rooms.errors import NotFound
 from rooms.polls import ballot_key
 from web.actions import conversations as acts
 from web.actions import polls
-from web.api.moderation import acting, path_id, sent
+from web.api.common import acting, path_id, sent
 from web.deps import caller, readable_room, services
 from web.openapi import api
 from web.responses import JSON, body_as

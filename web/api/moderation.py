@@ -19,16 +19,15 @@ from starlette.routing import BaseRoute
 from persistence import moderation as repo
 from persistence.models import Room
 from rooms import moderation as rules
-from rooms.errors import BadRequest, Forbidden, NotFound
+from rooms.errors import BadRequest, Forbidden
 from rooms.model import USERNAME_RE
 from web.actions import moderation as acts
-from web.actions.common import Acting, find_room
-from web.actions.publish import Published, publish
-from web.auth import Caller
-from web.deps import caller, client_address, readable_room, services
+from web.actions.common import find_room
+from web.api.common import acting, path_id, sent
+from web.deps import caller, readable_room, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
-from web.wire import MAX_ID, Author, author
+from web.wire import Author, author
 from web.wire import moderation as shapes
 from web.wire.moderation import (
     AuditQuery,
@@ -64,24 +63,6 @@ def room_settings(patch: RoomPatch) -> dict[str, Any]:
     if not wanted:
         raise BadRequest("give at least one of 'topic', 'locked', 'archived', 'slow_mode_seconds'")
     return wanted
-
-
-def path_id(request: Request, name: str) -> int:
-    value: int = request.path_params[name]
-    if value > MAX_ID:
-        raise NotFound(f"no {name.replace('_', ' ')} {value}")
-    return value
-
-
-def acting(request: Request, who: Caller) -> Acting:
-    """The caller as the acts and the audit log see them."""
-    return Acting.member(who.actor, client_address(request))
-
-
-async def sent(request: Request, published: Published, response: Response) -> Response:
-    """Publish what the act committed, then answer."""
-    await publish(services(request).realtime, published)
-    return response
 
 
 def no_content() -> Response:

@@ -22,8 +22,7 @@ from persistence import accounts as repo
 from persistence.models import utcnow
 from rooms.errors import Forbidden
 from web.actions import accounts as acts
-from web.api.accounts import public_base
-from web.api.session import set_session_cookie
+from web.api.common import public_base, set_session_cookie
 from web.auth import new_token, session_expires_at, token_hash
 from web.deps import Services, client_address, services
 from web.oidc import OidcClient, SignOnError

@@ -17,7 +17,7 @@ from rooms.errors import BadRequest
 from rooms.publications import Lesson, Status
 from web.actions import publications as acts
 from web.actions.publications import View
-from web.api.moderation import acting, path_id
+from web.api.common import acting, path_id
 from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as

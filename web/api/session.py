@@ -11,8 +11,9 @@ from starlette.routing import BaseRoute
 from chat.metrics import LOGINS
 from persistence import accounts
 from persistence.models import User
-from rooms.errors import BadCredentials, RateLimited
+from rooms.errors import BadCredentials
 from web.admission import AdmissionGate, Refused
+from web.api.common import set_session_cookie, throttled
 from web.auth import COOKIE_NAME, check_origin, new_token, session_expires_at, token_hash
 from web.deps import Services, caller, client_address, services
 from web.devices import remember_device, trusted_device
@@ -68,26 +69,6 @@ async def login(request: Request) -> Response:
     set_session_cookie(response, request, token)
     remember_device(response, request, username, settings)
     return response
-
-
-def set_session_cookie(response: Response, request: Request, token: str) -> None:
-    """The session cookie of a login (a password, an invitation accepted, single sign-on)."""
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        max_age=services(request).settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-
-
-def throttled(wait: float) -> None:
-    """Refuse (429) an attempt the login throttle says must wait."""
-    if wait > 0:
-        LOGINS.labels("throttled").inc()
-        raise RateLimited("too many failed logins; try again later", retry_after=wait)
 
 
 async def _log_in(svc: Services, attempt: Attempt, password: str) -> tuple[User, str]:

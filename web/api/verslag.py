@@ -8,23 +8,18 @@ from starlette.routing import BaseRoute
 
 from persistence.events import iso
 from web.actions import verslag as acts
-from web.actions.common import Acting
 from web.actions.publish import publish
+from web.api.common import acting_caller
 from web.bodylimit import REPORT_LIMIT
-from web.deps import caller, client_address, services
+from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON, body_as
 from web.wire import verslag as wire
 
 
-async def _acting(request: Request) -> Acting:
-    who = await caller(request)
-    return Acting.member(who.actor, client_address(request))
-
-
 async def put_report(request: Request) -> Response:
     svc = services(request)
-    acting = await _acting(request)
+    acting = await acting_caller(request)
     given = await body_as(request, wire.VerslagIn, max_bytes=REPORT_LIMIT)
     report = await acts.write(svc.db, acting, request.path_params["slug"], given.body)
     return JSON({"report": wire.report_wire(report)})
@@ -32,7 +27,7 @@ async def put_report(request: Request) -> Response:
 
 async def publish_report(request: Request) -> Response:
     svc = services(request)
-    acting = await _acting(request)
+    acting = await acting_caller(request)
     report, done = await acts.publish(svc.db, acting, request.path_params["slug"])
     await publish(svc.realtime, done)
     return JSON({"report": wire.report_wire(report)})
@@ -47,7 +42,7 @@ async def get_report(request: Request) -> Response:
 
 async def get_revisions(request: Request) -> Response:
     svc = services(request)
-    acting = await _acting(request)
+    acting = await acting_caller(request)
     found = await acts.revisions(svc.db, acting, request.path_params["slug"])
     return JSON(
         {
@@ -66,7 +61,7 @@ async def get_revisions(request: Request) -> Response:
 async def preview_report(request: Request) -> Response:
     """The HTML of a text not stored: the editor's preview, rendered as the report will be."""
     svc = services(request)
-    acting = await _acting(request)
+    acting = await acting_caller(request)
     given = await body_as(request, wire.VerslagIn, max_bytes=REPORT_LIMIT)
     await acts.check_may_write(svc.db, acting, request.path_params["slug"])
     return JSON({"html": await acts.preview(given.body)})
@@ -74,7 +69,7 @@ async def preview_report(request: Request) -> Response:
 
 async def draft_report(request: Request) -> Response:
     svc = services(request)
-    acting = await _acting(request)
+    acting = await acting_caller(request)
     return JSON({"body": await acts.draft(svc.db, acting, request.path_params["slug"])})
 
 
