@@ -21,8 +21,7 @@ from persistence.backlog import read_events
 from persistence.db import Database
 from persistence.events import StoredEvent, events_page
 from persistence.handshake import RoomAccess, RoomListing
-from persistence.models import Room, User, utcnow
-from persistence.models import Session as SessionRow
+from persistence.models import Room, utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read, may_read
 from rooms.errors import NotFound
@@ -59,17 +58,7 @@ async def session_alive(db: Database, token_hash: str) -> bool:
 async def live_tokens(db: Database, token_hashes: list[str]) -> set[str]:
     """Which of these session token hashes are still valid (unexpired, unrevoked)."""
     async with db.read() as session:
-        rows = await session.execute(
-            select(SessionRow.token_hash)
-            .join(User, User.id == SessionRow.user_id)
-            .where(
-                SessionRow.token_hash.in_(token_hashes),
-                SessionRow.revoked_at.is_(None),
-                SessionRow.expires_at > utcnow(),
-                User.disabled_at.is_(None),
-            )
-        )
-        return set(rows.scalars())
+        return await handshake.live_tokens(session, token_hashes, utcnow())
 
 
 def _readable_access(conn: Connection, actor: Actor, slug: str) -> RoomAccess:

@@ -48,6 +48,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.db import HELD_READERS, SQLITE_BUSY_TIMEOUT_MS, Database
 from persistence.events import iso
@@ -262,15 +263,27 @@ def _login_statement() -> Any:
     """The session's user and permissions. Every branch looks the session up by its unique
     token hash with the same conditions, so revocation and expiry are exactly those of the
     session row read here."""
-    live = and_(
-        SessionRow.token_hash == bindparam("token_hash"),
-        SessionRow.revoked_at.is_(None),
-        SessionRow.expires_at > bindparam("now"),
-    )
-    # A disabled account's sessions authenticate nothing (they are also revoked on disable).
-    user_of = and_(User.id == SessionRow.user_id, User.disabled_at.is_(None))
-    source = SessionRow.__table__.join(User.__table__, user_of)
+    live = and_(SessionRow.token_hash == bindparam("token_hash"), session_live(bindparam("now")))
+    source = SessionRow.__table__.join(User.__table__, User.id == SessionRow.user_id)
     return _with_permissions([*_USER_COLUMNS, SessionRow.expires_at], source, live)
+
+
+def session_live(now: Any) -> Any:
+    """A session authenticates while unrevoked, unexpired and its account enabled (a
+    disabled account's sessions are also revoked on disable); needs `User` joined."""
+    return and_(
+        SessionRow.revoked_at.is_(None), SessionRow.expires_at > now, User.disabled_at.is_(None)
+    )
+
+
+async def live_tokens(session: AsyncSession, token_hashes: list[str], now: datetime) -> set[str]:
+    """Which of these session token hashes still authenticate."""
+    rows = await session.execute(
+        select(SessionRow.token_hash)
+        .join(User, User.id == SessionRow.user_id)
+        .where(SessionRow.token_hash.in_(token_hashes), session_live(now))
+    )
+    return set(rows.scalars())
 
 
 # Built once: constructing a statement and its cache key costs more than running it.
