@@ -30,7 +30,7 @@ from persistence.community import (
 from persistence.db import Database
 from rooms.community import CommunityError, parse_community
 from web import digest, meeting_cli
-from web.actions import accounts, moderation
+from web.actions import accounts, dossier, moderation
 from web.actions.common import Acting
 from web.actions.publish import Published
 from web.attachments import Attachments
@@ -289,6 +289,27 @@ def cmd_export_user(settings: Settings, args: argparse.Namespace) -> int:
     return run_refusable(settings, job)
 
 
+def cmd_export_meeting(settings: Settings, args: argparse.Namespace) -> int:
+    version = "openbaar" if args.public else "volledig"
+    out = Path(args.output or f"dossier-{args.slug}-{version}.zip")
+    if not out.parent.is_dir():
+        return fail(f"--output {out}: folder {out.parent} does not exist")
+
+    async def job(db: Database) -> int:
+        store = Attachments.from_settings(settings).store
+        await store.start()
+        try:
+            written = await dossier.export_meeting(
+                db, store, args.slug, out, operator(), public=args.public
+            )
+        finally:
+            await store.close()
+        print(f"{written.path}: {written.records} records ({version})", file=sys.stderr)
+        return 0
+
+    return run_refusable(settings, job)
+
+
 def cmd_pseudonymise(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         new, done = await accounts.pseudonymise(db, Acting(operator()), args.username, args.reason)
@@ -377,6 +398,15 @@ def add_archive_commands(sub: Any) -> None:
     user.add_argument("username")
     user.add_argument("--output", help="write to this file instead of stdout")
     user.set_defaults(run=cmd_export_user)
+    meeting = sub.add_parser(
+        "export-meeting", help="a meeting's dossier as one ZIP with a sha256 manifest (Woo)"
+    )
+    meeting.add_argument("slug")
+    meeting.add_argument(
+        "--public", action="store_true", help="names reduced to organisation and layer"
+    )
+    meeting.add_argument("--output", help="the ZIP to write (default dossier-SLUG-….zip)")
+    meeting.set_defaults(run=cmd_export_meeting)
     pseudo = sub.add_parser("pseudonymise", help="anonymise an account (AVG art. 17)")
     pseudo.add_argument("username")
     pseudo.set_defaults(run=cmd_pseudonymise)
@@ -393,7 +423,7 @@ def add_archive_commands(sub: Any) -> None:
     users.add_argument("action", choices=["disable", "enable"])
     users.add_argument("username")
     users.set_defaults(run=cmd_users)
-    for command in (export, user, pseudo, purge, members, users):
+    for command in (export, meeting, user, pseudo, purge, members, users):
         command.add_argument("--reason", default="", help="why, for the audit log")
 
 
