@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import Event, Message, Room, StoredFile
+from persistence.models import Event, Message, Room, StoredFile, User
 
 
 async def used_bytes(session: AsyncSession, user_id: int) -> int:
@@ -28,6 +28,21 @@ async def add_file(session: AsyncSession, row: StoredFile) -> StoredFile:
     session.add(row)
     await session.flush()
     return row
+
+
+async def add_within_quota(session: AsyncSession, row: StoredFile, quota: int) -> bool:
+    """Add the file unless it takes its uploader over `quota`. Two uploads of one user
+    queue on the user's row here, so together they cannot pass a quota each passed alone."""
+    await session.execute(select(User.id).where(User.id == row.uploader_id).with_for_update())
+    if await used_bytes(session, row.uploader_id) + row.size > quota:
+        return False
+    await add_file(session, row)
+    return True
+
+
+async def blob_unused(session: AsyncSession, key: str) -> bool:
+    query = select(StoredFile.id).where(StoredFile.sha256 == key).limit(1)
+    return (await session.execute(query)).first() is None
 
 
 @dataclass(frozen=True, slots=True)

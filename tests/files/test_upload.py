@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import func, select
 
 from persistence.db import Database
-from persistence.models import StoredFile
+from persistence.models import StoredFile, User
 from tests.clients import Api
 from tests.files.conftest import EICAR, PDF, blobs_in
 from tests.helpers import free_port, make_settings, running_server
@@ -159,12 +159,29 @@ async def test_quota(db_url: str, tmp_path: Path, clamd_port: int) -> None:
     settings = make_settings(
         db_url, files_dir=str(tmp_path / "f"), clamd_port=clamd_port, files_quota_bytes=1024
     )
-    async with running_server(settings) as base, httpx.AsyncClient(timeout=10) as c:
+    async with running_server(settings) as base, httpx.AsyncClient(timeout=60) as c:
         api = Api(c, base)
         assert (await upload(api, "ann", PDF)).status_code == 201
         big = b"%PDF-1.4\n" + bytes(1000)
         r = await upload(api, "ann", big)
-    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+        # Uploads at once each fit alone; together only as many as the quota holds.
+        parts = [b"%PDF-1.4\n" + bytes([i]) * 300 for i in range(8)]
+        assert (await api.get("amy", "/api/rooms")).status_code == 200  # logged in once
+        answers = await asyncio.gather(*(upload(api, "amy", p) for p in parts))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] * 3 + [413] * 5, codes
+    database = Database(db_url)
+    try:
+        async with database.read() as session:
+            query = (
+                select(func.sum(StoredFile.size))
+                .join(User, User.id == StoredFile.uploader_id)
+                .where(User.username == "amy")
+            )
+            assert 0 < int((await session.execute(query)).scalar_one()) <= 1024
+    finally:
+        await database.dispose()
 
 
 def _chunked_upload(base: str, token: str, limit: int) -> tuple[bytes, int]:

@@ -106,7 +106,14 @@ async def accept(
         created_at=utcnow(),
     )
     async with db.write() as session:
-        return await repo.add_file(session, row)
+        added = await repo.add_within_quota(session, row, att.quota_bytes)
+        unused = not added and await repo.blob_unused(session, upload.sha256)
+    if not added:
+        # Another upload of this user's was stored meanwhile (the check above read before it).
+        if unused:
+            await att.remove_blobs([upload.sha256])
+        raise TooLarge(f"this file would take you over your quota of {att.quota_bytes} bytes")
+    return row
 
 
 async def readable_file(db: Database, actor: Actor, file_id: int) -> StoredFile:
