@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import access_changes
 from persistence.access_changes import AccessChange
-from persistence.events import iso
 from persistence.models import (
     AuditEntry,
     Ban,
@@ -30,6 +29,7 @@ from persistence.models import (
     RoomModerator,
     Theme,
     User,
+    iso,
     utcnow,
 )
 from rooms import text

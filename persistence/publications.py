@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -21,6 +22,7 @@ from persistence.models import (
     Theme,
     User,
 )
+from persistence.moderation import Source, record
 
 PUBLISHED = "published"
 PENDING = "pending"
@@ -218,3 +220,36 @@ async def meeting_context(
     )
     room = (await session.execute(select(Room.id).where(Room.meeting_id == found.id))).scalar()
     return found, theme or "", room
+
+
+async def withdraw_quoting(
+    session: AsyncSession, message: Message, by: str, now: datetime
+) -> list[int]:
+    """Withdraw the pending and published lessons that quote a message being hidden or
+    retracted: consent was given to a text that is no longer shown. Audited per lesson."""
+    quoting = select(PublicationQuote.publication_id).where(
+        PublicationQuote.message_id == message.id
+    )
+    ids = list(
+        (
+            await session.execute(
+                update(Publication)
+                .where(Publication.id.in_(quoting), Publication.status.in_([PENDING, PUBLISHED]))
+                .values(status="withdrawn", withdrawn_at=now)
+                .returning(Publication.id)
+            )
+        ).scalars()
+    )
+    room = (await session.execute(select(Room.slug).where(Room.id == message.room_id))).scalar()
+    for publication_id in ids:
+        await record(
+            session,
+            Source(by, "-"),
+            "publication_withdraw",
+            room=room,
+            target=f"publication:{publication_id}",
+            reason="quoted message hidden",
+            details={"message_id": message.id},
+            at=now,
+        )
+    return ids

@@ -152,3 +152,19 @@ async def test_a_refusal_after_publication_unpublishes(api: Api, database: Datab
     assert [e.action for e in await audit_rows(database, "publication_unpublished")] == [
         "publication_unpublished"
     ]
+
+
+async def test_hiding_a_quoted_message_withdraws_the_lesson(api: Api, database: Database) -> None:
+    """Consent was given to a text; once a moderator hides it, the lesson goes at once."""
+    mid = await post(database, "area-a", "ann", "Wat werkte: samen de schouw lopen.")
+    pid = (await make_lesson(api, "rita", "area-a", [mid]))["id"]
+    await agree(api, "ann", pid)
+    assert (await api.get(None, f"/openbaar/{pid}")).status_code == 200
+    r = await api.post("rita", f"/api/rooms/area-a/messages/{mid}/hide", {"reason": "privé"})
+    assert r.status_code == 200, r.text
+    assert (await api.get(None, f"/openbaar/{pid}")).status_code == 404
+    assert LESSON["title"] not in (await api.get(None, "/openbaar/feed.xml")).text
+    shown = await api.get("ann", f"/api/publications/{pid}")
+    assert shown.json()["publication"]["status"] == "withdrawn"
+    [entry] = await audit_rows(database, "publication_withdraw")
+    assert entry.reason == "quoted message hidden" and entry.actor == "rita"
