@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import msgspec
@@ -30,6 +31,8 @@ from web.wire import accounts as wire
 from web.wire import user as user_wire
 from web.wire.moderation import audit_entry
 from web.wire.session import LoginOut
+
+log = logging.getLogger("werkplaats.accounts")
 
 # Reset requests count in the login throttle under this prefix of the address asked for.
 RESET_PREFIX = "reset:"
@@ -179,20 +182,27 @@ async def request_reset(request: Request) -> Response:
         await svc.login_throttle.reserve(Attempt(RESET_PREFIX + email, client_address(request)))
     )
     source = Source("-", client_address(request))
-    found = await acts.request_reset(svc.db, source, svc.settings.secret_key, email)
-    if found is not None:
-        url = accountmail.link(
-            public_base(request, svc.settings), accountmail.RESET_PATH, found.token
-        )
+    base = public_base(request, svc.settings)
+    # Looked up and mailed after the answer: the time to answer must not tell who exists.
+    task = asyncio.create_task(_mail_reset(svc, source, email, base))
+    pending: set[asyncio.Task[None]] = svc.extra.setdefault("mail_tasks", set())
+    pending.add(task)
+    task.add_done_callback(pending.discard)
+    return Response(status_code=202)
+
+
+async def _mail_reset(svc: Services, source: Source, email: str, base: str) -> None:
+    try:
+        found = await acts.request_reset(svc.db, source, svc.settings.secret_key, email)
+        if found is None:
+            return
+        url = accountmail.link(base, accountmail.RESET_PATH, found.token)
         message = accountmail.reset_message(
             svc.settings, found.email, found.display_name, url, acts.RESET_MINUTES
         )
-        # Sent after the answer: how long the mail server takes must not tell who exists.
-        task = asyncio.create_task(accountmail.send(svc.settings, message, "reset link"))
-        pending: set[asyncio.Task[bool]] = svc.extra.setdefault("mail_tasks", set())
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-    return Response(status_code=202)
+        await accountmail.send(svc.settings, message, "reset link")
+    except Exception:
+        log.exception("password reset: the request could not be handled")
 
 
 async def reset_password(request: Request) -> Response:
