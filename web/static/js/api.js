@@ -141,6 +141,8 @@ export const api = {
   handleReport: (id, body) => request('PATCH', `/api/reports/${encodeURIComponent(String(id))}`, body),
   /** A room's topics, newest first. @param {string} slug @returns {Promise<{topics: {name: string, count: number, last_seq: number}[]}>} */
   topics: (slug) => request('GET', `${room(slug)}/topics`),
+  /** Rename (or merge) a topic of the room (moderators). @param {string} slug @param {string} old @param {string} name @param {string} reason @returns {Promise<{old: string, new: string, messages: number}>} */
+  renameTopic: (slug, old, name, reason) => request('POST', `${room(slug)}/topics/rename`, { old, new: name, reason }),
   /** A message's earlier versions. @param {string} slug @param {string|number} id */
   history: (slug, id) => request('GET', `${room(slug)}/messages/${encodeURIComponent(String(id))}/history`),
   /** @param {string} slug */

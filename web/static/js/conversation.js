@@ -143,16 +143,43 @@ export class TopicFilter {
   /**
    * @param {string} slug
    * @param {(topic: string|null) => void} onChange
+   * @param {() => boolean} [mayRename] whether the reader may rename topics here
    */
-  constructor(slug, onChange) {
+  constructor(slug, onChange, mayRename = () => false) {
     this.slug = slug;
     this.onChange = onChange;
+    this.mayRename = mayRename;
     /** @type {string|null} */
     this.topic = null;
     const id = uid('topic-filter');
     this.select = /** @type {HTMLSelectElement} */ (h('select', { id, onchange: () => this.set(this.select.value || null) }));
-    this.el = h('div', { class: 'topic-filter' }, h('label', { for: id, text: 'Onderwerp' }), this.select);
+    // Moderators rename (or merge) the chosen topic; the server checks that they may.
+    this.renameButton = h('button', {
+      type: 'button', class: 'btn btn-small', text: 'Hernoemen', hidden: true,
+      onclick: () => this.rename(),
+    });
+    this.el = h('div', { class: 'topic-filter' }, h('label', { for: id, text: 'Onderwerp' }), this.select, this.renameButton);
     this.render([]);
+  }
+
+  /** Ask for the new name of the chosen topic; an existing name merges the two. */
+  rename() {
+    const old = this.topic;
+    if (!old) return;
+    formDialog({
+      title: `Onderwerp „${old}” hernoemen`,
+      intro: 'Alle berichten met dit onderwerp krijgen de nieuwe naam. Kies je een bestaand onderwerp, dan worden ze samengevoegd.',
+      fields: [
+        { name: 'name', label: 'Nieuwe naam', required: true, maxlength: MAX_TOPIC, value: old },
+        { name: 'reason', label: 'Waarom? (voor het logboek)', required: true, maxlength: 500 },
+      ],
+      submitLabel: 'Hernoemen',
+      onSubmit: async (v) => {
+        const done = await api.renameTopic(this.slug, old, String(v.name).trim(), String(v.reason ?? ''));
+        await this.load();
+        this.set(done.new);
+      },
+    });
   }
 
   /** Read the room's topics again (on open, and when a topic appears or is renamed). */
@@ -182,6 +209,7 @@ export class TopicFilter {
   set(topic) {
     this.topic = topic;
     this.select.value = topic ?? '';
+    this.renameButton.hidden = !topic || !this.mayRename();
     if (!this.el.hidden || topic) this.el.hidden = false;
     this.onChange(topic);
   }

@@ -95,7 +95,7 @@ export class RoomView {
       this.jumpButton,
       this.settingsButton,
       levelControl(this.slug));
-    this.topicFilter = new TopicFilter(this.slug, () => this.renderAll());
+    this.topicFilter = new TopicFilter(this.slug, () => this.renderAll(), () => this.store.mayModerate(this.slug));
     const head = h('header', { class: 'room-head' },
       h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
       this.title, this.topic, this.flags,
@@ -326,6 +326,10 @@ export class RoomView {
       this.loadPins();
     }
     if (d.type === 'topic_renamed' || (d.kind === 'added' && d.message?.topic)) this.topicFilter.load();
+    if (d.type === 'topic_renamed' && d.event) {
+      for (const m of this.t.messages) if (m.topic === d.event.new) this.refreshMessage(m);
+      if (this.topicFilter.topic === d.event.old) this.topicFilter.set(d.event.new);
+    }
     if ((d.type === 'poll_created' || d.type === 'poll_votes') && d.event) this.polls.apply(d.event);
     const wasAtBottom = this.atBottom();
     const oldHeight = this.timeline.scrollHeight;
