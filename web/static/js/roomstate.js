@@ -65,7 +65,8 @@ export class RoomState {
   onFrame(f) {
     if (f.room !== this.view.slug) return;
     if (f.type === 'subscribed') {
-      const reason = this.muted?.until === f.muted_until ? this.muted.reason : null;
+      // `subscribed` has no reason: keep the one a `muted` frame gave for the same mute.
+      const reason = this.muted && this.muted.until === f.muted_until ? this.muted.reason : null;
       this.muted = typeof f.muted_until === 'string' ? { until: f.muted_until, reason } : null;
       this.slow = Number(f.slow_mode_seconds) || 0;
     } else if (f.type === 'muted') {
