@@ -21,6 +21,7 @@ the room list that every reconnect brings (`hello`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Protocol
 
@@ -80,10 +81,8 @@ class ActivityFeed:
     async def stop(self) -> None:
         if self.flusher is not None:
             self.flusher.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.flusher
-            except (asyncio.CancelledError, Exception):
-                pass
 
     async def _flush_soon(self) -> None:
         await self.rt.clock.sleep(ACTIVITY_EVERY)

@@ -24,7 +24,6 @@ from tests.browser.ui import (
     signed_in,
     submit_dialog,
     unique,
-    wait_connected,
     wait_for_message,
     wait_read_to_end,
 )
@@ -58,7 +57,9 @@ def test_room_list_counts_live_and_mentions_are_marked(
     link = page.locator(f'#sidebar a[data-slug="{AREA}"]')
     assert link.locator(".unread-count").count() == 0
     naming = unique("@anna kun jij hier naar kijken")
-    post_many(server, "sjoerd", AREA, [unique("Eerste"), unique("Tweede"), naming, unique("Vierde")])
+    post_many(
+        server, "sjoerd", AREA, [unique("Eerste"), unique("Tweede"), naming, unique("Vierde")]
+    )
     link.locator(".unread-count", has_text="4").wait_for(timeout=LIVE_MS)
     link.locator(".mention-count", has_text="@1").wait_for(timeout=LIVE_MS)
     page.wait_for_function(

@@ -60,7 +60,10 @@ async def test_own_posting_state_on_subscribe_and_when_muted(
     plain = await ann.subscribe("theme-one", since=None)
     assert plain["slow_mode_seconds"] == 30 and "muted_until" not in plain
     muted = await api.call(
-        "mo", "POST", "/api/rooms/theme-one/mutes", {"username": "ann", "minutes": 10, "reason": "rust"}
+        "mo",
+        "POST",
+        "/api/rooms/theme-one/mutes",
+        {"username": "ann", "minutes": 10, "reason": "rust"},
     )
     assert muted.status_code == 201
     told = await ann.wait_for(lambda f: f.get("type") == "muted")

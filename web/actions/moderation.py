@@ -142,9 +142,7 @@ def _lifted(kind: Sanction, room: Room, user_id: int) -> tuple[tuple[int, frames
     return ((user_id, frames.RoomAdded(room=room.slug, kind=room.kind)),)
 
 
-async def lift(
-    db: Database, acting: Acting, kind: Sanction, slug: str, username: str
-) -> Published:
+async def lift(db: Database, acting: Acting, kind: Sanction, slug: str, username: str) -> Published:
     """End the user's ban or mute in the room now; the user's connections hear of it."""
     async with db.write() as session:
         room = await moderated_room(session, acting, slug)

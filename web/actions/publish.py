@@ -85,7 +85,9 @@ async def publish(realtime: Realtime, published: Published) -> None:
         try:
             realtime.notify_user(user_id, frame)
         except Exception:
-            log.exception("after commit: a %s frame for user %d failed", type(frame).__name__, user_id)
+            log.exception(
+                "after commit: a %s frame for user %d failed", type(frame).__name__, user_id
+            )
     for notice in published.notices:
         try:
             notify_registered(realtime, notice)
