@@ -293,6 +293,8 @@ class ClientConnection:
             truncated=got.first_seq is not None,
             first_seq=got.first_seq,
             ref=frame.ref,
+            muted_until=got.muted_until,
+            slow_mode_seconds=got.slow_mode_seconds,
         )
         if not await self.outbound.put(frames.encode(done), wanted):
             return

@@ -205,6 +205,10 @@ class Subscribed(ServerFrame, tag="subscribed"):
     truncated: bool
     first_seq: int | None = None
     ref: str | None = None
+    # The subscriber's own posting state: the end of their mute (ISO-8601; absent when not
+    # muted, or when they moderate the room), and the room's slow mode (absent when off).
+    muted_until: str | None = None
+    slow_mode_seconds: int = 0
 
 
 class Error(ServerFrame, tag="error"):
@@ -271,6 +275,27 @@ class Notice(ServerFrame, tag="notice"):
     url: str
 
 
+class Activity(ServerFrame, tag="activity"):
+    """New messages in a room the connection may read but is not subscribed to: the seqs
+    of those by others (`unread`) and of those that mention the reader (`mentions`), up to
+    `last_seq`. `resync`: too many to list; read the room list again."""
+
+    room: str
+    last_seq: int
+    unread: list[int]
+    mentions: list[int] = msgspec.field(default_factory=list)
+    resync: bool = False
+
+
+class Muted(ServerFrame, tag="muted"):
+    """The user's own mute in a room began (`until`, ISO-8601, and the moderator's
+    `reason`) or ended (`until` null); to every connection of that user."""
+
+    room: str
+    until: str | None
+    reason: str | None = None
+
+
 AnyServerFrame = (
     (
         EventFrame
@@ -287,6 +312,8 @@ AnyServerFrame = (
     | Mention
     | Notice
     | RoomAdded
+    | Activity
+    | Muted
 )
 
 

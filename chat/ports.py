@@ -15,6 +15,7 @@ class Conn(Protocol):
     watch and the Realtime use it."""
 
     id: int
+    actor: Actor
     token_hash: str
     author: Author
     outbound: Outbound

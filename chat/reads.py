@@ -19,11 +19,11 @@ from chat.frames import encode, event_frame
 from persistence import handshake
 from persistence.backlog import read_events
 from persistence.db import Database
-from persistence.events import StoredEvent, events_page
+from persistence.events import StoredEvent, events_page, iso
 from persistence.handshake import RoomAccess, RoomListing
 from persistence.models import Room, utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
-from rooms.access import check_read, may_read
+from rooms.access import check_read, may_read, sanctions_bind
 from rooms.errors import NotFound
 from rooms.model import SLUG_RE, Actor
 
@@ -87,6 +87,9 @@ class Backlog:
     frames: list[str]  # encoded, in seq order
     last_seq: int
     first_seq: int | None  # set when truncated
+    # the subscriber's own posting state (`subscribed`): the end of a mute that binds them
+    muted_until: str | None = None
+    slow_mode_seconds: int = 0
 
 
 class RecentBacklogs:
@@ -162,8 +165,9 @@ def _backlog(
     """The backlog, or None if more than `longest` events would have to be read."""
     room = _readable_access(conn, actor, slug)
     last = room.last_seq
+    state = _posting_state(actor, room)
     if since is None or since >= last:
-        return Backlog([], last, None)
+        return Backlog([], last, None, *state)
     start, first = since, None
     if last - since > cap:
         start = last - cap
@@ -176,7 +180,14 @@ def _backlog(
         events = read_events(conn, room.ref.id, start, last)
         frames = [encode(event_frame(slug, e)) for e in events]
         recent.put(key, frames)
-    return Backlog(frames, last, first)
+    return Backlog(frames, last, first, *state)
+
+
+def _posting_state(actor: Actor, room: RoomAccess) -> tuple[str | None, int]:
+    """The end of the actor's mute if it binds them now, and the room's slow mode."""
+    mute, now = room.mute, utcnow()
+    muted = mute is not None and mute.active(now) and sanctions_bind(actor, room.ref)
+    return (iso(mute.until) if muted and mute is not None else None), room.slow_mode_seconds
 
 
 async def fetch_range(db: Database, slug: str, after: int, upto: int) -> list[StoredEvent]:

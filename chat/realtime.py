@@ -41,6 +41,7 @@ import msgspec
 
 from chat import frames, metrics, reads
 from chat.access_watch import AccessWatch
+from chat.activity import ActivityFeed, Note
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.clock import SYSTEM_CLOCK, Clock
 from chat.config import ChatConfig
@@ -54,6 +55,7 @@ from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.events import StoredEvent
 from persistence.mentions import mentioned_after_commit
+from rooms.mentions import mentioned_usernames
 
 log = logging.getLogger("werkplaats.realtime")
 
@@ -138,6 +140,7 @@ class Realtime(BrokerListener):
         self._presence_due: set[str] = set()
         self._stopping = False
         self.access = AccessWatch(self)
+        self.activity = ActivityFeed(self)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -145,6 +148,9 @@ class Realtime(BrokerListener):
         await self.broker.connect()
         await self._stack.enter_async_context(
             self.broker.subscribe(self.control_channel, self._on_control)
+        )
+        await self._stack.enter_async_context(
+            self.broker.subscribe(self.activity_channel, self._on_activity)
         )
         await self.access.start()
         self._watcher = asyncio.create_task(self._watch(), name="realtime-watch")
@@ -160,6 +166,7 @@ class Realtime(BrokerListener):
                 while self.connections:  # noqa: ASYNC110 - connections end in their own tasks
                     await asyncio.sleep(0.02)
         await self.sends.close()
+        await self.activity.stop()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -189,6 +196,21 @@ class Realtime(BrokerListener):
         if hub is not None:
             hub.receive(seq, text)
         self._publish(self.room_channel(room), envelope(EVENT, self.process_id, seq, text))
+        if event.type == "message" and event.author is not None and not event.hidden:
+            self._message_activity(room, event)
+
+    def _message_activity(self, room: str, event: StoredEvent) -> None:
+        """The readers who are not subscribed hear of the message (`activity`, chat/activity.py)."""
+        assert event.author is not None
+        note = Note(
+            origin=self.process_id,
+            room=room,
+            seq=event.seq,
+            author=event.author.username,
+            mentions=mentioned_usernames(event.body or ""),
+        )
+        self.activity.add(note)
+        self._publish(self.activity_channel, msgspec.json.encode(note))
 
     async def access_revoked(self, room: str, user_id: int, reason: str) -> None:
         """The user may no longer read the room: `removed` on all their connections."""
@@ -225,6 +247,10 @@ class Realtime(BrokerListener):
     @property
     def control_channel(self) -> str:
         return f"{self.prefix}:control"
+
+    @property
+    def activity_channel(self) -> str:
+        return f"{self.prefix}:activity"
 
     def room_channel(self, room: str) -> str:
         return f"{self.prefix}:room:{room}"
@@ -285,6 +311,15 @@ class Realtime(BrokerListener):
             self._read_local(None, msg.user_id, msg.room, msg.seq)
         elif msg.op == "notify":
             self._notify_local(msg.user_id, msg.frame)
+
+    def _on_activity(self, data: bytes) -> None:
+        try:
+            note = msgspec.json.decode(data, type=Note)
+        except msgspec.DecodeError:
+            log.warning("realtime: malformed activity note")
+            return
+        if note.origin != self.process_id:
+            self.activity.add(note)
 
     def broker_down(self) -> None:
         metrics.BROKER_UP.set(0)

@@ -57,6 +57,7 @@ from persistence.models import (
     Meeting,
     Member,
     Membership,
+    Mute,
     ReadMarker,
     Room,
     RoomModerator,
@@ -335,11 +336,14 @@ def read_actor(conn: Connection, user_id: int, *, disabled_too: bool = False) ->
 
 @dataclass(frozen=True, slots=True)
 class RoomAccess:
-    """A room's access facts and seq, and the caller's ban there (if any)."""
+    """A room's access facts and seq, the caller's ban and mute there (if any), and the
+    room's slow mode."""
 
     ref: RoomRef
     last_seq: int
     ban: Restriction | None
+    mute: Restriction | None = None
+    slow_mode_seconds: int = 0
 
 
 class _AccessRow(NamedTuple):
@@ -350,11 +354,24 @@ class _AccessRow(NamedTuple):
     last_seq: int
     banned: int | None  # the ban's room id: set when there is a ban
     ban_until: datetime | None
+    slow_mode_seconds: int
+    mute_until: datetime | None
 
 
 _ROOM_ACCESS = Prepared(
-    select(Room.id, Room.kind, Room.locked, Room.archived, Room.last_seq, Ban.room_id, Ban.until)
+    select(
+        Room.id,
+        Room.kind,
+        Room.locked,
+        Room.archived,
+        Room.last_seq,
+        Ban.room_id,
+        Ban.until,
+        Room.slow_mode_seconds,
+        Mute.until,
+    )
     .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
+    .outerjoin(Mute, and_(Mute.room_id == Room.id, Mute.user_id == bindparam("user_id")))
     .where(Room.slug == bindparam("slug")),
     _AccessRow,
 )
@@ -370,7 +387,8 @@ def read_room_access(conn: Connection, slug: str, user_id: int) -> RoomAccess | 
         id=row.id, slug=slug, kind=_KINDS[row.kind], locked=row.locked, archived=row.archived
     )
     ban = Restriction(row.ban_until) if row.banned is not None else None
-    return RoomAccess(ref, int(row.last_seq), ban)
+    mute = Restriction(row.mute_until) if row.mute_until is not None else None
+    return RoomAccess(ref, int(row.last_seq), ban, mute, int(row.slow_mode_seconds or 0))
 
 
 # -- the room list -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat import frames
 from persistence import access_changes, events
 from persistence import moderation as repo
 from persistence.accounts import actor_for, user_by_name
@@ -127,11 +128,22 @@ async def _sanction(
             details={**details, "until": events.iso(until)},
         )
     lost = (Revoked(room.slug, target.id, kind.removed),) if kind.removed else ()
-    return row, Published(revoked=lost)
+    told: tuple[tuple[int, frames.ServerFrame], ...] = ()
+    if kind is MUTE:
+        told = ((target.id, frames.Muted(room=room.slug, until=events.iso(until), reason=reason)),)
+    return row, Published(revoked=lost, to_users=told)
 
 
-async def lift(db: Database, acting: Acting, kind: Sanction, slug: str, username: str) -> None:
-    """End the user's ban or mute in the room now."""
+def _lifted(kind: Sanction, room: Room, user_id: int) -> tuple[tuple[int, frames.ServerFrame], ...]:
+    """What the user's own connections hear of a lift: `muted` with no end, or `room_added`
+    (they may read the room again)."""
+    if kind is MUTE:
+        return ((user_id, frames.Muted(room=room.slug, until=None)),)
+    return ((user_id, frames.RoomAdded(room=room.slug, kind=room.kind)),)
+
+
+async def lift(db: Database, acting: Acting, kind: Sanction, slug: str, username: str) -> Published:
+    """End the user's ban or mute in the room now; the user's connections hear of it."""
     async with db.write() as session:
         room = await moderated_room(session, acting, slug)
         target = await find_user(session, username)
@@ -140,6 +152,7 @@ async def lift(db: Database, acting: Acting, kind: Sanction, slug: str, username
         await repo.record(
             session, acting.source, f"un{kind.action}", room=room.slug, target=target.username
         )
+    return Published(to_users=_lifted(kind, room, target.id))
 
 
 async def restrictions(

@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chat.frames import ServerFrame
 from persistence.access_changes import AccessChange
 from persistence.events import StoredEvent
 from web.actions.notify import MeetingNotice, notify_registered
@@ -36,10 +37,17 @@ class Published:
     access: tuple[AccessChange, ...] = ()
     sessions_ended: tuple[int, ...] = ()
     notices: tuple[MeetingNotice, ...] = ()
+    # (user id, frame): a frame for one user's own connections (`muted`)
+    to_users: tuple[tuple[int, ServerFrame], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(
-            self.events or self.revoked or self.access or self.sessions_ended or self.notices
+            self.events
+            or self.revoked
+            or self.access
+            or self.sessions_ended
+            or self.notices
+            or self.to_users
         )
 
 
@@ -73,6 +81,13 @@ async def publish(realtime: Realtime, published: Published) -> None:
             await step
         except Exception:
             log.exception("after commit: %s failed", what)
+    for user_id, frame in published.to_users:
+        try:
+            realtime.notify_user(user_id, frame)
+        except Exception:
+            log.exception(
+                "after commit: a %s frame for user %d failed", type(frame).__name__, user_id
+            )
     for notice in published.notices:
         try:
             notify_registered(realtime, notice)

@@ -113,8 +113,8 @@ async def _lift(request: Request, kind: acts.Sanction) -> Response:
     svc = services(request)
     who = await caller(request)
     slug, username = request.path_params["slug"], request.path_params["username"]
-    await acts.lift(svc.db, acting(request, who), kind, slug, username)
-    return no_content()
+    done = await acts.lift(svc.db, acting(request, who), kind, slug, username)
+    return await sent(request, done, no_content())
 
 
 async def unban_user(request: Request) -> Response:

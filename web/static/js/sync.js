@@ -8,6 +8,7 @@
 import { api } from './api.js';
 import { Connection } from './ws.js';
 import { clearDraftOf } from './conversation.js';
+import { Activity } from './activity.js';
 
 /** First page of a room. */
 const PAGE = 50;
@@ -19,8 +20,6 @@ const RESEND_AFTER_MS = 10_000;
 const TYPING_SHOWN_MS = 6000;
 /** We tell others we type at most this often. */
 const TYPING_EVERY_MS = 3000;
-/** Room list refresh for unread counts of rooms we are not subscribed to. */
-const ROOMS_REFRESH_MS = 30_000;
 
 /** A client_id: 128 random bits, URL-safe. */
 export function newClientId() {
@@ -62,7 +61,8 @@ export class Sync {
     this.ready = false;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.tick = undefined;
-    this.lastRoomsRefresh = 0;
+    /** Live counts of the rooms not open (`activity` frames): no polling of the room list. */
+    this.activity = new Activity(store, () => this.refreshRooms());
   }
 
   /** Presence and typing are only true while connected; drop them when the link goes. */
@@ -85,6 +85,7 @@ export class Sync {
     clearInterval(this.tick);
     this.conn.stop();
     this.openSlug = null;
+    this.activity.clear();
   }
 
   get me() {
@@ -92,9 +93,9 @@ export class Sync {
   }
 
   async refreshRooms() {
-    this.lastRoomsRefresh = Date.now();
     const { rooms } = await api.rooms();
     this.store.mergeRooms(rooms, true);
+    this.activity.listed(rooms);
     if (this.openSlug) this.recountOpen(this.openSlug);
   }
 
@@ -262,7 +263,10 @@ export class Sync {
 
   /** @param {any} f */
   onFrame(f) {
+    // Room state (roomstate.js) follows `subscribed`, `muted`, `ack` and `removed` here.
+    this.store.emit('frame', f);
     switch (f.type) {
+      case 'activity': return this.activity.onFrame(f);
       case 'hello': return this.onHello(f);
       case 'subscribed': return this.onSubscribed(f);
       case 'ack': return this.onAck(f);
@@ -282,13 +286,8 @@ export class Sync {
         if (f.type === 'meeting_changed') this.store.emit('meeting', f);
         if (typeof f.room === 'string' && f.seq !== undefined && this.store.timelines.get(f.room)?.loaded) {
           this.applyEvent(f.room, f, true);
-        } else if (typeof f.room === 'string' && f.type === 'message') {
-          const room = this.store.rooms.get(f.room);
-          if (room && f.author?.username !== this.me) {
-            room.unread += 1;
-            room.last_seq = Math.max(room.last_seq, Number(f.seq));
-            this.store.emit('rooms');
-          }
+        } else if (typeof f.room === 'string' && f.type === 'message' && f.author?.username !== this.me) {
+          if (this.activity.count(f.room, Number(f.seq), false, true)) this.store.emit('rooms');
         }
     }
     return undefined;
@@ -304,6 +303,7 @@ export class Sync {
     if (Array.isArray(f.rooms)) {
       const unknown = f.rooms.some((/** @type {any} */ r) => !this.store.rooms.has(r.slug));
       this.store.mergeRooms(f.rooms, false);
+      this.activity.listed(f.rooms);
       if (unknown || f.rooms.length !== this.store.rooms.size) this.refreshRooms().catch(() => {});
     }
     if (this.openSlug) {
@@ -359,8 +359,11 @@ export class Sync {
     const who = f.author?.display_name ?? f.author?.username ?? 'Iemand';
     const t = this.store.timelines.get(f.room);
     const seen = this.openSlug === f.room && t?.loaded && document.visibilityState === 'visible';
-    if (room && !seen) {
+    if (room && !seen && this.openSlug === f.room) {
       room.unread_mentions = (room.unread_mentions ?? 0) + 1;
+      this.store.emit('rooms');
+    } else if (room && !seen && this.activity.count(f.room, Number(f.message_seq), true, true)) {
+      // Counted once with the room's `activity` frame, whichever comes first.
       this.store.emit('rooms');
     }
     this.announcer.say(`${who} noemde je in ${room?.name ?? f.room}.`);
@@ -381,8 +384,10 @@ export class Sync {
     const seq = Number(f.seq);
     if (seq > room.read_seq) room.read_seq = seq;
     if (room.read_seq >= room.last_seq) room.unread_mentions = 0;
+    this.activity.read(f.room);
     const t = this.store.timelines.get(f.room);
-    if (t?.loaded) this.recountOpen(f.room);
+    // Only the open room's timeline is current; a closed one stopped at its unsubscribe.
+    if (t?.loaded && this.openSlug === f.room) this.recountOpen(f.room);
     else if (room.read_seq >= room.last_seq) room.unread = 0;
     else this.refreshRooms().catch(() => {});
     this.store.emit('rooms');
@@ -533,6 +538,7 @@ export class Sync {
     if (!room || seq <= room.read_seq) return;
     room.read_seq = seq;
     if (seq >= room.last_seq) room.unread_mentions = 0;
+    this.activity.read(slug);
     this.recountOpen(slug);
     if (this.conn.send({ type: 'read', room: slug, seq })) this.readToSend.delete(slug);
     else this.readToSend.set(slug, seq);
@@ -551,9 +557,6 @@ export class Sync {
         }
       }
       if (changed) this.store.emit(`typing:${t.slug}`);
-    }
-    if (now - this.lastRoomsRefresh > ROOMS_REFRESH_MS && document.visibilityState === 'visible' && this.conn.state === 'open') {
-      this.refreshRooms().catch(() => {});
     }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The message composer of a room: a labelled textarea (Enter sends, Shift+Enter a new
  * line), modes for replying and editing, the characters left near the limit, and a
- * read-only state for locked, archived or lost rooms.
+ * read-only state for locked, archived or lost rooms; above the box, the room's state as
+ * roomstate.js words it (muted until when, slow mode with its countdown).
  * @module views/composer
  */
 import { h, replace } from '../dom.js';
@@ -37,9 +38,13 @@ export class Composer {
     /** @type {{mode: 'send'|'reply'|'edit', messageId: MessageId|null}} */
     this.state = { mode: 'send', messageId: null };
     this.context = h('div', { class: 'composer-context', hidden: true });
+    /** Why I cannot write, or what slow mode asks (roomstate.js). */
+    this.status = h('p', { class: 'composer-state', id: 'composer-state', hidden: true });
+    /** Slow mode: my next message must wait; typing goes on, sending does not. */
+    this.waiting = false;
     this.textarea = /** @type {HTMLTextAreaElement} */ (h('textarea', {
       id: 'composer-input', name: 'body', rows: 2, maxlength: MAX_BODY,
-      'aria-describedby': 'composer-hint', placeholder: PLACEHOLDER,
+      'aria-describedby': 'composer-state composer-hint', placeholder: PLACEHOLDER,
     }));
     this.button = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Versturen' });
     this.hint = h('p', { class: 'hint', id: 'composer-hint', text: HINT });
@@ -51,6 +56,7 @@ export class Composer {
       h('label', { for: 'composer-topic', text: 'Onderwerp (optioneel)' }), this.topicInput,
       h('span', { class: 'hint', id: 'composer-topic-hint', text: 'Een antwoord krijgt het onderwerp van het bericht waarop het antwoordt.' }));
     this.el = h('form', { class: 'composer', 'aria-label': 'Bericht schrijven' },
+      this.status,
       this.context,
       topicRow,
       h('div', { class: 'composer-row' },
@@ -96,6 +102,24 @@ export class Composer {
     this.textarea.placeholder = PLACEHOLDER;
   }
 
+  /**
+   * The room's state: `blocked` (a reason) turns the box off; `note` is said above it;
+   * `waiting` holds the send button while slow mode counts down.
+   * @param {string} blocked
+   * @param {string} note
+   * @param {boolean} waiting
+   */
+  setState(blocked, note, waiting) {
+    const text = blocked || note;
+    if (this.status.textContent !== text) this.status.textContent = text;
+    this.status.hidden = !text;
+    this.status.classList.toggle('composer-blocked', Boolean(blocked));
+    this.waiting = !blocked && waiting;
+    if (blocked) this.disable(blocked);
+    else this.enable();
+    if (this.waiting) this.button.setAttribute('disabled', '');
+  }
+
   updateHint() {
     const n = this.textarea.value.length;
     const text = n >= COUNT_FROM ? `${HINT} Nog ${Math.max(0, MAX_BODY - n)} tekens.` : HINT;
@@ -119,7 +143,7 @@ export class Composer {
     const files = this.state.mode === 'edit' ? 0 : (this.hooks.files?.() ?? 0);
     // A message of files alone still has a text: the contract wants one.
     const body = this.textarea.value.trim() || (files ? 'Bijlage' : '');
-    if (!body || this.textarea.disabled) return false;
+    if (!body || this.textarea.disabled || this.waiting) return false;
     if (body.length > MAX_BODY) {
       this.hooks.notice(errorText('too_large'));
       return false;

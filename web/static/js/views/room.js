@@ -20,6 +20,8 @@ import { Uploads } from '../upload.js';
 import { authorLine, fillMessage } from './message.js';
 import { levelControl } from '../notify.js';
 import { PollPanel, TopicFilter } from '../conversation.js';
+import { markMentions } from '../mentions.js';
+import { RoomState, removedText } from '../roomstate.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
@@ -136,6 +138,7 @@ export class RoomView {
       typing: () => this.sync.typing(this.slug),
       notice: (text) => this.showNotice(text),
     });
+    this.roomState = new RoomState(this);
 
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
       head, this.timeline, this.belowButton, this.typingLine, this.notice, this.composer.el);
@@ -261,6 +264,7 @@ export class RoomView {
     this.destroyed = true;
     clearTimeout(this.readTimer);
     for (const off of this.offs) off();
+    this.roomState.destroy();
     document.removeEventListener('visibilitychange', this.onVisible);
     window.removeEventListener('focus', this.onVisible);
     this.sync.closeRoom(this.slug);
@@ -299,9 +303,7 @@ export class RoomView {
     else if (room.locked) flags.push(this.store.mayModerate(this.slug) ? 'Gesloten: alleen moderatoren kunnen schrijven.' : 'Gesloten: alleen lezen.');
     this.flags.textContent = flags.join(' ');
     this.flags.hidden = flags.length === 0;
-    const readOnly = room.archived || (room.locked && !this.store.mayModerate(this.slug));
-    if (readOnly) this.composer.disable(room.archived ? 'Deze kamer is gearchiveerd.' : 'Deze kamer is gesloten.');
-    else if (!this.t.removedReason) this.composer.enable();
+    this.roomState.render();
   }
 
   renderPresence() {
@@ -420,6 +422,7 @@ export class RoomView {
       el = h('article');
       this.msgEls.set(String(m.message_id), el);
       fillMessage(el, m, this.context(m));
+      markMentions(el, m, this.me);
     }
     return el;
   }
@@ -432,6 +435,7 @@ export class RoomView {
     // Keep the focus on the same control (a reaction button) when it is drawn again.
     const key = hadFocus ? /** @type {HTMLElement} */ (document.activeElement).dataset.key : undefined;
     fillMessage(el, m, this.context(m));
+    markMentions(el, m, this.me);
     const again = key ? /** @type {HTMLElement|null} */ (el.querySelector(`[data-key="${CSS.escape(key)}"]`)) : null;
     if (hadFocus) (again ?? el).focus();
   }
@@ -449,7 +453,7 @@ export class RoomView {
         me: this.me,
         name: (/** @type {string} */ u) => this.store.displayName(u),
         react: (/** @type {string} */ emoji, /** @type {boolean} */ on) => this.sync.react(this.slug, m.message_id, emoji, on),
-        mayReact: !this.t.removedReason && !this.room?.archived && !(this.room?.locked && !this.store.mayModerate(this.slug)),
+        mayReact: this.roomState.canPost(),
       },
     };
   }
@@ -611,8 +615,9 @@ export class RoomView {
 
   /** @param {{reason?: string}} d */
   onRemoved(d) {
-    this.composer.disable('Je hebt geen toegang meer tot deze kamer.');
-    this.showNotice(`Je hebt geen toegang meer tot deze kamer${d.reason ? ` (${d.reason})` : ''}.`);
+    // The reason in Dutch, in place of whatever was said before (a refused send's "muted").
+    this.showNotice(removedText(d.reason));
+    this.roomState.render();
   }
 
   /** Another tab of this user read further. @param {{seq: number}} d */
@@ -637,14 +642,16 @@ export class RoomView {
     /** @type {import('./message.js').Action[]} */
     const list = [];
     if (m.hidden) return mod && !mine ? this.userActions(m, who) : [];
-    list.push({ label: 'Beantwoorden', run: () => this.composer.setMode('reply', m.message_id) });
+    // Only what can succeed now: no reply, edit or mark when I cannot post (roomstate.js).
+    const canPost = this.roomState.canPost();
+    if (canPost) list.push({ label: 'Beantwoorden', run: () => this.composer.setMode('reply', m.message_id) });
     if (mine) {
-      list.push({ label: 'Bewerken', run: () => this.composer.setMode('edit', m.message_id) });
-      list.push({ label: 'Intrekken', danger: true, run: () => retractDialog(this, m) });
-    } else {
+      if (canPost) list.push({ label: 'Bewerken', run: () => this.composer.setMode('edit', m.message_id) });
+      if (!this.t.removedReason) list.push({ label: 'Intrekken', danger: true, run: () => retractDialog(this, m) });
+    } else if (!this.t.removedReason) {
       list.push({ label: 'Melden', run: () => reportDialog(this, m, who) });
     }
-    if (!this.room?.archived) list.push(...markActions(this.slug, m, this.announcer, formDialog, (id) => this.t.byId.get(String(id))));
+    if (canPost) list.push(...markActions(this.slug, m, this.announcer, formDialog, (id) => this.t.byId.get(String(id))));
     if (mod && this.pinned) {
       const pinned = this.pinned.has(String(m.message_id));
       list.push({ label: pinned ? 'Losmaken' : 'Vastzetten', run: () => this.togglePin(m, pinned) });

@@ -68,7 +68,10 @@ function roomItem(r, currentSlug) {
         ? h('span', { class: 'room-next', text: `Volgende bijeenkomst: ${formatDateTime(r.next_meeting.date)}${r.next_meeting.place ? `, ${r.next_meeting.place}` : ''}` })
         : null,
       r.unread_mentions > 0 && r.slug !== currentSlug
-        ? h('span', { class: 'mention-count', title: 'Je bent genoemd' }, '@', srOnly(r.unread_mentions === 1 ? ' 1 vermelding van jou' : ` ${r.unread_mentions} vermeldingen van jou`))
+        // The number is shown, not only read out: "@" alone said nothing about how many.
+        ? h('span', { class: 'mention-count', title: 'Je bent genoemd' },
+          h('span', { 'aria-hidden': 'true', text: `@${r.unread_mentions > 99 ? '99+' : r.unread_mentions}` }),
+          srOnly(r.unread_mentions === 1 ? ' 1 vermelding van jou' : ` ${r.unread_mentions} vermeldingen van jou`))
         : null,
       unread > 0
         ? h('span', { class: 'unread-count' }, String(unread > 99 ? '99+' : unread), srOnly(unread === 1 ? ' ongelezen bericht' : ' ongelezen berichten'))

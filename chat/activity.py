@@ -1,0 +1,133 @@
+"""Live activity of the rooms a connection is not subscribed to: the `activity` frame.
+
+A client subscribes to the room it shows; every other room it may read still needs its
+unread and mention counts live. Each committed message becomes a small note (room, seq,
+author, the usernames it mentions) that the committing process handles at once and
+publishes on one broker channel for the others. Every process collects the notes it gets
+and, every `ACTIVITY_EVERY`, flushes them: one database call reads the rooms' access facts
+and bans (persistence/activity_facts.py), `rooms.access.may_read` judges each local
+connection that is not subscribed to the room, and each reader gets one frame per room
+with the seqs of the new messages by others and of those that mention them. No per-reader
+query and no per-message frame: a room with 500 readers costs one read and at most one
+frame per reader per flush.
+
+The frame carries seqs, not counts, so a client counts each message once whatever the
+order, the overlap with its room list or with a subscription's own events (web client:
+static/js/activity.js). Notes are at-most-once like every broker message: a note lost to
+a broker outage or a frame dropped from a full queue (they are ephemeral) is corrected by
+the room list that every reconnect brings (`hello`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+import msgspec
+
+from chat import frames
+from chat.clock import Clock
+from chat.ports import Conn
+from persistence import handshake
+from persistence.activity_facts import read_room_readers
+from persistence.db import Database
+from persistence.models import utcnow
+from rooms.access import may_read
+
+log = logging.getLogger("werkplaats.activity")
+
+# How long notes are collected before a flush: frames stay well within a second, and a
+# busy room sends a reader at most four frames a second.
+ACTIVITY_EVERY = 0.25
+# Seqs one frame lists at most (per list); beyond that the frame says `resync` instead
+# (a client then reads its room list once).
+MAX_SEQS = 200
+
+
+class Note(msgspec.Struct, array_like=True):
+    """A committed message as the activity channel carries it."""
+
+    origin: str
+    room: str
+    seq: int
+    author: str
+    mentions: list[str]
+
+
+class Registry(Protocol):
+    """The process's open connections by user (the Realtime)."""
+
+    db: Database
+    clock: Clock
+    by_user: dict[int, set[Conn]]
+
+
+class ActivityFeed:
+    """Collects message notes per room and flushes them as `activity` frames."""
+
+    def __init__(self, rt: Registry) -> None:
+        self.rt = rt
+        self.pending: dict[str, list[Note]] = {}
+        self.flusher: asyncio.Task[None] | None = None
+
+    def add(self, note: Note) -> None:
+        """A message was committed (here or elsewhere): tell the readers within a flush."""
+        self.pending.setdefault(note.room, []).append(note)
+        if self.flusher is None or self.flusher.done():
+            self.flusher = asyncio.create_task(self._flush_soon(), name="activity-flush")
+
+    async def stop(self) -> None:
+        if self.flusher is not None:
+            self.flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.flusher
+
+    async def _flush_soon(self) -> None:
+        await self.rt.clock.sleep(ACTIVITY_EVERY)
+        batch, self.pending = self.pending, {}
+        try:
+            await self.flush(batch)
+        except Exception:
+            # Counts catch up with the next room list (reconnect); never a crash here.
+            log.exception("activity: flushing %d rooms failed", len(batch))
+
+    async def flush(self, batch: dict[str, list[Note]]) -> None:
+        """One read for all the rooms, then one frame per room per reader who may read it."""
+        if not batch or not self.rt.by_user:
+            return
+        readers = await handshake.run(self.rt.db, read_room_readers, list(batch))
+        now = utcnow()
+        for slug, notes in batch.items():
+            ref = readers.rooms.get(slug)
+            if ref is None:
+                continue
+            notes.sort(key=lambda n: n.seq)
+            last = notes[-1].seq
+            for user_id, conns in list(self.rt.by_user.items()):
+                ban = readers.bans.get((ref.id, user_id))
+                sent: str | None = None
+                for conn in list(conns):
+                    if conn.closed or slug in conn.subs:
+                        continue
+                    if not may_read(conn.actor, ref, ban, now):
+                        continue
+                    if sent is None:
+                        sent = _frame(slug, last, notes, conn.username)
+                        if not sent:
+                            break
+                    conn.outbound.offer(sent, ephemeral=True)
+
+
+def _frame(slug: str, last: int, notes: list[Note], username: str) -> str:
+    """The reader's frame, or "" when nothing in the notes is new to them (their own)."""
+    unread = [n.seq for n in notes if n.author != username]
+    if not unread:
+        return ""
+    mentions = [n.seq for n in notes if n.author != username and username in n.mentions]
+    if len(unread) > MAX_SEQS or len(mentions) > MAX_SEQS:
+        return frames.encode(frames.Activity(room=slug, last_seq=last, unread=[], resync=True))
+    return frames.encode(
+        frames.Activity(room=slug, last_seq=last, unread=unread, mentions=mentions)
+    )
