@@ -130,7 +130,7 @@ export function renderModeration(main, { store, announce }) {
             type: 'button', class: 'btn btn-small', text: 'Opheffen',
             'aria-label': `${kind === 'mute' ? 'Demping' : 'Verbanning'} van ${s.person.display_name} in ${roomName(s.room)} opheffen`,
             onclick: () => lift(kind, s),
-          }))))))];
+          })))))))];
   }
 
   /** @param {'mute'|'ban'} kind @param {any} s */
