@@ -183,3 +183,35 @@ def test_catchup_totals_order_and_digest(
     assert mail.evaluate("(el) => el === document.activeElement")
     assert_accessible(tab, axe_source, "catch-up")
     assert_clean(tab)
+
+
+def test_audit_sentences_and_mention_detection(open_tab: Callable[..., Tab]) -> None:
+    """The audit log's Dutch comes from the entry's values; "@" is found before the caret."""
+    tab = open_tab()
+    tab.page.get_by_label("Gebruikersnaam").wait_for()
+    result = tab.page.evaluate(
+        """async () => {
+            const { auditText } = await import('/static/js/audit.js');
+            const { mentionAt } = await import('/static/js/people.js');
+            const at = '2026-12-06T12:00:00Z';
+            const text = (action, values) => auditText({ action, at, values });
+            return {
+                slow: text('set_slow_mode_seconds', { slow_mode_seconds: 30 }),
+                off: text('set_slow_mode_seconds', { slow_mode_seconds: 0 }),
+                mute: text('mute', { minutes: 30, until: '2026-12-06T13:30:00Z' }),
+                ban: text('ban', {}),
+                banLater: text('ban', { until: '2026-12-24T09:00:00Z' }),
+                unknown: text('something_new', {}),
+                mention: mentionAt('Vraag voor @sjoe', 16),
+                mail: mentionAt('mail a@b', 8),
+            };
+        }"""
+    )
+    assert result["slow"] == "Langzame modus op 30 s"
+    assert result["off"] == "Langzame modus uit"
+    assert result["mute"] == "Gedempt tot 14:30"
+    assert result["ban"] == "Verbannen tot opheffen"
+    assert result["banLater"].startswith("Verbannen tot donderdag 24 december 2026")
+    assert result["unknown"] == "something_new"
+    assert result["mention"] == {"start": 11, "query": "sjoe"}
+    assert result["mail"] is None
