@@ -109,12 +109,13 @@ async def _new_messages(
 
 
 async def _new_members(
-    session: AsyncSession, room_ids: list[int], windows: dict[int, Window]
+    session: AsyncSession, room_ids: list[int], windows: dict[int, Window], me: int
 ) -> dict[int, list[dict[str, Any]]]:
+    """Who joined each room in its window: other people, not the member reading it."""
     rows = await session.execute(
         select(Membership, User)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.room_id.in_(room_ids))
+        .where(Membership.room_id.in_(room_ids), Membership.user_id != me)
         .order_by(Membership.joined_at, User.username)
     )
     found: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -166,7 +167,7 @@ async def catchup(
     decisions = _by_room(
         await marked_items(session, ids, MessageMark.kind == MarkKind.BESLUIT.value)
     )
-    members = await _new_members(session, ids, windows)
+    members = await _new_members(session, ids, windows, actor.user_id)
 
     counts: dict[int, int] = defaultdict(int)
     # What is new grouped by topic: per room, topic -> [new messages, first seq].

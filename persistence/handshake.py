@@ -424,6 +424,8 @@ class RoomListing:
     archived: bool
     unread_mentions: int
     next_meeting: UpcomingMeeting | None
+    # Whether the caller moderates the room: the client offers moderation only there.
+    can_moderate: bool = False
 
 
 class _RoomRow(NamedTuple):
@@ -762,6 +764,7 @@ def read_room_list(
             archived=row.archived,
             unread_mentions=mentioned.get(row.id, 0),
             next_meeting=upcoming.get(row.id),
+            can_moderate=actor.is_staff or row.id in actor.moderated_room_ids,
         )
         for row in readable
     ]

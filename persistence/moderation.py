@@ -79,9 +79,22 @@ async def audit_page(
     room: str | None,
     limit: int,
     before_id: int | None = None,
+    actions: Collection[str] | None = None,
+    person: str | None = None,
+    after_at: datetime | None = None,
+    before_at: datetime | None = None,
 ) -> list[AuditEntry]:
-    """Newest first; `rooms` limits to those room slugs (None: every entry)."""
+    """Newest first; `rooms` limits to those room slugs (None: every entry); `person` is
+    who acted or whom it was done to; `after_at` inclusive, `before_at` exclusive."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(min(limit, MAX_AUDIT_PAGE))
+    if actions is not None:
+        query = query.where(AuditEntry.action.in_(sorted(actions)))
+    if person is not None:
+        query = query.where((AuditEntry.actor == person) | (AuditEntry.target == person))
+    if after_at is not None:
+        query = query.where(AuditEntry.at >= after_at)
+    if before_at is not None:
+        query = query.where(AuditEntry.at < before_at)
     if rooms is not None:
         query = query.where(AuditEntry.room.in_(list(rooms)))
     if room is not None:
@@ -89,6 +102,16 @@ async def audit_page(
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     return list((await session.execute(query)).scalars())
+
+
+async def display_names(session: AsyncSession, usernames: Collection[str]) -> dict[str, str]:
+    """Username → display name, for the usernames that are accounts."""
+    if not usernames:
+        return {}
+    rows = await session.execute(
+        select(User.username, User.display_name).where(User.username.in_(sorted(usernames)))
+    )
+    return {name: shown for name, shown in rows.all()}
 
 
 async def room_slugs(session: AsyncSession, room_ids: Collection[int]) -> list[str]:
@@ -148,6 +171,39 @@ async def active_restrictions(
     return [(cast(Ban | Mute, r), name, by_name) for r, name, by_name in rows.all()]
 
 
+class SanctionRow(NamedTuple):
+    """A ban or mute in force, with its room's slug, whom it restricts and who imposed it."""
+
+    row: Ban | Mute
+    room: str
+    user: User
+    by: str | None
+    by_name: str | None
+
+
+async def sanctions_in(
+    session: AsyncSession,
+    model: type[Ban] | type[Mute],
+    room_ids: Collection[int] | None,
+    now: datetime,
+) -> list[SanctionRow]:
+    """Bans or mutes in force in those rooms (None: every room), by room, then name."""
+    until = model.until
+    by = User.__table__.alias("by")
+    query = (
+        select(model, Room.slug, User, by.c.username, by.c.display_name)
+        .join(Room, Room.id == model.room_id)
+        .join(User, User.id == model.user_id)
+        .outerjoin(by, by.c.id == model.by_id)
+        .where(until.is_(None) | (until > now))
+        .order_by(Room.slug, User.display_name, User.username)
+    )
+    if room_ids is not None:
+        query = query.where(model.room_id.in_(sorted(room_ids)))
+    rows = (await session.execute(query)).all()
+    return [SanctionRow(cast(Ban | Mute, r), slug, u, b, bn) for r, slug, u, b, bn in rows]
+
+
 # Reports.
 
 
@@ -185,12 +241,23 @@ async def reports_page(
     """Reports as the API lists them, newest first, with the message reported."""
     reporter = User.__table__.alias("reporter")
     handler = User.__table__.alias("handler")
+    writer = User.__table__.alias("writer")
     query = (
-        select(Report, Room.slug, reporter.c.username, handler.c.username, Message)
+        select(
+            Report,
+            Room.slug,
+            reporter.c.username,
+            handler.c.username,
+            Message,
+            reporter.c.display_name,
+            writer.c.display_name,
+            writer.c.username,
+        )
         .join(Room, Room.id == Report.room_id)
         .join(reporter, reporter.c.id == Report.reporter_id)
         .outerjoin(handler, handler.c.id == Report.handled_by_id)
         .join(Message, Message.id == Report.message_id)
+        .join(writer, writer.c.id == Message.author_id)
         .order_by(Report.at.desc(), Report.id.desc())
         .limit(limit)
     )
@@ -204,14 +271,17 @@ async def reports_page(
 
 
 class ReportRow(NamedTuple):
-    """A report with its room's slug, the usernames of its reporter and handler, and the
-    message it is about."""
+    """A report with its room's slug, the usernames of its reporter and handler, the
+    message it is about, and (when listed) the display names of reporter and author."""
 
     report: Report
     room: str
     reporter: str
     handled_by: str | None
     message: Message
+    reporter_name: str | None = None
+    author_name: str | None = None
+    author: str | None = None
 
 
 # Pins.

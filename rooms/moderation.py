@@ -161,3 +161,27 @@ def is_admin(actor: Actor) -> bool:
 def pseudonym(user_id: int) -> str:
     """The username an erased account gets: stable, unique, and free of personal data."""
     return f"{PSEUDONYM_PREFIX}{user_id}"
+
+
+# The audit log's filter by kind of action, and the values every moderator may see.
+AUDIT_KINDS: dict[str, frozenset[str]] = {
+    "sanctions": frozenset({"ban", "unban", "mute", "unmute"}),
+    "messages": frozenset({"hide", "pin", "unpin", "rename_topic"}),
+    "room": frozenset(
+        {"lock", "unlock", "archive", "unarchive", "set_topic", "set_slow_mode_seconds"}
+        | {"room_updated", "purge", "export_room", "export_room_hidden", "create_meeting"}
+    ),
+    "people": frozenset(
+        {"add_moderator", "remove_moderator", "add_member", "remove_member"}
+        | {"export_user", "pseudonymise", "disable_user", "enable_user"}
+    ),
+    "reports": frozenset({"report_resolved", "report_dismissed"}),
+}
+# Details of an entry that say what the act set (seconds, until, a topic), never who or where
+# from: those stay for administrators (`source`, full `details`).
+AUDIT_VALUES = ("until", "minutes", "slow_mode_seconds", "topic", "locked", "archived", "seq")
+
+
+def audit_values(details: dict[str, object]) -> dict[str, object]:
+    """The part of an entry's details that every moderator of its room may see."""
+    return {k: details[k] for k in AUDIT_VALUES if k in details}

@@ -93,11 +93,16 @@ async def test_mark_all_read_then_since_last_visit(api: Api, store: Store) -> No
 
 
 async def test_new_members_since_the_meeting(api: Api, store: Store) -> None:
-    """Who joined an area after the last meeting is listed for that area's readers."""
+    """Who joined an area after the last meeting is listed for that area's other readers,
+    never to the one who joined."""
     await store.meeting("meeting-zero", "theme-one", days_ago(7))
     await store.joined("bob", "area-a", days_ago(1))
     body = (await api.get("ann", "/api/catchup")).json()
     assert "bob" in [m["username"] for m in room(body, "area-a")["new_members"]]
+    assert "ann" not in [m["username"] for r in body["rooms"] for m in r["new_members"]]
+    mine = (await api.get("bob", "/api/catchup")).json()
+    listed = [m["username"] for r in mine["rooms"] for m in r["new_members"]]
+    assert "bob" not in listed
 
 
 async def test_read_refuses_rooms_the_member_may_not_read(api: Api, store: Store) -> None:

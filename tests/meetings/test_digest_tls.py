@@ -337,6 +337,7 @@ async def test_unsubscribe_refuses_a_forged_or_missing_token(
     api: Api, server: str, client: httpx.AsyncClient
 ) -> None:
     """A token not signed with this server's key is 403, no token 400; nothing changes."""
+    await give_address(api, "ann")
     url = f"{server}/api/digest/unsubscribe"
     for token in (unsubscribe_token(1, "another-secret-key-entirely"), "1.abc", "x", "1"):
         r = await client.post(url, params={"token": token})

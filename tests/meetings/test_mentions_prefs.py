@@ -69,10 +69,14 @@ async def test_mention_notifies_only_readers(store: Store, database: Database) -
 
 @SQLITE_ONLY
 async def test_digest_preference(api: Api) -> None:
-    """The digest is on by default; a member turns it off and sets an address."""
+    """The digest is off without an address, on once one is given; a member turns it off."""
     r = await api.get("ann", "/api/me/preferences")
     assert r.status_code == 200
-    assert r.json()["preferences"] == {"digest": True, "email": None}
+    assert r.json()["preferences"] == {"digest": False, "email": None}
+    r = await api.call("ann", "PATCH", "/api/me", {"digest": True})
+    assert r.status_code == 400 and "e-mail" in r.text
+    r = await api.call("amy", "PATCH", "/api/me", {"email": "amy@example.nl"})
+    assert r.json()["preferences"] == {"digest": True, "email": "amy@example.nl"}
     r = await api.call("ann", "PATCH", "/api/me", {"digest": False, "email": "ann@example.nl"})
     assert r.status_code == 200, r.text
     assert r.json()["preferences"] == {"digest": False, "email": "ann@example.nl"}
@@ -80,6 +84,8 @@ async def test_digest_preference(api: Api) -> None:
     r = await api.get("ann", "/api/me/preferences")
     assert r.json()["preferences"]["digest"] is False
     assert (await api.get("amy", "/api/me/preferences")).json()["preferences"]["digest"] is True
+    r = await api.call("amy", "PATCH", "/api/me", {"email": None})
+    assert r.json()["preferences"] == {"digest": False, "email": None}
     assert (await api.get("ann", "/api/me")).json()["user"]["username"] == "ann"
 
 

@@ -21,7 +21,8 @@ from persistence.meetings import (
     theme_slugs,
 )
 from persistence.models import Membership, Message, Room, RoomModerator, User
-from persistence.rooms import RoomSummary, readable_rooms
+from persistence.rooms import RoomSummary, readable_rooms, room_ref
+from rooms.access import may_moderate
 from rooms.meetings import meeting_for_room
 from rooms.mentions import mentions
 from rooms.model import Actor, Role
@@ -121,6 +122,7 @@ async def room_list(session: AsyncSession, actor: Actor, now: datetime) -> list[
             "archived": s.room.archived,
             "unread_mentions": counts.get(s.room.slug, 0),
             "next_meeting": upcoming.get(s.room.slug),
+            "can_moderate": may_moderate(actor, room_ref(s.room)),
         }
         for s in summaries
     ]

@@ -212,6 +212,8 @@ HTTP_ROWS = [
     Http("reports", "GET", f"/api/reports?room={ROOM}"),
     Http("handle report", "PATCH", "/api/reports/{report}", {"status": "dismissed"}),
     Http("audit log", "GET", f"/api/audit?room={ROOM}"),
+    Http("bans and mutes in force", "GET", f"/api/sanctions?room={ROOM}"),
+    Http("people of the room", "GET", f"/api/people?q=a&room={ROOM}", needs="reader"),
     Http("mark", "POST", f"{R}/messages/{{M1}}/mark", {"kind": "vraag"}, "poster"),
     Http("unmark", "DELETE", f"{R}/messages/{{M1}}/mark", needs="poster"),
     Http("mark answered", "POST", f"{R}/messages/{{M1}}/answered", {"reply_id": 1}, "poster"),

@@ -14,10 +14,10 @@ from persistence import access_changes, events
 from persistence import moderation as repo
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
-from persistence.models import Ban, Message, Mute, Pin, Report, Room, User, utcnow
+from persistence.models import AuditEntry, Ban, Message, Mute, Pin, Report, Room, User, utcnow
 from persistence.rooms import ban_of, room_ref
 from rooms import moderation as rules
-from rooms.errors import Conflict, NotFound
+from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.model import Actor
 from web.actions.common import (
     Acting,
@@ -162,6 +162,64 @@ async def restrictions(
     async with db.read() as session:
         room = await moderated_room(session, acting, slug, lock=False)
         return await repo.active_restrictions(session, kind.model, room.id, utcnow())
+
+
+async def sanctions_in_force(
+    db: Database, actor: Actor, slug: str | None, kinds: tuple[Sanction, ...]
+) -> dict[str, list[repo.SanctionRow]]:
+    """The bans and mutes in force in `slug`, or in every room the actor moderates (all for
+    staff); keyed by the sanction's action."""
+    scope = rules.report_scope(actor)
+    async with db.read() as session:
+        if slug is not None:
+            room = await find_room(session, slug, lock=False)
+            if scope is not None and room.id not in scope:
+                raise Forbidden(f"you may not moderate room {room.slug}")
+            scope = frozenset({room.id})
+        now = utcnow()
+        return {k.action: await repo.sanctions_in(session, k.model, scope, now) for k in kinds}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What the audit log is narrowed to; None: no narrowing by that."""
+
+    room: str | None = None
+    kind: str | None = None
+    person: str | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    before_id: int | None = None
+    limit: int = 100
+
+
+async def audit_log(
+    db: Database, actor: Actor, wanted: AuditFilter
+) -> tuple[list[AuditEntry], dict[str, str]]:
+    """The audit entries of the rooms the actor moderates (all for staff) that match, newest
+    first, with the display names of the people they name."""
+    scope = rules.report_scope(actor)
+    async with db.read() as session:
+        room: str | None = None
+        if wanted.room is not None:
+            found = await find_room(session, wanted.room, lock=False)
+            if scope is not None and found.id not in scope:
+                raise Forbidden(f"you may not moderate room {found.slug}")
+            room = found.slug
+        slugs = await repo.room_slugs(session, scope) if scope is not None else None
+        entries = await repo.audit_page(
+            session,
+            rooms=slugs,
+            room=room,
+            limit=wanted.limit,
+            before_id=wanted.before_id,
+            actions=rules.AUDIT_KINDS[wanted.kind] if wanted.kind is not None else None,
+            person=wanted.person,
+            after_at=wanted.after,
+            before_at=wanted.before,
+        )
+        named = {e.actor for e in entries} | {e.target for e in entries if e.target}
+        return entries, await repo.display_names(session, named)
 
 
 # Room settings.

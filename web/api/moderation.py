@@ -9,6 +9,7 @@ the act returns to publish to the real-time hub.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from starlette.routing import BaseRoute
 from persistence import moderation as repo
 from persistence.models import Room
 from rooms import moderation as rules
+from rooms.dutchtime import parse_dutch
 from rooms.errors import BadRequest, Forbidden
 from rooms.model import USERNAME_RE
 from web.actions import moderation as acts
@@ -252,21 +254,40 @@ async def handle_report(request: Request) -> Response:
 async def list_audit(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
-    scope = rules.report_scope(who.actor)
     asked = query_as(request, AuditQuery)
-    limit, before = asked.limit, asked.before
-    async with svc.db.read() as session:
-        room = await scoped_room(session, asked.room, scope)
-        slugs = await repo.room_slugs(session, scope) if scope is not None else None
-        entries = await repo.audit_page(
-            session,
-            rooms=slugs,
-            room=room.slug if room is not None else None,
-            limit=limit,
-            before_id=before,
-        )
+    wanted = acts.AuditFilter(
+        room=asked.room,
+        kind=asked.kind,
+        person=asked.person,
+        after=parse_dutch(asked.after, "after", default_time=time(0), what="query parameter")
+        if asked.after
+        else None,
+        # `until` is a day, included: the entries before the next day begins.
+        before=parse_dutch(asked.until, "until", default_time=time(0), what="query parameter")
+        + timedelta(days=1)
+        if asked.until
+        else None,
+        before_id=asked.before,
+        limit=asked.limit,
+    )
+    entries, names = await acts.audit_log(svc.db, who.actor, wanted)
     admin = rules.is_admin(who.actor)
-    return JSON({"entries": [shapes.audit_entry(e, with_source=admin) for e in entries]})
+    wires = [shapes.audit_entry(e, with_source=admin, names=names) for e in entries]
+    return JSON({"entries": wires})
+
+
+async def list_sanctions(request: Request) -> Response:
+    svc = services(request)
+    who = await caller(request)
+    asked = query_as(request, shapes.SanctionsQuery)
+    kinds = tuple(k for k in (acts.BAN, acts.MUTE) if asked.kind in (None, k.action))
+    found = await acts.sanctions_in_force(svc.db, who.actor, asked.room, kinds)
+    return JSON(
+        {
+            "bans": [shapes.sanction(r) for r in found.get("ban", [])],
+            "mutes": [shapes.sanction(r) for r in found.get("mute", [])],
+        }
+    )
 
 
 # Pins.
@@ -380,5 +401,8 @@ def routes() -> list[BaseRoute]:
             "resolve or dismiss a report", m, out=shapes.ReportOut, body=ReportPatch, errors=act),
         api("/api/audit", "GET", list_audit, "the audit log of the rooms the caller moderates", m,
             out=shapes.Audit, query=AuditQuery, errors=change),
+        api("/api/sanctions", "GET", list_sanctions,
+            "bans and mutes in force in the rooms the caller moderates", m,
+            out=shapes.Sanctions, query=shapes.SanctionsQuery, errors=change),
     ]
     # fmt: on

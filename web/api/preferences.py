@@ -25,10 +25,9 @@ from web.wire import user as user_wire
 
 
 def preferences_wire(pref: MemberPreference | None) -> dict[str, Any]:
-    return {
-        "digest": pref.digest if pref is not None else True,
-        "email": pref.email if pref is not None else None,
-    }
+    # Without an address no digest can go out: "on" would promise what cannot happen.
+    email = pref.email if pref is not None else None
+    return {"digest": bool(pref is not None and pref.digest and email), "email": email}
 
 
 async def _preference(session: AsyncSession, user_id: int) -> MemberPreference:
@@ -72,6 +71,8 @@ async def patch_me(request: Request) -> Response:
             pref.digest = given.digest
         if given.email is not UNSET:
             pref.email = given.email
+        if given.digest is True and not pref.email:
+            raise BadRequest("the digest needs an e-mail address: give 'email' too")
         pref.updated_at = utcnow()
         await session.flush()
         body = {"user": user_wire(user), "preferences": preferences_wire(pref)}

@@ -17,7 +17,7 @@ import { startNotifications, stopNotifications } from './js/notify.js';
 import { renderCatchup } from './js/views/catchup.js';
 import { renderHome, renderNotFound } from './js/views/home.js';
 import { renderLogin } from './js/views/login.js';
-import { renderModeration } from './js/views/moderation.js';
+import { moderatesAny, renderModeration } from './js/views/moderation.js';
 import { renderOverview } from './js/views/overview.js';
 import { RoomView } from './js/views/room.js';
 import { renderRoomList } from './js/views/rooms.js';
@@ -53,6 +53,8 @@ async function boot() {
   });
   onUnauthenticated(() => { if (signedIn) signOut('Je sessie is beëindigd (verlopen, of uitgelogd in een ander venster). Log opnieuw in.', false); });
   store.on('rooms', scheduleSidebar);
+  // Room moderators get the Moderatie screen once the room list says which rooms they moderate.
+  store.on('rooms', renderUser);
   store.on('user', renderUser);
   store.on('conn', showConnection);
   store.on('notice', (/** @type {any} */ f) => announcer.say(String(f.body ?? '')));
@@ -165,7 +167,7 @@ function route(r) {
     else renderNotFound(main);
   }
   else if (r.name === 'moderation') {
-    if (store.isStaff()) renderModeration(main, { store, announce: (text) => announcer.say(text) });
+    if (moderatesAny(store)) renderModeration(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);
   } else renderNotFound(main);
   const h1 = /** @type {HTMLElement|null} */ (main.querySelector('h1'));
@@ -190,7 +192,7 @@ function renderSidebar() {
 function renderUser() {
   const u = store.user;
   $('whoami').textContent = u ? visible(`${u.display_name ?? u.username}${u.organisation ? ` · ${u.organisation}` : ''}`) : '';
-  $('nav-moderation').hidden = !store.isStaff();
+  $('nav-moderation').hidden = !moderatesAny(store);
   $('nav-users').hidden = u?.role !== 'admin';
 }
 

@@ -12,8 +12,22 @@ from persistence import moderation as repo
 from persistence.events import iso
 from persistence.models import Ban, Mute
 from persistence.moderation import MAX_AUDIT_PAGE
-from rooms.moderation import MAX_MUTE_MINUTES, MAX_SLOW_MODE_SECONDS
-from web.wire import Author, Body, Id, Moment, Query, Reason, Struct, UserField, author, envelope
+from rooms.moderation import MAX_MUTE_MINUTES, MAX_SLOW_MODE_SECONDS, audit_values
+from web.wire import (
+    Author,
+    Body,
+    Day,
+    Id,
+    Moment,
+    Query,
+    Reason,
+    Slug,
+    Struct,
+    UserField,
+    Username,
+    author,
+    envelope,
+)
 from web.wire.rooms import RoomSettings
 
 ReportStatus = Literal["open", "resolved", "dismissed"]
@@ -62,6 +76,11 @@ class Report(Struct):
     # What the moderator judges; hidden text is never served, also not to moderators.
     body: str | None
     hidden: bool
+    # Where the message is (its link in the room), and who reported and wrote it by name.
+    seq: int | None = None
+    reporter_name: str | None = None
+    author: str | None = None
+    author_name: str | None = None
 
 
 def report(row: repo.ReportRow) -> Report:
@@ -78,6 +97,10 @@ def report(row: repo.ReportRow) -> Report:
         handled_at=iso(found.handled_at),
         body=None if message.hidden else message.body,
         hidden=message.hidden,
+        seq=message.seq,
+        reporter_name=row.reporter_name,
+        author=row.author,
+        author_name=row.author_name,
     )
 
 
@@ -187,10 +210,20 @@ Pins = envelope("Pins", pins=list[Pinned])
 PinOut = envelope("PinOut", pin=Pin)
 
 
+AuditKind = Literal["sanctions", "messages", "room", "people", "reports"]
+
+
 class AuditQuery(Query):
+    """`kind`: a group of actions; `person`: who acted or whom it was done to (a username);
+    `after`/`until`: Dutch days, both included."""
+
     room: str | None = None
     before: Id | None = None
     limit: Page = 100
+    kind: AuditKind | None = None
+    person: Username | None = None
+    after: Day | None = None
+    until: Day | None = None
 
 
 class AuditEntry(Struct):
@@ -204,9 +237,17 @@ class AuditEntry(Struct):
     # Administrators only: where the action came from, and its details.
     source: str | UnsetType = UNSET
     details: dict[str, Any] | UnsetType = UNSET
+    # For everyone who sees the entry: what it set (`rooms.moderation.AUDIT_VALUES`), and
+    # the display names of actor and target when they are accounts.
+    values: dict[str, Any] = msgspec.field(default_factory=dict)
+    actor_name: str | None = None
+    target_name: str | None = None
 
 
-def audit_entry(entry: models.AuditEntry, *, with_source: bool = False) -> AuditEntry:
+def audit_entry(
+    entry: models.AuditEntry, *, with_source: bool = False, names: dict[str, str] | None = None
+) -> AuditEntry:
+    names = names or {}
     return AuditEntry(
         id=entry.id,
         at=iso(entry.at),
@@ -217,7 +258,44 @@ def audit_entry(entry: models.AuditEntry, *, with_source: bool = False) -> Audit
         reason=entry.reason,
         source=entry.source if with_source else UNSET,
         details=entry.details if with_source else UNSET,
+        values=audit_values(entry.details or {}),
+        actor_name=names.get(entry.actor),
+        target_name=names.get(entry.target) if entry.target is not None else None,
     )
 
 
 Audit = envelope("Audit", entries=list[AuditEntry])
+
+
+class SanctionsQuery(Query):
+    """`room`: one room (else every room the caller moderates); `kind`: bans or mutes only."""
+
+    room: Slug | None = None
+    kind: Literal["ban", "mute"] | None = None
+
+
+class Sanction(Struct):
+    """A ban or mute in force, with the person by name."""
+
+    room: str
+    person: Author
+    until: str | None
+    reason: str
+    by: str | None
+    by_name: str | None
+    at: str | None
+
+
+def sanction(found: repo.SanctionRow) -> Sanction:
+    return Sanction(
+        room=found.room,
+        person=author(found.user),
+        until=iso(found.row.until),
+        reason=found.row.reason,
+        by=found.by,
+        by_name=found.by_name,
+        at=iso(found.row.created_at),
+    )
+
+
+Sanctions = envelope("Sanctions", bans=list[Sanction], mutes=list[Sanction])

@@ -1,7 +1,8 @@
 /**
  * "Sinds de vorige bijeenkomst": per room what is new since the last meeting (or the
  * member's last visit): messages, mentions, open questions, action items, decisions,
- * new members; and "Alles gelezen tot hier".
+ * new members (never yourself); the totals of all of them; and, after it all, "Alles
+ * gelezen tot hier".
  * @module views/catchup
  */
 import { between, MARK_LABELS } from '../between.js';
@@ -37,8 +38,10 @@ export async function renderCatchup(main, opts) {
   }
   const agendaBox = h('div', { class: 'catchup-agenda' });
   const settingsBox = h('div', { class: 'catchup-settings' });
-  replace(body, reportNews(data.reports), meetingsLine(data), totalsLine(data), readAllButton(data, main, opts, since),
+  // "Alles gelezen tot hier" comes after what it marks as read, not above it.
+  replace(body, reportNews(data.reports), meetingsLine(data), totalsLine(data),
     data.rooms.length ? data.rooms.map(roomSection) : h('p', { class: 'empty', text: 'Niets nieuws. Je bent bij.' }),
+    readAllButton(data, main, opts, since),
     agendaBox, settingsBox);
   if (data.next_meeting) fillAgenda(agendaBox, data.next_meeting);
   fillSettings(settingsBox, opts.announcer);
@@ -78,17 +81,24 @@ async function fillSettings(box, announcer) {
   const checkId = uid('digest-on');
   const mailId = uid('digest-mail');
   const check = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: checkId, checked: prefs.digest }));
-  const mail = /** @type {HTMLInputElement} */ (h('input', { type: 'email', id: mailId, autocomplete: 'email', maxlength: 254 }));
+  const hintId = uid('digest-hint');
+  const mail = /** @type {HTMLInputElement} */ (h('input', { type: 'email', id: mailId, name: 'email', autocomplete: 'email', maxlength: 254, 'aria-describedby': hintId }));
   mail.value = prefs.email ?? '';
   const error = h('p', { class: 'form-error', role: 'alert' });
   const form = h('form', { class: 'digest-form' },
     h('div', { class: 'field field-check' }, check, h('label', { for: checkId, text: 'Stuur mij voor elke bijeenkomst deze samenvatting per e-mail' })),
-    h('div', { class: 'field' }, h('label', { for: mailId, text: 'E-mailadres' }), mail),
+    h('div', { class: 'field' }, h('label', { for: mailId, text: 'E-mailadres voor de samenvatting' }), mail,
+      h('p', { class: 'hint', id: hintId, text: 'Zonder e-mailadres sturen we geen samenvatting.' })),
     error,
     h('button', { type: 'submit', class: 'btn', text: 'Opslaan' }));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     error.textContent = '';
+    if (check.checked && !mail.value.trim()) {
+      error.textContent = 'Vul een e-mailadres in om de samenvatting te ontvangen.';
+      mail.focus();
+      return;
+    }
     try {
       await between.setPreferences({ digest: check.checked, email: mail.value.trim() || null });
       announcer.say('Je instellingen zijn opgeslagen.');
@@ -134,7 +144,15 @@ const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 /** @param {any} data */
 function totalsLine(data) {
   const t = data.totals;
-  return h('p', { class: 'totals', text: `${count(t.new_messages, 'nieuw bericht', 'nieuwe berichten')}, ${count(t.mentions, 'vermelding', 'vermeldingen')} van jou, ${count(t.open_questions, 'open vraag', 'open vragen')}, ${count(t.decisions, 'besluit', 'besluiten')}.` });
+  const parts = [
+    count(t.new_messages, 'nieuw bericht', 'nieuwe berichten'),
+    `${count(t.mentions, 'vermelding', 'vermeldingen')} van jou`,
+    count(t.open_questions, 'open vraag', 'open vragen'),
+    count(t.action_items ?? 0, 'actiepunt', 'actiepunten'),
+    count(t.decisions, 'besluit', 'besluiten'),
+    count(t.new_members ?? 0, 'nieuw lid', 'nieuwe leden'),
+  ];
+  return h('p', { class: 'totals', text: `${parts.slice(0, -1).join(', ')} en ${parts[parts.length - 1]}.` });
 }
 
 /** @param {any} data @param {HTMLElement} main @param {any} opts @param {string} since */

@@ -9,6 +9,7 @@ import { h, replace } from '../dom.js';
 import { excerpt } from '../format.js';
 import { errorText } from '../i18n.js';
 import { MAX_TOPIC, loadDraft, saveDraft } from '../conversation.js';
+import { attachMentions } from '../people.js';
 
 const MAX_BODY = 4000;
 /** From this many characters on, the hint says how many are left. */
@@ -59,6 +60,7 @@ export class Composer {
       this.status,
       this.context,
       topicRow,
+      attachMentions(this.textarea, { room: hooks.slug }),
       h('div', { class: 'composer-row' },
         h('label', { for: 'composer-input', class: 'visually-hidden', text: `Bericht aan ${hooks.roomName}` }),
         this.textarea, this.button),

@@ -7,6 +7,7 @@
  * @module views/marks
  */
 import { between } from '../between.js';
+import { personPicker } from '../people.js';
 
 /**
  * @param {string} slug
@@ -55,23 +56,33 @@ export function markActions(slug, m, announcer, formDialog, find) {
     { label: 'Markeren als besluit', run: simple('besluit', 'Gemarkeerd als besluit.') },
     {
       label: 'Markeren als actiepunt',
-      run: () => formDialog({
-        title: 'Markeren als actiepunt',
-        intro: 'Zonder datum is het actiepunt voor de volgende bijeenkomst.',
-        fields: [
-          { name: 'owner', label: 'Eigenaar (gebruikersnaam, optioneel)', type: 'text', maxlength: 32 },
-          { name: 'due', label: 'Uiterlijk (optioneel)', type: 'date' },
-        ],
-        submitLabel: 'Markeren',
-        onSubmit: async (/** @type {Record<string, string>} */ v) => {
-          /** @type {{kind: string, owner?: string, due?: string}} */
-          const body = { kind: 'actiepunt' };
-          if (v.owner) body.owner = v.owner.replace(/^@/, '').toLowerCase();
-          if (v.due) body.due = v.due;
-          await between.mark(slug, m.message_id, body);
-          announcer.say('Gemarkeerd als actiepunt.');
-        },
-      }),
+      run: () => {
+        /** @type {ReturnType<typeof personPicker>|null} */
+        let owner = null;
+        const done = formDialog({
+          title: 'Markeren als actiepunt',
+          intro: 'Zonder datum is het actiepunt voor de volgende bijeenkomst.',
+          fields: [
+            { name: 'owner', label: 'Eigenaar (optioneel): typ een naam', type: 'text', maxlength: 200 },
+            { name: 'due', label: 'Uiterlijk (optioneel)', type: 'date' },
+          ],
+          submitLabel: 'Markeren',
+          onSubmit: async (/** @type {Record<string, string>} */ v) => {
+            /** @type {{kind: string, owner?: string, due?: string}} */
+            const body = { kind: 'actiepunt' };
+            const who = owner ? owner.username() : v.owner.replace(/^@/, '').toLowerCase();
+            if (v.owner && !who) throw new Error('Kies de eigenaar uit de lijst met namen.');
+            if (who) body.owner = who;
+            if (v.due) body.due = v.due;
+            await between.mark(slug, m.message_id, body);
+            announcer.say('Gemarkeerd als actiepunt.');
+          },
+        });
+        // The dialog is open now: its owner field becomes a person picker of this room.
+        const field = document.querySelector('dialog[open] input[name="owner"]');
+        if (field instanceof HTMLInputElement) owner = personPicker(field, { room: slug });
+        return done;
+      },
     },
   ];
 }

@@ -5,6 +5,7 @@
  */
 import { api } from '../api.js';
 import { formDialog } from '../dialog.js';
+import { personPicker } from '../people.js';
 
 /**
  * @typedef {{slug: string, store: import('../store.js').Store, sync: import('../sync.js').Sync, announcer: import('../announcer.js').Announcer}} RoomCtx
@@ -127,6 +128,8 @@ export function banDialog(ctx, username, who) {
 export function roomSettingsDialog(ctx) {
   const room = ctx.store.rooms.get(ctx.slug);
   if (!room) return;
+  /** @type {ReturnType<typeof personPicker>|null} */
+  let unban = null;
   formDialog({
     title: `Kamerbeheer: ${room.name}`,
     fields: [
@@ -139,7 +142,7 @@ export function roomSettingsDialog(ctx) {
         hint: room.slow_mode_seconds === null ? 'Leeg laten: niet veranderen.' : undefined,
       },
       { name: 'reason', label: 'Reden (komt in het auditlog)', type: 'text', maxlength: 500 },
-      { name: 'unban', label: 'Verbanning opheffen voor gebruikersnaam (optioneel)', type: 'text', maxlength: 32 },
+      { name: 'unban', label: 'Verbanning opheffen voor (optioneel): typ een naam', type: 'text', maxlength: 200 },
     ],
     submitLabel: 'Opslaan',
     onSubmit: async (v) => {
@@ -165,8 +168,13 @@ export function roomSettingsDialog(ctx) {
         });
         ctx.store.emit('rooms');
       }
-      if (v.unban) await api.unban(ctx.slug, v.unban);
+      const banned = unban ? unban.username() : v.unban;
+      if (v.unban && !banned) throw new Error('Kies de persoon uit de lijst met namen.');
+      if (banned) await api.unban(ctx.slug, banned);
       ctx.announcer.say('Kamer bijgewerkt.');
     },
   });
+  // People by name: the dialog is open now, its unban field becomes a person picker.
+  const field = document.querySelector('dialog[open] input[name="unban"]');
+  if (field instanceof HTMLInputElement) unban = personPicker(field);
 }

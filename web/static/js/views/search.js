@@ -7,6 +7,7 @@ import { api } from '../api.js';
 import { h, replace, srOnly } from '../dom.js';
 import { formatDateTime, snippetNodes } from '../format.js';
 import { LAYER_LABELS, errorText } from '../i18n.js';
+import { personPicker } from '../people.js';
 import { reportHit } from '../report.js';
 import { roomHref, searchHref } from '../router.js';
 
@@ -34,12 +35,14 @@ export function renderSearch(main, { store, params }) {
     h('div', { class: 'field field-wide' }, h('label', { for: 'search-q', text: 'Zoekwoorden' }), q,
       h('p', { class: 'hint', id: 'search-hint', text: 'Tip: "woorden tussen aanhalingstekens" zoekt precies die zin, boer* vindt woorden die zo beginnen, -mest laat berichten met dat woord weg.' })),
     h('div', { class: 'field' }, h('label', { for: 'search-room', text: 'Kamer' }), roomSel),
-    h('div', { class: 'field' }, h('label', { for: 'search-author', text: 'Auteur (gebruikersnaam)' }), author),
+    h('div', { class: 'field' }, h('label', { for: 'search-author', text: 'Auteur' }), author),
     h('div', { class: 'field' }, h('label', { for: 'search-layer', text: 'Overheidslaag' }), layer),
     h('div', { class: 'field' }, h('label', { for: 'search-after', text: 'Vanaf datum' }), after),
     h('div', { class: 'field' }, h('label', { for: 'search-before', text: 'Tot datum' }), before),
     h('div', { class: 'field' }, h('label', { for: 'search-sort', text: 'Volgorde' }), sort),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', text: 'Zoeken' })));
+  // People by name: the field shows the display name, the form sends the username.
+  personPicker(/** @type {HTMLInputElement} */ (author), { name: 'author', initial: v('author'), room: () => /** @type {HTMLSelectElement} */ (roomSel).value || undefined });
   const status = h('p', { class: 'search-status', role: 'status' });
   // Hits grouped by room, in the order the rooms first appear; later pages join their group.
   const results = h('div', { class: 'search-results' });

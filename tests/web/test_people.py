@@ -1,0 +1,46 @@
+"""GET /api/people: the person picker finds people the asker shares a room with, by name."""
+
+from __future__ import annotations
+
+from tests.clients import Api
+
+
+async def test_people_by_name_within_shared_rooms(api: Api) -> None:
+    """By display name, username or organisation; narrowed to a room's readers; refused
+    for rooms one cannot read, for strangers, for a blank query; at most ten."""
+    r = await api.get("ann", "/api/people?q=roomh")
+    assert r.status_code == 200, r.text
+    assert r.json()["people"] == [
+        {
+            "username": "rita",
+            "display_name": "Rita Roomhoeder",
+            "organisation": "Provincie A",
+            "layer": "provincie",
+        }
+    ]
+    assert [
+        p["username"] for p in (await api.get("ann", "/api/people?q=BOB")).json()["people"]
+    ] == ["bob"]
+    found = (await api.get("ann", "/api/people?q=programmabureau")).json()["people"]
+    assert sorted(p["username"] for p in found) == ["ada", "mo"]
+    # The team of area-a, its moderator and the staff read it; bob (area-b) does not.
+    in_area = (await api.get("ann", "/api/people?q=a&room=area-a")).json()["people"]
+    assert {p["username"] for p in in_area} == {"ada", "amy", "ann", "mo", "rita"}
+    assert (await api.get("ann", "/api/people?q=bob&room=area-a")).json()["people"] == []
+    assert (await api.get("ann", "/api/people?q=b&room=area-b")).status_code == 403
+    assert (await api.get("ann", "/api/people?q=b&room=nowhere")).status_code == 404
+    assert (await api.get("ann", "/api/people?q=%25")).json()["people"] == []  # a literal %
+    assert (await api.get("ann", "/api/people?q=a&limit=2")).json()["people"].__len__() == 2
+    assert (await api.get("ann", "/api/people?q=a&limit=50")).status_code == 400
+    assert (await api.get("ann", "/api/people?q=%20%20")).status_code == 400
+    assert (await api.get("ann", "/api/people")).status_code == 400
+    assert (await api.get(None, "/api/people?q=ann")).status_code == 401
+
+
+async def test_people_search_is_rate_limited(api: Api) -> None:
+    """A burst beyond the bucket is 429 with Retry-After, for that user only."""
+    codes = [(await api.get("amy", "/api/people?q=a")).status_code for _ in range(40)]
+    assert codes[0] == 200 and codes[-1] == 429
+    r = await api.get("amy", "/api/people?q=a")
+    assert r.status_code == 429 and r.headers.get("Retry-After")
+    assert (await api.get("bob", "/api/people?q=a")).status_code == 200
