@@ -21,6 +21,7 @@ from chat.clock import SYSTEM_CLOCK, Clock
 from chat.config import ChatConfig
 from chat.realtime import Realtime
 from persistence.db import Database
+from persistence.search.index import catch_up as search_catch_up
 from rooms.errors import DomainError
 from web import between, public, ws
 from web.actions.files import sweep_orphans
@@ -166,6 +167,8 @@ def create_app(
         await attachments.start()
         await notifier.start()
         sweeper = asyncio.create_task(sweep_orphans(attachments, db))
+        # The word list read off the event loop; after an upgrade, compounds indexed.
+        indexer = asyncio.create_task(search_catch_up(db))
         await realtime.start()
         if freeze_gc:
             # What start-up made lives as long as the process: full collections skip it.
@@ -176,7 +179,8 @@ def create_app(
         finally:
             await realtime.stop()
             sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
+            indexer.cancel()
+            await asyncio.gather(sweeper, indexer, return_exceptions=True)
             await attachments.close()
             await notifier.stop()
             if redis is not None:

@@ -76,9 +76,7 @@ async def message_count(db: Database) -> int:
 async def _reindex_range(session: AsyncSession, lo: int, hi: int, pending: bool = False) -> int:
     """Rebuild the index for ids in [lo, hi) (`pending`: only PostgreSQL rows whose parts
     were never computed); returns how many messages the range holds."""
-    stmt = select(Message.id, Message.body, Message.hidden).where(
-        Message.id >= lo, Message.id < hi
-    )
+    stmt = select(Message.id, Message.body, Message.hidden).where(Message.id >= lo, Message.id < hi)
     if pending:
         stmt = stmt.where(text("messages.search_parts IS NULL"))
     rows = (await session.execute(stmt)).all()
@@ -142,9 +140,9 @@ async def catch_up(db: Database) -> int:
     at once, compounds as the batches reach them). Also reads the word list, so the first
     send does not. Returns how many messages it indexed.
     """
-    await asyncio.to_thread(vocabulary)
-    if db.is_sqlite:
-        return 0  # SQLite's migration rebuilt its index
+    vocab = await asyncio.to_thread(vocabulary)
+    if db.is_sqlite or not vocab.words:
+        return 0  # SQLite's migration rebuilt its index; without a list, wait for one
     async with db.engine.connect() as conn:
         pending = await conn.execute(
             text("SELECT EXISTS (SELECT FROM messages WHERE search_parts IS NULL)")
@@ -156,6 +154,10 @@ async def catch_up(db: Database) -> int:
             return 0
         try:
             done = await reindex(db, pending=True)
+        except Exception:
+            # A background task: say so and leave the rest to the next start or `reindex`.
+            log.exception("search index: computing compound parts failed")
+            return 0
         finally:
             await conn.execute(text(f"SELECT pg_advisory_unlock({_CATCH_UP_LOCK})"))
         log.info("search index: compound parts computed for %d messages", done)

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from sqlalchemy import literal_column, select, text
+
 from persistence.db import Database
-from persistence.search import compounds
+from persistence.models import Message
+from persistence.search import compounds, postgres
+from persistence.search.index import catch_up
+from persistence.search.query import parse
 from tests.helpers import Templates, postgres_up, require
 from tests.search.conftest import Corpus
 
@@ -188,3 +193,39 @@ async def test_an_edit_replaces_the_parts(shared: tuple[Corpus, dict[str, int]])
     await corpus.edit(m, "Een mestkelder bij de boerderij.")
     assert await corpus.ids("bob", "regen") == set()
     assert await corpus.ids("bob", "kelder") == {m}
+
+
+@MODULE_LOOP
+async def test_catch_up_computes_missing_parts(shared: tuple[Corpus, dict[str, int]]) -> None:
+    """After the upgrade PostgreSQL's parts are NULL; serve's catch-up fills them in."""
+    corpus, ids = shared
+    if corpus.db.is_sqlite:
+        assert await catch_up(corpus.db) == 0  # the migration rebuilt SQLite's index
+        return
+    async with corpus.db.write() as session:
+        await session.execute(
+            text("UPDATE messages SET search_parts = NULL WHERE id = :id"), {"id": ids["bel"]}
+        )
+    assert ids["bel"] not in await corpus.ids("bob", "zoet")
+    assert await catch_up(corpus.db) == 1
+    assert ids["bel"] in await corpus.ids("bob", "zoet")
+    assert await catch_up(corpus.db) == 0
+
+
+@MODULE_LOOP
+async def test_postgres_searches_with_the_new_index(
+    shared: tuple[Corpus, dict[str, int]],
+) -> None:
+    """The match is written as the index expression, so the planner can use the index."""
+    corpus, _ = shared
+    if corpus.db.is_sqlite:
+        return
+    query = parse("water")
+    async with corpus.db.read() as session:
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        stmt = select(literal_column("1")).select_from(Message.__table__)
+        compiled = stmt.where(postgres.match(query)).compile(dialect=session.get_bind().dialect)
+        params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        conn = await session.connection()
+        plan = (await conn.exec_driver_sql(f"EXPLAIN {compiled}", params)).scalars().all()
+    assert any(postgres.INDEX_NAME in line for line in plan), plan

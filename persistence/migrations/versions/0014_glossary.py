@@ -80,9 +80,7 @@ def _upgrade_sqlite() -> None:
         if not rows:
             break
         bind.execute(
-            sa.text(
-                "INSERT INTO message_search_new (rowid, terms, parts) VALUES (:id, :t, :p)"
-            ),
+            sa.text("INSERT INTO message_search_new (rowid, terms, parts) VALUES (:id, :t, :p)"),
             [{"id": r.id, "t": index_text(r.body), "p": parts_text(r.body)} for r in rows],
         )
         last = rows[-1].id
