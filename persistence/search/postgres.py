@@ -31,7 +31,7 @@ from sqlalchemy.types import Float
 
 from persistence.models import Message
 from persistence.search.dutch import prefix_roots
-from persistence.search.query import Clause, Phrase, Query, Word
+from persistence.search.query import Clause, Either, Phrase, Query, Word
 
 CONFIG_NAME = "werkplaats_nl"
 CONFIG: ColumnElement[str] = literal_column(f"'{CONFIG_NAME}'::regconfig")
@@ -52,6 +52,8 @@ REPORT_VECTOR: ColumnElement[str] = literal_column("meeting_reports.search_vecto
 
 
 def _clause(c: Clause) -> ColumnElement[str]:
+    if isinstance(c, Either):
+        return reduce(func.tsquery_or, [_clause(o) for o in c.options])
     if isinstance(c, Phrase):
         return func.phraseto_tsquery(CONFIG, " ".join(c.words))
     if isinstance(c, Word) and c.prefix:

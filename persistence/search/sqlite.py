@@ -21,7 +21,7 @@ from sqlalchemy.sql import column
 
 from persistence.search.compounds import parts_text
 from persistence.search.dutch import index_text, prefix_roots, stem
-from persistence.search.query import Clause, Phrase, Query, Word
+from persistence.search.query import Clause, Either, Phrase, Query, Word
 
 TABLE = "message_search"
 CREATE = (
@@ -43,6 +43,8 @@ def _quoted(term: str) -> str:
 
 
 def _clause(c: Clause) -> str:
+    if isinstance(c, Either):
+        return "(" + " OR ".join(_clause(o) for o in c.options) + ")"
     if isinstance(c, Phrase):
         return _quoted(" ".join(stem(w) for w in c.words))
     if isinstance(c, Word) and c.prefix:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-
 from sqlalchemy import literal_column, select, text
 
 from persistence.db import Database
