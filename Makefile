@@ -24,11 +24,13 @@ install: $(STAMP)
 
 # First start: with the default SQLite file absent, load the demo community first.
 run: install
+	@test -f /usr/share/hunspell/nl.dic || echo "without Debian's hunspell-nl search does not split compounds (apt-get install hunspell-nl, then werkplaats reindex)"
 	@if [ -z "$$WERKPLAATS_DATABASE_URL" ] && [ ! -f werkplaats.db ]; then $(BIN)/werkplaats demo; fi
 	$(BIN)/werkplaats serve --demo --host $(HOST) --port $(PORT)
 
 # Debian's chromium, nginx and clamd (clamav-daemon) for the tests, and axe-core from tests/browser/package-lock.json.
-SYSTEM_PACKAGES = chromium nginx-light clamav-daemon
+# hunspell-nl: the Dutch word list that search splits compounds with (docs/search.md).
+SYSTEM_PACKAGES = chromium nginx-light clamav-daemon hunspell-nl
 browser-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian's$$missing for the tests"; \

@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import access_changes
+from persistence import access_changes, glossary
 from persistence.access_changes import AccessChange
 from persistence.models import Area, Meeting, Membership, Room, RoomModerator, Theme, User
 from rooms.community import Community, UserEntry, meeting_start
@@ -155,6 +155,9 @@ async def upsert_community(
         )
     for u in community.users:
         await _user(session, report, u, rooms, passwords[u.username])
+    for g in community.glossary:
+        if await glossary.add(session, g.term, g.means, None):
+            report.count("glossary", created=True)
     # Last in the transaction: the access version's row lock is held only until the commit.
     await access_changes.record(session, report.access)
     return report

@@ -780,3 +780,17 @@ class PollBallot(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     choices: Mapped[list[int]] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GlossaryEntry(Base):
+    """A word of the Werkplaats's own and what it means ("NPLG" ↔ "Nationaal Programma
+    Landelijk Gebied"), kept by moderators: a search for one finds the other too."""
+
+    __tablename__ = "glossary"
+    __table_args__ = (UniqueConstraint("term", "means", name="uq_glossary_term_means"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    term: Mapped[str] = mapped_column(String(100))
+    means: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

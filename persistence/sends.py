@@ -31,6 +31,7 @@ from typing import Any
 
 from persistence.models import UTCDateTime
 from persistence.search import sqlite as fts
+from persistence.search.compounds import parts_text
 from persistence.search.dutch import index_text
 from rooms.access import check_post, may_moderate, sanctions_bind
 from rooms.conversations import check_group_mention
@@ -337,7 +338,7 @@ _FILES_SQLITE = (
 )
 _ATTACH_SQLITE = "UPDATE files SET message_id = ? WHERE id = ? AND message_id IS NULL"
 _NO_DATA = "{}"
-_INDEX_SQLITE = f"INSERT INTO {fts.TABLE} (rowid, terms) VALUES (?, ?)"  # noqa: S608
+_INDEX_SQLITE = f"INSERT INTO {fts.TABLE} (rowid, terms, parts) VALUES (?, ?, ?)"  # noqa: S608
 
 
 class _SqliteTimes:
@@ -414,7 +415,7 @@ def store_sqlite(driver: Any, sends: Sequence[Send]) -> list[Stored | DomainErro
                 for file_id in s.files:
                     cur.execute(_ATTACH_SQLITE, (mid, file_id))
                 if s.body:
-                    cur.execute(_INDEX_SQLITE, (mid, index_text(s.body)))
+                    cur.execute(_INDEX_SQLITE, (mid, index_text(s.body), parts_text(s.body)))
                 stored.append((row.seq, int(mid), topic))
             plan.store(room_id, stored)
     finally:
@@ -462,8 +463,9 @@ WITH v AS (
 ), x AS (
   SELECT * FROM unnest($9::integer[], $10::bigint[], $11::integer[], $12::varchar[],
                        $13::text[], $14::bigint[], $15::timestamptz[], $16::boolean[],
-                       $17::timestamptz[], $18::varchar[], $19::text[], $20::varchar[])
-    AS x(r, o, a, c, b, p, t, bound, since, f, d, tp)
+                       $17::timestamptz[], $18::varchar[], $19::text[], $20::varchar[],
+                       $21::text[])
+    AS x(r, o, a, c, b, p, t, bound, since, f, d, tp, sp)
 ), barred AS (
   SELECT x.r FROM x JOIN bans AS b ON b.room_id = x.r AND b.user_id = x.a
   WHERE x.bound AND (b.until IS NULL OR b.until > x.t)
@@ -501,9 +503,9 @@ WITH v AS (
   RETURNING rooms.id, l.last_seq AS base
 ), m AS (
   INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden,
-                        topic)
+                        topic, search_parts)
   SELECT x.r, u.base + x.o, x.a, x.c, x.b, x.p, x.t, false,
-         coalesce((SELECT pm.topic FROM messages AS pm WHERE pm.id = x.p), x.tp)
+         coalesce((SELECT pm.topic FROM messages AS pm WHERE pm.id = x.p), x.tp), x.sp
   FROM x JOIN u ON u.id = x.r
   RETURNING id, room_id, seq, author_id, created_at, topic
 ), mx AS (
@@ -573,6 +575,8 @@ async def _write_pg(driver: Any, plan: _Plan, checked: bool) -> set[int]:
         [",".join(map(str, row.send.files)) for row in rows],
         [json.dumps(row.data) if row.data else _NO_DATA for row in rows],
         [row.send.topic for row in rows],
+        # Compounds are split in Python on both databases (persistence/search/compounds.py).
+        [parts_text(row.send.body) for row in rows],
     )
     by_room: dict[int, list[tuple[int, int, str | None]]] = {}
     for r in written:

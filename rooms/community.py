@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
@@ -55,11 +55,19 @@ class UserEntry(msgspec.Struct, forbid_unknown_fields=True):
     moderates: list[Slug] = msgspec.field(default_factory=list)
 
 
+class GlossaryItem(msgspec.Struct, forbid_unknown_fields=True):
+    """A word of the Werkplaats's own and what it means: search finds each by the other."""
+
+    term: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    means: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
 class CommunityFile(msgspec.Struct, forbid_unknown_fields=True):
     area: list[AreaEntry] = msgspec.field(default_factory=list)
     theme: list[ThemeEntry] = msgspec.field(default_factory=list)
     meeting: list[MeetingEntry] = msgspec.field(default_factory=list)
     user: list[UserEntry] = msgspec.field(default_factory=list)
+    glossary: list[GlossaryItem] = msgspec.field(default_factory=list)
 
 
 class CommunityError(ValueError):
@@ -72,6 +80,7 @@ class Community:
     themes: list[ThemeEntry]
     meetings: list[MeetingEntry]
     users: list[UserEntry]
+    glossary: list[GlossaryItem] = field(default_factory=list)
 
 
 def meeting_start(entry: MeetingEntry) -> datetime:
@@ -145,7 +154,9 @@ def parse_community(
         raise CommunityError(f"{filename}: {where}: {message}") from None
     _check_references(parsed, filename, known_rooms or {})
     _clean_texts(parsed)
-    return Community(parsed.area, parsed.theme, parsed.meeting, parsed.user)
+    for item in parsed.glossary:
+        item.term, item.means = clean(item.term).strip(), clean(item.means).strip()
+    return Community(parsed.area, parsed.theme, parsed.meeting, parsed.user, parsed.glossary)
 
 
 def _clean_texts(parsed: CommunityFile) -> None:

@@ -21,6 +21,7 @@ from chat.clock import SYSTEM_CLOCK, Clock
 from chat.config import ChatConfig
 from chat.realtime import Realtime
 from persistence.db import Database
+from persistence.search.index import catch_up as search_catch_up
 from rooms.errors import DomainError
 from web import between, public, ws
 from web.actions.files import sweep_orphans
@@ -28,6 +29,7 @@ from web.api import (
     accounts,
     conversations,
     files,
+    glossary,
     meetings,
     moderation,
     notifications,
@@ -109,6 +111,7 @@ def routes() -> list[BaseRoute]:
         *public.routes(assets),
         *conversations.routes(),
         *people.routes(),
+        *glossary.routes(),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
         Mount("/static", CachedStatic(directory=STATIC, cache_control=REVALIDATE), name="static"),
@@ -168,6 +171,8 @@ def create_app(
         await attachments.start()
         await notifier.start()
         sweeper = asyncio.create_task(sweep_orphans(attachments, db))
+        # The word list read off the event loop; after an upgrade, compounds indexed.
+        indexer = asyncio.create_task(search_catch_up(db))
         await realtime.start()
         if freeze_gc:
             # What start-up made lives as long as the process: full collections skip it.
@@ -178,7 +183,8 @@ def create_app(
         finally:
             await realtime.stop()
             sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
+            indexer.cancel()
+            await asyncio.gather(sweeper, indexer, return_exceptions=True)
             await attachments.close()
             await notifier.stop()
             if redis is not None:

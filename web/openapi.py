@@ -57,6 +57,7 @@ PATH_PARAMS: dict[str, Schema] = {
     "file_id": ID_SCHEMA,
     "token": {"type": "string", "minLength": 16, "maxLength": 128, "pattern": "^[A-Za-z0-9_-]+$"},
     "poll_id": ID_SCHEMA,
+    "entry_id": ID_SCHEMA,
 }
 
 

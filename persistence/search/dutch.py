@@ -80,6 +80,11 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+def stem_all(words: list[str]) -> list[str]:
+    """The stems of many words at once (uncached: for word lists, not for messages)."""
+    return [str(s) for s in _stemmer.stemWords(words)]
+
+
 def prefix_roots(word: str) -> list[str]:
     """What a prefix `word*` looks for among indexed stems: the stem of the typed letters
     as a prefix ("boere*" finds "boeren", stemmed boer), and the letters themselves when

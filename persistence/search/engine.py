@@ -30,6 +30,7 @@ from persistence.models import Meeting, Message, Room, Theme, User, utcnow
 from persistence.search import postgres, sqlite
 from persistence.search.cursor import Cursor, CursorError, decode, encode, fingerprint
 from persistence.search.dutch import stem
+from persistence.search.glossary import matched_via
 from persistence.search.query import Query
 from persistence.search.scope import Filters, conditions
 from persistence.search.snippet import build_snippet
@@ -74,6 +75,9 @@ class Hit:
     author: dict[str, Any]
     created_at: datetime
     snippet: str
+    # The glossary entries (their terms) that found this message where the typed words
+    # did not: the client says "gevonden via NPLG".
+    matched_via: tuple[str, ...] = ()
 
     def wire(self) -> dict[str, Any]:
         return {
@@ -84,6 +88,7 @@ class Hit:
             "author": self.author,
             "created_at": events.iso(self.created_at),
             "snippet": self.snippet,
+            "matched_via": list(self.matched_via),
         }
 
 
@@ -264,6 +269,7 @@ async def search(
             },
             created_at=r.created_at,
             snippet=snippet,
+            matched_via=tuple(matched_via(r.body, req.query)),
         )
         for r, snippet in zip(rows, snippets, strict=False)
     ]

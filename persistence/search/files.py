@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import Message, Room, StoredFile
 from persistence.search.dutch import prefix_roots, stem
-from persistence.search.query import Clause, Phrase, Query, Word
+from persistence.search.query import Clause, Either, Phrase, Query, Word
 from persistence.search.scope import Filters, conditions
 from persistence.search.snippet import build_snippet
 
@@ -49,6 +49,8 @@ def _spaced() -> ColumnElement[str]:
 
 
 def _clause(c: Clause) -> ColumnElement[bool]:
+    if isinstance(c, Either):
+        return or_(*(_clause(o) for o in c.options))
     text = _spaced()
     if isinstance(c, Phrase):
         return text.like(f"% {' '.join(stem(w) for w in c.words)} %")

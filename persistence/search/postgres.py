@@ -4,10 +4,15 @@ Migration 0002 creates the text search configuration `werkplaats_nl`: PostgreSQL
 `dutch` with `unaccent` before a Snowball Dutch stemmer that has no stop word list (stop
 words are indexed so phrases stay exact and "één" still finds "een"; queries leave them
 out, see `query.py`). `messages.search_vector` is `to_tsvector('werkplaats_nl', body)`,
-or NULL for a hidden message, computed by the database on every insert and update:
-the index is always in step with the rows, whoever writes them. The body goes in with
-< > & as spaces: a message is plain text, but PostgreSQL's parser would read `<...>` as
-an HTML tag and `&...;` as an entity and leave their words out.
+or NULL for a hidden message, computed by the database on every insert and update. The
+body goes in with < > & as spaces: a message is plain text, but PostgreSQL's parser would
+read `<...>` as an HTML tag and `&...;` as an entity and leave their words out.
+
+Compounds are split in Python, as on SQLite (`compounds.parts_text`): every writer of a
+message's body stores the stems of its parts in `messages.search_parts` (migration 0014).
+The searched vector is the words (weight D) followed by the parts (weight C), one GIN
+index on that expression; `ts_rank_cd` weighs C at PARTS_WEIGHT, so an exact match ranks
+above a part match. A hidden message's vector is NULL, parts or not.
 
 Snippets are not made here with ts_headline (which also drops tags, and text between
 <script> tags, from its output) but in Python by snippet.py for both backends, with the
@@ -26,26 +31,38 @@ from sqlalchemy.types import Float
 
 from persistence.models import Message
 from persistence.search.dutch import prefix_roots
-from persistence.search.query import Clause, Phrase, Query, Word
+from persistence.search.query import Clause, Either, Phrase, Query, Word
 
 CONFIG_NAME = "werkplaats_nl"
 CONFIG: ColumnElement[str] = literal_column(f"'{CONFIG_NAME}'::regconfig")
 SIMPLE: ColumnElement[str] = literal_column("'simple'::regconfig")
-VECTOR: ColumnElement[str] = literal_column("messages.search_vector")
-INDEX_NAME = "ix_messages_search_vector"
+# The expression of the index ix_messages_search_terms (migration 0014), written the same
+# way so that the planner uses it.
+VECTOR_SQL = (
+    "(messages.search_vector || setweight(to_tsvector('simple'::regconfig,"
+    " coalesce(messages.search_parts, ''::text)), 'C'::\"char\"))"
+)
+VECTOR: ColumnElement[str] = literal_column(VECTOR_SQL)
+INDEX_NAME = "ix_messages_search_terms"
+# ts_rank_cd's weights of the labels {D, C, B, A}: whole words D, compound parts C.
+PARTS_WEIGHT = 0.2
+WEIGHTS: ColumnElement[Any] = literal_column(f"'{{1.0, {PARTS_WEIGHT}, 0.4, 1.0}}'::float4[]")
 # Published meeting reports: the same configuration over the Markdown (migration 0008).
 REPORT_VECTOR: ColumnElement[str] = literal_column("meeting_reports.search_vector")
 
 
 def _clause(c: Clause) -> ColumnElement[str]:
+    if isinstance(c, Either):
+        return reduce(func.tsquery_or, [_clause(o) for o in c.options])
     if isinstance(c, Phrase):
         return func.phraseto_tsquery(CONFIG, " ".join(c.words))
     if isinstance(c, Word) and c.prefix:
         # Stems made in Python (dutch_porter: the algorithm of PostgreSQL's dutch), looked
         # up as they are ('simple'); each prefix costs a scan of the GIN index, so the
         # typed letters are added only when the stem does not cover them. Quoted as tsquery
-        # literals: they are letters and digits only (dutch.WORD_RE).
-        roots = [func.to_tsquery(SIMPLE, f"'{r}':*") for r in prefix_roots(c.text)]
+        # literals: they are letters and digits only (dutch.WORD_RE). Weight D: words
+        # starting with the letters, not compounds with a part that does.
+        roots = [func.to_tsquery(SIMPLE, f"'{r}':*D") for r in prefix_roots(c.text)]
         return reduce(func.tsquery_or, roots)
     return func.plainto_tsquery(CONFIG, c.text)
 
@@ -63,7 +80,7 @@ def match(query: Query, vector: ColumnElement[str] = VECTOR) -> ColumnElement[bo
 
 def score(query: Query, vector: ColumnElement[str] = VECTOR) -> ColumnElement[float]:
     """Cover density with length normalisation; higher is better."""
-    return func.ts_rank_cd(vector, tsquery(query), 1).cast(Float)
+    return func.ts_rank_cd(WEIGHTS, vector, tsquery(query), 1).cast(Float)
 
 
 async def tune(session: AsyncSession) -> None:

@@ -50,7 +50,19 @@ class Phrase:
     words: tuple[str, ...]
 
 
-Clause = Word | Phrase
+@dataclass(frozen=True, slots=True)
+class Either:
+    """What was typed, or what the glossary says it means: any of `options` matches.
+
+    `options[0]` is the typed clause; `via[i]` names the glossary entry (its term) that
+    brought `options[i]` in, for the hit to show why it was found (glossary.py).
+    """
+
+    options: tuple[Word | Phrase, ...]
+    via: tuple[str, ...]
+
+
+Clause = Word | Phrase | Either
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,8 @@ class Query:
 
 
 def _clause_text(c: Clause) -> str:
+    if isinstance(c, Either):
+        return "(" + " | ".join(_clause_text(o) for o in c.options) + ")"
     if isinstance(c, Phrase):
         return '"' + " ".join(c.words) + '"'
     return c.text + ("*" if c.prefix else "")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from persistence.search.compounds import parts
 from persistence.search.dutch import Token, nfc, tokens
-from persistence.search.query import Phrase, Query, Word
+from persistence.search.query import Either, Phrase, Query, Word
 
 MARK_START = "\ue000"
 MARK_END = "\ue001"
@@ -27,12 +28,17 @@ def strip_markers(text: str) -> str:
     return text.translate(_STRIP)
 
 
+def _part_stems(word: str, stem: Callable[[str], str]) -> set[str]:
+    return {stem(p) for p in parts(word)}
+
+
 def _marked(toks: list[Token], query: Query, stem: Callable[[str], str]) -> set[int]:
     """Indices of the tokens that the query's positive clauses match."""
     flat = [(i, stem(w), w) for i, t in enumerate(toks) for w in t.folded]
     stems = [s for _, s, _ in flat]
     hit: set[int] = set()
-    for clause in query.include:
+    clauses = [o for c in query.include for o in (c.options if isinstance(c, Either) else (c,))]
+    for clause in clauses:
         if isinstance(clause, Phrase):
             want = [stem(w) for w in clause.words]
             n = len(want)
@@ -43,8 +49,9 @@ def _marked(toks: list[Token], query: Query, stem: Callable[[str], str]) -> set[
             root = stem(clause.text)
             hit.update(i for i, s, w in flat if s.startswith(root) or w.startswith(clause.text))
         else:
+            # A word also marks the compounds it is a part of ("water" in "grondwaterstanden").
             target = stem(clause.text)
-            hit.update(i for i, s, _ in flat if s == target)
+            hit.update(i for i, s, w in flat if s == target or target in _part_stems(w, stem))
     return hit
 
 

@@ -1,9 +1,12 @@
 """All full-text SQL for SQLite: an FTS5 table of Dutch stems kept by the application.
 
-`message_search(rowid = messages.id, terms)` holds each visible message's words folded
-and stemmed in Python (Snowball `dutch_porter`, as PostgreSQL's `dutch`); its tokenizer
-(`unicode61 remove_diacritics 2`) then meets the stems of the query exactly. Stop words
-are indexed too: phrases stay exact, and a query of stop words only can still match.
+`message_search(rowid = messages.id, terms, parts)` holds each visible message's words
+folded and stemmed in Python (Snowball `dutch_porter`, as PostgreSQL's `dutch`) in
+`terms`, and the stems of its compounds' parts (`compounds.parts_text`) in `parts`; its
+tokenizer (`unicode61 remove_diacritics 2`) then meets the stems of the query exactly.
+A query matches either column; bm25 weighs `parts` at PARTS_WEIGHT, so an exact match
+ranks above a part match. Stop words are indexed too: phrases stay exact, and a query of
+stop words only can still match.
 The write paths call `index.on_message_changed` in their own transaction, so the index
 commits or rolls back with the message; hidden messages have no row at all.
 """
@@ -16,15 +19,18 @@ from sqlalchemy import ColumnElement, bindparam, func, literal_column, table, te
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import column
 
+from persistence.search.compounds import parts_text
 from persistence.search.dutch import index_text, prefix_roots, stem
-from persistence.search.query import Clause, Phrase, Query, Word
+from persistence.search.query import Clause, Either, Phrase, Query, Word
 
 TABLE = "message_search"
 CREATE = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
-    "terms, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
+    "terms, parts, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')"
 )
-fts = table(TABLE, column("rowid"), column("terms"))
+fts = table(TABLE, column("rowid"), column("terms"), column("parts"))
+# bm25's weight of a compound's part against a whole word (1.0): exact matches rank first.
+PARTS_WEIGHT = 0.2
 # Published meeting reports (rowid = meeting_reports.id), the same way (migration 0008).
 REPORT_TABLE = "report_search"
 report_fts = table(REPORT_TABLE, column("rowid"), column("terms"))
@@ -37,10 +43,13 @@ def _quoted(term: str) -> str:
 
 
 def _clause(c: Clause) -> str:
+    if isinstance(c, Either):
+        return "(" + " OR ".join(_clause(o) for o in c.options) + ")"
     if isinstance(c, Phrase):
         return _quoted(" ".join(stem(w) for w in c.words))
     if isinstance(c, Word) and c.prefix:
-        return "(" + " OR ".join(_quoted(r) + "*" for r in prefix_roots(c.text)) + ")"
+        # Words starting with the letters, not compounds with a part that does.
+        return "terms : (" + " OR ".join(_quoted(r) + "*" for r in prefix_roots(c.text)) + ")"
     return _quoted(stem(c.text))
 
 
@@ -58,6 +67,8 @@ def match(query: Query, table_name: str = TABLE) -> ColumnElement[bool]:
 
 def score(table_name: str = TABLE) -> ColumnElement[float]:
     """bm25: lower is better (it is negative), so relevance sorts ascending."""
+    if table_name == TABLE:
+        return func.bm25(literal_column(table_name), 1.0, PARTS_WEIGHT)
     return func.bm25(literal_column(table_name))
 
 
@@ -74,10 +85,17 @@ async def remove(session: AsyncSession, ids: Iterable[int], table_name: str = TA
 async def put(
     session: AsyncSession, rows: Sequence[tuple[int, str]], table_name: str = TABLE
 ) -> None:
-    """Index (id, text) pairs, replacing what was indexed for them."""
+    """Index (id, text) pairs, replacing what was indexed for them (the messages' index
+    with their compounds' parts, the reports' without)."""
     if not rows:
         return
     await remove(session, (mid for mid, _ in rows), table_name)
+    if table_name == TABLE:
+        await session.execute(
+            text(f"INSERT INTO {TABLE} (rowid, terms, parts) VALUES (:id, :terms, :parts)"),  # noqa: S608
+            [{"id": mid, "terms": index_text(b), "parts": parts_text(b)} for mid, b in rows],
+        )
+        return
     await session.execute(
         text(f"INSERT INTO {table_name} (rowid, terms) VALUES (:id, :terms)"),  # noqa: S608
         [{"id": mid, "terms": index_text(body)} for mid, body in rows],

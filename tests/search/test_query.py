@@ -75,11 +75,14 @@ def test_the_compiled_stemmer_agrees_with_the_pure_python_one() -> None:
 
 
 def test_fts5_expression_quotes_every_term() -> None:
-    """Words such as NOT or NEAR stay words; exclusions are NOT-ed; prefixes use stem and text."""
+    """Words such as NOT or NEAR stay words; exclusions are NOT-ed; prefixes use stem and
+    text, in whole words only (the `terms` column, not compounds' parts)."""
     q = parse('boeren NOT near* "ruimte voor" -mest')
-    assert match_expression(q) == ('("boer" AND "not" AND ("near"*) AND "ruimt vor") NOT ("mest")')
-    assert match_expression(parse("boere*")) == '("boer"*)'
-    assert match_expression(parse("natuur*")) == '("natur"* OR "natuur"*)'
+    assert match_expression(q) == (
+        '("boer" AND "not" AND terms : ("near"*) AND "ruimt vor") NOT ("mest")'
+    )
+    assert match_expression(parse("boere*")) == 'terms : ("boer"*)'
+    assert match_expression(parse("natuur*")) == 'terms : ("natur"* OR "natuur"*)'
 
 
 def test_snippet_marks_words_phrases_and_prefixes() -> None:

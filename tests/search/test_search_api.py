@@ -45,6 +45,7 @@ async def test_hits_have_the_contract_shape(
             },
             "created_at": "2026-03-01T12:00:00.000Z",
             "snippet": f"De {MARK_START}boeren{MARK_END} <b>willen</b> duidelijkheid.",
+            "matched_via": [],
         }
     ]
 

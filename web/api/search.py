@@ -23,7 +23,7 @@ from persistence import search
 from persistence.events import iso
 from persistence.models import utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
-from persistence.search import reports
+from persistence.search import glossary, reports
 from persistence.search.files import search_files
 from rooms.access import check_read
 from rooms.conversations import clean_topic
@@ -89,6 +89,8 @@ async def search_messages(request: Request) -> Response:
         filters = search.Filters(
             room_id, author, layer, after, before, mark, open_only, theme, topic
         )
+        # The moderators' glossary widens the query: NPLG finds its long form and back.
+        terms = glossary.expand(terms, await glossary.entries(session))
         request_ = search.SearchRequest(terms, filters, asked.sort, asked.limit, asked.cursor)
         try:
             page = await search.search(session, who.user.id, request_, now)

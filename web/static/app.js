@@ -5,6 +5,7 @@
  */
 import { Announcer } from './js/announcer.js';
 import { renderProfile, renderPublicRoute, renderUsers } from './js/account.js';
+import { renderGlossary } from './js/glossary.js';
 import { api, onUnauthenticated } from './js/api.js';
 import { visible } from './js/bidi.js';
 import { errorText } from './js/i18n.js';
@@ -161,6 +162,7 @@ function route(r) {
     renderShareNew(main, { rooms, room: r.params.get('kamer'), events: (slug) => api.events(slug, { before: Number.MAX_SAFE_INTEGER, limit: 100 }), announce: (text) => announcer.say(text) });
   }
   else if (r.name === 'profile') renderProfile(main, { store });
+  else if (r.name === 'glossary') renderGlossary(main, { staff: store.isStaff(), announce: (text) => announcer.say(text) });
   else if (r.name === 'account') renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) });
   else if (r.name === 'users') {
     if (store.user?.role === 'admin') renderUsers(main, { store, announce: (text) => announcer.say(text) });

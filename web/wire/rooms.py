@@ -158,6 +158,8 @@ class SearchHit(Hit, tag="message"):
     author: Author
     created_at: str
     snippet: str
+    # glossary terms that found this message where the typed words did not
+    matched_via: list[str] = msgspec.field(default_factory=list)
 
 
 class ReportSearchHit(Hit, tag="report"):

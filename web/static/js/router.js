@@ -5,11 +5,11 @@
  * meeting, `#/overzicht` the area × theme overview, `#/bijeenkomst/<slug>` a meeting,
  * `#/verslag/<slug>` a meeting's report, `#/delen` the requests to share; account screens
  * (account.js): `#/profiel`, `#/gebruikers`, `#/uitnodiging/<token>`,
- * `#/wachtwoord-herstellen/<token>`.
+ * `#/wachtwoord-herstellen/<token>`; `#/woordenlijst` the search glossary (glossary.js).
  * @module router
  */
 
-/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'meeting'|'report'|'sharing'|'share-new'|'profile'|'users'|'account'|'notfound', slug?: string, params: URLSearchParams}} Route */
+/** @typedef {{name: 'home'|'room'|'search'|'moderation'|'catchup'|'overview'|'meeting'|'report'|'sharing'|'share-new'|'profile'|'users'|'account'|'glossary'|'notfound', slug?: string, params: URLSearchParams}} Route */
 
 /**
  * @param {string} hash
@@ -33,6 +33,7 @@ export function parseRoute(hash) {
   if (parts[0] === 'verslag' && parts[1]) return { name: 'report', slug: parts[1], params };
   if (parts[0] === 'profiel') return { name: 'profile', params };
   if (parts[0] === 'gebruikers') return { name: 'users', params };
+  if (parts[0] === 'woordenlijst') return { name: 'glossary', params };
   if ((parts[0] === 'uitnodiging' || parts[0] === 'wachtwoord-herstellen') && parts[1]) return { name: 'account', params };
   return { name: 'notfound', params };
 }

@@ -1,0 +1,173 @@
+"""Dutch compounds taken apart against the OpenTaal word list, for both databases' indexes.
+
+A compound is split into the words of the list it is made of, with the linking letters
+-s-, -e- and -en- between them ("samenwerking-s-verband", "boer-en-land"): the split
+with the fewest parts wins (ties: the longest parts), and each part is split again, so
+"grondwaterstanden" becomes grond + water + standen. A message is indexed under every
+run of adjacent parts too ("grondwater", "waterstanden"), stemmed like every other word:
+`water` then finds "grondwaterstanden", `veehouderij` finds "melkveehouderij". The part
+terms go into a second, lower-weighted field of the index on both databases (see
+docs/search.md), so an exact match ranks above a part match.
+
+The list is Debian's `hunspell-nl` (`/usr/share/hunspell/nl.dic`): its words, without
+their affix flags, folded as the search folds text. Without the file no word is split
+and search works as before; `werkplaats reindex` splits what was indexed meanwhile.
+Pure functions but for reading that file once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from persistence.search.dutch import fold, nfc, stem, stem_all, words
+
+DICTIONARY = Path("/usr/share/hunspell/nl.dic")
+# Shorter parts are mostly noise ("ui", "ad"); 3 keeps "vee" of melkveehouderij.
+MIN_PART = 3
+KNOWN_MIN_PART = 4
+# Linking letters between the parts of a compound (the Dutch "tussenklanken").
+LINKS = ("", "s", "e", "en")
+# Never a part on their own: the inseparable verb prefixes (ver-, be-, ont-: "verband" is
+# no "band") and suffixes that the list also knows as words ("heid", "lijk").
+NOT_PARTS = frozenset("be ge er her ont ver mis heid heden lijk lijke baar loos zaam".split())
+# A word of more parts than this is indexed under its parts, not under every run of them.
+MAX_RUN_PARTS = 6
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The words of the list, folded, and their stems (a compound's last part may be
+    inflected: "standen" is accepted because its stem is the stem of "stand")."""
+
+    words: frozenset[str]
+    stems: frozenset[str]
+
+    def is_part(self, word: str) -> bool:
+        return word in self.words and word not in NOT_PARTS
+
+    def is_last_part(self, word: str) -> bool:
+        return word not in NOT_PARTS and (word in self.words or self.knows(word))
+
+    def knows(self, word: str) -> bool:
+        """Whether the word or an inflection of it is in the list ("schappen": schap)."""
+        root = stem(word)
+        # The stemmer keeps a doubled consonant that the list's word does not have.
+        return root in self.stems or (root[-1:] == root[-2:-1] and root[:-1] in self.stems)
+
+
+def read_vocabulary(path: Path) -> Vocabulary:
+    """The folded lower-case letter words of a hunspell .dic file (names left out)."""
+    found: set[str] = set()
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        next(lines, None)  # the first line is the entry count
+        for line in lines:
+            entry = line.split("/", 1)[0].strip()
+            if not entry or not entry[0].islower():
+                continue
+            # NFKD folding turns the list's ligature "ĳ" into "ij", as it does in messages.
+            word = fold(nfc(entry))
+            if word.isalpha() and word.isascii() and len(word) >= MIN_PART:
+                found.add(word)
+    return Vocabulary(frozenset(found), frozenset(stem_all(list(found))))
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """The process's word list, read on first use; empty (nothing splits) without the file."""
+    try:
+        return read_vocabulary(DICTIONARY)
+    except OSError:
+        log.warning("no Dutch word list at %s: compounds are not split", DICTIONARY)
+        return Vocabulary(frozenset(), frozenset())
+
+
+Span = tuple[int, int]
+
+
+def _best(candidates: list[list[Span]]) -> list[Span] | None:
+    # Fewest parts, then the longest parts (sum of squares), then the earliest split.
+    return min(
+        candidates,
+        key=lambda c: (len(c), -sum((e - s) ** 2 for s, e in c)),
+        default=None,
+    )
+
+
+def _splits(word: str, vocab: Vocabulary) -> list[Span] | None:
+    """The best split of `word` into at least two parts, as spans; None if there is none."""
+    n = len(word)
+    # A word the list knows (or an inflection of one) splits into parts of 4 letters at
+    # least: "proces" is no pro + ces, "besluit" no bes + luit; a new compound such as
+    # "zoetwaterbel" may end in a short word.
+    least = KNOWN_MIN_PART if vocab.knows(word) else MIN_PART
+    memo: dict[int, list[Span] | None] = {}
+
+    def joined(i: int) -> list[list[Span]]:
+        # word[i:] as a part, a linking letter or none, and the best split of the rest.
+        out: list[list[Span]] = []
+        for j in range(i + least, n - least + 1):
+            if vocab.is_part(word[i:j]):
+                for link in LINKS:
+                    k = j + len(link)
+                    if n - k >= least and word.startswith(link, j):
+                        rest = tail(k)
+                        if rest is not None:
+                            out.append([(i, j), *rest])
+        return out
+
+    def tail(i: int) -> list[Span] | None:
+        # The best split of word[i:] into one or more parts, the last one possibly inflected.
+        if i not in memo:
+            whole = [[(i, n)]] if vocab.is_last_part(word[i:]) else []
+            memo[i] = _best(whole + joined(i))
+        return memo[i]
+
+    return _best(joined(0))
+
+
+def _atoms(word: str, start: int, vocab: Vocabulary) -> list[Span]:
+    """The smallest parts of word[start:] spans, each part split again where it can be."""
+    found = _splits(word, vocab)
+    if found is None:
+        return [(start, start + len(word))]
+    out: list[Span] = []
+    for s, e in found:
+        out += _atoms(word[s:e], start + s, vocab)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def parts(word: str) -> tuple[str, ...]:
+    """The words a folded word is indexed under besides itself: its parts and every run of
+    adjacent parts ("grondwaterstanden": grond, water, standen, grondwater, waterstanden);
+    empty for a word that is no compound, or that the list does not know."""
+    if len(word) < 2 * MIN_PART or not word.isalpha():
+        return ()
+    vocab = vocabulary()
+    atoms = _atoms(word, 0, vocab)
+    if len(atoms) < 2:
+        return ()
+    if len(atoms) > MAX_RUN_PARTS:
+        return tuple(dict.fromkeys(word[s:e] for s, e in atoms))
+    runs = (
+        word[atoms[i][0] : atoms[j][1]]
+        for i in range(len(atoms))
+        for j in range(i, len(atoms))
+        if (i, j) != (0, len(atoms) - 1)
+    )
+    return tuple(dict.fromkeys(runs))
+
+
+def parts_text(text: str) -> str:
+    """What the index keeps of a text's compounds: the stems of their parts, space-separated,
+    each once (words the text has whole are in the main field already)."""
+    stems: dict[str, None] = {}
+    for word in words(text):
+        for part in parts(word):
+            stems[stem(part)] = None
+    return " ".join(stems)
