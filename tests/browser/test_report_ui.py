@@ -17,11 +17,12 @@ import pytest
 
 from tests.browser.conftest import Server, Tab
 from tests.browser.ui import assert_accessible, assert_clean, go_to, shot, signed_in
+from web.demo import demo_slug
 
 pytestmark = pytest.mark.browser
 
 # Held two months before the demo is loaded; it has no verslag yet (Tijnje has one).
-MEETING = "bijeenkomst-2026-10-01-bergen-op-zoom"
+MEETING = demo_slug("bijeenkomst-2026-10-01-bergen-op-zoom")
 
 
 def test_moderator_writes_and_publishes(
