@@ -271,6 +271,14 @@ class Notice(ServerFrame, tag="notice"):
     url: str
 
 
+class MeetingUpdated(ServerFrame, tag="meeting_updated"):
+    """A meeting or its registrations changed, for every connection (every participant may
+    read every meeting): an open meeting page reads it again instead of polling."""
+
+    meeting: str
+    counts: dict[str, Any]
+
+
 AnyServerFrame = (
     (
         EventFrame
@@ -287,6 +295,7 @@ AnyServerFrame = (
     | Mention
     | Notice
     | RoomAdded
+    | MeetingUpdated
 )
 
 
