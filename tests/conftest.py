@@ -62,10 +62,16 @@ def worker_group(item: pytest.Item) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    first: set[str] = set()
     for item in items:
         group = worker_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+        elif item.get_closest_marker("slow") is not None:
+            first.add(item.nodeid)
+    # Longest first: the multi-process tests that share nothing start before the quick ones,
+    # so the two workers end together (the groups, largest first, go before them all).
+    items.sort(key=lambda item: item.nodeid not in first)
 
 
 @pytest.fixture(scope="session")
