@@ -61,12 +61,25 @@ def worker_group(item: pytest.Item) -> str | None:
     return None
 
 
+def in_group(item: pytest.Item, group: str) -> None:
+    """Name the item `nodeid@group`, as pytest-xdist's worker does for `xdist_group`: its own
+    renaming (of `Item._nodeid`) no longer reaches pytest 9, whose nodes keep `_id`, so the
+    groups would be split across workers."""
+    if "@" not in item.nodeid and hasattr(item, "_id"):
+        from _pytest.nodeid import coerce_node_id
+
+        item._id = coerce_node_id(f"{item.nodeid}@{group}")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     first: set[str] = set()
+    grouping = bool(getattr(config.option, "loadgroup", False))
     for item in items:
         group = worker_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+            if grouping:
+                in_group(item, group)
         elif item.get_closest_marker("slow") is not None:
             first.add(item.nodeid)
     # Longest first: the multi-process tests that share nothing start before the quick ones,
