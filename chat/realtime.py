@@ -311,6 +311,8 @@ class Realtime(BrokerListener):
             self._read_local(None, msg.user_id, msg.room, msg.seq)
         elif msg.op == "notify":
             self._notify_local(msg.user_id, msg.frame)
+        elif msg.op == "everyone":
+            self._everyone_local(msg.frame)
 
     def _on_activity(self, data: bytes) -> None:
         try:
@@ -413,6 +415,18 @@ class Realtime(BrokerListener):
     def _notify_local(self, user_id: int, frame: str) -> None:
         for conn in self.by_user.get(user_id, ()):
             conn.outbound.offer(frame)
+
+    def notify_everyone(self, frame: frames.ServerFrame) -> None:
+        """A frame for every open connection on every process (news any participant may
+        read, e.g. `meeting_updated`); best effort, like `notify_user`."""
+        encoded = frames.encode(frame)
+        self._everyone_local(encoded)
+        self._control(Control(op="everyone", origin=self.process_id, user_id=0, frame=encoded))
+
+    def _everyone_local(self, frame: str) -> None:
+        for conns in list(self.by_user.values()):
+            for conn in conns:
+                conn.outbound.offer(frame)
 
     def mentions_after_send(
         self, room: str, message_id: int, only: Collection[str] | None = None

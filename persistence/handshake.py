@@ -406,6 +406,12 @@ class UpcomingMeeting:
     programme: str
     room: str
     theme_room: str | None
+    # The rest of part two's meeting object (its `counts` and `my_registration` are the
+    # meeting page's).
+    ends_at: str | None
+    status: str
+    capacity: int | None
+    registration_closes_at: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,6 +615,10 @@ class _MeetingRow(NamedTuple):
     place: str
     programme: str
     theme: str | None  # the theme's slug
+    ends_at: datetime | None
+    status: str
+    capacity: int | None
+    registration_closes_at: datetime | None
 
 
 _MEETINGS = Prepared(
@@ -621,6 +631,10 @@ _MEETINGS = Prepared(
         Meeting.place,
         Meeting.programme,
         Theme.slug,
+        Meeting.ends_at,
+        Meeting.status,
+        Meeting.capacity,
+        Meeting.registration_closes_at,
     )
     .outerjoin(Theme, Theme.id == Meeting.theme_id)
     .order_by(Meeting.starts_at),
@@ -638,6 +652,10 @@ def _upcoming(meeting: _MeetingRow, theme_room: dict[int, str]) -> UpcomingMeeti
         programme=meeting.programme,
         room=meeting.slug,
         theme_room=theme_room.get(meeting.theme_id) if meeting.theme_id is not None else None,
+        ends_at=iso(meeting.ends_at),
+        status=meeting.status,
+        capacity=meeting.capacity,
+        registration_closes_at=iso(meeting.registration_closes_at),
     )
 
 

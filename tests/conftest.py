@@ -34,6 +34,58 @@ from web.settings import Settings
 # The `smtp` fixture: a local mail server that keeps what it receives.
 pytest_plugins = ("tests.mailbox",)
 
+HERE = Path(__file__).resolve().parent
+# Shared fixtures that cost nothing to make twice: they do not pin tests to a worker.
+CHEAP_SHARED = frozenset({"templates", "clamd_port", "s3_endpoint", "ca"})
+
+
+def worker_group(item: pytest.Item) -> str | None:
+    """The tests that share a costly fixture (a server process, chromium) run on one worker
+    under `--dist loadgroup`, so it starts once: the browser package, the security suite's
+    session server, and each module with a module-scoped server. None: any worker."""
+    path = Path(str(item.fspath)).resolve().relative_to(HERE)
+    if path.parts[0] == "browser":
+        return "browser"
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    for name, defs in info.name2fixturedefs.items():
+        # The suite's own fixtures only (not a plugin's, such as pytest-asyncio's).
+        if name in CHEAP_SHARED or not defs or not defs[-1].func.__module__.startswith("tests"):
+            continue
+        scope = defs[-1].scope
+        if scope == "session":
+            return f"session-{name}"
+        if scope in ("module", "package"):
+            return str(path)
+    return None
+
+
+def in_group(item: pytest.Item, group: str) -> None:
+    """Name the item `nodeid@group`, as pytest-xdist's worker does for `xdist_group`: its own
+    renaming (of `Item._nodeid`) no longer reaches pytest 9, whose nodes keep `_id`, so the
+    groups would be split across workers."""
+    if "@" not in item.nodeid and hasattr(item, "_id"):
+        from _pytest.nodeid import coerce_node_id
+
+        item._id = coerce_node_id(f"{item.nodeid}@{group}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    first: set[str] = set()
+    grouping = bool(getattr(config.option, "loadgroup", False))
+    for item in items:
+        group = worker_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+            if grouping:
+                in_group(item, group)
+        elif item.get_closest_marker("slow") is not None:
+            first.add(item.nodeid)
+    # Longest first: the multi-process tests that share nothing start before the quick ones,
+    # so the two workers end together (the groups, largest first, go before them all).
+    items.sort(key=lambda item: item.nodeid not in first)
+
 
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import shutil
 import socket
@@ -14,6 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -144,12 +146,20 @@ async def _seed(url: str) -> None:
 
 
 class Templates:
-    """Migrated, seeded databases made once per test session and cloned per test."""
+    """Migrated, seeded databases made once per test session and cloned per test.
+
+    PostgreSQL clones are made and dropped off the tests' path, on a thread of their own:
+    while a test runs, the next one's database is copied from the template, and a used
+    one is dropped (a copy and a drop each take a while, a drop most of all).
+    """
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.sqlite_file: Path | None = None
         self.pg_name: str | None = None
+        self.pg_jobs = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-templates")
+        self.pg_next: Future[str] | None = None
+        self.pg_drops: list[Future[None]] = []
 
     async def sqlite(self, dest: Path) -> str:
         if self.sqlite_file is None:
@@ -166,21 +176,37 @@ class Templates:
         finally:
             await conn.close()
 
+    def _clone(self) -> str:
+        """A new database copied from the template (on the jobs thread)."""
+        db = f"wp_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(self._pg_admin(f'CREATE DATABASE "{db}" TEMPLATE "{self.pg_name}"'))
+        return f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{db}"
+
     async def postgres(self) -> str:
         if self.pg_name is None:
             name = f"wp_template_{uuid.uuid4().hex[:10]}"
             await self._pg_admin(f'CREATE DATABASE "{name}"')
             await _seed(f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{name}")
             self.pg_name = name
-        db = f"wp_test_{uuid.uuid4().hex[:12]}"
-        await self._pg_admin(f'CREATE DATABASE "{db}" TEMPLATE "{self.pg_name}"')
-        return f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{db}"
+        ready = self.pg_next or self.pg_jobs.submit(self._clone)
+        self.pg_next = self.pg_jobs.submit(self._clone)
+        return await asyncio.wrap_future(ready)
+
+    def _drop(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        asyncio.run(self._pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     async def drop_postgres(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
-        await self._pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        """Drop the test's database in the background (its connections are forced out)."""
+        self.pg_drops.append(self.pg_jobs.submit(self._drop, url))
 
     def cleanup(self) -> None:
+        if self.pg_next is not None:
+            with contextlib.suppress(Exception):
+                self.pg_drops.append(self.pg_jobs.submit(self._drop, self.pg_next.result()))
+        self.pg_jobs.shutdown(wait=True)
+        for done in self.pg_drops:
+            done.result()
         if self.pg_name is not None:
             asyncio.run(self._pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
 

@@ -126,8 +126,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             placed.write_text(text, encoding="utf-8")
             report = await load_file(db, placed)
         await place_meetings(db, today)
-        added = await load_demo(db)
-        await notify_servers(settings, db, await publish_demo_report(db, Acting(operator())))
+        added = await load_demo(db, today)
+        await notify_servers(settings, db, await publish_demo_report(db, Acting(operator()), today))
         print(f"Demo community loaded: {describe(report)}; {added} demo messages added.")
         print("Demo logins (username / password):")
         for username, password, what in demo_logins():

@@ -41,9 +41,13 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
 ]
 
 
-async def load_demo(db: Database) -> int:
-    """Add the demo messages to rooms that have none yet; returns how many were added."""
+async def load_demo(db: Database, today: date) -> int:
+    """Add the demo messages to rooms that have none yet; returns how many were added.
+    A meeting room named by the file's slug is the room of that meeting as placed today."""
     data = tomllib.loads((DEMO_DIR / "messages.toml").read_text(encoding="utf-8"))
+    placed = demo_slugs(today)
+    for entry in data["message"]:
+        entry["room"] = placed.get(entry["room"], entry["room"])
     entries = sorted(data["message"], key=lambda m: -m["hours_ago"])
     now = utcnow()
     async with db.read() as session:
@@ -73,7 +77,8 @@ async def load_demo(db: Database) -> int:
 
 @dataclass(frozen=True, slots=True)
 class DemoMeeting:
-    """Where a demo meeting lies, in months from the day the demo is loaded."""
+    """Where a demo meeting lies, in months from the day the demo is loaded; `slug` is the
+    community file's (a dated one gets the placed day: `placed_slug`)."""
 
     slug: str
     months: int
@@ -117,9 +122,29 @@ def months_from(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, min(day.day, 28))
 
 
+# A slug that names its meeting's day: `bijeenkomst-2026-11-28-tijnje`.
+DATED_SLUG = re.compile(r"^(bijeenkomst-)\d{4}-\d{2}-\d{2}(-[a-z0-9-]+)$")
+
+
+def placed_slug(slug: str, day: date) -> str:
+    """A dated slug with the day its meeting is placed on (a slug must not lie about its
+    date); any other slug as it is."""
+    return DATED_SLUG.sub(rf"\g<1>{day.isoformat()}\g<2>", slug)
+
+
+def demo_slugs(today: date) -> dict[str, str]:
+    """The community file's meeting slugs → the slugs of the meetings loaded `today`."""
+    return {p.slug: placed_slug(p.slug, months_from(today, p.months)) for p in DEMO_MEETINGS}
+
+
 def demo_day() -> date:
     """Today in the Netherlands: the day the demo's meetings are placed around."""
     return to_dutch(utcnow()).date()
+
+
+def demo_slug(slug: str) -> str:
+    """The slug a demo meeting loaded today has (`slug` as the community file names it)."""
+    return demo_slugs(demo_day())[slug]
 
 
 def placed_title(plan: DemoMeeting, day: date) -> str:
@@ -127,14 +152,16 @@ def placed_title(plan: DemoMeeting, day: date) -> str:
 
 
 def render_community(text: str, today: date) -> str:
-    """The demo's community file with each meeting's date and title around `today`, so
-    that loading it twice on one day changes nothing."""
+    """The demo's community file with each meeting's date, slug and title around `today`,
+    so that loading it twice on one day changes nothing."""
     blocks = text.split("[[meeting]]")
     for n, block in enumerate(blocks[1:], start=1):
         for plan in DEMO_MEETINGS:
             if f'slug = "{plan.slug}"' in block:
                 day = months_from(today, plan.months)
                 block = re.sub(r"(?m)^date = .*$", f"date = {day.isoformat()}", block, count=1)
+                slug = placed_slug(plan.slug, day)
+                block = re.sub(r'(?m)^slug = ".*"$', f'slug = "{slug}"', block, count=1)
                 title = placed_title(plan, day).replace('"', '\\"')
                 block = re.sub(r'(?m)^title = ".*"$', f'title = "{title}"', block, count=1)
                 blocks[n] = block
@@ -148,10 +175,10 @@ async def place_meetings(db: Database, today: date) -> None:
     async with db.write() as session:
         users = {u.username: u.id for u in (await session.execute(select(User))).scalars()}
         for plan in DEMO_MEETINGS:
-            meeting = await meeting_by_slug(session, plan.slug)
+            day = months_from(today, plan.months)
+            meeting = await meeting_by_slug(session, placed_slug(plan.slug, day))
             if meeting is None:
                 continue
-            day = months_from(today, plan.months)
             meeting.ends_at = from_local(day, time(16, 30))
             meeting.capacity = plan.capacity
             meeting.registration_closes_at = from_local(day - timedelta(days=2), time(17, 0))
@@ -174,9 +201,9 @@ async def place_meetings(db: Database, today: date) -> None:
 DEMO_REPORT = ("bijeenkomst-2026-11-28-tijnje", DEMO_DIR / "verslag-tijnje.md")
 
 
-async def publish_demo_report(db: Database, acting: Acting) -> Published:
+async def publish_demo_report(db: Database, acting: Acting, today: date) -> Published:
     """Write and publish the demo's verslag once; running it again changes nothing."""
-    slug, path = DEMO_REPORT
+    slug, path = demo_slugs(today)[DEMO_REPORT[0]], DEMO_REPORT[1]
     async with db.read() as session:
         meeting = await meeting_by_slug(session, slug)
         if meeting is None or await reports.report_of(session, meeting) is not None:

@@ -1,32 +1,44 @@
-"""`werkplaats meeting add|list`: meetings from the command line, as admins make them by API.
+"""`werkplaats meeting add|change|cancel|list`: meetings from the command line, as admins
+make and change them by API.
 
-The same rules as `POST /api/meetings`: the slug is free among rooms and meetings, the
-theme exists, the date is a date (10:00 Dutch time) or a date-time (Dutch time unless it
-has an offset); recorded in the audit log with the operator's OS account. What it prints
-is in Dutch time.
+The same use-cases as `POST` and `PATCH /api/meetings…` (`web.actions.meetings`): the slug
+is free among rooms and meetings, the theme exists, the date is a date (10:00 Dutch time)
+or a date-time (Dutch time unless it has an offset); recorded in the audit log with the
+operator's OS account; a change or cancellation is a `meeting_changed` room event and a
+notice to everyone registered, told to running servers through Redis when configured. A
+refusal names the command, the meeting, the option and why, and exits with status 2.
+What it prints is in Dutch time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
+from typing import Any
 
 from persistence.db import Database
-from persistence.meetings import all_meetings, meeting_wire, theme_rooms, theme_slugs
+from persistence.meetings import (
+    all_meetings,
+    meeting_by_slug,
+    meeting_wire,
+    theme_rooms,
+    theme_slugs,
+)
 from rooms import moderation as rules
 from rooms import text
-from rooms.dutchtime import format_dutch, parse_wire
+from rooms.dutchtime import format_dutch, parse_dutch, parse_wire
 from rooms.errors import DomainError
 from rooms.model import SLUG_RE
 from web.actions.common import Acting
-from web.actions.meetings import NewMeeting, create_meeting
-from web.cliutil import fail, operator, with_db
+from web.actions.meetings import NewMeeting, change_meeting, create_meeting
+from web.cliutil import fail, notify_servers, operator, with_db
 from web.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `werkplaats meeting` on the CLI's subcommands."""
-    p = sub.add_parser("meeting", help="add or list Werkplaats meetings")
+    p = sub.add_parser("meeting", help="add, change, cancel or list Werkplaats meetings")
     actions = p.add_subparsers(dest="meeting_action", required=True)
     add = actions.add_parser("add", help="add a meeting and its room")
     add.add_argument("--slug", required=True)
@@ -41,8 +53,85 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add.add_argument("--programme", default="")
     add.add_argument("--reason", default="", help="why, for the audit log")
     add.set_defaults(run=cmd_meeting)
+    change = actions.add_parser(
+        "change", help="change a meeting; the registered are told (only the options given)"
+    )
+    change.add_argument("slug")
+    change.add_argument("--title")
+    change.add_argument("--date", help="as for add")
+    change.add_argument("--ends-at", help="2026-12-01T16:30 (Dutch time), or 'none'")
+    change.add_argument("--place")
+    change.add_argument("--programme")
+    change.add_argument("--capacity", help="places, or 'none' for no limit")
+    change.add_argument("--closes-at", help="when registration closes (Dutch time), or 'none'")
+    change.add_argument("--reason", default="", help="why, for the audit log")
+    change.set_defaults(run=cmd_meeting)
+    cancel = actions.add_parser("cancel", help="cancel a meeting; the registered are told")
+    cancel.add_argument("slug")
+    cancel.add_argument("--reason", default="", help="why, for the audit log")
+    cancel.set_defaults(run=cmd_meeting)
     ls = actions.add_parser("list", help="list the meetings, oldest first")
     ls.set_defaults(run=cmd_meeting)
+
+
+# The use-case's field names as this command's options, so a refusal names what was typed.
+OPTIONS = {
+    "date": "--date",
+    "ends_at": "--ends-at",
+    "registration_closes_at": "--closes-at",
+    "capacity": "--capacity",
+    "title": "--title",
+    "place": "--place",
+    "theme": "--theme",
+}
+FIELD = re.compile(r"field '([a-z_]+)'")
+
+
+def as_options(message: str) -> str:
+    return FIELD.sub(lambda m: OPTIONS.get(m[1], m[0]), message)
+
+
+def _none(raw: str) -> bool:
+    return raw.strip().lower() in ("none", "")
+
+
+def _moment(raw: str, option: str) -> Any:
+    return None if _none(raw) else parse_dutch(raw, option, what="option")
+
+
+def _capacity(raw: str) -> int | None:
+    if _none(raw):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise DomainError(
+            f"--capacity must be a whole number or 'none', not {raw[:20]!r}"
+        ) from None
+
+
+def changes_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The options given, as the Meeting model names its fields, parsed and cleaned."""
+    found: dict[str, Any] = {}
+    for name in ("title", "place"):
+        raw = getattr(args, name)
+        if raw is not None:
+            found[name] = text.clean(raw).strip()
+            if not found[name]:
+                raise DomainError(f"--{name} must not be empty")
+    if args.programme is not None:
+        found["programme"] = text.clean(args.programme).strip()
+    if args.date is not None:
+        found["starts_at"] = rules.parse_meeting_start(args.date)
+    if args.ends_at is not None:
+        found["ends_at"] = _moment(args.ends_at, "--ends-at")
+    if args.closes_at is not None:
+        found["registration_closes_at"] = _moment(args.closes_at, "--closes-at")
+    if args.capacity is not None:
+        found["capacity"] = _capacity(args.capacity)
+    if not found:
+        raise DomainError("nothing to change: give at least one of the options (see --help)")
+    return found
 
 
 async def add_meeting(db: Database, args: argparse.Namespace) -> str:
@@ -70,6 +159,24 @@ async def list_meetings(db: Database) -> list[str]:
     ]
 
 
+async def change(settings: Settings, db: Database, args: argparse.Namespace) -> str:
+    """Change or cancel the meeting (`args.meeting_action`); returns a line saying what
+    happened. Raises DomainError when refused."""
+    cancel = args.meeting_action == "cancel"
+    changes = {"status": "cancelled"} if cancel else changes_of(args)
+    done = await change_meeting(db, Acting(operator()), args.slug, changes, args.reason)
+    await notify_servers(settings, db, done)
+    if not done:
+        return f"meeting {args.slug} unchanged: it was so already"
+    async with db.read() as session:
+        meeting = await meeting_by_slug(session, args.slug)
+    assert meeting is not None
+    when = format_dutch(meeting.starts_at)
+    if cancel:
+        return f"meeting {args.slug} of {when} cancelled; the registered are told"
+    return f"meeting {args.slug} changed: {when}, {meeting.place}; the registered are told"
+
+
 def cmd_meeting(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         if args.meeting_action == "list":
@@ -77,9 +184,15 @@ def cmd_meeting(settings: Settings, args: argparse.Namespace) -> int:
                 print(line)
             return 0
         try:
-            print(await add_meeting(db, args))
+            if args.meeting_action == "add":
+                print(await add_meeting(db, args))
+            else:
+                print(await change(settings, db, args))
         except DomainError as exc:
-            return fail(f"{exc.message} (nothing was written)")
+            where = f"meeting {args.meeting_action}"
+            if args.meeting_action != "add":
+                where += f" {args.slug}"
+            return fail(f"{where}: {as_options(exc.message)} (nothing was written)")
         return 0
 
     return asyncio.run(with_db(settings, job))

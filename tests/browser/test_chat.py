@@ -32,6 +32,7 @@ from tests.browser.ui import (
     wait_for_message,
     wait_read_to_end,
 )
+from web.demo import demo_slug
 
 pytestmark = pytest.mark.browser
 
@@ -275,7 +276,7 @@ def test_reply_edit_and_retract(open_tab, server: Server) -> None:
 
 def test_muted_and_locked_show_dutch_refusals(open_tab, server: Server) -> None:
     """A muted participant sees why a message was not sent; a lock closes the composer live."""
-    room = "bijeenkomst-2026-11-28-tijnje"
+    room = demo_slug("bijeenkomst-2026-11-28-tijnje")
     fatima, pieter = in_room(open_tab, server, room, "fatima", "pieter")
     hello = unique("Ik ben er bij in Tijnje")
     send(fatima, hello)
@@ -430,7 +431,7 @@ def test_ban_closes_the_room_at_once(open_tab, server: Server) -> None:
 def test_pins_and_slow_mode(open_tab, server: Server) -> None:
     """A pinned message is listed for others live; slow mode holds a second message back
     and says so, without an error."""
-    room = "bijeenkomst-2026-10-01-bergen-op-zoom"
+    room = demo_slug("bijeenkomst-2026-10-01-bergen-op-zoom")
     joost, pieter = in_room(open_tab, server, room, "joost", "pieter")
     agenda = "Agenda: 10:00 ontvangst, 10:30 rondgang over de dijk, 12:30 lunch."
     send(pieter, agenda)

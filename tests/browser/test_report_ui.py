@@ -16,12 +16,20 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Server, Tab
-from tests.browser.ui import assert_accessible, assert_clean, go_to, shot, signed_in
+from tests.browser.ui import (
+    assert_accessible,
+    assert_clean,
+    go_to,
+    open_room,
+    shot,
+    signed_in,
+)
+from web.demo import demo_slug
 
 pytestmark = pytest.mark.browser
 
 # Held two months before the demo is loaded; it has no verslag yet (Tijnje has one).
-MEETING = "bijeenkomst-2026-10-01-bergen-op-zoom"
+MEETING = demo_slug("bijeenkomst-2026-10-01-bergen-op-zoom")
 
 
 def test_moderator_writes_and_publishes(
@@ -61,6 +69,10 @@ def test_moderator_writes_and_publishes(
     assert reader.page.locator(".report-editor").count() == 0
     assert_accessible(reader, axe_source, "the published report, as a participant")
     shot(reader, "report-published")
+    # The meeting room's timeline draws the publication as a line linking to the meeting.
+    open_room(reader, MEETING)
+    line = reader.page.locator(".messages .event-line", has_text="Het verslag van")
+    assert line.get_by_role("link").get_attribute("href") == f"#/bijeenkomst/{MEETING}"
     # The search finds the word in the report, in a group "Verslagen" linking to it.
     reader.page.goto(f"/#/zoeken?q={word}")
     group = reader.page.locator(

@@ -9,8 +9,9 @@ from persistence.db import Database
 from persistence.meetings import listing
 from persistence.migrate import migrate
 from persistence.models import utcnow
+from rooms.dutchtime import parse_wire, to_dutch
 from web.cli import DEMO_DIR, load_file
-from web.demo import months_from, place_meetings, render_community
+from web.demo import months_from, place_meetings, placed_slug, render_community
 
 
 def test_months_from_keeps_within_the_month() -> None:
@@ -44,3 +45,7 @@ async def test_demo_meetings_around_the_load_day(tmp_path: Path) -> None:
     assert last["date"] < utcnow().isoformat() and last["counts"]["going"] == 5
     assert last["title"].startswith("Werkplaats ") and "Dynamisch" in last["title"]
     assert before["date"] < last["date"]
+    # A slug that names a day names the day the meeting is on (Dutch time).
+    held = to_dutch(parse_wire(last["date"])).date()
+    assert last["slug"] == f"bijeenkomst-{held.isoformat()}-tijnje"
+    assert placed_slug("werkplaats-zandgronden-deurne", today) == "werkplaats-zandgronden-deurne"

@@ -74,9 +74,11 @@ async def unread_mentions(
     return counts
 
 
-# What the room list says of a room's next meeting (the meeting page has the rest).
+# What the room list says of a room's next meeting: part two's meeting object but for
+# `counts` and `my_registration` (the meeting page's).
 ROOM_LIST_MEETING = frozenset(
     {"slug", "title", "theme", "date", "place", "programme", "room", "theme_room"}
+    | {"ends_at", "status", "capacity", "registration_closes_at"}
 )
 
 

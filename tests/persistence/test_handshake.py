@@ -29,6 +29,7 @@ from persistence.models import (
 from tests.helpers import PG_ADMIN_DSN, POSTGRES_ONLY
 from tests.persistence import oracles
 from tests.persistence.posting import post
+from web.wire.meetings import Meeting as MeetingWire
 
 USERS = ("ann", "amy", "bob", "rita", "mo", "ada")
 
@@ -191,6 +192,17 @@ async def test_a_new_meeting_is_in_the_very_next_room_list(database: Database) -
     after = await _rooms_of(database, "ann")
     upcoming = after["meeting-two"]["next_meeting"]
     assert isinstance(upcoming, dict) and upcoming["place"] == "Assen"
+    # Part two's meeting object, but for the meeting page's counts and own registration.
+    assert set(upcoming) == set(MeetingWire.__struct_fields__) - {
+        "counts",
+        "my_registration",
+        "my_position",
+    }
+    assert (upcoming["status"], upcoming["capacity"], upcoming["ends_at"]) == (
+        "planned",
+        None,
+        None,
+    )
     # Three days ahead, it is now the theme's next meeting, also for its theme room.
     theme_room_next = after["theme-one"]["next_meeting"]
     assert isinstance(theme_room_next, dict) and theme_room_next["slug"] == "meeting-two"

@@ -34,8 +34,8 @@ def serve_env(workdir: Path, **extra: str) -> dict[str, str]:
 
 
 # The request deadlines of the shared server (web/guard.py), short for the slow-loris tests.
-HEAD_TIMEOUT = 2.0
-BODY_TIMEOUT = 3.0
+HEAD_TIMEOUT = 1.0
+BODY_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="session")

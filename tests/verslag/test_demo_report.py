@@ -10,8 +10,9 @@ from persistence import reports
 from persistence.db import Database
 from persistence.models import User
 from tests.web.test_cli import run
+from web.demo import demo_slug
 
-TIJNJE = "bijeenkomst-2026-11-28-tijnje"
+TIJNJE = demo_slug("bijeenkomst-2026-11-28-tijnje")
 
 
 async def test_demo_publishes_a_report_once(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.frames import MeetingUpdated
 from persistence import moderation as repo
 from persistence import registrations
 from persistence.db import Database
@@ -175,6 +176,7 @@ async def change_meeting(
     return Published(
         events=((meeting.slug, stored_event(ev)),),
         notices=(news, *_moved_notices(meeting, moved)),
+        updated=(MeetingUpdated(meeting=meeting.slug, counts=wire["counts"]),),
     )
 
 
@@ -253,7 +255,12 @@ async def register(
         )
         moved = await _move_up(session, meeting) if was is Status.GOING else []
         place = await registrations.position(session, reg)
-    return Registered(status.value, place), Published(notices=_moved_notices(meeting, moved))
+        counts = (await registrations.counts(session, [meeting.id]))[meeting.id].wire()
+    # Open meeting pages follow the counts live (`meeting_updated`), without polling.
+    updated = (MeetingUpdated(meeting=meeting.slug, counts=counts),)
+    return Registered(status.value, place), Published(
+        notices=_moved_notices(meeting, moved), updated=updated
+    )
 
 
 # Presence list and attendance.

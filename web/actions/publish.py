@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chat.frames import ServerFrame
+from chat.frames import MeetingUpdated, ServerFrame
 from persistence.access_changes import AccessChange
 from persistence.events import StoredEvent
 from web.actions.notify import MeetingNotice, notify_registered
@@ -29,8 +29,9 @@ class Revoked:
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """Room events (room slug, event), lost read access, access to re-check, and users whose
-    every session ended: what an act leaves for after its commit."""
+    """Room events (room slug, event), lost read access, access to re-check, users whose
+    every session ended, notices, and meetings whose news every connection hears: what an
+    act leaves for after its commit."""
 
     events: tuple[tuple[str, StoredEvent], ...] = ()
     revoked: tuple[Revoked, ...] = ()
@@ -39,6 +40,7 @@ class Published:
     notices: tuple[MeetingNotice, ...] = ()
     # (user id, frame): a frame for one user's own connections (`muted`)
     to_users: tuple[tuple[int, ServerFrame], ...] = ()
+    updated: tuple[MeetingUpdated, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(
@@ -48,6 +50,7 @@ class Published:
             or self.sessions_ended
             or self.notices
             or self.to_users
+            or self.updated
         )
 
 
@@ -93,3 +96,8 @@ async def publish(realtime: Realtime, published: Published) -> None:
             notify_registered(realtime, notice)
         except Exception:
             log.exception("after commit: %s notice for %s failed", notice.kind, notice.meeting)
+    for frame in published.updated:
+        try:
+            realtime.notify_everyone(frame)
+        except Exception:
+            log.exception("after commit: meeting_updated for %s failed", frame.meeting)

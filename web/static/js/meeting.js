@@ -3,8 +3,9 @@
  * going (counts per layer of government), the registration buttons with the waitlist
  * position, the agenda, the room and an .ics link; for moderators the presence list
  * (with its CSV), for admins the edit and cancel forms. The verslag fills the
- * `[data-report]` section (another module). The page reloads its data every
- * `REFRESH_MS`, and at once when the meeting room announces a change.
+ * `[data-report]` section (another module). The page reloads its data at once when the
+ * server says the meeting or its registrations changed (`meeting_updated`, `notice`,
+ * `meeting_changed`), and every `REFRESH_MS` for news missed while the connection was down.
  * @module meeting
  */
 import { request } from './api.js';
@@ -15,8 +16,8 @@ import { errorText, LAYER_LABELS } from './i18n.js';
 import { mountReport } from './report.js';
 import { roomHref } from './router.js';
 
-/** How often the counts are read again while the page is open. */
-const REFRESH_MS = 15000;
+/** How often the page is read again without news: a fallback, as changes come live. */
+const REFRESH_MS = 120000;
 const LAYERS = ['rijk', 'provincie', 'gemeente', 'waterschap', 'overig'];
 const ANSWERS = [
   { status: 'going', label: 'Ik kom' },

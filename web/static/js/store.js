@@ -59,6 +59,8 @@ export class Timeline {
     this.typing = new Map();
     /** Set when access was lost (`removed`). */
     this.removedReason = /** @type {string|null} */ (null);
+    /** Events drawn as a line between messages (views/eventline.js), by seq. @type {Map<number, any>} */
+    this.lines = new Map();
   }
 
   /**
@@ -118,6 +120,9 @@ export class Timeline {
         m.reactions = ev.reactions;
         result = { kind: 'changed', message: m, gap };
       }
+    } else if (ev.type === 'meeting_report_published') {
+      this.lines.set(seq, ev);
+      result = { kind: 'other', gap };
     } else if (ev.type === 'topic_renamed') {
       for (const m of this.messages) if (m.topic === ev.old) m.topic = ev.new;
     } else if (ev.type === 'message_hidden') {

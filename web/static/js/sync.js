@@ -283,7 +283,7 @@ export class Sync {
         return undefined;
       case 'room_added': return this.refreshRooms().catch(() => {});
       default:
-        if (f.type === 'meeting_changed') this.store.emit('meeting', f);
+        if (f.type === 'meeting_changed' || f.type === 'meeting_updated') this.store.emit('meeting', f);
         if (typeof f.room === 'string' && f.seq !== undefined && this.store.timelines.get(f.room)?.loaded) {
           this.applyEvent(f.room, f, true);
         } else if (typeof f.room === 'string' && f.type === 'message' && f.author?.username !== this.me) {

@@ -18,6 +18,7 @@ import {
 import { Composer } from './composer.js';
 import { Uploads } from '../upload.js';
 import { authorLine, fillMessage } from './message.js';
+import { EventLines } from './eventline.js';
 import { levelControl } from '../notify.js';
 import { PollPanel, TopicFilter } from '../conversation.js';
 import { markMentions } from '../mentions.js';
@@ -49,6 +50,7 @@ export class RoomView {
     this.msgEls = new Map();
     /** @type {Map<string, HTMLElement>} */
     this.dayEls = new Map();
+    this.lines = new EventLines(this.t);
     this.newBelow = 0;
     this.loadingOlder = false;
     /** False until the first load is placed: no scrolling or read marker before that. */
@@ -372,7 +374,9 @@ export class RoomView {
     // history back to it is loaded (not at the top of a partial page).
     const from = this.unreadFrom;
     let markerPlaced = from === null || (this.t.hasMoreBefore && (this.t.firstSeq ?? Infinity) > from + 1);
+    this.lines.start();
     for (const m of this.t.messages) {
+      desired.push(...this.lines.before(m.seq));
       const day = dayKey(m.created_at);
       if (day !== lastDay) {
         desired.push(this.dayEl(day, m.created_at));
@@ -386,6 +390,7 @@ export class RoomView {
       el.hidden = this.topicFilter.topic !== null && m.topic !== this.topicFilter.topic;
       desired.push(el);
     }
+    desired.push(...this.lines.before(Infinity));
     const keep = new Set(desired);
     for (const child of [...this.list.children]) if (!keep.has(/** @type {HTMLElement} */ (child))) child.remove();
     desired.forEach((el, i) => {
