@@ -27,6 +27,7 @@ from web.actions.files import sweep_orphans
 from web.api import (
     accounts,
     conversations,
+    demo,
     files,
     meetings,
     moderation,
@@ -41,6 +42,7 @@ from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.attachments import KEY as ATTACHMENTS
 from web.attachments import Attachments
 from web.bodylimit import BodyLimit
+from web.clientpaths import CLIENT_ROUTE
 from web.deps import Services
 from web.headers import SecurityHeaders
 from web.health import healthz, readyz
@@ -107,6 +109,9 @@ def routes() -> list[BaseRoute]:
         *publications.routes(),
         *public.routes(assets),
         *conversations.routes(),
+        *demo.routes(),
+        # The client's own paths (/kamer/<slug>, /zoeken, …) load its page; see web/clientpaths.py.
+        Route(CLIENT_ROUTE, index, methods=["GET"]),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
         Mount("/static", CachedStatic(directory=STATIC, cache_control=REVALIDATE), name="static"),

@@ -21,7 +21,7 @@ REFRESH_WAIT_MS = 25_000
 def open_meeting_by_keyboard(tab: Tab) -> None:
     """From the room list, with the keyboard only: focus the meeting's link, press Enter."""
     page = tab.page
-    link = page.locator(f'#sidebar a.meeting-link[href="#/bijeenkomst/{MEETING}"]')
+    link = page.locator(f'#sidebar a.meeting-link[href="/bijeenkomst/{MEETING}"]')
     link.focus()
     page.keyboard.press("Enter")
     page.locator(".meeting-page h1").wait_for()

@@ -1,6 +1,6 @@
 /**
  * Start of the web client: finds out whether the user is signed in, then wires the
- * store, the real-time sync and the views to the hash routes.
+ * store, the real-time sync and the views to the routes (paths, js/router.js).
  * @module app
  */
 import { Announcer } from './js/announcer.js';
@@ -11,7 +11,7 @@ import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
 import { renderReportPage } from './js/report.js';
-import { watchRoutes } from './js/router.js';
+import { onNavigate, startRouting, watchRoutes } from './js/router.js';
 import { renderMeeting } from './js/meeting.js';
 import { startNotifications, stopNotifications } from './js/notify.js';
 import { renderCatchup } from './js/views/catchup.js';
@@ -42,14 +42,15 @@ let current = null;
 let everOpen = false;
 
 async function boot() {
+  startRouting();
   $('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
     main.focus();
   });
   $('logout-button').addEventListener('click', () => signOut(null));
-  // An invitation or reset link opened in a tab that shows the login screen.
-  window.addEventListener('hashchange', () => {
-    if (!signedIn) renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) });
+  // Before login: an invitation or reset page, or else the login screen.
+  onNavigate(() => {
+    if (!signedIn && !renderPublicRoute(main, publicAddress(), { onLoggedIn: (user) => enter(user) })) showLogin(undefined);
   });
   onUnauthenticated(() => { if (signedIn) signOut('Je sessie is beëindigd (verlopen, of uitgelogd in een ander venster). Log opnieuw in.', false); });
   store.on('rooms', scheduleSidebar);
@@ -66,7 +67,7 @@ async function boot() {
     await enter(user);
   } catch (err) {
     const e = /** @type {any} */ (err);
-    if (e.status === 401 && renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) })) return;
+    if (e.status === 401 && renderPublicRoute(main, publicAddress(), { onLoggedIn: (user) => enter(user) })) return;
     showLogin(e.status === 401 ? undefined : 'De server is nu niet bereikbaar. Probeer het zo opnieuw.');
   }
 }
@@ -91,6 +92,11 @@ async function enter(user) {
   } else {
     route(current ?? { name: 'home', params: new URLSearchParams() });
   }
+}
+
+/** The address as the account pages read it: `/uitnodiging#<token>`. */
+function publicAddress() {
+  return location.pathname + location.hash;
 }
 
 /** @param {string|undefined} notice */
@@ -159,7 +165,7 @@ function route(r) {
     renderShareNew(main, { rooms, room: r.params.get('kamer'), events: (slug) => api.events(slug, { before: Number.MAX_SAFE_INTEGER, limit: 100 }), announce: (text) => announcer.say(text) });
   }
   else if (r.name === 'profile') renderProfile(main, { store });
-  else if (r.name === 'account') renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) });
+  else if (r.name === 'account') renderPublicRoute(main, publicAddress(), { onLoggedIn: (user) => enter(user) });
   else if (r.name === 'users') {
     if (store.user?.role === 'admin') renderUsers(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);

@@ -70,7 +70,7 @@ export function renderModeration(main, { store, announce }) {
         replace(reportsBox, h('p', { text: 'Er zijn geen meldingen.' }));
         return;
       }
-      replace(reportsBox, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Meldingen' },
+      replace(reportsBox, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Tabel met meldingen' },
         h('table', {},
           h('caption', { class: 'visually-hidden', text: 'Meldingen, nieuwste eerst' }),
           h('thead', {}, h('tr', {}, ['Tijd', 'Kamer', 'Bericht', 'Gemeld door', 'Reden', 'Status', 'Actie'].map((c) => h('th', { scope: 'col', text: c })))),
@@ -113,7 +113,7 @@ export function renderModeration(main, { store, announce }) {
         replace(auditBox, h('p', { text: 'Het auditlog is leeg.' }));
         return;
       }
-      replace(auditBox, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Auditlog' },
+      replace(auditBox, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Tabel met de auditlog' },
         h('table', {},
           h('caption', { class: 'visually-hidden', text: 'Auditlog, nieuwste eerst' }),
           h('thead', {}, h('tr', {}, ['Tijd', 'Wie', 'Actie', 'Kamer', 'Doel', 'Reden'].map((c) => h('th', { scope: 'col', text: c })))),

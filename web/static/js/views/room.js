@@ -97,7 +97,7 @@ export class RoomView {
       levelControl(this.slug));
     this.topicFilter = new TopicFilter(this.slug, () => this.renderAll());
     const head = h('header', { class: 'room-head' },
-      h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
+      h('a', { class: 'back-link', href: '/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
       this.title, this.topic, this.flags,
       this.room?.kind === 'meeting'
         ? h('p', { class: 'meeting-head-link' }, h('a', { href: meetingHref(this.slug), text: 'Programma, aanmelden en agenda van deze bijeenkomst' }))
@@ -113,7 +113,7 @@ export class RoomView {
     }, this.historyTop, this.list, this.pendingList);
     this.timeline.addEventListener('scroll', () => this.onScroll(), { passive: true });
 
-    this.belowButton = h('button', { type: 'button', class: 'btn new-below', hidden: true, onclick: () => this.scrollToBottom(true) });
+    this.belowButton = h('button', { type: 'button', class: 'btn new-below', text: '↓ Nieuwe berichten', hidden: true, onclick: () => this.scrollToBottom(true) });
     this.typingLine = h('p', { class: 'typing' });
     this.notice = h('p', { class: 'room-notice' });
 
