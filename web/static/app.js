@@ -10,6 +10,8 @@ import { visible } from './js/bidi.js';
 import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
+import { startOffline } from './js/offline.js';
+import { forgetUser, rememberedUser, rememberUser } from './js/outbox.js';
 import { renderReportPage } from './js/report.js';
 import { onNavigate, startRouting, watchRoutes } from './js/router.js';
 import { renderMeeting } from './js/meeting.js';
@@ -62,11 +64,18 @@ async function boot() {
     alert.textContent = '';
     setTimeout(() => { alert.textContent = errorText(d.code, d.retryAfter); }, 50);
   });
+  void startOffline();
   try {
     const { user } = await api.me();
     await enter(user);
   } catch (err) {
     const e = /** @type {any} */ (err);
+    // No network (status 0): the client as it was, with the unsent messages, until it is back.
+    const known = e.status === 0 ? rememberedUser() : null;
+    if (known) {
+      await enter(known);
+      return;
+    }
     if (e.status === 401 && renderPublicRoute(main, publicAddress(), { onLoggedIn: (user) => enter(user) })) return;
     showLogin(e.status === 401 ? undefined : 'De server is nu niet bereikbaar. Probeer het zo opnieuw.');
   }
@@ -76,6 +85,7 @@ async function boot() {
 async function enter(user) {
   signedIn = true;
   store.setUser(user);
+  rememberUser(user);
   topnav.hidden = false;
   sidebar.hidden = false;
   $('logout-button').hidden = false;
@@ -119,6 +129,7 @@ async function signOut(notice, tellServer = true) {
   sync.stop();
   try { await stopNotifications(); } catch { /* the browser forgets it later */ }
   if (tellServer) {
+    if (store.user) forgetUser(store.user.username);
     try { await api.logout(); } catch { /* the cookie is gone or the server is away */ }
   }
   store.clear();

@@ -233,6 +233,9 @@ export class RoomView {
       }
       const retry = h('button', { type: 'button', class: 'btn btn-small', text: 'Opnieuw proberen', onclick: () => this.load() });
       this.historyTop.replaceChildren(h('p', { class: 'form-error', text: errorText(e.code ?? 'network') }), retry);
+      // Opened without a network (the offline shell): load once the connection is back.
+      const off = this.store.on('conn', (d) => { if (d.state === 'open') { off(); if (!this.destroyed) this.load(); } });
+      this.offs.push(off);
       return;
     }
     if (this.t.removedReason) this.onRemoved({ reason: this.t.removedReason });
