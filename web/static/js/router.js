@@ -117,6 +117,11 @@ export function startRouting() {
   const moved = pathOfHash(location.hash);
   if (moved) history.replaceState(null, '', moved);
   window.addEventListener('popstate', () => window.dispatchEvent(new Event(CHANGED)));
+  // An old address typed or pasted while the page is open changes only the fragment.
+  window.addEventListener('hashchange', () => {
+    const to = pathOfHash(location.hash);
+    if (to) navigate(to, { replace: true });
+  });
   document.addEventListener('click', (ev) => {
     if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
     const a = /** @type {Element} */ (ev.target).closest?.('a[href]');
