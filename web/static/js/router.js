@@ -20,6 +20,13 @@ export const ROOTS = ['kamer', 'zoeken', 'moderatie', 'bijpraten', 'overzicht', 
 
 /** Fired on `window` after every client navigation (a link, `navigate`, back/forward). */
 const CHANGED = 'werkplaats:route';
+/** The path and query last routed: a change of the fragment alone is no navigation. */
+let routed = '';
+
+function changed() {
+  routed = location.pathname + location.search;
+  window.dispatchEvent(new Event(CHANGED));
+}
 
 /**
  * A client path from its segments: `path('kamer', slug)` is `/kamer/<slug>`.
@@ -98,7 +105,7 @@ export function isClientPath(pathname) {
 export function navigate(url, { replace = false } = {}) {
   if (replace) history.replaceState(null, '', url);
   else history.pushState(null, '', url);
-  window.dispatchEvent(new Event(CHANGED));
+  changed();
 }
 
 /**
@@ -116,7 +123,10 @@ export function onNavigate(fn) {
 export function startRouting() {
   const moved = pathOfHash(location.hash);
   if (moved) history.replaceState(null, '', moved);
-  window.addEventListener('popstate', () => window.dispatchEvent(new Event(CHANGED)));
+  routed = location.pathname + location.search;
+  window.addEventListener('popstate', () => {
+    if (location.pathname + location.search !== routed && !pathOfHash(location.hash)) changed();
+  });
   // An old address typed or pasted while the page is open changes only the fragment.
   window.addEventListener('hashchange', () => {
     const to = pathOfHash(location.hash);
