@@ -35,7 +35,8 @@ run: $(RUN_STAMP)
 	@if [ -z "$$WERKPLAATS_DATABASE_URL" ] && [ ! -f werkplaats.db ]; then $(BIN)/werkplaats demo; fi
 	$(BIN)/werkplaats serve --demo --host $(HOST) --port $(PORT)
 
-# Debian's chromium, nginx and clamd (clamav-daemon) for the tests, and axe-core from tests/browser/package-lock.json.
+# Debian's chromium, nginx and clamd (clamav-daemon) for the tests, and axe-core and
+# HTML_CodeSniffer from tests/browser/package-lock.json.
 SYSTEM_PACKAGES = chromium nginx-light clamav-daemon
 browser-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
