@@ -2,7 +2,9 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.installed
+# What serving needs (`make run`), and that plus the test tools (`make install`, `make test`).
+RUN_STAMP = $(VENV)/.installed-run
+STAMP     = $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # The suite runs its tests in two processes (each test has its own databases and ports).
@@ -15,21 +17,28 @@ TEST_WORKERS ?= 2
 UV_VERSION = 0.13.9
 UV = UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv
 
-$(STAMP): pyproject.toml uv.lock
+# --inexact: a `make run` after `make test` leaves the test tools where they are.
+$(RUN_STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q uv==$(UV_VERSION); }
+	$(UV) sync --frozen --inexact --quiet
+	touch $@
+
+$(STAMP): $(RUN_STAMP)
 	$(UV) sync --frozen --extra test --quiet
 	touch $@
 
 install: $(STAMP)
 
-# First start: with the default SQLite file absent, load the demo community first.
-run: install
+# First start: only the serving packages; with the default SQLite file absent, load the
+# demo community first. HOST and PORT choose the address (make run PORT=8080).
+run: $(RUN_STAMP)
 	@test -f /usr/share/hunspell/nl.dic || echo "without Debian's hunspell-nl search does not split compounds (apt-get install hunspell-nl, then werkplaats reindex)"
 	@if [ -z "$$WERKPLAATS_DATABASE_URL" ] && [ ! -f werkplaats.db ]; then $(BIN)/werkplaats demo; fi
 	$(BIN)/werkplaats serve --demo --host $(HOST) --port $(PORT)
 
-# Debian's chromium, nginx and clamd (clamav-daemon) for the tests, and axe-core from tests/browser/package-lock.json.
-# hunspell-nl: the Dutch word list that search splits compounds with (docs/search.md).
+# Debian's chromium, nginx and clamd (clamav-daemon) for the tests, and axe-core and
+# HTML_CodeSniffer from tests/browser/package-lock.json; hunspell-nl, the Dutch word list
+# that search splits compounds with (docs/search.md).
 SYSTEM_PACKAGES = chromium nginx-light clamav-daemon hunspell-nl
 browser-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

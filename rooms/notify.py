@@ -34,4 +34,4 @@ def hears(level: Level, kind: Kind) -> bool:
 
 def message_url(slug: str, seq: int) -> str:
     """The web client's address of one message (web/static/js/router.js), for pushes and mails."""
-    return f"/#/kamer/{slug}?seq={seq}"
+    return f"/kamer/{slug}?seq={seq}"

@@ -120,7 +120,7 @@ def _room_counts(room: dict[str, Any]) -> list[str]:
 
 def report_link(url: str, meeting_slug: str) -> str:
     """The web client's address of a meeting's verslag."""
-    return f"{url.rstrip('/')}/#/verslag/{meeting_slug}"
+    return f"{url.rstrip('/')}/verslag/{meeting_slug}"
 
 
 def _report_line(report: dict[str, Any]) -> str:

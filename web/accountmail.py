@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("werkplaats.mail")
 
-INVITATION_PATH = "/#/uitnodiging/"
-RESET_PATH = "/#/wachtwoord-herstellen/"
+INVITATION_PATH = "/uitnodiging#"
+RESET_PATH = "/wachtwoord-herstellen#"
 
 
 def link(base: str, path: str, token: str) -> str:

@@ -28,6 +28,7 @@ from web.actions.files import sweep_orphans
 from web.api import (
     accounts,
     conversations,
+    demo,
     files,
     glossary,
     meetings,
@@ -44,6 +45,7 @@ from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
 from web.attachments import KEY as ATTACHMENTS
 from web.attachments import Attachments
 from web.bodylimit import BodyLimit
+from web.clientpaths import CLIENT_ROUTE
 from web.deps import Services
 from web.headers import SecurityHeaders
 from web.health import healthz, readyz
@@ -112,6 +114,9 @@ def routes() -> list[BaseRoute]:
         *conversations.routes(),
         *people.routes(),
         *glossary.routes(),
+        *demo.routes(),
+        # The client's own paths (/kamer/<slug>, /zoeken, …) load its page; see web/clientpaths.py.
+        Route(CLIENT_ROUTE, index, methods=["GET"]),
         WebSocketRoute("/ws", ws.websocket_endpoint),
         Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
         Mount("/static", CachedStatic(directory=STATIC, cache_control=REVALIDATE), name="static"),

@@ -472,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     demo = args.command == "demo" or getattr(args, "demo", False)
     if demo and not os.environ.get("WERKPLAATS_SECRET_KEY"):
         os.environ["WERKPLAATS_SECRET_KEY"] = demo_secret()
+    if args.command == "serve" and args.demo:
+        os.environ["WERKPLAATS_DEMO"] = "true"  # the workers read the environment
     try:
         # Outside the demo a session key is required: an empty one would make every
         # session token's stored hash guessable from the token alone.

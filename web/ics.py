@@ -39,7 +39,7 @@ def vevent(meeting: Meeting, public_url: str | None, now: datetime) -> Event:
     cancelled = meeting.status == MeetingStatus.CANCELLED.value
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     if public_url:
-        event.add("url", f"{public_url.rstrip('/')}/#/bijeenkomst/{meeting.slug}")
+        event.add("url", f"{public_url.rstrip('/')}/bijeenkomst/{meeting.slug}")
     return event
 
 

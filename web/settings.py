@@ -159,6 +159,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Level `all`: at most one push per member and room in this time, the rest grouped (a
     # busy conversation would otherwise buzz a phone every few seconds).
     notify_room_push_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
+    # `serve --demo` (make run): the login page lists the demo accounts (GET /api/demo).
+    demo: bool = False
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):

@@ -49,4 +49,4 @@ async def invite(api: Api, email: str, **fields: object) -> str:
     r = await api.post("ada", "/api/invitations", {"email": email, **fields})
     assert r.status_code == 201, r.text
     url: str = r.json()["invitation"]["url"]
-    return url.rsplit("/", 1)[1]
+    return url.rsplit("#", 1)[1]

@@ -44,7 +44,7 @@ async def test_load_invites_users_without_a_password(
         monkeypatch.setenv(name, value)
     assert await asyncio.to_thread(main, ["load", str(path)]) == 0
     assert "invited wout@example.nl" in capsys.readouterr().out
-    token = link_token(text_of(smtp[0], "wout@example.nl"), "/#/uitnodiging/")
+    token = link_token(text_of(smtp[0], "wout@example.nl"), "/uitnodiging#")
     assert await asyncio.to_thread(main, ["load", str(path)]) == 0
     assert "invited" not in capsys.readouterr().out and len(smtp[0].messages) == 1
 

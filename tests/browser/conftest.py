@@ -24,6 +24,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE / "artifacts"
 AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
+# The second checker: HTML_CodeSniffer, its WCAG2AA standard (errors only).
+HTMLCS_JS = HERE / "node_modules" / "html_codesniffer" / "build" / "HTMLCS.js"
 CHROMIUM = os.environ.get("WERKPLAATS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -111,7 +113,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = tmp / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [WERKPLAATS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            # --demo as `make run` serves: the login page lists the demo accounts.
+            [WERKPLAATS, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=tmp,
             stdout=out,
@@ -171,8 +174,8 @@ def browser(playwright_api: Any) -> Iterator[Any]:
 @pytest.fixture(scope="package")
 def axe_source() -> Path:
     need(
-        AXE_JS.exists(),
-        f"axe-core is not installed: npm ci --prefix {HERE}",
+        AXE_JS.exists() and HTMLCS_JS.exists(),
+        f"axe-core or html_codesniffer is not installed: npm ci --prefix {HERE}",
     )
     return AXE_JS
 

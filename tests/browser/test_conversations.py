@@ -26,7 +26,7 @@ THEME = "werken-als-een-overheid"
 
 def slug_now(page) -> str:  # type: ignore[no-untyped-def]
     """The slug of the room the page shows."""
-    return str(page.evaluate("location.hash").split("/")[-1])
+    return str(page.evaluate("location.pathname").split("/")[-1])
 
 
 def test_topics_reactions_drafts_and_a_direct_conversation(
@@ -136,7 +136,7 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
         is None
     )
     assert_accessible(anna, axe_source, "direct conversation")
-    slug = page.evaluate("location.hash").split("/")[-1]
+    slug = page.evaluate("location.pathname").split("/")[-1]
     open_room(anna, THEME)
     assert page.locator("#composer-input").input_value() == draft
 

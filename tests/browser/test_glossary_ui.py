@@ -32,6 +32,6 @@ def test_moderator_keeps_the_glossary_and_search_says_why(
     page.get_by_role("button", name="KRW verwijderen").click()
     page.get_by_role("cell", name="Kaderrichtlijn Water").wait_for(state="detached")
 
-    page.goto(f"{server.base_url}/#/zoeken?q=LVVN")
+    page.goto(f"{server.base_url}/zoeken?q=LVVN")
     page.get_by_text("gevonden via LVVN").first.wait_for()
     assert_clean(tab)

@@ -23,7 +23,7 @@ MEETING = "werkplaats-zandgronden-deurne"
 def open_meeting_by_keyboard(tab: Tab, slug: str = MEETING) -> None:
     """From the room list, with the keyboard only: focus the meeting's link, press Enter."""
     page = tab.page
-    link = page.locator(f'#sidebar a.meeting-link[href="#/bijeenkomst/{slug}"]')
+    link = page.locator(f'#sidebar a.meeting-link[href="/bijeenkomst/{slug}"]')
     link.focus()
     page.keyboard.press("Enter")
     page.locator(".meeting-page h1").wait_for()

@@ -145,7 +145,7 @@ def _deliver_push(page: object, cdp: object, origin: str) -> list[dict[str, str]
     ids = _poll(
         page, lambda: [r["registrationId"] for r in registrations if r["scopeURL"] == f"{origin}/"]
     )
-    data = json.dumps({"title": "Marieke noemde je", "body": "kijk je even mee?", "url": "/#/"})
+    data = json.dumps({"title": "Marieke noemde je", "body": "kijk je even mee?", "url": "/"})
     cdp.send(  # type: ignore[attr-defined]
         "ServiceWorker.deliverPushMessage",
         {"origin": origin, "registrationId": ids[0], "data": data},

@@ -1,7 +1,7 @@
 """The verslag in the browser: a moderator writes a report, previews it and publishes it;
 a participant who missed a meeting finds its report first in Bijpraten.
 
-The editor (js/report.js) on the page `#/verslag/<slug>`: the preview and the report are
+The editor (js/report.js) on the page `/verslag/<slug>`: the preview and the report are
 the server's sanitised HTML, so a `<script>` typed in the Markdown shows as text; axe-core
 finds no serious or critical violation, and nothing breaks the Content-Security-Policy.
 """
@@ -39,7 +39,7 @@ def test_moderator_writes_and_publishes(
     word = f"kwelsloot{uuid.uuid4().hex[:6]}"
     tab = signed_in(open_tab, server, "pieter")
     page = tab.page
-    page.goto(f"/#/verslag/{MEETING}")
+    page.goto(f"/verslag/{MEETING}")
     page.get_by_role("heading", name="Verslag schrijven").wait_for()
     page.get_by_role("button", name="Opzet uit de agenda").click()
     box = page.get_by_label("Tekst (Markdown)")
@@ -64,7 +64,7 @@ def test_moderator_writes_and_publishes(
     assert_clean(tab)
 
     reader = signed_in(open_tab, server, "anna")
-    reader.page.goto(f"/#/verslag/{MEETING}")
+    reader.page.goto(f"/verslag/{MEETING}")
     reader.page.locator(".report-body strong", has_text=word).wait_for()
     assert reader.page.locator(".report-editor").count() == 0
     assert_accessible(reader, axe_source, "the published report, as a participant")
@@ -72,9 +72,9 @@ def test_moderator_writes_and_publishes(
     # The meeting room's timeline draws the publication as a line linking to the meeting.
     open_room(reader, MEETING)
     line = reader.page.locator(".messages .event-line", has_text="Het verslag van")
-    assert line.get_by_role("link").get_attribute("href") == f"#/bijeenkomst/{MEETING}"
+    assert line.get_by_role("link").get_attribute("href") == f"/bijeenkomst/{MEETING}"
     # The search finds the word in the report, in a group "Verslagen" linking to it.
-    reader.page.goto(f"/#/zoeken?q={word}")
+    reader.page.goto(f"/zoeken?q={word}")
     group = reader.page.locator(
         ".hit-group", has=reader.page.get_by_role("heading", name="Verslagen")
     )

@@ -32,7 +32,7 @@ def test_share_a_lesson_and_read_it_in_public(
 
     mod = signed_in(open_tab, server, "pieter")
     page = mod.page
-    page.goto(f"/#/delen/nieuw?kamer={AREA}")
+    page.goto(f"/delen/nieuw?kamer={AREA}")
     page.get_by_role("heading", name="Een les delen").wait_for()
     page.get_by_label(question, exact=False).check()
     page.get_by_label(answer, exact=False).check()

@@ -50,7 +50,7 @@ async def test_change_is_a_room_event_a_notice_and_audited(
     assert frame["meeting"]["place"] == "Zwolle" and frame["meeting"]["date"] == changed["date"]
     notice = await ann.wait_for(lambda f: f.get("type") == "notice")
     assert notice["kind"] == "meeting_changed" and "Zwolle" in notice["body"]
-    assert notice["url"] == "#/bijeenkomst/meeting-one"
+    assert notice["url"] == "/bijeenkomst/meeting-one"
     events = await api.events("ann", "meeting-one")
     assert events[-1]["type"] == "meeting_changed" and events[-1]["seq"] == frame["seq"]
     audit = (await api.get("ada", "/api/audit?action=change_meeting")).json()

@@ -83,7 +83,7 @@ async def test_one_batched_mail_from_one_of_two_processes(
     assert "Gebied A, Amy Arends noemde je: @ann kijk <hier> & daar" in text
     assert "Thema één, Amy Arends noemde je: Ook hier, @ann" in text
     assert "Gebied A, actiepunt voor jou: Bel de provincie" in text
-    assert "http://127.0.0.1:8000/#/kamer/area-a?seq=1" in text
+    assert "http://127.0.0.1:8000/kamer/area-a?seq=1" in text
     unsubscribe = mail["List-Unsubscribe"].strip("<>")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

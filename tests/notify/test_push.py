@@ -51,7 +51,7 @@ async def test_mention_is_pushed_encrypted_and_signed(
         {
             "title": "Amy Arends noemde je in Gebied A",
             "body": "@ann kun jij hier naar kijken?",
-            "url": f"/#/kamer/area-a?seq={ack['seq']}",
+            "url": f"/kamer/area-a?seq={ack['seq']}",
         }
     ]
     assert amy_browser.got == [] and pushes.refused == []
@@ -78,7 +78,7 @@ async def test_reply_and_actiepunt_are_pushed(
     assert got[1] == {
         "title": "Actiepunt voor jou in Gebied A",
         "body": "Zoek de vergunning op",
-        "url": f"/#/kamer/area-a?seq={task['seq']}",
+        "url": f"/kamer/area-a?seq={task['seq']}",
     }
 
 
@@ -158,7 +158,7 @@ async def test_entry_point_for_other_features(
                 "meeting",
                 "Bijeenkomst één is verplaatst",
                 "Nieuwe datum: 3 maart",
-                "/#/kamer/meeting-one",
+                "/kamer/meeting-one",
                 "meeting-one",
             )
         )
@@ -169,7 +169,7 @@ async def test_entry_point_for_other_features(
         {
             "title": "Bijeenkomst één is verplaatst",
             "body": "Nieuwe datum: 3 maart",
-            "url": "/#/kamer/meeting-one",
+            "url": "/kamer/meeting-one",
         }
     ]
     assert amy.got == []
@@ -306,7 +306,7 @@ async def test_room_wide_pushes_are_grouped_with_a_count(
     try:
         for n in (1, 2, 3):
             notifications.notify(
-                Notice((ann_id,), "message", "Amy in Thema één", f"bericht {n}", "/#/", "theme-one")
+                Notice((ann_id,), "message", "Amy in Thema één", f"bericht {n}", "/", "theme-one")
             )
         got = await pushes.wait(ann, 2, timeout=20)
     finally:

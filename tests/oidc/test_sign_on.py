@@ -54,7 +54,7 @@ async def test_an_existing_account_signs_on(sso: Sso, database: Database) -> Non
     async with httpx.AsyncClient(timeout=10) as http:
         back = await sign_in(http, sso, "ann-sso")
         done = await http.get(back.headers["location"])
-        assert done.status_code == 303 and done.headers["location"] == "/#/"
+        assert done.status_code == 303 and done.headers["location"] == "/"
         me = await http.get(f"{sso.base}/api/me")
         assert me.status_code == 200 and me.json()["user"]["username"] == "ann"
         replay = await http.get(back.headers["location"])

@@ -24,6 +24,6 @@ async def test_digest_links_the_published_report(
     assert (await api.call("ann", "PATCH", "/api/me", {"email": "ann@x.nl"})).status_code == 200
     run = await plan(database, "meeting-one", URL, utcnow())
     ann = next(d for d in run.digests if d.username == "ann")
-    link = f"{URL}/#/verslag/meeting-zero"
+    link = f"{URL}/verslag/meeting-zero"
     assert "Verslagen" in ann.text and link in ann.text and "Je was er niet op" in ann.text
     assert f'<a href="{link}">Verslag: Bijeenkomst meeting-zero</a>' in ann.html

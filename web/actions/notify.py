@@ -29,7 +29,7 @@ class MeetingNotice:
     body: str
 
     def frame(self) -> Notice:
-        url = f"#/bijeenkomst/{self.meeting}"
+        url = f"/bijeenkomst/{self.meeting}"
         return Notice(
             kind=self.kind, meeting=self.meeting, title=self.title, body=self.body, url=url
         )
@@ -41,7 +41,7 @@ def notify_registered(realtime: Realtime, notice: MeetingNotice) -> None:
     for user_id in notice.user_ids:
         realtime.notify_user(user_id, frame)
     kind: Kind = "report" if notice.kind == "report_published" else "meeting"
-    url = f"/#/bijeenkomst/{notice.meeting}"
+    url = f"/bijeenkomst/{notice.meeting}"
     realtime.notifier.notify(
         Push(notice.user_ids, kind, notice.title, notice.body, url, room=notice.meeting)
     )

@@ -166,7 +166,7 @@ async def _signed_on(
             403, "Er is geen account of uitnodiging voor dit e-mailadres. Vraag een beheerder."
         ) from None
     log.info("sign-on with %s: %s", provider.name, user.username)
-    response = RedirectResponse("/#/", status_code=303)
+    response = RedirectResponse("/", status_code=303)
     set_session_cookie(response, request, token)
     return response
 

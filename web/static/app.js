@@ -1,6 +1,6 @@
 /**
  * Start of the web client: finds out whether the user is signed in, then wires the
- * store, the real-time sync and the views to the hash routes.
+ * store, the real-time sync and the views to the routes (paths, js/router.js).
  * @module app
  */
 import { Announcer } from './js/announcer.js';
@@ -11,8 +11,10 @@ import { visible } from './js/bidi.js';
 import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
+import { startOffline } from './js/offline.js';
+import { forgetUser, rememberedUser, rememberUser } from './js/outbox.js';
 import { renderReportPage } from './js/report.js';
-import { watchRoutes } from './js/router.js';
+import { onNavigate, startRouting, watchRoutes } from './js/router.js';
 import { renderMeeting } from './js/meeting.js';
 import { startNotifications, stopNotifications } from './js/notify.js';
 import { renderCatchup } from './js/views/catchup.js';
@@ -43,14 +45,15 @@ let current = null;
 let everOpen = false;
 
 async function boot() {
+  startRouting();
   $('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
     main.focus();
   });
   $('logout-button').addEventListener('click', () => signOut(null));
-  // An invitation or reset link opened in a tab that shows the login screen.
-  window.addEventListener('hashchange', () => {
-    if (!signedIn) renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) });
+  // Before login: an invitation or reset page, or else the login screen.
+  onNavigate(() => {
+    if (!signedIn && !renderPublicRoute(main, publicAddress(), { onLoggedIn: (user) => enter(user) })) showLogin(undefined);
   });
   onUnauthenticated(() => { if (signedIn) signOut('Je sessie is beëindigd (verlopen, of uitgelogd in een ander venster). Log opnieuw in.', false); });
   store.on('rooms', scheduleSidebar);
@@ -64,12 +67,19 @@ async function boot() {
     alert.textContent = '';
     setTimeout(() => { alert.textContent = errorText(d.code, d.retryAfter); }, 50);
   });
+  void startOffline();
   try {
     const { user } = await api.me();
     await enter(user);
   } catch (err) {
     const e = /** @type {any} */ (err);
-    if (e.status === 401 && renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) })) return;
+    // No network (status 0): the client as it was, with the unsent messages, until it is back.
+    const known = e.status === 0 ? rememberedUser() : null;
+    if (known) {
+      await enter(known);
+      return;
+    }
+    if (e.status === 401 && renderPublicRoute(main, publicAddress(), { onLoggedIn: (user) => enter(user) })) return;
     showLogin(e.status === 401 ? undefined : 'De server is nu niet bereikbaar. Probeer het zo opnieuw.');
   }
 }
@@ -78,6 +88,7 @@ async function boot() {
 async function enter(user) {
   signedIn = true;
   store.setUser(user);
+  rememberUser(user);
   topnav.hidden = false;
   sidebar.hidden = false;
   $('logout-button').hidden = false;
@@ -94,6 +105,11 @@ async function enter(user) {
   } else {
     route(current ?? { name: 'home', params: new URLSearchParams() });
   }
+}
+
+/** The address as the account pages read it: `/uitnodiging#<token>`. */
+function publicAddress() {
+  return location.pathname + location.hash;
 }
 
 /** @param {string|undefined} notice */
@@ -116,6 +132,7 @@ async function signOut(notice, tellServer = true) {
   sync.stop();
   try { await stopNotifications(); } catch { /* the browser forgets it later */ }
   if (tellServer) {
+    if (store.user) forgetUser(store.user.username);
     try { await api.logout(); } catch { /* the cookie is gone or the server is away */ }
   }
   store.clear();
@@ -163,7 +180,7 @@ function route(r) {
   }
   else if (r.name === 'profile') renderProfile(main, { store });
   else if (r.name === 'glossary') renderGlossary(main, { staff: store.isStaff(), announce: (text) => announcer.say(text) });
-  else if (r.name === 'account') renderPublicRoute(main, location.hash, { onLoggedIn: (user) => enter(user) });
+  else if (r.name === 'account') renderPublicRoute(main, publicAddress(), { onLoggedIn: (user) => enter(user) });
   else if (r.name === 'users') {
     if (store.user?.role === 'admin') renderUsers(main, { store, announce: (text) => announcer.say(text) });
     else renderNotFound(main);

@@ -68,3 +68,12 @@ class UnsubscribeQuery(Query):
 
 
 Unsubscribed = envelope("Unsubscribed", digest=bool)
+
+
+class DemoLogin(Struct):
+    username: str
+    password: str
+    about: str
+
+
+DemoLogins = envelope("DemoLogins", logins=list[DemoLogin])

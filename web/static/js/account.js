@@ -1,8 +1,8 @@
 /**
  * Account screens: accepting an invitation, a new password by e-mail link, the profile
  * page (name, organisation, layer, password, "mijn gegevens"), and the admins' user list
- * (search, invite, edit, block). Hash routes: `#/uitnodiging/<token>`,
- * `#/wachtwoord-herstellen/<token>`, `#/profiel`, `#/gebruikers`.
+ * (search, invite, edit, block). Routes: `/uitnodiging#<token>`,
+ * `/wachtwoord-herstellen#<token>`, `/profiel`, `/gebruikers`.
  * @module account
  */
 import { request as call } from './api.js';
@@ -106,12 +106,13 @@ function page(title, ...children) {
 }
 
 /**
- * The pages that work without a session; true when `hash` is one of them (and it is shown).
- * @param {HTMLElement} main @param {string} hash
+ * The pages that work without a session; true when `address` (path and fragment) is one
+ * of them (and it is shown).
+ * @param {HTMLElement} main @param {string} address
  * @param {{onLoggedIn: (user: any) => void}} opts
  */
-export function renderPublicRoute(main, hash, opts) {
-  const m = /^#\/(uitnodiging|wachtwoord-herstellen)\/([A-Za-z0-9_-]+)$/.exec(hash);
+export function renderPublicRoute(main, address, opts) {
+  const m = /^\/(uitnodiging|wachtwoord-herstellen)[#/]([A-Za-z0-9_-]+)$/.exec(address);
   if (!m) return false;
   document.body.dataset.view = 'account';
   if (m[1] === 'uitnodiging') renderInvitation(main, m[2], opts);
@@ -130,7 +131,7 @@ export async function renderInvitation(main, t, { onLoggedIn }) {
     ({ invitation } = await accountApi.invitation(t));
   } catch (err) {
     replace(main, page('Uitnodiging', h('p', { class: 'notice', role: 'alert', text: says(err) }),
-      h('p', {}, h('a', { href: '#/', text: 'Naar de inlogpagina' }))));
+      h('p', {}, h('a', { href: '/', text: 'Naar de inlogpagina' }))));
     return;
   }
   const username = h('input', { name: 'username', type: 'text', autocomplete: 'username', required: true,
@@ -150,7 +151,7 @@ export async function renderInvitation(main, t, { onLoggedIn }) {
     const { user } = await accountApi.accept(t, {
       username: value(username).trim().toLowerCase(), password: value(password), display_name: value(name).trim(),
     });
-    history.replaceState(null, '', '#/');
+    history.replaceState(null, '', '/');
     onLoggedIn(user);
   });
   replace(main, page('Welkom bij de Werkplaats',
@@ -171,7 +172,7 @@ function renderReset(main, t) {
     await accountApi.reset(t, value(password));
     replace(main, page('Wachtwoord gewijzigd',
       h('p', { role: 'status', text: 'Je wachtwoord is gewijzigd en al je sessies zijn beëindigd. Log opnieuw in.' }),
-      h('p', {}, h('a', { href: '#/', text: 'Naar de inlogpagina' }))));
+      h('p', {}, h('a', { href: '/', text: 'Naar de inlogpagina' }))));
   });
   replace(main, page('Nieuw wachtwoord kiezen', form));
 }

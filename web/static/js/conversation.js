@@ -8,7 +8,7 @@
 import { api } from './api.js';
 import { formDialog } from './dialog.js';
 import { h, replace, srOnly, uid } from './dom.js';
-import { roomHref } from './router.js';
+import { navigate, roomHref } from './router.js';
 import { formatDateTime, messageText } from './format.js';
 
 /** The row offered first; any other single emoji may be typed. */
@@ -269,7 +269,7 @@ export function newConversationButton(refreshRooms) {
         const usernames = String(v.usernames).split(/[\s,;]+/).map((s) => s.replace(/^@/, '').trim().toLowerCase()).filter(Boolean);
         const { room } = await api.direct(usernames);
         await refreshRooms();
-        location.hash = roomHref(room.slug);
+        navigate(roomHref(room.slug));
       },
     }),
   });

@@ -1,5 +1,5 @@
 /**
- * `#/woordenlijst`: the Werkplaats's own words (NPLG = Nationaal Programma Landelijk
+ * `/woordenlijst`: the Werkplaats's own words (NPLG = Nationaal Programma Landelijk
  * Gebied). Search looks for both sides of an entry; moderators and admins keep the list
  * here, everyone else reads it.
  * @module glossary

@@ -1,5 +1,5 @@
 /**
- * The bijeenkomst page (`#/bijeenkomst/<slug>`): the meeting with its programme, who is
+ * The bijeenkomst page (`/bijeenkomst/<slug>`): the meeting with its programme, who is
  * going (counts per layer of government), the registration buttons with the waitlist
  * position, the agenda, the room and an .ics link; for moderators the presence list
  * (with its CSV), for admins the edit and cancel forms. The verslag fills the
@@ -14,7 +14,7 @@ import { h, replace, srOnly, uid } from './dom.js';
 import { formatDateTime, formatTime, TIME_ZONE } from './format.js';
 import { errorText, LAYER_LABELS } from './i18n.js';
 import { mountReport } from './report.js';
-import { roomHref } from './router.js';
+import { path as clientPath, roomHref } from './router.js';
 
 /** How often the page is read again without news: a fallback, as changes come live. */
 const REFRESH_MS = 120000;
@@ -58,7 +58,7 @@ export const meetings = {
 
 /** @param {string} slug */
 export function meetingHref(slug) {
-  return `#/bijeenkomst/${encodeURIComponent(slug)}`;
+  return clientPath('bijeenkomst', slug);
 }
 
 /** The Dutch wall-clock time of a moment, as a datetime-local input wants it. */

@@ -2,7 +2,7 @@
  * The verslag of a meeting (docs/verslag.md): the published report for everyone, and for
  * its moderators an editor with a server-rendered preview, the revisions and a publish
  * button. `mountReport(section, meetingSlug, me)` fills a section of any page (the
- * bijeenkomst page calls it); `renderReportPage` is the page `#/verslag/<slug>`.
+ * bijeenkomst page calls it); `renderReportPage` is the page `/verslag/<slug>`.
  *
  * The only HTML inserted as markup is what the server rendered from Markdown and
  * sanitised (`report.html`, the preview's `html`); everything else is text nodes.
@@ -12,6 +12,7 @@ import { ApiError, request as call } from './api.js';
 import { h, replace, uid } from './dom.js';
 import { formatDateTime, snippetNodes } from './format.js';
 import { errorText } from './i18n.js';
+import { path } from './router.js';
 
 // The contract's limit on a report, in characters (rooms/verslag.py MAX_BODY_CHARS).
 export const MAX_REPORT_CHARS = 200000;
@@ -35,7 +36,7 @@ export const reports = {
 
 /** The client's address of a meeting's report. @param {string} slug */
 export function reportHref(slug) {
-  return `#/verslag/${encodeURIComponent(slug)}`;
+  return path('verslag', slug);
 }
 
 /**
@@ -230,7 +231,7 @@ export function reportHit(hit) {
 }
 
 /**
- * The page `#/verslag/<slug>`.
+ * The page `/verslag/<slug>`.
  * @param {HTMLElement} main
  * @param {string} slug
  * @param {{username: string, role?: string} | null} me

@@ -1,14 +1,15 @@
 /**
  * Sharing with the public pages (docs/public-pages.md): the page "Verzoeken om te delen"
- * (`#/delen`) where a listed author agrees or refuses, chooses whether their name is shown,
+ * (`/delen`) where a listed author agrees or refuses, chooses whether their name is shown,
  * and withdraws; the badge in the top navigation counting unanswered requests; and the
- * moderators' form (`#/delen/nieuw`) that makes a lesson card from selected messages.
+ * moderators' form (`/delen/nieuw`) that makes a lesson card from selected messages.
  * @module sharing
  */
 import { request } from './api.js';
 import { h, replace, srOnly, uid } from './dom.js';
 import { excerpt, formatDateTime } from './format.js';
 import { errorText, LAYER_LABELS } from './i18n.js';
+import { navigate } from './router.js';
 
 const BASE = '/api/publications';
 const STATUS_LABELS = /** @type {Record<string, string>} */ ({
@@ -62,7 +63,7 @@ export async function renderSharing(main, opts) {
   replace(main, h('section', { class: 'sharing', 'aria-labelledby': titleId },
     h('h1', { id: titleId, tabindex: '-1', text: 'Verzoeken om te delen' }),
     h('p', { class: 'intro', text: 'Wat we leren, delen we met professionals buiten onze gebieden. Een les of verslag wordt pas openbaar als iedereen van wie er een bericht in staat, toestemming geeft. Je naam staat er alleen bij als je dat kiest; anders alleen je organisatie en overheidslaag. Je kunt je toestemming later altijd intrekken.' }),
-    opts.staff ? h('p', {}, h('a', { class: 'btn', href: '#/delen/nieuw', text: 'Een les delen' })) : null,
+    opts.staff ? h('p', {}, h('a', { class: 'btn', href: '/delen/nieuw', text: 'Een les delen' })) : null,
     body));
   const refresh = async () => {
     let data;
@@ -209,7 +210,7 @@ export async function renderShareNew(main, opts) {
   replace(main, h('section', { class: 'sharing', 'aria-labelledby': titleId },
     h('h1', { id: titleId, tabindex: '-1', text: 'Een les delen' }),
     h('p', { class: 'intro', text: 'Kies de berichten (een vraag met het antwoord, een besluit met de context) en schrijf er een korte les bij. De schrijvers van de berichten krijgen een verzoek; pas als zij allemaal toestemming geven, wordt de les openbaar.' }),
-    h('p', {}, h('a', { href: '#/delen', text: 'Terug naar de verzoeken' })),
+    h('p', {}, h('a', { href: '/delen', text: 'Terug naar de verzoeken' })),
     form));
   const loadMessages = async () => {
     replace(messages, h('legend', { text: 'Berichten om te citeren' }), h('p', { class: 'loading', text: 'Bezig met laden…' }));
@@ -243,7 +244,7 @@ export async function renderShareNew(main, opts) {
     try {
       await sharing.create(body);
       opts.announce('De les is aangemaakt; de schrijvers krijgen een verzoek om toestemming.');
-      location.hash = '#/delen';
+      navigate('/delen');
     } catch (err) {
       error.textContent = errorText(/** @type {any} */ (err).code);
     }

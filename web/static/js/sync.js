@@ -9,6 +9,7 @@ import { api } from './api.js';
 import { Connection } from './ws.js';
 import { clearDraftOf } from './conversation.js';
 import { Activity } from './activity.js';
+import { drop, keep, kept } from './outbox.js';
 
 /** First page of a room. */
 const PAGE = 50;
@@ -76,6 +77,11 @@ export class Sync {
   }
 
   start() {
+    // Unsent messages of an earlier page: pending again, resent when the connection says hello.
+    for (const p of kept(this.me)) {
+      const t = this.store.timeline(p.room);
+      if (!t.pending.has(p.client_id)) t.pending.set(p.client_id, p);
+    }
     this.conn.start();
     clearInterval(this.tick);
     this.tick = setInterval(() => this.onTick(), 1000);
@@ -332,6 +338,8 @@ export class Sync {
 
   /** @param {any} f */
   onAck(f) {
+    // The server has the message: the outbox need not keep it, whichever room shows it.
+    if (typeof f.client_id === 'string') drop(this.me, f.client_id);
     for (const t of this.store.timelines.values()) {
       const sent = t.pending.get(f.client_id);
       if (t.acknowledge(f)) {
@@ -450,6 +458,8 @@ export class Sync {
     /** @type {import('./store.js').Pending} */
     const p = { client_id: clientId, room: slug, body, reply_to: replyTo, topic, status: 'pending', error: null, sentAt: 0, files };
     t.pending.set(clientId, p);
+    // Kept in the outbox, the message survives a reload: the draft it came from can go.
+    if (keep(this.me, p)) clearDraftOf(slug, body);
     this.transmit(p);
     this.store.emit(`timeline:${slug}`, { kind: 'pending' });
   }
@@ -489,6 +499,7 @@ export class Sync {
   /** @param {string} slug @param {string} clientId */
   discardPending(slug, clientId) {
     this.store.timeline(slug).pending.delete(clientId);
+    drop(this.me, clientId);
     this.store.emit(`timeline:${slug}`, { kind: 'pending' });
   }
 

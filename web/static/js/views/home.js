@@ -23,6 +23,6 @@ export function renderHome(main, { store }) {
 export function renderNotFound(main) {
   replace(main, h('section', { class: 'home' },
     h('h1', { tabindex: '-1', text: 'Pagina niet gevonden' }),
-    h('p', {}, h('a', { href: '#/', text: 'Terug naar de gesprekken' }))));
+    h('p', {}, h('a', { href: '/', text: 'Terug naar de gesprekken' }))));
   document.title = 'Niet gevonden – Werkplaats';
 }

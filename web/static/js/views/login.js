@@ -4,6 +4,7 @@
  */
 import { loginExtras } from '../account.js';
 import { api } from '../api.js';
+import { demoLogins } from '../demo.js';
 import { h, replace } from '../dom.js';
 import { errorText } from '../i18n.js';
 
@@ -58,7 +59,12 @@ export function renderLogin(main, { onLoggedIn, notice }) {
       h('p', { class: 'lead', text: 'Het overleg van De Werkplaats Vitaal Platteland: per gebied, per thema en per bijeenkomst.' }),
       notice ? h('p', { class: 'notice', text: notice }) : null,
       form,
-      loginExtras()));
+      loginExtras()),
+    demoLogins((u, p) => {
+      /** @type {HTMLInputElement} */ (username).value = u;
+      /** @type {HTMLInputElement} */ (password).value = p;
+      submit.focus();
+    }));
   document.title = 'Inloggen – Werkplaats';
   username.focus();
 }

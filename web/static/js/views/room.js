@@ -101,7 +101,7 @@ export class RoomView {
       levelControl(this.slug));
     this.topicFilter = new TopicFilter(this.slug, () => this.renderAll(), () => this.store.mayModerate(this.slug));
     const head = h('header', { class: 'room-head' },
-      h('a', { class: 'back-link', href: '#/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
+      h('a', { class: 'back-link', href: '/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
       this.title, this.topic, this.flags,
       this.room?.kind === 'meeting'
         ? h('p', { class: 'meeting-head-link' }, h('a', { href: meetingHref(this.slug), text: 'Programma, aanmelden en agenda van deze bijeenkomst' }))
@@ -117,7 +117,7 @@ export class RoomView {
     }, this.historyTop, this.list, this.pendingList);
     this.timeline.addEventListener('scroll', () => this.onScroll(), { passive: true });
 
-    this.belowButton = h('button', { type: 'button', class: 'btn new-below', hidden: true, onclick: () => this.scrollToBottom(true) });
+    this.belowButton = h('button', { type: 'button', class: 'btn new-below', text: '↓ Nieuwe berichten', hidden: true, onclick: () => this.scrollToBottom(true) });
     this.typingLine = h('p', { class: 'typing' });
     this.notice = h('p', { class: 'room-notice' });
 
@@ -238,6 +238,9 @@ export class RoomView {
       }
       const retry = h('button', { type: 'button', class: 'btn btn-small', text: 'Opnieuw proberen', onclick: () => this.load() });
       this.historyTop.replaceChildren(h('p', { class: 'form-error', text: errorText(e.code ?? 'network') }), retry);
+      // Opened without a network (the offline shell): load once the connection is back.
+      const off = this.store.on('conn', (d) => { if (d.state === 'open') { off(); if (!this.destroyed) this.load(); } });
+      this.offs.push(off);
       return;
     }
     if (this.t.removedReason) this.onRemoved({ reason: this.t.removedReason });

@@ -150,6 +150,6 @@ function hitItem(hit, store) {
         h('time', { datetime: hit.created_at, text: formatDateTime(hit.created_at) }), srOnly(` in ${roomName}`)),
       author.organisation ? h('span', { class: 'org', text: ` (${author.organisation})` }) : null),
     snippet,
-    // Found through the glossary (#/woordenlijst), not the words typed: say so.
+    // Found through the glossary (/woordenlijst), not the words typed: say so.
     hit.matched_via?.length ? h('p', { class: 'muted', text: `gevonden via ${hit.matched_via.join(', ')}` }) : null);
 }
