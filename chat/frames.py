@@ -294,6 +294,8 @@ class Muted(ServerFrame, tag="muted"):
     room: str
     until: str | None
     reason: str | None = None
+
+
 class MeetingUpdated(ServerFrame, tag="meeting_updated"):
     """A meeting or its registrations changed, for every connection (every participant may
     read every meeting): an open meeting page reads it again instead of polling."""
