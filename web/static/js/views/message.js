@@ -139,16 +139,23 @@ function actionsMenu(m, actions) {
       list.showPopover();
       placeMenu(list, toggle);
       document.addEventListener('pointerdown', outside, true);
-      window.addEventListener('resize', closeOnMove);
-      list.closest('.timeline')?.addEventListener('scroll', closeOnMove, { passive: true });
+      window.addEventListener('resize', follow);
+      list.closest('.timeline')?.addEventListener('scroll', follow, { passive: true });
     } else if (!open) {
       if (isOpen()) list.hidePopover();
       document.removeEventListener('pointerdown', outside, true);
-      window.removeEventListener('resize', closeOnMove);
-      list.closest('.timeline')?.removeEventListener('scroll', closeOnMove);
+      window.removeEventListener('resize', follow);
+      list.closest('.timeline')?.removeEventListener('scroll', follow);
     }
   };
-  const closeOnMove = () => setOpen(false);
+  // The menu follows its button when the list scrolls (new messages, the user).
+  const follow = () => {
+    if (!isOpen()) return;
+    const box = list.closest('.timeline')?.getBoundingClientRect();
+    const a = toggle.getBoundingClientRect();
+    if (box && (a.bottom < box.top || a.top > box.bottom)) setOpen(false);
+    else placeMenu(list, toggle);
+  };
   const outside = (/** @type {Event} */ ev) => {
     const t = /** @type {Node} */ (ev.target);
     if (!list.contains(t) && !toggle.contains(t)) setOpen(false);
