@@ -161,7 +161,10 @@ def test_keyboard_feed_dialogs_and_announcements(
         raise AssertionError("Tab never reached the message list")
     n = stops["articles"]
     assert page.evaluate(posinset) == n
-    assert page.evaluate("() => document.activeElement.getAttribute('aria-setsize')") in ("-1", str(n))
+    assert page.evaluate("() => document.activeElement.getAttribute('aria-setsize')") in (
+        "-1",
+        str(n),
+    )
     page.keyboard.press("ArrowUp")
     assert page.evaluate(posinset) == n - 1
     page.keyboard.press("ArrowDown")
@@ -243,9 +246,9 @@ def test_keyboard_feed_dialogs_and_announcements(
     options = switcher.get_by_role("option")
     options.first.wait_for()
     target = options.first.get_attribute("data-slug")
-    assert target and all(
-        "veenweide" in (t or "").lower() for t in options.all_inner_texts()
-    ), options.all_inner_texts()
+    assert target and all("veenweide" in (t or "").lower() for t in options.all_inner_texts()), (
+        options.all_inner_texts()
+    )
     page.keyboard.press("Enter")
     switcher.wait_for(state="detached")
     page.wait_for_function(

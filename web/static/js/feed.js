@@ -28,6 +28,8 @@ export class Feed {
     this.hooks = hooks;
     /** @type {HTMLElement|null} */
     this.active = null;
+    /** Until the user has been in the list, its Tab stop follows the newest message. */
+    this.chosen = false;
     this.queued = false;
     list.setAttribute('role', 'feed');
     list.setAttribute('aria-label', hooks.label);
@@ -54,7 +56,7 @@ export class Feed {
   /** Positions, names and the one Tab stop. */
   update() {
     const all = this.articles();
-    if (!this.active || !this.active.isConnected || this.active.hidden || !this.list.contains(this.active)) {
+    if (!this.chosen || !this.active || !this.active.isConnected || this.active.hidden || !this.list.contains(this.active)) {
       this.active = all[all.length - 1] ?? null;
     }
     const size = this.hooks.complete() ? String(all.length) : '-1';
@@ -99,6 +101,7 @@ export class Feed {
   /** @param {HTMLElement} art */
   setActive(art) {
     const before = this.active;
+    this.chosen = true;
     this.active = art;
     if (before && before !== art && before.isConnected) this.roving(before, false);
     this.roving(art, true);
