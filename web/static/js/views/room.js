@@ -144,6 +144,7 @@ export class RoomView {
       files: () => this.uploads.count(),
       send: (body, replyTo, topic) => {
         this.sync.send(this.slug, body, replyTo, this.uploads.take(), topic);
+        this.composer.el.classList.remove('composer-open');
         this.scrollToBottom(false);
       },
       edit: (id, body) => {
@@ -155,6 +156,8 @@ export class RoomView {
       notice: (text) => this.showNotice(text),
     });
 
+    // The composer's optional rows (style.css) unfold when one starts to write.
+    this.composer.el.addEventListener('focusin', () => this.composer.el.classList.add('composer-open'));
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
       head, this.timeline, this.belowButton, this.typingLine, this.notice, this.composer.el);
     replace(this.main, this.root);
