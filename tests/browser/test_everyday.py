@@ -219,13 +219,13 @@ def test_keyboard_feed_dialogs_and_announcements(
     page.keyboard.press("Alt+ArrowDown")
     page.wait_for_function(
         "(s) => document.querySelector('#sidebar a[aria-current=page]')?.dataset.slug === s",
-        slugs[here + 1],
+        arg=slugs[here + 1],
     )
     page.locator("#composer-input").wait_for()
     page.keyboard.press("Alt+ArrowUp")
     page.wait_for_function(
         "(s) => document.querySelector('#sidebar a[aria-current=page]')?.dataset.slug === s",
-        THEME,
+        arg=THEME,
     )
     wait_connected(anna)
 
@@ -253,7 +253,7 @@ def test_keyboard_feed_dialogs_and_announcements(
     switcher.wait_for(state="detached")
     page.wait_for_function(
         "(s) => document.querySelector('#sidebar a[aria-current=page]')?.dataset.slug === s",
-        target,
+        arg=target,
     )
     assert_clean(anna)
     assert_clean(bram)
