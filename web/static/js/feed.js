@@ -3,8 +3,8 @@
  * article is in the Tab order, and so are the controls inside it; the arrow keys,
  * Page Up/Down and Home/End move between articles; Ctrl+Home/End leave the list.
  * Articles carry aria-posinset/aria-setsize; the separators (days, "Nieuwe berichten")
- * are drawn for the eye and join the name of the article that follows them, because a
- * feed may own articles only.
+ * are drawn for the eye and describe the article that follows them (aria-describedby),
+ * because a feed may own articles only.
  * @module feed
  */
 
@@ -72,8 +72,9 @@ export class Feed {
       i += 1;
       child.setAttribute('aria-posinset', String(i));
       child.setAttribute('aria-setsize', size);
-      const head = child.dataset.headId;
-      if (head) child.setAttribute('aria-labelledby', [...pending, head].join(' '));
+      // As a description, so the article's name stays its header.
+      if (pending.length) child.setAttribute('aria-describedby', pending.join(' '));
+      else child.removeAttribute('aria-describedby');
       pending = [];
       this.roving(child, child === this.active);
     }

@@ -62,8 +62,6 @@ export function fillMessage(article, m, ctx) {
   article.tabIndex = -1;
   const headId = uid('msg-head');
   article.setAttribute('aria-labelledby', headId);
-  // feed.js puts a day or "Nieuwe berichten" before this name.
-  article.dataset.headId = headId;
 
   const head = h('header', { class: 'msg-head', id: headId },
     authorLine(m.author),

@@ -420,7 +420,7 @@ export class RoomView {
   dayEl(day, iso) {
     let el = this.dayEls.get(day);
     if (!el) {
-      // Drawn for the eye; the day joins the name of the article after it (feed.js).
+      // Drawn for the eye; the day describes the article after it (feed.js).
       el = h('h2', { class: 'day-sep', id: `dag-${day}`, 'aria-hidden': 'true' }, h('span', { text: dayLabel(iso) }));
       this.dayEls.set(day, el);
     }
