@@ -65,7 +65,7 @@ def test_member_screens(open_tab, server: Server, axe_source: Path) -> None:
     assert_accessible(tab, axe_source, "room")
 
     page.locator(".messages .msg-menu-toggle").last.click()
-    page.locator(".msg-menu:not([hidden]) .menu-item").first.wait_for()
+    page.locator(".msg-menu:popover-open .menu-item").first.wait_for()
     assert_accessible(tab, axe_source, "room with message menu")
     page.keyboard.press("Escape")
 
@@ -148,7 +148,7 @@ def test_phone_width(open_tab, server: Server, axe_source: Path) -> None:
     shot(tab, "09-telefoon-kamer")
     assert_accessible(tab, axe_source, "room at 360px")
     page.locator(".messages .msg-menu-toggle").last.click()
-    page.locator(".msg-menu:not([hidden])").wait_for()
+    page.locator(".msg-menu:popover-open").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.keyboard.press("Escape")
     go_to(tab, "Zoeken")

@@ -27,8 +27,9 @@ def login(tab: Tab, username: str, password: str) -> None:
     page.get_by_label("Gebruikersnaam").fill(username)
     page.get_by_label("Wachtwoord").fill(password)
     page.get_by_role("button", name="Inloggen").click()
-    page.locator("#topnav").wait_for(state="visible")
-    page.locator("#sidebar .room-link").first.wait_for()
+    # On small screens the menu is folded behind "Menu": signed in, it is no longer hidden.
+    page.locator("#topnav:not([hidden])").wait_for(state="attached")
+    page.locator("#sidebar .room-link").first.wait_for(state="attached")
 
 
 def signed_in(open_tab: Callable[..., Tab], server: Server, username: str) -> Tab:
@@ -50,7 +51,10 @@ def in_room(open_tab: Callable[..., Tab], server: Server, slug: str, *usernames:
 
 def go_to(tab: Tab, screen: str) -> None:
     """Follow a link of the top navigation ("Gesprekken", "Zoeken", "Moderatie", ...)."""
-    tab.page.locator("#topnav").get_by_role("link", name=screen).click()
+    link = tab.page.locator("#topnav").get_by_role("link", name=screen)
+    if not link.is_visible():
+        tab.page.get_by_role("button", name="Menu").click()
+    link.click()
 
 
 def open_room(tab: Tab, slug: str, live: bool = False) -> None:

@@ -26,6 +26,8 @@ import { RoomView } from './js/views/room.js';
 import { renderRoomList } from './js/views/rooms.js';
 import { renderSearch } from './js/views/search.js';
 import { refreshSharingBadge, renderShareNew, renderSharing } from './js/sharing.js';
+import { roomShortcuts } from './js/switcher.js';
+import { foldableMenu } from './js/topmenu.js';
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const main = $('main');
@@ -35,6 +37,7 @@ const connection = $('connection');
 const store = new Store();
 const announcer = new Announcer($('live'));
 const sync = new Sync(store, announcer);
+const topMenu = foldableMenu(topnav);
 
 let signedIn = false;
 let routesWatched = false;
@@ -51,6 +54,7 @@ async function boot() {
     main.focus();
   });
   $('logout-button').addEventListener('click', () => signOut(null));
+  roomShortcuts(() => signedIn);
   // Before login: an invitation or reset page, or else the login screen.
   onNavigate(() => {
     if (!signedIn && !renderPublicRoute(main, publicAddress(), { onLoggedIn: (user) => enter(user) })) showLogin(undefined);
@@ -144,6 +148,7 @@ async function signOut(notice, tellServer = true) {
 /** @param {import('./js/router.js').Route} r */
 function route(r) {
   current = r;
+  topMenu.close();
   if (!signedIn) return;
   if (roomView && (r.name !== 'room' || r.slug !== roomView.slug)) {
     roomView.destroy();

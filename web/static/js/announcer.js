@@ -1,10 +1,14 @@
 /**
  * Tells screen reader users about new messages through one polite live region, without
- * flooding: messages are gathered and summarised ("3 nieuwe berichten in Thema X") at
- * most once per interval.
+ * flooding: a lone message is read with its text ("Bram Peeters in Thema X: …"), a burst
+ * is gathered and summarised ("3 nieuwe berichten in Thema X"), at most once per interval.
  * @module announcer
  */
+import { excerpt } from './format.js';
 import { countMessages } from './i18n.js';
+
+/** A long message is cut here: the rest is in the list, one arrow key away. */
+const MAX_SPOKEN_CHARS = 240;
 
 /** A burst of messages is gathered this long before the first announcement. */
 const GATHER_MS = 1500;
@@ -15,7 +19,7 @@ export class Announcer {
   /** @param {HTMLElement} region an element with aria-live="polite" that stays in the page */
   constructor(region) {
     this.region = region;
-    /** @type {Map<string, {n: number, author: string}>} room name -> gathered */
+    /** @type {Map<string, {n: number, author: string, text: string}>} room name -> gathered */
     this.gathered = new Map();
     this.lastAt = 0;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -26,11 +30,13 @@ export class Announcer {
    * A new message arrived from someone else.
    * @param {string} roomName
    * @param {string} authorName
+   * @param {string} [text] what it says (Markdown source; read as it stands)
    */
-  message(roomName, authorName) {
-    const g = this.gathered.get(roomName) ?? { n: 0, author: authorName };
+  message(roomName, authorName, text = '') {
+    const g = this.gathered.get(roomName) ?? { n: 0, author: authorName, text: '' };
     g.n += 1;
     g.author = authorName;
+    g.text = excerpt(text, MAX_SPOKEN_CHARS);
     this.gathered.set(roomName, g);
     this.schedule();
   }
@@ -56,7 +62,8 @@ export class Announcer {
     if (!this.gathered.size) return;
     const parts = [];
     for (const [room, g] of this.gathered) {
-      parts.push(g.n === 1 ? `Nieuw bericht van ${g.author} in ${room}.` : `${countMessages(g.n)} in ${room}.`);
+      if (g.n > 1) parts.push(`${countMessages(g.n)} in ${room}.`);
+      else parts.push(g.text ? `${g.author} in ${room}: ${g.text}` : `Nieuw bericht van ${g.author} in ${room}.`);
     }
     this.gathered.clear();
     this.lastAt = Date.now();

@@ -17,7 +17,7 @@ import { errorText } from './i18n.js';
  * @returns {Promise<boolean>} true when submitted successfully
  */
 export function formDialog({ title, intro, fields, submitLabel, danger, onSubmit }) {
-  const opener = /** @type {HTMLElement|null} */ (document.activeElement);
+  const back = returnPoint();
   const titleId = uid('dlg-title');
   const errorBox = h('p', { class: 'form-error', role: 'alert' });
   /** @type {Map<string, HTMLInputElement|HTMLTextAreaElement>} */
@@ -63,7 +63,7 @@ export function formDialog({ title, intro, fields, submitLabel, danger, onSubmit
       done = true;
       dialog.close();
       dialog.remove();
-      if (opener && opener.isConnected) opener.focus();
+      back();
       resolve(ok);
     };
     cancel.addEventListener('click', () => close(false));
@@ -87,7 +87,31 @@ export function formDialog({ title, intro, fields, submitLabel, danger, onSubmit
       }
     });
     dialog.showModal();
-    const first = /** @type {HTMLElement|undefined} */ (inputs.values().next().value) ?? submit;
+    // A destructive action starts on the safe choice; a form on its first field.
+    const first = danger ? cancel : /** @type {HTMLElement|undefined} */ (inputs.values().next().value) ?? submit;
     first.focus();
   });
+}
+
+/**
+ * Where the focus goes when a dialog closes: the control that opened it, or, when that
+ * was redrawn meanwhile (a message after an edit or a retraction), the same kind of
+ * control in the same place (the nearest element with an id), or that place itself.
+ * @returns {() => void} call it to move the focus back
+ */
+export function returnPoint() {
+  const opener = /** @type {HTMLElement|null} */ (document.activeElement);
+  const place = opener?.parentElement?.closest('[id]');
+  const placeId = place?.id ?? null;
+  const kind = opener?.classList[0] ?? null;
+  return () => {
+    if (opener && opener.isConnected && opener !== document.body && opener.offsetParent !== null) {
+      opener.focus();
+      return;
+    }
+    const again = placeId ? document.getElementById(placeId) : null;
+    const same = again && kind ? /** @type {HTMLElement|null} */ (again.querySelector(`.${CSS.escape(kind)}`)) : null;
+    const target = same ?? again ?? document.getElementById('main');
+    target?.focus();
+  };
 }

@@ -243,7 +243,7 @@ export class Sync {
       const fromMe = res.message.author.username === this.me;
       if (fromMe) clearDraftOf(slug, res.message.body ?? '');
       if (!fromMe && !res.message.hidden) {
-        this.announcer.message(room?.name ?? slug, res.message.author.display_name ?? res.message.author.username);
+        this.announcer.message(room?.name ?? slug, res.message.author.display_name ?? res.message.author.username, res.message.body ?? '');
         if (room) room.unread += 1;
         this.store.emit('rooms');
       }

@@ -108,7 +108,9 @@ export function fillMessage(article, m, ctx) {
 }
 
 /**
- * A disclosure button with a short list of actions.
+ * A disclosure button with a short list of actions. The list is a popover: it sits in
+ * the top layer, so the scrolling message list cannot clip it (the last message's menu
+ * used to show one item), and it is placed beside the button within the viewport.
  * @param {import('../store.js').Message} m
  * @param {Action[]} actions
  */
@@ -118,14 +120,43 @@ function actionsMenu(m, actions) {
   const toggle = h('button', {
     type: 'button', class: 'msg-menu-toggle', 'aria-expanded': 'false', 'aria-controls': menuId,
   }, h('span', { 'aria-hidden': 'true', text: '⋯' }), srOnly(`Acties voor bericht van ${who} om ${formatTime(m.created_at)}`));
-  const list = h('ul', { class: 'msg-menu', id: menuId, hidden: true },
+  const list = h('ul', { class: 'msg-menu', id: menuId, popover: 'manual' },
     actions.map((a) => h('li', {}, h('button', {
       type: 'button', class: a.danger ? 'menu-item danger' : 'menu-item', text: a.label,
-      onclick: () => { setOpen(false); a.run(); },
+      onclick: () => {
+        // Focus goes back to ⋯ first: a dialog the action opens returns it there.
+        setOpen(false);
+        toggle.focus();
+        a.run();
+      },
     }))));
+  const isOpen = () => list.matches(':popover-open');
   const setOpen = (/** @type {boolean} */ open) => {
     toggle.setAttribute('aria-expanded', String(open));
-    list.hidden = !open;
+    if (open && !isOpen() && list.isConnected) {
+      list.showPopover();
+      placeMenu(list, toggle);
+      document.addEventListener('pointerdown', outside, true);
+      window.addEventListener('resize', follow);
+      list.closest('.timeline')?.addEventListener('scroll', follow, { passive: true });
+    } else if (!open) {
+      if (isOpen()) list.hidePopover();
+      document.removeEventListener('pointerdown', outside, true);
+      window.removeEventListener('resize', follow);
+      list.closest('.timeline')?.removeEventListener('scroll', follow);
+    }
+  };
+  // The menu follows its button when the list scrolls (new messages, the user).
+  const follow = () => {
+    if (!isOpen()) return;
+    const box = list.closest('.timeline')?.getBoundingClientRect();
+    const a = toggle.getBoundingClientRect();
+    if (box && (a.bottom < box.top || a.top > box.bottom)) setOpen(false);
+    else placeMenu(list, toggle);
+  };
+  const outside = (/** @type {Event} */ ev) => {
+    const t = /** @type {Node} */ (ev.target);
+    if (!list.contains(t) && !toggle.contains(t)) setOpen(false);
   };
   toggle.addEventListener('click', () => {
     const open = toggle.getAttribute('aria-expanded') !== 'true';
@@ -141,6 +172,7 @@ function actionsMenu(m, actions) {
     const i = items.indexOf(/** @type {HTMLElement} */ (document.activeElement));
     if (ev.key === 'Escape') {
       ev.preventDefault();
+      ev.stopPropagation();
       setOpen(false);
       toggle.focus();
     } else if (ev.key === 'ArrowDown') {
@@ -149,7 +181,41 @@ function actionsMenu(m, actions) {
     } else if (ev.key === 'ArrowUp') {
       ev.preventDefault();
       items[(i - 1 + items.length) % items.length]?.focus();
+    } else if (ev.key === 'Home' || ev.key === 'End') {
+      ev.preventDefault();
+      items[ev.key === 'Home' ? 0 : items.length - 1]?.focus();
+    } else if (ev.key === 'Tab') {
+      // Leaving the menu closes it; the focus moves on from ⋯.
+      setOpen(false);
+      toggle.focus();
     }
   });
   return h('div', { class: 'msg-actions' }, toggle, list);
+}
+
+/** Space kept between the menu and the edge of the viewport, in CSS pixels. */
+const EDGE_PX = 8;
+
+/**
+ * Place an open menu below its button, or above when there is more room there, and
+ * always inside the viewport; a menu taller than the viewport scrolls.
+ * @param {HTMLElement} menu
+ * @param {HTMLElement} anchor
+ */
+function placeMenu(menu, anchor) {
+  const a = anchor.getBoundingClientRect();
+  const vw = document.documentElement.clientWidth;
+  const vh = window.innerHeight;
+  menu.style.maxHeight = `${vh - 2 * EDGE_PX}px`;
+  const height = menu.offsetHeight;
+  const down = vh - a.bottom >= height + EDGE_PX || vh - a.bottom >= a.top;
+  const top = down ? a.bottom + 2 : a.top - 2 - height;
+  const left = a.right - menu.offsetWidth;
+  menu.style.top = `${clamp(top, EDGE_PX, vh - EDGE_PX - height)}px`;
+  menu.style.left = `${clamp(left, EDGE_PX, vw - EDGE_PX - menu.offsetWidth)}px`;
+}
+
+/** @param {number} n @param {number} lo @param {number} hi */
+function clamp(n, lo, hi) {
+  return Math.max(lo, Math.min(n, Math.max(hi, lo)));
 }

@@ -23,6 +23,7 @@ import { levelControl } from '../notify.js';
 import { PollPanel, TopicFilter } from '../conversation.js';
 import { markMentions } from '../mentions.js';
 import { RoomState, removedText } from '../roomstate.js';
+import { Feed } from '../feed.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
@@ -100,9 +101,18 @@ export class RoomView {
       this.settingsButton,
       levelControl(this.slug));
     this.topicFilter = new TopicFilter(this.slug, () => this.renderAll(), () => this.store.mayModerate(this.slug));
+    // On small or zoomed screens the header folds to its title behind "Kamerinfo" (style.css).
+    this.headToggle = h('button', {
+      type: 'button', class: 'btn btn-small room-head-toggle', 'aria-expanded': 'false', text: 'Kamerinfo',
+      onclick: () => {
+        const open = this.headToggle.getAttribute('aria-expanded') !== 'true';
+        this.headToggle.setAttribute('aria-expanded', String(open));
+        head.classList.toggle('head-open', open);
+      },
+    });
     const head = h('header', { class: 'room-head' },
-      h('a', { class: 'back-link', href: '/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), 'Alle gesprekken'),
-      this.title, this.topic, this.flags,
+      h('a', { class: 'back-link', href: '/' }, h('span', { 'aria-hidden': 'true', text: '← ' }), h('span', { class: 'back-text', text: 'Alle gesprekken' })),
+      this.title, this.headToggle, this.topic, this.flags,
       this.room?.kind === 'meeting'
         ? h('p', { class: 'meeting-head-link' }, h('a', { href: meetingHref(this.slug), text: 'Programma, aanmelden en agenda van deze bijeenkomst' }))
         : null,
@@ -112,10 +122,18 @@ export class RoomView {
     this.historyTop = h('div', { class: 'history-top' });
     this.list = h('div', { class: 'messages' });
     this.pendingList = h('div', { class: 'pending-list' });
-    this.timeline = h('div', {
-      class: 'timeline', tabindex: '0', role: 'region', 'aria-label': `Berichten in ${name}`,
-    }, this.historyTop, this.list, this.pendingList);
+    // The list is one Tab stop (feed.js); focusing the scroll box lands on its article.
+    this.timeline = h('div', { class: 'timeline', tabindex: '-1' }, this.historyTop, this.list, this.pendingList);
     this.timeline.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    this.timeline.addEventListener('focus', () => this.feed.focusActive());
+    this.feed = new Feed(this.list, {
+      label: `Berichten in ${name}`,
+      complete: () => this.t.loaded && !this.t.hasMoreBefore,
+      older: () => this.loadOlder(false),
+      before: () => this.title.focus(),
+      after: () => this.composer.focus(),
+      end: () => this.scrollToBottom(false),
+    });
 
     this.belowButton = h('button', { type: 'button', class: 'btn new-below', text: '↓ Nieuwe berichten', hidden: true, onclick: () => this.scrollToBottom(true) });
     this.typingLine = h('p', { class: 'typing' });
@@ -130,6 +148,7 @@ export class RoomView {
       files: () => this.uploads.count(),
       send: (body, replyTo, topic) => {
         this.sync.send(this.slug, body, replyTo, this.uploads.take(), topic);
+        this.composer.el.classList.remove('composer-open');
         this.scrollToBottom(false);
       },
       edit: (id, body) => {
@@ -142,6 +161,8 @@ export class RoomView {
     });
     this.roomState = new RoomState(this);
 
+    // The composer's optional rows (style.css) unfold when one starts to write.
+    this.composer.el.addEventListener('focusin', () => this.composer.el.classList.add('composer-open'));
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
       head, this.timeline, this.belowButton, this.typingLine, this.notice, this.composer.el);
     replace(this.main, this.root);
@@ -400,6 +421,7 @@ export class RoomView {
       if (this.list.children[i] !== el) this.list.insertBefore(el, this.list.children[i] ?? null);
     });
     this.renderPending();
+    this.feed.schedule();
   }
 
   renderHistoryTop() {
@@ -412,14 +434,15 @@ export class RoomView {
   dayEl(day, iso) {
     let el = this.dayEls.get(day);
     if (!el) {
-      el = h('h2', { class: 'day-sep' }, h('span', { text: dayLabel(iso) }));
+      // Drawn for the eye; the day describes the article after it (feed.js).
+      el = h('h2', { class: 'day-sep', id: `dag-${day}`, 'aria-hidden': 'true' }, h('span', { text: dayLabel(iso) }));
       this.dayEls.set(day, el);
     }
     return el;
   }
 
   unreadMarker() {
-    if (!this.marker) this.marker = h('p', { class: 'unread-sep', id: 'eerste-ongelezen', tabindex: '-1' }, h('span', { text: 'Nieuwe berichten' }));
+    if (!this.marker) this.marker = h('p', { class: 'unread-sep', id: 'eerste-ongelezen', 'aria-hidden': 'true' }, h('span', { text: 'Nieuwe berichten' }));
     return this.marker;
   }
 
@@ -499,9 +522,9 @@ export class RoomView {
     this.newBelow = 0;
     this.belowButton.hidden = true;
     if (focusLast) {
-      const last = /** @type {HTMLElement|null} */ (this.list.lastElementChild);
-      if (last) last.focus({ preventScroll: true });
+      if (this.feed.articles().length) this.feed.focusLast();
       else this.composer.focus();
+      this.timeline.scrollTop = this.timeline.scrollHeight;
     }
     this.maybeMarkRead();
   }
@@ -537,18 +560,20 @@ export class RoomView {
   async loadOlder(fromButton) {
     if (this.loadingOlder || !this.t.hasMoreBefore || !this.t.loaded) return;
     this.loadingOlder = true;
+    this.list.setAttribute('aria-busy', 'true');
     try {
       const n = await this.sync.loadOlder(this.slug);
       if (fromButton) this.announcer.say(n ? `${n} oudere gebeurtenissen geladen.` : 'Geen oudere berichten.');
       if (fromButton) {
         // The button may have been replaced by "Begin van het gesprek"; keep focus in the list.
         if (this.olderButton.isConnected) this.olderButton.focus();
-        else this.timeline.focus();
+        else this.feed.focusActive();
       }
     } catch (err) {
       this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
     } finally {
       this.loadingOlder = false;
+      this.list.removeAttribute('aria-busy');
     }
   }
 
@@ -580,10 +605,11 @@ export class RoomView {
     }
     this.renderAll();
     const marker = this.marker?.isConnected ? this.marker : null;
-    const target = marker ?? /** @type {HTMLElement|null} */ (this.list.querySelector('article'));
-    if (target) {
-      target.scrollIntoView({ block: 'start' });
-      target.focus({ preventScroll: true });
+    const first = /** @type {HTMLElement|null} */ (this.list.querySelector(marker ? '#eerste-ongelezen ~ article:not([hidden])' : 'article'));
+    (marker ?? first)?.scrollIntoView({ block: 'start' });
+    if (first) {
+      this.feed.setActive(first);
+      first.focus({ preventScroll: true });
     }
     this.jumpButton.hidden = true;
   }
@@ -593,6 +619,7 @@ export class RoomView {
     const el = this.msgEls.get(String(messageId));
     if (el?.isConnected) {
       el.scrollIntoView({ block: 'center' });
+      this.feed.setActive(el);
       el.focus({ preventScroll: true });
     } else {
       this.showNotice('Dat bericht staat verder terug in de geschiedenis en is nog niet geladen.');
@@ -612,6 +639,7 @@ export class RoomView {
     if (el) {
       el.classList.add('msg-target');
       el.scrollIntoView({ block: 'center' });
+      this.feed.setActive(el);
       el.focus({ preventScroll: true });
     } else {
       this.scrollToBottom(false);
