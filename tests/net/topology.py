@@ -134,9 +134,7 @@ class Topology:
             self.proxies = ProxyThread()
             for app in ("app1", "app2"):
                 for dep, port in (("db", PG_PORT), ("redis", REDIS_PORT)):
-                    self.proxies.add(
-                        f"{app}-{dep}", (self.ip("root"), 0), (self.ip(dep), port)
-                    )
+                    self.proxies.add(f"{app}-{dep}", (self.ip("root"), 0), (self.ip(dep), port))
             self._postgres()
             self._redis()
             self._load()
@@ -311,9 +309,7 @@ class Topology:
         ]
         for app, documented in (("app1", "10.0.0.11"), ("app2", "10.0.0.12")):
             down = " down" if app in drained else ""
-            swaps.append(
-                (f"server {documented}:8000 ", f"server {self.ip(app)}:{APP_PORT}{down} ")
-            )
+            swaps.append((f"server {documented}:8000 ", f"server {self.ip(app)}:{APP_PORT}{down} "))
         for old, new in swaps:
             assert old in text, f"{DOCUMENTED_NGINX} no longer contains {old!r}"
             text = text.replace(old, new)
