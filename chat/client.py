@@ -25,6 +25,7 @@ import contextlib
 import itertools
 import json
 import random
+import ssl as _ssl
 import urllib.error
 import urllib.request
 import uuid
@@ -83,6 +84,8 @@ class Client:
         backfill: bool = True,
         origin: str | None = None,
         max_size: int = 4 * 2**20,
+        ssl: _ssl.SSLContext | None = None,
+        keepalive: float | None = 20.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.ws_url = "ws" + self.base_url.removeprefix("http") + "/ws"
@@ -91,6 +94,10 @@ class Client:
         self.backfill = backfill
         self.origin = origin
         self.max_size = max_size
+        # wss:// through a proxy with its own certificate; `keepalive`: a WebSocket ping this
+        # often, the connection given up when its pong is as late (a black-holed path).
+        self.ssl = ssl
+        self.keepalive = keepalive
         self.hello: Frame | None = None
         self.events: dict[str, list[Frame]] = {}
         self.last_seq: dict[str, int] = {}
@@ -124,6 +131,7 @@ class Client:
 
     async def _open(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
+        tls: dict[str, Any] = {"ssl": self.ssl} if self.ssl is not None else {}
         ws = await connect(
             self.ws_url,
             additional_headers=headers,
@@ -131,6 +139,9 @@ class Client:
             max_size=self.max_size,
             open_timeout=10,
             compression=None,
+            ping_interval=self.keepalive,
+            ping_timeout=self.keepalive,
+            **tls,
         )
         raw = await asyncio.wait_for(ws.recv(), 10)
         hello = json.loads(str(raw).split("\n", 1)[0])
