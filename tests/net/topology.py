@@ -249,7 +249,7 @@ class Topology:
             "WERKPLAATS_SECRET_KEY": "net-topology-secret-key",
             "WERKPLAATS_PUBLIC_URL": self.base,
             "WERKPLAATS_TRUSTED_PROXIES": self.ip("lb"),
-            "WERKPLAATS_LOG_LEVEL": "WARNING",
+            "WERKPLAATS_LOG_LEVEL": "INFO",
             "WERKPLAATS_ARGON2_TIME_COST": "1",
             "WERKPLAATS_ARGON2_MEMORY_KIB": "8192",
             "WERKPLAATS_LOGIN_ADDRESS_MAX_FAILURES": "10000",
