@@ -107,6 +107,7 @@ class Client:
         self.gaps: list[tuple[str, int, int]] = []
         self.close_codes: list[int | None] = []
         self.truncations: list[Frame] = []
+        self.resets: list[Frame] = []  # `subscribed` with reset: our seqs ran past the room's
         # Rooms whose backlog is arriving; a jump there may be a truncation, judged at `subscribed`.
         self._loading: dict[str, list[tuple[str, int, int]]] = {}
         self.connects = 0
@@ -315,6 +316,11 @@ class Client:
                 after = expected[0][1]
                 asyncio.get_running_loop().create_task(self._backfill(room, after, first))
         self.gaps.extend(jumps)
+        if frame.get("reset"):
+            # What we had after `last` is gone from the server (a restore): forget it.
+            self.resets.append(frame)
+            self.events[room] = [e for e in self.events.get(room, []) if e["seq"] <= last]
+            self.last_seq[room] = last
         if self.last_seq.get(room) is None or last > self.last_seq[room]:
             self.last_seq[room] = last
 

@@ -293,6 +293,7 @@ class ClientConnection:
             truncated=got.first_seq is not None,
             first_seq=got.first_seq,
             ref=frame.ref,
+            reset=frame.since is not None and frame.since > got.last_seq,
         )
         if not await self.outbound.put(frames.encode(done), wanted):
             return

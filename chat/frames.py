@@ -205,6 +205,9 @@ class Subscribed(ServerFrame, tag="subscribed"):
     truncated: bool
     first_seq: int | None = None
     ref: str | None = None
+    # `since` lay beyond the room's last_seq (a database restored from a backup): the
+    # client's events after last_seq are not the room's; it drops them and goes on from here.
+    reset: bool = False
 
 
 class Error(ServerFrame, tag="error"):

@@ -175,8 +175,14 @@ class Topology:
             prefix += ["setpriv", f"--reuid={as_user}", f"--regid={as_user}", "--init-groups"]
         log = self.workdir / f"{name}.log"
         with log.open("ab") as out:
+            # A process group of its own: stopping it also ends workers a supervisor left.
             proc = subprocess.Popen(
-                [*prefix, *argv], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+                [*prefix, *argv],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                start_new_session=True,
             )
         self.processes[name] = Process(name, proc, log)
         return self.processes[name]
@@ -383,6 +389,8 @@ class Topology:
         except subprocess.TimeoutExpired:
             process.proc.kill()
             process.proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.proc.pid, signal.SIGKILL)  # whatever of the group is left
 
     def stop(self) -> None:
         for name in ("nginx", "app1", "app2", "redis", "postgres"):
