@@ -192,8 +192,13 @@ class Topology:
         data = Path(tempfile.mkdtemp(prefix="wn-pg-"))
         shutil.chown(data, "postgres", "postgres")
         self.pgdata = data
+        self.create_database()
+
+    def create_database(self) -> None:
+        """A new cluster in the database host's folder, started, with an empty database."""
         bindir = postgres_bin()
         assert bindir is not None
+        data = self.pgdata
         subprocess.run(
             ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups",
              str(bindir / "initdb"), "-D", str(data / "data"), "-U", "postgres",
@@ -205,6 +210,11 @@ class Topology:
         self.start_postgres()
         self.wait_postgres()
         sh(str(bindir / "createdb"), "-h", self.ip("db"), "-U", "postgres", "werkplaats")
+
+    def destroy_database(self) -> None:
+        """The database host is lost: PostgreSQL killed, its data gone."""
+        self._end(self.processes.pop("postgres"), signal.SIGKILL, 10)
+        shutil.rmtree(self.pgdata / "data")
 
     def wait_postgres(self, timeout: float = 60) -> None:
         """Until the cluster accepts connections (listening comes before that)."""
@@ -266,13 +276,17 @@ class Topology:
     def _load(self) -> None:
         file = self.workdir / "community.toml"
         file.write_text(community(self.users, self.rooms))
+        self.cli("load", str(file))
+
+    def cli(self, *args: str) -> None:
+        """A `werkplaats` command run by an operator, on the database straight (no proxy)."""
         env = self.app_env("app1")
         env["WERKPLAATS_DATABASE_URL"] = "postgresql+asyncpg://" + self.db_dsn.split("://")[1]
         done = subprocess.run(
-            [WERKPLAATS, "load", str(file)], env=env, cwd=ROOT, capture_output=True, timeout=180
+            [WERKPLAATS, *args], env=env, cwd=ROOT, capture_output=True, timeout=300
         )
         if done.returncode != 0:
-            raise RuntimeError(f"load failed: {done.stderr.decode()[-2000:]}")
+            raise RuntimeError(f"werkplaats {args[0]} failed: {done.stderr.decode()[-2000:]}")
 
     def start_app(self, app: str) -> None:
         self.spawn(
