@@ -10,7 +10,7 @@ PORT   ?= 8000
 # The suite runs its tests in two processes (each test has its own databases and ports).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test soak check lint typecheck audit chaos browser-deps services clean bench lock lock-check
+.PHONY: install run test soak check lint typecheck audit chaos chaos-net browser-deps services clean bench lock lock-check
 
 # Installs come from uv.lock (exact versions, hashes checked), never from whatever was
 # released today; `make lock` is the one deliberate way to move them.
@@ -81,6 +81,12 @@ check: lock-check lint typecheck audit
 # where others use it). `make test` runs the short form (tests/chaos, no PostgreSQL restart).
 chaos: install
 	$(BIN)/python -m bench.chaos --json /tmp/werkplaats-chaos.json
+
+# Faults between machines (tests/net, docs/reliability.md): hosts in network namespaces
+# (needs root), black-holes of 30 s, a minute of latency, a host cut off, at full length.
+# `make test` runs the same faults scaled to seconds.
+chaos-net: install browser-deps
+	$(BIN)/pytest -n 0 -s -m soak tests/net
 
 test: install browser-deps check
 	$(BIN)/pytest -n $(TEST_WORKERS)

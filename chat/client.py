@@ -25,6 +25,7 @@ import contextlib
 import itertools
 import json
 import random
+import ssl as _ssl
 import urllib.error
 import urllib.request
 import uuid
@@ -83,6 +84,8 @@ class Client:
         backfill: bool = True,
         origin: str | None = None,
         max_size: int = 4 * 2**20,
+        ssl: _ssl.SSLContext | None = None,
+        keepalive: float | None = 20.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.ws_url = "ws" + self.base_url.removeprefix("http") + "/ws"
@@ -91,6 +94,10 @@ class Client:
         self.backfill = backfill
         self.origin = origin
         self.max_size = max_size
+        # wss:// through a proxy with its own certificate; `keepalive`: a WebSocket ping this
+        # often, the connection given up when its pong is as late (a black-holed path).
+        self.ssl = ssl
+        self.keepalive = keepalive
         self.hello: Frame | None = None
         self.events: dict[str, list[Frame]] = {}
         self.last_seq: dict[str, int] = {}
@@ -100,6 +107,7 @@ class Client:
         self.gaps: list[tuple[str, int, int]] = []
         self.close_codes: list[int | None] = []
         self.truncations: list[Frame] = []
+        self.resets: list[Frame] = []  # `subscribed` with reset: our seqs ran past the room's
         # Rooms whose backlog is arriving; a jump there may be a truncation, judged at `subscribed`.
         self._loading: dict[str, list[tuple[str, int, int]]] = {}
         self.connects = 0
@@ -124,6 +132,7 @@ class Client:
 
     async def _open(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
+        tls: dict[str, Any] = {"ssl": self.ssl} if self.ssl is not None else {}
         ws = await connect(
             self.ws_url,
             additional_headers=headers,
@@ -131,6 +140,9 @@ class Client:
             max_size=self.max_size,
             open_timeout=10,
             compression=None,
+            ping_interval=self.keepalive,
+            ping_timeout=self.keepalive,
+            **tls,
         )
         raw = await asyncio.wait_for(ws.recv(), 10)
         hello = json.loads(str(raw).split("\n", 1)[0])
@@ -304,6 +316,11 @@ class Client:
                 after = expected[0][1]
                 asyncio.get_running_loop().create_task(self._backfill(room, after, first))
         self.gaps.extend(jumps)
+        if frame.get("reset"):
+            # What we had after `last` is gone from the server (a restore): forget it.
+            self.resets.append(frame)
+            self.events[room] = [e for e in self.events.get(room, []) if e["seq"] <= last]
+            self.last_seq[room] = last
         if self.last_seq.get(room) is None or last > self.last_seq[room]:
             self.last_seq[room] = last
 

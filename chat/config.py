@@ -18,3 +18,4 @@ class ChatConfig:
     backlog_cap: int
     ws_queue_frames: int
     presence_ttl_seconds: float
+    redis_health_seconds: float = 2.0

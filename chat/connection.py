@@ -295,6 +295,7 @@ class ClientConnection:
             ref=frame.ref,
             muted_until=got.muted_until,
             slow_mode_seconds=got.slow_mode_seconds,
+            reset=frame.since is not None and frame.since > got.last_seq,
         )
         if not await self.outbound.put(frames.encode(done), wanted):
             return

@@ -209,6 +209,9 @@ class Subscribed(ServerFrame, tag="subscribed"):
     # muted, or when they moderate the room), and the room's slow mode (absent when off).
     muted_until: str | None = None
     slow_mode_seconds: int = 0
+    # `since` lay beyond the room's last_seq (a database restored from a backup): the
+    # client's events after last_seq are not the room's; it drops them and goes on from here.
+    reset: bool = False
 
 
 class Error(ServerFrame, tag="error"):

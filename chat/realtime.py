@@ -117,7 +117,11 @@ class Realtime(BrokerListener):
         self.clock = clock
         self.db = db
         self.process_id = secrets.token_hex(6)
-        self.broker = broker if broker is not None else broker_for(config.redis_url)
+        self.broker = (
+            broker
+            if broker is not None
+            else broker_for(config.redis_url, config.redis_health_seconds)
+        )
         self.broker.listener = self
         self.prefix = config.redis_prefix
         self.presence: Presence

@@ -62,7 +62,14 @@ def _sqlite_setup(engine: Engine, begin: str) -> None:
 class Database:
     """The engines of one database: a writer and a reader (the same one except on SQLite)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        connect_timeout: float = 5.0,
+        command_timeout: float | None = 30.0,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -87,6 +94,9 @@ class Database:
                 max_overflow=20,
                 pool_pre_ping=True,
                 hide_parameters=True,
+                # A black-holed network fails no call by itself: without these a connect
+                # or a statement (the pre-ping too) waits for as long as TCP does, minutes.
+                connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
             )
             self.read_engine = self.engine
             self.thread_engine = None

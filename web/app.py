@@ -159,7 +159,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(
+            settings.database_url,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            command_timeout=settings.database_command_timeout_seconds,
+        )
         # Short timeouts: a paused Redis must not hang logins (the throttle falls back).
         redis = (
             Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)

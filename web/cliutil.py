@@ -30,7 +30,13 @@ def fail(message: str) -> int:
 
 async def with_db(settings: Settings, job: Job) -> int:
     """Run `job` on a migrated database, disposed of afterwards."""
-    db = Database(settings.database_url)
+    # No statement deadline here: a migration or an import may rightly take long, and an
+    # operator is watching; connecting still gives up in time.
+    db = Database(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        command_timeout=None,
+    )
     try:
         await migrate(db.engine)
         return await job(db)

@@ -161,6 +161,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     notify_room_push_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 60.0
     # `serve --demo` (make run): the login page lists the demo accounts (GET /api/demo).
     demo: bool = False
+    # Dead-peer detection across machines (docs/reliability.md, "Detection times"): a
+    # black-holed network fails no call by itself, so every wait on PostgreSQL and Redis has
+    # a deadline. Opening a PostgreSQL connection, and any one statement on it:
+    database_connect_timeout_seconds: Positive = 5.0
+    database_command_timeout_seconds: Positive = 30.0
+    # The broker's subscriber connection pings Redis this often and is replaced when it has
+    # heard nothing for three times as long (pub/sub alone is silent on a quiet server).
+    redis_health_seconds: Positive = 2.0
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):

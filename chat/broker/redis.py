@@ -5,6 +5,10 @@ Redis gives no replay. So the reader reports every loss of connection (`broker_d
 every recovery (`broker_up`, after all channels are subscribed again), and the hubs then
 read what they missed from the database. redis-py's own retries are switched off so that
 no reconnect happens unnoticed.
+
+A network that black-holes packets fails no call: a subscriber connection would wait for
+messages forever. So the reader pings Redis every `health_seconds` on that connection and
+replaces it when nothing at all (not even the pong) came back for `DEAD_AFTER` pings.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ COMMAND_TIMEOUT = 2.0
 RECONNECT_FIRST = 0.05
 RECONNECT_MAX = 2.0
 READ_POLL = 1.0
+# Pings unanswered before the subscriber connection counts as dead (one lost ping is noise).
+DEAD_AFTER = 3
 
 
 def _client(url: str) -> Redis:
@@ -46,9 +52,10 @@ def _client(url: str) -> Redis:
 class RedisBroker(Broker):
     """Pub/sub over one subscriber connection; publishing uses a separate pool."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, health_seconds: float = 2.0) -> None:
         super().__init__()
         self.url = url
+        self.health_seconds = health_seconds
         # Also used by the presence store: commands with a short timeout.
         self.redis = _client(url)
         self._sub_redis = _client(url)
@@ -185,11 +192,25 @@ class RedisBroker(Broker):
         channels = list(self._handlers)
         await pubsub.subscribe(*channels)
         pending = set(channels)
+        loop = asyncio.get_running_loop()
+        heard = pinged = loop.time()
         while not self._closed:
-            message = await pubsub.get_message(ignore_subscribe_messages=False, timeout=READ_POLL)
+            now = loop.time()
+            if now - heard > self.health_seconds * DEAD_AFTER:
+                raise TimeoutError(f"no answer from Redis for {now - heard:.1f} s")
+            if now - pinged >= self.health_seconds:
+                pinged = now
+                async with asyncio.timeout(COMMAND_TIMEOUT):
+                    await pubsub.ping()
+            message = await pubsub.get_message(
+                ignore_subscribe_messages=False, timeout=min(READ_POLL, self.health_seconds)
+            )
             if message is None:
                 continue
+            heard = loop.time()
             kind = message["type"]
+            if kind == "pong":
+                continue
             channel = message["channel"].decode()
             if kind == "message":
                 self._dispatch(channel, message["data"])

@@ -16,8 +16,8 @@ from cryptography.x509.oid import NameOID
 PUBLIC_NAME = "werkplaats.example.nl"
 
 
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """An ECDSA P-256 certificate for PUBLIC_NAME and 127.0.0.1; returns (cert, key) paths."""
+def make_certificate(folder: Path, ips: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """An ECDSA P-256 certificate for PUBLIC_NAME, 127.0.0.1 and `ips`; (cert, key) paths."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, PUBLIC_NAME)])
     now = datetime.now(UTC)
@@ -31,7 +31,10 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
         .not_valid_after(now + timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName(PUBLIC_NAME), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [
+                    x509.DNSName(PUBLIC_NAME),
+                    *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", *ips)),
+                ]
             ),
             critical=False,
         )
