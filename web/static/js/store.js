@@ -63,6 +63,18 @@ export class Timeline {
     this.lines = new Map();
   }
 
+  /** Forget every event held (the server's database was restored: `subscribed.reset`). */
+  clear() {
+    this.lastSeq = 0;
+    this.firstSeq = null;
+    this.hasMoreBefore = true;
+    this.loaded = false;
+    this.seen.clear();
+    this.byId.clear();
+    this.messages = [];
+    this.lines.clear();
+  }
+
   /**
    * Mark a contiguous range as the starting point (after the first page of history).
    * @param {number} lastSeq

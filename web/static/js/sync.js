@@ -328,6 +328,13 @@ export class Sync {
     this.subscribing.delete(slug);
     const t = this.store.timelines.get(slug);
     if (!t) return;
+    if (f.reset) {
+      // The room was restored from a backup: what this tab holds past last_seq is not the
+      // room's any more. Read the room again from the server; live events follow on.
+      t.clear();
+      this.loadInitial(slug).then(() => this.store.emit(`timeline:${slug}`, { kind: 'subscribed' }));
+      return;
+    }
     if (f.truncated && typeof f.first_seq === 'number') {
       this.backfill(slug, f.first_seq - 1);
     } else if (typeof f.last_seq === 'number' && t.lastSeq < f.last_seq) {
