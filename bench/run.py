@@ -39,6 +39,8 @@ QUICK = {
     "w1_senders": 16,
     "w1_rates": [25, 50, 100, 200, 400, 800],
     "w1_step_s": 3,
+    # Multiples of W1's sustainable rate run after its first repeat (empty: none).
+    "w1_overload": [1.5, 2.0],
     "w2_rooms": 50,
     "w2_members": 20,
     "w2_rate": 200,
@@ -234,6 +236,26 @@ class Bench:
             got["summary"] = w1_summary(got["steps"])
             self.record("W1", t.name, got)
             self.say(f"W1 {t.name}: {got['summary']}")
+            rate = got["summary"].get("rate")
+            if rep == 0 and rate and s["w1_overload"]:
+                await self.w1_overload(t, cfg, rate)
+
+    async def w1_overload(self, t: Target, cfg: dict[str, Any], rate: float) -> None:
+        """Past capacity: 1.5× and 2× the sustainable rate, on fresh connections; the
+        latency of what still arrives, and how many connections the server shed (1013)."""
+        over = dict(cfg, stop_p99_ms=None)
+        over["steps"] = [
+            {"rate": rate * f, "duration": self.size["w1_step_s"]} for f in self.size["w1_overload"]
+        ]
+        got = await sv.loadgen(over, self.workdir, f"w1-overload-{t.name}")
+        got["capacity_rate"] = rate
+        self.record("W1-overload", t.name, got)
+        for st in got["steps"]:
+            lat = st.get("latency_ms") or {}
+            self.say(
+                f"W1 overload {t.name}: {st['rate']} msg/s ({st['rate'] / rate:.1f}×): p99"
+                f" {lat.get('p99')} ms, closed {st.get('closed')}, lost {st['lost']}"
+            )
 
     async def w2(self, t: Target) -> None:
         """Many rooms: 50 × 20 members, 200 msg/s in all, one sender per room."""

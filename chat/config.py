@@ -18,3 +18,6 @@ class ChatConfig:
     backlog_cap: int
     ws_queue_frames: int
     presence_ttl_seconds: float
+    # A connection backed up (frames waiting on its paused socket) longer than this is
+    # closed with 1013; 0: only a full queue closes it.
+    ws_max_lag_seconds: float = 5.0
