@@ -245,6 +245,10 @@ class SansIODirect:
         # Uvicorn keeps the handshake's request and response (headers, ~4 KiB) for the
         # connection's lifetime, but reads them only up to the accept, which is past.
         if proto.handshake_complete:
+            # websockets' parser generator keeps the request in a local for good: emptying
+            # its headers frees them (~1.5 KiB) where dropping our reference alone does not.
+            if proto.request is not None:
+                proto.request.headers.clear()
             proto.request = None  # type: ignore[assignment]
             proto.response = None  # type: ignore[assignment]
         # Its receive queue is an asyncio.Queue: four deques and an Event, ~3 KiB on each
