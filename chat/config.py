@@ -20,4 +20,4 @@ class ChatConfig:
     presence_ttl_seconds: float
     # A connection backed up (frames waiting on its paused socket) longer than this is
     # closed with 1013; 0: only a full queue closes it.
-    ws_max_lag_seconds: float = 5.0
+    ws_max_lag_seconds: float = 2.0

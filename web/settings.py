@@ -162,7 +162,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A WebSocket whose frames have waited on its paused socket this long is closed with
     # 1013 (it resumes from its last seq), so that past capacity the slowest are shed
     # rather than everyone's latency growing; 0 turns it off (then only a full queue does).
-    ws_max_lag_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    ws_max_lag_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):
