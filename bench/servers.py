@@ -220,7 +220,11 @@ async def start_ours(
     else:
         argv = pinned(SERVER_CORE, serve)
     proc = Proc(name, argv, env, workdir / f"{name}.log", workdir)
-    await wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    try:
+        await wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    except BaseException:
+        proc.stop()  # one that did not answer in time is not left running
+        raise
     return proc, f"127.0.0.1:{port}"
 
 
