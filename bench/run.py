@@ -39,6 +39,8 @@ QUICK = {
     "w1_senders": 16,
     "w1_rates": [25, 50, 100, 200, 400, 800],
     "w1_step_s": 3,
+    # Multiples of W1's sustainable rate run after its first repeat (empty: none).
+    "w1_overload": [1.5, 2.0],
     "w2_rooms": 50,
     "w2_members": 20,
     "w2_rate": 200,
@@ -54,6 +56,13 @@ QUICK = {
     "w7_subscribers": 500,
     "w7_rate": 40,
     "w7_s": 6,
+    # W6's many-process form (only with `--only W6-many`): idle connections over
+    # `serve --workers`, each worker and generator under this machine's 20,000
+    # descriptors a process, each generator from its own 127.0.0.x (ports per address pair).
+    "w6m_connections": 100_000,
+    "w6m_workers": 8,
+    "w6m_generators": 6,
+    "w6m_hold_s": 60,
 }
 FULL = {
     **QUICK,
@@ -80,7 +89,7 @@ W3_ROOM = "bench-60"
 W5_ROOM = "bench-63"
 ALL_TARGETS = ["ours-sqlite", "ours-pg", "u", "p", "s"]
 APPLIES = {
-    "ours-sqlite": ["W1", "W2", "W3", "W4", "W5", "W6"],
+    "ours-sqlite": ["W1", "W2", "W3", "W4", "W5", "W6", "W6-many"],
     "ours-pg": ["W2", "W3", "W4", "W5", "W7"],
     "u": ["W1", "W2", "W3", "W6"],
     "p": ["W1", "W2", "W3", "W6"],
@@ -88,6 +97,8 @@ APPLIES = {
 }
 # Quick runs leave out what the full run adds on PostgreSQL (same code path as SQLite).
 QUICK_SKIP = {"ours-pg": ["W2", "W5"]}
+# Run only when named in `--only` (minutes of set-up and gigabytes of memory).
+ON_REQUEST = {"W6-many"}
 
 
 class Target:
@@ -147,6 +158,8 @@ class Bench:
     def wants(self, target: str, workload: str) -> bool:
         if self.only is None and not self.full and workload in QUICK_SKIP.get(target, []):
             return False
+        if workload in ON_REQUEST and (self.only is None or workload not in self.only):
+            return False
         return workload in APPLIES[target] and (self.only is None or workload in self.only)
 
     def record(self, workload: str, target: str, result: dict[str, Any]) -> None:
@@ -186,7 +199,9 @@ class Bench:
         if db is not None:
             db.analyze()
 
-    async def ours(self, db_kind: str, procs: int = 1, redis: bool = False) -> Target:
+    async def ours(
+        self, db_kind: str, procs: int = 1, redis: bool = False, workers: int = 1
+    ) -> Target:
         """`procs` fresh server processes on the run's database of this kind (made once)."""
         first = db_kind not in self._dbs
         if first:
@@ -200,7 +215,9 @@ class Bench:
             sv.load_community(env, toml, self.workdir / f"load-{db_kind}.log")
         started = []
         for i in range(procs):
-            started.append(await sv.start_ours(f"ours-{db_kind}-{procs}-{i}", env, self.workdir))
+            started.append(
+                await sv.start_ours(f"ours-{db_kind}-{procs}-{i}", env, self.workdir, workers)
+            )
         t = Target(f"ours-{db_kind}", "wp", [a for _, a in started], [p for p, _ in started])
         if db_kind not in self._tokens:
             t0 = time.monotonic()
@@ -234,6 +251,26 @@ class Bench:
             got["summary"] = w1_summary(got["steps"])
             self.record("W1", t.name, got)
             self.say(f"W1 {t.name}: {got['summary']}")
+            rate = got["summary"].get("rate")
+            if rep == 0 and rate and s["w1_overload"]:
+                await self.w1_overload(t, cfg, rate)
+
+    async def w1_overload(self, t: Target, cfg: dict[str, Any], rate: float) -> None:
+        """Past capacity: 1.5× and 2× the sustainable rate, on fresh connections; the
+        latency of what still arrives, and how many connections the server shed (1013)."""
+        over = dict(cfg, stop_p99_ms=None)
+        over["steps"] = [
+            {"rate": rate * f, "duration": self.size["w1_step_s"]} for f in self.size["w1_overload"]
+        ]
+        got = await sv.loadgen(over, self.workdir, f"w1-overload-{t.name}")
+        got["capacity_rate"] = rate
+        self.record("W1-overload", t.name, got)
+        for st in got["steps"]:
+            lat = st.get("latency_ms") or {}
+            self.say(
+                f"W1 overload {t.name}: {st['rate']} msg/s ({st['rate'] / rate:.1f}×): p99"
+                f" {lat.get('p99')} ms, closed {st.get('closed')}, lost {st['lost']}"
+            )
 
     async def w2(self, t: Target) -> None:
         """Many rooms: 50 × 20 members, 200 msg/s in all, one sender per room."""
@@ -400,6 +437,59 @@ class Bench:
             )
             await asyncio.sleep(3)
 
+    async def w6_many(self) -> None:
+        """Idle connections past one process's descriptor limit: `serve --workers N` with
+        Redis, and several generators, each from a loopback address of its own."""
+        s = self.size
+        n, workers, gens = s["w6m_connections"], s["w6m_workers"], s["w6m_generators"]
+        t = await self.ours("sqlite", workers=workers, redis=True)
+        try:
+            per = -(-n // gens)
+            cfgs = []
+            for g in range(gens):
+                receivers = [
+                    dict(t.client(u, [f"bench-{u % 50:02d}"]), local_address=f"127.0.0.{2 + g}")
+                    for u in range(g * per, min(n, (g + 1) * per))
+                ]
+                cfgs.append(
+                    {
+                        "mode": "idle",
+                        "proto": t.proto,
+                        "server_pids": t.pids(),
+                        "receivers": receivers,
+                        "concurrency": 100,
+                        # Long enough that every generator still holds its connections when
+                        # the slowest has opened all of its own.
+                        "settle_ms": s["w6m_hold_s"] * 1000,
+                        "connect_timeout_ms": 120000,
+                        "time_limit_s": 300 + n // 10,
+                    }
+                )
+            got = await asyncio.gather(
+                *(
+                    sv.loadgen(cfg, self.workdir, f"w6m-{g}", pin=False)
+                    for g, cfg in enumerate(cfgs)
+                )
+            )
+            opened = sum(r["open"] for r in got)
+            rss0 = min(r["rss_before_kib"] for r in got)
+            rss1 = max(r["rss_after_kib"] for r in got)
+            result = {
+                "wanted": n,
+                "open": opened,
+                "workers": workers,
+                "generators": gens,
+                "setup_s": max(r["setup_s"] for r in got),
+                "failed": sum(r["failed"] for r in got),
+                "refused": sum(r.get("refused", {}).get("count", 0) for r in got),
+                "kib_per_connection": (rss1 - rss0) / opened if opened else None,
+                "fd_limit": resource.getrlimit(resource.RLIMIT_NOFILE),
+            }
+            self.record("W6-many", t.name, result)
+            self.say(f"W6 many: {result}")
+        finally:
+            t.stop()
+
     async def w7(self) -> None:
         """The Redis tax: CPU per delivery, two processes with Redis vs one in-process."""
         s = self.size
@@ -483,6 +573,8 @@ class Bench:
                 t.stop()
         if self.wants(name, "W7"):
             await self.w7()
+        if self.wants(name, "W6-many"):
+            await self.w6_many()
 
     async def run_u(self) -> None:
         await self._run_peer("u", "u", sv.start_u(self.workdir))

@@ -209,14 +209,22 @@ def load_community(env: dict[str, str], toml: Path, log: Path) -> None:
         )
 
 
-async def start_ours(name: str, env: dict[str, str], workdir: Path) -> tuple[Proc, str]:
+async def start_ours(
+    name: str, env: dict[str, str], workdir: Path, workers: int = 1
+) -> tuple[Proc, str]:
     port = free_port()
-    argv = pinned(
-        SERVER_CORE,
-        [str(VENV_BIN / "werkplaats"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-    )
+    serve = [str(VENV_BIN / "werkplaats"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        # Several processes share both cores (W6's many-connection form): not pinned.
+        argv = [*serve, "--workers", str(workers)]
+    else:
+        argv = pinned(SERVER_CORE, serve)
     proc = Proc(name, argv, env, workdir / f"{name}.log", workdir)
-    await wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    try:
+        await wait_http(f"http://127.0.0.1:{port}/readyz", proc=proc)
+    except BaseException:
+        proc.stop()  # one that did not answer in time is not left running
+        raise
     return proc, f"127.0.0.1:{port}"
 
 
@@ -315,7 +323,9 @@ def redis_pid() -> int | None:
     return None
 
 
-async def loadgen(cfg: dict[str, Any], workdir: Path, name: str) -> dict[str, Any]:
+async def loadgen(
+    cfg: dict[str, Any], workdir: Path, name: str, pin: bool = True
+) -> dict[str, Any]:
     """Run bench/loadgen/loadgen.js on the generator core and return its JSON result."""
     import json
 
@@ -323,7 +333,9 @@ async def loadgen(cfg: dict[str, Any], workdir: Path, name: str) -> dict[str, An
         cfg = dict(cfg, debug=True)
     path = workdir / f"{name}.json"
     path.write_text(json.dumps(cfg))
-    argv = pinned(LOADGEN_CORE, ["node", str(BENCH / "loadgen" / "loadgen.js"), str(path)])
+    argv = ["node", str(BENCH / "loadgen" / "loadgen.js"), str(path)]
+    if pin:
+        argv = pinned(LOADGEN_CORE, argv)
     proc = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

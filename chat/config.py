@@ -19,3 +19,6 @@ class ChatConfig:
     ws_queue_frames: int
     presence_ttl_seconds: float
     redis_health_seconds: float = 2.0
+    # A connection backed up (frames waiting on its paused socket) longer than this is
+    # closed with 1013; 0: only a full queue closes it.
+    ws_max_lag_seconds: float = 2.0

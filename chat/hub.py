@@ -24,6 +24,7 @@ from contextlib import AsyncExitStack
 
 from chat.clock import SYSTEM_CLOCK, Clock
 from chat.metrics import TALLY
+from chat.outbound import SHED_BUFFERED
 from chat.ports import Conn
 
 log = logging.getLogger("werkplaats.hub")
@@ -62,7 +63,7 @@ class Subscription:
         if self.loading:
             self.buffer.append((seq, frame))
             if len(self.buffer) > MAX_BUFFERED:
-                self.conn.overflow()
+                self.conn.outbound.shed(SHED_BUFFERED)
             return
         if seq <= self.last_sent:
             return

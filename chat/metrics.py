@@ -38,6 +38,33 @@ CLOSES = Counter(
     "WebSocket connections ended, by close code (1013: too slow; 1006: dropped)",
     ["code"],
 )
+SHED = Counter(
+    "werkplaats_ws_shed",
+    "Connections closed with 1013 because the server could not keep up with them, by "
+    "reason: queue_full (its outbound queue), lag (backed up past ws_max_lag_seconds), "
+    "buffered (live events while its backlog was read)",
+    ["reason"],
+)
+OUTBOUND_BACKED_UP = Gauge(
+    "werkplaats_ws_outbound_backed_up",
+    "Connections whose frames wait on a paused socket (sampled every second)",
+    multiprocess_mode="livesum",
+)
+OUTBOUND_DEEPEST = Gauge(
+    "werkplaats_ws_outbound_deepest_frames",
+    "Frames waiting in the fullest outbound queue (sampled every second)",
+    multiprocess_mode="livemax",
+)
+OUTBOUND_LAG = Gauge(
+    "werkplaats_ws_outbound_lag_seconds",
+    "How long the most backed-up connection has had frames waiting (sampled every second)",
+    multiprocess_mode="livemax",
+)
+LOOP_LAG = Gauge(
+    "werkplaats_event_loop_lag_seconds",
+    "How late the once-a-second watch woke up: the event loop's backlog",
+    multiprocess_mode="livemax",
+)
 SETUPS_REFUSED = Counter(
     "werkplaats_ws_setups_refused",
     "WebSocket upgrades refused with 503 because too many set-ups were waiting",
@@ -105,6 +132,11 @@ def closed(code: int | None) -> None:
     code = 1006 if code is None else code
     CLOSES.labels(str(code) if code in KNOWN_CLOSE_CODES else "other").inc()
     CONNECTIONS.dec()
+
+
+def shed(reason: str) -> None:
+    """Count a connection closed with 1013 because the server could not keep up with it."""
+    SHED.labels(reason).inc()
 
 
 def send_refused(reason: str) -> None:

@@ -14,7 +14,12 @@ Overflow policy, when a client reads more slowly than it is sent to:
    ephemeral frame that does not fit is dropped at once: they are worth nothing late;
 2. if room events still do not fit, the connection is closed with 1013 (try again
    later). Nothing is lost: the client reconnects and subscribes with `since` = the last
-   seq it saw, and the backlog comes from the database, not from this queue.
+   seq it saw, and the backlog comes from the database, not from this queue;
+3. a connection whose socket has been backed up (frames waiting on a paused transport)
+   for longer than the lag allowed (`ws_max_lag_seconds`) is closed with 1013 as well, by
+   the Realtime's once-a-second sweep of `BACKED_UP`, before its queue is full: past
+   capacity the slowest are shed while the rest keep their latency. Each of these closes
+   is counted by reason (`werkplaats_ws_shed`).
 Closing must not wait on the stuck socket either: after `CLOSE_TIMEOUT` the transport is
 aborted. So a connection never holds more than the queue, plus what the transport
 buffers before it pauses, plus one batch.
@@ -25,9 +30,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from chat import metrics
 from chat.metrics import TALLY
 
 log = logging.getLogger("werkplaats.ws")
@@ -50,6 +57,11 @@ CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 CLOSE_RESTART = 1012
 CLOSE_TRY_AGAIN = 1013
+
+# Why a connection was shed with 1013 (the label of `werkplaats_ws_shed`).
+SHED_QUEUE_FULL = "queue_full"
+SHED_LAG = "lag"
+SHED_BUFFERED = "buffered"
 
 
 class Socket(Protocol):
@@ -89,12 +101,12 @@ class Outbound:
         "_room",
         "_started",
         "_task",
+        "backed_since",
         "chars",
         "close_code",
         "closing",
         "frames",
         "max_frames",
-        "sent_messages",
         "socket",
     )
 
@@ -113,7 +125,8 @@ class Outbound:
         self.chars = 0
         self.closing = False
         self.close_code: int | None = None
-        self.sent_messages = 0
+        # When frames began to wait on a paused socket (monotonic); None while it keeps up.
+        self.backed_since: float | None = None
         self._started = False
         self._direct: DirectWriter | None = None
         # The writer: only while frames wait (or a batch is being written).
@@ -135,6 +148,17 @@ class Outbound:
 
     def offer(self, frame: str, ephemeral: bool = False) -> bool:
         """Queue a frame without waiting; apply the overflow policy when full."""
+        queue = self.frames
+        if not queue and not self._dirty and self._task is None and self._started:
+            # The fan-out's usual case, inlined (a call per delivery saved): an idle
+            # connection gets the frame and is marked for this turn's flush.
+            if self.closing:
+                return False
+            queue.append(Ephemeral(frame) if ephemeral else frame)
+            self.chars = len(frame)
+            self._dirty = True
+            _flusher.add(self)
+            return True
         if self.closing:
             return False
         if self._full(len(frame)):
@@ -146,7 +170,7 @@ class Outbound:
                     log.info(
                         "ws: client too slow (%d frames queued); closing 1013", len(self.frames)
                     )
-                    self.close(CLOSE_TRY_AGAIN, "too slow; resume from your last seq")
+                    self.shed(SHED_QUEUE_FULL)
                 return False
         self._append(frame, ephemeral)
         return True
@@ -193,23 +217,43 @@ class Outbound:
             self._dirty = True
             _flusher.add(self)
 
+    def shed(self, reason: str) -> None:
+        """Close with 1013 because the server cannot keep up with this client; counted."""
+        if not self.closing:
+            metrics.shed(reason)
+            self.close(CLOSE_TRY_AGAIN, "too slow; resume from your last seq")
+
     def _flush(self) -> None:
         """Write what is queued now if the socket takes it; else leave it to a writer."""
         self._dirty = False
-        if self._task is not None or self.closing or not self.frames:
+        frames = self.frames
+        if self._task is not None or self.closing or not frames:
             return
         direct = self._direct
         try:
-            while self.frames and direct is not None and direct.ready():
-                direct.write_text(self._take_batch())
-                self.sent_messages += 1
+            if direct is None:
+                pass
+            elif len(frames) == 1 and self._room is None and type(frames[0]) is str:
+                # One live event and nobody waiting for room: the usual case, written with
+                # no batch to build (the same str for every recipient: framed once).
+                if direct.ready():
+                    direct.write_text(frames.pop())
+                    self.chars = 0
+                    TALLY.frames_sent += 1
+                    return
+            else:
+                while frames and direct.ready():
+                    direct.write_text(self._take_batch())
         except Exception as exc:
             log.debug("ws: direct write failed: %r", exc)
             self.closing = True
             self._wake_put()
             return
-        if self.frames:
+        if frames:
             self._task = asyncio.create_task(self._write(), name="ws-writer")
+            if self.backed_since is None:
+                self.backed_since = time.monotonic()
+                BACKED_UP.add(self)
 
     def _full(self, extra: int) -> bool:
         return len(self.frames) >= self.max_frames or self.chars + extra > MAX_QUEUED_CHARS
@@ -264,7 +308,7 @@ class Outbound:
                 else:
                     # Paused (or no direct path): the socket's own send waits for room.
                     await self.socket.send_text(batch)
-                self.sent_messages += 1
+            self._caught_up()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -276,6 +320,11 @@ class Outbound:
             if self._task is asyncio.current_task():
                 self._task = None
 
+    def _caught_up(self) -> None:
+        if self.backed_since is not None:
+            self.backed_since = None
+            BACKED_UP.discard(self)
+
     def close(self, code: int, reason: str) -> None:
         """Close the connection (once) without waiting for the socket; see the policy above."""
         if self.closing:
@@ -286,8 +335,8 @@ class Outbound:
         with contextlib.suppress(Exception):
             while self._task is None and self.frames and direct is not None and direct.ready():
                 direct.write_text(self._take_batch())
-                self.sent_messages += 1
         self.closing = True
+        self._caught_up()
         self.close_code = code
         self.frames.clear()
         self.chars = 0
@@ -314,6 +363,7 @@ class Outbound:
     async def stop(self) -> None:
         """Stop the writer (the connection is over)."""
         self.closing = True
+        self._caught_up()
         self._wake_put()
         for task in (self._task, self._closer):
             if task is not None and task is not asyncio.current_task():
@@ -358,3 +408,7 @@ class _Flusher:
 
 
 _flusher = _Flusher()
+
+# The connections whose frames wait on a paused socket now (see `backed_since`): what the
+# Realtime's sweep looks at, so that it never walks every idle connection.
+BACKED_UP: set[Outbound] = set()

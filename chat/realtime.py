@@ -33,13 +33,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Collection, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any
 
 import msgspec
 
-from chat import frames, metrics, reads
+from chat import frames, metrics, outbound, reads
 from chat.access_watch import AccessWatch
 from chat.activity import ActivityFeed, Note
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
@@ -559,12 +560,15 @@ class Realtime(BrokerListener):
     # -- the watch loop: polls, presence refresh, idle hubs ---------------------------
 
     async def _watch(self) -> None:
-        last_poll = last_presence = last_sweep = self.clock.now()
+        last_poll = last_presence = last_sweep = last_tick = self.clock.now()
         access_failing = False
         while True:
             await self.clock.sleep(POLL_DOWN)
             metrics.flush(broker_up=self.broker.healthy)
             now = self.clock.now()
+            metrics.LOOP_LAG.set(max(0.0, now - last_tick - POLL_DOWN))
+            last_tick = now
+            self._sweep_backed_up()
             try:
                 # Lost access first: a CLI command's change is seen here within a second.
                 await self.access.poll()
@@ -590,6 +594,25 @@ class Realtime(BrokerListener):
                     await self._sweep_sessions()
             except Exception:
                 log.exception("realtime: watch loop step failed")
+
+    def _sweep_backed_up(self) -> None:
+        """Shed the connections backed up past the lag allowed; sample the queues."""
+        now = time.monotonic()
+        limit = self.config.ws_max_lag_seconds
+        deepest = 0
+        lag = 0.0
+        for out in list(outbound.BACKED_UP):
+            since = out.backed_since
+            if since is None:
+                continue
+            deepest = max(deepest, len(out.frames))
+            lag = max(lag, now - since)
+            if limit and now - since > limit:
+                log.info("ws: client backed up for %.1fs; closing 1013", now - since)
+                out.shed(outbound.SHED_LAG)
+        metrics.OUTBOUND_BACKED_UP.set(len(outbound.BACKED_UP))
+        metrics.OUTBOUND_DEEPEST.set(deepest)
+        metrics.OUTBOUND_LAG.set(lag)
 
     async def _poll(self) -> None:
         """Deliver what the database has beyond each hub's last seq."""

@@ -175,6 +175,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     asyncio.run(with_db(settings, job))
+    raise_descriptor_limit()
     with metrics_dir(args.workers):
         uvicorn.run(
             "web.app:app_from_env",
@@ -203,6 +204,23 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             ws="web.wsclose:ClosingSansIOProtocol",
         )
     return 0
+
+
+def raise_descriptor_limit() -> tuple[int, int]:
+    """Raise this process's open-file limit to its hard limit (the workers inherit it):
+    every WebSocket holds a descriptor, and the usual soft limit (1,024) would refuse
+    the 1,025th. Returns (soft, hard) as they are now."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass  # not allowed here (a container's policy): keep what there is
+    return soft, hard
 
 
 @contextmanager

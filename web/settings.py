@@ -169,6 +169,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The broker's subscriber connection pings Redis this often and is replaced when it has
     # heard nothing for three times as long (pub/sub alone is silent on a quiet server).
     redis_health_seconds: Positive = 2.0
+    # A WebSocket whose frames have waited on its paused socket this long is closed with
+    # 1013 (it resumes from its last seq), so that past capacity the slowest are shed
+    # rather than everyone's latency growing; 0 turns it off (then only a full queue does).
+    ws_max_lag_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):

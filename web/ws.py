@@ -10,7 +10,6 @@ a time.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import datetime
@@ -140,17 +139,15 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
     opened = requestlog.ws_opened(conn.username, conn.id)
     metrics.CONNECTIONS.inc()
     code: int | None = None
-    # The socket ends with its session: closed with 1008 the moment the session expires.
-    expiry = asyncio.get_running_loop().call_later(
-        max(0.0, (expires_at - utcnow()).total_seconds()),
-        conn.close,
-        CLOSE_POLICY,
-        "your session expired",
-    )
     try:
-        code = await _read(websocket, conn, settings.max_frame_bytes, settings.ws_idle_seconds)
+        code = await _read(
+            websocket,
+            conn,
+            settings.max_frame_bytes,
+            settings.ws_idle_seconds,
+            (expires_at - utcnow()).total_seconds(),
+        )
     finally:
-        expiry.cancel()
         await rt.unregister(conn)
         # The server's own close code when it closed first, else the client's.
         code = conn.outbound.close_code or code
@@ -201,23 +198,33 @@ async def _set_up(
 
 
 class IdleTimer:
-    """Closes the connection when no frame arrived for `idle` seconds.
+    """Closes the connection when no frame arrived for `idle` seconds (1001), or when its
+    session expires (1008, the moment it does).
 
-    One timer handle per idle period, not one per frame: a frame only notes the time,
-    and the timer, when it fires early, sets itself again for the rest.
+    One timer handle at a time, not one per frame nor one per deadline (each is ~0.5 KiB
+    on every idle connection): a frame only notes the time, and the timer, when it fires
+    early, sets itself again for the nearer deadline.
     """
 
-    __slots__ = ("clock", "conn", "handle", "idle", "last")
+    __slots__ = ("clock", "conn", "expires", "handle", "idle", "last")
 
-    def __init__(self, conn: ClientConnection, idle: float) -> None:
+    def __init__(self, conn: ClientConnection, idle: float, session_left: float) -> None:
         self.conn = conn
         self.idle = idle
         self.clock = conn.clock
         self.last = self.clock.now()
-        self.handle: Timer | None = self.clock.call_later(idle, self._check)
+        self.expires = self.last + max(0.0, session_left)
+        self.handle: Timer | None = self.clock.call_later(
+            min(idle, self.expires - self.last), self._check
+        )
 
     def _check(self) -> None:
-        left = self.last + self.idle - self.clock.now()
+        now = self.clock.now()
+        if now >= self.expires:
+            self.handle = None
+            self.conn.close(CLOSE_POLICY, "your session expired")
+            return
+        left = min(self.last + self.idle, self.expires) - now
         if left > 0:
             self.handle = self.clock.call_later(left, self._check)
             return
@@ -231,7 +238,7 @@ class IdleTimer:
 
 
 async def _read(
-    websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float
+    websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float, session_left: float
 ) -> int | None:
     """Feed received frames to the connection until either side closes; the close code
     that the client's side gave, if any.
@@ -240,7 +247,7 @@ async def _read(
     the connection (any reason: idle, 1013, session), uvicorn queues the disconnect as it
     sends the close frame (or when the transport is aborted), which ends this loop.
     """
-    timer = IdleTimer(conn, idle)
+    timer = IdleTimer(conn, idle, session_left)
     try:
         while not conn.closed:
             message = await websocket.receive()

@@ -150,7 +150,11 @@ function connect(spec, onText) {
     const headers = {};
     if (PROTO === "wp" && spec.token) headers.Authorization = `Bearer ${spec.token}`;
     const url = PROTO === "sio" ? `${spec.url}/socket.io/?EIO=4&transport=websocket` : spec.url;
-    const ws = new WebSocket(url, { headers, perMessageDeflate: false, maxPayload: 64 << 20 });
+    // A source address of its own per generator (127.0.0.x): one address pair has ~28,000
+    // ephemeral ports, too few for the 100,000-connection form of W6.
+    const options = { headers, perMessageDeflate: false, maxPayload: 64 << 20 };
+    if (spec.local_address) options.localAddress = spec.local_address;
+    const ws = new WebSocket(url, options);
     let ready = false;
     const timer = setTimeout(() => {
       if (!ready) {

@@ -232,3 +232,38 @@ async def test_a_join_storm_ends_with_everyone_seeing_the_full_list(
             await c.wait_for(
                 lambda f: f.get("type") == "presence" and f.get("online") == sorted(names)
             )
+
+
+async def test_a_connection_backed_up_past_the_lag_is_shed_with_1013_and_counted() -> None:
+    """Frames waiting on a paused socket mark the connection backed up; the sweep leaves it
+    while within the lag allowed, then closes it with 1013 and counts the shed by reason;
+    one that caught up is no longer looked at."""
+    from types import SimpleNamespace
+
+    from chat import metrics, outbound
+    from chat.realtime import Realtime
+
+    shed = metrics.SHED.labels(outbound.SHED_LAG)
+    before = shed._value.get()
+    sweeper = SimpleNamespace(config=SimpleNamespace(ws_max_lag_seconds=60.0))
+    slow, quick = PausingSocket(), PausingSocket()
+    outs = [Outbound(slow), Outbound(quick)]
+    for out in outs:
+        out.start()
+    slow.writer.open = quick.writer.open = False
+    for out in outs:
+        out.offer("1")
+    await asyncio.sleep(0.01)
+    assert all(out in outbound.BACKED_UP for out in outs)
+    Realtime._sweep_backed_up(sweeper)  # type: ignore[arg-type]
+    assert not any(out.closing for out in outs)
+    quick.resumed.set()
+    await asyncio.sleep(0.01)
+    assert quick.out == ["1"] and outs[1] not in outbound.BACKED_UP
+    sweeper.config.ws_max_lag_seconds = 0.001
+    Realtime._sweep_backed_up(sweeper)  # type: ignore[arg-type]
+    assert outs[0].close_code == 1013 and not outs[1].closing
+    assert shed._value.get() == before + 1
+    assert outs[0] not in outbound.BACKED_UP
+    for out in outs:
+        await out.stop()

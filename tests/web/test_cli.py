@@ -180,3 +180,14 @@ def test_env_file_fills_in_unset_settings(tmp_path: Path) -> None:
         load_settings({"WERKPLAATS_REDIS_URL": "redis://h:1/0"}, env_file=env_file).redis_url
         == "redis://h:1/0"
     )
+
+
+def test_serve_raises_the_descriptor_limit_to_the_hard_limit() -> None:
+    """`serve` lifts the soft open-file limit to the hard one (one descriptor a socket)."""
+    import resource
+
+    from web.cli import raise_descriptor_limit
+
+    soft, hard = raise_descriptor_limit()
+    assert resource.getrlimit(resource.RLIMIT_NOFILE) == (soft, hard)
+    assert hard == resource.RLIM_INFINITY or soft == hard
