@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 
 from tests.browser.conftest import Server, Tab
 from tests.browser.test_meetings_ui import api, token
-from tests.browser.ui import assert_accessible, assert_clean, open_room, signed_in
+from tests.browser.ui import assert_accessible, assert_clean, open_room, press, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -53,8 +53,8 @@ def events_of(server: Server, kind: str) -> list[dict[str, Any]]:
 def act(tab: Tab, text: str, button: str, said: str) -> None:
     """Open the menu of the message with `text`, press `button`, wait for the live region."""
     message = tab.page.locator(".messages article.msg", has_text=text).first
-    message.locator(".msg-menu-toggle").click()
-    message.get_by_role("button", name=button).click()
+    press(message.locator(".msg-menu-toggle"))
+    press(message.get_by_role("button", name=button))
     tab.page.locator("#live").filter(has_text=said).wait_for()
 
 
@@ -93,12 +93,12 @@ def test_answer_close_unmark_and_tag(
     assert [e for e in events_of(server, "message_unmarked") if e["message_id"] == lid]
 
     message = tab.page.locator(".messages article.msg", has_text=loose).first
-    message.locator(".msg-menu-toggle").click()
-    message.get_by_role("button", name="Thema's kiezen").click()
+    press(message.locator(".msg-menu-toggle"))
+    press(message.get_by_role("button", name="Thema's kiezen"))
     dialog = tab.page.get_by_role("dialog")
-    dialog.get_by_label("Werken als één overheid").check()
+    press(dialog.get_by_label("Werken als één overheid"), "Space")
     assert_accessible(tab, axe_source, "theme dialog")
-    dialog.get_by_role("button", name="Opslaan").click()
+    press(dialog.get_by_role("button", name="Opslaan"))
     tab.page.locator("#live").filter(has_text="Thema's opgeslagen.").wait_for()
     tagged = [e for e in events_of(server, "message_tagged") if e["message_id"] == lid]
     assert tagged and tagged[-1]["themes"] == [THEME]

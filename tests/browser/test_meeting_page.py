@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.conftest import Server, Tab
 from tests.browser.test_meetings_ui import api
-from tests.browser.ui import assert_accessible, assert_clean, shot, signed_in, submit_dialog
+from tests.browser.ui import assert_accessible, assert_clean, press, shot, signed_in, submit_dialog
 
 pytestmark = pytest.mark.browser
 
@@ -89,13 +89,13 @@ def test_admin_edits_and_cancels_and_the_participants_page_follows(
     beheer = signed_in(open_tab, server, "beheer")
     open_meeting_by_keyboard(beheer, slug)
     page = beheer.page
-    page.get_by_role("button", name="Bijeenkomst wijzigen").click()
+    press(page.get_by_role("button", name="Bijeenkomst wijzigen"))
     submit_dialog(beheer, "Opslaan", {"Begin": f"{day.isoformat()}T13:30"})
     page.locator("#live").filter(has_text="De bijeenkomst is gewijzigd.").wait_for()
     facts.filter(has_text="13:30").wait_for()
     assert_accessible(beheer, axe_source, "meeting page (admin)")
 
-    page.get_by_role("button", name="Bijeenkomst afzeggen").click()
+    press(page.get_by_role("button", name="Bijeenkomst afzeggen"))
     submit_dialog(beheer, "Afzeggen", {"Reden": "Zaal niet beschikbaar"})
     page.get_by_role("button", name="Toch laten doorgaan").wait_for()
     bram.page.get_by_text("Deze bijeenkomst gaat niet door.").wait_for()

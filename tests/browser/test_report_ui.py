@@ -21,6 +21,7 @@ from tests.browser.ui import (
     assert_clean,
     go_to,
     open_room,
+    press,
     shot,
     signed_in,
 )
@@ -41,22 +42,22 @@ def test_moderator_writes_and_publishes(
     page = tab.page
     page.goto(f"/verslag/{MEETING}")
     page.get_by_role("heading", name="Verslag schrijven").wait_for()
-    page.get_by_role("button", name="Opzet uit de agenda").click()
+    press(page.get_by_role("button", name="Opzet uit de agenda"))
     box = page.get_by_label("Tekst (Markdown)")
     page.wait_for_function(
         "() => document.querySelector('.report-editor textarea').value.startsWith('# Verslag')"
     )
     box.fill(f"# Verslag\n\nWe liepen langs de **{word}**.\n\n<script>alert(1)</script>\n")
-    page.get_by_role("button", name="Voorbeeld tonen").click()
+    press(page.get_by_role("button", name="Voorbeeld tonen"))
     page.locator(".report-preview strong", has_text=word).wait_for()
     assert page.locator(".report-preview script").count() == 0
     assert "<script>alert(1)</script>" in page.locator(".report-preview").inner_text()
-    page.get_by_role("button", name="Opslaan").click()
+    press(page.get_by_role("button", name="Opslaan"))
     page.get_by_text("Opgeslagen als versie 1.").wait_for()
     page.locator(".report-revisions li", has_text="Versie 1").wait_for()
     assert_accessible(tab, axe_source, "the report editor")
     shot(tab, "report-editor")
-    page.get_by_role("button", name="Publiceren").click()
+    press(page.get_by_role("button", name="Publiceren"))
     page.get_by_text("Het verslag is gepubliceerd.").wait_for()
     page.locator(".report-status", has_text="Gepubliceerd op").wait_for()
     assert page.get_by_role("button", name="Gepubliceerd").is_disabled()
@@ -97,7 +98,7 @@ def test_absent_participant_finds_the_report_first(
     assert re.fullmatch(r"Je was er niet op \d+ \w+: lees het verslag", link.inner_text())
     assert_accessible(tab, axe_source, "the catch-up with a missed meeting's report")
     shot(tab, "report-missed-catchup")
-    link.click()
+    press(link)
     page.locator(".report-body h1", has_text="Dynamisch programmeren").wait_for()
     assert page.locator(".report-editor").count() == 0
     assert_clean(tab)

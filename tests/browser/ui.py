@@ -83,16 +83,24 @@ def open_menu(tab: Tab, text: str) -> None:
     wait_for_message(tab, text).first.locator(".msg-menu-toggle").click()
 
 
+def press(control: Any, key: str = "Enter") -> None:
+    """Work a control with the keyboard alone: focus it, then press `key`."""
+    control.focus()
+    control.page.keyboard.press(key)
+
+
 def submit_dialog(tab: Tab, button: str, fields: dict[str, str | bool]) -> None:
-    """Fill the open dialog (text by label; a bool sets a box), press `button`, wait it out."""
+    """Fill the open dialog (text by label; a bool sets a box), press `button`, wait it out;
+    by keyboard only."""
     dialog = tab.page.get_by_role("dialog")
     for label, value in fields.items():
         field = dialog.get_by_label(label)
         if isinstance(value, bool):
-            field.set_checked(value)
+            if field.is_checked() != value:
+                press(field, "Space")
         else:
             field.fill(value)
-    dialog.get_by_role("button", name=button).click()
+    press(dialog.get_by_role("button", name=button))
     dialog.wait_for(state="detached")
 
 
