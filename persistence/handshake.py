@@ -70,6 +70,7 @@ from rooms.access import area_rooms_open_to, may_read
 from rooms.meetings import MeetingRef, meeting_for_room
 from rooms.mentions import mentions
 from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
+from rooms.registration import MeetingStatus
 
 
 def _reader_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -698,7 +699,10 @@ class MeetingsRead:
         ):
             return known
         rows: list[_MeetingRow] = _MEETINGS.rows(conn)
-        refs = [MeetingRef(m.id, m.slug, m.theme_id, m.starts_at) for m in rows]
+        refs = [
+            MeetingRef(m.id, m.slug, m.theme_id, m.starts_at, m.status == MeetingStatus.CANCELLED)
+            for m in rows
+        ]
         self.known = _Meetings(ids, at, {m.id: m for m in rows}, refs)
         return self.known
 

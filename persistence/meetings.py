@@ -10,10 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from persistence import moderation, registrations
 from persistence.models import Meeting, Room, Theme
 from rooms.meetings import MeetingRef, listing_order, next_meeting
+from rooms.registration import MeetingStatus
 
 
 def ref(meeting: Meeting) -> MeetingRef:
-    return MeetingRef(meeting.id, meeting.slug, meeting.theme_id, meeting.starts_at)
+    return MeetingRef(
+        meeting.id,
+        meeting.slug,
+        meeting.theme_id,
+        meeting.starts_at,
+        meeting.status == MeetingStatus.CANCELLED,
+    )
 
 
 async def all_meetings(session: AsyncSession) -> list[Meeting]:

@@ -23,10 +23,12 @@ class MeetingRef:
     slug: str
     theme_id: int | None
     starts_at: datetime
+    # A cancelled meeting is listed, but is no one's next or last meeting.
+    cancelled: bool = False
 
 
 def _of_theme(meetings: Iterable[MeetingRef], theme_id: int | None) -> list[MeetingRef]:
-    return [m for m in meetings if theme_id is None or m.theme_id == theme_id]
+    return [m for m in meetings if not m.cancelled and (theme_id is None or m.theme_id == theme_id)]
 
 
 def next_meeting(
@@ -47,7 +49,7 @@ def previous_meeting(
 
 def meeting_before(meetings: Iterable[MeetingRef], meeting: MeetingRef) -> MeetingRef | None:
     """The meeting held last before this one (any theme): where its agenda and digest start."""
-    earlier = [m for m in meetings if m.starts_at < meeting.starts_at]
+    earlier = [m for m in meetings if m.starts_at < meeting.starts_at and not m.cancelled]
     return max(earlier, key=lambda m: (m.starts_at, m.slug), default=None)
 
 

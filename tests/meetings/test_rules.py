@@ -20,6 +20,7 @@ from rooms.marks import (
 from rooms.meetings import (
     MeetingRef,
     default_due,
+    listing_order,
     meeting_before,
     meeting_for_room,
     next_meeting,
@@ -176,3 +177,14 @@ def test_digest_html_escapes_member_text() -> None:
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "Ann &amp; co" in page and "Thema &lt;één&gt;" in page
     assert dutch_date("2027-03-09") == "9 maart 2027"
+
+
+def test_a_cancelled_meeting_is_no_ones_next_or_last() -> None:
+    """Listed still, but the catch-up window, the agenda and marks pass it by."""
+    dec_off = MeetingRef(3, "dec", 1, DEC.starts_at, cancelled=True)
+    pool = [OCT, NOV, dec_off, JAN]
+    assert next_meeting(pool, datetime(2026, 11, 20, tzinfo=UTC)) == JAN
+    assert next_meeting(pool, datetime(2026, 11, 20, tzinfo=UTC), theme_id=1) is None
+    assert window_start(pool, datetime(2026, 12, 20, tzinfo=UTC)) == NOV.starts_at
+    assert meeting_before(pool, JAN) == NOV
+    assert listing_order(pool, datetime(2026, 11, 20, tzinfo=UTC))[0] == dec_off
