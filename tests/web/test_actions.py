@@ -46,11 +46,16 @@ async def test_ban_returns_the_reading_it_ends(database: Database) -> None:
     assert (entry.actor, entry.target, entry.details) == ("rita", "amy", {"until": None})
 
 
-async def test_mute_shares_the_ban_act_but_publishes_nothing(database: Database) -> None:
-    """A mute takes the same path as a ban; muted users still read, so nothing is sent."""
+async def test_mute_shares_the_ban_act_and_tells_only_the_muted(database: Database) -> None:
+    """A mute takes the same path as a ban; muted users still read, so nothing goes to the
+    room: only the muted user's own connections hear of it (`muted`)."""
     rita = await member(database, "rita")
     row, done = await moderation.mute(database, rita, "area-a", "amy", "even stil", 5)
-    assert row.until is not None and done == NOTHING
+    amy = await user_id(database, "amy")
+    assert row.until is not None and done.events == () and done.revoked == ()
+    [(to, frame)] = done.to_users
+    assert to == amy and frame.room == "area-a" and frame.reason == "even stil"
+    assert frame.until is not None
     [entry] = await audit_rows(database, "mute")
     assert entry.details["minutes"] == 5
 
