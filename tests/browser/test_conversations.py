@@ -132,13 +132,15 @@ def test_topics_reactions_drafts_and_a_direct_conversation(
     # Durable now: that room's draft is gone, the other room's stays.
     page.locator(f'#sidebar a[data-slug="{THEME}"] .room-draft').wait_for()
     assert (
-        page.evaluate("(s) => localStorage.getItem('werkplaats:concept:' + s)", slug_now(page))
+        page.evaluate("(s) => localStorage.getItem('werkplaats:concept:anna:' + s)", slug_now(page))
         is None
     )
     assert_accessible(anna, axe_source, "direct conversation")
     slug = page.evaluate("location.pathname").split("/")[-1]
     open_room(anna, THEME)
     assert page.locator("#composer-input").input_value() == draft
+    # Kept as Anna's: a colleague signing in on this browser sees none of it.
+    assert page.evaluate("(s) => localStorage.getItem('werkplaats:concept:anna:' + s)", THEME)
 
     # No reload: the `room_added` frame brings the new conversation into Bram's list.
     bram.page.locator(f'#sidebar a[data-slug="{slug}"]').wait_for()

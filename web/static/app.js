@@ -12,6 +12,7 @@ import { errorText } from './js/i18n.js';
 import { Store } from './js/store.js';
 import { Sync } from './js/sync.js';
 import { startOffline } from './js/offline.js';
+import { forgetDrafts, setDraftOwner } from './js/conversation.js';
 import { forgetUser, rememberedUser, rememberUser } from './js/outbox.js';
 import { renderReportPage } from './js/report.js';
 import { onNavigate, startRouting, watchRoutes } from './js/router.js';
@@ -92,6 +93,7 @@ async function boot() {
 async function enter(user) {
   signedIn = true;
   store.setUser(user);
+  setDraftOwner(user.username);
   rememberUser(user);
   topnav.hidden = false;
   sidebar.hidden = false;
@@ -136,7 +138,10 @@ async function signOut(notice, tellServer = true) {
   sync.stop();
   try { await stopNotifications(); } catch { /* the browser forgets it later */ }
   if (tellServer) {
-    if (store.user) forgetUser(store.user.username);
+    if (store.user) {
+      forgetUser(store.user.username);
+      forgetDrafts(store.user.username);
+    }
     try { await api.logout(); } catch { /* the cookie is gone or the server is away */ }
   }
   store.clear();

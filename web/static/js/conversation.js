@@ -215,6 +215,27 @@ export class TopicFilter {
   }
 }
 
+/** Whose drafts these are: a browser shared by colleagues shows each only their own. */
+let draftOwner = '';
+
+/** Drafts from here on are this user's (set at login). @param {string} username */
+export function setDraftOwner(username) {
+  draftOwner = username;
+}
+
+/** @param {string} slug */
+function draftKey(slug) {
+  return `${DRAFT_PREFIX}${draftOwner}:${slug}`;
+}
+
+/** Logging out on purpose: this browser forgets the user's drafts. @param {string} username */
+export function forgetDrafts(username) {
+  try {
+    const mine = `${DRAFT_PREFIX}${username}:`;
+    for (const k of Object.keys(localStorage)) if (k.startsWith(mine)) localStorage.removeItem(k);
+  } catch { /* storage off */ }
+}
+
 /**
  * The draft of a room, kept in the browser across reloads and room switches.
  * @param {string} slug
@@ -222,7 +243,7 @@ export class TopicFilter {
  */
 export function loadDraft(slug) {
   try {
-    const raw = localStorage.getItem(DRAFT_PREFIX + slug);
+    const raw = localStorage.getItem(draftKey(slug));
     const d = raw ? JSON.parse(raw) : null;
     return { body: typeof d?.body === 'string' ? d.body : '', topic: typeof d?.topic === 'string' ? d.topic : '' };
   } catch {
@@ -233,8 +254,8 @@ export function loadDraft(slug) {
 /** @param {string} slug @param {{body: string, topic: string}} draft */
 export function saveDraft(slug, draft) {
   try {
-    if (!draft.body.trim()) localStorage.removeItem(DRAFT_PREFIX + slug);
-    else localStorage.setItem(DRAFT_PREFIX + slug, JSON.stringify(draft));
+    if (!draft.body.trim()) localStorage.removeItem(draftKey(slug));
+    else localStorage.setItem(draftKey(slug), JSON.stringify(draft));
   } catch {
     /* storage full or off: the draft lives as long as the page */
   }
