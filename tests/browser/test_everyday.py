@@ -113,6 +113,11 @@ def test_room_fits_every_size(
     assert not bad, f"people online cut off at {name}: {bad}"
     shot(tab, f"31-online-{name}")
     assert_accessible(tab, axe_source, f"room at {name}")
+    # Escape closes it again, focus back on its summary.
+    summary.focus()
+    page.keyboard.press("Escape")
+    page.locator(".presence[open]").wait_for(state="detached")
+    assert page.evaluate("() => document.activeElement.matches('.presence summary')")
     assert_clean(tab)
 
 

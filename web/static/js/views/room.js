@@ -94,7 +94,17 @@ export class RoomView {
     this.pinned = null;
     this.polls = new PollPanel(this.slug, (text) => this.announcer.say(text));
     const tools = h('div', { class: 'room-tools' },
-      h('details', { class: 'presence' }, this.presenceSummary, this.presenceList),
+      h('details', {
+        class: 'presence',
+        // Escape closes the list of who is online, as it does a menu, back on its summary.
+        onkeydown: (/** @type {KeyboardEvent} */ e) => {
+          const box = /** @type {HTMLDetailsElement} */ (e.currentTarget);
+          if (e.key !== 'Escape' || !box.open) return;
+          e.preventDefault();
+          box.open = false;
+          this.presenceSummary.focus();
+        },
+      }, this.presenceSummary, this.presenceList),
       this.pinsBox,
       this.polls.el,
       this.jumpButton,
