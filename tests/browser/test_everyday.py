@@ -158,7 +158,12 @@ def test_keyboard_feed_dialogs_and_announcements(
     # Only the article in the Tab order and its own controls (⋯, a reaction) are tabbable.
     assert stops["count"] == stops["inActive"], stops
     assert 1 <= stops["count"] <= 5, stops
-    posinset = "() => Number(document.activeElement.getAttribute('aria-posinset'))"
+    # Where the focus is and how many messages are loaded, read together: older history
+    # may load at any moment (earlier tests wrote in this room), shifting every position.
+    where = (
+        "() => [Number(document.activeElement.getAttribute('aria-posinset')),"
+        " document.querySelectorAll('.messages article').length]"
+    )
     page.locator("#room-title").focus()
     for _ in range(12):
         page.keyboard.press("Tab")
@@ -166,28 +171,39 @@ def test_keyboard_feed_dialogs_and_announcements(
             break
     else:
         raise AssertionError("Tab never reached the message list")
-    n = stops["articles"]
-    assert page.evaluate(posinset) == n
+    pos, n = page.evaluate(where)
+    assert pos == n
     assert page.evaluate("() => document.activeElement.getAttribute('aria-setsize')") in (
         "-1",
         str(n),
     )
+    # Load the whole history first (↑ on the oldest loads more; the set size is -1 until
+    # all is there), so that no page arrives in the middle of the checks below.
+    for _ in range(40):
+        if page.evaluate("() => document.activeElement.getAttribute('aria-setsize')") != "-1":
+            break
+        page.keyboard.press("Home")
+        page.keyboard.press("ArrowUp")
+        page.wait_for_timeout(150)
+    else:
+        raise AssertionError("the history never finished loading")
+    page.keyboard.press("End")
     page.keyboard.press("ArrowUp")
-    assert page.evaluate(posinset) == n - 1
+    pos, n = page.evaluate(where)
+    assert pos == n - 1
     page.keyboard.press("ArrowDown")
-    assert page.evaluate(posinset) == n
+    pos, n = page.evaluate(where)
+    assert pos == n
     page.keyboard.press("PageUp")
-    up = page.evaluate(posinset)
-    # Moving up may load older history (earlier tests wrote in this room): count again.
-    n = page.locator(".messages article").count()
+    up, n = page.evaluate(where)
     assert up < n - 1
     page.keyboard.press("PageDown")
-    assert page.evaluate(posinset) > up
+    assert page.evaluate(where)[0] > up
     page.keyboard.press("Home")
-    assert page.evaluate(posinset) == 1
-    n = page.locator(".messages article").count()
+    assert page.evaluate(where)[0] == 1
     page.keyboard.press("End")
-    assert page.evaluate(posinset) == n
+    pos, n = page.evaluate(where)
+    assert pos == n
     stops = page.evaluate(TABBABLE_IN_FEED)
     assert stops["count"] == stops["inActive"], stops
     assert_accessible(anna, axe_source, "the message feed")
