@@ -8,11 +8,11 @@ all of that for the whole batch in six statements, whatever the number of connec
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
 from persistence.models import Ban, Membership, Room, RoomModerator, User
 from persistence.models import Session as SessionRow
@@ -28,6 +28,32 @@ class AccessFacts:
     rooms: dict[str, RoomRef]
     bans: dict[tuple[int, int], Restriction]
     live_tokens: set[str]
+
+
+def room_refs(conn: Connection, slugs: Collection[str]) -> dict[str, RoomRef]:
+    """The rooms with these slugs, as `may_read` takes them."""
+    return {
+        slug: RoomRef(rid, slug, RoomKind(kind), locked, archived)
+        for rid, slug, kind, locked, archived in conn.execute(
+            select(Room.id, Room.slug, Room.kind, Room.locked, Room.archived).where(
+                Room.slug.in_(list(slugs))
+            )
+        )
+    }
+
+
+def room_bans(
+    conn: Connection, rooms: Iterable[RoomRef], *where: ColumnElement[bool]
+) -> dict[tuple[int, int], Restriction]:
+    """Bans in these rooms (active or not: `may_read` decides), by (room id, user id)."""
+    return {
+        (rid, uid): Restriction(until)
+        for rid, uid, until in conn.execute(
+            select(Ban.room_id, Ban.user_id, Ban.until).where(
+                Ban.room_id.in_([r.id for r in rooms]), *where
+            )
+        )
+    }
 
 
 def read_access_facts(
@@ -64,22 +90,8 @@ def read_access_facts(
         )
         for uid, name, role in users_rows
     }
-    rooms = {
-        slug: RoomRef(rid, slug, RoomKind(kind), locked, archived)
-        for rid, slug, kind, locked, archived in conn.execute(
-            select(Room.id, Room.slug, Room.kind, Room.locked, Room.archived).where(
-                Room.slug.in_(list(slugs))
-            )
-        )
-    }
-    bans = {
-        (rid, uid): Restriction(until)
-        for rid, uid, until in conn.execute(
-            select(Ban.room_id, Ban.user_id, Ban.until).where(
-                Ban.user_id.in_(users), Ban.room_id.in_([r.id for r in rooms.values()])
-            )
-        )
-    }
+    rooms = room_refs(conn, slugs)
+    bans = room_bans(conn, rooms.values(), Ban.user_id.in_(users))
     live = set(
         conn.execute(
             select(SessionRow.token_hash).where(

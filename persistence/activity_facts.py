@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from persistence.models import Ban, Room
-from rooms.model import Restriction, RoomKind, RoomRef
+from persistence.access_facts import room_bans, room_refs
+from rooms.model import Restriction, RoomRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,20 +26,5 @@ class RoomReaders:
 
 def read_room_readers(conn: Connection, slugs: Collection[str]) -> RoomReaders:
     """The rooms with these slugs and every ban in them (active or not: `may_read` decides)."""
-    rooms = {
-        slug: RoomRef(rid, slug, RoomKind(kind), locked, archived)
-        for rid, slug, kind, locked, archived in conn.execute(
-            select(Room.id, Room.slug, Room.kind, Room.locked, Room.archived).where(
-                Room.slug.in_(list(slugs))
-            )
-        )
-    }
-    bans = {
-        (rid, uid): Restriction(until)
-        for rid, uid, until in conn.execute(
-            select(Ban.room_id, Ban.user_id, Ban.until).where(
-                Ban.room_id.in_([r.id for r in rooms.values()])
-            )
-        )
-    }
-    return RoomReaders(rooms, bans)
+    rooms = room_refs(conn, slugs)
+    return RoomReaders(rooms, room_bans(conn, rooms.values()))
