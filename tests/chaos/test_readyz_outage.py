@@ -14,16 +14,16 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.chaos.proxy import Mode, TcpProxy
 from tests.helpers import PG_HOST, Templates, make_settings, postgres_up, require, running_server
+from tests.net.faultproxy import FaultProxy
 from web.health import CHECK_TIMEOUT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
 
 
 @pytest.fixture
-async def proxy() -> AsyncIterator[TcpProxy]:
-    p = TcpProxy(PG_HOST, 5432)
+async def proxy() -> AsyncIterator[FaultProxy]:
+    p = FaultProxy("postgres", ("127.0.0.1", 0), (PG_HOST, 5432))
     await p.start()
     try:
         yield p
@@ -32,16 +32,16 @@ async def proxy() -> AsyncIterator[TcpProxy]:
 
 
 @pytest.fixture
-async def base(templates: Templates, proxy: TcpProxy) -> AsyncIterator[str]:
+async def base(templates: Templates, proxy: FaultProxy) -> AsyncIterator[str]:
     """A server whose database URL goes through the proxy."""
     require("PostgreSQL", postgres_up(), "127.0.0.1:5432")
     url = await templates.postgres()
-    through = url.replace(f"@{PG_HOST}:5432/", f"@127.0.0.1:{proxy.port}/")
+    through = url.replace(f"@{PG_HOST}:5432/", f"@127.0.0.1:{proxy.listen[1]}/")
     try:
         async with running_server(make_settings(through)) as served:
             yield served
     finally:
-        proxy.set_mode(Mode.OPEN)
+        proxy.heal()
         await templates.drop_postgres(url)
 
 
@@ -59,30 +59,27 @@ async def until_ready(http: httpx.AsyncClient, base: str) -> None:
 # How the proxy fails, and what that stands for.
 OUTAGES = {
     # Every connection reset, new ones refused: a PostgreSQL restart.
-    "restart": (Mode.REFUSE_NEW, True),
+    "restart": FaultProxy.cut,
     # Connections made before still work, new ones are refused: a pool would still say yes.
-    "new_refused": (Mode.REFUSE_NEW, False),
+    "new_refused": FaultProxy.refuse_new,
     # No byte passes: a check without a timeout would hang; this one gives up after 1 s.
-    "stall": (Mode.STALL, False),
+    "stall": FaultProxy.blackhole,
 }
 
 
 @pytest.mark.parametrize("outage", list(OUTAGES))
 async def test_readyz_is_503_during_the_outage_and_200_after(
-    base: str, proxy: TcpProxy, outage: str
+    base: str, proxy: FaultProxy, outage: str
 ) -> None:
-    mode, reset = OUTAGES[outage]
     # The client's own timeout is well above the check's: a hang would fail the test.
     async with httpx.AsyncClient(timeout=CHECK_TIMEOUT * 5) as http:
         await http.get(f"{base}/api/rooms")  # the app's pool holds connections now
         assert await readyz(http, base) == (200, True)
 
-        proxy.set_mode(mode)
-        if reset:
-            proxy.cut()
+        OUTAGES[outage](proxy)
         assert await readyz(http, base) == (503, False)
         assert await readyz(http, base) == (503, False)
         assert (await http.get(f"{base}/healthz")).status_code == 200
 
-        proxy.set_mode(Mode.OPEN)
+        proxy.heal()
         await until_ready(http, base)

@@ -88,8 +88,14 @@ class FaultProxy:
         """Hold one direction ("up": to the target, "down": back) and let the other flow."""
         (self.up if direction == "up" else self.down).gate.clear()
 
-    def cut(self) -> None:
+    def refuse_new(self) -> None:
+        """Connections made before keep working; new ones are reset (a pool would still say
+        yes)."""
         self.resetting = True
+
+    def cut(self) -> None:
+        """Reset every connection and refuse new ones: a restarted or killed peer."""
+        self.refuse_new()
         self._reset_all()
 
     def heal(self) -> None:
