@@ -374,7 +374,8 @@ def test_new_messages_are_announced_politely(open_tab, server: Server) -> None:
 
 
 def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server) -> None:
-    """Older pages load on request without "new" noise; "first unread" loads back to it."""
+    """Older pages load on request without "new" noise; a room opens at its first unread
+    message, or past 500 unread offers "Naar eerste ongelezen", which loads back to it."""
     room = "samenwerken-maatschappelijke-partners"
     older = [f"Eerder bericht {n:02d}" for n in range(1, 81)]
     post_many(server, "bram", room, older)
@@ -406,9 +407,25 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     wait_read_to_end(anna, room)
     go_to(anna, "Gesprekken")
 
-    # After a reload only the newest page is loaded: the jump button loads back to the line.
+    # After a reload the room opens at the first unread message, its line in view.
     latest = [f"Nog later bericht {n:02d}" for n in range(1, 71)]
     post_many(server, "bram", room, latest)
+    page.reload()
+    open_room(anna, room, live=True)
+    first = page.locator("#eerste-ongelezen + article")
+    assert first.locator(".body").inner_text() == latest[0]
+    assert first.evaluate(
+        "(el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }"
+    )
+    assert page.get_by_role("button", name="Naar eerste ongelezen").is_hidden()
+    page.locator(".timeline").focus()
+    page.keyboard.press("End")
+    wait_read_to_end(anna, room)
+    go_to(anna, "Gesprekken")
+
+    # Past a first load's worth (500) it opens at the end; the button loads back to the line.
+    flood = [f"Veel later bericht {n:03d}" for n in range(1, 521)]
+    post_many(server, "bram", room, flood)
     page.reload()
     open_room(anna, room, live=True)
     page.get_by_role("button", name="Naar eerste ongelezen").click()
@@ -416,7 +433,7 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     page.wait_for_function(
         "() => document.activeElement === document.querySelector('#eerste-ongelezen + article')"
     )
-    assert page.locator("#eerste-ongelezen + article .body").inner_text() == latest[0]
+    assert page.locator("#eerste-ongelezen + article .body").inner_text() == flood[0]
     shot(anna, "13-eerste-ongelezen")
     assert_clean(anna)
 

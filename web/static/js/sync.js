@@ -136,7 +136,12 @@ export class Sync {
     const t = this.store.timeline(slug);
     const room = this.store.rooms.get(slug);
     const last = room?.last_seq ?? 0;
-    const { events } = await api.events(slug, last > 0 ? { before: last + 1, limit: PAGE } : { after: 0, limit: PAGE });
+    // Enough to reach the first unread message, so the room opens there with its line;
+    // past BACKFILL_PAGE unread the room opens at the end with "Naar eerste ongelezen".
+    // A room never read opens at its end, as before.
+    const unread = room?.read_seq ? Math.max(0, last - room.read_seq) : 0;
+    const limit = Math.min(BACKFILL_PAGE, Math.max(PAGE, unread + PAGE / 2));
+    const { events } = await api.events(slug, last > 0 ? { before: last + 1, limit } : { after: 0, limit: PAGE });
     if (t.loaded) return;
     const first = events.length ? Number(events[0].seq) : last + 1;
     t.lastSeq = Math.max(0, first - 1);
