@@ -172,12 +172,23 @@ def frequency(word: str) -> float:
     return zipf_frequency(word, "nl")
 
 
-def _lexical(word: str, spans: list[Span]) -> bool:
+def _modifier_frequency(part: str, vocab: Vocabulary) -> float:
+    """A modifier's frequency, or that of the word it is with a linking letter: the list
+    knows "dorps", but in "dorpshuis" it is the common "dorp" and an -s-."""
+    forms = [part] + [
+        part[: -len(link)]
+        for link in LINKS
+        if link and part.endswith(link) and part[: -len(link)] in vocab.words
+    ]
+    return max(frequency(f) for f in forms)
+
+
+def _lexical(word: str, spans: list[Span], vocab: Vocabulary) -> bool:
     """Whether a word the list knows is better left whole than cut into these parts: a
     modifier (a part before the head) rarer than the whole word says the whole is a word
     of its own ("stik" in "stikstof"); a common one says it is a compound ("grondwater")."""
     whole = frequency(word)
-    return any(frequency(word[s:e]) <= whole for s, e in spans[:-1])
+    return any(_modifier_frequency(word[s:e], vocab) <= whole for s, e in spans[:-1])
 
 
 Span = tuple[int, int]
@@ -227,7 +238,7 @@ def _splits(word: str, vocab: Vocabulary) -> list[Span] | None:
 def _atoms(word: str, start: int, vocab: Vocabulary) -> list[Span]:
     """The smallest parts of word[start:] spans, each part split again where it can be."""
     found = _splits(word, vocab)
-    if found is None or (vocab.knows(word) and _lexical(word, found)):
+    if found is None or (vocab.knows(word) and _lexical(word, found, vocab)):
         return [(start, start + len(word))]
     out: list[Span] = []
     for s, e in found:

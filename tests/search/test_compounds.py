@@ -99,6 +99,8 @@ def test_a_listed_word_with_a_rare_modifier_stays_whole() -> None:
         assert compounds.parts(word) == (), word
     assert {"grond", "water"} <= set(compounds.parts("grondwater"))
     assert {"water", "schappen"} <= set(compounds.parts("waterschappen"))
+    # A modifier with its linking letter counts as the word it is: dorp(s)huis splits.
+    assert "huis" in compounds.parts("dorpshuis")
     # A compound the list does not know is split as before, whatever the frequencies.
     assert {"zoet", "water", "bel"} <= set(compounds.parts("zoetwaterbel"))
 
