@@ -297,7 +297,8 @@ async def run_backend(backend: str, n: int, rooms: int, rounds: int, keep: bool)
         await conn.execute(f'CREATE DATABASE "{pg_name}"')
         await conn.close()
         url = PG_URL.format(name=pg_name)
-    db = Database(url)
+    # No statement timeout: VACUUM ANALYZE of a million rows takes minutes on a busy host.
+    db = Database(url, command_timeout=None)
     try:
         await migrate(db.engine)
         room_ids, member = await setup_community(db, rooms)

@@ -5,9 +5,11 @@
 
 The set (bench/search_eval.toml) is messages with the queries a person judged each one
 relevant to: compounds and their parts, linking letters, glossary terms, words that look
-like parts but are not ("verkeer" is no "keer"). The demo's messages and generated
+like parts but are not ("verkeer" is no "keer", "stikstof" no "stof"), spelling variants
+the word list knows both of, numbers as words and digits. The demo's messages and generated
 Dutch-like filler (bench/search_bench.py) are added as distractors. "before" indexes
-without the word list and searches without the glossary: the analysis as it was.
+without the word list and the numbers and searches without the glossary: the analysis
+as it was.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from persistence.search import compounds, glossary, index  # noqa: E402
 SET = Path(__file__).with_name("search_eval.toml")
 DEMO = ROOT / "web" / "demo" / "messages.toml"
 FILLER = 2000
+NUMBERS, DIGITS = compounds.NUMBERS, compounds.DIGITS
 K = 10
 
 
@@ -76,8 +79,10 @@ async def run(backend: str, mode: str) -> Scores:
     if mode == "before":
         compounds.vocabulary.cache_clear()
         compounds.DICTIONARY = Path("/nonexistent/nl.dic")
+        compounds.NUMBERS, compounds.DIGITS = {}, {}  # numbers were words only, too
     else:
         compounds.DICTIONARY = Path("/usr/share/hunspell/nl.dic")
+        compounds.NUMBERS, compounds.DIGITS = NUMBERS, DIGITS
     compounds.vocabulary.cache_clear()
     compounds.parts.cache_clear()
     tmp = Path(tempfile.mkdtemp(prefix="wp-eval-"))

@@ -9,9 +9,10 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import access_changes, glossary
+from persistence import access_changes, glossary, moderation
 from persistence.access_changes import AccessChange
 from persistence.models import Area, Meeting, Membership, Room, RoomModerator, Theme, User
+from persistence.moderation import Source
 from rooms.community import Community, UserEntry, meeting_start
 
 Slugged = TypeVar("Slugged", Area, Theme, Meeting)
@@ -98,11 +99,13 @@ async def upsert_community(
     session: AsyncSession,
     community: Community,
     passwords: Mapping[str, PasswordPlan],
+    source: Source | None = None,
 ) -> LoadReport:
     """Create what is new, update what differs; a second run with the same file changes nothing.
 
     Passwords come hashed in `passwords` (one plan per user of the file): no hashing here,
     inside the caller's transaction. Raises `PasswordsChanged` when a plan is out of date.
+    A glossary entry it adds is audited as `source` (the operator) when that is given.
     """
     report = LoadReport()
     rooms: dict[str, Room] = {}
@@ -156,8 +159,18 @@ async def upsert_community(
     for u in community.users:
         await _user(session, report, u, rooms, passwords[u.username])
     for g in community.glossary:
-        if await glossary.add(session, g.term, g.means, None):
+        added = await glossary.add(session, g.term, g.means, None)
+        if added is not None:
             report.count("glossary", created=True)
+            if source is not None:
+                pair = {"term": g.term, "means": g.means}
+                await moderation.record(
+                    session,
+                    source,
+                    "glossary_add",
+                    target=str(added.id),
+                    details={**pair, "before": None, "after": pair},
+                )
     # Last in the transaction: the access version's row lock is held only until the commit.
     await access_changes.record(session, report.access)
     return report

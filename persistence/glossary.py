@@ -29,9 +29,10 @@ async def add(
     return entry
 
 
-async def remove(session: AsyncSession, entry_id: int) -> bool:
-    """Delete an entry; False if there was none."""
-    result = await session.execute(
-        delete(GlossaryEntry).where(GlossaryEntry.id == entry_id).returning(GlossaryEntry.id)
-    )
-    return result.first() is not None
+async def remove(session: AsyncSession, entry_id: int) -> GlossaryEntry | None:
+    """Delete an entry; the entry as it was (for the audit log), None if there was none."""
+    entry = await session.get(GlossaryEntry, entry_id)
+    if entry is None:
+        return None
+    await session.execute(delete(GlossaryEntry).where(GlossaryEntry.id == entry_id))
+    return entry

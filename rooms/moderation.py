@@ -176,10 +176,14 @@ AUDIT_KINDS: dict[str, frozenset[str]] = {
         | {"export_user", "pseudonymise", "disable_user", "enable_user"}
     ),
     "reports": frozenset({"report_resolved", "report_dismissed"}),
+    "glossary": frozenset({"glossary_add", "glossary_remove"}),
 }
 # Details of an entry that say what the act set (seconds, until, a topic), never who or where
 # from: those stay for administrators (`source`, full `details`).
-AUDIT_VALUES = ("until", "minutes", "slow_mode_seconds", "topic", "locked", "archived", "seq")
+AUDIT_VALUES = (
+    *("until", "minutes", "slow_mode_seconds", "topic", "locked", "archived", "seq"),
+    *("term", "means"),  # a glossary entry added or removed (public words, no person's)
+)
 
 
 def audit_values(details: dict[str, object]) -> dict[str, object]:

@@ -66,7 +66,7 @@ async def load_file(db: Database, path: Path) -> LoadReport:
             async with db.write() as session:
                 # Parsed again against the rooms as they are now, inside the write.
                 community = parse_community(text, str(path), await known_rooms(session))
-                report = await upsert_community(session, community, plans)
+                report = await upsert_community(session, community, plans, operator())
         except PasswordsChanged:
             continue
         # A changed meeting keeps its room: this process's set-ups must read meetings again.

@@ -10,15 +10,27 @@ terms go into a second, lower-weighted field of the index on both databases (see
 docs/search.md), so an exact match ranks above a part match.
 
 The list is Debian's `hunspell-nl` (`/usr/share/hunspell/nl.dic`): its words, without
-their affix flags, folded as the search folds text. Without the file no word is split
+their affix flags, folded as the search folds text; the words it marks as forbidden
+(flag `Fw`, its wrong and old spellings) are no parts. Without the file no word is split
 and search works as before; `werkplaats reindex` splits what was indexed meanwhile.
-Pure functions but for reading that file once per process.
+
+A word the list knows whole is split only when its modifiers (every part but the head)
+are more common on their own than the word is (wordfreq's Dutch frequencies, the rule of
+Koehn and Knight's frequency-based splitter made stricter): "grondwater" splits (grond and
+water are far more common), "stikstof" does not ("stik" is rarer than "stikstof").
+
+Variants are indexed the same way, in the parts field: a spelling the list marks as
+forbidden with the allowed spelling it differs from by a linking letter or c/k, ph/f
+("ruggenspraak" and "ruggespraak"), and the number words twee..twintig, the tens,
+honderd and duizend with their digits ("twintig" and "20"), each under the other.
+Pure functions but for reading that file, and wordfreq's list, once per process.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +47,32 @@ LINKS = ("", "s", "e", "en")
 NOT_PARTS = frozenset("be ge er her ont ver mis heid heden lijk lijke baar loos zaam".split())
 # A word of more parts than this is indexed under its parts, not under every run of them.
 MAX_RUN_PARTS = 6
+# The list's flag for a forbidden word (its "FORBIDDENWORD" in nl.aff).
+FORBIDDEN = "Fw"
+# How a forbidden spelling may differ from the allowed one to count as its variant: a
+# linking letter (-n-, -s-, -e-) inside the word, or c/k, ph/f, th/t in a longer word.
+LINK_EDITS = (("en", "e"), ("e", "en"), ("s", ""), ("", "s"), ("e", ""))
+LETTER_EDITS = (("c", "k"), ("k", "c"), ("ph", "f"), ("th", "t"))
+# The number words searched as digits and back ("een" is left out: it is the article).
+NUMBERS = dict(
+    zip(
+        "twee drie vier vijf zes zeven acht negen tien elf twaalf dertien veertien vijftien"
+        " zestien zeventien achttien negentien twintig".split(),
+        (str(n) for n in range(2, 21)),
+        strict=True,
+    )
+) | {
+    "dertig": "30",
+    "veertig": "40",
+    "vijftig": "50",
+    "zestig": "60",
+    "zeventig": "70",
+    "tachtig": "80",
+    "negentig": "90",
+    "honderd": "100",
+    "duizend": "1000",
+}
+DIGITS = {d: w for w, d in NUMBERS.items()}
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +84,8 @@ class Vocabulary:
 
     words: frozenset[str]
     stems: frozenset[str]
+    # Each spelling variant with its other spellings (both directions).
+    variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def is_part(self, word: str) -> bool:
         return word in self.words and word not in NOT_PARTS
@@ -60,30 +100,95 @@ class Vocabulary:
         return root in self.stems or (root[-1:] == root[-2:-1] and root[:-1] in self.stems)
 
 
+def _flags(rest: str) -> set[str]:
+    # The list's flags are two letters each ("FLAG long"), before any morphology field.
+    flags = rest.split(None, 1)[0] if rest.strip() else ""
+    return {flags[i : i + 2] for i in range(0, len(flags), 2)}
+
+
+def _edits(word: str) -> Iterator[str]:
+    """The spellings one edit of LINK_EDITS inside `word`, or of LETTER_EDITS, away."""
+    n = len(word)
+    for i in range(MIN_PART, n - MIN_PART + 1):
+        for old, new in LINK_EDITS:
+            if word.startswith(old, i) and n - i - len(old) >= MIN_PART:
+                yield word[:i] + new + word[i + len(old) :]
+    if n >= 2 * MIN_PART:
+        for old, new in LETTER_EDITS:
+            at = word.find(old)
+            while at >= 0:
+                yield word[:at] + new + word[at + len(old) :]
+                at = word.find(old, at + 1)
+
+
+def spelling_variants(allowed: set[str], forbidden: set[str]) -> dict[str, tuple[str, ...]]:
+    """Pairs of a forbidden spelling and the first allowed word one edit away, both ways."""
+    out: dict[str, list[str]] = {}
+    for wrong in sorted(forbidden - allowed):
+        right = next((e for e in _edits(wrong) if e in allowed), None)
+        if right is not None:
+            out.setdefault(wrong, []).append(right)
+            out.setdefault(right, []).append(wrong)
+    return {w: tuple(v) for w, v in out.items()}
+
+
 def read_vocabulary(path: Path) -> Vocabulary:
-    """The folded lower-case letter words of a hunspell .dic file (names left out)."""
+    """The folded lower-case letter words of a hunspell .dic file (names left out), the
+    forbidden ones apart: they are no parts, but variants of the allowed words."""
     found: set[str] = set()
+    forbidden: set[str] = set()
     with path.open(encoding="utf-8", errors="replace") as lines:
         next(lines, None)  # the first line is the entry count
         for line in lines:
-            entry = line.split("/", 1)[0].strip()
+            entry, _, rest = line.strip().partition("/")
             if not entry or not entry[0].islower():
                 continue
             # NFKD folding turns the list's ligature "ĳ" into "ij", as it does in messages.
             word = fold(nfc(entry))
             if word.isalpha() and word.isascii() and len(word) >= MIN_PART:
-                found.add(word)
-    return Vocabulary(frozenset(found), frozenset(stem_all(list(found))))
+                (forbidden if FORBIDDEN in _flags(rest) else found).add(word)
+    return Vocabulary(
+        frozenset(found), frozenset(stem_all(list(found))), spelling_variants(found, forbidden)
+    )
 
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
     """The process's word list, read on first use; empty (nothing splits) without the file."""
     try:
-        return read_vocabulary(DICTIONARY)
+        vocab = read_vocabulary(DICTIONARY)
     except OSError:
         log.warning("no Dutch word list at %s: compounds are not split", DICTIONARY)
         return Vocabulary(frozenset(), frozenset())
+    frequency("water")  # wordfreq reads its Dutch list on first use: now, not in a send
+    return vocab
+
+
+def frequency(word: str) -> float:
+    """How common a word is in Dutch: wordfreq's Zipf scale (0 unknown, 7 the commonest)."""
+    # Imported here: a second of imports, paid where the word list is read.
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "nl")
+
+
+def _modifier_frequency(part: str, vocab: Vocabulary) -> float:
+    """A modifier's frequency, or that of the word it is with a linking letter: the list
+    knows "dorps", but in "dorpshuis" it is the common "dorp" and an -s-."""
+    forms = [part] + [
+        part[: -len(link)]
+        for link in LINKS
+        if link and part.endswith(link) and part[: -len(link)] in vocab.words
+    ]
+    return max(frequency(f) for f in forms)
+
+
+def _lexical(word: str, spans: list[Span], vocab: Vocabulary) -> bool:
+    """Whether a word the list knows is better left whole than cut into these parts: a
+    modifier (a part before the head) rarer than the whole word says the whole is a word
+    of its own ("stik" in "stikstof"); a common one says it is a compound ("grondwater")."""
+    whole = frequency(word)
+    return any(_modifier_frequency(word[s:e], vocab) <= whole for s, e in spans[:-1])
 
 
 Span = tuple[int, int]
@@ -133,7 +238,7 @@ def _splits(word: str, vocab: Vocabulary) -> list[Span] | None:
 def _atoms(word: str, start: int, vocab: Vocabulary) -> list[Span]:
     """The smallest parts of word[start:] spans, each part split again where it can be."""
     found = _splits(word, vocab)
-    if found is None:
+    if found is None or (vocab.knows(word) and _lexical(word, found, vocab)):
         return [(start, start + len(word))]
     out: list[Span] = []
     for s, e in found:
@@ -163,11 +268,27 @@ def parts(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(runs))
 
 
+def variants(word: str) -> tuple[str, ...]:
+    """The other spellings of a folded word: a number's digits or words, the allowed and
+    forbidden spellings of the list that differ by a linking letter or c/k."""
+    if word in NUMBERS:
+        return (NUMBERS[word],)
+    if word in DIGITS:
+        return (DIGITS[word],)
+    return vocabulary().variants.get(word, ())
+
+
+def extra(word: str) -> tuple[str, ...]:
+    """Everything a folded word is indexed under besides itself: its parts and variants."""
+    return parts(word) + variants(word)
+
+
 def parts_text(text: str) -> str:
-    """What the index keeps of a text's compounds: the stems of their parts, space-separated,
-    each once (words the text has whole are in the main field already)."""
+    """What the index keeps of a text's compounds and variants: the stems of their parts
+    and other spellings, space-separated, each once (words the text has whole are in the
+    main field already)."""
     stems: dict[str, None] = {}
     for word in words(text):
-        for part in parts(word):
+        for part in extra(word):
             stems[stem(part)] = None
     return " ".join(stems)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import GlossaryEntry
-from persistence.search.compounds import parts
+from persistence.search.compounds import extra
 from persistence.search.dutch import STOP_WORDS, stem, words
 from persistence.search.query import Clause, Either, Phrase, Query, Word
 
@@ -124,7 +124,7 @@ def matched_via(body: str, query: Query) -> list[str]:
         return []
     folded = words(body)
     stems = [stem(w) for w in folded]
-    part_stems = {stem(p) for w in folded for p in parts(w)}
+    part_stems = {stem(p) for w in folded for p in extra(w)}
     out: list[str] = []
     for c in widened:
         if _found(c.options[0], stems, part_stems):

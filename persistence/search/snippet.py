@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from persistence.search.compounds import parts
+from persistence.search.compounds import extra
 from persistence.search.dutch import Token, nfc, tokens
 from persistence.search.query import Either, Phrase, Query, Word
 
@@ -29,7 +29,7 @@ def strip_markers(text: str) -> str:
 
 
 def _part_stems(word: str, stem: Callable[[str], str]) -> set[str]:
-    return {stem(p) for p in parts(word)}
+    return {stem(p) for p in extra(word)}
 
 
 def _marked(toks: list[Token], query: Query, stem: Callable[[str], str]) -> set[int]:

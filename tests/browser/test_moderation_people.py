@@ -202,6 +202,8 @@ def test_audit_sentences_and_mention_detection(open_tab: Callable[..., Tab]) -> 
                 ban: text('ban', {}),
                 banLater: text('ban', { until: '2026-12-24T09:00:00Z' }),
                 unknown: text('something_new', {}),
+                glossaryAdd: text('glossary_add', { term: 'NPLG', means: 'Nationaal Programma' }),
+                glossaryRemove: text('glossary_remove', { term: 'LVVN', means: 'ministerie' }),
                 mention: mentionAt('Vraag voor @sjoe', 16),
                 mail: mentionAt('mail a@b', 8),
             };
@@ -213,5 +215,7 @@ def test_audit_sentences_and_mention_detection(open_tab: Callable[..., Tab]) -> 
     assert result["ban"] == "Verbannen tot opheffen"
     assert result["banLater"].startswith("Verbannen tot donderdag 24 december 2026")
     assert result["unknown"] == "something_new"
+    assert result["glossaryAdd"] == "Woordenlijst: “NPLG” = “Nationaal Programma” toegevoegd"
+    assert result["glossaryRemove"] == "Woordenlijst: “LVVN” = “ministerie” verwijderd"
     assert result["mention"] == {"start": 11, "query": "sjoe"}
     assert result["mail"] is None

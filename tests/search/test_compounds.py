@@ -34,6 +34,11 @@ MESSAGES = {
     "verband": "Een samenwerkingsverband van drie gemeenten.",
     "proces": "Het gebiedsproces loopt vertraging op.",
     "onbekend": "De flurbotappel van de gedeputeerde.",
+    "stikstof": "Minder stikstof op het land.",
+    "stof": "Het stof van de zandweg.",
+    "twintig": "Twintig koeien in de wei.",
+    "digits": "Er staan 20 koeien op stal.",
+    "spraak": "Na ruggespraak met de provincie.",
 }
 
 
@@ -85,6 +90,56 @@ def test_simple_and_unknown_words_stay_whole() -> None:
     need_word_list()
     for word in ("proces", "beleid", "gemeente", "verband", "flurbotappel", "water", "x1234"):
         assert compounds.parts(word) == (), word
+
+
+def test_a_listed_word_with_a_rare_modifier_stays_whole() -> None:
+    """`stikstof` is no stik + stof: "stik" is rarer than the word; grondwater does split."""
+    need_word_list()
+    for word in ("stikstof", "ambtenaren"):
+        assert compounds.parts(word) == (), word
+    assert {"grond", "water"} <= set(compounds.parts("grondwater"))
+    assert {"water", "schappen"} <= set(compounds.parts("waterschappen"))
+    # A modifier with its linking letter counts as the word it is: dorp(s)huis splits.
+    assert "huis" in compounds.parts("dorpshuis")
+    # A compound the list does not know is split as before, whatever the frequencies.
+    assert {"zoet", "water", "bel"} <= set(compounds.parts("zoetwaterbel"))
+
+
+def test_spelling_variants_come_from_the_list() -> None:
+    """The list's forbidden spellings one linking letter (or c/k) from an allowed word."""
+    found = compounds.spelling_variants(
+        {"pannenkoek", "product", "ruggespraak", "stadhuis"},
+        {"pannekoek", "produkt", "ruggenspraak", "stadshuis", "xyzzy"},
+    )
+    assert found["pannekoek"] == ("pannenkoek",)
+    assert found["pannenkoek"] == ("pannekoek",)
+    assert found["produkt"] == ("product",)
+    assert found["ruggenspraak"] == ("ruggespraak",)
+    assert found["stadhuis"] == ("stadshuis",)
+    assert "xyzzy" not in found
+    need_word_list()
+    assert "ruggespraak" in compounds.variants("ruggenspraak")
+    assert "ruggenspraak" in compounds.variants("ruggespraak")
+
+
+def test_forbidden_words_are_not_parts(tmp_path: Path) -> None:
+    """A word the list marks forbidden (Fw) is a variant, never a part."""
+    dic = "4\nwater/CcZa\nstand/Cc\nwaterstant/Fw\nschap\n"
+    vocab = compounds.read_vocabulary(_write(tmp_path / "nl.dic", dic))
+    assert "waterstant" not in vocab.words
+    assert vocab.variants == {}  # one edit away from no allowed word
+    assert {"water", "stand", "schap"} <= vocab.words
+
+
+def test_numbers_as_words_and_digits() -> None:
+    """twee..twintig, the tens, honderd and duizend are indexed as digits, and back."""
+    assert compounds.variants("twintig") == ("20",)
+    assert compounds.variants("20") == ("twintig",)
+    assert compounds.variants("duizend") == ("1000",)
+    assert compounds.variants("veertig") == ("40",)
+    assert compounds.variants("een") == ()  # the article, not the number
+    assert compounds.variants("21") == ()
+    assert set(compounds.parts_text("Twintig koeien, 100 schapen").split()) >= {"20", "honderd"}
 
 
 def test_parts_text_is_stems_once() -> None:
@@ -156,6 +211,34 @@ async def test_an_unknown_word_works_as_before(shared: tuple[Corpus, dict[str, i
     corpus, ids = shared
     assert await corpus.ids("bob", "flurbotappel") == {ids["onbekend"]}
     assert await corpus.ids("bob", "appel") == set()
+
+
+@MODULE_LOOP
+async def test_stikstof_is_one_word(shared: tuple[Corpus, dict[str, int]]) -> None:
+    """`stof` finds the dust, not the nitrogen; `stikstof` finds the nitrogen only."""
+    corpus, ids = shared
+    assert await corpus.ids("bob", "stof") == {ids["stof"]}
+    assert await corpus.ids("bob", "stik") == set()
+    assert await corpus.ids("bob", "stikstof") == {ids["stikstof"]}
+
+
+@MODULE_LOOP
+async def test_numbers_find_each_other(shared: tuple[Corpus, dict[str, int]]) -> None:
+    """`20` finds "twintig" and `twintig` finds "20", the exact form first."""
+    corpus, ids = shared
+    both = {ids["twintig"], ids["digits"]}
+    assert await corpus.ids("bob", "20") == both
+    assert await corpus.ids("bob", "twintig") == both
+    assert (await corpus.page("bob", "20")).hits[0].message_id == ids["digits"]
+    assert (await corpus.page("bob", "twintig")).hits[0].message_id == ids["twintig"]
+
+
+@MODULE_LOOP
+async def test_spelling_variants_find_each_other(shared: tuple[Corpus, dict[str, int]]) -> None:
+    """The forbidden spelling `ruggenspraak` finds the message with "ruggespraak"."""
+    corpus, ids = shared
+    assert await corpus.ids("bob", "ruggenspraak") == {ids["spraak"]}
+    assert await corpus.ids("bob", "ruggespraak") == {ids["spraak"]}
 
 
 @MODULE_LOOP

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
+from persistence.community import upsert_community
+from persistence.models import AuditEntry
+from persistence.moderation import Source
 from persistence.search.glossary import Entry, expand, matched_via
 from persistence.search.query import parse
 from rooms.community import parse_community
@@ -92,3 +96,48 @@ async def test_glossary_api_and_search(
     assert r.status_code == 403
     assert (await client.delete(f"{url}/{entry_id}", headers=bearer(mod))).status_code == 204
     assert await search("nplg") == {short: []}
+    assert (await client.delete(f"{url}/{entry_id}", headers=bearer(mod))).status_code == 404
+
+    # Both changes are audited: who, what, and the entry before and after; refused ones not.
+    r = await client.get(f"{server}/api/audit", params={"kind": "glossary"}, headers=bearer(mod))
+    assert r.status_code == 200, r.text
+    audit = [e for e in r.json()["entries"] if e["target"] == str(entry_id)]
+    assert [(e["action"], e["actor"], e["values"]) for e in audit] == [
+        ("glossary_remove", "mo", entry),
+        ("glossary_add", "mo", entry),
+    ]
+    async with corpus.db.read() as session:
+        rows = await session.execute(
+            select(AuditEntry.action, AuditEntry.details)
+            .where(AuditEntry.target == str(entry_id), AuditEntry.action.like("glossary_%"))
+            .order_by(AuditEntry.id)
+        )
+        details = {action: d for action, d in rows}
+    assert details["glossary_add"]["before"] is None
+    assert details["glossary_add"]["after"] == entry
+    assert details["glossary_remove"]["before"] == entry
+    assert details["glossary_remove"]["after"] is None
+    r = await client.get(f"{server}/api/audit", params={"kind": "glossary"}, headers=bearer(member))
+    assert r.status_code == 403
+
+
+async def test_load_audits_the_entries_it_adds(corpus: Corpus) -> None:
+    """`werkplaats load` adds `[[glossary]]` entries as the operator, audited; a second load
+    of the same file adds and audits nothing."""
+    text = '[[glossary]]\nterm = "LVVN"\nmeans = "het ministerie van LVVN"\n'
+    operator = Source("cli:beheer", "cli@host")
+    for _ in range(2):
+        async with corpus.db.write() as session:
+            await upsert_community(session, parse_community(text, "c.toml"), {}, operator)
+    async with corpus.db.read() as session:
+        rows = (
+            await session.execute(
+                select(AuditEntry.actor, AuditEntry.details).where(
+                    AuditEntry.action == "glossary_add", AuditEntry.actor == "cli:beheer"
+                )
+            )
+        ).all()
+    pair = {"term": "LVVN", "means": "het ministerie van LVVN"}
+    assert [(r.actor, r.details) for r in rows] == [
+        ("cli:beheer", {**pair, "before": None, "after": pair})
+    ]

@@ -9,7 +9,8 @@ from starlette.routing import BaseRoute
 from persistence.models import GlossaryEntry
 from rooms.errors import NotFound
 from web.actions import glossary as acts
-from web.deps import caller, services
+from web.actions.common import Acting
+from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as
 from web.wire import MAX_ID
@@ -29,7 +30,8 @@ async def list_glossary(request: Request) -> Response:
 async def add_glossary(request: Request) -> Response:
     who = await caller(request)
     given = await body_as(request, wire.GlossaryIn, max_bytes=4096)
-    entry = await acts.add_entry(services(request).db, who.actor, given.term, given.means)
+    acting = Acting.member(who.actor, client_address(request))
+    entry = await acts.add_entry(services(request).db, acting, given.term, given.means)
     return JSON(_out(entry), status_code=201)
 
 
@@ -38,7 +40,8 @@ async def remove_glossary(request: Request) -> Response:
     raw = request.path_params["entry_id"]
     if not raw.isdigit() or int(raw) > MAX_ID:
         raise NotFound(f"no glossary entry {raw!r}")
-    await acts.remove_entry(services(request).db, who.actor, int(raw))
+    acting = Acting.member(who.actor, client_address(request))
+    await acts.remove_entry(services(request).db, acting, int(raw))
     return Response(status_code=204)
 
 

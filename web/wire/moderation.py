@@ -210,7 +210,7 @@ Pins = envelope("Pins", pins=list[Pinned])
 PinOut = envelope("PinOut", pin=Pin)
 
 
-AuditKind = Literal["sanctions", "messages", "room", "people", "reports"]
+AuditKind = Literal["sanctions", "messages", "room", "people", "reports", "glossary"]
 
 
 class AuditQuery(Query):

@@ -12,6 +12,7 @@ export const AUDIT_KINDS = {
   room: 'Kamerinstellingen',
   people: 'Leden en rollen',
   reports: 'Meldingen',
+  glossary: 'Woordenlijst',
 };
 
 /** Actions whose sentence needs no value; an unknown action is shown as the server names it. */
@@ -72,6 +73,12 @@ export function auditText(entry) {
       return v.until ? `Gedempt tot ${untilText(v.until, entry.at)}` : 'Gedempt';
     case 'ban':
       return v.until ? `Verbannen tot ${untilText(v.until, entry.at)}` : 'Verbannen tot opheffen';
+    case 'glossary_add':
+    case 'glossary_remove': {
+      const verb = entry.action === 'glossary_add' ? 'toegevoegd' : 'verwijderd';
+      if (typeof v.term !== 'string' || typeof v.means !== 'string') return `Woordenlijst: term ${verb}`;
+      return `Woordenlijst: “${v.term}” = “${v.means}” ${verb}`;
+    }
     case 'set_topic':
       return typeof v.topic === 'string' && v.topic ? `Onderwerp: “${v.topic}”` : 'Onderwerp gewist';
     default:
