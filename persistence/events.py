@@ -40,15 +40,6 @@ def author_row(user: User | Member) -> AuthorRow:
     return AuthorRow(user.username, user.display_name, user.organisation, user.layer)
 
 
-def author_wire(user: User | Member) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "display_name": user.display_name,
-        "organisation": user.organisation,
-        "layer": user.layer,
-    }
-
-
 async def next_seq(session: AsyncSession, room_id: int) -> int:
     """Take the room's next seq; holds the room's write lock until the transaction ends."""
     result = await session.execute(

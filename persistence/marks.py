@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from persistence.events import StoredEvent, append_event, author_wire, iso, stored_event
+from persistence.events import StoredEvent, append_event, stored_event
 from persistence.models import (
     Event,
     Message,
@@ -34,7 +34,6 @@ from rooms.marks import (
     MarkKind,
     MarkState,
 )
-from rooms.mentions import excerpt
 
 
 def state_of(mark: MessageMark | None) -> MarkState | None:
@@ -176,25 +175,6 @@ class MarkedItem:
             and self.mark.answer_id is None
             and not finished
         )
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "message_id": self.message.id,
-            "room": self.room.slug,
-            "room_name": self.room.name,
-            "seq": self.message.seq,
-            "kind": self.mark.kind,
-            "author": author_wire(self.author),
-            "excerpt": excerpt(self.message.body),
-            "created_at": iso(self.message.created_at),
-            "marked_at": iso(self.mark.marked_at),
-            "owner": self.owner.username if self.owner is not None else None,
-            "due": self.mark.due.isoformat() if self.mark.due is not None else None,
-            "answered": self.mark.answer_id is not None,
-            "answer_id": self.mark.answer_id,
-            "status": self.mark.action_status,
-            "status_changed_at": iso(self.mark.status_changed_at),
-        }
 
 
 async def marked_items(

@@ -29,7 +29,6 @@ from persistence.models import (
     RoomModerator,
     Theme,
     User,
-    iso,
     utcnow,
 )
 from rooms import text
@@ -404,31 +403,6 @@ async def create_meeting(
     session.add(room)
     await session.flush()
     return meeting, room
-
-
-async def meetings_list(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        select(Meeting, Theme.slug)
-        .outerjoin(Theme, Theme.id == Meeting.theme_id)
-        .order_by(Meeting.starts_at, Meeting.slug)
-    )
-    return [meeting_wire(m, theme) for m, theme in rows.all()]
-
-
-def meeting_wire(meeting: Meeting, theme: str | None) -> dict[str, Any]:
-    return {
-        "slug": meeting.slug,
-        "title": meeting.title,
-        "theme": theme,
-        "date": iso(meeting.starts_at),
-        "place": meeting.place,
-        "programme": meeting.programme,
-        "room": meeting.slug,
-        "ends_at": iso(meeting.ends_at),
-        "status": meeting.status,
-        "capacity": meeting.capacity,
-        "registration_closes_at": iso(meeting.registration_closes_at),
-    }
 
 
 # Slow mode.

@@ -21,7 +21,6 @@ from persistence.db import Database
 from persistence.meetings import (
     all_meetings,
     meeting_by_slug,
-    meeting_wire,
     theme_rooms,
     theme_slugs,
 )
@@ -34,6 +33,7 @@ from web.actions.common import Acting
 from web.actions.meetings import NewMeeting, change_meeting, create_meeting
 from web.cliutil import fail, notify_servers, operator, with_db
 from web.settings import Settings
+from web.wire.meetings import meeting_wire
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

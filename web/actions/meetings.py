@@ -24,7 +24,7 @@ from persistence import registrations
 from persistence.db import Database
 from persistence.events import append_event, iso, stored_event
 from persistence.handshake import MeetingsRead
-from persistence.meetings import full_wire, meeting_by_slug
+from persistence.meetings import meeting_by_slug, theme_rooms, theme_slugs, views
 from persistence.models import Meeting, Registration, Room, utcnow
 from persistence.rooms import room_ref
 from rooms.access import may_moderate
@@ -47,6 +47,7 @@ from rooms.registration import (
 from web.actions.common import Acting, find_room, find_user
 from web.actions.notify import MeetingNotice
 from web.actions.publish import NOTHING, Published
+from web.wire.meetings import counts_wire, full_meeting_wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ async def change_meeting(
             reason=reason,
             details={k: _plain(v) for k, v in diff.items()},
         )
-        wire = await full_wire(session, meeting, None)
+        wire = await meeting_body(session, meeting, None)
         by = acting.source.actor
         ev = await append_event(
             session,
@@ -255,7 +256,7 @@ async def register(
         )
         moved = await _move_up(session, meeting) if was is Status.GOING else []
         place = await registrations.position(session, reg)
-        counts = (await registrations.counts(session, [meeting.id]))[meeting.id].wire()
+        counts = counts_wire((await registrations.counts(session, [meeting.id]))[meeting.id])
     # Open meeting pages follow the counts live (`meeting_updated`), without polling.
     updated = (MeetingUpdated(meeting=meeting.slug, counts=counts),)
     return Registered(status.value, place), Published(
@@ -329,3 +330,17 @@ async def new_feed(db: Database, actor: Actor, now: datetime) -> str:
 async def end_feed(db: Database, actor: Actor) -> None:
     async with db.write() as session:
         await registrations.drop_feed(session, actor.user_id)
+
+
+async def meeting_bodies(
+    session: AsyncSession, meetings: list[Meeting], user_id: int | None
+) -> list[dict[str, Any]]:
+    """The meetings as the meetings API shows them to a caller (None: no registration)."""
+    themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
+    return [full_meeting_wire(v, themes, t_rooms) for v in await views(session, meetings, user_id)]
+
+
+async def meeting_body(
+    session: AsyncSession, meeting: Meeting, user_id: int | None
+) -> dict[str, Any]:
+    return (await meeting_bodies(session, [meeting], user_id))[0]

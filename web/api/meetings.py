@@ -17,8 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from persistence import registrations as regs
-from persistence.events import author_wire, iso
-from persistence.meetings import all_meetings, full_wire, listing, meeting_by_slug, ref
+from persistence.events import iso
+from persistence.meetings import all_meetings, listing, meeting_by_slug, ref
 from persistence.models import utcnow
 from rooms import moderation as rules
 from rooms import text
@@ -34,6 +34,7 @@ from web.actions.publish import publish
 from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
+from web.wire import author_wire
 from web.wire import meetings as wire
 from web.wire.rooms import room_wire
 
@@ -83,7 +84,10 @@ async def create_meeting(request: Request) -> Response:
     who_acts = Acting.member(who.actor, client_address(request))
     meeting, room = await acts.create_meeting(svc.db, who_acts, new, reason)
     async with svc.db.read() as session:
-        body = {"meeting": await full_wire(session, meeting, who.user.id), "room": room_wire(room)}
+        body = {
+            "meeting": await acts.meeting_body(session, meeting, who.user.id),
+            "room": room_wire(room),
+        }
     return JSON(body, status_code=201)
 
 
@@ -91,7 +95,7 @@ async def list_meetings(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     async with svc.db.read() as session:
-        meetings = await listing(session, who.user.id, utcnow())
+        meetings = await acts.meeting_bodies(session, await listing(session, utcnow()), who.user.id)
     return JSON({"meetings": meetings})
 
 
@@ -109,9 +113,11 @@ async def get_meeting(request: Request) -> Response:
         previous = next((m for m in meetings if before is not None and m.id == before.id), None)
         going = await regs.going_people(session, meeting.id)
         body = {
-            "meeting": await full_wire(session, meeting, who.user.id),
+            "meeting": await acts.meeting_body(session, meeting, who.user.id),
             "previous_meeting": (
-                await full_wire(session, previous, who.user.id) if previous is not None else None
+                await acts.meeting_body(session, previous, who.user.id)
+                if previous is not None
+                else None
             ),
             "going": [author_wire(u) for u in going],
         }
@@ -153,7 +159,7 @@ async def change_meeting(request: Request) -> Response:
     async with svc.db.read() as session:
         found = await meeting_by_slug(session, slug)
         assert found is not None
-        return JSON({"meeting": await full_wire(session, found, who.user.id)})
+        return JSON({"meeting": await acts.meeting_body(session, found, who.user.id)})
 
 
 async def put_registration(request: Request) -> Response:

@@ -65,6 +65,16 @@ def author(user: models.User | models.Member) -> Author:
     )
 
 
+def author_wire(user: models.User | models.Member) -> dict[str, Any]:
+    """An author as a plain dict, for bodies still built as dicts."""
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "organisation": user.organisation,
+        "layer": user.layer,
+    }
+
+
 class User(Author):
     role: str
 
