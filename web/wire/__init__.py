@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from persistence import models
+from persistence.events import AuthorRow
 
 SLUG_PATTERN = "^[a-z0-9-]{1,64}$"
 USERNAME_PATTERN = "^[a-z0-9._-]{2,32}$"
@@ -65,7 +66,7 @@ def author(user: models.User | models.Member) -> Author:
     )
 
 
-def author_wire(user: models.User | models.Member) -> dict[str, Any]:
+def author_wire(user: models.User | models.Member | AuthorRow) -> dict[str, Any]:
     """An author as a plain dict, for bodies still built as dicts."""
     return {
         "username": user.username,
