@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.marks import MarkedItem, finished_actions, marked_items, open_marks
+from persistence.markfilters import finished_actions, open_marks
+from persistence.marks import MarkedItem, marked_items
 from persistence.meetings import all_meetings, ref, theme_rooms, theme_slugs
 from persistence.models import Meeting, MessageMark, MessageTheme, Room
 from persistence.rooms import readable_rooms

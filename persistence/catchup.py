@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.marks import MarkedItem, marked_items, open_marks
+from persistence.markfilters import open_marks
+from persistence.marks import MarkedItem, marked_items
 from persistence.meetings import all_meetings, ref, theme_rooms, theme_slugs
 from persistence.models import Event, Meeting, Membership, Message, MessageMark, ReadMarker, User
 from persistence.reports import report_news

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import events  # a module: events imports the index hooks of this package
+from persistence.authors import AuthorRow
 from persistence.models import Meeting, Message, Room, Theme, User, utcnow
 from persistence.search import postgres, sqlite
 from persistence.search.cursor import Cursor, CursorError, decode, encode, fingerprint
@@ -72,7 +72,7 @@ class Hit:
     room: str
     seq: int
     message_id: int
-    author: events.AuthorRow
+    author: AuthorRow
     created_at: datetime
     snippet: str
     # The glossary entries (their terms) that found this message where the typed words
@@ -249,7 +249,7 @@ async def search(
             room=r.slug,
             seq=r.seq,
             message_id=r.id,
-            author=events.AuthorRow(r.username, r.display_name, r.organisation, r.layer),
+            author=AuthorRow(r.username, r.display_name, r.organisation, r.layer),
             created_at=r.created_at,
             snippet=snippet,
             matched_via=tuple(matched_via(r.body, req.query)),

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from persistence import models
-from persistence.events import AuthorRow
+from persistence.authors import AuthorRow
 
 SLUG_PATTERN = "^[a-z0-9-]{1,64}$"
 USERNAME_PATTERN = "^[a-z0-9._-]{2,32}$"
