@@ -319,15 +319,21 @@ async def add_moderator(session: AsyncSession, room_id: int, user_id: int) -> No
     await session.flush()
 
 
-async def remove_moderator(session: AsyncSession, room_id: int, user_id: int) -> bool:
-    row = await session.get(RoomModerator, (room_id, user_id))
+async def _end_grant(
+    session: AsyncSession, row: RoomModerator | Membership | None, user_id: int, reason: str
+) -> bool:
+    """Delete an access grant, recording why so that open sockets check access again."""
     if row is None:
         return False
     await session.delete(row)
     await session.flush()
-    ended = AccessChange(user_id, reason=access_changes.MODERATOR_ROLE_ENDED)
-    await access_changes.record(session, [ended])
+    await access_changes.record(session, [AccessChange(user_id, reason=reason)])
     return True
+
+
+async def remove_moderator(session: AsyncSession, room_id: int, user_id: int) -> bool:
+    row = await session.get(RoomModerator, (room_id, user_id))
+    return await _end_grant(session, row, user_id, access_changes.MODERATOR_ROLE_ENDED)
 
 
 async def moderators_of(session: AsyncSession, room_id: int) -> list[str]:
@@ -352,13 +358,7 @@ async def add_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
 async def remove_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
     # A membership is an access grant, not a record: the audit entry is its history.
     row = await session.get(Membership, (room_id, user_id))
-    if row is None:
-        return False
-    await session.delete(row)
-    await session.flush()
-    ended = AccessChange(user_id, reason=access_changes.MEMBERSHIP_ENDED)
-    await access_changes.record(session, [ended])
-    return True
+    return await _end_grant(session, row, user_id, access_changes.MEMBERSHIP_ENDED)
 
 
 async def members_of(session: AsyncSession, room_id: int) -> list[User]:
