@@ -27,7 +27,8 @@ from typing import Any
 from chat import frames
 from chat.hub import RoomHub, Subscription
 from chat.outbound import Outbound
-from persistence.events import AuthorRow, StoredEvent
+from persistence.authors import AuthorRow
+from persistence.events import StoredEvent
 
 
 class StubTransport:

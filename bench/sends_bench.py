@@ -18,8 +18,8 @@ from chat.groupcommit import GroupCommit
 from chat.store import SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
-from persistence.events import author_wire
 from tests.helpers import Templates, postgres_up
+from web.wire import author_wire
 
 ROOMS = ("theme-one", "theme-two")
 

@@ -15,7 +15,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from chat import protocol
-from persistence.events import AuthorRow, StoredEvent
+from persistence.authors import AuthorRow
+from persistence.events import StoredEvent
 from persistence.handshake import RoomListing
 from persistence.mentions import Mentioned
 

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from chat import frames
 from chat.reads import readable_room, room_or_404
+from persistence.authors import AuthorRow
 from persistence.db import Database
 from persistence.events import (
-    AuthorRow,
     StoredEvent,
     append_event,
     edit_message,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.marks import finished_actions, marked_items, open_marks
-from persistence.meetings import all_meetings, meeting_wire, ref, theme_rooms, theme_slugs
+from persistence.markfilters import finished_actions, open_marks
+from persistence.marks import MarkedItem, marked_items
+from persistence.meetings import all_meetings, ref, theme_rooms, theme_slugs
 from persistence.models import Meeting, MessageMark, MessageTheme, Room
 from persistence.rooms import readable_rooms
 from rooms.marks import MarkKind
@@ -16,7 +17,20 @@ from rooms.meetings import meeting_before
 from rooms.model import Actor
 
 
-async def agenda(session: AsyncSession, actor: Actor, meeting: Meeting) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Agenda:
+    """A meeting's agenda; `themes` and `theme_rooms` name the meetings' links."""
+
+    meeting: Meeting
+    previous: Meeting | None
+    themes: dict[int, str]
+    theme_rooms: dict[int, str]
+    open_items: list[MarkedItem]
+    decisions: list[MarkedItem]
+    finished: list[MarkedItem]
+
+
+async def agenda(session: AsyncSession, actor: Actor, meeting: Meeting) -> Agenda:
     """What the meeting should discuss, from the rooms the actor may read only.
 
     An item belongs to the meeting when it was marked for it (the next meeting at the
@@ -48,13 +62,4 @@ async def agenda(session: AsyncSession, actor: Actor, meeting: Meeting) -> dict[
     finished = await marked_items(session, readable, finished_actions(since), scope)
     themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
     previous = next((m for m in meetings if before is not None and m.id == before.id), None)
-    return {
-        "meeting": meeting_wire(meeting, themes, t_rooms),
-        "previous_meeting": (
-            meeting_wire(previous, themes, t_rooms) if previous is not None else None
-        ),
-        "open_questions": [i.wire() for i in open_items if i.mark.kind == MarkKind.VRAAG.value],
-        "action_items": [i.wire() for i in open_items if i.mark.kind == MarkKind.ACTIEPUNT.value],
-        "decisions": [i.wire() for i in decisions],
-        "completed_actions": [i.wire() for i in finished],
-    }
+    return Agenda(meeting, previous, themes, t_rooms, open_items, decisions, finished)

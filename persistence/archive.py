@@ -22,8 +22,9 @@ from tqdm import tqdm
 
 from persistence import access_changes
 from persistence.access_changes import AccessChange
+from persistence.authors import author_row
 from persistence.db import Database
-from persistence.events import StoredEvent, author_wire, iso, stored_event
+from persistence.events import StoredEvent, iso, stored_event
 from persistence.files import remove_files_of
 from persistence.models import (
     AuditEntry,
@@ -356,7 +357,7 @@ async def export_user(
         data: dict[str, Any] = {
             "exported_at": iso(utcnow()),
             "user": {
-                **author_wire(user),
+                **msgspec.structs.asdict(author_row(user)),
                 "role": user.role,
                 "created_at": iso(user.created_at),
                 "pseudonymised": user.pseudonymised,

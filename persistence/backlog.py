@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, String, Text, bindparam, cast, select, type_coerce
 
-from persistence.events import AuthorRow, StoredEvent, iso, message_span, with_reactions
+from persistence.authors import AuthorRow
+from persistence.events import StoredEvent, iso, message_span, with_reactions
 from persistence.models import Event, Message, User
 from persistence.prepared import Prepared
 from persistence.reactions import reaction_sets

@@ -16,34 +16,19 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.events import author_wire, iso
-from persistence.marks import MarkedItem, marked_items, open_marks
-from persistence.meetings import (
-    all_meetings,
-    meeting_wire,
-    ref,
-    theme_rooms,
-    theme_slugs,
-)
-from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User
+from persistence.markfilters import open_marks
+from persistence.marks import MarkedItem, marked_items
+from persistence.meetings import all_meetings, ref, theme_rooms, theme_slugs
+from persistence.models import Event, Meeting, Membership, Message, MessageMark, ReadMarker, User
 from persistence.reports import report_news
 from persistence.rooms import RoomSummary, readable_rooms
 from rooms.marks import MarkKind
 from rooms.meetings import Since, next_meeting, previous_meeting
-from rooms.mentions import excerpt, mentions
+from rooms.mentions import mentions
 from rooms.model import Actor
-from rooms.verslag import ReportNews, missed_notice
+from rooms.verslag import ReportNews
 
 MAX_MENTIONS_LISTED = 50
-# A room is listed when one of these is non-empty (or non-zero).
-REPORTED = (
-    "new_messages",
-    "mentions",
-    "open_questions",
-    "action_items",
-    "decisions",
-    "new_members",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,32 +95,20 @@ async def _new_messages(
 
 async def _new_members(
     session: AsyncSession, room_ids: list[int], windows: dict[int, Window], me: int
-) -> dict[int, list[dict[str, Any]]]:
-    """Who joined each room in its window: other people, not the member reading it."""
+) -> dict[int, list[tuple[User, datetime]]]:
+    """Who joined each room in its window, and when: other people, not the member reading it."""
     rows = await session.execute(
         select(Membership, User)
         .join(User, User.id == Membership.user_id)
         .where(Membership.room_id.in_(room_ids), Membership.user_id != me)
         .order_by(Membership.joined_at, User.username)
     )
-    found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    found: dict[int, list[tuple[User, datetime]]] = defaultdict(list)
     for membership, user in rows:
         since_at = windows[membership.room_id].since_at
         if since_at is None or membership.joined_at >= since_at:
-            found[membership.room_id].append(
-                {**author_wire(user), "joined_at": iso(membership.joined_at)}
-            )
+            found[membership.room_id].append((user, membership.joined_at))
     return found
-
-
-def _mention_wire(message: Message, author: User) -> dict[str, Any]:
-    return {
-        "message_id": message.id,
-        "seq": message.seq,
-        "author": author_wire(author),
-        "excerpt": excerpt(message.body),
-        "created_at": iso(message.created_at),
-    }
 
 
 def _by_room(items: list[MarkedItem]) -> dict[int, list[MarkedItem]]:
@@ -145,20 +118,63 @@ def _by_room(items: list[MarkedItem]) -> dict[int, list[MarkedItem]]:
     return grouped
 
 
-async def catchup(
-    session: AsyncSession, actor: Actor, since: Since, now: datetime
-) -> dict[str, Any]:
-    """The catch-up page as JSON: per readable room what is new since the chosen moment."""
+@dataclass(frozen=True, slots=True)
+class TopicNews:
+    name: str
+    new_messages: int
+    first_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomNews:
+    """What is new in one readable room."""
+
+    summary: RoomSummary
+    window: Window
+    new_messages: int
+    topics: list[TopicNews]
+    mentions: list[tuple[Message, User]]
+    open_questions: list[MarkedItem]
+    action_items: list[MarkedItem]
+    decisions: list[MarkedItem]
+    new_members: list[tuple[User, datetime]]
+
+    @property
+    def reported(self) -> bool:
+        """A room is listed when something in it is new."""
+        return bool(
+            self.new_messages
+            or self.mentions
+            or self.open_questions
+            or self.action_items
+            or self.decisions
+            or self.new_members
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """The catch-up: the rooms with news, the verslagen, the meetings around now."""
+
+    since: Since
+    start: datetime | None
+    reports: list[ReportNews]
+    previous_meeting: Meeting | None
+    next_meeting: Meeting | None
+    themes: dict[int, str]
+    theme_rooms: dict[int, str]
+    rooms: list[RoomNews]
+    summaries: list[RoomSummary]
+
+
+async def catchup(session: AsyncSession, actor: Actor, since: Since, now: datetime) -> CatchUp:
+    """Per readable room what is new since the chosen moment."""
     summaries = await readable_rooms(session, actor)
     meetings = await all_meetings(session)
     refs = [ref(m) for m in meetings]
     held, ahead = previous_meeting(refs, now), next_meeting(refs, now)
     themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
     by_id = {m.id: m for m in meetings}
-
-    def wire_of(found: Any) -> dict[str, Any] | None:
-        return meeting_wire(by_id[found.id], themes, t_rooms) if found is not None else None
-
     start = held.starts_at if held is not None else None
     windows = await windows_for(session, actor.user_id, summaries, since, start)
     ids = [s.room.id for s in summaries]
@@ -172,7 +188,7 @@ async def catchup(
     counts: dict[int, int] = defaultdict(int)
     # What is new grouped by topic: per room, topic -> [new messages, first seq].
     topics: dict[int, dict[str, list[int]]] = defaultdict(dict)
-    mentioned: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    mentioned: dict[int, list[tuple[Message, User]]] = defaultdict(list)
     for message, author in new:
         if message.author_id == actor.user_id:
             continue
@@ -180,65 +196,30 @@ async def catchup(
         if message.topic is not None:
             topics[message.room_id].setdefault(message.topic, [0, message.seq])[0] += 1
         if mentions(message.body, actor.username):
-            mentioned[message.room_id].append(_mention_wire(message, author))
+            mentioned[message.room_id].append((message, author))
 
-    rooms: list[dict[str, Any]] = []
+    rooms: list[RoomNews] = []
     for s in summaries:
         rid, window = s.room.id, windows[s.room.id]
-        entry = {
-            "slug": s.room.slug,
-            "name": s.room.name,
-            "kind": s.room.kind,
-            "from_seq": window.after,
-            "last_seq": s.room.last_seq,
-            "read_seq": s.read_seq,
-            "new_messages": counts[rid],
-            "topics": [
-                {"name": name, "new_messages": n, "first_seq": first}
-                for name, (n, first) in topics[rid].items()
-            ],
-            "mentions": mentioned[rid][-MAX_MENTIONS_LISTED:],
-            "open_questions": [
-                i.wire() for i in open_items[rid] if i.mark.kind == MarkKind.VRAAG.value
-            ],
-            "action_items": [
-                i.wire() for i in open_items[rid] if i.mark.kind == MarkKind.ACTIEPUNT.value
-            ],
-            "decisions": [i.wire() for i in decisions[rid] if i.mark.event_seq > window.after],
-            "new_members": members[rid],
-        }
-        if any(entry[k] for k in REPORTED):
-            rooms.append(entry)
-    news = await report_news(session, actor.user_id, start)
-    return {
-        "since": since.value,
-        # Published verslagen, those of meetings the member missed first.
-        "reports": [_news_wire(n) for n in news],
-        "since_at": iso(start) if since is Since.LAST_MEETING else None,
-        "previous_meeting": wire_of(held),
-        "next_meeting": wire_of(ahead),
-        "rooms": rooms,
-        "totals": {
-            "new_messages": sum(r["new_messages"] for r in rooms),
-            "mentions": sum(len(r["mentions"]) for r in rooms),
-            "open_questions": sum(len(r["open_questions"]) for r in rooms),
-            "action_items": sum(len(r["action_items"]) for r in rooms),
-            "decisions": sum(len(r["decisions"]) for r in rooms),
-            "new_members": sum(len(r["new_members"]) for r in rooms),
-        },
-        # "Mark all read up to here": the seqs the client sends back to POST /api/catchup/read.
-        "read_up_to": {
-            s.room.slug: s.room.last_seq for s in summaries if s.room.last_seq > s.read_seq
-        },
-    }
+        news = RoomNews(
+            s,
+            window,
+            counts[rid],
+            [TopicNews(name, n, first) for name, (n, first) in topics[rid].items()],
+            mentioned[rid][-MAX_MENTIONS_LISTED:],
+            [i for i in open_items[rid] if i.mark.kind == MarkKind.VRAAG.value],
+            [i for i in open_items[rid] if i.mark.kind == MarkKind.ACTIEPUNT.value],
+            [i for i in decisions[rid] if i.mark.event_seq > window.after],
+            members[rid],
+        )
+        if news.reported:
+            rooms.append(news)
+    # Published verslagen, those of meetings the member missed first.
+    reports = await report_news(session, actor.user_id, start)
 
+    def meeting(found: Any) -> Meeting | None:
+        return by_id[found.id] if found is not None else None
 
-def _news_wire(news: ReportNews) -> dict[str, Any]:
-    return {
-        "meeting": news.meeting_slug,
-        "title": news.title,
-        "date": iso(news.meeting_starts_at),
-        "published_at": iso(news.published_at),
-        "missed": news.missed,
-        "notice": missed_notice(news.meeting_starts_at) if news.missed else None,
-    }
+    return CatchUp(
+        since, start, reports, meeting(held), meeting(ahead), themes, t_rooms, rooms, summaries
+    )

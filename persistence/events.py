@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import publications
+from persistence.authors import AuthorRow, author_row
 from persistence.models import (
     Event,
     Member,
@@ -34,19 +35,6 @@ from persistence.reactions import ReactionSets, reaction_sets_async
 from persistence.search import index as search_index
 
 MAX_PAGE = 1000
-
-
-def author_row(user: User | Member) -> AuthorRow:
-    return AuthorRow(user.username, user.display_name, user.organisation, user.layer)
-
-
-def author_wire(user: User | Member) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "display_name": user.display_name,
-        "organisation": user.organisation,
-        "layer": user.layer,
-    }
 
 
 async def next_seq(session: AsyncSession, room_id: int) -> int:
@@ -138,15 +126,6 @@ async def last_seq(session: AsyncSession, room_id: int) -> int:
     return int(
         (await session.execute(select(Room.last_seq).where(Room.id == room_id))).scalar_one()
     )
-
-
-class AuthorRow(msgspec.Struct, frozen=True, gc=False):
-    """A message's author as stored."""
-
-    username: str
-    display_name: str
-    organisation: str
-    layer: str
 
 
 class StoredEvent(msgspec.Struct, frozen=True, gc=False):

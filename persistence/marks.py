@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from persistence.events import StoredEvent, append_event, author_wire, iso, stored_event
+from persistence.events import StoredEvent, append_event, stored_event
 from persistence.models import (
     Event,
     Message,
@@ -29,12 +29,10 @@ from persistence.models import (
 )
 from rooms.marks import (
     ACTION_FINISHED,
-    ACTION_PENDING,
     ActionStatus,
     MarkKind,
     MarkState,
 )
-from rooms.mentions import excerpt
 
 
 def state_of(mark: MessageMark | None) -> MarkState | None:
@@ -177,25 +175,6 @@ class MarkedItem:
             and not finished
         )
 
-    def wire(self) -> dict[str, Any]:
-        return {
-            "message_id": self.message.id,
-            "room": self.room.slug,
-            "room_name": self.room.name,
-            "seq": self.message.seq,
-            "kind": self.mark.kind,
-            "author": author_wire(self.author),
-            "excerpt": excerpt(self.message.body),
-            "created_at": iso(self.message.created_at),
-            "marked_at": iso(self.mark.marked_at),
-            "owner": self.owner.username if self.owner is not None else None,
-            "due": self.mark.due.isoformat() if self.mark.due is not None else None,
-            "answered": self.mark.answer_id is not None,
-            "answer_id": self.mark.answer_id,
-            "status": self.mark.action_status,
-            "status_changed_at": iso(self.mark.status_changed_at),
-        }
-
 
 async def marked_items(
     session: AsyncSession,
@@ -218,43 +197,6 @@ async def marked_items(
         .limit(limit)
     )
     return [MarkedItem(*row) for row in rows]
-
-
-def open_marks() -> ColumnElement[bool]:
-    """Open questions and action items still to do (decisions are never open)."""
-    return (
-        MessageMark.kind.in_([MarkKind.VRAAG.value, MarkKind.ACTIEPUNT.value])
-        & MessageMark.answer_id.is_(None)
-        & (MessageMark.action_status.is_(None) | MessageMark.action_status.in_(ACTION_PENDING))
-    )
-
-
-def finished_actions(since: datetime | None) -> ColumnElement[bool]:
-    """Action items finished (gedaan, vervallen), since a moment when one is given."""
-    done = (MessageMark.kind == MarkKind.ACTIEPUNT.value) & MessageMark.action_status.in_(
-        ACTION_FINISHED
-    )
-    return done if since is None else done & (MessageMark.status_changed_at >= since)
-
-
-def marked_message_ids(kind: MarkKind, open_only: bool = False) -> Select[int]:
-    """A subquery of message ids with this mark: for search's `mark=` filter.
-
-    Usage: `select(...).where(Message.id.in_(marked_message_ids(MarkKind.BESLUIT)))`.
-    """
-    query = select(MessageMark.message_id).where(MessageMark.kind == kind.value)
-    if open_only:
-        query = query.where(open_marks())
-    return query
-
-
-def tagged_message_ids(theme_slug: str) -> Select[int]:
-    """A `SELECT` of the ids of messages tagged with this theme: for search's `theme=` filter."""
-    return (
-        select(MessageTheme.message_id)
-        .join(Theme, Theme.id == MessageTheme.theme_id)
-        .where(Theme.slug == theme_slug)
-    )
 
 
 async def clear_mark(session: AsyncSession, room: Room, mark: MessageMark, by: User) -> StoredEvent:

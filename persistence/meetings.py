@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import moderation, registrations
+from persistence import registrations
 from persistence.models import Meeting, Room, Theme
 from rooms.meetings import MeetingRef, listing_order, next_meeting
 from rooms.registration import MeetingStatus
@@ -43,15 +44,6 @@ async def theme_rooms(session: AsyncSession) -> dict[int, str]:
     return {int(t): s for t, s in rows if t is not None}
 
 
-def meeting_wire(
-    meeting: Meeting, themes: dict[int, str], theme_rooms: dict[int, str]
-) -> dict[str, Any]:
-    """A meeting with the links the client follows: its own room and its theme's room."""
-    theme = themes.get(meeting.theme_id) if meeting.theme_id is not None else None
-    theme_room = theme_rooms.get(meeting.theme_id) if meeting.theme_id is not None else None
-    return {**moderation.meeting_wire(meeting, theme), "theme_room": theme_room}
-
-
 def room_theme_id(room: Room, meetings: list[Meeting]) -> int | None:
     """The theme a room is about: its own (theme room), its meeting's, or none (area room)."""
     if room.theme_id is not None:
@@ -63,50 +55,40 @@ def room_theme_id(room: Room, meetings: list[Meeting]) -> int | None:
     return None
 
 
-async def upcoming(session: AsyncSession, now: Any) -> dict[str, Any] | None:
+async def upcoming(session: AsyncSession, now: Any) -> Meeting | None:
     """The next meeting of all (for `GET /api/meetings` and the catch-up page)."""
     meetings = await all_meetings(session)
     found = next_meeting([ref(m) for m in meetings], now)
-    if found is None:
-        return None
-    meeting = next(m for m in meetings if m.id == found.id)
-    return meeting_wire(meeting, await theme_slugs(session), await theme_rooms(session))
+    return None if found is None else next(m for m in meetings if m.id == found.id)
 
 
-async def full_wires(
+@dataclass(frozen=True, slots=True)
+class MeetingView:
+    """A meeting with its counts and the caller's registration and waitlist place."""
+
+    meeting: Meeting
+    counts: registrations.Counts
+    registration: str | None
+    position: int | None
+
+
+async def views(
     session: AsyncSession, meetings: list[Meeting], user_id: int | None
-) -> list[dict[str, Any]]:
-    """The contract's meeting objects: with `counts` and the caller's `my_registration`.
-
-    `my_position` (added) is the caller's place on the waitlist, 1 the next to move up.
-    """
+) -> list[MeetingView]:
+    """The meetings with their counts and, when there is a caller, their registration."""
     ids = [m.id for m in meetings]
-    themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
     tallies = await registrations.counts(session, ids)
     own = await registrations.mine(session, ids, user_id) if user_id is not None else {}
-    wires = []
+    found = []
     for m in meetings:
         reg = own.get(m.id)
-        wires.append(
-            {
-                **meeting_wire(m, themes, t_rooms),
-                "counts": tallies[m.id].wire(),
-                "my_registration": reg.status if reg is not None else None,
-                "my_position": await registrations.position(session, reg)
-                if reg is not None
-                else None,
-            }
-        )
-    return wires
+        place = await registrations.position(session, reg) if reg is not None else None
+        found.append(MeetingView(m, tallies[m.id], reg.status if reg is not None else None, place))
+    return found
 
 
-async def full_wire(session: AsyncSession, meeting: Meeting, user_id: int | None) -> dict[str, Any]:
-    return (await full_wires(session, [meeting], user_id))[0]
-
-
-async def listing(session: AsyncSession, user_id: int, now: Any) -> list[dict[str, Any]]:
+async def listing(session: AsyncSession, now: Any) -> list[Meeting]:
     """`GET /api/meetings`: coming first by date, then past newest first."""
     meetings = await all_meetings(session)
     by_id = {m.id: m for m in meetings}
-    ordered = [by_id[r.id] for r in listing_order([ref(m) for m in meetings], now)]
-    return await full_wires(session, ordered, user_id)
+    return [by_id[r.id] for r in listing_order([ref(m) for m in meetings], now)]

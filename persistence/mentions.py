@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import accounts
+from persistence.authors import AuthorRow, author_row
 from persistence.db import Database
-from persistence.events import AuthorRow, author_row, iso
+from persistence.events import iso
 from persistence.models import Membership, Message, Room, User, utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import may_read

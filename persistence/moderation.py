@@ -29,7 +29,6 @@ from persistence.models import (
     RoomModerator,
     Theme,
     User,
-    iso,
     utcnow,
 )
 from rooms import text
@@ -320,15 +319,21 @@ async def add_moderator(session: AsyncSession, room_id: int, user_id: int) -> No
     await session.flush()
 
 
-async def remove_moderator(session: AsyncSession, room_id: int, user_id: int) -> bool:
-    row = await session.get(RoomModerator, (room_id, user_id))
+async def _end_grant(
+    session: AsyncSession, row: RoomModerator | Membership | None, user_id: int, reason: str
+) -> bool:
+    """Delete an access grant, recording why so that open sockets check access again."""
     if row is None:
         return False
     await session.delete(row)
     await session.flush()
-    ended = AccessChange(user_id, reason=access_changes.MODERATOR_ROLE_ENDED)
-    await access_changes.record(session, [ended])
+    await access_changes.record(session, [AccessChange(user_id, reason=reason)])
     return True
+
+
+async def remove_moderator(session: AsyncSession, room_id: int, user_id: int) -> bool:
+    row = await session.get(RoomModerator, (room_id, user_id))
+    return await _end_grant(session, row, user_id, access_changes.MODERATOR_ROLE_ENDED)
 
 
 async def moderators_of(session: AsyncSession, room_id: int) -> list[str]:
@@ -353,13 +358,7 @@ async def add_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
 async def remove_member(session: AsyncSession, room_id: int, user_id: int) -> bool:
     # A membership is an access grant, not a record: the audit entry is its history.
     row = await session.get(Membership, (room_id, user_id))
-    if row is None:
-        return False
-    await session.delete(row)
-    await session.flush()
-    ended = AccessChange(user_id, reason=access_changes.MEMBERSHIP_ENDED)
-    await access_changes.record(session, [ended])
-    return True
+    return await _end_grant(session, row, user_id, access_changes.MEMBERSHIP_ENDED)
 
 
 async def members_of(session: AsyncSession, room_id: int) -> list[User]:
@@ -404,31 +403,6 @@ async def create_meeting(
     session.add(room)
     await session.flush()
     return meeting, room
-
-
-async def meetings_list(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        select(Meeting, Theme.slug)
-        .outerjoin(Theme, Theme.id == Meeting.theme_id)
-        .order_by(Meeting.starts_at, Meeting.slug)
-    )
-    return [meeting_wire(m, theme) for m, theme in rows.all()]
-
-
-def meeting_wire(meeting: Meeting, theme: str | None) -> dict[str, Any]:
-    return {
-        "slug": meeting.slug,
-        "title": meeting.title,
-        "theme": theme,
-        "date": iso(meeting.starts_at),
-        "place": meeting.place,
-        "programme": meeting.programme,
-        "room": meeting.slug,
-        "ends_at": iso(meeting.ends_at),
-        "status": meeting.status,
-        "capacity": meeting.capacity,
-        "registration_closes_at": iso(meeting.registration_closes_at),
-    }
 
 
 # Slow mode.

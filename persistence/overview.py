@@ -9,14 +9,14 @@ may read are counted: an area the member may not read still has a row, fed by th
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from persistence.marks import marked_items
+from persistence.marks import MarkedItem, marked_items
 from persistence.models import (
     Area,
     Membership,
@@ -36,7 +36,7 @@ MAX_QUESTIONS = 100
 Cell = tuple[int, int]
 
 
-class _Counter:
+class Counter:
     """Activity, recent activity and unread of one cell, counting each message once."""
 
     def __init__(self) -> None:
@@ -54,8 +54,8 @@ class _Counter:
 
 async def _cells(
     session: AsyncSession, actor: Actor, read: dict[int, int], since: datetime | None
-) -> dict[Cell, _Counter]:
-    cells: dict[Cell, _Counter] = defaultdict(_Counter)
+) -> dict[Cell, Counter]:
+    cells: dict[Cell, Counter] = defaultdict(Counter)
     area_room = aliased(Room)
     tagged = await session.execute(
         select(area_room.area_id, MessageTheme.theme_id, Message)
@@ -91,7 +91,18 @@ async def _cells(
     return cells
 
 
-async def _layers(session: AsyncSession, read: dict[int, int]) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class QuestionLayers:
+    """A question, the layers that answered it and read it, and those still missing."""
+
+    item: MarkedItem
+    answered: list[str]
+    read: list[str]
+    missing: list[str]
+    notice: str
+
+
+async def _layers(session: AsyncSession, read: dict[int, int]) -> list[QuestionLayers]:
     """Per question in a readable room: the layers that answered and that read it."""
     items = await marked_items(
         session, list(read), MessageMark.kind == MarkKind.VRAAG.value, limit=MAX_QUESTIONS
@@ -137,18 +148,24 @@ async def _layers(session: AsyncSession, read: dict[int, int]) -> list[dict[str,
         }
         missing = missing_layers(layers)
         result.append(
-            {
-                **item.wire(),
-                "answered_layers": sorted(layers),
-                "read_layers": sorted(readers),
-                "missing_layers": missing,
-                "notice": missing_notice(missing),
-            }
+            QuestionLayers(item, sorted(layers), sorted(readers), missing, missing_notice(missing))
         )
     return result
 
 
-async def overview(session: AsyncSession, actor: Actor, since: datetime | None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """Areas by slug, themes by slug, a cell per pair; `room_of_area` names area rooms."""
+
+    themes: list[Theme]
+    areas: list[Area]
+    room_of_area: dict[int | None, str]
+    readable_areas: set[int | None]
+    cells: dict[Cell, Counter]
+    questions: list[QuestionLayers]
+
+
+async def overview(session: AsyncSession, actor: Actor, since: datetime | None) -> Overview:
     """Rows of areas, columns of themes, a cell per pair; and the questions by layer."""
     summaries = await readable_rooms(session, actor)
     read = {s.room.id: s.read_seq for s in summaries}
@@ -159,25 +176,5 @@ async def overview(session: AsyncSession, actor: Actor, since: datetime | None) 
         (await session.execute(select(Room.area_id, Room.slug).where(Room.kind == "area"))).all()
     )
     cells = await _cells(session, actor, read, since)
-    return {
-        "themes": [{"slug": t.slug, "name": t.name} for t in themes],
-        "areas": [
-            {
-                "slug": a.slug,
-                "name": a.name,
-                "room": room_of_area.get(a.id),
-                "readable": a.id in readable_areas,
-                "cells": [
-                    {
-                        "theme": t.slug,
-                        "messages": cells[(a.id, t.id)].messages,
-                        "recent": cells[(a.id, t.id)].recent,
-                        "unread": cells[(a.id, t.id)].unread,
-                    }
-                    for t in themes
-                ],
-            }
-            for a in areas
-        ],
-        "questions": await _layers(session, read),
-    }
+    questions = await _layers(session, read)
+    return Overview(themes, areas, room_of_area, readable_areas, cells, questions)

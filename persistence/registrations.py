@@ -108,14 +108,6 @@ class Counts:
     waitlist: int
     by_layer: dict[str, int]
 
-    def wire(self) -> dict[str, object]:
-        return {
-            "going": self.going,
-            "maybe": self.maybe,
-            "waitlist": self.waitlist,
-            "by_layer": self.by_layer,
-        }
-
 
 def _empty_layers() -> dict[str, int]:
     return {layer.value: 0 for layer in Layer}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import Ban, Event, Mute, ReadMarker, Room, utcnow
+from persistence.models import Ban, Mute, ReadMarker, Room, utcnow
 from rooms.access import may_read
 from rooms.model import Actor, Restriction, RoomKind, RoomRef
 
@@ -52,11 +52,13 @@ async def active_bans(session: AsyncSession, user_id: int, now: datetime) -> dic
 class RoomSummary:
     room: Room
     read_seq: int
-    unread: int
 
 
 async def readable_rooms(session: AsyncSession, actor: Actor) -> list[RoomSummary]:
-    """Every room the actor may read, with their read marker and unread count, in slug order."""
+    """Every room the actor may read, with their read marker, in (kind, slug) order.
+
+    The unread counts of the room list are `persistence.handshake.read_room_list`'s.
+    """
     now = utcnow()
     bans = await active_bans(session, actor.user_id, now)
     rooms = (await session.execute(select(Room).order_by(Room.kind, Room.slug))).scalars().all()
@@ -73,24 +75,7 @@ async def readable_rooms(session: AsyncSession, actor: Actor) -> list[RoomSummar
             )
         ).all()
     )
-    unread_rows = (
-        await session.execute(
-            select(Event.room_id, func.count())
-            .outerjoin(
-                ReadMarker,
-                and_(ReadMarker.room_id == Event.room_id, ReadMarker.user_id == actor.user_id),
-            )
-            .where(
-                Event.room_id.in_(ids),
-                Event.type == "message",
-                Event.actor_id != actor.user_id,
-                Event.seq > func.coalesce(ReadMarker.seq, 0),
-            )
-            .group_by(Event.room_id)
-        )
-    ).all()
-    unread = dict(unread_rows)
-    return [RoomSummary(r, int(markers.get(r.id, 0)), int(unread.get(r.id, 0))) for r in visible]
+    return [RoomSummary(r, int(markers.get(r.id, 0))) for r in visible]
 
 
 async def set_read_marker(session: AsyncSession, user_id: int, room_id: int, seq: int) -> int:

@@ -24,7 +24,7 @@ from persistence import accounts
 from persistence.agenda import agenda
 from persistence.catchup import catchup
 from persistence.db import Database
-from persistence.meetings import meeting_by_slug, meeting_wire, theme_rooms, theme_slugs
+from persistence.meetings import meeting_by_slug, theme_rooms, theme_slugs
 from persistence.models import DigestSent, MemberPreference, User, utcnow
 from rooms.meetings import Since
 from rooms.render import digest_html, digest_subject, digest_text
@@ -32,6 +32,8 @@ from web.cliutil import fail, with_db
 from web.mail import MailError, send_messages
 from web.settings import Settings
 from web.unsubscribe import unsubscribe_url
+from web.wire.between import agenda_wire, catchup_wire
+from web.wire.meetings import meeting_wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +94,8 @@ async def plan(db: Database, slug: str, url: str, now: datetime, again: bool = F
                 skipped.append((user.username, "already sent for this meeting"))
                 continue
             actor = await accounts.actor_for(session, user)
-            caught = await catchup(session, actor, Since.LAST_MEETING, now)
-            items = await agenda(session, actor, meeting)
+            caught = catchup_wire(await catchup(session, actor, Since.LAST_MEETING, now))
+            items = agenda_wire(await agenda(session, actor, meeting))
             digests.append(
                 Digest(
                     user.id,

@@ -21,19 +21,19 @@ from persistence.db import Database
 from persistence.meetings import (
     all_meetings,
     meeting_by_slug,
-    meeting_wire,
     theme_rooms,
     theme_slugs,
 )
 from rooms import moderation as rules
 from rooms import text
-from rooms.dutchtime import format_dutch, parse_dutch, parse_wire
+from rooms.dutchtime import format_dutch, parse_wire
 from rooms.errors import DomainError
 from rooms.model import SLUG_RE
 from web.actions.common import Acting
-from web.actions.meetings import NewMeeting, change_meeting, create_meeting
+from web.actions.meetings import NewMeeting, change_meeting, create_meeting, meeting_changes
 from web.cliutil import fail, notify_servers, operator, with_db
 from web.settings import Settings
+from web.wire.meetings import MeetingPatch, meeting_wire
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,10 +95,6 @@ def _none(raw: str) -> bool:
     return raw.strip().lower() in ("none", "")
 
 
-def _moment(raw: str, option: str) -> Any:
-    return None if _none(raw) else parse_dutch(raw, option, what="option")
-
-
 def _capacity(raw: str) -> int | None:
     if _none(raw):
         return None
@@ -112,23 +108,17 @@ def _capacity(raw: str) -> int | None:
 
 def changes_of(args: argparse.Namespace) -> dict[str, Any]:
     """The options given, as the Meeting model names its fields, parsed and cleaned."""
-    found: dict[str, Any] = {}
-    for name in ("title", "place"):
-        raw = getattr(args, name)
+    given: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in ("title", "place", "programme", "date")
+        if getattr(args, name) is not None
+    }
+    for name, raw in (("ends_at", args.ends_at), ("registration_closes_at", args.closes_at)):
         if raw is not None:
-            found[name] = text.clean(raw).strip()
-            if not found[name]:
-                raise DomainError(f"--{name} must not be empty")
-    if args.programme is not None:
-        found["programme"] = text.clean(args.programme).strip()
-    if args.date is not None:
-        found["starts_at"] = rules.parse_meeting_start(args.date)
-    if args.ends_at is not None:
-        found["ends_at"] = _moment(args.ends_at, "--ends-at")
-    if args.closes_at is not None:
-        found["registration_closes_at"] = _moment(args.closes_at, "--closes-at")
+            given[name] = None if _none(raw) else raw
     if args.capacity is not None:
-        found["capacity"] = _capacity(args.capacity)
+        given["capacity"] = _capacity(args.capacity)
+    found = meeting_changes(MeetingPatch(**given))
     if not found:
         raise DomainError("nothing to change: give at least one of the options (see --help)")
     return found

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence import events  # a module: events imports the index hooks of this package
+from persistence.authors import AuthorRow
 from persistence.models import Meeting, Message, Room, Theme, User, utcnow
 from persistence.search import postgres, sqlite
 from persistence.search.cursor import Cursor, CursorError, decode, encode, fingerprint
@@ -72,24 +72,12 @@ class Hit:
     room: str
     seq: int
     message_id: int
-    author: dict[str, Any]
+    author: AuthorRow
     created_at: datetime
     snippet: str
     # The glossary entries (their terms) that found this message where the typed words
     # did not: the client says "gevonden via NPLG".
     matched_via: tuple[str, ...] = ()
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "kind": "message",
-            "room": self.room,
-            "seq": self.seq,
-            "message_id": self.message_id,
-            "author": self.author,
-            "created_at": events.iso(self.created_at),
-            "snippet": self.snippet,
-            "matched_via": list(self.matched_via),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,12 +249,7 @@ async def search(
             room=r.slug,
             seq=r.seq,
             message_id=r.id,
-            author={
-                "username": r.username,
-                "display_name": r.display_name,
-                "organisation": r.organisation,
-                "layer": r.layer,
-            },
+            author=AuthorRow(r.username, r.display_name, r.organisation, r.layer),
             created_at=r.created_at,
             snippet=snippet,
             matched_via=tuple(matched_via(r.body, req.query)),
@@ -288,9 +271,6 @@ class MeetingRef:
     slug: str
     title: str
     starts_at: datetime
-
-    def wire(self) -> dict[str, Any]:
-        return {"slug": self.slug, "title": self.title, "starts_at": events.iso(self.starts_at)}
 
 
 async def last_meeting(session: AsyncSession, slug: str, now: datetime) -> MeetingRef | None:

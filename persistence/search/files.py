@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,15 +32,6 @@ class FileHit:
     file_id: int
     name: str
     snippet: str
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "kind": "file",
-            "room": self.room,
-            "message_id": self.message_id,
-            "file": {"id": self.file_id, "name": self.name},
-            "snippet": self.snippet,
-        }
 
 
 def _spaced() -> ColumnElement[str]:

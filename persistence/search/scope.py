@@ -22,8 +22,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 
+from persistence.markfilters import marked_message_ids, tagged_message_ids
 from persistence.models import Ban, Membership, Message, Room, RoomModerator, User
 from persistence.topics import named
+from rooms.marks import MarkKind
 
 OPEN_KINDS = ("theme", "meeting")
 DIRECT = "direct"
@@ -103,11 +105,6 @@ def conditions(user_id: int, now: datetime, filters: Filters) -> list[ColumnElem
 
 
 def _mark_and_theme(filters: Filters) -> list[ColumnElement[bool]]:
-    # Imported here: persistence.marks imports persistence.events, which imports this
-    # package for its index hooks.
-    from persistence.marks import marked_message_ids, tagged_message_ids
-    from rooms.marks import MarkKind
-
     where: list[ColumnElement[bool]] = []
     if filters.mark is not None:
         marked = marked_message_ids(MarkKind(filters.mark), filters.open_only)

@@ -12,7 +12,7 @@ from chat.reads import hello_rooms
 from persistence import accounts
 from persistence.db import Database
 from persistence.handshake import RoomListing
-from persistence.marks import marked_message_ids, tagged_message_ids
+from persistence.markfilters import marked_message_ids, tagged_message_ids
 from persistence.mentions import mentioned, mentioned_after_commit
 from persistence.models import Message, User
 from persistence.rooms import room_by_slug

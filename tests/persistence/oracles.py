@@ -12,20 +12,14 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.meetings import (
-    all_meetings,
-    meeting_wire,
-    ref,
-    room_theme_id,
-    theme_rooms,
-    theme_slugs,
-)
-from persistence.models import Membership, Message, Room, RoomModerator, User
+from persistence.meetings import all_meetings, ref, room_theme_id, theme_rooms, theme_slugs
+from persistence.models import Event, Membership, Message, ReadMarker, Room, RoomModerator, User
 from persistence.rooms import RoomSummary, readable_rooms, room_ref
 from rooms.access import may_moderate
 from rooms.meetings import meeting_for_room
 from rooms.mentions import mentions
 from rooms.model import Actor, Role
+from web.wire.meetings import meeting_wire
 
 
 async def actor(session: AsyncSession, user: User) -> Actor:
@@ -45,6 +39,25 @@ async def actor(session: AsyncSession, user: User) -> Actor:
         area_room_ids=frozenset(area_rooms),
         moderated_room_ids=frozenset(moderated),
     )
+
+
+async def unread(session: AsyncSession, actor: Actor, room_ids: list[int]) -> dict[int, int]:
+    """Room id → messages by others after the user's read marker."""
+    rows = await session.execute(
+        select(Event.room_id, func.count())
+        .outerjoin(
+            ReadMarker,
+            and_(ReadMarker.room_id == Event.room_id, ReadMarker.user_id == actor.user_id),
+        )
+        .where(
+            Event.room_id.in_(room_ids),
+            Event.type == "message",
+            Event.actor_id != actor.user_id,
+            Event.seq > func.coalesce(ReadMarker.seq, 0),
+        )
+        .group_by(Event.room_id)
+    )
+    return {room_id: int(n) for room_id, n in rows}
 
 
 async def unread_mentions(
@@ -110,6 +123,7 @@ async def room_list(session: AsyncSession, actor: Actor, now: datetime) -> list[
     """The room list of `hello` and `GET /api/rooms`, as JSON values."""
     summaries = await readable_rooms(session, actor)
     counts = await unread_mentions(session, actor, summaries)
+    unread_by_room = await unread(session, actor, [s.room.id for s in summaries])
     upcoming = await next_meeting_per_room(session, [s.room for s in summaries], now)
     return [
         {
@@ -119,7 +133,7 @@ async def room_list(session: AsyncSession, actor: Actor, now: datetime) -> list[
             "topic": s.room.topic,
             "last_seq": s.room.last_seq,
             "read_seq": s.read_seq,
-            "unread": s.unread,
+            "unread": unread_by_room.get(s.room.id, 0),
             "locked": s.room.locked,
             "archived": s.room.archived,
             "unread_mentions": counts.get(s.room.slug, 0),

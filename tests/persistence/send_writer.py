@@ -11,7 +11,7 @@ from chat.groupcommit import GroupCommit
 from chat.store import SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
-from persistence.events import author_wire
+from web.wire import author_wire
 
 
 async def main(

@@ -17,7 +17,6 @@ from chat.frames import Author
 from chat.store import Acked, SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
-from persistence.events import author_wire
 from persistence.models import Ban, Event, Message, Mute, Room, User, utcnow
 from persistence.rooms import ban_of, mute_of, room_ref
 from persistence.sends import KnownRooms, Send, Stored, store_postgres
@@ -25,6 +24,7 @@ from rooms.access import check_post
 from rooms.errors import DomainError, Forbidden, Muted, NotFound, RateLimited
 from tests.helpers import POSTGRES_ONLY, ROOT
 from tests.persistence.posting import post
+from web.wire import author_wire
 
 
 async def request(

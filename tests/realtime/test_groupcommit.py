@@ -10,8 +10,8 @@ from chat.groupcommit import GroupCommit
 from chat.store import Acked, SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
-from persistence.events import author_wire
 from rooms.errors import Forbidden
+from web.wire import author_wire
 
 
 async def request(db: Database, username: str, room: str, client_id: str) -> SendRequest:

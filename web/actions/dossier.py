@@ -32,6 +32,7 @@ from persistence.reports import report_of
 from rooms.errors import NotFound
 from rooms.model import Actor, Role
 from rooms.render import agenda_markdown
+from web.wire.between import agenda_wire
 
 SOURCE = "Werkplaats Vitaal Platteland"
 # A file name inside the archive: letters, digits, dot, dash and underscore only.
@@ -93,7 +94,7 @@ async def _read(db: Database, slug: str, public: bool) -> _Read:
     async with db.read() as session:
         meeting = await meeting_by_slug(session, slug)
         assert meeting is not None
-        items = await agenda(session, everyone, meeting)
+        items = agenda_wire(await agenda(session, everyone, meeting))
         report = await report_of(session, meeting)
         room_id = (
             await session.execute(select(Room.id).where(Room.meeting_id == meeting.id))

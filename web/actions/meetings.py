@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from msgspec import UNSET
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,11 +25,13 @@ from persistence import registrations
 from persistence.db import Database
 from persistence.events import append_event, iso, stored_event
 from persistence.handshake import MeetingsRead
-from persistence.meetings import full_wire, meeting_by_slug
+from persistence.meetings import meeting_by_slug, theme_rooms, theme_slugs, views
 from persistence.models import Meeting, Registration, Room, utcnow
 from persistence.rooms import room_ref
+from rooms import moderation as rules
+from rooms import text
 from rooms.access import may_moderate
-from rooms.dutchtime import format_dutch
+from rooms.dutchtime import format_dutch, parse_dutch
 from rooms.errors import BadRequest, Conflict, Forbidden, NotFound
 from rooms.model import SLUG_RE, Actor
 from rooms.registration import (
@@ -47,6 +50,7 @@ from rooms.registration import (
 from web.actions.common import Acting, find_room, find_user
 from web.actions.notify import MeetingNotice
 from web.actions.publish import NOTHING, Published
+from web.wire.meetings import MeetingPatch, counts_wire, full_meeting_wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +158,7 @@ async def change_meeting(
             reason=reason,
             details={k: _plain(v) for k, v in diff.items()},
         )
-        wire = await full_wire(session, meeting, None)
+        wire = await meeting_body(session, meeting, None)
         by = acting.source.actor
         ev = await append_event(
             session,
@@ -255,7 +259,7 @@ async def register(
         )
         moved = await _move_up(session, meeting) if was is Status.GOING else []
         place = await registrations.position(session, reg)
-        counts = (await registrations.counts(session, [meeting.id]))[meeting.id].wire()
+        counts = counts_wire((await registrations.counts(session, [meeting.id]))[meeting.id])
     # Open meeting pages follow the counts live (`meeting_updated`), without polling.
     updated = (MeetingUpdated(meeting=meeting.slug, counts=counts),)
     return Registered(status.value, place), Published(
@@ -329,3 +333,54 @@ async def new_feed(db: Database, actor: Actor, now: datetime) -> str:
 async def end_feed(db: Database, actor: Actor) -> None:
     async with db.write() as session:
         await registrations.drop_feed(session, actor.user_id)
+
+
+async def meeting_bodies(
+    session: AsyncSession, meetings: list[Meeting], user_id: int | None
+) -> list[dict[str, Any]]:
+    """The meetings as the meetings API shows them to a caller (None: no registration)."""
+    themes, t_rooms = await theme_slugs(session), await theme_rooms(session)
+    return [full_meeting_wire(v, themes, t_rooms) for v in await views(session, meetings, user_id)]
+
+
+async def meeting_body(
+    session: AsyncSession, meeting: Meeting, user_id: int | None
+) -> dict[str, Any]:
+    return (await meeting_bodies(session, [meeting], user_id))[0]
+
+
+def text_field(name: str, raw: str) -> str:
+    """A required text: cleaned, trimmed, not empty."""
+    value = text.clean(raw).strip()
+    if not value:
+        raise BadRequest(f"field {name!r} must not be empty")
+    return value
+
+
+def moment(raw: str | None, name: str) -> datetime | None:
+    """A time a person typed (Dutch time without a zone), or None."""
+    return None if raw is None else parse_dutch(raw, name)
+
+
+def meeting_changes(given: MeetingPatch) -> dict[str, Any]:
+    """The fields given, as the Meeting model names them, parsed and cleaned: for the
+    API's PATCH and the meeting CLI alike."""
+    found: dict[str, Any] = {}
+    if given.title is not UNSET:
+        found["title"] = text_field("title", given.title)
+    if given.place is not UNSET:
+        found["place"] = text_field("place", given.place)
+    if given.programme is not UNSET:
+        found["programme"] = text.clean(given.programme).strip()
+    if given.date is not UNSET:
+        found["starts_at"] = rules.parse_meeting_start(given.date)
+    if given.ends_at is not UNSET:
+        found["ends_at"] = moment(given.ends_at, "ends_at")
+    if given.registration_closes_at is not UNSET:
+        closes = given.registration_closes_at
+        found["registration_closes_at"] = moment(closes, "registration_closes_at")
+    if given.capacity is not UNSET:
+        found["capacity"] = given.capacity
+    if given.status is not UNSET:
+        found["status"] = given.status
+    return found

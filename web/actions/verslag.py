@@ -35,6 +35,7 @@ from rooms.verslag import Report, ReportStatus, check_body
 from web.actions.common import Acting
 from web.actions.notify import MeetingNotice
 from web.actions.publish import Published
+from web.wire.between import agenda_wire
 
 EVENT = "meeting_report_published"
 
@@ -172,4 +173,4 @@ async def draft(db: Database, acting: Acting, slug: str) -> str:
         meeting, room = await _meeting(session, slug)
         acting.check_moderate(room)
         anyone = Actor(user_id=0, username="", role=Role.MEMBER)
-        return report_draft(await agenda(session, anyone, meeting))
+        return report_draft(agenda_wire(await agenda(session, anyone, meeting)))

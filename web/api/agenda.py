@@ -22,6 +22,7 @@ from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON, query_as
 from web.wire import meetings as wire
+from web.wire.between import agenda_wire
 
 
 def may_export(actor: Actor) -> bool:
@@ -44,7 +45,7 @@ async def get_agenda(request: Request) -> Response:
         raise Forbidden("only moderators may export the agenda")
     async with svc.db.read() as session:
         meeting = await _meeting(session, request.path_params["slug"])
-        body = await agenda(session, who.actor, meeting)
+        body = agenda_wire(await agenda(session, who.actor, meeting))
     if fmt == "md":
         return PlainTextResponse(
             agenda_markdown(body),

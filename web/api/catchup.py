@@ -16,6 +16,7 @@ from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
 from web.wire import meetings as wire
+from web.wire.between import catchup_wire
 
 
 async def get_catchup(request: Request) -> Response:
@@ -23,7 +24,7 @@ async def get_catchup(request: Request) -> Response:
     who = await caller(request)
     since = query_as(request, wire.CatchupQuery).since
     async with svc.db.read() as session:
-        body = await catchup(session, who.actor, since, utcnow())
+        body = catchup_wire(await catchup(session, who.actor, since, utcnow()))
     return JSON(body)
 
 

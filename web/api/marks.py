@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 from chat.frames import event_dict
 from rooms.errors import BadRequest, NotFound
 from rooms.marks import MAX_THEMES_PER_MESSAGE, check_fields, parse_due
-from rooms.model import SLUG_RE
+from rooms.model import SLUG_RE, Actor
 from web.actions import marks as acts
 from web.actions.publish import Published, publish
 from web.deps import caller, readable_room, services
@@ -30,51 +30,46 @@ def message_id_of(request: Request, name: str = "message_id") -> int:
     return int(raw)
 
 
-async def mark_message(request: Request) -> Response:
-    svc = services(request)
+async def _target(request: Request) -> tuple[Actor, str, int]:
+    """The caller, the room (which they may read) and the message the path names."""
     who = await caller(request)
     slug = (await readable_room(request, who)).slug
-    message_id = message_id_of(request)
+    return who.actor, slug, message_id_of(request)
+
+
+async def mark_message(request: Request) -> Response:
+    svc = services(request)
+    actor, slug, message_id = await _target(request)
     given = await body_as(request, wire.MarkIn, max_bytes=4096)
     kind, owner = given.kind, given.owner
     check_fields(kind, owner, given.due)
     due = parse_due(given.due)
-    done = await acts.mark(svc.db, who.actor, slug, message_id, kind, owner, due)
+    done = await acts.mark(svc.db, actor, slug, message_id, kind, owner, due)
     if kind == "actiepunt" and owner is not None and svc.notifications is not None:
         svc.notifications.assigned(slug, message_id)
     return await published(request, done)
 
 
 async def mark_answered(request: Request) -> Response:
-    svc = services(request)
-    who = await caller(request)
-    slug = (await readable_room(request, who)).slug
-    message_id = message_id_of(request)
+    actor, slug, message_id = await _target(request)
     reply_id = (await body_as(request, wire.AnsweredIn, max_bytes=1024)).reply_id
-    return await published(
-        request, await acts.answer(svc.db, who.actor, slug, message_id, reply_id)
-    )
+    done = await acts.answer(services(request).db, actor, slug, message_id, reply_id)
+    return await published(request, done)
 
 
 async def action_status(request: Request) -> Response:
     """`POST .../status`: an actiepunt's open, bezig, gedaan or vervallen."""
-    svc = services(request)
-    who = await caller(request)
-    slug = (await readable_room(request, who)).slug
-    message_id = message_id_of(request)
+    actor, slug, message_id = await _target(request)
     status = (await body_as(request, wire.ActionStatusIn, max_bytes=1024)).status
-    return await published(
-        request, await acts.set_status(svc.db, who.actor, slug, message_id, status)
-    )
+    done = await acts.set_status(services(request).db, actor, slug, message_id, status)
+    return await published(request, done)
 
 
 async def unmark_message(request: Request) -> Response:
     """`DELETE .../mark`: by who marked it, the message's author or a moderator."""
-    svc = services(request)
-    who = await caller(request)
-    slug = (await readable_room(request, who)).slug
-    message_id = message_id_of(request)
-    return await published(request, await acts.unmark(svc.db, who.actor, slug, message_id))
+    actor, slug, message_id = await _target(request)
+    done = await acts.unmark(services(request).db, actor, slug, message_id)
+    return await published(request, done)
 
 
 async def published(request: Request, done: Published) -> Response:
@@ -95,12 +90,10 @@ def _theme_slugs(raw: list[str]) -> list[str]:
 
 
 async def tag_message(request: Request) -> Response:
-    svc = services(request)
-    who = await caller(request)
-    slug = (await readable_room(request, who)).slug
-    message_id = message_id_of(request)
+    actor, slug, message_id = await _target(request)
     wanted = _theme_slugs((await body_as(request, wire.TagsIn, max_bytes=4096)).themes)
-    return await published(request, await acts.tag(svc.db, who.actor, slug, message_id, wanted))
+    done = await acts.tag(services(request).db, actor, slug, message_id, wanted)
+    return await published(request, done)
 
 
 def routes() -> list[BaseRoute]:

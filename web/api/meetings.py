@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from typing import Any
 
-from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from persistence import registrations as regs
-from persistence.events import author_wire, iso
-from persistence.meetings import all_meetings, full_wire, listing, meeting_by_slug, ref
+from persistence.events import iso
+from persistence.meetings import all_meetings, listing, meeting_by_slug, ref
 from persistence.models import utcnow
 from rooms import moderation as rules
 from rooms import text
-from rooms.dutchtime import parse_dutch
 from rooms.errors import BadRequest, NotFound
 from rooms.meetings import meeting_before
 from rooms.model import SLUG_RE
@@ -34,21 +31,9 @@ from web.actions.publish import publish
 from web.deps import caller, client_address, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
+from web.wire import author_wire
 from web.wire import meetings as wire
 from web.wire.rooms import room_wire
-
-
-def text_field(name: str, raw: str) -> str:
-    """A required text: cleaned, trimmed, not empty."""
-    value = text.clean(raw).strip()
-    if not value:
-        raise BadRequest(f"field {name!r} must not be empty")
-    return value
-
-
-def moment(raw: str | None, name: str) -> datetime | None:
-    """A time a person typed (Dutch time without a zone), or None."""
-    return None if raw is None else parse_dutch(raw, name)
 
 
 def _slug(request: Request) -> str:
@@ -65,7 +50,7 @@ async def create_meeting(request: Request) -> Response:
     slug, theme_slug = given.slug, given.theme
     if not SLUG_RE.fullmatch(slug):
         raise BadRequest("field 'slug' must be 1 to 64 of a-z, 0-9 and '-'")
-    title, place = text_field("title", given.title), text_field("place", given.place)
+    title, place = acts.text_field("title", given.title), acts.text_field("place", given.place)
     starts_at = rules.parse_meeting_start(given.date)
     programme = text.clean(given.programme or "").strip()
     reason = rules.optional_reason(given.reason)
@@ -77,13 +62,16 @@ async def create_meeting(request: Request) -> Response:
         place,
         programme,
         capacity=given.capacity,
-        closes_at=moment(given.registration_closes_at, "registration_closes_at"),
-        ends_at=moment(given.ends_at, "ends_at"),
+        closes_at=acts.moment(given.registration_closes_at, "registration_closes_at"),
+        ends_at=acts.moment(given.ends_at, "ends_at"),
     )
     who_acts = Acting.member(who.actor, client_address(request))
     meeting, room = await acts.create_meeting(svc.db, who_acts, new, reason)
     async with svc.db.read() as session:
-        body = {"meeting": await full_wire(session, meeting, who.user.id), "room": room_wire(room)}
+        body = {
+            "meeting": await acts.meeting_body(session, meeting, who.user.id),
+            "room": room_wire(room),
+        }
     return JSON(body, status_code=201)
 
 
@@ -91,7 +79,7 @@ async def list_meetings(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     async with svc.db.read() as session:
-        meetings = await listing(session, who.user.id, utcnow())
+        meetings = await acts.meeting_bodies(session, await listing(session, utcnow()), who.user.id)
     return JSON({"meetings": meetings})
 
 
@@ -109,36 +97,15 @@ async def get_meeting(request: Request) -> Response:
         previous = next((m for m in meetings if before is not None and m.id == before.id), None)
         going = await regs.going_people(session, meeting.id)
         body = {
-            "meeting": await full_wire(session, meeting, who.user.id),
+            "meeting": await acts.meeting_body(session, meeting, who.user.id),
             "previous_meeting": (
-                await full_wire(session, previous, who.user.id) if previous is not None else None
+                await acts.meeting_body(session, previous, who.user.id)
+                if previous is not None
+                else None
             ),
             "going": [author_wire(u) for u in going],
         }
     return JSON(body)
-
-
-def _changes(given: wire.MeetingPatch) -> dict[str, Any]:
-    """The body's fields as the Meeting model names them, parsed and cleaned."""
-    found: dict[str, Any] = {}
-    if given.title is not UNSET:
-        found["title"] = text_field("title", given.title)
-    if given.place is not UNSET:
-        found["place"] = text_field("place", given.place)
-    if given.programme is not UNSET:
-        found["programme"] = text.clean(given.programme).strip()
-    if given.date is not UNSET:
-        found["starts_at"] = rules.parse_meeting_start(given.date)
-    if given.ends_at is not UNSET:
-        found["ends_at"] = moment(given.ends_at, "ends_at")
-    if given.registration_closes_at is not UNSET:
-        closes = given.registration_closes_at
-        found["registration_closes_at"] = moment(closes, "registration_closes_at")
-    if given.capacity is not UNSET:
-        found["capacity"] = given.capacity
-    if given.status is not UNSET:
-        found["status"] = given.status
-    return found
 
 
 async def change_meeting(request: Request) -> Response:
@@ -146,14 +113,14 @@ async def change_meeting(request: Request) -> Response:
     who = await caller(request)
     slug = _slug(request)
     given = await body_as(request, wire.MeetingPatch)
-    changes, reason = _changes(given), rules.optional_reason(given.reason)
+    changes, reason = acts.meeting_changes(given), rules.optional_reason(given.reason)
     who_acts = Acting.member(who.actor, client_address(request))
     done = await acts.change_meeting(svc.db, who_acts, slug, changes, reason)
     await publish(svc.realtime, done)
     async with svc.db.read() as session:
         found = await meeting_by_slug(session, slug)
         assert found is not None
-        return JSON({"meeting": await full_wire(session, found, who.user.id)})
+        return JSON({"meeting": await acts.meeting_body(session, found, who.user.id)})
 
 
 async def put_registration(request: Request) -> Response:

@@ -7,14 +7,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from persistence.events import iso
-from persistence.meetings import all_meetings, ref, upcoming
+from persistence.meetings import all_meetings, ref, theme_rooms, theme_slugs, upcoming
 from persistence.models import utcnow
 from persistence.overview import overview
 from rooms.meetings import window_start
 from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON
-from web.wire.meetings import Overview
+from web.wire.between import overview_wire
+from web.wire.meetings import Overview, meeting_wire
 
 
 async def get_overview(request: Request) -> Response:
@@ -24,9 +25,14 @@ async def get_overview(request: Request) -> Response:
     now = utcnow()
     async with svc.db.read() as session:
         since = window_start([ref(m) for m in await all_meetings(session)], now)
-        body = await overview(session, who.actor, since)
+        body = overview_wire(await overview(session, who.actor, since))
         body["since_at"] = iso(since)
-        body["next_meeting"] = await upcoming(session, now)
+        ahead = await upcoming(session, now)
+        body["next_meeting"] = (
+            meeting_wire(ahead, await theme_slugs(session), await theme_rooms(session))
+            if ahead is not None
+            else None
+        )
     return JSON(body)
 
 

@@ -24,7 +24,7 @@ from persistence.events import iso
 from persistence.models import utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from persistence.search import glossary, reports
-from persistence.search.files import search_files
+from persistence.search.files import FileHit, search_files
 from rooms.access import check_read
 from rooms.conversations import clean_topic
 from rooms.dutchtime import parse_dutch
@@ -33,6 +33,7 @@ from rooms.model import SLUG_RE, USERNAME_RE
 from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON, query_as
+from web.wire import author_wire
 from web.wire import rooms as wire
 
 
@@ -81,7 +82,7 @@ async def search_messages(request: Request) -> Response:
                 meeting = await search.last_meeting(session, meeting_slug, now)
             except LookupError:
                 raise BadRequest(f"since_meeting: no meeting or theme {meeting_slug!r}") from None
-            body["since_meeting"] = meeting.wire() if meeting is not None else None
+            body["since_meeting"] = meeting_ref_wire(meeting) if meeting is not None else None
             if meeting is not None and (after is None or meeting.starts_at > after):
                 after = meeting.starts_at
         open_only = asked.open in ("1", "true") and mark is not None
@@ -96,7 +97,7 @@ async def search_messages(request: Request) -> Response:
             page = await search.search(session, who.user.id, request_, now)
         except search.CursorError as exc:
             raise BadRequest(f"cursor: {exc}") from None
-        hits = [h.wire() for h in page.hits]
+        hits = [hit_wire(h) for h in page.hits]
         if asked.cursor is None:
             # Reports before the messages, files after them: on the first page only.
             # A report has no author, layer, mark or theme tag: those filters leave it out.
@@ -106,8 +107,35 @@ async def search_messages(request: Request) -> Response:
                 hits[:0] = [report_hit(h) for h in found]
             # Files (docs/files.md) pass the same filters as messages.
             found_files = await search_files(session, who.user.id, terms, filters, now, asked.limit)
-            hits += [f.wire() for f in found_files]
+            hits += [file_hit_wire(f) for f in found_files]
     return JSON({"hits": hits, "next_cursor": page.next_cursor, **body})
+
+
+def meeting_ref_wire(meeting: search.MeetingRef) -> dict[str, Any]:
+    return {"slug": meeting.slug, "title": meeting.title, "starts_at": iso(meeting.starts_at)}
+
+
+def hit_wire(hit: search.Hit) -> dict[str, Any]:
+    return {
+        "kind": "message",
+        "room": hit.room,
+        "seq": hit.seq,
+        "message_id": hit.message_id,
+        "author": author_wire(hit.author),
+        "created_at": iso(hit.created_at),
+        "snippet": hit.snippet,
+        "matched_via": list(hit.matched_via),
+    }
+
+
+def file_hit_wire(hit: FileHit) -> dict[str, Any]:
+    return {
+        "kind": "file",
+        "room": hit.room,
+        "message_id": hit.message_id,
+        "file": {"id": hit.file_id, "name": hit.name},
+        "snippet": hit.snippet,
+    }
 
 
 def report_hit(hit: reports.ReportHit) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from persistence import models
+from persistence.authors import AuthorRow
 
 SLUG_PATTERN = "^[a-z0-9-]{1,64}$"
 USERNAME_PATTERN = "^[a-z0-9._-]{2,32}$"
@@ -63,6 +64,16 @@ def author(user: models.User | models.Member) -> Author:
         organisation=user.organisation,
         layer=user.layer,
     )
+
+
+def author_wire(user: models.User | models.Member | AuthorRow) -> dict[str, Any]:
+    """An author as a plain dict, for bodies still built as dicts."""
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "organisation": user.organisation,
+        "layer": user.layer,
+    }
 
 
 class User(Author):

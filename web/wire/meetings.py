@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from persistence import models, registrations
+from persistence.meetings import MeetingView
+from persistence.models import iso
 from rooms.marks import ActionStatus, MarkKind
 from rooms.meetings import Since
 from web.wire import (
@@ -54,6 +57,52 @@ class Meeting(Struct):
     counts: Counts | None = None
     my_registration: Literal["going", "maybe", "waitlist", "not_going"] | None = None
     my_position: int | None = None
+
+
+def counts_wire(counts: registrations.Counts) -> dict[str, Any]:
+    return {
+        "going": counts.going,
+        "maybe": counts.maybe,
+        "waitlist": counts.waitlist,
+        "by_layer": counts.by_layer,
+    }
+
+
+def meeting_wire(
+    meeting: models.Meeting, themes: dict[int, str], theme_rooms: dict[int, str]
+) -> dict[str, Any]:
+    """A meeting with the links the client follows: its own room and its theme's room."""
+    theme = themes.get(meeting.theme_id) if meeting.theme_id is not None else None
+    theme_room = theme_rooms.get(meeting.theme_id) if meeting.theme_id is not None else None
+    return {
+        "slug": meeting.slug,
+        "title": meeting.title,
+        "theme": theme,
+        "date": iso(meeting.starts_at),
+        "place": meeting.place,
+        "programme": meeting.programme,
+        "room": meeting.slug,
+        "ends_at": iso(meeting.ends_at),
+        "status": meeting.status,
+        "capacity": meeting.capacity,
+        "registration_closes_at": iso(meeting.registration_closes_at),
+        "theme_room": theme_room,
+    }
+
+
+def full_meeting_wire(
+    view: MeetingView, themes: dict[int, str], theme_rooms: dict[int, str]
+) -> dict[str, Any]:
+    """The contract's meeting object: with `counts` and the caller's `my_registration`.
+
+    `my_position` (added) is the caller's place on the waitlist, 1 the next to move up.
+    """
+    return {
+        **meeting_wire(view.meeting, themes, theme_rooms),
+        "counts": counts_wire(view.counts),
+        "my_registration": view.registration,
+        "my_position": view.position,
+    }
 
 
 Title = Annotated[str, msgspec.Meta(max_length=200)]
