@@ -10,6 +10,7 @@ from persistence.meetings import listing
 from persistence.migrate import migrate
 from persistence.models import utcnow
 from rooms.dutchtime import parse_wire, to_dutch
+from web.actions.meetings import meeting_bodies
 from web.cli import DEMO_DIR, load_file
 from web.demo import months_from, place_meetings, placed_slug, render_community
 
@@ -34,7 +35,7 @@ async def test_demo_meetings_around_the_load_day(tmp_path: Path) -> None:
         await place_meetings(db, today)
         await place_meetings(db, today)
         async with db.read() as session:
-            meetings = await listing(session, 1, utcnow())
+            meetings = await meeting_bodies(session, await listing(session, utcnow()), 1)
     finally:
         await db.dispose()
     coming, last, before = meetings
