@@ -316,6 +316,14 @@ class Client:
         if last is not None and seq <= last:
             self.duplicates.append(frame)
             return
+        if frame.get("type") == "restored" and last is not None:
+            # The database was restored: seqs after `after` up to this one are not the
+            # room's. What we hold past `after` is gone; this event follows on `after`.
+            after = int(frame.get("after", seq - 1))
+            if last > after:
+                self.events[room] = [e for e in self.events.get(room, []) if e["seq"] <= after]
+            if last >= after:
+                last = seq - 1  # the jump over the skipped seqs is no gap
         if last is not None and seq != last + 1:
             if room in self._loading:
                 self._loading[room].append((room, last, seq))
