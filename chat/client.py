@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 Frame = dict[str, Any]
 PING_EVERY = 25.0
@@ -111,6 +111,8 @@ class Client:
         # Rooms whose backlog is arriving; a jump there may be a truncation, judged at `subscribed`.
         self._loading: dict[str, list[tuple[str, int, int]]] = {}
         self.connects = 0
+        # Why the latest reconnect attempts failed (an exception's name, or an HTTP status).
+        self.failed_attempts: list[str] = []
         self._ws: ClientConnection | None = None
         self._refs = itertools.count(1)
         self._waiting: dict[str, asyncio.Future[Frame]] = {}
@@ -207,6 +209,8 @@ class Client:
             try:
                 await self._open()
             except InvalidStatus as exc:
+                after = exc.response.headers.get("Retry-After")
+                self._attempt_failed(f"HTTP {exc.response.status_code} Retry-After {after}")
                 # Only a refusal of *us* is final; a 5xx (a server whose database is
                 # restarting, a proxy without a backend) is tried again like any outage.
                 if exc.response.status_code in (401, 403):
@@ -220,7 +224,20 @@ class Client:
                     continue
                 await asyncio.sleep(random.uniform(0, delay))
                 delay = min(delay * 2, BACKOFF_MAX)
-            except (OSError, ConnectionClosed, TimeoutError, RuntimeError, InvalidMessage):
+                # Without this the loop fell through to "connected" on the old, closed
+                # socket: its subscribes went nowhere and the next round began at once.
+                continue
+            # Any other failed handshake (a bad header, a cut during TLS, a hello that is not
+            # JSON): a server starting or stopping; tried again, never the end of the loop.
+            except (
+                OSError,
+                ConnectionClosed,
+                TimeoutError,
+                RuntimeError,
+                InvalidHandshake,
+                ValueError,
+            ) as exc:
+                self._attempt_failed(type(exc).__name__)
                 await asyncio.sleep(random.uniform(0, delay))
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
@@ -236,6 +253,9 @@ class Client:
             for frame, _ in list(self._unacked.values()):
                 await self._raw_send(frame)
             return
+
+    def _attempt_failed(self, why: str) -> None:
+        self.failed_attempts = [*self.failed_attempts[-19:], why]
 
     async def _ping_loop(self) -> None:
         while True:
@@ -296,6 +316,14 @@ class Client:
         if last is not None and seq <= last:
             self.duplicates.append(frame)
             return
+        if frame.get("type") == "restored" and last is not None:
+            # The database was restored: seqs after `after` up to this one are not the
+            # room's. What we hold past `after` is gone; this event follows on `after`.
+            after = int(frame.get("after", seq - 1))
+            if last > after:
+                self.events[room] = [e for e in self.events.get(room, []) if e["seq"] <= after]
+            if last >= after:
+                last = seq - 1  # the jump over the skipped seqs is no gap
         if last is not None and seq != last + 1:
             if room in self._loading:
                 self._loading[room].append((room, last, seq))

@@ -12,6 +12,7 @@ limit (1009, enforced by the web layer), a client too slow to read (1013), an id
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Collection
 from typing import Protocol
@@ -295,7 +296,8 @@ class ClientConnection:
             ref=frame.ref,
             muted_until=got.muted_until,
             slow_mode_seconds=got.slow_mode_seconds,
-            reset=frame.since is not None and frame.since > got.last_seq,
+            reset=frame.since is not None
+            and (frame.since > got.last_seq or _restored_past(got.frames, frame.since)),
         )
         if not await self.outbound.put(frames.encode(done), wanted):
             return
@@ -395,3 +397,17 @@ class ClientConnection:
             self.rt.detach(sub)
         self.subs.clear()
         await self.outbound.stop()
+
+
+_RESTORED = '{"type":"restored"'
+
+
+def _restored_past(backlog: list[str], since: int) -> bool:
+    """Whether the backlog holds a `restored` event whose history stops before `since`: the
+    subscriber saw seqs that a restore from a backup took back (`werkplaats restore`)."""
+    for encoded in backlog:
+        if encoded.startswith(_RESTORED):
+            after = json.loads(encoded).get("after")
+            if isinstance(after, int) and after < since:
+                return True
+    return False

@@ -168,6 +168,14 @@ class TopicRenamed(ByEvent, tag="topic_renamed"):
     new: str | UnsetType = UNSET
 
 
+class Restored(ByEvent, tag="restored"):
+    """The database was restored from a backup (`werkplaats restore`): the room's seqs after
+    `after` and before this event's were handed out before the loss and are not the room's;
+    they are never used again. A client holding seqs after `after` drops them."""
+
+    after: int | UnsetType = UNSET
+
+
 DataEvent = (
     MessageHidden
     | RoomUpdated
@@ -184,6 +192,7 @@ DataEvent = (
     | TopicRenamed
     | PollCreated
     | PollVotes
+    | Restored
 )
 EventFrame = MessageFrame | MessageEdited | DataEvent
 # the stored data's keys are the frame's fields

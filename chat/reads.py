@@ -7,6 +7,7 @@ The writes (`send`, `edit`, …) are in `chat.store`.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -21,7 +22,7 @@ from persistence.backlog import read_events
 from persistence.db import Database
 from persistence.events import StoredEvent, events_page, iso
 from persistence.handshake import RoomAccess, RoomListing
-from persistence.models import Room, utcnow
+from persistence.models import Event, Room, utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from rooms.access import check_read, may_read, sanctions_bind
 from rooms.errors import NotFound
@@ -169,7 +170,8 @@ def _backlog(
     if since is None or since >= last:
         return Backlog([], last, None, *state)
     start, first = since, None
-    if last - since > cap:
+    # Seqs a restore skipped (`werkplaats restore`) hold no event: they do not count.
+    if last - since > cap and last - since - _skipped(conn, room.ref.id, since, last) > cap:
         start = last - cap
         first = start + 1
     key = (room.ref.id, start, last)
@@ -180,7 +182,24 @@ def _backlog(
         events = read_events(conn, room.ref.id, start, last)
         frames = [encode(event_frame(slug, e)) for e in events]
         recent.put(key, frames)
+    if first is not None and frames:
+        first = int(json.loads(frames[0])["seq"])  # `start` may lie among seqs a restore skipped
     return Backlog(frames, last, first, *state)
+
+
+def _skipped(conn: Connection, room_id: int, since: int, last: int) -> int:
+    """How many seqs in (since, last] a restore skipped (those before its `restored` events)."""
+    found = conn.execute(
+        select(Event.seq, Event.data).where(
+            Event.room_id == room_id,
+            Event.type == "restored",
+            Event.seq > since,
+            Event.seq <= last,
+        )
+    )
+    return sum(
+        max(0, seq - max(since, int((data or {}).get("after", seq - 1))) - 1) for seq, data in found
+    )
 
 
 def _posting_state(actor: Actor, room: RoomAccess) -> tuple[str | None, int]:

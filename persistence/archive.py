@@ -303,6 +303,7 @@ EVENT_WORDS = {
     "message_hidden": "bericht {message_id} verborgen door {by}: {reason}",
     "message_pinned": "bericht {message_id} vastgezet door {by}",
     "message_unpinned": "bericht {message_id} losgemaakt door {by}",
+    "restored": "database teruggezet uit een back-up; volgnummers na {after} overgeslagen",
 }
 
 

@@ -19,9 +19,11 @@ import os
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import inspect, make_url, select, text, update
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from persistence.models import Event, Room, utcnow
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
@@ -258,5 +260,42 @@ async def _empty_postgres(url: str) -> None:
             if tables:
                 await conn.execute(text("DROP SCHEMA public CASCADE"))
                 await conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+
+
+# How far `restore` moves every room's seq on (`--seq-margin`): more than the events a room
+# can have gained between the backup and the loss, so no seq handed out then is used again.
+SEQ_MARGIN = 100_000
+
+
+async def advance_seqs(url: str, margin: int) -> int:
+    """After a restore: every room's next seq `margin` past its restored `last_seq`, and a
+    `restored` event at the new last_seq saying where the room's history stops (`after`).
+
+    Clients may have seen seqs after the backup (events acked before the loss); those
+    numbers are never used again, and a client whose `since` lies among them is told
+    (`subscribed` with `reset`, and the `restored` event). Returns the rooms moved."""
+    if margin <= 0:
+        return 0
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            rooms = (await session.execute(select(Room.id, Room.last_seq))).all()
+            now = utcnow()
+            for room_id, last in rooms:
+                session.add(
+                    Event(
+                        room_id=room_id,
+                        seq=last + margin,
+                        type="restored",
+                        message_id=None,
+                        actor_id=None,
+                        data={"after": last},
+                        created_at=now,
+                    )
+                )
+            await session.execute(update(Room).values(last_seq=Room.last_seq + margin))
+        return len(rooms)
     finally:
         await engine.dispose()

@@ -484,7 +484,8 @@ _ROOMS = Prepared(
 
 # A user's unread messages in a room are the messages by others after their read marker.
 # Seqs are gap-free, so over the window (read_seq, last_seq] that is the window's length
-# less its events that are no message and less the user's own messages, each counted on
+# less its events that are no message (a `restored` event counts with the seqs a restore
+# skipped before it, `werkplaats restore`) and less the user's own messages, each counted on
 # an index that holds only those rows; the mention candidates are the window's messages
 # with an `@` (a partial index holds only those; a LIKE narrows them, `rooms.mentions`
 # decides). So a set-up probes indexes instead of scanning everything unread, which after
@@ -509,7 +510,9 @@ WITH w AS (
   FROM json_each(:windows)
 )
 SELECT w.room_id,
-  (SELECT count(*) FROM events AS e
+  (SELECT coalesce(sum(CASE WHEN e.type = 'restored'
+     THEN e.seq - max(w.lo, coalesce(json_extract(e.data, '$.after'), e.seq - 1)) ELSE 1 END), 0)
+   FROM events AS e
    WHERE e.room_id = w.room_id AND e.seq > w.lo AND e.seq <= w.hi AND e.type <> 'message')
   + (SELECT count(*) FROM messages AS o
      WHERE o.author_id = :user_id AND o.room_id = w.room_id AND o.seq > w.lo AND o.seq <= w.hi),
@@ -531,7 +534,10 @@ _ROOMS_UNREAD_PG = Prepared(
 SELECT r.id, r.slug, r.name, r.kind, r.topic, r.last_seq, r.locked, r.archived, r.theme_id,
   r.meeting_id, rm.seq, b.room_id, b.until,
   CASE WHEN w.counted THEN
-    (SELECT count(*) FROM events AS e
+    (SELECT coalesce(sum(CASE WHEN e.type = 'restored'
+       THEN e.seq - greatest(w.lo, coalesce(CAST(e.data ->> 'after' AS bigint), e.seq - 1))
+       ELSE 1 END), 0)
+     FROM events AS e
      WHERE e.room_id = r.id AND e.seq > w.lo AND e.seq <= r.last_seq AND e.type <> 'message')
     + (SELECT count(*) FROM messages AS o
        WHERE o.author_id = :user_id AND o.room_id = r.id AND o.seq > w.lo

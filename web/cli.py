@@ -265,6 +265,17 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(with_db(settings, job))
 
 
+def _margin(value: str) -> int:
+    """`--seq-margin`: a whole number of seqs, 0 up to a billion (argparse: exit status 2)."""
+    try:
+        margin = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 0 <= margin <= 10**9:
+        raise argparse.ArgumentTypeError(f"{margin} is outside 0..1000000000")
+    return margin
+
+
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     try:
         asyncio.run(backup.restore(settings.database_url, Path(args.file), force=args.force))
@@ -272,7 +283,8 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         return fail(str(exc))
 
     async def job(db: Database) -> int:
-        print(f"{args.file}: restored and migrated")
+        moved = await backup.advance_seqs(settings.database_url, args.seq_margin)
+        print(f"{args.file}: restored and migrated; {moved} rooms' seqs moved {args.seq_margin} on")
         return 0
 
     return asyncio.run(with_db(settings, job))
@@ -478,6 +490,11 @@ def parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help="restore a backup into an empty database, migrate")
     restore.add_argument("file")
     restore.add_argument("--force", action="store_true", help="replace a database holding data")
+    restore.add_argument(
+        "--seq-margin", type=_margin, default=backup.SEQ_MARGIN, metavar="N",
+        help="move every room's seq this far on, past seqs handed out after the backup "
+        f"(default {backup.SEQ_MARGIN}; 0: not at all)",
+    )  # fmt: skip
     restore.set_defaults(run=cmd_restore)
     add_archive_commands(sub)
     digest.add_parser(sub)

@@ -14,6 +14,7 @@ import logging
 import time
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketState
 
 from chat import metrics
@@ -37,6 +38,8 @@ _SETUP_SECONDS = metrics.DB_SECONDS.labels("setup")
 # Connection set-ups (session, room list, accept, `hello`) run at most this many at once;
 # the database reads them one call each, so more in flight would only queue there.
 SETUPS_IN_FLIGHT = 8
+# An upgrade refused because the database did not answer: come back after this long.
+DATABASE_RETRY_AFTER = 2.0
 # An upgrade that waited this long for its turn is refused (503) rather than set up late.
 SETUP_MAX_WAIT = 10.0
 # A first guess at one set-up's time, until the gate has measured some.
@@ -166,6 +169,15 @@ async def _set_up(
     except Unauthenticated as exc:
         _SETUP_SECONDS.observe(time.perf_counter() - started)
         await refuse(websocket, exc.code, exc.message, 401)
+        return None
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        # The database cannot be reached (a server starting while it restarts, a restore):
+        # 503 with Retry-After, which clients retry, not a 500 and an ERROR per upgrade.
+        log.warning("ws: upgrade refused, the database did not answer: %s", type(exc).__name__)
+        await refuse(
+            websocket, "unavailable", "the database is not available; try again", 503,
+            retry_after=DATABASE_RETRY_AFTER,
+        )  # fmt: skip
         return None
     _SETUP_SECONDS.observe(time.perf_counter() - started)
     if not claim.add_user(who.user.id):

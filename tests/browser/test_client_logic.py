@@ -52,6 +52,25 @@ def test_events_apply_once_and_in_seq_order(tab: Tab) -> None:
     assert result["gap"] is True
 
 
+def test_the_seqs_a_restore_skipped_are_no_gap(tab: Tab) -> None:
+    """A `restored` event (`werkplaats restore`) follows on its `after`: no backfill, and the
+    tab's position moves past the skipped seqs."""
+    result = run(
+        tab,
+        """
+        const t = new store.Timeline('r');
+        t.lastSeq = 0; t.loaded = true;
+        const m = (seq) => ({type: 'message', room: 'r', seq, message_id: 100 + seq,
+            author: {username: 'a'}, body: 'b' + seq, created_at: '2026-11-28T10:00:00Z'});
+        const results = [m(1), m(2), {type: 'restored', room: 'r', seq: 1002, after: 2}, m(1003)]
+            .map((e) => t.apply(e));
+        return {seqs: t.messages.map((x) => x.seq), last: t.lastSeq,
+                gaps: results.map((r) => r.gap)};
+        """,
+    )
+    assert result == {"seqs": [1, 2, 1003], "last": 1003, "gaps": [False] * 4}
+
+
 def test_hidden_wins_over_edits(tab: Tab) -> None:
     """A hidden message stays hidden whatever edit arrives; replays show current state."""
     result = run(

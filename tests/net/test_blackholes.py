@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from chat.broker.base import BrokerListener
 from chat.broker.redis import RedisBroker
@@ -145,5 +147,39 @@ async def test_send_during_a_database_black_hole_fails_cleanly_and_the_resend_se
         finally:
             await conn.close()
         assert [(r["id"], r["seq"]) for r in rows] == [(ack["message_id"], ack["seq"])]
+    finally:
+        await templates.drop_postgres(url)
+
+
+@pytest.mark.postgres
+async def test_an_upgrade_while_the_database_is_cut_off_is_503_with_retry_after(
+    templates: Templates, pg_proxy: FaultProxy
+) -> None:
+    """Not a 500 with a traceback: `unavailable` and Retry-After, which clients retry."""
+    url = await templates.postgres()
+    through = url.replace(f"@{PG_HOST}:5432/", f"@127.0.0.1:{pg_proxy.listen[1]}/")
+    settings = make_settings(
+        through, database_command_timeout_seconds=1.0, database_connect_timeout_seconds=1.0
+    )
+    try:
+        async with running_server(settings) as base, httpx.AsyncClient(timeout=10) as http:
+            token = await login(http, base, "ann")
+            pg_proxy.cut()
+            ws = base.replace("http", "ws", 1) + "/ws"
+            with pytest.raises(InvalidStatus) as refused:
+                async with asyncio.timeout(20):
+                    await connect(ws, additional_headers={"Authorization": f"Bearer {token}"})
+            answer = refused.value.response
+            assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
+            assert b'"unavailable"' in answer.body
+            pg_proxy.heal()
+            async with asyncio.timeout(20):
+                while True:  # the pool may first hand out a connection the cut ended
+                    try:
+                        async with Client(base, token, reconnect=False) as client:
+                            assert client.hello is not None
+                        break
+                    except InvalidStatus:
+                        await asyncio.sleep(0.2)
     finally:
         await templates.drop_postgres(url)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from chat.client import Client
+from persistence.backup import SEQ_MARGIN
 from tests.helpers import (
     PG_ADMIN_DSN,
     PG_HOST,
@@ -174,6 +175,9 @@ async def test_backup_while_messages_flow_restores_history_and_continues_seqs(
     restored = await started(server_env(fresh_url, tmp_path))
     try:
         events = await history(restored.url)
+        # The restore moved the room's seq on (`--seq-margin`): a `restored` event at the end.
+        marker = events.pop()
+        assert marker["type"] == "restored" and marker["seq"] == marker["after"] + SEQ_MARGIN
         seqs = [e["seq"] for e in events]
         last = seqs[-1]
         # A consistent snapshot: a gap-free prefix of the room that holds every earlier ack.
@@ -185,9 +189,11 @@ async def test_backup_while_messages_flow_restores_history_and_continues_seqs(
         async with Client(restored.url, token) as again:
             first = await again.send(ROOM, "na het terugzetten", timeout=30)
             second = await again.send(ROOM, "en nog een", timeout=30)
-        assert (first["seq"], second["seq"]) == (last + 1, last + 2)
+        assert marker["after"] == last
+        assert (first["seq"], second["seq"]) == (marker["seq"] + 1, marker["seq"] + 2)
         after = await history(restored.url)
-        assert [e["seq"] for e in after] == list(range(1, last + 3))
+        moved_on = [marker["seq"], marker["seq"] + 1, marker["seq"] + 2]
+        assert [e["seq"] for e in after] == list(range(1, last + 1)) + moved_on
         assert after[:last] == events
     finally:
         await asyncio.to_thread(restored.stop)
@@ -240,3 +246,11 @@ async def test_backup_to_an_unwritable_place_names_the_file(
     code, err = await in_process(monkeypatch, capsys, db_url, "backup", str(file))
     assert code == 2 and str(file) in err
     assert not folder.exists()
+
+
+@pytest.mark.parametrize("margin", ["-5", "many", "2000000000"])
+def test_restore_refuses_a_bad_seq_margin(margin: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["restore", "werkplaats.backup", "--seq-margin", margin])
+    assert exited.value.code == 2
+    assert "--seq-margin" in capsys.readouterr().err

@@ -95,6 +95,12 @@ export class Timeline {
     if (this.seen.has(seq)) return null;
     this.seen.add(seq);
     if (this.firstSeq === null || seq < this.firstSeq) this.firstSeq = seq;
+    // A restore from a backup skipped the seqs between `after` and this event (`werkplaats
+    // restore`): they hold no event, so the jump is no gap to fill.
+    const after = Number(ev.after);
+    if (ev.type === 'restored' && Number.isInteger(after) && this.lastSeq >= after && this.lastSeq < seq) {
+      this.lastSeq = seq - 1;
+    }
     const gap = seq > this.lastSeq + 1 && this.loaded;
     while (this.seen.has(this.lastSeq + 1)) this.lastSeq += 1;
 
