@@ -115,8 +115,14 @@ async def _events(
             return
         for event, message, author, hidden_by in rows:
             stored = stored_event(event, message, author)
+            # A hidden message's reactions are in the archive (`include_hidden`) only, as
+            # its text is; each `reactions` event otherwise keeps its own set.
+            blank = message is not None and message.hidden and not include_hidden
             if event.type == "message" and message is not None:
-                stored = msgspec.structs.replace(stored, reactions=sets.get(message.id, {}))
+                reactions = {} if blank else sets.get(message.id, {})
+                stored = msgspec.structs.replace(stored, reactions=reactions)
+            elif event.type == "reactions" and blank:
+                stored = msgspec.structs.replace(stored, reactions={})
             frame = frame_of(room.slug, stored)
             if event.type == "message" and message is not None:
                 if message.purged_at is not None:
