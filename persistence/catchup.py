@@ -28,9 +28,10 @@ from persistence.meetings import (
 from persistence.models import Event, Membership, Message, MessageMark, ReadMarker, User
 from persistence.reports import report_news
 from persistence.rooms import RoomSummary, readable_rooms
+from rooms.conversations import mentions_reader
 from rooms.marks import MarkKind
 from rooms.meetings import Since, next_meeting, previous_meeting
-from rooms.mentions import excerpt, mentions
+from rooms.mentions import excerpt, mentioned_usernames
 from rooms.model import Actor
 from rooms.verslag import ReportNews, missed_notice
 
@@ -150,6 +151,10 @@ async def catchup(
 ) -> dict[str, Any]:
     """The catch-up page as JSON: per readable room what is new since the chosen moment."""
     summaries = await readable_rooms(session, actor)
+    me = await session.get(User, actor.user_id)
+    layer = "" if me is None else me.layer
+    # The area rooms whose team the actor is in: `@gebied` there mentions them.
+    area_teams = {s.room.id for s in summaries if s.room.kind == "area"} & actor.area_room_ids
     meetings = await all_meetings(session)
     refs = [ref(m) for m in meetings]
     held, ahead = previous_meeting(refs, now), next_meeting(refs, now)
@@ -179,7 +184,8 @@ async def catchup(
         counts[message.room_id] += 1
         if message.topic is not None:
             topics[message.room_id].setdefault(message.topic, [0, message.seq])[0] += 1
-        if mentions(message.body, actor.username):
+        team = message.room_id in area_teams
+        if mentions_reader(mentioned_usernames(message.body), actor.username, layer, team):
             mentioned[message.room_id].append(_mention_wire(message, author))
 
     rooms: list[dict[str, Any]] = []
