@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,10 +12,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.client import Client, ClientError
-from persistence import handshake
+from chat.frames import event_dict
+from persistence import archive, handshake
 from persistence.accounts import actor_for
 from persistence.db import Database
-from persistence.models import Membership, Room, User, utcnow
+from persistence.models import Membership, Message, Room, User, utcnow
+from persistence.moderation import Source
 from persistence.prepared import Prepared
 from rooms.conversations import direct_slug
 from tests.clients import Api, OpenClient
@@ -32,12 +37,13 @@ async def test_the_same_set_gives_the_same_room(server: str, api: Api) -> None:
 
 
 async def test_bad_requests(server: str, api: Api) -> None:
-    """Oneself alone, ten others, or an unknown user is refused."""
+    """Oneself alone, ten or eleven others (12 people), or an unknown user is refused."""
     r = await api.post("ann", "/api/direct", {"usernames": ["ann"]})
     assert r.status_code == 400
-    many = [f"user{i}" for i in range(10)]
-    r = await api.post("ann", "/api/direct", {"usernames": many})
-    assert r.status_code == 400
+    for count in (10, 11):  # with the caller: 11 or 12 people
+        many = [f"user{i}" for i in range(count)]
+        r = await api.post("ann", "/api/direct", {"usernames": many})
+        assert r.status_code == 400, count
     r = await api.post("ann", "/api/direct", {"usernames": ["nobody"]})
     assert r.status_code == 404
     r = await api.post(None, "/api/direct", {"usernames": ["bob"]})
@@ -176,3 +182,37 @@ async def _uses_the_indexes(database: Database, user_id: int) -> None:
         steps = " | ".join(r[0] for r in plan)
         assert "ix_rooms_shared" in steps, steps
         assert "ix_memberships_user_id" in steps, steps
+
+
+async def test_moderation_exports_and_retention_cover_it(
+    server: str, api: Api, database: Database, open_client: OpenClient
+) -> None:
+    """A member reports a message of a direct conversation; a global moderator sees it in
+    the queue and hides it without reading the room; the archive export and the
+    retention purge cover the conversation as any room."""
+    slug = (await api.post("ann", "/api/direct", {"usernames": ["bob"]})).json()["room"]["slug"]
+    ann: Client = await open_client(server, "ann")
+    await ann.subscribe(slug, since=None)
+    mid = (await ann.send(slug, "Iets wat hier niet hoort"))["message_id"]
+    path = f"/api/rooms/{slug}/messages/{mid}"
+    r = await api.post("bob", path + "/report", {"reason": "ongepast"})
+    assert r.status_code == 201, r.text
+    queue = (await api.get("mo", "/api/reports")).json()["reports"]
+    assert [q["message_id"] for q in queue if q["room"] == slug] == [mid]
+    assert (await api.get("mo", f"/api/rooms/{slug}/events?after=0")).status_code == 403
+    r = await api.post("mo", path + "/hide", {"reason": "ongepast"})
+    assert r.status_code == 200, r.text
+    source = Source("cli:tester", "cli@test")
+    out = io.StringIO()
+    await archive.export_room(
+        database, slug, out, source, frame_of=event_dict, fmt="json", include_hidden=True
+    )
+    assert json.loads(out.getvalue())["events"][0]["body"] == "Iets wat hier niet hoort"
+    async with database.write() as session:
+        message = await session.get(Message, mid)
+        assert message is not None
+        message.created_at = utcnow() - timedelta(days=400)
+    assert await archive.purge(database, 365, source) >= 1
+    async with database.read() as session:
+        message = await session.get(Message, mid)
+        assert message is not None and message.body == "" and message.purged_at is not None
