@@ -238,11 +238,24 @@ class _JsonWriter:
         self.out.write("\n]}\n")
 
 
+class _Escaped:
+    """Writes to `out` with every `<` escaped (`\\<`): a transcript put through a Markdown
+    renderer that passes raw HTML (CommonMark's default) shows what people typed (bodies,
+    names, topics, reasons), never an element. Inside code a backslash shows; the JSON
+    export keeps the text exactly."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.raw = out
+
+    def write(self, text: str) -> int:
+        return self.raw.write(text.replace("<", "\\<"))
+
+
 class _MarkdownWriter:
     """A readable transcript for a Woo request or a report: one section per message."""
 
-    def __init__(self, out: IO[str], header: RoomHeader) -> None:
-        self.out = out
+    def __init__(self, raw: IO[str], header: RoomHeader) -> None:
+        self.out = out = _Escaped(raw)
         lines = [
             f"# {header.name} (`{header.slug}`)",
             "",
