@@ -35,6 +35,8 @@ from persistence.activity_facts import read_room_readers
 from persistence.db import Database
 from persistence.models import utcnow
 from rooms.access import may_read
+from rooms.conversations import mentions_reader
+from rooms.model import RoomKind
 
 log = logging.getLogger("werkplaats.activity")
 
@@ -114,18 +116,26 @@ class ActivityFeed:
                     if not may_read(conn.actor, ref, ban, now):
                         continue
                     if sent is None:
-                        sent = _frame(slug, last, notes, conn.username)
+                        team = ref.kind is RoomKind.AREA and ref.id in conn.actor.area_room_ids
+                        sent = _frame(slug, last, notes, conn.username, conn.author.layer, team)
                         if not sent:
                             break
                     conn.outbound.offer(sent, ephemeral=True)
 
 
-def _frame(slug: str, last: int, notes: list[Note], username: str) -> str:
-    """The reader's frame, or "" when nothing in the notes is new to them (their own)."""
+def _frame(
+    slug: str, last: int, notes: list[Note], username: str, layer: str, area_team: bool
+) -> str:
+    """The reader's frame, or "" when nothing in the notes is new to them (their own).
+    A mention counts by name or through a group of the reader's (`mentions_reader`)."""
     unread = [n.seq for n in notes if n.author != username]
     if not unread:
         return ""
-    mentions = [n.seq for n in notes if n.author != username and username in n.mentions]
+    mentions = [
+        n.seq
+        for n in notes
+        if n.author != username and mentions_reader(n.mentions, username, layer, area_team)
+    ]
     if len(unread) > MAX_SEQS or len(mentions) > MAX_SEQS:
         return frames.encode(frames.Activity(room=slug, last_seq=last, unread=[], resync=True))
     return frames.encode(

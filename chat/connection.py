@@ -140,7 +140,7 @@ class ClientConnection:
         """Queue `hello` (always the first frame) and start writing; `rooms` is its room
         list when the caller read it already (with the session, at the upgrade)."""
         if rooms is None:
-            rooms = await reads.hello_rooms(self.rt.db, self.actor)
+            rooms = await reads.hello_rooms(self.rt.db, self.actor, self.author.layer)
         self.outbound.offer(frames.encode(frames.Hello(user=self.user, rooms=rooms)))
         self.outbound.start()
 

@@ -368,11 +368,12 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
         )
     kind = _DATA_EVENTS[ev.type]
     if ev.type == "reactions" and ev.reactions is not None:
-        # Read back with the message: its set as it is now, as a replayed `message` shows.
+        # Read back with the message: its set as it is now, as a replayed `message` shows;
+        # of a hidden message neither the set nor who changed it.
+        by = UNSET if ev.hidden else ev.data.get("by", UNSET)
         return Reactions(
-            room=slug, seq=ev.seq, message_id=ev.message_id or 0, by=ev.data.get("by", UNSET),
-            reactions=ev.reactions,
-        )  # fmt: skip
+            room=slug, seq=ev.seq, message_id=ev.message_id or 0, by=by, reactions=ev.reactions
+        )
     if ev.message_id is None:
         return kind(room=slug, seq=ev.seq, **ev.data)
     return kind(room=slug, seq=ev.seq, message_id=ev.message_id, **ev.data)

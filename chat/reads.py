@@ -42,10 +42,10 @@ async def readable_room(session: AsyncSession, actor: Actor, slug: str) -> Room:
     return room
 
 
-async def hello_rooms(db: Database, actor: Actor) -> list[RoomListing]:
-    """The rooms of `hello` and GET /api/rooms."""
+async def hello_rooms(db: Database, actor: Actor, layer: str) -> list[RoomListing]:
+    """The rooms of `hello` and GET /api/rooms for the actor of this layer."""
     meetings = db.part(handshake.MeetingsRead)
-    return await handshake.run(db, handshake.read_room_list, actor, utcnow(), meetings)
+    return await handshake.run(db, handshake.read_room_list, actor, utcnow(), meetings, layer)
 
 
 async def fresh_actor(db: Database, user_id: int) -> Actor | None:

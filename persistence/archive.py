@@ -116,8 +116,14 @@ async def _events(
             return
         for event, message, author, hidden_by in rows:
             stored = stored_event(event, message, author)
+            # A hidden message's reactions are in the archive (`include_hidden`) only, as
+            # its text is; each `reactions` event otherwise keeps its own set.
+            blank = message is not None and message.hidden and not include_hidden
             if event.type == "message" and message is not None:
-                stored = msgspec.structs.replace(stored, reactions=sets.get(message.id, {}))
+                reactions = {} if blank else sets.get(message.id, {})
+                stored = msgspec.structs.replace(stored, reactions=reactions)
+            elif event.type == "reactions" and blank:
+                stored = msgspec.structs.replace(stored, reactions={})
             frame = frame_of(room.slug, stored)
             if event.type == "message" and message is not None:
                 if message.purged_at is not None:
@@ -233,11 +239,24 @@ class _JsonWriter:
         self.out.write("\n]}\n")
 
 
+class _Escaped:
+    """Writes to `out` with every `<` escaped (`\\<`): a transcript put through a Markdown
+    renderer that passes raw HTML (CommonMark's default) shows what people typed (bodies,
+    names, topics, reasons), never an element. Inside code a backslash shows; the JSON
+    export keeps the text exactly."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.raw = out
+
+    def write(self, text: str) -> int:
+        return self.raw.write(text.replace("<", "\\<"))
+
+
 class _MarkdownWriter:
     """A readable transcript for a Woo request or a report: one section per message."""
 
-    def __init__(self, out: IO[str], header: RoomHeader) -> None:
-        self.out = out
+    def __init__(self, raw: IO[str], header: RoomHeader) -> None:
+        self.out = out = _Escaped(raw)
         lines = [
             f"# {header.name} (`{header.slug}`)",
             "",

@@ -22,9 +22,10 @@ from persistence.meetings import all_meetings, ref, theme_rooms, theme_slugs
 from persistence.models import Event, Meeting, Membership, Message, MessageMark, ReadMarker, User
 from persistence.reports import report_news
 from persistence.rooms import RoomSummary, readable_rooms
+from rooms.conversations import mentions_reader
 from rooms.marks import MarkKind
 from rooms.meetings import Since, next_meeting, previous_meeting
-from rooms.mentions import mentions
+from rooms.mentions import mentioned_usernames
 from rooms.model import Actor
 from rooms.verslag import ReportNews
 
@@ -170,6 +171,10 @@ class CatchUp:
 async def catchup(session: AsyncSession, actor: Actor, since: Since, now: datetime) -> CatchUp:
     """Per readable room what is new since the chosen moment."""
     summaries = await readable_rooms(session, actor)
+    me = await session.get(User, actor.user_id)
+    layer = "" if me is None else me.layer
+    # The area rooms whose team the actor is in: `@gebied` there mentions them.
+    area_teams = {s.room.id for s in summaries if s.room.kind == "area"} & actor.area_room_ids
     meetings = await all_meetings(session)
     refs = [ref(m) for m in meetings]
     held, ahead = previous_meeting(refs, now), next_meeting(refs, now)
@@ -195,7 +200,8 @@ async def catchup(session: AsyncSession, actor: Actor, since: Since, now: dateti
         counts[message.room_id] += 1
         if message.topic is not None:
             topics[message.room_id].setdefault(message.topic, [0, message.seq])[0] += 1
-        if mentions(message.body, actor.username):
+        team = message.room_id in area_teams
+        if mentions_reader(mentioned_usernames(message.body), actor.username, layer, team):
             mentioned[message.room_id].append((message, author))
 
     rooms: list[RoomNews] = []

@@ -187,9 +187,11 @@ def message_span(page: Sequence[StoredEvent]) -> tuple[int, int] | None:
 
 
 def with_reactions(page: list[StoredEvent], sets: ReactionSets) -> list[StoredEvent]:
-    """The page with each message's (and each `reactions` event's) current reactions."""
+    """The page with each message's (and each `reactions` event's) current reactions; a
+    hidden message has none to readers, as it has no body (its `reactions` events still
+    keep their seqs, with an empty set)."""
     return [
-        msgspec.structs.replace(e, reactions=sets.get(e.message_id or 0, {}))
+        msgspec.structs.replace(e, reactions={} if e.hidden else sets.get(e.message_id or 0, {}))
         if e.joined and e.type in _SHOW_REACTIONS
         else e
         for e in page

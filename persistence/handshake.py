@@ -46,6 +46,7 @@ from sqlalchemy import (
     null,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,9 +67,11 @@ from persistence.models import (
 )
 from persistence.models import Session as SessionRow
 from persistence.prepared import Prepared
+from persistence.rooms import OWN_DIRECT_SQL, SHARED_ROOM, SHARED_ROOM_SQL, own_direct_ids
 from rooms.access import area_rooms_open_to, may_read
+from rooms.conversations import AREA_GROUP, LAYER_GROUPS, mentions_reader
 from rooms.meetings import MeetingRef, meeting_for_room
-from rooms.mentions import mentions
+from rooms.mentions import mentioned_usernames
 from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
 from rooms.registration import MeetingStatus
 
@@ -471,13 +474,27 @@ _ROOM_COLUMNS = (
     Ban.room_id,
     Ban.until,
 )
-_ROOMS = Prepared(
-    select(*_ROOM_COLUMNS)
-    .outerjoin(
-        ReadMarker, and_(ReadMarker.room_id == Room.id, ReadMarker.user_id == bindparam("user_id"))
+
+
+def _listed(where: Any) -> Any:
+    return (
+        select(*_ROOM_COLUMNS)
+        .outerjoin(
+            ReadMarker,
+            and_(ReadMarker.room_id == Room.id, ReadMarker.user_id == bindparam("user_id")),
+        )
+        .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
+        .where(where)
     )
-    .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
-    .order_by(Room.kind, Room.slug),
+
+
+# The shared rooms, then the user's own direct conversations (`listed_rooms`): never
+# anyone else's, of which there may be many thousands.
+_ROOMS = Prepared(
+    union_all(
+        _listed(SHARED_ROOM),
+        _listed(Room.id.in_(own_direct_ids(bindparam("user_id")))),
+    ).order_by(column("kind"), column("slug")),
     _RoomRow,
 )
 
@@ -518,7 +535,8 @@ SELECT w.room_id,
      WHERE o.author_id = :user_id AND o.room_id = w.room_id AND o.seq > w.lo AND o.seq <= w.hi),
   (SELECT json_group_array(m.body) FROM messages AS m
    WHERE m.room_id = w.room_id AND m.seq > w.lo AND m.seq <= w.hi
-     AND m.body LIKE '%@%' AND m.body LIKE :pattern ESCAPE '\'
+     AND m.body LIKE '%@%' AND (m.body LIKE :pattern ESCAPE '\'
+       OR m.body LIKE :layer_pattern ESCAPE '\' OR m.body LIKE :area_pattern ESCAPE '\')
      AND m.author_id <> :user_id AND m.hidden = 0)
 FROM w
 """
@@ -546,10 +564,16 @@ SELECT r.id, r.slug, r.name, r.kind, r.topic, r.last_seq, r.locked, r.archived, 
   CASE WHEN w.counted THEN
     (SELECT array_agg(m.body) FROM messages AS m
      WHERE m.room_id = r.id AND m.seq > w.lo AND m.seq <= r.last_seq
-       AND m.body LIKE '%@%' AND lower(m.body) LIKE :pattern ESCAPE '\'
+       AND m.body LIKE '%@%' AND (lower(m.body) LIKE :pattern ESCAPE '\'
+         OR lower(m.body) LIKE :layer_pattern ESCAPE '\'
+         OR lower(m.body) LIKE :area_pattern ESCAPE '\')
        AND m.author_id <> :user_id AND NOT m.hidden)
   END
-FROM rooms AS r
+FROM (
+  SELECT * FROM rooms WHERE {shared}
+  UNION ALL
+  SELECT * FROM rooms WHERE id IN ({own_direct})
+) AS r
 LEFT JOIN read_markers AS rm ON rm.room_id = r.id AND rm.user_id = :user_id
 LEFT JOIN bans AS b ON b.room_id = r.id AND b.user_id = :user_id
 CROSS JOIN LATERAL (
@@ -559,7 +583,7 @@ CROSS JOIN LATERAL (
          OR r.id = ANY(CAST(:areas AS integer[]))) AS counted
 ) AS w
 ORDER BY r.kind, r.slug
-"""
+""".format(shared=SHARED_ROOM_SQL, own_direct=OWN_DIRECT_SQL)  # noqa: S608, UP032 (constants)
     ).columns(*_ROOM_COLUMNS, column("not_unread"), column("mention_candidates")),
     _RoomRow,
 )
@@ -571,7 +595,21 @@ def _mention_pattern(username: str) -> str:
     return "%@" + escaped + "%"
 
 
-def _unread_sqlite(conn: Connection, actor: Actor, readable: list[_RoomRow]) -> list[_RoomRow]:
+def _mention_patterns(username: str, layer: str) -> dict[str, str]:
+    """The LIKE patterns that narrow the candidates: `@username`, the user's layer
+    (`@waterschap`; their own name again when the layer is no group) and `@gebied`
+    (`mentions_reader` decides where it counts)."""
+    own = _mention_pattern(username)
+    return {
+        "pattern": own,
+        "layer_pattern": _mention_pattern(layer) if layer in LAYER_GROUPS else own,
+        "area_pattern": _mention_pattern(AREA_GROUP),
+    }
+
+
+def _unread_sqlite(
+    conn: Connection, actor: Actor, layer: str, readable: list[_RoomRow]
+) -> list[_RoomRow]:
     """`readable` with `not_unread` and `mention_candidates` filled in, as PostgreSQL's
     room query answers them: one statement for all the windows."""
     windows = [
@@ -581,7 +619,7 @@ def _unread_sqlite(conn: Connection, actor: Actor, readable: list[_RoomRow]) -> 
         return readable
     params = {
         "user_id": actor.user_id,
-        "pattern": _mention_pattern(actor.username),
+        **_mention_patterns(actor.username, layer),
         "windows": json.dumps(windows),
     }
     rows: list[_UnreadRow] = _UNREAD_SQLITE.rows(conn, params)
@@ -596,9 +634,11 @@ def _unread_sqlite(conn: Connection, actor: Actor, readable: list[_RoomRow]) -> 
     ]
 
 
-def _unread(actor: Actor, readable: list[_RoomRow]) -> tuple[dict[int, int], dict[int, int]]:
+def _unread(
+    actor: Actor, layer: str, readable: list[_RoomRow]
+) -> tuple[dict[int, int], dict[int, int]]:
     """Room id → messages by others in its window (read_seq, last_seq], and → those of them
-    that mention the user."""
+    that mention the user: by name or through a group of theirs (`mentions_reader`)."""
     unread: dict[int, int] = {}
     mentioned: dict[int, int] = {}
     for row in readable:
@@ -607,7 +647,12 @@ def _unread(actor: Actor, readable: list[_RoomRow]) -> tuple[dict[int, int], dic
         length = row.last_seq - (row.read_seq or 0)
         if length > row.not_unread:
             unread[row.id] = length - int(row.not_unread)
-        found = sum(1 for body in row.mention_candidates or () if mentions(body, actor.username))
+        team = row.kind == RoomKind.AREA.value and row.id in actor.area_room_ids
+        found = sum(
+            1
+            for body in row.mention_candidates or ()
+            if mentions_reader(mentioned_usernames(body), actor.username, layer, team)
+        )
         if found:
             mentioned[row.id] = found
     return unread, mentioned
@@ -749,17 +794,18 @@ _KINDS = {kind.value: kind for kind in RoomKind}
 
 
 def read_room_list(
-    conn: Connection, actor: Actor, now: datetime, meetings: MeetingsRead
+    conn: Connection, actor: Actor, now: datetime, meetings: MeetingsRead, layer: str
 ) -> list[RoomListing]:
-    """The rooms of `hello` and `GET /api/rooms`: readable rooms in (kind, slug) order with
-    read marker, unread count, unread mentions and next meeting: on SQLite in two
-    statements, on PostgreSQL (a round trip each) in one; the meetings are read only now
-    and then (`MeetingsRead`)."""
+    """The rooms of `hello` and `GET /api/rooms` for the actor of this `layer`: readable
+    rooms in (kind, slug) order with read marker, unread count, unread mentions and next
+    meeting: on SQLite in two statements, on PostgreSQL (a round trip each) in one; the
+    meetings are read only now and then (`MeetingsRead`). Of direct conversations only the
+    actor's own are read (`persistence.rooms.listed_rooms`)."""
     if conn.dialect.name == "postgresql":
         areas = area_rooms_open_to(actor)
         params = {
             "user_id": actor.user_id,
-            "pattern": _mention_pattern(actor.username),
+            **_mention_patterns(actor.username, layer),
             "every_area": areas is None,
             # staff: every area room, and their own direct conversations
             "areas": list(actor.area_room_ids if areas is None else areas),
@@ -776,8 +822,8 @@ def read_room_list(
     if not readable:
         return []
     if conn.dialect.name != "postgresql":
-        readable = _unread_sqlite(conn, actor, readable)
-    unread, mentioned = _unread(actor, readable)
+        readable = _unread_sqlite(conn, actor, layer, readable)
+    unread, mentioned = _unread(actor, layer, readable)
     upcoming = _next_meetings(readable, every, meetings.get(conn, every), now)
     return [
         RoomListing(
@@ -808,4 +854,4 @@ def read_arrival(
     found = read_login(conn, token_hash, now)
     if found is None:
         return None
-    return found, read_room_list(conn, found.actor, now, meetings)
+    return found, read_room_list(conn, found.actor, now, meetings, found.user.layer)

@@ -162,6 +162,17 @@ class Meeting(Base):
 
 class Room(Base):
     __tablename__ = "rooms"
+    __table_args__ = (
+        # A room list reads the shared rooms through this index, never the direct
+        # conversations of others (persistence.rooms.listed_rooms).
+        Index(
+            "ix_rooms_shared",
+            "kind",
+            "slug",
+            postgresql_where=text("kind <> 'direct'"),
+            sqlite_where=text("kind <> 'direct'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -794,3 +805,15 @@ class GlossaryEntry(Base):
     means: Mapped[str] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ServerSecret(Base):
+    """A random secret the server makes once, by the first process to need it, and keeps,
+    so that every process (and a restored backup) uses the same one: e.g. the key that
+    files an anonymous poll's ballots under no voter (`persistence.polls.ballot_secret`)."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,17 +2,55 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from persistence.db import Database
 from persistence.events import iso
-from persistence.models import Poll, PollBallot, User
+from persistence.models import Poll, PollBallot, ServerSecret, User, utcnow
 from rooms.polls import tally
 
 MAX_POLLS_LISTED = 50
+# The `server_secrets` row whose value keys anonymous ballots (`rooms.polls.ballot_key`).
+BALLOT_SECRET = "ballots"
+
+
+class _BallotSecret:
+    """The ballot key once read, per database (`Database.part`): it never changes."""
+
+    value: str | None = None
+
+
+async def ballot_secret(db: Database) -> str:
+    """The key of anonymous ballots: random, made by the first process to need it and kept
+    in the database (as the VAPID key is), so it is the same for every process, survives a
+    restart and a restored backup, and does not change with `WERKPLAATS_SECRET_KEY`.
+    Nothing serves it: no API, export or moderator screen can link a ballot to its voter."""
+    kept = db.part(_BallotSecret)
+    if kept.value is not None:
+        return kept.value
+    async with db.read() as session:
+        found = await session.get(ServerSecret, BALLOT_SECRET)
+    if found is None:
+        try:
+            async with db.write() as session:
+                session.add(
+                    ServerSecret(
+                        name=BALLOT_SECRET, value=secrets.token_hex(32), created_at=utcnow()
+                    )
+                )
+        except IntegrityError:
+            pass  # another process made it first: use that one
+        async with db.read() as session:
+            found = await session.get(ServerSecret, BALLOT_SECRET)
+    assert found is not None
+    kept.value = found.value
+    return found.value
 
 
 async def poll_in_room(session: AsyncSession, room_id: int, poll_id: int) -> Poll | None:

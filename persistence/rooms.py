@@ -4,13 +4,50 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    column,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import Ban, Mute, ReadMarker, Room, utcnow
 from rooms.access import may_read
 from rooms.model import Actor, Restriction, RoomKind, RoomRef
+
+# A room list (`hello`, GET /api/rooms, the catch-up page) holds the shared rooms (theme,
+# area, meeting) and the caller's own direct conversations, at most this many, the newest
+# first: never anyone else's, of which a community has many thousands, and not without
+# bound the caller's own, since anyone may open one with anyone. Older ones stay readable.
+MAX_DIRECT_LISTED = 500
+# A literal, not a bound parameter: both databases' planners use the partial index
+# `ix_rooms_shared` only for a condition that matches its own (persistence/models.py).
+SHARED_ROOM_SQL = "kind <> 'direct'"
+SHARED_ROOM = Room.kind != literal_column("'direct'")
+# The ids of the user's own direct conversations (`:user_id`), through their memberships.
+OWN_DIRECT_SQL = (
+    "SELECT mb.room_id FROM memberships AS mb JOIN rooms AS d ON d.id = mb.room_id"
+    " WHERE mb.user_id = :user_id AND d.kind = 'direct'"
+    " ORDER BY mb.room_id DESC LIMIT 500"
+)
+assert OWN_DIRECT_SQL.endswith(f" LIMIT {MAX_DIRECT_LISTED}")
+
+
+def own_direct_ids(user_id: Any) -> Any:
+    """`OWN_DIRECT_SQL` as a subquery, for a user id or a bind parameter (`user_id`)."""
+    ids = text(OWN_DIRECT_SQL).columns(column("room_id", Integer))
+    return ids if isinstance(user_id, BindParameter) else ids.bindparams(user_id=user_id)
+
+
+def listed_rooms(user_id: Any) -> Any:
+    """The rooms a room list considers for the user (`may_read` then decides)."""
+    return or_(SHARED_ROOM, Room.id.in_(own_direct_ids(user_id)))
 
 
 def room_ref(room: Room) -> RoomRef:
@@ -61,7 +98,8 @@ async def readable_rooms(session: AsyncSession, actor: Actor) -> list[RoomSummar
     """
     now = utcnow()
     bans = await active_bans(session, actor.user_id, now)
-    rooms = (await session.execute(select(Room).order_by(Room.kind, Room.slug))).scalars().all()
+    listed = select(Room).where(listed_rooms(actor.user_id)).order_by(Room.kind, Room.slug)
+    rooms = (await session.execute(listed)).scalars().all()
     visible = [r for r in rooms if may_read(actor, room_ref(r), bans.get(r.id), now)]
     if not visible:
         return []

@@ -7,6 +7,7 @@ direct conversation of a set of people has, and who may open one.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 
 import emoji
 
@@ -83,6 +84,18 @@ GROUPS = LAYER_GROUPS | {AREA_GROUP}
 def mentioned_groups(body: str) -> list[str]:
     """The groups the body calls on (`@waterschap`, `@gebied`), in order, each once."""
     return [name for name in mentioned_usernames(body) if name in GROUPS]
+
+
+def mentions_reader(names: Collection[str], username: str, layer: str, area_team: bool) -> bool:
+    """Whether a message that mentions `names` (`mentioned_usernames`) mentions this reader
+    of its room: by name, through their layer (`@waterschap`), or (`area_team`: an area
+    room whose team they are in) through `@gebied`. The room list's unread mentions, the
+    `activity` frame and the catch-up page count with this, as the `mention` frame reaches."""
+    return (
+        username.lower() in names
+        or (layer in LAYER_GROUPS and layer in names)
+        or (area_team and AREA_GROUP in names)
+    )
 
 
 def check_group_mention(actor: Actor, room: RoomRef, body: str, asks: bool = False) -> None:

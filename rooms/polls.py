@@ -1,8 +1,9 @@
 """Polls: a question with 2 to 10 options, single or multiple choice, anonymous or named,
 optionally closing at a time. Pure rules; storage is `persistence.polls`.
 
-An anonymous poll stores each ballot under a key derived from the server's secret, the poll
-and the voter (`ballot_key`), never under the voter's id: the database, an export or a
+An anonymous poll stores each ballot under a key derived from the server's ballot secret
+(random, kept in the database: `persistence.polls.ballot_secret`), the poll and the voter
+(`ballot_key`), never under the voter's id: the database, an export or a
 moderator can count the ballots and see their choices, but not tell whose they are, while
 the voter can still change theirs until the poll closes.
 """
@@ -62,12 +63,20 @@ def check_open(closes_at: datetime | None, closed: bool, now: datetime) -> None:
         raise Conflict("the poll is closed")
 
 
+# The least key length that `ballot_key` takes (the server's is 64 hex digits).
+MIN_SECRET_CHARS = 32
+
+
 def ballot_key(secret: str, poll_id: int, user_id: int, anonymous: bool) -> str:
-    """Where a voter's ballot is kept: the user id for a named poll, else a keyed hash."""
+    """Where a voter's ballot is kept: the user id for a named poll, else a hash keyed with
+    the server's ballot secret. No default key: with a known one, anyone could hash every
+    user id and read who chose what."""
     if not anonymous:
         return f"u{user_id}"
+    if len(secret) < MIN_SECRET_CHARS:
+        raise ValueError("an anonymous ballot needs the server's ballot secret")
     message = f"poll:{poll_id}:user:{user_id}".encode()
-    return hmac.new(secret.encode() or b"-", message, hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def tally(ballots: Iterable[Sequence[int]], options: int) -> list[int]:

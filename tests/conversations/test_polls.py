@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from chat.client import Client
+from persistence.accounts import actor_for
 from persistence.db import Database
-from persistence.models import Event, Poll, PollBallot
+from persistence.models import Event, Poll, PollBallot, ServerSecret, User
+from persistence.polls import BALLOT_SECRET, ballot_secret
+from rooms.errors import Conflict
+from rooms.polls import ballot_key
 from tests.clients import Api, OpenClient
+from web.actions import polls
+from web.actions.polls import NewPoll
 
 POLL = {"question": "Welke datum past?", "options": ["di 3 maart", "do 5 maart", "vr 6 maart"]}
 
@@ -81,3 +91,48 @@ async def test_bad_polls_and_closed_polls(server: str, api: Api, database: Datab
     assert r.status_code == 409
     r = await api.post("bob", "/api/rooms/area-a/polls", POLL)
     assert r.status_code == 403
+
+
+async def test_anonymous_ballots_are_keyed_with_a_kept_random_secret(db_url: str) -> None:
+    """The ballot key is random, made once and kept in the database (every process gets the
+    same one), never a default: no hash of a known key and a user id finds a ballot. A vote
+    is still changed in place until the poll closes."""
+    first, second = Database(db_url), Database(db_url)
+    try:
+        async with first.read() as session:
+            users = {u.username: u for u in (await session.execute(select(User))).scalars()}
+            actors = {n: await actor_for(session, u) for n, u in users.items()}
+        made = NewPoll("Welke dag?", ["ma", "di", "wo"], False, True, None)
+        found, _ = await polls.create(first, actors["mo"], "theme-one", made)
+        poll_id = found["poll_id"]
+        # Two processes (two engines), the same voter: one ballot, changed in place.
+        await polls.vote(first, actors["ann"], "theme-one", poll_id, [0])
+        _, mine, _ = await polls.vote(second, actors["ann"], "theme-one", poll_id, [2])
+        await polls.vote(second, actors["bob"], "theme-one", poll_id, [2])
+        assert mine == [2]
+        async with first.read() as session:
+            kept = (await session.execute(select(ServerSecret))).scalars().all()
+            ballots = (await session.execute(select(PollBallot))).scalars().all()
+        assert [k.name for k in kept] == [BALLOT_SECRET] and len(kept[0].value) == 64
+        assert await ballot_secret(second) == await ballot_secret(first) == kept[0].value
+        assert sorted(b.choices for b in ballots) == [[2], [2]]
+        assert all(b.user_id is None for b in ballots)
+        # Neither a user id nor a hash of one under a guessable key names a ballot.
+        guesses = {"", "-", os.environ["WERKPLAATS_SECRET_KEY"]}
+        for user in users.values():
+            for key in guesses:
+                message = f"poll:{poll_id}:user:{user.id}".encode()
+                guess = hmac.new(key.encode() or b"-", message, hashlib.sha256).hexdigest()
+                assert guess not in {b.voter for b in ballots}
+        for secret in ("", "-", "short"):
+            with pytest.raises(ValueError):
+                ballot_key(secret, poll_id, users["ann"].id, True)
+        async with first.write() as session:
+            row = await session.get(Poll, poll_id)
+            assert row is not None
+            row.closes_at = datetime.now(UTC) - timedelta(seconds=1)
+        with pytest.raises(Conflict):
+            await polls.vote(first, actors["ann"], "theme-one", poll_id, [1])
+    finally:
+        await first.dispose()
+        await second.dispose()

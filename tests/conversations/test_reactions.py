@@ -9,10 +9,14 @@ from typing import Any
 from chat import store
 from chat.client import Client, ClientError
 from chat.frames import event_dict
-from persistence import archive
+from persistence import archive, handshake
 from persistence.accounts import actor_for, user_by_name
+from persistence.backlog import read_events
 from persistence.db import Database
+from persistence.events import events_page, hide_message
+from persistence.models import Message
 from persistence.moderation import Source
+from persistence.rooms import room_by_slug
 from rooms.model import Actor
 from tests.clients import Api, OpenClient
 from tests.persistence.posting import post_all
@@ -121,3 +125,56 @@ async def actor_of(database: Database, username: str) -> Actor:
         user = await user_by_name(session, username)
         assert user is not None
         return await actor_for(session, user)
+
+
+async def test_a_hidden_messages_reactions_are_not_replayed(database: Database) -> None:
+    """Once a message is hidden, its reactions and who gave them are gone from the backlog,
+    the events API and an export without hidden text; the archive export keeps them."""
+    mid = (await post_all(database, [("theme-one", "ann", "Iets ongepasts", "h1")]))[0].message_id
+    for name, emoji in (("amy", "👍"), ("bob", "😄")):
+        await store.react(database, await actor_of(database, name), "theme-one", mid, emoji, True)
+    async with database.write() as session:
+        room = await room_by_slug(session, "theme-one")
+        message = await session.get(Message, mid)
+        mo = await user_by_name(session, "mo")
+        assert room is not None and message is not None and mo is not None
+        await hide_message(session, message, mo, "ongepast")
+        room_id, upto = room.id, room.last_seq + 1
+    # The backlog (subscribe with `since`, a reconnect's catch-up) and the events API.
+    backlog = await handshake.run(database, read_events, room_id, 0, upto)
+    async with database.read() as session:
+        page, _ = await events_page(session, room_id, after=0)
+    for replay in (backlog, page):
+        frames = [event_dict("theme-one", ev) for ev in replay]
+        assert [f["type"] for f in frames] == [
+            "message",
+            "reactions",
+            "reactions",
+            "message_hidden",
+        ]
+        assert all(f["reactions"] == {} for f in frames[:3])
+        assert not [f for f in frames if "by" in f and f["type"] == "reactions"]
+        assert "amy" not in json.dumps(frames) and "bob" not in json.dumps(frames)
+    source = Source("cli:tester", "cli@test")
+    for hidden_too in (False, True):
+        out = io.StringIO()
+        await archive.export_room(
+            database, "theme-one", out, source, frame_of=event_dict, fmt="json",
+            include_hidden=hidden_too,
+        )  # fmt: skip
+        exported = json.loads(out.getvalue())["events"]
+        if hidden_too:
+            assert exported[0]["reactions"] == {"👍": ["amy"], "😄": ["bob"]}
+            assert exported[2] == {
+                **exported[2],
+                "by": "bob",
+                "reactions": exported[0]["reactions"],
+            }
+        else:
+            assert [e.get("reactions") for e in exported[:3]] == [{}, {}, {}]
+            assert "amy" not in out.getvalue() and "bob" not in out.getvalue()
+    out = io.StringIO()
+    await archive.export_room(
+        database, "theme-one", out, source, frame_of=event_dict, fmt="md", include_hidden=False
+    )
+    assert "Reacties" not in out.getvalue() and "amy" not in out.getvalue()

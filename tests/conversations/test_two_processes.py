@@ -43,6 +43,7 @@ async def test_live_across_processes_and_through_a_reconnect(
 
     async with httpx.AsyncClient(timeout=10) as http:
         api_a, api_b = Api(http, a.url), Api(http, b.url)
+        await _group_mentions_count(ann, amy, api_a, api_b, open_client, b.url)
         room = (await api_a.post("ann", "/api/direct", {"usernames": ["bob"]})).json()["room"]
         slug = room["slug"]
         bob: Client = await open_client(b.url, "bob")
@@ -73,3 +74,36 @@ async def test_live_across_processes_and_through_a_reconnect(
         assert refused.value.code == "forbidden"
         await asyncio.sleep(0)
         assert not [f for f in amy.frames if f.get("room") == slug]
+
+
+async def _group_mentions_count(
+    ann: Client, amy: Client, api_a: Api, api_b: Api, open_client: OpenClient, b_url: str
+) -> None:
+    """Group mentions made on A reach B's readers with `via`, live (`mention`, `activity`)
+    and in every room list (`GET /api/rooms`, a new `hello`), as `@username` does."""
+    sent = [
+        (await ann.send("area-a", "@gebied kijk even naar de kaart"))["seq"],
+        (await ann.send("area-a", "Vraag aan @Waterschap: klopt het peil?"))["seq"],
+        (await ann.send("area-a", "En @amy zelf?"))["seq"],
+    ]
+    for seq, via in zip(sent, ("gebied", "waterschap", None), strict=True):
+        got = await amy.wait_for(
+            lambda f, s=seq: f.get("type") == "mention" and f["message_seq"] == s
+        )
+        assert got.get("via") == via
+    counted: set[int] = set()
+    while counted != set(sent):
+        frame = await amy.wait_for(
+            lambda f, known=frozenset(counted): f.get("type") == "activity"
+            and f["room"] == "area-a" and not set(f.get("mentions", [])) <= known
+        )  # fmt: skip
+        counted |= set(frame["mentions"])
+    expected = {"amy": 3, "rita": 1, "ann": 0, "bob": None}  # rita: @gebied; bob: not a reader
+    for name, want in expected.items():
+        for api in (api_a, api_b):
+            rooms = (await api.get(name, "/api/rooms")).json()["rooms"]
+            got_counts = [r["unread_mentions"] for r in rooms if r["slug"] == "area-a"]
+            assert got_counts == ([] if want is None else [want]), (name, api.base)
+    again: Client = await open_client(b_url, "amy")
+    hello = {r["slug"]: r for r in (again.hello or {})["rooms"]}
+    assert hello["area-a"]["unread_mentions"] == 3

@@ -27,7 +27,7 @@ async def room_list(database: Database, username: str) -> dict[str, RoomListing]
     async with database.read() as s:
         user = (await s.execute(select(User).where(User.username == username))).scalar_one()
         actor = await accounts.actor_for(s, user)
-    return {r.slug: r for r in await hello_rooms(database, actor)}
+    return {r.slug: r for r in await hello_rooms(database, actor, user.layer)}
 
 
 async def counts_for(database: Database, username: str) -> dict[str, int]:

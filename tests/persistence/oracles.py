@@ -17,7 +17,7 @@ from persistence.models import Event, Membership, Message, ReadMarker, Room, Roo
 from persistence.rooms import RoomSummary, readable_rooms, room_ref
 from rooms.access import may_moderate
 from rooms.meetings import meeting_for_room
-from rooms.mentions import mentions
+from rooms.mentions import mentioned_usernames
 from rooms.model import Actor, Role
 from web.wire.meetings import meeting_wire
 
@@ -61,9 +61,10 @@ async def unread(session: AsyncSession, actor: Actor, room_ids: list[int]) -> di
 
 
 async def unread_mentions(
-    session: AsyncSession, actor: Actor, summaries: list[RoomSummary]
+    session: AsyncSession, actor: Actor, layer: str, summaries: list[RoomSummary]
 ) -> dict[str, int]:
-    """Room slug → messages by others after the read marker that mention the user."""
+    """Room slug → messages by others after the read marker that mention the user: by
+    name, as `@` + their layer, or as `@gebied` in an area room whose team they are in."""
     windows = [
         and_(Message.room_id == s.room.id, Message.seq > s.read_seq)
         for s in summaries
@@ -72,6 +73,7 @@ async def unread_mentions(
     if not windows:
         return {}
     slugs = {s.room.id: s.room.slug for s in summaries}
+    team = {s.room.id for s in summaries if s.room.kind == "area"} & actor.area_room_ids
     rows = await session.execute(
         select(Message.room_id, Message.body).where(
             or_(*windows),
@@ -82,7 +84,12 @@ async def unread_mentions(
     )
     counts: dict[str, int] = {}
     for room_id, body in rows:
-        if mentions(body, actor.username):
+        names = mentioned_usernames(body)
+        if (
+            actor.username in names
+            or (layer != "overig" and layer in names)
+            or ("gebied" in names and room_id in team)
+        ):
             counts[slugs[room_id]] = counts.get(slugs[room_id], 0) + 1
     return counts
 
@@ -119,10 +126,12 @@ async def next_meeting_per_room(
     return result
 
 
-async def room_list(session: AsyncSession, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+async def room_list(
+    session: AsyncSession, actor: Actor, now: datetime, layer: str
+) -> list[dict[str, Any]]:
     """The room list of `hello` and `GET /api/rooms`, as JSON values."""
     summaries = await readable_rooms(session, actor)
-    counts = await unread_mentions(session, actor, summaries)
+    counts = await unread_mentions(session, actor, layer, summaries)
     unread_by_room = await unread(session, actor, [s.room.id for s in summaries])
     upcoming = await next_meeting_per_room(session, [s.room for s in summaries], now)
     return [

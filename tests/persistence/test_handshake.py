@@ -55,6 +55,9 @@ async def _history(db: Database) -> None:
         # An `@` that mentions nobody, and one in capitals.
         await post(db, slug, "rita", "mail ann@example.nl", f"m{n}")
         await post(db, slug, "mo", "HOI @ANN.", f"h{n}")
+        # Group mentions: a layer (amy's), the area team (area-a's members, in area-a only).
+        await post(db, slug, "mo", "Vraag aan @Waterschap", f"w{n}")
+        await post(db, slug, "mo", "@gebied en @provincie, kijk even", f"g{n}")
     async with db.write() as s:
         s.add(ReadMarker(user_id=users["ann"].id, room_id=rooms["theme-one"].id, seq=3))
         s.add(ReadMarker(user_id=users["amy"].id, room_id=rooms["area-a"].id, seq=99))
@@ -77,15 +80,17 @@ async def test_room_list_is_the_orm_room_list(database: Database) -> None:
             assert user is not None
             actor = await oracles.actor(s, user)
             now = utcnow()
-            expected = await oracles.room_list(s, actor, now)
+            expected = await oracles.room_list(s, actor, now, user.layer)
             conn = await s.connection()
             got = await conn.run_sync(
-                handshake.read_room_list, actor, now, handshake.MeetingsRead()
+                handshake.read_room_list, actor, now, handshake.MeetingsRead(), user.layer
             )
         assert msgspec.to_builtins(got) == expected, name
         # The set-up path: PostgreSQL in autocommit, straight on the driver.
         meetings = database.part(handshake.MeetingsRead)
-        again = await handshake.run(database, handshake.read_room_list, actor, now, meetings)
+        again = await handshake.run(
+            database, handshake.read_room_list, actor, now, meetings, user.layer
+        )
         assert again == got, name
 
 
@@ -168,7 +173,7 @@ async def _rooms_of(db: Database, name: str) -> dict[str, dict[str, object]]:
         assert user is not None
         actor = await accounts.actor_for(s, user)
     meetings = db.part(handshake.MeetingsRead)
-    rooms = await handshake.run(db, handshake.read_room_list, actor, utcnow(), meetings)
+    rooms = await handshake.run(db, handshake.read_room_list, actor, utcnow(), meetings, user.layer)
     return {r.slug: msgspec.to_builtins(r) for r in rooms}
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from persistence import events
 from persistence.db import Database
 from persistence.models import Poll, utcnow
-from persistence.polls import poll_in_room, results, set_ballot
+from persistence.polls import ballot_secret, poll_in_room, results, set_ballot
 from persistence.rooms import ban_of, mute_of, room_ref
 from rooms.access import check_post
 from rooms.errors import NotFound
@@ -53,11 +53,12 @@ async def create(
 
 
 async def vote(
-    db: Database, actor: Actor, secret: str, slug: str, poll_id: int, choices: list[int]
+    db: Database, actor: Actor, slug: str, poll_id: int, choices: list[int]
 ) -> tuple[dict[str, Any], list[int], Published]:
     """Cast, change or (no choices) withdraw the actor's vote until the poll closes: a
     `poll_votes` event with the results after it, when anything changed. An anonymous
     vote's event names no voter, and its row no actor."""
+    secret = await ballot_secret(db)
     now = utcnow()
     async with db.write() as session:
         room = await find_room(session, slug)

@@ -12,7 +12,7 @@ from chat.frames import RoomAdded
 from persistence import events
 from persistence.archive import message_revisions
 from persistence.models import utcnow
-from persistence.polls import my_choices, room_polls
+from persistence.polls import ballot_secret, my_choices, room_polls
 from persistence.topics import room_topics
 from rooms import moderation as rules
 from rooms.dutchtime import parse_dutch
@@ -103,10 +103,7 @@ async def vote(request: Request) -> Response:
     who = await caller(request)
     given = await body_as(request, wire.VoteIn)
     slug, poll_id = request.path_params["slug"], path_id(request, "poll_id")
-    secret = svc.settings.secret_key
-    found, mine, published = await polls.vote(
-        svc.db, who.actor, secret, slug, poll_id, given.choices
-    )
+    found, mine, published = await polls.vote(svc.db, who.actor, slug, poll_id, given.choices)
     return await sent(request, published, JSON({"poll": {**found, "mine": mine}}))
 
 
@@ -114,7 +111,7 @@ async def list_polls(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     room = await readable_room(request, who)
-    secret = svc.settings.secret_key
+    secret = await ballot_secret(svc.db)
     async with svc.db.read() as session:
         found = await room_polls(session, room.id, utcnow())
         for p in found:

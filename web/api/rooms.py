@@ -20,7 +20,8 @@ from web.wire import rooms as wire
 
 async def list_rooms(request: Request) -> Response:
     who = await caller(request)
-    return JSON({"rooms": await reads.hello_rooms(services(request).db, who.actor)})
+    rooms = await reads.hello_rooms(services(request).db, who.actor, who.user.layer)
+    return JSON({"rooms": rooms})
 
 
 async def room_events(request: Request) -> Response:

@@ -239,6 +239,8 @@ export class Timeline {
 function hide(m, by, reason) {
   m.hidden = true;
   m.body = null;
+  // Its reactions go with its text (the server replays none for a hidden message).
+  m.reactions = {};
   if (by) {
     m.hidden_by = by;
     m.retracted = by === m.author.username;
