@@ -81,13 +81,13 @@ def _statements(conn: Connection, ids: dict[str, Any]) -> list[tuple[Prepared, d
         (handshake._MEETINGS, {}),
         (backlog._EVENTS, {"room_id": theme, "after": 0, "upto": 100}),
     ]
-    pattern = handshake._mention_pattern("amy")
+    patterns = handshake._mention_patterns("amy", "provincie")
     if conn.dialect.name == "sqlite":
         windows = json.dumps([[theme, 0, 8], [ids["area-a"], 0, 8]])
-        params = {"windows": windows, "user_id": amy, "pattern": pattern}
+        params = {"windows": windows, "user_id": amy, **patterns}
         pairs.append((handshake._UNREAD_SQLITE, params))
     else:
-        params = {"user_id": amy, "pattern": pattern, "every_area": False, "areas": [theme]}
+        params = {"user_id": amy, **patterns, "every_area": False, "areas": [theme]}
         pairs.append((handshake._ROOMS_UNREAD_PG, params))
     return pairs
 
