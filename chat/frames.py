@@ -307,6 +307,18 @@ class MeetingUpdated(ServerFrame, tag="meeting_updated"):
     counts: dict[str, Any]
 
 
+class PublicationRequest(ServerFrame, tag="publication_request"):
+    """A publication listing the user changed: asked for their consent (`requested`), an
+    author answered (`answered`), it went public (`published`) or off again
+    (`unpublished`), or it was withdrawn (`withdrawn`); to every connection of each listed
+    author, so that the badge and the page "Verzoeken om te delen" follow at once. It
+    carries no text: the client reads `GET /api/publications` again."""
+
+    publication: int
+    change: str
+    status: str
+
+
 AnyServerFrame = (
     (
         EventFrame
@@ -326,6 +338,7 @@ AnyServerFrame = (
     | Activity
     | Muted
     | MeetingUpdated
+    | PublicationRequest
 )
 
 
