@@ -13,8 +13,8 @@ one pass (what it puts in is never looked at again) it replaces
 
 What it cannot find: the name of someone without an account written without a title or
 initials ("Jan zei dat..."), nicknames, misspellings, and names inside words. The public
-version must still be read by a person before it goes out (docs/meetings.md, "The meeting
-dossier"). It errs towards removing too much: a surname that is also a word ("Visser") is
+version must still be read by a person before it goes out (docs/public-pages.md, "Names
+in free text"). It errs towards removing too much: a surname that is also a word ("Visser") is
 removed where it is capitalised, and so is a username that is a word.
 """
 

@@ -31,7 +31,6 @@ from xml.etree import ElementTree as ET
 import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,8 +42,8 @@ from persistence.publications import PublicFilters
 from rooms.dutchtime import DUTCH
 from rooms.markdown import sanitise
 from rooms.model import Layer
-from rooms.publications import public_author, search_words
-from rooms.redact import Person, Redactor
+from rooms.publications import public_author, redactor_of, search_words
+from rooms.redact import Redactor
 from web.assets import Assets
 from web.deps import services
 from web.settings import Settings
@@ -127,13 +126,7 @@ class People:
     async def redactor_for(self, session: AsyncSession) -> Redactor:
         now = time.monotonic()
         if self.redactor is None or now - self.read_at > PEOPLE_SECONDS:
-            rows = await session.execute(
-                select(User.username, User.display_name, User.organisation, User.layer)
-            )
-            self.redactor = Redactor(
-                Person(u, name, public_author(org, layer_name(layer), None))
-                for u, name, org, layer in rows.all()
-            )
+            self.redactor = redactor_of(await repo.people(session))
             self.read_at = now
         return self.redactor
 

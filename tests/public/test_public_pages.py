@@ -99,6 +99,10 @@ async def test_names_in_free_text_are_reduced(api: Api, database: Database) -> N
     for path, text in answers.items():
         for gone in ("Bob", "Bakker", "Rita", "Roomhoeder", "Jansen", "12345678", "gemeente-a.nl"):
             assert gone not in text, (path, gone)
+    # Nor does the search find it by a name its page does not show.
+    for word in ("roomhoeder", "jansen", "bakker", "keukentafel"):
+        found = (await api.get(None, f"/openbaar?q={word}")).text
+        assert (f'data-id="{pid}"' in found) is (word == "keukentafel"), word
 
 
 async def test_pending_and_withdrawn_answer_404(api: Api, database: Database) -> None:

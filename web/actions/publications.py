@@ -8,6 +8,7 @@ pages read the database on every request, revalidated by ETag).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +90,10 @@ async def create_lesson(
         if missing := [i for i in ids if i not in found]:
             raise NotFound(f"no visible message {missing[0]} in room {room.slug}")
         messages = [found[i] for i in ids]
-        publication = _draft(lesson, Kind.LESSON, actor, room.id, [m.body for m in messages])
+        redact = rules.redactor_of(await repo.people(session)).text
+        publication = _draft(
+            lesson, Kind.LESSON, actor, room.id, [m.body for m in messages], redact
+        )
         authors = list(dict.fromkeys(m.author_id for m in messages))
         details = {"kind": Kind.LESSON, "message_ids": list(ids), "authors": authors}
         view = await _offer(session, acting, publication, authors, room.slug, details, messages)
@@ -97,7 +101,12 @@ async def create_lesson(
 
 
 def _draft(
-    lesson: Lesson, kind: Kind, actor: Actor, room_id: int | None, quoted: list[str]
+    lesson: Lesson,
+    kind: Kind,
+    actor: Actor,
+    room_id: int | None,
+    quoted: list[str],
+    redact: Callable[[str], str],
 ) -> Publication:
     """A pending publication of the lesson (or a verslag in a lesson's shape)."""
     return Publication(
@@ -111,7 +120,7 @@ def _draft(
         area=lesson.area,
         theme=lesson.theme,
         layers=rules.layers_key(lesson.layers),
-        search_text=rules.search_text(lesson, quoted),
+        search_text=rules.search_text(lesson, quoted, redact),
         room_id=room_id,
         created_by_id=actor.user_id,
     )
@@ -211,7 +220,8 @@ async def create_report(db: Database, acting: Acting, meeting: str) -> tuple[Vie
             raise Conflict(f"the verslag of meeting {meeting!r} is already offered")
         text = rules.plain_text(report.html)
         lesson = Lesson(title=report.title, body=text, theme=theme)
-        publication = _draft(lesson, Kind.REPORT, actor, room_id, [])
+        redact = rules.redactor_of(await repo.people(session)).text
+        publication = _draft(lesson, Kind.REPORT, actor, room_id, [], redact)
         publication.html, publication.meeting_id = report.html, row.id
         details = {"kind": Kind.REPORT, "meeting": row.slug, "revision": report.revision}
         view = await _offer(
