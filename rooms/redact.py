@@ -48,6 +48,20 @@ _PHONE = (
 )
 
 
+_CANDIDATES = re.compile(
+    "|".join(
+        [
+            rf"(?P<email>{_EMAIL})",
+            rf"(?<![\w+])(?P<phone>{_PHONE})(?!\w)",
+            rf"(?P<title>\b(?i:{_TITLES}))\s+(?P<titled>(?:[A-Z]\.\s?)*{_PARTICLE}{_CAPITALISED})",
+            rf"(?P<initials>\b(?:[A-Z]\.\s?){{1,4}}\s*{_PARTICLE}{_CAPITALISED})",
+            r"(?<![\w@/.])@(?P<mention>[A-Za-z0-9._-]{2,40}?)(?=[._-]*(?![\w.-]))",
+            r"(?<![\w.-])(?P<word>\w[\w'’.-]*)",
+        ]
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     """Someone the server knows, with the label the public sees instead of their name."""
@@ -59,49 +73,44 @@ class Person:
 
 class Redactor:
     """Replaces names, e-mail addresses and telephone numbers in text (see the module).
-    Built once from everyone the server knows; `text` may keep some of them named."""
+    Built once from everyone the server knows; `text` may keep some of them named.
+
+    One small pattern finds the candidates (contact details, titled names, initials,
+    mentions, and every word); known names are then looked up by their first word in
+    dictionaries, so the cost grows with the text, not with the number of accounts."""
 
     def __init__(self, people: Iterable[Person]) -> None:
         self.people: dict[str, Person] = {}  # lower-cased username → person
-        self.name_of: dict[str, str] = {}  # case-folded display name → username
+        # case-folded first word → (pattern of the whole display name, username), longest
+        # first; compiled when first used (`re` keeps the compiled patterns)
+        self.names: dict[str, list[tuple[str, str]]] = {}
         self.parts: dict[str, set[str]] = {}  # a name's word → the usernames it is part of
+        self.patterns: dict[str, re.Pattern[str]] = {}
         for p in people:
             key = p.username.lower()
             self.people[key] = p
-            name = " ".join(p.display_name.split())
-            if len(name) >= 3:
-                self.name_of.setdefault(name.casefold(), key)
-            words = name.split()
-            for w in [*words, *re.split(r"[\s-]+", name)]:
+            words = p.display_name.split()
+            if len(" ".join(words)) >= 3:
+                whole = r"\s+".join(map(re.escape, words)) + r"(?!\w)"
+                self.names.setdefault(words[0].casefold(), []).append((whole, key))
+            for w in [*words, *re.split(r"[\s-]+", " ".join(words))]:
                 if _name_part(w):
                     self.parts.setdefault(w, set()).add(key)
-        usernames = sorted((u for u in self.people if len(u) >= 3), key=len, reverse=True)
-        names = sorted(self.name_of, key=len, reverse=True)
-        alternatives = [
-            rf"(?P<email>{_EMAIL})",
-            rf"(?<![\w+])(?P<phone>{_PHONE})(?!\w)",
-            rf"(?P<title>\b(?i:{_TITLES}))\s+(?P<titled>(?:[A-Z]\.\s?)*{_PARTICLE}{_CAPITALISED})",
-            rf"(?P<initials>\b(?:[A-Z]\.\s?){{1,4}}\s*{_PARTICLE}{_CAPITALISED})",
-            r"(?<![\w@/.])@(?P<mention>[A-Za-z0-9._-]{2,40}?)(?=[._-]*(?![\w.-]))",
-        ]
-        if names:
-            alternatives.append(
-                rf"(?<!\w)(?P<name>(?i:{'|'.join(_flexible(n) for n in names)}))(?!\w)"
-            )
-        if usernames:
-            alternatives.append(
-                rf"(?<![\w@.-])(?P<username>(?i:{'|'.join(map(re.escape, usernames))}))(?![\w@-])"
-            )
-        if self.parts:
-            ordered = sorted(self.parts, key=len, reverse=True)
-            alternatives.append(rf"(?<!\w)(?P<part>{'|'.join(map(re.escape, ordered))})(?!\w)")
-        self._pattern = re.compile("|".join(alternatives))
+        for found in self.names.values():
+            found.sort(key=lambda x: len(x[0]), reverse=True)
 
     def text(self, value: str, keep: Collection[str] = ()) -> str:
         """`value` with names, e-mail addresses and telephone numbers replaced. `keep`:
         usernames of people who chose to be named; their names stay, and their `@username`
-        or username becomes their name."""
-        return self._pattern.sub(lambda m: self._replace(m, keep), value)
+        becomes their name."""
+        out: list[str] = []
+        at = 0
+        while (m := _CANDIDATES.search(value, at)) is not None:
+            start, end, shown = self._one(value, m, keep)
+            out += [value[at:start], shown]
+            at = max(end, start + 1)
+        out.append(value[at:])
+        return "".join(out)
 
     def html(self, value: str, keep: Collection[str] = ()) -> str:
         """`text` on the text between the tags of sanitised HTML, escaped again (attributes
@@ -111,36 +120,48 @@ class Redactor:
             for piece in _TAGS.split(value)
         )
 
-    def _replace(self, m: re.Match[str], keep: Collection[str]) -> str:
+    def _compiled(self, pattern: str) -> re.Pattern[str]:
+        found = self.patterns.get(pattern)
+        if found is None:
+            found = self.patterns[pattern] = re.compile(pattern, re.IGNORECASE)
+        return found
+
+    def _label(self, username: str, keep: Collection[str], named: str) -> str:
+        person = self.people[username]
+        return named if person.username in keep else person.label
+
+    def _one(self, value: str, m: re.Match[str], keep: Collection[str]) -> tuple[int, int, str]:
+        """What replaces the candidate `m`: (start, end, text)."""
         kind = m.lastgroup
         if kind == "email":
-            return EMAIL
+            return m.start(), m.end(), EMAIL
         if kind == "phone":
-            return PHONE
+            return m.start(), m.end(), PHONE
         if kind == "titled":
-            return f"{m['title']} {NAME}"
+            return m.start(), m.end(), f"{m['title']} {NAME}"
+        if kind == "initials":
+            return m.start(), m.end(), NAME
         if kind == "mention":
-            found = self.people.get(m["mention"].lower())
-            if found is None:
-                return m[0]
-            return found.display_name if found.username in keep else found.label
-        if kind == "name":
-            owner = self.name_of[" ".join(m["name"].split()).casefold()]
-            return m[0] if self.people[owner].username in keep else self.people[owner].label
-        if kind == "username":
-            found = self.people[m["username"].lower()]
-            return m[0] if found.username in keep else found.label
-        if kind == "part":
-            owners = self.parts[m["part"]]
-            return m[0] if all(self.people[o].username in keep for o in owners) else NAME
-        return NAME
+            key = m["mention"].lower()
+            if key not in self.people:
+                return m.start(), m.end(), m[0]
+            return m.start(), m.end(), self._label(key, keep, self.people[key].display_name)
+        word = m["word"].rstrip(".-'’")
+        start = m.start()
+        for whole, key in self.names.get(word.casefold(), ()):
+            if (found := self._compiled(whole).match(value, start)) is not None:
+                return start, found.end(), self._label(key, keep, found[0])
+        if len(word) >= 3 and word.lower() in self.people and "@" not in value[start - 1 : start]:
+            return start, start + len(word), self._label(word.lower(), keep, word)
+        pieces = [word] if word in self.parts else word.split("-")
+        shown = "-".join(NAME if self._hidden_part(p, keep) else p for p in pieces)
+        return start, start + len(word), shown
+
+    def _hidden_part(self, piece: str, keep: Collection[str]) -> bool:
+        owners = self.parts.get(piece, set())
+        return bool(owners) and not all(self.people[o].username in keep for o in owners)
 
 
 def _name_part(word: str) -> bool:
     """A first name or surname worth finding on its own: not a particle, not an initial."""
     return len(word) >= 3 and word[0].isupper() and word.lower() not in PARTICLES
-
-
-def _flexible(name: str) -> str:
-    """A display name as a pattern that allows any run of white space between its words."""
-    return r"\s+".join(re.escape(w) for w in name.split())

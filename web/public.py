@@ -104,6 +104,11 @@ def author_labels(authors: list[tuple[PublicationAuthor, User]]) -> dict[int, st
     }
 
 
+# A summary reduces names in this much of the text before cutting it to 300 characters (so
+# that no name is cut in half before it could be found).
+SUMMARY_READ = 500
+
+
 def summary(body: str, limit: int = 300) -> str:
     text = " ".join(body.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -227,7 +232,7 @@ def routes(assets: Assets) -> list[BaseRoute]:
             {
                 "id": p.id,
                 "title": redactor.text(p.title),
-                "summary": summary(redactor.text(p.body)),
+                "summary": summary(redactor.text(p.body[:SUMMARY_READ])),
                 "date": dutch_date(p.published_at),
                 "iso": p.published_at.isoformat() if p.published_at else "",
                 "theme": p.theme,

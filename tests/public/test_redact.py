@@ -26,6 +26,7 @@ redact = Redactor(PEOPLE).text
         # Their first names and surnames on their own.
         ("Jan belt morgen, Aalders niet.", "[naam] belt morgen, [naam] niet."),
         ("Bakker en Pieter-Jan", "[naam] en [naam]"),
+        ("Bakker-Jan en Noord-Jan", "[naam]-[naam] en Noord-[naam]"),
         # People without an account, after a title or with initials.
         ("Volgens mevrouw Jansen klopt het.", "Volgens mevrouw [naam] klopt het."),
         ("dhr. P. van der Berg belde", "dhr. [naam] belde"),
