@@ -362,6 +362,7 @@ def atom_feed(
         for term in (p.theme, p.area):
             if term:
                 sub(entry, "category", term=term)
-        sub(entry, "summary", redactor.text(p.body, keep), type="text")
+        # The summary as the list shows it (not the whole text, which the page has).
+        sub(entry, "summary", summary(redactor.text(p.body[:SUMMARY_READ], keep)), type="text")
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document
