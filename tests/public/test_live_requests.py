@@ -4,6 +4,9 @@ one server process reaches the listed authors' connections on the other at once
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,10 +15,33 @@ import pytest
 from persistence.db import Database
 from tests.clients import Api, OpenClient
 from tests.helpers import POSTGRES_ONLY, ServerProcess
-from tests.moderation.conftest import post, two_servers  # noqa: F401 (the fixture)
+from tests.moderation.conftest import post
 from tests.public.conftest import agree, make_lesson
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
+
+
+@pytest.fixture
+async def two_servers(
+    db_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Two `werkplaats serve` processes on this test's database and a Redis prefix, started
+    one after the other with room to start on a busy machine (as tests/moderation's)."""
+    env = {
+        "WERKPLAATS_DATABASE_URL": db_url,
+        "WERKPLAATS_REDIS_URL": redis_url,
+        "WERKPLAATS_REDIS_PREFIX": redis_prefix,
+        "WERKPLAATS_TEST_LOG_DIR": str(tmp_path),
+        "WERKPLAATS_LOG_LEVEL": "WARNING",
+    }
+    procs = (ServerProcess(env), ServerProcess(env))
+    try:
+        for proc in procs:
+            proc.start()
+            await asyncio.to_thread(proc.wait_ready, 180)
+        yield procs
+    finally:
+        await asyncio.gather(*(asyncio.to_thread(p.stop, 15) for p in procs))
 
 
 def about(pid: int, change: str) -> Any:
@@ -27,8 +53,9 @@ def about(pid: int, change: str) -> Any:
 
 
 @POSTGRES_ONLY
+@pytest.mark.timeout(400)
 async def test_requests_reach_the_authors_on_the_other_process(
-    two_servers: tuple[ServerProcess, ServerProcess],  # noqa: F811
+    two_servers: tuple[ServerProcess, ServerProcess],
     open_client: OpenClient,
     database: Database,
 ) -> None:
