@@ -10,7 +10,7 @@ PORT   ?= 8000
 # The suite runs its tests in two processes (each test has its own databases and ports).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test soak check lint typecheck audit chaos chaos-net browser-deps services clean bench lock lock-check
+.PHONY: install run test soak check lint typecheck audit chaos chaos-net browser-deps services clean bench bench-public lock lock-check
 
 # Installs come from uv.lock (exact versions, hashes checked), never from whatever was
 # released today; `make lock` is the one deliberate way to move them.
@@ -111,3 +111,9 @@ bench: install
 	@bench/.venv-peers/bin/pip install -q -r bench/peers/requirements.txt
 	@test -d bench/loadgen/node_modules/ws || npm ci --silent --no-audit --no-fund --prefix bench/loadgen
 	FULL=$(FULL) $(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python bench/public_bench.py
+
+# The public pages alone (/openbaar with 1,000 publications, p50/p95 per page; target p95
+# under 50 ms); writes "## Public pages" of docs/performance.md.
+bench-public: install
+	$(BIN)/python bench/public_bench.py

@@ -52,6 +52,7 @@ LAYERS = ("rijk", "provincie", "gemeente", "waterschap", "overig")
 THEMES = ("Water en bodem", "Samenwerken", "Natuur", "Landbouw", "Wonen", "Energie")
 AREAS = ("Friese veenweiden", "Zuidwestelijke delta", "Zandgronden", "Rivierengebied")
 WORDS = list(DOMAIN)
+USERS = 500
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -68,15 +69,19 @@ async def load(db: Database, n: int, seed: int = 11) -> None:
         await s.flush()
         room = Room(slug="bench-area", name="Bench-gebied", kind="area", area_id=area.id)
         s.add(room)
+        # 20 authors among 500 accounts: the public pages reduce every known name in the
+        # text they show (rooms/redact.py), so the number of accounts is part of the cost.
+        first = ("Anna", "Sjoerd", "Pieter", "Fenna", "Hidde", "Marije", "Jelle", "Tjitske")
+        last = ("de Vries", "Bakker", "Visser", "Hoekstra", "van der Meer", "Dijkstra", "Smit")
         users = [
             User(
                 username=f"auteur{i}",
-                display_name=f"Auteur {i}",
+                display_name=f"{first[i % 8]} {last[i % 7]} {i}",
                 organisation=f"Organisatie {i % 7}",
                 layer=LAYERS[i % len(LAYERS)],
                 password_hash=None,
             )
-            for i in range(20)
+            for i in range(USERS)
         ]
         s.add_all(users)
         await s.flush()
@@ -189,6 +194,14 @@ async def run_backend(backend: str, n: int, rounds: int) -> dict[str, list[float
             await conn.close()
 
 
+TARGET_MS = 50
+
+
+def load_average() -> str:
+    """The machine's load as `uptime` prints it (1, 5 and 15 minutes)."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def table(results: dict[str, dict[str, list[float]]]) -> str:
     lines = ["| backend | page | p50 | p95 |", "|---|---|---:|---:|"]
     for backend, pages in results.items():
@@ -216,16 +229,25 @@ async def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("WERKPLAATS_LOG_LEVEL", "WARNING")
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    load_before = load_average()
     results = {b: await run_backend(b, args.publications, args.rounds) for b in backends}
     out = table(results)
+    worst = max(pct(v, 95) for pages in results.values() for v in pages.values())
+    verdict = f"Slowest p95: {worst:.1f} ms, " + (
+        "within the target." if worst < TARGET_MS else "over the target."
+    )
     print(out)
+    print(verdict)
     if not args.no_write:
         write_section(
-            f"## Public pages\n\n`bench/public_bench.py` (measured {datetime.now(UTC):%Y-%m-%d},"
-            f" {args.publications:,} published publications, {args.rounds} requests of each page"
-            " through the app in-process, no socket, 2 shared cores, load average"
-            f" {os.getloadavg()[0]:.0f} at the end). Target: p95 under 50 ms."
-            f"\n\n{out}"
+            f"## Public pages\n\n`bench/public_bench.py` (`make bench-public`; also run by"
+            f" `make bench`), measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC:"
+            f" {args.publications:,} published publications, {USERS} accounts,"
+            f" {args.rounds} requests of each page through the app in-process (no socket),"
+            f" {os.cpu_count()} cores shared with other work; load average (`uptime`, 1/5/15"
+            f" min) {load_before} before and {load_average()} after. Target: p95 under"
+            f" {TARGET_MS} ms. {verdict} On a loaded machine the figures are upper bounds;"
+            f" run it on a quiet one to judge the target.\n\n{out}"
         )
         print(f"written to {PERFORMANCE_MD}", file=sys.stderr)
 

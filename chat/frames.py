@@ -317,6 +317,18 @@ class MeetingUpdated(ServerFrame, tag="meeting_updated"):
     counts: dict[str, Any]
 
 
+class PublicationRequest(ServerFrame, tag="publication_request"):
+    """A publication listing the user changed: asked for their consent (`requested`), an
+    author answered (`answered`), it went public (`published`) or off again
+    (`unpublished`), or it was withdrawn (`withdrawn`); to every connection of each listed
+    author, so that the badge and the page "Verzoeken om te delen" follow at once. It
+    carries no text: the client reads `GET /api/publications` again."""
+
+    publication: int
+    change: str
+    status: str
+
+
 AnyServerFrame = (
     (
         EventFrame
@@ -336,6 +348,7 @@ AnyServerFrame = (
     | Activity
     | Muted
     | MeetingUpdated
+    | PublicationRequest
 )
 
 

@@ -253,3 +253,12 @@ async def withdraw_quoting(
             at=now,
         )
     return ids
+
+
+async def people(session: AsyncSession) -> list[tuple[str, str, str, str]]:
+    """Every account as (username, display name, organisation, layer): whose names the
+    public text reduces (rooms/redact.py)."""
+    rows = await session.execute(
+        select(User.username, User.display_name, User.organisation, User.layer)
+    )
+    return [(u, n, o, layer) for u, n, o, layer in rows.all()]

@@ -8,7 +8,7 @@ listed author or a moderator makes it `withdrawn` for good. Only `published` is 
 from __future__ import annotations
 
 import html as entities
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -18,6 +18,7 @@ from rooms import text
 from rooms.access import may_moderate
 from rooms.errors import BadRequest, Conflict, Forbidden
 from rooms.model import Actor, Layer, RoomRef
+from rooms.redact import Person, Redactor
 
 MAX_TITLE_CHARS = 200
 MAX_BODY_CHARS = 4000
@@ -131,10 +132,13 @@ def layers_key(layers: Iterable[str]) -> str:
     return "," + ",".join(layers) + "," if layers else ""
 
 
-def search_text(lesson: Lesson, quoted: Iterable[str]) -> str:
-    """The published text alone, lower-cased: what the public search looks in."""
+def search_text(lesson: Lesson, quoted: Iterable[str], redact: Callable[[str], str] = str) -> str:
+    """The published text alone, lower-cased: what the public search looks in. `redact`
+    reduces names as the public pages do (so that a search cannot find a publication by a
+    name its page does not show)."""
     parts = (lesson.title, lesson.body, lesson.context, lesson.worked, lesson.did_not_work)
-    return "\n".join([*parts, lesson.area, lesson.theme, *quoted]).lower()
+    texts = [redact(t) for t in (*parts, *quoted) if t]
+    return "\n".join([*texts, lesson.area, lesson.theme]).lower()
 
 
 def search_words(query: str) -> tuple[str, ...]:
@@ -145,3 +149,12 @@ def search_words(query: str) -> tuple[str, ...]:
 def plain_text(html: str) -> str:
     """Sanitised HTML as the plain text it shows (for summaries, the feed and search)."""
     return entities.unescape(nh3.clean(html, tags=set())).strip()
+
+
+def redactor_of(people: Iterable[tuple[str, str, str, str]]) -> Redactor:
+    """The public pages' name reducer for these accounts (username, display name,
+    organisation, layer): each known person becomes their public label."""
+    return Redactor(
+        Person(u, name, public_author(org, layer.capitalize(), None))
+        for u, name, org, layer in people
+    )

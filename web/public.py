@@ -7,12 +7,20 @@ chose so). The source room, usernames and message ids never reach a template. HT
 from Jinja2 templates with autoescape on; the feed is built with ElementTree. Every answer
 carries an ETag over its bytes and `Cache-Control: public, no-cache`, so caches may keep
 a page but ask each time (304 when unchanged): a withdrawal is gone at once.
+
+Free text (title, text, parts, quotes, a verslag's text, summaries) goes through
+`rooms.redact` first: the names of people the server knows, `@usernames`, names after a
+title or initials, e-mail addresses and telephone numbers are reduced, except the names of
+authors who chose to be named. The labels (theme, area) are shown as the moderator wrote
+them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +31,7 @@ from xml.etree import ElementTree as ET
 import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -33,7 +42,8 @@ from persistence.publications import PublicFilters
 from rooms.dutchtime import DUTCH
 from rooms.markdown import sanitise
 from rooms.model import Layer
-from rooms.publications import public_author, search_words
+from rooms.publications import public_author, redactor_of, search_words
+from rooms.redact import Redactor
 from web.assets import Assets
 from web.deps import services
 from web.settings import Settings
@@ -94,9 +104,46 @@ def author_labels(authors: list[tuple[PublicationAuthor, User]]) -> dict[int, st
     }
 
 
-def summary(publication: Publication, limit: int = 300) -> str:
-    text = " ".join(publication.body.split())
+# A summary reduces names in this much of the text before cutting it to 300 characters (so
+# that no name is cut in half before it could be found).
+SUMMARY_READ = 500
+
+
+def summary(body: str, limit: int = 300) -> str:
+    text = " ".join(body.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# How long a process keeps the list of people it reduces names of (a renamed or new
+# account is known to the public pages after at most this long).
+PEOPLE_SECONDS = 30.0
+TEXTS = ("title", "body", "context", "worked", "did_not_work")
+
+
+class People:
+    """Everyone the server knows, as `rooms.redact` needs them; read again when older than
+    `PEOPLE_SECONDS` (one short query, not one per page)."""
+
+    def __init__(self) -> None:
+        self.redactor: Redactor | None = None
+        self.read_at = -math.inf
+
+    async def redactor_for(self, session: AsyncSession) -> Redactor:
+        now = time.monotonic()
+        if self.redactor is None or now - self.read_at > PEOPLE_SECONDS:
+            self.redactor = redactor_of(await repo.people(session))
+            self.read_at = now
+        return self.redactor
+
+
+def named(authors: list[tuple[PublicationAuthor, User]]) -> frozenset[str]:
+    """The usernames of the authors who chose to be named: their names stay in the text."""
+    return frozenset(u.username for a, u in authors if a.show_name and a.consent)
+
+
+def texts(redactor: Redactor, p: Publication, keep: Collection[str] = ()) -> dict[str, str]:
+    """The publication's free text as the public reads it."""
+    return {k: redactor.text(getattr(p, k) or "", keep) for k in TEXTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +214,7 @@ def _list_query(request: Request) -> ListQuery:
 def routes(assets: Assets) -> list[BaseRoute]:
     """The public pages; `assets` gives the versioned address of their stylesheet."""
     pages = Pages.load(assets)
+    people = People()
 
     async def index(request: Request) -> Response:
         asked = _list_query(request)
@@ -179,11 +227,12 @@ def routes(assets: Assets) -> list[BaseRoute]:
                 session, filters, limit=size, offset=(asked.page - 1) * size
             )
             themes, areas = await repo.public_labels(session)
+            redactor = await people.redactor_for(session)
         items = [
             {
                 "id": p.id,
-                "title": p.title,
-                "summary": summary(p),
+                "title": redactor.text(p.title),
+                "summary": summary(redactor.text(p.body[:SUMMARY_READ])),
                 "date": dutch_date(p.published_at),
                 "iso": p.published_at.isoformat() if p.published_at else "",
                 "theme": p.theme,
@@ -216,26 +265,34 @@ def routes(assets: Assets) -> list[BaseRoute]:
                 return pages.render(request, "openbaar/notfound.html", status=404)
             authors = (await repo.authors_of(session, [found.id]))[found.id]
             quotes = await repo.quotes_of(session, found.id)
+            redactor = await people.redactor_for(session)
         labels = author_labels(authors)
+        keep = named(authors)
+        shown = texts(redactor, found, keep)
         return pages.render(
             request,
             "openbaar/detail.html",
             p=found,
+            t=shown,
             date=dutch_date(found.published_at),
             iso=found.published_at.isoformat() if found.published_at else "",
             layers=layers_of(found),
             authors=list(dict.fromkeys(labels.values())),
             quotes=[
                 {
-                    "body": q.body,
+                    "body": redactor.text(q.body, keep),
                     "author": labels.get(q.author_id, "Deelnemer"),
                     "date": dutch_date(q.written_at),
                 }
                 for q in quotes
             ],
-            summary=summary(found),
+            summary=summary(shown["body"]),
             # Sanitised when the verslag was written; sanitised again here, as a second lock.
-            report_html=Markup(sanitise(found.html)) if found.html else None,  # noqa: S704
+            report_html=(
+                Markup(redactor.html(sanitise(found.html), keep))  # noqa: S704
+                if found.html
+                else None
+            ),
         )
 
     async def feed(request: Request) -> Response:
@@ -245,7 +302,8 @@ def routes(assets: Assets) -> list[BaseRoute]:
                 session, PublicFilters(), limit=settings.public_feed_size, offset=0, count=False
             )
             authors = await repo.authors_of(session, [p.id for p in found])
-        xml = atom_feed(base_url(request, settings), found, authors)
+            redactor = await people.redactor_for(session)
+        xml = atom_feed(base_url(request, settings), found, authors, redactor)
         return cached(request, xml, "application/atom+xml; charset=utf-8", settings)
 
     return [
@@ -271,6 +329,7 @@ def atom_feed(
     base: str,
     publications: list[Publication],
     authors: dict[int, list[tuple[PublicationAuthor, User]]],
+    redactor: Redactor,
 ) -> bytes:
     """The Atom document (RFC 4287) of these publications, newest first."""
     ET.register_namespace("", ATOM)
@@ -292,8 +351,9 @@ def atom_feed(
     for p in publications:
         entry = sub(root, "entry")
         url = f"{base}/openbaar/{p.id}"
+        keep = named(authors.get(p.id, []))
         sub(entry, "id", url)
-        sub(entry, "title", p.title, type="text")
+        sub(entry, "title", redactor.text(p.title, keep), type="text")
         sub(entry, "updated", _stamp(p.published_at))
         sub(entry, "published", _stamp(p.published_at))
         sub(entry, "link", rel="alternate", type="text/html", href=url)
@@ -302,6 +362,7 @@ def atom_feed(
         for term in (p.theme, p.area):
             if term:
                 sub(entry, "category", term=term)
-        sub(entry, "summary", p.body, type="text")
+        # The summary as the list shows it (not the whole text, which the page has).
+        sub(entry, "summary", summary(redactor.text(p.body[:SUMMARY_READ], keep)), type="text")
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return document

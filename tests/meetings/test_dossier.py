@@ -32,6 +32,14 @@ def unpacked(path: Path) -> dict[str, bytes]:
 async def test_complete_and_public_dossier(database: Database, tmp_path: Path) -> None:
     await post(database, "meeting-one", "ann", "Ik neem de kaart mee, @bob komt later.")
     await post(database, "meeting-one", "bob", "Prima, Ann Aalders rijdt.")
+    # Names the public version also finds: a first name alone, a username as a word, someone
+    # without an account after a title, contact details.
+    await post(
+        database,
+        "meeting-one",
+        "amy",
+        "Ann en bob weten het; mevrouw Jansen belt, ann@gemeente-a.nl of 06-12345678.",
+    )
     store = LocalStore(tmp_path / "blobs")
     await store.start()
     content = b"%PDF-1.4 programma"
@@ -79,15 +87,19 @@ async def test_complete_and_public_dossier(database: Database, tmp_path: Path) -
     assert len(attached) == 1 and attached[0].endswith("-.._Programma_1.pdf")
     assert unpacked(complete.path)[attached[0]] == content
     full = json.loads(unpacked(complete.path)["berichten.json"])
-    assert [m["author"]["username"] for m in full] == ["ann", "bob"]
+    assert [m["author"]["username"] for m in full] == ["ann", "bob", "amy"]
     open_version = unpacked(public.path)
     text = b"".join(open_version.values()).decode()
     # No username, display name or mention survives in the public version.
-    for name in ("Ann Aalders", '"ann"', "@bob", "username", "display_name"):
+    for name in ("Ann", '"ann"', "@bob", "username", "display_name", "Jansen", "06-", "@gem"):
         assert name not in text
     shown = json.loads(open_version["berichten.json"])
     assert shown[0]["author"] == {"organisation": "Gemeente A", "layer": "gemeente"}
     assert shown[0]["body"] == "Ik neem de kaart mee, Provincie B (provincie) komt later."
+    assert shown[2]["body"] == (
+        "Gemeente A (gemeente) en Provincie B (provincie) weten het; mevrouw [naam] belt, "
+        "[e-mailadres] of [telefoonnummer]."
+    )
     actions = [e.action for e in await audit_rows(database)]
     assert actions == ["export_meeting", "export_meeting_public"]
 

@@ -75,6 +75,36 @@ async def test_nothing_leaks_from_the_area_room(api: Api, database: Database) ->
             assert not re.search(rf"\b{mid}\b", text), (path, mid)
 
 
+async def test_names_in_free_text_are_reduced(api: Api, database: Database) -> None:
+    """Names of people who did not choose to be named, in quotes and in what the moderator
+    wrote, become organisation and layer or "[naam]"; contact details go too; the name of
+    an author who chose to be named stays."""
+    q = await post(
+        database,
+        "area-a",
+        "ann",
+        "Ik sprak @bob en Rita Roomhoeder bij de keukentafel; mail ann@gemeente-a.nl of "
+        "bel 06-12345678. Mevrouw Jansen was er ook.",
+    )
+    a = await post(database, "area-a", "amy", "Dat klopt, zegt Amy Arends (@amy).")
+    title = "Wat Bob Bakker leerde"
+    pid = (await make_lesson(api, "rita", "area-a", [q, a], title=title))["id"]
+    await agree(api, "ann", pid, show_name=False)
+    await agree(api, "amy", pid, show_name=True)
+    answers = await public_answers(api, pid)
+    detail = answers[f"/openbaar/{pid}"]
+    assert "Provincie B (Provincie)" in detail and "Mevrouw [naam]" in detail
+    assert "[e-mailadres]" in detail and "[telefoonnummer]" in detail
+    assert "zegt Amy Arends (Amy Arends)" in detail
+    for path, text in answers.items():
+        for gone in ("Bob", "Bakker", "Rita", "Roomhoeder", "Jansen", "12345678", "gemeente-a.nl"):
+            assert gone not in text, (path, gone)
+    # Nor does the search find it by a name its page does not show.
+    for word in ("roomhoeder", "jansen", "bakker", "keukentafel"):
+        found = (await api.get(None, f"/openbaar?q={word}")).text
+        assert (f'data-id="{pid}"' in found) is (word == "keukentafel"), word
+
+
 async def test_pending_and_withdrawn_answer_404(api: Api, database: Database) -> None:
     """A pending or withdrawn publication is a 404 page to outsiders, as is an unknown id."""
     mid = await post(database, "area-a", "ann", "tekst")

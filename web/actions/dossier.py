@@ -31,6 +31,7 @@ from persistence.moderation import Source, record
 from persistence.reports import report_of
 from rooms.errors import NotFound
 from rooms.model import Actor, Role
+from rooms.redact import Person, Redactor
 from rooms.render import agenda_markdown
 from web.wire.between import agenda_wire
 
@@ -157,24 +158,13 @@ def _message(message: Message, author: User) -> dict[str, Any]:
 
 
 class _Redactor:
-    """Names out of the public version: authors become organisation and layer, and known
-    display names and @usernames in free text become the same label."""
+    """Names out of the public version: authors become organisation and layer, and names,
+    @usernames, e-mail addresses and telephone numbers in free text are reduced
+    (`rooms.redact`, which says what it cannot find)."""
 
     def __init__(self, people: dict[str, tuple[str, str]]) -> None:
         self.people = people
-        names = sorted({n for n, _ in people.values() if len(n) >= 3}, key=len, reverse=True)
-        self.by_name = {n: lbl for n, lbl in people.values()}
-        self.names = re.compile("|".join(re.escape(n) for n in names)) if names else None
-
-    def text(self, value: str) -> str:
-        value = re.sub(
-            r"@([a-z0-9._-]{2,32})",
-            lambda m: self.people[m[1]][1] if m[1] in self.people else m[0],
-            value,
-        )
-        if self.names is not None:
-            value = self.names.sub(lambda m: self.by_name[m[0]], value)
-        return value
+        self.text = Redactor(Person(u, n, lbl) for u, (n, lbl) in people.items()).text
 
     def value(self, value: Any) -> Any:
         """Every author object, owner and text inside a JSON-like value, reduced."""

@@ -8,11 +8,13 @@ pages read the database on every request, revalidated by ETag).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.frames import PublicationRequest
 from persistence import moderation as audit
 from persistence import publications as repo
 from persistence.db import Database
@@ -33,6 +35,7 @@ from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.model import Actor
 from rooms.publications import Kind, Lesson, Status
 from web.actions.common import Acting, find_room
+from web.actions.publish import Published
 
 MAX_LISTED = 200
 
@@ -55,6 +58,14 @@ async def view_of(session: AsyncSession, publication: Publication) -> View:
     return View(publication, authors, quotes, room, meeting)
 
 
+def told(view: View, change: str) -> Published:
+    """What every listed author's open connections hear of a change, on every process: a
+    `publication_request` frame (docs/protocol.md), after the commit."""
+    p = view.publication
+    frame = PublicationRequest(publication=p.id, change=change, status=p.status)
+    return Published(to_users=tuple((u.id, frame) for _, u in view.authors))
+
+
 def _member(acting: Acting) -> Actor:
     assert acting.actor is not None  # publications are made and answered by members
     return acting.actor
@@ -66,7 +77,7 @@ def _target(publication_id: int) -> str:
 
 async def create_lesson(
     db: Database, acting: Acting, lesson: Lesson, slug: str, message_ids: tuple[int, ...]
-) -> View:
+) -> tuple[View, Published]:
     """A pending lesson card quoting `message_ids` of room `slug`; its authors are asked."""
     actor = _member(acting)
     lesson = rules.check_lesson(lesson)
@@ -79,14 +90,23 @@ async def create_lesson(
         if missing := [i for i in ids if i not in found]:
             raise NotFound(f"no visible message {missing[0]} in room {room.slug}")
         messages = [found[i] for i in ids]
-        publication = _draft(lesson, Kind.LESSON, actor, room.id, [m.body for m in messages])
+        redact = rules.redactor_of(await repo.people(session)).text
+        publication = _draft(
+            lesson, Kind.LESSON, actor, room.id, [m.body for m in messages], redact
+        )
         authors = list(dict.fromkeys(m.author_id for m in messages))
         details = {"kind": Kind.LESSON, "message_ids": list(ids), "authors": authors}
-        return await _offer(session, acting, publication, authors, room.slug, details, messages)
+        view = await _offer(session, acting, publication, authors, room.slug, details, messages)
+    return view, told(view, "requested")
 
 
 def _draft(
-    lesson: Lesson, kind: Kind, actor: Actor, room_id: int | None, quoted: list[str]
+    lesson: Lesson,
+    kind: Kind,
+    actor: Actor,
+    room_id: int | None,
+    quoted: list[str],
+    redact: Callable[[str], str],
 ) -> Publication:
     """A pending publication of the lesson (or a verslag in a lesson's shape)."""
     return Publication(
@@ -100,7 +120,7 @@ def _draft(
         area=lesson.area,
         theme=lesson.theme,
         layers=rules.layers_key(lesson.layers),
-        search_text=rules.search_text(lesson, quoted),
+        search_text=rules.search_text(lesson, quoted, redact),
         room_id=room_id,
         created_by_id=actor.user_id,
     )
@@ -141,7 +161,7 @@ async def _listed(session: AsyncSession, publication_id: int) -> Publication:
 
 async def consent(
     db: Database, acting: Acting, publication_id: int, agree: bool, show_name: bool
-) -> View:
+) -> tuple[View, Published]:
     """A listed author's answer; the last agreement publishes, a refusal unpublishes."""
     actor = _member(acting)
     async with db.write() as session:
@@ -178,10 +198,15 @@ async def consent(
                 target=_target(publication.id),
             )
         await session.flush()
-        return await view_of(session, publication)
+        view = await view_of(session, publication)
+    if after is before:
+        change = "answered"
+    else:
+        change = "published" if after is Status.PUBLISHED else "unpublished"
+    return view, told(view, change)
 
 
-async def create_report(db: Database, acting: Acting, meeting: str) -> View:
+async def create_report(db: Database, acting: Acting, meeting: str) -> tuple[View, Published]:
     """A pending publication of the meeting's published verslag; its author is asked."""
     actor = _member(acting)
     rules.check_staff(actor)
@@ -195,15 +220,19 @@ async def create_report(db: Database, acting: Acting, meeting: str) -> View:
             raise Conflict(f"the verslag of meeting {meeting!r} is already offered")
         text = rules.plain_text(report.html)
         lesson = Lesson(title=report.title, body=text, theme=theme)
-        publication = _draft(lesson, Kind.REPORT, actor, room_id, [])
+        redact = rules.redactor_of(await repo.people(session)).text
+        publication = _draft(lesson, Kind.REPORT, actor, room_id, [], redact)
         publication.html, publication.meeting_id = report.html, row.id
         details = {"kind": Kind.REPORT, "meeting": row.slug, "revision": report.revision}
-        return await _offer(
+        view = await _offer(
             session, acting, publication, [report.author_user_id], row.slug, details
         )
+    return view, told(view, "requested")
 
 
-async def withdraw(db: Database, acting: Acting, publication_id: int, reason: str = "") -> None:
+async def withdraw(
+    db: Database, acting: Acting, publication_id: int, reason: str = ""
+) -> Published:
     """Withdraw for good (moderators, admins, listed authors): off the public pages at once."""
     actor = _member(acting)
     async with db.write() as session:
@@ -224,6 +253,8 @@ async def withdraw(db: Database, acting: Acting, publication_id: int, reason: st
             reason=reason,
             details={"was": was},
         )
+        view = await view_of(session, publication)
+    return told(view, "withdrawn")
 
 
 async def one(db: Database, actor: Actor, publication_id: int) -> View:

@@ -17,7 +17,7 @@ from rooms.errors import BadRequest
 from rooms.publications import Lesson, Status
 from web.actions import publications as acts
 from web.actions.publications import View
-from web.api.common import acting, path_id
+from web.api.common import acting, path_id, sent
 from web.deps import caller, services
 from web.openapi import api
 from web.responses import JSON, body_as, query_as
@@ -103,11 +103,12 @@ async def create_publication(request: Request) -> Response:
     if given.kind == "report":
         if given.meeting is None:
             raise BadRequest("field 'meeting' is required for a report")
-        view = await acts.create_report(svc.db, acting(request, who), given.meeting)
+        view, done = await acts.create_report(svc.db, acting(request, who), given.meeting)
     else:
         lesson, room, ids = _lesson(given)
-        view = await acts.create_lesson(svc.db, acting(request, who), lesson, room, ids)
-    return JSON({"publication": publication_wire(view, who.user.id)}, status_code=201)
+        view, done = await acts.create_lesson(svc.db, acting(request, who), lesson, room, ids)
+    answer = JSON({"publication": publication_wire(view, who.user.id)}, status_code=201)
+    return await sent(request, done, answer)
 
 
 async def answer(request: Request) -> Response:
@@ -115,18 +116,18 @@ async def answer(request: Request) -> Response:
     who = await caller(request)
     given = await body_as(request, ConsentIn)
     publication_id = path_id(request, "publication_id")
-    view = await acts.consent(
+    view, done = await acts.consent(
         svc.db, acting(request, who), publication_id, given.consent, given.show_name
     )
-    return JSON({"publication": publication_wire(view, who.user.id)})
+    return await sent(request, done, JSON({"publication": publication_wire(view, who.user.id)}))
 
 
 async def withdraw(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     publication_id = path_id(request, "publication_id")
-    await acts.withdraw(svc.db, acting(request, who), publication_id)
-    return Response(status_code=204)
+    done = await acts.withdraw(svc.db, acting(request, who), publication_id)
+    return await sent(request, done, Response(status_code=204))
 
 
 async def one(request: Request) -> Response:

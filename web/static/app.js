@@ -26,7 +26,7 @@ import { renderOverview } from './js/views/overview.js';
 import { RoomView } from './js/views/room.js';
 import { renderRoomList } from './js/views/rooms.js';
 import { renderSearch } from './js/views/search.js';
-import { refreshSharingBadge, renderShareNew, renderSharing } from './js/sharing.js';
+import { refreshSharingBadge, renderShareNew, renderSharing, watchSharing } from './js/sharing.js';
 import { roomShortcuts } from './js/switcher.js';
 import { foldableMenu } from './js/topmenu.js';
 
@@ -67,6 +67,7 @@ async function boot() {
   store.on('user', renderUser);
   store.on('conn', showConnection);
   store.on('notice', (/** @type {any} */ f) => announcer.say(String(f.body ?? '')));
+  watchSharing(store, (text) => announcer.say(text));
   store.on('error', (d) => {
     const alert = $('alert');
     alert.textContent = '';

@@ -3,6 +3,8 @@
  * (`/delen`) where a listed author agrees or refuses, chooses whether their name is shown,
  * and withdraws; the badge in the top navigation counting unanswered requests; and the
  * moderators' form (`/delen/nieuw`) that makes a lesson card from selected messages.
+ * Both follow the server's `publication_request` frames (`watchSharing`): a request made,
+ * answered, published or withdrawn shows at once, without a reload.
  * @module sharing
  */
 import { request } from './api.js';
@@ -33,6 +35,34 @@ export const sharing = {
   /** @param {number} id */
   withdraw: (id) => request('DELETE', `${BASE}/${id}`),
 };
+
+/**
+ * The open page "Verzoeken om te delen", while it is shown: its list, how to read it again,
+ * and whether the reader is busy in it (then a live change offers a button instead of
+ * replacing what they are filling in or where their focus is).
+ * @type {{body: HTMLElement, refresh: () => Promise<void>, busy: () => boolean, offer: () => void}|null}
+ */
+let openPage = null;
+
+/**
+ * Follow `publication_request` frames (docs/protocol.md): the badge counts again, the page
+ * reads its list again, and a new request is announced to screen readers.
+ * @param {{on: (name: string, fn: (detail: any) => void) => unknown}} store
+ * @param {(text: string) => void} announce
+ */
+export function watchSharing(store, announce) {
+  store.on('frame', (/** @type {any} */ f) => {
+    // A new connection may have missed frames (the broker is at-most-once): count again.
+    if (f?.type === 'hello') refreshSharingBadge();
+    if (f?.type !== 'publication_request') return;
+    refreshSharingBadge();
+    if (f.change === 'requested') announce('Er is een nieuw verzoek om te delen.');
+    const page = openPage;
+    if (!page || !page.body.isConnected) return;
+    if (page.busy()) page.offer();
+    else void page.refresh();
+  });
+}
 
 /**
  * Show the number of unanswered requests on the navigation badge (hidden at zero).
@@ -80,9 +110,31 @@ export async function renderSharing(main, opts) {
       await refresh();
       refreshSharingBadge();
     };
+    dirty = false;
     replace(body,
       group('Wachten op jouw antwoord', open, 'Er wachten geen verzoeken op je.', done),
       group('Eerder beantwoord', rest, 'Nog niets.', done));
+  };
+  // A change from elsewhere while the reader is answering: offer to read the list again.
+  let dirty = false;
+  body.addEventListener('change', () => { dirty = true; });
+  body.addEventListener('input', () => { dirty = true; });
+  const update = h('div', { class: 'share-update', role: 'status' });
+  body.before(update);
+  openPage = {
+    body,
+    refresh: async () => { replace(update); await refresh(); },
+    busy: () => dirty || body.contains(document.activeElement),
+    offer: () => {
+      if (update.firstChild) return;
+      const button = h('button', { type: 'button', class: 'btn', text: 'Lijst bijwerken' });
+      button.addEventListener('click', async () => {
+        replace(update);
+        await refresh();
+        /** @type {HTMLElement|null} */ (main.querySelector('h1'))?.focus();
+      });
+      replace(update, h('p', {}, 'Er is iets veranderd in de verzoeken. ', button));
+    },
   };
   await refresh();
 }
