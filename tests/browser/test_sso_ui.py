@@ -63,7 +63,7 @@ def test_sign_on_through_the_provider(
     """An invited address signs on: login button, the provider's form, and into its area."""
     with httpx.Client(base_url=sso_server.url, timeout=10) as http:
         token = http.post(
-            "/api/session", json={"username": "beheer", "password": "beheer-2026-admin"}
+            "/api/session", json={"username": "beheer", "password": "werkplaats-admin-2026"}
         ).json()["token"]
         r = http.post(
             "/api/invitations",
