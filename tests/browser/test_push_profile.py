@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import Server, Tab
-from tests.browser.ui import assert_accessible, assert_clean, post_many
+from tests.browser.ui import assert_accessible, assert_clean, open_room, post_many
 from tests.notify.pushservice import Browser, PushService, push_service
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -237,3 +237,35 @@ def _until(probe: Callable[[], list[Any]], page: Any = None, timeout: float = 30
         else:
             time.sleep(0.1)
     return found
+
+
+def test_dark_mode_follows_the_system_and_stays_accessible(
+    browser: Any, open_tab: Callable[..., Tab], server: Server, axe_source: Path
+) -> None:
+    """prefers-color-scheme: dark gives the dark colours; login, a room and the profile
+    page still pass axe and HTML_CodeSniffer (contrast included)."""
+    context = browser.new_context(
+        base_url=server.base_url, locale="nl-NL", color_scheme="dark", reduced_motion="reduce"
+    )
+    try:
+        tab = open_tab(context=context)
+        page = tab.page
+        page.get_by_role("button", name="Inloggen").wait_for()
+        background = page.evaluate(
+            "getComputedStyle(document.documentElement).getPropertyValue('--bg').trim()"
+        )
+        assert background == "#15181b"
+        assert_accessible(tab, axe_source, "login, dark")
+        page.get_by_label("Gebruikersnaam").fill("bram")
+        page.get_by_label("Wachtwoord").fill(server.logins["bram"])
+        page.keyboard.press("Enter")
+        page.locator("#sidebar .room-link").first.wait_for(state="attached")
+        open_room(tab, "zuidoostelijke-zandgronden")
+        page.locator(".messages article.msg").first.wait_for()
+        assert_accessible(tab, axe_source, "room, dark")
+        page.goto("/profiel")
+        page.get_by_role("heading", name="Meldingen", exact=True).wait_for()
+        assert_accessible(tab, axe_source, "profile, dark")
+        assert_clean(tab)
+    finally:
+        context.close()
