@@ -278,3 +278,7 @@ async def mail_off(session: AsyncSession, user_id: int) -> bool:
 async def turn_mail_off(session: AsyncSession, user_id: int) -> None:
     if await session.get(NotificationMailOff, user_id) is None:
         session.add(NotificationMailOff(user_id=user_id))
+
+
+async def turn_mail_on(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(NotificationMailOff).where(NotificationMailOff.user_id == user_id))

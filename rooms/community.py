@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
@@ -10,6 +11,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from rooms.dutchtime import DEFAULT_START, from_local
+from rooms.errors import WeakPassword
 from rooms.model import SLUG_RE, USERNAME_RE
 from rooms.text import clean
 
@@ -45,8 +47,9 @@ class MeetingEntry(msgspec.Struct, forbid_unknown_fields=True):
 class UserEntry(msgspec.Struct, forbid_unknown_fields=True):
     username: Username
     display_name: Name
-    # Without a password the user is invited at `email` to choose one.
-    password: Annotated[str, msgspec.Meta(min_length=8, max_length=1024)] | None = None
+    # Without a password the user is invited at `email` to choose one. The password rule
+    # (length, common passwords) is checked by the caller: see `parse_community`.
+    password: str | None = None
     email: Email | None = None
     organisation: Text = ""
     layer: Literal["rijk", "provincie", "gemeente", "waterschap", "overig"] = "overig"
@@ -132,12 +135,17 @@ def _describe_path(path: str, data: CommunityFile | dict[str, object]) -> str:
 
 
 def parse_community(
-    text: str, filename: str, known_rooms: dict[str, str] | None = None
+    text: str,
+    filename: str,
+    known_rooms: dict[str, str] | None = None,
+    password_rule: Callable[[str, str], None] | None = None,
 ) -> Community:
     """Parse and check the whole file; raise CommunityError naming file, entry and field.
 
     `known_rooms` maps the slugs already in the database to their kind, so that a file may
-    refer to areas and themes loaded earlier.
+    refer to areas and themes loaded earlier. `password_rule(password, username)` raises
+    WeakPassword (its message the reason) for a password the server would refuse for a new
+    one: the same rule as for invitations and password changes.
     """
     try:
         raw = tomllib.loads(text)
@@ -153,10 +161,26 @@ def parse_community(
         where = _describe_path(path.rstrip("`"), raw)
         raise CommunityError(f"{filename}: {where}: {message}") from None
     _check_references(parsed, filename, known_rooms or {})
+    if password_rule is not None:
+        _check_passwords(parsed, filename, password_rule)
     _clean_texts(parsed)
     for item in parsed.glossary:
         item.term, item.means = clean(item.term).strip(), clean(item.means).strip()
     return Community(parsed.area, parsed.theme, parsed.meeting, parsed.user, parsed.glossary)
+
+
+def _check_passwords(
+    parsed: CommunityFile, filename: str, rule: Callable[[str, str], None]
+) -> None:
+    for i, user in enumerate(parsed.user):
+        if user.password is None:
+            continue
+        try:
+            rule(user.password, user.username)
+        except WeakPassword as exc:
+            raise CommunityError(
+                f"{filename}: user[{i}] ({user.username}): field 'password': {exc.message}"
+            ) from None
 
 
 def _clean_texts(parsed: CommunityFile) -> None:

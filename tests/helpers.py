@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import os
 import shutil
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -91,8 +93,15 @@ def token_for(base: str, username: str) -> str:
 
 
 def password_of(username: str) -> str:
-    """Every user of the fixture community (tests/fixtures/community.template.toml) has password `password-<username>`."""
-    return f"password-{username}"
+    """A fixture user's password, as tests/fixtures/community.template.toml gives it."""
+    return _fixture_passwords()[username]
+
+
+@functools.cache
+def _fixture_passwords() -> dict[str, str]:
+    template = string.Template((FIXTURES / "community.template.toml").read_text(encoding="utf-8"))
+    text = template.substitute(meeting_one=MEETING_ONE.isoformat())
+    return {u["username"]: u["password"] for u in tomllib.loads(text)["user"]}
 
 
 # Input validation does not depend on the database: those tests run on SQLite alone.

@@ -36,7 +36,7 @@ from web.actions.publish import Published
 from web.attachments import Attachments
 from web.cliutil import fail, notify_servers, operator, output, run_refusable, with_db
 from web.logs import configure_logging, logging_config
-from web.passwords import configure_passwords, plan_passwords
+from web.passwords import check_new_password, configure_passwords, plan_passwords
 from web.settings import Settings, SettingsError, load_settings
 
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -59,7 +59,9 @@ async def load_file(db: Database, path: Path) -> LoadReport:
         raise CommunityError(f"{path}: cannot read: {exc}") from None
     for _ in range(LOAD_ATTEMPTS):
         async with db.read() as session:
-            community = parse_community(text, str(path), await known_rooms(session))
+            community = parse_community(
+                text, str(path), await known_rooms(session), check_new_password
+            )
             stored = await password_hashes(session, (u.username for u in community.users))
         plans = await plan_passwords(community.users, stored)
         try:

@@ -32,12 +32,12 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("anna", "veenweide-2026", "waterschap, gebied Friese Veenweiden"),
     ("sjoerd", "veenweide-2026", "provincie, moderator van Friese Veenweiden"),
     ("marieke", "veenweide-2026", "gemeente, gebied Friese Veenweiden"),
-    ("joost", "delta-2026!", "provincie, gebied Zuidwestelijke Delta"),
-    ("fatima", "delta-2026!", "waterschap, gebied Zuidwestelijke Delta"),
+    ("joost", "zeeland-delta-2026", "provincie, gebied Zuidwestelijke Delta"),
+    ("fatima", "zeeland-delta-2026", "waterschap, gebied Zuidwestelijke Delta"),
     ("bram", "zandgrond-2026", "gemeente, gebied Zuidoostelijke zandgronden"),
     ("ingrid", "rijk-2026-lvvn", "Rijk, twee gebieden"),
     ("pieter", "moderator-2026", "moderator van de Werkplaats"),
-    ("beheer", "beheer-2026-admin", "beheerder"),
+    ("beheer", "werkplaats-admin-2026", "beheerder"),
 ]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
 import secrets
 from dataclasses import dataclass
@@ -158,32 +159,62 @@ class WaitingMail:
             return False
 
     def email(self, user: User, address: str, items: list[Waiting]) -> EmailMessage:
-        """One plain-text e-mail listing what waits, with a one-click unsubscribe."""
+        """One e-mail listing what waits, as plain text and as HTML (multipart/alternative),
+        with a one-click unsubscribe; every text from members is escaped in the HTML."""
         base = self.base_url.rstrip("/")
         count = len(items)
-        lines = [f"Beste {user.display_name},", "", "Dit wacht op je in De Werkplaats:", ""]
-        for item in items:
-            what = "actiepunt voor jou" if item.kind == "assigned" else f"{item.author} noemde je"
-            lines.append(f"- {item.room_name}, {what}: {item.text}")
-            lines.append(f"  {base}{message_url(item.room_slug, item.seq)}")
         stop = unsubscribe_url(base, user.id, self.settings.secret_key, NOTIFY_PATH, NOTIFY_PURPOSE)
-        lines += [
-            "",
-            "Je krijgt deze e-mail omdat je dit niet op tijd gezien hebt. "
-            "Per kamer stel je in wat je hoort; geen e-mail meer hierover:",
-            stop,
-        ]
-        message = EmailMessage()
-        message["Subject"] = (
+        subject = (
             "Er wacht 1 bericht op je in De Werkplaats"
             if count == 1
             else f"Er wachten {count} berichten op je in De Werkplaats"
         )
+        message = EmailMessage()
+        message["Subject"] = subject
         message["From"] = self.settings.smtp_from
         message["To"] = formataddr((user.display_name, address))
         message["Message-ID"] = make_msgid(domain=self.settings.smtp_from.rsplit("@", 1)[1])
         message["Auto-Submitted"] = "auto-generated"
         message["List-Unsubscribe"] = f"<{stop}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message.set_content("\n".join(lines))
+        message.set_content(waiting_text(user.display_name, base, items, stop))
+        message.add_alternative(
+            waiting_html(user.display_name, subject, base, items, stop), subtype="html"
+        )
         return message
+
+
+WHY = (
+    "Je krijgt deze e-mail omdat je dit niet op tijd gezien hebt. "
+    "Per kamer stel je in wat je hoort; geen e-mail meer hierover:"
+)
+
+
+def _what(item: Waiting) -> str:
+    return "actiepunt voor jou" if item.kind == "assigned" else f"{item.author} noemde je"
+
+
+def waiting_text(name: str, base: str, items: list[Waiting], stop: str) -> str:
+    lines = [f"Beste {name},", "", "Dit wacht op je in De Werkplaats:", ""]
+    for item in items:
+        lines.append(f"- {item.room_name}, {_what(item)}: {item.text}")
+        lines.append(f"  {base}{message_url(item.room_slug, item.seq)}")
+    lines += ["", WHY, stop]
+    return "\n".join(lines)
+
+
+def waiting_html(name: str, subject: str, base: str, items: list[Waiting], stop: str) -> str:
+    """The HTML part: Dutch, every value escaped (names and texts come from members)."""
+    e = html.escape
+    rows = "".join(
+        f"<li><p><strong>{e(item.room_name)}</strong>, {e(_what(item))}:</p>"
+        f"<blockquote>{e(item.text)}</blockquote>"
+        f'<p><a href="{e(base + message_url(item.room_slug, item.seq))}">Bekijk het bericht</a></p></li>'
+        for item in items
+    )
+    return (
+        '<!doctype html><html lang="nl"><head><meta charset="utf-8">'
+        f"<title>{e(subject)}</title></head><body>"
+        f"<p>Beste {e(name)},</p><p>Dit wacht op je in De Werkplaats:</p><ul>{rows}</ul>"
+        f'<p>{e(WHY)} <a href="{e(stop)}">afmelden</a>.</p></body></html>'
+    )

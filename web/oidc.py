@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
@@ -47,6 +48,8 @@ class Identity:
     email: str | None
     email_verified: bool
     name: str
+    # Kept for the logout at the provider (RP-Initiated Logout's id_token_hint).
+    id_token: str = ""
 
 
 @dataclass(slots=True)
@@ -57,6 +60,8 @@ class _Discovered:
     userinfo_endpoint: str | None
     keys: KeySet
     fetched_at: float
+    # OpenID Connect RP-Initiated Logout 1.0: where the provider ends its own session.
+    end_session_endpoint: str | None = None
 
 
 def validate_id_token(
@@ -117,6 +122,7 @@ class OidcClient:
                     doc.get("userinfo_endpoint"),
                     keys,
                     time.monotonic(),
+                    _https_or_loopback(doc.get("end_session_endpoint")),
                 )
             except (KeyError, ValueError, JoseError) as exc:
                 raise SignOnError(f"{url}: incomplete discovery or keys: {exc}") from None
@@ -176,7 +182,26 @@ class OidcClient:
             email=email.strip().lower() if isinstance(email, str) else None,
             email_verified=claims.get("email_verified") is True,
             name=str(claims.get("name") or ""),
+            id_token=id_token,
         )
+
+    async def logout_url(
+        self, provider: OidcProvider, id_token: str, post_logout_redirect_uri: str, state: str
+    ) -> str | None:
+        """Where to send the browser so the provider ends its session too (OpenID Connect
+        RP-Initiated Logout 1.0), or None when the provider offers no end_session_endpoint."""
+        found = await self._discover(provider)
+        if found.end_session_endpoint is None:
+            return None
+        query = {
+            "client_id": provider.client_id,
+            "post_logout_redirect_uri": post_logout_redirect_uri,
+            "state": state,
+        }
+        if id_token:
+            query["id_token_hint"] = id_token
+        glue = "&" if urlsplit(found.end_session_endpoint).query else "?"
+        return f"{found.end_session_endpoint}{glue}{urlencode(query)}"
 
     async def _claims(
         self, provider: OidcProvider, found: _Discovered, id_token: str, nonce: str
@@ -191,6 +216,19 @@ class OidcClient:
             return validate_id_token(
                 id_token, fresh.keys, provider.issuer, provider.client_id, nonce
             )
+
+
+def _https_or_loopback(url: object) -> str | None:
+    """The provider's end_session_endpoint when it is an https address (or loopback http,
+    as a provider in the tests has): the browser is sent there."""
+    if not isinstance(url, str) or len(url) > 2048:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return url
+    return None
 
 
 def _http() -> httpx.AsyncClient:

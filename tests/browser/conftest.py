@@ -103,6 +103,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env["WERKPLAATS_SEND_RATE"] = "100000"
     env["WERKPLAATS_FRAME_BURST"] = "100000"
     env["WERKPLAATS_FRAME_RATE"] = "100000"
+    # Pushes may go to the tests' push service on loopback (test_push_profile.py).
+    env["WERKPLAATS_PUSH_ALLOW_LOOPBACK"] = "true"
     demo = subprocess.run(
         [WERKPLAATS, "demo"], env=env, cwd=tmp, capture_output=True, text=True, timeout=120
     )

@@ -60,10 +60,11 @@ def sso_server(provider: Provider, tmp_path: Path) -> Iterator[ServerProcess]:  
 def test_sign_on_through_the_provider(
     browser: Any, sso_server: ServerProcess, axe_source: Path
 ) -> None:
-    """An invited address signs on: login button, the provider's form, and into its area."""
+    """An invited address signs on: login button, the provider's form, and into its area;
+    logging out ends the provider's session too, so the next sign-on shows its form."""
     with httpx.Client(base_url=sso_server.url, timeout=10) as http:
         token = http.post(
-            "/api/session", json={"username": "beheer", "password": "beheer-2026-admin"}
+            "/api/session", json={"username": "beheer", "password": "werkplaats-admin-2026"}
         ).json()["token"]
         r = http.post(
             "/api/invitations",
@@ -88,6 +89,17 @@ def test_sign_on_through_the_provider(
         page.locator("#topnav").wait_for(state="visible")
         page.locator('#sidebar a[data-slug="veenweiden-aldeboarn"]').first.wait_for()
         assert "Nieuw Lid" in page.locator("#whoami").inner_text()
+
+        # Logging out ends the provider's session too (RP-Initiated Logout): its page asks,
+        # then sends the browser back to the start page.
+        page.get_by_role("button", name="Uitloggen").click()
+        page.get_by_role("button", name="Yes, sign me out").click()
+        page.wait_for_url(f"{sso_server.url}/?state=*")
+        button = page.get_by_role("link", name="Inloggen met Testaccount")
+        button.click()
+        # Signed out at the provider: its form again, not straight back in.
+        page.locator("input[name=login]").wait_for()
+        assert not page.url.startswith(sso_server.url)
         assert_clean(tab)
     finally:
         context.close()

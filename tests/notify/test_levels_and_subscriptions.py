@@ -12,7 +12,7 @@ from tests.notify.pushservice import PushService, unb64
 async def test_level_per_room_default_mentions(api: Api) -> None:
     """A level is kept per user and room; rooms not set show the default `mentions`."""
     r = await api.get("ann", "/api/me/notifications")
-    assert r.json() == {"levels": {}, "default": "mentions", "push": True}
+    assert r.json() == {"levels": {}, "default": "mentions", "push": True, "mail": True}
     r = await api.call("ann", "PUT", "/api/rooms/area-a/notifications", {"level": "all"})
     assert r.status_code == 200 and r.json() == {"room": "area-a", "level": "all"}
     r = await api.call("ann", "PUT", "/api/rooms/theme-one/notifications", {"level": "none"})

@@ -4,6 +4,7 @@ by one of several processes, received by a local SMTP server."""
 from __future__ import annotations
 
 import asyncio
+import html
 from datetime import timedelta
 
 import httpx
@@ -79,19 +80,38 @@ async def test_one_batched_mail_from_one_of_two_processes(
     assert [r for r in inbox.recipients] == [["ann@example.nl"]]
     mail = inbox.messages[0]
     assert mail["Subject"] == "Er wachten 3 berichten op je in De Werkplaats"
-    text = mail.get_content()
+    assert mail.get_content_type() == "multipart/alternative"
+    plain, rich = mail.get_body(("plain",)), mail.get_body(("html",))
+    assert plain is not None and rich is not None
+    text = plain.get_content()
     assert "Gebied A, Amy Arends noemde je: @ann kijk <hier> & daar" in text
     assert "Thema één, Amy Arends noemde je: Ook hier, @ann" in text
     assert "Gebied A, actiepunt voor jou: Bel de provincie" in text
     assert "http://127.0.0.1:8000/kamer/area-a?seq=1" in text
     unsubscribe = mail["List-Unsubscribe"].strip("<>")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # The HTML part: Dutch, the member's text escaped, the same links.
+    page = rich.get_content()
+    assert '<html lang="nl">' in page and "Beste Ann Aalders," in page
+    assert "@ann kijk &lt;hier&gt; &amp; daar" in page and "<hier>" not in page
+    assert 'href="http://127.0.0.1:8000/kamer/area-a?seq=1"' in page
+    assert f'href="{html.escape(unsubscribe)}">afmelden</a>' in page
 
     path = unsubscribe.removeprefix("http://127.0.0.1:8000")
     async with httpx.AsyncClient() as c:
         assert (await c.post(f"{server}{path}x")).status_code == 403
+        # Followed as a link: a page that asks, and turns nothing off yet.
+        page_r = await c.get(f"{server}{path}")
+        assert page_r.status_code == 200 and "text/html" in page_r.headers["content-type"]
+        assert f'action="{html.escape(path)}"' in page_r.text
+        levels = await api.call("ann", "GET", "/api/me/notifications")
+        assert levels.json()["mail"] is True
         r = await c.post(f"{server}{path}")
         assert r.status_code == 200 and r.json() == {"mail": False}
+        # The page's button: a form post, answered with a page.
+        done = await c.post(f"{server}{path}", headers={"Accept": "text/html"})
+        assert done.status_code == 200 and "Je bent afgemeld" in done.text
+    assert (await api.call("ann", "GET", "/api/me/notifications")).json()["mail"] is False
     await amy.send("theme-one", "@ann nog eentje")
     await noted(database, 5)
     assert await one.send_due() == 0 and len(inbox.messages) == 1
@@ -134,3 +154,26 @@ async def test_rows_of_a_dead_process_are_mailed_later(
             update(NotificationMail).values(claimed_at=utcnow() - timedelta(minutes=16))
         )
     assert await mail.send_due() == 1 and len(inbox.messages) == 1
+
+
+async def test_mail_setting_off_and_on(
+    api: Api, amy: Client, inbox: Inbox, database: Database, settings: Settings
+) -> None:
+    """`PATCH /api/me/notifications` turns the e-mail off (nothing sent) and on again."""
+    assert (await api.call("ann", "GET", "/api/me/notifications")).json()["mail"] is True
+    off = await api.call("ann", "PATCH", "/api/me/notifications", {"mail": False})
+    assert off.status_code == 200 and off.json() == {"mail": False}
+    bad = await api.call("ann", "PATCH", "/api/me/notifications", {"mail": "nee"})
+    assert bad.status_code == 400
+    assert (
+        await api.call(None, "PATCH", "/api/me/notifications", {"mail": True})
+    ).status_code == 401
+    await amy.send("area-a", "@ann terwijl het uit staat")
+    await noted(database, 1)
+    assert await WaitingMail(settings, database, None).send_due() == 0
+    on = await api.call("ann", "PATCH", "/api/me/notifications", {"mail": True})
+    assert on.json() == {"mail": True}
+    await amy.send("area-a", "@ann weer aan")
+    await noted(database, 2)
+    assert await WaitingMail(settings, database, None).send_due() == 1
+    assert len(inbox.messages) == 1

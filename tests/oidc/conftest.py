@@ -65,6 +65,7 @@ def provider(provider_port: int) -> Iterator[Provider]:
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
                 "redirect_uris": [f"http://127.0.0.1:{server_port}/auth/oidc/test/callback"],
+                "post_logout_redirect_uris": [f"http://127.0.0.1:{server_port}/"],
             }
         ],
         "accounts": ACCOUNTS,

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from persistence.db import Database
 from persistence.models import User
 from tests.clients import Api
+from tests.helpers import password_of
 from tests.moderation.conftest import audit_rows
 from tests.oidc.conftest import Sso
 
@@ -121,3 +122,54 @@ async def test_an_unknown_provider_and_a_foreign_state_are_refused(sso: Sso) -> 
         assert (await http.get(f"{sso.base}/auth/oidc/nope/login")).status_code == 404
         r = await http.get(f"{sso.base}/auth/oidc/test/callback?state=abc&code=def")
         assert r.status_code == 403
+
+
+async def test_logout_ends_the_providers_session_too(sso: Sso, database: Database) -> None:
+    """RP-Initiated Logout: the logout names the provider's end_session_endpoint with
+    id_token_hint, post_logout_redirect_uri and state; following it ends the provider's
+    session, so the next sign-on shows the provider's form again."""
+    async with database.write() as s:
+        await s.execute(update(User).where(User.username == "ann").values(email="ann@example.nl"))
+    async with httpx.AsyncClient(timeout=10) as http:
+        back = await sign_in(http, sso, "ann-sso")
+        await http.get(back.headers["location"])
+        origin = {"Origin": sso.base}
+        out = await http.delete(f"{sso.base}/api/session", headers=origin)
+        assert out.status_code == 204
+        where = urlsplit(out.headers["logout-location"])
+        assert f"{where.scheme}://{where.netloc}" == sso.issuer
+        query = parse_qs(where.query)
+        assert query["post_logout_redirect_uri"] == [f"{sso.base}/"] and query["state"][0]
+        assert query["id_token_hint"][0].count(".") == 2
+        assert (await http.get(f"{sso.base}/api/me")).status_code == 401
+        # Before the provider's logout, its session signs in at once, without a form.
+        page = await http.get(out.headers["logout-location"])
+        assert page.status_code == 200, page.text
+        action = FORM_ACTION.search(page.text)
+        assert action is not None, page.text
+        xsrf = re.search(r'name="xsrf" value="([^"]+)"', page.text)
+        data = {"logout": "yes", **({"xsrf": xsrf.group(1)} if xsrf else {})}
+        done = await http.post(httpx.URL(str(page.url)).join(action.group(1)), data=data)
+        while done.status_code in (302, 303) and not done.headers["location"].startswith(sso.base):
+            done = await http.get(httpx.URL(str(done.url)).join(done.headers["location"]))
+        assert done.status_code in (302, 303), done.text
+        home = urlsplit(done.headers["location"])
+        assert f"{home.scheme}://{home.netloc}{home.path}" == f"{sso.base}/"
+        assert parse_qs(home.query)["state"] == query["state"]
+        # Signed out at the provider: signing on shows its form again.
+        form = await start(http, sso)
+        assert form.status_code == 200 and FORM_ACTION.search(form.text), form.text
+        # A second logout (no session) names no provider address.
+        again = await http.delete(f"{sso.base}/api/session", headers=origin)
+        assert "logout-location" not in again.headers
+
+
+async def test_a_password_logout_names_no_provider(sso: Sso, api: Api) -> None:
+    """A session from a password login ends with the plain 204."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        r = await http.post(
+            f"{sso.base}/api/session", json={"username": "ann", "password": password_of("ann")}
+        )
+        assert r.status_code == 200
+        out = await http.delete(f"{sso.base}/api/session", headers={"Origin": sso.base})
+        assert out.status_code == 204 and "logout-location" not in out.headers

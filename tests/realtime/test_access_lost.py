@@ -40,7 +40,7 @@ display_name = "Mo Moderator"
 organisation = "Programmabureau"
 layer = "rijk"
 role = "member"
-password = "password-mo"
+password = "password-mo-2026"
 """
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from persistence.db import Database
 from persistence.models import Session, User, utcnow
-from tests.helpers import bearer, login, make_settings, running_server
+from tests.helpers import bearer, login, make_settings, password_of, running_server
 from web.passwords import needs_rehash, verify_password
 
 
@@ -54,7 +54,7 @@ async def test_password_with_old_parameters_is_rehashed_on_login(
     server: str, client: httpx.AsyncClient, database: Database
 ) -> None:
     """A hash made with other argon2 parameters is replaced at the next successful login."""
-    weak = PasswordHasher(time_cost=2, memory_cost=4096, parallelism=1).hash("password-amy")
+    weak = PasswordHasher(time_cost=2, memory_cost=4096, parallelism=1).hash(password_of("amy"))
     async with database.write() as s:
         await s.execute(update(User).where(User.username == "amy").values(password_hash=weak))
     await login(client, server, "amy")
@@ -64,7 +64,7 @@ async def test_password_with_old_parameters_is_rehashed_on_login(
         ).scalar_one()
     assert stored != weak
     assert stored is not None and not needs_rehash(stored)
-    assert verify_password(stored, "password-amy")
+    assert verify_password(stored, password_of("amy"))
 
 
 async def test_readyz_is_503_when_the_database_is_down(client: httpx.AsyncClient) -> None:

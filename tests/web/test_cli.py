@@ -46,23 +46,33 @@ def test_load_into_empty_database_creates_everything(empty_sqlite: str) -> None:
 
 BAD_FILES = {
     "bad layer": (
-        '[[user]]\nusername="zz"\ndisplay_name="Z"\npassword="longenough"\nlayer="eu"\n',
+        '[[user]]\nusername="zz"\ndisplay_name="Z"\npassword="long-enough-2026"\nlayer="eu"\n',
         "user[0] (zz): field 'layer'",
     ),
     "bad username": (
-        '[[user]]\nusername="Zed!"\ndisplay_name="Z"\npassword="longenough"\n',
+        '[[user]]\nusername="Zed!"\ndisplay_name="Z"\npassword="long-enough-2026"\n',
         "user[0] (Zed!): field 'username'",
     ),
     "unknown area": (
-        '[[user]]\nusername="zz"\ndisplay_name="Z"\npassword="longenough"\nareas=["nope"]\n',
+        '[[user]]\nusername="zz"\ndisplay_name="Z"\npassword="long-enough-2026"\nareas=["nope"]\n',
         "user[0] (zz): field 'areas': no area 'nope'",
     ),
     "missing name": ('[[area]]\nslug="x"\n', "area[0] (x)"),
     "unknown field": ('[[theme]]\nslug="t"\nname="T"\ncolour="red"\n', "colour"),
     "not toml": ("[[area]\nslug=", "not valid TOML"),
+    # The rule of invitations and password changes (web.passwords.check_new_password).
     "short password": (
-        '[[user]]\nusername="zz"\ndisplay_name="Z"\npassword="x"\n',
-        "user[0] (zz): field 'password'",
+        '[[user]]\nusername="zz"\ndisplay_name="Z"\npassword="elf-tekens!"\n',
+        "user[0] (zz): field 'password': a password has at least 12 characters",
+    ),
+    "common password": (
+        '[[user]]\nusername="zz"\ndisplay_name="Z"\npassword="1qaz2wsx3edc"\n',
+        "user[0] (zz): field 'password': this password is too common",
+    ),
+    "password with the username": (
+        '[[user]]\nusername="zz"\ndisplay_name="Z"\npassword="long-enough-2026"\n'
+        '[[user]]\nusername="wessel"\ndisplay_name="W"\npassword="wessel-werkt-hier"\n',
+        "user[1] (wessel): field 'password': this password is too common or contains the username",
     ),
 }
 

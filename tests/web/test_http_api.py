@@ -14,7 +14,7 @@ async def test_login_returns_token_user_and_httponly_cookie(
 ) -> None:
     """POST /api/session gives a token, the user, and an HttpOnly SameSite=Lax cookie."""
     r = await client.post(
-        f"{server}/api/session", json={"username": "ann", "password": "password-ann"}
+        f"{server}/api/session", json={"username": "ann", "password": password_of("ann")}
     )
     assert r.status_code == 200
     body = r.json()
@@ -28,7 +28,7 @@ async def test_login_returns_token_user_and_httponly_cookie(
 
 
 @pytest.mark.parametrize(
-    ("username", "password"), [("ann", "wrong-password"), ("nobody", "password-ann")]
+    ("username", "password"), [("ann", "wrong-password"), ("nobody", password_of("ann"))]
 )
 async def test_bad_credentials_are_indistinguishable(
     server: str, client: httpx.AsyncClient, username: str, password: str

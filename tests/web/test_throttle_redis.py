@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import free_port, make_settings, running_server
+from tests.helpers import free_port, make_settings, password_of, running_server
 
 
 async def test_failures_on_one_process_block_the_other(
@@ -20,7 +20,7 @@ async def test_failures_on_one_process_block_the_other(
             )
             assert r.status_code == 401
         r = await client.post(
-            f"{one}/api/session", json={"username": "ann", "password": "password-ann"}
+            f"{one}/api/session", json={"username": "ann", "password": password_of("ann")}
         )
         assert r.status_code == 429
         assert int(r.headers["retry-after"]) >= 1
@@ -34,7 +34,7 @@ async def test_login_works_while_redis_is_unreachable(
     settings = make_settings(db_url, redis_url=dead, redis_prefix=redis_prefix)
     async with running_server(settings) as base:
         r = await client.post(
-            f"{base}/api/session", json={"username": "ann", "password": "password-ann"}
+            f"{base}/api/session", json={"username": "ann", "password": password_of("ann")}
         )
         assert r.status_code == 200
         codes = [

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from persistence import notifications as repo
@@ -45,8 +46,22 @@ async def get_levels(request: Request) -> Response:
     who = await caller(request)
     async with svc.db.read() as session:
         levels = await repo.levels_of(session, who.user.id)
+        mail = not await repo.mail_off(session, who.user.id)
     push = svc.notifications is not None and svc.notifications.push_on
-    return JSON({"levels": levels, "default": DEFAULT_LEVEL, "push": push})
+    return JSON({"levels": levels, "default": DEFAULT_LEVEL, "push": push, "mail": mail})
+
+
+async def set_mail(request: Request) -> Response:
+    """`PATCH /api/me/notifications` `{"mail"}`: e-mail for what waits, on or off."""
+    svc = services(request)
+    who = await caller(request)
+    mail = (await body_as(request, wire.MailIn, max_bytes=1024)).mail
+    async with svc.db.write() as session:
+        if mail:
+            await repo.turn_mail_on(session, who.user.id)
+        else:
+            await repo.turn_mail_off(session, who.user.id)
+    return JSON({"mail": mail})
 
 
 def _push_on(svc: Services) -> None:
@@ -88,17 +103,64 @@ async def unsubscribe(request: Request) -> Response:
 
 
 async def unsubscribe_mail(request: Request) -> Response:
-    """`POST /api/notifications/unsubscribe?token=…`: the e-mail's one-click link (RFC 8058)."""
+    """`POST /api/notifications/unsubscribe?token=…`: the e-mail's one-click link (RFC 8058).
+
+    The mail program posts it (one-click); the page of `GET` posts it as a form, and then
+    gets a page in Dutch rather than JSON."""
     svc = services(request)
     token = query_as(request, UnsubscribeQuery).token
+    form = "text/html" in request.headers.get("accept", "")
     user_id = links.user_of(token, svc.settings.secret_key, links.NOTIFY_PURPOSE)
     if user_id is None:
+        if form:
+            return _unsubscribe_page(403, "Deze afmeldlink klopt niet.", "")
         raise Forbidden("this unsubscribe link is not valid")
     async with svc.db.write() as session:
         if await session.get(User, user_id) is None:
+            if form:
+                return _unsubscribe_page(403, "Deze afmeldlink klopt niet.", "")
             raise Forbidden("this unsubscribe link is not valid")
         await repo.turn_mail_off(session, user_id)
+    if form:
+        text = (
+            "Je bent afgemeld: je krijgt geen e-mail meer over wat op je wacht. "
+            "Op je profielpagina zet je het weer aan."
+        )
+        return _unsubscribe_page(200, text, "")
     return JSON({"mail": False})
+
+
+async def unsubscribe_mail_page(request: Request) -> Response:
+    """`GET /api/notifications/unsubscribe?token=…`: the link as a person follows it.
+
+    A GET changes nothing (mail scanners open links): the page asks to confirm with a
+    button that posts the same address."""
+    query = query_as(request, UnsubscribeQuery)
+    action = f"{links.NOTIFY_PATH}?{urlencode({'token': query.token})}"
+    return _unsubscribe_page(
+        200, "Wil je geen e-mail meer krijgen over wat op je wacht in De Werkplaats?", action
+    )
+
+
+def _unsubscribe_page(status: int, text: str, action: str) -> Response:
+    button = (
+        f'<form method="post" action="{html.escape(action)}">'
+        '<button type="submit">Afmelden</button></form>'
+        if action
+        else ""
+    )
+    body = (
+        '<!doctype html><html lang="nl"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Afmelden – Werkplaats</title></head><body><main>"
+        f"<h1>Afmelden voor e-mail</h1><p>{html.escape(text)}</p>{button}"
+        '<p><a href="/">Naar de Werkplaats</a></p></main></body></html>'
+    )
+    return HTMLResponse(
+        body,
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
 def check_endpoint(endpoint: str, settings: Settings) -> None:
@@ -170,10 +232,15 @@ def routes() -> list[BaseRoute]:
             out=wire.PushKey, errors=(404,)),
         api("/api/me/push", "POST", subscribe, "keep a Web Push subscription for the caller",
             tag, out=wire.Subscribed, status=201, body=wire.SubscriptionIn, errors=(404,)),
+        api(links.NOTIFY_PATH, "GET", unsubscribe_mail_page,
+            "the notification e-mail's unsubscribe link: a page that asks to confirm", tag,
+            query=UnsubscribeQuery, also=(("text/html", {"type": "string"}),), auth=False),
         api(links.NOTIFY_PATH, "POST", unsubscribe_mail,
             "one-click unsubscribe from the notification e-mail (RFC 8058)", tag,
             out=wire.MailOff, query=UnsubscribeQuery, errors=(403,), auth=False),
         api("/api/me/push", "DELETE", unsubscribe, "forget a Web Push subscription", tag,
             status=204, body=wire.EndpointIn),
+        api("/api/me/notifications", "PATCH", set_mail,
+            "turn the notification e-mail on or off", tag, out=wire.MailOff, body=wire.MailIn),
     ]
     # fmt: on

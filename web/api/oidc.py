@@ -12,8 +12,10 @@ import hmac
 import html
 import logging
 from datetime import timedelta
+from typing import Any
 
 from authlib.common.security import generate_token
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -34,6 +36,11 @@ from web.wire.accounts import SsoProviders
 log = logging.getLogger("werkplaats.oidc")
 
 OIDC = "oidc"
+# A session made by single sign-on, kept under the session's token hash until it expires:
+# its provider and ID token, for the logout at the provider (RP-Initiated Logout 1.0).
+SIGNED_ON = "oidc_logout"
+# The response header of `DELETE /api/session` that names the provider's logout address.
+LOGOUT_HEADER = "Logout-Location"
 STATE_COOKIE = "werkplaats_oidc"
 STATE_MINUTES = 10
 COOKIE_PATH = "/auth/oidc/"
@@ -165,10 +172,48 @@ async def _signed_on(
         raise _Refused(
             403, "Er is geen account of uitnodiging voor dit e-mailadres. Vraag een beheerder."
         ) from None
+    async with svc.db.write() as session:
+        await repo.add_token(
+            session,
+            SIGNED_ON,
+            token_hash(token, svc.settings.secret_key),
+            session_expires_at(svc.settings),
+            user_id=user.id,
+            data={"provider": provider.name, "id_token": who.id_token},
+        )
     log.info("sign-on with %s: %s", provider.name, user.username)
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(response, request, token)
     return response
+
+
+async def take_signed_on(session: AsyncSession, session_hash: str) -> dict[str, Any] | None:
+    """At logout, inside its transaction: the provider and ID token of a session made by
+    single sign-on (taken: a second logout finds nothing), else None."""
+    found = await repo.take_token(session, SIGNED_ON, session_hash)
+    return dict(found.data) if found is not None else None
+
+
+async def provider_logout_url(
+    request: Request, svc: Services, signed_on: dict[str, Any]
+) -> str | None:
+    """The provider's end_session_endpoint with id_token_hint, post_logout_redirect_uri (the
+    client's start page) and state; None when the provider offers none or cannot be read."""
+    provider = next(
+        (p for p in svc.settings.oidc_providers if p.name == signed_on.get("provider")), None
+    )
+    if provider is None:
+        return None
+    try:
+        return await oidc_client(svc).logout_url(
+            provider,
+            str(signed_on.get("id_token") or ""),
+            f"{public_base(request, svc.settings)}/",
+            generate_token(32),
+        )
+    except SignOnError as exc:
+        log.warning("logout at %s not possible: %s", provider.name, exc)
+        return None
 
 
 async def providers(request: Request) -> Response:

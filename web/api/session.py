@@ -13,6 +13,7 @@ from persistence import accounts
 from persistence.models import User
 from rooms.errors import BadCredentials
 from web.admission import AdmissionGate, Refused
+from web.api import oidc as oidc_pages
 from web.api.common import set_session_cookie, throttled
 from web.auth import COOKIE_NAME, check_origin, new_token, session_expires_at, token_hash
 from web.deps import Services, caller, client_address, services
@@ -102,8 +103,14 @@ async def logout(request: Request) -> Response:
     who = await caller(request)
     async with svc.db.write() as session:
         await accounts.revoke_session(session, who.token_hash)
+        signed_on = await oidc_pages.take_signed_on(session, who.token_hash)
     await svc.realtime.session_revoked(who.user.id, who.token_hash)
     response = Response(status_code=204)
+    if signed_on is not None:
+        # The provider's session ends too when the client sends the browser there.
+        url = await oidc_pages.provider_logout_url(request, svc, signed_on)
+        if url is not None:
+            response.headers[oidc_pages.LOGOUT_HEADER] = url
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response
 

@@ -143,7 +143,15 @@ async function signOut(notice, tellServer = true) {
       forgetUser(store.user.username);
       forgetDrafts(store.user.username);
     }
-    try { await api.logout(); } catch { /* the cookie is gone or the server is away */ }
+    let atProvider = null;
+    try { atProvider = await api.logout(); } catch { /* the cookie is gone or the server is away */ }
+    if (atProvider) {
+      // Signed on through a provider: it ends its own session too, then sends the browser
+      // back to the start page (OpenID Connect RP-Initiated Logout).
+      store.clear();
+      location.assign(atProvider);
+      return;
+    }
   }
   store.clear();
   everOpen = false;

@@ -45,8 +45,15 @@ class Levels(Struct):
     levels: dict[str, Level]
     default: Level
     push: bool
+    # Whether unseen mentions and actiepunten go out by e-mail (the unsubscribe link and
+    # `PATCH /api/me/notifications` turn it off and on).
+    mail: bool
 
 
 PushKey = envelope("PushKey", key=str)
 Subscribed = envelope("Subscribed", endpoint=str)
 MailOff = envelope("MailOff", mail=bool)
+
+
+class MailIn(Body):
+    mail: bool

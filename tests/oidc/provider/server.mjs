@@ -24,6 +24,21 @@ server.listen(config.port || 0, '127.0.0.1', () => {
     conformIdTokenClaims: false,
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     pkce: { required: () => true },
+    // RP-Initiated Logout (end_session_endpoint): plain pages, nothing loaded from elsewhere.
+    features: {
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.body = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title></head>
+            <body><main><h1>Sign out of the test provider?</h1>${form}
+            <button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+            </main></body></html>`;
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.body = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body><main><h1>Signed out</h1></main></body></html>';
+        },
+      },
+    },
     async findAccount(ctx, id) {
       const account = accounts[id];
       if (!account) return undefined;

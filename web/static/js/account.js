@@ -1,6 +1,7 @@
 /**
  * Account screens: accepting an invitation, a new password by e-mail link, the profile
- * page (name, organisation, layer, password, "mijn gegevens"), and the admins' user list
+ * page (name, organisation, layer, password, notifications and calendar feed from
+ * profilenotify.js, "mijn gegevens"), and the admins' user list
  * (search, invite, edit, block). Routes: `/uitnodiging#<token>`,
  * `/wachtwoord-herstellen#<token>`, `/profiel`, `/gebruikers`.
  * @module account
@@ -8,6 +9,7 @@
 import { request as call } from './api.js';
 import { h, replace } from './dom.js';
 import { errorText, LAYER_LABELS } from './i18n.js';
+import { calendarSection, notificationSection } from './profilenotify.js';
 
 const MIN_PASSWORD = 12;
 
@@ -245,6 +247,8 @@ export function renderProfile(main, { store }) {
     h('p', { class: 'muted', text: `Gebruikersnaam: ${user.username}` }),
     profile,
     pw,
+    notificationSection({ store }),
+    calendarSection(),
     h('section', { 'aria-labelledby': 'data-h' },
       h('h2', { id: 'data-h', text: 'Mijn gegevens' }),
       h('p', { text: 'Download alles wat de Werkplaats over jou bewaart (AVG, artikel 15), als JSON-bestand.' }),

@@ -97,7 +97,21 @@ export const api = {
     const data = await request('POST', '/api/session', { username, password });
     return { user: data.user };
   },
-  logout: () => request('DELETE', '/api/session'),
+  /**
+   * Log out; the provider's logout address when the session came from single sign-on at
+   * a provider that offers one (the `Logout-Location` header), else null.
+   * @returns {Promise<string|null>}
+   */
+  logout: async () => {
+    let res;
+    try {
+      res = await fetch('/api/session', { method: 'DELETE', credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    } catch {
+      throw new ApiError(0, 'network', 'network error');
+    }
+    const url = res.headers.get('Logout-Location');
+    return res.ok && url && /^https?:\/\//.test(url) ? url : null;
+  },
   /** @returns {Promise<{user: User}>} */
   me: () => request('GET', '/api/me'),
   /** @returns {Promise<{rooms: RoomInfo[]}>} */

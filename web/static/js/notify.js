@@ -19,7 +19,7 @@ export const LEVEL_LABELS = {
   none: 'Uit',
 };
 
-/** @type {Promise<{levels: Record<string, string>, default: string, push: boolean}>|null} */
+/** @type {Promise<{levels: Record<string, string>, default: string, push: boolean, mail?: boolean}>|null} */
 let settings = null;
 /** @type {HTMLButtonElement|null} */
 let button = null;
@@ -28,7 +28,7 @@ let unread = 0;
 let say = () => {};
 
 function loadSettings() {
-  settings ??= request('GET', '/api/me/notifications').catch(() => ({ levels: {}, default: 'mentions', push: false }));
+  settings ??= request('GET', '/api/me/notifications').catch(() => ({ levels: {}, default: 'mentions', push: false, mail: true }));
   return settings;
 }
 
@@ -57,6 +57,7 @@ export async function stopNotifications() {
   unread = 0;
   showCount();
   button?.remove();
+  if (button) buttons.delete(button);
   button = null;
   const sub = await currentSubscription();
   if (!sub) return;
@@ -107,22 +108,44 @@ async function offerPush() {
   await registerWorker();
   const { push } = await loadSettings();
   if (!push || !pushSupported() || button) return;
-  button = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'btn btn-quiet', id: 'push-button' }));
-  button.addEventListener('click', () => void toggle());
+  button = pushButton();
+  button.id = 'push-button';
   document.getElementById('logout-button')?.before(button);
-  await label();
+}
+
+/** The push buttons on screen (the header's, the profile page's): one state for all. */
+const buttons = new Set();
+
+/**
+ * A button that turns pushes on or off for this browser; it asks for permission and
+ * subscribes only when pressed.
+ * @returns {HTMLButtonElement}
+ */
+export function pushButton() {
+  const one = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'btn btn-quiet push-toggle', text: 'Meldingen aan', 'aria-pressed': 'false' }));
+  one.addEventListener('click', () => void toggle());
+  buttons.add(one);
+  void label();
+  return one;
+}
+
+/** Whether this browser can receive pushes and this server sends them. */
+export async function pushAvailable() {
+  return pushSupported() && (await loadSettings()).push;
 }
 
 async function label() {
-  if (!button) return;
-  const on = Notification.permission === 'granted' && (await currentSubscription()) !== null;
-  button.textContent = on ? 'Meldingen uit' : 'Meldingen aan';
-  button.setAttribute('aria-pressed', on ? 'true' : 'false');
+  const on = pushSupported() && Notification.permission === 'granted' && (await currentSubscription()) !== null;
+  for (const one of buttons) {
+    one.textContent = on ? 'Meldingen uit' : 'Meldingen aan';
+    one.setAttribute('aria-pressed', on ? 'true' : 'false');
+  }
 }
 
 async function toggle() {
-  if (!button) return;
-  button.disabled = true;
+  // A button of a page left since is forgotten (a new one is not yet on the page when made).
+  for (const one of buttons) if (!one.isConnected) buttons.delete(one);
+  for (const one of buttons) one.disabled = true;
   try {
     const sub = await currentSubscription();
     if (sub) {
@@ -135,7 +158,7 @@ async function toggle() {
   } catch {
     say('Meldingen aanzetten lukte niet. Probeer het later opnieuw.');
   } finally {
-    button.disabled = false;
+    for (const one of buttons) one.disabled = false;
     await label();
   }
 }
@@ -162,10 +185,12 @@ function fromBase64Url(text) {
 /**
  * The room's notification level as a labelled menu; a change is saved at once.
  * @param {string} slug
+ * @param {{label?: string, idPrefix?: string}} [opts] the label (default "Meldingen") and
+ *   an id prefix, for a page that shows the menus of several rooms
  * @returns {HTMLElement}
  */
-export function levelControl(slug) {
-  const id = `notify-level-${slug}`;
+export function levelControl(slug, { label: text = 'Meldingen', idPrefix = 'notify-level' } = {}) {
+  const id = `${idPrefix}-${slug}`;
   const select = /** @type {HTMLSelectElement} */ (h('select', { id, class: 'notify-level' },
     Object.entries(LEVEL_LABELS).map(([value, text]) => h('option', { value, text }))));
   select.disabled = true;
@@ -179,10 +204,30 @@ export function levelControl(slug) {
       await request('PUT', `/api/rooms/${encodeURIComponent(slug)}/notifications`, { level });
       const s = await loadSettings();
       s.levels[slug] = level;
-      say(`Meldingen voor deze kamer: ${LEVEL_LABELS[level].toLowerCase()}.`);
+      say(`Meldingen voor ${text === 'Meldingen' ? 'deze kamer' : text}: ${LEVEL_LABELS[level].toLowerCase()}.`);
     } catch {
       say('Opslaan lukte niet. Probeer het opnieuw.');
     }
   });
-  return h('div', { class: 'notify-level-field' }, h('label', { for: id, text: 'Meldingen' }), select);
+  return h('div', { class: 'notify-level-field' }, h('label', { for: id, text }), select);
+}
+
+/**
+ * Whether the notification e-mail (unseen mentions and actiepunten, batched) is on.
+ * @returns {Promise<boolean>}
+ */
+export async function mailOn() {
+  return (await loadSettings()).mail ?? true;
+}
+
+/**
+ * Turn the notification e-mail on or off.
+ * @param {boolean} on
+ * @returns {Promise<boolean>} whether it is on now
+ */
+export async function setMail(on) {
+  const { mail } = await request('PATCH', '/api/me/notifications', { mail: on });
+  (await loadSettings()).mail = mail;
+  say(mail ? 'Je krijgt weer e-mail over wat op je wacht.' : 'Je krijgt geen e-mail meer over wat op je wacht.');
+  return mail;
 }
