@@ -38,6 +38,8 @@ def test_attach_a_pdf_and_download_it(
     card = wait_for_message(bram, text).first.locator(".file-card")
     card.wait_for()
     assert "Verslag werkplaats.pdf" in card.inner_text() and "PDF" in card.inner_text()
+    assert f"{len(PDF)} B" in card.inner_text()  # name, type and size
+    assert card.locator("img").count() == 0  # only images have a preview
     link = card.get_by_role("link", name="Verslag werkplaats.pdf")
     link.focus()
     with bram.page.expect_download() as got:
@@ -49,4 +51,36 @@ def test_attach_a_pdf_and_download_it(
     assert_accessible(bram, axe_source, "kamer met bijlage")
     assert_accessible(anna, axe_source, "kamer na het versturen van een bijlage")
     assert_clean(anna)
+    assert_clean(bram)
+
+
+def test_image_shows_its_preview(
+    open_tab, server: Server, axe_source: Path, tmp_path: Path
+) -> None:
+    """An attached photo is shown inline as its preview, with its name as alt text, in a
+    card that still names its type and size."""
+    from tests.files.test_previews import photo
+
+    require("clamd", started("clamd", CLAMD_PORT), f"127.0.0.1:{CLAMD_PORT}")
+    anna, bram = in_room(open_tab, server, THEME, "anna", "bram")
+    jpg = tmp_path / "Kaart van het gebied.jpg"
+    jpg.write_bytes(photo())
+    page = anna.page
+    page.get_by_label("Bestand toevoegen").set_input_files(str(jpg))
+    page.locator(".upload-item.upload-done", has_text="Kaart van het gebied.jpg").wait_for()
+    text = unique("De kaart")
+    page.locator("#composer-input").focus()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+    card = wait_for_message(bram, text).first.locator(".file-card")
+    img = card.get_by_role("img", name="Kaart van het gebied.jpg")
+    img.wait_for()
+    bram.page.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0", arg=img.element_handle(), timeout=10_000
+    )
+    width = img.evaluate("el => el.naturalWidth")
+    assert 0 < width <= 480
+    assert "JPEG-afbeelding" in card.inner_text()
+    assert_accessible(bram, axe_source, "kamer met een afbeelding")
     assert_clean(bram)

@@ -48,15 +48,35 @@ function typeLabel(type) {
   return TYPE_LABELS[type] ?? 'bestand';
 }
 
+/** Types the server makes a preview of (web/previews.py). */
+const PREVIEWED = new Set(['image/png', 'image/jpeg']);
+
 /**
- * A message's files as a list of download links.
+ * A message's files as a list of cards: name (a download link), type and size; an image
+ * also shows its preview inline (alt text: the file's name). A preview that does not load
+ * (none could be made) leaves the plain card.
  * @param {FileInfo[]} files
  */
 export function fileList(files) {
   return h('ul', { class: 'msg-files', 'aria-label': 'Bijlagen' },
-    files.map((f) => h('li', { class: 'file-card' },
-      h('a', { href: `/api/files/${encodeURIComponent(String(f.id))}`, download: f.name, class: 'file-link', text: f.name }),
-      h('span', { class: 'file-meta', text: `${typeLabel(f.type)}, ${formatSize(f.size)}` }))));
+    files.map((f) => fileCard(f)));
+}
+
+/** @param {FileInfo} f */
+function fileCard(f) {
+  const id = encodeURIComponent(String(f.id));
+  const card = h('li', { class: 'file-card' },
+    h('a', { href: `/api/files/${id}`, download: f.name, class: 'file-link', text: f.name }),
+    h('span', { class: 'file-meta', text: `${typeLabel(f.type)}, ${formatSize(f.size)}` }));
+  if (PREVIEWED.has(f.type)) {
+    const img = h('img', {
+      src: `/api/files/${id}/preview`, alt: f.name, class: 'file-preview', loading: 'lazy',
+      onerror: () => { img.remove(); card.classList.remove('file-image'); },
+    });
+    card.classList.add('file-image');
+    card.prepend(img);
+  }
+  return card;
 }
 
 /**
