@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Server
-from tests.browser.ui import assert_accessible, assert_clean, in_room, unique, wait_for_message
+from tests.browser.ui import (
+    assert_accessible,
+    assert_clean,
+    in_room,
+    signed_in,
+    unique,
+    wait_for_message,
+)
 from tests.files.conftest import CLAMD_PORT, PDF, started
 from tests.helpers import require
 
@@ -84,3 +91,48 @@ def test_image_shows_its_preview(
     assert "JPEG-afbeelding" in card.inner_text()
     assert_accessible(bram, axe_source, "kamer met een afbeelding")
     assert_clean(bram)
+
+
+def test_moderator_attaches_appendices_to_the_report(
+    open_tab, server: Server, axe_source: Path, tmp_path: Path
+) -> None:
+    """On the bijeenkomst page a moderator attaches a file to the report with the keyboard
+    alone (the chooser opened by a key, a progress bar while it goes up); the report then
+    lists it as a card, for its readers too, and the page stays axe-clean."""
+    from web.demo import demo_slug
+
+    require("clamd", started("clamd", CLAMD_PORT), f"127.0.0.1:{CLAMD_PORT}")
+    meeting = demo_slug("bijeenkomst-2026-11-28-tijnje")  # its verslag is published
+    pdf = tmp_path / "Presentatie gebiedsplan.pdf"
+    pdf.write_bytes(PDF)
+    tab = signed_in(open_tab, server, "pieter")
+    page = tab.page
+    page.goto(f"/bijeenkomst/{meeting}")
+    page.get_by_role("heading", name="Bijlagen bij het verslag").wait_for()
+    picker = page.get_by_label("Bijlage toevoegen")
+    picker.focus()
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(pdf))
+    page.locator(".report-attach .upload-item.upload-done").wait_for()
+    card = page.locator(".report-files .file-card", has_text="Presentatie gebiedsplan.pdf")
+    card.wait_for()
+    assert "PDF" in card.inner_text()
+    assert page.locator(".report-attach .upload-item button", has_text="Verwijderen").count() == 0
+    assert_accessible(tab, axe_source, "bijeenkomst met een bijlage bij het verslag")
+    assert_clean(tab)
+
+    reader = signed_in(open_tab, server, "anna")
+    reader.page.goto(f"/verslag/{meeting}")
+    link = reader.page.locator(".report-files").get_by_role(
+        "link", name="Presentatie gebiedsplan.pdf"
+    )
+    link.wait_for()
+    link.focus()
+    with reader.page.expect_download() as got:
+        reader.page.keyboard.press("Enter")
+    saved = tmp_path / "bijlage.pdf"
+    got.value.save_as(str(saved))
+    assert saved.read_bytes() == PDF
+    assert reader.page.locator(".report-attach").count() == 0
+    assert_accessible(reader, axe_source, "verslag met bijlagen, als deelnemer")

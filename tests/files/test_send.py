@@ -94,7 +94,17 @@ async def test_meeting_report_files(api: Api) -> None:
         "mo", "POST", "/api/meetings/meeting-one/files", files={"file": ("v.pdf", PDF)}
     )
     assert r.status_code == 201, r.text
+    f = r.json()["file"]
     r = await api.call(
         "ann", "POST", "/api/meetings/meeting-one/files", files={"file": ("v.pdf", PDF)}
     )
     assert r.status_code == 403
+    # The report carries its appendices (written, published and read).
+    listed = [{"id": f["id"], "name": "v.pdf", "size": len(PDF), "type": "application/pdf"}]
+    r = await api.call("mo", "PUT", "/api/meetings/meeting-one/report", {"body": "# V"})
+    assert r.status_code == 200, r.text
+    assert r.json()["report"]["files"] == listed
+    r = await api.call("mo", "POST", "/api/meetings/meeting-one/report/publish")
+    assert r.json()["report"]["files"] == listed
+    r = await api.get("ann", "/api/meetings/meeting-one/report")
+    assert r.status_code == 200 and r.json()["report"]["files"] == listed

@@ -80,16 +80,22 @@ function fileCard(f) {
 }
 
 /**
- * The composer's attachments: uploads to a room, kept until `take()`.
+ * Uploads with progress and cancel: the composer's (to a room, kept until `take()`), or a
+ * meeting report's (`url` the meeting's, `onDone` after each; stored at once, so there is
+ * nothing to take back: `removable` false).
  */
 export class Uploads {
   /**
    * @param {string} slug the room the files go to
    * @param {(text: string) => void} say tells screen reader users what happened
+   * @param {{url?: string, onDone?: (f: FileInfo) => void, removable?: boolean, label?: string, listLabel?: string}} [options]
    */
-  constructor(slug, say) {
+  constructor(slug, say, options = {}) {
     this.slug = slug;
     this.say = say;
+    this.url = options.url ?? `/api/rooms/${encodeURIComponent(slug)}/files`;
+    this.onDone = options.onDone ?? (() => {});
+    this.removable = options.removable ?? true;
     /** @type {FileInfo[]} */
     this.done = [];
     /** @type {Set<XMLHttpRequest>} */
@@ -99,11 +105,11 @@ export class Uploads {
       type: 'file', id: inputId, class: 'visually-hidden', multiple: true, accept: ACCEPT,
       onchange: () => { this.addAll([...(this.input.files ?? [])]); this.input.value = ''; },
     }));
-    this.list = h('ul', { class: 'upload-list', 'aria-label': 'Bijlagen bij je bericht' });
+    this.list = h('ul', { class: 'upload-list', 'aria-label': options.listLabel ?? 'Bijlagen bij je bericht' });
     this.list.hidden = true;
     this.el = h('div', { class: 'uploads' },
       this.input,
-      h('label', { for: inputId, class: 'btn btn-small upload-button' }, 'Bestand toevoegen'),
+      h('label', { for: inputId, class: 'btn btn-small upload-button' }, options.label ?? 'Bestand toevoegen'),
       this.list);
   }
 
@@ -183,7 +189,8 @@ export class Uploads {
         this.done.push(f);
         item.classList.add('upload-done');
         status.textContent = `${typeLabel(f.type)}, ${formatSize(f.size)}`;
-        item.append(h('button', {
+        this.onDone(f);
+        if (this.removable) item.append(h('button', {
           type: 'button', class: 'link-button',
           onclick: () => { this.done = this.done.filter((d) => d.id !== f.id); item.remove(); this.list.hidden = this.list.children.length === 0; },
         }, 'Verwijderen', srOnly(` ${f.name}`)));
@@ -211,7 +218,7 @@ export class Uploads {
     });
     const form = new FormData();
     form.append('file', file, file.name);
-    xhr.open('POST', `/api/rooms/${encodeURIComponent(this.slug)}/files`);
+    xhr.open('POST', this.url);
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.send(form);
   }
