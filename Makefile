@@ -10,7 +10,7 @@ PORT   ?= 8000
 # The suite runs its tests in two processes (each test has its own databases and ports).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test soak check lint typecheck audit chaos chaos-net browser-deps services clean bench lock lock-check
+.PHONY: install run test soak check lint typecheck audit chaos chaos-net browser-deps services clean bench lock lock-check bench-uploads
 
 # Installs come from uv.lock (exact versions, hashes checked), never from whatever was
 # released today; `make lock` is the one deliberate way to move them.
@@ -111,3 +111,10 @@ bench: install
 	@bench/.venv-peers/bin/pip install -q -r bench/peers/requirements.txt
 	@test -d bench/loadgen/node_modules/ws || npm ci --silent --no-audit --no-fund --prefix bench/loadgen
 	FULL=$(FULL) $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Uploads beside live chat (bench/upload_bench.py, docs/performance.md): W2 alone and
+# while 20 uploads of 10 MiB run at a time; W2's p99 within 2×, the server's memory bounded.
+bench-uploads: install
+	@test -d bench/loadgen/node_modules/ws || npm ci --silent --no-audit --no-fund --prefix bench/loadgen
+	@bash .ci/services.d/clamd.sh >/dev/null 2>&1 || true
+	$(BIN)/python -m bench.upload_bench $(BENCH_ARGS)
