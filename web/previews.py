@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import warnings
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -54,23 +53,21 @@ def make_thumbnail(source: Path, dest: Path, kind: str) -> None:
     fmt = FORMATS.get(kind)
     if fmt is None:
         raise NoPreview(f"no preview for {kind}")
-    with warnings.catch_warnings():
-        # Pillow's own guard (MAX_IMAGE_PIXELS) warns before it refuses: refuse at once.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(source, formats=[fmt]) as img:
-                width, height = img.size
-                if width * height > MAX_PIXELS or width < 1 or height < 1:
-                    raise NoPreview(f"{width}×{height} pixels is too many to preview")
-                if fmt == "JPEG":
-                    img.draft("RGB", (SIZE, SIZE))
-                thumb = _thumbnail(img, fmt)
-        except NoPreview:
-            raise
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-            raise NoPreview(f"the image cannot be read: {exc}") from exc
-        except Image.DecompressionBombWarning as exc:
-            raise NoPreview(str(exc)) from exc
+    # Opening reads the header only; the size is judged before anything is decoded. (Pillow's
+    # own guard refuses twice its MAX_IMAGE_PIXELS at open; ours is lower. Its warning is
+    # not turned into an error here: warning filters are process-wide, not per thread.)
+    try:
+        with Image.open(source, formats=[fmt]) as img:
+            width, height = img.size
+            if width * height > MAX_PIXELS or width < 1 or height < 1:
+                raise NoPreview(f"{width}×{height} pixels is too many to preview")
+            if fmt == "JPEG":
+                img.draft("RGB", (SIZE, SIZE))
+            thumb = _thumbnail(img, fmt)
+    except NoPreview:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning) as exc:
+        raise NoPreview(f"the image cannot be read: {exc}") from exc
     with dest.open("wb") as out:
         if fmt == "JPEG":
             thumb.save(out, "JPEG", quality=80, optimize=True)
