@@ -87,17 +87,32 @@ def rss_kib(pids: list[int]) -> int:
     return total
 
 
+def own_rss_kib(pids: list[int]) -> int:
+    """The resident memory of the server processes alone, without their children."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 class Sampler:
-    """The server's memory every 100 ms while it runs."""
+    """The server's memory every 100 ms while it runs (with its children, and alone)."""
 
     def __init__(self, pids: list[int]) -> None:
         self.pids = pids
         self.samples: list[int] = []
+        self.own: list[int] = []
         self._task: asyncio.Task[None] | None = None
 
     async def _loop(self) -> None:
         while True:
             self.samples.append(rss_kib(self.pids))
+            self.own.append(own_rss_kib(self.pids))
             await asyncio.sleep(0.1)
 
     def __enter__(self) -> Sampler:
@@ -110,7 +125,13 @@ class Sampler:
 
     def summary(self) -> dict[str, float]:
         s = self.samples or [0]
-        return {"start_mib": s[0] / 1024, "peak_mib": max(s) / 1024, "end_mib": s[-1] / 1024}
+        own = self.own or [0]
+        return {
+            "start_mib": s[0] / 1024,
+            "peak_mib": max(s) / 1024,
+            "end_mib": s[-1] / 1024,
+            "server_alone_peak_mib": max(own) / 1024,
+        }
 
 
 class Uploader:
@@ -231,7 +252,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 def table(r: dict[str, Any], limit_mib: float) -> tuple[str, bool]:
     alone, busy = statistics.median(r["w2_p99_alone_ms"]), statistics.median(r["w2_p99_uploads_ms"])
     grow = r["memory_uploads"]["peak_mib"] - r["memory_alone"]["peak_mib"]
-    latency_ok = busy <= 2 * alone and sum(r["w2_lost_uploads"]) <= sum(r["w2_lost_alone"])
+    measurable = alone != float("inf") and sum(r["w2_lost_alone"]) == 0
+    latency_ok = measurable and busy <= 2 * alone and sum(r["w2_lost_uploads"]) == 0
     memory_ok = grow < limit_mib
     fmt = ", ".join(f"{v:.1f}" for v in r["w2_p99_uploads_ms"])
     rows = [
@@ -239,10 +261,13 @@ def table(r: dict[str, Any], limit_mib: float) -> tuple[str, bool]:
         "|---|---|---|---|---|",
         f"| W2 p99 (median of runs) | {alone:.1f} ms"
         f" ({', '.join(f'{v:.1f}' for v in r['w2_p99_alone_ms'])}) | {busy:.1f} ms ({fmt})"
-        f" | ≤ 2× alone ({2 * alone:.1f} ms) | {'met' if latency_ok else 'NOT met'} |",
+        f" | ≤ 2× alone ({2 * alone:.1f} ms) |"
+        f" {'met' if latency_ok else 'NOT met' if measurable else 'not measurable: W2 alone lost messages'} |",
         f"| server memory, peak | {r['memory_alone']['peak_mib']:.0f} MiB"
         f" | {r['memory_uploads']['peak_mib']:.0f} MiB | grows < {limit_mib:.0f} MiB"
         f" | {'met' if memory_ok else 'NOT met'} ({grow:+.0f} MiB) |",
+        f"| of which the server process itself | {r['memory_alone']['server_alone_peak_mib']:.0f} MiB"
+        f" | {r['memory_uploads']['server_alone_peak_mib']:.0f} MiB | | |",
         f"| W2 messages lost | {sum(r['w2_lost_alone'])} | {sum(r['w2_lost_uploads'])}"
         " | no more than alone | |",
         f"| uploads of {r['size_mib']} MiB, {r['concurrency']} at a time | | "
