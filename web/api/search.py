@@ -125,7 +125,8 @@ async def search_messages(request: Request) -> Response:
             # Files (docs/files.md) pass the same filters as messages.
             found_files = await search_files(session, who.user.id, terms, filters, now, asked.limit)
             hits += [f.wire() for f in found_files.hits]
-            body["next_file_cursor"] = found_files.next_cursor
+            if found_files.next_cursor is not None:
+                body["next_file_cursor"] = found_files.next_cursor
     return JSON({"hits": hits, "next_cursor": page.next_cursor, **body})
 
 
