@@ -10,7 +10,7 @@ PORT   ?= 8000
 # The suite runs its tests in two processes (each test has its own databases and ports).
 TEST_WORKERS ?= 2
 
-.PHONY: install run test soak check lint typecheck audit chaos chaos-net browser-deps services clean bench bench-public lock lock-check
+.PHONY: install run test soak check lint typecheck audit chaos chaos-net browser-deps services clean bench bench-public bench-uploads bench-client lock lock-check
 
 # Installs come from uv.lock (exact versions, hashes checked), never from whatever was
 # released today; `make lock` is the one deliberate way to move them.
@@ -117,3 +117,10 @@ bench: install
 # under 50 ms); writes "## Public pages" of docs/performance.md.
 bench-public: install
 	$(BIN)/python bench/public_bench.py
+
+# Uploads beside live chat (bench/upload_bench.py, docs/performance.md): W2 alone and
+# while 20 uploads of 10 MiB run at a time; W2's p99 within 2×, the server's memory bounded.
+bench-uploads: install
+	@test -d bench/loadgen/node_modules/ws || npm ci --silent --no-audit --no-fund --prefix bench/loadgen
+	@bash .ci/services.d/clamd.sh >/dev/null 2>&1 || true
+	$(BIN)/python -m bench.upload_bench $(BENCH_ARGS)

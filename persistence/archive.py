@@ -8,6 +8,7 @@ Every operation writes an audit entry; long runs work in batches with a progress
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from persistence.models import (
 from persistence.moderation import Source, record
 from persistence.reactions import reaction_sets_async
 from persistence.search import index as search_index
+from persistence.search.dutch import index_text
 from rooms import moderation as rules
 from rooms.dutchtime import format_dutch, parse_wire
 from rooms.text import clean
@@ -566,6 +568,7 @@ async def pseudonymise(db: Database, username: str, source: Source, *, reason: s
         if user.pseudonymised:
             raise ArchiveError(f"user {username!r} is already pseudonymised")
         old, new = user.username, rules.pseudonym(user.id)
+        display_name = user.display_name
         user.username = new
         user.display_name = rules.PSEUDONYM_DISPLAY_NAME
         user.organisation = ""
@@ -577,6 +580,7 @@ async def pseudonymise(db: Database, username: str, source: Source, *, reason: s
         for model in (Session, Membership, RoomModerator, ReadMarker, MemberPreference):
             await session.execute(delete(model).where(model.user_id == user.id))
         await _rename_in_events(session, user.id, old, new)
+        await rename_files_of(session, user.id, name_parts(old, display_name))
         # Its open connections close on every process, also without a broker.
         gone = AccessChange(user.id, reason=access_changes.SESSION_ENDED)
         await access_changes.record(session, [gone])
@@ -593,6 +597,68 @@ async def _rename_in_events(session: AsyncSession, user_id: int, old: str, new: 
         if event.data.get("by") == old:
             event.data = {**event.data, "by": new}
     await session.flush()
+
+
+# Particles of Dutch names that are no name on their own ("Anna van der Berg").
+_PARTICLES = frozenset({"de", "den", "der", "het", "la", "le", "te", "ten", "ter", "van", "von"})
+
+
+def name_parts(username: str, display_name: str) -> list[str]:
+    """What of a person's name may be in a file's name: the username, the whole display
+    name and each of its words but particles and initials, longest first."""
+    parts = {username, display_name.strip()}
+    parts.update(w for w in re.split(r"[\s,.]+", display_name) if len(w) >= 3)
+    parts = {p for p in parts if p and p.casefold() not in _PARTICLES}
+    return sorted(parts, key=len, reverse=True)
+
+
+def without_names(name: str, parts: list[str]) -> str:
+    """`name` with every part (whole words, any case) replaced by the pseudonym's name."""
+    if not parts:
+        return name
+    pattern = re.compile(
+        r"(?<![^\W_])(?:" + "|".join(re.escape(p) for p in parts) + r")(?![^\W_])",
+        re.IGNORECASE,
+    )
+    return pattern.sub(rules.PSEUDONYM_DISPLAY_NAME, name)
+
+
+async def rename_files_of(session: AsyncSession, user_id: int, parts: list[str]) -> int:
+    """Rename the user's uploads whose names name them (file names, the `message`
+    events that list those files, and the words search finds them by); the files stay
+    attached where they are. Returns how many were renamed."""
+    renamed: dict[int, str] = {}
+    rows = await session.execute(select(StoredFile).where(StoredFile.uploader_id == user_id))
+    for f in rows.scalars():
+        new = without_names(f.name, parts)[:255]
+        if new == f.name:
+            continue
+        gone = set(index_text(" ".join(parts)).split())
+        f.text = " ".join(w for w in f.text.split() if w not in gone)
+        f.text = f"{index_text(new)} {f.text}".strip()
+        f.name = new
+        renamed[f.id] = new
+    if not renamed:
+        return 0
+    events = await session.execute(
+        select(Event).where(
+            Event.type == "message",
+            Event.message_id.in_(
+                select(StoredFile.message_id).where(StoredFile.id.in_(list(renamed)))
+            ),
+        )
+    )
+    for event in events.scalars():
+        listed = event.data.get("files") or []
+        if any(item.get("id") in renamed for item in listed):
+            event.data = {
+                **event.data,
+                "files": [
+                    {**item, "name": renamed.get(item.get("id"), item["name"])} for item in listed
+                ],
+            }
+    await session.flush()
+    return len(renamed)
 
 
 # Retention purge.

@@ -10,7 +10,7 @@ import secrets
 import socket
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import orjson
 
 from chat.frames import event_dict
 from persistence import archive, backup, handshake
+from persistence.blobs import BlobStore
 from persistence.community import (
     LoadReport,
     PasswordsChanged,
@@ -30,11 +31,19 @@ from persistence.community import (
 from persistence.db import Database
 from rooms.community import CommunityError, parse_community
 from web import digest, meeting_cli
-from web.actions import accounts, dossier, moderation
+from web.actions import accounts, archives, dossier, moderation
 from web.actions.common import Acting
 from web.actions.publish import Published
 from web.attachments import Attachments
-from web.cliutil import fail, notify_servers, operator, output, run_refusable, with_db
+from web.cliutil import (
+    EXIT_USAGE,
+    fail,
+    notify_servers,
+    operator,
+    output,
+    run_refusable,
+    with_db,
+)
 from web.logs import configure_logging, logging_config
 from web.passwords import check_new_password, configure_passwords, plan_passwords
 from web.settings import Settings, SettingsError, load_settings
@@ -292,7 +301,56 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(with_db(settings, job))
 
 
+def _zip_output(args: argparse.Namespace) -> Path | None:
+    """Where `--with-files` writes its ZIP; None (after saying why) when it cannot."""
+    if not args.output:
+        fail("--with-files: name the ZIP archive to write with --output")
+        return None
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        fail(f"--output {out}: folder {out.parent} does not exist")
+        return None
+    return out
+
+
+def _with_files(
+    settings: Settings, run: Callable[[Database, BlobStore], Awaitable[archives.Written]]
+) -> int:
+    """Run an export that writes a ZIP with the files, the blob store opened around it."""
+
+    async def job(db: Database) -> int:
+        store = Attachments.from_settings(settings).store
+        await store.start()
+        try:
+            written = await run(db, store)
+        finally:
+            await store.close()
+        print(f"{written.path}: {written.files} files with their sha256", file=sys.stderr)
+        return 0
+
+    return run_refusable(settings, job)
+
+
 def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
+    if args.with_files:
+        out = _zip_output(args)
+        if out is None:
+            return EXIT_USAGE
+        return _with_files(
+            settings,
+            lambda db, store: archives.export_room(
+                db,
+                store,
+                args.slug,
+                out,
+                operator(),
+                frame_of=event_dict,
+                fmt=args.format,
+                include_hidden=args.include_hidden,
+                reason=args.reason,
+            ),
+        )
+
     async def job(db: Database) -> int:
         with output(args.output) as out:
             count = await archive.export_room(
@@ -312,6 +370,17 @@ def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_user(settings: Settings, args: argparse.Namespace) -> int:
+    if args.with_files:
+        out = _zip_output(args)
+        if out is None:
+            return EXIT_USAGE
+        return _with_files(
+            settings,
+            lambda db, store: archives.export_user(
+                db, store, args.username, out, operator(), reason=args.reason
+            ),
+        )
+
     async def job(db: Database) -> int:
         data = await archive.export_user(db, args.username, operator(), reason=args.reason)
         with output(args.output) as out:
@@ -425,10 +494,20 @@ def add_archive_commands(sub: Any) -> None:
         "--include-hidden", action="store_true", help="include hidden text (audited)"
     )
     export.add_argument("--output", help="write to this file instead of stdout")
+    export.add_argument(
+        "--with-files",
+        action="store_true",
+        help="write a ZIP (--output) with the files and a sha256 manifest",
+    )
     export.set_defaults(run=cmd_export_room)
     user = sub.add_parser("export-user", help="all of a user's data as JSON (AVG art. 15)")
     user.add_argument("username")
     user.add_argument("--output", help="write to this file instead of stdout")
+    user.add_argument(
+        "--with-files",
+        action="store_true",
+        help="write a ZIP (--output) with their files and a sha256 manifest",
+    )
     user.set_defaults(run=cmd_export_user)
     meeting = sub.add_parser(
         "export-meeting", help="a meeting's dossier as one ZIP with a sha256 manifest (Woo)"

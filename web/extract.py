@@ -17,6 +17,7 @@ import logging
 import re
 import resource
 import sys
+import weakref
 import zipfile
 from pathlib import Path
 
@@ -27,6 +28,11 @@ MAX_CHARS = 256 * 1024
 CPU_SECONDS = 10
 MEMORY_BYTES = 512 * 1024 * 1024
 WALL_SECONDS = 20.0
+EXTRACTORS = 2
+# One gate per event loop (a semaphore belongs to the loop it was first used on).
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 # A zip entry inflating to more than this is not read (a document's XML is far smaller).
 MAX_ENTRY_BYTES = 50 * 1024 * 1024
 _PARTS = {
@@ -47,6 +53,21 @@ async def searchable_text(path: Path, kind: str) -> str:
         return await asyncio.to_thread(_plain, path)
     if kind not in PARSED:
         return ""
+    # At most EXTRACTORS parsers at a time per process: each may take MEMORY_BYTES, so
+    # twenty uploads at once must not mean twenty parsers (the wait is not WALL_SECONDS').
+    async with _extractors():
+        return await _extract(path, kind)
+
+
+def _extractors() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _GATES.get(loop)
+    if gate is None:
+        gate = _GATES[loop] = asyncio.Semaphore(EXTRACTORS)
+    return gate
+
+
+async def _extract(path: Path, kind: str) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

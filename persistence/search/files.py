@@ -12,6 +12,7 @@ needs escaping for LIKE.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,20 +55,61 @@ def match(query: Query) -> ColumnElement[bool]:
     return and_(*(_clause(c) for c in query.include), *(not_(_clause(c)) for c in query.exclude))
 
 
+class FileCursorError(ValueError):
+    """A `file_cursor` this module did not write."""
+
+
+_CURSOR = re.compile(r"f(\d{1,18})\.(\d{1,18})")
+
+
+@dataclass(frozen=True, slots=True)
+class FilePage:
+    hits: list[FileHit]
+    # Where the next page starts (after this page's last hit); None when there is none.
+    next_cursor: str | None
+
+
+def read_cursor(raw: str) -> tuple[int, int]:
+    """The (message id, file id) of the last hit a `file_cursor` names."""
+    m = _CURSOR.fullmatch(raw)
+    if m is None:
+        raise FileCursorError("not a cursor of file hits")
+    return int(m.group(1)), int(m.group(2))
+
+
 async def search_files(
-    session: AsyncSession, user_id: int, query: Query, filters: Filters, now: datetime, limit: int
-) -> list[FileHit]:
-    """Files of visible messages the user may read that match, newest message first."""
+    session: AsyncSession,
+    user_id: int,
+    query: Query,
+    filters: Filters,
+    now: datetime,
+    limit: int,
+    cursor: str | None = None,
+) -> FilePage:
+    """Files of visible messages the user may read that match, newest message first; at
+    most `limit`, after the hit `cursor` names (keyset: the order is by message, then file,
+    so a page is the same however many files are added to older messages meanwhile)."""
     stmt = (
         select(StoredFile.id, StoredFile.name, Message.id.label("message_id"), Room.slug)
         .join(Message, Message.id == StoredFile.message_id)
         .join(Room, Room.id == Message.room_id)
         .where(*conditions(user_id, now, filters), match(query))
-        .order_by(Message.id.desc(), StoredFile.id)
-        .limit(limit)
     )
+    if cursor is not None:
+        message_id, file_id = read_cursor(cursor)
+        stmt = stmt.where(
+            or_(
+                Message.id < message_id,
+                and_(Message.id == message_id, StoredFile.id > file_id),
+            )
+        )
+    stmt = stmt.order_by(Message.id.desc(), StoredFile.id).limit(limit + 1)
     rows = (await session.execute(stmt)).all()
-    return [
+    more = len(rows) > limit
+    rows = rows[:limit]
+    hits = [
         FileHit(r.slug, r.message_id, r.id, r.name, build_snippet(r.name, query, stem))
         for r in rows
     ]
+    last = hits[-1] if hits else None
+    return FilePage(hits, f"f{last.message_id}.{last.file_id}" if more and last else None)

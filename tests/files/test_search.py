@@ -96,3 +96,41 @@ async def test_hostile_pdf_is_stored_unindexed(api: Api) -> None:
     broken = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\n" + bytes(5000)
     r = await api.call("ann", "POST", "/api/rooms/area-a/files", files={"file": ("x.pdf", broken)})
     assert r.status_code == 201, r.text
+
+
+async def test_file_hits_beyond_the_first_page(
+    api: Api, server: str, open_client: OpenClient
+) -> None:
+    """More file hits than `limit`: `next_file_cursor` leads through the rest, page by page
+    (files alone), across a message's files, each exactly once; a forged cursor is 400."""
+    ids: list[int] = []
+    for count in (2, 3):
+        mine = []
+        for i in range(count):
+            r = await api.call(
+                "ann",
+                "POST",
+                "/api/rooms/area-a/files",
+                files={"file": (f"kavelruil-{count}-{i}.txt", f"kavelruil {count} {i}".encode())},
+            )
+            assert r.status_code == 201, r.text
+            mine.append(r.json()["file"]["id"])
+        client = await open_client(server, "ann")
+        await client.send("area-a", "bijlagen", files=mine)
+        ids = mine + ids  # newest message first, its files in upload order
+    first = await api.get("amy", "/api/search?q=kavelruil&limit=2")
+    seen = [h["file"]["id"] for h in file_hits(first)]
+    cursor = first.json().get("next_file_cursor")  # present only when there are more
+    pages = 1
+    while cursor is not None:
+        r = await api.get("amy", f"/api/search?q=kavelruil&limit=2&file_cursor={cursor}")
+        assert all(h["kind"] == "file" for h in r.json()["hits"])
+        assert r.json()["next_cursor"] is None
+        seen += [h["file"]["id"] for h in file_hits(r)]
+        cursor = r.json()["next_file_cursor"]
+        pages += 1
+    assert seen == ids and pages == 3
+    # Someone who may not read the room finds none of them on any page.
+    assert file_hits(await api.get("bob", "/api/search?q=kavelruil&limit=2")) == []
+    bad = await api.get("amy", "/api/search?q=kavelruil&file_cursor=f1;DROP")
+    assert bad.status_code == 400 and "file_cursor" in bad.json()["error"]["message"]

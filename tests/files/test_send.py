@@ -94,7 +94,44 @@ async def test_meeting_report_files(api: Api) -> None:
         "mo", "POST", "/api/meetings/meeting-one/files", files={"file": ("v.pdf", PDF)}
     )
     assert r.status_code == 201, r.text
+    f = r.json()["file"]
     r = await api.call(
         "ann", "POST", "/api/meetings/meeting-one/files", files={"file": ("v.pdf", PDF)}
     )
     assert r.status_code == 403
+    # The report carries its appendices (written, published and read).
+    listed = [{"id": f["id"], "name": "v.pdf", "size": len(PDF), "type": "application/pdf"}]
+    r = await api.call("mo", "PUT", "/api/meetings/meeting-one/report", {"body": "# V"})
+    assert r.status_code == 200, r.text
+    assert r.json()["report"]["files"] == listed
+    r = await api.call("mo", "POST", "/api/meetings/meeting-one/report/publish")
+    assert r.json()["report"]["files"] == listed
+    r = await api.get("ann", "/api/meetings/meeting-one/report")
+    assert r.status_code == 200 and r.json()["report"]["files"] == listed
+
+
+async def test_download_after_a_ban_is_forbidden(
+    api: Api, server: str, open_client: OpenClient
+) -> None:
+    """Read permission is checked at every request: once amy is banned from the room, the
+    file she could download a moment ago (and its preview) is 403."""
+    from tests.files.test_previews import photo
+
+    r = await api.call(
+        "ann", "POST", "/api/rooms/area-a/files", files={"file": ("foto.jpg", photo(64, 64))}
+    )
+    assert r.status_code == 201, r.text
+    image = r.json()["file"]["id"]
+    one = await uploaded(api, "ann")
+    ann = await open_client(server, "ann")
+    await ann.send("area-a", "Bijlagen", files=[one, image])
+    assert (await api.get("amy", f"/api/files/{one}")).status_code == 200
+    assert (await api.get("amy", f"/api/files/{image}/preview")).status_code == 200
+    ban = await api.call(
+        "rita", "POST", "/api/rooms/area-a/bans", {"username": "amy", "reason": "x"}
+    )
+    assert ban.status_code in (200, 201), ban.text
+    for path in (f"/api/files/{one}", f"/api/files/{image}", f"/api/files/{image}/preview"):
+        refused = await api.get("amy", path)
+        assert refused.status_code == 403, path
+        assert refused.json()["error"]["code"] == "forbidden"

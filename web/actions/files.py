@@ -93,6 +93,7 @@ async def accept(
     name = clean_name(upload.name, kind)
     words = await asyncio.to_thread(index_text, f"{name} {content}")
     await att.store.put(upload.sha256, upload.path)
+    await _preview_of(att, upload, kind)
     row = StoredFile(
         room_id=target.room_id,
         uploader_id=actor.user_id,
@@ -114,6 +115,15 @@ async def accept(
             await att.remove_blobs([upload.sha256])
         raise TooLarge(f"this file would take you over your quota of {att.quota_bytes} bytes")
     return row
+
+
+async def _preview_of(att: Attachments, upload: Spooled, kind: str) -> None:
+    """An image's preview, made while the upload is on local disk. A failure costs only
+    the preview: the first download of one makes it then (`Attachments.preview`)."""
+    try:
+        await att.make_preview(upload.sha256, upload.path, kind)
+    except Exception:
+        log.warning("files: storing the preview of %s failed", upload.sha256, exc_info=True)
 
 
 async def readable_file(db: Database, actor: Actor, file_id: int) -> StoredFile:

@@ -19,8 +19,9 @@ from persistence import reports as repo
 from persistence.agenda import agenda
 from persistence.db import Database
 from persistence.events import append_event, stored_event
+from persistence.files import files_of_meeting
 from persistence.meetings import meeting_by_slug
-from persistence.models import Meeting, Room, utcnow
+from persistence.models import Meeting, Room, StoredFile, utcnow
 from persistence.moderation import record
 from persistence.registrations import registered_user_ids
 from persistence.rooms import room_ref
@@ -150,6 +151,14 @@ async def read(db: Database, actor: Actor, slug: str) -> Report:
         if report is None or (not report.published and not may_moderate(actor, room_ref(room))):
             raise NotFound(f"meeting {slug!r} has no published report")
         return report
+
+
+async def report_files(db: Database, slug: str) -> list[StoredFile]:
+    """The files uploaded for the meeting's report (its appendices), oldest first. Asked
+    only after the report itself was allowed (`read`, `write`, `publish`)."""
+    async with db.read() as session:
+        meeting, _ = await _meeting(session, slug)
+        return list(await files_of_meeting(session, meeting.id))
 
 
 async def revisions(db: Database, acting: Acting, slug: str) -> list[Revision]:

@@ -20,6 +20,7 @@ from web.attachments import KEY, Attachments
 from web.auth import Caller
 from web.deps import Services, caller, services
 from web.openapi import api
+from web.previews import FORMATS, MEDIA_TYPES
 from web.responses import JSON, error_response
 from web.uploads import receive, spool_file
 from web.wire import MAX_ID
@@ -29,6 +30,7 @@ from web.wire.files import FileCreated
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 # A refused upload this small is read to its end before the answer (see `_refused`).
 DRAIN_LIMIT = 1024 * 1024
+PREVIEW_TYPES = {kind: MEDIA_TYPES[fmt] for kind, fmt in FORMATS.items()}
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 # A name's ASCII stand-in for the plain `filename` parameter (RFC 6266 section 4.3).
 _NOT_ASCII_SAFE = re.compile(r"[^A-Za-z0-9 ._()+,;=@\[\]{}~!#$&\'-]")
@@ -143,7 +145,35 @@ async def download(request: Request) -> Response:
     return StreamingResponse(chunks, status, headers, media_type=f.media_type)
 
 
-async def _opened(att: Attachments, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+async def preview(request: Request) -> Response:
+    """An image's thumbnail, shown inline, with the same check as the file's download."""
+    svc = services(request)
+    who = await caller(request)
+    file_id = request.path_params["file_id"]
+    if not 0 < file_id <= MAX_ID:
+        raise NotFound(f"no file {file_id}")
+    f = await acts.readable_file(svc.db, who.actor, file_id)
+    att = attachments(svc)
+    try:
+        key = await att.preview(f.sha256, f.kind)
+    except Exception as exc:
+        raise Unavailable("the file store is not available; try again later") from exc
+    if key is None:
+        raise NotFound(f"file {file_id} has no preview")
+    headers = {
+        "Content-Disposition": "inline",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": DOWNLOAD_CSP,
+        "Cache-Control": "private, no-cache",
+        "ETag": f'"{key}"',
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    chunks = await _opened(att, key, 0, None)
+    return StreamingResponse(chunks, 200, headers, media_type=PREVIEW_TYPES[f.kind])
+
+
+async def _opened(att: Attachments, key: str, start: int, end: int | None) -> AsyncIterator[bytes]:
     """The blob's bytes, its first chunk already read: a store that cannot serve it is a
     503 before the response starts, not a cut-off download."""
     it = att.store.read(key, start, end).__aiter__()
@@ -177,5 +207,10 @@ def routes() -> list[BaseRoute]:
             "the file's bytes, as an attachment (a Range of bytes may be asked)", "files",
             errors=(403, 404, 503),
             also=(("application/octet-stream", {"type": "string", "format": "binary"}),)),
+        api("/api/files/{file_id:int}/preview", "GET", preview,
+            "an image's thumbnail (PNG or JPEG, metadata removed) to show inline", "files",
+            errors=(403, 404, 503),
+            also=(("image/png", {"type": "string", "format": "binary"}),
+                  ("image/jpeg", {"type": "string", "format": "binary"}))),
     ]
     # fmt: on

@@ -7,7 +7,8 @@ Parameters: `q` (the query language of persistence/search/query.py), `room` (slu
 slug for that theme's latest meeting so far), `mark` (vraag | besluit | actiepunt) with
 `open=1` for unanswered questions and open action items, `theme` (messages tagged with
 that theme), `sort` (relevance | recent), `limit` (1..100, default 20), `cursor` (the
-`next_cursor` of the previous page).
+`next_cursor` of the previous page), `file_cursor` (the `next_file_cursor` of a previous
+answer: the next page of file hits alone).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from persistence.events import iso
 from persistence.models import utcnow
 from persistence.rooms import ban_of, room_by_slug, room_ref
 from persistence.search import glossary, reports
-from persistence.search.files import FileHit, search_files
+from persistence.search.files import FileCursorError, FileHit, search_files
 from rooms.access import check_read
 from rooms.conversations import clean_topic
 from rooms.dutchtime import parse_dutch
@@ -98,6 +99,23 @@ async def search_messages(request: Request) -> Response:
         except search.CursorError as exc:
             raise BadRequest(f"cursor: {exc}") from None
         hits = [hit_wire(h) for h in page.hits]
+        if asked.file_cursor is not None:
+            # The next page of file hits alone (docs/files.md).
+            try:
+                more = await search_files(
+                    session, who.user.id, terms, filters, now, asked.limit, asked.file_cursor
+                )
+            except FileCursorError as exc:
+                raise BadRequest(f"file_cursor: {exc}") from None
+            files_only = [file_hit_wire(f) for f in more.hits]
+            return JSON(
+                {
+                    "hits": files_only,
+                    "next_cursor": None,
+                    **body,
+                    "next_file_cursor": more.next_cursor,
+                }
+            )
         if asked.cursor is None:
             # Reports before the messages, files after them: on the first page only.
             # A report has no author, layer, mark or theme tag: those filters leave it out.
@@ -107,7 +125,9 @@ async def search_messages(request: Request) -> Response:
                 hits[:0] = [report_hit(h) for h in found]
             # Files (docs/files.md) pass the same filters as messages.
             found_files = await search_files(session, who.user.id, terms, filters, now, asked.limit)
-            hits += [file_hit_wire(f) for f in found_files]
+            hits += [file_hit_wire(f) for f in found_files.hits]
+            if found_files.next_cursor is not None:
+                body["next_file_cursor"] = found_files.next_cursor
     return JSON({"hits": hits, "next_cursor": page.next_cursor, **body})
 
 

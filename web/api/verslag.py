@@ -22,7 +22,8 @@ async def put_report(request: Request) -> Response:
     acting = await acting_caller(request)
     given = await body_as(request, wire.VerslagIn, max_bytes=REPORT_LIMIT)
     report = await acts.write(svc.db, acting, request.path_params["slug"], given.body)
-    return JSON({"report": wire.report_wire(report)})
+    files = await acts.report_files(svc.db, request.path_params["slug"])
+    return JSON({"report": wire.report_wire(report, files)})
 
 
 async def publish_report(request: Request) -> Response:
@@ -30,14 +31,16 @@ async def publish_report(request: Request) -> Response:
     acting = await acting_caller(request)
     report, done = await acts.publish(svc.db, acting, request.path_params["slug"])
     await publish(svc.realtime, done)
-    return JSON({"report": wire.report_wire(report)})
+    files = await acts.report_files(svc.db, request.path_params["slug"])
+    return JSON({"report": wire.report_wire(report, files)})
 
 
 async def get_report(request: Request) -> Response:
     svc = services(request)
     who = await caller(request)
     report = await acts.read(svc.db, who.actor, request.path_params["slug"])
-    return JSON({"report": wire.report_wire(report)})
+    files = await acts.report_files(svc.db, request.path_params["slug"])
+    return JSON({"report": wire.report_wire(report, files)})
 
 
 async def get_revisions(request: Request) -> Response:

@@ -145,6 +145,8 @@ class SearchQuery(Query):
     sort: Sort = Sort.RELEVANCE
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT
     cursor: str | None = None
+    # the `next_file_cursor` of a previous answer: the next page of `file` hits alone
+    file_cursor: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
 class Hit(Struct, tag_field="kind"):
@@ -184,6 +186,8 @@ class FileHit(Hit, tag="file"):
 class SearchPage(Struct):
     hits: list[SearchHit | ReportSearchHit | FileHit]
     next_cursor: str | None
+    # more `file` hits than this page had room for: pass it as `file_cursor`
+    next_file_cursor: str | None = None
 
 
 class RoomSettings(Struct):

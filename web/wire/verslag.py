@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from persistence.events import iso
+from persistence.models import StoredFile
 from rooms.verslag import Report
 from web.wire import Body, Struct, envelope
 
@@ -12,6 +14,15 @@ from web.wire import Body, Struct, envelope
 class VerslagIn(Body):
     # No length in the type: over rooms.verslag.MAX_BODY_CHARS is 413 `too_large`, not 400.
     body: str
+
+
+class FileRef(Struct):
+    """An appendix of the report, as a `message` event lists a file."""
+
+    id: int
+    name: str
+    size: int
+    type: str
 
 
 class Verslag(Struct):
@@ -24,6 +35,7 @@ class Verslag(Struct):
     published_at: str | None
     meeting: str
     title: str
+    files: list[FileRef]
 
 
 VerslagOut = envelope("VerslagOut", report=Verslag)
@@ -40,8 +52,8 @@ VerslagPreview = envelope("VerslagPreview", html=str)
 VerslagDraft = envelope("VerslagDraft", body=str)
 
 
-def report_wire(report: Report) -> dict[str, Any]:
-    """A report as the API answers it."""
+def report_wire(report: Report, files: Sequence[StoredFile] = ()) -> dict[str, Any]:
+    """A report as the API answers it, with its appendices."""
     return {
         "status": report.status.value,
         "body": report.body,
@@ -52,4 +64,7 @@ def report_wire(report: Report) -> dict[str, Any]:
         "published_at": iso(report.published_at),
         "meeting": report.meeting_slug,
         "title": report.title,
+        "files": [
+            {"id": f.id, "name": f.name, "size": f.size, "type": f.media_type} for f in files
+        ],
     }

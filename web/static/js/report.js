@@ -13,6 +13,7 @@ import { h, replace, uid } from './dom.js';
 import { formatDateTime, snippetNodes } from './format.js';
 import { errorText } from './i18n.js';
 import { path } from './router.js';
+import { Uploads, fileList } from './upload.js';
 
 // The contract's limit on a report, in characters (rooms/verslag.py MAX_BODY_CHARS).
 export const MAX_REPORT_CHARS = 200000;
@@ -106,7 +107,15 @@ function showReport(shown, report) {
     replace(shown, h('p', { class: 'empty', text: 'Er is nog geen verslag.' }));
     return;
   }
-  replace(shown, statusLine(report), h('article', { class: 'report-body' }, serverHtml(report.html)));
+  replace(shown, statusLine(report), h('article', { class: 'report-body' }, serverHtml(report.html)),
+    report.files?.length ? appendices(report.files) : null);
+}
+
+/** The report's appendices: a card for each file (an image with its preview). @param {any[]} files */
+function appendices(files) {
+  const id = uid('report-files');
+  return h('section', { class: 'report-files', 'aria-labelledby': id },
+    h('h3', { id, text: 'Bijlagen' }), fileList(files));
 }
 
 /**
@@ -145,6 +154,22 @@ function editor(slug, report, revisions, parts) {
   };
   fillRevisions(revisions);
   setPublishState();
+
+  // Appendices go to the meeting at once (POST /api/meetings/{slug}/files): the shown
+  // report is read again after each, so that it lists them.
+  const attachId = uid('report-attach');
+  const uploads = new Uploads(slug, say, {
+    url: `/api/meetings/${encodeURIComponent(slug)}/files`,
+    removable: false,
+    label: 'Bijlage toevoegen',
+    listLabel: 'Bijlagen die nu worden toegevoegd',
+    onDone: async () => {
+      try {
+        report = (await reports.get(slug)).report;
+        showReport(parts.shown, report);
+      } catch { /* no report saved yet: the files show once it is */ }
+    },
+  });
 
   const onPreview = async () => {
     error.textContent = '';
@@ -198,6 +223,10 @@ function editor(slug, report, revisions, parts) {
         h('button', { type: 'button', class: 'btn', 'aria-controls': previewId, onclick: onPreview, text: 'Voorbeeld tonen' }),
         h('button', { type: 'button', class: 'btn', onclick: onDraft, text: 'Opzet uit de agenda' }),
         publishBtn)),
+    h('section', { class: 'report-attach', 'aria-labelledby': attachId },
+      h('h3', { id: attachId, text: 'Bijlagen bij het verslag' }),
+      h('p', { class: 'hint', text: 'PDF, afbeeldingen, ODF-, Word-, Excel- en PowerPoint-bestanden en tekst; ze staan direct bij het verslag.' }),
+      uploads.el),
     preview,
     h('h3', { text: 'Versies' }),
     revList);

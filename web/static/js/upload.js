@@ -48,28 +48,54 @@ function typeLabel(type) {
   return TYPE_LABELS[type] ?? 'bestand';
 }
 
+/** Types the server makes a preview of (web/previews.py). */
+const PREVIEWED = new Set(['image/png', 'image/jpeg']);
+
 /**
- * A message's files as a list of download links.
+ * A message's files as a list of cards: name (a download link), type and size; an image
+ * also shows its preview inline (alt text: the file's name). A preview that does not load
+ * (none could be made) leaves the plain card.
  * @param {FileInfo[]} files
  */
 export function fileList(files) {
   return h('ul', { class: 'msg-files', 'aria-label': 'Bijlagen' },
-    files.map((f) => h('li', { class: 'file-card' },
-      h('a', { href: `/api/files/${encodeURIComponent(String(f.id))}`, download: f.name, class: 'file-link', text: f.name }),
-      h('span', { class: 'file-meta', text: `${typeLabel(f.type)}, ${formatSize(f.size)}` }))));
+    files.map((f) => fileCard(f)));
+}
+
+/** @param {FileInfo} f */
+function fileCard(f) {
+  const id = encodeURIComponent(String(f.id));
+  const card = h('li', { class: 'file-card' },
+    h('a', { href: `/api/files/${id}`, download: f.name, class: 'file-link', text: f.name }),
+    h('span', { class: 'file-meta', text: `${typeLabel(f.type)}, ${formatSize(f.size)}` }));
+  if (PREVIEWED.has(f.type)) {
+    const img = h('img', {
+      src: `/api/files/${id}/preview`, alt: f.name, class: 'file-preview', loading: 'lazy',
+      onerror: () => { img.remove(); card.classList.remove('file-image'); },
+    });
+    card.classList.add('file-image');
+    card.prepend(img);
+  }
+  return card;
 }
 
 /**
- * The composer's attachments: uploads to a room, kept until `take()`.
+ * Uploads with progress and cancel: the composer's (to a room, kept until `take()`), or a
+ * meeting report's (`url` the meeting's, `onDone` after each; stored at once, so there is
+ * nothing to take back: `removable` false).
  */
 export class Uploads {
   /**
    * @param {string} slug the room the files go to
    * @param {(text: string) => void} say tells screen reader users what happened
+   * @param {{url?: string, onDone?: (f: FileInfo) => void, removable?: boolean, label?: string, listLabel?: string}} [options]
    */
-  constructor(slug, say) {
+  constructor(slug, say, options = {}) {
     this.slug = slug;
     this.say = say;
+    this.url = options.url ?? `/api/rooms/${encodeURIComponent(slug)}/files`;
+    this.onDone = options.onDone ?? (() => {});
+    this.removable = options.removable ?? true;
     /** @type {FileInfo[]} */
     this.done = [];
     /** @type {Set<XMLHttpRequest>} */
@@ -79,11 +105,11 @@ export class Uploads {
       type: 'file', id: inputId, class: 'visually-hidden', multiple: true, accept: ACCEPT,
       onchange: () => { this.addAll([...(this.input.files ?? [])]); this.input.value = ''; },
     }));
-    this.list = h('ul', { class: 'upload-list', 'aria-label': 'Bijlagen bij je bericht' });
+    this.list = h('ul', { class: 'upload-list', 'aria-label': options.listLabel ?? 'Bijlagen bij je bericht' });
     this.list.hidden = true;
     this.el = h('div', { class: 'uploads' },
       this.input,
-      h('label', { for: inputId, class: 'btn btn-small upload-button' }, 'Bestand toevoegen'),
+      h('label', { for: inputId, class: 'btn btn-small upload-button' }, options.label ?? 'Bestand toevoegen'),
       this.list);
   }
 
@@ -163,7 +189,8 @@ export class Uploads {
         this.done.push(f);
         item.classList.add('upload-done');
         status.textContent = `${typeLabel(f.type)}, ${formatSize(f.size)}`;
-        item.append(h('button', {
+        this.onDone(f);
+        if (this.removable) item.append(h('button', {
           type: 'button', class: 'link-button',
           onclick: () => { this.done = this.done.filter((d) => d.id !== f.id); item.remove(); this.list.hidden = this.list.children.length === 0; },
         }, 'Verwijderen', srOnly(` ${f.name}`)));
@@ -191,7 +218,7 @@ export class Uploads {
     });
     const form = new FormData();
     form.append('file', file, file.name);
-    xhr.open('POST', `/api/rooms/${encodeURIComponent(this.slug)}/files`);
+    xhr.open('POST', this.url);
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.send(form);
   }
