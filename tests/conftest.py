@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 # Cheap password hashing for the whole suite (and the servers it starts); set before `web`
@@ -37,15 +38,24 @@ pytest_plugins = ("tests.mailbox",)
 HERE = Path(__file__).resolve().parent
 # Shared fixtures that cost nothing to make twice: they do not pin tests to a worker.
 CHEAP_SHARED = frozenset({"templates", "clamd_port", "s3_endpoint", "ca"})
+# Fixtures that run `werkplaats serve` processes sharing one database. Tests using them run
+# on PostgreSQL alone (the backend several machines share); the same code paths run on both
+# databases in the single-process tests. A test that parametrizes `backend` itself keeps
+# its own choice (a multi-process test whose SQL differs per database lists both).
+MULTI_PROCESS = frozenset({"start_servers", "two_servers", "cluster_env", "two_workers"})
+# The browser tests run in this many groups (by file), each with its own server process
+# and chromium on the worker that takes it, so they need not all wait for one worker.
+BROWSER_GROUPS = int(os.environ.get("WERKPLAATS_TEST_BROWSER_GROUPS", "1"))
 
 
 def worker_group(item: pytest.Item) -> str | None:
     """The tests that share a costly fixture (a server process, chromium) run on one worker
-    under `--dist loadgroup`, so it starts once: the browser package, the security suite's
-    session server, and each module with a module-scoped server. None: any worker."""
+    under `--dist loadgroup`, so it starts once: the browser package (BROWSER_GROUPS groups
+    of files), the security suite's session server, and each module with a module-scoped
+    server. None: any worker."""
     path = Path(str(item.fspath)).resolve().relative_to(HERE)
     if path.parts[0] == "browser":
-        return "browser"
+        return f"browser-{browser_files().index(path.name) % BROWSER_GROUPS}"
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
@@ -59,6 +69,34 @@ def worker_group(item: pytest.Item) -> str | None:
         if scope in ("module", "package"):
             return str(path)
     return None
+
+
+@functools.cache
+def browser_files() -> list[str]:
+    """The browser test files, by name: their order splits them over the groups."""
+    return sorted(p.name for p in (HERE / "browser").glob("test_*.py"))
+
+
+def parametrizes(metafunc: pytest.Metafunc, argname: str) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if argname in names:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Multi-process tests (MULTI_PROCESS) run on PostgreSQL unless they choose themselves."""
+    names = set(metafunc.fixturenames)
+    if "backend" in names and names & MULTI_PROCESS and not parametrizes(metafunc, "backend"):
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize(
+                "backend", [pytest.param("postgres", marks=pytest.mark.postgres)]
+            )
+        )
 
 
 def in_group(item: pytest.Item, group: str) -> None:

@@ -110,6 +110,11 @@ SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 POSTGRES_ONLY = pytest.mark.parametrize(
     "backend", [pytest.param("postgres", marks=pytest.mark.postgres)]
 )
+# Both databases for a test using the multi-process fixtures (tests/conftest.py
+# MULTI_PROCESS), which otherwise run on PostgreSQL alone: where the SQL differs per database.
+BOTH_BACKENDS = pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 
 
 def require(service: str, ok: bool, why: str = "") -> None:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiobotocore.session import get_session
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from persistence.blobs.base import CHUNK, Chunks, check_key
@@ -51,6 +49,11 @@ class S3Store:
         return self.config.prefix + check_key(key)
 
     async def start(self) -> None:
+        # Imported here: aiobotocore and botocore's session cost every process (server,
+        # command) a second of start-up, and only a server storing blobs on S3 needs them.
+        from aiobotocore.session import get_session
+        from botocore.config import Config
+
         c = self.config
         self._client = await self._stack.enter_async_context(
             get_session().create_client(

@@ -16,7 +16,7 @@ from tests.helpers import postgres_up, require
 @pytest.mark.redis
 @pytest.mark.timeout(150)
 async def test_short_chaos_run_holds_every_invariant(tmp_path: Path) -> None:
-    """3 servers, 20 clients, kill -9, SIGTERM, Redis restart and pause: nothing lost."""
+    """3 servers, 12 clients, kill -9, SIGTERM, Redis restart and pause: nothing lost."""
     require("PostgreSQL", postgres_up(), "127.0.0.1:5432")
     require("redis-server", shutil.which("redis-server") is not None, "a private Redis")
     report = await run(SHORT, tmp_path)
