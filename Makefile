@@ -124,3 +124,8 @@ bench-uploads: install
 	@test -d bench/loadgen/node_modules/ws || npm ci --silent --no-audit --no-fund --prefix bench/loadgen
 	@bash .ci/services.d/clamd.sh >/dev/null 2>&1 || true
 	$(BIN)/python -m bench.upload_bench $(BENCH_ARGS)
+
+# The web client at scale in Debian's chromium (bench/client_scale.py): a room of 100,000
+# messages opened at its first unread, and a room list of 31 rooms with unread counts.
+bench-client: install browser-deps
+	$(BIN)/python -m bench.client_scale $(BENCH_ARGS)
