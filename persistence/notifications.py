@@ -243,13 +243,14 @@ async def users_due(session: AsyncSession, now: datetime, stale: datetime, limit
 async def claim(
     session: AsyncSession, user_id: int, token: str, now: datetime, stale: datetime
 ) -> list[NotificationMail]:
-    """Take the user's due rows for this process: the UPDATE lets one process win each row."""
+    """Take all the user's waiting rows for this process (one of them is due): the UPDATE
+    lets one process win each row. Those not yet due ride along, so mentions a few seconds
+    apart make one e-mail, not one each as they fall due."""
     await session.execute(
         update(NotificationMail)
         .where(
             NotificationMail.user_id == user_id,
             NotificationMail.sent_at.is_(None),
-            NotificationMail.due_at <= now,
             (NotificationMail.claim.is_(None)) | (NotificationMail.claimed_at < stale),
         )
         .values(claim=token, claimed_at=now)
