@@ -269,3 +269,43 @@ def test_dark_mode_follows_the_system_and_stays_accessible(
         assert_clean(tab)
     finally:
         context.close()
+
+
+# Every other screen of the client, by its path, as the admin sees it (with the data of
+# the demo), and the public pages.
+DARK_SCREENS = (
+    "/zoeken?q=water",
+    "/bijpraten",
+    "/overzicht",
+    "/delen",
+    "/moderatie",
+    "/gebruikers",
+    "/woordenlijst",
+    "/bijeenkomst/werkplaats-zandgronden-deurne",
+    "/openbaar",
+)
+
+
+def test_every_screen_is_accessible_in_dark_mode(
+    browser: Any, open_tab: Callable[..., Tab], server: Server, axe_source: Path
+) -> None:
+    """The screens with colours of their own (people, sharing, moderation, the public
+    pages) pass axe and HTML_CodeSniffer in dark mode too."""
+    context = browser.new_context(
+        base_url=server.base_url, locale="nl-NL", color_scheme="dark", reduced_motion="reduce"
+    )
+    try:
+        tab = open_tab(context=context)
+        page = tab.page
+        page.get_by_label("Gebruikersnaam").fill("beheer")
+        page.get_by_label("Wachtwoord").fill(server.logins["beheer"])
+        page.keyboard.press("Enter")
+        page.locator("#sidebar .room-link").first.wait_for(state="attached")
+        for path in DARK_SCREENS:
+            page.goto(path)
+            page.locator("h1").first.wait_for()
+            page.wait_for_load_state("networkidle")
+            assert_accessible(tab, axe_source, f"{path}, dark")
+        assert_clean(tab)
+    finally:
+        context.close()
