@@ -13,7 +13,15 @@ import pytest
 
 from tests.browser.conftest import Server, Tab
 from tests.browser.test_meetings_ui import api
-from tests.browser.ui import assert_accessible, assert_clean, press, shot, signed_in, submit_dialog
+from tests.browser.ui import (
+    assert_accessible,
+    assert_clean,
+    post_many,
+    press,
+    shot,
+    signed_in,
+    submit_dialog,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -105,3 +113,21 @@ def test_admin_edits_and_cancels_and_the_participants_page_follows(
     assert meeting["status"] == "cancelled" and meeting["date"].endswith(":30:00.000Z")
     for tab in (bram, beheer):
         assert_clean(tab)
+
+
+def test_focus_stays_on_the_meeting_link_while_counts_change(
+    open_tab: Callable[..., Tab], server: Server
+) -> None:
+    """The room list is drawn anew when a count changes: a keyboard user on "Programma en
+    inschrijven" keeps the focus there (it went to the page before)."""
+    ingrid = signed_in(open_tab, server, "ingrid")
+    page = ingrid.page
+    link = page.locator(f'#sidebar a.meeting-link[href="/bijeenkomst/{MEETING}"]')
+    link.focus()
+    room = page.locator('#sidebar a[data-slug="zuidwestelijke-delta"]')
+    before = room.inner_text()
+    post_many(server, "fatima", "zuidwestelijke-delta", [f"Even tussendoor {uuid.uuid4().hex[:6]}"])
+    page.wait_for_function(
+        "([el, text]) => el.innerText !== text", arg=[room.element_handle(), before]
+    )
+    assert link.evaluate("(el) => el === document.activeElement")

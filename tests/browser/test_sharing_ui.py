@@ -34,14 +34,20 @@ def test_share_a_lesson_and_read_it_in_public(
     page = mod.page
     page.goto(f"/delen/nieuw?kamer={AREA}")
     page.get_by_role("heading", name="Een les delen").wait_for()
+    # Fields by role and exact name: the messages' checkboxes are labelled with their text,
+    # and other tests write in this room too.
     page.get_by_label(question, exact=False).check()
     page.get_by_label(answer, exact=False).check()
-    page.get_by_label("Titel").fill(title)
-    page.get_by_label("Korte tekst").fill("Praat met boeren aan hun eigen keukentafel.")
-    page.get_by_label("Wat werkte").fill("Kleine groepen per polder.")
-    page.get_by_label("Gebied (zoals het openbaar mag heten)").fill("Friese veenweiden")
-    page.get_by_label("Thema", exact=True).fill("Water en bodem")
-    page.get_by_label("Waterschap").check()
+    page.get_by_role("textbox", name="Titel", exact=True).fill(title)
+    page.get_by_role("textbox", name="Korte tekst", exact=True).fill(
+        "Praat met boeren aan hun eigen keukentafel."
+    )
+    page.get_by_role("textbox", name="Wat werkte", exact=True).fill("Kleine groepen per polder.")
+    page.get_by_role("textbox", name="Gebied (zoals het openbaar mag heten)", exact=True).fill(
+        "Friese veenweiden"
+    )
+    page.get_by_role("textbox", name="Thema", exact=True).fill("Water en bodem")
+    page.get_by_role("checkbox", name="Waterschap", exact=True).check()
     assert_accessible(mod, axe_source, "lesson form")
     page.get_by_role("button", name="Vraag toestemming").click()
     page.get_by_role("heading", name="Verzoeken om te delen").wait_for()

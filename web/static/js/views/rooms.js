@@ -17,9 +17,10 @@ import { hasDraft, newConversationButton } from '../conversation.js';
  * @param {() => Promise<unknown>} [refreshRooms] given: "Nieuw gesprek" is offered
  */
 export function renderRoomList(container, store, currentSlug, refreshRooms) {
-  const focusedSlug = container.contains(document.activeElement)
-    ? /** @type {HTMLElement} */ (document.activeElement).dataset.slug ?? null
-    : null;
+  // The list is drawn anew on every count; the focus stays on the same room or meeting link.
+  const focused = container.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement) : null;
+  const keep = focused?.dataset.slug ? `[data-slug="${CSS.escape(focused.dataset.slug)}"]`
+    : focused?.dataset.meeting ? `[data-meeting="${CSS.escape(focused.dataset.meeting)}"]` : null;
   const rooms = [...store.rooms.values()].sort((a, b) => a.name.localeCompare(b.name, 'nl'));
   const active = rooms.filter((r) => !r.archived);
   const archived = rooms.filter((r) => r.archived);
@@ -47,10 +48,7 @@ export function renderRoomList(container, store, currentSlug, refreshRooms) {
     rooms.length ? null : h('p', { class: 'empty', text: 'Nog geen gesprekken.' }),
     sections, archive);
 
-  if (focusedSlug) {
-    const el = /** @type {HTMLElement|null} */ (container.querySelector(`[data-slug="${CSS.escape(focusedSlug)}"]`));
-    el?.focus();
-  }
+  if (keep) /** @type {HTMLElement|null} */ (container.querySelector(keep))?.focus();
 }
 
 /**
@@ -77,6 +75,6 @@ function roomItem(r, currentSlug) {
         ? h('span', { class: 'unread-count' }, String(unread > 99 ? '99+' : unread), srOnly(unread === 1 ? ' ongelezen bericht' : ' ongelezen berichten'))
         : null),
     r.kind === 'meeting'
-      ? h('a', { class: 'meeting-link', href: meetingHref(r.slug) }, 'Programma en inschrijven', srOnly(`: ${r.name}`))
+      ? h('a', { class: 'meeting-link', href: meetingHref(r.slug), 'data-meeting': r.slug }, 'Programma en inschrijven', srOnly(`: ${r.name}`))
       : null);
 }
