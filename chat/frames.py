@@ -19,6 +19,7 @@ from persistence.authors import AuthorRow
 from persistence.events import StoredEvent
 from persistence.handshake import RoomListing
 from persistence.mentions import Mentioned
+from rooms.markdown import message_html
 
 
 class Author(msgspec.Struct):
@@ -66,12 +67,15 @@ class MessageFrame(RoomEvent, tag="message"):
     hidden: bool = False
     # Only on a message that has files (and is not hidden).
     files: list[FileInfo] = msgspec.field(default_factory=list)
+    # The body's Markdown as sanitised HTML; only when it has marks (rooms.markdown).
+    html: str | None = None
 
 
 class MessageEdited(RoomEvent, tag="message_edited"):
     message_id: int
     body: str | None
     edited_at: str | None
+    html: str | None = None
 
 
 class ByEvent(RoomEvent):
@@ -369,6 +373,7 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
             edited_at=None if ev.hidden else ev.edited_at,
             hidden=ev.hidden,
             files=[] if ev.hidden or not ev.data else _files(ev.data),
+            html=_html(ev),
         )
     if ev.type == "message_edited" and ev.joined:
         # The body of an edit is the message's current one; hidden text is never served.
@@ -378,6 +383,7 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
             message_id=ev.message_id or 0,
             body=None if ev.hidden else ev.body,
             edited_at=ev.data.get("edited_at"),
+            html=_html(ev),
         )
     kind = _DATA_EVENTS[ev.type]
     if ev.type == "reactions" and ev.reactions is not None:
@@ -390,6 +396,10 @@ def event_frame(slug: str, ev: StoredEvent) -> RoomEvent:
     if ev.message_id is None:
         return kind(room=slug, seq=ev.seq, **ev.data)
     return kind(room=slug, seq=ev.seq, message_id=ev.message_id, **ev.data)
+
+
+def _html(ev: StoredEvent) -> str | None:
+    return None if ev.hidden or not ev.body else message_html(ev.body)
 
 
 def _files(data: dict[str, Any]) -> list[FileInfo]:

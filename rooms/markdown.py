@@ -1,4 +1,5 @@
-"""Markdown to safe HTML, for text that members write and others read (the verslag).
+"""Markdown to safe HTML, for text that members write and others read (the verslag and
+messages).
 
 Two layers, so that a flaw in one is caught by the other: markdown-it-py renders
 CommonMark plus tables and strikethrough with raw HTML off (a `<script>` in the text
@@ -11,6 +12,8 @@ Pure and synchronous; reuse it for any Markdown a member writes.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from html import unescape
 from urllib.parse import urlsplit
 
@@ -77,3 +80,47 @@ _TEXT = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, strip_co
 def plain_text(html: str) -> str:
     """What a reader sees of rendered HTML, without its markup (for search snippets)."""
     return unescape(_TEXT.clean(html))
+
+
+# Messages: the subset a chat needs (emphasis, lists, quotes, inline and block code, links),
+# a line break where the member typed one; no headings, rules, tables or images.
+MESSAGE_TAGS = frozenset(
+    {"p", "br", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a"}
+)
+# A body with none of these marks is plain text and gets no HTML (most messages).
+_MARKS = re.compile(
+    r"^(```|> ?|[-*+] +|\d+[.)] +)"
+    r"|`[^`\n]+`|\*\*\S|(?<![\w*])\*\S|(?<![\w_])_\S|~~\S|\[[^\]\n]{1,200}\]\(",
+    re.M,
+)
+
+
+def _message_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True})
+    md.enable(["strikethrough"])
+    md.disable(["image", "heading", "lheading", "hr", "reference", "html_block", "html_inline"])
+    md.validateLink = _valid_link  # type: ignore[method-assign]
+    return md
+
+
+_MESSAGE_MD = _message_parser()
+_MESSAGE_CLEANER = nh3.Cleaner(
+    tags=set(MESSAGE_TAGS),
+    clean_content_tags={"script", "style"},
+    attributes={"a": {"href", "title"}, "ol": {"start"}},
+    link_rel=LINK_REL,
+    url_schemes=set(LINK_SCHEMES),
+    url_relative="deny",
+    strip_comments=True,
+)
+
+
+@lru_cache(maxsize=4096)
+def message_html(body: str) -> str | None:
+    """A message body with Markdown marks as safe HTML; None for plain text.
+
+    Cached: a frame is encoded once per event, but a backlog serves the same bodies again.
+    """
+    if not _MARKS.search(body):
+        return None
+    return _MESSAGE_CLEANER.clean(_MESSAGE_MD.render(clean(body))).strip()

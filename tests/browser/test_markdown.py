@@ -1,5 +1,6 @@
-"""Message Markdown in the client: the subset renders, plain text stays as it was, and an
-XSS corpus never becomes markup (every path serves the source text; only this renders)."""
+"""Message Markdown: the server renders it (rooms.markdown.message_html: markdown-it-py,
+raw HTML off, then nh3) and the client inserts that HTML; the subset renders, plain text
+stays as it was, and an XSS corpus never becomes markup."""
 
 from __future__ import annotations
 
@@ -7,11 +8,26 @@ from typing import Any
 
 import pytest
 
+from rooms.markdown import message_html
 from tests.browser.conftest import Tab
 
 pytestmark = pytest.mark.browser
 
-ALLOWED = ["P", "STRONG", "EM", "CODE", "PRE", "BLOCKQUOTE", "UL", "OL", "LI", "A"]
+ALLOWED = [
+    "P",
+    "BR",
+    "STRONG",
+    "EM",
+    "DEL",
+    "S",
+    "CODE",
+    "PRE",
+    "BLOCKQUOTE",
+    "UL",
+    "OL",
+    "LI",
+    "A",
+]
 CORPUS = [
     "<img src=x onerror=alert(1)>",
     "**<script>alert(1)</script>**",
@@ -28,10 +44,10 @@ CORPUS = [
 
 def render(tab: Tab, text: str) -> Any:
     return tab.page.evaluate(
-        """async (text) => {
+        """async ([text, html]) => {
             const md = await import('/static/js/markdown.js');
             const div = document.createElement('div');
-            div.appendChild(md.markdownNodes(text));
+            div.appendChild(md.bodyNodes(text, html));
             const els = [...div.querySelectorAll('*')];
             return {
                 tags: els.map((e) => e.tagName),
@@ -40,7 +56,7 @@ def render(tab: Tab, text: str) -> Any:
                 html: div.innerHTML,
             };
         }""",
-        text,
+        [text, message_html(text)],
     )
 
 

@@ -1,7 +1,8 @@
 """An XSS corpus through every path a message takes: live, backlog, events API, search
-snippet and export. The server serves the source text everywhere (only the web client
-renders Markdown, tests/browser/test_markdown.py); a Markdown transcript, rendered by a
-CommonMark renderer with raw HTML on, still shows no element of the corpus."""
+snippet and export. The server serves the source text as `body` everywhere, and beside it
+for a body with marks its rendering as `html` (markdown-it-py, raw HTML off, then nh3),
+which holds no element of the corpus; a Markdown transcript, rendered by a CommonMark
+renderer with raw HTML on, shows none either."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from chat.frames import event_dict
 from persistence import archive
 from persistence.db import Database
 from persistence.moderation import Source
+from rooms.markdown import message_html
 from tests.clients import Api, OpenClient
 
 CORPUS = [
@@ -50,10 +52,17 @@ async def test_the_corpus_comes_back_as_text_on_every_path(
     assert len(live) == len(bodies)
     late: Client = await open_client(server, "bob")
     await late.subscribe("theme-one", since=0)
-    for body in bodies:
+    replayed = [
         await late.wait_for(lambda f, b=body: f.get("type") == "message" and f["body"] == b)
-    served = [e["body"] for e in await api.events("bob", "theme-one") if e["type"] == "message"]
-    assert served == bodies
+        for body in bodies
+    ]
+    events = [e for e in await api.events("bob", "theme-one") if e["type"] == "message"]
+    assert [e["body"] for e in events] == bodies
+    rendered = [f["html"] for f in (*live, *replayed, *events) if "html" in f]
+    # On all three paths, for every body with marks.
+    assert len(rendered) == 3 * sum(message_html(b) is not None for b in bodies) > 0
+    for html in rendered:
+        assert BAD.search(html) is None, html
     for i, body in enumerate(bodies):
         hits = (await api.get("bob", f"/api/search?q=xsstoets{i}")).json()["hits"]
         assert len(hits) == 1, body

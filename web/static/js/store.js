@@ -10,7 +10,7 @@
  * @typedef {{username: string, display_name?: string, organisation?: string, layer?: string, role?: string}} User
  * @typedef {{slug: string, name: string, kind: string, topic: string|null, last_seq: number, read_seq: number, unread: number, locked: boolean, archived: boolean, can_moderate: boolean, slow_mode_seconds: number|null, unread_mentions: number}} Room
  * @typedef {string|number} MessageId
- * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null, status?: string|null, answered?: boolean}|null, topic?: string|null, reactions?: Record<string, string[]>, files?: import('./upload.js').FileInfo[]}} Message
+ * @typedef {{message_id: MessageId, seq: number, author: User, body: string|null, html?: string|null, created_at: string, edited_at: string|null, hidden: boolean, hidden_by: string|null, hidden_reason: string|null, retracted: boolean|null, client_id: string|null, reply_to: MessageId|null, mark?: {kind: string, owner: string|null, due: string|null, status?: string|null, answered?: boolean}|null, topic?: string|null, reactions?: Record<string, string[]>, files?: import('./upload.js').FileInfo[]}} Message
  * @typedef {{client_id: string, room: string, body: string, reply_to: MessageId|null, topic?: string|null, status: 'pending'|'failed', error: string|null, sentAt: number, retryAt?: number, seq?: number, message_id?: MessageId, files?: number[]}} Pending
  */
 
@@ -112,6 +112,7 @@ export class Timeline {
       // A replayed edit of a message hidden since carries no body: nothing to show.
       if (m && !m.hidden && typeof ev.body === 'string') {
         m.body = ev.body;
+        m.html = ev.html ?? null;
         m.edited_at = ev.edited_at ?? m.edited_at;
         result = { kind: 'changed', message: m, gap };
       }
@@ -164,6 +165,7 @@ export class Timeline {
       if (ev.hidden) hide(known, ev.hidden_by ?? null, ev.reason ?? null);
       else if (!known.hidden && ev.edited_at && (!known.edited_at || ev.edited_at > known.edited_at)) {
         known.body = ev.body;
+        known.html = ev.html ?? null;
         known.edited_at = ev.edited_at;
       }
       if (ev.reactions) known.reactions = ev.reactions;
@@ -176,6 +178,7 @@ export class Timeline {
       seq: Number(ev.seq),
       author: ev.author ?? { username: '?' },
       body: ev.hidden ? null : (ev.body ?? ''),
+      html: ev.hidden ? null : (ev.html ?? null),
       created_at: ev.created_at,
       edited_at: ev.edited_at ?? null,
       hidden: Boolean(ev.hidden),
@@ -239,6 +242,7 @@ export class Timeline {
 function hide(m, by, reason) {
   m.hidden = true;
   m.body = null;
+  m.html = null;
   // Its reactions go with its text (the server replays none for a hidden message).
   m.reactions = {};
   if (by) {

@@ -8,7 +8,7 @@ import { LAYER_LABELS } from '../i18n.js';
 import { MARK_LABELS } from '../between.js';
 import { fileList } from '../upload.js';
 import { excerpt, formatDateTime, formatTime, messageText } from '../format.js';
-import { markdownNodes } from '../markdown.js';
+import { bodyNodes } from '../markdown.js';
 import { historyDialog, reactionRow, topicLabel } from '../conversation.js';
 
 /**
@@ -95,7 +95,7 @@ export function fillMessage(article, m, ctx) {
     article.appendChild(h('p', { class: 'body body-hidden', text }));
   } else {
     const body = h('div', { class: 'body', dir: 'auto' });
-    body.appendChild(markdownNodes(m.body ?? ''));
+    body.appendChild(bodyNodes(m.body ?? '', m.html));
     article.appendChild(body);
     if (m.files?.length) article.appendChild(fileList(m.files));
   }
