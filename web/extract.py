@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import html
 import logging
+import os
 import re
 import resource
 import sys
@@ -135,6 +136,8 @@ def _xml_parts(path: Path, kind: str) -> str:
 
 
 def _limit_self() -> None:
+    # Indexing can wait; live chat on the same cores cannot (W2's p99 beside uploads).
+    os.nice(19)
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
 
