@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import Event, Message, Room, StoredFile, User
+from persistence.models import Event, MeetingReport, Message, Room, StoredFile, User
+from rooms.verslag import ReportStatus
 
 
 async def used_bytes(session: AsyncSession, user_id: int) -> int:
@@ -53,20 +54,23 @@ class FileAccess:
     file: StoredFile
     room: Room
     hidden: bool
+    # A meeting's file (an appendix of its report): whether that report is published.
+    report_published: bool = False
 
 
 async def file_access(session: AsyncSession, file_id: int) -> FileAccess | None:
     query = (
-        select(StoredFile, Room, Message.hidden)
+        select(StoredFile, Room, Message.hidden, MeetingReport.status)
         .join(Room, Room.id == StoredFile.room_id)
         .outerjoin(Message, Message.id == StoredFile.message_id)
+        .outerjoin(MeetingReport, MeetingReport.meeting_id == StoredFile.meeting_id)
         .where(StoredFile.id == file_id)
     )
     row = (await session.execute(query)).first()
     if row is None:
         return None
-    stored, room, hidden = row
-    return FileAccess(stored, room, bool(hidden))
+    stored, room, hidden, report_status = row
+    return FileAccess(stored, room, bool(hidden), report_status == ReportStatus.PUBLISHED)
 
 
 async def files_of_meeting(session: AsyncSession, meeting_id: int) -> Sequence[StoredFile]:

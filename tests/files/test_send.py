@@ -104,10 +104,14 @@ async def test_meeting_report_files(api: Api) -> None:
     r = await api.call("mo", "PUT", "/api/meetings/meeting-one/report", {"body": "# V"})
     assert r.status_code == 200, r.text
     assert r.json()["report"]["files"] == listed
+    # While the report is a draft its appendices are, like it, for moderators only.
+    assert (await api.get("mo", f"/api/files/{f['id']}")).status_code == 200
+    assert (await api.get("ann", f"/api/files/{f['id']}")).status_code == 404
     r = await api.call("mo", "POST", "/api/meetings/meeting-one/report/publish")
     assert r.json()["report"]["files"] == listed
     r = await api.get("ann", "/api/meetings/meeting-one/report")
     assert r.status_code == 200 and r.json()["report"]["files"] == listed
+    assert (await api.get("ann", f"/api/files/{f['id']}")).status_code == 200
 
 
 async def test_download_after_a_ban_is_forbidden(

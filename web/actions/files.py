@@ -19,7 +19,7 @@ from persistence.meetings import meeting_by_slug
 from persistence.models import Room, StoredFile, utcnow
 from persistence.rooms import ban_of, mute_of, room_ref
 from persistence.search.dutch import index_text
-from rooms.access import check_moderate, check_post, check_read
+from rooms.access import check_moderate, check_post, check_read, may_moderate
 from rooms.errors import NotFound, TooLarge, UnsupportedType
 from rooms.files import KINDS, clean_name
 from rooms.model import SLUG_RE, Actor
@@ -137,6 +137,10 @@ async def readable_file(db: Database, actor: Actor, file_id: int) -> StoredFile:
         draft = found.file.message_id is None and found.file.meeting_id is None
         if draft and found.file.uploader_id != actor.user_id:
             # Not sent yet: only its uploader knows of it.
+            raise NotFound(f"no file {file_id}")
+        appendix = found.file.meeting_id is not None and found.file.message_id is None
+        if appendix and not found.report_published and not may_moderate(actor, room_ref(room)):
+            # An appendix of a report still in draft: as the draft itself, moderators only.
             raise NotFound(f"no file {file_id}")
         return found.file
 
