@@ -44,7 +44,7 @@ async def test_people_search_is_rate_limited(api: Api) -> None:
     assert (await api.get("amy", "/api/people?q=a")).status_code == 200  # signs amy in
     # Sent at once: one after another, slow requests would let the bucket refill (2/s).
     burst = await asyncio.gather(*(api.get("amy", "/api/people?q=a") for _ in range(59)))
-    assert 429 in {r.status_code for r in burst}
-    r = await api.get("amy", "/api/people?q=a")
-    assert r.status_code == 429 and r.headers.get("Retry-After")
+    refused = [r for r in burst if r.status_code == 429]
+    # Not asked again afterwards: the burst itself may take long enough to refill a token.
+    assert refused and all(r.headers.get("Retry-After") for r in refused)
     assert (await api.get("bob", "/api/people?q=a")).status_code == 200
