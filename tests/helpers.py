@@ -269,6 +269,17 @@ async def running_server(
             await task
 
 
+def servers_env(db_url: str, redis_url: str, redis_prefix: str, log_dir: Path) -> dict[str, str]:
+    """The environment of `werkplaats serve` processes sharing a test's database and Redis."""
+    return {
+        "WERKPLAATS_DATABASE_URL": db_url,
+        "WERKPLAATS_REDIS_URL": redis_url,
+        "WERKPLAATS_REDIS_PREFIX": redis_prefix,
+        "WERKPLAATS_TEST_LOG_DIR": str(log_dir),
+        "WERKPLAATS_LOG_LEVEL": "WARNING",
+    }
+
+
 class ServerProcess:
     """`werkplaats serve` as its own OS process, as in production."""
 

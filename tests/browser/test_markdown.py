@@ -10,6 +10,7 @@ import pytest
 
 from rooms.markdown import message_html
 from tests.browser.conftest import Tab
+from tests.conversations.test_xss_paths import CORPUS
 
 pytestmark = pytest.mark.browser
 
@@ -27,18 +28,6 @@ ALLOWED = [
     "OL",
     "LI",
     "A",
-]
-CORPUS = [
-    "<img src=x onerror=alert(1)>",
-    "**<script>alert(1)</script>**",
-    "[klik](javascript:alert(1))",
-    '[klik](https://example.org/"onmouseover="alert(1))',
-    "`<b>code</b>`",
-    "```\n</code><img src=x onerror=alert(1)>\n```",
-    "> <iframe src=https://evil.example></iframe>",
-    "- <a href=javascript:alert(1)>x</a>\n- *<svg onload=alert(1)>*",
-    "_<style>body{display:none}</style>_",
-    "&lt;script&gt;alert(1)&lt;/script&gt;",
 ]
 
 

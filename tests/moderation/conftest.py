@@ -12,7 +12,7 @@ from sqlalchemy import select
 from persistence.db import Database
 from persistence.models import AuditEntry
 from persistence.rooms import room_by_slug
-from tests.helpers import ServerProcess
+from tests.helpers import ServerProcess, servers_env
 from tests.persistence import posting
 
 
@@ -38,13 +38,7 @@ async def two_servers(
     db_url: str, redis_url: str, redis_prefix: str, tmp_path: Path
 ) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
     """Two `werkplaats serve` processes sharing this test's database and a Redis prefix."""
-    env = {
-        "WERKPLAATS_DATABASE_URL": db_url,
-        "WERKPLAATS_REDIS_URL": redis_url,
-        "WERKPLAATS_REDIS_PREFIX": redis_prefix,
-        "WERKPLAATS_TEST_LOG_DIR": str(tmp_path),
-        "WERKPLAATS_LOG_LEVEL": "WARNING",
-    }
+    env = servers_env(db_url, redis_url, redis_prefix, tmp_path)
     procs = (ServerProcess(env), ServerProcess(env))
     try:
         for proc in procs:

@@ -13,7 +13,7 @@ import pytest
 
 from persistence.db import Database
 from tests.clients import OpenClient
-from tests.helpers import ServerProcess, bearer, login
+from tests.helpers import ServerProcess, bearer, login, servers_env
 from tests.mailbox import Inbox
 from tests.notify.test_mail import noted
 
@@ -27,11 +27,7 @@ async def two_servers(
     db_url: str, redis_url: str, redis_prefix: str, tmp_path: Path, smtp: tuple[Inbox, int]
 ) -> AsyncIterator[list[ServerProcess]]:
     env = {
-        "WERKPLAATS_DATABASE_URL": db_url,
-        "WERKPLAATS_REDIS_URL": redis_url,
-        "WERKPLAATS_REDIS_PREFIX": redis_prefix,
-        "WERKPLAATS_TEST_LOG_DIR": str(tmp_path),
-        "WERKPLAATS_LOG_LEVEL": "WARNING",
+        **servers_env(db_url, redis_url, redis_prefix, tmp_path),
         "WERKPLAATS_SMTP_HOST": "127.0.0.1",
         "WERKPLAATS_SMTP_PORT": str(smtp[1]),
         "WERKPLAATS_SMTP_TLS": "none",

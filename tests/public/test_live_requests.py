@@ -14,7 +14,7 @@ import pytest
 
 from persistence.db import Database
 from tests.clients import Api, OpenClient
-from tests.helpers import POSTGRES_ONLY, ServerProcess
+from tests.helpers import POSTGRES_ONLY, ServerProcess, servers_env
 from tests.moderation.conftest import post
 from tests.public.conftest import agree, make_lesson
 
@@ -27,13 +27,7 @@ async def two_servers(
 ) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
     """Two `werkplaats serve` processes on this test's database and a Redis prefix, started
     one after the other with room to start on a busy machine (as tests/moderation's)."""
-    env = {
-        "WERKPLAATS_DATABASE_URL": db_url,
-        "WERKPLAATS_REDIS_URL": redis_url,
-        "WERKPLAATS_REDIS_PREFIX": redis_prefix,
-        "WERKPLAATS_TEST_LOG_DIR": str(tmp_path),
-        "WERKPLAATS_LOG_LEVEL": "WARNING",
-    }
+    env = servers_env(db_url, redis_url, redis_prefix, tmp_path)
     procs = (ServerProcess(env), ServerProcess(env))
     try:
         for proc in procs:

@@ -13,19 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ServerProcess, free_port, require
+from tests.helpers import ServerProcess, free_port, require, servers_env
 
 
 @pytest.fixture
 def cluster_env(db_url: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> dict[str, str]:
     """The environment of `werkplaats serve` processes sharing this test's database and Redis."""
-    return {
-        "WERKPLAATS_DATABASE_URL": db_url,
-        "WERKPLAATS_REDIS_URL": redis_url,
-        "WERKPLAATS_REDIS_PREFIX": redis_prefix,
-        "WERKPLAATS_TEST_LOG_DIR": str(tmp_path),
-        "WERKPLAATS_LOG_LEVEL": "WARNING",
-    }
+    return servers_env(db_url, redis_url, redis_prefix, tmp_path)
 
 
 StartServers = Callable[..., Awaitable[list[ServerProcess]]]
