@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
-import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable
@@ -20,6 +19,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from persistence import wallclock
 
 log = logging.getLogger("werkplaats.presence")
 
@@ -122,7 +123,7 @@ class RedisPresence(Presence):
             await self._quietly(self.redis.zrem(self._key(room), self._member(username)))
 
     async def _add(self, room: str, usernames: list[str]) -> None:
-        expiry = time.time() + self.ttl
+        expiry = wallclock.now() + self.ttl
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self._key(room), {self._member(u): expiry for u in usernames})
         pipe.expire(self._key(room), int(self.ttl) + 5)
@@ -131,7 +132,7 @@ class RedisPresence(Presence):
     async def online(self, room: str) -> list[str]:
         try:
             async with asyncio.timeout(2.0):
-                members = await self.redis.zrangebyscore(self._key(room), time.time(), "+inf")
+                members = await self.redis.zrangebyscore(self._key(room), wallclock.now(), "+inf")
         except (RedisError, OSError, TimeoutError):
             # Redis is down: what this process knows is the best answer there is.
             return self.local_online(room)

@@ -26,9 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# Every wall-clock decision reads this one clock (docs/reliability.md, "Clocks").
+from persistence.wallclock import utcnow as utcnow
 
 
 def iso(dt: datetime | None) -> str | None:

@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from chat.clock import SYSTEM_CLOCK, Clock
 from chat.config import ChatConfig
 from chat.realtime import Realtime
+from persistence import wallclock
 from persistence.db import Database
 from persistence.search.index import catch_up as search_catch_up
 from rooms.errors import DomainError
@@ -170,6 +171,9 @@ def create_app(
             if settings.redis_url
             else None
         )
+        step = wallclock.set_step(settings.clock_offset_seconds)
+        await wallclock.try_read(db)
+        clock_follower = asyncio.create_task(wallclock.follow(db))
         throttle = login_throttle(settings, redis)
         realtime = Realtime(chat_config(settings), db, clock=clock)
         attachments = Attachments.from_settings(settings)
@@ -193,7 +197,9 @@ def create_app(
             await realtime.stop()
             sweeper.cancel()
             indexer.cancel()
-            await asyncio.gather(sweeper, indexer, return_exceptions=True)
+            clock_follower.cancel()
+            await asyncio.gather(sweeper, indexer, clock_follower, return_exceptions=True)
+            wallclock.set_step(step)
             await attachments.close()
             await notifier.stop()
             if redis is not None:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from persistence import wallclock
 from persistence.archive import ArchiveError
 from persistence.db import Database
 from persistence.migrate import migrate
@@ -39,6 +40,9 @@ async def with_db(settings: Settings, job: Job) -> int:
     )
     try:
         await migrate(db.engine)
+        # A command decides on the database's clock too (reminders, digests, expiries).
+        wallclock.set_step(settings.clock_offset_seconds)
+        await wallclock.read_database(db)
         return await job(db)
     finally:
         await db.dispose()

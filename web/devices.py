@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from persistence import wallclock
 from web.settings import Settings
 
 DEVICE_COOKIE = "werkplaats_device"
@@ -39,7 +39,7 @@ def trusted_device(conn: HTTPConnection, username: str, settings: Settings) -> b
         issued = int(issued_s)
     except (ValueError, UnicodeDecodeError):
         return False
-    if name != username or time.time() - issued > DEVICE_DAYS * 86400:
+    if name != username or wallclock.now() - issued > DEVICE_DAYS * 86400:
         return False
     return hmac.compare_digest(mac, _sign(settings.secret_key, name, issued))
 
@@ -50,7 +50,7 @@ def remember_device(
     """Mark this browser as a device of `username` (after a successful login)."""
     if not settings.secret_key:
         return
-    issued = int(time.time())
+    issued = int(wallclock.now())
     name_b64 = base64.urlsafe_b64encode(username.encode()).decode()
     response.set_cookie(
         DEVICE_COOKIE,

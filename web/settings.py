@@ -106,6 +106,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A person has a tab or two per device; an office behind one NAT address has many people.
     ws_max_per_user: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 20
     ws_max_per_address: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 200
+    # A drill setting (docs/reliability.md, "Clocks"): this process reads its host's wall
+    # clock this many seconds off, as after a clock step. 0 outside tests and drills.
+    clock_offset_seconds: Annotated[float, msgspec.Meta(ge=-86_400, le=86_400)] = 0.0
     # Presence entries of a process that died vanish after this long (refreshed every third).
     presence_ttl_seconds: Annotated[float, msgspec.Meta(ge=3, le=3600)] = 30.0
     # The digest e-mail (`werkplaats digest`): no host means it cannot be sent, only shown.
