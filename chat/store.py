@@ -108,16 +108,15 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     with the original ack. If the transaction itself fails, every send of the batch fails
     with that error and none is stored.
     """
-    now = utcnow()
+    # No time of ours: the database's clock decides and stamps them (docs/reliability.md).
     stored = await store_sends(
         db,
         [
-            Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, now, r.files, r.topic)
+            Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, None, r.files, r.topic)
             for r in batch
         ],
     )
-    at = iso(now)
-    return [_acked(req, s, at) for req, s in zip(batch, stored, strict=True)]
+    return [_acked(req, s) for req, s in zip(batch, stored, strict=True)]
 
 
 async def store_sends(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
@@ -161,7 +160,7 @@ def _driver(conn: AsyncConnection) -> Any:
     return sync.connection.driver_connection
 
 
-def _acked(req: SendRequest, result: Stored | DomainError, at: str | None) -> Acked | Exception:
+def _acked(req: SendRequest, result: Stored | DomainError) -> Acked | Exception:
     if isinstance(result, DomainError):
         return result
     if not result.new:
@@ -174,7 +173,7 @@ def _acked(req: SendRequest, result: Stored | DomainError, at: str | None) -> Ac
         result.data,
         joined=True,
         body=req.body,
-        created_at=at,
+        created_at=iso(result.at),
         client_id=req.client_id,
         reply_to=req.reply_to,
         author=AuthorRow(*msgspec.structs.astuple(req.author)),

@@ -26,10 +26,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from persistence.models import UTCDateTime
+from persistence.models import UTCDateTime, utcnow
 from persistence.search import sqlite as fts
 from persistence.search.compounds import parts_text
 from persistence.search.dutch import index_text
@@ -43,14 +43,17 @@ from rooms.moderation import check_slow_mode
 
 @dataclass(slots=True)
 class Send:
-    """One send as this module sees it (the author's wire form is the caller's business)."""
+    """One send as this module sees it (the author's wire form is the caller's business).
+    `at` None (a live send): decided and stored on the database's clock, whatever this
+    host's clock says (docs/reliability.md, "Clocks"); a time: the demo's and tests' back-dated
+    messages."""
 
     actor: Actor
     slug: str
     body: str
     client_id: str
     reply_to: int | None
-    at: datetime
+    at: datetime | None = None
     files: tuple[int, ...] = ()
     topic: str | None = None
 
@@ -59,13 +62,14 @@ class Send:
 class Stored:
     """A send's outcome: its message id and seq; `new` is False for a repeated client_id.
     `data` is the new `message` event's data (its files); `topic` is the stored message's
-    (a reply's is its parent's, when that has one)."""
+    (a reply's is its parent's, when that has one); `at` a new message's created_at."""
 
     message_id: int
     seq: int
     new: bool
     data: dict[str, Any] = field(default_factory=dict)
     topic: str | None = None
+    at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -86,6 +90,8 @@ class _Facts:
     # A file's wire form in a `message` event: {"id","name","size","type"}.
     file_wire: dict[int, dict[str, Any]] = field(default_factory=dict)
     taken: set[int] = field(default_factory=set)
+    # The database's time, read with the facts: the batch's decisions are at this moment.
+    now: datetime | None = None
 
 
 class KnownRooms:
@@ -112,7 +118,7 @@ class KnownRooms:
 # The read's rows, by name: a room ('R': room_id, seq = last_seq, slug, kind, locked,
 # archived, slow) or a fact ('b' ban and 'm' mute: room_id, user_id, at = until; 'd' an
 # earlier message: room_id, user_id, mid, seq, cid; 'l' a last post: room_id, user_id, at;
-# 'r' a reply target: room_id, mid).
+# 'r' a reply target: room_id, mid; 'N' the database's time: at).
 _READ_COLUMNS = ("k", "room_id", "user_id", "at", "mid", "seq", "cid", "slug", "kind", "locked",
                  "archived", "slow")  # fmt: skip
 
@@ -142,6 +148,8 @@ def _parse(
             facts.last_post[(room_id, user_id)] = at(row["at"])
         elif k == "r":
             facts.replies.add((room_id, int(row["mid"])))
+        elif k == "N":
+            facts.now = at(row["at"])
     return rooms, facts
 
 
@@ -173,6 +181,7 @@ class _Row:
     room: _Room
     seq: int
     data: dict[str, Any]
+    at: datetime
 
 
 @dataclass(slots=True)
@@ -185,16 +194,17 @@ class _Plan:
     def accepted_all(self) -> bool:
         return all(isinstance(r, _Accepted) for r in self.results)
 
-    def store(self, room_id: int, stored: Sequence[tuple[int, int, str | None]]) -> None:
-        """Record the room's rows as stored with these (seq, message id, topic), in seq
-        order."""
-        for row, (seq, mid, topic) in zip(self.rows[room_id], sorted(stored), strict=True):
-            self.results[row.i] = Stored(mid, seq, True, row.data, topic)
+    def store(self, room_id: int, stored: Sequence[tuple[int, int, str | None, datetime]]) -> None:
+        """Record the room's rows as stored with these (seq, message id, topic, created_at),
+        in seq order."""
+        for row, (seq, mid, topic, at) in zip(self.rows[room_id], sorted(stored), strict=True):
+            self.results[row.i] = Stored(mid, seq, True, row.data, topic, at)
 
 
-def _plan(sends: Sequence[Send], rooms: dict[str, _Room], facts: _Facts) -> _Plan:
+def _plan(sends: Sequence[Send], rooms: dict[str, _Room], facts: _Facts, now: datetime) -> _Plan:
     """Decide each send in order, as the sequential path would, with the batch's own
-    accepted sends counted as already stored (for slow mode and repeated client_ids)."""
+    accepted sends counted as already stored (for slow mode and repeated client_ids); a
+    live send at `now`."""
     results: list[_Result] = [None] * len(sends)
     rows: dict[int, list[_Row]] = {}
     next_seq = {r.ref.id: r.last_seq for r in rooms.values()}
@@ -203,24 +213,25 @@ def _plan(sends: Sequence[Send], rooms: dict[str, _Room], facts: _Facts) -> _Pla
         if room is None:
             results[i] = NotFound(f"no room {s.slug!r}")
             continue
-        decided = _decide(s, room, facts, next_seq, i)
+        at = s.at or now
+        decided = _decide(s, at, room, facts, next_seq, i)
         results[i] = decided
         if isinstance(decided, _Accepted):
             data = {"files": [facts.file_wire[f] for f in s.files]} if s.files else {}
-            rows.setdefault(room.ref.id, []).append(_Row(i, s, room, decided.seq, data))
+            rows.setdefault(room.ref.id, []).append(_Row(i, s, room, decided.seq, data, at))
     return _Plan(results, rows)
 
 
 def _decide(
-    s: Send, room: _Room, facts: _Facts, next_seq: dict[int, int], i: int
+    s: Send, at: datetime, room: _Room, facts: _Facts, next_seq: dict[int, int], i: int
 ) -> Stored | DomainError | _Repeat | _Accepted:
     rid, uid = room.ref.id, s.actor.user_id
     key = (rid, uid, s.client_id)
     try:
-        check_post(s.actor, room.ref, facts.bans.get((rid, uid)), facts.mutes.get((rid, uid)), s.at)
+        check_post(s.actor, room.ref, facts.bans.get((rid, uid)), facts.mutes.get((rid, uid)), at)
         check_group_mention(s.actor, room.ref, s.body)
-        if _slow_since(s, room) is not None:
-            check_slow_mode(facts.last_post.get((rid, uid)), s.at, room.slow_mode_seconds)
+        if _slow(s, room):
+            check_slow_mode(facts.last_post.get((rid, uid)), at, room.slow_mode_seconds)
     except DomainError as exc:
         # A resend of a message that made it before the refusal still gets its ack.
         return _repeat(facts, key) or exc
@@ -237,15 +248,13 @@ def _decide(
         facts.taken.update(s.files)
     next_seq[rid] += 1
     facts.done[key] = (-1 - i, 0)  # a negative id: stored by send i of this batch
-    facts.last_post[(rid, uid)] = s.at
+    facts.last_post[(rid, uid)] = at
     return _Accepted(next_seq[rid])
 
 
-def _slow_since(s: Send, room: _Room) -> datetime | None:
-    """The moment after which a post of the author's refuses this one (slow mode)."""
-    if room.slow_mode_seconds <= 0 or may_moderate(s.actor, room.ref):
-        return None
-    return s.at - timedelta(seconds=room.slow_mode_seconds)
+def _slow(s: Send, room: _Room) -> bool:
+    """Whether slow mode holds this send back (a moderator's never)."""
+    return room.slow_mode_seconds > 0 and not may_moderate(s.actor, room.ref)
 
 
 def _repeat(facts: _Facts, key: tuple[int, int, str]) -> Stored | _Repeat | None:
@@ -304,6 +313,8 @@ SELECT 'l', p.room_id, p.user_id,
 UNION ALL
 SELECT 'r', m.room_id, NULL, NULL, m.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM messages AS m WHERE m.id {replies}
+UNION ALL
+SELECT 'N', NULL, NULL, {now}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
 """
 
 
@@ -320,7 +331,12 @@ WITH r AS (
          json_extract(x.value, '$[2]') AS cid
   FROM json_each(:keys) AS x CROSS JOIN rooms AS n ON n.slug = json_extract(x.value, '$[0]')
 ), p AS (SELECT room_id, user_id FROM k)  -- a repeated pair only repeats its facts
-""" + _FACTS.format(join="CROSS JOIN", replies="IN (SELECT value FROM json_each(:replies))")  # noqa: S608
+""" + _FACTS.format(  # noqa: S608
+    join="CROSS JOIN",
+    replies="IN (SELECT value FROM json_each(:replies))",
+    # The write lock is held from here to the commit: created_at rises with seq.
+    now="strftime('%Y-%m-%d %H:%M:%f', 'now')",
+)
 _SEQS_SQLITE = "UPDATE rooms SET last_seq = last_seq + ? WHERE id = ? RETURNING last_seq"
 # A reply takes its parent's topic when the parent has one (rooms.conversations).
 _MESSAGE_SQLITE = (
@@ -398,7 +414,8 @@ def store_sqlite(driver: Any, sends: Sequence[Send]) -> list[Stored | DomainErro
         wanted = _files_wanted(sends)
         if wanted:
             _learn_files(facts, cur.execute(_FILES_SQLITE, (json.dumps(wanted),)).fetchall())
-        plan = _plan(sends, rooms, facts)
+        # No read (no room named): nothing is stored, the time decides nothing.
+        plan = _plan(sends, rooms, facts, facts.now or utcnow())
         for room_id, rows in plan.rows.items():
             (top,) = cur.execute(_SEQS_SQLITE, (len(rows), room_id)).fetchone()
             if top != rows[-1].seq:
@@ -406,7 +423,7 @@ def store_sqlite(driver: Any, sends: Sequence[Send]) -> list[Stored | DomainErro
                 raise RuntimeError(f"room {room_id}: last_seq {top}, expected {rows[-1].seq}")
             stored = []
             for row in rows:
-                s, at = row.send, _TIMES.bind(row.send.at)
+                s, at = row.send, _TIMES.bind(row.at)
                 values = (room_id, row.seq, s.actor.user_id, s.client_id, s.body, s.reply_to, at,
                           s.reply_to, s.topic)  # fmt: skip
                 mid, topic = cur.execute(_MESSAGE_SQLITE, values).fetchone()
@@ -416,7 +433,7 @@ def store_sqlite(driver: Any, sends: Sequence[Send]) -> list[Stored | DomainErro
                     cur.execute(_ATTACH_SQLITE, (mid, file_id))
                 if s.body:
                     cur.execute(_INDEX_SQLITE, (mid, index_text(s.body), parts_text(s.body)))
-                stored.append((row.seq, int(mid), topic))
+                stored.append((row.seq, int(mid), topic, row.at))
             plan.store(room_id, stored)
     finally:
         cur.close()
@@ -438,7 +455,7 @@ WITH r AS (
   FROM unnest($2::varchar[], $3::integer[], $4::varchar[]) AS x(slug, user_id, cid)
   JOIN r ON r.slug = x.slug
 ), p AS (SELECT DISTINCT room_id, user_id FROM k)
-""" + _FACTS.format(join="JOIN", replies="= ANY($5::bigint[])")  # noqa: S608
+""" + _FACTS.format(join="JOIN", replies="= ANY($5::bigint[])", now="now()")  # noqa: S608
 _FILES_PG = (
     "SELECT id, room_id, uploader_id, message_id IS NOT NULL OR meeting_id IS NOT NULL,"
     " name, size, media_type FROM files WHERE id = ANY($1::bigint[])"
@@ -461,11 +478,11 @@ WITH v AS (
                        $5::varchar[], $6::boolean[], $7::boolean[], $8::integer[])
     AS v(id, n, seq, slug, kind, locked, archived, slow)
 ), x AS (
-  SELECT * FROM unnest($9::integer[], $10::bigint[], $11::integer[], $12::varchar[],
-                       $13::text[], $14::bigint[], $15::timestamptz[], $16::boolean[],
-                       $17::timestamptz[], $18::varchar[], $19::text[], $20::varchar[],
-                       $21::text[])
-    AS x(r, o, a, c, b, p, t, bound, since, f, d, tp, sp)
+  SELECT r, o, a, c, b, p, t AS given, coalesce(t, now()) AS t, bound, slow, f, d, tp, sp
+  FROM unnest($9::integer[], $10::bigint[], $11::integer[], $12::varchar[], $13::text[],
+              $14::bigint[], $15::timestamptz[], $16::boolean[], $17::integer[],
+              $18::varchar[], $19::text[], $20::varchar[], $21::text[])
+    AS x(r, o, a, c, b, p, t, bound, slow, f, d, tp, sp)
 ), barred AS (
   SELECT x.r FROM x JOIN bans AS b ON b.room_id = x.r AND b.user_id = x.a
   WHERE x.bound AND (b.until IS NULL OR b.until > x.t)
@@ -480,7 +497,8 @@ WITH v AS (
   WHERE x.p IS NOT NULL AND NOT EXISTS (SELECT FROM messages WHERE id = x.p AND room_id = x.r)
   UNION
   SELECT x.r FROM x JOIN v ON v.id = x.r AND v.seq IS NULL
-  JOIN messages AS l ON l.room_id = x.r AND l.author_id = x.a AND l.created_at > x.since
+  JOIN messages AS l ON l.room_id = x.r AND l.author_id = x.a
+   AND l.created_at > x.t - make_interval(secs => x.slow)
   UNION
   SELECT x.r FROM x WHERE x.f <> '' AND cardinality(string_to_array(x.f, ',')) <> (
     SELECT count(*) FROM files AS g
@@ -504,7 +522,7 @@ WITH v AS (
 ), m AS (
   INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden,
                         topic, search_parts)
-  SELECT x.r, u.base + x.o, x.a, x.c, x.b, x.p, x.t, false,
+  SELECT x.r, u.base + x.o, x.a, x.c, x.b, x.p, coalesce(x.given, clock_timestamp()), false,
          coalesce((SELECT pm.topic FROM messages AS pm WHERE pm.id = x.p), x.tp), x.sp
   FROM x JOIN u ON u.id = x.r
   RETURNING id, room_id, seq, author_id, created_at, topic
@@ -519,7 +537,7 @@ WITH v AS (
   WHERE mx.f <> '' AND files.id = ANY(CAST(string_to_array(mx.f, ',') AS bigint[]))
     AND files.message_id IS NULL
 )
-SELECT room_id, seq, id, topic FROM m
+SELECT room_id, seq, id, topic, created_at FROM m
 """
 
 
@@ -569,18 +587,21 @@ async def _write_pg(driver: Any, plan: _Plan, checked: bool) -> set[int]:
         [row.send.client_id for row in rows],
         [row.send.body for row in rows],
         [row.send.reply_to for row in rows],
+        # A live send's time is the database's: now() decides, clock_timestamp() (taken
+        # after the room's lock, so created_at rises with seq) is stored.
         [row.send.at for row in rows],
         [sanctions_bind(row.send.actor, row.room.ref) for row in rows],
-        [_slow_since(row.send, row.room) for row in rows],
+        [row.room.slow_mode_seconds if _slow(row.send, row.room) else None for row in rows],
         [",".join(map(str, row.send.files)) for row in rows],
         [json.dumps(row.data) if row.data else _NO_DATA for row in rows],
         [row.send.topic for row in rows],
         # Compounds are split in Python on both databases (persistence/search/compounds.py).
         [parts_text(row.send.body) for row in rows],
     )
-    by_room: dict[int, list[tuple[int, int, str | None]]] = {}
+    by_room: dict[int, list[tuple[int, int, str | None, datetime]]] = {}
     for r in written:
-        by_room.setdefault(r["room_id"], []).append((int(r["seq"]), int(r["id"]), r["topic"]))
+        row = (int(r["seq"]), int(r["id"]), r["topic"], r["created_at"])
+        by_room.setdefault(r["room_id"], []).append(row)
     for room_id, stored in by_room.items():
         plan.store(room_id, stored)
     return set(by_room)
@@ -595,14 +616,15 @@ async def store_postgres(
     lone = known.get(sends[0].slug) if len(sends) == 1 and not sends[0].files else None
     if lone is not None and lone.ref.slug == sends[0].slug:
         # A lone send of a known room: decided as if it met no ban, mute, repeat or
-        # slow-mode post, which the write checks; one round trip.
-        plan = _plan(sends, {lone.ref.slug: lone}, _Facts())
+        # slow-mode post (so no time decides anything here), which the write checks at the
+        # database's time; one round trip.
+        plan = _plan(sends, {lone.ref.slug: lone}, _Facts(), utcnow())
         if plan.accepted_all() and await _write_pg(driver, plan, checked=False):
             return _resolve(plan.results)  # type: ignore[return-value]
     # Facts read without locks, then the checked write: two round trips, no lock between.
     rooms, facts = await _read_pg(driver, sends, _READ_PG_FREE)
     known.learn(rooms)
-    plan = _plan(sends, rooms, facts)
+    plan = _plan(sends, rooms, facts, facts.now or utcnow())
     if plan.rows:
         await _write_pg(driver, plan, checked=True)
     results = _resolve(plan.results)
@@ -615,7 +637,7 @@ async def store_postgres(
         redo = [i for i, s in enumerate(sends) if s.slug in redo_rooms]
         async with driver.transaction():
             rooms, facts = await _read_pg(driver, [sends[i] for i in redo], _READ_PG_LOCKED)
-            plan = _plan([sends[i] for i in redo], rooms, facts)
+            plan = _plan([sends[i] for i in redo], rooms, facts, facts.now or utcnow())
             if plan.rows:
                 await _write_pg(driver, plan, checked=True)
         known.learn(rooms)
