@@ -35,6 +35,7 @@ import pytest
 
 from chat.client import Client, ClientError
 from tests.helpers import CI
+from tests.net import clock_step
 from tests.net.topology import PASSWORD, Topology, available
 from tests.ops.tls import client_context
 
@@ -82,9 +83,12 @@ def topo(
     topology = Topology(
         tmp_path_factory.mktemp("net"),
         users=CLIENTS,
-        rooms=ROOMS,
+        rooms=ROOMS + clock_step.ROOMS,
         workers=int(os.environ.get("WERKPLAATS_NET_WORKERS", "2")),
         settings=plan.settings,
+        # The hosts' clocks 5 minutes apart (an hour in the long form) throughout.
+        app_settings=clock_step.app_settings(clock_step.STEPS[plan.name]),
+        admins=(clock_step.ADMIN,),
     )
     topology.start()
     try:
@@ -420,3 +424,12 @@ def describe(client: Client) -> str:
         f"closes={client.close_codes[-3:]} failed={client.failed_attempts[-8:]} "
         f"last={heard[-4:]}"
     )[:600]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+async def test_hosts_with_stepped_clocks_decide_on_one_clock(topo: tuple[Topology, Plan]) -> None:
+    """Sessions, slow mode, bans with `until`, registration closing and created_at order on
+    hosts whose clocks are minutes apart (tests/net/clock_step.py)."""
+    topology, plan = topo
+    await clock_step.check(topology, clock_step.STEPS[plan.name])

@@ -66,11 +66,12 @@ def sh(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=30)
 
 
-def community(users: int, rooms: int) -> str:
+def community(users: int, rooms: int, admins: tuple[str, ...] = ()) -> str:
     parts = [f'[[theme]]\nslug = "net-{r}"\nname = "Net {r}"\n' for r in range(rooms)]
     parts += [
         f'[[user]]\nusername = "net{u:03d}"\ndisplay_name = "Net {u}"\n'
         f'organisation = "Net"\nlayer = "overig"\npassword = "{PASSWORD}"\n'
+        + ('role = "admin"\n' if f"net{u:03d}" in admins else "")
         for u in range(users)
     ]
     return "\n".join(parts)
@@ -92,6 +93,9 @@ class Topology:
     rooms: int = 4
     workers: int = 2
     settings: dict[str, str] = field(default_factory=dict)  # extra WERKPLAATS_* for the apps
+    # Extra WERKPLAATS_* for one application host only ("app1": {...}).
+    app_settings: dict[str, dict[str, str]] = field(default_factory=dict)
+    admins: tuple[str, ...] = ()  # users loaded with the admin role
     net: int = field(default_factory=lambda: 20 + os.getpid() % 200)
     processes: dict[str, Process] = field(default_factory=dict)
     proxies: ProxyThread | None = None
@@ -271,11 +275,12 @@ class Topology:
             "WERKPLAATS_LOGIN_ADDRESS_MAX_FAILURES": "10000",
             "WERKPLAATS_WS_MAX_PER_ADDRESS": "10000",
             **self.settings,
+            **self.app_settings.get(app, {}),
         }
 
     def _load(self) -> None:
         file = self.workdir / "community.toml"
-        file.write_text(community(self.users, self.rooms))
+        file.write_text(community(self.users, self.rooms, self.admins))
         self.cli("load", str(file))
 
     def cli(self, *args: str) -> None:
