@@ -11,7 +11,9 @@ their events and (SQLite) the search rows. A send may carry files (attachments):
 facts are read with the batch's (a second statement, only when some send has files), the
 planner decides them (`rooms.files.check_attach`), and the writer marks them used by the
 message and puts their names, sizes and types in the `message` event's data, from which
-every later read of the event serves them.
+every later read of the event serves them. A live send's time is the database's, read with
+its facts: its decisions and its created_at are on the one clock every host shares
+(docs/reliability.md, "Clocks").
 
 SQLite (`store_sqlite`): the read and the writes on the driver's connection inside the
 writer thread's transaction (BEGIN IMMEDIATE holds the database, so what was read stays
