@@ -23,7 +23,6 @@ from tqdm import tqdm
 
 from persistence import access_changes
 from persistence.access_changes import AccessChange
-from persistence.authors import author_row
 from persistence.db import Database
 from persistence.events import StoredEvent, iso, stored_event
 from persistence.files import remove_files_of
@@ -141,9 +140,7 @@ async def _events(
         after = rows[-1][0].seq
 
 
-async def message_revisions(
-    session: AsyncSession, ids: list[int]
-) -> dict[int, list[dict[str, Any]]]:
+async def revision_rows(session: AsyncSession, ids: list[int]) -> dict[int, list[MessageRevision]]:
     """Each message's earlier bodies, oldest first (edit history, exports)."""
     if not ids:
         return {}
@@ -152,12 +149,20 @@ async def message_revisions(
         .where(MessageRevision.message_id.in_(ids))
         .order_by(MessageRevision.id)
     )
-    found: dict[int, list[dict[str, Any]]] = {}
+    found: dict[int, list[MessageRevision]] = {}
     for rev in rows.scalars():
-        found.setdefault(rev.message_id, []).append(
-            {"body": rev.body, "replaced_at": iso(rev.replaced_at)}
-        )
+        found.setdefault(rev.message_id, []).append(rev)
     return found
+
+
+async def message_revisions(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """`revision_rows` as the room export writes them."""
+    return {
+        mid: [{"body": rev.body, "replaced_at": iso(rev.replaced_at)} for rev in revs]
+        for mid, revs in (await revision_rows(session, ids)).items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,135 +372,72 @@ async def _user(session: AsyncSession, username: str) -> User:
     return user
 
 
+@dataclass(frozen=True, slots=True)
+class UserExport:
+    """Every row stored about one user (AVG art. 15), own hidden text included; the web
+    layer (web/wire/archive.py) writes the export of it. `slugs`: room id to slug."""
+
+    exported_at: datetime
+    user: User
+    slugs: dict[int, str]
+    memberships: list[Membership]
+    moderates: list[RoomModerator]
+    sessions: list[Session]
+    preferences: list[MemberPreference]
+    digests_sent: list[DigestSent]
+    read_markers: list[ReadMarker]
+    reactions: list[Reaction]
+    reports_filed: list[Report]
+    bans: list[Ban]
+    mutes: list[Mute]
+    files: list[StoredFile]
+    audit: list[AuditEntry]
+    messages: list[Message]
+    revisions: dict[int, list[MessageRevision]]
+
+
 async def export_user(
     db: Database, username: str, source: Source, *, reason: str = ""
-) -> dict[str, Any]:
-    """Everything stored about one user, as one JSON-ready dict (own hidden text included)."""
+) -> UserExport:
+    """Audit the export of one user's data, then read every row of it."""
     async with db.write() as session:
         user = await _user(session, username)
         await record(session, source, "export_user", target=user.username, reason=reason)
     async with db.read() as session:
         slugs = dict((await session.execute(select(Room.id, Room.slug))).all())
-        data: dict[str, Any] = {
-            "exported_at": iso(utcnow()),
-            "user": {
-                **msgspec.structs.asdict(author_row(user)),
-                "role": user.role,
-                "created_at": iso(user.created_at),
-                "pseudonymised": user.pseudonymised,
-            },
-            "memberships": [
-                {"room": slugs[m.room_id], "joined_at": iso(m.joined_at)}
-                for m in await _all(
-                    session, select(Membership).where(Membership.user_id == user.id)
-                )
-            ],
-            "moderates": [
-                slugs[m.room_id]
-                for m in await _all(
-                    session, select(RoomModerator).where(RoomModerator.user_id == user.id)
-                )
-            ],
-            "sessions": [
-                {
-                    "created_at": iso(s.created_at),
-                    "expires_at": iso(s.expires_at),
-                    "revoked_at": iso(s.revoked_at),
-                }
-                for s in await _all(
-                    session, select(Session).where(Session.user_id == user.id).order_by(Session.id)
-                )
-            ],
-            "preferences": [
-                {"digest": p.digest, "email": p.email, "updated_at": iso(p.updated_at)}
-                for p in await _all(
-                    session, select(MemberPreference).where(MemberPreference.user_id == user.id)
-                )
-            ],
-            "digests_sent": [
-                {"meeting_id": d.meeting_id, "sent_at": iso(d.sent_at)}
-                for d in await _all(
-                    session, select(DigestSent).where(DigestSent.user_id == user.id)
-                )
-            ],
-            "read_markers": [
-                {"room": slugs[r.room_id], "seq": r.seq, "updated_at": iso(r.updated_at)}
-                for r in await _all(
-                    session, select(ReadMarker).where(ReadMarker.user_id == user.id)
-                )
-            ],
-            "reactions": [
-                {
-                    "room": slugs[r.room_id],
-                    "message_id": r.message_id,
-                    "emoji": r.emoji,
-                    "at": iso(r.at),
-                }
-                for r in await _all(
-                    session,
-                    select(Reaction).where(Reaction.user_id == user.id).order_by(Reaction.at),
-                )
-            ],
-            "reports_filed": [
-                {
-                    "room": slugs[r.room_id],
-                    "message_id": r.message_id,
-                    "reason": r.reason,
-                    "at": iso(r.at),
-                    "status": r.status,
-                }
-                for r in await _all(
-                    session, select(Report).where(Report.reporter_id == user.id).order_by(Report.id)
-                )
-            ],
-            "bans": [
-                _restriction(b, slugs)
-                for b in await _all(session, select(Ban).where(Ban.user_id == user.id))
-            ],
-            "mutes": [
-                _restriction(m, slugs)
-                for m in await _all(session, select(Mute).where(Mute.user_id == user.id))
-            ],
-            "files": [
-                {
-                    "id": f.id,
-                    "room": slugs[f.room_id],
-                    "message_id": f.message_id,
-                    "meeting_id": f.meeting_id,
-                    "name": f.name,
-                    "type": f.media_type,
-                    "size": f.size,
-                    "sha256": f.sha256,
-                    "uploaded_at": iso(f.created_at),
-                }
-                for f in await _all(
-                    session,
-                    select(StoredFile)
-                    .where(StoredFile.uploader_id == user.id)
-                    .order_by(StoredFile.id),
-                )
-            ],
-            "audit": [
-                {
-                    "at": iso(a.at),
-                    "actor": a.actor,
-                    "action": a.action,
-                    "room": a.room,
-                    "target": a.target,
-                    "reason": a.reason,
-                }
-                for a in await _all(
-                    session,
-                    select(AuditEntry)
-                    .where(
-                        (AuditEntry.actor == user.username) | (AuditEntry.target == user.username)
-                    )
-                    .order_by(AuditEntry.id),
-                )
-            ],
+        exported_at = utcnow()
+
+        async def mine(model: Any, *order: Any) -> list[Any]:
+            return await _all(
+                session, select(model).where(model.user_id == user.id).order_by(*order)
+            )
+
+        rows = {
+            "memberships": await mine(Membership),
+            "moderates": await mine(RoomModerator),
+            "sessions": await mine(Session, Session.id),
+            "preferences": await mine(MemberPreference),
+            "digests_sent": await mine(DigestSent),
+            "read_markers": await mine(ReadMarker),
+            "reactions": await mine(Reaction, Reaction.at),
+            "reports_filed": await _all(
+                session, select(Report).where(Report.reporter_id == user.id).order_by(Report.id)
+            ),
+            "bans": await mine(Ban),
+            "mutes": await mine(Mute),
+            "files": await _all(
+                session,
+                select(StoredFile).where(StoredFile.uploader_id == user.id).order_by(StoredFile.id),
+            ),
+            "audit": await _all(
+                session,
+                select(AuditEntry)
+                .where((AuditEntry.actor == user.username) | (AuditEntry.target == user.username))
+                .order_by(AuditEntry.id),
+            ),
         }
-    data["messages"] = await _user_messages(db, user.id, slugs)
-    return data
+    messages, revisions = await _user_messages(db, user.id)
+    return UserExport(exported_at, user, slugs, **rows, messages=messages, revisions=revisions)
 
 
 async def _count(session: AsyncSession, where: Any) -> int:
@@ -506,19 +448,14 @@ async def _all(session: AsyncSession, query: Any) -> list[Any]:
     return list((await session.execute(query)).scalars())
 
 
-def _restriction(row: Ban | Mute, slugs: dict[int, str]) -> dict[str, Any]:
-    return {
-        "room": slugs[row.room_id],
-        "until": iso(row.until),
-        "reason": row.reason,
-        "at": iso(row.created_at),
-    }
-
-
-async def _user_messages(db: Database, user_id: int, slugs: dict[int, str]) -> list[dict[str, Any]]:
+async def _user_messages(
+    db: Database, user_id: int
+) -> tuple[list[Message], dict[int, list[MessageRevision]]]:
+    """The user's messages in id order, with their earlier bodies, read in batches."""
     async with db.read() as session:
         total = await _count(session, Message.author_id == user_id)
-    found: list[dict[str, Any]] = []
+    found: list[Message] = []
+    revisions: dict[int, list[MessageRevision]] = {}
     after = 0
     with progress(total, "messages") as bar:
         while True:
@@ -530,25 +467,10 @@ async def _user_messages(db: Database, user_id: int, slugs: dict[int, str]) -> l
                     .order_by(Message.id)
                     .limit(BATCH),
                 )
-                revisions = await message_revisions(session, [m.id for m in batch])
+                revisions.update(await revision_rows(session, [m.id for m in batch]))
             if not batch:
-                return found
-            for m in batch:
-                found.append(
-                    {
-                        "room": slugs[m.room_id],
-                        "seq": m.seq,
-                        "message_id": m.id,
-                        "body": m.body,
-                        "created_at": iso(m.created_at),
-                        "edited_at": iso(m.edited_at),
-                        "reply_to": m.reply_to,
-                        "hidden": m.hidden,
-                        "hidden_reason": m.hidden_reason,
-                        "purged_at": iso(m.purged_at),
-                        "revisions": revisions.get(m.id, []),
-                    }
-                )
+                return found, revisions
+            found.extend(batch)
             bar.update(len(batch))
             after = batch[-1].id
 

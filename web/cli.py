@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import orjson
 
 from chat.frames import event_dict
 from persistence import archive, backup, handshake
@@ -382,9 +381,8 @@ def cmd_export_user(settings: Settings, args: argparse.Namespace) -> int:
         )
 
     async def job(db: Database) -> int:
-        data = await archive.export_user(db, args.username, operator(), reason=args.reason)
         with output(args.output) as out:
-            out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+            await archives.write_user_export(db, args.username, out, operator(), reason=args.reason)
         return 0
 
     return run_refusable(settings, job)

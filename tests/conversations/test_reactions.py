@@ -20,6 +20,7 @@ from persistence.rooms import room_by_slug
 from rooms.model import Actor
 from tests.clients import Api, OpenClient
 from tests.persistence.posting import post_all
+from web.actions import archives
 
 
 def reactions_of(frame: dict[str, Any], mid: int) -> bool:
@@ -116,7 +117,7 @@ async def test_exports_include_reactions(database: Database) -> None:
         fmt="md", include_hidden=False,
     )  # fmt: skip
     assert "Reacties: ✅ amy, ann" in out.getvalue()
-    mine = await archive.export_user(database, "amy", Source("cli:tester", "cli@test"))
+    mine = await archives.user_export(database, "amy", Source("cli:tester", "cli@test"))
     assert [(r["message_id"], r["emoji"]) for r in mine["reactions"]] == [(mid, "✅")]
 
 

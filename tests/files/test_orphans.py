@@ -89,11 +89,11 @@ async def test_purge_removes_the_files_of_old_messages(
 
 async def test_export_user_lists_their_files(api: Api, database: Database) -> None:
     """export-user includes the user's uploads (name, type, size, sha256)."""
-    from persistence import archive
     from persistence.moderation import Source
+    from web.actions import archives
 
     up = await api.call("ann", "POST", "/api/rooms/area-a/files", files={"file": ("e.pdf", PDF)})
-    data = await archive.export_user(database, "ann", Source("operator", "console"))
+    data = await archives.user_export(database, "ann", Source("operator", "console"))
     assert [(f["id"], f["name"], f["room"]) for f in data["files"]] == [
         (up.json()["file"]["id"], "e.pdf", "area-a")
     ]

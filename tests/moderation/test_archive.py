@@ -25,6 +25,7 @@ from persistence.models import (
 from persistence.moderation import Source
 from persistence.rooms import room_by_slug
 from tests.moderation.conftest import audit_rows, post
+from web.actions import archives
 
 OPERATOR = Source("cli:tester", "cli@test")
 
@@ -82,7 +83,7 @@ async def test_user_export_has_all_their_data(database: Database) -> None:
         ann = await user_by_name(session, "ann")
         assert ann is not None
         session.add(MemberPreference(user_id=ann.id, digest=False, email="ann@a.example"))
-    data = await archive.export_user(database, "ann", OPERATOR)
+    data = await archives.user_export(database, "ann", OPERATOR)
     assert data["preferences"][0]["email"] == "ann@a.example"
     assert data["user"]["username"] == "ann" and data["user"]["organisation"] == "Gemeente A"
     assert data["memberships"][0]["room"] == "area-a"

@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from persistence.accounts import create_session, user_by_name
 from persistence.db import Database
+from persistence.models import (
+    Ban,
+    DigestSent,
+    Meeting,
+    MemberPreference,
+    Message,
+    MessageRevision,
+    Mute,
+    Reaction,
+    ReadMarker,
+    Report,
+    RoomModerator,
+    StoredFile,
+    iso,
+)
+from persistence.rooms import room_by_slug
 from tests.helpers import SQLITE_ONLY, WERKPLAATS
 from tests.moderation.conftest import audit_rows, post
 from web.cli import main
@@ -125,3 +145,72 @@ def test_console_command_exits_2(db_url: str, tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "werkplaats: no room 'no-room'" in done.stderr
+
+
+# Every kind of row a user export lists, with fixed times (the seeded rows' and the audit's
+# times, and `exported_at`, differ per run and are masked).
+FIXED = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+PINNED = Path(__file__).parent / "user-export.json"
+MOMENT = re.compile(r'"(\d{4}-\d\d-\d\dT[0-9:.]+Z)"')
+
+
+async def rich_user(database: Database) -> None:
+    """ann with a row in every list of her export."""
+    first = await post(database, "area-a", "ann", "eerste versie")
+    await post(database, "area-a", "amy", "niet van ann")
+    async with database.write() as session:
+        ann, rita = await user_by_name(session, "ann"), await user_by_name(session, "rita")
+        area_a, area_b = (
+            await room_by_slug(session, "area-a"),
+            await room_by_slug(session, "area-b"),
+        )
+        assert ann and rita and area_a and area_b
+        message = await session.get(Message, first)
+        assert message is not None
+        message.body, message.edited_at = "tweede versie", FIXED
+        meeting = (await session.execute(select(Meeting))).scalars().first()
+        assert meeting is not None
+        session.add_all(
+            [
+                MessageRevision(message_id=first, body="eerste versie", replaced_at=FIXED),
+                RoomModerator(room_id=area_b.id, user_id=ann.id),
+                MemberPreference(user_id=ann.id, digest=False, email="ann@a.example"),
+                DigestSent(meeting_id=meeting.id, user_id=ann.id, sent_at=FIXED),
+                ReadMarker(user_id=ann.id, room_id=area_a.id, seq=2, updated_at=FIXED),
+                Reaction(message_id=first, user_id=ann.id, emoji="👍", room_id=area_a.id, at=FIXED),
+                Report(
+                    room_id=area_a.id, message_id=first, reporter_id=ann.id, reason="x", at=FIXED
+                ),
+                Ban(room_id=area_b.id, user_id=ann.id, reason="even niet", created_at=FIXED),
+                Mute(
+                    room_id=area_a.id, user_id=ann.id, until=FIXED, reason="rust", created_at=FIXED
+                ),
+                StoredFile(
+                    room_id=area_a.id,
+                    uploader_id=ann.id,
+                    message_id=first,
+                    name="plan.pdf",
+                    kind="document",
+                    media_type="application/pdf",
+                    size=1234,
+                    sha256="a" * 64,
+                    created_at=FIXED,
+                ),
+            ]
+        )
+        await create_session(session, ann.id, "h" * 64, FIXED)
+
+
+@SQLITE_ONLY
+async def test_export_user_json_is_pinned(
+    db_url: str, database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The user export's JSON, byte for byte (tests/moderation/user-export.json): its keys,
+    their order, the indentation and how each value is written."""
+    await rich_user(database)
+    monkeypatch.setenv("LOGNAME", "beheer")  # the audit entry's actor: cli:beheer
+    out = tmp_path / "ann.json"
+    assert await run(db_url, monkeypatch, "export-user", "ann", "--output", str(out)) == 0
+    fixed = iso(FIXED)
+    text = MOMENT.sub(lambda m: m[0] if m[1] == fixed else '"<moment>"', out.read_text())
+    assert text == PINNED.read_text(encoding="utf-8")

@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import orjson
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from persistence.blobs import BlobStore
 from persistence.db import Database
 from persistence.models import Message, Room, StoredFile, User
 from persistence.moderation import Source
+from web.wire.archive import user_export_wire
 
 MANIFEST = "manifest-sha256.txt"
 FOLDER = "bijlagen"
@@ -94,16 +95,30 @@ async def export_room(
     return await _zip(blobs, out, f"kamer.{fmt}", write, files)
 
 
+async def user_export(
+    db: Database, username: str, source: Source, *, reason: str = ""
+) -> dict[str, Any]:
+    """Everything stored about one user, as the export's JSON-ready dict (audited)."""
+    return user_export_wire(await archive.export_user(db, username, source, reason=reason))
+
+
+async def write_user_export(
+    db: Database, username: str, out: IO[str], source: Source, *, reason: str = ""
+) -> int:
+    """`export-user`'s JSON document, written to `out`; returns how many messages it holds."""
+    data = await user_export(db, username, source, reason=reason)
+    out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return len(data["messages"])
+
+
 async def export_user(
     db: Database, blobs: BlobStore, username: str, out: Path, source: Source, *, reason: str = ""
 ) -> Written:
-    """A user's export (as `archive.export_user`) with the bytes of every file they
+    """A user's export (as `write_user_export`) with the bytes of every file they
     uploaded, also those of their own hidden messages."""
 
     async def write(text: IO[str]) -> int:
-        data = await archive.export_user(db, username, source, reason=reason)
-        text.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return len(data["messages"])
+        return await write_user_export(db, username, text, source, reason=reason)
 
     async def files() -> list[StoredFile]:
         async with db.read() as session:
