@@ -73,6 +73,9 @@ QUICK = {
     "w5h10_limit_s": 10,
     "w5h10_wait_s": 120,
     "w5h10_repeats": 3,
+    # Smaller herds run first on the same servers, to show how the time grows (e.g.
+    # `--set 'w5h10_smaller=[2500,5000]'`).
+    "w5h10_smaller": [],
 }
 FULL = {
     **QUICK,
@@ -430,12 +433,14 @@ class Bench:
         (Redis between them; the generator deals the clients out in turn). A refusal with
         `Retry-After` is waited out and retried, as a client does; one without is counted."""
         s = self.size
-        n, behind, procs = s["w5h10_clients"], s["w5h10_behind"], s["w5h10_procs"]
+        behind, procs = s["w5h10_behind"], s["w5h10_procs"]
         t = await self.ours("pg", procs=procs, redis=True, pin=False)
         redis_pid = sv.redis_pid()
+        runs = [n for n in s["w5h10_smaller"] for _ in range(s["w5h10_repeats"])]
+        runs += [s["w5h10_clients"]] * s["w5h10_repeats"]
         try:
             last = await self.fill_w5_room(t)
-            for rep in range(s["w5h10_repeats"]):
+            for rep, n in enumerate(runs):
                 self.analyze(t)
                 cfg = {
                     "mode": "herd",
@@ -467,7 +472,7 @@ class Bench:
                 )
                 self.record("W5-herd10", t.name, got)
                 self.say(
-                    f"W5 herd ×10 {t.name}: {got['caught_up']}/{n} in {got['all_done_s']}s"
+                    f"W5 herd of {n:,} {t.name}: {got['caught_up']}/{n} in {got['all_done_s']}s"
                     f" ({got['within_limit']} within {s['w5h10_limit_s']} s),"
                     f" {got['messages']}/{got['expected_messages']} messages,"
                     f" refused {refused['by_status']} (without Retry-After"
@@ -476,7 +481,7 @@ class Bench:
                     f" server CPU {got['server_cpu_s']:.1f} s, generator {got['gen_cpu']:.2f},"
                     f" load {load0[0]:.1f} → {got['load_after'][0]:.1f}: met {got['met']}"
                 )
-                await asyncio.sleep(5)
+                await settle(t.pids())
         finally:
             t.stop()
 
@@ -709,6 +714,18 @@ class Bench:
         finally:
             await client.close()
             proc.stop()
+
+
+async def settle(pids: list[int], limit_s: float = 120.0) -> None:
+    """Wait until the servers are nearly idle (under a tenth of a core for 2 s), at most
+    `limit_s`: a herd's 10,000 sockets closing at its end are work for them, and the next
+    herd must not start in it."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = _cpu(pids)
+        await asyncio.sleep(2)
+        if _cpu(pids) - before < 0.2:
+            return
 
 
 def _cpu(pids: list[int]) -> float:
