@@ -55,7 +55,7 @@ async def probe(connections: int, top: int) -> None:
     while not server.started:
         await asyncio.sleep(0.05)
     addr = f"127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    tokens = await sv.login_all(addr, users)
+    tokens = await sv.login_all([addr], users)
     receivers = [
         {
             "url": f"ws://{addr}/ws",

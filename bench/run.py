@@ -63,6 +63,19 @@ QUICK = {
     "w6m_workers": 8,
     "w6m_generators": 6,
     "w6m_hold_s": 60,
+    # The herd at ten times the size (only with `--only W5-herd10`): this many clients,
+    # each of its own user, each `w5h10_behind` events behind, reconnect at once to
+    # `w5h10_procs` `serve` processes on PostgreSQL with Redis (the generator deals the
+    # clients out in turn); all are to be caught up within `w5h10_limit_s`.
+    "w5h10_clients": 10_000,
+    "w5h10_behind": 100,
+    "w5h10_procs": 2,
+    "w5h10_limit_s": 10,
+    "w5h10_wait_s": 120,
+    "w5h10_repeats": 3,
+    # Smaller herds run first on the same servers, to show how the time grows (e.g.
+    # `--set 'w5h10_smaller=[2500,5000]'`).
+    "w5h10_smaller": [],
 }
 FULL = {
     **QUICK,
@@ -90,7 +103,7 @@ W5_ROOM = "bench-63"
 ALL_TARGETS = ["ours-sqlite", "ours-pg", "u", "p", "s"]
 APPLIES = {
     "ours-sqlite": ["W1", "W2", "W3", "W4", "W5", "W6", "W6-many"],
-    "ours-pg": ["W2", "W3", "W4", "W5", "W7"],
+    "ours-pg": ["W2", "W3", "W4", "W5", "W7", "W5-herd10"],
     "u": ["W1", "W2", "W3", "W6"],
     "p": ["W1", "W2", "W3", "W6"],
     "s": ["W3", "W4"],
@@ -98,7 +111,7 @@ APPLIES = {
 # Quick runs leave out what the full run adds on PostgreSQL (same code path as SQLite).
 QUICK_SKIP = {"ours-pg": ["W2", "W5"]}
 # Run only when named in `--only` (minutes of set-up and gigabytes of memory).
-ON_REQUEST = {"W6-many"}
+ON_REQUEST = {"W6-many", "W5-herd10"}
 
 
 class Target:
@@ -134,7 +147,7 @@ class Bench:
         self.full = args.full
         self.size = dict(FULL if self.full else QUICK)
         if args.repeats:
-            for key in ("repeats", "w1_repeats", "w5_herd_repeats", "w6_repeats"):
+            for key in ("repeats", "w1_repeats", "w5_herd_repeats", "w6_repeats", "w5h10_repeats"):
                 self.size[key] = args.repeats
         for item in args.set or []:
             key, _, value = item.partition("=")
@@ -142,6 +155,9 @@ class Bench:
                 raise SystemExit(f"--set {key}: no such size (one of {', '.join(self.size)})")
             self.size[key] = json.loads(value)
         self.only = set(args.only.split(",")) if args.only else None
+        if self.only and "W5-herd10" in self.only:
+            # A user of its own for each client of the big herd.
+            self.size["users"] = max(self.size["users"], self.size["w5h10_clients"])
         self.targets = args.targets.split(",") if args.targets else ALL_TARGETS
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.workdir = sv.BENCH / "results" / stamp
@@ -200,9 +216,10 @@ class Bench:
             db.analyze()
 
     async def ours(
-        self, db_kind: str, procs: int = 1, redis: bool = False, workers: int = 1
+        self, db_kind: str, procs: int = 1, redis: bool = False, workers: int = 1, pin: bool = True
     ) -> Target:
-        """`procs` fresh server processes on the run's database of this kind (made once)."""
+        """`procs` fresh server processes on the run's database of this kind (made once);
+        `pin=False` lets them run on any core rather than on the server core."""
         first = db_kind not in self._dbs
         if first:
             self._dbs[db_kind] = sv.Database(db_kind, self.workdir, self.tag)
@@ -216,12 +233,14 @@ class Bench:
         started = []
         for i in range(procs):
             started.append(
-                await sv.start_ours(f"ours-{db_kind}-{procs}-{i}", env, self.workdir, workers)
+                await sv.start_ours(
+                    f"ours-{db_kind}-{procs}-{i}", env, self.workdir, workers, pin=pin
+                )
             )
         t = Target(f"ours-{db_kind}", "wp", [a for _, a in started], [p for p, _ in started])
         if db_kind not in self._tokens:
             t0 = time.monotonic()
-            self._tokens[db_kind] = await sv.login_all(t.addrs[0], self.size["users"])
+            self._tokens[db_kind] = await sv.login_all(t.addrs, self.size["users"])
             self.say(f"{t.name}: {self.size['users']} logins in {time.monotonic() - t0:.1f}s")
         t.tokens = self._tokens[db_kind]
         return t
@@ -340,10 +359,9 @@ class Bench:
             self.record("W4", t.name, got)
             self.say(f"W4 {t.name}: {got['acked_per_s']:.0f}/s ack {got['ack_ms']}")
 
-    async def w5(self, t: Target) -> None:
-        """Catch-up of 1,000 missed messages, and a herd of 1,000 clients each 100 behind."""
-        s = self.size
-        # Fill the room: 25 senders at 1,200 msg/s in all for a second and a half.
+    async def fill_w5_room(self, t: Target) -> int:
+        """Fill W5's room to more than 1,100 events; its last seq."""
+        # 25 senders at 1,200 msg/s in all for a second and a half, until there are enough.
         fill = {
             "mode": "fanout",
             "proto": t.proto,
@@ -369,6 +387,12 @@ class Bench:
                 break
         if last < 1100:
             raise RuntimeError(f"W5: could only fill {W5_ROOM} to seq {last}")
+        return last
+
+    async def w5(self, t: Target) -> None:
+        """Catch-up of 1,000 missed messages, and a herd of 1,000 clients each 100 behind."""
+        s = self.size
+        last = await self.fill_w5_room(t)
         for rep in range(s["repeats"]):
             cfg = {
                 "mode": "catchup",
@@ -402,6 +426,64 @@ class Bench:
                 f" ({got['server_cpu_s'] * 1e3 / got['clients']:.2f} ms server CPU per client)"
                 f" ({got.get('refused', {}).get('count', 0)} upgrades refused with 503, retried)"
             )
+
+    async def w5_herd10(self) -> None:
+        """The herd at ten times the size: 10,000 clients, each 100 behind in W5's room and
+        each as a user of its own, reconnect at once to two `serve` processes on PostgreSQL
+        (Redis between them; the generator deals the clients out in turn). A refusal with
+        `Retry-After` is waited out and retried, as a client does; one without is counted."""
+        s = self.size
+        behind, procs = s["w5h10_behind"], s["w5h10_procs"]
+        t = await self.ours("pg", procs=procs, redis=True, pin=False)
+        redis_pid = sv.redis_pid()
+        runs = [n for n in s["w5h10_smaller"] for _ in range(s["w5h10_repeats"])]
+        runs += [s["w5h10_clients"]] * s["w5h10_repeats"]
+        try:
+            last = await self.fill_w5_room(t)
+            for rep, n in enumerate(runs):
+                self.analyze(t)
+                cfg = {
+                    "mode": "herd",
+                    "proto": t.proto,
+                    "server_pids": t.pids(),
+                    "clients": [
+                        dict(t.client(u, [W5_ROOM], u), since=last - behind, behind=behind)
+                        for u in range(n)
+                    ],
+                    "limit_s": s["w5h10_limit_s"],
+                    "herd_wait_s": s["w5h10_wait_s"],
+                    "retry_network": True,
+                    "time_limit_s": s["w5h10_wait_s"] + 60,
+                }
+                load0 = os.getloadavg()
+                redis0 = _cpu([redis_pid]) if redis_pid else None
+                got = await sv.loadgen(cfg, self.workdir, f"w5h10-{rep}", pin=False)
+                got["load_before"] = load0
+                got["load_after"] = os.getloadavg()
+                got["redis_cpu_s"] = _cpu([redis_pid]) - redis0 if redis0 is not None else None
+                got["procs"] = procs
+                refused = got["refused"]
+                got["met"] = (
+                    got["caught_up"] == n
+                    and got["all_done_s"] is not None
+                    and got["all_done_s"] <= s["w5h10_limit_s"]
+                    and not refused["without_retry_after"]
+                    and "500" not in refused["by_status"]
+                )
+                self.record("W5-herd10", t.name, got)
+                self.say(
+                    f"W5 herd of {n:,} {t.name}: {got['caught_up']}/{n} in {got['all_done_s']}s"
+                    f" ({got['within_limit']} within {s['w5h10_limit_s']} s),"
+                    f" {got['messages']}/{got['expected_messages']} messages,"
+                    f" refused {refused['by_status']} (without Retry-After"
+                    f" {refused['without_retry_after']}), failed {got['failed']} {got['failures']},"
+                    f" retried {got['network_retries']},"
+                    f" server CPU {got['server_cpu_s']:.1f} s, generator {got['gen_cpu']:.2f},"
+                    f" load {load0[0]:.1f} → {got['load_after'][0]:.1f}: met {got['met']}"
+                )
+                await settle(t.pids())
+        finally:
+            t.stop()
 
     async def w6(self, t: Target) -> None:
         """Idle connections: server memory per connection (each subscribed to one room)."""
@@ -575,6 +657,8 @@ class Bench:
             await self.w7()
         if self.wants(name, "W6-many"):
             await self.w6_many()
+        if self.wants(name, "W5-herd10"):
+            await self.w5_herd10()
 
     async def run_u(self) -> None:
         await self._run_peer("u", "u", sv.start_u(self.workdir))
@@ -630,6 +714,18 @@ class Bench:
         finally:
             await client.close()
             proc.stop()
+
+
+async def settle(pids: list[int], limit_s: float = 120.0) -> None:
+    """Wait until the servers are nearly idle (under a tenth of a core for 2 s), at most
+    `limit_s`: a herd's 10,000 sockets closing at its end are work for them, and the next
+    herd must not start in it."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = _cpu(pids)
+        await asyncio.sleep(2)
+        if _cpu(pids) - before < 0.2:
+            return
 
 
 def _cpu(pids: list[int]) -> float:

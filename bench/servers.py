@@ -210,12 +210,12 @@ def load_community(env: dict[str, str], toml: Path, log: Path) -> None:
 
 
 async def start_ours(
-    name: str, env: dict[str, str], workdir: Path, workers: int = 1
+    name: str, env: dict[str, str], workdir: Path, workers: int = 1, pin: bool = True
 ) -> tuple[Proc, str]:
     port = free_port()
     serve = [str(VENV_BIN / "werkplaats"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if workers > 1:
-        # Several processes share both cores (W6's many-connection form): not pinned.
+    if workers > 1 or not pin:
+        # Several processes share both cores (W6's many-connection form, the big herd).
         argv = [*serve, "--workers", str(workers)]
     else:
         argv = pinned(SERVER_CORE, serve)
@@ -228,22 +228,30 @@ async def start_ours(
     return proc, f"127.0.0.1:{port}"
 
 
-async def login_all(addr: str, users: int, concurrency: int = 16) -> list[str]:
-    """A session token for each of the first `users` bench users."""
+async def login_all(addrs: Sequence[str], users: int, concurrency: int = 16) -> list[str]:
+    """A session token for each of the first `users` bench users, the logins spread over
+    the servers at `addrs` (each hashes on its own cores)."""
     tokens: list[str] = [""] * users
     queue = list(range(users))
 
     async def worker(http: httpx.AsyncClient) -> None:
         while queue:
             u = queue.pop()
-            got = await http.post(
-                "/api/session", json={"username": f"b{u:05d}", "password": PASSWORD}
-            )
+            body = {"username": f"b{u:05d}", "password": PASSWORD}
+            got = await http.post("/api/session", json=body)
+            while got.status_code == 503 and "Retry-After" in got.headers:
+                # The login gate is full (several servers' workers share the cores).
+                await asyncio.sleep(float(got.headers["Retry-After"]))
+                got = await http.post("/api/session", json=body)
             got.raise_for_status()
             tokens[u] = got.json()["token"]
 
-    async with httpx.AsyncClient(base_url=f"http://{addr}", timeout=60) as http:
-        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+    clients = [httpx.AsyncClient(base_url=f"http://{a}", timeout=60) for a in addrs]
+    try:
+        await asyncio.gather(*(worker(clients[i % len(clients)]) for i in range(concurrency)))
+    finally:
+        for http in clients:
+            await http.aclose()
     return tokens
 
 

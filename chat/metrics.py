@@ -69,6 +69,10 @@ SETUPS_REFUSED = Counter(
     "werkplaats_ws_setups_refused",
     "WebSocket upgrades refused with 503 because too many set-ups were waiting",
 )
+SETUPS_ABANDONED = Counter(
+    "werkplaats_ws_setups_abandoned",
+    "WebSocket upgrades not set up because the client left while they waited their turn",
+)
 
 # -- sends ------------------------------------------------------------------------------
 SENDS_ACKED = Counter("werkplaats_sends_acked", "Sends stored and acknowledged")

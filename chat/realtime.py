@@ -143,6 +143,12 @@ class Realtime(BrokerListener):
         self._stack = AsyncExitStack()
         self._watcher: asyncio.Task[None] | None = None
         self._presence_due: set[str] = set()
+        # Rooms whose presence change is yet to be told to the other processes.
+        self._presence_notice_due: set[str] = set()
+        # Per room, the presence read that joiners wait for and that has not started yet.
+        self._joiners_waiting: dict[str, asyncio.Future[str]] = {}
+        # Per room, the one presence read for joiners under way.
+        self._joiners_reading: dict[str, asyncio.Future[str]] = {}
         self._stopping = False
         self.access = AccessWatch(self)
         self.activity = ActivityFeed(self)
@@ -499,10 +505,50 @@ class Realtime(BrokerListener):
         sub.joined = True
         await self.presence.join(sub.room, sub.conn.username)
         self._presence_changed(sub.room)
-        online = await self.presence.online(sub.room)
+        # Shielded: a joiner that goes away must not cancel the read the others wait for.
+        frame = await asyncio.shield(self._list_for_joiners(sub.room))
         if not sub.closed:
-            frame = frames.encode(frames.Presence(room=sub.room, online=online))
             sub.conn.outbound.offer(frame, ephemeral=True)
+
+    def _list_for_joiners(self, room: str) -> asyncio.Future[str]:
+        """The room's presence frame, read after this joiner was counted.
+
+        A herd of n joiners each reading the list cost n reads of up to n names (a sorted
+        set in Redis, decoded and sorted again here) and n encodings. Joiners that arrive
+        while a room's read is under way share the next one, which starts when that one
+        ends: one read per room at a time, each started after its joiners were counted.
+        """
+        batch = self._joiners_waiting.get(room)
+        if batch is None:
+            batch = self._joiners_waiting[room] = asyncio.get_running_loop().create_future()
+            self._spawn(self._read_for_joiners(room, batch), "presence-joiners")
+        return batch
+
+    async def _read_for_joiners(self, room: str, batch: asyncio.Future[str]) -> None:
+        before = self._joiners_reading.get(room)
+        try:
+            if before is not None:
+                await asyncio.wait([before])
+            else:
+                await asyncio.sleep(0)  # the joiners of this turn of the loop come along
+            # From here on a joiner waits for the next read: this one may have begun
+            # before it was counted.
+            del self._joiners_waiting[room]
+            self._joiners_reading[room] = batch
+            online = await self.presence.online(room)
+            batch.set_result(frames.encode(frames.Presence(room=room, online=online)))
+        except asyncio.CancelledError:
+            batch.cancel()
+            raise
+        except Exception as exc:
+            # The joiners waiting get it, as each got its own read's error before.
+            batch.set_exception(exc)
+            batch.exception()  # no "never retrieved" warning when no joiner is left
+        finally:
+            if self._joiners_waiting.get(room) is batch:
+                del self._joiners_waiting[room]
+            if self._joiners_reading.get(room) is batch:
+                del self._joiners_reading[room]
 
     async def _left(self, room: str, username: str) -> None:
         await self.presence.leave(room, username)
@@ -510,7 +556,17 @@ class Realtime(BrokerListener):
 
     def _presence_changed(self, room: str) -> None:
         self._presence_soon(room)
-        self._publish(self.room_channel(room), envelope(PRESENCE, self.process_id, 0, ""))
+        if room not in self._presence_notice_due and not self._stopping:
+            self._presence_notice_due.add(room)
+            self._spawn(self._tell_presence_changed(room), "presence-notice")
+
+    async def _tell_presence_changed(self, room: str) -> None:
+        """One notice to the other processes for the changes of a room within
+        PRESENCE_DEBOUNCE: each reads the whole list again on a notice, and a herd's
+        notice per join used up the Redis connections that room events are published on."""
+        await self.clock.sleep(PRESENCE_DEBOUNCE)
+        self._presence_notice_due.discard(room)
+        await self._publish_now(self.room_channel(room), envelope(PRESENCE, self.process_id, 0, ""))
 
     def _presence_soon(self, room: str) -> None:
         if room in self._presence_due or self._stopping:

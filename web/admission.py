@@ -58,10 +58,12 @@ class AdmissionGate:
             self.waiting -= 1
         return time.monotonic()
 
-    def leave(self, entered: float) -> None:
-        """Give back the slot taken at `entered`."""
+    def leave(self, entered: float, measured: bool = True) -> None:
+        """Give back the slot taken at `entered`; `measured=False`: no work was done in it,
+        so its time says nothing of a holder's."""
         self._slots.release()
-        self.mean_s += (time.monotonic() - entered - self.mean_s) * 0.05
+        if measured:
+            self.mean_s += (time.monotonic() - entered - self.mean_s) * 0.05
 
     @asynccontextmanager
     async def admit(self) -> AsyncIterator[None]:

@@ -221,6 +221,13 @@ def abort(websocket: WebSocket) -> None:
         proto.transport.abort()
 
 
+def client_gone(websocket: WebSocket) -> bool:
+    """Whether the client already closed or lost the connection (its end came in while
+    the upgrade waited); False when the protocol is not known."""
+    proto = protocol_of(websocket)
+    return proto is not None and proto.transport.is_closing()
+
+
 def direct_writer(websocket: WebSocket) -> SansIODirect | None:
     """The direct writer of `websocket` when a `SansIOProtocol` without compression serves
     it; else None (the ASGI `send` path)."""

@@ -131,6 +131,12 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
             retry_after=gate.retry_after(),
         )
         return
+    if internals.client_gone(websocket):
+        # A herd's clients give up and come back while their upgrades wait: setting up
+        # the ones that left (database reads, hello) is work no one receives.
+        gate.leave(entered, measured=False)
+        metrics.SETUPS_ABANDONED.inc()
+        return
     try:
         arrived = await _set_up(websocket, svc, claim)
     finally:

@@ -168,11 +168,15 @@ function connect(spec, onText) {
         reject(e);
       }
     });
-    // The server refuses an upgrade with 503 + Retry-After when too many set-ups wait.
+    // The server refuses an upgrade with 503 + Retry-After when too many set-ups wait (429
+    // + Retry-After past a socket limit); every refusal is counted by status, and whether
+    // it said when to come back.
     ws.on("unexpected-response", (_req, res) => {
       clearTimeout(timer);
       const e = new Error(`upgrade refused: HTTP ${res.statusCode}`);
-      if (res.statusCode === 503) e.retryAfter = Number(res.headers["retry-after"]) || 1;
+      const after = res.headers["retry-after"];
+      noteRefusal(res.statusCode, after);
+      if (after !== undefined) e.retryAfter = Number(after) || 1;
       res.resume();
       ws.terminate();
       reject(e);
@@ -202,21 +206,46 @@ function connect(spec, onText) {
   });
 }
 
-// Refusals (503 + Retry-After) seen by connectRetrying, and the retries they caused.
-const refused = { count: 0, waited_s: 0 };
+// Refusals with Retry-After seen by connectRetrying and the retries they caused (`count`,
+// `waited_s`); every refused upgrade by HTTP status (`by_status`), those without
+// Retry-After (`without_retry_after`, by status), and the largest Retry-After asked.
+const refused = { count: 0, waited_s: 0, by_status: {}, without_retry_after: {}, max_retry_after_s: 0 };
+function noteRefusal(status, after) {
+  refused.by_status[status] = (refused.by_status[status] || 0) + 1;
+  if (after === undefined) {
+    refused.without_retry_after[status] = (refused.without_retry_after[status] || 0) + 1;
+  } else {
+    refused.max_retry_after_s = Math.max(refused.max_retry_after_s, Number(after) || 0);
+  }
+}
 
-// `connect`, honouring 503 + Retry-After: wait that long with jitter (0.5–1.5 ×, so a
-// refused herd does not come back at once) and try again, at most `max_retries` times.
+// Connections that failed below HTTP (reset, timed out) and were tried again
+// (`retry_network`), by error.
+const networkRetries = {};
+
+// `connect`, honouring a refusal's Retry-After as a client does: wait that long with jitter
+// (0.5–1.5 ×, so a refused herd does not come back at once) and try again, at most
+// `max_retries` times. With `retry_network`, a connection that failed without an HTTP
+// answer is tried again as the web client does (web/static/js/ws.js: full jitter, 0.5 s
+// doubling to at most 30 s).
 async function connectRetrying(spec, onText) {
+  let failures = 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await connect(spec, onText);
     } catch (e) {
-      if (e.retryAfter === undefined || attempt >= (cfg.max_retries ?? 100)) throw e;
-      refused.count++;
-      const wait = e.retryAfter * (0.5 + Math.random());
-      refused.waited_s += wait;
-      await sleep(wait * 1000);
+      if (attempt >= (cfg.max_retries ?? 100)) throw e;
+      if (e.retryAfter !== undefined) {
+        refused.count++;
+        const wait = e.retryAfter * (0.5 + Math.random());
+        refused.waited_s += wait;
+        await sleep(wait * 1000);
+      } else if (cfg.retry_network && !e.message.startsWith("upgrade refused")) {
+        networkRetries[e.message] = (networkRetries[e.message] || 0) + 1;
+        await sleep(Math.random() * Math.min(30000, 500 * 2 ** Math.min(failures++, 16)));
+      } else {
+        throw e;
+      }
     }
   }
 }
@@ -508,6 +537,8 @@ async function catchup() {
 // ---- herd (W5): N clients reconnect at once, each `behind` events behind ----------------
 async function herd() {
   const done = [];
+  let failed = 0;
+  const failures = {};
   let messages = 0;
   let expected = 0;
   const cpu0 = ownCpu();
@@ -524,6 +555,7 @@ async function herd() {
             messages++;
             i += 10;
           }
+          if (t.indexOf('"type":"error"') !== -1) noteErrors(t);
           const at = t.indexOf('"type":"subscribed"');
           if (!finished && at !== -1) {
             finished = true;
@@ -535,12 +567,18 @@ async function herd() {
         })
           .then((ws) => ws.send(encodeSubscribe(spec.rooms[0], spec.since)))
           .catch((e) => {
-            process.stderr.write(`herd connect failed: ${e.message}\n`);
+            failed++;
+            if (failed <= 5) process.stderr.write(`herd connect failed: ${e.message}\n`);
+            failures[e.message] = (failures[e.message] || 0) + 1;
             resolve(null);
           });
       }),
   );
-  const conns = await Promise.race([Promise.all(pending), sleep(30000).then(() => [])]);
+  // Those still waiting when the time is up count as not caught up.
+  const conns = await Promise.race([
+    Promise.all(pending),
+    sleep((cfg.herd_wait_s ?? 30) * 1000).then(() => []),
+  ]);
   const wall = (nowUs() - t0) / 1e6;
   const serverCpu = procCpu(cfg.server_pids) - scpu0;
   const hist = new Histogram();
@@ -549,9 +587,13 @@ async function herd() {
   return {
     clients: specs.length,
     caught_up: done.length,
+    failed,
+    failures,
+    network_retries: networkRetries,
     messages,
     expected_messages: expected,
     all_done_s: done.length ? Math.max(...done) / 1e6 : null,
+    within_limit: done.filter((d) => d <= (cfg.limit_s ?? 10) * 1e6).length,
     per_client_ms: hist.summary(),
     refused,
     server_cpu_s: serverCpu,

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -39,14 +39,25 @@ READ_POLL = 1.0
 DEAD_AFTER = 3
 
 
+# Connections a process opens to Redis for commands; more at once wait for a free one.
+POOL_CONNECTIONS = 50
+
+
 def _client(url: str) -> Redis:
-    return Redis.from_url(
+    # A blocking pool: redis-py's default one fails a command at once (MaxConnectionsError)
+    # when 100 are in use, which a herd of joins (presence, publishes) reached: room events
+    # went unpublished and presence entries unwritten. Waiting stays bounded by
+    # COMMAND_TIMEOUT around every command.
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=POOL_CONNECTIONS,
+        timeout=COMMAND_TIMEOUT,
         socket_connect_timeout=COMMAND_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
     )
+    return Redis.from_pool(pool)
 
 
 class RedisBroker(Broker):

@@ -17,7 +17,7 @@ from websockets.http11 import Response
 
 from chat.client import _retry_after
 from tests.helpers import bearer, login, running_server, ws_url
-from web import ws
+from web import internals, ws
 from web.settings import Settings, load_settings
 
 BURST = 40
@@ -146,3 +146,83 @@ def test_the_python_client_waits_as_long_as_retry_after_says() -> None:
     assert _retry_after(refused({"Retry-After": "3600"})) == 60.0
     assert _retry_after(refused({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) is None
     assert _retry_after(refused({})) is None
+
+
+async def test_an_upgrade_whose_client_left_while_it_waited_is_not_set_up(
+    settings: Settings, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that gives up while its upgrade waits for a set-up slot (a herd's clients
+    time out and come back) costs no set-up when its turn comes."""
+    monkeypatch.setattr(ws, "SETUPS_IN_FLIGHT", 1)
+    arrive = ws.authenticate_arrival
+    held = asyncio.Event()
+    release = asyncio.Event()
+    set_up: list[str] = []
+
+    async def held_arrival(websocket: Any, *args: Any) -> Any:
+        set_up.append(websocket.headers.get("x-who", ""))
+        held.set()
+        await release.wait()
+        return await arrive(websocket, *args)
+
+    monkeypatch.setattr(ws, "authenticate_arrival", held_arrival)
+    waiting: list[Any] = []
+    gate_of = ws.setup_gate
+
+    def recorded_gate(websocket: Any, admitted: int) -> Any:
+        waiting.append(websocket)
+        return gate_of(websocket, admitted)
+
+    monkeypatch.setattr(ws, "setup_gate", recorded_gate)
+    served: list[None] = []
+    serve = ws._serve
+
+    async def counted_serve(*args: Any) -> None:
+        try:
+            await serve(*args)
+        finally:
+            served.append(None)
+
+    monkeypatch.setattr(ws, "_serve", counted_serve)
+    async with running_server(msgspec.structs.replace(settings, ws_setups=2)) as base:
+        token = await login(client, base, "ann")
+        first = asyncio.create_task(_upgrade_as(base, token, "first"))
+        await asyncio.wait_for(held.wait(), 30)
+        # The second upgrade waits behind the first; its client sends its request and leaves.
+        host, port = base.removeprefix("http://").split(":")
+        _reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n"
+                "X-Who: second\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        async with asyncio.timeout(30):
+            while len(waiting) < 2:
+                await asyncio.sleep(0.01)
+        writer.close()
+        await writer.wait_closed()
+        async with asyncio.timeout(30):
+            while not internals.client_gone(waiting[1]):
+                await asyncio.sleep(0.01)
+        release.set()
+        assert await asyncio.wait_for(first, 30) == 101
+        async with asyncio.timeout(30):
+            while len(served) < 2:
+                await asyncio.sleep(0.01)
+        assert set_up == ["first"]
+
+
+async def _upgrade_as(base: str, token: str, who: str) -> int:
+    """An upgrade that closes once `hello` arrived: 101, else the refusal's status."""
+    headers = {**bearer(token), "X-Who": who}
+    try:
+        async with connect(ws_url(base), additional_headers=headers, open_timeout=30) as sock:
+            hello = orjson.loads(await asyncio.wait_for(sock.recv(), 30))
+            assert hello["type"] == "hello"
+            return 101
+    except InvalidStatus as refused:
+        return refused.response.status_code

@@ -1,0 +1,163 @@
+"""A herd of joins: presence reads shared, one notice to the other processes per room and
+debounce, and Redis commands past the pool's connections waiting for one, not failing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from chat.broker.memory import MemoryBroker
+from chat.broker.redis import POOL_CONNECTIONS, RedisBroker
+from chat.config import ChatConfig
+from chat.hub import Subscription
+from chat.outbound import Outbound
+from chat.presence import RedisPresence
+from chat.realtime import PRESENCE, PRESENCE_DEBOUNCE, Realtime, open_envelope
+from persistence.db import Database
+from tests.clock import FakeClock
+
+ROOM = "theme-one"
+
+
+class RecordingBroker(MemoryBroker):
+    """The in-process broker, keeping what was published."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[tuple[str, bytes]] = []
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        self.published.append((channel, data))
+        await super().publish(channel, data)
+
+
+class NullSocket:
+    async def send_text(self, data: str) -> None:
+        return None
+
+    async def close(self, code: int, reason: str) -> None:
+        return None
+
+    def abort(self) -> None:
+        return None
+
+
+class Joiner:
+    """As much of a connection as `Realtime.joined` uses."""
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+        self.user_id = 1
+        self.outbound = Outbound(NullSocket())
+
+    def presence_lists(self) -> list[list[str]]:
+        return [json.loads(f)["online"] for f in self.outbound.frames if '"type":"presence"' in f]
+
+
+def chat_config() -> ChatConfig:
+    return ChatConfig(
+        redis_url=None,
+        redis_prefix="wp",
+        send_burst=10,
+        send_rate=1.0,
+        frame_burst=10,
+        frame_rate=1.0,
+        backlog_cap=100,
+        ws_queue_frames=100,
+        presence_ttl_seconds=30.0,
+    )
+
+
+def subscription(joiner: Joiner) -> Subscription:
+    return Subscription(joiner, ROOM)  # type: ignore[arg-type]
+
+
+async def test_joiners_at_once_share_a_read_and_each_sees_itself(database: Database) -> None:
+    """Many joins at once: each joiner's list has every joiner counted before it asked,
+    itself too, from fewer reads than joiners."""
+    rt = Realtime(chat_config(), database, broker=RecordingBroker(), clock=FakeClock())
+    reads = 0
+    online = rt.presence.online
+
+    async def counted(room: str) -> list[str]:
+        nonlocal reads
+        reads += 1
+        return await online(room)
+
+    rt.presence.online = counted  # type: ignore[method-assign]
+    joiners = [Joiner(f"user{i:02d}") for i in range(20)]
+    await asyncio.gather(*(rt.joined(subscription(j)) for j in joiners))
+    for j in joiners:
+        [seen] = j.presence_lists()
+        assert j.username in seen
+        assert seen == sorted(seen)
+    assert reads < len(joiners)
+
+
+async def test_a_joiner_during_a_read_waits_for_one_that_counts_it(database: Database) -> None:
+    """A read under way may have begun before a new joiner was counted: that joiner gets
+    the next read, which has it."""
+    rt = Realtime(chat_config(), database, broker=RecordingBroker(), clock=FakeClock())
+    online = rt.presence.online
+    first_read = asyncio.Event()
+    release = asyncio.Event()
+
+    async def held(room: str) -> list[str]:
+        names = await online(room)
+        if not first_read.is_set():
+            first_read.set()
+            await release.wait()
+        return names
+
+    rt.presence.online = held  # type: ignore[method-assign]
+    ann, bob = Joiner("ann"), Joiner("bob")
+    ann_joined = asyncio.create_task(rt.joined(subscription(ann)))
+    await first_read.wait()
+    bob_joined = asyncio.create_task(rt.joined(subscription(bob)))
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(ann_joined, bob_joined)
+    assert ann.presence_lists() == [["ann"]]
+    assert bob.presence_lists() == [["ann", "bob"]]
+
+
+async def test_a_join_storm_tells_the_other_processes_once(database: Database) -> None:
+    """The joins of a room within the debounce go out as one presence notice."""
+    clock = FakeClock()
+    broker = RecordingBroker()
+    rt = Realtime(chat_config(), database, broker=broker, clock=clock)
+    await asyncio.gather(*(rt.joined(subscription(Joiner(f"u{i}"))) for i in range(30)))
+
+    def notices() -> int:
+        return sum(1 for _, data in broker.published if open_envelope(data)[0] == PRESENCE)
+
+    assert notices() == 0
+    await clock.advance(PRESENCE_DEBOUNCE)
+    assert notices() == 1
+    await rt.joined(subscription(Joiner("late")))
+    await clock.advance(PRESENCE_DEBOUNCE)
+    assert notices() == 2
+
+
+@pytest.mark.redis
+async def test_redis_commands_past_the_pool_wait_for_a_connection(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """More publishes and presence writes at once than the pool has connections: all done
+    (redis-py's default pool failed them with MaxConnectionsError)."""
+    broker = RedisBroker(redis_url)
+    try:
+        many = 3 * POOL_CONNECTIONS
+        await asyncio.gather(
+            *(broker.publish(f"{redis_prefix}:room:{ROOM}", b"x") for _ in range(many))
+        )
+        presence = RedisPresence(broker.redis, redis_prefix, "p1")
+        names = [f"user{i:03d}" for i in range(many)]
+        await asyncio.gather(*(presence.join(ROOM, n) for n in names))
+        # Read as another process, which knows only what Redis holds.
+        assert await RedisPresence(broker.redis, redis_prefix, "p2").online(ROOM) == names
+        await broker.redis.delete(f"{redis_prefix}:presence:{ROOM}")
+    finally:
+        await broker.close()
