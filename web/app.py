@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
@@ -63,6 +64,7 @@ from web.wire.session import Ready, Status
 from web.wsschema import ws_schema_json
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("werkplaats.app")
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -75,6 +77,21 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
 
 async def server_error(request: Request, exc: Exception) -> Response:
     return error_response("internal", "internal error", 500)
+
+
+async def not_answered(request: Request, exc: Exception) -> Response:
+    """The database (or another server) did not answer in time or refused the connection, as
+    while it is overloaded or restarting: 503 with Retry-After, which clients retry, as `/ws`
+    answers (web/ws.py); not 500 `internal`. Seen in a rolling upgrade: a new PostgreSQL
+    connection past its 5 s connect timeout while every client reconnected to one host."""
+    log.warning(
+        "%s %s: refused, a server did not answer: %s",
+        request.method, request.url.path, type(exc).__name__,
+    )  # fmt: skip
+    return error_response(
+        "unavailable", "a service this needs did not answer; try again", 503,
+        retry_after=ws.DATABASE_RETRY_AFTER,
+    )  # fmt: skip
 
 
 def routes() -> list[BaseRoute]:
@@ -214,6 +231,9 @@ def create_app(
             404: not_found,
             405: method_not_allowed,
             500: server_error,
+            # Not OSError as a whole: a missing file is a fault of ours, not one to retry.
+            TimeoutError: not_answered,
+            ConnectionError: not_answered,
         },
     )
     app.add_middleware(BodyLimit, file_limit=settings.files_max_bytes)

@@ -3,13 +3,8 @@
 Clients in the root namespace talk through nginx (TLS) to two application hosts, which reach
 PostgreSQL and Redis through fault proxies. While the clients send (each send resent with
 its client_id until acked), the faults below are made one after another; after each one
-heals, the senders finish what they have in flight and the suite checks:
-
-- every acked message is stored exactly once, with the acked id and seq (none lost, none
-  twice: a send caught in a fault failed cleanly or committed, and its resend settled it);
-- every room's seqs are 1..last_seq, without gap or repeat;
-- every client has caught up with every room within CATCH_UP seconds of the heal, saw each
-  event once and in order, and its view equals the database.
+heals, the senders finish what they have in flight and the suite checks the invariants of
+tests/net/load.py: none lost, none twice, no gaps, every client caught up within CATCH_UP s.
 
 The short form (in `make test`) scales the faults to seconds and lowers the deadlines by
 settings; the long form (`make chaos-net`, marked soak) runs them at the lengths of the issue
@@ -19,25 +14,20 @@ with the default deadlines.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
-import random
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from chat.client import Client, ClientError
 from tests.helpers import CI
 from tests.net import clock_step
-from tests.net.topology import PASSWORD, Topology, available
-from tests.ops.tls import client_context
+from tests.net.load import CATCH_UP, Load, check_invariants, database, describe, wait_for
+from tests.net.topology import Topology, available
 
 
 @dataclass(frozen=True)
@@ -63,11 +53,8 @@ SHORT = Plan(
     },
 )
 LONG = Plan("long", blackhole=30.0, latency=60.0, isolated=30.0, keepalive=10.0)
-# After a heal, every client has every event within this long (the plan's deadlines, the
-# clients' reconnect backoff of at most 5 s, and the hubs' database poll, with room to spare).
-CATCH_UP = 30.0
 CLIENTS = 8
-ROOMS = 2
+ROOMS = [f"net-{r}" for r in range(2)]
 
 
 @pytest.fixture(scope="module", params=[SHORT, pytest.param(LONG, marks=pytest.mark.soak)])
@@ -83,7 +70,7 @@ def topo(
     topology = Topology(
         tmp_path_factory.mktemp("net"),
         users=CLIENTS,
-        rooms=ROOMS + clock_step.ROOMS,
+        rooms=len(ROOMS) + clock_step.ROOMS,
         workers=int(os.environ.get("WERKPLAATS_NET_WORKERS", "2")),
         settings=plan.settings,
         # The hosts' clocks 5 minutes apart (an hour in the long form) throughout.
@@ -97,156 +84,6 @@ def topo(
         topology.stop()
 
 
-@dataclass
-class Load:
-    """Clients that post through nginx, each send resent with its client_id until acked."""
-
-    topo: Topology
-    plan: Plan
-    clients: dict[str, Client] = field(default_factory=dict)
-    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    conflicts: list[str] = field(default_factory=list)
-    refusals: int = 0
-    running: asyncio.Event = field(default_factory=asyncio.Event)
-    idle: dict[str, asyncio.Event] = field(default_factory=dict)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    @property
-    def rooms(self) -> list[str]:
-        return [f"net-{r}" for r in range(ROOMS)]
-
-    async def start(self) -> None:
-        tls = client_context(self.topo.cert)
-        tokens: dict[str, str] = {}
-        async with httpx.AsyncClient(verify=tls, timeout=30) as http:
-            for u in range(CLIENTS):
-                user = f"net{u:03d}"
-                r = await http.post(
-                    f"{self.topo.base}/api/session",
-                    json={"username": user, "password": PASSWORD},
-                    headers={"Origin": self.topo.base},
-                )
-                assert r.status_code == 200, r.text
-                tokens[user] = r.json()["token"]
-        # All upgrades after all logins: round robin then puts half the sockets on each host.
-        for user, token in tokens.items():
-            client = Client(self.topo.base, token, ssl=tls, keepalive=self.plan.keepalive)
-            await client.connect()
-            for room in self.rooms:
-                await client.subscribe(room, since=0)
-            self.clients[user] = client
-            self.idle[user] = asyncio.Event()
-        self.running.set()
-        self.tasks = [asyncio.create_task(self.sender(u)) for u in self.clients]
-
-    async def sender(self, user: str) -> None:
-        client, rng, number = self.clients[user], random.Random(user), 0
-        while True:
-            if not self.running.is_set():
-                self.idle[user].set()
-                await self.running.wait()
-                self.idle[user].clear()
-            number += 1
-            cid, room = f"{user}-{number}", rng.choice(self.rooms)
-            while True:
-                try:
-                    ack = await client.send(room, f"{user} {number}", client_id=cid, timeout=15)
-                    break
-                except (ClientError, TimeoutError, ConnectionError):
-                    # Refused while a fault lasts (`internal`, `unavailable`) or the socket was
-                    # lost: the same client_id again, which the server settles.
-                    self.refusals += 1
-                    await asyncio.sleep(0.3)
-            if cid in self.acks and self.acks[cid]["message_id"] != ack["message_id"]:
-                self.conflicts.append(cid)
-            self.acks[cid] = {"room": room, "message_id": ack["message_id"], "seq": ack["seq"]}
-            await asyncio.sleep(rng.uniform(0.1, 0.4))
-
-    async def pause(self) -> None:
-        """Stop starting sends, and wait until each sender's last one is acked."""
-        self.running.clear()
-        async with asyncio.timeout(60):
-            await asyncio.gather(*(e.wait() for e in self.idle.values()))
-
-    def resume(self) -> None:
-        self.running.set()
-
-    async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for client in self.clients.values():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.close(), 5)
-
-
-async def database(topo: Topology) -> tuple[dict[str, list[tuple[int, str, int | None]]],
-                                              dict[str, list[tuple[int, int]]], dict[str, int]]:  # fmt: skip
-    conn = await asyncpg.connect(topo.db_dsn, timeout=10)
-    try:
-        rows = await conn.fetch(
-            "SELECT r.slug, e.seq, e.type, e.message_id FROM events e "
-            "JOIN rooms r ON r.id = e.room_id WHERE r.slug LIKE 'net-%' ORDER BY r.slug, e.seq"
-        )
-        messages = await conn.fetch("SELECT client_id, id, seq FROM messages")
-        last = dict(await conn.fetch("SELECT slug, last_seq FROM rooms WHERE slug LIKE 'net-%'"))
-    finally:
-        await conn.close()
-    events: dict[str, list[tuple[int, str, int | None]]] = defaultdict(list)
-    for row in rows:
-        events[row["slug"]].append((row["seq"], row["type"], row["message_id"]))
-    by_cid: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for m in messages:
-        by_cid[m["client_id"]].append((m["id"], m["seq"]))
-    return events, by_cid, last
-
-
-async def check_invariants(load: Load, fault: str) -> float:
-    """Every invariant of the module docstring; returns the seconds the clients took to catch up."""
-    healed = time.monotonic()
-    await load.pause()
-    events, by_cid, last = await database(load.topo)
-    lost = [c for c in load.acks if c not in by_cid]
-    twice = [c for c, rows in by_cid.items() if len(rows) > 1]
-    other = [
-        c for c, a in load.acks.items() if by_cid.get(c, [None])[0] != (a["message_id"], a["seq"])
-    ]
-    assert not (lost or twice or other or load.conflicts), (
-        f"after {fault}: lost {lost[:5]}, twice {twice[:5]}, other id/seq {other[:5]}, "
-        f"conflicting acks {load.conflicts[:5]}"
-    )
-    for room in load.rooms:
-        assert seqs_follow_on(events[room], last[room]), (fault, room)
-
-    def behind() -> list[str]:
-        return [
-            f"{u}/{r}"
-            for u, c in load.clients.items()
-            for r in load.rooms
-            if c.last_seq.get(r, 0) < last[r]
-        ]
-
-    await wait_for(lambda: not behind(), CATCH_UP, lambda: f"after {fault} behind: {behind()}")
-    caught_up = time.monotonic() - healed
-    for user, client in load.clients.items():
-        assert not client.gaps and not client.duplicates, (fault, user, client.gaps[:3])
-        for room in load.rooms:
-            seen = [(e["seq"], e["type"], e.get("message_id")) for e in client.events[room]]
-            assert seen == events[room], (fault, user, room)
-    load.resume()
-    return caught_up
-
-
-def seqs_follow_on(events: list[tuple[int, str, int | None]], last: int) -> bool:
-    """Seqs 1..last without gap or repeat, but for the seqs a restore skipped: a `restored`
-    event may follow a jump (`werkplaats restore` moves every room's seq on)."""
-    previous = 0
-    for seq, kind, _ in events:
-        if seq != previous + 1 and not (kind == "restored" and seq > previous):
-            return False
-        previous = seq
-    return previous == last
-
-
 async def restored_after(topo: Topology) -> dict[str, tuple[int, int]]:
     """Per room, the seq its history stopped at in the restore, and its `restored` event's."""
     conn = await asyncpg.connect(topo.db_dsn, timeout=10)
@@ -258,15 +95,6 @@ async def restored_after(topo: Topology) -> dict[str, tuple[int, int]]:
     finally:
         await conn.close()
     return {row["slug"]: (json.loads(row["data"])["after"], row["seq"]) for row in rows}
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float,
-                   why: Callable[[], str] = lambda: "") -> None:  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {why()}")
-        await asyncio.sleep(0.05)
 
 
 async def readyz(topo: Topology, app: str) -> int | str:
@@ -291,7 +119,7 @@ async def until_readyz(topo: Topology, app: str, status: int, timeout: float) ->
 async def test_faults_between_hosts_keep_every_invariant(topo: tuple[Topology, Plan]) -> None:
     """Black-holes to Redis and PostgreSQL, latency, a host cut off, nginx draining a host."""
     topology, plan = topo
-    load = Load(topology, plan)
+    load = Load(topology, plan.keepalive, CLIENTS, ROOMS)
     results: dict[str, dict[str, float]] = {}
     await load.start()
     try:
@@ -359,7 +187,7 @@ async def test_restore_drill_keeps_what_was_acked_and_tells_clients_that_ran_ahe
     message acked before the backup is there once, seqs stay contiguous, and a client that
     saw seqs past the restored last_seq gets `reset` and then the room as it now is."""
     topology, plan = topo
-    load = Load(topology, plan)
+    load = Load(topology, plan.keepalive, CLIENTS, ROOMS)
     await load.start()
     try:
         await asyncio.sleep(1.0)
@@ -414,16 +242,6 @@ async def test_restore_drill_keeps_what_was_acked_and_tells_clients_that_ran_ahe
         await load.close()
     print(f"\nrestore drill: {len(before)} acked before the backup, all restored; "
           f"{len(told)} clients told reset")  # fmt: skip
-
-
-def describe(client: Client) -> str:
-    """What a client that is behind last heard (for the failure message)."""
-    heard = [f for f in client.frames if f.get("type") in ("subscribed", "error", "hello")]
-    return (
-        f"connected={client._connected.is_set()} connects={client.connects} "
-        f"closes={client.close_codes[-3:]} failed={client.failed_attempts[-8:]} "
-        f"last={heard[-4:]}"
-    )[:600]
 
 
 @pytest.mark.slow

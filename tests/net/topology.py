@@ -96,6 +96,9 @@ class Topology:
     # Extra WERKPLAATS_* for one application host only ("app1": {...}).
     app_settings: dict[str, dict[str, str]] = field(default_factory=dict)
     admins: tuple[str, ...] = ()  # users loaded with the admin role
+    # The source tree the apps and commands run (a release, tests/net/releases.py), put
+    # before this checkout on their PYTHONPATH; None: this checkout.
+    release: Path | None = None
     net: int = field(default_factory=lambda: 20 + os.getpid() % 200)
     processes: dict[str, Process] = field(default_factory=dict)
     proxies: ProxyThread | None = None
@@ -274,6 +277,7 @@ class Topology:
             "WERKPLAATS_ARGON2_MEMORY_KIB": "8192",
             "WERKPLAATS_LOGIN_ADDRESS_MAX_FAILURES": "10000",
             "WERKPLAATS_WS_MAX_PER_ADDRESS": "10000",
+            **({"PYTHONPATH": str(self.release)} if self.release is not None else {}),
             **self.settings,
             **self.app_settings.get(app, {}),
         }
@@ -362,10 +366,24 @@ class Topology:
         self.spawn("nginx", "lb", [NGINX, "-p", str(prefix), "-c", str(prefix / "conf/nginx.conf")])
         self._wait_port(self.ip("lb"), 443, "nginx")
 
-    def reload_nginx(self, drained: tuple[str, ...] = ()) -> None:
-        """Rewrite the configuration (`drained` hosts marked down) and reload nginx (SIGHUP)."""
+    def reload_nginx(self, drained: tuple[str, ...] = (), timeout: float = 30) -> None:
+        """Rewrite the configuration (`drained` hosts marked down) and reload nginx (SIGHUP);
+        returns once the new workers run and the old ones have been told to quit (they
+        accept nothing new from then on, and keep the connections they have)."""
         (self.nginx_prefix / "conf" / "werkplaats.conf").write_text(self.nginx_conf(drained))
+        log = self.nginx_prefix / "logs" / "error.log"
+
+        def counts() -> tuple[int, int]:
+            text = log.read_text(errors="replace")
+            return text.count("start worker process "), text.count("gracefully shutting down")
+
+        before = counts()
         self.processes["nginx"].proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while not all(now > then for now, then in zip(counts(), before, strict=True)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nginx did not reload: {log.read_text()[-2000:]}")
+            time.sleep(0.05)
 
     # -- faults ----------------------------------------------------------------------------
 
