@@ -94,6 +94,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """
     tmp = tmp_path_factory.mktemp("browser-server")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WERKPLAATS_")}
+    # The suite's cheap password hashing (tests/conftest.py), as every other server it starts:
+    # at production cost each of the many sign-ins spent most of a second in argon2.
+    for name in ("WERKPLAATS_ARGON2_TIME_COST", "WERKPLAATS_ARGON2_MEMORY_KIB"):
+        env[name] = os.environ[name]
     env["WERKPLAATS_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp / 'db.sqlite'}"
     env["WERKPLAATS_SECRET_KEY"] = "browser-tests-secret-key-0123456789abcdef"
     # The smallest backlog the contract allows, so a test can make a client backfill;

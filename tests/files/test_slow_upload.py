@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.files.conftest import PDF
-from tests.helpers import ServerProcess, token_for
+from tests.helpers import ServerProcess, Templates, token_for
 from tests.security.conftest import serve_env
 
 BODY_TIMEOUT = 2.0
@@ -20,9 +20,12 @@ BOUNDARY = b"sl0wBoundary"
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def guarded(
+    templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     workdir = tmp_path_factory.mktemp("slow-upload")
     env = serve_env(
+        templates,
         workdir,
         WERKPLAATS_BODY_TIMEOUT_SECONDS=str(BODY_TIMEOUT),
         WERKPLAATS_UPLOAD_IDLE_SECONDS=str(UPLOAD_IDLE),

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import COMMUNITY, ROOT, WERKPLAATS, ServerProcess
+from tests.helpers import ServerProcess, Templates
 
 
-def serve_env(workdir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a server on a fresh SQLite file in `workdir`, seeded with the community."""
-    env = {
-        "WERKPLAATS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'werkplaats.db'}",
+def serve_env(templates: Templates, workdir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a server on a fresh SQLite file in `workdir`, seeded with the
+    community: a copy of the session's seeded template (what `werkplaats load` would write)."""
+    url = asyncio.run(templates.sqlite(workdir / "werkplaats.db"))
+    return {
+        "WERKPLAATS_DATABASE_URL": url,
         "WERKPLAATS_SECRET_KEY": "security-tests-secret-key",
         "WERKPLAATS_TEST_LOG_DIR": str(workdir),
         "WERKPLAATS_LOG_LEVEL": "INFO",
         "WERKPLAATS_REDIS_URL": "",
         **extra,
     }
-    subprocess.run(
-        [WERKPLAATS, "load", str(COMMUNITY)],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return env
 
 
 # The request deadlines of the shared server (web/guard.py), short for the slow-loris tests.
@@ -39,7 +31,9 @@ BODY_TIMEOUT = 2.0
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def served(
+    templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     """One `werkplaats serve` process shared by the security tests (log in its workdir).
 
     Login throttling is set out of reach here (the fuzzer logs in often, from one address);
@@ -47,6 +41,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """
     workdir = tmp_path_factory.mktemp("served")
     env = serve_env(
+        templates,
         workdir,
         WERKPLAATS_LOGIN_MAX_FAILURES="1000",
         WERKPLAATS_LOGIN_ADDRESS_MAX_FAILURES="1000000",

@@ -32,7 +32,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from persistence.db import Database
 from persistence.models import Session, utcnow
-from tests.helpers import ROOT, WERKPLAATS, ServerProcess, bearer, token_for, ws_url
+from tests.helpers import ROOT, WERKPLAATS, ServerProcess, Templates, bearer, token_for, ws_url
 from tests.security.conftest import serve_env
 from web.auth import COOKIE_NAME, token_hash
 
@@ -118,9 +118,9 @@ def send(conn: WS, body: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A server of its own: messages by ann and amy, amy muted, ann banned, a report, a logout."""
-    server = ServerProcess(serve_env(tmp_path_factory.mktemp("access")))
+    server = ServerProcess(serve_env(templates, tmp_path_factory.mktemp("access")))
     server.start()
     try:
         server.wait_ready(60)

@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.helpers import ServerProcess, token_for
+from tests.helpers import ServerProcess, Templates, token_for
 from tests.security.conftest import serve_env
 
 MIB = 1024 * 1024
@@ -20,10 +20,12 @@ MAX_GROWTH_KIB = 30 * 1024
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     """A `werkplaats serve` of its own (one process), so that its memory is this test's alone."""
     workdir: Path = tmp_path_factory.mktemp("bodies")
-    proc = ServerProcess(serve_env(workdir, WERKPLAATS_LOGIN_MAX_FAILURES="1000"))
+    proc = ServerProcess(serve_env(templates, workdir, WERKPLAATS_LOGIN_MAX_FAILURES="1000"))
     proc.start()
     try:
         proc.wait_ready(60)
