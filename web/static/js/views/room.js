@@ -24,10 +24,11 @@ import { PollPanel, TopicFilter } from '../conversation.js';
 import { markMentions } from '../mentions.js';
 import { RoomState, removedText } from '../roomstate.js';
 import { Feed } from '../feed.js';
+import { WINDOW } from '../sync.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
-/** Scrolling this close to the top loads older messages. */
+/** Scrolling this close to the top loads older messages (to the end: newer ones). */
 const TOP_LOAD_PX = 120;
 /** How long opening a room waits for its backlog before showing what it has. */
 const SUBSCRIBE_WAIT_MS = 3000;
@@ -138,14 +139,17 @@ export class RoomView {
     this.timeline.addEventListener('focus', () => this.feed.focusActive());
     this.feed = new Feed(this.list, {
       label: `Berichten in ${name}`,
-      complete: () => this.t.loaded && !this.t.hasMoreBefore,
+      complete: () => this.t.loaded && !this.t.hasMoreBefore && !this.t.hasMoreAfter,
       older: () => this.loadOlder(false),
+      newer: () => (this.t.hasMoreAfter ? this.loadNewer() : null),
       before: () => this.title.focus(),
       after: () => this.composer.focus(),
-      end: () => this.scrollToBottom(false),
+      // Arrowed onto the window's last message: the scroll loads on; End goes to the newest.
+      end: (focus) => { if (focus || !this.t.hasMoreAfter) this.scrollToBottom(focus); },
     });
 
     this.belowButton = h('button', { type: 'button', class: 'btn new-below', text: '↓ Nieuwe berichten', hidden: true, onclick: () => this.scrollToBottom(true) });
+    this.loadingNewer = false;
     this.typingLine = h('p', { class: 'typing' });
     this.notice = h('p', { class: 'room-notice' });
 
@@ -322,8 +326,9 @@ export class RoomView {
       this.scrollToUnreadMarker();
     } else {
       this.scrollToBottom(false);
-      if (olderUnread) this.jumpButton.hidden = false;
     }
+    const before = this.unreadFrom !== null && this.t.firstSeq !== null && this.unreadFrom < this.t.firstSeq - 1;
+    if (before && this.unreadFrom !== null && this.unreadFrom > 0) this.jumpButton.hidden = false;
     this.maybeMarkRead();
   }
 
@@ -370,24 +375,37 @@ export class RoomView {
     }
     if ((d.type === 'poll_created' || d.type === 'poll_votes') && d.event) this.polls.apply(d.event);
     const wasAtBottom = this.atBottom();
-    const oldHeight = this.timeline.scrollHeight;
-    const oldTop = this.timeline.scrollTop;
+    if (d.kind === 'beyond') {
+      // Past the window: not drawn, only noted on the button that goes to the newest.
+      if (d.message && d.message.author.username !== this.me) this.noteBelow(1);
+      return;
+    }
     if (d.kind === 'changed' && d.message) {
       this.refreshMessage(d.message);
       // Replies quote their parent: refresh them too.
       for (const m of this.t.messages) if (m.reply_to !== null && String(m.reply_to) === String(d.message.message_id)) this.refreshMessage(m);
       return;
     }
+    const mine = d.kind === 'added' && d.message?.author.username === this.me;
+    const excess = this.t.messages.length - WINDOW;
+    const anchor = this.anchor();
+    // A window over its size loses the end farthest from what is on screen: reading
+    // the lower half (or following the end) the oldest go; reading far up, the newest
+    // go and are only noted (the button fetches them again).
+    if (d.kind === 'added' && excess > 0) {
+      const middle = this.t.messages[Math.floor(this.t.messages.length / 2)].seq;
+      const lower = !anchor || Number(anchor.el.dataset.seq) >= middle;
+      if (wasAtBottom || mine || lower) this.t.trimStart(excess);
+      else this.t.trimEnd(excess);
+    }
     this.renderAll();
-    if (d.kind === 'prepend') {
-      this.timeline.scrollTop = oldTop + (this.timeline.scrollHeight - oldHeight);
+    if (d.kind === 'prepend' || d.kind === 'append') {
+      this.restore(anchor);
     } else if (d.kind === 'added' && d.message) {
-      const mine = d.message.author.username === this.me;
-      if (wasAtBottom || mine) this.scrollToBottom(false);
+      if ((wasAtBottom || mine) && !this.t.hasMoreAfter) this.scrollToBottom(false);
       else {
-        this.newBelow += 1;
-        this.belowButton.textContent = `↓ ${countMessages(this.newBelow)}`;
-        this.belowButton.hidden = false;
+        this.restore(anchor);
+        this.noteBelow(1);
       }
     } else if (d.kind === 'pending' && wasAtBottom) {
       this.scrollToBottom(false);
@@ -430,8 +448,44 @@ export class RoomView {
     desired.forEach((el, i) => {
       if (this.list.children[i] !== el) this.list.insertBefore(el, this.list.children[i] ?? null);
     });
+    // Messages that left the window leave the memory too.
+    if (this.msgEls.size > this.t.messages.length) {
+      for (const id of this.msgEls.keys()) if (!this.t.byId.has(id)) this.msgEls.delete(id);
+    }
     this.renderPending();
+    this.renderBelow();
     this.feed.schedule();
+  }
+
+  /** @param {number} n live messages noted that are not in view */
+  noteBelow(n) {
+    this.newBelow += n;
+    this.renderBelow();
+  }
+
+  /** The button to the newest: with the count of new messages, or the way back down. */
+  renderBelow() {
+    if (this.newBelow > 0) this.belowButton.textContent = `↓ ${countMessages(this.newBelow)}`;
+    else this.belowButton.textContent = 'Naar nieuwste ↓';
+    this.belowButton.hidden = !(this.newBelow > 0 || (this.t.loaded && this.t.hasMoreAfter));
+  }
+
+  /**
+   * The first message on screen and its place, to keep it there while messages come
+   * and go above it.
+   * @returns {{el: HTMLElement, offset: number}|null}
+   */
+  anchor() {
+    const top = this.timeline.scrollTop;
+    for (const el of this.feed.articles()) {
+      if (el.offsetTop + el.offsetHeight > top) return { el, offset: el.offsetTop - top };
+    }
+    return null;
+  }
+
+  /** @param {{el: HTMLElement, offset: number}|null} anchor */
+  restore(anchor) {
+    if (anchor?.el.isConnected) this.timeline.scrollTop = anchor.el.offsetTop - anchor.offset;
   }
 
   renderHistoryTop() {
@@ -528,6 +582,10 @@ export class RoomView {
 
   /** @param {boolean} focusLast */
   scrollToBottom(focusLast) {
+    if (this.t.hasMoreAfter) {
+      this.toNewest(focusLast);
+      return;
+    }
     this.timeline.scrollTop = this.timeline.scrollHeight;
     this.newBelow = 0;
     this.belowButton.hidden = true;
@@ -556,14 +614,58 @@ export class RoomView {
   }
 
   onScroll() {
-    if (this.atBottom()) {
+    if (this.atBottom() && !this.t.hasMoreAfter) {
       this.newBelow = 0;
       this.belowButton.hidden = true;
     }
     if (this.markerInView()) this.jumpButton.hidden = true;
     clearTimeout(this.readTimer);
     this.readTimer = setTimeout(() => this.maybeMarkRead(), 250);
-    if (this.timeline.scrollTop < TOP_LOAD_PX) this.loadOlder(false);
+    if (!this.arrived) return;
+    const el = this.timeline;
+    if (el.scrollTop < TOP_LOAD_PX) this.loadOlder(false);
+    else if (el.scrollHeight - el.scrollTop - el.clientHeight < TOP_LOAD_PX) this.loadNewer();
+  }
+
+  /** The next page towards the newest (scrolled or arrowed to the window's end). */
+  async loadNewer() {
+    if (this.loadingNewer || !this.t.hasMoreAfter || !this.t.loaded) return;
+    this.loadingNewer = true;
+    this.list.setAttribute('aria-busy', 'true');
+    try {
+      await this.sync.loadNewer(this.slug);
+    } catch (err) {
+      this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
+    } finally {
+      this.loadingNewer = false;
+      if (!this.loadingOlder) this.list.removeAttribute('aria-busy');
+    }
+    if (!this.t.hasMoreAfter && this.atBottom()) {
+      this.newBelow = 0;
+      this.renderBelow();
+    }
+  }
+
+  /**
+   * Go to the newest message, loading it when the window stops short of it.
+   * @param {boolean} focusLast
+   */
+  async toNewest(focusLast) {
+    if (this.loadingNewer) return;
+    this.loadingNewer = true;
+    this.list.setAttribute('aria-busy', 'true');
+    try {
+      await this.sync.loadNewest(this.slug);
+    } catch (err) {
+      this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
+      return;
+    } finally {
+      this.loadingNewer = false;
+      this.list.removeAttribute('aria-busy');
+    }
+    if (this.destroyed) return;
+    this.renderAll();
+    this.scrollToBottom(focusLast);
   }
 
   /** @param {boolean} fromButton */
@@ -583,14 +685,15 @@ export class RoomView {
       this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
     } finally {
       this.loadingOlder = false;
-      this.list.removeAttribute('aria-busy');
+      if (!this.loadingNewer) this.list.removeAttribute('aria-busy');
     }
   }
 
   /** Move the read marker to the last message the user can see (all of it at the end). */
   maybeMarkRead() {
     if (this.destroyed || !this.arrived || !this.t.loaded || document.visibilityState !== 'visible' || this.t.removedReason) return;
-    if (this.atBottom()) {
+    // At the end of a window short of the newest, only what is on screen was read.
+    if (this.atBottom() && !this.t.hasMoreAfter) {
       this.sync.markRead(this.slug, this.t.lastSeq);
       return;
     }
@@ -608,7 +711,7 @@ export class RoomView {
   async jumpToFirstUnread() {
     const from = this.unreadFrom ?? this.room?.read_seq ?? 0;
     try {
-      await this.sync.ensureLoaded(this.slug, from + 1);
+      await this.busy(this.sync.reach(this.slug, from + 1));
     } catch (err) {
       this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
       return;
@@ -622,6 +725,20 @@ export class RoomView {
       first.focus({ preventScroll: true });
     }
     this.jumpButton.hidden = true;
+  }
+
+  /**
+   * The list is busy (aria-busy) while a new window loads.
+   * @template T
+   * @param {Promise<T>} work
+   */
+  async busy(work) {
+    this.list.setAttribute('aria-busy', 'true');
+    try {
+      return await work;
+    } finally {
+      this.list.removeAttribute('aria-busy');
+    }
   }
 
   /** @param {import('../store.js').MessageId} messageId */
@@ -639,7 +756,7 @@ export class RoomView {
   /** Show one message (from search): load history back to it, then focus it. @param {number} seq */
   async showMessage(seq) {
     try {
-      await this.sync.ensureLoaded(this.slug, seq);
+      await this.busy(this.sync.reach(this.slug, seq));
     } catch {
       /* shown below */
     }
