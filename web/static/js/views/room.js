@@ -9,7 +9,7 @@ import { formDialog } from '../dialog.js';
 import { visible } from '../bidi.js';
 import { h, replace } from '../dom.js';
 import { dayKey, dayLabel, excerpt } from '../format.js';
-import { countMessages, errorText } from '../i18n.js';
+import { errorText } from '../i18n.js';
 import { markActions } from './marks.js';
 import { meetingHref } from '../meeting.js';
 import {
@@ -24,7 +24,7 @@ import { PollPanel, TopicFilter } from '../conversation.js';
 import { markMentions } from '../mentions.js';
 import { RoomState, removedText } from '../roomstate.js';
 import { Feed } from '../feed.js';
-import { WINDOW } from '../sync.js';
+import { MessageWindow } from './window.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
@@ -53,7 +53,6 @@ export class RoomView {
     /** @type {Map<string, HTMLElement>} */
     this.dayEls = new Map();
     this.lines = new EventLines(this.t);
-    this.newBelow = 0;
     this.loadingOlder = false;
     /** False until the first load is placed: no scrolling or read marker before that. */
     this.arrived = false;
@@ -141,15 +140,23 @@ export class RoomView {
       label: `Berichten in ${name}`,
       complete: () => this.t.loaded && !this.t.hasMoreBefore && !this.t.hasMoreAfter,
       older: () => this.loadOlder(false),
-      newer: () => (this.t.hasMoreAfter ? this.loadNewer() : null),
+      newer: () => (this.t.hasMoreAfter ? this.win.newer() : null),
       before: () => this.title.focus(),
       after: () => this.composer.focus(),
       // Arrowed onto the window's last message: the scroll loads on; End goes to the newest.
       end: (focus) => { if (focus || !this.t.hasMoreAfter) this.scrollToBottom(focus); },
     });
 
-    this.belowButton = h('button', { type: 'button', class: 'btn new-below', text: '↓ Nieuwe berichten', hidden: true, onclick: () => this.scrollToBottom(true) });
-    this.loadingNewer = false;
+    this.win = new MessageWindow({
+      timeline: this.timeline,
+      list: this.list,
+      t: this.t,
+      sync: this.sync,
+      slug: this.slug,
+      articles: () => this.feed.articles(),
+      notice: (text) => this.showNotice(text),
+      toEnd: (focus) => this.scrollToBottom(focus),
+    });
     this.typingLine = h('p', { class: 'typing' });
     this.notice = h('p', { class: 'room-notice' });
 
@@ -178,7 +185,7 @@ export class RoomView {
     // The composer's optional rows (style.css) unfold when one starts to write.
     this.composer.el.addEventListener('focusin', () => this.composer.el.classList.add('composer-open'));
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
-      head, this.timeline, this.belowButton, this.typingLine, this.notice, this.composer.el);
+      head, this.timeline, this.win.button, this.typingLine, this.notice, this.composer.el);
     replace(this.main, this.root);
     this.uploads.dropOn(this.root);
     document.title = `${visible(name)} – Werkplaats`;
@@ -377,7 +384,7 @@ export class RoomView {
     const wasAtBottom = this.atBottom();
     if (d.kind === 'beyond') {
       // Past the window: not drawn, only noted on the button that goes to the newest.
-      if (d.message && d.message.author.username !== this.me) this.noteBelow(1);
+      if (d.message && d.message.author.username !== this.me) this.win.note(1);
       return;
     }
     if (d.kind === 'changed' && d.message) {
@@ -387,25 +394,16 @@ export class RoomView {
       return;
     }
     const mine = d.kind === 'added' && d.message?.author.username === this.me;
-    const excess = this.t.messages.length - WINDOW;
-    const anchor = this.anchor();
-    // A window over its size loses the end farthest from what is on screen: reading
-    // the lower half (or following the end) the oldest go; reading far up, the newest
-    // go and are only noted (the button fetches them again).
-    if (d.kind === 'added' && excess > 0) {
-      const middle = this.t.messages[Math.floor(this.t.messages.length / 2)].seq;
-      const lower = !anchor || Number(anchor.el.dataset.seq) >= middle;
-      if (wasAtBottom || mine || lower) this.t.trimStart(excess);
-      else this.t.trimEnd(excess);
-    }
+    const anchor = this.win.anchor();
+    if (d.kind === 'added') this.win.fit(anchor, wasAtBottom || mine);
     this.renderAll();
     if (d.kind === 'prepend' || d.kind === 'append') {
-      this.restore(anchor);
+      this.win.restore(anchor);
     } else if (d.kind === 'added' && d.message) {
       if ((wasAtBottom || mine) && !this.t.hasMoreAfter) this.scrollToBottom(false);
       else {
-        this.restore(anchor);
-        this.noteBelow(1);
+        this.win.restore(anchor);
+        this.win.note(1);
       }
     } else if (d.kind === 'pending' && wasAtBottom) {
       this.scrollToBottom(false);
@@ -453,39 +451,8 @@ export class RoomView {
       for (const id of this.msgEls.keys()) if (!this.t.byId.has(id)) this.msgEls.delete(id);
     }
     this.renderPending();
-    this.renderBelow();
+    this.win.render();
     this.feed.schedule();
-  }
-
-  /** @param {number} n live messages noted that are not in view */
-  noteBelow(n) {
-    this.newBelow += n;
-    this.renderBelow();
-  }
-
-  /** The button to the newest: with the count of new messages, or the way back down. */
-  renderBelow() {
-    if (this.newBelow > 0) this.belowButton.textContent = `↓ ${countMessages(this.newBelow)}`;
-    else this.belowButton.textContent = 'Naar nieuwste ↓';
-    this.belowButton.hidden = !(this.newBelow > 0 || (this.t.loaded && this.t.hasMoreAfter));
-  }
-
-  /**
-   * The first message on screen and its place, to keep it there while messages come
-   * and go above it.
-   * @returns {{el: HTMLElement, offset: number}|null}
-   */
-  anchor() {
-    const top = this.timeline.scrollTop;
-    for (const el of this.feed.articles()) {
-      if (el.offsetTop + el.offsetHeight > top) return { el, offset: el.offsetTop - top };
-    }
-    return null;
-  }
-
-  /** @param {{el: HTMLElement, offset: number}|null} anchor */
-  restore(anchor) {
-    if (anchor?.el.isConnected) this.timeline.scrollTop = anchor.el.offsetTop - anchor.offset;
   }
 
   renderHistoryTop() {
@@ -587,8 +554,7 @@ export class RoomView {
       return;
     }
     this.timeline.scrollTop = this.timeline.scrollHeight;
-    this.newBelow = 0;
-    this.belowButton.hidden = true;
+    this.win.caughtUp();
     if (focusLast) {
       if (this.feed.articles().length) this.feed.focusLast();
       else this.composer.focus();
@@ -614,36 +580,14 @@ export class RoomView {
   }
 
   onScroll() {
-    if (this.atBottom() && !this.t.hasMoreAfter) {
-      this.newBelow = 0;
-      this.belowButton.hidden = true;
-    }
+    if (this.atBottom() && !this.t.hasMoreAfter) this.win.caughtUp();
     if (this.markerInView()) this.jumpButton.hidden = true;
     clearTimeout(this.readTimer);
     this.readTimer = setTimeout(() => this.maybeMarkRead(), 250);
     if (!this.arrived) return;
     const el = this.timeline;
     if (el.scrollTop < TOP_LOAD_PX) this.loadOlder(false);
-    else if (el.scrollHeight - el.scrollTop - el.clientHeight < TOP_LOAD_PX) this.loadNewer();
-  }
-
-  /** The next page towards the newest (scrolled or arrowed to the window's end). */
-  async loadNewer() {
-    if (this.loadingNewer || !this.t.hasMoreAfter || !this.t.loaded) return;
-    this.loadingNewer = true;
-    this.list.setAttribute('aria-busy', 'true');
-    try {
-      await this.sync.loadNewer(this.slug);
-    } catch (err) {
-      this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
-    } finally {
-      this.loadingNewer = false;
-      if (!this.loadingOlder) this.list.removeAttribute('aria-busy');
-    }
-    if (!this.t.hasMoreAfter && this.atBottom()) {
-      this.newBelow = 0;
-      this.renderBelow();
-    }
+    else if (el.scrollHeight - el.scrollTop - el.clientHeight < TOP_LOAD_PX) this.win.newer();
   }
 
   /**
@@ -651,19 +595,7 @@ export class RoomView {
    * @param {boolean} focusLast
    */
   async toNewest(focusLast) {
-    if (this.loadingNewer) return;
-    this.loadingNewer = true;
-    this.list.setAttribute('aria-busy', 'true');
-    try {
-      await this.sync.loadNewest(this.slug);
-    } catch (err) {
-      this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
-      return;
-    } finally {
-      this.loadingNewer = false;
-      this.list.removeAttribute('aria-busy');
-    }
-    if (this.destroyed) return;
+    if (!(await this.win.newest()) || this.destroyed) return;
     this.renderAll();
     this.scrollToBottom(focusLast);
   }
@@ -672,9 +604,8 @@ export class RoomView {
   async loadOlder(fromButton) {
     if (this.loadingOlder || !this.t.hasMoreBefore || !this.t.loaded) return;
     this.loadingOlder = true;
-    this.list.setAttribute('aria-busy', 'true');
     try {
-      const n = await this.sync.loadOlder(this.slug);
+      const n = await this.win.busy(this.sync.loadOlder(this.slug));
       if (fromButton) this.announcer.say(n ? `${n} oudere gebeurtenissen geladen.` : 'Geen oudere berichten.');
       if (fromButton) {
         // The button may have been replaced by "Begin van het gesprek"; keep focus in the list.
@@ -685,7 +616,6 @@ export class RoomView {
       this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
     } finally {
       this.loadingOlder = false;
-      if (!this.loadingNewer) this.list.removeAttribute('aria-busy');
     }
   }
 
@@ -711,7 +641,7 @@ export class RoomView {
   async jumpToFirstUnread() {
     const from = this.unreadFrom ?? this.room?.read_seq ?? 0;
     try {
-      await this.busy(this.sync.reach(this.slug, from + 1));
+      await this.win.busy(this.sync.reach(this.slug, from + 1));
     } catch (err) {
       this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
       return;
@@ -725,20 +655,6 @@ export class RoomView {
       first.focus({ preventScroll: true });
     }
     this.jumpButton.hidden = true;
-  }
-
-  /**
-   * The list is busy (aria-busy) while a new window loads.
-   * @template T
-   * @param {Promise<T>} work
-   */
-  async busy(work) {
-    this.list.setAttribute('aria-busy', 'true');
-    try {
-      return await work;
-    } finally {
-      this.list.removeAttribute('aria-busy');
-    }
   }
 
   /** @param {import('../store.js').MessageId} messageId */
@@ -756,7 +672,7 @@ export class RoomView {
   /** Show one message (from search): load history back to it, then focus it. @param {number} seq */
   async showMessage(seq) {
     try {
-      await this.busy(this.sync.reach(this.slug, seq));
+      await this.win.busy(this.sync.reach(this.slug, seq));
     } catch {
       /* shown below */
     }
