@@ -47,8 +47,8 @@ export class Timeline {
     /** The held range stops short of the room's newest event: live messages are only noted. */
     this.hasMoreAfter = false;
     this.loaded = false;
-    /** Highest seq of a live message already announced, so a replay is not said twice. */
-    this.announcedSeq = 0;
+    /** Seqs of live messages announced while past the window: their replay is not said again. @type {Set<number>} */
+    this.noted = new Set();
     /** @type {Set<number>} */
     this.seen = new Set();
     /** Keyed by String(message_id): the wire may use numbers. @type {Map<string, Message>} */

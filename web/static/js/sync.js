@@ -320,8 +320,11 @@ export class Sync {
       this.store.emit(`typing:${slug}`);
     }
     // Said once: a window that reaches the newest again replays what was noted meanwhile.
-    const fresh = live && Number(ev.seq) > t.announcedSeq;
-    if (live) t.announcedSeq = Math.max(t.announcedSeq, Number(ev.seq));
+    const fresh = live && !t.noted.delete(Number(ev.seq));
+    if (res.kind === 'beyond') {
+      if (t.noted.size >= BACKFILL_PAGE) t.noted.clear();
+      t.noted.add(Number(ev.seq));
+    }
     if (arrived && res.message && fresh) {
       const fromMe = res.message.author.username === this.me;
       if (fromMe) clearDraftOf(slug, res.message.body ?? '');
