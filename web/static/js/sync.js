@@ -18,7 +18,7 @@ const BACKFILL_PAGE = 500;
 /**
  * At most this many messages are held per room, and so drawn (about 58 elements each):
  * six pages of history, several screens either way of what one reads, while the DOM
- * stays near 20,000 elements however far one scrolls (docs/performance.md).
+ * stays under 18,000 elements however far one scrolls (docs/performance.md).
  */
 export const WINDOW = 300;
 /** A send without `ack` after this long is sent again (same client_id, so no duplicate). */
