@@ -16,7 +16,8 @@ For each step: script time (the union of the renderer main thread's top-level sc
 events: evaluation, function calls, timers, event dispatch, microtasks, module compiles)
 and main-thread busy time (the union of its tasks, which adds style, layout and paint).
 Then the DOM's size after opening, and after paging back through older history
-`--pages` times: a windowed timeline keeps it bounded.
+`--pages` times (with the largest it was along the way): the timeline is a window of
+messages (web/static/js/sync.js WINDOW), so it stays bounded however far one pages.
 """
 
 from __future__ import annotations
@@ -197,17 +198,29 @@ async def measure(base: str, rooms: int, pages: int, workdir: Path) -> dict[str,
             "dom_elements": elements,
             "messages_in_dom": articles,
         }
-        # Page back through older history by scrolling to the top, as a reader does.
+        # Page back through older history by scrolling to the top, as a reader does; the
+        # timeline is a window (web/static/js/sync.js WINDOW), so the DOM stays bounded.
         timeline = page.locator(".timeline")
+        first = page.locator("article.msg").first
+        most = [elements, articles]
         for _ in range(pages):
-            before = await page.locator("article").count()
+            before = await first.get_attribute("data-seq")
             await timeline.evaluate("(el) => { el.scrollTop = 0; }")
-            await until(page, "article", lambda n, before=before: n != before)
+            deadline = time.monotonic() + 120
+            while await first.get_attribute("data-seq") == before:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no older page within 120 s")
+                await asyncio.sleep(0.02)
+            now = await dom()
+            most = [max(most[0], now[0]), max(most[1], now[1])]
         elements, articles = await dom()
         out["after_paging"] = {
             "pages": pages,
             "dom_elements": elements,
             "messages_in_dom": articles,
+            "most_dom_elements": most[0],
+            "most_messages_in_dom": most[1],
+            "first_seq_shown": int(await first.get_attribute("data-seq") or 0),
         }
         await browser.close()
     return out

@@ -329,19 +329,28 @@ def test_long_absence_is_backfilled_without_gaps(open_tab, server: Server) -> No
     bram.page.on("websocket", watch)
     login(bram, "bram", server.logins["bram"])
     open_room(bram, room, live=True)
+    # At the newest: the window follows the end, the oldest messages leaving it.
+    bram.page.locator(".timeline").focus()
+    bram.page.keyboard.press("End")
+    wait_read_to_end(bram, room)
     bram.context.set_offline(True)
     bram.page.locator("#connection", has_text="offline").wait_for()
     texts = [f"Stap {n:03d} van het programma" for n in range(1, 531)]
     post_many(server, "joost", room, texts)
     bram.context.set_offline(False)
     wait_for_message(bram, texts[-1], timeout=30_000)
-    bram.page.wait_for_function(
-        "(n) => document.querySelectorAll('.messages article.msg').length >= n",
-        arg=len(texts),
-        timeout=30_000,
-    )
-    bodies = [b for b in message_bodies(bram) if b.startswith("Stap ")]
-    assert bodies == texts
+    # The timeline is a window (test_window.py): the newest are shown, the rest is a
+    # page or more up; together every message once, in seq order.
+    seen: list[str] = []
+    for _ in range(30):
+        bodies = [b for b in message_bodies(bram) if b.startswith("Stap ")]
+        seen = bodies + [b for b in seen if b not in bodies]
+        if texts[0] in bodies:
+            break
+        bram.page.get_by_role("button", name="Oudere berichten laden").click()
+        bram.page.wait_for_function("() => !document.querySelector('.messages[aria-busy]')")
+    assert sorted(seen) == texts
+    assert bodies == texts[: len(bodies)]
     seqs = bram.page.locator(".messages article.msg").evaluate_all(
         "els => els.map(e => Number(e.dataset.seq))"
     )
@@ -375,7 +384,7 @@ def test_new_messages_are_announced_politely(open_tab, server: Server) -> None:
 
 def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server) -> None:
     """Older pages load on request without "new" noise; a room opens at its first unread
-    message, or past 500 unread offers "Naar eerste ongelezen", which loads back to it."""
+    message, however many; opened at a later one it offers "Naar eerste ongelezen"."""
     room = "samenwerken-maatschappelijke-partners"
     older = [f"Eerder bericht {n:02d}" for n in range(1, 81)]
     post_many(server, "bram", room, older)
@@ -423,17 +432,37 @@ def test_history_scrolls_back_and_jumps_to_first_unread(open_tab, server: Server
     wait_read_to_end(anna, room)
     go_to(anna, "Gesprekken")
 
-    # Past a first load's worth (500) it opens at the end; the button loads back to the line.
+    # Past a window's worth (300) too it opens at the first unread message; End loads
+    # the newest.
     flood = [f"Veel later bericht {n:03d}" for n in range(1, 521)]
     post_many(server, "bram", room, flood)
     page.reload()
     open_room(anna, room, live=True)
+    page.locator("#eerste-ongelezen").wait_for()
+    first = page.locator("#eerste-ongelezen + article")
+    assert first.locator(".body").inner_text() == flood[0]
+    first_seq = int(first.get_attribute("data-seq") or 0)
+    assert page.get_by_role("button", name="Naar eerste ongelezen").is_hidden()
+    assert flood[-1] not in message_bodies(anna)
+
+    # Opened at a later message, "Naar eerste ongelezen" loads back to the line, which
+    # follows what the first visit had on screen (and so read).
+    page.wait_for_timeout(1_000)
+    state = page.evaluate(
+        """async (slug) => (await (await fetch('/api/rooms')).json())
+            .rooms.find((r) => r.slug === slug)""",
+        room,
+    )
+    page.goto(f"/kamer/{room}?seq={state['last_seq']}")
+    wait_for_message(anna, flood[-1])
     page.get_by_role("button", name="Naar eerste ongelezen").click()
     # The line is drawn for the eye; the focus is on the first unread message after it.
     page.wait_for_function(
         "() => document.activeElement === document.querySelector('#eerste-ongelezen + article')"
     )
-    assert page.locator("#eerste-ongelezen + article .body").inner_text() == flood[0]
+    unread = page.locator("#eerste-ongelezen + article")
+    assert unread.get_attribute("data-seq") == str(state["read_seq"] + 1)
+    assert unread.locator(".body").inner_text() == flood[state["read_seq"] + 1 - first_seq]
     shot(anna, "13-eerste-ongelezen")
     assert_clean(anna)
 

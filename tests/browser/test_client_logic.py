@@ -156,3 +156,49 @@ def test_only_http_links_become_anchors(tab: Tab) -> None:
         ["https://www.example.nl/a_(b", "noopener noreferrer", "_blank"],
         ["http://x.test/?q=1", "noopener noreferrer", "_blank"],
     ]
+
+
+def test_a_window_trims_either_end_and_notes_what_lies_beyond(tab: Tab) -> None:
+    """The timeline is a window (views/window.js): trimming the end makes live messages
+    past it `beyond` (noted, not held) while changes to held ones still apply; trimming
+    the start past a gap being filled starts the held range gap-free at the cut."""
+    result = run(
+        tab,
+        """
+        const m = (seq) => ({type: 'message', room: 'r', seq, message_id: 100 + seq,
+            author: {username: 'a'}, body: 'b' + seq, created_at: '2026-11-28T10:00:00Z'});
+        const t = new store.Timeline('r');
+        t.lastSeq = 0; t.loaded = true;
+        for (let s = 1; s <= 10; s += 1) t.apply(m(s), true);
+        t.trimEnd(4);
+        const afterEnd = {seqs: t.messages.map((x) => x.seq), last: t.lastSeq,
+                          more: t.hasMoreAfter};
+        const beyond = t.apply(m(11), true);
+        const edit = t.apply({type: 'message_edited', room: 'r', seq: 12, message_id: 103,
+                              body: 'nieuw', edited_at: '2026-11-28T11:00:00Z'}, true);
+        const page = t.apply(m(7), false);
+
+        const u = new store.Timeline('s');
+        u.lastSeq = 0; u.loaded = true;
+        for (const s of [1, 2, 6, 7, 8, 9]) u.apply(m(s), true);
+        u.trimStart(3);
+        const late = u.apply(m(3), true);
+        return {afterEnd, beyond: beyond.kind, held: t.messages.length,
+                edit: edit.kind, body: t.byId.get('103').body, page: page.kind,
+                u: {seqs: u.messages.map((x) => x.seq), first: u.firstSeq, last: u.lastSeq,
+                    before: u.hasMoreBefore, late: late.kind, held: u.messages.length}};
+        """,
+    )
+    assert result["afterEnd"] == {"seqs": [1, 2, 3, 4, 5, 6], "last": 6, "more": True}
+    assert result["beyond"] == "beyond"
+    assert result["edit"] == "changed" and result["body"] == "nieuw"
+    assert result["page"] == "added"
+    assert result["held"] == 7
+    assert result["u"] == {
+        "seqs": [7, 8, 9],
+        "first": 7,
+        "last": 9,
+        "before": True,
+        "late": "other",
+        "held": 3,
+    }

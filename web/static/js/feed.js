@@ -17,11 +17,13 @@ export class Feed {
    *   label: string,
    *   complete: () => boolean,
    *   older: () => Promise<unknown>,
+   *   newer: () => Promise<unknown>|null,
    *   before: () => void,
    *   after: () => void,
-   *   end: () => void,
-   * }} hooks complete: no history left to load; older: load an older page;
-   *   before/after: focus what precedes or follows the list; end: the newest is reached
+   *   end: (focus: boolean) => void,
+   * }} hooks complete: no history left to load; older: load an older page; newer: load
+   *   a newer page (null: the newest is here); before/after: focus what precedes or
+   *   follows the list; end: go to the newest (End: loading it, focus on it)
    */
   constructor(list, hooks) {
     this.list = list;
@@ -147,7 +149,18 @@ export class Feed {
     }
     if (ev.key === 'PageDown' || ev.key === 'PageUp') to = this.page(all, i, ev.key === 'PageDown' ? 1 : -1);
     else if (!onArticle) return;
-    else if (ev.key === 'ArrowDown') to = all[i + 1];
+    else if (ev.key === 'ArrowDown' && i === all.length - 1) {
+      // The end of a window short of the newest: the next page, then the next article.
+      const loading = this.hooks.newer();
+      if (loading) {
+        ev.preventDefault();
+        loading.then(() => {
+          const now = this.articles();
+          this.focus(now[now.indexOf(art) + 1]);
+        });
+        return;
+      }
+    } else if (ev.key === 'ArrowDown') to = all[i + 1];
     else if (ev.key === 'ArrowUp') {
       if (i === 0 && !this.hooks.complete()) {
         ev.preventDefault();
@@ -160,10 +173,11 @@ export class Feed {
       to = all[i - 1];
     } else if (ev.key === 'Home') to = all[0];
     else if (ev.key === 'End') to = all[all.length - 1];
-    else return;
+    else if (ev.key !== 'ArrowDown') return;
     ev.preventDefault();
     if (to) this.focus(to);
-    if (ev.key === 'End' || (to && to === all[all.length - 1] && ev.key !== 'ArrowUp')) this.hooks.end();
+    if (ev.key === 'End') this.hooks.end(true);
+    else if (to && to === all[all.length - 1] && ev.key !== 'ArrowUp') this.hooks.end(false);
   }
 
   /**

@@ -44,7 +44,11 @@ export class Timeline {
     /** Lowest seq loaded so far (null: nothing loaded). */
     this.firstSeq = /** @type {number|null} */ (null);
     this.hasMoreBefore = true;
+    /** The held range stops short of the room's newest event: live messages are only noted. */
+    this.hasMoreAfter = false;
     this.loaded = false;
+    /** Seqs of live messages announced while past the window: their replay is not said again. @type {Set<number>} */
+    this.noted = new Set();
     /** @type {Set<number>} */
     this.seen = new Set();
     /** Keyed by String(message_id): the wire may use numbers. @type {Map<string, Message>} */
@@ -68,6 +72,7 @@ export class Timeline {
     this.lastSeq = 0;
     this.firstSeq = null;
     this.hasMoreBefore = true;
+    this.hasMoreAfter = false;
     this.loaded = false;
     this.seen.clear();
     this.byId.clear();
@@ -85,14 +90,20 @@ export class Timeline {
   }
 
   /**
-   * Apply one room event. Returns what happened so views can update.
+   * Apply one room event. Returns what happened so views can update. A live event past
+   * the held range (`hasMoreAfter`) only changes the messages held; a message there is
+   * `beyond`: noted, not kept, and fetched again when the reader scrolls down to it.
    * @param {any} ev
-   * @returns {{kind: 'added'|'changed'|'other', message?: Message, gap: boolean} | null} null for a duplicate
+   * @param {boolean} [live]
+   * @returns {{kind: 'added'|'changed'|'other'|'beyond', message?: Message, gap: boolean} | null} null for a duplicate
    */
-  apply(ev) {
+  apply(ev, live = false) {
     const seq = Number(ev.seq);
     if (!Number.isInteger(seq) || seq < 1) return null;
     if (this.seen.has(seq)) return null;
+    if (live && this.hasMoreAfter && seq > this.lastSeq) return this.applyBeyond(ev);
+    // A late backfill below a window that moved on (trimStart): older history by now.
+    if (live && this.firstSeq !== null && seq < this.firstSeq) return { ...this.applyChange(ev), gap: false };
     this.seen.add(seq);
     if (this.firstSeq === null || seq < this.firstSeq) this.firstSeq = seq;
     // A restore from a backup skipped the seqs between `after` and this event (`werkplaats
@@ -104,17 +115,39 @@ export class Timeline {
     const gap = seq > this.lastSeq + 1 && this.loaded;
     while (this.seen.has(this.lastSeq + 1)) this.lastSeq += 1;
 
-    /** @type {{kind: 'added'|'changed'|'other', message?: Message, gap: boolean}} */
-    let result = { kind: 'other', gap };
-    if (ev.type === 'message') result = { ...this.applyMessage(ev), gap };
-    else if (ev.type === 'message_edited') {
+    if (ev.type === 'message') return { ...this.applyMessage(ev), gap };
+    if (ev.type === 'meeting_report_published') {
+      this.lines.set(seq, ev);
+      return { kind: 'other', gap };
+    }
+    return { ...this.applyChange(ev), gap };
+  }
+
+  /** @param {any} ev a live event past the held range */
+  applyBeyond(ev) {
+    if (ev.type !== 'message') return { ...this.applyChange(ev), gap: false };
+    // Our own message is durable and shown once the reader goes there: no longer pending.
+    if (ev.client_id) this.pending.delete(ev.client_id);
+    const kind = /** @type {'beyond'} */ ('beyond');
+    return { kind, message: toMessage(ev), gap: false };
+  }
+
+  /**
+   * An event that changes a message held (edit, mark, reactions, hide) or a topic.
+   * @param {any} ev
+   * @returns {{kind: 'changed'|'other', message?: Message}}
+   */
+  applyChange(ev) {
+    /** @type {{kind: 'changed'|'other', message?: Message}} */
+    let result = { kind: 'other' };
+    if (ev.type === 'message_edited') {
       const m = this.byId.get(String(ev.message_id));
       // A replayed edit of a message hidden since carries no body: nothing to show.
       if (m && !m.hidden && typeof ev.body === 'string') {
         m.body = ev.body;
         m.html = ev.html ?? null;
         m.edited_at = ev.edited_at ?? m.edited_at;
-        result = { kind: 'changed', message: m, gap };
+        result = { kind: 'changed', message: m };
       }
     } else if (ev.type === 'message_marked' || ev.type === 'message_unmarked') {
       // Marks (vraag, besluit, actiepunt) are this server's extra room events.
@@ -123,32 +156,29 @@ export class Timeline {
         // An actiepunt keeps its course when re-marked; a new one starts open.
         const status = ev.kind === 'actiepunt' ? (m.mark?.status ?? 'open') : null;
         m.mark = ev.type === 'message_marked' ? { kind: String(ev.kind), owner: ev.owner ?? null, due: ev.due ?? null, status } : null;
-        result = { kind: 'changed', message: m, gap };
+        result = { kind: 'changed', message: m };
       }
     } else if (ev.type === 'action_status_changed' || ev.type === 'question_answered') {
       const m = this.byId.get(String(ev.message_id));
       if (m && m.mark) {
         if (ev.type === 'question_answered') m.mark.answered = true;
         else m.mark.status = String(ev.status);
-        result = { kind: 'changed', message: m, gap };
+        result = { kind: 'changed', message: m };
       }
     } else if (ev.type === 'reactions') {
       // The message's whole set after the change (replayed: as it is now).
       const m = this.byId.get(String(ev.message_id));
       if (m && ev.reactions && typeof ev.reactions === 'object') {
         m.reactions = ev.reactions;
-        result = { kind: 'changed', message: m, gap };
+        result = { kind: 'changed', message: m };
       }
-    } else if (ev.type === 'meeting_report_published') {
-      this.lines.set(seq, ev);
-      result = { kind: 'other', gap };
     } else if (ev.type === 'topic_renamed') {
       for (const m of this.messages) if (m.topic === ev.old) m.topic = ev.new;
     } else if (ev.type === 'message_hidden') {
       const m = this.byId.get(String(ev.message_id));
       if (m) {
         hide(m, ev.by ?? null, ev.reason ?? null);
-        result = { kind: 'changed', message: m, gap };
+        result = { kind: 'changed', message: m };
       }
     }
     return result;
@@ -172,29 +202,44 @@ export class Timeline {
       if (ev.topic !== undefined) known.topic = ev.topic;
       return { kind: 'changed', message: known };
     }
-    /** @type {Message} */
-    const m = {
-      message_id: ev.message_id,
-      seq: Number(ev.seq),
-      author: ev.author ?? { username: '?' },
-      body: ev.hidden ? null : (ev.body ?? ''),
-      html: ev.hidden ? null : (ev.html ?? null),
-      created_at: ev.created_at,
-      edited_at: ev.edited_at ?? null,
-      hidden: Boolean(ev.hidden),
-      hidden_by: ev.hidden_by ?? null,
-      hidden_reason: null,
-      retracted: typeof ev.retracted === 'boolean' ? ev.retracted : null,
-      client_id: ev.client_id ?? null,
-      reply_to: ev.reply_to ?? null,
-      files: Array.isArray(ev.files) ? ev.files : [],
-      topic: ev.topic ?? null,
-      reactions: ev.reactions ?? {},
-    };
+    const m = toMessage(ev);
     this.byId.set(String(m.message_id), m);
     insertBySeq(this.messages, m);
     if (m.client_id) this.pending.delete(m.client_id);
     return { kind: 'added', message: m };
+  }
+
+  /**
+   * Drop the `count` oldest messages (the window moved down); their events go too.
+   * @param {number} count
+   */
+  trimStart(count) {
+    if (count <= 0 || count >= this.messages.length) return;
+    const cut = this.messages[count].seq;
+    for (const m of this.messages.splice(0, count)) this.byId.delete(String(m.message_id));
+    for (const seq of this.seen) if (seq < cut) this.seen.delete(seq);
+    for (const seq of this.lines.keys()) if (seq < cut) this.lines.delete(seq);
+    this.firstSeq = cut;
+    this.hasMoreBefore = true;
+    // Cut past a gap still being filled: what is held starts at the cut, gap-free.
+    if (this.lastSeq < cut - 1) this.lastSeq = cut - 1;
+    while (this.seen.has(this.lastSeq + 1)) this.lastSeq += 1;
+  }
+
+  /**
+   * Drop the `count` newest messages (the window moved up): the range now ends before
+   * the room's newest event, and live messages are noted instead of kept.
+   * @param {number} count
+   */
+  trimEnd(count) {
+    if (count <= 0 || count >= this.messages.length) return;
+    const kept = this.messages.length - count;
+    const last = this.messages[kept - 1].seq;
+    for (const m of this.messages.splice(kept)) this.byId.delete(String(m.message_id));
+    for (const seq of this.seen) if (seq > last) this.seen.delete(seq);
+    for (const seq of this.lines.keys()) if (seq > last) this.lines.delete(seq);
+    this.lastSeq = last;
+    this.hasMoreAfter = true;
   }
 
   /**
@@ -232,6 +277,32 @@ export class Timeline {
     }
     return n;
   }
+}
+
+/**
+ * A message as held, from its `message` event.
+ * @param {any} ev
+ * @returns {Message}
+ */
+function toMessage(ev) {
+  return {
+    message_id: ev.message_id,
+    seq: Number(ev.seq),
+    author: ev.author ?? { username: '?' },
+    body: ev.hidden ? null : (ev.body ?? ''),
+    html: ev.hidden ? null : (ev.html ?? null),
+    created_at: ev.created_at,
+    edited_at: ev.edited_at ?? null,
+    hidden: Boolean(ev.hidden),
+    hidden_by: ev.hidden_by ?? null,
+    hidden_reason: null,
+    retracted: typeof ev.retracted === 'boolean' ? ev.retracted : null,
+    client_id: ev.client_id ?? null,
+    reply_to: ev.reply_to ?? null,
+    files: Array.isArray(ev.files) ? ev.files : [],
+    topic: ev.topic ?? null,
+    reactions: ev.reactions ?? {},
+  };
 }
 
 /**

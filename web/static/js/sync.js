@@ -15,6 +15,12 @@ import { drop, keep, kept } from './outbox.js';
 const PAGE = 50;
 /** Page size when filling a gap; the contract allows up to 1000. */
 const BACKFILL_PAGE = 500;
+/**
+ * At most this many messages are held per room, and so drawn (about 58 elements each):
+ * six pages of history, several screens either way of what one reads, while the DOM
+ * stays under 18,000 elements however far one scrolls (docs/performance.md).
+ */
+export const WINDOW = 300;
 /** A send without `ack` after this long is sent again (same client_id, so no duplicate). */
 const RESEND_AFTER_MS = 10_000;
 /** Someone's typing indicator disappears after this long without a new `typing`. */
@@ -115,6 +121,8 @@ export class Sync {
     if (this.openSlug && this.openSlug !== slug) this.closeRoom(this.openSlug);
     this.openSlug = slug;
     const t = this.store.timeline(slug);
+    // A window left somewhere in the history is not kept: the room opens afresh.
+    if (t.loaded && t.hasMoreAfter) t.clear();
     if (!t.loaded) await this.loadInitial(slug);
     if (this.openSlug === slug) this.subscribe(slug);
   }
@@ -137,51 +145,115 @@ export class Sync {
     const room = this.store.rooms.get(slug);
     const last = room?.last_seq ?? 0;
     // Enough to reach the first unread message, so the room opens there with its line;
-    // past BACKFILL_PAGE unread the room opens at the end with "Naar eerste ongelezen".
+    // past a window of unread it opens there with the history after it still to load.
     // A room never read opens at its end, as before.
     const unread = room?.read_seq ? Math.max(0, last - room.read_seq) : 0;
-    const limit = Math.min(BACKFILL_PAGE, Math.max(PAGE, unread + PAGE / 2));
+    if (room && unread > WINDOW - PAGE) {
+      const after = Math.max(0, room.read_seq - PAGE / 2);
+      const { events, has_more: more } = await api.events(slug, { after, limit: PAGE * 2 });
+      if (!t.loaded) this.place(slug, events, after + 1, more);
+      return;
+    }
+    const limit = Math.min(WINDOW, Math.max(PAGE, unread + PAGE / 2));
     const { events } = await api.events(slug, last > 0 ? { before: last + 1, limit } : { after: 0, limit: PAGE });
-    if (t.loaded) return;
-    const first = events.length ? Number(events[0].seq) : last + 1;
+    if (!t.loaded) this.place(slug, events, events.length ? Number(events[0].seq) : last + 1, false);
+  }
+
+  /**
+   * Hold one page of a room (a new window) in an emptied timeline.
+   * @param {string} slug
+   * @param {any[]} events ascending
+   * @param {number} first the seq the page starts at
+   * @param {boolean} more events follow the page
+   */
+  place(slug, events, first, more) {
+    const t = this.store.timeline(slug);
     t.lastSeq = Math.max(0, first - 1);
     t.hasMoreBefore = first > 1;
     for (const ev of events) this.applyEvent(slug, ev, false);
-    t.startAt(events.length ? Number(events[events.length - 1].seq) : last);
+    const end = events.length ? Number(events[events.length - 1].seq) : first - 1;
+    t.startAt(end);
+    t.hasMoreAfter = more;
     if (!events.length) t.hasMoreBefore = false;
     this.recountOpen(slug);
     this.store.emit(`timeline:${slug}`, { kind: 'reset' });
   }
 
   /**
-   * One page further back in history; returns the number of events loaded.
+   * One page further back in history; the newest messages past the window go.
+   * Returns the number of events loaded.
    * @param {string} slug
    */
   async loadOlder(slug) {
     const t = this.store.timeline(slug);
     if (!t.hasMoreBefore || t.firstSeq === null) return 0;
-    const { events } = await api.events(slug, { before: t.firstSeq, limit: PAGE });
+    const from = t.firstSeq;
+    const { events } = await api.events(slug, { before: from, limit: PAGE });
+    if (t.firstSeq !== from) return 0; // the window moved meanwhile (a jump)
     for (const ev of events) this.applyEvent(slug, ev, false);
     t.hasMoreBefore = events.length > 0 && Number(events[0].seq) > 1;
+    t.trimEnd(t.messages.length - WINDOW);
     this.store.emit(`timeline:${slug}`, { kind: 'prepend' });
     return events.length;
   }
 
   /**
-   * Load history back to `seq` (for "first unread" and search hits).
+   * One page further towards the newest; the oldest messages past the window go. Once
+   * the newest is held, the subscription replays what came meanwhile and follows on.
+   * @param {string} slug
+   */
+  async loadNewer(slug) {
+    const t = this.store.timeline(slug);
+    if (!t.hasMoreAfter || !t.loaded) return 0;
+    const from = t.lastSeq;
+    const { events, has_more: more } = await api.events(slug, { after: from, limit: PAGE });
+    if (t.lastSeq !== from || !t.hasMoreAfter) return 0;
+    for (const ev of events) this.applyEvent(slug, ev, false);
+    if (events.length) t.startAt(Number(events[events.length - 1].seq));
+    t.hasMoreAfter = more;
+    t.trimStart(t.messages.length - WINDOW);
+    if (!more) this.follow(slug);
+    this.store.emit(`timeline:${slug}`, { kind: 'append' });
+    return events.length;
+  }
+
+  /**
+   * Hold the window around `seq` (a search hit, a mention, the first unread), unless
+   * it is held already. Returns whether the window changed.
    * @param {string} slug
    * @param {number} seq
    */
-  async ensureLoaded(slug, seq) {
+  async reach(slug, seq) {
     const t = this.store.timeline(slug);
-    let guard = 0;
-    while (t.hasMoreBefore && t.firstSeq !== null && t.firstSeq > seq && guard < 100) {
-      guard += 1;
-      const { events } = await api.events(slug, { before: t.firstSeq, limit: Math.min(1000, t.firstSeq - seq + PAGE) });
-      for (const ev of events) this.applyEvent(slug, ev, false);
-      t.hasMoreBefore = events.length > 0 && Number(events[0].seq) > 1;
-    }
-    this.store.emit(`timeline:${slug}`, { kind: 'prepend' });
+    if (t.loaded && t.firstSeq !== null && seq >= t.firstSeq && (seq <= t.lastSeq || !t.hasMoreAfter)) return false;
+    const answer = await api.events(slug, { around: seq, limit: PAGE * 2 });
+    const events = answer.events ?? [];
+    t.clear();
+    const first = events.length ? Number(events[0].seq) : seq;
+    this.place(slug, events, first, Boolean(answer.has_more_after));
+    this.follow(slug);
+    return true;
+  }
+
+  /** Hold the newest page of the room again (End, "Naar nieuwste"). @param {string} slug */
+  async loadNewest(slug) {
+    const t = this.store.timeline(slug);
+    const last = this.store.rooms.get(slug)?.last_seq ?? t.lastSeq;
+    const { events } = await api.events(slug, { before: last + 1, limit: PAGE * 2 });
+    t.clear();
+    this.place(slug, events, events.length ? Number(events[0].seq) : last + 1, false);
+    this.follow(slug);
+  }
+
+  /**
+   * Subscribe again from what is held: at the newest with `since` (the backlog fills
+   * what came while the page was on its way), elsewhere for live events only.
+   * @param {string} slug
+   */
+  follow(slug) {
+    if (this.openSlug !== slug) return;
+    this.subscribing.delete(slug);
+    this.subscribe(slug);
   }
 
   /** @param {string} slug */
@@ -189,7 +261,8 @@ export class Sync {
     const t = this.store.timeline(slug);
     // Before `hello` the next hello subscribes; subscribing twice would replay twice.
     if (!t.loaded || !this.ready || this.subscribing.has(slug)) return;
-    if (this.conn.send({ type: 'subscribe', room: slug, since: t.lastSeq })) this.subscribing.add(slug);
+    const since = t.hasMoreAfter ? null : t.lastSeq;
+    if (this.conn.send({ type: 'subscribe', room: slug, since })) this.subscribing.add(slug);
   }
 
   /**
@@ -203,7 +276,8 @@ export class Sync {
     const job = (async () => {
       const t = this.store.timeline(slug);
       let guard = 0;
-      while (t.lastSeq < upTo && guard < 1000) {
+      // A window short of the newest (hasMoreAfter) fills on scrolling, not here.
+      while (t.lastSeq < upTo && !t.hasMoreAfter && guard < 1000) {
         guard += 1;
         const before = t.lastSeq;
         const { events, has_more: more } = await api.events(slug, { after: t.lastSeq, limit: BACKFILL_PAGE });
@@ -224,7 +298,7 @@ export class Sync {
   applyEvent(slug, ev, live) {
     const t = this.store.timeline(slug);
     if (ev.author) this.store.remember(ev.author);
-    const res = t.apply(ev);
+    const res = t.apply(ev, live);
     if (!res) return;
     const room = this.store.rooms.get(slug);
     if (room) room.last_seq = Math.max(room.last_seq, Number(ev.seq));
@@ -240,11 +314,18 @@ export class Sync {
       // Said, not only shown: a screen reader hears a new reaction as it hears a message.
       this.announcer.say(`${this.store.displayName(ev.by)} reageerde in ${room?.name ?? slug}.`);
     }
-    if (res.kind === 'added' && res.message && t.typing.delete(res.message.author.username)) {
+    const arrived = res.kind === 'added' || res.kind === 'beyond';
+    if (arrived && res.message && t.typing.delete(res.message.author.username)) {
       // Their message is here: they stopped typing.
       this.store.emit(`typing:${slug}`);
     }
-    if (res.kind === 'added' && res.message && live) {
+    // Said once: a window that reaches the newest again replays what was noted meanwhile.
+    const fresh = live && !t.noted.delete(Number(ev.seq));
+    if (res.kind === 'beyond') {
+      if (t.noted.size >= BACKFILL_PAGE) t.noted.clear();
+      t.noted.add(Number(ev.seq));
+    }
+    if (arrived && res.message && fresh) {
       const fromMe = res.message.author.username === this.me;
       if (fromMe) clearDraftOf(slug, res.message.body ?? '');
       if (!fromMe && !res.message.hidden) {
@@ -263,7 +344,8 @@ export class Sync {
   recountOpen(slug) {
     const room = this.store.rooms.get(slug);
     const t = this.store.timelines.get(slug);
-    if (!room || !t?.loaded) return;
+    // Short of the newest, the server's count stands (refreshed on `read` frames).
+    if (!room || !t?.loaded || t.hasMoreAfter) return;
     if (t.firstSeq === null || room.read_seq >= t.firstSeq - 1) {
       room.unread = t.unreadAfter(room.read_seq, this.me);
       this.store.emit('rooms');
@@ -340,7 +422,9 @@ export class Sync {
       this.loadInitial(slug).then(() => this.store.emit(`timeline:${slug}`, { kind: 'subscribed' }));
       return;
     }
-    if (f.truncated && typeof f.first_seq === 'number') {
+    if (t.hasMoreAfter) {
+      // Live events only: the history after the window loads as one scrolls.
+    } else if (f.truncated && typeof f.first_seq === 'number') {
       this.backfill(slug, f.first_seq - 1);
     } else if (typeof f.last_seq === 'number' && t.lastSeq < f.last_seq) {
       this.backfill(slug, f.last_seq);
@@ -407,7 +491,7 @@ export class Sync {
     this.activity.read(f.room);
     const t = this.store.timelines.get(f.room);
     // Only the open room's timeline is current; a closed one stopped at its unsubscribe.
-    if (t?.loaded && this.openSlug === f.room) this.recountOpen(f.room);
+    if (t?.loaded && this.openSlug === f.room && !t.hasMoreAfter) this.recountOpen(f.room);
     else if (room.read_seq >= room.last_seq) room.unread = 0;
     else this.refreshRooms().catch(() => {});
     this.store.emit('rooms');

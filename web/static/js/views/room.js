@@ -9,7 +9,7 @@ import { formDialog } from '../dialog.js';
 import { visible } from '../bidi.js';
 import { h, replace } from '../dom.js';
 import { dayKey, dayLabel, excerpt } from '../format.js';
-import { countMessages, errorText } from '../i18n.js';
+import { errorText } from '../i18n.js';
 import { markActions } from './marks.js';
 import { meetingHref } from '../meeting.js';
 import {
@@ -24,10 +24,11 @@ import { PollPanel, TopicFilter } from '../conversation.js';
 import { markMentions } from '../mentions.js';
 import { RoomState, removedText } from '../roomstate.js';
 import { Feed } from '../feed.js';
+import { MessageWindow } from './window.js';
 
 /** Within this many pixels of the end counts as "at the newest message". */
 const BOTTOM_SLACK_PX = 48;
-/** Scrolling this close to the top loads older messages. */
+/** Scrolling this close to the top loads older messages (to the end: newer ones). */
 const TOP_LOAD_PX = 120;
 /** How long opening a room waits for its backlog before showing what it has. */
 const SUBSCRIBE_WAIT_MS = 3000;
@@ -52,7 +53,6 @@ export class RoomView {
     /** @type {Map<string, HTMLElement>} */
     this.dayEls = new Map();
     this.lines = new EventLines(this.t);
-    this.newBelow = 0;
     this.loadingOlder = false;
     /** False until the first load is placed: no scrolling or read marker before that. */
     this.arrived = false;
@@ -138,14 +138,25 @@ export class RoomView {
     this.timeline.addEventListener('focus', () => this.feed.focusActive());
     this.feed = new Feed(this.list, {
       label: `Berichten in ${name}`,
-      complete: () => this.t.loaded && !this.t.hasMoreBefore,
+      complete: () => this.t.loaded && !this.t.hasMoreBefore && !this.t.hasMoreAfter,
       older: () => this.loadOlder(false),
+      newer: () => (this.t.hasMoreAfter ? this.win.newer() : null),
       before: () => this.title.focus(),
       after: () => this.composer.focus(),
-      end: () => this.scrollToBottom(false),
+      // Arrowed onto the window's last message: the scroll loads on; End goes to the newest.
+      end: (focus) => { if (focus || !this.t.hasMoreAfter) this.scrollToBottom(focus); },
     });
 
-    this.belowButton = h('button', { type: 'button', class: 'btn new-below', text: '↓ Nieuwe berichten', hidden: true, onclick: () => this.scrollToBottom(true) });
+    this.win = new MessageWindow({
+      timeline: this.timeline,
+      list: this.list,
+      t: this.t,
+      sync: this.sync,
+      slug: this.slug,
+      articles: () => this.feed.articles(),
+      notice: (text) => this.showNotice(text),
+      toEnd: (focus) => this.scrollToBottom(focus),
+    });
     this.typingLine = h('p', { class: 'typing' });
     this.notice = h('p', { class: 'room-notice' });
 
@@ -174,7 +185,7 @@ export class RoomView {
     // The composer's optional rows (style.css) unfold when one starts to write.
     this.composer.el.addEventListener('focusin', () => this.composer.el.classList.add('composer-open'));
     this.root = h('section', { class: 'room', 'aria-labelledby': 'room-title' },
-      head, this.timeline, this.belowButton, this.typingLine, this.notice, this.composer.el);
+      head, this.timeline, this.win.button, this.typingLine, this.notice, this.composer.el);
     replace(this.main, this.root);
     this.uploads.dropOn(this.root);
     document.title = `${visible(name)} – Werkplaats`;
@@ -322,8 +333,9 @@ export class RoomView {
       this.scrollToUnreadMarker();
     } else {
       this.scrollToBottom(false);
-      if (olderUnread) this.jumpButton.hidden = false;
     }
+    const before = this.unreadFrom !== null && this.t.firstSeq !== null && this.unreadFrom < this.t.firstSeq - 1;
+    if (before && this.unreadFrom !== null && this.unreadFrom > 0) this.jumpButton.hidden = false;
     this.maybeMarkRead();
   }
 
@@ -370,24 +382,28 @@ export class RoomView {
     }
     if ((d.type === 'poll_created' || d.type === 'poll_votes') && d.event) this.polls.apply(d.event);
     const wasAtBottom = this.atBottom();
-    const oldHeight = this.timeline.scrollHeight;
-    const oldTop = this.timeline.scrollTop;
+    if (d.kind === 'beyond') {
+      // Past the window: not drawn, only noted on the button that goes to the newest.
+      if (d.message && d.message.author.username !== this.me) this.win.note(1);
+      return;
+    }
     if (d.kind === 'changed' && d.message) {
       this.refreshMessage(d.message);
       // Replies quote their parent: refresh them too.
       for (const m of this.t.messages) if (m.reply_to !== null && String(m.reply_to) === String(d.message.message_id)) this.refreshMessage(m);
       return;
     }
+    const mine = d.kind === 'added' && d.message?.author.username === this.me;
+    const anchor = this.win.anchor();
+    if (d.kind === 'added') this.win.fit(anchor, wasAtBottom || mine);
     this.renderAll();
-    if (d.kind === 'prepend') {
-      this.timeline.scrollTop = oldTop + (this.timeline.scrollHeight - oldHeight);
+    if (d.kind === 'prepend' || d.kind === 'append') {
+      this.win.restore(anchor);
     } else if (d.kind === 'added' && d.message) {
-      const mine = d.message.author.username === this.me;
-      if (wasAtBottom || mine) this.scrollToBottom(false);
+      if ((wasAtBottom || mine) && !this.t.hasMoreAfter) this.scrollToBottom(false);
       else {
-        this.newBelow += 1;
-        this.belowButton.textContent = `↓ ${countMessages(this.newBelow)}`;
-        this.belowButton.hidden = false;
+        this.win.restore(anchor);
+        this.win.note(1);
       }
     } else if (d.kind === 'pending' && wasAtBottom) {
       this.scrollToBottom(false);
@@ -430,7 +446,12 @@ export class RoomView {
     desired.forEach((el, i) => {
       if (this.list.children[i] !== el) this.list.insertBefore(el, this.list.children[i] ?? null);
     });
+    // Messages that left the window leave the memory too.
+    if (this.msgEls.size > this.t.messages.length) {
+      for (const id of this.msgEls.keys()) if (!this.t.byId.has(id)) this.msgEls.delete(id);
+    }
     this.renderPending();
+    this.win.render();
     this.feed.schedule();
   }
 
@@ -528,9 +549,12 @@ export class RoomView {
 
   /** @param {boolean} focusLast */
   scrollToBottom(focusLast) {
+    if (this.t.hasMoreAfter) {
+      this.toNewest(focusLast);
+      return;
+    }
     this.timeline.scrollTop = this.timeline.scrollHeight;
-    this.newBelow = 0;
-    this.belowButton.hidden = true;
+    this.win.caughtUp();
     if (focusLast) {
       if (this.feed.articles().length) this.feed.focusLast();
       else this.composer.focus();
@@ -556,23 +580,32 @@ export class RoomView {
   }
 
   onScroll() {
-    if (this.atBottom()) {
-      this.newBelow = 0;
-      this.belowButton.hidden = true;
-    }
+    if (this.atBottom() && !this.t.hasMoreAfter) this.win.caughtUp();
     if (this.markerInView()) this.jumpButton.hidden = true;
     clearTimeout(this.readTimer);
     this.readTimer = setTimeout(() => this.maybeMarkRead(), 250);
-    if (this.timeline.scrollTop < TOP_LOAD_PX) this.loadOlder(false);
+    if (!this.arrived) return;
+    const el = this.timeline;
+    if (el.scrollTop < TOP_LOAD_PX) this.loadOlder(false);
+    else if (el.scrollHeight - el.scrollTop - el.clientHeight < TOP_LOAD_PX) this.win.newer();
+  }
+
+  /**
+   * Go to the newest message, loading it when the window stops short of it.
+   * @param {boolean} focusLast
+   */
+  async toNewest(focusLast) {
+    if (!(await this.win.newest()) || this.destroyed) return;
+    this.renderAll();
+    this.scrollToBottom(focusLast);
   }
 
   /** @param {boolean} fromButton */
   async loadOlder(fromButton) {
     if (this.loadingOlder || !this.t.hasMoreBefore || !this.t.loaded) return;
     this.loadingOlder = true;
-    this.list.setAttribute('aria-busy', 'true');
     try {
-      const n = await this.sync.loadOlder(this.slug);
+      const n = await this.win.busy(this.sync.loadOlder(this.slug));
       if (fromButton) this.announcer.say(n ? `${n} oudere gebeurtenissen geladen.` : 'Geen oudere berichten.');
       if (fromButton) {
         // The button may have been replaced by "Begin van het gesprek"; keep focus in the list.
@@ -583,14 +616,14 @@ export class RoomView {
       this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
     } finally {
       this.loadingOlder = false;
-      this.list.removeAttribute('aria-busy');
     }
   }
 
   /** Move the read marker to the last message the user can see (all of it at the end). */
   maybeMarkRead() {
     if (this.destroyed || !this.arrived || !this.t.loaded || document.visibilityState !== 'visible' || this.t.removedReason) return;
-    if (this.atBottom()) {
+    // At the end of a window short of the newest, only what is on screen was read.
+    if (this.atBottom() && !this.t.hasMoreAfter) {
       this.sync.markRead(this.slug, this.t.lastSeq);
       return;
     }
@@ -608,7 +641,7 @@ export class RoomView {
   async jumpToFirstUnread() {
     const from = this.unreadFrom ?? this.room?.read_seq ?? 0;
     try {
-      await this.sync.ensureLoaded(this.slug, from + 1);
+      await this.win.busy(this.sync.reach(this.slug, from + 1));
     } catch (err) {
       this.showNotice(errorText(/** @type {any} */ (err).code ?? 'network'));
       return;
@@ -639,7 +672,7 @@ export class RoomView {
   /** Show one message (from search): load history back to it, then focus it. @param {number} seq */
   async showMessage(seq) {
     try {
-      await this.sync.ensureLoaded(this.slug, seq);
+      await this.win.busy(this.sync.reach(this.slug, seq));
     } catch {
       /* shown below */
     }
