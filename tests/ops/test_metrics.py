@@ -184,6 +184,8 @@ async def test_two_workers_add_up(backend: str, two_workers: ServerProcess) -> N
             return (
                 value(found, "werkplaats_sends_acked_total") == n
                 and value(found, "werkplaats_deliveries_total") == n * n
+                # Sampled once a second; each open connection is a task of its own at least.
+                and value(found, "werkplaats_asyncio_tasks") >= n
             )
 
         found = await wait_metrics(server.url, done)
