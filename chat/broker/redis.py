@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -39,14 +39,24 @@ READ_POLL = 1.0
 DEAD_AFTER = 3
 
 
+# Connections per process for commands. redis-py's default pool opens one per concurrent
+# command and never closes them: a reconnect storm (a hundred clients resubscribing at once)
+# left ~80 more idle connections per process for good (the soak, docs/reliability.md).
+# Beyond this a command waits for a free one, within COMMAND_TIMEOUT.
+POOL_MAX = 16
+
+
 def _client(url: str) -> Redis:
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=POOL_MAX,
+        timeout=COMMAND_TIMEOUT,
         socket_connect_timeout=COMMAND_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
     )
+    return Redis.from_pool(pool)
 
 
 class RedisBroker(Broker):
