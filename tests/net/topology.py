@@ -92,6 +92,8 @@ class Topology:
     rooms: int = 4
     workers: int = 2
     settings: dict[str, str] = field(default_factory=dict)  # extra WERKPLAATS_* for the apps
+    community_toml: str | None = None  # `werkplaats load` input instead of community()
+    clamd: tuple[str, int] | None = None  # the root namespace's clamd, proxied to the apps
     net: int = field(default_factory=lambda: 20 + os.getpid() % 200)
     processes: dict[str, Process] = field(default_factory=dict)
     proxies: ProxyThread | None = None
@@ -135,6 +137,8 @@ class Topology:
             for app in ("app1", "app2"):
                 for dep, port in (("db", PG_PORT), ("redis", REDIS_PORT)):
                     self.proxies.add(f"{app}-{dep}", (self.ip("root"), 0), (self.ip(dep), port))
+                if self.clamd is not None:  # loopback is each namespace's own: via the bridge
+                    self.proxies.add(f"{app}-clamd", (self.ip("root"), 0), self.clamd)
             self._postgres()
             self._redis()
             self._load()
@@ -270,12 +274,20 @@ class Topology:
             "WERKPLAATS_ARGON2_MEMORY_KIB": "8192",
             "WERKPLAATS_LOGIN_ADDRESS_MAX_FAILURES": "10000",
             "WERKPLAATS_WS_MAX_PER_ADDRESS": "10000",
+            **self.clamd_env(app),
             **self.settings,
         }
 
+    def clamd_env(self, app: str) -> dict[str, str]:
+        if self.clamd is None:
+            return {}
+        assert self.proxies is not None
+        host, port = self.proxies.proxies[f"{app}-clamd"].listen
+        return {"WERKPLAATS_CLAMD_HOST": host, "WERKPLAATS_CLAMD_PORT": str(port)}
+
     def _load(self) -> None:
         file = self.workdir / "community.toml"
-        file.write_text(community(self.users, self.rooms))
+        file.write_text(self.community_toml or community(self.users, self.rooms))
         self.cli("load", str(file))
 
     def cli(self, *args: str) -> None:

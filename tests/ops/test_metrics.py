@@ -218,7 +218,7 @@ async def test_two_workers_add_up(backend: str, two_workers: ServerProcess) -> N
                 await client.close()
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_dead_worker_connections_stop_counting(
