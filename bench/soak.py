@@ -127,6 +127,17 @@ def community() -> str:
     return "\n".join(parts)
 
 
+def free_net() -> int:
+    """A third octet for 10.231.N.0/24 outside the 20..219 that topologies pick by pid: one
+    of those starting with our number would first remove "its" leftovers, our network."""
+    links = Path("/sys/class/net")
+    taken = {int(m.group(1)) for p in links.iterdir() if (m := re.fullmatch(r"wn(\d+)br", p.name))}
+    for net in range(220, 255):
+        if net not in taken:
+            return net
+    raise RuntimeError("no free 10.231.N.0/24 in 220..254")
+
+
 def clamd_address() -> tuple[str, int] | None:
     """The root namespace's clamd, when it answers PING."""
     try:
@@ -540,12 +551,16 @@ def plot(samples: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     minutes = [s["minute"] for s in samples]
-    fig, axes = plt.subplots(2, 3, figsize=(11, 5.6), sharex=True)
+    fig, axes = plt.subplots(2, 4, figsize=(13, 5.6), sharex=True)
+    apps, services = ("app1", "app2"), ("nginx", "redis", "postgres")
+    # The application hosts apart from the services: their scales differ tenfold.
     panels = [
-        ("RSS (MiB; PostgreSQL: PSS)", "rss_mib", HOSTS),
-        ("open descriptors", "fds", HOSTS),
-        ("asyncio tasks", "tasks", ("app1", "app2")),
-        ("WebSocket connections", "ws", ("app1", "app2")),
+        ("app hosts: RSS (MiB)", "rss_mib", apps),
+        ("app hosts: open descriptors", "fds", apps),
+        ("app hosts: asyncio tasks", "tasks", apps),
+        ("app hosts: WebSocket connections", "ws", apps),
+        ("nginx, Redis: RSS; PostgreSQL: PSS (MiB)", "rss_mib", services),
+        ("nginx, Redis, PostgreSQL: descriptors", "fds", services),
         ("Redis connected clients", "redis_clients", ("",)),
         ("PostgreSQL connections", "pg_connections", ("",)),
     ]
@@ -560,7 +575,7 @@ def plot(samples: list[dict[str, Any]], path: Path) -> None:
         ax.tick_params(labelsize=8)
         ax.set_ylim(bottom=0)
         if hosts[0]:
-            ax.legend(fontsize=6)
+            ax.legend(fontsize=7)
     for ax in axes[1]:
         ax.set_xlabel("minute of the day (grey: warm-up)", fontsize=8)
     fig.tight_layout()
@@ -613,6 +628,7 @@ async def soak(duration: float, out: Path, seed: int) -> int:
     topo = Topology(
         workdir,
         users=USERS,
+        net=free_net(),
         community_toml=community(),
         clamd=clamd,
         settings={
@@ -662,7 +678,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=seconds, default=seconds("30m"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/werkplaats-soak"))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--replot", action="store_true", help="only draw --out's samples.json again (to --out)"
+    )
     args = parser.parse_args(argv)
+    if args.replot:
+        plot(json.loads((args.out / "samples.json").read_text())["samples"], args.out / "soak.png")
+        return 0
     if (why := available()) is not None:
         print(f"the topology cannot be built here: {why}", file=sys.stderr)
         return 2
