@@ -10,7 +10,7 @@ PORT   ?= 8000
 # The suite runs its tests in two processes (each test has its own databases and ports).
 TEST_WORKERS ?= 2
 
-.PHONY: install bytecode run test soak check lint typecheck audit chaos chaos-net browser-deps services clean bench bench-public bench-uploads bench-client lock lock-check
+.PHONY: install bytecode run test soak soak-tests check lint typecheck audit chaos chaos-net browser-deps services clean bench bench-public bench-uploads bench-client lock lock-check
 
 # Installs come from uv.lock (exact versions, hashes checked), never from whatever was
 # released today; `make lock` is the one deliberate way to move them.
@@ -99,8 +99,16 @@ bytecode: install
 test: install browser-deps check bytecode
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
-# The long forms (storms, fuzzing at length, long flows) that `make test` leaves out.
+# A working day compressed into DURATION on the topology of tests/net (needs root): 300
+# users, logins, a meeting's burst, searches, uploads, reconnects; resources sampled and
+# checked flat after the warm-up (bench/soak.py, docs/reliability.md "Soak").
+DURATION ?= 30m
 soak: install browser-deps bytecode
+	$(BIN)/python -m bench.soak --duration $(DURATION)
+
+# The long forms (storms, fuzzing at length, long flows) that `make test` leaves out,
+# tests/net's among them (those alone: `make chaos-net`).
+soak-tests: install browser-deps bytecode
 	$(BIN)/pytest -n $(TEST_WORKERS) -m soak
 
 # PostgreSQL and Redis for the tests, started when they are not running (CI does this too).

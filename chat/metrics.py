@@ -65,6 +65,11 @@ LOOP_LAG = Gauge(
     "How late the once-a-second watch woke up: the event loop's backlog",
     multiprocess_mode="livemax",
 )
+TASKS = Gauge(
+    "werkplaats_asyncio_tasks",
+    "asyncio tasks alive in the event loop (sampled every second): a leak grows it",
+    multiprocess_mode="livesum",
+)
 SETUPS_REFUSED = Counter(
     "werkplaats_ws_setups_refused",
     "WebSocket upgrades refused with 503 because too many set-ups were waiting",

@@ -624,6 +624,7 @@ class Realtime(BrokerListener):
             metrics.flush(broker_up=self.broker.healthy)
             now = self.clock.now()
             metrics.LOOP_LAG.set(max(0.0, now - last_tick - POLL_DOWN))
+            metrics.TASKS.set(len(asyncio.all_tasks()))
             last_tick = now
             self._sweep_backed_up()
             try:

@@ -39,18 +39,19 @@ READ_POLL = 1.0
 DEAD_AFTER = 3
 
 
-# Connections a process opens to Redis for commands; more at once wait for a free one.
-POOL_CONNECTIONS = 50
+# Connections per process for commands. redis-py's default pool opens one per concurrent
+# command and never closes them: a reconnect storm (a hundred clients resubscribing at once)
+# left ~80 more idle connections per process for good (the soak, docs/reliability.md).
+# Beyond this a command waits for a free one, within COMMAND_TIMEOUT.
+POOL_MAX = 16
 
 
 def _client(url: str) -> Redis:
-    # A blocking pool: redis-py's default one fails a command at once (MaxConnectionsError)
-    # when 100 are in use, which a herd of joins (presence, publishes) reached: room events
-    # went unpublished and presence entries unwritten. Waiting stays bounded by
-    # COMMAND_TIMEOUT around every command.
+    # Blocking: the default pool refuses a command (MaxConnectionsError) when all are in
+    # use, which a herd of joins reached: room events went unpublished.
     pool = BlockingConnectionPool.from_url(
         url,
-        max_connections=POOL_CONNECTIONS,
+        max_connections=POOL_MAX,
         timeout=COMMAND_TIMEOUT,
         socket_connect_timeout=COMMAND_TIMEOUT,
         socket_timeout=COMMAND_TIMEOUT,

@@ -62,6 +62,20 @@ def postgres_bin() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
+def free_net() -> int:
+    """A third octet for 10.231.N.0/24 whose bridge does not exist, tried from a number the
+    pid picks: a run that took a number in use would first remove "its" leftovers, which
+    were another run's network."""
+    taken = {int(m.group(1)) for p in Path("/sys/class/net").iterdir()
+             if (m := re.fullmatch(r"wn(\d+)br", p.name))}  # fmt: skip
+    start = os.getpid() % 235
+    for i in range(235):
+        net = 20 + (start + i) % 235
+        if net not in taken:
+            return net
+    raise RuntimeError("no free 10.231.N.0/24 in 20..254")
+
+
 def sh(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=30)
 
@@ -99,7 +113,9 @@ class Topology:
     # The source tree the apps and commands run (a release, tests/net/releases.py), put
     # before this checkout on their PYTHONPATH; None: this checkout.
     release: Path | None = None
-    net: int = field(default_factory=lambda: 20 + os.getpid() % 200)
+    community_toml: str | None = None  # `werkplaats load` input instead of community()
+    clamd: tuple[str, int] | None = None  # the root namespace's clamd, proxied to the apps
+    net: int = field(default_factory=lambda: free_net())
     processes: dict[str, Process] = field(default_factory=dict)
     proxies: ProxyThread | None = None
 
@@ -142,6 +158,8 @@ class Topology:
             for app in ("app1", "app2"):
                 for dep, port in (("db", PG_PORT), ("redis", REDIS_PORT)):
                     self.proxies.add(f"{app}-{dep}", (self.ip("root"), 0), (self.ip(dep), port))
+                if self.clamd is not None:  # loopback is each namespace's own: via the bridge
+                    self.proxies.add(f"{app}-clamd", (self.ip("root"), 0), self.clamd)
             self._postgres()
             self._redis()
             self._load()
@@ -278,13 +296,21 @@ class Topology:
             "WERKPLAATS_LOGIN_ADDRESS_MAX_FAILURES": "10000",
             "WERKPLAATS_WS_MAX_PER_ADDRESS": "10000",
             **({"PYTHONPATH": str(self.release)} if self.release is not None else {}),
+            **self.clamd_env(app),
             **self.settings,
             **self.app_settings.get(app, {}),
         }
 
+    def clamd_env(self, app: str) -> dict[str, str]:
+        if self.clamd is None:
+            return {}
+        assert self.proxies is not None
+        host, port = self.proxies.proxies[f"{app}-clamd"].listen
+        return {"WERKPLAATS_CLAMD_HOST": host, "WERKPLAATS_CLAMD_PORT": str(port)}
+
     def _load(self) -> None:
         file = self.workdir / "community.toml"
-        file.write_text(community(self.users, self.rooms, self.admins))
+        file.write_text(self.community_toml or community(self.users, self.rooms, self.admins))
         self.cli("load", str(file))
 
     def cli(self, *args: str) -> None:

@@ -184,6 +184,8 @@ async def test_two_workers_add_up(backend: str, two_workers: ServerProcess) -> N
             return (
                 value(found, "werkplaats_sends_acked_total") == n
                 and value(found, "werkplaats_deliveries_total") == n * n
+                # Sampled once a second; each open connection is a task of its own at least.
+                and value(found, "werkplaats_asyncio_tasks") >= n
             )
 
         found = await wait_metrics(server.url, done)
@@ -216,7 +218,7 @@ async def test_two_workers_add_up(backend: str, two_workers: ServerProcess) -> N
                 await client.close()
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_dead_worker_connections_stop_counting(

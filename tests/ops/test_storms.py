@@ -108,7 +108,7 @@ def assert_no_server_errors(proc: ServerProcess) -> None:
     assert not re.search(r"Traceback|QueuePool|Internal Server Error| 500 ", log), log[-3000:]
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 async def test_a_login_storm_gets_200_or_503_while_hashes_are_upgraded(
     db_url: str, served: ServerProcess
 ) -> None:
@@ -143,7 +143,7 @@ async def upgrade(port: int, token: str) -> tuple[int, str | None]:
         return refused.response.status_code, refused.response.headers.get("retry-after")
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 async def test_an_upgrade_storm_gets_101_or_503(db_url: str, served: ServerProcess) -> None:
     """1,000 WebSocket upgrades at once: set up, or 503 with Retry-After, never 500."""
     async with httpx.AsyncClient(timeout=30) as http:

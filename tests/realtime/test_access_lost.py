@@ -233,7 +233,7 @@ async def clients_on(
     return found
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.slow
 @pytest.mark.redis
 async def test_every_path_reaches_both_processes_through_redis(
@@ -282,7 +282,7 @@ async def test_every_path_reaches_both_processes_through_redis(
     await room_goes_on(rita, ada, "zonder bob")
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.slow
 @pytest.mark.redis
 async def test_cli_without_redis_reaches_both_processes_through_the_database(

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from chat.broker.memory import MemoryBroker
-from chat.broker.redis import POOL_CONNECTIONS, RedisBroker
+from chat.broker.redis import POOL_MAX, RedisBroker
 from chat.config import ChatConfig
 from chat.hub import Subscription
 from chat.outbound import Outbound
@@ -149,7 +149,7 @@ async def test_redis_commands_past_the_pool_wait_for_a_connection(
     (redis-py's default pool failed them with MaxConnectionsError)."""
     broker = RedisBroker(redis_url)
     try:
-        many = 3 * POOL_CONNECTIONS
+        many = 3 * POOL_MAX
         await asyncio.gather(
             *(broker.publish(f"{redis_prefix}:room:{ROOM}", b"x") for _ in range(many))
         )

@@ -103,7 +103,7 @@ def read_until_closed(sock: socket.socket) -> tuple[int, int | None]:
     return parse_server_frames(data)
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(

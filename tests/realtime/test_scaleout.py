@@ -54,7 +54,7 @@ async def test_concurrent_senders_on_two_processes_are_seen_in_order_once(
         assert {e["message_id"] for e in observer.events[ROOM]} == {a["message_id"] for a in acks}
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.parametrize("backend", ["postgres"])
 async def test_redis_restarted_mid_stream_leaves_no_gap(
     backend: str,
@@ -88,7 +88,7 @@ async def test_redis_restarted_mid_stream_leaves_no_gap(
     assert "lost Redis" in a.log.read_text()  # the outage really happened
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.parametrize("backend", ["postgres"])
 async def test_kill_9_of_one_process_loses_no_acked_message(
     backend: str, start_servers: StartServers, open_client: OpenClient
@@ -130,7 +130,7 @@ async def test_kill_9_of_one_process_loses_no_acked_message(
     assert "mo" not in (await offline)["online"]
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_sigterm_closes_sockets_with_1012_and_loses_nothing(
     backend: str, start_servers: StartServers, open_client: OpenClient

@@ -254,7 +254,7 @@ def fuzz(base: str, token: str, document: dict[str, Any]) -> None:
             check()
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 @pytest.mark.slow
 @pytest.mark.parametrize("username", ["ada", "mo"])
 async def test_no_input_gets_a_server_error(

@@ -142,7 +142,7 @@ class Flow:
                 await asyncio.sleep(0.01)
 
 
-@pytest.mark.soak  # a long form: make soak
+@pytest.mark.soak  # a long form: make soak-tests
 async def test_backup_while_messages_flow_restores_history_and_continues_seqs(
     db_url: str, fresh_url: str, tmp_path: Path
 ) -> None:
