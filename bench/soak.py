@@ -10,8 +10,10 @@ of two workers each, on their own PostgreSQL and Redis. The day, as fractions of
                single clients whose connection drops and who resume where they were
     0.20       a third of the users register for the meeting, all at once (the invitation
                went out): the database pools reach their high-water mark in the warm-up
+    0.25, 0.65 a fifth of the clients lose their connection at once (a Wi-Fi hiccup): the
+               first in the warm-up, where PostgreSQL's backends first open the files of
+               the catch-up's relations; the second shows that a storm leaves nothing behind
     0.45-0.50  the meeting: a burst of posts in its theme room
-    0.65       a fifth of the clients lose their connection at once (a Wi-Fi hiccup)
 
 Each DURATION/30 (each minute at 30m) it samples RSS and open descriptors of every server
 process (/proc, workers included), the asyncio tasks and WebSocket connections of each
@@ -354,9 +356,10 @@ class Day:
             await asyncio.sleep(0.2)
 
     async def hiccup(self) -> None:
-        await self.until(0.65)
-        for u in self.rng.sample(list(self.clients), len(self.clients) // 5):
-            self.spawn(self.drop(u))
+        for when in (0.25, 0.65):
+            await self.until(when)
+            for u in self.rng.sample(list(self.clients), len(self.clients) // 5):
+                self.spawn(self.drop(u))
 
     async def chatter(self) -> None:
         u = self.anyone()
