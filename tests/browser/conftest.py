@@ -39,8 +39,10 @@ CHROMIUM_ARGS = [
 ]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 WERKPLAATS = str(Path(sys.executable).parent / "werkplaats")
-# Every Playwright wait in these tests is bounded by this (milliseconds).
-DEFAULT_TIMEOUT_MS = 10_000
+# Every Playwright wait in these tests is bounded by this (milliseconds). 30 s: a CI run
+# saw chromium make no request at all for 10-14 s while the other worker built the
+# multi-host topology or started server pairs; a wait is a bound, not a measurement.
+DEFAULT_TIMEOUT_MS = 30_000
 SERVER_START_S = 45.0
 
 
