@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Protocol
 
 import msgspec
@@ -36,13 +37,18 @@ from persistence.db import Database
 from persistence.models import utcnow
 from rooms.access import may_read
 from rooms.conversations import mentions_reader
-from rooms.model import RoomKind
+from rooms.model import RoomKind, RoomRef
 
 log = logging.getLogger("werkplaats.activity")
 
 # How long notes are collected before a flush: frames stay well within a second, and a
 # busy room sends a reader at most four frames a second.
 ACTIVITY_EVERY = 0.25
+# A flush's fan-out may take at most this share of the event loop: a process with many
+# readers of many busy rooms flushes less often rather than stall the rooms themselves.
+LOOP_SHARE = 0.1
+# Reader-room pairs judged between two yields to the event loop.
+CHUNK = 2_000
 # Seqs one frame lists at most (per list); beyond that the frame says `resync` instead
 # (a client then reads its room list once).
 MAX_SEQS = 200
@@ -78,7 +84,7 @@ class ActivityFeed:
         """A message was committed (here or elsewhere): tell the readers within a flush."""
         self.pending.setdefault(note.room, []).append(note)
         if self.flusher is None or self.flusher.done():
-            self.flusher = asyncio.create_task(self._flush_soon(), name="activity-flush")
+            self.flusher = asyncio.create_task(self._run(), name="activity-flush")
 
     async def stop(self) -> None:
         if self.flusher is not None:
@@ -86,48 +92,82 @@ class ActivityFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.flusher
 
-    async def _flush_soon(self) -> None:
-        await self.rt.clock.sleep(ACTIVITY_EVERY)
-        batch, self.pending = self.pending, {}
-        try:
-            await self.flush(batch)
-        except Exception:
-            # Counts catch up with the next room list (reconnect); never a crash here.
-            log.exception("activity: flushing %d rooms failed", len(batch))
+    async def _run(self) -> None:
+        # Loops while notes keep coming, so notes added during a flush get the next one.
+        interval = ACTIVITY_EVERY
+        while self.pending:
+            await self.rt.clock.sleep(interval)
+            batch, self.pending = self.pending, {}
+            try:
+                busy = await self.flush(batch)
+            except Exception:
+                # Counts catch up with the next room list (reconnect); never a crash here.
+                log.exception("activity: flushing %d rooms failed", len(batch))
+                busy = 0.0
+            interval = max(ACTIVITY_EVERY, busy / LOOP_SHARE)
 
-    async def flush(self, batch: dict[str, list[Note]]) -> None:
-        """One read for all the rooms, then one frame per room per reader who may read it."""
+    async def flush(self, batch: dict[str, list[Note]]) -> float:
+        """One read for all the rooms, then one frame per room per reader who may read it;
+        returns the seconds the fan-out held the event loop."""
         if not batch or not self.rt.by_user:
-            return
+            return 0.0
         readers = await handshake.run(self.rt.db, read_room_readers, list(batch))
         now = utcnow()
-        for slug, notes in batch.items():
-            ref = readers.rooms.get(slug)
-            if ref is None:
-                continue
-            notes.sort(key=lambda n: n.seq)
-            last = notes[-1].seq
-            for user_id, conns in list(self.rt.by_user.items()):
-                ban = readers.bans.get((ref.id, user_id))
-                sent: str | None = None
-                for conn in list(conns):
-                    if conn.closed or slug in conn.subs:
+        active = [
+            _Active(slug, ref, sorted(notes, key=lambda n: n.seq))
+            for slug, notes in batch.items()
+            if (ref := readers.rooms.get(slug)) is not None
+        ]
+        bans = readers.bans
+        busy, started, judged = 0.0, time.perf_counter(), 0
+        for user_id, conns in list(self.rt.by_user.items()):
+            for conn in list(conns):
+                if conn.closed:
+                    continue
+                subs, actor = conn.subs, conn.actor
+                for room in active:
+                    ref = room.ref
+                    if room.slug in subs or not may_read(
+                        actor, ref, bans.get((ref.id, user_id)), now
+                    ):
                         continue
-                    if not may_read(conn.actor, ref, ban, now):
-                        continue
-                    if sent is None:
-                        team = ref.kind is RoomKind.AREA and ref.id in conn.actor.area_room_ids
-                        sent = _frame(slug, last, notes, conn.username, conn.author.layer, team)
-                        if not sent:
-                            break
-                    conn.outbound.offer(sent, ephemeral=True)
+                    sent = room.frame_for(conn)
+                    if sent:
+                        conn.outbound.offer(sent, ephemeral=True)
+                judged += len(active)
+            if judged >= CHUNK:
+                busy += time.perf_counter() - started
+                await asyncio.sleep(0)
+                started, judged = time.perf_counter(), 0
+        return busy + time.perf_counter() - started
 
 
-def _frame(
-    slug: str, last: int, notes: list[Note], username: str, layer: str, area_team: bool
-) -> str:
+class _Active:
+    """A room's notes of one flush, and the frame every reader gets who wrote none of them
+    and whom none can mention: encoded once, not once per reader."""
+
+    __slots__ = ("authors", "notes", "personal", "ref", "shared", "slug")
+
+    def __init__(self, slug: str, ref: RoomRef, notes: list[Note]) -> None:
+        self.slug, self.ref, self.notes = slug, ref, notes
+        self.authors = {n.author for n in notes}
+        # A mention may name a group (a layer, the area team): who it reaches is per reader.
+        self.personal = any(n.mentions for n in notes)
+        self.shared: str | None = None
+
+    def frame_for(self, conn: Conn) -> str:
+        if self.personal or conn.username in self.authors:
+            team = self.ref.kind is RoomKind.AREA and self.ref.id in conn.actor.area_room_ids
+            return _frame(self.slug, self.notes, conn.username, conn.author.layer, team)
+        if self.shared is None:
+            self.shared = _frame(self.slug, self.notes, "", "", False)
+        return self.shared
+
+
+def _frame(slug: str, notes: list[Note], username: str, layer: str, area_team: bool) -> str:
     """The reader's frame, or "" when nothing in the notes is new to them (their own).
     A mention counts by name or through a group of the reader's (`mentions_reader`)."""
+    last = notes[-1].seq
     unread = [n.seq for n in notes if n.author != username]
     if not unread:
         return ""
