@@ -153,6 +153,8 @@ class Realtime(BrokerListener):
         self._stopping = False
         self.access = AccessWatch(self)
         self.activity = ActivityFeed(self)
+        # This turn's message notes, published to the other processes as one broker message.
+        self._notes_out: list[Note] = []
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -222,7 +224,13 @@ class Realtime(BrokerListener):
             mentions=mentioned_usernames(event.body or ""),
         )
         self.activity.add(note)
-        self._publish(self.activity_channel, msgspec.json.encode(note))
+        if not self._notes_out:
+            asyncio.get_running_loop().call_soon(self._publish_notes)
+        self._notes_out.append(note)
+
+    def _publish_notes(self) -> None:
+        notes, self._notes_out = self._notes_out, []
+        self._publish(self.activity_channel, msgspec.json.encode(notes))
 
     async def access_revoked(self, room: str, user_id: int, reason: str) -> None:
         """The user may no longer read the room: `removed` on all their connections."""
@@ -328,12 +336,17 @@ class Realtime(BrokerListener):
 
     def _on_activity(self, data: bytes) -> None:
         try:
-            note = msgspec.json.decode(data, type=Note)
+            notes = msgspec.json.decode(data, type=list[Note])
         except msgspec.DecodeError:
-            log.warning("realtime: malformed activity note")
-            return
-        if note.origin != self.process_id:
-            self.activity.add(note)
+            try:
+                # A process of the release before publishes one note at a time (a roll).
+                notes = [msgspec.json.decode(data, type=Note)]
+            except msgspec.DecodeError:
+                log.warning("realtime: malformed activity note")
+                return
+        for note in notes:
+            if note.origin != self.process_id:
+                self.activity.add(note)
 
     def broker_down(self) -> None:
         metrics.BROKER_UP.set(0)
