@@ -17,7 +17,6 @@ from typing import Any
 
 import msgspec
 
-from chat.frames import event_dict
 from persistence import archive, backup, handshake
 from persistence.blobs import BlobStore
 from persistence.community import (
@@ -343,7 +342,6 @@ def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
                 args.slug,
                 out,
                 operator(),
-                frame_of=event_dict,
                 fmt=args.format,
                 include_hidden=args.include_hidden,
                 reason=args.reason,
@@ -352,12 +350,11 @@ def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
 
     async def job(db: Database) -> int:
         with output(args.output) as out:
-            count = await archive.export_room(
+            count = await archives.write_room_export(
                 db,
                 args.slug,
                 out,
                 operator(),
-                frame_of=event_dict,
                 fmt=args.format,
                 include_hidden=args.include_hidden,
                 reason=args.reason,
