@@ -46,6 +46,7 @@ from persistence.models import (
     utcnow,
 )
 from persistence.moderation import Source, record
+from persistence.owndata import audit_about, sessions_of
 from persistence.reactions import reaction_sets_async
 from persistence.search import index as search_index
 from persistence.search.dutch import index_text
@@ -257,7 +258,7 @@ async def export_user(
         rows = {
             "memberships": await mine(Membership),
             "moderates": await mine(RoomModerator),
-            "sessions": await mine(Session, Session.id),
+            "sessions": await sessions_of(session, user.id),
             "preferences": await mine(MemberPreference),
             "digests_sent": await mine(DigestSent),
             "read_markers": await mine(ReadMarker),
@@ -271,12 +272,7 @@ async def export_user(
                 session,
                 select(StoredFile).where(StoredFile.uploader_id == user.id).order_by(StoredFile.id),
             ),
-            "audit": await _all(
-                session,
-                select(AuditEntry)
-                .where((AuditEntry.actor == user.username) | (AuditEntry.target == user.username))
-                .order_by(AuditEntry.id),
-            ),
+            "audit": await audit_about(session, user.username),
         }
     messages, revisions = await _user_messages(db, user.id)
     return UserExport(exported_at, user, slugs, **rows, messages=messages, revisions=revisions)

@@ -50,9 +50,6 @@ async def own_data(session: AsyncSession, user: User) -> OwnData:
         found = await session.execute(query.order_by(order).limit(limit))
         return [(r[0], r[1]) for r in found]
 
-    async def all_of(model: Any, mine: Any) -> list[Any]:
-        return list((await session.execute(select(model).where(mine).order_by(model.id))).scalars())
-
     messages = await in_rooms(
         Message, Message.author_id == user.id, Message.id.desc(), MAX_MESSAGES + 1
     )
@@ -63,8 +60,19 @@ async def own_data(session: AsyncSession, user: User) -> OwnData:
         messages_complete=len(messages) <= MAX_MESSAGES,
         reports=await in_rooms(Report, Report.reporter_id == user.id, Report.id),
         read_markers=await in_rooms(ReadMarker, ReadMarker.user_id == user.id, Room.slug),
-        sessions=await all_of(Session, Session.user_id == user.id),
-        audit=await all_of(
-            AuditEntry, or_(AuditEntry.actor == user.username, AuditEntry.target == user.username)
-        ),
+        sessions=await sessions_of(session, user.id),
+        audit=await audit_about(session, user.username),
     )
+
+
+async def sessions_of(session: AsyncSession, user_id: int) -> list[Session]:
+    """The user's sessions, oldest first (both exports of their data)."""
+    query = select(Session).where(Session.user_id == user_id).order_by(Session.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def audit_about(session: AsyncSession, username: str) -> list[AuditEntry]:
+    """The audit entries naming the user as actor or target, oldest first (both exports)."""
+    named = or_(AuditEntry.actor == username, AuditEntry.target == username)
+    query = select(AuditEntry).where(named).order_by(AuditEntry.id)
+    return list((await session.execute(query)).scalars())
