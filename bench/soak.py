@@ -56,6 +56,7 @@ from websockets.exceptions import InvalidHandshake
 
 from chat.client import Client, ClientError
 from tests.files.conftest import PDF
+from tests.net.load import acked_breaks, behind, client_breaks, database, seq_breaks
 from tests.net.topology import PASSWORD, Topology, available
 from tests.ops.tls import client_context
 
@@ -454,60 +455,15 @@ class Day:
 
 async def invariants(day: Day) -> list[str]:
     """What broke of: acked once with its id and seq, seqs contiguous, clients equal to the db."""
-    conn = await asyncpg.connect(day.topo.db_dsn, timeout=30)
-    try:
-        last = dict(await conn.fetch("SELECT slug, last_seq FROM rooms"))
-
-        def behind() -> list[str]:
-            return [
-                f"{username(u)}/{r}"
-                for u, c in day.clients.items()
-                for r in day.rooms(u)
-                if c.last_seq.get(r, 0) < last[r]
-            ]
-
-        deadline = time.monotonic() + 120
-        while behind() and time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
-        rows = await conn.fetch(
-            "SELECT r.slug, e.seq, e.type, e.message_id FROM events e "
-            "JOIN rooms r ON r.id = e.room_id ORDER BY r.slug, e.seq"
-        )
-        messages = await conn.fetch("SELECT client_id, id, seq FROM messages")
-    finally:
-        await conn.close()
-    events: dict[str, list[tuple[int, str, int | None]]] = defaultdict(list)
-    for row in rows:
-        events[row["slug"]].append((row["seq"], row["type"], row["message_id"]))
-    by_cid: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for m in messages:
-        by_cid[m["client_id"]].append((m["id"], m["seq"]))
-    broken: list[str] = []
-    lost = [c for c in day.acks if c not in by_cid]
-    twice = [c for c, found in by_cid.items() if len(found) > 1]
-    other = [
-        c
-        for c, a in day.acks.items()
-        if c in by_cid and by_cid[c][0] != (a["message_id"], a["seq"])
-    ]
-    for what, which in (("lost", lost), ("stored twice", twice), ("other id/seq", other),
-                        ("conflicting acks", day.conflicts)):  # fmt: skip
-        if which:
-            broken.append(f"{len(which)} acked messages {what}: {which[:5]}")
-    for room, found in events.items():
-        if [seq for seq, _, _ in found] != list(range(1, last[room] + 1)):
-            broken.append(f"{room}: seqs not 1..{last[room]} without gap or repeat")
-    if late := behind():
+    events, by_cid, last = await database(day.topo, rooms="%")
+    views = {username(u): (c, day.rooms(u)) for u, c in day.clients.items()}
+    deadline = time.monotonic() + 120
+    while behind(views, last) and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    broken = acked_breaks(day.acks, by_cid, day.conflicts) + seq_breaks(events, last, events)
+    if late := behind(views, last):
         broken.append(f"{len(late)} subscriptions not caught up after 120 s: {late[:5]}")
-    for u, client in day.clients.items():
-        if client.gaps or client.duplicates:
-            broken.append(f"{username(u)}: gaps {client.gaps[:3]}, duplicates "
-                          f"{len(client.duplicates)}")  # fmt: skip
-        for room in day.rooms(u):
-            seen = [(e["seq"], e["type"], e.get("message_id")) for e in client.events.get(room, [])]
-            if seen != events[room]:
-                broken.append(f"{username(u)}/{room}: the client's events differ from the db")
-    return broken
+    return broken + client_breaks(views, events)
 
 
 def series(samples: list[dict[str, Any]]) -> dict[str, tuple[str, list[float]]]:

@@ -36,7 +36,7 @@ import secrets
 import time
 from collections.abc import Collection, Coroutine
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -59,6 +59,7 @@ from persistence.mentions import mentioned_after_commit
 from rooms.mentions import mentioned_usernames
 
 log = logging.getLogger("werkplaats.realtime")
+T = TypeVar("T")
 
 # While the broker is down the database is the only source: poll it this often.
 POLL_DOWN = 1.0
@@ -314,12 +315,8 @@ class Realtime(BrokerListener):
             self._presence_soon(room)
 
     def _on_control(self, data: bytes) -> None:
-        try:
-            msg = msgspec.json.decode(data, type=Control)
-        except msgspec.DecodeError:
-            log.warning("realtime: malformed control message")
-            return
-        if msg.origin == self.process_id:
+        msg = _decoded(data, Control, "control message")
+        if msg is None or msg.origin == self.process_id:
             return
         if msg.op == "revoke":
             self._revoked(msg.room, msg.user_id, msg.reason)
@@ -338,12 +335,9 @@ class Realtime(BrokerListener):
         try:
             notes = msgspec.json.decode(data, type=list[Note])
         except msgspec.DecodeError:
-            try:
-                # A process of the release before publishes one note at a time (a roll).
-                notes = [msgspec.json.decode(data, type=Note)]
-            except msgspec.DecodeError:
-                log.warning("realtime: malformed activity note")
-                return
+            # A process of the release before publishes one note at a time (a roll).
+            note = _decoded(data, Note, "activity note")
+            notes = [note] if note is not None else []
         for note in notes:
             if note.origin != self.process_id:
                 self.activity.add(note)
@@ -704,3 +698,12 @@ class Realtime(BrokerListener):
                 continue
             del self.hubs[room]
             await hub.close()
+
+
+def _decoded(data: bytes, kind: type[T], what: str) -> T | None:
+    """A broker message as `kind`, or None (logged) when it is malformed."""
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.DecodeError:
+        log.warning("realtime: malformed %s", what)
+        return None

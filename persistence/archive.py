@@ -13,10 +13,9 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import msgspec
-import orjson
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
@@ -47,12 +46,11 @@ from persistence.models import (
     utcnow,
 )
 from persistence.moderation import Source, record
+from persistence.owndata import audit_about, sessions_of
 from persistence.reactions import reaction_sets_async
 from persistence.search import index as search_index
 from persistence.search.dutch import index_text
 from rooms import moderation as rules
-from rooms.dutchtime import format_dutch, parse_wire
-from rooms.text import clean
 
 BATCH = 500
 ExportFormat = Literal["md", "json"]
@@ -66,17 +64,19 @@ def progress(total: int, what: str) -> tqdm[Any]:
     return tqdm(total=total, desc=what, unit=" events", file=sys.stderr, disable=None)
 
 
-def json_line(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 # Room export.
 
 
 @dataclass(frozen=True, slots=True)
 class ExportedEvent:
-    frame: dict[str, Any]
+    """One event of a room export as stored: its message (when it has one), who hid that
+    and its earlier bodies; the web layer (web/wire/archive.py) writes it."""
+
+    event: StoredEvent
     at: datetime
+    message: Message | None
+    hidden_by: str | None
+    revisions: list[MessageRevision]
 
 
 async def _room(session: AsyncSession, slug: str) -> Room:
@@ -86,14 +86,8 @@ async def _room(session: AsyncSession, slug: str) -> Room:
     return room
 
 
-# The edge's event-to-frame function (`chat.frames.event_dict`): storage builds no frames.
-FrameOf = Callable[[str, StoredEvent], dict[str, Any]]
-
-
-async def _events(
-    db: Database, room: Room, include_hidden: bool, frame_of: FrameOf
-) -> AsyncIterator[ExportedEvent]:
-    """The room's events in seq order, in batches; hidden text only when asked for."""
+async def _events(db: Database, room_id: int, include_hidden: bool) -> AsyncIterator[ExportedEvent]:
+    """The room's events in seq order, in batches; hidden reactions only when asked for."""
     after = 0
     hider = User.__table__.alias("hider")
     while True:
@@ -104,15 +98,15 @@ async def _events(
                     .outerjoin(Message, Message.id == Event.message_id)
                     .outerjoin(User, User.id == Message.author_id)
                     .outerjoin(hider, hider.c.id == Message.hidden_by_id)
-                    .where(Event.room_id == room.id, Event.seq > after)
+                    .where(Event.room_id == room_id, Event.seq > after)
                     .order_by(Event.seq)
                     .limit(BATCH)
                 )
             ).all()
             ids = [m.id for _, m, _, _ in rows if m is not None]
-            revisions = await message_revisions(session, ids)
+            revisions = await revision_rows(session, ids)
             # Messages with their reactions now; each `reactions` event keeps its own set.
-            sets = await reaction_sets_async(session, room.id, min(ids), max(ids)) if ids else {}
+            sets = await reaction_sets_async(session, room_id, min(ids), max(ids)) if ids else {}
         if not rows:
             return
         for event, message, author, hidden_by in rows:
@@ -125,18 +119,8 @@ async def _events(
                 stored = msgspec.structs.replace(stored, reactions=reactions)
             elif event.type == "reactions" and blank:
                 stored = msgspec.structs.replace(stored, reactions={})
-            frame = frame_of(room.slug, stored)
-            if event.type == "message" and message is not None:
-                if message.purged_at is not None:
-                    frame["purged_at"] = iso(message.purged_at)
-                if include_hidden and message.hidden:
-                    frame["body"] = message.body
-                    frame["hidden_at"] = iso(message.hidden_at)
-                    frame["hidden_by"] = hidden_by
-                    frame["hidden_reason"] = message.hidden_reason
-                if include_hidden and revisions.get(message.id):
-                    frame["revisions"] = revisions[message.id]
-            yield ExportedEvent(frame, event.created_at)
+            earlier = revisions.get(message.id, []) if message is not None else []
+            yield ExportedEvent(stored, event.created_at, message, hidden_by, earlier)
         after = rows[-1][0].seq
 
 
@@ -155,16 +139,6 @@ async def revision_rows(session: AsyncSession, ids: list[int]) -> dict[int, list
     return found
 
 
-async def message_revisions(
-    session: AsyncSession, ids: list[int]
-) -> dict[int, list[dict[str, Any]]]:
-    """`revision_rows` as the room export writes them."""
-    return {
-        mid: [{"body": rev.body, "replaced_at": iso(rev.replaced_at)} for rev in revs]
-        for mid, revs in (await revision_rows(session, ids)).items()
-    }
-
-
 @dataclass(frozen=True, slots=True)
 class RoomHeader:
     """What an export says of its room, first (JSON: its `room` object)."""
@@ -180,20 +154,27 @@ class RoomHeader:
     include_hidden: bool
 
 
+@dataclass(frozen=True, slots=True)
+class RoomExport:
+    """An audited room export: its header, and its events as they are read, in batches
+    (a big room never sits in memory); the web layer writes the document."""
+
+    header: RoomHeader
+    events: AsyncIterator[ExportedEvent]
+
+
 async def export_room(
     db: Database,
     slug: str,
-    out: IO[str],
     source: Source,
     *,
-    frame_of: FrameOf,
     fmt: ExportFormat = "md",
     include_hidden: bool = False,
     reason: str = "",
-) -> int:
-    """Write a room's whole history to `out`; returns the number of events written.
+) -> RoomExport:
+    """Audit the export of a room's whole history, then read it.
 
-    The audit entry is committed before the first line is written: an export that fails
+    The audit entry is committed before the first event is read: an export that fails
     half-way is still on record, an export that is not on record never happened.
     """
     now = utcnow()
@@ -219,145 +200,7 @@ async def export_room(
         iso(now),
         include_hidden,
     )
-    writer = _JsonWriter(out, header) if fmt == "json" else _MarkdownWriter(out, header)
-    count = 0
-    with progress(room.last_seq, f"export {room.slug}") as bar:
-        async for item in _events(db, room, include_hidden, frame_of):
-            writer.event(item)
-            count += 1
-            bar.update(1)
-    writer.close()
-    return count
-
-
-class _JsonWriter:
-    """One JSON document, written event by event so that big rooms never sit in memory."""
-
-    def __init__(self, out: IO[str], header: RoomHeader) -> None:
-        self.out = out
-        self.first = True
-        out.write(json_line({"room": header})[:-1] + ',"events":[\n')
-
-    def event(self, item: ExportedEvent) -> None:
-        self.out.write(("" if self.first else ",\n") + json_line(item.frame))
-        self.first = False
-
-    def close(self) -> None:
-        self.out.write("\n]}\n")
-
-
-class _Escaped:
-    """Writes to `out` with every `<` escaped (`\\<`): a transcript put through a Markdown
-    renderer that passes raw HTML (CommonMark's default) shows what people typed (bodies,
-    names, topics, reasons), never an element. Inside code a backslash shows; the JSON
-    export keeps the text exactly."""
-
-    def __init__(self, out: IO[str]) -> None:
-        self.raw = out
-
-    def write(self, text: str) -> int:
-        return self.raw.write(text.replace("<", "\\<"))
-
-
-class _MarkdownWriter:
-    """A readable transcript for a Woo request or a report: one section per message."""
-
-    def __init__(self, raw: IO[str], header: RoomHeader) -> None:
-        self.out = out = _Escaped(raw)
-        lines = [
-            f"# {header.name} (`{header.slug}`)",
-            "",
-            f"- Soort: {header.kind}",
-            f"- Onderwerp: {header.topic or '—'}",
-            f"- Geëxporteerd: {_when(header.exported_at)}",
-            f"- Laatste volgnummer: {header.last_seq}",
-            "- Verborgen berichten: "
-            + ("opgenomen" if header.include_hidden else "niet opgenomen (alleen vermeld)"),
-            "",
-        ]
-        out.write("\n".join(lines) + "\n")
-
-    def event(self, item: ExportedEvent) -> None:
-        f = item.frame
-        when = format_dutch(item.at)
-        if f["type"] != "message":
-            self.out.write(f"_#{f['seq']} · {when} · {describe_event(f)}_\n\n")
-            return
-        author = f.get("author") or {}
-        who = author.get("display_name", "?")
-        if author.get("organisation"):
-            who += f" ({author['organisation']})"
-        self.out.write(f"### #{f['seq']} · {clean(who)} · {_when(f['created_at'])}\n\n")
-        if f.get("reply_to"):
-            self.out.write(f"_Antwoord op bericht {f['reply_to']}_\n\n")
-        if f.get("topic"):
-            self.out.write(f"_Onderwerp: {clean(f['topic'])}_\n\n")
-        if f.get("purged_at"):
-            self.out.write(
-                f"_Tekst verwijderd volgens de bewaartermijn ({_when(f['purged_at'])})._\n\n"
-            )
-        elif f.get("hidden") and f.get("body") is None:
-            self.out.write("_Bericht verborgen; de tekst is niet opgenomen._\n\n")
-        else:
-            self.out.write(quote(clean(f.get("body") or "")) + "\n\n")
-            if f.get("hidden"):
-                self.out.write(
-                    f"_Verborgen op {_when(f.get('hidden_at'))} door {f.get('hidden_by') or 'de auteur'}"
-                    f": {f.get('hidden_reason') or ''}_\n\n"
-                )
-            if f.get("edited_at"):
-                self.out.write(f"_Bewerkt op {_when(f['edited_at'])}._\n\n")
-        if f.get("reactions"):
-            self.out.write(f"_Reacties: {reaction_words(f['reactions'])}_\n\n")
-
-    def close(self) -> None:
-        self.out.write("")
-
-
-def _when(value: str | None) -> str:
-    """A wire timestamp as people read it in the transcript: Dutch time, in Dutch."""
-    return "—" if not value else format_dutch(parse_wire(value))
-
-
-def quote(body: str) -> str:
-    """A body as a Markdown block quote, so that its own markup cannot break the transcript."""
-    return "\n".join("> " + line if line else ">" for line in body.splitlines() or [""])
-
-
-EVENT_WORDS = {
-    "message_edited": "bericht {message_id} bewerkt",
-    "message_hidden": "bericht {message_id} verborgen door {by}: {reason}",
-    "message_pinned": "bericht {message_id} vastgezet door {by}",
-    "message_unpinned": "bericht {message_id} losgemaakt door {by}",
-    "restored": "database teruggezet uit een back-up; volgnummers na {after} overgeslagen",
-}
-
-
-def reaction_words(reactions: dict[str, list[str]]) -> str:
-    """`👍 ann, bram; 🎉 amy`, or `geen` for an empty set."""
-    return "; ".join(f"{e} {', '.join(who)}" for e, who in reactions.items()) or "geen"
-
-
-def describe_event(frame: dict[str, Any]) -> str:
-    if frame["type"] == "reactions":
-        words = reaction_words(frame.get("reactions") or {})
-        return f"reacties op bericht {frame.get('message_id')} door {frame.get('by')}: {words}"
-    if frame["type"] == "topic_renamed":
-        return f"onderwerp {frame.get('old')!r} hernoemd naar {frame.get('new')!r} door {frame.get('by')}"
-    template = EVENT_WORDS.get(frame["type"])
-    if template is not None:
-        return template.format_map(_Defaulting(frame))
-    if frame["type"] == "room_updated":
-        changes = ", ".join(
-            f"{k} = {v!r}" for k, v in frame.items() if k not in ("type", "room", "seq", "by")
-        )
-        return f"kamer aangepast door {frame.get('by')}: {changes}"
-    return str(frame["type"])
-
-
-class _Defaulting(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "?"
+    return RoomExport(header, _events(db, room.id, include_hidden))
 
 
 # User export (AVG art. 15).
@@ -415,7 +258,7 @@ async def export_user(
         rows = {
             "memberships": await mine(Membership),
             "moderates": await mine(RoomModerator),
-            "sessions": await mine(Session, Session.id),
+            "sessions": await sessions_of(session, user.id),
             "preferences": await mine(MemberPreference),
             "digests_sent": await mine(DigestSent),
             "read_markers": await mine(ReadMarker),
@@ -429,12 +272,7 @@ async def export_user(
                 session,
                 select(StoredFile).where(StoredFile.uploader_id == user.id).order_by(StoredFile.id),
             ),
-            "audit": await _all(
-                session,
-                select(AuditEntry)
-                .where((AuditEntry.actor == user.username) | (AuditEntry.target == user.username))
-                .order_by(AuditEntry.id),
-            ),
+            "audit": await audit_about(session, user.username),
         }
     messages, revisions = await _user_messages(db, user.id)
     return UserExport(exported_at, user, slugs, **rows, messages=messages, revisions=revisions)

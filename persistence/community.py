@@ -15,7 +15,7 @@ from persistence.models import Area, Meeting, Membership, Room, RoomModerator, T
 from persistence.moderation import Source
 from rooms.community import Community, UserEntry, meeting_start
 
-Slugged = TypeVar("Slugged", Area, Theme, Meeting)
+Slugged = TypeVar("Slugged", Area, Theme, Meeting, Room)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,28 @@ def _assign(obj: object, report: LoadReport, what: str, **values: object) -> Non
         report.count(what, created=False)
 
 
+async def _upsert(
+    session: AsyncSession,
+    report: LoadReport,
+    model: type[Slugged],
+    what: str,
+    slug: str,
+    made: Mapping[str, object],
+    **values: object,
+) -> Slugged:
+    """The `model` row of `slug`, made with `made` and `values` or changed to `values`;
+    counted in `report` as `what`."""
+    found = await _by_slug(session, model, slug)
+    if found is None:
+        found = model(slug=slug, **made, **values)
+        session.add(found)
+        report.count(what, created=True)
+    else:
+        _assign(found, report, what, **values)
+    await session.flush()
+    return found
+
+
 async def _room(
     session: AsyncSession,
     report: LoadReport,
@@ -80,15 +102,8 @@ async def _room(
     topic: str = "",
     **links: int | None,
 ) -> Room:
-    room = (await session.execute(select(Room).where(Room.slug == slug))).scalar_one_or_none()
-    if room is None:
-        room = Room(slug=slug, name=name, kind=kind, topic=topic, last_seq=0, **links)
-        session.add(room)
-        report.count("rooms", created=True)
-    else:
-        _assign(room, report, "rooms", name=name, **links)
-    await session.flush()
-    return room
+    made = {"kind": kind, "topic": topic, "last_seq": 0}
+    return await _upsert(session, report, Room, "rooms", slug, made, name=name, **links)
 
 
 async def _by_slug(session: AsyncSession, model: type[Slugged], slug: str) -> Slugged | None:
@@ -110,27 +125,13 @@ async def upsert_community(
     report = LoadReport()
     rooms: dict[str, Room] = {}
     for a in community.areas:
-        area = await _by_slug(session, Area, a.slug)
-        if area is None:
-            area = Area(slug=a.slug, name=a.name)
-            session.add(area)
-            report.count("areas", created=True)
-        else:
-            _assign(area, report, "areas", name=a.name)
-        await session.flush()
+        area = await _upsert(session, report, Area, "areas", a.slug, {}, name=a.name)
         rooms[a.slug] = await _room(
             session, report, a.slug, a.name, "area", a.topic, area_id=area.id
         )
     themes: dict[str, Theme] = {}
     for t in community.themes:
-        theme = await _by_slug(session, Theme, t.slug)
-        if theme is None:
-            theme = Theme(slug=t.slug, name=t.name)
-            session.add(theme)
-            report.count("themes", created=True)
-        else:
-            _assign(theme, report, "themes", name=t.name)
-        await session.flush()
+        theme = await _upsert(session, report, Theme, "themes", t.slug, {}, name=t.name)
         themes[t.slug] = theme
         rooms[t.slug] = await _room(
             session, report, t.slug, t.name, "theme", t.topic, theme_id=theme.id
@@ -145,14 +146,7 @@ async def upsert_community(
             place=m.place,
             programme=m.programme,
         )
-        meeting = await _by_slug(session, Meeting, m.slug)
-        if meeting is None:
-            meeting = Meeting(slug=m.slug, **values)
-            session.add(meeting)
-            report.count("meetings", created=True)
-        else:
-            _assign(meeting, report, "meetings", **values)
-        await session.flush()
+        meeting = await _upsert(session, report, Meeting, "meetings", m.slug, {}, **values)
         rooms[m.slug] = await _room(
             session, report, m.slug, m.title, "meeting", meeting_id=meeting.id
         )

@@ -42,55 +42,37 @@ class OwnData:
 async def own_data(session: AsyncSession, user: User) -> OwnData:
     """Everything stored about `user` that is theirs to see."""
 
-    async def rows(query: Any) -> list[Any]:
-        return list((await session.execute(query)).all())
+    async def in_rooms(
+        model: Any, mine: Any, order: Any, limit: int | None = None
+    ) -> list[tuple[str, Any]]:
+        """`model`'s rows that are `mine`, each with its room's slug."""
+        query = select(Room.slug, model).join(Room, Room.id == model.room_id).where(mine)
+        found = await session.execute(query.order_by(order).limit(limit))
+        return [(r[0], r[1]) for r in found]
 
-    messages = await rows(
-        select(Room.slug, Message)
-        .join(Room, Room.id == Message.room_id)
-        .where(Message.author_id == user.id)
-        .order_by(Message.id.desc())
-        .limit(MAX_MESSAGES + 1)
+    messages = await in_rooms(
+        Message, Message.author_id == user.id, Message.id.desc(), MAX_MESSAGES + 1
     )
     return OwnData(
         user=user,
         preference=await session.get(MemberPreference, user.id),
-        messages=[(r[0], r[1]) for r in reversed(messages[:MAX_MESSAGES])],
+        messages=list(reversed(messages[:MAX_MESSAGES])),
         messages_complete=len(messages) <= MAX_MESSAGES,
-        reports=[
-            (r[0], r[1])
-            for r in await rows(
-                select(Room.slug, Report)
-                .join(Room, Room.id == Report.room_id)
-                .where(Report.reporter_id == user.id)
-                .order_by(Report.id)
-            )
-        ],
-        read_markers=[
-            (r[0], r[1])
-            for r in await rows(
-                select(Room.slug, ReadMarker)
-                .join(Room, Room.id == ReadMarker.room_id)
-                .where(ReadMarker.user_id == user.id)
-                .order_by(Room.slug)
-            )
-        ],
-        sessions=list(
-            (
-                await session.execute(
-                    select(Session).where(Session.user_id == user.id).order_by(Session.id)
-                )
-            ).scalars()
-        ),
-        audit=list(
-            (
-                await session.execute(
-                    select(AuditEntry)
-                    .where(
-                        or_(AuditEntry.actor == user.username, AuditEntry.target == user.username)
-                    )
-                    .order_by(AuditEntry.id)
-                )
-            ).scalars()
-        ),
+        reports=await in_rooms(Report, Report.reporter_id == user.id, Report.id),
+        read_markers=await in_rooms(ReadMarker, ReadMarker.user_id == user.id, Room.slug),
+        sessions=await sessions_of(session, user.id),
+        audit=await audit_about(session, user.username),
     )
+
+
+async def sessions_of(session: AsyncSession, user_id: int) -> list[Session]:
+    """The user's sessions, oldest first (both exports of their data)."""
+    query = select(Session).where(Session.user_id == user_id).order_by(Session.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def audit_about(session: AsyncSession, username: str) -> list[AuditEntry]:
+    """The audit entries naming the user as actor or target, oldest first (both exports)."""
+    named = or_(AuditEntry.actor == username, AuditEntry.target == username)
+    query = select(AuditEntry).where(named).order_by(AuditEntry.id)
+    return list((await session.execute(query)).scalars())

@@ -22,6 +22,7 @@ import pytest
 from persistence.db import Database
 from tests.clients import Api, OpenClient, client_factory
 from tests.helpers import (
+    PG_HOST,
     REDIS_URL,
     Templates,
     make_settings,
@@ -30,6 +31,7 @@ from tests.helpers import (
     require,
     running_server,
 )
+from tests.net.faultproxy import FaultProxy, proxying
 from web.settings import Settings
 
 # The `smtp` fixture: a local mail server that keeps what it receives.
@@ -164,6 +166,23 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 def redis_url() -> str:
     require("Redis", redis_up(), "127.0.0.1:6379")
     return REDIS_URL
+
+
+@pytest.fixture
+async def redis_proxy(redis_url: str) -> AsyncIterator[FaultProxy]:
+    """A fault proxy (tests/net/faultproxy.py) in front of the test Redis; its `connections`
+    counts what was opened through it."""
+    host, port = redis_url.split("//")[1].split("/")[0].split(":")
+    async with proxying("redis", (host, int(port))) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+async def pg_proxy() -> AsyncIterator[FaultProxy]:
+    """A fault proxy (tests/net/faultproxy.py) in front of the test PostgreSQL."""
+    require("PostgreSQL", postgres_up(), "127.0.0.1:5432")
+    async with proxying("postgres", (PG_HOST, 5432)) as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -4,16 +4,38 @@ Logins hash with argon2id (tens to hundreds of milliseconds of CPU and 64 MiB ea
 of them must queue here, not in the thread pool or for the database's pooled connections
 (where it waited 30 s and failed with 500). Beyond the line, or after `max_wait`, the caller
 answers 503 with `Retry-After` from the running mean of one unit of work.
+
+The process's gates (logins, WebSocket set-ups) and its socket limits are made once at
+start-up (`gates`, kept on `Services`), never on first use in a handler.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from web.settings import Settings
+from web.socketlimits import SocketLimits
 
 RETRY_AFTER_MAX = 30.0
+
+# Password checks at once: about one per core, since argon2id is CPU-bound (and 64 MiB each).
+LOGINS_IN_FLIGHT = max(2, min(8, os.cpu_count() or 2))
+# A login that waited this long for its turn is refused (503) rather than answered late.
+LOGIN_MAX_WAIT = 10.0
+# A first guess at one login's time (an argon2id check), until the gate has measured some.
+LOGIN_MEAN_S = 0.05
+# Connection set-ups (session, room list, accept, `hello`) run at most this many at once;
+# the database reads them one call each, so more in flight would only queue there.
+SETUPS_IN_FLIGHT = 8
+# An upgrade that waited this long for its turn is refused (503) rather than set up late.
+SETUP_MAX_WAIT = 10.0
+# A first guess at one set-up's time, until the gate has measured some.
+SETUP_MEAN_S = 0.005
 
 
 class Refused(Exception):
@@ -75,3 +97,21 @@ class AdmissionGate:
             yield
         finally:
             self.leave(entered)
+
+
+@dataclass(frozen=True, slots=True)
+class Gates:
+    """What admits work in this process: logins, WebSocket set-ups, and open sockets."""
+
+    login: AdmissionGate
+    ws_setup: AdmissionGate
+    sockets: SocketLimits
+
+
+def gates(settings: Settings) -> Gates:
+    """The process's gates for these settings, made once at start-up."""
+    return Gates(
+        AdmissionGate(LOGINS_IN_FLIGHT, settings.login_admitted, LOGIN_MAX_WAIT, LOGIN_MEAN_S),
+        AdmissionGate(SETUPS_IN_FLIGHT, settings.ws_setups, SETUP_MAX_WAIT, SETUP_MEAN_S),
+        SocketLimits(settings.ws_max_per_user, settings.ws_max_per_address),
+    )

@@ -27,6 +27,7 @@ from persistence.search.index import catch_up as search_catch_up
 from rooms.errors import DomainError
 from web import between, public, ws
 from web.actions.files import sweep_orphans
+from web.admission import gates
 from web.api import (
     accounts,
     conversations,
@@ -197,7 +198,9 @@ def create_app(
         notifier = Notifications(settings, db, realtime.presence)
         realtime.notifier = notifier
         extra = {ATTACHMENTS: attachments}
-        app.state.services = Services(settings, db, throttle, realtime, extra, notifier)
+        app.state.services = Services(
+            settings, db, throttle, realtime, gates(settings), extra, notifier
+        )
         await attachments.start()
         await notifier.start()
         sweeper = asyncio.create_task(sweep_orphans(attachments, db))

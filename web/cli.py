@@ -10,14 +10,13 @@ import secrets
 import socket
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from chat.frames import event_dict
 from persistence import archive, backup, handshake
 from persistence.blobs import BlobStore
 from persistence.community import (
@@ -312,18 +311,31 @@ def _zip_output(args: argparse.Namespace) -> Path | None:
     return out
 
 
+@asynccontextmanager
+async def _attachments(settings: Settings) -> AsyncIterator[Attachments]:
+    """The configured attachments (their blob store), started, and closed after."""
+    files = Attachments.from_settings(settings)
+    await files.start()
+    try:
+        yield files
+    finally:
+        await files.close()
+
+
 def _with_files(
-    settings: Settings, run: Callable[[Database, BlobStore], Awaitable[archives.Written]]
+    settings: Settings,
+    args: argparse.Namespace,
+    run: Callable[[Database, BlobStore, Path], Awaitable[archives.Written]],
 ) -> int:
-    """Run an export that writes a ZIP with the files, the blob store opened around it."""
+    """Run an export that writes a ZIP with the files to `--output`, the blob store opened
+    around it (exit status 2 when `--output` names no place to write it)."""
+    out = _zip_output(args)
+    if out is None:
+        return EXIT_USAGE
 
     async def job(db: Database) -> int:
-        store = Attachments.from_settings(settings).store
-        await store.start()
-        try:
-            written = await run(db, store)
-        finally:
-            await store.close()
+        async with _attachments(settings) as files:
+            written = await run(db, files.store, out)
         print(f"{written.path}: {written.files} files with their sha256", file=sys.stderr)
         return 0
 
@@ -332,18 +344,15 @@ def _with_files(
 
 def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
     if args.with_files:
-        out = _zip_output(args)
-        if out is None:
-            return EXIT_USAGE
         return _with_files(
             settings,
-            lambda db, store: archives.export_room(
+            args,
+            lambda db, store, out: archives.export_room(
                 db,
                 store,
                 args.slug,
                 out,
                 operator(),
-                frame_of=event_dict,
                 fmt=args.format,
                 include_hidden=args.include_hidden,
                 reason=args.reason,
@@ -352,12 +361,11 @@ def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
 
     async def job(db: Database) -> int:
         with output(args.output) as out:
-            count = await archive.export_room(
+            count = await archives.write_room_export(
                 db,
                 args.slug,
                 out,
                 operator(),
-                frame_of=event_dict,
                 fmt=args.format,
                 include_hidden=args.include_hidden,
                 reason=args.reason,
@@ -370,12 +378,10 @@ def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_export_user(settings: Settings, args: argparse.Namespace) -> int:
     if args.with_files:
-        out = _zip_output(args)
-        if out is None:
-            return EXIT_USAGE
         return _with_files(
             settings,
-            lambda db, store: archives.export_user(
+            args,
+            lambda db, store, out: archives.export_user(
                 db, store, args.username, out, operator(), reason=args.reason
             ),
         )
@@ -395,14 +401,10 @@ def cmd_export_meeting(settings: Settings, args: argparse.Namespace) -> int:
         return fail(f"--output {out}: folder {out.parent} does not exist")
 
     async def job(db: Database) -> int:
-        store = Attachments.from_settings(settings).store
-        await store.start()
-        try:
+        async with _attachments(settings) as files:
             written = await dossier.export_meeting(
-                db, store, args.slug, out, operator(), public=args.public
+                db, files.store, args.slug, out, operator(), public=args.public
             )
-        finally:
-            await store.close()
         print(f"{written.path}: {written.records} records ({version})", file=sys.stderr)
         return 0
 
@@ -421,9 +423,7 @@ def cmd_pseudonymise(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
-        files = Attachments.from_settings(settings)
-        await files.start()
-        try:
+        async with _attachments(settings) as files:
             count = await archive.purge(
                 db,
                 args.older_than,
@@ -432,8 +432,6 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
                 dry_run=args.dry_run,
                 remove_blobs=files.remove_blobs,
             )
-        finally:
-            await files.close()
         verb = "would be blanked" if args.dry_run else "blanked"
         print(f"{count} messages older than {args.older_than} days {verb}")
         return 0

@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 from chat import reads
 from persistence.db import Database
 from persistence.models import Room
+from web.admission import Gates
 from web.auth import SAFE_METHODS, Caller, authenticate, check_origin
 from web.settings import Settings
 from web.throttle import LoginThrottle
@@ -27,6 +28,7 @@ class Services:
     db: Database
     login_throttle: LoginThrottle
     realtime: Realtime
+    gates: Gates
     extra: dict[str, Any]
     # Pushes and e-mails of this process (web/notify.py); also `realtime.notifier`.
     notifications: Notifications | None = None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable
-from typing import Any
 
 # A socket frees a place when it closes: a client may try again soon.
 RETRY_AFTER = 10.0
@@ -82,11 +81,3 @@ def _give(counts: Counter[Hashable], key: Hashable) -> None:
     # An address or user with no socket left takes no memory.
     if counts[key] <= 0:
         del counts[key]
-
-
-def limits_of(state: Any, per_user: int, per_address: int) -> SocketLimits:
-    """The app's limits (kept on `app.state`), made on first use."""
-    limits: SocketLimits | None = getattr(state, "ws_socket_limits", None)
-    if limits is None:
-        limits = state.ws_socket_limits = SocketLimits(per_user, per_address)
-    return limits

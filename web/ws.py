@@ -26,35 +26,16 @@ from chat.protocol import ProtocolError
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
 from web import internals, requestlog
-from web.admission import AdmissionGate
 from web.auth import authenticate_arrival, origin_allowed
 from web.deps import Services, client_address, services
 from web.responses import error_response
-from web.socketlimits import RETRY_AFTER, Claim, limits_of
+from web.socketlimits import RETRY_AFTER, Claim
 
 log = logging.getLogger("werkplaats.ws")
 _SETUP_SECONDS = metrics.DB_SECONDS.labels("setup")
 
-# Connection set-ups (session, room list, accept, `hello`) run at most this many at once;
-# the database reads them one call each, so more in flight would only queue there.
-SETUPS_IN_FLIGHT = 8
 # An upgrade refused because the database did not answer: come back after this long.
 DATABASE_RETRY_AFTER = 2.0
-# An upgrade that waited this long for its turn is refused (503) rather than set up late.
-SETUP_MAX_WAIT = 10.0
-# A first guess at one set-up's time, until the gate has measured some.
-SETUP_MEAN_S = 0.005
-
-
-def setup_gate(websocket: WebSocket, admitted: int) -> AdmissionGate:
-    """The app's gate, made on first use (in the server's event loop)."""
-    state = websocket.app.state
-    gate: AdmissionGate | None = getattr(state, "ws_setup_gate", None)
-    if gate is None:
-        gate = state.ws_setup_gate = AdmissionGate(
-            SETUPS_IN_FLIGHT, admitted, SETUP_MAX_WAIT, SETUP_MEAN_S
-        )
-    return gate
 
 
 class StarletteSocket:
@@ -98,10 +79,8 @@ async def refuse(
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
-    settings = svc.settings
     requestlog.new_request_id()
-    limits = limits_of(websocket.app.state, settings.ws_max_per_user, settings.ws_max_per_address)
-    claim = limits.claim(client_address(websocket))
+    claim = svc.gates.sockets.claim(client_address(websocket))
     if claim is None:
         await refuse(
             websocket, "rate_limited", "too many connections from this address", 429, RETRY_AFTER
@@ -119,7 +98,7 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
     if origin is not None and not origin_allowed(origin, websocket, settings):
         await refuse(websocket, "forbidden", "this Origin is not allowed", 403)
         return
-    gate = setup_gate(websocket, settings.ws_setups)
+    gate = svc.gates.ws_setup
     entered = await gate.enter()
     if entered is None:
         metrics.SETUPS_REFUSED.inc()

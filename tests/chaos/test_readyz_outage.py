@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.helpers import PG_HOST, Templates, make_settings, postgres_up, require, running_server
+from tests.helpers import Templates, make_settings, running_server
 from tests.net.faultproxy import FaultProxy
 from web.health import CHECK_TIMEOUT
 
@@ -22,26 +22,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
 
 
 @pytest.fixture
-async def proxy() -> AsyncIterator[FaultProxy]:
-    p = FaultProxy("postgres", ("127.0.0.1", 0), (PG_HOST, 5432))
-    await p.start()
-    try:
-        yield p
-    finally:
-        await p.stop()
-
-
-@pytest.fixture
-async def base(templates: Templates, proxy: FaultProxy) -> AsyncIterator[str]:
+async def base(templates: Templates, pg_proxy: FaultProxy) -> AsyncIterator[str]:
     """A server whose database URL goes through the proxy."""
-    require("PostgreSQL", postgres_up(), "127.0.0.1:5432")
     url = await templates.postgres()
-    through = url.replace(f"@{PG_HOST}:5432/", f"@127.0.0.1:{proxy.listen[1]}/")
+    through = pg_proxy.through(url)
     try:
         async with running_server(make_settings(through)) as served:
             yield served
     finally:
-        proxy.heal()
+        pg_proxy.heal()
         await templates.drop_postgres(url)
 
 
@@ -69,17 +58,17 @@ OUTAGES = {
 
 @pytest.mark.parametrize("outage", list(OUTAGES))
 async def test_readyz_is_503_during_the_outage_and_200_after(
-    base: str, proxy: FaultProxy, outage: str
+    base: str, pg_proxy: FaultProxy, outage: str
 ) -> None:
     # The client's own timeout is well above the check's: a hang would fail the test.
     async with httpx.AsyncClient(timeout=CHECK_TIMEOUT * 5) as http:
         await http.get(f"{base}/api/rooms")  # the app's pool holds connections now
         assert await readyz(http, base) == (200, True)
 
-        OUTAGES[outage](proxy)
+        OUTAGES[outage](pg_proxy)
         assert await readyz(http, base) == (503, False)
         assert await readyz(http, base) == (503, False)
         assert (await http.get(f"{base}/healthz")).status_code == 200
 
-        proxy.heal()
+        pg_proxy.heal()
         await until_ready(http, base)

@@ -12,7 +12,6 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.client import Client, ClientError
-from chat.frames import event_dict
 from persistence import archive, handshake
 from persistence.accounts import actor_for
 from persistence.db import Database
@@ -21,6 +20,7 @@ from persistence.moderation import Source
 from persistence.prepared import Prepared
 from rooms.conversations import direct_slug
 from tests.clients import Api, OpenClient
+from web.actions import archives
 
 
 async def test_the_same_set_gives_the_same_room(server: str, api: Api) -> None:
@@ -204,9 +204,7 @@ async def test_moderation_exports_and_retention_cover_it(
     assert r.status_code == 200, r.text
     source = Source("cli:tester", "cli@test")
     out = io.StringIO()
-    await archive.export_room(
-        database, slug, out, source, frame_of=event_dict, fmt="json", include_hidden=True
-    )
+    await archives.write_room_export(database, slug, out, source, fmt="json", include_hidden=True)
     assert json.loads(out.getvalue())["events"][0]["body"] == "Iets wat hier niet hoort"
     async with database.write() as session:
         message = await session.get(Message, mid)

@@ -13,12 +13,11 @@ import re
 from markdown_it import MarkdownIt
 
 from chat.client import Client
-from chat.frames import event_dict
-from persistence import archive
 from persistence.db import Database
 from persistence.moderation import Source
 from rooms.markdown import message_html
 from tests.clients import Api, OpenClient
+from web.actions import archives
 
 CORPUS = [
     "<img src=x onerror=alert(1)>",
@@ -72,8 +71,8 @@ async def test_the_corpus_comes_back_as_text_on_every_path(
         assert all(w in body for w in words if w), (snippet, body)
     for fmt in ("json", "md"):
         out = io.StringIO()
-        await archive.export_room(
-            database, "theme-one", out, Source("cli:tester", "cli@test"), frame_of=event_dict,
+        await archives.write_room_export(
+            database, "theme-one", out, Source("cli:tester", "cli@test"),
             fmt=fmt, include_hidden=False,
         )  # fmt: skip
         text = out.getvalue()

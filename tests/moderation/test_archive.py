@@ -40,8 +40,8 @@ async def hide(database: Database, message_id: int, by: str, reason: str) -> Non
 
 async def export(database: Database, fmt: archive.ExportFormat, hidden: bool) -> str:
     out = io.StringIO()
-    await archive.export_room(
-        database, "area-a", out, OPERATOR, frame_of=event_dict, fmt=fmt, include_hidden=hidden
+    await archives.write_room_export(
+        database, "area-a", out, OPERATOR, fmt=fmt, include_hidden=hidden
     )
     return out.getvalue()
 

@@ -10,13 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from persistence.accounts import create_session, user_by_name
+from chat import store
+from persistence import events
+from persistence.accounts import actor_for, create_session, user_by_name
 from persistence.db import Database
 from persistence.models import (
     Ban,
     DigestSent,
+    Event,
     Meeting,
     MemberPreference,
     Message,
@@ -32,6 +35,7 @@ from persistence.models import (
 from persistence.rooms import room_by_slug
 from tests.helpers import SQLITE_ONLY, WERKPLAATS
 from tests.moderation.conftest import audit_rows, post
+from tests.persistence import posting
 from web.cli import main
 
 
@@ -214,3 +218,73 @@ async def test_export_user_json_is_pinned(
     fixed = iso(FIXED)
     text = MOMENT.sub(lambda m: m[0] if m[1] == fixed else '"<moment>"', out.read_text())
     assert text == PINNED.read_text(encoding="utf-8")
+
+
+async def rich_room(database: Database) -> None:
+    """area-a with every kind of thing its export writes: a reply, an edit with its earlier
+    body, reactions, a hidden and a purged message, and moderators' events; at fixed times."""
+    first = await post(database, "area-a", "ann", "eerste versie")
+    async with database.read() as session:
+        amy = await user_by_name(session, "amy")
+        assert amy is not None
+        actor = await actor_for(session, amy)
+    await posting.post(database, "area-a", "amy", "Een *antwoord* met <b>", "r-2", reply_to=first)
+    secret = await post(database, "area-a", "amy", "geheime tekst")
+    gone = await post(database, "area-a", "ann", "oude tekst")
+    await store.react(database, actor, "area-a", first, "👍", True)
+    async with database.write() as session:
+        ann, rita = await user_by_name(session, "ann"), await user_by_name(session, "rita")
+        room = await room_by_slug(session, "area-a")
+        message, hidden, purged = (
+            await session.get(Message, first),
+            await session.get(Message, secret),
+            await session.get(Message, gone),
+        )
+        assert ann and rita and room and message and hidden and purged
+        await events.edit_message(session, message, "tweede versie", ann.id)
+        await events.hide_message(session, hidden, rita, "privé")
+        purged.body, purged.purged_at = "", FIXED
+        by = {"by": "rita"}
+        for kind, data, message_id in (
+            ("message_pinned", by, first),
+            ("room_updated", {**by, "slow_mode_seconds": 30, "locked": False}, None),
+            ("topic_renamed", {**by, "old": "stikstof", "new": "Stikstof"}, None),
+        ):
+            await events.append_event(
+                session, room.id, kind, message_id=message_id, actor_id=rita.id, data=data
+            )
+        await session.execute(
+            update(Event).where(Event.room_id == room.id).values(created_at=FIXED)
+        )
+        await session.execute(update(MessageRevision).values(replaced_at=FIXED))
+        for column in (Message.created_at, Message.edited_at, Message.hidden_at):
+            await session.execute(
+                update(Message)
+                .where(Message.room_id == room.id, column.is_not(None))
+                .values({column: FIXED})
+            )
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("fmt", ["json", "md"])
+async def test_export_room_is_pinned(
+    db_url: str,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    fmt: str,
+    hidden: bool,
+) -> None:
+    """The room export, JSON and Markdown, with and without hidden text, byte for byte
+    (tests/moderation/room-export*): every line it writes and how each value is written."""
+    await rich_room(database)
+    out = tmp_path / f"kamer.{fmt}"
+    flags = ["--include-hidden", "--reason", "Woo-verzoek 7"] if hidden else []
+    argv = ["export-room", "area-a", "--format", fmt, "--output", str(out), *flags]
+    assert await run(db_url, monkeypatch, *argv) == 0
+    fixed = iso(FIXED)
+    text = MOMENT.sub(lambda m: m[0] if m[1] == fixed else '"<moment>"', out.read_text())
+    text = re.sub(r"(?m)^(- Geëxporteerd: ).*$", r"\1<moment>", text)
+    pinned = PINNED.with_name(f"room-export{'-hidden' if hidden else ''}.{fmt}")
+    assert text == pinned.read_text(encoding="utf-8")

@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import random
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -73,6 +73,13 @@ class FaultProxy:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+    def through(self, url: str) -> str:
+        """`url`, which names the target as `host:port`, going through the proxy instead."""
+        target = "{}:{}".format(*self.target)
+        if target not in url:
+            raise ValueError(f"{url} does not name {target}")
+        return url.replace(target, "{}:{}".format(*self.listen[:2]), 1)
 
     # -- faults ------------------------------------------------------------------------
 
@@ -165,6 +172,17 @@ class FaultProxy:
         finally:
             sender.cancel()
             writer.transport.abort()
+
+
+@contextlib.asynccontextmanager
+async def proxying(name: str, target: tuple[str, int]) -> AsyncIterator[FaultProxy]:
+    """A proxy on a free loopback port to `target`, started on this loop and stopped after."""
+    proxy = FaultProxy(name, ("127.0.0.1", 0), target)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
 
 
 class ProxyThread:

@@ -16,7 +16,7 @@ import contextlib
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,11 @@ from tests.ops.tls import client_context
 # After a heal, every client has every event within this long (the plan's deadlines, the
 # clients' reconnect backoff of at most 5 s, and the hubs' database poll, with room to spare).
 CATCH_UP = 30.0
+
+# An event as the database lists it and a client saw it: seq, type, message id.
+Seen = tuple[int, str, int | None]
+# Each client by user name, with the rooms it subscribed.
+Views = dict[str, tuple[Client, list[str]]]
 
 
 @dataclass
@@ -116,6 +121,9 @@ class Load:
     def resume(self) -> None:
         self.running.set()
 
+    def views(self) -> Views:
+        return {u: (c, self.rooms_of[u]) for u, c in self.clients.items()}
+
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()
@@ -124,19 +132,22 @@ class Load:
                 await asyncio.wait_for(client.close(), 5)
 
 
-async def database(topo: Topology) -> tuple[dict[str, list[tuple[int, str, int | None]]],
+async def database(topo: Topology, rooms: str = "net-%") -> tuple[dict[str, list[Seen]],
                                               dict[str, list[tuple[int, int]]], dict[str, int]]:  # fmt: skip
+    """The events of the rooms whose slug is LIKE `rooms` by slug, in seq order; every
+    message's (id, seq) by client_id; and those rooms' last seqs."""
     conn = await asyncpg.connect(topo.db_dsn, timeout=10)
     try:
         rows = await conn.fetch(
             "SELECT r.slug, e.seq, e.type, e.message_id FROM events e "
-            "JOIN rooms r ON r.id = e.room_id WHERE r.slug LIKE 'net-%' ORDER BY r.slug, e.seq"
+            "JOIN rooms r ON r.id = e.room_id WHERE r.slug LIKE $1 ORDER BY r.slug, e.seq",
+            rooms,
         )
         messages = await conn.fetch("SELECT client_id, id, seq FROM messages")
-        last = dict(await conn.fetch("SELECT slug, last_seq FROM rooms WHERE slug LIKE 'net-%'"))
+        last = dict(await conn.fetch("SELECT slug, last_seq FROM rooms WHERE slug LIKE $1", rooms))
     finally:
         await conn.close()
-    events: dict[str, list[tuple[int, str, int | None]]] = defaultdict(list)
+    events: dict[str, list[Seen]] = defaultdict(list)
     for row in rows:
         events[row["slug"]].append((row["seq"], row["type"], row["message_id"]))
     by_cid: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -150,38 +161,76 @@ async def check_invariants(load: Load, fault: str) -> float:
     healed = time.monotonic()
     await load.pause()
     events, by_cid, last = await database(load.topo)
-    lost = [c for c in load.acks if c not in by_cid]
-    twice = [c for c, rows in by_cid.items() if len(rows) > 1]
-    other = [
-        c for c, a in load.acks.items() if by_cid.get(c, [None])[0] != (a["message_id"], a["seq"])
-    ]
-    assert not (lost or twice or other or load.conflicts), (
-        f"after {fault}: lost {lost[:5]}, twice {twice[:5]}, other id/seq {other[:5]}, "
-        f"conflicting acks {load.conflicts[:5]}"
+    broken = acked_breaks(load.acks, by_cid, load.conflicts) + seq_breaks(events, last, load.rooms)
+    assert not broken, f"after {fault}: {broken}"
+    views = load.views()
+    await wait_for(
+        lambda: not behind(views, last),
+        CATCH_UP,
+        lambda: f"after {fault} behind: {behind(views, last)}",
     )
-    for room in load.rooms:
-        assert seqs_follow_on(events[room], last[room]), (fault, room)
-
-    def behind() -> list[str]:
-        return [
-            f"{u}/{r}"
-            for u, c in load.clients.items()
-            for r in load.rooms_of[u]
-            if c.last_seq.get(r, 0) < last[r]
-        ]
-
-    await wait_for(lambda: not behind(), CATCH_UP, lambda: f"after {fault} behind: {behind()}")
     caught_up = time.monotonic() - healed
-    for user, client in load.clients.items():
-        assert not client.gaps and not client.duplicates, (fault, user, client.gaps[:3])
-        for room in load.rooms_of[user]:
-            seen = [(e["seq"], e["type"], e.get("message_id")) for e in client.events[room]]
-            assert seen == events[room], (fault, user, room)
+    broken = client_breaks(views, events)
+    assert not broken, f"after {fault}: {broken[:3]}"
     load.resume()
     return caught_up
 
 
-def seqs_follow_on(events: list[tuple[int, str, int | None]], last: int) -> bool:
+def acked_breaks(
+    acks: dict[str, dict[str, Any]], by_cid: dict[str, list[tuple[int, int]]], conflicts: list[str]
+) -> list[str]:
+    """What broke of: every acked message stored once, with the acked id and seq."""
+    lost = [c for c in acks if c not in by_cid]
+    twice = [c for c, found in by_cid.items() if len(found) > 1]
+    other = [
+        c for c, a in acks.items() if c in by_cid and by_cid[c][0] != (a["message_id"], a["seq"])
+    ]
+    found = {
+        "lost": lost,
+        "stored twice": twice,
+        "other id/seq": other,
+        "conflicting acks": conflicts,
+    }
+    return [
+        f"{len(which)} acked messages {what}: {which[:5]}" for what, which in found.items() if which
+    ]
+
+
+def seq_breaks(
+    events: dict[str, list[Seen]], last: dict[str, int], rooms: Iterable[str]
+) -> list[str]:
+    """The rooms whose seqs do not follow on from 1 to their last."""
+    return [
+        f"{room}: seqs not 1..{last[room]} without gap or repeat"
+        for room in rooms
+        if not seqs_follow_on(events[room], last[room])
+    ]
+
+
+def behind(views: Views, last: dict[str, int]) -> list[str]:
+    """The subscriptions (user/room) whose client has not yet seen the room's last seq."""
+    return [
+        f"{user}/{room}"
+        for user, (client, rooms) in views.items()
+        for room in rooms
+        if client.last_seq.get(room, 0) < last[room]
+    ]
+
+
+def client_breaks(views: Views, events: dict[str, list[Seen]]) -> list[str]:
+    """What broke of: every client saw each event once and in order, as the database has it."""
+    broken = []
+    for user, (client, rooms) in views.items():
+        if client.gaps or client.duplicates:
+            broken.append(f"{user}: gaps {client.gaps[:3]}, duplicates {len(client.duplicates)}")
+        for room in rooms:
+            seen = [(e["seq"], e["type"], e.get("message_id")) for e in client.events.get(room, [])]
+            if seen != events[room]:
+                broken.append(f"{user}/{room}: the client's events differ from the db")
+    return broken
+
+
+def seqs_follow_on(events: list[Seen], last: int) -> bool:
     """Seqs 1..last without gap or repeat, but for the seqs a restore skipped: a `restored`
     event may follow a jump (`werkplaats restore` moves every room's seq on)."""
     previous = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import asyncpg
 import httpx
@@ -21,14 +21,10 @@ from chat.broker.base import BrokerListener
 from chat.broker.redis import RedisBroker
 from chat.client import Client, ClientError
 from tests.helpers import (
-    PG_HOST,
     REDIS_URL,
     Templates,
     login,
     make_settings,
-    postgres_up,
-    redis_up,
-    require,
     running_server,
 )
 from tests.net.faultproxy import FaultProxy
@@ -41,18 +37,6 @@ async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-async def redis_proxy() -> AsyncIterator[FaultProxy]:
-    require("Redis", redis_up(), REDIS_URL)
-    host, port = REDIS_URL.split("//")[1].split("/")[0].split(":")
-    proxy = FaultProxy("redis", ("127.0.0.1", 0), (host, int(port)))
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
 
 
 class Recorder(BrokerListener):
@@ -71,7 +55,7 @@ async def test_black_holed_redis_is_noticed_and_the_subscriber_replaced(
     redis_proxy: FaultProxy,
 ) -> None:
     """The subscriber connection's pings go unanswered: broker_down, then up after healing."""
-    broker = RedisBroker(f"redis://127.0.0.1:{redis_proxy.listen[1]}/0", health_seconds=0.2)
+    broker = RedisBroker(redis_proxy.through(REDIS_URL), health_seconds=0.2)
     recorder = broker.listener = Recorder()
     received: list[bytes] = []
     channel = f"wptest-net-{uuid.uuid4().hex[:8]}"
@@ -97,17 +81,6 @@ async def test_black_holed_redis_is_noticed_and_the_subscriber_replaced(
         await broker.close()
 
 
-@pytest.fixture
-async def pg_proxy() -> AsyncIterator[FaultProxy]:
-    require("PostgreSQL", postgres_up(), "127.0.0.1:5432")
-    proxy = FaultProxy("postgres", ("127.0.0.1", 0), (PG_HOST, 5432))
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.stop()
-
-
 @pytest.mark.postgres
 async def test_send_during_a_database_black_hole_fails_cleanly_and_the_resend_settles_it(
     templates: Templates, pg_proxy: FaultProxy
@@ -115,7 +88,7 @@ async def test_send_during_a_database_black_hole_fails_cleanly_and_the_resend_se
     """A send in flight when PostgreSQL vanishes is answered (not left hanging); its resend
     with the same client_id after healing is acked once, and the message is stored once."""
     url = await templates.postgres()
-    through = url.replace(f"@{PG_HOST}:5432/", f"@127.0.0.1:{pg_proxy.listen[1]}/")
+    through = pg_proxy.through(url)
     settings = make_settings(
         through, database_command_timeout_seconds=1.0, database_connect_timeout_seconds=1.0
     )
@@ -157,7 +130,7 @@ async def test_an_upgrade_while_the_database_is_cut_off_is_503_with_retry_after(
 ) -> None:
     """Not a 500 with a traceback: `unavailable` and Retry-After, which clients retry."""
     url = await templates.postgres()
-    through = url.replace(f"@{PG_HOST}:5432/", f"@127.0.0.1:{pg_proxy.listen[1]}/")
+    through = pg_proxy.through(url)
     settings = make_settings(
         through, database_command_timeout_seconds=1.0, database_connect_timeout_seconds=1.0
     )

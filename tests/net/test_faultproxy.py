@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.net.faultproxy import FaultProxy
+from tests.net.faultproxy import FaultProxy, proxying
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -26,12 +26,10 @@ async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 async def proxy() -> AsyncIterator[FaultProxy]:
     server = await asyncio.start_server(_echo, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    p = FaultProxy("echo", ("127.0.0.1", 0), ("127.0.0.1", port))
-    await p.start()
     try:
-        yield p
+        async with proxying("echo", ("127.0.0.1", port)) as p:
+            yield p
     finally:
-        await p.stop()
         server.close()
         await server.wait_closed()
 

@@ -17,7 +17,7 @@ from websockets.http11 import Response
 
 from chat.client import _retry_after
 from tests.helpers import bearer, login, running_server, ws_url
-from web import internals, ws
+from web import admission, internals, ws
 from web.settings import Settings, load_settings
 
 BURST = 40
@@ -153,7 +153,7 @@ async def test_an_upgrade_whose_client_left_while_it_waited_is_not_set_up(
 ) -> None:
     """A client that gives up while its upgrade waits for a set-up slot (a herd's clients
     time out and come back) costs no set-up when its turn comes."""
-    monkeypatch.setattr(ws, "SETUPS_IN_FLIGHT", 1)
+    monkeypatch.setattr(admission, "SETUPS_IN_FLIGHT", 1)
     arrive = ws.authenticate_arrival
     held = asyncio.Event()
     release = asyncio.Event()
@@ -166,20 +166,15 @@ async def test_an_upgrade_whose_client_left_while_it_waited_is_not_set_up(
         return await arrive(websocket, *args)
 
     monkeypatch.setattr(ws, "authenticate_arrival", held_arrival)
+    # The upgrades that reached the set-up gate (nothing is awaited before it), and ended.
     waiting: list[Any] = []
-    gate_of = ws.setup_gate
-
-    def recorded_gate(websocket: Any, admitted: int) -> Any:
-        waiting.append(websocket)
-        return gate_of(websocket, admitted)
-
-    monkeypatch.setattr(ws, "setup_gate", recorded_gate)
     served: list[None] = []
     serve = ws._serve
 
-    async def counted_serve(*args: Any) -> None:
+    async def counted_serve(websocket: Any, *args: Any) -> None:
+        waiting.append(websocket)
         try:
-            await serve(*args)
+            await serve(websocket, *args)
         finally:
             served.append(None)
 

@@ -24,11 +24,12 @@ import orjson
 from sqlalchemy import select
 
 from persistence import archive
-from persistence.archive import ArchiveError, ExportFormat, FrameOf
+from persistence.archive import ArchiveError, ExportFormat
 from persistence.blobs import BlobStore
 from persistence.db import Database
 from persistence.models import Message, Room, StoredFile, User
 from persistence.moderation import Source
+from web.roomexport import write_room
 from web.wire.archive import user_export_wire
 
 MANIFEST = "manifest-sha256.txt"
@@ -56,24 +57,16 @@ async def export_room(
     out: Path,
     source: Source,
     *,
-    frame_of: FrameOf,
     fmt: ExportFormat = "md",
     include_hidden: bool = False,
     reason: str = "",
 ) -> Written:
-    """A room's export (as `archive.export_room`) with the files of the messages it shows
+    """A room's export (as `write_room_export`) with the files of the messages it shows
     (a hidden message's only with `include_hidden`) and of the room's meeting report."""
 
     async def write(text: IO[str]) -> int:
-        return await archive.export_room(
-            db,
-            slug,
-            text,
-            source,
-            frame_of=frame_of,
-            fmt=fmt,
-            include_hidden=include_hidden,
-            reason=reason,
+        return await write_room_export(
+            db, slug, text, source, fmt=fmt, include_hidden=include_hidden, reason=reason
         )
 
     async def files() -> list[StoredFile]:
@@ -93,6 +86,24 @@ async def export_room(
             return list((await session.execute(query)).scalars())
 
     return await _zip(blobs, out, f"kamer.{fmt}", write, files)
+
+
+async def write_room_export(
+    db: Database,
+    slug: str,
+    out: IO[str],
+    source: Source,
+    *,
+    fmt: ExportFormat = "md",
+    include_hidden: bool = False,
+    reason: str = "",
+) -> int:
+    """`export-room`'s document (JSON or Markdown), audited before its first line is
+    written to `out`; returns how many events it holds."""
+    found = await archive.export_room(
+        db, slug, source, fmt=fmt, include_hidden=include_hidden, reason=reason
+    )
+    return await write_room(found, out, fmt)
 
 
 async def user_export(

@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from chat.frames import RoomAdded
 from persistence import events
-from persistence.archive import message_revisions
+from persistence.archive import revision_rows
 from persistence.models import utcnow
 from persistence.polls import ballot_secret, my_choices, room_polls
 from persistence.topics import room_topics
@@ -25,6 +25,7 @@ from web.deps import caller, readable_room, services
 from web.openapi import api
 from web.responses import JSON, body_as
 from web.wire import rooms as wire
+from web.wire.archive import versions
 
 
 async def list_topics(request: Request) -> Response:
@@ -74,12 +75,12 @@ async def edit_history(request: Request) -> Response:
         message = await events.get_message(session, room.id, message_id)
         if message is None or message.hidden:
             raise NotFound(f"no message {message_id} in room {room.slug}")
-        earlier = (await message_revisions(session, [message.id])).get(message.id, [])
+        earlier = (await revision_rows(session, [message.id])).get(message.id, [])
     body = {
         "message_id": message.id,
         "body": message.body,
         "edited_at": events.iso(message.edited_at),
-        "versions": earlier,
+        "versions": versions(earlier),
     }
     return JSON(body)
 

@@ -115,13 +115,18 @@ class _Unsatisfiable(Exception):
     pass
 
 
-async def download(request: Request) -> Response:
+async def _readable(request: Request) -> tuple[Services, StoredFile]:
+    """The file named in the path, if the caller may read it (downloads and previews alike)."""
     svc = services(request)
     who = await caller(request)
     file_id = request.path_params["file_id"]
     if not 0 < file_id <= MAX_ID:
         raise NotFound(f"no file {file_id}")
-    f = await acts.readable_file(svc.db, who.actor, file_id)
+    return svc, await acts.readable_file(svc.db, who.actor, file_id)
+
+
+async def download(request: Request) -> Response:
+    svc, f = await _readable(request)
     headers = {
         "Content-Disposition": disposition(f.name),
         "X-Content-Type-Options": "nosniff",
@@ -147,19 +152,14 @@ async def download(request: Request) -> Response:
 
 async def preview(request: Request) -> Response:
     """An image's thumbnail, shown inline, with the same check as the file's download."""
-    svc = services(request)
-    who = await caller(request)
-    file_id = request.path_params["file_id"]
-    if not 0 < file_id <= MAX_ID:
-        raise NotFound(f"no file {file_id}")
-    f = await acts.readable_file(svc.db, who.actor, file_id)
+    svc, f = await _readable(request)
     att = attachments(svc)
     try:
         key = await att.preview(f.sha256, f.kind)
     except Exception as exc:
         raise Unavailable("the file store is not available; try again later") from exc
     if key is None:
-        raise NotFound(f"file {file_id} has no preview")
+        raise NotFound(f"file {f.id} has no preview")
     headers = {
         "Content-Disposition": "inline",
         "X-Content-Type-Options": "nosniff",

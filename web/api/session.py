@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -12,7 +10,7 @@ from chat.metrics import LOGINS
 from persistence import accounts
 from persistence.models import User
 from rooms.errors import BadCredentials
-from web.admission import AdmissionGate, Refused
+from web.admission import Refused
 from web.api import oidc as oidc_pages
 from web.api.common import set_session_cookie, throttled
 from web.auth import COOKIE_NAME, check_origin, new_token, session_expires_at, token_hash
@@ -24,24 +22,6 @@ from web.responses import JSON, body_as, error_response
 from web.throttle import Attempt
 from web.wire import session as wire
 from web.wire import user as user_wire
-
-# Password checks at once: about one per core, since argon2id is CPU-bound (and 64 MiB each).
-LOGINS_IN_FLIGHT = max(2, min(8, os.cpu_count() or 2))
-# A login that waited this long for its turn is refused (503) rather than answered late.
-LOGIN_MAX_WAIT = 10.0
-# A first guess at one login's time (an argon2id check), until the gate has measured some.
-LOGIN_MEAN_S = 0.05
-
-
-def login_gate(request: Request, admitted: int) -> AdmissionGate:
-    """The app's login gate, made on first use (in the server's event loop)."""
-    state = request.app.state
-    gate: AdmissionGate | None = getattr(state, "login_gate", None)
-    if gate is None:
-        gate = state.login_gate = AdmissionGate(
-            LOGINS_IN_FLIGHT, admitted, LOGIN_MAX_WAIT, LOGIN_MEAN_S
-        )
-    return gate
 
 
 async def login(request: Request) -> Response:
@@ -57,7 +37,7 @@ async def login(request: Request) -> Response:
     # Attempts already refused are answered at once, without queueing behind the gate.
     throttled(await svc.login_throttle.peek(attempt))
     try:
-        async with login_gate(request, settings.login_admitted).admit():
+        async with svc.gates.login.admit():
             user, token = await _log_in(svc, attempt, password)
     except Refused as exc:
         return error_response(

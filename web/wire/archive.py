@@ -1,13 +1,40 @@
-"""The user export (AVG art. 15, `werkplaats export-user`) as its JSON document: storage
-reads the rows (`persistence.archive.export_user`), this writes them."""
+"""The exports' JSON values: storage reads the rows (`persistence.archive`), this turns them
+into the user export (AVG art. 15, `werkplaats export-user`) and the room export's events
+(`werkplaats export-room`, written by `web.roomexport`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from persistence.archive import UserExport
+from chat.frames import event_dict
+from persistence.archive import ExportedEvent, UserExport
 from persistence.models import Ban, Message, MessageRevision, Mute, iso
 from web.wire import author_wire
+
+
+def versions(revisions: list[MessageRevision]) -> list[dict[str, Any]]:
+    """A message's earlier bodies, oldest first: exports and its edit history."""
+    return [{"body": r.body, "replaced_at": iso(r.replaced_at)} for r in revisions]
+
+
+def room_event_wire(slug: str, item: ExportedEvent, include_hidden: bool) -> dict[str, Any]:
+    """An exported event: its frame as served, and of a message what only the archive
+    shows (when its text was purged; with `include_hidden` its hidden text, who hid it,
+    when and why, and its earlier bodies)."""
+    frame = event_dict(slug, item.event)
+    message = item.message
+    if item.event.type != "message" or message is None:
+        return frame
+    if message.purged_at is not None:
+        frame["purged_at"] = iso(message.purged_at)
+    if include_hidden and message.hidden:
+        frame["body"] = message.body
+        frame["hidden_at"] = iso(message.hidden_at)
+        frame["hidden_by"] = item.hidden_by
+        frame["hidden_reason"] = message.hidden_reason
+    if include_hidden and item.revisions:
+        frame["revisions"] = versions(item.revisions)
+    return frame
 
 
 def user_export_wire(found: UserExport) -> dict[str, Any]:
@@ -115,5 +142,5 @@ def _message(m: Message, revisions: list[MessageRevision], slugs: dict[int, str]
         "hidden": m.hidden,
         "hidden_reason": m.hidden_reason,
         "purged_at": iso(m.purged_at),
-        "revisions": [{"body": r.body, "replaced_at": iso(r.replaced_at)} for r in revisions],
+        "revisions": versions(revisions),
     }
