@@ -46,7 +46,13 @@ from persistence.models import (
     utcnow,
 )
 from persistence.moderation import Source, record
-from persistence.owndata import audit_about, sessions_of
+from persistence.owndata import (
+    all_room_slugs,
+    audit_about,
+    messages_by,
+    reports_by,
+    sessions_of,
+)
 from persistence.reactions import reaction_sets_async
 from persistence.search import index as search_index
 from persistence.search.dutch import index_text
@@ -247,7 +253,7 @@ async def export_user(
         user = await _user(session, username)
         await record(session, source, "export_user", target=user.username, reason=reason)
     async with db.read() as session:
-        slugs = dict((await session.execute(select(Room.id, Room.slug))).all())
+        slugs = await all_room_slugs(session)
         exported_at = utcnow()
 
         async def mine(model: Any, *order: Any) -> list[Any]:
@@ -263,9 +269,7 @@ async def export_user(
             "digests_sent": await mine(DigestSent),
             "read_markers": await mine(ReadMarker),
             "reactions": await mine(Reaction, Reaction.at),
-            "reports_filed": await _all(
-                session, select(Report).where(Report.reporter_id == user.id).order_by(Report.id)
-            ),
+            "reports_filed": await reports_by(session, user.id),
             "bans": await mine(Ban),
             "mutes": await mine(Mute),
             "files": await _all(
@@ -298,13 +302,7 @@ async def _user_messages(
     with progress(total, "messages") as bar:
         while True:
             async with db.read() as session:
-                batch = await _all(
-                    session,
-                    select(Message)
-                    .where(Message.author_id == user_id, Message.id > after)
-                    .order_by(Message.id)
-                    .limit(BATCH),
-                )
+                batch = await messages_by(session, user_id, limit=BATCH, after=after)
                 revisions.update(await revision_rows(session, [m.id for m in batch]))
             if not batch:
                 return found, revisions

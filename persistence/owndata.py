@@ -7,7 +7,6 @@ session token's hash.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,28 +40,41 @@ class OwnData:
 
 async def own_data(session: AsyncSession, user: User) -> OwnData:
     """Everything stored about `user` that is theirs to see."""
-
-    async def in_rooms(
-        model: Any, mine: Any, order: Any, limit: int | None = None
-    ) -> list[tuple[str, Any]]:
-        """`model`'s rows that are `mine`, each with its room's slug."""
-        query = select(Room.slug, model).join(Room, Room.id == model.room_id).where(mine)
-        found = await session.execute(query.order_by(order).limit(limit))
-        return [(r[0], r[1]) for r in found]
-
-    messages = await in_rooms(
-        Message, Message.author_id == user.id, Message.id.desc(), MAX_MESSAGES + 1
-    )
+    slugs = await all_room_slugs(session)
+    newest = await messages_by(session, user.id, limit=MAX_MESSAGES + 1, newest_first=True)
+    markers = select(Room.slug, ReadMarker).join(Room, Room.id == ReadMarker.room_id)
+    found = await session.execute(markers.where(ReadMarker.user_id == user.id).order_by(Room.slug))
     return OwnData(
         user=user,
         preference=await session.get(MemberPreference, user.id),
-        messages=list(reversed(messages[:MAX_MESSAGES])),
-        messages_complete=len(messages) <= MAX_MESSAGES,
-        reports=await in_rooms(Report, Report.reporter_id == user.id, Report.id),
-        read_markers=await in_rooms(ReadMarker, ReadMarker.user_id == user.id, Room.slug),
+        messages=[(slugs[m.room_id], m) for m in reversed(newest[:MAX_MESSAGES])],
+        messages_complete=len(newest) <= MAX_MESSAGES,
+        reports=[(slugs[r.room_id], r) for r in await reports_by(session, user.id)],
+        read_markers=[(r[0], r[1]) for r in found],
         sessions=await sessions_of(session, user.id),
         audit=await audit_about(session, user.username),
     )
+
+
+async def all_room_slugs(session: AsyncSession) -> dict[int, str]:
+    """Every room's slug by its id: both exports name a row's room by its slug."""
+    return {id_: slug for id_, slug in await session.execute(select(Room.id, Room.slug))}
+
+
+async def messages_by(
+    session: AsyncSession, user_id: int, *, limit: int, after: int = 0, newest_first: bool = False
+) -> list[Message]:
+    """Up to `limit` of the user's messages with ids above `after`, oldest first, or with
+    `newest_first` the newest (both exports: the CLI's pages on, the download cuts off)."""
+    order = Message.id.desc() if newest_first else Message.id
+    query = select(Message).where(Message.author_id == user_id, Message.id > after)
+    return list((await session.execute(query.order_by(order).limit(limit))).scalars())
+
+
+async def reports_by(session: AsyncSession, user_id: int) -> list[Report]:
+    """The reports the user filed, oldest first (both exports of their data)."""
+    query = select(Report).where(Report.reporter_id == user_id).order_by(Report.id)
+    return list((await session.execute(query)).scalars())
 
 
 async def sessions_of(session: AsyncSession, user_id: int) -> list[Session]:
