@@ -52,6 +52,7 @@ from chat.notify import NO_NOTIFIER, Notifier
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
 from chat.ports import Conn
 from chat.presence import MemoryPresence, Presence, RedisPresence
+from chat.timerwheel import TimerWheel
 from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.events import StoredEvent
@@ -153,6 +154,8 @@ class Realtime(BrokerListener):
         self._stopping = False
         self.access = AccessWatch(self)
         self.activity = ActivityFeed(self)
+        # The connections' idle and session deadlines (web/ws.py), on one timer.
+        self.timers = TimerWheel(clock)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -192,6 +195,7 @@ class Realtime(BrokerListener):
                 await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
         await self.broker.close()
+        self.timers.close()
 
     async def ready(self) -> bool:
         if isinstance(self.broker, MemoryBroker):

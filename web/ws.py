@@ -18,11 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketState
 
 from chat import metrics
-from chat.clock import Timer
 from chat.connection import ClientConnection
 from chat.frames import HelloUser
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
 from chat.protocol import ProtocolError
+from chat.timerwheel import TimerWheel
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
 from web import internals, requestlog
@@ -152,6 +152,7 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
         code = await _read(
             websocket,
             conn,
+            rt.timers,
             settings.max_frame_bytes,
             settings.ws_idle_seconds,
             (expires_at - utcnow()).total_seconds(),
@@ -217,46 +218,50 @@ async def _set_up(
 
 class IdleTimer:
     """Closes the connection when no frame arrived for `idle` seconds (1001), or when its
-    session expires (1008, the moment it does).
+    session expires (1008, within the second that it does).
 
-    One timer handle at a time, not one per frame nor one per deadline (each is ~0.5 KiB
-    on every idle connection): a frame only notes the time, and the timer, when it fires
-    early, sets itself again for the nearer deadline.
+    On the process's timer wheel (chat/timerwheel.py), not a timer handle of its own (one
+    is ~0.5 KiB on every idle connection): a frame only notes the time, and a visit before
+    either deadline puts it back on the wheel for the nearer one.
     """
 
-    __slots__ = ("clock", "conn", "expires", "handle", "idle", "last")
+    __slots__ = ("clock", "conn", "expires", "idle", "last", "wheel", "wheel_slot")
 
-    def __init__(self, conn: ClientConnection, idle: float, session_left: float) -> None:
+    def __init__(
+        self, conn: ClientConnection, wheel: TimerWheel, idle: float, session_left: float
+    ) -> None:
         self.conn = conn
         self.idle = idle
         self.clock = conn.clock
         self.last = self.clock.now()
         self.expires = self.last + max(0.0, session_left)
-        self.handle: Timer | None = self.clock.call_later(
-            min(idle, self.expires - self.last), self._check
-        )
+        self.wheel = wheel
+        self.wheel_slot: int | None = None
+        wheel.add(self, min(self.last + idle, self.expires))
 
-    def _check(self) -> None:
-        now = self.clock.now()
+    def due(self, now: float) -> float | None:
+        if self.conn.closed:
+            return None
         if now >= self.expires:
-            self.handle = None
             self.conn.close(CLOSE_POLICY, "your session expired")
-            return
-        left = min(self.last + self.idle, self.expires) - now
-        if left > 0:
-            self.handle = self.clock.call_later(left, self._check)
-            return
-        self.handle = None
-        self.conn.close(CLOSE_GOING_AWAY, f"idle for {self.idle:.0f}s")
+            return None
+        idle_at = self.last + self.idle
+        if now >= idle_at:
+            self.conn.close(CLOSE_GOING_AWAY, f"idle for {self.idle:.0f}s")
+            return None
+        return min(idle_at, self.expires)
 
     def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
+        self.wheel.remove(self)
 
 
 async def _read(
-    websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float, session_left: float
+    websocket: WebSocket,
+    conn: ClientConnection,
+    wheel: TimerWheel,
+    max_bytes: int,
+    idle: float,
+    session_left: float,
 ) -> int | None:
     """Feed received frames to the connection until either side closes; the close code
     that the client's side gave, if any.
@@ -265,7 +270,7 @@ async def _read(
     the connection (any reason: idle, 1013, session), uvicorn queues the disconnect as it
     sends the close frame (or when the transport is aborted), which ends this loop.
     """
-    timer = IdleTimer(conn, idle, session_left)
+    timer = IdleTimer(conn, wheel, idle, session_left)
     try:
         while not conn.closed:
             message = await websocket.receive()
