@@ -22,7 +22,8 @@ What is relied on, and why:
     would write them at once (the real-time fan-out's fast path) and swaps the queue for
     a smaller `Inbox` and `writable` for a smaller `Gate`; it drops `request` and
     `response` (set in `handle_connect`, read only up to the accept), emptying the
-    request's headers; `abort` aborts the transport (ASGI has no abort);
+    request's headers; `abort` aborts the transport (ASGI has no abort); `receiver`
+    hands `/ws` the protocol's `receive`, the ASGI `receive` uvicorn passes to the app;
   - `handle_parser_exception` is called when the client breaks the protocol:
     `fail_without_reset` replaces it (web/wsclose.py);
   - the keepalive: `send` calls `start_keepalive` at the accept, `connection_lost` and
@@ -61,10 +62,11 @@ import random
 import re
 import struct
 import weakref
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import uvicorn
+from starlette.types import Message
 from starlette.websockets import WebSocket
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -85,6 +87,7 @@ __all__ = [
     "check_subclass",
     "direct_writer",
     "fail_without_reset",
+    "receiver",
     "text_frame",
 ]
 
@@ -361,6 +364,16 @@ def protocol_of(websocket: WebSocket) -> WebSocketsSansIOProtocol | None:
         return None
     proto: WebSocketsSansIOProtocol | None = offered["protocol"]()
     return proto
+
+
+def receiver(websocket: WebSocket) -> Callable[[], Awaitable[Message]]:
+    """The ASGI `receive` of `websocket` itself when the protocol is known (the protocol's
+    `receive`, which uvicorn passed to the app), else Starlette's: one coroutine less that
+    each open connection's reader waits in."""
+    proto = protocol_of(websocket)
+    if proto is None:
+        return websocket.receive
+    return proto.receive  # type: ignore[return-value]
 
 
 def abort(websocket: WebSocket) -> None:

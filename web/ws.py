@@ -21,7 +21,6 @@ from chat import metrics
 from chat.connection import ClientConnection
 from chat.frames import HelloUser
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
-from chat.protocol import ProtocolError
 from chat.timerwheel import TimerWheel
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
@@ -107,18 +106,25 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             websocket, "rate_limited", "too many connections from this address", 429, RETRY_AFTER
         )
         return
+    # The set-up's coroutine ends before the live part begins: an open connection's task
+    # holds two frames of this module, not three.
     try:
-        await _serve(websocket, svc, claim)
+        arrived = await _open(websocket, svc, claim)
+        if arrived is not None:
+            await _live(websocket, svc, *arrived)
     finally:
         claim.release()
 
 
-async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
+async def _open(
+    websocket: WebSocket, svc: Services, claim: Claim
+) -> tuple[ClientConnection, datetime] | None:
+    """The Origin, the set-up gate, then `_set_up`; None when the upgrade was refused."""
     settings = svc.settings
     origin = websocket.headers.get("origin")
     if origin is not None and not origin_allowed(origin, websocket, settings):
         await refuse(websocket, "forbidden", "this Origin is not allowed", 403)
-        return
+        return None
     gate = setup_gate(websocket, settings.ws_setups)
     entered = await gate.enter()
     if entered is None:
@@ -130,39 +136,17 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
             503,
             retry_after=gate.retry_after(),
         )
-        return
+        return None
     if internals.client_gone(websocket):
         # A herd's clients give up and come back while their upgrades wait: setting up
         # the ones that left (database reads, hello) is work no one receives.
         gate.leave(entered, measured=False)
         metrics.SETUPS_ABANDONED.inc()
-        return
+        return None
     try:
-        arrived = await _set_up(websocket, svc, claim)
+        return await _set_up(websocket, svc, claim)
     finally:
         gate.leave(entered)
-    if arrived is None:
-        return
-    conn, expires_at = arrived
-    rt = svc.realtime
-    opened = requestlog.ws_opened(conn.username, conn.id)
-    metrics.CONNECTIONS.inc()
-    code: int | None = None
-    try:
-        code = await _read(
-            websocket,
-            conn,
-            rt.timers,
-            settings.max_frame_bytes,
-            settings.ws_idle_seconds,
-            (expires_at - utcnow()).total_seconds(),
-        )
-    finally:
-        await rt.unregister(conn)
-        # The server's own close code when it closed first, else the client's.
-        code = conn.outbound.close_code or code
-        requestlog.ws_closed(conn.username, conn.id, code, opened)
-        metrics.closed(code)
 
 
 async def _set_up(
@@ -255,31 +239,35 @@ class IdleTimer:
         self.wheel.remove(self)
 
 
-async def _read(
-    websocket: WebSocket,
-    conn: ClientConnection,
-    wheel: TimerWheel,
-    max_bytes: int,
-    idle: float,
-    session_left: float,
-) -> int | None:
-    """Feed received frames to the connection until either side closes; the close code
-    that the client's side gave, if any.
+async def _live(
+    websocket: WebSocket, svc: Services, conn: ClientConnection, expires_at: datetime
+) -> None:
+    """Feed received frames to the connection until either side closes, then unregister it.
 
-    Read in the endpoint's own task, no task or future per frame: when the server closes
-    the connection (any reason: idle, 1013, session), uvicorn queues the disconnect as it
-    sends the close frame (or when the transport is aborted), which ends this loop.
+    Read in the endpoint's own task, no task or future per frame, with the ASGI `receive`
+    itself (no Starlette frame between): when the server closes the connection (any
+    reason: idle, 1013, session), uvicorn queues the disconnect as it sends the close
+    frame (or when the transport is aborted), which ends this loop.
     """
-    timer = IdleTimer(conn, wheel, idle, session_left)
+    settings, rt = svc.settings, svc.realtime
+    max_bytes = settings.max_frame_bytes
+    # Read only up to the accept, which is past: the upgrade request's headers go.
+    websocket.scope["headers"].clear()
+    receive = internals.receiver(websocket)
+    opened = requestlog.ws_opened(conn.username, conn.id)
+    metrics.CONNECTIONS.inc()
+    session_left = (expires_at - utcnow()).total_seconds()
+    timer = IdleTimer(conn, rt.timers, settings.ws_idle_seconds, session_left)
+    code: int | None = None
     try:
         while not conn.closed:
-            message = await websocket.receive()
+            message = await receive()
             if message["type"] == "websocket.disconnect":
-                code: int | None = message.get("code")
-                return code
+                code = message.get("code")
+                break
             timer.last = timer.clock.now()
             if conn.closed:
-                return None
+                break
             text = message.get("text")
             if text is None:
                 conn.bad_frame("binary frames are not accepted; send JSON text")
@@ -287,11 +275,12 @@ async def _read(
             # The server's ws_max_size normally refuses these first; this holds for any server.
             if len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
                 conn.close(CLOSE_TOO_BIG, f"frame over {max_bytes} bytes")
-                return None
-            try:
-                await conn.handle(text)
-            except ProtocolError:  # pragma: no cover - handle() answers these itself
-                log.exception("ws: unanswered protocol error")
-        return None
+                break
+            await conn.handle(text)
     finally:
         timer.cancel()
+        await rt.unregister(conn)
+        # The server's own close code when it closed first, else the client's.
+        code = conn.outbound.close_code or code
+        requestlog.ws_closed(conn.username, conn.id, code, opened)
+        metrics.closed(code)
