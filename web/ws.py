@@ -239,6 +239,22 @@ class IdleTimer:
         self.wheel.remove(self)
 
 
+# What of the ASGI scope is read after the accept: Starlette's WebSocket asks the type,
+# `web.internals` finds the protocol through the extensions.
+KEPT_IN_SCOPE = ("type", "extensions")
+
+
+def forget_upgrade(websocket: WebSocket) -> None:
+    """Drop what only the upgrade needed from the scope: its headers (cleared in place:
+    Starlette's cached `Headers` share the list), path, query, state, … (~1.5 KiB on each
+    open connection; uvicorn, Starlette and the app hold the one scope dict)."""
+    scope = websocket.scope
+    scope["headers"].clear()
+    kept = {key: scope[key] for key in KEPT_IN_SCOPE}
+    scope.clear()
+    scope.update(kept)
+
+
 async def _live(
     websocket: WebSocket, svc: Services, conn: ClientConnection, expires_at: datetime
 ) -> None:
@@ -251,9 +267,8 @@ async def _live(
     """
     settings, rt = svc.settings, svc.realtime
     max_bytes = settings.max_frame_bytes
-    # Read only up to the accept, which is past: the upgrade request's headers go.
-    websocket.scope["headers"].clear()
     receive = internals.receiver(websocket)
+    forget_upgrade(websocket)
     opened = requestlog.ws_opened(conn.username, conn.id)
     metrics.CONNECTIONS.inc()
     session_left = (expires_at - utcnow()).total_seconds()
@@ -269,6 +284,8 @@ async def _live(
             if conn.closed:
                 break
             text = message.get("text")
+            # Neither the message nor its text is held while the next one is awaited.
+            del message
             if text is None:
                 conn.bad_frame("binary frames are not accepted; send JSON text")
                 continue
@@ -277,6 +294,7 @@ async def _live(
                 conn.close(CLOSE_TOO_BIG, f"frame over {max_bytes} bytes")
                 break
             await conn.handle(text)
+            del text
     finally:
         timer.cancel()
         await rt.unregister(conn)

@@ -175,15 +175,15 @@ async def test_an_upgrade_whose_client_left_while_it_waited_is_not_set_up(
 
     monkeypatch.setattr(ws, "setup_gate", recorded_gate)
     served: list[None] = []
-    serve = ws._serve
+    open_ = ws._open
 
-    async def counted_serve(*args: Any) -> None:
+    async def counted_open(*args: Any) -> Any:
         try:
-            await serve(*args)
+            return await open_(*args)
         finally:
             served.append(None)
 
-    monkeypatch.setattr(ws, "_serve", counted_serve)
+    monkeypatch.setattr(ws, "_open", counted_open)
     async with running_server(msgspec.structs.replace(settings, ws_setups=2)) as base:
         token = await login(client, base, "ann")
         first = asyncio.create_task(_upgrade_as(base, token, "first"))
