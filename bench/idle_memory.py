@@ -28,6 +28,7 @@ import tempfile
 import tracemalloc
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from bench import servers as sv
 
@@ -54,6 +55,11 @@ def collect_garbage() -> Counter[str]:
     gc.set_debug(0)
     gc.collect()
     return found
+
+
+def live_subscriptions(realtime: Any) -> int:
+    """The subscriptions past their backlog, over every room of `realtime`."""
+    return sum(1 for hub in realtime.hubs.values() for sub in hub.subs.values() if not sub.loading)
 
 
 async def probe(connections: int, top: int, rss: bool = False) -> None:
@@ -117,13 +123,14 @@ async def probe(connections: int, top: int, rss: bool = False) -> None:
         tracemalloc.start(1)
         before = tracemalloc.take_snapshot()
     gen = asyncio.create_task(sv.loadgen(cfg, work, "idle"))
-    # Snapshot while the generator holds them (its settle time), once all are in.
+    # Snapshot while the generator holds them (its settle time), once all are in and
+    # subscribed (on a loaded machine the last subscribes come seconds after the upgrades).
     realtime = None
     while not gen.done():
         await asyncio.sleep(0.5)
         realtime = app.state.services.realtime
-        if realtime is not None and len(realtime.connections) >= connections:
-            await asyncio.sleep(2)
+        if realtime is not None and live_subscriptions(realtime) >= connections:
+            await asyncio.sleep(1)
             break
     open_now = len(realtime.connections) if realtime is not None else connections
     if rss:
