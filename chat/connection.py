@@ -114,11 +114,13 @@ class ClientConnection:
         now = self.clock.now
         self.outbound = Outbound(socket, max_frames=config.ws_queue_frames)
         self.subs: dict[str, Subscription] = {}
-        self.send_bucket = TokenBucket(config.send_burst, config.send_rate, now)
         self.frame_bucket = TokenBucket(config.frame_burst, config.frame_rate, now)
-        self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW, now)
-        self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW, now)
-        self.typing_at: dict[str, float] = {}
+        # Made on first use: most connections never send, err or type (a bucket made late
+        # starts full, as one made now would be by then).
+        self.send_bucket: TokenBucket | None = None
+        self.bad_frames: WindowBudget | None = None
+        self.refusals: WindowBudget | None = None
+        self.typing_at: dict[str, float] | None = None
         # Rooms this connection was told `removed` of since it last subscribed to them
         # (made on first use: most connections never lose a room).
         self.told_removed: set[str] | None = None
@@ -187,13 +189,28 @@ class ClientConnection:
 
     def _bad(self, exc: ProtocolError) -> None:
         self.reply(frames.error(exc.code, exc.message, exc.ref))
-        if exc.code in ("bad_frame", "too_large") and not self.bad_frames.spend():
-            self.close(CLOSE_POLICY, "too many bad frames")
+        if exc.code in ("bad_frame", "too_large"):
+            if self.bad_frames is None:
+                self.bad_frames = WindowBudget(BAD_FRAMES_ALLOWED, BAD_FRAME_WINDOW, self.clock.now)
+            if not self.bad_frames.spend():
+                self.close(CLOSE_POLICY, "too many bad frames")
 
     def _refuse(self, ref: str | None, wait: float) -> None:
         self.reply(frames.error("rate_limited", "slow down", ref, retry_after=wait))
+        if self.refusals is None:
+            self.refusals = WindowBudget(FLOOD_REFUSALS, FLOOD_WINDOW, self.clock.now)
         if not self.refusals.spend():
             self.close(CLOSE_POLICY, "flooding past the rate limit")
+
+    def _send_wait(self) -> float:
+        """The send bucket's `take` (0.0: go ahead)."""
+        bucket = self.send_bucket
+        if bucket is None:
+            config = self.rt.config
+            bucket = self.send_bucket = TokenBucket(
+                config.send_burst, config.send_rate, self.clock.now
+            )
+        return bucket.take()
 
     async def _fresh_actor(self) -> None:
         if self.clock.now() - self.actor_read_at < ACTOR_TTL:
@@ -313,7 +330,7 @@ class ClientConnection:
             self.rt.detach(sub)
 
     async def send(self, frame: protocol.Send) -> None:
-        wait = self.send_bucket.take()
+        wait = self._send_wait()
         if wait:
             self._refuse(frame.ref, wait)
             metrics.send_refused("rate_limited")
@@ -357,7 +374,7 @@ class ClientConnection:
     async def react(self, frame: protocol.React) -> None:
         """A reaction added or removed: a `reactions` event when the set changed."""
         # A reaction is a write and a room event like a message: the same budget.
-        wait = self.send_bucket.take()
+        wait = self._send_wait()
         if wait:
             self._refuse(frame.ref, wait)
             return
@@ -369,9 +386,12 @@ class ClientConnection:
 
     async def typing(self, room: str) -> None:
         now = self.clock.now()
-        if now - self.typing_at.get(room, -TYPING_EVERY) < TYPING_EVERY:
+        typing_at = self.typing_at
+        if typing_at is None:
+            typing_at = self.typing_at = {}
+        if now - typing_at.get(room, -TYPING_EVERY) < TYPING_EVERY:
             return
-        self.typing_at[room] = now
+        typing_at[room] = now
         await reads.check_readable(self.rt.db, self.actor, room)
         await self.rt.typing(self, room)
 

@@ -52,6 +52,7 @@ from chat.notify import NO_NOTIFIER, Notifier
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
 from chat.ports import Conn
 from chat.presence import MemoryPresence, Presence, RedisPresence
+from chat.timerwheel import TimerWheel
 from persistence.access_changes import AccessChange
 from persistence.db import Database
 from persistence.events import StoredEvent
@@ -156,6 +157,8 @@ class Realtime(BrokerListener):
         self.activity = ActivityFeed(self)
         # This turn's message notes, published to the other processes as one broker message.
         self._notes_out: list[Note] = []
+        # The connections' idle and session deadlines (web/ws.py), on one timer.
+        self.timers = TimerWheel(clock)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -195,6 +198,7 @@ class Realtime(BrokerListener):
                 await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
         await self.broker.close()
+        self.timers.close()
 
     async def ready(self) -> bool:
         if isinstance(self.broker, MemoryBroker):

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, select
 
 from persistence.models import Ban, Membership, Room, RoomModerator, User
 from persistence.models import Session as SessionRow
-from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
+from rooms.model import NO_ROOMS, Actor, Restriction, Role, RoomKind, RoomRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +85,8 @@ def read_access_facts(
             user_id=uid,
             username=name,
             role=Role(role),
-            area_room_ids=frozenset(areas.get(uid, ())),
-            moderated_room_ids=frozenset(moderated.get(uid, ())),
+            area_room_ids=frozenset(areas.get(uid, ())) or NO_ROOMS,
+            moderated_room_ids=frozenset(moderated.get(uid, ())) or NO_ROOMS,
         )
         for uid, name, role in users_rows
     }

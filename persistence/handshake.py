@@ -72,7 +72,7 @@ from rooms.access import area_rooms_open_to, may_read
 from rooms.conversations import AREA_GROUP, LAYER_GROUPS, mentions_reader
 from rooms.meetings import MeetingRef, meeting_for_room
 from rooms.mentions import mentioned_usernames
-from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
+from rooms.model import NO_ROOMS, Actor, Restriction, Role, RoomKind, RoomRef
 from rooms.registration import MeetingStatus
 
 
@@ -297,12 +297,14 @@ _LOGIN = Prepared(_login_statement(), _LoginRow)
 
 def _actor_of(user_id: int, rows: Sequence[_LoginRow] | Sequence[_ActorRow]) -> Actor:
     first = rows[0]
+    areas = frozenset(r.room_id for r in rows if r.kind == "a" and r.room_id)
+    moderated = frozenset(r.room_id for r in rows if r.kind == "m" and r.room_id)
     return Actor(
         user_id=user_id,
         username=first.username,
         role=Role(first.role),
-        area_room_ids=frozenset(r.room_id for r in rows if r.kind == "a" and r.room_id),
-        moderated_room_ids=frozenset(r.room_id for r in rows if r.kind == "m" and r.room_id),
+        area_room_ids=areas or NO_ROOMS,
+        moderated_room_ids=moderated or NO_ROOMS,
     )
 
 

@@ -7,9 +7,12 @@ dependencies is documented interface. Checked against (uv.lock):
 
 What is relied on, and why:
 - `WebSocketsSansIOProtocol` (uvicorn.protocols.websockets.websockets_sansio_impl):
-  - `handle_connect` sets `scope`, then `run_asgi` runs the app with it: `SansIOProtocol`
-    puts itself (a weak reference) in the scope's `extensions`, so that `/ws` finds the
-    protocol behind its WebSocket without walking Starlette's closures;
+  - `handle_connect` sets `scope` and creates the task in which `run_asgi` runs the app
+    with it: `SansIOProtocol` then puts itself (a weak reference) in the scope's
+    `extensions`, so that `/ws` finds the protocol behind its WebSocket without walking
+    Starlette's closures;
+  - the names of its instance state (`SANSIO_STATE`), which `SansIOProtocol` declares as
+    slots (memory per idle connection);
   - its state, set in `__init__`: `conn` (websockets' `ServerProtocol`), `transport`,
     `writable` (an Event cleared while the transport is paused), `close_sent`,
     `disconnected`, `handshake_complete`, `read_paused`, `close_timer`, `close_timeout`,
@@ -19,9 +22,16 @@ What is relied on, and why:
     would write them at once (the real-time fan-out's fast path) and swaps the queue for
     a smaller `Inbox` and `writable` for a smaller `Gate`; it drops `request` and
     `response` (set in `handle_connect`, read only up to the accept), emptying the
-    request's headers; `abort` aborts the transport (ASGI has no abort);
+    request's headers; `abort` aborts the transport (ASGI has no abort); `receiver`
+    hands `/ws` the protocol's `receive`, the ASGI `receive` uvicorn passes to the app;
   - `handle_parser_exception` is called when the client breaks the protocol:
-    `fail_without_reset` replaces it (web/wsclose.py).
+    `fail_without_reset` replaces it (web/wsclose.py);
+  - the keepalive: `send` calls `start_keepalive` at the accept, `connection_lost` and
+    `shutdown` call `stop_keepalive`; `SansIOProtocol` replaces both to time its pings on
+    one wheel (no timer handle per connection), sets `pending_ping_payload` and
+    `ping_sent_at` as uvicorn's own ping does, so that `handle_pong` clears an answered
+    ping (and, its `pong_timer` being None, schedules nothing), and calls
+    `keepalive_timeout` (close 1011) for an unanswered one.
 - `HttpToolsProtocol` (uvicorn.protocols.http.httptools_impl): web/guard.py overrides
   `connection_made`, `connection_lost`, httptools' parser callbacks `on_message_begin`,
   `on_headers_complete`, `on_message_complete`, and `handle_websocket_upgrade`, and adds
@@ -48,16 +58,23 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import random
 import re
+import struct
 import weakref
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import uvicorn
+from starlette.types import Message
 from starlette.websockets import WebSocket
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
 from websockets.protocol import OPEN as WS_OPEN
+
+from chat.clock import SYSTEM_CLOCK
+from chat.timerwheel import TimerWheel
 
 __all__ = [
     "CHECKED",
@@ -70,6 +87,7 @@ __all__ = [
     "check_subclass",
     "direct_writer",
     "fail_without_reset",
+    "receiver",
     "text_frame",
 ]
 
@@ -134,7 +152,25 @@ RELIED: list[tuple[type, str, tuple[str, ...]]] = [
     (WebSocketsSansIOProtocol, "receive", ("queue", "get", "empty")),
     (WebSocketsSansIOProtocol, "data_received", ("handle_parser_exception",)),
     (WebSocketsSansIOProtocol, "handle_parser_exception", ("close_sent", "queue")),
-    (WebSocketsSansIOProtocol, "connection_lost", ("close_timer", "disconnected")),
+    (
+        WebSocketsSansIOProtocol,
+        "connection_lost",
+        ("close_timer", "disconnected", "stop_keepalive"),
+    ),
+    (WebSocketsSansIOProtocol, "shutdown", ("stop_keepalive",)),
+    (WebSocketsSansIOProtocol, "send", ("start_keepalive",)),
+    (WebSocketsSansIOProtocol, "start_keepalive", ("ping_interval",)),
+    (WebSocketsSansIOProtocol, "stop_keepalive", ("pending_ping_payload",)),
+    (
+        WebSocketsSansIOProtocol,
+        "handle_pong",
+        ("pending_ping_payload", "ping_sent_at", "pong_timer"),
+    ),
+    (
+        WebSocketsSansIOProtocol,
+        "keepalive_timeout",
+        ("conn", "fail", "close_sent", "transport", "close"),
+    ),
     (HttpToolsProtocol, "connection_made", ("transport",)),
     (HttpToolsProtocol, "connection_lost", ()),
     (HttpToolsProtocol, "data_received", ("handle_websocket_upgrade",)),
@@ -169,6 +205,8 @@ def check_subclass(cls: type, version: str = uvicorn.__version__) -> None:
     would have the two step on each other's state."""
     base = next(b for b in cls.__mro__[1:] if b.__module__.startswith("uvicorn."))
     hooks = {method for owner, method, _ in RELIED if owner is base}
+    # Slots that hold uvicorn's own state (`SANSIO_STATE`) are its attributes on purpose.
+    hooks |= set(SANSIO_STATE) & set(getattr(cls, "__slots__", ()))
     init = getattr(cls.__dict__.get("__init__"), "__code__", None)
     ours = {name for name in cls.__dict__ if not name.startswith("__")}
     ours |= {name for name in (init.co_names if init else ()) if name.startswith("_")}
@@ -193,16 +231,130 @@ def check(version: str = uvicorn.__version__) -> None:
 check()
 
 
-class SansIOProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's sans-I/O protocol that offers itself to the app in the scope's
-    `extensions` (by weak reference: the scope creates no cycle through it)."""
+# The state uvicorn's `WebSocketsSansIOProtocol` keeps on each instance (set in `__init__`
+# and `handle_connect`). `SansIOProtocol` declares it as slots, which take the assignments
+# uvicorn makes: its 37 attributes are more than an instance dict can share its keys for,
+# so each connection had a dict of its own (~1.3 KiB). A name uvicorn adds later lands in
+# an instance dict again (tests/web/test_internals.py asserts there is none).
+SANSIO_STATE = (
+    "config",
+    "app",
+    "loop",
+    "logger",
+    "root_path",
+    "asgi_version",
+    "app_state",
+    "connections",
+    "tasks",
+    "default_headers",
+    "transport",
+    "server",
+    "client",
+    "scheme",
+    "queue",
+    "handshake_initiated",
+    "handshake_complete",
+    "close_sent",
+    "disconnected",
+    "close_timer",
+    "close_timeout",
+    "initial_response",
+    "conn",
+    "read_paused",
+    "writable",
+    "ping_interval",
+    "ping_timeout",
+    "ping_timer",
+    "pong_timer",
+    "pending_ping_payload",
+    "ping_sent_at",
+    "last_ping_rtt",
+    "frames",
+    "curr_msg_data_type",
+    "request",
+    "response",
+    "scope",
+)
 
-    async def run_asgi(self) -> None:
-        self.scope["extensions"][EXTENSION] = {"protocol": weakref.ref(self)}
-        await super().run_asgi()
+
+class SansIOProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O protocol, its state in slots, that offers itself to the app in
+    the scope's `extensions` (by weak reference: the scope creates no cycle through it),
+    its keepalive pings timed by one wheel for all connections.
+
+    The keepalive does what uvicorn's does (a ping every `ws_ping_interval`, close 1011
+    when one is not answered within `ws_ping_timeout`), to the second, without a timer
+    handle per connection (~0.5 KiB each): uvicorn's `handle_pong` clears the ping it
+    answers, and its `keepalive_timeout` fails the connection.
+    """
+
+    __slots__ = (*SANSIO_STATE, "wheel_slot")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.wheel_slot: int | None = None
+        super().__init__(*args, **kwargs)
+
+    def start_keepalive(self) -> None:
+        interval = self.ping_interval
+        if interval is not None and interval > 0:
+            keepalive_wheel().add(self, SYSTEM_CLOCK.now() + interval)
+
+    def stop_keepalive(self) -> None:
+        if self.wheel_slot is not None:
+            keepalive_wheel().remove(self)
+        self.pending_ping_payload = None
+
+    def due(self, now: float) -> float | None:
+        """The keepalive wheel's visit: 1011 for a ping unanswered too long, else the next
+        ping when it is time; when to come back."""
+        if self.close_sent or self.transport.is_closing():
+            return None
+        interval, timeout = self.ping_interval, self.ping_timeout
+        assert interval is not None
+        since = self.loop.time() - self.ping_sent_at
+        if self.pending_ping_payload is not None and timeout is not None:
+            if since >= timeout:
+                self.keepalive_timeout()
+                return None
+            return now + timeout - since
+        if since < interval:
+            return now + interval - since
+        self.pending_ping_payload = struct.pack("!I", random.getrandbits(32))
+        self.ping_sent_at = self.loop.time()
+        self.conn.send_ping(self.pending_ping_payload)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return now + (interval if timeout is None else min(interval, timeout))
+
+    def handle_connect(self, event: Request) -> None:
+        # The app's task is created here but runs later, so the scope can still be added to.
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][EXTENSION] = {"protocol": weakref.ref(self)}
 
 
 check_subclass(SansIOProtocol)
+
+
+class _Keepalive:
+    """The keepalive wheel of the running event loop (tests run several loops in turn)."""
+
+    __slots__ = ("loop", "wheel")
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.wheel = TimerWheel(SYSTEM_CLOCK)
+
+
+_keepalive = _Keepalive()
+
+
+def keepalive_wheel() -> TimerWheel:
+    """The wheel that times the keepalive pings of this event loop's connections."""
+    loop = asyncio.get_running_loop()
+    if _keepalive.loop is not loop:
+        _keepalive.loop, _keepalive.wheel = loop, TimerWheel(SYSTEM_CLOCK)
+    return _keepalive.wheel
 
 
 def protocol_of(websocket: WebSocket) -> WebSocketsSansIOProtocol | None:
@@ -212,6 +364,16 @@ def protocol_of(websocket: WebSocket) -> WebSocketsSansIOProtocol | None:
         return None
     proto: WebSocketsSansIOProtocol | None = offered["protocol"]()
     return proto
+
+
+def receiver(websocket: WebSocket) -> Callable[[], Awaitable[Message]]:
+    """The ASGI `receive` of `websocket` itself when the protocol is known (the protocol's
+    `receive`, which uvicorn passed to the app), else Starlette's: one coroutine less that
+    each open connection's reader waits in."""
+    proto = protocol_of(websocket)
+    if proto is None:
+        return websocket.receive
+    return proto.receive  # type: ignore[return-value]
 
 
 def abort(websocket: WebSocket) -> None:
@@ -327,28 +489,31 @@ class Gate:
 class Inbox:
     """What uvicorn's sans-I/O protocol uses of its receive queue (`put_nowait`, `get`,
     `empty`), with one reader (the endpoint's task) and no bound (uvicorn pauses reading
-    the socket itself while a message waits)."""
+    the socket itself while a message waits). `get` hands out a future, not a coroutine:
+    the reader of an idle connection waits on one object, not on one more frame."""
 
     __slots__ = ("items", "waiter")
 
     def __init__(self, items: list[Any]) -> None:
         self.items = items
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiter: asyncio.Future[Any] | None = None
 
     def put_nowait(self, item: Any) -> None:
-        self.items.append(item)
         waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():  # done: its reader was cancelled
+                waiter.set_result(item)
+                return
+        self.items.append(item)
 
-    async def get(self) -> Any:
-        while not self.items:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        return self.items.pop(0)
+    def get(self) -> asyncio.Future[Any]:
+        got: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self.items:
+            got.set_result(self.items.pop(0))
+        else:
+            self.waiter = got
+        return got
 
     def empty(self) -> bool:
         return not self.items

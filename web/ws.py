@@ -18,11 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketState
 
 from chat import metrics
-from chat.clock import Timer
 from chat.connection import ClientConnection
 from chat.frames import HelloUser
 from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_TOO_BIG, DirectWriter
-from chat.protocol import ProtocolError
+from chat.timerwheel import TimerWheel
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
 from web import internals, requestlog
@@ -86,18 +85,25 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             websocket, "rate_limited", "too many connections from this address", 429, RETRY_AFTER
         )
         return
+    # The set-up's coroutine ends before the live part begins: an open connection's task
+    # holds two frames of this module, not three.
     try:
-        await _serve(websocket, svc, claim)
+        arrived = await _open(websocket, svc, claim)
+        if arrived is not None:
+            await _live(websocket, svc, *arrived)
     finally:
         claim.release()
 
 
-async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
+async def _open(
+    websocket: WebSocket, svc: Services, claim: Claim
+) -> tuple[ClientConnection, datetime] | None:
+    """The Origin, the set-up gate, then `_set_up`; None when the upgrade was refused."""
     settings = svc.settings
     origin = websocket.headers.get("origin")
     if origin is not None and not origin_allowed(origin, websocket, settings):
         await refuse(websocket, "forbidden", "this Origin is not allowed", 403)
-        return
+        return None
     gate = svc.gates.ws_setup
     entered = await gate.enter()
     if entered is None:
@@ -109,38 +115,17 @@ async def _serve(websocket: WebSocket, svc: Services, claim: Claim) -> None:
             503,
             retry_after=gate.retry_after(),
         )
-        return
+        return None
     if internals.client_gone(websocket):
         # A herd's clients give up and come back while their upgrades wait: setting up
         # the ones that left (database reads, hello) is work no one receives.
         gate.leave(entered, measured=False)
         metrics.SETUPS_ABANDONED.inc()
-        return
+        return None
     try:
-        arrived = await _set_up(websocket, svc, claim)
+        return await _set_up(websocket, svc, claim)
     finally:
         gate.leave(entered)
-    if arrived is None:
-        return
-    conn, expires_at = arrived
-    rt = svc.realtime
-    opened = requestlog.ws_opened(conn.username, conn.id)
-    metrics.CONNECTIONS.inc()
-    code: int | None = None
-    try:
-        code = await _read(
-            websocket,
-            conn,
-            settings.max_frame_bytes,
-            settings.ws_idle_seconds,
-            (expires_at - utcnow()).total_seconds(),
-        )
-    finally:
-        await rt.unregister(conn)
-        # The server's own close code when it closed first, else the client's.
-        code = conn.outbound.close_code or code
-        requestlog.ws_closed(conn.username, conn.id, code, opened)
-        metrics.closed(code)
 
 
 async def _set_up(
@@ -196,76 +181,103 @@ async def _set_up(
 
 class IdleTimer:
     """Closes the connection when no frame arrived for `idle` seconds (1001), or when its
-    session expires (1008, the moment it does).
+    session expires (1008, within the second that it does).
 
-    One timer handle at a time, not one per frame nor one per deadline (each is ~0.5 KiB
-    on every idle connection): a frame only notes the time, and the timer, when it fires
-    early, sets itself again for the nearer deadline.
+    On the process's timer wheel (chat/timerwheel.py), not a timer handle of its own (one
+    is ~0.5 KiB on every idle connection): a frame only notes the time, and a visit before
+    either deadline puts it back on the wheel for the nearer one.
     """
 
-    __slots__ = ("clock", "conn", "expires", "handle", "idle", "last")
+    __slots__ = ("clock", "conn", "expires", "idle", "last", "wheel", "wheel_slot")
 
-    def __init__(self, conn: ClientConnection, idle: float, session_left: float) -> None:
+    def __init__(
+        self, conn: ClientConnection, wheel: TimerWheel, idle: float, session_left: float
+    ) -> None:
         self.conn = conn
         self.idle = idle
         self.clock = conn.clock
         self.last = self.clock.now()
         self.expires = self.last + max(0.0, session_left)
-        self.handle: Timer | None = self.clock.call_later(
-            min(idle, self.expires - self.last), self._check
-        )
+        self.wheel = wheel
+        self.wheel_slot: int | None = None
+        wheel.add(self, min(self.last + idle, self.expires))
 
-    def _check(self) -> None:
-        now = self.clock.now()
+    def due(self, now: float) -> float | None:
+        if self.conn.closed:
+            return None
         if now >= self.expires:
-            self.handle = None
             self.conn.close(CLOSE_POLICY, "your session expired")
-            return
-        left = min(self.last + self.idle, self.expires) - now
-        if left > 0:
-            self.handle = self.clock.call_later(left, self._check)
-            return
-        self.handle = None
-        self.conn.close(CLOSE_GOING_AWAY, f"idle for {self.idle:.0f}s")
+            return None
+        idle_at = self.last + self.idle
+        if now >= idle_at:
+            self.conn.close(CLOSE_GOING_AWAY, f"idle for {self.idle:.0f}s")
+            return None
+        return min(idle_at, self.expires)
 
     def cancel(self) -> None:
-        if self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
+        self.wheel.remove(self)
 
 
-async def _read(
-    websocket: WebSocket, conn: ClientConnection, max_bytes: int, idle: float, session_left: float
-) -> int | None:
-    """Feed received frames to the connection until either side closes; the close code
-    that the client's side gave, if any.
+# What of the ASGI scope is read after the accept: Starlette's WebSocket asks the type,
+# `web.internals` finds the protocol through the extensions.
+KEPT_IN_SCOPE = ("type", "extensions")
 
-    Read in the endpoint's own task, no task or future per frame: when the server closes
-    the connection (any reason: idle, 1013, session), uvicorn queues the disconnect as it
-    sends the close frame (or when the transport is aborted), which ends this loop.
+
+def forget_upgrade(websocket: WebSocket) -> None:
+    """Drop what only the upgrade needed from the scope: its headers (cleared in place:
+    Starlette's cached `Headers` share the list), path, query, state, … (~1.5 KiB on each
+    open connection; uvicorn, Starlette and the app hold the one scope dict)."""
+    scope = websocket.scope
+    scope["headers"].clear()
+    kept = {key: scope[key] for key in KEPT_IN_SCOPE}
+    scope.clear()
+    scope.update(kept)
+
+
+async def _live(
+    websocket: WebSocket, svc: Services, conn: ClientConnection, expires_at: datetime
+) -> None:
+    """Feed received frames to the connection until either side closes, then unregister it.
+
+    Read in the endpoint's own task, no task or future per frame, with the ASGI `receive`
+    itself (no Starlette frame between): when the server closes the connection (any
+    reason: idle, 1013, session), uvicorn queues the disconnect as it sends the close
+    frame (or when the transport is aborted), which ends this loop.
     """
-    timer = IdleTimer(conn, idle, session_left)
+    settings, rt = svc.settings, svc.realtime
+    max_bytes = settings.max_frame_bytes
+    receive = internals.receiver(websocket)
+    forget_upgrade(websocket)
+    opened = requestlog.ws_opened(conn.username, conn.id)
+    metrics.CONNECTIONS.inc()
+    session_left = (expires_at - utcnow()).total_seconds()
+    timer = IdleTimer(conn, rt.timers, settings.ws_idle_seconds, session_left)
+    code: int | None = None
     try:
         while not conn.closed:
-            message = await websocket.receive()
+            message = await receive()
             if message["type"] == "websocket.disconnect":
-                code: int | None = message.get("code")
-                return code
+                code = message.get("code")
+                break
             timer.last = timer.clock.now()
             if conn.closed:
-                return None
+                break
             text = message.get("text")
+            # Neither the message nor its text is held while the next one is awaited.
+            del message
             if text is None:
                 conn.bad_frame("binary frames are not accepted; send JSON text")
                 continue
             # The server's ws_max_size normally refuses these first; this holds for any server.
             if len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
                 conn.close(CLOSE_TOO_BIG, f"frame over {max_bytes} bytes")
-                return None
-            try:
-                await conn.handle(text)
-            except ProtocolError:  # pragma: no cover - handle() answers these itself
-                log.exception("ws: unanswered protocol error")
-        return None
+                break
+            await conn.handle(text)
+            del text
     finally:
         timer.cancel()
+        await rt.unregister(conn)
+        # The server's own close code when it closed first, else the client's.
+        code = conn.outbound.close_code or code
+        requestlog.ws_closed(conn.username, conn.id, code, opened)
+        metrics.closed(code)

@@ -169,16 +169,16 @@ async def test_an_upgrade_whose_client_left_while_it_waited_is_not_set_up(
     # The upgrades that reached the set-up gate (nothing is awaited before it), and ended.
     waiting: list[Any] = []
     served: list[None] = []
-    serve = ws._serve
+    open_ = ws._open
 
-    async def counted_serve(websocket: Any, *args: Any) -> None:
+    async def counted_open(websocket: Any, *args: Any) -> Any:
         waiting.append(websocket)
         try:
-            await serve(websocket, *args)
+            return await open_(websocket, *args)
         finally:
             served.append(None)
 
-    monkeypatch.setattr(ws, "_serve", counted_serve)
+    monkeypatch.setattr(ws, "_open", counted_open)
     async with running_server(msgspec.structs.replace(settings, ws_setups=2)) as base:
         token = await login(client, base, "ann")
         first = asyncio.create_task(_upgrade_as(base, token, "first"))

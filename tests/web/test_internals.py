@@ -277,3 +277,60 @@ async def test_the_guard_lets_an_upgraded_connection_outlive_the_head_deadline(
         await asyncio.sleep(QuickGuard.head_timeout * 3)
         await ws.send(json.dumps({"type": "ping", "ref": "later"}))
         assert (await frame(ws, "pong")).get("ref") == "later"
+
+
+async def test_uvicorns_state_is_held_in_slots(
+    base: str, token: str, made: list[tuple[WebSocket, Any]]
+) -> None:
+    """Every attribute uvicorn sets on its protocol lands in `SansIOProtocol`'s slots: an
+    open connection's protocol has no instance dict entries (one would cost ~1.3 KiB)."""
+    async with open_ws(base, token) as ws:
+        await frame(ws, "hello")
+        [(_, writer)] = made
+        assert vars(writer.proto) == {}
+
+
+@pytest.fixture
+async def pinging(sqlite_url: str) -> AsyncIterator[str]:
+    """A server whose keepalive pings every second and waits a second for the pong."""
+    async with running_server(
+        make_settings(sqlite_url), ws_ping_interval=1.0, ws_ping_timeout=1.0
+    ) as url:
+        yield url
+
+
+async def test_a_peer_that_answers_the_keepalive_pings_stays(
+    pinging: str, made: list[tuple[WebSocket, Any]]
+) -> None:
+    """The wheel's pings go out every interval, and answered ones keep the connection."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        token = await login(http, pinging, "ann")
+    async with open_ws(pinging, token, ping_interval=None) as ws:
+        await frame(ws, "hello")
+        [(_, writer)] = made
+        await asyncio.sleep(5)
+        assert writer.proto.last_ping_rtt > 0  # a ping went out and its pong came back
+        await ws.send(json.dumps({"type": "ping", "ref": "still"}))
+        assert (await frame(ws, "pong")).get("ref") == "still"
+
+
+async def test_a_peer_that_stops_answering_pings_is_closed_1011(pinging: str) -> None:
+    """A peer that reads nothing (gone without a FIN) is closed with 1011 once a ping has
+    gone unanswered for the timeout, as uvicorn's own keepalive does."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        token = await login(http, pinging, "ann")
+    port = int(pinging.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Authorization: Bearer " + token.encode() + b"\r\n\r\n"
+        )
+        # Everything until the server closes: the 101, `hello`, the ping, the close frame.
+        got = await asyncio.wait_for(reader.read(-1), 10)
+    finally:
+        writer.close()
+    assert got.startswith(b"HTTP/1.1 101")
+    assert b"\x88" + bytes([2 + len(b"keepalive ping timeout")]) + b"\x03\xf3" in got
