@@ -435,6 +435,8 @@ class Bench:
         s = self.size
         behind, procs = s["w5h10_behind"], s["w5h10_procs"]
         t = await self.ours("pg", procs=procs, redis=True, pin=False)
+        pg_name = self._dbs["pg"].pg_name
+        assert pg_name is not None
         redis_pid = sv.redis_pid()
         runs = [n for n in s["w5h10_smaller"] for _ in range(s["w5h10_repeats"])]
         runs += [s["w5h10_clients"]] * s["w5h10_repeats"]
@@ -457,10 +459,12 @@ class Bench:
                 }
                 load0 = os.getloadavg()
                 redis0 = _cpu([redis_pid]) if redis_pid else None
+                pg0 = _pg_backends(pg_name)
                 got = await sv.loadgen(cfg, self.workdir, f"w5h10-{rep}", pin=False)
                 got["load_before"] = load0
                 got["load_after"] = os.getloadavg()
                 got["redis_cpu_s"] = _cpu([redis_pid]) - redis0 if redis0 is not None else None
+                got["pg_cpu_s"] = _pg_cpu_since(pg_name, pg0)
                 got["procs"] = procs
                 refused = got["refused"]
                 got["met"] = (
@@ -478,7 +482,10 @@ class Bench:
                     f" refused {refused['by_status']} (without Retry-After"
                     f" {refused['without_retry_after']}), failed {got['failed']} {got['failures']},"
                     f" retried {got['network_retries']},"
-                    f" server CPU {got['server_cpu_s']:.1f} s, generator {got['gen_cpu']:.2f},"
+                    f" server CPU {got['server_cpu_s']:.1f} s"
+                    f" ({got['server_cpu_s'] * 1e3 / n:.2f} ms a client; PostgreSQL"
+                    f" {got['pg_cpu_s']:.1f} s, {got['pg_cpu_s'] * 1e3 / n:.2f} ms a client),"
+                    f" generator {got['gen_cpu']:.2f},"
                     f" load {load0[0]:.1f} → {got['load_after'][0]:.1f}: met {got['met']}"
                 )
                 await settle(t.pids())
@@ -624,7 +631,10 @@ class Bench:
                         self.say(f"{name} FAILED: {exc!r}")
         finally:
             for db in self._dbs.values():
-                db.drop()
+                if os.environ.get("BENCH_KEEP_DB"):
+                    self.say(f"kept the database {db.url} (BENCH_KEEP_DB)")
+                else:
+                    db.drop()
             self.save()
 
     async def run_ours(self, kind: str) -> None:
@@ -739,6 +749,29 @@ def _cpu(pids: list[int]) -> float:
         fields = stat[stat.rindex(")") + 2 :].split()
         total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def _pg_backends(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `database` (by the
+    process title, `postgres: … <user> <database> <address> <state>`)."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {database} " in title:
+            found[int(entry.name)] = _cpu([int(entry.name)])
+    return found
+
+
+def _pg_cpu_since(database: str, before: dict[int, float]) -> float:
+    """The CPU the database's backends used since `before` (those started since from 0;
+    a backend that ended meanwhile is not counted)."""
+    now = _pg_backends(database)
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 def _synapse_step(got: dict[str, Any]) -> dict[str, Any]:

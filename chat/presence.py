@@ -107,6 +107,10 @@ class RedisPresence(Presence):
         self.redis = redis
         self.prefix = prefix
         self.process_id = process_id
+        # Per room, the names the next write adds and that write's outcome: a join storm's
+        # entries go to Redis in one write per room and turn of the loop, not one per join.
+        self._adding: dict[str, tuple[list[str], asyncio.Future[None]]] = {}
+        self._writes: set[asyncio.Task[None]] = set()
 
     def _key(self, room: str) -> str:
         return f"{self.prefix}:presence:{room}"
@@ -116,11 +120,43 @@ class RedisPresence(Presence):
 
     async def join(self, room: str, username: str) -> None:
         if self._inc(room, username):
-            await self._quietly(self._add(room, [username]))
+            await self._quietly(self._add_soon(room, username))
 
     async def leave(self, room: str, username: str) -> None:
         if self._dec(room, username):
+            adding = self._adding.get(room)
+            if adding is not None and username in adding[0]:
+                adding[0].remove(username)  # not written yet: nothing to remove
+                return
             await self._quietly(self.redis.zrem(self._key(room), self._member(username)))
+
+    async def _add_soon(self, room: str, username: str) -> None:
+        """Add the entry with the others of this turn of the loop; done when written."""
+        adding = self._adding.get(room)
+        if adding is None:
+            adding = self._adding[room] = ([], asyncio.get_running_loop().create_future())
+            write = asyncio.create_task(self._add_pending(room), name="presence-add")
+            self._writes.add(write)
+            write.add_done_callback(self._writes.discard)
+        adding[0].append(username)
+        # Shielded: a joiner that gives up must not cancel the others' write.
+        await asyncio.shield(adding[1])
+
+    async def _add_pending(self, room: str) -> None:
+        await asyncio.sleep(0)
+        names, done = self._adding.pop(room)
+        try:
+            async with asyncio.timeout(2.0):
+                if names:
+                    await self._add(room, names)
+        except asyncio.CancelledError:
+            done.cancel()
+            raise
+        except Exception as exc:
+            done.set_exception(exc)
+            done.exception()  # no "never retrieved" warning when no joiner waits
+        else:
+            done.set_result(None)
 
     async def _add(self, room: str, usernames: list[str]) -> None:
         expiry = wallclock.now() + self.ttl

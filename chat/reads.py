@@ -7,6 +7,7 @@ The writes (`send`, `edit`, …) are in `chat.store`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -67,6 +68,11 @@ def _readable_access(conn: Connection, actor: Actor, slug: str) -> RoomAccess:
     found = (
         handshake.read_room_access(conn, slug, actor.user_id) if SLUG_RE.fullmatch(slug) else None
     )
+    return _checked(actor, slug, found)
+
+
+def _checked(actor: Actor, slug: str, found: RoomAccess | None) -> RoomAccess:
+    """The room's access facts if the actor may read it now; else Forbidden or NotFound."""
     if found is None:
         raise NotFound(f"no room {slug!r}")
     check_read(actor, found.ref, found.ban, utcnow())
@@ -136,17 +142,88 @@ class RecentBacklogs:
 async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
     """Every event after `since` up to the room's seq now, or the newest `cap` of them.
 
-    Access and the room's seq are read first, then the events up to that seq, in one read
-    transaction (two statements; one when there is nothing to send, or when the same range
-    was read in the last second: `RecentBacklogs`), as one call. A range of more than
-    `LONG_BACKLOG` events to read is read off the event loop (SQLite's reader thread).
+    Access and the room's seq are read first, then the events up to that seq (none to
+    read when there is nothing to send, or when the same range was read in the last
+    second: `RecentBacklogs`). On SQLite that is one read transaction, as one call; a
+    range of more than `LONG_BACKLOG` events to read is read off the event loop (the
+    reader thread). On PostgreSQL the access read is shared with the room's other
+    subscribers of the moment (`AccessReads`), not one round trip per subscriber.
     """
     recent = db.part(RecentBacklogs)
-    found = await handshake.run(db, _backlog, actor, slug, since, cap, recent, LONG_BACKLOG)
+    if db.is_sqlite:
+        found = await handshake.run(db, _backlog, actor, slug, since, cap, recent, LONG_BACKLOG)
+        if found is None:
+            found = await handshake.run_off_loop(
+                db, _backlog, actor, slug, since, cap, recent, None
+            )
+        assert found is not None
+        return found
+    if not SLUG_RE.fullmatch(slug):
+        raise NotFound(f"no room {slug!r}")
+    room = _checked(actor, slug, await db.part(AccessReads).read(db, slug, actor.user_id))
+    found = _backlog_of(None, room, actor, slug, since, cap, recent, None)
     if found is None:
-        found = await handshake.run_off_loop(db, _backlog, actor, slug, since, cap, recent, None)
+        found = await handshake.run(db, _backlog_of, room, actor, slug, since, cap, recent, None)
         assert found is not None
     return found
+
+
+class AccessReads:
+    """PostgreSQL: the access facts of a room read once for all of its subscribers of the
+    moment, each with their own ban and mute (`handshake.read_room_access_of`).
+
+    A subscriber's read begins after it asked: those that ask while a room's read is
+    under way share the next one, which starts when that one ends (one read per room at a
+    time), so a ban or a lock committed before a `subscribe` is always seen by it. One per
+    database (`Database.part`).
+    """
+
+    def __init__(self) -> None:
+        # Per room: the users whose read has not begun yet, and its outcome.
+        self.waiting: dict[str, tuple[set[int], asyncio.Future[dict[int, RoomAccess]]]] = {}
+        self.reading: dict[str, asyncio.Future[dict[int, RoomAccess]]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def read(self, db: Database, slug: str, user_id: int) -> RoomAccess | None:
+        batch = self.waiting.get(slug)
+        if batch is None:
+            batch = self.waiting[slug] = (set(), asyncio.get_running_loop().create_future())
+            task = asyncio.create_task(self._read(db, slug, batch), name="access-read")
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        batch[0].add(user_id)
+        # Shielded: a subscriber that goes away must not cancel the others' read.
+        return (await asyncio.shield(batch[1])).get(user_id)
+
+    async def _read(
+        self,
+        db: Database,
+        slug: str,
+        batch: tuple[set[int], asyncio.Future[dict[int, RoomAccess]]],
+    ) -> None:
+        users, done = batch
+        try:
+            before = self.reading.get(slug)
+            if before is not None:
+                await asyncio.wait([before])
+            else:
+                await asyncio.sleep(0)  # the subscribers of this turn of the loop come along
+            # From here on a subscriber waits for the next read.
+            del self.waiting[slug]
+            self.reading[slug] = done
+            found = await handshake.run(db, handshake.read_room_access_of, slug, sorted(users))
+            done.set_result(found)
+        except asyncio.CancelledError:
+            done.cancel()
+            raise
+        except Exception as exc:
+            done.set_exception(exc)
+            done.exception()  # no "never retrieved" warning when no subscriber is left
+        finally:
+            if self.waiting.get(slug) is batch:
+                del self.waiting[slug]
+            if self.reading.get(slug) is done:
+                del self.reading[slug]
 
 
 # Reading and encoding an event costs about 10 µs: a longer read would hold the event loop
@@ -165,19 +242,37 @@ def _backlog(
 ) -> Backlog | None:
     """The backlog, or None if more than `longest` events would have to be read."""
     room = _readable_access(conn, actor, slug)
+    return _backlog_of(conn, room, actor, slug, since, cap, recent, longest)
+
+
+def _backlog_of(
+    conn: Connection | None,
+    room: RoomAccess,
+    actor: Actor,
+    slug: str,
+    since: int | None,
+    cap: int,
+    recent: RecentBacklogs,
+    longest: int | None,
+) -> Backlog | None:
+    """The backlog of the room whose access was checked; None if more than `longest`
+    events would have to be read, or anything at all without a connection."""
     last = room.last_seq
     state = _posting_state(actor, room)
     if since is None or since >= last:
         return Backlog([], last, None, *state)
     start, first = since, None
-    # Seqs a restore skipped (`werkplaats restore`) hold no event: they do not count.
-    if last - since > cap and last - since - _skipped(conn, room.ref.id, since, last) > cap:
-        start = last - cap
-        first = start + 1
+    if last - since > cap:
+        if conn is None:
+            return None
+        # Seqs a restore skipped (`werkplaats restore`) hold no event: they do not count.
+        if last - since - _skipped(conn, room.ref.id, since, last) > cap:
+            start = last - cap
+            first = start + 1
     key = (room.ref.id, start, last)
     frames = recent.get(key)
     if frames is None:
-        if longest is not None and last - start > longest:
+        if conn is None or (longest is not None and last - start > longest):
             return None
         events = read_events(conn, room.ref.id, start, last)
         frames = [encode(event_frame(slug, e)) for e in events]

@@ -77,6 +77,8 @@ PRESENCE_DEBOUNCE = 0.05
 # 30 s: a room of 10,000 online pushed every 3 s sent ~450 MB a push and process in W5-herd10.
 PRESENCE_NAMES_PER_S = 100_000
 PRESENCE_MAX_WAIT = 30.0
+# Joiners' reads of a list this short are not spaced (a millisecond's worth of names).
+PRESENCE_UNSPACED_NAMES = 100
 SHUTDOWN_GRACE = 3.0
 # Sessions expire and revocations may be lost with a broker outage: every open connection's
 # session is checked again this often (one query for all of them).
@@ -152,6 +154,8 @@ class Realtime(BrokerListener):
         self._joiners_waiting: dict[str, asyncio.Future[str]] = {}
         # Per room, the one presence read for joiners under way.
         self._joiners_reading: dict[str, asyncio.Future[str]] = {}
+        # Per room, when the last read for joiners began and how many names it found.
+        self._joiners_read: dict[str, tuple[float, int]] = {}
         self._stopping = False
         self.access = AccessWatch(self)
         self.activity = ActivityFeed(self)
@@ -529,6 +533,8 @@ class Realtime(BrokerListener):
         set in Redis, decoded and sorted again here) and n encodings. Joiners that arrive
         while a room's read is under way share the next one, which starts when that one
         ends: one read per room at a time, each started after its joiners were counted.
+        In a large room the reads are spaced too (`_joiners_wait`): back to back, a herd
+        of thousands re-read a list of thousands of names hundreds of times a second.
         """
         batch = self._joiners_waiting.get(room)
         if batch is None:
@@ -543,11 +549,16 @@ class Realtime(BrokerListener):
                 await asyncio.wait([before])
             else:
                 await asyncio.sleep(0)  # the joiners of this turn of the loop come along
+            wait = self._joiners_wait(room)
+            if wait > 0:
+                await self.clock.sleep(wait)
             # From here on a joiner waits for the next read: this one may have begun
             # before it was counted.
             del self._joiners_waiting[room]
             self._joiners_reading[room] = batch
+            started = self.clock.now()
             online = await self.presence.online(room)
+            self._joiners_read[room] = (started, len(online))
             batch.set_result(frames.encode(frames.Presence(room=room, online=online)))
         except asyncio.CancelledError:
             batch.cancel()
@@ -561,6 +572,15 @@ class Realtime(BrokerListener):
                 del self._joiners_waiting[room]
             if self._joiners_reading.get(room) is batch:
                 del self._joiners_reading[room]
+
+    def _joiners_wait(self, room: str) -> float:
+        """How long the next read for a room's joiners waits: reads of the list are
+        spaced to read at most PRESENCE_NAMES_PER_S names a second (none in a small room)."""
+        last = self._joiners_read.get(room)
+        if last is None or last[1] < PRESENCE_UNSPACED_NAMES:
+            return 0.0
+        started, names = last
+        return started + names / PRESENCE_NAMES_PER_S - self.clock.now()
 
     async def _left(self, room: str, username: str) -> None:
         await self.presence.leave(room, username)
@@ -654,9 +674,11 @@ class Realtime(BrokerListener):
                 if now - last_presence >= self.presence.refresh_every:
                     last_presence = now
                     await self.presence.refresh()
+                    # Expiries (a process gone) show; spaced like any change, for in a
+                    # join storm the list changes every time.
                     for room, hub in list(self.hubs.items()):
                         if hub.subs:
-                            self._spawn(self._push_presence(room, 0), "presence")
+                            self._presence_soon(room)
                 await self._close_idle_hubs(now)
                 if now - last_sweep >= SESSION_SWEEP:
                     last_sweep = now
@@ -701,6 +723,7 @@ class Realtime(BrokerListener):
             if hub.ready is None or not hub.ready.done():
                 continue
             del self.hubs[room]
+            self._joiners_read.pop(room, None)
             await hub.close()
 
 

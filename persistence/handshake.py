@@ -32,6 +32,8 @@ from datetime import datetime
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Connection,
     Integer,
     String,
@@ -64,6 +66,7 @@ from persistence.models import (
     RoomModerator,
     Theme,
     User,
+    UTCDateTime,
 )
 from persistence.models import Session as SessionRow
 from persistence.prepared import Prepared
@@ -392,9 +395,71 @@ def read_room_access(conn: Connection, slug: str, user_id: int) -> RoomAccess | 
     ref = RoomRef(
         id=row.id, slug=slug, kind=_KINDS[row.kind], locked=row.locked, archived=row.archived
     )
+    return _access(ref, row)
+
+
+def _access(ref: RoomRef, row: _AccessRow | _UserAccessRow) -> RoomAccess:
     ban = Restriction(row.ban_until) if row.banned is not None else None
     mute = Restriction(row.mute_until) if row.mute_until is not None else None
     return RoomAccess(ref, int(row.last_seq), ban, mute, int(row.slow_mode_seconds or 0))
+
+
+class _UserAccessRow(NamedTuple):
+    """`_AccessRow` for one of several users (`read_room_access_of`)."""
+
+    user_id: int
+    id: int
+    kind: str
+    locked: bool
+    archived: bool
+    last_seq: int
+    banned: int | None
+    ban_until: datetime | None
+    slow_mode_seconds: int
+    mute_until: datetime | None
+
+
+# `_ROOM_ACCESS` for many users at once, PostgreSQL only (where each read is a round trip).
+_ROOM_ACCESS_OF_PG = Prepared(
+    text(
+        """
+SELECT u.user_id, r.id, r.kind, r.locked, r.archived, r.last_seq, b.room_id, b.until,
+  r.slow_mode_seconds, m.until
+FROM rooms AS r
+CROSS JOIN unnest(CAST(:user_ids AS integer[])) AS u(user_id)
+LEFT JOIN bans AS b ON b.room_id = r.id AND b.user_id = u.user_id
+LEFT JOIN mutes AS m ON m.room_id = r.id AND m.user_id = u.user_id
+WHERE r.slug = :slug
+"""
+    ).columns(
+        column("user_id", Integer),
+        column("id", Integer),
+        column("kind", String),
+        column("locked", Boolean),
+        column("archived", Boolean),
+        column("last_seq", BigInteger),
+        column("banned", Integer),
+        column("ban_until", UTCDateTime),
+        column("slow_mode_seconds", Integer),
+        column("mute_until", UTCDateTime),
+    ),
+    _UserAccessRow,
+)
+
+
+def read_room_access_of(
+    conn: Connection, slug: str, user_ids: Sequence[int]
+) -> dict[int, RoomAccess]:
+    """`read_room_access` for each of these users, in one statement (PostgreSQL): by user
+    id, the room's facts and that user's own ban and mute; empty if there is no such room."""
+    found: list[_UserAccessRow] = _ROOM_ACCESS_OF_PG.rows(
+        conn, {"slug": slug, "user_ids": list(user_ids)}
+    )
+    if not found:
+        return {}
+    first = found[0]
+    ref = RoomRef(first.id, slug, _KINDS[first.kind], first.locked, first.archived)
+    return {row.user_id: _access(ref, row) for row in found}
 
 
 # -- the room list -----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from persistence.models import (
     Meeting,
     Member,
     Message,
+    Mute,
     ReadMarker,
     Room,
     Session,
@@ -237,3 +238,24 @@ async def test_a_changed_meeting_is_read_again_after_the_ttl_or_when_forgotten(
     await move_to("Hoogeveen")
     monkeypatch.setattr(handshake, "MEETINGS_TTL", 0.0)
     assert await place() == "Hoogeveen"
+
+
+@POSTGRES_ONLY
+async def test_room_access_of_many_users_is_each_ones_own(database: Database) -> None:
+    """The access read shared by a room's subscribers answers for each user what the read
+    of that user alone answers: the room's facts with their own ban and mute."""
+    await _history(database)
+    async with database.write() as s:
+        room = (await s.execute(select(Room).where(Room.slug == "theme-one"))).scalar_one()
+        ann = await accounts.user_by_name(s, "ann")
+        assert ann is not None
+        s.add(Mute(room_id=room.id, user_id=ann.id, until=utcnow() + timedelta(hours=1)))
+    async with database.read() as s:
+        ids = [u.id for u in (await s.execute(select(User))).scalars()]
+    for slug in ("theme-one", "meeting-one", "area-a"):
+        many = await handshake.run(database, handshake.read_room_access_of, slug, ids)
+        assert set(many) == set(ids)
+        for user_id in ids:
+            alone = await handshake.run(database, handshake.read_room_access, slug, user_id)
+            assert many[user_id] == alone, (slug, user_id)
+    assert await handshake.run(database, handshake.read_room_access_of, "no-such", ids) == {}

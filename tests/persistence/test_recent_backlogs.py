@@ -3,6 +3,7 @@ every room event moves the range's end, and access is checked for every request.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -10,12 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from chat import reads
-from persistence import accounts
+from persistence import accounts, handshake
 from persistence.db import Database
 from persistence.events import edit_message
 from persistence.models import Ban, Message, Room
 from rooms.errors import Forbidden
 from rooms.model import Actor
+from tests.helpers import POSTGRES_ONLY
 from tests.persistence.posting import post
 
 ROOM = "theme-one"
@@ -98,3 +100,37 @@ async def test_a_range_older_than_a_second_is_read_again(
     monkeypatch.setattr(reads.RecentBacklogs, "TTL", 0.0)
     await reads.backlog(database, ann, ROOM, 0, 1000)
     assert len(counted) == 2
+
+
+@POSTGRES_ONLY
+async def test_subscribers_at_once_share_one_access_read(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Backlogs asked for at once read the room's access once (PostgreSQL), and each
+    subscriber is still judged by their own ban; one asked later reads it again."""
+    await _post(database, "amy", "hallo", "c1")
+    names = ("ann", "amy", "mo", "ada", "bob")
+    actors = {name: await _actor(database, name) for name in names}
+    async with database.write() as s:
+        room = (await s.execute(select(Room).where(Room.slug == ROOM))).scalar_one()
+        s.add(Ban(room_id=room.id, user_id=actors["bob"].user_id, until=None))
+    calls: list[list[int]] = []
+    real = handshake.read_room_access_of
+
+    def counting(conn: Any, slug: str, user_ids: list[int]) -> Any:
+        calls.append(list(user_ids))
+        return real(conn, slug, user_ids)
+
+    monkeypatch.setattr(handshake, "read_room_access_of", counting)
+    got = await asyncio.gather(
+        *(reads.backlog(database, actors[n], ROOM, 0, 1000) for n in names),
+        return_exceptions=True,
+    )
+    assert len(calls) == 1 and len(calls[0]) == len(names)
+    for name, answer in zip(names, got, strict=True):
+        if name == "bob":
+            assert isinstance(answer, Forbidden)
+        else:
+            assert isinstance(answer, reads.Backlog) and _bodies(answer) == ["hallo"]
+    await reads.backlog(database, actors["ann"], ROOM, 0, 1000)
+    assert len(calls) == 2

@@ -14,7 +14,14 @@ from chat.config import ChatConfig
 from chat.hub import Subscription
 from chat.outbound import Outbound
 from chat.presence import RedisPresence
-from chat.realtime import PRESENCE, PRESENCE_DEBOUNCE, Realtime, open_envelope
+from chat.realtime import (
+    PRESENCE,
+    PRESENCE_DEBOUNCE,
+    PRESENCE_NAMES_PER_S,
+    PRESENCE_UNSPACED_NAMES,
+    Realtime,
+    open_envelope,
+)
 from persistence.db import Database
 from tests.clock import FakeClock
 
@@ -123,6 +130,26 @@ async def test_a_joiner_during_a_read_waits_for_one_that_counts_it(database: Dat
     assert bob.presence_lists() == [["ann", "bob"]]
 
 
+async def test_joiners_reads_of_a_long_list_are_spaced(database: Database) -> None:
+    """In a room of many online, the next joiners' read waits until the last one's names
+    fit the names budget; then it counts them too."""
+    clock = FakeClock()
+    rt = Realtime(chat_config(), database, broker=RecordingBroker(), clock=clock)
+    crowd = [f"crowd{i:04d}" for i in range(4 * PRESENCE_UNSPACED_NAMES)]
+    for name in crowd:
+        await rt.presence.join(ROOM, name)
+    first, late = Joiner("ann"), Joiner("bob")
+    await rt.joined(subscription(first))
+    assert [len(seen) for seen in first.presence_lists()] == [len(crowd) + 1]
+    late_joined = asyncio.create_task(rt.joined(subscription(late)))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert late.presence_lists() == []
+    await clock.advance((len(crowd) + 1) / PRESENCE_NAMES_PER_S)
+    await asyncio.wait_for(late_joined, 5)
+    assert late.presence_lists() == [sorted([*crowd, "ann", "bob"])]
+
+
 async def test_a_join_storm_tells_the_other_processes_once(database: Database) -> None:
     """The joins of a room within the debounce go out as one presence notice."""
     clock = FakeClock()
@@ -158,6 +185,37 @@ async def test_redis_commands_past_the_pool_wait_for_a_connection(
         await asyncio.gather(*(presence.join(ROOM, n) for n in names))
         # Read as another process, which knows only what Redis holds.
         assert await RedisPresence(broker.redis, redis_prefix, "p2").online(ROOM) == names
+        await broker.redis.delete(f"{redis_prefix}:presence:{ROOM}")
+    finally:
+        await broker.close()
+
+
+@pytest.mark.redis
+async def test_a_join_storm_writes_each_rooms_entries_together(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Joins of one turn of the loop are one write to Redis; a leave before that write
+    leaves no entry behind; another process sees every joiner."""
+    broker = RedisBroker(redis_url)
+    try:
+        presence = RedisPresence(broker.redis, redis_prefix, "p1")
+        writes: list[list[str]] = []
+        add = presence._add
+
+        async def counted(room: str, usernames: list[str]) -> None:
+            writes.append(list(usernames))
+            await add(room, usernames)
+
+        presence._add = counted  # type: ignore[method-assign]
+        names = [f"user{i:03d}" for i in range(50)]
+        await asyncio.gather(*(presence.join(ROOM, n) for n in names))
+        assert writes == [names]
+        joined = asyncio.create_task(presence.join(ROOM, "gone"))
+        await asyncio.sleep(0)  # counted and waiting for the write
+        await presence.leave(ROOM, "gone")
+        await joined
+        other = RedisPresence(broker.redis, redis_prefix, "p2")
+        assert await other.online(ROOM) == names
         await broker.redis.delete(f"{redis_prefix}:presence:{ROOM}")
     finally:
         await broker.close()
