@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from chat.clock import SYSTEM_CLOCK, Clock
 from persistence.db import Database
 from persistence.migrate import migrate
+from tests import forkserver
 from web.app import create_app
 from web.cli import load_file
 from web.settings import Settings
@@ -287,7 +288,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **env}
         self.workers = workers
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | forkserver.Forked | None = None
         self.log = Path(env.get("WERKPLAATS_TEST_LOG_DIR", "/tmp")) / f"werkplaats-{self.port}.log"
 
     @property
@@ -295,13 +296,16 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        argv = ["serve", "--port", str(self.port), "--workers", str(self.workers)]
+        # One process: forked from this worker's preloaded one (tests/forkserver.py). Several:
+        # uvicorn spawns fresh interpreters for the workers anyway.
+        if self.workers == 1 and "PROMETHEUS_MULTIPROC_DIR" not in self.env:
+            self.proc = forkserver.spawn(argv, self.env, ROOT, self.log)
+            if self.proc is not None:
+                return
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [WERKPLAATS, "serve", "--port", str(self.port), "--workers", str(self.workers)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
+                [WERKPLAATS, *argv], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
             )
 
     def wait_ready(self, timeout: float = 30) -> None:
