@@ -6,7 +6,8 @@ worker keeps one such process (`python -m tests.forkserver`): it imports what `s
 imports, starts no thread, and for each request forks a child that runs
 `web.cli.main(argv)` with the request's environment, working directory and log file, as
 the `werkplaats` console script would. The child is a real process of its own (own pid,
-own uvicorn, own event loop); only the imports happened before the fork. Its exit status
+own uvicorn, own event loop); only the imports and the Dutch word list (which every server
+reads at start, into the same cache) were done before the fork. Its exit status
 comes back over the pipe, so `Forked` answers as `subprocess.Popen` does.
 
 WERKPLAATS_TEST_FORK=0 turns this off (each server a fresh `werkplaats` process again).
@@ -97,6 +98,9 @@ def serve() -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    from persistence.search.compounds import vocabulary
+
+    vocabulary()  # every server reads the word list at start (2 s of CPU): once, here
     replies = os.dup(1)
     os.dup2(2, 1)  # nothing else may write into the reply pipe
     if threading.active_count() != 1:
