@@ -13,6 +13,7 @@ import string
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 import uuid
@@ -182,6 +183,7 @@ class Templates:
         self.pg_next: Future[str] | None = None
         self.pg_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drops")
         self.pg_used: list[str] = []
+        self.pg_used_lock = threading.Lock()  # module fixtures drop from threads of their own
         self.pg_drops: list[Future[None]] = []
 
     async def sqlite(self, dest: Path) -> str:
@@ -227,10 +229,12 @@ class Templates:
 
     async def drop_postgres(self, url: str) -> None:
         """Drop the test's database in the background, with the next few used ones."""
-        self.pg_used.append(url.rsplit("/", 1)[1])
-        if len(self.pg_used) >= DROP_BATCH:
-            self.pg_drops.append(self.pg_dropper.submit(self._drop, self.pg_used))
-            self.pg_used = []
+        with self.pg_used_lock:
+            self.pg_used.append(url.rsplit("/", 1)[1])
+            if len(self.pg_used) < DROP_BATCH:
+                return
+            batch, self.pg_used = self.pg_used, []
+        self.pg_drops.append(self.pg_dropper.submit(self._drop, batch))
 
     def cleanup(self) -> None:
         if self.pg_next is not None:
