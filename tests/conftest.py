@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import ssl
 
 # Cheap password hashing for the whole suite (and the servers it starts); set before `web`
 # is imported. Production keeps argon2's defaults.
@@ -15,6 +16,7 @@ os.environ.setdefault("WERKPLAATS_SECRET_KEY", "test-suite-secret-key-0123456789
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,6 +40,31 @@ from web.settings import Settings
 pytest_plugins = ("tests.mailbox",)
 
 HERE = Path(__file__).resolve().parent
+
+
+def share_default_ssl_context() -> None:
+    """httpx builds an SSL context for every client it makes, reading certifi's whole CA
+    bundle (25 ms of CPU), also for plain-HTTP calls on loopback; the suite makes thousands
+    (each `httpx.get`, each poll while a server starts). Clients with the default
+    verification share one context here; any other `verify=` is left as it is."""
+    from httpx._transports import default
+
+    make = default.create_ssl_context
+
+    @functools.cache
+    def shared(trust_env: bool, cafile: str | None, capath: str | None) -> ssl.SSLContext:
+        return make(verify=True, trust_env=trust_env)  # reads the two variables itself
+
+    def create(verify: Any = True, cert: Any = None, trust_env: bool = True) -> ssl.SSLContext:
+        if verify is True and cert is None:
+            env = os.environ
+            return shared(trust_env, env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR"))
+        return make(verify=verify, cert=cert, trust_env=trust_env)
+
+    default.create_ssl_context = create
+
+
+share_default_ssl_context()
 # Shared fixtures that cost nothing to make twice: they do not pin tests to a worker.
 CHEAP_SHARED = frozenset({"templates", "clamd_port", "s3_endpoint", "ca"})
 # Fixtures that run `werkplaats serve` processes sharing one database. Tests using them run
