@@ -97,22 +97,26 @@ class ActivityFeed:
 
     async def flush(self, batch: dict[str, list[Note]]) -> None:
         """One read for all the rooms, then one frame per room per reader who may read it."""
-        if not batch or not self.rt.by_user:
+        # Only a connection not subscribed to a room is told of it: in a busy room nearly
+        # every connection here is subscribed, and then there is nothing to read.
+        batch = {slug: notes for slug, notes in batch.items() if self._outside(slug)}
+        if not batch:
             return
         readers = await handshake.run(self.rt.db, read_room_readers, list(batch))
         now = utcnow()
+        # No await from here on: the registry cannot change under the loops.
         for slug, notes in batch.items():
             ref = readers.rooms.get(slug)
             if ref is None:
                 continue
             notes.sort(key=lambda n: n.seq)
             last = notes[-1].seq
-            for user_id, conns in list(self.rt.by_user.items()):
-                ban = readers.bans.get((ref.id, user_id))
+            for user_id, conns in self.rt.by_user.items():
                 sent: str | None = None
-                for conn in list(conns):
-                    if conn.closed or slug in conn.subs:
+                for conn in conns:
+                    if slug in conn.subs or conn.closed:
                         continue
+                    ban = readers.bans.get((ref.id, user_id))
                     if not may_read(conn.actor, ref, ban, now):
                         continue
                     if sent is None:
@@ -121,6 +125,10 @@ class ActivityFeed:
                         if not sent:
                             break
                     conn.outbound.offer(sent, ephemeral=True)
+
+    def _outside(self, slug: str) -> bool:
+        """Whether a connection of this process is not subscribed to the room."""
+        return any(slug not in conn.subs for conns in self.rt.by_user.values() for conn in conns)
 
 
 def _frame(
