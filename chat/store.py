@@ -131,9 +131,7 @@ async def store_sends(db: Database, sends_: list[Send]) -> list[Stored | DomainE
 async def _post_sqlite(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:
     """The batch as one call in the writer thread, commit included: the commit waits for
     the disk (`synchronous=FULL`), which must never hold up the event loop."""
-    return await db.run_in_thread(
-        lambda conn: store_sqlite(conn.connection.driver_connection, sends_)
-    )
+    return await db.run_in_writer(lambda driver: store_sqlite(driver, sends_))
 
 
 async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | DomainError]:

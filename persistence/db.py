@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, TypeVar, cast
 
 import asyncpg
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolProxiedConnection
 
 # Every engine is made with `hide_parameters=True`: a database error's text (logged with
 # `%r`) would otherwise hold the statement's parameters, message bodies among them.
@@ -77,7 +79,7 @@ class Database:
             self.read_engine = create_async_engine(url, echo=echo, hide_parameters=True)
             _sqlite_setup(self.engine.sync_engine, "BEGIN IMMEDIATE")
             _sqlite_setup(self.read_engine.sync_engine, "BEGIN")
-            # Transactions run as one call in a thread of their own (`run_in_thread`): one
+            # Transactions run as one call in a thread of their own (`run_in_writer`): one
             # hand-off per transaction instead of about four per statement with aiosqlite.
             self.thread_engine: Engine | None = create_engine(
                 make_url(url).set(drivername="sqlite+pysqlite"), echo=echo, hide_parameters=True
@@ -86,6 +88,9 @@ class Database:
             self._thread: ThreadPoolExecutor | None = ThreadPoolExecutor(
                 1, thread_name_prefix="sqlite-writer"
             )
+            # The writer thread's one connection, checked out of its engine on first use and
+            # kept (touched only in that thread).
+            self._kept: PoolProxiedConnection | None = None
         else:
             self.engine = create_async_engine(
                 url,
@@ -101,6 +106,7 @@ class Database:
             self.read_engine = self.engine
             self.thread_engine = None
             self._thread = None
+            self._kept = None
         self._held: list[AsyncConnection] = []
         self._held_readers: list[AsyncConnection] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
@@ -132,20 +138,42 @@ class Database:
         async with self._reader() as session, session.begin():
             yield session
 
-    async def run_in_thread(self, fn: Callable[[Connection], T]) -> T:
-        """SQLite: `fn(conn)` in one write transaction, run whole in the writer thread.
+    async def run_in_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """SQLite: `fn(driver)` in one write transaction, run whole in the writer thread on
+        its kept sqlite3 connection: BEGIN IMMEDIATE, `fn`, COMMIT (ROLLBACK if it raised).
 
         The caller serialises this process's writers (`chat.store`); other processes queue
-        on the file lock (BEGIN IMMEDIATE, busy_timeout).
+        on the file lock (BEGIN IMMEDIATE, busy_timeout). No SQLAlchemy between: a pool
+        checkout, its events and the driver-level BEGIN cost more than the send's statements.
         """
-        engine, thread = self.thread_engine, self._thread
-        assert engine is not None and thread is not None, "SQLite only"
+        thread = self._thread
+        assert thread is not None, "SQLite only"
+        return await asyncio.get_running_loop().run_in_executor(thread, self._transaction, fn)
 
-        def transaction() -> T:
-            with engine.begin() as conn:
-                return fn(conn)
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """In the writer thread: see `run_in_writer`."""
+        if self._kept is None:
+            assert self.thread_engine is not None
+            self._kept = self.thread_engine.raw_connection()
+        driver: sqlite3.Connection = self._kept.driver_connection  # type: ignore[assignment]
+        driver.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(driver)
+            driver.commit()
+        except BaseException:
+            try:
+                driver.rollback()
+            except Exception:
+                # A connection that cannot even roll back is not used again.
+                self._kept.invalidate()
+                self._kept = None
+            raise
+        return result
 
-        return await asyncio.get_running_loop().run_in_executor(thread, transaction)
+    def _release_kept(self) -> None:
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
 
     @asynccontextmanager
     async def held(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -211,7 +239,7 @@ class Database:
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
         if self._thread is not None and self.thread_engine is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                self._thread, self.thread_engine.dispose
-            )
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._thread, self._release_kept)
+            await loop.run_in_executor(self._thread, self.thread_engine.dispose)
             self._thread.shutdown(wait=False)

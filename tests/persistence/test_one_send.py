@@ -119,8 +119,8 @@ async def test_every_sqlite_writer_syncs_each_commit(database: Database) -> None
     loss (with NORMAL, WAL mode syncs only at checkpoints)."""
     async with database.write() as s:
         assert (await s.execute(text("PRAGMA synchronous"))).one() == (2,)
-    threaded = await database.run_in_thread(
-        lambda conn: conn.exec_driver_sql("PRAGMA synchronous").one()
+    threaded = await database.run_in_writer(
+        lambda driver: driver.execute("PRAGMA synchronous").fetchone()
     )
     assert threaded == (2,)
 

@@ -4,13 +4,14 @@ the sends had been stored one after another, and takes seqs only for the accepte
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 
 from chat import store
 from chat.frames import Author
@@ -130,9 +131,7 @@ async def test_slow_mode_counts_the_batch_own_sends(database: Database) -> None:
         await store.post(database, await request(database, "ann", "theme-two", "s3"))
 
 
-def _trace(conn: Connection, callback: Callable[[str], None] | None) -> None:
-    driver = conn.connection.driver_connection
-    assert driver is not None
+def _trace(driver: sqlite3.Connection, callback: Callable[[str], None] | None) -> None:
     driver.set_trace_callback(callback)
 
 
@@ -147,12 +146,12 @@ async def test_a_single_send_takes_few_statements(database: Database) -> None:
             statements.append(sql.split()[0].upper())
 
     if database.is_sqlite:
-        # The writer thread's connection (the only one its pool hands out).
-        await database.run_in_thread(lambda conn: _trace(conn, count))
+        # The writer thread's connection (the one it keeps).
+        await database.run_in_writer(lambda driver: _trace(driver, count))
         statements.clear()  # that transaction's COMMIT
         await store.post(database, req)
         sent = list(statements)
-        await database.run_in_thread(lambda conn: _trace(conn, None))
+        await database.run_in_writer(lambda driver: _trace(driver, None))
         # BEGIN, room and facts, seq, message, event, search row, COMMIT.
         assert sent == ["BEGIN", "WITH", "UPDATE", "INSERT", "INSERT", "INSERT", "COMMIT"]
         return
