@@ -193,6 +193,11 @@ class Database:
             conn = await self.engine.connect()
             if autocommit:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                # The send statements' generic plan, fixed after five one-room sends, is
+                # ruinous for a batch of many rooms (docs/performance.md): plan each call.
+                await conn.exec_driver_sql("SET plan_cache_mode = force_custom_plan")
+                await conn.commit()
         try:
             yield conn
         except BaseException:
