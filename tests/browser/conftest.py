@@ -197,10 +197,51 @@ class Tab:
     problems: list[str]
 
 
+# What the browser asked for and got during a test, shown with a failure: a page that never
+# became ready says which of its requests were answered and which never began.
+NETWORK = pytest.StashKey[list[str]]()
+# The browser server's log and where it stood when the test began.
+SERVER_LOG = pytest.StashKey[tuple[Path, int]]()
+
+
+def record_network(context: Any, log: list[str], name: str) -> None:
+    """Log the context's requests (its pages and service worker) with their times."""
+    start = time.monotonic()
+
+    def line(kind: str, url: str, extra: str = "") -> None:
+        path = url.split("//", 1)[-1].split("/", 1)[-1]
+        log.append(f"{time.monotonic() - start:8.3f} {name} {kind:8} /{path[:90]} {extra}")
+
+    context.on("request", lambda r: line("request", r.url, r.resource_type))
+    context.on("requestfinished", lambda r: line("finished", r.url))
+    context.on("requestfailed", lambda r: line("failed", r.url, str(r.failure)))
+    context.on("console", lambda m: line("console", m.location.get("url", ""), m.text[:200]))
+    context.on("page", lambda page: page.on("crash", lambda _: line("crash", page.url)))
+    context.on("serviceworker", lambda worker: line("worker", worker.url))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    log = item.stash.get(NETWORK, None)
+    if report.failed and log:
+        report.sections.append(("browser network", "\n".join(log[-400:])))
+        path, offset = item.stash[SERVER_LOG]
+        with path.open("rb") as f:
+            f.seek(offset)
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        report.sections.append(("browser server log", "\n".join(lines[-300:])))
+    return report
+
+
 @pytest.fixture
-def open_tab(browser: Any, server: Server) -> Iterator[Callable[..., Tab]]:
+def open_tab(
+    browser: Any, server: Server, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Tab]]:
     """Factory: a fresh browser context (its own cookies) and page at the client."""
     contexts: list[Any] = []
+    network = request.node.stash.setdefault(NETWORK, [])
+    request.node.stash[SERVER_LOG] = (server.log, server.log.stat().st_size)
 
     def make(width: int = 1280, height: int = 800, context: Any = None) -> Tab:
         ctx = context
@@ -213,6 +254,7 @@ def open_tab(browser: Any, server: Server) -> Iterator[Callable[..., Tab]]:
             )
             ctx.set_default_timeout(DEFAULT_TIMEOUT_MS)
             ctx.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
+            record_network(ctx, network, f"tab{len(contexts)}")
             contexts.append(ctx)
         page = ctx.new_page()
         problems: list[str] = []
