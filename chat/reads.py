@@ -7,16 +7,17 @@ The writes (`send`, `edit`, …) are in `chat.store`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Set
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.coalesce import SharedNextRead
 from chat.frames import encode, event_frame
 from persistence import handshake
 from persistence.backlog import read_events
@@ -160,7 +161,7 @@ async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap:
         return found
     if not SLUG_RE.fullmatch(slug):
         raise NotFound(f"no room {slug!r}")
-    room = _checked(actor, slug, await db.part(AccessReads).read(db, slug, actor.user_id))
+    room = _checked(actor, slug, await db.part(AccessReads, db).read(slug, actor.user_id))
     found = _backlog_of(None, room, actor, slug, since, cap, recent, None)
     if found is None:
         found = await handshake.run(db, _backlog_of, room, actor, slug, since, cap, recent, None)
@@ -174,56 +175,21 @@ class AccessReads:
 
     A subscriber's read begins after it asked: those that ask while a room's read is
     under way share the next one, which starts when that one ends (one read per room at a
-    time), so a ban or a lock committed before a `subscribe` is always seen by it. One per
-    database (`Database.part`).
+    time, `SharedNextRead`), so a ban or a lock committed before a `subscribe` is always
+    seen by it. One per database (`Database.part`).
     """
 
-    def __init__(self) -> None:
-        # Per room: the users whose read has not begun yet, and its outcome.
-        self.waiting: dict[str, tuple[set[int], asyncio.Future[dict[int, RoomAccess]]]] = {}
-        self.reading: dict[str, asyncio.Future[dict[int, RoomAccess]]] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.shared: SharedNextRead[str, int, dict[int, RoomAccess]] = SharedNextRead(
+            self._read, name="access-read"
+        )
 
-    async def read(self, db: Database, slug: str, user_id: int) -> RoomAccess | None:
-        batch = self.waiting.get(slug)
-        if batch is None:
-            batch = self.waiting[slug] = (set(), asyncio.get_running_loop().create_future())
-            task = asyncio.create_task(self._read(db, slug, batch), name="access-read")
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        batch[0].add(user_id)
-        # Shielded: a subscriber that goes away must not cancel the others' read.
-        return (await asyncio.shield(batch[1])).get(user_id)
+    async def read(self, slug: str, user_id: int) -> RoomAccess | None:
+        return (await self.shared.read(slug, user_id)).get(user_id)
 
-    async def _read(
-        self,
-        db: Database,
-        slug: str,
-        batch: tuple[set[int], asyncio.Future[dict[int, RoomAccess]]],
-    ) -> None:
-        users, done = batch
-        try:
-            before = self.reading.get(slug)
-            if before is not None:
-                await asyncio.wait([before])
-            else:
-                await asyncio.sleep(0)  # the subscribers of this turn of the loop come along
-            # From here on a subscriber waits for the next read.
-            del self.waiting[slug]
-            self.reading[slug] = done
-            found = await handshake.run(db, handshake.read_room_access_of, slug, sorted(users))
-            done.set_result(found)
-        except asyncio.CancelledError:
-            done.cancel()
-            raise
-        except Exception as exc:
-            done.set_exception(exc)
-            done.exception()  # no "never retrieved" warning when no subscriber is left
-        finally:
-            if self.waiting.get(slug) is batch:
-                del self.waiting[slug]
-            if self.reading.get(slug) is done:
-                del self.reading[slug]
+    async def _read(self, slug: str, users: Set[int]) -> dict[int, RoomAccess]:
+        return await handshake.run(self.db, handshake.read_room_access_of, slug, sorted(users))
 
 
 # Reading and encoding an event costs about 10 µs: a longer read would hold the event loop
