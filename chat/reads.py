@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,6 +140,19 @@ class RecentBacklogs:
                 self.entries.popitem(last=False)
 
 
+@dataclass(frozen=True, slots=True)
+class BacklogRequest:
+    """A subscriber's backlog to read: every event of `slug` after `since`, or the newest
+    `cap`; None instead when more than `longest` events would have to be read."""
+
+    actor: Actor
+    slug: str
+    since: int | None
+    cap: int
+    recent: RecentBacklogs
+    longest: int | None = None
+
+
 async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
     """Every event after `since` up to the room's seq now, or the newest `cap` of them.
 
@@ -152,19 +165,19 @@ async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap:
     """
     recent = db.part(RecentBacklogs)
     if db.is_sqlite:
-        found = await handshake.run(db, _backlog, actor, slug, since, cap, recent, LONG_BACKLOG)
+        ask = BacklogRequest(actor, slug, since, cap, recent, LONG_BACKLOG)
+        found = await handshake.run(db, _backlog, ask)
         if found is None:
-            found = await handshake.run_off_loop(
-                db, _backlog, actor, slug, since, cap, recent, None
-            )
+            found = await handshake.run_off_loop(db, _backlog, replace(ask, longest=None))
         assert found is not None
         return found
     if not SLUG_RE.fullmatch(slug):
         raise NotFound(f"no room {slug!r}")
     room = _checked(actor, slug, await db.part(AccessReads, db).read(slug, actor.user_id))
-    found = _backlog_of(None, room, actor, slug, since, cap, recent, None)
+    ask = BacklogRequest(actor, slug, since, cap, recent)
+    found = _backlog_of(None, room, ask)
     if found is None:
-        found = await handshake.run(db, _backlog_of, room, actor, slug, since, cap, recent, None)
+        found = await handshake.run(db, _backlog_of, room, ask)
         assert found is not None
     return found
 
@@ -197,52 +210,35 @@ class AccessReads:
 LONG_BACKLOG = 100
 
 
-def _backlog(
-    conn: Connection,
-    actor: Actor,
-    slug: str,
-    since: int | None,
-    cap: int,
-    recent: RecentBacklogs,
-    longest: int | None,
-) -> Backlog | None:
-    """The backlog, or None if more than `longest` events would have to be read."""
-    room = _readable_access(conn, actor, slug)
-    return _backlog_of(conn, room, actor, slug, since, cap, recent, longest)
+def _backlog(conn: Connection, ask: BacklogRequest) -> Backlog | None:
+    """The backlog, or None if more than `ask.longest` events would have to be read."""
+    return _backlog_of(conn, _readable_access(conn, ask.actor, ask.slug), ask)
 
 
-def _backlog_of(
-    conn: Connection | None,
-    room: RoomAccess,
-    actor: Actor,
-    slug: str,
-    since: int | None,
-    cap: int,
-    recent: RecentBacklogs,
-    longest: int | None,
-) -> Backlog | None:
-    """The backlog of the room whose access was checked; None if more than `longest`
+def _backlog_of(conn: Connection | None, room: RoomAccess, ask: BacklogRequest) -> Backlog | None:
+    """The backlog of the room whose access was checked; None if more than `ask.longest`
     events would have to be read, or anything at all without a connection."""
+    since = ask.since
     last = room.last_seq
-    state = _posting_state(actor, room)
+    state = _posting_state(ask.actor, room)
     if since is None or since >= last:
         return Backlog([], last, None, *state)
     start, first = since, None
-    if last - since > cap:
+    if last - since > ask.cap:
         if conn is None:
             return None
         # Seqs a restore skipped (`werkplaats restore`) hold no event: they do not count.
-        if last - since - _skipped(conn, room.ref.id, since, last) > cap:
-            start = last - cap
+        if last - since - _skipped(conn, room.ref.id, since, last) > ask.cap:
+            start = last - ask.cap
             first = start + 1
     key = (room.ref.id, start, last)
-    frames = recent.get(key)
+    frames = ask.recent.get(key)
     if frames is None:
-        if conn is None or (longest is not None and last - start > longest):
+        if conn is None or (ask.longest is not None and last - start > ask.longest):
             return None
         events = read_events(conn, room.ref.id, start, last)
-        frames = [encode(event_frame(slug, e)) for e in events]
-        recent.put(key, frames)
+        frames = [encode(event_frame(ask.slug, e)) for e in events]
+        ask.recent.put(key, frames)
     if first is not None and frames:
         first = int(json.loads(frames[0])["seq"])  # `start` may lie among seqs a restore skipped
     return Backlog(frames, last, first, *state)
