@@ -16,6 +16,9 @@ from chat.coalesce import SharedNextRead
 LIMIT = 5.0
 
 
+Shared = SharedNextRead[str, int, dict[int, str]]
+
+
 class Reads:
     """A read whose each call is recorded and held until the test lets it end."""
 
@@ -40,9 +43,18 @@ class Reads:
             raise LookupError(self.fail)
         return {ask: f"{key}:{ask}" for ask in asks}
 
+    def shared(self, **options: Any) -> Shared:
+        """A `SharedNextRead` doing this read."""
+        return SharedNextRead(self.read, name="test-read", **options)
+
     async def first_began(self) -> None:
         async with asyncio.timeout(LIMIT):
             await self.began.wait()
+
+
+def ask(shared: Shared, key: str, *users: int) -> list[asyncio.Task[dict[int, str]]]:
+    """A caller for each user, started: each asks at its first step."""
+    return [asyncio.create_task(shared.read(key, user)) for user in users]
 
 
 async def one_turn() -> None:
@@ -62,8 +74,8 @@ def clean(shared: SharedNextRead[Any, Any, Any]) -> bool:
 async def test_callers_of_one_turn_share_one_read() -> None:
     """Callers that ask in the same turn of the loop get one read, which reads for all."""
     reads = Reads()
-    shared = SharedNextRead(reads.read, name="test-read")
-    callers = [asyncio.create_task(shared.read("room", user)) for user in (3, 1, 2)]
+    shared = reads.shared()
+    callers = ask(shared, "room", 3, 1, 2)
     await reads.first_began()
     reads.release.set()
     await settled(*callers)
@@ -76,10 +88,10 @@ async def test_a_caller_scheduled_after_the_reads_task_still_comes_along() -> No
     """The read begins a turn after the first caller asked, so a caller whose step falls
     between (here: this test's next step) shares it."""
     reads = Reads()
-    shared = SharedNextRead(reads.read, name="test-read")
-    first = asyncio.create_task(shared.read("room", 1))
+    shared = reads.shared()
+    [first] = ask(shared, "room", 1)
     await one_turn()  # `first` asked and spawned the read's task, which has not run yet
-    second = asyncio.create_task(shared.read("room", 2))
+    [second] = ask(shared, "room", 2)
     await reads.first_began()
     reads.release.set()
     await settled(first, second)
@@ -90,10 +102,10 @@ async def test_callers_during_a_read_share_the_next_which_begins_after_it() -> N
     """A read under way may have begun before a caller asked: those that ask meanwhile
     share one next read, begun only when that one has ended."""
     reads = Reads()
-    shared = SharedNextRead(reads.read, name="test-read")
-    first = asyncio.create_task(shared.read("room", 1))
+    shared = reads.shared()
+    [first] = ask(shared, "room", 1)
     await reads.first_began()
-    late = [asyncio.create_task(shared.read("room", user)) for user in (2, 3)]
+    late = ask(shared, "room", 2, 3)
     await one_turn()
     assert reads.calls == [("room", [1])]
     assert set(shared.waiting) == {"room"}
@@ -109,9 +121,9 @@ async def test_callers_during_a_read_share_the_next_which_begins_after_it() -> N
 async def test_keys_are_read_apart_and_at_once() -> None:
     """Each key has its own reads; reads of two keys may run together."""
     reads = Reads()
-    shared = SharedNextRead(reads.read, name="test-read")
-    one = asyncio.create_task(shared.read("one", 1))
-    two = asyncio.create_task(shared.read("two", 2))
+    shared = reads.shared()
+    [one] = ask(shared, "one", 1)
+    [two] = ask(shared, "two", 2)
     await reads.first_began()
     await one_turn()
     assert reads.most_running == 2
@@ -124,9 +136,8 @@ async def test_keys_are_read_apart_and_at_once() -> None:
 async def test_a_caller_that_goes_away_leaves_the_read_to_the_others() -> None:
     """Cancelling one caller cancels its wait only: the read goes on for the rest."""
     reads = Reads()
-    shared = SharedNextRead(reads.read, name="test-read")
-    gone = asyncio.create_task(shared.read("room", 1))
-    stays = asyncio.create_task(shared.read("room", 2))
+    shared = reads.shared()
+    gone, stays = ask(shared, "room", 1, 2)
     await reads.first_began()
     gone.cancel()
     await settled(gone)
@@ -141,8 +152,8 @@ async def test_an_error_goes_to_every_caller_of_the_read() -> None:
     """A read that fails raises its error in each caller waiting for it."""
     reads = Reads()
     reads.fail = "database gone"
-    shared = SharedNextRead(reads.read, name="test-read")
-    callers = [asyncio.create_task(shared.read("room", user)) for user in (1, 2)]
+    shared = reads.shared()
+    callers = ask(shared, "room", 1, 2)
     await reads.first_began()
     reads.release.set()
     await settled(*callers)
@@ -161,8 +172,8 @@ async def test_a_failed_read_nobody_waits_for_is_not_reported_unretrieved() -> N
     try:
         reads = Reads()
         reads.fail = "database gone"
-        shared = SharedNextRead(reads.read, name="test-read")
-        gone = asyncio.create_task(shared.read("room", 1))
+        shared = reads.shared()
+        [gone] = ask(shared, "room", 1)
         await reads.first_began()
         [task] = shared.tasks
         gone.cancel()
@@ -186,10 +197,10 @@ async def test_a_cancelled_read_cancels_its_callers_waits_and_the_next_goes_on()
     def spawn(job: Any, name: str) -> None:
         spawned.append(asyncio.create_task(job, name=name))
 
-    shared = SharedNextRead(reads.read, name="test-read", spawn=spawn)
-    first = asyncio.create_task(shared.read("room", 1))
+    shared = reads.shared(spawn=spawn)
+    [first] = ask(shared, "room", 1)
     await reads.first_began()
-    nxt = asyncio.create_task(shared.read("room", 2))
+    [nxt] = ask(shared, "room", 2)
     await one_turn()
     assert [t.get_name() for t in spawned] == ["test-read", "test-read"]
     assert not shared.tasks  # the owner's spawn keeps them
@@ -214,11 +225,11 @@ async def test_a_read_waits_for_the_pause_and_callers_of_the_pause_come_along() 
         paused.set()
         await resume.wait()
 
-    shared = SharedNextRead(reads.read, name="test-read", pause=pause)
-    first = asyncio.create_task(shared.read("room", 1))
+    shared = reads.shared(pause=pause)
+    [first] = ask(shared, "room", 1)
     async with asyncio.timeout(LIMIT):
         await paused.wait()
-    during = asyncio.create_task(shared.read("room", 2))
+    [during] = ask(shared, "room", 2)
     await one_turn()
     assert reads.calls == []
     resume.set()
@@ -232,9 +243,9 @@ async def test_a_read_waits_for_the_pause_and_callers_of_the_pause_come_along() 
 async def test_a_caller_may_ask_for_nothing() -> None:
     """Without an ask the caller shares the read all the same; the read gets no ask of it."""
     reads = Reads()
-    shared = SharedNextRead(reads.read, name="test-read")
+    shared = reads.shared()
     bare = asyncio.create_task(shared.read("room"))
-    asking = asyncio.create_task(shared.read("room", 7))
+    [asking] = ask(shared, "room", 7)
     await reads.first_began()
     reads.release.set()
     await settled(bare, asking)
@@ -259,14 +270,14 @@ async def test_a_read_that_ends_before_it_began_leaves_nothing_behind() -> None:
     def spawn(job: Any, name: str) -> None:
         spawned.append(asyncio.create_task(job, name=name))
 
-    shared = SharedNextRead(reads.read, name="test-read", pause=pause, spawn=spawn)
-    failed = asyncio.create_task(shared.read("room", 1))
+    shared = reads.shared(pause=pause, spawn=spawn)
+    [failed] = ask(shared, "room", 1)
     await settled(failed)
     with pytest.raises(LookupError, match="no clock"):
         failed.result()
     assert clean(shared)
     failing = False
-    cancelled = asyncio.create_task(shared.read("room", 2))
+    [cancelled] = ask(shared, "room", 2)
     async with asyncio.timeout(LIMIT):
         await paused.wait()
     spawned[-1].cancel()
