@@ -28,6 +28,7 @@ from chat.store import SendRequest
 from persistence.accounts import actor_for, user_by_name
 from persistence.db import Database
 from tests.helpers import Templates, postgres_up
+from tests.sockets import NullSocket
 from web.wire import author_wire
 
 ROOMS = ("theme-one", "theme-two")
@@ -79,28 +80,6 @@ async def _run(url: str, count: int) -> tuple[tuple[float, float], tuple[float, 
         return lone_figures, batch_figures
     finally:
         await db.dispose()
-
-
-class NullSocket:
-    """A socket that takes every frame at once and keeps none (`chat.outbound.Socket`)."""
-
-    async def send_text(self, data: str) -> None:
-        return None
-
-    async def close(self, code: int, reason: str) -> None:
-        return None
-
-    def abort(self) -> None:
-        return None
-
-    def direct(self) -> NullSocket:
-        return self
-
-    def ready(self) -> bool:
-        return True
-
-    def write_text(self, data: str) -> None:
-        return None
 
 
 _LIMITLESS = 10_000_000

@@ -7,16 +7,17 @@ The writes (`send`, `edit`, …) are in `chat.store`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Set
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat.coalesce import SharedNextRead
 from chat.frames import encode, event_frame
 from persistence import handshake
 from persistence.backlog import read_events
@@ -139,6 +140,19 @@ class RecentBacklogs:
                 self.entries.popitem(last=False)
 
 
+@dataclass(frozen=True, slots=True)
+class BacklogRequest:
+    """A subscriber's backlog to read: every event of `slug` after `since`, or the newest
+    `cap`; None instead when more than `longest` events would have to be read."""
+
+    actor: Actor
+    slug: str
+    since: int | None
+    cap: int
+    recent: RecentBacklogs
+    longest: int | None = None
+
+
 async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap: int) -> Backlog:
     """Every event after `since` up to the room's seq now, or the newest `cap` of them.
 
@@ -151,19 +165,19 @@ async def backlog(db: Database, actor: Actor, slug: str, since: int | None, cap:
     """
     recent = db.part(RecentBacklogs)
     if db.is_sqlite:
-        found = await handshake.run(db, _backlog, actor, slug, since, cap, recent, LONG_BACKLOG)
+        ask = BacklogRequest(actor, slug, since, cap, recent, LONG_BACKLOG)
+        found = await handshake.run(db, _backlog, ask)
         if found is None:
-            found = await handshake.run_off_loop(
-                db, _backlog, actor, slug, since, cap, recent, None
-            )
+            found = await handshake.run_off_loop(db, _backlog, replace(ask, longest=None))
         assert found is not None
         return found
     if not SLUG_RE.fullmatch(slug):
         raise NotFound(f"no room {slug!r}")
-    room = _checked(actor, slug, await db.part(AccessReads).read(db, slug, actor.user_id))
-    found = _backlog_of(None, room, actor, slug, since, cap, recent, None)
+    room = _checked(actor, slug, await db.part(AccessReads, db).read(slug, actor.user_id))
+    ask = BacklogRequest(actor, slug, since, cap, recent)
+    found = _backlog_of(None, room, ask)
     if found is None:
-        found = await handshake.run(db, _backlog_of, room, actor, slug, since, cap, recent, None)
+        found = await handshake.run(db, _backlog_of, room, ask)
         assert found is not None
     return found
 
@@ -174,56 +188,21 @@ class AccessReads:
 
     A subscriber's read begins after it asked: those that ask while a room's read is
     under way share the next one, which starts when that one ends (one read per room at a
-    time), so a ban or a lock committed before a `subscribe` is always seen by it. One per
-    database (`Database.part`).
+    time, `SharedNextRead`), so a ban or a lock committed before a `subscribe` is always
+    seen by it. One per database (`Database.part`).
     """
 
-    def __init__(self) -> None:
-        # Per room: the users whose read has not begun yet, and its outcome.
-        self.waiting: dict[str, tuple[set[int], asyncio.Future[dict[int, RoomAccess]]]] = {}
-        self.reading: dict[str, asyncio.Future[dict[int, RoomAccess]]] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.shared: SharedNextRead[str, int, dict[int, RoomAccess]] = SharedNextRead(
+            self._read, name="access-read"
+        )
 
-    async def read(self, db: Database, slug: str, user_id: int) -> RoomAccess | None:
-        batch = self.waiting.get(slug)
-        if batch is None:
-            batch = self.waiting[slug] = (set(), asyncio.get_running_loop().create_future())
-            task = asyncio.create_task(self._read(db, slug, batch), name="access-read")
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        batch[0].add(user_id)
-        # Shielded: a subscriber that goes away must not cancel the others' read.
-        return (await asyncio.shield(batch[1])).get(user_id)
+    async def read(self, slug: str, user_id: int) -> RoomAccess | None:
+        return (await self.shared.read(slug, user_id)).get(user_id)
 
-    async def _read(
-        self,
-        db: Database,
-        slug: str,
-        batch: tuple[set[int], asyncio.Future[dict[int, RoomAccess]]],
-    ) -> None:
-        users, done = batch
-        try:
-            before = self.reading.get(slug)
-            if before is not None:
-                await asyncio.wait([before])
-            else:
-                await asyncio.sleep(0)  # the subscribers of this turn of the loop come along
-            # From here on a subscriber waits for the next read.
-            del self.waiting[slug]
-            self.reading[slug] = done
-            found = await handshake.run(db, handshake.read_room_access_of, slug, sorted(users))
-            done.set_result(found)
-        except asyncio.CancelledError:
-            done.cancel()
-            raise
-        except Exception as exc:
-            done.set_exception(exc)
-            done.exception()  # no "never retrieved" warning when no subscriber is left
-        finally:
-            if self.waiting.get(slug) is batch:
-                del self.waiting[slug]
-            if self.reading.get(slug) is done:
-                del self.reading[slug]
+    async def _read(self, slug: str, users: Set[int]) -> dict[int, RoomAccess]:
+        return await handshake.run(self.db, handshake.read_room_access_of, slug, sorted(users))
 
 
 # Reading and encoding an event costs about 10 µs: a longer read would hold the event loop
@@ -231,52 +210,35 @@ class AccessReads:
 LONG_BACKLOG = 100
 
 
-def _backlog(
-    conn: Connection,
-    actor: Actor,
-    slug: str,
-    since: int | None,
-    cap: int,
-    recent: RecentBacklogs,
-    longest: int | None,
-) -> Backlog | None:
-    """The backlog, or None if more than `longest` events would have to be read."""
-    room = _readable_access(conn, actor, slug)
-    return _backlog_of(conn, room, actor, slug, since, cap, recent, longest)
+def _backlog(conn: Connection, ask: BacklogRequest) -> Backlog | None:
+    """The backlog, or None if more than `ask.longest` events would have to be read."""
+    return _backlog_of(conn, _readable_access(conn, ask.actor, ask.slug), ask)
 
 
-def _backlog_of(
-    conn: Connection | None,
-    room: RoomAccess,
-    actor: Actor,
-    slug: str,
-    since: int | None,
-    cap: int,
-    recent: RecentBacklogs,
-    longest: int | None,
-) -> Backlog | None:
-    """The backlog of the room whose access was checked; None if more than `longest`
+def _backlog_of(conn: Connection | None, room: RoomAccess, ask: BacklogRequest) -> Backlog | None:
+    """The backlog of the room whose access was checked; None if more than `ask.longest`
     events would have to be read, or anything at all without a connection."""
+    since = ask.since
     last = room.last_seq
-    state = _posting_state(actor, room)
+    state = _posting_state(ask.actor, room)
     if since is None or since >= last:
         return Backlog([], last, None, *state)
     start, first = since, None
-    if last - since > cap:
+    if last - since > ask.cap:
         if conn is None:
             return None
         # Seqs a restore skipped (`werkplaats restore`) hold no event: they do not count.
-        if last - since - _skipped(conn, room.ref.id, since, last) > cap:
-            start = last - cap
+        if last - since - _skipped(conn, room.ref.id, since, last) > ask.cap:
+            start = last - ask.cap
             first = start + 1
     key = (room.ref.id, start, last)
-    frames = recent.get(key)
+    frames = ask.recent.get(key)
     if frames is None:
-        if conn is None or (longest is not None and last - start > longest):
+        if conn is None or (ask.longest is not None and last - start > ask.longest):
             return None
         events = read_events(conn, room.ref.id, start, last)
-        frames = [encode(event_frame(slug, e)) for e in events]
-        recent.put(key, frames)
+        frames = [encode(event_frame(ask.slug, e)) for e in events]
+        ask.recent.put(key, frames)
     if first is not None and frames:
         first = int(json.loads(frames[0])["seq"])  # `start` may lie among seqs a restore skipped
     return Backlog(frames, last, first, *state)

@@ -34,7 +34,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Collection, Coroutine
+from collections.abc import Collection, Coroutine, Set
 from contextlib import AsyncExitStack
 from typing import Any, TypeVar
 
@@ -45,6 +45,7 @@ from chat.access_watch import AccessWatch
 from chat.activity import ActivityFeed, Note
 from chat.broker import Broker, BrokerListener, MemoryBroker, broker_for
 from chat.clock import SYSTEM_CLOCK, Clock
+from chat.coalesce import SharedNextRead
 from chat.config import ChatConfig
 from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
@@ -150,10 +151,13 @@ class Realtime(BrokerListener):
         self._presence_due: set[str] = set()
         # Rooms whose presence change is yet to be told to the other processes.
         self._presence_notice_due: set[str] = set()
-        # Per room, the presence read that joiners wait for and that has not started yet.
-        self._joiners_waiting: dict[str, asyncio.Future[str]] = {}
-        # Per room, the one presence read for joiners under way.
-        self._joiners_reading: dict[str, asyncio.Future[str]] = {}
+        # Per room, the presence read that joiners share (`_read_for_joiners`).
+        self._joiners: SharedNextRead[str, None, str] = SharedNextRead(
+            self._read_for_joiners,
+            name="presence-joiners",
+            pause=self._joiners_pause,
+            spawn=self._spawn,
+        )
         # Per room, when the last read for joiners began and how many names it found.
         self._joiners_read: dict[str, tuple[float, int]] = {}
         self._stopping = False
@@ -521,57 +525,31 @@ class Realtime(BrokerListener):
         sub.joined = True
         await self.presence.join(sub.room, sub.conn.username)
         self._presence_changed(sub.room)
-        # Shielded: a joiner that goes away must not cancel the read the others wait for.
-        frame = await asyncio.shield(self._list_for_joiners(sub.room))
+        frame = await self._joiners.read(sub.room)
         if not sub.closed:
             sub.conn.outbound.offer(frame, ephemeral=True)
 
-    def _list_for_joiners(self, room: str) -> asyncio.Future[str]:
-        """The room's presence frame, read after this joiner was counted.
+    async def _read_for_joiners(self, room: str, _: Set[None]) -> str:
+        """The room's presence frame, read after the joiners it serves were counted.
 
         A herd of n joiners each reading the list cost n reads of up to n names (a sorted
         set in Redis, decoded and sorted again here) and n encodings. Joiners that arrive
         while a room's read is under way share the next one, which starts when that one
-        ends: one read per room at a time, each started after its joiners were counted.
-        In a large room the reads are spaced too (`_joiners_wait`): back to back, a herd
-        of thousands re-read a list of thousands of names hundreds of times a second.
+        ends (`self._joiners`, a `SharedNextRead`): one read per room at a time, each
+        started after its joiners were counted. In a large room the reads are spaced too
+        (`_joiners_wait`): back to back, a herd of thousands re-read a list of thousands
+        of names hundreds of times a second.
         """
-        batch = self._joiners_waiting.get(room)
-        if batch is None:
-            batch = self._joiners_waiting[room] = asyncio.get_running_loop().create_future()
-            self._spawn(self._read_for_joiners(room, batch), "presence-joiners")
-        return batch
+        started = self.clock.now()
+        online = await self.presence.online(room)
+        self._joiners_read[room] = (started, len(online))
+        return frames.encode(frames.Presence(room=room, online=online))
 
-    async def _read_for_joiners(self, room: str, batch: asyncio.Future[str]) -> None:
-        before = self._joiners_reading.get(room)
-        try:
-            if before is not None:
-                await asyncio.wait([before])
-            else:
-                await asyncio.sleep(0)  # the joiners of this turn of the loop come along
-            wait = self._joiners_wait(room)
-            if wait > 0:
-                await self.clock.sleep(wait)
-            # From here on a joiner waits for the next read: this one may have begun
-            # before it was counted.
-            del self._joiners_waiting[room]
-            self._joiners_reading[room] = batch
-            started = self.clock.now()
-            online = await self.presence.online(room)
-            self._joiners_read[room] = (started, len(online))
-            batch.set_result(frames.encode(frames.Presence(room=room, online=online)))
-        except asyncio.CancelledError:
-            batch.cancel()
-            raise
-        except Exception as exc:
-            # The joiners waiting get it, as each got its own read's error before.
-            batch.set_exception(exc)
-            batch.exception()  # no "never retrieved" warning when no joiner is left
-        finally:
-            if self._joiners_waiting.get(room) is batch:
-                del self._joiners_waiting[room]
-            if self._joiners_reading.get(room) is batch:
-                del self._joiners_reading[room]
+    async def _joiners_pause(self, room: str) -> None:
+        """Space the room's next read for joiners (`_joiners_wait`)."""
+        wait = self._joiners_wait(room)
+        if wait > 0:
+            await self.clock.sleep(wait)
 
     def _joiners_wait(self, room: str) -> float:
         """How long the next read for a room's joiners waits: reads of the list are

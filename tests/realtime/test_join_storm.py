@@ -24,6 +24,7 @@ from chat.realtime import (
 )
 from persistence.db import Database
 from tests.clock import FakeClock
+from tests.sockets import NullSocket
 
 ROOM = "theme-one"
 
@@ -38,17 +39,6 @@ class RecordingBroker(MemoryBroker):
     async def publish(self, channel: str, data: bytes) -> None:
         self.published.append((channel, data))
         await super().publish(channel, data)
-
-
-class NullSocket:
-    async def send_text(self, data: str) -> None:
-        return None
-
-    async def close(self, code: int, reason: str) -> None:
-        return None
-
-    def abort(self) -> None:
-        return None
 
 
 class Joiner:
