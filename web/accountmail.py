@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
-from web.mail import MailError, send_messages
+from web.mail import MailError, recipient, send_messages
 from web.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def link(base: str, path: str, token: str) -> str:
 def _message(settings: Settings, to: str, name: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.smtp_from
-    message["To"] = formataddr((name, to)) if name else to
+    message["To"] = recipient(name, to)
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain=settings.smtp_from.rsplit("@", 1)[1])
     message.set_content(body)

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 
 from sqlalchemy import select
 
@@ -29,7 +29,7 @@ from persistence.models import DigestSent, MemberPreference, User, utcnow
 from rooms.meetings import Since
 from rooms.render import digest_html, digest_subject, digest_text
 from web.cliutil import fail, with_db
-from web.mail import MailError, send_messages
+from web.mail import MailError, recipient, send_messages
 from web.settings import Settings
 from web.unsubscribe import unsubscribe_url
 from web.wire.between import agenda_wire, catchup_wire
@@ -115,7 +115,7 @@ def email_of(digest: Digest, settings: Settings, url: str) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = digest.subject
     message["From"] = settings.smtp_from
-    message["To"] = formataddr((digest.display_name, digest.email))
+    message["To"] = recipient(digest.display_name, digest.email)
     message["Message-ID"] = make_msgid(domain=settings.smtp_from.rsplit("@", 1)[1])
     message["Auto-Submitted"] = "auto-generated"
     message["List-Unsubscribe"] = f"<{unsubscribe_url(url, digest.user_id, settings.secret_key)}>"

@@ -8,8 +8,10 @@ password with `none`, and with `starttls` a server that offers no STARTTLS is re
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
+from email.headerregistry import Address
 from email.message import EmailMessage
 
 from web.settings import Settings
@@ -19,6 +21,21 @@ SMTP_TIMEOUT = 30
 
 class MailError(Exception):
     """The mail could not be sent; the message says why, naming the setting to look at."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def recipient(name: str, to: str) -> Address | str:
+    """The To header: the name and address, or the bare address where no header can hold the
+    name with it (Python's mail headers refuse a non-ASCII local part, as `jöran@…`)."""
+    name = " ".join(_CONTROL.sub(" ", name).split())
+    if not name:
+        return to
+    try:
+        return Address(name, addr_spec=to)
+    except ValueError:
+        return to
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:

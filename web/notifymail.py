@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import make_msgid
 
 from chat.presence import Presence
 from persistence import notifications as repo
@@ -28,7 +28,7 @@ from persistence.db import Database
 from persistence.models import MemberPreference, Message, NotificationMail, Room, User, utcnow
 from rooms.mentions import excerpt
 from rooms.notify import Kind, message_url
-from web.mail import MailError, send_messages
+from web.mail import MailError, recipient, send_messages
 from web.settings import Settings
 from web.unsubscribe import NOTIFY_PATH, NOTIFY_PURPOSE, unsubscribe_url
 
@@ -172,7 +172,7 @@ class WaitingMail:
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = self.settings.smtp_from
-        message["To"] = formataddr((user.display_name, address))
+        message["To"] = recipient(user.display_name, address)
         message["Message-ID"] = make_msgid(domain=self.settings.smtp_from.rsplit("@", 1)[1])
         message["Auto-Submitted"] = "auto-generated"
         message["List-Unsubscribe"] = f"<{stop}>"

@@ -113,3 +113,38 @@ async def test_only_admins_invite(api: Api) -> None:
         assert r.status_code == 403
     r = await api.post("ada", "/api/invitations", {"email": "x@example.nl", "areas": ["nope"]})
     assert r.status_code == 400
+
+
+async def test_any_valid_address_and_name_is_invited_not_a_500(
+    api: Api, smtp: tuple[Inbox, int]
+) -> None:
+    """A name with a line break, an address with a non-ASCII local part: the invitation is
+    made (a fuzzer found both answered 500 while building the mail); control characters
+    in an address are refused as bad input."""
+    for email, name in (("joran@voorbeeld.nl", "Jöran\nVisser"), ("jöran@voorbeeld.nl", "Jöran")):
+        r = await api.post(
+            "ada",
+            "/api/invitations",
+            {
+                "email": email,
+                "organisation": "Gemeente Ede",
+                "layer": "gemeente",
+                "areas": ["area-a"],
+                "display_name": name,
+            },
+        )
+        assert r.status_code == 201, r.text
+    header = smtp[0].to("joran@voorbeeld.nl")["To"]
+    assert header.addresses[0].display_name == "Jöran Visser"
+    for email in ("a\u0010b@voorbeeld.nl", "ab@voor\u008abeeld.nl"):
+        r = await api.post(
+            "ada",
+            "/api/invitations",
+            {
+                "email": email,
+                "organisation": "Gemeente Ede",
+                "layer": "gemeente",
+                "areas": ["area-a"],
+            },
+        )
+        assert r.status_code == 400, r.text

@@ -33,8 +33,10 @@ class LoginOut(Struct):
 Me = envelope("Me", user=User)
 
 
-# Deliberately loose: one @, no spaces, a dot in the domain; the mail server judges the rest.
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+# Deliberately loose: one @, no spaces or control characters, a dot in the domain; the mail
+# server judges the rest.
+_ADDRESS_CHAR = r"[^@\s\x00-\x1f\x7f-\x9f]"
+EMAIL_PATTERN = rf"^{_ADDRESS_CHAR}{{1,64}}@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+$"
 Email = Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)]
 
 
