@@ -75,6 +75,10 @@ MULTI_PROCESS = frozenset({"start_servers", "two_servers", "cluster_env", "two_w
 # The browser tests run in this many groups (by file), each with its own server process
 # and chromium on the worker that takes it, so they need not all wait for one worker.
 BROWSER_GROUPS = int(os.environ.get("WERKPLAATS_TEST_BROWSER_GROUPS", "1"))
+# Modules that add bridges and links to this machine's network (tests/net/topology.py).
+# Chromium takes that for a network change and drops every request in flight
+# (ERR_NETWORK_CHANGED), so they run after the browser tests on the same worker.
+NETWORK_CHANGERS = frozenset({"test_topology.py", "test_rolling_upgrade.py"})
 
 
 def worker_group(item: pytest.Item) -> str | None:
@@ -85,6 +89,8 @@ def worker_group(item: pytest.Item) -> str | None:
     path = Path(str(item.fspath)).resolve().relative_to(HERE)
     if path.parts[0] == "browser":
         return f"browser-{browser_files().index(path.name) % BROWSER_GROUPS}"
+    if path.parts[0] == "net" and path.name in NETWORK_CHANGERS:
+        return "browser-0"
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
