@@ -96,8 +96,9 @@ bytecode: install
 	$(BIN)/python -m compileall -q -j 0 -x /node_modules/ \
 	  "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" $(PYC_DIRS)
 
+# The slowest steps are listed at the end: where the suite's time goes, run after run.
 test: install browser-deps check bytecode
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=30
 
 # A working day compressed into DURATION on the topology of tests/net (needs root): 300
 # users, logins, a meeting's burst, searches, uploads, reconnects; resources sampled and
