@@ -54,6 +54,10 @@ CHUNK = 2_000
 # What a connection given frames counts towards `CHUNK`: its socket is written in the
 # same turn of the loop, and a write costs about as much as this many judgements.
 CONN_WORK = 20
+# A yield sleeps this long rather than not at all: with nothing else to run the event
+# loop then blocks in its poll, and a thread waiting for the GIL (the SQLite writer's,
+# between two statements of a send) takes it at once instead of after the switch interval.
+YIELD_NAP = 0.001
 # Seqs one frame lists at most (per list); beyond that the frame says `resync` instead
 # (a client then reads its room list once).
 MAX_SEQS = 200
@@ -147,7 +151,7 @@ class ActivityFeed:
                 work += len(judged) + (CONN_WORK if texts else 0)
             if work >= CHUNK:
                 busy += time.perf_counter() - started
-                await asyncio.sleep(0)
+                await asyncio.sleep(YIELD_NAP)
                 started, work = time.perf_counter(), 0
         return busy + time.perf_counter() - started
 

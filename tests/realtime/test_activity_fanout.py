@@ -3,6 +3,8 @@ the rule applied room by room (`may_read`, then the reader's own frame)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -168,3 +170,29 @@ def test_joined_texts_stay_within_one_websocket_message() -> None:
     assert len(texts) > 1 and all(len(t) <= MAX_BATCH_CHARS for t in texts)
     assert "\n".join(texts).split("\n") == frames_
     assert _joined(["a"]) == ["a"] and _joined([]) == []
+
+
+async def test_a_long_fan_out_lets_the_event_loop_run_between_slices(
+    facts: dict[tuple[int, int], Restriction], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other work runs while a flush's fan-out is under way, and every reader still gets
+    their frame."""
+    monkeypatch.setattr(activity, "CHUNK", 2 * activity.CONN_WORK)
+    readers = [Conn(Actor(100 + i, f"r{i}", Role.MEMBER), []) for i in range(10)]
+    ran = 0
+
+    async def other() -> None:
+        nonlocal ran
+        while True:
+            ran += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other())
+    await asyncio.sleep(0)
+    before = ran
+    await feed_of(readers, facts).flush({"theme-one": [note("theme-one", 1, "zoe")]})
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert ran - before >= 4
+    assert all(len(r.outbound.offered) == 1 for r in readers)
