@@ -56,8 +56,13 @@ CHUNK = 2_000
 CONN_WORK = 20
 # A yield sleeps this long rather than not at all: with nothing else to run the event
 # loop then blocks in its poll, and a thread waiting for the GIL (the SQLite writer's,
-# between two statements of a send) takes it at once instead of after the switch interval.
-YIELD_NAP = 0.001
+# between two statements of a send) takes it at once instead of after the switch interval;
+# and a flush's writes go out in slices a few milliseconds apart, not in one burst.
+YIELD_NAP = 0.005
+# Once a flush has napped this long in all, its yields nap only `SHORT_NAP` (the writer's
+# share of the GIL): frames are never late by more than this for the slicing.
+NAP_BUDGET = ACTIVITY_EVERY / 2
+SHORT_NAP = 0.001
 # Seqs one frame lists at most (per list); beyond that the frame says `resync` instead
 # (a client then reads its room list once).
 MAX_SEQS = 200
@@ -137,7 +142,7 @@ class ActivityFeed:
             is_plain = not room.mentions and ref.id not in banned_rooms and open_to_all(ref)
             (plain if is_plain else judged).append(room)
         common = _Common(plain)
-        busy, started, work = 0.0, time.perf_counter(), 0
+        busy, started, work, napped = 0.0, time.perf_counter(), 0, 0.0
         for user_id, conns in list(self.rt.by_user.items()):
             for conn in list(conns):
                 if conn.closed:
@@ -151,7 +156,9 @@ class ActivityFeed:
                 work += len(judged) + (CONN_WORK if texts else 0)
             if work >= CHUNK:
                 busy += time.perf_counter() - started
-                await asyncio.sleep(YIELD_NAP)
+                nap = YIELD_NAP if napped < NAP_BUDGET else SHORT_NAP
+                napped += nap
+                await asyncio.sleep(nap)
                 started, work = time.perf_counter(), 0
         return busy + time.perf_counter() - started
 

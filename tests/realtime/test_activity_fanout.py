@@ -196,3 +196,23 @@ async def test_a_long_fan_out_lets_the_event_loop_run_between_slices(
         await task
     assert ran - before >= 4
     assert all(len(r.outbound.offered) == 1 for r in readers)
+
+
+async def test_a_flush_naps_at_its_yields_within_a_budget(
+    facts: dict[tuple[int, int], Restriction], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each yield sleeps (so a thread waiting for the GIL gets it); past the budget only
+    the short nap, so the frames are late by at most the budget for the slicing."""
+    monkeypatch.setattr(activity, "CHUNK", activity.CONN_WORK)
+    naps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        naps.append(delay)
+
+    monkeypatch.setattr(activity, "asyncio", SimpleNamespace(sleep=sleep))
+    readers = [Conn(Actor(100 + i, f"r{i}", Role.MEMBER), []) for i in range(200)]
+    await feed_of(readers, facts).flush({"theme-one": [note("theme-one", 1, "zoe")]})
+    assert len(naps) == 200 and all(nap > 0 for nap in naps)
+    long_ = [nap for nap in naps if nap > activity.SHORT_NAP]
+    assert 0 < sum(long_) < activity.NAP_BUDGET + activity.YIELD_NAP
+    assert naps[len(long_) :] == [activity.SHORT_NAP] * (200 - len(long_))
