@@ -60,8 +60,9 @@ CONN_WORK = 20
 # and a flush's writes go out in slices a few milliseconds apart, not in one burst.
 YIELD_NAP = 0.005
 # Once a flush has napped this long in all, its yields nap only `SHORT_NAP` (the writer's
-# share of the GIL): frames are never late by more than this for the slicing.
-NAP_BUDGET = ACTIVITY_EVERY / 2
+# share of the GIL): the slicing makes frames later by at most this, so they still come
+# within about a quarter of a second (docs/protocol.md).
+NAP_BUDGET = ACTIVITY_EVERY / 5
 SHORT_NAP = 0.001
 # Seqs one frame lists at most (per list); beyond that the frame says `resync` instead
 # (a client then reads its room list once).
