@@ -24,20 +24,22 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import datetime
 from typing import Protocol
 
 import msgspec
 
 from chat import frames
 from chat.clock import Clock
+from chat.outbound import MAX_BATCH_CHARS
 from chat.ports import Conn
 from persistence import handshake
 from persistence.activity_facts import read_room_readers
 from persistence.db import Database
 from persistence.models import utcnow
-from rooms.access import may_read
+from rooms.access import may_read, open_to_all
 from rooms.conversations import mentions_reader
-from rooms.model import RoomKind, RoomRef
+from rooms.model import Restriction, RoomKind, RoomRef
 
 log = logging.getLogger("werkplaats.activity")
 
@@ -49,6 +51,19 @@ ACTIVITY_EVERY = 0.25
 LOOP_SHARE = 0.1
 # Reader-room pairs judged between two yields to the event loop.
 CHUNK = 2_000
+# What a connection given frames counts towards `CHUNK`: its socket is written in the
+# same turn of the loop, and a write costs about as much as this many judgements.
+CONN_WORK = 20
+# A yield sleeps this long rather than not at all: with nothing else to run the event
+# loop then blocks in its poll, and a thread waiting for the GIL (the SQLite writer's,
+# between two statements of a send) takes it at once instead of after the switch interval;
+# and a flush's writes go out in slices a few milliseconds apart, not in one burst.
+YIELD_NAP = 0.005
+# Once a flush has napped this long in all, its yields nap only `SHORT_NAP` (the writer's
+# share of the GIL): the slicing makes frames later by at most this, so they still come
+# within about a quarter of a second (docs/protocol.md).
+NAP_BUDGET = ACTIVITY_EVERY / 5
+SHORT_NAP = 0.001
 # Seqs one frame lists at most (per list); beyond that the frame says `resync` instead
 # (a client then reads its room list once).
 MAX_SEQS = 200
@@ -116,32 +131,36 @@ class ActivityFeed:
             return 0.0
         readers = await handshake.run(self.rt.db, read_room_readers, list(batch))
         now = utcnow()
-        active = [
-            _Active(slug, ref, sorted(notes, key=lambda n: n.seq))
-            for slug, notes in batch.items()
-            if (ref := readers.rooms.get(slug)) is not None
-        ]
         bans = readers.bans
-        busy, started, judged = 0.0, time.perf_counter(), 0
+        banned_rooms = {room_id for room_id, _ in bans}
+        plain: list[_Active] = []
+        judged: list[_Active] = []
+        for slug, notes in batch.items():
+            ref = readers.rooms.get(slug)
+            if ref is None:
+                continue
+            room = _Active(slug, ref, sorted(notes, key=lambda n: n.seq))
+            is_plain = not room.mentions and ref.id not in banned_rooms and open_to_all(ref)
+            (plain if is_plain else judged).append(room)
+        common = _Common(plain)
+        busy, started, work, napped = 0.0, time.perf_counter(), 0, 0.0
         for user_id, conns in list(self.rt.by_user.items()):
             for conn in list(conns):
                 if conn.closed:
                     continue
-                subs, actor = conn.subs, conn.actor
-                for room in active:
-                    ref = room.ref
-                    if room.slug in subs or not may_read(
-                        actor, ref, bans.get((ref.id, user_id)), now
-                    ):
-                        continue
-                    sent = room.frame_for(conn)
-                    if sent:
-                        conn.outbound.offer(sent, ephemeral=True)
-                judged += len(active)
-            if judged >= CHUNK:
+                texts = common.texts_for(conn, user_id)
+                if judged:
+                    texts = texts + _judged_frames(conn, user_id, judged, bans, now)
+                outbound = conn.outbound
+                for text in texts:
+                    outbound.offer(text, ephemeral=True)
+                work += len(judged) + (CONN_WORK if texts else 0)
+            if work >= CHUNK:
                 busy += time.perf_counter() - started
-                await asyncio.sleep(0)
-                started, judged = time.perf_counter(), 0
+                nap = YIELD_NAP if napped < NAP_BUDGET else SHORT_NAP
+                napped += nap
+                await asyncio.sleep(nap)
+                started, work = time.perf_counter(), 0
         return busy + time.perf_counter() - started
 
     def _outside(self, slug: str) -> bool:
@@ -151,24 +170,116 @@ class ActivityFeed:
 
 class _Active:
     """A room's notes of one flush, and the frame every reader gets who wrote none of them
-    and whom none can mention: encoded once, not once per reader."""
+    and whom none mentions: encoded once, not once per reader; the frame of a reader who
+    did, once per user, not once per connection."""
 
-    __slots__ = ("authors", "notes", "personal", "ref", "shared", "slug")
+    __slots__ = ("authors", "mentions", "notes", "ref", "shared", "slug", "users")
 
     def __init__(self, slug: str, ref: RoomRef, notes: list[Note]) -> None:
         self.slug, self.ref, self.notes = slug, ref, notes
         self.authors = {n.author for n in notes}
-        # A mention may name a group (a layer, the area team): who it reaches is per reader.
-        self.personal = any(n.mentions for n in notes)
+        # All the names the notes mention: a reader none of them mentions (a mention may
+        # name a group: a layer, the area team) gets the shared frame.
+        self.mentions = frozenset(name for n in notes for name in n.mentions)
         self.shared: str | None = None
+        self.users: dict[int, str] = {}
 
-    def frame_for(self, conn: Conn) -> str:
-        if self.personal or conn.username in self.authors:
-            team = self.ref.kind is RoomKind.AREA and self.ref.id in conn.actor.area_room_ids
-            return _frame(self.slug, self.notes, conn.username, conn.author.layer, team)
+    def frame_for(self, conn: Conn, user_id: int) -> str:
+        username = conn.username
+        team = self.ref.kind is RoomKind.AREA and self.ref.id in conn.actor.area_room_ids
+        layer = conn.author.layer
+        if username in self.authors or (
+            self.mentions and mentions_reader(self.mentions, username, layer, team)
+        ):
+            text = self.users.get(user_id)
+            if text is None:
+                text = self.users[user_id] = _frame(self.slug, self.notes, username, layer, team)
+            return text
+        return self.shared_frame()
+
+    def shared_frame(self) -> str:
         if self.shared is None:
             self.shared = _frame(self.slug, self.notes, "", "", False)
         return self.shared
+
+
+class _Common:
+    """The rooms of a flush that every connection not subscribed to them may read and
+    whose notes mention nobody: each connection gets their shared frames joined into one
+    text (`\\n`, as one WebSocket message carries several frames), built once for every
+    connection that leaves out the same of these rooms."""
+
+    __slots__ = ("index", "rooms", "texts", "wrote")
+
+    def __init__(self, rooms: list[_Active]) -> None:
+        self.rooms = rooms
+        self.index = {room.slug: i for i, room in enumerate(rooms)}
+        # The rooms each author wrote in: their own frame leaves their messages out.
+        self.wrote: dict[str, list[int]] = {}
+        for i, room in enumerate(rooms):
+            for author in room.authors:
+                self.wrote.setdefault(author, []).append(i)
+        self.texts: dict[tuple[int, ...], list[str]] = {}
+
+    def texts_for(self, conn: Conn, user_id: int) -> list[str]:
+        """What the connection gets of these rooms: the shared text, and its own frames."""
+        if not self.rooms:
+            return []
+        subs, index = conn.subs, self.index
+        if len(subs) < len(index):
+            left_out = {i for slug in subs if (i := index.get(slug)) is not None}
+        else:
+            left_out = {i for slug, i in index.items() if slug in subs}
+        own = self.wrote.get(conn.username)
+        if own is None:
+            return self._shared(tuple(sorted(left_out)))
+        texts = list(self._shared(tuple(sorted(left_out.union(own)))))
+        for i in own:
+            if i not in left_out and (text := self.rooms[i].frame_for(conn, user_id)):
+                texts.append(text)
+        return texts
+
+    def _shared(self, left_out: tuple[int, ...]) -> list[str]:
+        texts = self.texts.get(left_out)
+        if texts is None:
+            skip = set(left_out)
+            frames_ = [room.shared_frame() for i, room in enumerate(self.rooms) if i not in skip]
+            texts = self.texts[left_out] = _joined(frames_)
+        return texts
+
+
+def _joined(frames_: list[str]) -> list[str]:
+    """The frames joined with `\\n`, in as few texts as stay within one WebSocket message."""
+    texts: list[str] = []
+    start = size = 0
+    for i, frame in enumerate(frames_):
+        if i > start and size + len(frame) + 1 > MAX_BATCH_CHARS:
+            texts.append("\n".join(frames_[start:i]))
+            start, size = i, 0
+        size += len(frame) + 1
+    if start < len(frames_):
+        texts.append("\n".join(frames_[start:]))
+    return texts
+
+
+def _judged_frames(
+    conn: Conn,
+    user_id: int,
+    rooms: list[_Active],
+    bans: dict[tuple[int, int], Restriction],
+    now: datetime,
+) -> list[str]:
+    """The connection's frames of rooms whose readers `may_read` judges one by one."""
+    subs, actor = conn.subs, conn.actor
+    texts = []
+    for room in rooms:
+        ref = room.ref
+        if room.slug in subs or not may_read(actor, ref, bans.get((ref.id, user_id)), now):
+            continue
+        text = room.frame_for(conn, user_id)
+        if text:
+            texts.append(text)
+    return texts
 
 
 def _frame(slug: str, notes: list[Note], username: str, layer: str, area_team: bool) -> str:

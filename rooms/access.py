@@ -35,6 +35,12 @@ def may_read(actor: Actor, room: RoomRef, ban: Restriction | None, now: datetime
     return True
 
 
+def open_to_all(room: RoomRef) -> bool:
+    """Whether `may_read` opens the room to every actor who is not banned in it: a fan-out
+    over many readers may then skip judging each of them."""
+    return room.kind is not RoomKind.AREA and room.kind is not RoomKind.DIRECT
+
+
 def area_rooms_open_to(actor: Actor) -> frozenset[int] | None:
     """The area rooms (and direct conversations) `may_read` opens to the actor unless
     banned; None: all area rooms (staff), and the actor's own direct conversations.

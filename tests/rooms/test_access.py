@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rooms.access import area_rooms_open_to, check_post, may_moderate, may_read, sanctions_bind
+from rooms.access import (
+    area_rooms_open_to,
+    check_post,
+    may_moderate,
+    may_read,
+    open_to_all,
+    sanctions_bind,
+)
 from rooms.errors import DomainError, Forbidden, Muted, RoomLocked
 from rooms.model import Actor, Restriction, Role, RoomKind, RoomRef
 
@@ -82,6 +89,16 @@ def test_area_rooms_open_to_is_may_read_without_bans(actor: Actor, room: RoomRef
     area rooms the actor may read when not banned (None: every one)."""
     opened = area_rooms_open_to(actor)
     assert (opened is None or room.id in opened) == may_read(actor, room, None, NOW)
+
+
+@pytest.mark.parametrize("kind", list(RoomKind))
+def test_open_to_all_is_may_read_of_every_actor_without_bans(kind: RoomKind) -> None:
+    """A room open to all: every actor of the table may read it unless banned; a room that
+    is not: some actor may not."""
+    room = RoomRef(1, "room", kind)
+    actors = [MEMBER, OUTSIDER, ROOM_MOD, MODERATOR, ADMIN, Actor(16, "nel", Role.MEMBER)]
+    readable = [may_read(actor, room, None, NOW) for actor in actors]
+    assert all(readable) is open_to_all(room)
 
 
 def _refused(
