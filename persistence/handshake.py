@@ -994,6 +994,7 @@ def _listing(
         readable = _unread_sqlite(conn, actor, layer, readable)
     unread, mentioned = _unread(actor, layer, readable)
     upcoming = _next_meetings(readable, every, meetings.get(conn, every), now)
+    staff, moderated = actor.is_staff, actor.moderated_room_ids
     return [
         RoomListing(
             slug=row.slug,
@@ -1007,7 +1008,7 @@ def _listing(
             archived=row.archived,
             unread_mentions=mentioned.get(row.id, 0),
             next_meeting=upcoming.get(row.id),
-            can_moderate=actor.is_staff or row.id in actor.moderated_room_ids,
+            can_moderate=staff or row.id in moderated,
         )
         for row in readable
     ]
@@ -1045,23 +1046,26 @@ def read_arrivals(
 # Upgrades whose set-up reads share one batch at most: a batch's rows (a room list each)
 # are turned into listings in one go on the event loop.
 ARRIVALS_PER_READ = 64
+# Shared reads under way at once: one left PostgreSQL's other core idle while it ran.
+ARRIVAL_READS_AT_ONCE = 2
+
+_Waiter = tuple[str, "asyncio.Future[tuple[Login, list[RoomListing]] | None]"]
 
 
 class ArrivalReads:
     """PostgreSQL: the set-up reads of the upgrades that arrive together, read for all of
     them at once (`read_arrivals`: two round trips, not two for each).
 
-    An upgrade's read begins after it asked: those that ask while a read is under way
-    share the next one, which starts when that one ends (one read at a time, at most
+    An upgrade's read begins after it asked: those that ask while `ARRIVAL_READS_AT_ONCE`
+    reads are under way share the next one, which starts when one of those ends (at most
     `ARRIVALS_PER_READ` in it), so a session revoked before the upgrade asked is never
     taken for live. A lone upgrade waits for no one: its read starts in the next turn of
     the event loop. One per database (`Database.part`).
     """
 
     def __init__(self) -> None:
-        self.waiting: list[tuple[str, asyncio.Future[tuple[Login, list[RoomListing]] | None]]]
-        self.waiting = []
-        self.task: asyncio.Task[None] | None = None
+        self.waiting: list[_Waiter] = []
+        self.readers: set[asyncio.Task[None]] = set()
 
     async def read(
         self, db: Database, token_hash: str, meetings: MeetingsRead
@@ -1070,13 +1074,14 @@ class ArrivalReads:
         done: asyncio.Future[tuple[Login, list[RoomListing]] | None]
         done = asyncio.get_running_loop().create_future()
         self.waiting.append((token_hash, done))
-        if self.task is None:
-            self.task = asyncio.create_task(self._drain(db, meetings), name="arrival-reads")
+        if len(self.readers) < ARRIVAL_READS_AT_ONCE:
+            task = asyncio.create_task(self._drain(db, meetings), name="arrival-reads")
+            self.readers.add(task)
         # Shielded: an upgrade whose client went away must not cancel the others' read.
         return await asyncio.shield(done)
 
     async def _drain(self, db: Database, meetings: MeetingsRead) -> None:
-        batch: list[tuple[str, asyncio.Future[tuple[Login, list[RoomListing]] | None]]] = []
+        batch: list[_Waiter] = []
         try:
             await asyncio.sleep(0)  # the upgrades of this turn of the loop come along
             while self.waiting:
@@ -1094,10 +1099,13 @@ class ArrivalReads:
                     done.set_result(arrived)
                 batch = []
         finally:
-            self.task = None
-            for _, done in [*batch, *self.waiting]:
+            self.readers.discard(asyncio.current_task())
+            for _, done in batch:
                 done.cancel()
-            self.waiting = []
+            if not self.readers:
+                for _, done in self.waiting:
+                    done.cancel()
+                self.waiting = []
 
 
 async def arrival(
