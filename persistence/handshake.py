@@ -40,12 +40,12 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    any_,
     bindparam,
     cast,
     column,
     create_engine,
     event,
+    func,
     literal_column,
     make_url,
     null,
@@ -276,13 +276,19 @@ def _login_statement(many: bool) -> Any:
     row with its token hash first). Every branch looks the session up by its unique token
     hash with the same conditions, so revocation and expiry are exactly those of the
     session row read here."""
-    token = (
-        SessionRow.token_hash == any_(bindparam("token_hashes", type_=ARRAY(String)))
-        if many
-        else SessionRow.token_hash == bindparam("token_hash")
-    )
-    live = and_(token, session_live(bindparam("now")))
-    source = SessionRow.__table__.join(User.__table__, User.id == SessionRow.user_id)
+    sessions = SessionRow.__table__
+    if many:
+        # Driven from the hashes (each an index probe): with `token_hash = ANY(...)` the
+        # generic plan scanned every user for their sessions.
+        hashes = func.unnest(bindparam("token_hashes", type_=ARRAY(String)))
+        asked = hashes.table_valued("token_hash").render_derived(name="asked")
+        sessions = asked.join(sessions, SessionRow.token_hash == asked.c.token_hash)
+        live = session_live(bindparam("now"))
+    else:
+        live = and_(
+            SessionRow.token_hash == bindparam("token_hash"), session_live(bindparam("now"))
+        )
+    source = sessions.join(User.__table__, User.id == SessionRow.user_id)
     first = [SessionRow.token_hash] if many else []
     return _with_permissions([*first, *_USER_COLUMNS, SessionRow.expires_at], source, live)
 
