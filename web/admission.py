@@ -63,9 +63,12 @@ class AdmissionGate:
         self.mean_s = mean_s
 
     def retry_after(self) -> float:
-        """Seconds until those waiting now are likely through (clients add jitter)."""
+        """Seconds until those waiting now are likely through (clients add jitter), at most
+        `max_wait`: by then each of them has been let in or refused. A running mean swollen
+        by the first set-ups of a herd asked some clients to wait 30 s for a line that was
+        gone in 10."""
         ahead = (self.waiting + self.in_flight) * self.mean_s / self.in_flight
-        return min(RETRY_AFTER_MAX, max(1.0, ahead))
+        return min(RETRY_AFTER_MAX, self.max_wait, max(1.0, ahead))
 
     async def enter(self) -> float | None:
         """Wait for a slot: the time it was taken, or None when the caller must refuse."""
