@@ -101,7 +101,14 @@ class Database:
                 hide_parameters=True,
                 # A black-holed network fails no call by itself: without these a connect
                 # or a statement (the pre-ping too) waits for as long as TCP does, minutes.
-                connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
+                connect_args={
+                    "timeout": connect_timeout,
+                    "command_timeout": command_timeout,
+                    # Compiling a plan to machine code cost 80 ms for a batch of 64 room
+                    # lists (a generic plan's estimate passed `jit_above_cost`): for reads
+                    # of milliseconds it is never worth it.
+                    "server_settings": {"jit": "off"},
+                },
             )
             self.read_engine = self.engine
             self.thread_engine = None

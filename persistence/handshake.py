@@ -31,7 +31,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
+import msgspec
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     Connection,
@@ -43,6 +45,7 @@ from sqlalchemy import (
     column,
     create_engine,
     event,
+    func,
     literal_column,
     make_url,
     null,
@@ -67,6 +70,7 @@ from persistence.models import (
     Theme,
     User,
     UTCDateTime,
+    utcnow,
 )
 from persistence.models import Session as SessionRow
 from persistence.prepared import Prepared
@@ -267,13 +271,26 @@ def _with_permissions(columns: list[Any], source: Any, where: Any) -> Any:
     )
 
 
-def _login_statement() -> Any:
-    """The session's user and permissions. Every branch looks the session up by its unique
-    token hash with the same conditions, so revocation and expiry are exactly those of the
+def _login_statement(many: bool) -> Any:
+    """The session's user and permissions (`many`: of each session of `token_hashes`, each
+    row with its token hash first). Every branch looks the session up by its unique token
+    hash with the same conditions, so revocation and expiry are exactly those of the
     session row read here."""
-    live = and_(SessionRow.token_hash == bindparam("token_hash"), session_live(bindparam("now")))
-    source = SessionRow.__table__.join(User.__table__, User.id == SessionRow.user_id)
-    return _with_permissions([*_USER_COLUMNS, SessionRow.expires_at], source, live)
+    sessions = SessionRow.__table__
+    if many:
+        # Driven from the hashes (each an index probe): with `token_hash = ANY(...)` the
+        # generic plan scanned every user for their sessions.
+        hashes = func.unnest(bindparam("token_hashes", type_=ARRAY(String)))
+        asked = hashes.table_valued("token_hash").render_derived(name="asked")
+        sessions = asked.join(sessions, SessionRow.token_hash == asked.c.token_hash)
+        live = session_live(bindparam("now"))
+    else:
+        live = and_(
+            SessionRow.token_hash == bindparam("token_hash"), session_live(bindparam("now"))
+        )
+    source = sessions.join(User.__table__, User.id == SessionRow.user_id)
+    first = [SessionRow.token_hash] if many else []
+    return _with_permissions([*first, *_USER_COLUMNS, SessionRow.expires_at], source, live)
 
 
 def session_live(now: Any) -> Any:
@@ -294,11 +311,32 @@ async def live_tokens(session: AsyncSession, token_hashes: list[str], now: datet
     return set(rows.scalars())
 
 
+class _TokenLoginRow(NamedTuple):
+    """A row of `_LOGINS_PG`: `_LoginRow` after the session's token hash."""
+
+    token_hash: str
+    id: int
+    username: str
+    display_name: str
+    organisation: str
+    layer: str
+    role: str
+    expires_at: datetime
+    kind: str
+    room_id: int | None
+
+
+assert _TokenLoginRow._fields[1:] == _LoginRow._fields
+
 # Built once: constructing a statement and its cache key costs more than running it.
-_LOGIN = Prepared(_login_statement(), _LoginRow)
+_LOGIN = Prepared(_login_statement(many=False), _LoginRow)
+# PostgreSQL only (an array parameter), where each read is a round trip.
+_LOGINS_PG = Prepared(_login_statement(many=True), _TokenLoginRow)
 
 
-def _actor_of(user_id: int, rows: Sequence[_LoginRow] | Sequence[_ActorRow]) -> Actor:
+def _actor_of(
+    user_id: int, rows: Sequence[_LoginRow] | Sequence[_TokenLoginRow] | Sequence[_ActorRow]
+) -> Actor:
     first = rows[0]
     areas = frozenset(r.room_id for r in rows if r.kind == "a" and r.room_id)
     moderated = frozenset(r.room_id for r in rows if r.kind == "m" and r.room_id)
@@ -314,8 +352,22 @@ def _actor_of(user_id: int, rows: Sequence[_LoginRow] | Sequence[_ActorRow]) -> 
 def read_login(conn: Connection, token_hash: str, now: datetime) -> Login | None:
     """The unexpired, unrevoked session with this token hash: its user and permissions."""
     rows: list[_LoginRow] = _LOGIN.rows(conn, {"token_hash": token_hash, "now": now})
-    if not rows:
-        return None
+    return _login_of(rows) if rows else None
+
+
+def read_logins(conn: Connection, token_hashes: Sequence[str], now: datetime) -> dict[str, Login]:
+    """`read_login` for each of these token hashes, in one statement (PostgreSQL): the live
+    sessions' logins by token hash."""
+    rows: list[_TokenLoginRow] = _LOGINS_PG.rows(
+        conn, {"token_hashes": list(token_hashes), "now": now}
+    )
+    by_token: dict[str, list[_TokenLoginRow]] = {}
+    for row in rows:
+        by_token.setdefault(row.token_hash, []).append(row)
+    return {token: _login_of(found) for token, found in by_token.items()}
+
+
+def _login_of(rows: Sequence[_LoginRow] | Sequence[_TokenLoginRow]) -> Login:
     first = rows[0]
     user = Member(
         first.id, first.username, first.display_name, first.organisation, first.layer, first.role
@@ -485,8 +537,9 @@ class UpcomingMeeting:
     registration_closes_at: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class RoomListing:
+# A Struct, not a dataclass: a herd makes one per room and user, and a frozen dataclass's
+# `__init__` cost six times as much.
+class RoomListing(msgspec.Struct, frozen=True):
     """A room of `hello` and `GET /api/rooms`, with the caller's marker, unread messages
     and mentions, and the next meeting it prepares for."""
 
@@ -612,12 +665,15 @@ FROM w
 )
 # The windows are those of the rooms the user may read unless banned
 # (`area_rooms_open_to`), so a few more than `may_read` keeps later. LIKE is
-# case-sensitive here, so the body is lowered (usernames are lower-case ASCII).
+# case-sensitive here, so the body is lowered (usernames are lower-case ASCII). It reads
+# the room lists of several users at once (`u`, one row per user with `ord` its place in
+# the arrays; a lone room list is a batch of one): a herd's set-ups of the same moment
+# share one round trip (`ArrivalReads`). Each user's areas come as an array literal.
 _ROOMS_UNREAD_PG = Prepared(
     text(
         r"""
-SELECT r.id, r.slug, r.name, r.kind, r.topic, r.last_seq, r.locked, r.archived, r.theme_id,
-  r.meeting_id, rm.seq, b.room_id, b.until,
+SELECT u.ord, r.id, r.slug, r.name, r.kind, r.topic, r.last_seq, r.locked, r.archived,
+  r.theme_id, r.meeting_id, rm.seq, b.room_id, b.until,
   CASE WHEN w.counted THEN
     (SELECT coalesce(sum(CASE WHEN e.type = 'restored'
        THEN e.seq - greatest(w.lo, coalesce(CAST(e.data ->> 'after' AS bigint), e.seq - 1))
@@ -625,34 +681,44 @@ SELECT r.id, r.slug, r.name, r.kind, r.topic, r.last_seq, r.locked, r.archived, 
      FROM events AS e
      WHERE e.room_id = r.id AND e.seq > w.lo AND e.seq <= r.last_seq AND e.type <> 'message')
     + (SELECT count(*) FROM messages AS o
-       WHERE o.author_id = :user_id AND o.room_id = r.id AND o.seq > w.lo
+       WHERE o.author_id = u.user_id AND o.room_id = r.id AND o.seq > w.lo
          AND o.seq <= r.last_seq)
   END,
   CASE WHEN w.counted THEN
     (SELECT array_agg(m.body) FROM messages AS m
      WHERE m.room_id = r.id AND m.seq > w.lo AND m.seq <= r.last_seq
-       AND m.body LIKE '%@%' AND (lower(m.body) LIKE :pattern ESCAPE '\'
-         OR lower(m.body) LIKE :layer_pattern ESCAPE '\'
+       AND m.body LIKE '%@%' AND (lower(m.body) LIKE u.pattern ESCAPE '\'
+         OR lower(m.body) LIKE u.layer_pattern ESCAPE '\'
          OR lower(m.body) LIKE :area_pattern ESCAPE '\')
-       AND m.author_id <> :user_id AND NOT m.hidden)
+       AND m.author_id <> u.user_id AND NOT m.hidden)
   END
-FROM (
+FROM unnest(CAST(:user_ids AS integer[]), CAST(:patterns AS text[]),
+    CAST(:layer_patterns AS text[]), CAST(:every_area AS boolean[]), CAST(:areas AS text[]))
+  WITH ORDINALITY AS u(user_id, pattern, layer_pattern, every_area, areas, ord)
+CROSS JOIN LATERAL (
   SELECT * FROM rooms WHERE {shared}
   UNION ALL
   SELECT * FROM rooms WHERE id IN ({own_direct})
 ) AS r
-LEFT JOIN read_markers AS rm ON rm.room_id = r.id AND rm.user_id = :user_id
-LEFT JOIN bans AS b ON b.room_id = r.id AND b.user_id = :user_id
+LEFT JOIN read_markers AS rm ON rm.room_id = r.id AND rm.user_id = u.user_id
+LEFT JOIN bans AS b ON b.room_id = r.id AND b.user_id = u.user_id
 CROSS JOIN LATERAL (
   SELECT coalesce(rm.seq, 0) AS lo,
     r.last_seq > coalesce(rm.seq, 0)
-    AND (r.kind IN ('theme', 'meeting') OR (r.kind = 'area' AND CAST(:every_area AS boolean))
-         OR r.id = ANY(CAST(:areas AS integer[]))) AS counted
+    AND (r.kind IN ('theme', 'meeting') OR (r.kind = 'area' AND u.every_area)
+         OR r.id = ANY(CAST(u.areas AS integer[]))) AS counted
 ) AS w
-ORDER BY r.kind, r.slug
-""".format(shared=SHARED_ROOM_SQL, own_direct=OWN_DIRECT_SQL)  # noqa: S608, UP032 (constants)
-    ).columns(*_ROOM_COLUMNS, column("not_unread"), column("mention_candidates")),
-    _RoomRow,
+ORDER BY u.ord, r.kind, r.slug
+""".format(  # noqa: S608 (constants)
+            shared=SHARED_ROOM_SQL, own_direct=OWN_DIRECT_SQL.replace(":user_id", "u.user_id")
+        )
+    ).columns(
+        column("ord", BigInteger),
+        *_ROOM_COLUMNS,
+        column("not_unread"),
+        column("mention_candidates"),
+    ),
+    lambda ord, *room: (ord, _RoomRow(*room)),
 )
 
 
@@ -868,18 +934,62 @@ def read_room_list(
     meeting: on SQLite in two statements, on PostgreSQL (a round trip each) in one; the
     meetings are read only now and then (`MeetingsRead`). Of direct conversations only the
     actor's own are read (`persistence.rooms.listed_rooms`)."""
-    if conn.dialect.name == "postgresql":
+    return read_room_lists(conn, [(actor, layer)], now, meetings)[0]
+
+
+def read_room_lists(
+    conn: Connection, people: Sequence[tuple[Actor, str]], now: datetime, meetings: MeetingsRead
+) -> list[list[RoomListing]]:
+    """`read_room_list` for each (actor, layer), in their order: on PostgreSQL all of them
+    in one statement, on SQLite one after the other."""
+    if conn.dialect.name != "postgresql":
+        return [
+            _listing(
+                conn, actor, layer, _ROOMS.rows(conn, {"user_id": actor.user_id}), now, meetings
+            )
+            for actor, layer in people
+        ]
+    every: list[list[_RoomRow]] = [[] for _ in people]
+    for place, row in _ROOMS_UNREAD_PG.rows(conn, _room_list_params(people)):
+        every[place - 1].append(row)
+    return [
+        _listing(conn, actor, layer, rows, now, meetings)
+        for (actor, layer), rows in zip(people, every, strict=True)
+    ]
+
+
+def _room_list_params(people: Sequence[tuple[Actor, str]]) -> dict[str, Any]:
+    """`_ROOMS_UNREAD_PG`'s arrays, one element per (actor, layer)."""
+    params: dict[str, Any] = {
+        "user_ids": [],
+        "patterns": [],
+        "layer_patterns": [],
+        "area_pattern": _mention_pattern(AREA_GROUP),
+        "every_area": [],
+        "areas": [],
+    }
+    for actor, layer in people:
         areas = area_rooms_open_to(actor)
-        params = {
-            "user_id": actor.user_id,
-            **_mention_patterns(actor.username, layer),
-            "every_area": areas is None,
-            # staff: every area room, and their own direct conversations
-            "areas": list(actor.area_room_ids if areas is None else areas),
-        }
-        every: list[_RoomRow] = _ROOMS_UNREAD_PG.rows(conn, params)
-    else:
-        every = _ROOMS.rows(conn, {"user_id": actor.user_id})
+        patterns = _mention_patterns(actor.username, layer)
+        params["user_ids"].append(actor.user_id)
+        params["patterns"].append(patterns["pattern"])
+        params["layer_patterns"].append(patterns["layer_pattern"])
+        params["every_area"].append(areas is None)
+        # staff: every area room, and their own direct conversations
+        ids = actor.area_room_ids if areas is None else areas
+        params["areas"].append("{" + ",".join(str(i) for i in sorted(ids)) + "}")
+    return params
+
+
+def _listing(
+    conn: Connection,
+    actor: Actor,
+    layer: str,
+    every: list[_RoomRow],
+    now: datetime,
+    meetings: MeetingsRead,
+) -> list[RoomListing]:
+    """The room list of `read_room_list` from the rows its statement read for the actor."""
     readable = []
     for row in every:
         ban = Restriction(row.ban_until) if row.banned is not None else None
@@ -892,6 +1002,7 @@ def read_room_list(
         readable = _unread_sqlite(conn, actor, layer, readable)
     unread, mentioned = _unread(actor, layer, readable)
     upcoming = _next_meetings(readable, every, meetings.get(conn, every), now)
+    staff, moderated = actor.is_staff, actor.moderated_room_ids
     return [
         RoomListing(
             slug=row.slug,
@@ -905,7 +1016,7 @@ def read_room_list(
             archived=row.archived,
             unread_mentions=mentioned.get(row.id, 0),
             next_meeting=upcoming.get(row.id),
-            can_moderate=actor.is_staff or row.id in actor.moderated_room_ids,
+            can_moderate=staff or row.id in moderated,
         )
         for row in readable
     ]
@@ -922,3 +1033,94 @@ def read_arrival(
     if found is None:
         return None
     return found, read_room_list(conn, found.actor, now, meetings, found.user.layer)
+
+
+def read_arrivals(
+    conn: Connection, token_hashes: Sequence[str], now: datetime, meetings: MeetingsRead
+) -> list[tuple[Login, list[RoomListing]] | None]:
+    """`read_arrival` for each of these token hashes, in their order: on PostgreSQL the
+    sessions in one statement and the room lists in one more, whatever their number."""
+    if conn.dialect.name != "postgresql":
+        return [read_arrival(conn, token, now, meetings) for token in token_hashes]
+    logins = read_logins(conn, token_hashes, now)
+    if not logins:
+        return [None] * len(token_hashes)
+    people = [(login.actor, login.user.layer) for login in logins.values()]
+    rooms = read_room_lists(conn, people, now, meetings)
+    found = dict(zip(logins, zip(logins.values(), rooms, strict=True), strict=True))
+    return [found.get(token) for token in token_hashes]
+
+
+# Upgrades whose set-up reads share one batch at most: a batch's rows (a room list each)
+# are turned into listings in one go on the event loop.
+ARRIVALS_PER_READ = 64
+# Shared reads under way at once: one left PostgreSQL's other core idle while it ran.
+ARRIVAL_READS_AT_ONCE = 2
+
+_Waiter = tuple[str, "asyncio.Future[tuple[Login, list[RoomListing]] | None]"]
+
+
+class ArrivalReads:
+    """PostgreSQL: the set-up reads of the upgrades that arrive together, read for all of
+    them at once (`read_arrivals`: two round trips, not two for each).
+
+    An upgrade's read begins after it asked: those that ask while `ARRIVAL_READS_AT_ONCE`
+    reads are under way share the next one, which starts when one of those ends (at most
+    `ARRIVALS_PER_READ` in it), so a session revoked before the upgrade asked is never
+    taken for live. A lone upgrade waits for no one: its read starts in the next turn of
+    the event loop. One per database (`Database.part`).
+    """
+
+    def __init__(self) -> None:
+        self.waiting: list[_Waiter] = []
+        self.readers: set[asyncio.Task[None]] = set()
+
+    async def read(
+        self, db: Database, token_hash: str, meetings: MeetingsRead
+    ) -> tuple[Login, list[RoomListing]] | None:
+        """The live session of this token hash and its user's room list, or None."""
+        done: asyncio.Future[tuple[Login, list[RoomListing]] | None]
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((token_hash, done))
+        if len(self.readers) < ARRIVAL_READS_AT_ONCE:
+            task = asyncio.create_task(self._drain(db, meetings), name="arrival-reads")
+            self.readers.add(task)
+        # Shielded: an upgrade whose client went away must not cancel the others' read.
+        return await asyncio.shield(done)
+
+    async def _drain(self, db: Database, meetings: MeetingsRead) -> None:
+        batch: list[_Waiter] = []
+        try:
+            await asyncio.sleep(0)  # the upgrades of this turn of the loop come along
+            while self.waiting:
+                batch = self.waiting[:ARRIVALS_PER_READ]
+                del self.waiting[:ARRIVALS_PER_READ]
+                tokens = [token for token, _ in batch]
+                try:
+                    found = await run(db, read_arrivals, tokens, utcnow(), meetings)
+                except Exception as exc:
+                    for _, done in batch:
+                        done.set_exception(exc)
+                        done.exception()  # no "never retrieved" warning for one that left
+                    continue
+                for (_, done), arrived in zip(batch, found, strict=True):
+                    done.set_result(arrived)
+                batch = []
+        finally:
+            self.readers.discard(asyncio.current_task())
+            for _, done in batch:
+                done.cancel()
+            if not self.readers:
+                for _, done in self.waiting:
+                    done.cancel()
+                self.waiting = []
+
+
+async def arrival(
+    db: Database, token_hash: str, meetings: MeetingsRead
+) -> tuple[Login, list[RoomListing]] | None:
+    """What a WebSocket upgrade reads (`read_arrival`), on PostgreSQL shared with the
+    upgrades of the same moment (`ArrivalReads`)."""
+    if db.is_sqlite:
+        return await run(db, read_arrival, token_hash, utcnow(), meetings)
+    return await db.part(ArrivalReads).read(db, token_hash, meetings)

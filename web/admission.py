@@ -29,9 +29,10 @@ LOGINS_IN_FLIGHT = max(2, min(8, os.cpu_count() or 2))
 LOGIN_MAX_WAIT = 10.0
 # A first guess at one login's time (an argon2id check), until the gate has measured some.
 LOGIN_MEAN_S = 0.05
-# Connection set-ups (session, room list, accept, `hello`) run at most this many at once;
-# the database reads them one call each, so more in flight would only queue there.
-SETUPS_IN_FLIGHT = 8
+# Connection set-ups (session, room list, accept, `hello`) run at most this many at once.
+# On PostgreSQL those in flight together share their reads (`handshake.ArrivalReads`, up
+# to 64 a batch): more at once make larger batches, not a longer queue at the database.
+SETUPS_IN_FLIGHT = 64
 # An upgrade that waited this long for its turn is refused (503) rather than set up late.
 SETUP_MAX_WAIT = 10.0
 # A first guess at one set-up's time, until the gate has measured some.
@@ -62,9 +63,12 @@ class AdmissionGate:
         self.mean_s = mean_s
 
     def retry_after(self) -> float:
-        """Seconds until those waiting now are likely through (clients add jitter)."""
+        """Seconds until those waiting now are likely through (clients add jitter), at most
+        `max_wait`: by then each of them has been let in or refused. A running mean swollen
+        by the first set-ups of a herd asked some clients to wait 30 s for a line that was
+        gone in 10."""
         ahead = (self.waiting + self.in_flight) * self.mean_s / self.in_flight
-        return min(RETRY_AFTER_MAX, max(1.0, ahead))
+        return min(RETRY_AFTER_MAX, self.max_wait, max(1.0, ahead))
 
     async def enter(self) -> float | None:
         """Wait for a slot: the time it was taken, or None when the caller must refuse."""

@@ -74,10 +74,10 @@ async def authenticate_arrival(
     conn: HTTPConnection, db: Database, settings: Settings
 ) -> tuple[Caller, list[handshake.RoomListing]]:
     """`authenticate` for a WebSocket upgrade, with `hello`'s room list read in the same
-    read transaction (one call into the database thread for the whole set-up)."""
+    call (on PostgreSQL shared with the upgrades of the same moment)."""
     digest, via_cookie = _presented_digest(conn, settings)
     meetings = db.part(handshake.MeetingsRead)
-    arrived = await handshake.run(db, handshake.read_arrival, digest, utcnow(), meetings)
+    arrived = await handshake.arrival(db, digest, meetings)
     found, rooms = arrived if arrived is not None else (None, [])
     return _caller(found, digest, via_cookie), rooms
 

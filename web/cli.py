@@ -52,6 +52,11 @@ DEMO_SECRET = Path(".werkplaats-demo-secret")
 
 # Attempts of a load whose passwords were changed by someone else between its read and write.
 LOAD_ATTEMPTS = 3
+# Connections the kernel holds completed for `accept` (capped by `net.core.somaxconn`,
+# 4096 by default). uvicorn's 2048 overflowed when thousands of clients reconnected at
+# once: the kernel dropped their handshakes, and each came back only when its SYN was
+# sent again (after 1 s, then 2 s, 4 s, ... more).
+LISTEN_BACKLOG = 16384
 
 
 async def load_file(db: Database, path: Path) -> LoadReport:
@@ -200,6 +205,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             ws_per_message_deflate=False,
             ws_max_size=settings.max_frame_bytes,
             timeout_graceful_shutdown=10,
+            backlog=LISTEN_BACKLOG,
             # A worker answers uvicorn's health check only once it has imported everything:
             # on a loaded machine that took over 5 s (the default), and the parent killed
             # every worker while it was still starting, over and over.

@@ -175,8 +175,8 @@ async def _uses_the_indexes(database: Database, user_id: int) -> None:
         await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         statement = handshake._ROOMS_UNREAD_PG.statement
         params = {
-            "user_id": user_id, "pattern": "%@ann%", "layer_pattern": "%@gemeente%",
-            "area_pattern": "%@gebied%", "every_area": False, "areas": [1],
+            "user_ids": [user_id], "patterns": ["%@ann%"], "layer_patterns": ["%@gemeente%"],
+            "area_pattern": "%@gebied%", "every_area": [False], "areas": ["{1}"],
         }  # fmt: skip
         plan = await conn.execute(text("EXPLAIN " + statement.element.text), params)
         steps = " | ".join(r[0] for r in plan)

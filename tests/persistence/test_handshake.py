@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import fields
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -259,3 +261,103 @@ async def test_room_access_of_many_users_is_each_ones_own(database: Database) ->
             alone = await handshake.run(database, handshake.read_room_access, slug, user_id)
             assert many[user_id] == alone, (slug, user_id)
     assert await handshake.run(database, handshake.read_room_access_of, "no-such", ids) == {}
+
+
+async def _sessions(db: Database) -> None:
+    """A live session `live-NAME` for every user; ann's `gone` revoked, `old` expired."""
+    async with db.write() as s:
+        for name in USERS:
+            user = await accounts.user_by_name(s, name)
+            assert user is not None
+            await accounts.create_session(s, user.id, f"live-{name}", utcnow() + timedelta(hours=1))
+        ann = await accounts.user_by_name(s, "ann")
+        assert ann is not None
+        for token in ("gone", "old"):
+            await accounts.create_session(s, ann.id, token, utcnow() + timedelta(hours=1))
+    async with db.write() as s:
+        await accounts.revoke_session(s, "gone")
+        await s.execute(
+            update(Session)
+            .where(Session.token_hash == "old")
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+async def test_arrivals_read_together_are_each_ones_own(database: Database) -> None:
+    """The set-up reads of several upgrades at once (one statement for the sessions, one for
+    the room lists on PostgreSQL) give each token what its read alone gives: its own user
+    and rooms; a revoked, expired or unknown token in the batch gives None."""
+    await _history(database)
+    await _sessions(database)
+    tokens = ["live-bob", "gone", *(f"live-{n}" for n in USERS), "old", "live-ann", "nope"]
+    meetings = database.part(handshake.MeetingsRead)
+    now = utcnow()
+    together = await handshake.run(database, handshake.read_arrivals, tokens, now, meetings)
+    assert len(together) == len(tokens)
+    for token, got in zip(tokens, together, strict=True):
+        alone = await handshake.run(database, handshake.read_arrival, token, now, meetings)
+        assert got == alone, token
+        if token.startswith("live-"):
+            assert got is not None and got[0].user.username == token.removeprefix("live-")
+            assert got[1], token
+        else:
+            assert got is None, token
+
+
+async def test_upgrades_of_the_same_moment_share_a_read(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgrades that arrive together are read together (PostgreSQL: one `read_arrivals`
+    for the whole turn of the loop), and each gets its own answer; a revoked session among
+    them is refused."""
+    await _history(database)
+    await _sessions(database)
+    calls: list[int] = []
+    read_arrivals = handshake.read_arrivals
+
+    def counted(conn: Connection, tokens: list[str], *args: object) -> object:
+        calls.append(len(tokens))
+        return read_arrivals(conn, tokens, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(handshake, "read_arrivals", counted)
+    meetings = database.part(handshake.MeetingsRead)
+    tokens = [*(f"live-{n}" for n in USERS), "gone", "live-ann"]
+    got = await asyncio.gather(*(handshake.arrival(database, t, meetings) for t in tokens))
+    for token, arrived in zip(tokens, got, strict=True):
+        if token == "gone":
+            assert arrived is None
+            continue
+        assert arrived is not None and arrived[0].user.username == token.removeprefix("live-")
+        alone = await handshake.run(database, handshake.read_arrival, token, utcnow(), meetings)
+        assert alone is not None and arrived[1] == alone[1], token
+    if not database.is_sqlite:
+        assert calls == [len(tokens)]
+
+
+@POSTGRES_ONLY
+async def test_an_upgrade_asking_during_a_read_waits_for_the_next(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session revoked while a shared read is under way is refused to an upgrade that
+    asks after the revocation: its read is the next one, begun after it asked."""
+    await _sessions(database)
+    started, release = asyncio.Event(), asyncio.Event()
+    run = handshake.run
+
+    async def slow(db: Database, fn: Any, *args: Any) -> Any:
+        found = await run(db, fn, *args)
+        started.set()
+        await release.wait()
+        return found
+
+    monkeypatch.setattr(handshake, "run", slow)
+    meetings = database.part(handshake.MeetingsRead)
+    first = asyncio.create_task(handshake.arrival(database, "live-ann", meetings))
+    await asyncio.wait_for(started.wait(), 5)
+    async with database.write() as s:
+        await accounts.revoke_session(s, "live-bob")
+    second = asyncio.create_task(handshake.arrival(database, "live-bob", meetings))
+    await asyncio.sleep(0.05)
+    release.set()
+    assert (await asyncio.wait_for(first, 5)) is not None
+    assert (await asyncio.wait_for(second, 5)) is None

@@ -87,8 +87,17 @@ def _statements(conn: Connection, ids: dict[str, Any]) -> list[tuple[Prepared, d
         params = {"windows": windows, "user_id": amy, **patterns}
         pairs.append((handshake._UNREAD_SQLITE, params))
     else:
-        params = {"user_id": amy, **patterns, "every_area": False, "areas": [theme]}
+        params = {
+            "user_ids": [amy, amy],
+            "patterns": [patterns["pattern"]] * 2,
+            "layer_patterns": [patterns["layer_pattern"]] * 2,
+            "area_pattern": patterns["area_pattern"],
+            "every_area": [False, True],
+            "areas": [f"{{{theme}}}", "{}"],
+        }
         pairs.append((handshake._ROOMS_UNREAD_PG, params))
+        hashes = {"token_hashes": ["a" * 64, "b" * 64], "now": now}
+        pairs.append((handshake._LOGINS_PG, hashes))
     return pairs
 
 

@@ -221,3 +221,13 @@ async def _upgrade_as(base: str, token: str, who: str) -> int:
             return 101
     except InvalidStatus as refused:
         return refused.response.status_code
+
+
+def test_retry_after_is_at_most_the_longest_wait() -> None:
+    """A refused client is never told to wait longer than the gate lets anyone wait: by
+    then everyone in line now has been let in or refused."""
+    gate = admission.AdmissionGate(64, 1000, admission.SETUP_MAX_WAIT, 5.0)
+    gate.waiting = 936
+    assert gate.retry_after() == admission.SETUP_MAX_WAIT
+    gate.mean_s = 0.001
+    assert gate.retry_after() == 1.0
