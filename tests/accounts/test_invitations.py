@@ -121,30 +121,15 @@ async def test_any_valid_address_and_name_is_invited_not_a_500(
     """A name with a line break, an address with a non-ASCII local part: the invitation is
     made (a fuzzer found both answered 500 while building the mail); control characters
     in an address are refused as bad input."""
-    for email, name in (("joran@voorbeeld.nl", "Jöran\nVisser"), ("jöran@voorbeeld.nl", "Jöran")):
-        r = await api.post(
-            "ada",
-            "/api/invitations",
-            {
-                "email": email,
-                "organisation": "Gemeente Ede",
-                "layer": "gemeente",
-                "areas": ["area-a"],
-                "display_name": name,
-            },
-        )
-        assert r.status_code == 201, r.text
+    asked = [
+        ("joran@voorbeeld.nl", "Jöran\nVisser", 201),
+        ("jöran@voorbeeld.nl", "Jöran", 201),
+        ("a\u0010b@voorbeeld.nl", "", 400),
+        ("ab@voor\u008abeeld.nl", "", 400),
+    ]
+    for email, name, status in asked:
+        body = {"email": email, "organisation": "Gemeente Ede", "layer": "gemeente"}
+        r = await api.post("ada", "/api/invitations", {**body, "display_name": name})
+        assert r.status_code == status, (email, r.text)
     header = smtp[0].to("joran@voorbeeld.nl")["To"]
     assert header.addresses[0].display_name == "Jöran Visser"
-    for email in ("a\u0010b@voorbeeld.nl", "ab@voor\u008abeeld.nl"):
-        r = await api.post(
-            "ada",
-            "/api/invitations",
-            {
-                "email": email,
-                "organisation": "Gemeente Ede",
-                "layer": "gemeente",
-                "areas": ["area-a"],
-            },
-        )
-        assert r.status_code == 400, r.text
