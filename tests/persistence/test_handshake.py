@@ -99,22 +99,7 @@ async def test_room_list_is_the_orm_room_list(database: Database) -> None:
 
 async def test_login_is_the_live_session_with_its_permissions(database: Database) -> None:
     """A live session gives the user and actor of the ORM reads; revoked or expired: None."""
-    async with database.write() as s:
-        for name in USERS:
-            user = await accounts.user_by_name(s, name)
-            assert user is not None
-            await accounts.create_session(s, user.id, f"live-{name}", utcnow() + timedelta(hours=1))
-        ann = await accounts.user_by_name(s, "ann")
-        assert ann is not None
-        await accounts.create_session(s, ann.id, "gone", utcnow() + timedelta(hours=1))
-        await accounts.create_session(s, ann.id, "old", utcnow() + timedelta(hours=1))
-    async with database.write() as s:
-        await accounts.revoke_session(s, "gone")
-        await s.execute(
-            update(Session)
-            .where(Session.token_hash == "old")
-            .values(expires_at=utcnow() - timedelta(seconds=1))
-        )
+    await _sessions(database)
     async with database.read() as s:
         conn = await s.connection()
         for name in USERS:
