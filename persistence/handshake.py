@@ -218,8 +218,9 @@ _USER_COLUMNS = [User.__table__.c[f.name] for f in fields(Member)]
 
 
 class _LoginRow(NamedTuple):
-    """A row of `_LOGIN`: the user (`Member`'s fields), the session's expiry, and an area
-    room (`kind` "a") or a moderated room ("m") of theirs, or neither ("u")."""
+    """A row of `_LOGIN` and `_LOGINS_PG`: the user (`Member`'s fields), the session's
+    expiry and token hash, and an area room (`kind` "a") or a moderated room ("m") of
+    theirs, or neither ("u")."""
 
     id: int
     username: str
@@ -228,6 +229,7 @@ class _LoginRow(NamedTuple):
     layer: str
     role: str
     expires_at: datetime
+    token_hash: str
     kind: str
     room_id: int | None
 
@@ -272,8 +274,8 @@ def _with_permissions(columns: list[Any], source: Any, where: Any) -> Any:
 
 
 def _login_statement(many: bool) -> Any:
-    """The session's user and permissions (`many`: of each session of `token_hashes`, each
-    row with its token hash first). Every branch looks the session up by its unique token
+    """The session's user and permissions (`many`: of each session of `token_hashes`; each
+    row names its token hash). Every branch looks the session up by its unique token
     hash with the same conditions, so revocation and expiry are exactly those of the
     session row read here."""
     sessions = SessionRow.__table__
@@ -289,8 +291,8 @@ def _login_statement(many: bool) -> Any:
             SessionRow.token_hash == bindparam("token_hash"), session_live(bindparam("now"))
         )
     source = sessions.join(User.__table__, User.id == SessionRow.user_id)
-    first = [SessionRow.token_hash] if many else []
-    return _with_permissions([*first, *_USER_COLUMNS, SessionRow.expires_at], source, live)
+    columns = [*_USER_COLUMNS, SessionRow.expires_at, SessionRow.token_hash]
+    return _with_permissions(columns, source, live)
 
 
 def session_live(now: Any) -> Any:
@@ -311,32 +313,13 @@ async def live_tokens(session: AsyncSession, token_hashes: list[str], now: datet
     return set(rows.scalars())
 
 
-class _TokenLoginRow(NamedTuple):
-    """A row of `_LOGINS_PG`: `_LoginRow` after the session's token hash."""
-
-    token_hash: str
-    id: int
-    username: str
-    display_name: str
-    organisation: str
-    layer: str
-    role: str
-    expires_at: datetime
-    kind: str
-    room_id: int | None
-
-
-assert _TokenLoginRow._fields[1:] == _LoginRow._fields
-
 # Built once: constructing a statement and its cache key costs more than running it.
 _LOGIN = Prepared(_login_statement(many=False), _LoginRow)
 # PostgreSQL only (an array parameter), where each read is a round trip.
-_LOGINS_PG = Prepared(_login_statement(many=True), _TokenLoginRow)
+_LOGINS_PG = Prepared(_login_statement(many=True), _LoginRow)
 
 
-def _actor_of(
-    user_id: int, rows: Sequence[_LoginRow] | Sequence[_TokenLoginRow] | Sequence[_ActorRow]
-) -> Actor:
+def _actor_of(user_id: int, rows: Sequence[_LoginRow] | Sequence[_ActorRow]) -> Actor:
     first = rows[0]
     areas = frozenset(r.room_id for r in rows if r.kind == "a" and r.room_id)
     moderated = frozenset(r.room_id for r in rows if r.kind == "m" and r.room_id)
@@ -358,16 +341,14 @@ def read_login(conn: Connection, token_hash: str, now: datetime) -> Login | None
 def read_logins(conn: Connection, token_hashes: Sequence[str], now: datetime) -> dict[str, Login]:
     """`read_login` for each of these token hashes, in one statement (PostgreSQL): the live
     sessions' logins by token hash."""
-    rows: list[_TokenLoginRow] = _LOGINS_PG.rows(
-        conn, {"token_hashes": list(token_hashes), "now": now}
-    )
-    by_token: dict[str, list[_TokenLoginRow]] = {}
+    rows: list[_LoginRow] = _LOGINS_PG.rows(conn, {"token_hashes": list(token_hashes), "now": now})
+    by_token: dict[str, list[_LoginRow]] = {}
     for row in rows:
         by_token.setdefault(row.token_hash, []).append(row)
     return {token: _login_of(found) for token, found in by_token.items()}
 
 
-def _login_of(rows: Sequence[_LoginRow] | Sequence[_TokenLoginRow]) -> Login:
+def _login_of(rows: Sequence[_LoginRow]) -> Login:
     first = rows[0]
     user = Member(
         first.id, first.username, first.display_name, first.organisation, first.layer, first.role
