@@ -243,29 +243,29 @@ async def test_an_oversized_message_is_failed_with_its_close_code(
     assert failed == 1
 
 
-async def test_the_guard_closes_a_connection_whose_head_is_late(base: str) -> None:
-    """A connection that sends part of a request head is closed at the head deadline."""
+async def raw_exchange(base: str, sent: bytes) -> bytes:
+    """Send `sent` on a plain TCP connection to the server; all it answers until it closes."""
     port = int(base.rsplit(":", 1)[1])
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.write(sent)
+        return await asyncio.wait_for(reader.read(), 10)
     finally:
         writer.close()
+
+
+async def test_the_guard_closes_a_connection_whose_head_is_late(base: str) -> None:
+    """A connection that sends part of a request head is closed at the head deadline."""
+    assert await raw_exchange(base, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n") == b""
 
 
 async def test_the_guard_closes_a_connection_whose_body_is_late(base: str) -> None:
     """A request whose body stops short is closed at the body deadline."""
-    port = int(base.rsplit(":", 1)[1])
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(
-            b"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
-        )
-        assert await asyncio.wait_for(reader.read(), 10) == b""
-    finally:
-        writer.close()
+    sent = (
+        b"POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    assert await raw_exchange(base, sent) == b""
 
 
 async def test_the_guard_lets_an_upgraded_connection_outlive_the_head_deadline(
@@ -319,18 +319,13 @@ async def test_a_peer_that_stops_answering_pings_is_closed_1011(pinging: str) ->
     gone unanswered for the timeout, as uvicorn's own keepalive does."""
     async with httpx.AsyncClient(timeout=10) as http:
         token = await login(http, pinging, "ann")
-    port = int(pinging.rsplit(":", 1)[1])
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(
-            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            b"Authorization: Bearer " + token.encode() + b"\r\n\r\n"
-        )
-        # Everything until the server closes: the 101, `hello`, the ping, the close frame.
-        got = await asyncio.wait_for(reader.read(-1), 10)
-    finally:
-        writer.close()
+    upgrade = (
+        b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Authorization: Bearer " + token.encode() + b"\r\n\r\n"
+    )
+    # Everything until the server closes: the 101, `hello`, the ping, the close frame.
+    got = await raw_exchange(pinging, upgrade)
     assert got.startswith(b"HTTP/1.1 101")
     assert b"\x88" + bytes([2 + len(b"keepalive ping timeout")]) + b"\x03\xf3" in got
