@@ -31,7 +31,7 @@ import msgspec
 
 from chat import frames
 from chat.clock import Clock
-from chat.outbound import MAX_BATCH_CHARS
+from chat.outbound import fitting
 from chat.ports import Conn
 from persistence import handshake
 from persistence.activity_facts import read_room_readers
@@ -251,14 +251,10 @@ class _Common:
 def _joined(frames_: list[str]) -> list[str]:
     """The frames joined with `\\n`, in as few texts as stay within one WebSocket message."""
     texts: list[str] = []
-    start = size = 0
-    for i, frame in enumerate(frames_):
-        if i > start and size + len(frame) + 1 > MAX_BATCH_CHARS:
-            texts.append("\n".join(frames_[start:i]))
-            start, size = i, 0
-        size += len(frame) + 1
-    if start < len(frames_):
-        texts.append("\n".join(frames_[start:]))
+    while frames_:
+        count, _ = fitting(frames_)
+        texts.append("\n".join(frames_[:count]))
+        frames_ = frames_[count:]
     return texts
 
 

@@ -64,6 +64,18 @@ SHED_LAG = "lag"
 SHED_BUFFERED = "buffered"
 
 
+def fitting(frames: Sequence[str]) -> tuple[int, int]:
+    """How many of `frames`, from the first, one WebSocket message holds joined with `\\n`
+    (at least one), and their characters with a separator each."""
+    count = size = 0
+    for frame in frames:
+        if count and size + len(frame) + 1 > MAX_BATCH_CHARS:
+            break
+        count += 1
+        size += len(frame) + 1
+    return count, size
+
+
 class Socket(Protocol):
     """What the connection needs from the WebSocket (the web layer adapts Starlette's)."""
 
@@ -284,12 +296,7 @@ class Outbound:
             self.chars = 0
             TALLY.frames_sent += 1
         else:
-            count = size = 0
-            for frame in frames:
-                if count and size + len(frame) + 1 > MAX_BATCH_CHARS:
-                    break
-                count += 1
-                size += len(frame) + 1
+            count, size = fitting(frames)
             batch = "\n".join(frames[:count])
             del frames[:count]
             self.chars -= size - count
