@@ -77,7 +77,8 @@ MULTI_PROCESS = frozenset({"start_servers", "two_servers", "cluster_env", "two_w
 BROWSER_GROUPS = int(os.environ.get("WERKPLAATS_TEST_BROWSER_GROUPS", "1"))
 # Modules that add bridges and links to this machine's network (tests/net/topology.py).
 # Chromium takes that for a network change and drops every request in flight
-# (ERR_NETWORK_CHANGED), so they run after the browser tests on the same worker.
+# (ERR_NETWORK_CHANGED), so they join the first browser group: after those tests, on the
+# same worker (with more than one group, beside the others' tests again).
 NETWORK_CHANGERS = frozenset({"test_topology.py", "test_rolling_upgrade.py"})
 
 
