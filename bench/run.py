@@ -41,6 +41,9 @@ QUICK = {
     "w1_step_s": 3,
     # Multiples of W1's sustainable rate run after its first repeat (empty: none).
     "w1_overload": [1.5, 2.0],
+    # W1-capped: the server held to this share of one core, with its own rate ladder.
+    "w1_cap_share": 0.3,
+    "w1_cap_rates": [5, 10, 20, 40, 80, 160],
     "w2_rooms": 50,
     "w2_members": 20,
     "w2_rate": 200,
@@ -102,16 +105,16 @@ W3_ROOM = "bench-60"
 W5_ROOM = "bench-63"
 ALL_TARGETS = ["ours-sqlite", "ours-pg", "u", "p", "s"]
 APPLIES = {
-    "ours-sqlite": ["W1", "W2", "W3", "W4", "W5", "W6", "W6-many"],
+    "ours-sqlite": ["W1", "W1-capped", "W2", "W3", "W4", "W5", "W6", "W6-many"],
     "ours-pg": ["W2", "W3", "W4", "W5", "W7", "W5-herd10"],
-    "u": ["W1", "W2", "W3", "W6"],
+    "u": ["W1", "W1-capped", "W2", "W3", "W6"],
     "p": ["W1", "W2", "W3", "W6"],
     "s": ["W3", "W4"],
 }
 # Quick runs leave out what the full run adds on PostgreSQL (same code path as SQLite).
 QUICK_SKIP = {"ours-pg": ["W2", "W5"]}
 # Run only when named in `--only` (minutes of set-up and gigabytes of memory).
-ON_REQUEST = {"W6-many", "W5-herd10"}
+ON_REQUEST = {"W6-many", "W5-herd10", "W1-capped"}
 
 
 class Target:
@@ -247,13 +250,13 @@ class Bench:
 
     # -- workloads -----------------------------------------------------------------------
 
-    async def w1(self, t: Target) -> None:
+    async def w1(self, t: Target, label: str = "W1", rates: list[float] | None = None) -> None:
         """Fan-out: one room, many subscribers, rising publish rate."""
         s = self.size
         n_tx = s["w1_senders"]
         senders = [dict(t.client(u, []), room=FANOUT_ROOM) for u in range(n_tx)]
         receivers = [t.client(n_tx + u, [FANOUT_ROOM]) for u in range(s["w1_subscribers"])]
-        steps = [{"rate": r, "duration": s["w1_step_s"]} for r in s["w1_rates"]]
+        steps = [{"rate": r, "duration": s["w1_step_s"]} for r in rates or s["w1_rates"]]
         for rep in range(s["w1_repeats"]):
             cfg = {
                 "mode": "fanout",
@@ -266,28 +269,40 @@ class Bench:
                 "drain_ms": 3000,
                 "time_limit_s": 400,
             }
-            got = await sv.loadgen(cfg, self.workdir, f"w1-{t.name}-{rep}")
+            got = await sv.loadgen(cfg, self.workdir, f"{label.lower()}-{t.name}-{rep}")
             got["summary"] = w1_summary(got["steps"])
-            self.record("W1", t.name, got)
-            self.say(f"W1 {t.name}: {got['summary']}")
+            self.record(label, t.name, got)
+            self.say(f"{label} {t.name}: {got['summary']}")
             rate = got["summary"].get("rate")
             if rep == 0 and rate and s["w1_overload"]:
-                await self.w1_overload(t, cfg, rate)
+                await self.w1_overload(t, cfg, rate, f"{label}-overload")
 
-    async def w1_overload(self, t: Target, cfg: dict[str, Any], rate: float) -> None:
+    async def w1_capped(self, t: Target) -> None:
+        """W1 on a server held to a share of one core (`w1_cap_share`), so that the server
+        runs out before the load generator does: its capacity, then 1.5× and 2× of it, where
+        the overload policy (1013 for the connections that fall behind) shows or not."""
+        cap = sv.CpuCap(t.pids(), self.size["w1_cap_share"], self.tag)
+        try:
+            await self.w1(t, "W1-capped", self.size["w1_cap_rates"])
+        finally:
+            cap.close()
+
+    async def w1_overload(
+        self, t: Target, cfg: dict[str, Any], rate: float, label: str = "W1-overload"
+    ) -> None:
         """Past capacity: 1.5× and 2× the sustainable rate, on fresh connections; the
         latency of what still arrives, and how many connections the server shed (1013)."""
         over = dict(cfg, stop_p99_ms=None)
         over["steps"] = [
             {"rate": rate * f, "duration": self.size["w1_step_s"]} for f in self.size["w1_overload"]
         ]
-        got = await sv.loadgen(over, self.workdir, f"w1-overload-{t.name}")
+        got = await sv.loadgen(over, self.workdir, f"{label.lower()}-{t.name}")
         got["capacity_rate"] = rate
-        self.record("W1-overload", t.name, got)
+        self.record(label, t.name, got)
         for st in got["steps"]:
             lat = st.get("latency_ms") or {}
             self.say(
-                f"W1 overload {t.name}: {st['rate']} msg/s ({st['rate'] / rate:.1f}×): p99"
+                f"{label} {t.name}: {st['rate']} msg/s ({st['rate'] / rate:.1f}×): p99"
                 f" {lat.get('p99')} ms, closed {st.get('closed')}, lost {st['lost']}"
             )
 
@@ -639,13 +654,14 @@ class Bench:
 
     async def run_ours(self, kind: str) -> None:
         name = f"ours-{kind}"
-        if any(self.wants(name, w) for w in ("W1", "W2", "W3", "W4", "W5")):
+        if any(self.wants(name, w) for w in ("W1", "W1-capped", "W2", "W3", "W4", "W5")):
             t = await self.ours(kind)
             try:
                 for w, job in (
                     ("W3", self.w3),
                     ("W2", self.w2),
                     ("W1", self.w1),
+                    ("W1-capped", self.w1_capped),
                     ("W4", self.w4),
                     ("W5", self.w5),
                 ):
@@ -680,7 +696,12 @@ class Bench:
         proc, addr = await starting
         t = Target(name, proto, [addr], [proc])
         try:
-            for w, job in (("W3", self.w3), ("W2", self.w2), ("W1", self.w1)):
+            for w, job in (
+                ("W3", self.w3),
+                ("W2", self.w2),
+                ("W1", self.w1),
+                ("W1-capped", self.w1_capped),
+            ):
                 if self.wants(name, w):
                     await job(t)
         finally:

@@ -44,6 +44,39 @@ def pinned(core: str, argv: Sequence[str]) -> list[str]:
     return list(argv)
 
 
+class CpuCap:
+    """A share of one core for some processes (the cgroup `cpu` controller, v2 or v1), so
+    that the server, not the load generator, is what runs out first. A short period
+    (10 ms) keeps each throttled stretch short: a capped server is slower, not stalled."""
+
+    PERIOD_US = 10_000
+
+    def __init__(self, pids: Sequence[int], share: float, tag: str) -> None:
+        quota = max(1_000, int(self.PERIOD_US * share))
+        unified = Path("/sys/fs/cgroup/cgroup.controllers")
+        if unified.exists() and "cpu" in unified.read_text().split():
+            self.dir = Path("/sys/fs/cgroup") / f"bench-{tag}"
+            self.dir.mkdir(exist_ok=True)
+            (self.dir / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+        else:
+            self.dir = Path("/sys/fs/cgroup/cpu") / f"bench-{tag}"
+            self.dir.mkdir(exist_ok=True)
+            (self.dir / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+            (self.dir / "cpu.cfs_quota_us").write_text(str(quota))
+        for pid in pids:
+            (self.dir / "cgroup.procs").write_text(str(pid))
+
+    def close(self) -> None:
+        """Lift the cap: the processes go back to the parent group, the group goes."""
+        parent = self.dir.parent / "cgroup.procs"
+        with suppress(OSError):
+            for pid in (self.dir / "cgroup.procs").read_text().split():
+                with suppress(OSError):
+                    parent.write_text(pid)
+        with suppress(OSError):
+            self.dir.rmdir()
+
+
 class Proc:
     """A child process with its log file; `stop` ends it and only it."""
 
