@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence import publications
@@ -37,15 +37,19 @@ from persistence.search import index as search_index
 MAX_PAGE = 1000
 
 
-async def next_seq(session: AsyncSession, room_id: int) -> int:
-    """Take the room's next seq; holds the room's write lock until the transaction ends."""
+async def next_seq(session: AsyncSession, room_id: int) -> tuple[int, datetime | None]:
+    """Take the room's next seq, with the database's time once the room's row is locked
+    (PostgreSQL; None on SQLite, whose write lock makes this process's clock do); holds
+    the room's write lock until the transaction ends."""
+    stamp = func.clock_timestamp() if session.get_bind().dialect.name == "postgresql" else null()
     result = await session.execute(
         update(Room)
         .where(Room.id == room_id)
         .values(last_seq=Room.last_seq + 1)
-        .returning(Room.last_seq)
+        .returning(Room.last_seq, stamp)
     )
-    return int(result.scalar_one())
+    seq, at = result.one()
+    return int(seq), at
 
 
 async def append_event(
@@ -58,8 +62,10 @@ async def append_event(
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> Event:
-    """Add one event to a room's stream with the next seq."""
-    seq = await next_seq(session, room_id)
+    """Add one event to a room's stream with the next seq. Its created_at is taken after
+    the room's lock, on PostgreSQL from the database's clock (not `at`, which a host's
+    clock gave before the lock), so created_at never falls as seq rises across hosts."""
+    seq, locked_at = await next_seq(session, room_id)
     event = Event(
         room_id=room_id,
         seq=seq,
@@ -67,7 +73,7 @@ async def append_event(
         message_id=message_id,
         actor_id=actor_id,
         data=data or {},
-        created_at=at or utcnow(),
+        created_at=locked_at or at or utcnow(),
     )
     session.add(event)
     await session.flush()
