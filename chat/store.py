@@ -140,9 +140,11 @@ async def _post_postgres(db: Database, sends_: list[Send]) -> list[Stored | Doma
     again by its client_id (its frame is then not sent live; the hubs' poll delivers it).
     """
     known = db.part(KnownRooms)
+    # A batch of one on a connection of its own: generic plans there, custom for batches.
+    lone = len(sends_) == 1
     for attempt in (1, 2):
         try:
-            async with db.held() as conn:
+            async with db.held(lone=lone) as conn:
                 return await store_postgres(_driver(conn), sends_, known)
         except Exception as exc:
             if attempt == 2 or not db.is_disconnect(exc):

@@ -24,9 +24,11 @@ from sqlalchemy.pool import PoolProxiedConnection
 # Every engine is made with `hide_parameters=True`: a database error's text (logged with
 # `%r`) would otherwise hold the statement's parameters, message bodies among them.
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers in other processes queue on the file lock this long
-# PostgreSQL connections kept between uses (no checkout, no pre-ping): for the send path,
-# and, in autocommit, for connection set-up's reads (`persistence.handshake`).
+# PostgreSQL connections kept between uses (no checkout, no pre-ping): for the send path
+# (batches, and apart from them lone sends), and, in autocommit, for connection set-up's
+# reads (`persistence.handshake`).
 HELD_CONNECTIONS = 4
+HELD_LONE = 2
 HELD_READERS = 8
 
 log = logging.getLogger("werkplaats.db")
@@ -115,6 +117,7 @@ class Database:
             self._thread = None
             self._kept = None
         self._held: list[AsyncConnection] = []
+        self._held_lone: list[AsyncConnection] = []
         self._held_readers: list[AsyncConnection] = []
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -183,26 +186,35 @@ class Database:
             self._kept = None
 
     @asynccontextmanager
-    async def held(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def held(
+        self, *, autocommit: bool = False, lone: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
         """A connection kept between uses (PostgreSQL): for writes, or in autocommit for
         reads that need no shared snapshot.
+
+        Write connections plan every statement anew (`force_custom_plan`): a generic plan
+        of the send statements, fixed after five one-room sends, is ruinous for a batch of
+        many rooms. `lone`: a connection kept apart for batches of one send, which keeps
+        PostgreSQL's default, so that its statements settle on a generic plan and a lone
+        send pays no planning (docs/performance.md, "Planning a send").
 
         Taken without the pool's checkout and pre-ping; a connection that raised is
         invalidated (never reused), so one the server dropped costs its user one error,
         which `is_disconnect` recognises so that the caller may retry on a fresh one.
         """
-        kept, keep = (
-            (self._held_readers, HELD_READERS) if autocommit else (self._held, HELD_CONNECTIONS)
-        )
+        if autocommit:
+            kept, keep = self._held_readers, HELD_READERS
+        elif lone:
+            kept, keep = self._held_lone, HELD_LONE
+        else:
+            kept, keep = self._held, HELD_CONNECTIONS
         if kept:
             conn = kept.pop()
         else:
             conn = await self.engine.connect()
             if autocommit:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            else:
-                # The send statements' generic plan, fixed after five one-room sends, is
-                # ruinous for a batch of many rooms (docs/performance.md): plan each call.
+            elif not lone:
                 await conn.exec_driver_sql("SET plan_cache_mode = force_custom_plan")
                 await conn.commit()
         try:
@@ -244,7 +256,8 @@ class Database:
         closers, self._closers = self._closers, []
         for close in closers:
             await close()
-        held, self._held, self._held_readers = self._held + self._held_readers, [], []
+        held = self._held + self._held_lone + self._held_readers
+        self._held, self._held_lone, self._held_readers = [], [], []
         for conn in held:
             await conn.close()
         await self.engine.dispose()

@@ -20,6 +20,8 @@ _TRAILING = "._-"
 def mentioned_usernames(body: str) -> list[str]:
     """The usernames mentioned in the body, lower-cased, in order, each once (at most 20)."""
     found: list[str] = []
+    if "@" not in body:  # most messages: every send and its activity note ask
+        return found
     for match in _MENTION.finditer(body):
         name = match.group(1).rstrip(_TRAILING).lower()
         if USERNAME_RE.fullmatch(name) and name not in found:

@@ -287,8 +287,23 @@ def parts_text(text: str) -> str:
     """What the index keeps of a text's compounds and variants: the stems of their parts
     and other spellings, space-separated, each once (words the text has whole are in the
     main field already)."""
+    return _parts_of(words(text))
+
+
+def index_fields(text: str) -> tuple[str, str]:
+    """`dutch.index_text` and `parts_text` of one text, its words found once (a send)."""
+    found = words(text)
+    return " ".join(map(stem, found)), _parts_of(found)
+
+
+def _parts_of(found: list[str]) -> str:
     stems: dict[str, None] = {}
-    for word in words(text):
-        for part in extra(word):
-            stems[stem(part)] = None
+    for word in found:
+        for part in _extra_stems(word):
+            stems[part] = None
     return " ".join(stems)
+
+
+@lru_cache(maxsize=65536)
+def _extra_stems(word: str) -> tuple[str, ...]:
+    return tuple(stem(part) for part in extra(word))

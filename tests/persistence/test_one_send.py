@@ -91,7 +91,7 @@ async def test_a_writer_committing_while_the_send_waits(database: Database) -> N
 async def test_a_dropped_connection_is_replaced(database: Database) -> None:
     """The database closed the send path's kept connection: the send is retried once."""
     await send(database, "ann", "a1")
-    async with database.held() as conn:
+    async with database.held(lone=True) as conn:  # a lone send's connection
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
         pid = driver.get_server_pid()

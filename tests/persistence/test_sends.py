@@ -155,7 +155,7 @@ async def test_a_single_send_takes_few_statements(database: Database) -> None:
         # BEGIN, room and facts, seq, message, event, search row, COMMIT.
         assert sent == ["BEGIN", "WITH", "UPDATE", "INSERT", "INSERT", "INSERT", "COMMIT"]
         return
-    async with database.held() as conn:  # the connection the send will take next
+    async with database.held(lone=True) as conn:  # the connection the send will take next
         driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
 
@@ -320,6 +320,28 @@ async def test_a_room_written_between_a_batch_statements_goes_the_full_path(
     assert isinstance(m2, Acked) and m2.seq == 1
     assert await room_rows(database, "theme-one") == ([1, 2], [1, 2], 2)
     assert await room_rows(database, "theme-two") == ([1], [1], 1)
+
+
+@POSTGRES_ONLY
+async def test_lone_sends_and_batches_plan_apart(database: Database) -> None:
+    """A batch of one goes to a connection that may keep generic plans; a batch of more to
+    one that plans every call (a generic plan made for one room is ruinous for many)."""
+    batch = [
+        await request(database, "ann", "theme-one", "b1"),
+        await request(database, "amy", "theme-two", "b2"),
+    ]
+    lone = await request(database, "ann", "theme-one", "l1")
+    await store.post_many(database, batch)
+    await store.post(database, lone)
+    modes = {}
+    for name in ("batch", "lone"):
+        async with database.held(lone=name == "lone") as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            modes[name] = await driver.fetchval("SHOW plan_cache_mode")
+            count = await driver.fetchval("SELECT count(*) FROM messages WHERE client_id = 'b2'")
+            assert count == 1
+    assert modes == {"batch": "force_custom_plan", "lone": "auto"}
 
 
 @POSTGRES_ONLY
