@@ -509,11 +509,13 @@ WITH v AS (
 ), u AS (
   UPDATE rooms SET last_seq = rooms.last_seq + l.n FROM l
   WHERE rooms.id = l.id AND rooms.last_seq = l.last_seq
-  RETURNING rooms.id, l.last_seq AS base
+  -- One stamp per room, taken after its lock: a room's rows share it, so created_at
+  -- never falls as seq rises, whatever order the join below emits them in.
+  RETURNING rooms.id, l.last_seq AS base, clock_timestamp() AS at
 ), m AS (
   INSERT INTO messages (room_id, seq, author_id, client_id, body, reply_to, created_at, hidden,
                         topic, search_parts)
-  SELECT x.r, u.base + x.o, x.a, x.c, x.b, x.p, coalesce(x.given, clock_timestamp()), false,
+  SELECT x.r, u.base + x.o, x.a, x.c, x.b, x.p, coalesce(x.given, u.at), false,
          coalesce((SELECT pm.topic FROM messages AS pm WHERE pm.id = x.p), x.tp), x.sp
   FROM x JOIN u ON u.id = x.r
   RETURNING id, room_id, seq, author_id, client_id, created_at, topic
@@ -596,7 +598,7 @@ async def _write_pg(driver: Any, plan: _Plan, checked: bool) -> set[int]:
         [row.send.body for row in rows],
         [row.send.reply_to for row in rows],
         # A live send's time is the database's: now() decides, clock_timestamp() (taken
-        # after the room's lock, so created_at rises with seq) is stored.
+        # once per room after its lock, so created_at rises with seq) is stored.
         [row.send.at for row in rows],
         [sanctions_bind(row.send.actor, row.room.ref) for row in rows],
         [row.room.slow_mode_seconds if _slow(row.send, row.room) else None for row in rows],

@@ -345,6 +345,27 @@ async def test_lone_sends_and_batches_plan_apart(database: Database) -> None:
 
 
 @POSTGRES_ONLY
+async def test_a_batch_stamps_created_at_in_seq_order(database: Database) -> None:
+    """One stamp per room after its lock: whatever order the write's join emits a batch's
+    rows in, created_at never falls as seq rises, in messages and in events."""
+    names = ("ann", "amy", "rita")
+    batch = [await request(database, names[n % 3], "theme-one", f"o{n}") for n in range(60)]
+    assert all(isinstance(r, Acked) for r in await store.post_many(database, batch))
+    async with database.read() as s:
+        for model in (Message, Event):
+            stamps = (
+                await s.execute(
+                    select(model.created_at)
+                    .join(Room, Room.id == model.room_id)
+                    .where(Room.slug == "theme-one")
+                    .order_by(model.seq)
+                )
+            ).scalars()
+            stamps = list(stamps)
+            assert len(stamps) == 60 and stamps == sorted(stamps), model
+
+
+@POSTGRES_ONLY
 async def test_a_batch_is_two_statements_on_postgresql(database: Database) -> None:
     """Facts, then the checked write: no BEGIN, no COMMIT, no lock held in between."""
     batch = [
