@@ -75,7 +75,7 @@ from persistence.models import (
 from persistence.models import Session as SessionRow
 from persistence.prepared import Prepared
 from persistence.rooms import OWN_DIRECT_SQL, SHARED_ROOM, SHARED_ROOM_SQL, own_direct_ids
-from rooms.access import area_rooms_open_to, may_read
+from rooms.access import area_rooms_open_to, may_read, open_to_all
 from rooms.conversations import AREA_GROUP, LAYER_GROUPS, mentions_reader
 from rooms.meetings import MeetingRef, meeting_for_room
 from rooms.mentions import mentioned_usernames
@@ -540,7 +540,7 @@ class RoomListing(msgspec.Struct, frozen=True):
 
 
 class _RoomRow(NamedTuple):
-    """A row of `_ROOMS` (or of `_ROOMS_UNREAD_PG`, which adds the last two columns)."""
+    """A row of `_ROOMS`, with the counts `_unread_sqlite` fills in."""
 
     id: int
     slug: str
@@ -557,6 +557,28 @@ class _RoomRow(NamedTuple):
     ban_until: datetime | None
     not_unread: int | None = None  # events in the window that are no unread message
     mention_candidates: list[str] | None = None
+
+
+class _RoomFacts(NamedTuple):
+    """A room as `_ROOMS_UNREAD_PG` reads it once for a batch's room lists, with its
+    `RoomRef` and whether `may_read` opens it to anyone not banned (`open_to_all`)."""
+
+    id: int
+    slug: str
+    name: str
+    kind: str
+    topic: str | None
+    last_seq: int
+    locked: bool
+    archived: bool
+    theme_id: int | None
+    meeting_id: int | None
+    ref: RoomRef
+    open: bool
+
+
+# Rows of either form, for what reads only a room's facts (`MeetingsRead`, `_next_meetings`).
+_Rooms = Sequence[_RoomRow] | Sequence[_RoomFacts]
 
 
 # The room list's columns: a room, the user's read marker and ban there.
@@ -650,46 +672,74 @@ FROM w
 # the room lists of several users at once (`u`, one row per user with `ord` its place in
 # the arrays; a lone room list is a batch of one): a herd's set-ups of the same moment
 # share one round trip (`ArrivalReads`). Each user's areas come as an array literal.
+# A room's own facts come once per statement (`ord` 0: the shared rooms, and the direct
+# conversations of the users), each user's rows only what is theirs (marker, ban, counts;
+# the facts NULL): a room's name, slug and topic once for each user were most of what a
+# batch decoded. One statement, so one snapshot: the windows end at the facts' `last_seq`s.
 _ROOMS_UNREAD_PG = Prepared(
     text(
         r"""
-SELECT u.ord, r.id, r.slug, r.name, r.kind, r.topic, r.last_seq, r.locked, r.archived,
-  r.theme_id, r.meeting_id, rm.seq, b.room_id, b.until,
-  CASE WHEN w.counted THEN
-    (SELECT coalesce(sum(CASE WHEN e.type = 'restored'
-       THEN e.seq - greatest(w.lo, coalesce(CAST(e.data ->> 'after' AS bigint), e.seq - 1))
-       ELSE 1 END), 0)
-     FROM events AS e
-     WHERE e.room_id = r.id AND e.seq > w.lo AND e.seq <= r.last_seq AND e.type <> 'message')
-    + (SELECT count(*) FROM messages AS o
-       WHERE o.author_id = u.user_id AND o.room_id = r.id AND o.seq > w.lo
-         AND o.seq <= r.last_seq)
-  END,
-  CASE WHEN w.counted THEN
-    (SELECT array_agg(m.body) FROM messages AS m
-     WHERE m.room_id = r.id AND m.seq > w.lo AND m.seq <= r.last_seq
-       AND m.body LIKE '%@%' AND (lower(m.body) LIKE u.pattern ESCAPE '\'
-         OR lower(m.body) LIKE u.layer_pattern ESCAPE '\'
-         OR lower(m.body) LIKE :area_pattern ESCAPE '\')
-       AND m.author_id <> u.user_id AND NOT m.hidden)
-  END
-FROM unnest(CAST(:user_ids AS integer[]), CAST(:patterns AS text[]),
-    CAST(:layer_patterns AS text[]), CAST(:every_area AS boolean[]), CAST(:areas AS text[]))
-  WITH ORDINALITY AS u(user_id, pattern, layer_pattern, every_area, areas, ord)
-CROSS JOIN LATERAL (
-  SELECT * FROM rooms WHERE {shared}
+WITH u AS (
+  SELECT * FROM unnest(CAST(:user_ids AS integer[]), CAST(:patterns AS text[]),
+      CAST(:layer_patterns AS text[]), CAST(:every_area AS boolean[]), CAST(:areas AS text[]))
+    WITH ORDINALITY AS u(user_id, pattern, layer_pattern, every_area, areas, ord)
+), l AS (
+  SELECT u.*, r.id, r.slug, r.name, r.kind, r.topic, r.last_seq, r.locked, r.archived,
+    r.theme_id, r.meeting_id
+  FROM u CROSS JOIN LATERAL (
+    SELECT * FROM rooms WHERE {shared}
+    UNION ALL
+    SELECT * FROM rooms WHERE id IN ({own_direct})
+  ) AS r
+)
+SELECT x.ord, x.id, x.slug, x.name, x.kind, x.topic, x.last_seq, x.locked, x.archived,
+  x.theme_id, x.meeting_id, x.read_seq, x.banned, x.ban_until, x.not_unread,
+  x.mention_candidates
+FROM (
+  SELECT CAST(0 AS bigint) AS ord, r.id, r.slug, r.name, r.kind, r.topic, r.last_seq,
+    r.locked, r.archived, r.theme_id, r.meeting_id, CAST(NULL AS bigint) AS read_seq,
+    CAST(NULL AS integer) AS banned, CAST(NULL AS timestamptz) AS ban_until,
+    CAST(NULL AS bigint) AS not_unread, CAST(NULL AS text[]) AS mention_candidates,
+    r.kind AS by_kind, r.slug AS by_slug
+  FROM rooms AS r WHERE {shared}
   UNION ALL
-  SELECT * FROM rooms WHERE id IN ({own_direct})
-) AS r
-LEFT JOIN read_markers AS rm ON rm.room_id = r.id AND rm.user_id = u.user_id
-LEFT JOIN bans AS b ON b.room_id = r.id AND b.user_id = u.user_id
-CROSS JOIN LATERAL (
-  SELECT coalesce(rm.seq, 0) AS lo,
-    r.last_seq > coalesce(rm.seq, 0)
-    AND (r.kind IN ('theme', 'meeting') OR (r.kind = 'area' AND u.every_area)
-         OR r.id = ANY(CAST(u.areas AS integer[]))) AS counted
-) AS w
-ORDER BY u.ord, r.kind, r.slug
+  SELECT 0, id, slug, name, kind, topic, last_seq, locked, archived, theme_id, meeting_id,
+    NULL, NULL, NULL, NULL, NULL, kind, slug
+  FROM l WHERE kind = 'direct'
+  UNION ALL
+  SELECT l.ord, l.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, rm.seq,
+    b.room_id, b.until,
+    CASE WHEN w.counted THEN CAST(
+      (SELECT coalesce(sum(CASE WHEN e.type = 'restored'
+         THEN e.seq - greatest(w.lo, coalesce(CAST(e.data ->> 'after' AS bigint), e.seq - 1))
+         ELSE 1 END), 0)
+       FROM events AS e
+       WHERE e.room_id = l.id AND e.seq > w.lo AND e.seq <= l.last_seq
+         AND e.type <> 'message')
+      + (SELECT count(*) FROM messages AS o
+         WHERE o.author_id = l.user_id AND o.room_id = l.id AND o.seq > w.lo
+           AND o.seq <= l.last_seq) AS bigint)
+    END,
+    CASE WHEN w.counted THEN
+      (SELECT array_agg(m.body) FROM messages AS m
+       WHERE m.room_id = l.id AND m.seq > w.lo AND m.seq <= l.last_seq
+         AND m.body LIKE '%@%' AND (lower(m.body) LIKE l.pattern ESCAPE '\'
+           OR lower(m.body) LIKE l.layer_pattern ESCAPE '\'
+           OR lower(m.body) LIKE :area_pattern ESCAPE '\')
+         AND m.author_id <> l.user_id AND NOT m.hidden)
+    END,
+    l.kind, l.slug
+  FROM l
+  LEFT JOIN read_markers AS rm ON rm.room_id = l.id AND rm.user_id = l.user_id
+  LEFT JOIN bans AS b ON b.room_id = l.id AND b.user_id = l.user_id
+  CROSS JOIN LATERAL (
+    SELECT coalesce(rm.seq, 0) AS lo,
+      l.last_seq > coalesce(rm.seq, 0)
+      AND (l.kind IN ('theme', 'meeting') OR (l.kind = 'area' AND l.every_area)
+           OR l.id = ANY(CAST(l.areas AS integer[]))) AS counted
+  ) AS w
+) AS x
+ORDER BY x.ord, x.by_kind, x.by_slug
 """.format(  # noqa: S608 (constants)
             shared=SHARED_ROOM_SQL, own_direct=OWN_DIRECT_SQL.replace(":user_id", "u.user_id")
         )
@@ -699,7 +749,6 @@ ORDER BY u.ord, r.kind, r.slug
         column("not_unread"),
         column("mention_candidates"),
     ),
-    lambda ord, *room: (ord, _RoomRow(*room)),
 )
 
 
@@ -752,7 +801,7 @@ def _unread(
     actor: Actor, layer: str, readable: list[_RoomRow]
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Room id → messages by others in its window (read_seq, last_seq], and → those of them
-    that mention the user: by name or through a group of theirs (`mentions_reader`)."""
+    that mention the user (`_mentions`)."""
     unread: dict[int, int] = {}
     mentioned: dict[int, int] = {}
     for row in readable:
@@ -761,15 +810,25 @@ def _unread(
         length = row.last_seq - (row.read_seq or 0)
         if length > row.not_unread:
             unread[row.id] = length - int(row.not_unread)
-        team = row.kind == RoomKind.AREA.value and row.id in actor.area_room_ids
-        found = sum(
-            1
-            for body in row.mention_candidates or ()
-            if mentions_reader(mentioned_usernames(body), actor.username, layer, team)
-        )
+        found = _mentions(actor, layer, row.kind, row.id, row.mention_candidates)
         if found:
             mentioned[row.id] = found
     return unread, mentioned
+
+
+def _mentions(
+    actor: Actor, layer: str, kind: str, room_id: int, candidates: Sequence[str] | None
+) -> int:
+    """How many of a window's candidate bodies mention the user: by name or through a
+    group of theirs (`mentions_reader`)."""
+    if not candidates:
+        return 0
+    team = kind == RoomKind.AREA.value and room_id in actor.area_room_ids
+    return sum(
+        1
+        for body in candidates
+        if mentions_reader(mentioned_usernames(body), actor.username, layer, team)
+    )
 
 
 class _MeetingRow(NamedTuple):
@@ -854,7 +913,7 @@ class MeetingsRead:
     def __init__(self) -> None:
         self.known: _Meetings | None = None
 
-    def get(self, conn: Connection, every: list[_RoomRow]) -> _Meetings:
+    def get(self, conn: Connection, every: _Rooms) -> _Meetings:
         ids = frozenset(r.meeting_id for r in every if r.meeting_id is not None)
         known, at = self.known, time.monotonic()
         if (
@@ -877,7 +936,7 @@ class MeetingsRead:
 
 
 def _next_meetings(
-    rooms: list[_RoomRow], all_rooms: list[_RoomRow], meetings: _Meetings, now: datetime
+    rooms: _Rooms, all_rooms: _Rooms, meetings: _Meetings, now: datetime
 ) -> dict[int, UpcomingMeeting]:
     """Room id → the next meeting it prepares for: a meeting room its own meeting while it
     is ahead, a theme room its theme's next meeting, an area room the next of any theme."""
@@ -930,13 +989,68 @@ def read_room_lists(
             )
             for actor, layer in people
         ]
-    every: list[list[_RoomRow]] = [[] for _ in people]
-    for place, row in _ROOMS_UNREAD_PG.rows(conn, _room_list_params(people)):
-        every[place - 1].append(row)
+    facts: dict[int, _RoomFacts] = {}
+    theirs: list[list[Any]] = [[] for _ in people]
+    for row in _ROOMS_UNREAD_PG.rows(conn, _room_list_params(people)):
+        if row[0]:
+            theirs[row[0] - 1].append(row)
+        else:
+            ref = RoomRef(row[1], row[2], _KINDS[row[4]], row[7], row[8])
+            facts[row[1]] = _RoomFacts(*row[1:11], ref, open_to_all(ref))  # type: ignore[call-arg]
+    rooms = list(facts.values())
+    # Whom a meeting is next for depends on the room alone: once for the batch.
+    upcoming = _next_meetings(rooms, rooms, meetings.get(conn, rooms), now)
     return [
-        _listing(conn, actor, layer, rows, now, meetings)
-        for (actor, layer), rows in zip(people, every, strict=True)
+        _listing_pg(actor, layer, facts, rows, upcoming, now)
+        for (actor, layer), rows in zip(people, theirs, strict=True)
     ]
+
+
+# Where `_ROOMS_UNREAD_PG` puts a user's own columns in their rows.
+_ROOM_ID, _READ_SEQ, _BANNED, _BAN_UNTIL, _NOT_UNREAD, _CANDIDATES = 1, 11, 12, 13, 14, 15
+
+
+def _listing_pg(
+    actor: Actor,
+    layer: str,
+    facts: dict[int, _RoomFacts],
+    rows: list[Any],
+    upcoming: dict[int, UpcomingMeeting],
+    now: datetime,
+) -> list[RoomListing]:
+    """One user's room list from their rows of `_ROOMS_UNREAD_PG` and the batch's rooms."""
+    staff, moderated = actor.is_staff, actor.moderated_room_ids
+    listed = []
+    for row in rows:
+        room = facts[row[_ROOM_ID]]
+        banned = row[_BANNED] is not None
+        if banned or not room.open:
+            ban = Restriction(row[_BAN_UNTIL]) if banned else None
+            if not may_read(actor, room.ref, ban, now):
+                continue
+        read_seq = row[_READ_SEQ] or 0
+        unread = mentions = 0
+        not_unread = row[_NOT_UNREAD]
+        if not_unread is not None:
+            unread = max(0, room.last_seq - read_seq - not_unread)
+            mentions = _mentions(actor, layer, room.kind, room.id, row[_CANDIDATES])
+        listed.append(
+            RoomListing(
+                slug=room.slug,
+                name=room.name,
+                kind=room.kind,
+                topic=room.topic,
+                last_seq=room.last_seq,
+                read_seq=read_seq,
+                unread=unread,
+                locked=room.locked,
+                archived=room.archived,
+                unread_mentions=mentions,
+                next_meeting=upcoming.get(room.id),
+                can_moderate=staff or room.id in moderated,
+            )
+        )
+    return listed
 
 
 def _room_list_params(people: Sequence[tuple[Actor, str]]) -> dict[str, Any]:

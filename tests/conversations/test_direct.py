@@ -109,7 +109,8 @@ async def test_a_room_list_reads_only_ones_own_direct_conversations(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Set-up reads as many statements and rows for ann whatever number of direct
-    conversations others have; one of her own adds one row; the shared rooms come through
+    conversations others have; one of her own adds one row (on PostgreSQL two: the room
+    once for the batch, then her row in it); the shared rooms come through
     their partial index."""
     async with database.write() as session:
         users = {u.username: u for u in (await session.execute(select(User))).scalars()}
@@ -145,7 +146,7 @@ async def test_a_room_list_reads_only_ones_own_direct_conversations(
         own = await _direct_room(session, [ann.id, users["amy"].id])
     slugs, statements, rows = await read()
     assert sorted(slugs) == sorted([*before[0], own])
-    assert (statements, rows) == (before[1], before[2] + 1)
+    assert (statements, rows) == (before[1], before[2] + (1 if database.is_sqlite else 2))
     await _uses_the_indexes(database, ann.id)
 
 

@@ -21,6 +21,7 @@ from persistence.models import (
     Ban,
     Meeting,
     Member,
+    Membership,
     Message,
     Mute,
     ReadMarker,
@@ -29,6 +30,7 @@ from persistence.models import (
     User,
     utcnow,
 )
+from rooms.conversations import direct_slug
 from tests.helpers import PG_ADMIN_DSN, POSTGRES_ONLY
 from tests.persistence import oracles
 from tests.persistence.posting import post
@@ -248,6 +250,19 @@ async def test_room_access_of_many_users_is_each_ones_own(database: Database) ->
     assert await handshake.run(database, handshake.read_room_access_of, "no-such", ids) == {}
 
 
+async def _direct(db: Database, names: tuple[str, ...]) -> str:
+    """A direct conversation of these users; its slug."""
+    async with db.write() as s:
+        ids = [u.id for u in (await s.execute(select(User).where(User.username.in_(names))))
+               .scalars()]  # fmt: skip
+        slug = direct_slug(ids)
+        room = Room(slug=slug, name=slug, kind="direct", topic="", created_at=utcnow())
+        s.add(room)
+        await s.flush()
+        s.add_all(Membership(room_id=room.id, user_id=i, joined_at=utcnow()) for i in ids)
+    return slug
+
+
 async def _sessions(db: Database) -> None:
     """A live session `live-NAME` for every user; ann's `gone` revoked, `old` expired."""
     async with db.write() as s:
@@ -274,11 +289,21 @@ async def test_arrivals_read_together_are_each_ones_own(database: Database) -> N
     and rooms; a revoked, expired or unknown token in the batch gives None."""
     await _history(database)
     await _sessions(database)
+    # Direct conversations: one two of the batch share, one of ann's alone, one with news.
+    directs = {
+        await _direct(database, ("ann", "bob")): {"ann", "bob"},
+        await _direct(database, ("ann", "amy", "mo")): {"ann", "amy", "mo"},
+    }
+    await post(database, next(iter(directs)), "bob", "hoi @ann", "d1")
     tokens = ["live-bob", "gone", *(f"live-{n}" for n in USERS), "old", "live-ann", "nope"]
     meetings = database.part(handshake.MeetingsRead)
     now = utcnow()
     together = await handshake.run(database, handshake.read_arrivals, tokens, now, meetings)
     assert len(together) == len(tokens)
+    for got in together:
+        if got is not None:
+            listed = {r.slug for r in got[1] if r.kind == "direct"}
+            assert listed == {s for s, who in directs.items() if got[0].user.username in who}
     for token, got in zip(tokens, together, strict=True):
         alone = await handshake.run(database, handshake.read_arrival, token, now, meetings)
         assert got == alone, token
