@@ -70,9 +70,13 @@ class AdmissionGate:
         ahead = (self.waiting + self.in_flight) * self.mean_s / self.in_flight
         return min(RETRY_AFTER_MAX, self.max_wait, max(1.0, ahead))
 
+    def full(self) -> bool:
+        """Whether `enter` would refuse at once: every slot held and the line full."""
+        return self._slots.locked() and self.waiting >= self.queue
+
     async def enter(self) -> float | None:
         """Wait for a slot: the time it was taken, or None when the caller must refuse."""
-        if self._slots.locked() and self.waiting >= self.queue:
+        if self.full():
             return None
         self.waiting += 1
         try:
@@ -101,6 +105,12 @@ class AdmissionGate:
             yield
         finally:
             self.leave(entered)
+
+
+# The key under which the lifespan offers the set-up gate to the server (the ASGI lifespan
+# state: uvicorn hands it to each connection's protocol), so that web/guard.py can refuse an
+# upgrade over the gate before the WebSocket handshake is parsed (`web.ws.refusal_now`).
+SETUP_GATE_STATE = "werkplaats.ws_setup_gate"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
@@ -27,7 +28,7 @@ from persistence.search.index import catch_up as search_catch_up
 from rooms.errors import DomainError
 from web import between, public, ws
 from web.actions.files import sweep_orphans
-from web.admission import gates
+from web.admission import SETUP_GATE_STATE, gates
 from web.api import (
     accounts,
     conversations,
@@ -177,7 +178,7 @@ def create_app(
     configure_passwords(settings)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         db = Database(
             settings.database_url,
             connect_timeout=settings.database_connect_timeout_seconds,
@@ -212,7 +213,8 @@ def create_app(
             gc.collect()
             gc.freeze()
         try:
-            yield
+            # The set-up gate for the server's HTTP protocol too (web/guard.py).
+            yield {SETUP_GATE_STATE: app.state.services.gates.ws_setup}
         finally:
             await realtime.stop()
             sweeper.cancel()

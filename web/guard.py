@@ -13,6 +13,8 @@ that real clients need. `GuardedHttpToolsProtocol` closes a connection
   one ends.
 Other connections are not affected: a deadline is a timer on the event loop, not a blocking
 read. A WebSocket upgrade leaves HTTP once its head is complete; `/ws` has its own limits.
+An upgrade of `/ws` that the set-up gate would refuse at once is answered here (503 with
+`Retry-After`, `web.ws.refusal_now`), before the WebSocket handshake is parsed.
 
 `werkplaats serve` selects it with `uvicorn.run(http="web.guard:GuardedHttpToolsProtocol")`.
 """
@@ -24,9 +26,11 @@ import logging
 from functools import cache
 from typing import Any
 
+from web.admission import SETUP_GATE_STATE
 from web.bodylimit import FILE_PATH
 from web.internals import HttpToolsProtocol, check_subclass
 from web.settings import load_settings
+from web.ws import refusal_now
 
 log = logging.getLogger("werkplaats.http")
 
@@ -118,7 +122,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
+        gate = self.app_state.get(SETUP_GATE_STATE)
+        if gate is not None and bytes(self.url).split(b"?", 1)[0] == b"/ws":
+            refused = refusal_now(gate, self.server_state.default_headers)
+            if refused is not None:
+                # Over the set-up gate: answered here, the handshake never parsed.
+                self._guarded_close(refused)
+                return
         super().handle_websocket_upgrade()
+
+    def _guarded_close(self, answer: bytes) -> None:
+        transport = self._guarded
+        if transport is not None:
+            transport.write(answer)
+            transport.close()
 
 
 check_subclass(GuardedHttpToolsProtocol)

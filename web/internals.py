@@ -35,7 +35,9 @@ What is relied on, and why:
 - `HttpToolsProtocol` (uvicorn.protocols.http.httptools_impl): web/guard.py overrides
   `connection_made`, `connection_lost`, httptools' parser callbacks `on_message_begin`,
   `on_headers_complete`, `on_message_complete`, and `handle_websocket_upgrade`, and adds
-  attributes of its own, which must not be uvicorn's.
+  attributes of its own, which must not be uvicorn's; at the upgrade it reads `app_state`
+  (the lifespan's state, where the app offers its set-up gate) and
+  `server_state.default_headers` (as uvicorn's own error answers do).
 - Not private: Starlette (the ASGI scope only), websockets (its documented Sans-I/O
   `ServerProtocol`: `state`, `extensions`, `close_sent`, `data_to_send`), SQLAlchemy
   (persistence/prepared.py: `compiled.positiontup`, `compiled.binds`,
@@ -179,7 +181,7 @@ RELIED: list[tuple[type, str, tuple[str, ...]]] = [
     (HttpToolsProtocol, "on_headers_complete", ()),
     (HttpToolsProtocol, "on_body", ()),
     (HttpToolsProtocol, "on_message_complete", ()),
-    (HttpToolsProtocol, "handle_websocket_upgrade", ("transport",)),
+    (HttpToolsProtocol, "handle_websocket_upgrade", ("transport", "app_state", "server_state")),
 ]
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from datetime import datetime
 
+import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -25,6 +27,7 @@ from chat.timerwheel import TimerWheel
 from persistence.models import utcnow
 from rooms.errors import Unauthenticated
 from web import internals, requestlog
+from web.admission import AdmissionGate
 from web.auth import authenticate_arrival, origin_allowed
 from web.deps import Services, client_address, services
 from web.responses import error_response
@@ -76,6 +79,34 @@ async def refuse(
         await websocket.close(1008, message)
 
 
+SETUP_REFUSED_CODE = "unavailable"
+SETUP_REFUSED_MESSAGE = "too many connections are being set up; retry after Retry-After seconds"
+
+
+def refusal_now(
+    gate: AdmissionGate, default_headers: Iterable[tuple[bytes, bytes]]
+) -> bytes | None:
+    """The whole HTTP answer to an upgrade of `/ws` that the set-up gate would refuse at
+    once (503 with `Retry-After`, the body `_open`'s refusal has), or None to let it in.
+
+    For the HTTP protocol (web/guard.py), before the WebSocket handshake is parsed: a herd
+    is refused thousands of times, and each refusal through the app cost a handshake parsed
+    by websockets, a task, Starlette's routing and a denial response (docs/performance.md).
+    """
+    if not gate.full():
+        return None
+    metrics.SETUPS_REFUSED.inc()
+    body = orjson.dumps({"error": {"code": SETUP_REFUSED_CODE, "message": SETUP_REFUSED_MESSAGE}})
+    retry_after = max(1, round(gate.retry_after()))
+    head = [b"HTTP/1.1 503 Service Unavailable\r\n"]
+    head += [name + b": " + value + b"\r\n" for name, value in default_headers]
+    head.append(
+        b"content-type: application/json\r\ncontent-length: %d\r\nretry-after: %d\r\n"
+        b"connection: close\r\n\r\n" % (len(body), retry_after)
+    )
+    return b"".join(head) + body
+
+
 async def websocket_endpoint(websocket: WebSocket) -> None:
     svc = services(websocket)
     requestlog.new_request_id()
@@ -108,13 +139,7 @@ async def _open(
     entered = await gate.enter()
     if entered is None:
         metrics.SETUPS_REFUSED.inc()
-        await refuse(
-            websocket,
-            "unavailable",
-            "too many connections are being set up; retry after Retry-After seconds",
-            503,
-            retry_after=gate.retry_after(),
-        )
+        await refuse(websocket, SETUP_REFUSED_CODE, SETUP_REFUSED_MESSAGE, 503, gate.retry_after())
         return None
     if internals.client_gone(websocket):
         # A herd's clients give up and come back while their upgrades wait: setting up

@@ -17,7 +17,8 @@ from websockets.http11 import Response
 
 from chat.client import _retry_after
 from tests.helpers import bearer, login, running_server, ws_url
-from web import admission, internals, ws
+from web import admission, guard, internals, ws
+from web.guard import GuardedHttpToolsProtocol
 from web.settings import Settings, load_settings
 
 BURST = 40
@@ -74,6 +75,55 @@ async def test_a_saturated_set_up_limit_answers_503_with_retry_after(
         for _ in range(3):
             status, _, _ = await _upgrade(base, token)
             assert status == 101
+
+
+class Guard(GuardedHttpToolsProtocol):
+    """The server's HTTP protocol (`werkplaats serve`), with its deadlines given."""
+
+    head_timeout = body_timeout = upload_idle = 30.0
+
+
+async def test_the_servers_protocol_refuses_over_the_gate_before_the_handshake(
+    settings: Settings, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `werkplaats serve`'s HTTP protocol an upgrade that the gate would refuse at once
+    is answered before its WebSocket handshake is parsed: the same 503, `Retry-After` and
+    body as the app's own refusal. The set-up that holds the gate is not disturbed, and
+    coming back afterwards works."""
+    early: list[bytes] = []
+    real = guard.refusal_now
+
+    def counted(*args: Any) -> bytes | None:
+        answer = real(*args)
+        if answer is not None:
+            early.append(answer)
+        return answer
+
+    held, release = asyncio.Event(), asyncio.Event()
+    arrive = ws.authenticate_arrival
+
+    async def held_arrival(*args: Any) -> Any:
+        held.set()
+        await release.wait()
+        return await arrive(*args)
+
+    monkeypatch.setattr(guard, "refusal_now", counted)
+    monkeypatch.setattr(ws, "authenticate_arrival", held_arrival)
+    async with running_server(msgspec.structs.replace(settings, ws_setups=1), http=Guard) as base:
+        token = await login(client, base, "ann")
+        first = asyncio.create_task(_upgrade(base, token))
+        await held.wait()  # the gate's one slot is taken, and no one may wait
+        got = await asyncio.gather(*(_upgrade(base, token) for _ in range(5)))
+        assert [status for status, _, _ in got] == [503] * 5
+        assert len(early) == 5 and all(a.startswith(b"HTTP/1.1 503 ") for a in early)
+        for _, headers, body in got:
+            assert int(headers["Retry-After"]) >= 1
+            assert headers["Content-Type"] == "application/json"
+            error = orjson.loads(body)["error"]
+            assert error == {"code": "unavailable", "message": ws.SETUP_REFUSED_MESSAGE}
+        release.set()
+        assert (await first)[0] == 101
+        assert (await _upgrade(base, token))[0] == 101
 
 
 async def test_a_burst_of_upgrades_within_the_limit_is_set_up_in_full(
