@@ -292,15 +292,20 @@ class Outbound:
         if len(frames) == 1:
             # The usual case: one event, the same str object for every recipient (so its
             # WebSocket frame is built once), taken without allocating anything.
-            batch = str(frames.pop()) if type(frames[0]) is Ephemeral else frames.pop()
+            if type(frames[0]) is Ephemeral:
+                # An activity text may hold several frames already joined.
+                batch = str(frames.pop())
+                TALLY.frames_sent += batch.count("\n") + 1
+            else:
+                batch = frames.pop()
+                TALLY.frames_sent += 1
             self.chars = 0
-            TALLY.frames_sent += 1
         else:
             count, size = fitting(frames)
             batch = "\n".join(frames[:count])
             del frames[:count]
             self.chars -= size - count
-            TALLY.frames_sent += count
+            TALLY.frames_sent += batch.count("\n") + 1
         if self._room is not None and not self._over_low_water():
             self._room.set()
         return batch

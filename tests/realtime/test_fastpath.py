@@ -12,6 +12,7 @@ import pytest
 
 from chat import realtime as rtmod
 from chat.hub import RoomHub, Subscription
+from chat.metrics import TALLY
 from chat.outbound import Outbound
 from chat.presence import MemoryPresence
 from tests.clients import OpenClient, wait_closed
@@ -130,6 +131,23 @@ async def test_order_holds_when_the_transport_pauses_and_resumes() -> None:
     out.offer("7")
     await asyncio.sleep(0)
     assert sock.out == ["1\n2", "3", "4\n5", "6", "7"]
+    await out.stop()
+
+
+async def test_frames_sent_counts_each_frame_of_a_joined_text() -> None:
+    """`werkplaats_ws_frames_sent` counts frames, not writes: an activity text that joins
+    several frames counts as that many, alone or batched with others."""
+    sock = PausingSocket()
+    out = Outbound(sock)
+    out.start()
+    before = TALLY.frames_sent
+    out.offer("a\nb\nc", ephemeral=True)  # alone: the one-frame branch of a batch
+    await asyncio.sleep(0)
+    out.offer("d")
+    out.offer("e\nf", ephemeral=True)
+    await asyncio.sleep(0)
+    assert sock.out == ["a\nb\nc", "d\ne\nf"]
+    assert TALLY.frames_sent - before == 6
     await out.stop()
 
 
