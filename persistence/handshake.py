@@ -539,29 +539,26 @@ class RoomListing(msgspec.Struct, frozen=True):
     can_moderate: bool = False
 
 
-class _RoomRow(NamedTuple):
-    """A row of `_ROOMS`, with the counts `_unread_sqlite` fills in."""
-
-    id: int
-    slug: str
-    name: str
-    kind: str
-    topic: str | None
-    last_seq: int
-    locked: bool
-    archived: bool
-    theme_id: int | None
-    meeting_id: int | None
-    read_seq: int | None
-    banned: int | None  # the ban's room id: set when there is a ban
-    ban_until: datetime | None
-    not_unread: int | None = None  # events in the window that are no unread message
-    mention_candidates: list[str] | None = None
+# A room list row's columns: the room's own, then the user's read marker and ban there.
+_ROOM_FACT_COLUMNS = (
+    Room.id,
+    Room.slug,
+    Room.name,
+    Room.kind,
+    Room.topic,
+    Room.last_seq,
+    Room.locked,
+    Room.archived,
+    Room.theme_id,
+    Room.meeting_id,
+)
+_ROOM_COLUMNS = (*_ROOM_FACT_COLUMNS, ReadMarker.seq, Ban.room_id, Ban.until)
+_FACTS = len(_ROOM_FACT_COLUMNS)
 
 
 class _RoomFacts(NamedTuple):
-    """A room as `_ROOMS_UNREAD_PG` reads it once for a batch's room lists, with its
-    `RoomRef` and whether `may_read` opens it to anyone not banned (`open_to_all`)."""
+    """A room as a room list reads it (`_ROOM_FACT_COLUMNS`), with its `RoomRef` and whether
+    `may_read` opens it to anyone not banned (`open_to_all`)."""
 
     id: int
     slug: str
@@ -576,27 +573,39 @@ class _RoomFacts(NamedTuple):
     ref: RoomRef
     open: bool
 
+    @classmethod
+    def of(cls, columns: Sequence[Any]) -> _RoomFacts:
+        """From a room list row's columns: the room's come first."""
+        own = columns[:_FACTS]
+        room_id, slug, _, kind, _, _, locked, archived, _, _ = own
+        ref = RoomRef(room_id, slug, _KINDS[kind], locked, archived)
+        return cls._make((*own, ref, open_to_all(ref)))
 
-# Rows of either form, for what reads only a room's facts (`MeetingsRead`, `_next_meetings`).
-_Rooms = Sequence[_RoomRow] | Sequence[_RoomFacts]
+
+assert _RoomFacts._fields[:_FACTS] == tuple(c.name for c in _ROOM_FACT_COLUMNS)
 
 
-# The room list's columns: a room, the user's read marker and ban there.
-_ROOM_COLUMNS = (
-    Room.id,
-    Room.slug,
-    Room.name,
-    Room.kind,
-    Room.topic,
-    Room.last_seq,
-    Room.locked,
-    Room.archived,
-    Room.theme_id,
-    Room.meeting_id,
-    ReadMarker.seq,
-    Ban.room_id,
-    Ban.until,
-)
+class _RoomRow(NamedTuple):
+    """A room of a user's room list: the room, the user's read marker and ban there, and
+    what is no unread message in the window (read_seq, last_seq] with its mention
+    candidates (None: the window is not counted)."""
+
+    room: _RoomFacts
+    read_seq: int | None
+    banned: int | None  # the ban's room id: set when there is a ban
+    ban_until: datetime | None
+    not_unread: int | None = None
+    mention_candidates: list[str] | None = None
+
+    @classmethod
+    def of(cls, *columns: Any) -> _RoomRow:
+        """A row of `_ROOMS`."""
+        return cls.mine(_RoomFacts.of(columns), columns)
+
+    @classmethod
+    def mine(cls, room: _RoomFacts, columns: Sequence[Any]) -> _RoomRow:
+        """The room with the user's columns of a room list row, which follow the room's."""
+        return cls(room, *columns[_FACTS:])
 
 
 def _listed(where: Any) -> Any:
@@ -618,7 +627,7 @@ _ROOMS = Prepared(
         _listed(SHARED_ROOM),
         _listed(Room.id.in_(own_direct_ids(bindparam("user_id")))),
     ).order_by(column("kind"), column("slug")),
-    _RoomRow,
+    _RoomRow.of,
 )
 
 
@@ -776,7 +785,9 @@ def _unread_sqlite(
     """`readable` with `not_unread` and `mention_candidates` filled in, as PostgreSQL's
     room query answers them: one statement for all the windows."""
     windows = [
-        (r.id, r.read_seq or 0, r.last_seq) for r in readable if r.last_seq > (r.read_seq or 0)
+        (r.room.id, r.read_seq or 0, r.room.last_seq)
+        for r in readable
+        if r.room.last_seq > (r.read_seq or 0)
     ]
     if not windows:
         return readable
@@ -789,31 +800,13 @@ def _unread_sqlite(
     counted = {r.room_id: r for r in rows}
     return [
         row
-        if (found := counted.get(row.id)) is None
+        if (found := counted.get(row.room.id)) is None
         else row._replace(
-            not_unread=found.not_unread, mention_candidates=json.loads(found.mention_candidates)
+            not_unread=int(found.not_unread),
+            mention_candidates=json.loads(found.mention_candidates),
         )
         for row in readable
     ]
-
-
-def _unread(
-    actor: Actor, layer: str, readable: list[_RoomRow]
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Room id → messages by others in its window (read_seq, last_seq], and → those of them
-    that mention the user (`_mentions`)."""
-    unread: dict[int, int] = {}
-    mentioned: dict[int, int] = {}
-    for row in readable:
-        if row.not_unread is None:
-            continue
-        length = row.last_seq - (row.read_seq or 0)
-        if length > row.not_unread:
-            unread[row.id] = length - int(row.not_unread)
-        found = _mentions(actor, layer, row.kind, row.id, row.mention_candidates)
-        if found:
-            mentioned[row.id] = found
-    return unread, mentioned
 
 
 def _mentions(
@@ -913,7 +906,7 @@ class MeetingsRead:
     def __init__(self) -> None:
         self.known: _Meetings | None = None
 
-    def get(self, conn: Connection, every: _Rooms) -> _Meetings:
+    def get(self, conn: Connection, every: Sequence[_RoomFacts]) -> _Meetings:
         ids = frozenset(r.meeting_id for r in every if r.meeting_id is not None)
         known, at = self.known, time.monotonic()
         if (
@@ -936,7 +929,7 @@ class MeetingsRead:
 
 
 def _next_meetings(
-    rooms: _Rooms, all_rooms: _Rooms, meetings: _Meetings, now: datetime
+    rooms: Sequence[_RoomFacts], all_rooms: Sequence[_RoomFacts], meetings: _Meetings, now: datetime
 ) -> dict[int, UpcomingMeeting]:
     """Room id → the next meeting it prepares for: a meeting room its own meeting while it
     is ahead, a theme room its theme's next meeting, an area room the next of any theme."""
@@ -984,73 +977,27 @@ def read_room_lists(
     in one statement, on SQLite one after the other."""
     if conn.dialect.name != "postgresql":
         return [
-            _listing(
+            _listing_sqlite(
                 conn, actor, layer, _ROOMS.rows(conn, {"user_id": actor.user_id}), now, meetings
             )
             for actor, layer in people
         ]
     facts: dict[int, _RoomFacts] = {}
-    theirs: list[list[Any]] = [[] for _ in people]
-    for row in _ROOMS_UNREAD_PG.rows(conn, _room_list_params(people)):
-        if row[0]:
-            theirs[row[0] - 1].append(row)
+    theirs: list[list[_RoomRow]] = [[] for _ in people]
+    for user, *columns in _ROOMS_UNREAD_PG.rows(conn, _room_list_params(people)):
+        if user:
+            # A user's own columns of a room (its id first): rooms sort first, `ord` 0.
+            theirs[user - 1].append(_RoomRow.mine(facts[columns[0]], columns))
         else:
-            ref = RoomRef(row[1], row[2], _KINDS[row[4]], row[7], row[8])
-            facts[row[1]] = _RoomFacts(*row[1:11], ref, open_to_all(ref))  # type: ignore[call-arg]
+            room = _RoomFacts.of(columns)
+            facts[room.id] = room
     rooms = list(facts.values())
     # Whom a meeting is next for depends on the room alone: once for the batch.
     upcoming = _next_meetings(rooms, rooms, meetings.get(conn, rooms), now)
     return [
-        _listing_pg(actor, layer, facts, rows, upcoming, now)
+        _listings(actor, layer, [row for row in rows if _readable(actor, row, now)], upcoming)
         for (actor, layer), rows in zip(people, theirs, strict=True)
     ]
-
-
-# Where `_ROOMS_UNREAD_PG` puts a user's own columns in their rows.
-_ROOM_ID, _READ_SEQ, _BANNED, _BAN_UNTIL, _NOT_UNREAD, _CANDIDATES = 1, 11, 12, 13, 14, 15
-
-
-def _listing_pg(
-    actor: Actor,
-    layer: str,
-    facts: dict[int, _RoomFacts],
-    rows: list[Any],
-    upcoming: dict[int, UpcomingMeeting],
-    now: datetime,
-) -> list[RoomListing]:
-    """One user's room list from their rows of `_ROOMS_UNREAD_PG` and the batch's rooms."""
-    staff, moderated = actor.is_staff, actor.moderated_room_ids
-    listed = []
-    for row in rows:
-        room = facts[row[_ROOM_ID]]
-        banned = row[_BANNED] is not None
-        if banned or not room.open:
-            ban = Restriction(row[_BAN_UNTIL]) if banned else None
-            if not may_read(actor, room.ref, ban, now):
-                continue
-        read_seq = row[_READ_SEQ] or 0
-        unread = mentions = 0
-        not_unread = row[_NOT_UNREAD]
-        if not_unread is not None:
-            unread = max(0, room.last_seq - read_seq - not_unread)
-            mentions = _mentions(actor, layer, room.kind, room.id, row[_CANDIDATES])
-        listed.append(
-            RoomListing(
-                slug=room.slug,
-                name=room.name,
-                kind=room.kind,
-                topic=room.topic,
-                last_seq=room.last_seq,
-                read_seq=read_seq,
-                unread=unread,
-                locked=room.locked,
-                archived=room.archived,
-                unread_mentions=mentions,
-                next_meeting=upcoming.get(room.id),
-                can_moderate=staff or room.id in moderated,
-            )
-        )
-    return listed
 
 
 def _room_list_params(people: Sequence[tuple[Actor, str]]) -> dict[str, Any]:
@@ -1076,7 +1023,7 @@ def _room_list_params(people: Sequence[tuple[Actor, str]]) -> dict[str, Any]:
     return params
 
 
-def _listing(
+def _listing_sqlite(
     conn: Connection,
     actor: Actor,
     layer: str,
@@ -1084,37 +1031,55 @@ def _listing(
     now: datetime,
     meetings: MeetingsRead,
 ) -> list[RoomListing]:
-    """The room list of `read_room_list` from the rows its statement read for the actor."""
-    readable = []
-    for row in every:
-        ban = Restriction(row.ban_until) if row.banned is not None else None
-        ref = RoomRef(row.id, row.slug, _KINDS[row.kind], row.locked, row.archived)
-        if may_read(actor, ref, ban, now):
-            readable.append(row)
+    """The actor's room list from the rows `_ROOMS` read for them, with the unread counts
+    of the rooms they may read (`_unread_sqlite`)."""
+    readable = [row for row in every if _readable(actor, row, now)]
     if not readable:
         return []
-    if conn.dialect.name != "postgresql":
-        readable = _unread_sqlite(conn, actor, layer, readable)
-    unread, mentioned = _unread(actor, layer, readable)
-    upcoming = _next_meetings(readable, every, meetings.get(conn, every), now)
+    readable = _unread_sqlite(conn, actor, layer, readable)
+    rooms = [row.room for row in every]
+    upcoming = _next_meetings([row.room for row in readable], rooms, meetings.get(conn, rooms), now)
+    return _listings(actor, layer, readable, upcoming)
+
+
+def _readable(actor: Actor, row: _RoomRow, now: datetime) -> bool:
+    """`may_read` for a room list row; a room open to all needs it only for a ban."""
+    room = row.room
+    if row.banned is None:
+        return room.open or may_read(actor, room.ref, None, now)
+    return may_read(actor, room.ref, Restriction(row.ban_until), now)
+
+
+def _listings(
+    actor: Actor, layer: str, readable: list[_RoomRow], upcoming: dict[int, UpcomingMeeting]
+) -> list[RoomListing]:
+    """The actor's room list from the rows of the rooms they may read (`_readable`), with
+    each room's next meeting from `upcoming`."""
     staff, moderated = actor.is_staff, actor.moderated_room_ids
-    return [
-        RoomListing(
-            slug=row.slug,
-            name=row.name,
-            kind=row.kind,
-            topic=row.topic,
-            last_seq=row.last_seq,
-            read_seq=int(row.read_seq or 0),
-            unread=unread.get(row.id, 0),
-            locked=row.locked,
-            archived=row.archived,
-            unread_mentions=mentioned.get(row.id, 0),
-            next_meeting=upcoming.get(row.id),
-            can_moderate=staff or row.id in moderated,
+    listed = []
+    for room, read_seq, _, _, not_unread, candidates in readable:
+        read_seq = read_seq or 0
+        unread = mentions = 0
+        if not_unread is not None:
+            unread = max(0, room.last_seq - read_seq - not_unread)
+            mentions = _mentions(actor, layer, room.kind, room.id, candidates)
+        listed.append(
+            RoomListing(
+                slug=room.slug,
+                name=room.name,
+                kind=room.kind,
+                topic=room.topic,
+                read_seq=read_seq,
+                last_seq=room.last_seq,
+                unread=unread,
+                unread_mentions=mentions,
+                locked=room.locked,
+                archived=room.archived,
+                can_moderate=staff or room.id in moderated,
+                next_meeting=upcoming.get(room.id),
+            )
         )
-        for row in readable
-    ]
+    return listed
 
 
 # -- a whole step of set-up, and the async forms -----------------------------------------
