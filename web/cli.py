@@ -349,33 +349,19 @@ def _with_files(
 
 
 def cmd_export_room(settings: Settings, args: argparse.Namespace) -> int:
+    options = {"fmt": args.format, "include_hidden": args.include_hidden, "reason": args.reason}
     if args.with_files:
         return _with_files(
             settings,
             args,
             lambda db, store, out: archives.export_room(
-                db,
-                store,
-                args.slug,
-                out,
-                operator(),
-                fmt=args.format,
-                include_hidden=args.include_hidden,
-                reason=args.reason,
+                db, store, args.slug, out, operator(), **options
             ),
         )
 
     async def job(db: Database) -> int:
         with output(args.output) as out:
-            count = await archives.write_room_export(
-                db,
-                args.slug,
-                out,
-                operator(),
-                fmt=args.format,
-                include_hidden=args.include_hidden,
-                reason=args.reason,
-            )
+            count = await archives.write_room_export(db, args.slug, out, operator(), **options)
         print(f"{args.slug}: {count} events exported", file=sys.stderr)
         return 0
 
