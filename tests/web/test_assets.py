@@ -82,3 +82,28 @@ async def test_a_changed_file_changes_the_version(
         assert stale.status_code == 404
         fresh = await client.get(f"{base}/static/{new}/js/format.js")
         assert fresh.text.endswith("// changed\n")
+
+
+async def test_index_preloads_every_module_of_the_page(
+    server: str, client: httpx.AsyncClient
+) -> None:
+    """Every module app.js reaches through static imports is announced as a modulepreload
+    of this version, each once, and each is served: one round trip, not one per level."""
+    page = (await client.get(f"{server}/")).text
+    version = version_of(page)
+    preloaded = re.findall(rf'<link rel="modulepreload" href="/static/{version}/([^"]+)">', page)
+    static = Path(web.app.__file__).parent / "static"
+    graph, todo = set(), ["app.js"]
+    while todo:  # the graph again, read the simple way: every relative `from`/`import`
+        source = static / todo.pop()
+        for spec in re.findall(
+            r"""(?:from|import)\s*['"](\.{1,2}/[^'"]+)['"]""", source.read_text()
+        ):
+            name = (source.parent / spec).resolve().relative_to(static.resolve()).as_posix()
+            if name not in graph and name != "app.js":
+                graph.add(name)
+                todo.append(name)
+    assert sorted(preloaded) == sorted(graph) and len(preloaded) == len(set(preloaded))
+    assert page.index("modulepreload") < page.index(f"/static/{version}/app.js")
+    for name in preloaded:
+        assert (await client.get(f"{server}/static/{version}/{name}")).status_code == 200, name
