@@ -243,7 +243,15 @@ def open_tab(
     network = request.node.stash.setdefault(NETWORK, [])
     request.node.stash[SERVER_LOG] = (server.log, server.log.stat().st_size)
 
-    def make(width: int = 1280, height: int = 800, context: Any = None) -> Tab:
+    def make(
+        width: int = 1280,
+        height: int = 800,
+        context: Any = None,
+        signed_in_as: tuple[str, str] | None = None,
+    ) -> Tab:
+        """`signed_in_as` (username, password): logged in through the API first, with the
+        context's own cookie jar, so the page opens signed in (the login form has tests
+        of its own)."""
         ctx = context
         if ctx is None:
             ctx = browser.new_context(
@@ -256,6 +264,14 @@ def open_tab(
             ctx.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS * 2)
             record_network(ctx, network, f"tab{len(contexts)}")
             contexts.append(ctx)
+        if signed_in_as is not None:
+            username, password = signed_in_as
+            r = ctx.request.post(
+                "/api/session",
+                data={"username": username, "password": password},
+                headers={"Origin": server.base_url},
+            )
+            assert r.ok, r.text()
         page = ctx.new_page()
         problems: list[str] = []
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))

@@ -23,27 +23,30 @@ def unique(prefix: str) -> str:
 
 
 def login(tab: Tab, username: str, password: str) -> None:
+    """Sign in through the login form."""
     page = tab.page
     page.get_by_label("Gebruikersnaam").fill(username)
     page.get_by_label("Wachtwoord").fill(password)
     page.get_by_role("button", name="Inloggen").click()
+    wait_signed_in(tab)
+
+
+def wait_signed_in(tab: Tab) -> None:
     # On small screens the menu is folded behind "Menu": signed in, it is no longer hidden.
-    page.locator("#topnav:not([hidden])").wait_for(state="attached")
-    page.locator("#sidebar .room-link").first.wait_for(state="attached")
+    tab.page.locator("#topnav:not([hidden])").wait_for(state="attached")
+    tab.page.locator("#sidebar .room-link").first.wait_for(state="attached")
 
 
-def signed_in(open_tab: Callable[..., Tab], server: Server, username: str) -> Tab:
-    """A fresh tab, logged in as a demo user."""
-    tab = open_tab()
-    login(tab, username, server.logins[username])
-    return tab
+def signed_in(open_tab: Callable[..., Tab], server: Server, username: str, **tab: Any) -> Tab:
+    """A fresh tab of a demo user, signed in through the API (`login` is the form's way)."""
+    opened = open_tab(signed_in_as=(username, server.logins[username]), **tab)
+    wait_signed_in(opened)
+    return opened
 
 
 def in_room(open_tab: Callable[..., Tab], server: Server, slug: str, *usernames: str) -> list[Tab]:
-    """A tab per user, each logged in and live in the room."""
-    tabs = [open_tab() for _ in usernames]
-    for tab, username in zip(tabs, usernames, strict=True):
-        login(tab, username, server.logins[username])
+    """A tab per user, each signed in and live in the room."""
+    tabs = [signed_in(open_tab, server, username) for username in usernames]
     for tab in tabs:
         open_room(tab, slug, live=True)
     return tabs
