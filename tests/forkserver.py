@@ -53,7 +53,7 @@ PRELOAD = (
 
 
 def _child(request: dict[str, Any], replies: int) -> None:
-    """Become `werkplaats <argv>`; never returns."""
+    """Become `werkplaats <argv>` (or `python -m <module> <argv>`); never returns."""
     code = 1
     try:
         os.close(replies)
@@ -69,10 +69,19 @@ def _child(request: dict[str, Any], replies: int) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.argv = [str(Path(sys.executable).parent / "werkplaats"), *request["argv"]]
-        from web.cli import main
+        module = request.get("module")
+        if module is None:
+            sys.argv = [str(Path(sys.executable).parent / "werkplaats"), *request["argv"]]
+            from web.cli import main
 
-        code = main(request["argv"])
+            code = main(request["argv"])
+        else:
+            # `python -m <module> <argv>`, as the test would have started it.
+            import runpy
+
+            sys.argv = [module, *request["argv"]]
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+            code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -220,10 +229,13 @@ class ForkServer:
         with self.changed:
             return self.exits.get(pid)
 
-    def spawn(self, argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Forked | None:
-        """`werkplaats <argv>` forked; None when the forking process cannot (start it plainly)."""
+    def spawn(
+        self, argv: list[str], env: dict[str, str], cwd: Path, log: Path, module: str | None
+    ) -> Forked | None:
+        """`werkplaats <argv>` (or `python -m <module> <argv>`) forked; None when the forking
+        process cannot (start it plainly)."""
         assert self.proc.stdin is not None
-        request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log)}
+        request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "module": module}
         with self.lock, self.changed:
             if not self.ok:
                 return None
@@ -251,9 +263,12 @@ _server: ForkServer | None = None
 _server_lock = threading.Lock()
 
 
-def spawn(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Forked | None:
-    """`werkplaats <argv>` forked from this worker's forking process, or None (not enabled,
-    or it cannot: the caller starts a fresh process instead)."""
+def spawn(
+    argv: list[str], env: dict[str, str], cwd: Path, log: Path, module: str | None = None
+) -> Forked | None:
+    """`werkplaats <argv>` (with `module`: `python -m <module> <argv>`) forked from this
+    worker's forking process, or None (not enabled, or it cannot: the caller starts a fresh
+    process instead)."""
     global _server
     if not ENABLED:
         return None
@@ -262,7 +277,7 @@ def spawn(argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> Forked 
             _server = ForkServer()
             atexit.register(_server.close)
         server = _server
-    return server.spawn(argv, env, cwd, log)
+    return server.spawn(argv, env, cwd, log, module)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -23,7 +22,8 @@ from persistence.rooms import ban_of, mute_of, room_ref
 from persistence.sends import KnownRooms, Send, Stored, store_postgres
 from rooms.access import check_post
 from rooms.errors import DomainError, Forbidden, Muted, NotFound, RateLimited
-from tests.helpers import POSTGRES_ONLY, ROOT
+from tests.helpers import POSTGRES_ONLY
+from tests.persistence import send_writer
 from tests.persistence.posting import post
 from web.wire import author_wire
 
@@ -174,24 +174,9 @@ async def test_a_single_send_takes_few_statements(database: Database) -> None:
 
 async def run_writers(db_url: str, rooms: str, users: list[str], per: int, *mode: str) -> None:
     """One `tests.persistence.send_writer` process per user, all at once; each must succeed."""
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.persistence.send_writer",
-            db_url,
-            rooms,
-            user,
-            str(per),
-            f"p{n}",
-            *mode,
-            cwd=ROOT,
-        )
-        for n, user in enumerate(users)
-    ]
-    async with asyncio.timeout(120):
-        codes = [await p.wait() for p in procs]
-    assert codes == [0] * len(users)
+    await send_writer.run_all(
+        [[db_url, rooms, user, str(per), f"p{n}", *mode] for n, user in enumerate(users)]
+    )
 
 
 @pytest.mark.slow
@@ -219,36 +204,10 @@ async def test_batches_and_lone_sends_share_a_room_without_gaps(
 ) -> None:
     """Group commits and lone sends, one after another, writing one room from separate
     processes: one gap-free stream."""
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.persistence.send_writer",
-            db_url,
-            "theme-one",
-            user,
-            "60",
-            f"g{n}",
-            cwd=ROOT,
-        )
-        for n, user in enumerate(["ann", "amy"])
-    ] + [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.persistence.send_writer",
-            db_url,
-            "theme-one",
-            "rita",
-            "40",
-            "s",
-            "serial",
-            cwd=ROOT,
-        )
-    ]
-    async with asyncio.timeout(120):
-        codes = [await p.wait() for p in procs]
-    assert codes == [0, 0, 0]
+    await send_writer.run_all(
+        [[db_url, "theme-one", user, "60", f"g{n}"] for n, user in enumerate(["ann", "amy"])]
+        + [[db_url, "theme-one", "rita", "40", "s", "serial"]]
+    )
     events, messages, last = await room_rows(database, "theme-one")
     assert events == messages == list(range(1, last + 1))
     assert last == 2 * (60 - 6) + (40 - 4)
@@ -353,15 +312,16 @@ async def test_a_batch_stamps_created_at_in_seq_order(database: Database) -> Non
     assert all(isinstance(r, Acked) for r in await store.post_many(database, batch))
     async with database.read() as s:
         for model in (Message, Event):
-            stamps = (
-                await s.execute(
-                    select(model.created_at)
-                    .join(Room, Room.id == model.room_id)
-                    .where(Room.slug == "theme-one")
-                    .order_by(model.seq)
-                )
-            ).scalars()
-            stamps = list(stamps)
+            stamps = list(
+                (
+                    await s.execute(
+                        select(model.created_at)
+                        .join(Room, Room.id == model.room_id)
+                        .where(Room.slug == "theme-one")
+                        .order_by(model.seq)
+                    )
+                ).scalars()
+            )
             assert len(stamps) == 60 and stamps == sorted(stamps), model
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import pytest
 from sqlalchemy import select
 
 from persistence.db import Database
 from persistence.models import Event, Message, Room, User
-from tests.helpers import ROOT
+from tests.persistence import send_writer
 from tests.persistence.posting import post
 
 WRITERS = 4
@@ -43,24 +42,13 @@ async def test_concurrent_writer_processes_get_contiguous_seqs(
 ) -> None:
     """Four OS processes writing one room at once leave seqs 1..N, each used once."""
     users = ["ann", "amy", "rita", "mo"]
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.persistence.send_writer",
-            db_url,
-            "theme-one",
-            users[i],
-            str(PER_WRITER),
-            f"w{i}",
-            "serial",
-            cwd=ROOT,
-        )
-        for i in range(WRITERS)
-    ]
-    async with asyncio.timeout(90):
-        codes = [await p.wait() for p in procs]
-    assert codes == [0] * WRITERS
+    await send_writer.run_all(
+        [
+            [db_url, "theme-one", users[i], str(PER_WRITER), f"w{i}", "serial"]
+            for i in range(WRITERS)
+        ],
+        timeout=90,
+    )
     room_id, _ = await ids(database, "theme-one", "ann")
     seqs, last = await seqs_of(database, room_id)
     total = WRITERS * (PER_WRITER - PER_WRITER // 10)  # every tenth send is a repeat
