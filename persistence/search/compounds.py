@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from persistence.search.dutch import fold, nfc, stem, stem_all, words
+from persistence.search.dutch import fold, nfc, stem, stem_all, stems_text, words
 
 DICTIONARY = Path("/usr/share/hunspell/nl.dic")
 # Shorter parts are mostly noise ("ui", "ad"); 3 keeps "vee" of melkveehouderij.
@@ -293,7 +293,7 @@ def parts_text(text: str) -> str:
 def index_fields(text: str) -> tuple[str, str]:
     """`dutch.index_text` and `parts_text` of one text, its words found once (a send)."""
     found = words(text)
-    return " ".join(map(stem, found)), _parts_of(found)
+    return stems_text(found), _parts_of(found)
 
 
 def _parts_of(found: list[str]) -> str:

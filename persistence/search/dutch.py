@@ -99,4 +99,9 @@ def is_stop_word(word: str) -> bool:
 
 def index_text(text: str) -> str:
     """What the SQLite index stores for a message: its stems, space-separated, in order."""
-    return " ".join(stem(w) for w in words(text))
+    return stems_text(words(text))
+
+
+def stems_text(found: list[str]) -> str:
+    """`index_text` of words already found (`words`)."""
+    return " ".join(stem(w) for w in found)

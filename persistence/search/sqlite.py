@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, bindparam, func, literal_column, table, te
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import column
 
-from persistence.search.compounds import parts_text
+from persistence.search.compounds import index_fields
 from persistence.search.dutch import index_text, prefix_roots, stem
 from persistence.search.query import Clause, Either, Phrase, Query, Word
 
@@ -91,9 +91,13 @@ async def put(
         return
     await remove(session, (mid for mid, _ in rows), table_name)
     if table_name == TABLE:
+        params = []
+        for mid, body in rows:
+            terms, parts = index_fields(body)
+            params.append({"id": mid, "terms": terms, "parts": parts})
         await session.execute(
             text(f"INSERT INTO {TABLE} (rowid, terms, parts) VALUES (:id, :terms, :parts)"),  # noqa: S608
-            [{"id": mid, "terms": index_text(b), "parts": parts_text(b)} for mid, b in rows],
+            params,
         )
         return
     await session.execute(
