@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 
-import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -96,15 +95,11 @@ def refusal_now(
     if not gate.full():
         return None
     metrics.SETUPS_REFUSED.inc()
-    body = orjson.dumps({"error": {"code": SETUP_REFUSED_CODE, "message": SETUP_REFUSED_MESSAGE}})
-    retry_after = max(1, round(gate.retry_after()))
+    answer = error_response(SETUP_REFUSED_CODE, SETUP_REFUSED_MESSAGE, 503, gate.retry_after())
+    headers = [*default_headers, *answer.raw_headers, (b"connection", b"close")]
     head = [b"HTTP/1.1 503 Service Unavailable\r\n"]
-    head += [name + b": " + value + b"\r\n" for name, value in default_headers]
-    head.append(
-        b"content-type: application/json\r\ncontent-length: %d\r\nretry-after: %d\r\n"
-        b"connection: close\r\n\r\n" % (len(body), retry_after)
-    )
-    return b"".join(head) + body
+    head += [name + b": " + value + b"\r\n" for name, value in headers]
+    return b"".join(head) + b"\r\n" + answer.body
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
