@@ -57,8 +57,8 @@ async def run_all(writers: list[list[str]], timeout: float = 120) -> None:
     preloaded process (`tests/forkserver.py`) where it can: a fresh interpreter spends
     seconds importing before its first send. Each must exit 0; else its output is shown."""
     from tests import forkserver
+    from tests.helpers import ROOT as root
 
-    root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as tmp:
         logs = [Path(tmp) / f"writer-{n}.log" for n in range(len(writers))]
         procs: list[forkserver.Forked | subprocess.Popen[bytes]] = []
