@@ -22,3 +22,6 @@ class ChatConfig:
     # A connection backed up (frames waiting on its paused socket) longer than this is
     # closed with 1013; 0: only a full queue closes it.
     ws_max_lag_seconds: float = 2.0
+    # After a room event for many subscribers, the next flush waits this long
+    # (chat/outbound.py): a busy room's events then share one write per connection. 0: off.
+    ws_fanout_linger_seconds: float = 0.04

@@ -31,7 +31,7 @@ from chat.limits import (
     WindowBudget,
 )
 from chat.notify import Notifier
-from chat.outbound import CLOSE_POLICY, CLOSE_TRY_AGAIN, Outbound, Socket
+from chat.outbound import CLOSE_POLICY, CLOSE_TRY_AGAIN, Flusher, Outbound, Socket
 from chat.ports import Conn
 from chat.protocol import ProtocolError
 from persistence.db import Database
@@ -60,6 +60,7 @@ class Realtime(Protocol):
     hubs: dict[str, RoomHub]
     sends: GroupCommit
     notifier: Notifier
+    flusher: Flusher
 
     async def hub(self, room: str) -> RoomHub: ...
     def detach(self, sub: Subscription) -> None: ...
@@ -112,7 +113,7 @@ class ClientConnection:
         self.token_hash = token_hash
         config, self.clock = rt.config, rt.clock
         now = self.clock.now
-        self.outbound = Outbound(socket, max_frames=config.ws_queue_frames)
+        self.outbound = Outbound(socket, max_frames=config.ws_queue_frames, flusher=rt.flusher)
         self.subs: dict[str, Subscription] = {}
         self.frame_bucket = TokenBucket(config.frame_burst, config.frame_rate, now)
         # Made on first use: most connections never send, err or type (a bucket made late

@@ -24,7 +24,7 @@ from contextlib import AsyncExitStack
 
 from chat.clock import SYSTEM_CLOCK, Clock
 from chat.metrics import TALLY
-from chat.outbound import SHED_BUFFERED
+from chat.outbound import FANOUT, SHED_BUFFERED, Flusher
 from chat.ports import Conn
 
 log = logging.getLogger("werkplaats.hub")
@@ -96,10 +96,17 @@ class RoomHub:
     """The ordered live stream of one room in this process."""
 
     def __init__(
-        self, room: str, fetch: Fetch, last_seq: LastSeq, clock: Clock = SYSTEM_CLOCK
+        self,
+        room: str,
+        fetch: Fetch,
+        last_seq: LastSeq,
+        clock: Clock = SYSTEM_CLOCK,
+        flusher: Flusher | None = None,
     ) -> None:
         self.room = room
         self.clock = clock
+        # Told of each fan-out, so that it paces the next flush (chat/outbound.py).
+        self.flusher = flusher
         self._fetch = fetch
         self._last_seq = last_seq
         self.last: int | None = None
@@ -135,6 +142,8 @@ class RoomHub:
 
     def _drain(self) -> None:
         assert self.last is not None
+        if self.flusher is not None and len(self.subs) >= FANOUT and self.last + 1 in self.pending:
+            self.flusher.fanned = True
         while self.last + 1 in self.pending:
             self.last += 1
             frame = self.pending.pop(self.last)

@@ -2,12 +2,18 @@
 
 Fan-out only ever calls `offer`, which never awaits: a slow socket cannot hold up the
 room or the other recipients. `offer` queues the frame and marks the connection; once
-per turn of the event loop one callback (`_Flusher`) writes each marked connection's
+per turn of the event loop one callback (`Flusher`) writes each marked connection's
 frames straight to its socket when it takes data now (`DirectWriter.ready`): no task
 wakes up per recipient, and the events committed together (a group commit) leave in
 one write per connection, joined with `\\n` into one WebSocket message (bounded by
 `MAX_BATCH_CHARS`). A socket that is paused gets a writer task, created only then,
 which awaits it. One queue, taken from the front by one of them at a time: order holds.
+
+Under fan-out load the flush is paced (`Flusher.linger`): after a flush that carried a
+room event to `FANOUT` subscribers or more (the hub says so, `Flusher.fanned`), the next
+waits until `linger` has passed since that one began. The events of a busy room that arrive meanwhile then leave together, one write
+(one send() to the kernel) per connection instead of one per event, and the joined text
+is built once for all recipients. A quiet server, or one writing to few, writes at once.
 
 Overflow policy, when a client reads more slowly than it is sent to:
 1. ephemeral frames (typing, presence) already queued are dropped first, and an
@@ -46,6 +52,8 @@ MAX_QUEUED_CHARS = 4 * 1024 * 1024
 # One WebSocket message holds at most this many characters (≤ 256 KiB of UTF-8), well
 # under the 1 MiB that client libraries accept by default.
 MAX_BATCH_CHARS = 64 * 1024
+# A room event for this many subscribers is a fan-out: the flush after it is paced.
+FANOUT = 64
 # `put` waits until the queue is below this share of its limits.
 LOW_WATER = 0.5
 CLOSE_TIMEOUT = 2.0
@@ -109,6 +117,7 @@ class Outbound:
         "_closer",
         "_direct",
         "_dirty",
+        "_flusher",
         "_on_closed",
         "_room",
         "_started",
@@ -127,8 +136,10 @@ class Outbound:
         socket: Socket,
         on_closed: Callable[[], Awaitable[None]] | None = None,
         max_frames: int = MAX_QUEUED_FRAMES,
+        flusher: Flusher | None = None,
     ) -> None:
         self.socket = socket
+        self._flusher = flusher or UNPACED
         self.max_frames = max_frames
         # A list, not a deque: an empty deque costs ~600 bytes on every idle connection.
         # Plain `str`s: a tuple per frame is a GC-tracked allocation, so more collections.
@@ -169,7 +180,7 @@ class Outbound:
             queue.append(Ephemeral(frame) if ephemeral else frame)
             self.chars = len(frame)
             self._dirty = True
-            _flusher.add(self)
+            self._flusher.add(self)
             return True
         if self.closing:
             return False
@@ -227,7 +238,7 @@ class Outbound:
     def _kick(self) -> None:
         if self._started and not self._dirty and self._task is None and not self.closing:
             self._dirty = True
-            _flusher.add(self)
+            self._flusher.add(self)
 
     def shed(self, reason: str) -> None:
         """Close with 1013 because the server cannot keep up with this client; counted."""
@@ -302,10 +313,10 @@ class Outbound:
             self.chars = 0
         else:
             count, size = fitting(frames)
-            batch = "\n".join(frames[:count])
+            batch, sent = _joined.of(frames[:count])
             del frames[:count]
             self.chars -= size - count
-            TALLY.frames_sent += batch.count("\n") + 1
+            TALLY.frames_sent += sent
         if self._room is not None and not self._over_low_water():
             self._room.set()
         return batch
@@ -391,36 +402,77 @@ class Ephemeral(str):
     __slots__ = ()
 
 
-class _Flusher:
-    """Runs `Outbound._flush` once per turn of the event loop for the connections that
-    were offered frames during it (one callback, not one task per connection)."""
+class _Joined:
+    """The last batch joined: a paced fan-out offers the same frames (the same str objects)
+    to every recipient, so their joined text is built once and, being the same object,
+    framed once (`web.internals.text_frame`)."""
 
-    __slots__ = ("loop", "pending", "scheduled")
+    __slots__ = ("frames", "sent", "text")
 
     def __init__(self) -> None:
+        self.frames: list[str] = []
+        self.text = ""
+        self.sent = 0
+
+    def of(self, frames: list[str]) -> tuple[str, int]:
+        """The frames joined with `\\n`, and how many frames that text holds."""
+        last = self.frames
+        if len(last) == len(frames) and all(a is b for a, b in zip(last, frames, strict=True)):
+            return self.text, self.sent
+        self.frames = frames
+        self.text = "\n".join(frames)
+        # An activity text may hold several frames already joined.
+        self.sent = self.text.count("\n") + 1
+        return self.text, self.sent
+
+
+_joined = _Joined()
+
+
+class Flusher:
+    """Runs `Outbound._flush` once per turn of the event loop for the connections that
+    were offered frames during it (one callback, not one task per connection), paced
+    under fan-out load by `linger` seconds (see the module docstring; 0: never)."""
+
+    __slots__ = ("fanned", "hold_until", "linger", "loop", "pending", "scheduled")
+
+    def __init__(self, linger: float = 0.0) -> None:
+        self.linger = linger
+        # Set by a hub that offered an event to FANOUT subscribers or more since the last run:
+        # replies and small rooms alone (a burst of acks) never pace the flush.
+        self.fanned = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pending: list[Outbound] = []
         self.scheduled = False
+        self.hold_until = 0.0
 
     def add(self, out: Outbound) -> None:
         loop = asyncio.get_running_loop()
         if loop is not self.loop:
             # A new event loop (tests run several): nothing of the old one carries over.
-            self.loop, self.pending, self.scheduled = loop, [], False
+            self.loop, self.pending, self.scheduled, self.hold_until = loop, [], False, 0.0
         self.pending.append(out)
         if not self.scheduled:
             self.scheduled = True
-            loop.call_soon(self.run)
+            if self.hold_until and loop.time() < self.hold_until:
+                loop.call_at(self.hold_until, self.run)
+            else:
+                loop.call_soon(self.run)
 
     def run(self) -> None:
         self.scheduled = False
         pending, self.pending = self.pending, []
+        if self.fanned:
+            self.fanned = False
+            if self.linger:
+                assert self.loop is not None
+                self.hold_until = self.loop.time() + self.linger
         for out in pending:
             out._flush()
 
 
-_flusher = _Flusher()
-
+# Outbounds made without a flusher of their own (tests, benches) write every turn.
+UNPACED = Flusher()
 # The connections whose frames wait on a paused socket now (see `backed_since`): what the
 # Realtime's sweep looks at, so that it never walks every idle connection.
 BACKED_UP: set[Outbound] = set()

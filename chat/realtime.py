@@ -50,7 +50,7 @@ from chat.config import ChatConfig
 from chat.groupcommit import GroupCommit
 from chat.hub import RoomHub, Subscription
 from chat.notify import NO_NOTIFIER, Notifier
-from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY
+from chat.outbound import CLOSE_GOING_AWAY, CLOSE_POLICY, Flusher
 from chat.ports import Conn
 from chat.presence import MemoryPresence, Presence, RedisPresence
 from chat.timerwheel import TimerWheel
@@ -140,6 +140,7 @@ class Realtime(BrokerListener):
         else:
             self.presence = MemoryPresence()
         self.sends = GroupCommit(db)
+        self.flusher = Flusher(config.ws_fanout_linger_seconds)
         # Pushes and e-mails; the web app sets its own (web.notify) before `start`.
         self.notifier: Notifier = NO_NOTIFIER
         self.hubs: dict[str, RoomHub] = {}
@@ -477,7 +478,7 @@ class Realtime(BrokerListener):
         """The room's hub in this process, listening and initialised."""
         hub = self.hubs.get(room)
         if hub is None:
-            hub = RoomHub(room, self._fetch, self._last_seq, self.clock)
+            hub = RoomHub(room, self._fetch, self._last_seq, self.clock, self.flusher)
             self.hubs[room] = hub
             hub.ready = asyncio.create_task(self._open_hub(hub), name=f"hub-{room}")
         assert hub.ready is not None

@@ -176,6 +176,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # 1013 (it resumes from its last seq), so that past capacity the slowest are shed
     # rather than everyone's latency growing; 0 turns it off (then only a full queue does).
     ws_max_lag_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 2.0
+    # After a room event for many subscribers (a fan-out), the next WebSocket flush waits this
+    # long, so that a busy room's events leave in one write per connection; 0: every turn.
+    ws_fanout_linger_seconds: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.04
 
     def __post_init__(self) -> None:
         for check in (_check_database, _check_redis, _check_secret, _check_urls, _check_misc):

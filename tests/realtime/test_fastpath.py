@@ -13,7 +13,7 @@ import pytest
 from chat import realtime as rtmod
 from chat.hub import RoomHub, Subscription
 from chat.metrics import TALLY
-from chat.outbound import Outbound
+from chat.outbound import FANOUT, Flusher, Outbound
 from chat.presence import MemoryPresence
 from tests.clients import OpenClient, wait_closed
 from tests.clock import FakeClock
@@ -149,6 +149,47 @@ async def test_frames_sent_counts_each_frame_of_a_joined_text() -> None:
     assert sock.out == ["a\nb\nc", "d\ne\nf"]
     assert TALLY.frames_sent - before == 6
     await out.stop()
+
+
+async def test_a_fan_out_paces_the_next_flush_and_joins_its_frames_once() -> None:
+    """After a room event for FANOUT subscribers the next flush waits for the linger: the
+    events that arrive meanwhile leave in one write per connection, joined once (the same
+    str object for all), in order. Frames offered outside a fan-out (acks) pace nothing."""
+    flusher = Flusher(linger=0.05)
+    hub = RoomHub(ROOM, None, None, flusher=flusher)  # type: ignore[arg-type]
+    hub.last = 0
+    socks = [PausingSocket() for _ in range(FANOUT)]
+    outs = []
+    for sock in socks:
+        out = Outbound(sock, flusher=flusher)
+        out.start()
+        outs.append(out)
+        conn: Any = type("Conn", (), {"outbound": out, "overflow": lambda: None})()
+        sub = Subscription(conn, ROOM)
+        sub.go_live(0)
+        hub.attach(sub)
+
+    hub.receive(1, "1")
+    await asyncio.sleep(0)
+    assert all(sock.out == ["1"] for sock in socks)  # the first fan-out goes at once
+    hub.receive(2, "2")
+    hub.receive(3, "3")
+    await asyncio.sleep(0)
+    assert all(sock.out == ["1"] for sock in socks)  # held: within the linger
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if all(len(sock.out) == 2 for sock in socks):
+            break
+    assert all(sock.out == ["1", "2\n3"] for sock in socks)
+    assert len({id(sock.out[1]) for sock in socks}) == 1  # joined once for everyone
+    await asyncio.sleep(0.06)  # the linger is over
+    for text in ("ack-a", "ack-b"):
+        for out in outs:
+            out.offer(text)
+        await asyncio.sleep(0)  # no fan-out before: each goes in its own turn
+        assert all(sock.out[-1] == text for sock in socks)
+    for out in outs:
+        await out.stop()
 
 
 async def test_a_backlog_put_at_once_waits_at_the_low_water_mark_and_keeps_order() -> None:
