@@ -851,7 +851,14 @@ def main() -> None:
     parser.add_argument(
         "--set", action="append", help="override a size for development, e.g. users=300"
     )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        help="a setting for our servers, e.g. WERKPLAATS_WS_FANOUT_LINGER_SECONDS=0",
+    )
     args = parser.parse_args()
+    sv.EXTRA_ENV.update(item.split("=", 1) for item in args.server_env)
     # Tens of thousands of sockets (W6) need file descriptors; children inherit the limit.
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))

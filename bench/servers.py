@@ -145,6 +145,8 @@ def community_toml(users: int, rooms: int) -> str:
 # Set by `bench.run --commit REV`: the server code of that commit (exported with git
 # archive) instead of the working tree, so that others' unfinished edits are not measured.
 CODE_DIR: Path | None = None
+# Settings for our servers from the command line (`--server-env`), applied last.
+EXTRA_ENV: dict[str, str] = {}
 
 
 def export_commit(rev: str, into: Path) -> str:
@@ -188,6 +190,7 @@ def our_env(database_url: str, redis_url: str | None, prefix: str) -> dict[str, 
     )
     if redis_url:
         env["WERKPLAATS_REDIS_URL"] = redis_url
+    env.update(EXTRA_ENV)
     return env
 
 
