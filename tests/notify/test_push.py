@@ -300,7 +300,7 @@ async def test_room_wide_pushes_are_grouped_with_a_count(
     await api.call("ann", "PUT", "/api/rooms/theme-one/notifications", {"level": "all"})
     async with database.read() as s:
         ann_id = (await s.execute(select(User.id).where(User.username == "ann"))).scalar_one()
-    paced = msgspec.structs.replace(settings, notify_room_push_seconds=5)
+    paced = msgspec.structs.replace(settings, notify_room_push_seconds=1)
     notifications = Notifications(paced, database)
     await notifications.start()
     try:
