@@ -58,6 +58,47 @@ async def test_concurrent_publishers_reach_every_subscriber_in_order_once_by_dir
     assert writes >= len(watchers)  # the deliveries took the direct path
 
 
+async def test_a_paced_fan_out_delivers_every_event_once_in_order_in_fewer_writes(
+    db_url: str, open_client: OpenClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over FANOUT watchers on real sockets, three senders at once: the paced flush joins
+    events into fewer writes than deliveries, and every watcher still sees 1…N once, in
+    order, with no gap."""
+    writes = 0
+    original = internals.SansIODirect.write_text
+
+    def counting(self: internals.SansIODirect, data: str) -> None:
+        nonlocal writes
+        writes += 1
+        original(self, data)
+
+    monkeypatch.setattr(internals.SansIODirect, "write_text", counting)
+    settings = make_settings(
+        db_url, send_burst=1000, send_rate=1000, ws_max_per_user=100, ws_fanout_linger_seconds=0.05
+    )
+    async with running_server(settings) as base:
+        senders = [await open_client(base, u) for u in ("ann", "amy", "bob")]
+        watchers = [
+            await open_client(base, ("mo", "ada", "rita")[i % 3]) for i in range(FANOUT + 6)
+        ]
+        for watcher in watchers:
+            await watcher.subscribe(ROOM, since=0)
+        writes = 0
+
+        async def stream(i: int) -> list[dict[str, Any]]:
+            sent = [senders[i].send(ROOM, f"s{i}-{n}") for n in range(20)]
+            return await asyncio.gather(*sent)
+
+        acks = await asyncio.gather(*(stream(i) for i in range(3)))
+        last = max(int(a["seq"]) for batch in acks for a in batch)
+        assert last == 60
+        for watcher in watchers:
+            await watcher.wait_seq(ROOM, last)
+            assert [e["seq"] for e in watcher.events[ROOM]] == list(range(1, last + 1))
+            assert not watcher.gaps and not watcher.duplicates
+    assert writes < len(watchers) * last  # events shared writes
+
+
 async def test_frames_are_framed_once_per_text() -> None:
     """The same str object is framed once; the bytes are a valid unmasked text frame."""
     text = "x" * 200
