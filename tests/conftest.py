@@ -26,6 +26,7 @@ from tests.clients import Api, OpenClient, client_factory
 from tests.helpers import (
     PG_HOST,
     REDIS_URL,
+    DirectWrites,
     Templates,
     make_settings,
     postgres_up,
@@ -34,6 +35,7 @@ from tests.helpers import (
     running_server,
 )
 from tests.net.faultproxy import FaultProxy, proxying
+from web import internals
 from web.settings import Settings
 
 # The `smtp` fixture: a local mail server that keeps what it receives.
@@ -241,6 +243,20 @@ async def server(settings: Settings) -> AsyncIterator[str]:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=10) as c:
         yield c
+
+
+@pytest.fixture
+def direct_writes(monkeypatch: pytest.MonkeyPatch) -> DirectWrites:
+    """Counts what in-process servers write to their sockets by the direct path."""
+    writes = DirectWrites()
+    original = internals.SansIODirect.write_text
+
+    def counting(self: internals.SansIODirect, data: str) -> None:
+        writes.count += 1
+        original(self, data)
+
+    monkeypatch.setattr(internals.SansIODirect, "write_text", counting)
+    return writes
 
 
 @pytest.fixture

@@ -250,6 +250,13 @@ class Templates:
             asyncio.run(self._pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
 
 
+class DirectWrites:
+    """How many texts the in-process servers' direct path wrote (the `direct_writes`
+    fixture counts them)."""
+
+    count = 0
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Settings for a server of the suite: a `Settings` made here reads no environment, so
     it takes the suite's cheap password hashing (tests/conftest.py) by name. At argon2's

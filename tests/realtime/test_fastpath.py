@@ -8,8 +8,6 @@ import random
 from collections import Counter
 from typing import Any
 
-import pytest
-
 from chat import realtime as rtmod
 from chat.hub import RoomHub, Subscription
 from chat.metrics import TALLY
@@ -17,86 +15,60 @@ from chat.outbound import FANOUT, Flusher, Outbound
 from chat.presence import MemoryPresence
 from tests.clients import OpenClient, wait_closed
 from tests.clock import FakeClock
-from tests.helpers import make_settings, running_server
+from tests.helpers import DirectWrites, make_settings, running_server
 from web import internals
 
 ROOM = "theme-one"
 
 
+async def three_senders_at_once(
+    base: str, open_client: OpenClient, watching: list[str], each: int, writes: DirectWrites
+) -> int:
+    """Three senders send `each` messages at once; every watcher (a connection per name)
+    sees 1…N exactly once, in order, with no gap. N; `writes` counts from the first send."""
+    senders = [await open_client(base, u) for u in ("ann", "amy", "bob")]
+    watchers = [await open_client(base, u) for u in watching]
+    for watcher in watchers:
+        await watcher.subscribe(ROOM, since=0)
+    writes.count = 0
+
+    async def stream(i: int) -> list[dict[str, Any]]:
+        return await asyncio.gather(*(senders[i].send(ROOM, f"s{i}-{n}") for n in range(each)))
+
+    acks = await asyncio.gather(*(stream(i) for i in range(3)))
+    last = max(int(a["seq"]) for batch in acks for a in batch)
+    assert last == 3 * each
+    for watcher in watchers:
+        await watcher.wait_seq(ROOM, last)
+        assert [e["seq"] for e in watcher.events[ROOM]] == list(range(1, last + 1))
+        assert not watcher.gaps and not watcher.duplicates
+    return last
+
+
 async def test_concurrent_publishers_reach_every_subscriber_in_order_once_by_direct_writes(
-    db_url: str, open_client: OpenClient, monkeypatch: pytest.MonkeyPatch
+    db_url: str, open_client: OpenClient, direct_writes: DirectWrites
 ) -> None:
     """Three senders at once, five watchers: each watcher sees 1…N exactly once, in order,
     and the frames went out by the direct path (counted in this in-process server)."""
-    writes = 0
-    original = internals.SansIODirect.write_text
-
-    def counting(self: internals.SansIODirect, data: str) -> None:
-        nonlocal writes
-        writes += 1
-        original(self, data)
-
-    monkeypatch.setattr(internals.SansIODirect, "write_text", counting)
     settings = make_settings(db_url, send_burst=1000, send_rate=1000)
+    watching = ["mo", "ada", "rita", "ann", "amy"]
     async with running_server(settings) as base:
-        senders = [await open_client(base, u) for u in ("ann", "amy", "bob")]
-        watchers = [await open_client(base, u) for u in ("mo", "ada", "rita", "ann", "amy")]
-        for watcher in watchers:
-            await watcher.subscribe(ROOM, since=0)
-
-        async def stream(i: int) -> list[dict[str, Any]]:
-            sent = [senders[i].send(ROOM, f"s{i}-{n}") for n in range(40)]
-            return await asyncio.gather(*sent)
-
-        acks = await asyncio.gather(*(stream(i) for i in range(3)))
-        last = max(int(a["seq"]) for batch in acks for a in batch)
-        assert last == 120
-        for watcher in watchers:
-            await watcher.wait_seq(ROOM, last)
-            assert [e["seq"] for e in watcher.events[ROOM]] == list(range(1, last + 1))
-            assert not watcher.gaps and not watcher.duplicates
-    assert writes >= len(watchers)  # the deliveries took the direct path
+        await three_senders_at_once(base, open_client, watching, 40, direct_writes)
+    assert direct_writes.count >= len(watching)  # the deliveries took the direct path
 
 
 async def test_a_paced_fan_out_delivers_every_event_once_in_order_in_fewer_writes(
-    db_url: str, open_client: OpenClient, monkeypatch: pytest.MonkeyPatch
+    db_url: str, open_client: OpenClient, direct_writes: DirectWrites
 ) -> None:
-    """Over FANOUT watchers on real sockets, three senders at once: the paced flush joins
-    events into fewer writes than deliveries, and every watcher still sees 1…N once, in
-    order, with no gap."""
-    writes = 0
-    original = internals.SansIODirect.write_text
-
-    def counting(self: internals.SansIODirect, data: str) -> None:
-        nonlocal writes
-        writes += 1
-        original(self, data)
-
-    monkeypatch.setattr(internals.SansIODirect, "write_text", counting)
+    """Over FANOUT watchers on real sockets, three senders at once, the flush paced: every
+    watcher still sees 1…N once, in order, with no gap, and the events shared writes."""
     settings = make_settings(
         db_url, send_burst=1000, send_rate=1000, ws_max_per_user=100, ws_fanout_linger_seconds=0.05
     )
+    watching = [("mo", "ada", "rita")[i % 3] for i in range(FANOUT + 6)]
     async with running_server(settings) as base:
-        senders = [await open_client(base, u) for u in ("ann", "amy", "bob")]
-        watchers = [
-            await open_client(base, ("mo", "ada", "rita")[i % 3]) for i in range(FANOUT + 6)
-        ]
-        for watcher in watchers:
-            await watcher.subscribe(ROOM, since=0)
-        writes = 0
-
-        async def stream(i: int) -> list[dict[str, Any]]:
-            sent = [senders[i].send(ROOM, f"s{i}-{n}") for n in range(20)]
-            return await asyncio.gather(*sent)
-
-        acks = await asyncio.gather(*(stream(i) for i in range(3)))
-        last = max(int(a["seq"]) for batch in acks for a in batch)
-        assert last == 60
-        for watcher in watchers:
-            await watcher.wait_seq(ROOM, last)
-            assert [e["seq"] for e in watcher.events[ROOM]] == list(range(1, last + 1))
-            assert not watcher.gaps and not watcher.duplicates
-    assert writes < len(watchers) * last  # events shared writes
+        last = await three_senders_at_once(base, open_client, watching, 20, direct_writes)
+    assert direct_writes.count < len(watching) * last
 
 
 async def test_frames_are_framed_once_per_text() -> None:

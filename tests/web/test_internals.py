@@ -21,7 +21,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.helpers import Templates, login, make_settings, running_server, ws_url
+from tests.helpers import DirectWrites, Templates, login, make_settings, running_server, ws_url
 from web import internals, wsclose
 from web.guard import GuardedHttpToolsProtocol
 from web.internals import HttpToolsProtocol, InternalsChanged
@@ -156,20 +156,11 @@ def test_uvicorn_asks_of_its_queue_only_what_inbox_has() -> None:
 
 
 async def test_a_real_connection_is_written_directly_to_uvicorns_transport(
-    base: str, token: str, made: list[tuple[WebSocket, Any]], monkeypatch: pytest.MonkeyPatch
+    base: str, token: str, made: list[tuple[WebSocket, Any]], direct_writes: DirectWrites
 ) -> None:
     """The server's connection gets the direct writer and its frames go out by it; its
     queue became an `Inbox` that still delivers the client's frames; the handshake's
     request and response were dropped."""
-    writes = 0
-    original = internals.SansIODirect.write_text
-
-    def counting(self: internals.SansIODirect, data: str) -> None:
-        nonlocal writes
-        writes += 1
-        original(self, data)
-
-    monkeypatch.setattr(internals.SansIODirect, "write_text", counting)
     async with open_ws(base, token) as ws:
         assert (await frame(ws, "hello"))["type"] == "hello"
         await ws.send(json.dumps({"type": "ping", "ref": "r1"}))
@@ -181,7 +172,7 @@ async def test_a_real_connection_is_written_directly_to_uvicorns_transport(
         assert isinstance(proto.queue, internals.Inbox)
         assert proto.request is None and proto.response is None
         assert writer.ready()
-    assert writes >= 2  # `hello` and `pong`
+    assert direct_writes.count >= 2  # `hello` and `pong`
 
 
 async def test_abort_drops_the_connection_without_a_close_frame(
