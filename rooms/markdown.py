@@ -93,6 +93,18 @@ _MARKS = re.compile(
     r"|`[^`\n]+`|\*\*\S|(?<![\w*])\*\S|(?<![\w_])_\S|~~\S|\[[^\]\n]{1,200}\]\(",
     re.M,
 )
+# Every mark holds one of these characters, or a digit before "." or ")": most plain
+# bodies have none, and this scan costs a fifth of `_MARKS` (which tries each of its
+# alternatives at every position, ~5 µs a message).
+_MARK_CHARS = re.compile(r"[`>*+_~\[-]")
+_NUMBERED = re.compile(r"\d[.)]")
+
+
+def may_have_marks(body: str) -> bool:
+    """False only when `_MARKS` cannot match: the cheap test before it."""
+    if _MARK_CHARS.search(body) is not None:
+        return True
+    return ("." in body or ")" in body) and _NUMBERED.search(body) is not None
 
 
 def _message_parser() -> MarkdownIt:
@@ -121,6 +133,6 @@ def message_html(body: str) -> str | None:
 
     Cached: a frame is encoded once per event, but a backlog serves the same bodies again.
     """
-    if not _MARKS.search(body):
+    if not may_have_marks(body) or not _MARKS.search(body):
         return None
     return _MESSAGE_CLEANER.clean(_MESSAGE_MD.render(clean(body))).strip()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rooms.markdown import message_html
+from rooms.markdown import _MARKS, may_have_marks, message_html
 
 
 @pytest.mark.parametrize(
@@ -33,3 +35,10 @@ def test_raw_html_and_bad_links_stay_text() -> None:
     )
     # A heading or image would be more than a chat message needs: text.
     assert "<img" not in (message_html("![x](https://x.nl/a.png) *x*") or "")
+
+
+@given(st.text(alphabet="ab 1.)\n`>*+_~[]()-!#", max_size=40))
+def test_the_cheap_test_never_hides_a_mark(body: str) -> None:
+    """`message_html` skips the full pattern when `may_have_marks` says no: that must never
+    be a body the pattern matches."""
+    assert may_have_marks(body) or _MARKS.search(body) is None
