@@ -299,6 +299,10 @@ def index_fields(text: str) -> tuple[str, str]:
 def _parts_of(found: list[str]) -> str:
     stems: dict[str, None] = {}
     for word in found:
+        if word.isdigit() and word not in DIGITS:
+            # Times, dates and amounts have no parts or variants, and are mostly new: kept
+            # out of the cache, where each would only push out a word that comes again.
+            continue
         for part in _extra_stems(word):
             stems[part] = None
     return " ".join(stems)

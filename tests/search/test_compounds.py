@@ -140,6 +140,9 @@ def test_numbers_as_words_and_digits() -> None:
     assert compounds.variants("een") == ()  # the article, not the number
     assert compounds.variants("21") == ()
     assert set(compounds.parts_text("Twintig koeien, 100 schapen").split()) >= {"20", "honderd"}
+    # Other numbers add nothing, and are not cached (each time of day would push out a word).
+    assert compounds.parts_text("om 1430 op 20261207, 21 keer") == ""
+    assert compounds.parts_text("om 14.30, 3 keer") == "veertien dertig drie"
 
 
 def test_parts_text_is_stems_once() -> None:
