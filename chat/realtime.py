@@ -295,7 +295,10 @@ class Realtime(BrokerListener):
         task.add_done_callback(self._tasks.discard)
 
     def _publish(self, channel: str, data: bytes) -> None:
-        self._spawn(self._publish_now(channel, data), "publish")
+        # Every handler of this process ignores its own messages, or (room events) has
+        # them already: with no other process to hear, a task a send saved.
+        if self.broker.shared:
+            self._spawn(self._publish_now(channel, data), "publish")
 
     async def _publish_now(self, channel: str, data: bytes) -> None:
         try:

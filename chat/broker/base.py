@@ -33,6 +33,9 @@ class Broker(ABC):
     """Publish bytes on named channels; subscribers get them with a callback."""
 
     listener: BrokerListener
+    # Whether other processes hear what is published. The in-process broker has only this
+    # process to tell, which knows already: the Realtime then publishes nothing.
+    shared: bool = True
 
     def __init__(self) -> None:
         self.listener = BrokerListener()

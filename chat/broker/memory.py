@@ -10,6 +10,8 @@ from chat.broker.base import Broker, Handler
 class MemoryBroker(Broker):
     """Delivers published bytes to the handlers of this process, in the next loop turn."""
 
+    shared = False
+
     def __init__(self) -> None:
         super().__init__()
         self._handlers: dict[str, list[Handler]] = {}

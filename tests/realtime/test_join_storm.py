@@ -32,6 +32,8 @@ ROOM = "theme-one"
 class RecordingBroker(MemoryBroker):
     """The in-process broker, keeping what was published."""
 
+    shared = True  # as Redis is: the Realtime publishes, and this keeps it
+
     def __init__(self) -> None:
         super().__init__()
         self.published: list[tuple[str, bytes]] = []
