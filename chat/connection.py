@@ -370,7 +370,7 @@ class ClientConnection:
             ref=frame.ref,
         )
         self.reply(ack)
-        metrics.SENDS_ACKED.inc()
+        metrics.TALLY.sends_acked += 1
 
     async def react(self, frame: protocol.React) -> None:
         """A reaction added or removed: a `reactions` event when the set changed."""

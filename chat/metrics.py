@@ -108,13 +108,14 @@ KNOWN_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1006, 1007, 1008, 1009, 1
 class _Tally:
     """Per-frame counts since the last `flush`, as plain integers (see the module docstring)."""
 
-    __slots__ = ("deliveries", "frames_received", "frames_sent", "overflow_drops")
+    __slots__ = ("deliveries", "frames_received", "frames_sent", "overflow_drops", "sends_acked")
 
     def __init__(self) -> None:
         self.frames_received = 0
         self.frames_sent = 0
         self.deliveries = 0
         self.overflow_drops = 0
+        self.sends_acked = 0
 
 
 TALLY = _Tally()
@@ -130,10 +131,11 @@ def flush(broker_up: bool | None = None) -> None:
         (FRAMES_SENT, t.frames_sent),
         (DELIVERIES, t.deliveries),
         (OVERFLOW_DROPS, t.overflow_drops),
+        (SENDS_ACKED, t.sends_acked),
     ):
         if count:
             counter.inc(count)
-    t.frames_received = t.frames_sent = t.deliveries = t.overflow_drops = 0
+    t.frames_received = t.frames_sent = t.deliveries = t.overflow_drops = t.sends_acked = 0
 
 
 def closed(code: int | None) -> None:
