@@ -127,12 +127,15 @@ _MESSAGE_CLEANER = nh3.Cleaner(
 )
 
 
-@lru_cache(maxsize=4096)
 def message_html(body: str) -> str | None:
-    """A message body with Markdown marks as safe HTML; None for plain text.
+    """A message body with Markdown marks as safe HTML; None for plain text."""
+    # Plain bodies (most) are told apart before the cache, which keeps the marked ones.
+    return _marked_html(body) if may_have_marks(body) else None
 
-    Cached: a frame is encoded once per event, but a backlog serves the same bodies again.
-    """
-    if not may_have_marks(body) or not _MARKS.search(body):
+
+@lru_cache(maxsize=4096)
+def _marked_html(body: str) -> str | None:
+    """Cached: a frame is encoded once per event, but a backlog serves the same bodies again."""
+    if not _MARKS.search(body):
         return None
     return _MESSAGE_CLEANER.clean(_MESSAGE_MD.render(clean(body))).strip()
