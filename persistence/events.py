@@ -196,12 +196,16 @@ def with_reactions(page: list[StoredEvent], sets: ReactionSets) -> list[StoredEv
     """The page with each message's (and each `reactions` event's) current reactions; a
     hidden message has none to readers, as it has no body (its `reactions` events still
     keep their seqs, with an empty set)."""
-    return [
-        msgspec.structs.replace(e, reactions={} if e.hidden else sets.get(e.message_id or 0, {}))
-        if e.joined and e.type in _SHOW_REACTIONS
-        else e
-        for e in page
-    ]
+    return [_with_reactions(e, sets) if e.joined and e.type in _SHOW_REACTIONS else e for e in page]
+
+
+def _with_reactions(e: StoredEvent, sets: ReactionSets) -> StoredEvent:
+    now = {} if e.hidden else sets.get(e.message_id or 0, {})
+    # A message without reactions shows `{}` from None as well: no copy of the event (most
+    # messages of a backlog have none). A `reactions` event shows its set, empty or not.
+    if not now and e.type == "message":
+        return e
+    return msgspec.structs.replace(e, reactions=now)
 
 
 async def events_page(
