@@ -11,9 +11,10 @@ which awaits it. One queue, taken from the front by one of them at a time: order
 
 Under fan-out load the flush is paced (`Flusher.linger`): after a flush that carried a
 room event to `FANOUT` subscribers or more (the hub says so, `Flusher.fanned`), the next
-waits until `linger` has passed since that one began. The events of a busy room that arrive meanwhile then leave together, one write
-(one send() to the kernel) per connection instead of one per event, and the joined text
-is built once for all recipients. A quiet server, or one writing to few, writes at once.
+waits until `linger` has passed since that one began. The events of a busy room that
+arrive meanwhile then leave together, one write (one send() to the kernel) per
+connection instead of one per event, and the joined text is built once for all
+recipients. A quiet server, or one writing to few, writes at once.
 
 Overflow policy, when a client reads more slowly than it is sent to:
 1. ephemeral frames (typing, presence) already queued are dropped first, and an
@@ -454,7 +455,7 @@ class Flusher:
         self.pending.append(out)
         if not self.scheduled:
             self.scheduled = True
-            if self.hold_until and loop.time() < self.hold_until:
+            if loop.time() < self.hold_until:
                 loop.call_at(self.hold_until, self.run)
             else:
                 loop.call_soon(self.run)
