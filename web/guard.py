@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from functools import cache
 from typing import Any
 
@@ -47,6 +48,12 @@ def _deadlines() -> tuple[float, float, float]:
     )
 
 
+@cache
+def _send_buffer() -> int:
+    """This process's `ws_send_buffer_bytes`, read once as the deadlines are."""
+    return load_settings().ws_send_buffer_bytes
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """`HttpToolsProtocol` that drops a connection whose request head or body is late.
 
@@ -54,10 +61,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     the transport it was given and the timer, on the running loop.
     """
 
-    # None: the settings' deadlines.
+    # None: the settings' deadlines, and their WebSocket send buffer.
     head_timeout: float | None = None
     body_timeout: float | None = None
     upload_idle: float | None = None
+    send_buffer: int | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -129,6 +137,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 # Over the set-up gate: answered here, the handshake never parsed.
                 self._guarded_close(refused)
                 return
+        size = _send_buffer() if self.send_buffer is None else self.send_buffer
+        if size and self._guarded is not None:
+            # Bounds what a stalled reader holds in the kernel, so that its frames soon wait
+            # in its queue, where the lag policy sees them (1013).
+            sock = self._guarded.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
         super().handle_websocket_upgrade()
 
     def _guarded_close(self, answer: bytes) -> None:

@@ -146,6 +146,59 @@ async def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
     assert (await watcher.ping())["type"] == "pong"
 
 
+async def shed_for_lag(http: httpx.AsyncClient, url: str) -> float:
+    """The server's count of connections shed (1013) for lag, from its /metrics."""
+    text = (await http.get(f"{url}/metrics")).text
+    for line in text.splitlines():
+        if line.startswith('werkplaats_ws_shed_total{reason="lag"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_stalled_reader_is_shed_for_lag_with_a_bounded_send_buffer(
+    backend: str, start_servers: StartServers, open_client: OpenClient
+) -> None:
+    """With the kernel's send buffer bounded, a subscriber that stops reading soon backs up
+    its queue: it is shed with 1013 for lag (and counted), while a reader gets everything."""
+    (server,) = await start_servers(
+        1,
+        WERKPLAATS_REDIS_URL="",
+        WERKPLAATS_WS_SEND_BUFFER_BYTES="16384",
+        WERKPLAATS_WS_MAX_LAG_SECONDS="0.5",
+        WERKPLAATS_SEND_BURST="1000000",
+        WERKPLAATS_SEND_RATE="1000000",
+        WERKPLAATS_FRAME_BURST="1000000",
+        WERKPLAATS_FRAME_RATE="1000000",
+    )
+    async with httpx.AsyncClient(timeout=10) as http:
+        token = await login(http, server.url, "amy")
+        sock = await asyncio.to_thread(open_raw, server.port, token)
+        sock.sendall(client_frame(json.dumps({"type": "subscribe", "room": ROOM, "since": None})))
+        sender = await open_client(server.url, "ann")
+        watcher = await open_client(server.url, "mo")
+        await watcher.subscribe(ROOM, since=None)
+        await asyncio.sleep(0.3)
+        # ~16 KB a message: 40 of them are far more than the bounded buffers hold, and far
+        # less than the kernel's own sizing on loopback would (megabytes).
+        body = "\U0001f600" * 3900
+        total = 40
+        for n in range(total):
+            await sender.send(ROOM, f"{n} {body}", timeout=60)
+        await watcher.wait_seq(ROOM, total, timeout=30)
+        for _ in range(100):
+            if await shed_for_lag(http, server.url) >= 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await shed_for_lag(http, server.url) == 1
+    messages, code = await asyncio.to_thread(read_until_closed, sock)
+    sock.close()
+    assert code in (1013, None), code
+    assert messages < total
+    assert (await watcher.ping())["type"] == "pong"
+
+
 async def test_an_idle_connection_is_closed(db_url: str, open_client: OpenClient) -> None:
     """No frame for `ws_idle_seconds`: the server closes the connection (1001)."""
     clock = FakeClock()
