@@ -25,6 +25,7 @@ from typing import Any
 
 from bench import report
 from bench import servers as sv
+from bench.stalled import Stalled
 
 # Descriptors W6 leaves to a process besides its connections (database files, log, epoll…).
 W6_SPARE_FDS = 200
@@ -39,8 +40,12 @@ QUICK = {
     "w1_senders": 16,
     "w1_rates": [25, 50, 100, 200, 400, 800],
     "w1_step_s": 3,
-    # Multiples of W1's sustainable rate run after its first repeat (empty: none).
+    # Multiples of W1's sustainable rate run after its first repeat (empty: none), each on
+    # fresh connections for this long, beside this share of the subscribers again as
+    # stalled readers (they stop reading once subscribed: whom the overload policy sheds).
     "w1_overload": [1.5, 2.0],
+    "w1_overload_s": 20,
+    "w1_slow_share": 0.1,
     # W1-capped: the server held to this share of one core, with its own rate ladder.
     "w1_cap_share": 0.3,
     "w1_cap_rates": [5, 10, 20, 40, 80, 160],
@@ -290,21 +295,36 @@ class Bench:
     async def w1_overload(
         self, t: Target, cfg: dict[str, Any], rate: float, label: str = "W1-overload"
     ) -> None:
-        """Past capacity: 1.5× and 2× the sustainable rate, on fresh connections; the
-        latency of what still arrives, and how many connections the server shed (1013)."""
+        """Past capacity: 1.5× and 2× the sustainable rate, each on fresh connections, with
+        a share of stalled readers beside them (`w1_slow_share`, `bench.stalled`): the
+        latency of what the others still get, and how many connections the server shed
+        (1013, from its /metrics)."""
+        s = self.size
         over = dict(cfg, stop_p99_ms=None)
-        over["steps"] = [
-            {"rate": rate * f, "duration": self.size["w1_step_s"]} for f in self.size["w1_overload"]
+        if t.proto == "wp":
+            over["metrics_urls"] = [f"http://{addr}/metrics" for addr in t.addrs]
+        first = s["w1_senders"] + s["w1_subscribers"]
+        slow = [
+            t.client(first + i, []) for i in range(round(s["w1_subscribers"] * s["w1_slow_share"]))
         ]
-        got = await sv.loadgen(over, self.workdir, f"{label.lower()}-{t.name}")
-        got["capacity_rate"] = rate
-        self.record(label, t.name, got)
-        for st in got["steps"]:
-            lat = st.get("latency_ms") or {}
-            self.say(
-                f"{label} {t.name}: {st['rate']} msg/s ({st['rate'] / rate:.1f}×): p99"
-                f" {lat.get('p99')} ms, closed {st.get('closed')}, lost {st['lost']}"
-            )
+        for f in s["w1_overload"]:
+            over["steps"] = [{"rate": rate * f, "duration": s["w1_overload_s"]}]
+            stalled = Stalled()
+            await stalled.open(slow, FANOUT_ROOM)
+            try:
+                got = await sv.loadgen(over, self.workdir, f"{label.lower()}-{t.name}-{f}")
+            finally:
+                stalled.close()
+            got["capacity_rate"] = rate
+            got["stalled"] = len(slow)
+            self.record(label, t.name, got)
+            for st in got["steps"]:
+                lat = st.get("latency_ms") or {}
+                self.say(
+                    f"{label} {t.name}: {st['rate']} msg/s ({f}×), {len(slow)} stalled: p99 of"
+                    f" the others {lat.get('p99')} ms, lost {st['lost']}, closed {st['closed']},"
+                    f" shed {st.get('shed')}, server RSS {st['server_rss_mib']:.0f} MiB"
+                )
 
     async def w2(self, t: Target) -> None:
         """Many rooms: 50 × 20 members, 200 msg/s in all, one sender per room."""

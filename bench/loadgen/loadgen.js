@@ -286,6 +286,17 @@ async function subscribeAll(conns, waitMs) {
   return conns.reduce((a, ws) => a + Math.min(ws.subsGot || 0, ws.subsWanted), 0);
 }
 
+// Connections the servers closed with 1013 so far, by reason, summed over their /metrics.
+async function shedCount(urls) {
+  const by = {};
+  for (const url of urls) {
+    const text = await (await fetch(url)).text();
+    for (const m of text.matchAll(/^werkplaats_ws_shed_total\{reason="(\w+)"\} (\S+)$/gm))
+      by[m[1]] = (by[m[1]] || 0) + Number(m[2]);
+  }
+  return by;
+}
+
 // ---- fan-out (W1, W2, W3, W7): open-loop at fixed rates ---------------------------------
 async function fanout() {
   const steps = cfg.steps;
@@ -354,6 +365,7 @@ async function fanout() {
   await sleep(cfg.settle_ms ?? 500);
   process.stderr.write(`setup done in ${setup}s\n`);
 
+  const shed0 = cfg.metrics_urls ? await shedCount(cfg.metrics_urls) : null;
   const results = [];
   let serial = 0;
   for (let k = 0; k < steps.length; k++) {
@@ -414,7 +426,12 @@ async function fanout() {
       redis_cpu_s: procCpu(cfg.redis_pids) - rcpu0,
       deliveries_per_cpu_s: serverCpu > 0 ? received[k] / serverCpu : null,
       closed: [...rx.conns, ...tx.conns].filter((w) => w.readyState !== WebSocket.OPEN).length,
+      server_rss_mib: rss(cfg.server_pids) / 1024,
     };
+    if (shed0) {
+      const now = await shedCount(cfg.metrics_urls);
+      step.shed = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (shed0[k] || 0)]));
+    }
     results.push(step);
     process.stderr.write(`step ${JSON.stringify({ rate, p99: lat?.p99, lost: step.lost, gen: step.gen_cpu.toFixed(2) })}\n`);
     if (cfg.stop_p99_ms && (!lat || lat.p99 > cfg.stop_p99_ms || step.lost > 0)) break;
