@@ -44,7 +44,7 @@ QUICK = {
     # fresh connections for this long, beside this share of the subscribers again as
     # stalled readers (they stop reading once subscribed: whom the overload policy sheds).
     "w1_overload": [1.5, 2.0],
-    "w1_overload_s": 20,
+    "w1_overload_s": 30,
     "w1_slow_share": 0.1,
     # W1-capped: the server held to this share of one core, with its own rate ladder.
     "w1_cap_share": 0.3,

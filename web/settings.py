@@ -179,7 +179,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The kernel's send buffer of a WebSocket (SO_SNDBUF; the kernel doubles it), which a
     # reader that stops reading fills before its frames wait and the lag above counts. The
     # kernel's own sizing (0) gives a loopback socket, such as nginx's in front, megabytes.
-    ws_send_buffer_bytes: Annotated[int, msgspec.Meta(ge=0, le=16 << 20)] = 65536
+    ws_send_buffer_bytes: Annotated[int, msgspec.Meta(ge=0, le=16 << 20)] = 262144
     # After a room event for many subscribers (a fan-out), the next WebSocket flush waits this
     # long, so that a busy room's events leave in one write per connection; 0: every turn.
     ws_fanout_linger_seconds: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.04
