@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -20,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import PoolProxiedConnection
+
+from persistence.lane import Lane
 
 # Every engine is made with `hide_parameters=True`: a database error's text (logged with
 # `%r`) would otherwise hold the statement's parameters, message bodies among them.
@@ -87,9 +87,7 @@ class Database:
                 make_url(url).set(drivername="sqlite+pysqlite"), echo=echo, hide_parameters=True
             )
             _sqlite_setup(self.thread_engine, "BEGIN IMMEDIATE")
-            self._thread: ThreadPoolExecutor | None = ThreadPoolExecutor(
-                1, thread_name_prefix="sqlite-writer"
-            )
+            self._thread: Lane | None = Lane("sqlite-writer")
             # The writer thread's one connection, checked out of its engine on first use and
             # kept (touched only in that thread).
             self._kept: PoolProxiedConnection | None = None
@@ -158,7 +156,7 @@ class Database:
         """
         thread = self._thread
         assert thread is not None, "SQLite only"
-        return await asyncio.get_running_loop().run_in_executor(thread, self._transaction, fn)
+        return await thread.run(lambda: self._transaction(fn))
 
     def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """In the writer thread: see `run_in_writer`."""
@@ -264,7 +262,6 @@ class Database:
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
         if self._thread is not None and self.thread_engine is not None:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._thread, self._release_kept)
-            await loop.run_in_executor(self._thread, self.thread_engine.dispose)
-            self._thread.shutdown(wait=False)
+            await self._thread.run(self._release_kept)
+            await self._thread.run(self.thread_engine.dispose)
+            self._thread.close()

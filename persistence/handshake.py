@@ -26,7 +26,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
@@ -58,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.db import HELD_READERS, SQLITE_BUSY_TIMEOUT_MS, Database
 from persistence.events import iso
+from persistence.lane import Lane
 from persistence.models import (
     Ban,
     Meeting,
@@ -109,7 +109,7 @@ class _SqliteReader:
             make_url(url).set(drivername="sqlite+pysqlite"), hide_parameters=True
         )
         event.listen(self.engine, "connect", _reader_connect)
-        self.thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
+        self.thread = Lane("sqlite-reader")
         # Kept checked out (a pool checkout per read costs more than it), one per thread:
         # a pysqlite connection belongs to the thread that made it.
         self.kept: dict[int, Connection] = {}
@@ -136,7 +136,7 @@ class _SqliteReader:
                     driver.execute("ROLLBACK")
 
     async def read_off_loop(self, fn: Callable[[Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.thread, self.read, fn)
+        return await self.thread.run(lambda: self.read(fn))
 
     def _close_here(self) -> None:
         conn = self.kept.pop(threading.get_ident(), None)
@@ -146,12 +146,11 @@ class _SqliteReader:
 
     async def close(self) -> None:
         """With its database (`Database.on_dispose`), never from a garbage-collection
-        finalizer: one that ran while this thread was inside an executor's `submit` took
-        the executor's global lock a second time and hung the process (seen in CI)."""
+        finalizer (one that ran inside a thread pool's `submit` once hung the process)."""
         self._close_here()
-        await asyncio.get_running_loop().run_in_executor(self.thread, self._close_here)
-        await asyncio.get_running_loop().run_in_executor(self.thread, self.engine.dispose)
-        self.thread.shutdown(wait=False)
+        await self.thread.run(self._close_here)
+        await self.thread.run(self.engine.dispose)
+        self.thread.close()
 
 
 class _PgReaders:
