@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from chat.client import Client
 from tests.clients import OpenClient, wait_closed
 from tests.clock import FakeClock
-from tests.helpers import login, make_settings, running_server
+from tests.helpers import ServerProcess, login, make_settings, running_server
 from tests.realtime.conftest import StartServers
 
 ROOM = "theme-one"
@@ -103,25 +104,23 @@ def read_until_closed(sock: socket.socket) -> tuple[int, int | None]:
     return parse_server_frames(data)
 
 
-@pytest.mark.soak  # a long form: make soak-tests
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite"])
-async def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
-    backend: str, start_servers: StartServers, open_client: OpenClient
-) -> None:
-    """A subscriber that stops reading is cut off (1013 or abort); the server stays small."""
-    (server,) = await start_servers(
-        1,
-        WERKPLAATS_REDIS_URL="",
-        WERKPLAATS_WS_QUEUE_FRAMES="64",
-        WERKPLAATS_SEND_BURST="1000000",
-        WERKPLAATS_SEND_RATE="1000000",
-        # Acks come fast enough now that 260 sends outrun the default frame bucket too.
-        WERKPLAATS_FRAME_BURST="1000000",
-        WERKPLAATS_FRAME_RATE="1000000",
-    )
-    assert server.proc is not None
+# Sends and frames without limits: these tests send faster than any person does.
+UNLIMITED = {
+    "WERKPLAATS_REDIS_URL": "",
+    "WERKPLAATS_SEND_BURST": "1000000",
+    "WERKPLAATS_SEND_RATE": "1000000",
+    "WERKPLAATS_FRAME_BURST": "1000000",
+    "WERKPLAATS_FRAME_RATE": "1000000",
+}
+# 4 UTF-8 bytes a character: few messages fill the kernel's buffers.
+BIG_BODY = "\U0001f600" * 3900
 
+
+async def stalled_beside_a_reader(
+    start_servers: StartServers, open_client: OpenClient, **env: str
+) -> tuple[ServerProcess, socket.socket, Client, Client]:
+    """A server; a raw subscriber of ROOM that will never read; a sender; a reading watcher."""
+    (server,) = await start_servers(1, **UNLIMITED, **env)
     async with httpx.AsyncClient(timeout=10) as http:
         token = await login(http, server.url, "amy")
     sock = await asyncio.to_thread(open_raw, server.port, token)
@@ -130,12 +129,24 @@ async def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
     watcher = await open_client(server.url, "mo")
     await watcher.subscribe(ROOM, since=None)
     await asyncio.sleep(0.3)
+    return server, sock, sender, watcher
+
+
+@pytest.mark.soak  # a long form: make soak-tests
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_client_that_never_reads_is_closed_and_memory_stays_bounded(
+    backend: str, start_servers: StartServers, open_client: OpenClient
+) -> None:
+    """A subscriber that stops reading is cut off (1013 or abort); the server stays small."""
+    server, sock, sender, watcher = await stalled_beside_a_reader(
+        start_servers, open_client, WERKPLAATS_WS_QUEUE_FRAMES="64"
+    )
+    assert server.proc is not None
     before = rss_kib(server.proc.pid)
-    # 4 UTF-8 bytes a character: few messages fill the kernel's buffers.
-    body = "\U0001f600" * 3900
     total = 260
     for n in range(total):
-        await sender.send(ROOM, f"{n} {body}", timeout=60)
+        await sender.send(ROOM, f"{n} {BIG_BODY}", timeout=60)
     await watcher.wait_seq(ROOM, total, timeout=30)  # a reading client got everything
     growth = rss_kib(server.proc.pid) - before
     messages, code = await asyncio.to_thread(read_until_closed, sock)
@@ -162,31 +173,19 @@ async def test_a_stalled_reader_is_shed_for_lag_with_a_bounded_send_buffer(
 ) -> None:
     """With the kernel's send buffer bounded, a subscriber that stops reading soon backs up
     its queue: it is shed with 1013 for lag (and counted), while a reader gets everything."""
-    (server,) = await start_servers(
-        1,
-        WERKPLAATS_REDIS_URL="",
+    server, sock, sender, watcher = await stalled_beside_a_reader(
+        start_servers,
+        open_client,
         WERKPLAATS_WS_SEND_BUFFER_BYTES="16384",
         WERKPLAATS_WS_MAX_LAG_SECONDS="0.5",
-        WERKPLAATS_SEND_BURST="1000000",
-        WERKPLAATS_SEND_RATE="1000000",
-        WERKPLAATS_FRAME_BURST="1000000",
-        WERKPLAATS_FRAME_RATE="1000000",
     )
+    # ~16 KB a message: 40 of them are far more than the bounded buffers hold, and far
+    # less than the kernel's own sizing on loopback would (megabytes).
+    total = 40
+    for n in range(total):
+        await sender.send(ROOM, f"{n} {BIG_BODY}", timeout=60)
+    await watcher.wait_seq(ROOM, total, timeout=30)
     async with httpx.AsyncClient(timeout=10) as http:
-        token = await login(http, server.url, "amy")
-        sock = await asyncio.to_thread(open_raw, server.port, token)
-        sock.sendall(client_frame(json.dumps({"type": "subscribe", "room": ROOM, "since": None})))
-        sender = await open_client(server.url, "ann")
-        watcher = await open_client(server.url, "mo")
-        await watcher.subscribe(ROOM, since=None)
-        await asyncio.sleep(0.3)
-        # ~16 KB a message: 40 of them are far more than the bounded buffers hold, and far
-        # less than the kernel's own sizing on loopback would (megabytes).
-        body = "\U0001f600" * 3900
-        total = 40
-        for n in range(total):
-            await sender.send(ROOM, f"{n} {body}", timeout=60)
-        await watcher.wait_seq(ROOM, total, timeout=30)
         for _ in range(100):
             if await shed_for_lag(http, server.url) >= 1:
                 break
