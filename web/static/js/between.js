@@ -1,36 +1,9 @@
 /**
  * The between-meetings API (docs/meetings.md): catch-up, marks, agenda, overview.
- * Same error semantics as `api.js`: every non-2xx answer throws an ApiError.
+ * Its requests go through `api.js`: every non-2xx answer throws an ApiError.
  * @module between
  */
-import { ApiError } from './api.js';
-
-/**
- * @param {string} method
- * @param {string} path
- * @param {unknown} [body]
- * @returns {Promise<any>}
- */
-async function request(method, path, body) {
-  /** @type {RequestInit} */
-  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers = { ...init.headers, 'Content-Type': 'application/json' };
-    init.body = JSON.stringify(body);
-  }
-  let res;
-  try {
-    res = await fetch(path, init);
-  } catch {
-    throw new ApiError(0, 'network', 'network error');
-  }
-  const data = await res.json().catch(() => null);
-  if (!res.ok) {
-    const err = data && data.error ? data.error : {};
-    throw new ApiError(res.status, err.code ?? `http_${res.status}`, err.message ?? res.statusText);
-  }
-  return data;
-}
+import { request } from './api.js';
 
 const message = (/** @type {string} */ slug, /** @type {string|number} */ id) =>
   `/api/rooms/${encodeURIComponent(slug)}/messages/${encodeURIComponent(String(id))}`;
