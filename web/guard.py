@@ -22,6 +22,7 @@ An upgrade of `/ws` that the set-up gate would refuse at once is answered here (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from functools import cache
@@ -30,28 +31,26 @@ from typing import Any
 from web.admission import SETUP_GATE_STATE
 from web.bodylimit import FILE_PATH
 from web.internals import HttpToolsProtocol, check_subclass
-from web.settings import load_settings
+from web.settings import Settings, load_settings
 from web.ws import refusal_now
 
 log = logging.getLogger("werkplaats.http")
 
 
 @cache
+def _settings() -> Settings:
+    """This process's settings: uvicorn makes the protocol from a name, so each worker
+    reads them from its environment, once."""
+    return load_settings()
+
+
 def _deadlines() -> tuple[float, float, float]:
-    """This process's deadlines: uvicorn makes the protocol from a name, so each worker
-    reads them from its settings (its environment), once."""
-    settings = load_settings()
+    settings = _settings()
     return (
         settings.head_timeout_seconds,
         settings.body_timeout_seconds,
         settings.upload_idle_seconds,
     )
-
-
-@cache
-def _send_buffer() -> int:
-    """This process's `ws_send_buffer_bytes`, read once as the deadlines are."""
-    return load_settings().ws_send_buffer_bytes
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -137,12 +136,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 # Over the set-up gate: answered here, the handshake never parsed.
                 self._guarded_close(refused)
                 return
-        size = _send_buffer() if self.send_buffer is None else self.send_buffer
-        if size and self._guarded is not None:
+        size = _settings().ws_send_buffer_bytes if self.send_buffer is None else self.send_buffer
+        sock = self._guarded.get_extra_info("socket") if size and self._guarded else None
+        if sock is not None:
             # Bounds what a stalled reader holds in the kernel, so that its frames soon wait
-            # in its queue, where the lag policy sees them (1013).
-            sock = self._guarded.get_extra_info("socket")
-            if sock is not None:
+            # in its queue, where the lag policy sees them (1013). Where the socket refuses,
+            # the kernel's own sizing stays.
+            with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
         super().handle_websocket_upgrade()
 
