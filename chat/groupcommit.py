@@ -21,6 +21,7 @@ from chat import store
 from chat.metrics import DB_SECONDS
 from chat.store import Acked, SendRequest
 from persistence.db import Database
+from persistence.search.compounds import index_fields
 
 log = logging.getLogger("werkplaats.sends")
 _COMMIT_SECONDS = DB_SECONDS.labels("send")
@@ -54,6 +55,9 @@ class GroupCommit:
 
     async def post(self, req: SendRequest) -> Acked:
         """Store one send (with whichever others are waiting); its ack values and frame."""
+        if self.db.is_sqlite and req.body:
+            # Made now, while an earlier batch may hold SQLite's one writer: not under it.
+            req.search = index_fields(req.body)
         fut: asyncio.Future[Acked] = asyncio.get_running_loop().create_future()
         self.pending.append((req, fut))
         if self.inflight < self.max_inflight:

@@ -90,6 +90,8 @@ class SendRequest:
     reply_to: int | None
     files: tuple[int, ...] = ()
     topic: str | None = None
+    # SQLite: the body's search fields, made as the send arrives (`GroupCommit.post`).
+    search: tuple[str, str] | None = None
 
 
 async def post(db: Database, req: SendRequest) -> Acked:
@@ -112,7 +114,7 @@ async def post_many(db: Database, batch: list[SendRequest]) -> list[Acked | Exce
     stored = await store_sends(
         db,
         [
-            Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, None, r.files, r.topic)
+            Send(r.actor, r.slug, r.body, r.client_id, r.reply_to, None, r.files, r.topic, r.search)
             for r in batch
         ],
     )

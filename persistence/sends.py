@@ -57,6 +57,8 @@ class Send:
     at: datetime | None = None
     files: tuple[int, ...] = ()
     topic: str | None = None
+    # SQLite: `index_fields(body)` when the caller made them already, outside the write.
+    search: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -433,7 +435,7 @@ def store_sqlite(driver: Any, sends: Sequence[Send]) -> list[Stored | DomainErro
                 for file_id in s.files:
                     cur.execute(_ATTACH_SQLITE, (mid, file_id))
                 if s.body:
-                    cur.execute(_INDEX_SQLITE, (mid, *index_fields(s.body)))
+                    cur.execute(_INDEX_SQLITE, (mid, *(s.search or index_fields(s.body))))
                 stored.append((row.seq, int(mid), topic, row.at))
             plan.store(room_id, stored)
     finally:
