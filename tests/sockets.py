@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import socket
+import struct
+
 
 class NullSocket:
     """A socket that takes every frame at once and keeps none (`chat.outbound.DirectSocket`)."""
@@ -23,3 +28,46 @@ class NullSocket:
 
     def write_text(self, data: str) -> None:
         return None
+
+
+def client_frame(text: str) -> bytes:
+    """One masked text frame, as a client must send it."""
+    payload = text.encode()
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        header = bytes([0x81, 0x80 | n])
+    elif n < 65536:
+        header = bytes([0x81, 0x80 | 126]) + struct.pack("!H", n)
+    else:
+        header = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", n)
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def open_raw(url: str, token: str | None) -> socket.socket:
+    """A WebSocket to `url` (ws://host:port/path) by hand, with a tiny receive buffer, so
+    that not reading really backs up what the server writes to it."""
+    host_port, _, path = url.removeprefix("ws://").partition("/")
+    host, _, port = host_port.partition(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    sock.sendall(
+        (
+            f"GET /{path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"{auth}\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(1)
+        if not chunk:
+            raise ConnectionError("closed during the upgrade")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(head.split(b"\r\n", 1)[0].decode("latin-1"))
+    return sock

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import socket
 import struct
 from pathlib import Path
@@ -18,6 +16,7 @@ from tests.clients import OpenClient, wait_closed
 from tests.clock import FakeClock
 from tests.helpers import ServerProcess, login, make_settings, running_server
 from tests.realtime.conftest import StartServers
+from tests.sockets import client_frame, open_raw
 
 ROOM = "theme-one"
 
@@ -27,41 +26,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
-
-
-def client_frame(text: str) -> bytes:
-    """One masked text frame, as a client must send it."""
-    payload = text.encode()
-    mask = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        header = bytes([0x81, 0x80 | n])
-    elif n < 65536:
-        header = bytes([0x81, 0x80 | 126]) + struct.pack("!H", n)
-    else:
-        header = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", n)
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-def open_raw(port: int, token: str) -> socket.socket:
-    """A WebSocket by hand with a tiny receive buffer, so that not reading really backs up."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.settimeout(10)
-    sock.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Authorization: Bearer {token}\r\n\r\n"
-        ).encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return sock
 
 
 def parse_server_frames(data: bytes) -> tuple[int, int | None]:
@@ -123,7 +87,7 @@ async def stalled_beside_a_reader(
     (server,) = await start_servers(1, **UNLIMITED, **env)
     async with httpx.AsyncClient(timeout=10) as http:
         token = await login(http, server.url, "amy")
-    sock = await asyncio.to_thread(open_raw, server.port, token)
+    sock = await asyncio.to_thread(open_raw, f"ws://127.0.0.1:{server.port}/ws", token)
     sock.sendall(client_frame(json.dumps({"type": "subscribe", "room": ROOM, "since": None})))
     sender = await open_client(server.url, "ann")
     watcher = await open_client(server.url, "mo")
