@@ -30,18 +30,23 @@ class NullSocket:
         return None
 
 
-def client_frame(text: str) -> bytes:
-    """One masked text frame, as a client must send it."""
-    payload = text.encode()
-    mask = os.urandom(4)
+def raw_frame(payload: bytes, opcode: int = 1, fin: bool = True, rsv1: bool = False) -> bytes:
+    """One masked client frame, built by hand (for what a polite client library never sends)."""
+    head = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode])
     n = len(payload)
     if n < 126:
-        header = bytes([0x81, 0x80 | n])
-    elif n < 65536:
-        header = bytes([0x81, 0x80 | 126]) + struct.pack("!H", n)
+        head += bytes([0x80 | n])
+    elif n < 2**16:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
     else:
-        header = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", n)
-    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def client_frame(text: str) -> bytes:
+    """One masked text frame, as a client must send it."""
+    return raw_frame(text.encode())
 
 
 def open_raw(url: str, token: str | None) -> socket.socket:

@@ -23,6 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.helpers import ServerProcess, token_for, ws_url
 from tests.security.test_frame_parser import near_frames
+from tests.sockets import raw_frame
 
 LIMIT = 64 * 1024  # WERKPLAATS_MAX_FRAME_BYTES default
 CLOSE_PROTOCOL_ERROR, CLOSE_INVALID_DATA, CLOSE_POLICY, CLOSE_TOO_BIG = 1002, 1007, 1008, 1009
@@ -77,20 +78,6 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def raw_frame(payload: bytes, opcode: int = 1, fin: bool = True, rsv1: bool = False) -> bytes:
-    """One masked client frame, built by hand (for what a polite client library never sends)."""
-    head = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 2**16:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    mask = os.urandom(4)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 @pytest.fixture(scope="module")
