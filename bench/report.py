@@ -377,7 +377,7 @@ def _w1_capacity_rows(results: dict[str, Any], subs: str) -> list[str]:
                 shed = sum((st.get("shed") or {}).values())
                 stalled = r.get("stalled", 0)
                 # Graceful also means the stalled readers were let go, not buffered for.
-                ok = ok and (shed >= stalled if stalled else True)
+                ok = ok and shed >= stalled
                 rows.append(
                     f"| {label}: {times} capacity ({st['rate']:g} msg/s), p99 of those kept "
                     f"≤ 1 s, the stalled readers shed | p99 {_num(p99, 1)} ms, "

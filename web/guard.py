@@ -60,11 +60,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     the transport it was given and the timer, on the running loop.
     """
 
-    # None: the settings' deadlines, and their WebSocket send buffer.
+    # None: the settings' deadlines.
     head_timeout: float | None = None
     body_timeout: float | None = None
     upload_idle: float | None = None
-    send_buffer: int | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -136,7 +135,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 # Over the set-up gate: answered here, the handshake never parsed.
                 self._guarded_close(refused)
                 return
-        size = _settings().ws_send_buffer_bytes if self.send_buffer is None else self.send_buffer
+        size = _settings().ws_send_buffer_bytes
         sock = self._guarded.get_extra_info("socket") if size and self._guarded else None
         if sock is not None:
             # Bounds what a stalled reader holds in the kernel, so that its frames soon wait
