@@ -125,19 +125,33 @@ def opened_by_pid(server: ServerProcess) -> dict[str, int]:
 
 
 async def clients_on_both_workers(
-    server: ServerProcess, tokens: list[str], opened: list[Client], most: int = 40
+    server: ServerProcess, tokens: list[str], opened: list[Client]
 ) -> None:
-    """Connect clients (reconnect off) until both workers hold some; appended to `opened`."""
-    while len(opened) < most:
-        client = Client(server.url, tokens[len(opened) % len(tokens)], reconnect=False)
-        await client.connect()
+    """Connect a client per token (reconnect off), then more until both workers hold some;
+    appended to `opened`.
+
+    Both workers wake for a new connection and the first to run takes it. On a quiet
+    machine that can be the same one every time, so the one holding them all is paused
+    (SIGSTOP) while the next connects, and the other takes it.
+    """
+
+    async def connect(token: str) -> None:
+        client = Client(server.url, token, reconnect=False)
         opened.append(client)
+        await client.connect()
         async with asyncio.timeout(10):
             while sum(opened_by_pid(server).values()) < len(opened):
                 await asyncio.sleep(0.05)
-        if len(opened) >= len(tokens) and len(opened_by_pid(server)) == 2:
-            return
-    raise AssertionError(f"connections did not spread: {opened_by_pid(server)}")
+
+    for token in tokens:
+        await connect(token)
+    while len(per_pid := opened_by_pid(server)) < 2:
+        [busy] = per_pid
+        os.kill(int(busy), signal.SIGSTOP)
+        try:
+            await connect(tokens[len(opened) % len(tokens)])
+        finally:
+            os.kill(int(busy), signal.SIGCONT)
 
 
 async def wait_metrics(base: str, done: Callable[[Samples], bool], timeout: float = 20) -> Samples:
