@@ -50,7 +50,6 @@ from sqlalchemy import (
     null,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,7 +73,7 @@ from persistence.models import (
 )
 from persistence.models import Session as SessionRow
 from persistence.prepared import Prepared
-from persistence.rooms import OWN_DIRECT_SQL, SHARED_ROOM, SHARED_ROOM_SQL, own_direct_ids
+from persistence.rooms import OWN_DIRECT_SQL, SHARED_ROOM_SQL
 from rooms.access import area_rooms_open_to, may_read, open_to_all
 from rooms.conversations import AREA_GROUP, LAYER_GROUPS, mentions_reader
 from rooms.meetings import MeetingRef, meeting_for_room
@@ -338,8 +337,10 @@ def read_login(conn: Connection, token_hash: str, now: datetime) -> Login | None
 
 
 def read_logins(conn: Connection, token_hashes: Sequence[str], now: datetime) -> dict[str, Login]:
-    """`read_login` for each of these token hashes, in one statement (PostgreSQL): the live
-    sessions' logins by token hash."""
+    """`read_login` for each of these token hashes (on PostgreSQL in one statement, where
+    each is a round trip): the live sessions' logins by token hash."""
+    if conn.dialect.name != "postgresql":
+        return {t: found for t in token_hashes if (found := read_login(conn, t, now))}
     rows: list[_LoginRow] = _LOGINS_PG.rows(conn, {"token_hashes": list(token_hashes), "now": now})
     by_token: dict[str, list[_LoginRow]] = {}
     for row in rows:
@@ -597,36 +598,53 @@ class _RoomRow(NamedTuple):
     mention_candidates: list[str] | None = None
 
     @classmethod
-    def of(cls, *columns: Any) -> _RoomRow:
-        """A row of `_ROOMS`."""
-        return cls.mine(_RoomFacts.of(columns), columns)
-
-    @classmethod
     def mine(cls, room: _RoomFacts, columns: Sequence[Any]) -> _RoomRow:
         """The room with the user's columns of a room list row, which follow the room's."""
         return cls(room, *columns[_FACTS:])
 
 
-def _listed(where: Any) -> Any:
-    return (
-        select(*_ROOM_COLUMNS)
-        .outerjoin(
-            ReadMarker,
-            and_(ReadMarker.room_id == Room.id, ReadMarker.user_id == bindparam("user_id")),
-        )
-        .outerjoin(Ban, and_(Ban.room_id == Room.id, Ban.user_id == bindparam("user_id")))
-        .where(where)
-    )
+# SQLite reads the room lists of several users (`:user_ids`, a JSON array; `ord` a user's
+# place in it, from 1) in three statements: the rooms' own facts once (`ord` 0: the shared
+# rooms; a user's own direct conversations under their `ord`), then only the users' rows
+# (markers, bans), then the unread windows. A room's facts for each user were most of a
+# herd's room list work.
+_FACT_SQL = ", ".join(f"r.{c.name}" for c in _ROOM_FACT_COLUMNS)
+_ROOM_FACTS_SQLITE = Prepared(
+    text(
+        f"""
+SELECT 0, {_FACT_SQL} FROM rooms AS r WHERE r.{SHARED_ROOM_SQL}
+UNION ALL
+SELECT u.key + 1, {_FACT_SQL} FROM json_each(:user_ids) AS u
+  JOIN rooms AS r ON r.id IN ({OWN_DIRECT_SQL.replace(":user_id", "u.value")})
+ORDER BY 1, 5, 3
+"""  # noqa: S608 (constants)
+    ).columns(column("ord", Integer), *_ROOM_FACT_COLUMNS),
+)
 
 
-# The shared rooms, then the user's own direct conversations (`listed_rooms`): never
-# anyone else's, of which there may be many thousands.
-_ROOMS = Prepared(
-    union_all(
-        _listed(SHARED_ROOM),
-        _listed(Room.id.in_(own_direct_ids(bindparam("user_id")))),
-    ).order_by(column("kind"), column("slug")),
-    _RoomRow.of,
+class _MineRow(NamedTuple):
+    """A user's read marker (`banned` None) or ban (`banned` its room id) in a room."""
+
+    ord: int
+    room_id: int
+    read_seq: int | None
+    banned: int | None
+    ban_until: datetime | None
+
+
+_MINE_SQLITE = Prepared(
+    text(
+        """
+SELECT u.key + 1, rm.room_id, rm.seq, NULL, NULL
+FROM json_each(:user_ids) AS u JOIN read_markers AS rm ON rm.user_id = u.value
+UNION ALL
+SELECT u.key + 1, b.room_id, NULL, b.room_id, b.until
+FROM json_each(:user_ids) AS u JOIN bans AS b ON b.user_id = u.value
+"""
+    ).columns(
+        column("ord", Integer), column("room_id", Integer), ReadMarker.seq, Ban.room_id, Ban.until
+    ),
+    _MineRow,
 )
 
 
@@ -644,6 +662,7 @@ _ROOMS = Prepared(
 # read transaction) and answers the candidates as a JSON array; PostgreSQL counts in the
 # room query itself (one round trip less a set-up, one snapshot) and answers an array.
 class _UnreadRow(NamedTuple):
+    ord: int
     room_id: int
     not_unread: int
     mention_candidates: str  # a JSON array
@@ -653,22 +672,24 @@ _UNREAD_SQLITE = Prepared(
     text(
         r"""
 WITH w AS (
-  SELECT json_extract(value, '$[0]') AS room_id, json_extract(value, '$[1]') AS lo,
-         json_extract(value, '$[2]') AS hi
+  SELECT json_extract(value, '$[0]') AS ord, json_extract(value, '$[1]') AS room_id,
+         json_extract(value, '$[2]') AS lo, json_extract(value, '$[3]') AS hi,
+         json_extract(value, '$[4]') AS user_id, json_extract(value, '$[5]') AS pattern,
+         json_extract(value, '$[6]') AS layer_pattern
   FROM json_each(:windows)
 )
-SELECT w.room_id,
+SELECT w.ord, w.room_id,
   (SELECT coalesce(sum(CASE WHEN e.type = 'restored'
      THEN e.seq - max(w.lo, coalesce(json_extract(e.data, '$.after'), e.seq - 1)) ELSE 1 END), 0)
    FROM events AS e
    WHERE e.room_id = w.room_id AND e.seq > w.lo AND e.seq <= w.hi AND e.type <> 'message')
   + (SELECT count(*) FROM messages AS o
-     WHERE o.author_id = :user_id AND o.room_id = w.room_id AND o.seq > w.lo AND o.seq <= w.hi),
+     WHERE o.author_id = w.user_id AND o.room_id = w.room_id AND o.seq > w.lo AND o.seq <= w.hi),
   (SELECT json_group_array(m.body) FROM messages AS m
    WHERE m.room_id = w.room_id AND m.seq > w.lo AND m.seq <= w.hi
-     AND m.body LIKE '%@%' AND (m.body LIKE :pattern ESCAPE '\'
-       OR m.body LIKE :layer_pattern ESCAPE '\' OR m.body LIKE :area_pattern ESCAPE '\')
-     AND m.author_id <> :user_id AND m.hidden = 0)
+     AND m.body LIKE '%@%' AND (m.body LIKE w.pattern ESCAPE '\'
+       OR m.body LIKE w.layer_pattern ESCAPE '\' OR m.body LIKE :area_pattern ESCAPE '\')
+     AND m.author_id <> w.user_id AND m.hidden = 0)
 FROM w
 """
     ),
@@ -779,32 +800,35 @@ def _mention_patterns(username: str, layer: str) -> dict[str, str]:
 
 
 def _unread_sqlite(
-    conn: Connection, actor: Actor, layer: str, readable: list[_RoomRow]
-) -> list[_RoomRow]:
-    """`readable` with `not_unread` and `mention_candidates` filled in, as PostgreSQL's
-    room query answers them: one statement for all the windows."""
-    windows = [
-        (r.room.id, r.read_seq or 0, r.room.last_seq)
-        for r in readable
-        if r.room.last_seq > (r.read_seq or 0)
-    ]
+    conn: Connection, people: Sequence[tuple[Actor, str]], readable: list[list[_RoomRow]]
+) -> list[list[_RoomRow]]:
+    """`readable` (each user's rows) with `not_unread` and `mention_candidates` filled in,
+    as PostgreSQL's room query answers them: one statement for all the windows."""
+    windows: list[tuple[Any, ...]] = []
+    for ord, ((actor, layer), theirs) in enumerate(zip(people, readable, strict=True), 1):
+        patterns = _mention_patterns(actor.username, layer)
+        user = (actor.user_id, patterns["pattern"], patterns["layer_pattern"])
+        windows.extend(
+            (ord, r.room.id, r.read_seq or 0, r.room.last_seq, *user)
+            for r in theirs
+            if r.room.last_seq > (r.read_seq or 0)
+        )
     if not windows:
         return readable
-    params = {
-        "user_id": actor.user_id,
-        **_mention_patterns(actor.username, layer),
-        "windows": json.dumps(windows),
-    }
-    rows: list[_UnreadRow] = _UNREAD_SQLITE.rows(conn, params)
-    counted = {r.room_id: r for r in rows}
+    params = {"windows": json.dumps(windows), "area_pattern": _mention_pattern(AREA_GROUP)}
+    found: list[_UnreadRow] = _UNREAD_SQLITE.rows(conn, params)
+    counted = {(r.ord, r.room_id): r for r in found}
     return [
-        row
-        if (found := counted.get(row.room.id)) is None
-        else row._replace(
-            not_unread=int(found.not_unread),
-            mention_candidates=json.loads(found.mention_candidates),
-        )
-        for row in readable
+        [
+            row
+            if (window := counted.get((ord, row.room.id))) is None
+            else row._replace(
+                not_unread=int(window.not_unread),
+                mention_candidates=json.loads(window.mention_candidates),
+            )
+            for row in theirs
+        ]
+        for ord, theirs in enumerate(readable, 1)
     ]
 
 
@@ -972,15 +996,24 @@ def read_room_list(
 def read_room_lists(
     conn: Connection, people: Sequence[tuple[Actor, str]], now: datetime, meetings: MeetingsRead
 ) -> list[list[RoomListing]]:
-    """`read_room_list` for each (actor, layer), in their order: on PostgreSQL all of them
-    in one statement, on SQLite one after the other."""
-    if conn.dialect.name != "postgresql":
-        return [
-            _listing_sqlite(
-                conn, actor, layer, _ROOMS.rows(conn, {"user_id": actor.user_id}), now, meetings
-            )
-            for actor, layer in people
-        ]
+    """`read_room_list` for each (actor, layer), in their order: each room's facts read
+    once for all of them (on PostgreSQL in one statement, on SQLite in three)."""
+    if conn.dialect.name == "postgresql":
+        rooms, readable = _room_rows_pg(conn, people, now)
+    else:
+        rooms, readable = _room_rows_sqlite(conn, people, now)
+    # Whom a meeting is next for depends on the room alone: once for the batch.
+    upcoming = _next_meetings(rooms, rooms, meetings.get(conn, rooms), now)
+    return [
+        _listings(actor, layer, rows, upcoming)
+        for (actor, layer), rows in zip(people, readable, strict=True)
+    ]
+
+
+def _room_rows_pg(
+    conn: Connection, people: Sequence[tuple[Actor, str]], now: datetime
+) -> tuple[list[_RoomFacts], list[list[_RoomRow]]]:
+    """Every room read, and each user's rows of the rooms they may read, counted."""
     facts: dict[int, _RoomFacts] = {}
     theirs: list[list[_RoomRow]] = [[] for _ in people]
     for user, *columns in _ROOMS_UNREAD_PG.rows(conn, _room_list_params(people)):
@@ -990,13 +1023,44 @@ def read_room_lists(
         else:
             room = _RoomFacts.of(columns)
             facts[room.id] = room
-    rooms = list(facts.values())
-    # Whom a meeting is next for depends on the room alone: once for the batch.
-    upcoming = _next_meetings(rooms, rooms, meetings.get(conn, rooms), now)
-    return [
-        _listings(actor, layer, [row for row in rows if _readable(actor, row, now)], upcoming)
-        for (actor, layer), rows in zip(people, theirs, strict=True)
+    readable = [
+        [row for row in rows if _readable(actor, row, now)]
+        for (actor, _), rows in zip(people, theirs, strict=True)
     ]
+    return list(facts.values()), readable
+
+
+def _room_rows_sqlite(
+    conn: Connection, people: Sequence[tuple[Actor, str]], now: datetime
+) -> tuple[list[_RoomFacts], list[list[_RoomRow]]]:
+    """`_room_rows_pg` on SQLite: the facts, then the users' markers and bans, then the
+    unread windows of the rooms each may read (`_unread_sqlite`)."""
+    user_ids = json.dumps([actor.user_id for actor, _ in people])
+    # Shared rooms in (kind, slug) order; a user's direct ones go between the kinds before
+    # 'direct' and those after it.
+    before: list[_RoomFacts] = []
+    after: list[_RoomFacts] = []
+    direct: list[list[_RoomFacts]] = [[] for _ in people]
+    for user, *columns in _ROOM_FACTS_SQLITE.rows(conn, {"user_ids": user_ids}):
+        room = _RoomFacts.of(columns)
+        if user:
+            direct[user - 1].append(room)
+        else:
+            (before if room.kind < RoomKind.DIRECT.value else after).append(room)
+    mine: list[dict[int, list[Any]]] = [{} for _ in people]
+    for row in _MINE_SQLITE.rows(conn, {"user_ids": user_ids}):
+        found = mine[row.ord - 1].setdefault(row.room_id, [None, None, None])
+        if row.banned is None:
+            found[0] = row.read_seq
+        else:
+            found[1:] = row.banned, row.ban_until
+    no_row = (None, None, None)
+    readable = []
+    for (actor, _), own, theirs in zip(people, direct, mine, strict=True):
+        rows = [_RoomRow(room, *theirs.get(room.id, no_row)) for room in (*before, *own, *after)]
+        readable.append([row for row in rows if _readable(actor, row, now)])
+    rooms = [*before, *after, *(room for own in direct for room in own)]
+    return rooms, _unread_sqlite(conn, people, readable)
 
 
 def _room_list_params(people: Sequence[tuple[Actor, str]]) -> dict[str, Any]:
@@ -1020,25 +1084,6 @@ def _room_list_params(people: Sequence[tuple[Actor, str]]) -> dict[str, Any]:
         ids = actor.area_room_ids if areas is None else areas
         params["areas"].append("{" + ",".join(str(i) for i in sorted(ids)) + "}")
     return params
-
-
-def _listing_sqlite(
-    conn: Connection,
-    actor: Actor,
-    layer: str,
-    every: list[_RoomRow],
-    now: datetime,
-    meetings: MeetingsRead,
-) -> list[RoomListing]:
-    """The actor's room list from the rows `_ROOMS` read for them, with the unread counts
-    of the rooms they may read (`_unread_sqlite`)."""
-    readable = [row for row in every if _readable(actor, row, now)]
-    if not readable:
-        return []
-    readable = _unread_sqlite(conn, actor, layer, readable)
-    rooms = [row.room for row in every]
-    upcoming = _next_meetings([row.room for row in readable], rooms, meetings.get(conn, rooms), now)
-    return _listings(actor, layer, readable, upcoming)
 
 
 def _readable(actor: Actor, row: _RoomRow, now: datetime) -> bool:
@@ -1097,10 +1142,8 @@ def read_arrival(
 def read_arrivals(
     conn: Connection, token_hashes: Sequence[str], now: datetime, meetings: MeetingsRead
 ) -> list[tuple[Login, list[RoomListing]] | None]:
-    """`read_arrival` for each of these token hashes, in their order: on PostgreSQL the
-    sessions in one statement and the room lists in one more, whatever their number."""
-    if conn.dialect.name != "postgresql":
-        return [read_arrival(conn, token, now, meetings) for token in token_hashes]
+    """`read_arrival` for each of these token hashes, in their order: the sessions, then
+    the room lists read together (`read_room_lists`), whatever their number."""
     logins = read_logins(conn, token_hashes, now)
     if not logins:
         return [None] * len(token_hashes)
@@ -1120,8 +1163,9 @@ _Waiter = tuple[str, "asyncio.Future[tuple[Login, list[RoomListing]] | None]"]
 
 
 class ArrivalReads:
-    """PostgreSQL: the set-up reads of the upgrades that arrive together, read for all of
-    them at once (`read_arrivals`: two round trips, not two for each).
+    """The set-up reads of the upgrades that arrive together, read for all of them at once
+    (`read_arrivals`: on PostgreSQL two round trips, not two for each; each room's facts
+    decoded once, not once for each).
 
     An upgrade's read begins after it asked: those that ask while `ARRIVAL_READS_AT_ONCE`
     reads are under way share the next one, which starts when one of those ends (at most
@@ -1178,8 +1222,6 @@ class ArrivalReads:
 async def arrival(
     db: Database, token_hash: str, meetings: MeetingsRead
 ) -> tuple[Login, list[RoomListing]] | None:
-    """What a WebSocket upgrade reads (`read_arrival`), on PostgreSQL shared with the
-    upgrades of the same moment (`ArrivalReads`)."""
-    if db.is_sqlite:
-        return await run(db, read_arrival, token_hash, utcnow(), meetings)
+    """What a WebSocket upgrade reads (`read_arrival`), shared with the upgrades of the
+    same moment (`ArrivalReads`)."""
     return await db.part(ArrivalReads).read(db, token_hash, meetings)

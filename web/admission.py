@@ -30,8 +30,8 @@ LOGIN_MAX_WAIT = 10.0
 # A first guess at one login's time (an argon2id check), until the gate has measured some.
 LOGIN_MEAN_S = 0.05
 # Connection set-ups (session, room list, accept, `hello`) run at most this many at once.
-# On PostgreSQL those in flight together share their reads (`handshake.ArrivalReads`, up
-# to 64 a batch): more at once make larger batches, not a longer queue at the database.
+# Those in flight together share their reads (`handshake.ArrivalReads`, up to 64 a
+# batch): more at once make larger batches, not a longer queue at the database.
 SETUPS_IN_FLIGHT = 64
 # An upgrade that waited this long for its turn is refused (503) rather than set up late.
 SETUP_MAX_WAIT = 10.0

@@ -167,8 +167,8 @@ async def _uses_the_indexes(database: Database, user_id: int) -> None:
     async with database.read() as session:
         conn = await session.connection()
         if database.is_sqlite:
-            sql = str(handshake._ROOMS.statement.compile(dialect=conn.dialect))
-            plan = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (user_id,) * 5)
+            sql = str(handshake._ROOM_FACTS_SQLITE.statement.compile(dialect=conn.dialect))
+            plan = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (f"[{user_id}]",))
             steps = " | ".join(str(r[-1]) for r in plan)
             assert "USING INDEX ix_rooms_shared" in steps, steps
             assert "ix_memberships_user_id" in steps, steps

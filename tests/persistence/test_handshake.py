@@ -284,8 +284,7 @@ async def _sessions(db: Database) -> None:
 
 
 async def test_arrivals_read_together_are_each_ones_own(database: Database) -> None:
-    """The set-up reads of several upgrades at once (one statement for the sessions, one for
-    the room lists on PostgreSQL) give each token what its read alone gives: its own user
+    """The set-up reads of several upgrades at once (the room lists read together) give each token what its read alone gives: its own user
     and rooms; a revoked, expired or unknown token in the batch gives None."""
     await _history(database)
     await _sessions(database)
@@ -317,9 +316,9 @@ async def test_arrivals_read_together_are_each_ones_own(database: Database) -> N
 async def test_upgrades_of_the_same_moment_share_a_read(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Upgrades that arrive together are read together (PostgreSQL: one `read_arrivals`
-    for the whole turn of the loop), and each gets its own answer; a revoked session among
-    them is refused."""
+    """Upgrades that arrive together are read together (one `read_arrivals` for the whole
+    turn of the loop), and each gets its own answer; a revoked session among them is
+    refused."""
     await _history(database)
     await _sessions(database)
     calls: list[int] = []
@@ -340,11 +339,9 @@ async def test_upgrades_of_the_same_moment_share_a_read(
         assert arrived is not None and arrived[0].user.username == token.removeprefix("live-")
         alone = await handshake.run(database, handshake.read_arrival, token, utcnow(), meetings)
         assert alone is not None and arrived[1] == alone[1], token
-    if not database.is_sqlite:
-        assert calls == [len(tokens)]
+    assert calls == [len(tokens)]
 
 
-@POSTGRES_ONLY
 async def test_an_upgrade_asking_during_a_read_waits_for_the_next(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

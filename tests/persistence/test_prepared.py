@@ -77,15 +77,18 @@ def _statements(conn: Connection, ids: dict[str, Any]) -> list[tuple[Prepared, d
         (handshake._ACTOR[True], {"user_id": amy}),
         (handshake._ACTOR[False], {"user_id": amy}),
         (handshake._ROOM_ACCESS, {"slug": "meeting-one", "user_id": amy}),
-        (handshake._ROOMS, {"user_id": amy}),
         (handshake._MEETINGS, {}),
         (backlog._EVENTS, {"room_id": theme, "after": 0, "upto": 100}),
     ]
     patterns = handshake._mention_patterns("amy", "provincie")
     if conn.dialect.name == "sqlite":
-        windows = json.dumps([[theme, 0, 8], [ids["area-a"], 0, 8]])
-        params = {"windows": windows, "user_id": amy, **patterns}
+        mine = (amy, patterns["pattern"], patterns["layer_pattern"])
+        windows = json.dumps([[1, theme, 0, 8, *mine], [1, ids["area-a"], 0, 8, *mine]])
+        params = {"windows": windows, "area_pattern": patterns["area_pattern"]}
         pairs.append((handshake._UNREAD_SQLITE, params))
+        users = {"user_ids": json.dumps([amy, ids["bob"]])}
+        pairs.append((handshake._ROOM_FACTS_SQLITE, users))
+        pairs.append((handshake._MINE_SQLITE, users))
     else:
         params = {
             "user_ids": [amy, amy],
