@@ -1194,8 +1194,12 @@ class ArrivalReads:
     async def _drain(self, db: Database, meetings: MeetingsRead) -> None:
         batch: list[_Waiter] = []
         try:
-            await asyncio.sleep(0)  # the upgrades of this turn of the loop come along
-            while self.waiting:
+            while True:
+                # The upgrades of this turn of the loop come along; and on SQLite, whose
+                # reads run on the loop itself, the rest of the loop runs between two reads.
+                await asyncio.sleep(0)
+                if not self.waiting:
+                    break
                 batch = self.waiting[:ARRIVALS_PER_READ]
                 del self.waiting[:ARRIVALS_PER_READ]
                 tokens = [token for token, _ in batch]
