@@ -196,6 +196,8 @@ def with_reactions(page: list[StoredEvent], sets: ReactionSets) -> list[StoredEv
     """The page with each message's (and each `reactions` event's) current reactions; a
     hidden message has none to readers, as it has no body (its `reactions` events still
     keep their seqs, with an empty set)."""
+    if not sets and all(e.type != "reactions" for e in page):
+        return page  # nothing to show: most backlogs
     return [_with_reactions(e, sets) if e.joined and e.type in _SHOW_REACTIONS else e for e in page]
 
 

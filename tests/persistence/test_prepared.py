@@ -80,6 +80,9 @@ def _statements(conn: Connection, ids: dict[str, Any]) -> list[tuple[Prepared, d
         (handshake._MEETINGS, {}),
         (backlog._EVENTS, {"room_id": theme, "after": 0, "upto": 100}),
     ]
+    authors = [amy, ids["ann"]]
+    given = json.dumps(authors) if conn.dialect.name == "sqlite" else authors
+    pairs.append((backlog._AUTHORS[conn.dialect.name], {"ids": given}))
     patterns = handshake._mention_patterns("amy", "provincie")
     if conn.dialect.name == "sqlite":
         mine = (amy, patterns["pattern"], patterns["layer_pattern"])
