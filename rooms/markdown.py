@@ -93,16 +93,25 @@ _MARKS = re.compile(
     r"|`[^`\n]+`|\*\*\S|(?<![\w*])\*\S|(?<![\w_])_\S|~~\S|\[[^\]\n]{1,200}\]\(",
     re.M,
 )
-# Every mark holds one of these characters, or a digit before "." or ")": most plain
-# bodies have none, and this scan costs a fifth of `_MARKS` (which tries each of its
-# alternatives at every position, ~5 µs a message).
-_MARK_CHARS = re.compile(r"[`>*+_~\[-]")
+# Every mark holds a backtick or one of > * + _ ~ [ -, or a digit before "." or ")": most
+# plain bodies have none. `_MARKS` tries each of its alternatives at every position (~5 µs
+# a message); the test below is eight `in`s (a memchr each), a third of one
+# character-class search.
 _NUMBERED = re.compile(r"\d[.)]")
 
 
 def may_have_marks(body: str) -> bool:
     """False only when `_MARKS` cannot match: the cheap test before it."""
-    if _MARK_CHARS.search(body) is not None:
+    if (
+        "`" in body
+        or ">" in body
+        or "*" in body
+        or "+" in body
+        or "_" in body
+        or "~" in body
+        or "[" in body
+        or "-" in body
+    ):
         return True
     return ("." in body or ")" in body) and _NUMBERED.search(body) is not None
 
