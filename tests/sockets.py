@@ -49,13 +49,16 @@ def client_frame(text: str) -> bytes:
     return raw_frame(text.encode())
 
 
-def open_raw(url: str, token: str | None) -> socket.socket:
-    """A WebSocket to `url` (ws://host:port/path) by hand, with a tiny receive buffer, so
-    that not reading really backs up what the server writes to it."""
+def open_raw(url: str, token: str | None, receive_buffer: int | None = 4096) -> socket.socket:
+    """A WebSocket to `url` (ws://host:port/path) by hand. The head is read a byte at a
+    time, so whatever follows the 101 is still in the socket. By default the receive buffer
+    is tiny, so that not reading really backs up what the server writes to it; None keeps
+    the kernel's."""
     host_port, _, path = url.removeprefix("ws://").partition("/")
     host, _, port = host_port.partition(":")
     sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.settimeout(10)
     sock.connect((host, int(port)))
     key = base64.b64encode(os.urandom(16)).decode()

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
-import os
-import socket
 import struct
 import threading
 import zlib
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,7 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.helpers import ServerProcess, token_for, ws_url
 from tests.security.test_frame_parser import near_frames
-from tests.sockets import raw_frame
+from tests.sockets import open_raw, raw_frame
 
 LIMIT = 64 * 1024  # WERKPLAATS_MAX_FRAME_BYTES default
 CLOSE_PROTOCOL_ERROR, CLOSE_INVALID_DATA, CLOSE_POLICY, CLOSE_TOO_BIG = 1002, 1007, 1008, 1009
@@ -104,29 +100,6 @@ def test_fragmented_message_over_the_limit_closes_1009(served: ServerProcess, to
     assert close_code(ws) == CLOSE_TOO_BIG
 
 
-def _raw_upgrade(served: ServerProcess, token: str) -> tuple[socket.socket, bytes]:
-    """A WebSocket opened by hand on a plain socket: the socket, and what followed the 101."""
-    url = urlsplit(served.url)
-    assert url.hostname is not None and url.port is not None
-    sock = socket.create_connection((url.hostname, url.port), timeout=10)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET /ws HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Authorization: Bearer {token}\r\n\r\n"
-        ).encode()
-    )
-    got = b""
-    while b"\r\n\r\n" not in got:
-        chunk = sock.recv(65536)
-        assert chunk, "closed during the upgrade"
-        got += chunk
-    head, _, rest = got.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return sock, rest
-
-
 def _close_codes(stream: bytes) -> list[int]:
     """The codes of the close frames in a stream of (unmasked) server frames."""
     codes = []
@@ -149,7 +122,8 @@ def test_a_message_over_the_limit_still_being_sent_gets_1009_not_a_reset(
     client is still sending it (4 MiB here). It half-closes and drains the rest: the client
     reads the 1009 close frame and then the end of the stream. A socket closed with the
     rest unread is reset instead, and the reset can overtake the close frame."""
-    sock, received = _raw_upgrade(served, token)
+    sock = open_raw(ws_url(served.url), token, receive_buffer=None)
+    received = b""
     size = 4 * 1024 * 1024
     # A masked frame with an all-zero mask: the payload goes as it is.
     frame = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", size) + bytes(4) + b"x" * size
