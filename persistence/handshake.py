@@ -1129,20 +1129,11 @@ def _listings(
 # -- a whole step of set-up, and the async forms -----------------------------------------
 
 
-def read_arrival(
-    conn: Connection, token_hash: str, now: datetime, meetings: MeetingsRead
-) -> tuple[Login, list[RoomListing]] | None:
-    """What a WebSocket upgrade reads: the live session, then `hello`'s room list."""
-    found = read_login(conn, token_hash, now)
-    if found is None:
-        return None
-    return found, read_room_list(conn, found.actor, now, meetings, found.user.layer)
-
-
 def read_arrivals(
     conn: Connection, token_hashes: Sequence[str], now: datetime, meetings: MeetingsRead
 ) -> list[tuple[Login, list[RoomListing]] | None]:
-    """`read_arrival` for each of these token hashes, in their order: the sessions, then
+    """What WebSocket upgrades read, for each of these token hashes in their order: the
+    live session and `hello`'s room list (None for no live session). The sessions, then
     the room lists read together (`read_room_lists`), whatever their number."""
     logins = read_logins(conn, token_hashes, now)
     if not logins:
@@ -1226,6 +1217,6 @@ class ArrivalReads:
 async def arrival(
     db: Database, token_hash: str, meetings: MeetingsRead
 ) -> tuple[Login, list[RoomListing]] | None:
-    """What a WebSocket upgrade reads (`read_arrival`), shared with the upgrades of the
+    """What a WebSocket upgrade reads (`read_arrivals`), shared with the upgrades of the
     same moment (`ArrivalReads`)."""
     return await db.part(ArrivalReads).read(db, token_hash, meetings)
