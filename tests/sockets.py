@@ -6,6 +6,7 @@ import base64
 import os
 import socket
 import struct
+from collections.abc import Iterator
 
 
 class NullSocket:
@@ -47,6 +48,35 @@ def raw_frame(payload: bytes, opcode: int = 1, fin: bool = True, rsv1: bool = Fa
 def client_frame(text: str) -> bytes:
     """One masked text frame, as a client must send it."""
     return raw_frame(text.encode())
+
+
+def server_frames(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(opcode, payload) of each complete (unmasked) server frame at the start of `data`;
+    a frame cut short, even inside its header, ends them."""
+    at = 0
+    while at + 2 <= len(data):
+        opcode, n = data[at] & 0x0F, data[at + 1] & 0x7F
+        at += 2
+        if n == 126:
+            if at + 2 > len(data):
+                return
+            n = struct.unpack("!H", data[at : at + 2])[0]
+            at += 2
+        elif n == 127:
+            if at + 8 > len(data):
+                return
+            n = struct.unpack("!Q", data[at : at + 8])[0]
+            at += 8
+        if at + n > len(data):
+            return
+        yield opcode, data[at : at + n]
+        at += n
+
+
+def close_frame_code(payload: bytes) -> int:
+    """The code of a close frame's payload."""
+    code: int = struct.unpack("!H", payload[:2])[0]
+    return code
 
 
 def open_raw(url: str, token: str | None, receive_buffer: int | None = 4096) -> socket.socket:

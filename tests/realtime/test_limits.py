@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import struct
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,7 @@ from tests.clients import OpenClient, wait_closed
 from tests.clock import FakeClock
 from tests.helpers import ServerProcess, login, make_settings, running_server
 from tests.realtime.conftest import StartServers
-from tests.sockets import client_frame, open_raw
+from tests.sockets import client_frame, close_frame_code, open_raw, server_frames
 
 ROOM = "theme-one"
 
@@ -30,27 +29,11 @@ def rss_kib(pid: int) -> int:
 
 def parse_server_frames(data: bytes) -> tuple[int, int | None]:
     """(text messages, close code or None) of the complete frames in `data`."""
-    messages, at = 0, 0
-    while at + 2 <= len(data):
-        opcode, n = data[at] & 0x0F, data[at + 1] & 0x7F
-        at += 2
-        # The data may end inside a header: then the frame is not complete yet.
-        if n == 126:
-            if at + 2 > len(data):
-                break
-            n = struct.unpack("!H", data[at : at + 2])[0]
-            at += 2
-        elif n == 127:
-            if at + 8 > len(data):
-                break
-            n = struct.unpack("!Q", data[at : at + 8])[0]
-            at += 8
-        if at + n > len(data):
-            break
+    messages = 0
+    for opcode, payload in server_frames(data):
         if opcode == 0x8:
-            return messages, struct.unpack("!H", data[at : at + 2])[0]
+            return messages, close_frame_code(payload)
         messages += opcode == 0x1
-        at += n
     return messages, None
 
 

@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.helpers import ServerProcess, token_for, ws_url
 from tests.security.test_frame_parser import near_frames
-from tests.sockets import open_raw, raw_frame
+from tests.sockets import close_frame_code, open_raw, raw_frame, server_frames
 
 LIMIT = 64 * 1024  # WERKPLAATS_MAX_FRAME_BYTES default
 CLOSE_PROTOCOL_ERROR, CLOSE_INVALID_DATA, CLOSE_POLICY, CLOSE_TOO_BIG = 1002, 1007, 1008, 1009
@@ -100,21 +100,6 @@ def test_fragmented_message_over_the_limit_closes_1009(served: ServerProcess, to
     assert close_code(ws) == CLOSE_TOO_BIG
 
 
-def _close_codes(stream: bytes) -> list[int]:
-    """The codes of the close frames in a stream of (unmasked) server frames."""
-    codes = []
-    while len(stream) >= 2:
-        n, at = stream[1] & 0x7F, 2
-        if n == 126:
-            n, at = struct.unpack("!H", stream[2:4])[0], 4
-        elif n == 127:
-            n, at = struct.unpack("!Q", stream[2:10])[0], 10
-        if stream[0] & 0x0F == 0x8:
-            codes.append(struct.unpack("!H", stream[at : at + 2])[0])
-        stream = stream[at + n :]
-    return codes
-
-
 def test_a_message_over_the_limit_still_being_sent_gets_1009_not_a_reset(
     served: ServerProcess, token: str
 ) -> None:
@@ -140,7 +125,8 @@ def test_a_message_over_the_limit_still_being_sent_gets_1009_not_a_reset(
     finally:
         sender.join(timeout=10)
         sock.close()
-    assert _close_codes(received) == [CLOSE_TOO_BIG]
+    codes = [close_frame_code(p) for opcode, p in server_frames(received) if opcode == 0x8]
+    assert codes == [CLOSE_TOO_BIG]
 
 
 def test_fragmented_message_under_the_limit_is_one_frame(served: ServerProcess, token: str) -> None:
