@@ -13,6 +13,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -45,7 +46,7 @@ from web.api import (
     search,
     session,
 )
-from web.assets import IMMUTABLE, REVALIDATE, Assets, CachedStatic
+from web.assets import IMMUTABLE, REVALIDATE, Assets, StaticTree
 from web.attachments import KEY as ATTACHMENTS
 from web.attachments import Attachments
 from web.bodylimit import BodyLimit
@@ -74,7 +75,11 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response("method_not_allowed", "method not allowed here", 405)
+    response = error_response("method_not_allowed", "method not allowed here", 405)
+    # The methods the path does take (`Allow`, which a 405 must carry), as the router set them.
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -138,8 +143,8 @@ def routes() -> list[BaseRoute]:
         # The client's own paths (/kamer/<slug>, /zoeken, …) load its page; see web/clientpaths.py.
         Route(CLIENT_ROUTE, index, methods=["GET"]),
         WebSocketRoute("/ws", ws.websocket_endpoint),
-        Mount(assets.prefix, CachedStatic(directory=STATIC, cache_control=IMMUTABLE)),
-        Mount("/static", CachedStatic(directory=STATIC, cache_control=REVALIDATE), name="static"),
+        Mount(assets.prefix, StaticTree(assets.files, IMMUTABLE)),
+        Mount("/static", StaticTree(assets.files, REVALIDATE), name="static"),
     ]
 
 

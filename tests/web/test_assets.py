@@ -84,6 +84,49 @@ async def test_a_changed_file_changes_the_version(
         assert fresh.text.endswith("// changed\n")
 
 
+async def test_a_file_revalidates_answers_head_and_refuses_other_methods(
+    server: str, client: httpx.AsyncClient
+) -> None:
+    """A file's ETag back gets 304; HEAD gets the headers and no body; POST is a 405
+    that names the methods the path takes."""
+    version = version_of((await client.get(f"{server}/")).text)
+    url = f"{server}/static/{version}/js/format.js"
+    first = await client.get(url)
+    assert first.headers["content-type"] == "text/javascript; charset=utf-8"
+    again = await client.get(url, headers={"If-None-Match": f'W/{first.headers["etag"]}'})
+    assert again.status_code == 304 and again.content == b""
+    head = await client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(first.content))
+    posted = await client.post(url)
+    assert posted.status_code == 405 and "GET" in posted.headers["allow"]
+    routed = await client.delete(f"{server}/healthz")  # the router's 405 keeps its Allow too
+    assert routed.status_code == 405 and "GET" in routed.headers["allow"]
+    assert routed.json()["error"]["code"] == "method_not_allowed"
+    missing = await client.get(f"{server}/static/{version}/js/../app.js")
+    assert missing.status_code in (200, 404)  # httpx folds the dots; never a file outside
+    assert (await client.get(f"{server}/static/{version}/js")).status_code == 404
+
+
+async def test_a_file_changed_while_serving_keeps_its_versions_content(
+    settings: Settings,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bytes that were hashed are the ones served: an edit on disk while the server
+    runs changes nothing under the version it announced (browsers keep it for a year)."""
+    static = tmp_path / "static"
+    shutil.copytree(web.app.STATIC, static)
+    monkeypatch.setattr(web.app, "STATIC", static)
+    async with running_server(settings) as base:
+        version = version_of((await client.get(f"{base}/")).text)
+        before = await client.get(f"{base}/static/{version}/js/format.js")
+        (static / "js" / "format.js").write_text("// changed\n")
+        after = await client.get(f"{base}/static/{version}/js/format.js")
+        assert after.content == before.content
+
+
 async def test_index_preloads_every_module_of_the_page(
     server: str, client: httpx.AsyncClient
 ) -> None:
