@@ -120,9 +120,9 @@ SHORT = Plan(
     "short",
     faults=("kill9", "redis_restart", "redis_pause", "term"),
     clients=12,
-    warmup=1.5,
-    gap=1.5,
-    redis_pause=5.0,
+    warmup=1.0,
+    gap=1.0,
+    redis_pause=3.0,
     converge=40.0,
 )
 OUTAGES = {"redis_restart", "redis_pause", "pg_restart"}

@@ -18,7 +18,7 @@ from tests.mailbox import Inbox
 from tests.notify.test_mail import noted
 
 # Long enough that both processes are up again when the mentions fall due.
-WAIT_SECONDS = 12
+WAIT_SECONDS = 6
 START_SECONDS = 120.0
 
 
@@ -33,7 +33,7 @@ async def two_servers(
         "WERKPLAATS_SMTP_TLS": "none",
         "WERKPLAATS_SMTP_FROM": "werkplaats@example.nl",
         "WERKPLAATS_NOTIFY_MAIL_SECONDS": str(WAIT_SECONDS),
-        "WERKPLAATS_NOTIFY_MAIL_POLL_SECONDS": "0.5",
+        "WERKPLAATS_NOTIFY_MAIL_POLL_SECONDS": "0.25",
     }
     procs = [ServerProcess(env), ServerProcess(env)]
     try:
@@ -73,7 +73,7 @@ async def test_one_mail_from_two_processes_across_a_crash(
     async with asyncio.timeout(WAIT_SECONDS + 60):
         while not inbox.messages:
             await asyncio.sleep(0.2)
-    await asyncio.sleep(3)  # six more rounds of each poller: still one mail
+    await asyncio.sleep(1.5)  # six more rounds of each poller: still one mail
     assert inbox.recipients == [["ann@example.nl"]]
     mail = inbox.messages[0]
     assert mail["Subject"] == "Er wachten 3 berichten op je in De Werkplaats"
