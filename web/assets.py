@@ -95,7 +95,6 @@ def with_module_preloads(page: str, modules: list[str]) -> str:
 class Assets:
     """The static tree's version, and index.html rendered to point into it."""
 
-    directory: Path
     version: str
     index_html: bytes
     etag: str
@@ -114,7 +113,7 @@ class Assets:
         page = with_module_preloads(page, module_graph(files, ENTRY))
         rendered = page.replace(f'"{PREFIX}', f'"{PREFIX}{version}/').encode()
         etag = '"' + hashlib.sha256(rendered).hexdigest()[:32] + '"'
-        return cls(directory, version, rendered, etag, files)
+        return cls(version, rendered, etag, files)
 
     def index(self, request: Request) -> Response:
         """index.html: always revalidated; 304 when the browser holds this very page."""

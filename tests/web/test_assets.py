@@ -93,7 +93,7 @@ async def test_a_file_revalidates_answers_head_and_refuses_other_methods(
     url = f"{server}/static/{version}/js/format.js"
     first = await client.get(url)
     assert first.headers["content-type"] == "text/javascript; charset=utf-8"
-    again = await client.get(url, headers={"If-None-Match": f'W/{first.headers["etag"]}'})
+    again = await client.get(url, headers={"If-None-Match": f"W/{first.headers['etag']}"})
     assert again.status_code == 304 and again.content == b""
     head = await client.head(url)
     assert head.status_code == 200 and head.content == b""
