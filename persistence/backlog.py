@@ -64,20 +64,14 @@ _EVENTS = Prepared(
 
 
 _AUTHOR_COLUMNS = (User.id, User.username, User.display_name, User.organisation, User.layer)
+_AUTHORS_FROM = f"SELECT {', '.join(c.name for c in _AUTHOR_COLUMNS)} FROM users WHERE id"  # noqa: S608
 # The ids as a JSON array on SQLite, an array on PostgreSQL.
 _AUTHORS = {
-    "sqlite": Prepared(
-        text(
-            "SELECT id, username, display_name, organisation, layer FROM users"
-            " WHERE id IN (SELECT value FROM json_each(:ids))"
-        ).columns(*_AUTHOR_COLUMNS)
-    ),
-    "postgresql": Prepared(
-        text(
-            "SELECT id, username, display_name, organisation, layer FROM users"
-            " WHERE id = ANY(CAST(:ids AS integer[]))"
-        ).columns(*_AUTHOR_COLUMNS)
-    ),
+    dialect: Prepared(text(f"{_AUTHORS_FROM} {ids}").columns(*_AUTHOR_COLUMNS))
+    for dialect, ids in (
+        ("sqlite", "IN (SELECT value FROM json_each(:ids))"),
+        ("postgresql", "= ANY(CAST(:ids AS integer[]))"),
+    )
 }
 
 
