@@ -987,7 +987,7 @@ def read_room_list(
 ) -> list[RoomListing]:
     """The rooms of `hello` and `GET /api/rooms` for the actor of this `layer`: readable
     rooms in (kind, slug) order with read marker, unread count, unread mentions and next
-    meeting: on SQLite in two statements, on PostgreSQL (a round trip each) in one; the
+    meeting: on SQLite in three statements, on PostgreSQL (a round trip each) in one; the
     meetings are read only now and then (`MeetingsRead`). Of direct conversations only the
     actor's own are read (`persistence.rooms.listed_rooms`)."""
     return read_room_lists(conn, [(actor, layer)], now, meetings)[0]

@@ -292,8 +292,9 @@ async def _alone(
 
 
 async def test_arrivals_read_together_are_each_ones_own(database: Database) -> None:
-    """The set-up reads of several upgrades at once (the room lists read together) give each token what its read alone gives: its own user
-    and rooms; a revoked, expired or unknown token in the batch gives None."""
+    """The set-up reads of several upgrades at once (the room lists read together) give
+    each token what its read alone gives: its own user and rooms; a revoked, expired or
+    unknown token in the batch gives None."""
     await _history(database)
     await _sessions(database)
     # Direct conversations: one two of the batch share, one of ann's alone, one with news.
